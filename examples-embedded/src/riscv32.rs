@@ -1,0 +1,50 @@
+//! RISC-V rv32imc (QEMU `virt` for the run; the ESP32-C3 core): entry, semihosting, faults.
+
+use core::fmt::Write;
+use riscv_semihosting::{debug, hio};
+
+struct Semihosting(hio::HostStream);
+
+impl Write for Semihosting {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.0.write_all(s.as_bytes()).map_err(|_| core::fmt::Error)
+    }
+}
+
+#[riscv_rt::entry]
+fn main() -> ! {
+    let Ok(stdout) = hio::hstdout() else {
+        exit(false)
+    };
+    let mut out = Semihosting(stdout);
+    let ok = crate::app::run(&mut out).is_ok();
+    let _ = writeln!(out, "result={}", if ok { "pass" } else { "FAIL" });
+    exit(ok)
+}
+
+fn exit(ok: bool) -> ! {
+    debug::exit(if ok {
+        debug::EXIT_SUCCESS
+    } else {
+        debug::EXIT_FAILURE
+    });
+    loop {
+        riscv::asm::wfi();
+    }
+}
+
+#[unsafe(export_name = "ExceptionHandler")]
+fn exception_handler(_frame: &riscv_rt::TrapFrame) -> ! {
+    if let Ok(mut out) = hio::hstdout() {
+        let _ = out.write_all(b"result=EXCEPTION\n");
+    }
+    exit(false)
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    if let Ok(stdout) = hio::hstdout() {
+        let _ = writeln!(Semihosting(stdout), "result=PANIC {info}");
+    }
+    exit(false)
+}

@@ -1,3 +1,12 @@
 //! Property tests and the deterministic network simulator for peerless.
 //!
-//! Placeholder until the simulator lands in this change.
+//! [`sim`] runs any number of sans-IO machines on a virtual network in virtual time: loss
+//! (random and bursty), duplication, delay and jitter (hence reordering), an MTU, a bandwidth
+//! limit and NAT rebinding, all drawn from one seed. The clock jumps straight to the next
+//! deadline or delivery, so a minute of protocol time costs microseconds, and the same seed
+//! always gives the same packet trace (its hash is [`sim::Network::trace_hash`]).
+//!
+//! The protocol tests live in `tests/`, one file per machine, each wrapping its machine in a
+//! [`sim::Node`].
+
+pub mod sim;

@@ -1,0 +1,56 @@
+# Shared helpers for peerless's scripts. Source it: `. "$(dirname "$0")/../lib.sh"` (or from
+# scripts/: `. "$(dirname "$0")/lib.sh"`). Every install is idempotent and works on a fresh
+# Debian machine as root; nothing here reaches any address but the package registries.
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export ROOT
+# One Python environment for every interop peer (aiortc, aioice), at the repository root.
+VENV="${VENV:-$ROOT/.venv}"
+export VENV
+
+section() { printf '\n=== %s ===\n' "$*"; }
+
+# need_apt PKG...: install Debian packages that are missing.
+need_apt() {
+    local missing=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ ! -f /tmp/.peerless-apt-updated ]; then
+        apt-get -o DPkg::Lock::Timeout=600 update -qq && touch /tmp/.peerless-apt-updated
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}" >/dev/null
+}
+
+# need_pip PKG...: a venv at $VENV with these PyPI packages.
+need_pip() {
+    [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+    local missing=()
+    for p in "$@"; do
+        "$VENV/bin/python" -m pip show -q "${p%%[=<>]*}" >/dev/null 2>&1 || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] || "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${missing[@]}"
+}
+
+# need_rust_target TRIPLE...: rustup targets (and llvm-tools for the footprint report).
+need_rust_target() {
+    local installed
+    installed="$(rustup target list --installed)"
+    for t in "$@"; do
+        grep -qx "$t" <<<"$installed" || rustup target add "$t" >/dev/null
+    done
+}
+
+# in_netns CMD...: run CMD in a fresh network namespace whose only interface is loopback, so
+# nothing it starts can reach any other address.
+in_netns() {
+    unshare --net -- sh -c 'ip link set lo up && exec "$@"' sh "$@"
+}
+
+# free_port: a free UDP/TCP port number on 127.0.0.1 (inside the namespace, any is free).
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}

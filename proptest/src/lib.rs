@@ -6,7 +6,8 @@
 //! deadline or delivery, so a minute of protocol time costs microseconds, and the same seed
 //! always gives the same packet trace (its hash is [`sim::Network::trace_hash`]).
 //!
-//! The protocol tests live in `tests/`, one file per machine, each wrapping its machine in a
-//! [`sim::Node`].
+//! It depends on nothing but `peerless-base`, so every protocol crate takes it as a
+//! dev-dependency and keeps its own simulation tests (`<crate>/tests/sim*.rs`), each wrapping its
+//! machine in a [`sim::Node`]; scenarios that span crates (the Peer) live with the Peer.
 
 pub mod sim;

@@ -13,15 +13,19 @@ impl From<core::fmt::Error> for Failed {
     }
 }
 
-/// Runs the on-target checks and writes `key=value` lines to `out`.
-pub fn run(out: &mut impl Write) -> Result<(), Failed> {
+/// Runs the on-target checks and writes `key=value` lines to `out`. `instructions` counts
+/// instructions executed so far where the platform can (the emulated Cortex-M4), else 0.
+pub fn run(out: &mut impl Write, instructions: impl Fn() -> u64) -> Result<(), Failed> {
     // NIST CAVP HMAC_DRBG SHA-256 no-reseed COUNT 0: the answer must match on the target too.
+    let start = instructions();
     let mut kat = Drbg::instantiate(&KAT_ENTROPY, &KAT_NONCE, &[]);
     let mut block = [0u8; 128];
     kat.fill(&mut block);
     kat.fill(&mut block);
+    let spent = instructions() - start;
     let kat_ok = block[..16] == KAT_EXPECTED_PREFIX;
     writeln!(out, "drbg_kat={}", if kat_ok { "pass" } else { "FAIL" })?;
+    writeln!(out, "drbg_kat_instructions={spent}")?;
 
     // A device would seed from its TRNG; the proof uses a fixed seed so its output is checkable.
     let mut drbg = Drbg::from_seed(&[0x42; 32], b"peerless-firmware");
@@ -56,6 +60,8 @@ pub fn run(out: &mut impl Write) -> Result<(), Failed> {
         if time_ok { "pass" } else { "FAIL" }
     )?;
 
+    prove_failures_are_caught();
+
     if kat_ok && wire_ok && time_ok {
         Ok(())
     } else {
@@ -73,3 +79,19 @@ const KAT_NONCE: [u8; 16] = [
 const KAT_EXPECTED_PREFIX: [u8; 16] = [
     0xe5, 0x28, 0xe9, 0xab, 0xf2, 0xde, 0xce, 0x54, 0xd4, 0x7c, 0x7e, 0x75, 0xe5, 0xfe, 0x30, 0x21,
 ];
+
+/// The firmware script builds these on purpose to check that a failure cannot pass silently.
+fn prove_failures_are_caught() {
+    #[cfg(feature = "prove-panic")]
+    {
+        let index = core::hint::black_box(7usize);
+        let table = [0u8; 4];
+        core::hint::black_box(table[index]);
+    }
+    #[cfg(all(feature = "prove-hardfault", target_os = "none"))]
+    {
+        // Unmapped on both memory maps: the bus fault escalates to HardFault / an access fault.
+        // SAFETY: deliberately faulting read; the fault handler ends the run.
+        unsafe { core::ptr::read_volatile(0xfff0_0000 as *const u32) };
+    }
+}

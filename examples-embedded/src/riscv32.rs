@@ -13,11 +13,13 @@ impl Write for Semihosting {
 
 #[riscv_rt::entry]
 fn main() -> ! {
+    crate::stack::paint();
     let Ok(stdout) = hio::hstdout() else {
         exit(false)
     };
     let mut out = Semihosting(stdout);
-    let ok = crate::app::run(&mut out).is_ok();
+    let ok = crate::app::run(&mut out, || 0).is_ok();
+    let _ = writeln!(out, "stack_peak_bytes={}", crate::stack::peak());
     let _ = writeln!(out, "result={}", if ok { "pass" } else { "FAIL" });
     exit(ok)
 }

@@ -1,0 +1,67 @@
+//! Peak stack by painting: fill the unused stack with a pattern at start, find the lowest word
+//! that no longer holds it at the end. What it reports is the deepest the run ever went.
+
+const PAINT: u32 = 0xa5a5_a5a5;
+/// Left unpainted below the caller's stack pointer: the painting function's own frame.
+const MARGIN: usize = 256;
+
+/// The stack region `[bottom, top)` the linker reserved.
+pub fn bounds() -> (usize, usize) {
+    // Only the addresses of the linker symbols are taken, never their contents.
+    (core::ptr::addr_of!(STACK_BOTTOM) as usize, core::ptr::addr_of!(STACK_TOP) as usize)
+}
+
+#[cfg(target_arch = "arm")]
+unsafe extern "C" {
+    #[link_name = "_stack_end"]
+    static STACK_BOTTOM: u32;
+    #[link_name = "_stack_start"]
+    static STACK_TOP: u32;
+}
+
+#[cfg(target_arch = "riscv32")]
+unsafe extern "C" {
+    #[link_name = "__estack"]
+    static STACK_BOTTOM: u32;
+    #[link_name = "__sstack"]
+    static STACK_TOP: u32;
+}
+
+#[inline(always)]
+fn stack_pointer() -> usize {
+    let sp: usize;
+    // SAFETY: reads the stack pointer register; no memory is touched.
+    #[cfg(target_arch = "arm")]
+    unsafe {
+        core::arch::asm!("mov {}, sp", out(reg) sp, options(nomem, nostack, preserves_flags))
+    };
+    #[cfg(target_arch = "riscv32")]
+    unsafe {
+        core::arch::asm!("mv {}, sp", out(reg) sp, options(nomem, nostack, preserves_flags))
+    };
+    sp
+}
+
+/// Fills the stack below the current frame with the pattern.
+#[inline(never)]
+pub fn paint() {
+    let (bottom, _) = bounds();
+    let limit = stack_pointer().saturating_sub(MARGIN);
+    let mut p = bottom;
+    while p + 4 <= limit {
+        // SAFETY: [bottom, sp - MARGIN) is stack memory that no live frame uses yet.
+        unsafe { core::ptr::write_volatile(p as *mut u32, PAINT) };
+        p += 4;
+    }
+}
+
+/// The deepest the stack has gone since [`paint`], in bytes.
+pub fn peak() -> usize {
+    let (bottom, top) = bounds();
+    let mut p = bottom;
+    // SAFETY: word-aligned reads within the stack region.
+    while p < top && unsafe { core::ptr::read_volatile(p as *const u32) } == PAINT {
+        p += 4;
+    }
+    top - p
+}

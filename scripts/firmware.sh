@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The no-std/no-alloc proof: build the firmware for both MCU targets, run it in QEMU, show that
+# the proof can fail (an allocating or std-using dependency breaks the build; a panic or a fault
+# makes the run exit non-zero), and print the footprint report.
+. "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+ARM=thumbv7em-none-eabihf
+RV=riscv32imc-unknown-none-elf
+need_rust_target "$ARM" "$RV"
+rustup component list --installed | grep -q '^llvm-tools' || rustup component add llvm-tools >/dev/null
+need_apt qemu-system-arm qemu-system-misc
+
+build() { # TARGET [FEATURES]: builds the firmware, prints the ELF path
+    # The deliberately broken variants build in their own directory so the real image that the
+    # footprint report measures is never overwritten.
+    local dir="$ROOT/target${2:+/variants}"
+    cargo build -q -p peerless-examples-embedded --bin proof --target "$1" --profile firmware \
+        ${2:+--features "$2"} --target-dir "$dir" 1>&2
+    echo "$dir/$1/firmware/proof"
+}
+
+run_qemu() { # TARGET ELF: runs it, output to stdout, QEMU's exit status
+    case "$1" in
+    "$ARM") timeout 120 qemu-system-arm -cpu cortex-m4 -machine netduinoplus2 -nographic \
+        -monitor none -semihosting-config enable=on,target=native -icount shift=0 -kernel "$2" ;;
+    "$RV") timeout 120 qemu-system-riscv32 -machine virt -nographic -monitor none -bios none \
+        -semihosting-config enable=on,target=native -icount shift=0 -kernel "$2" ;;
+    esac
+}
+
+fail=0
+check() { if "$@"; then echo "ok: ${DESC}"; else echo "FAILED: ${DESC}"; fail=1; fi; }
+
+for target in "$ARM" "$RV"; do
+    section "firmware $target"
+    elf=$(build "$target")
+    status=0; out=$(run_qemu "$target" "$elf") || status=$?
+    echo "$out"
+    DESC="$target runs in QEMU and exits 0 with result=pass"
+    check test "$status" -eq 0 -a -n "$(grep -x 'result=pass' <<<"$out")"
+    echo "$out" | grep '^stack_peak_bytes=' | sed "s/^/$target /" >>"$ROOT/target/firmware-stack.txt.new"
+
+    section "the proof can fail ($target)"
+    for leak in leak-alloc leak-std; do
+        expect='no global memory allocator found'
+        [ "$leak" = leak-std ] && expect="can't find crate for \`std\`"
+        log=$(build "$target" "$leak" 2>&1 || true)
+        DESC="$target with an allocating dependency ($leak) does not build: \"$expect\""
+        check grep -qF "$expect" <<<"$log"
+    done
+    for bad in prove-panic prove-hardfault; do
+        elf=$(build "$target" "$bad")
+        status=0; out=$(run_qemu "$target" "$elf") || status=$?
+        DESC="$target firmware with $bad exits non-zero ($status: $(grep '^result=' <<<"$out" | head -c 60))"
+        check test "$status" -ne 0 -a "$status" -ne 124
+    done
+done
+mv "$ROOT/target/firmware-stack.txt.new" "$ROOT/target/firmware-stack.txt"
+
+section "footprint"
+"$ROOT/scripts/footprint.sh"
+exit $fail

@@ -32,10 +32,10 @@ mod app;
 mod cortex_m4;
 #[cfg(all(target_arch = "arm", target_os = "none"))]
 mod meter;
-#[cfg(target_os = "none")]
-mod stack;
 #[cfg(all(target_arch = "riscv32", target_os = "none"))]
 mod riscv32;
+#[cfg(target_os = "none")]
+mod stack;
 
 #[cfg(not(target_os = "none"))]
 fn main() {

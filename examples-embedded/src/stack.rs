@@ -8,7 +8,10 @@ const MARGIN: usize = 256;
 /// The stack region `[bottom, top)` the linker reserved.
 pub fn bounds() -> (usize, usize) {
     // Only the addresses of the linker symbols are taken, never their contents.
-    (core::ptr::addr_of!(STACK_BOTTOM) as usize, core::ptr::addr_of!(STACK_TOP) as usize)
+    (
+        core::ptr::addr_of!(STACK_BOTTOM) as usize,
+        core::ptr::addr_of!(STACK_TOP) as usize,
+    )
 }
 
 #[cfg(target_arch = "arm")]

@@ -21,7 +21,10 @@ pub trait Node {
     /// A deadline passed.
     fn handle_timeout(&mut self, now: Instant);
     /// The next datagram to send.
-    fn poll_transmit<'b>(&mut self, buf: &'b mut [u8]) -> Result<Option<Transmit<'b>>, BufferTooSmall>;
+    fn poll_transmit<'b>(
+        &mut self,
+        buf: &'b mut [u8],
+    ) -> Result<Option<Transmit<'b>>, BufferTooSmall>;
     /// The next deadline.
     fn poll_timeout(&self) -> Option<Instant>;
     /// Drains the machine's events (the adapter records what its test asserts on).
@@ -78,13 +81,21 @@ impl LinkConfig {
     /// A clean link with `delay`.
     #[must_use]
     pub fn with_delay(delay: Duration) -> Self {
-        LinkConfig { delay, ..Self::default() }
+        LinkConfig {
+            delay,
+            ..Self::default()
+        }
     }
 
     /// Independent loss, duplication and reordering (jitter of twice the delay).
     #[must_use]
     pub fn lossy(loss: f64, duplicate: f64) -> Self {
-        LinkConfig { loss, duplicate, jitter: Duration::from_millis(20), ..Self::default() }
+        LinkConfig {
+            loss,
+            duplicate,
+            jitter: Duration::from_millis(20),
+            ..Self::default()
+        }
     }
 }
 
@@ -257,7 +268,9 @@ impl<N: Node> Network<N> {
             if done(self) {
                 return true;
             }
-            let Some(next) = self.next_event_time() else { return false };
+            let Some(next) = self.next_event_time() else {
+                return false;
+            };
             if next > end {
                 self.now = end;
                 return false;
@@ -274,7 +287,11 @@ impl<N: Node> Network<N> {
 
     fn next_event_time(&self) -> Option<Instant> {
         let packet = self.queue.peek().map(|p| p.at);
-        let timer = self.hosts.iter().filter_map(|h| h.node.poll_timeout()).min();
+        let timer = self
+            .hosts
+            .iter()
+            .filter_map(|h| h.node.poll_timeout())
+            .min();
         match (packet, timer) {
             (Some(p), Some(t)) => Some(p.min(t)),
             (p, t) => p.or(t),
@@ -287,7 +304,8 @@ impl<N: Node> Network<N> {
             let Some(mut p) = self.queue.pop() else { break };
             self.stats.delivered += 1;
             let host = &mut self.hosts[p.to];
-            host.node.handle_packet(now, p.from, p.to_addr, &mut p.bytes);
+            host.node
+                .handle_packet(now, p.from, p.to_addr, &mut p.bytes);
             self.flush(p.to);
         }
         for id in 0..self.hosts.len() {
@@ -373,7 +391,14 @@ impl<N: Node> Network<N> {
             }
             self.record(b'D', from, to_addr, &bytes);
             self.seq += 1;
-            self.queue.push(InFlight { at, seq: self.seq, to, from, to_addr: local_to, bytes: bytes.clone() });
+            self.queue.push(InFlight {
+                at,
+                seq: self.seq,
+                to,
+                from,
+                to_addr: local_to,
+                bytes: bytes.clone(),
+            });
         }
     }
 
@@ -428,12 +453,25 @@ mod tests {
 
     impl Pinger {
         fn new(peer: SocketAddr, count: u32) -> Self {
-            Pinger { peer, next_ping: Some(Instant::ZERO), sent: 0, count, outbox: Vec::new(), pongs: Vec::new() }
+            Pinger {
+                peer,
+                next_ping: Some(Instant::ZERO),
+                sent: 0,
+                count,
+                outbox: Vec::new(),
+                pongs: Vec::new(),
+            }
         }
     }
 
     impl Node for Pinger {
-        fn handle_packet(&mut self, _now: Instant, from: SocketAddr, _to: SocketAddr, packet: &mut [u8]) {
+        fn handle_packet(
+            &mut self,
+            _now: Instant,
+            from: SocketAddr,
+            _to: SocketAddr,
+            packet: &mut [u8],
+        ) {
             match packet {
                 [b'p', n @ ..] => {
                     let mut reply = std::vec![b'P'];
@@ -455,13 +493,24 @@ mod tests {
                 self.next_ping = None;
             }
         }
-        fn poll_transmit<'b>(&mut self, buf: &'b mut [u8]) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
-            let Some((to, bytes)) = self.outbox.first() else { return Ok(None) };
-            let out = buf.get_mut(..bytes.len()).ok_or(BufferTooSmall { needed: bytes.len() })?;
+        fn poll_transmit<'b>(
+            &mut self,
+            buf: &'b mut [u8],
+        ) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
+            let Some((to, bytes)) = self.outbox.first() else {
+                return Ok(None);
+            };
+            let out = buf.get_mut(..bytes.len()).ok_or(BufferTooSmall {
+                needed: bytes.len(),
+            })?;
             out.copy_from_slice(bytes);
             let to = *to;
             self.outbox.remove(0);
-            Ok(Some(Transmit { source: None, destination: Some(to), payload: out }))
+            Ok(Some(Transmit {
+                source: None,
+                destination: Some(to),
+                payload: out,
+            }))
         }
         fn poll_timeout(&self) -> Option<Instant> {
             self.next_ping
@@ -499,19 +548,32 @@ mod tests {
 
     #[test]
     fn loss_duplication_and_reordering_happen_at_the_configured_rates() {
-        let link = LinkConfig { jitter: Duration::from_millis(50), ..LinkConfig::lossy(0.3, 0.1) };
+        let link = LinkConfig {
+            jitter: Duration::from_millis(50),
+            ..LinkConfig::lossy(0.3, 0.1)
+        };
         let (_, pongs, stats) = run(3, link);
         // Two legs at 30 % loss: about half the pings come back.
         assert!((70..140).contains(&pongs.len()), "{} pongs", pongs.len());
         assert!(stats.duplicated > 5, "{stats:?}");
-        assert!(pongs.windows(2).any(|w| w[0] > w[1]), "jitter should reorder");
+        assert!(
+            pongs.windows(2).any(|w| w[0] > w[1]),
+            "jitter should reorder"
+        );
     }
 
     #[test]
     fn mtu_and_nat_are_enforced() {
         let (a, b) = (addr("10.0.0.1:1000"), addr("10.0.0.2:2000"));
         let mut net = Network::new(1);
-        let pa = net.add(Pinger::new(b, 5), a, LinkConfig { mtu: 4, ..LinkConfig::default() });
+        let pa = net.add(
+            Pinger::new(b, 5),
+            a,
+            LinkConfig {
+                mtu: 4,
+                ..LinkConfig::default()
+            },
+        );
         net.add(Pinger::new(a, 0), b, LinkConfig::default());
         net.run_for(Duration::from_secs(1));
         assert_eq!(net.stats().too_big, 5);
@@ -520,7 +582,11 @@ mod tests {
         // Behind a NAT the peer answers the public address, which routes back.
         let mut net = Network::new(1);
         let pa = net.add(Pinger::new(b, 3), a, LinkConfig::default());
-        net.add(Pinger::new(addr("203.0.113.9:4000"), 0), b, LinkConfig::default());
+        net.add(
+            Pinger::new(addr("203.0.113.9:4000"), 0),
+            b,
+            LinkConfig::default(),
+        );
         net.set_public_address(pa, addr("203.0.113.9:4000"));
         net.run_for(Duration::from_secs(1));
         assert_eq!(net.node(pa).pongs, std::vec![0, 1, 2]);
@@ -531,7 +597,10 @@ mod tests {
         let (a, b) = (addr("10.0.0.1:1000"), addr("10.0.0.2:2000"));
         let mut net = Network::new(1);
         // 5 bytes at 50 B/s: 100 ms each, slower than the 10 ms ping interval.
-        let slow = LinkConfig { bandwidth: Some(50), ..LinkConfig::default() };
+        let slow = LinkConfig {
+            bandwidth: Some(50),
+            ..LinkConfig::default()
+        };
         let pa = net.add(Pinger::new(b, 10), a, slow);
         net.add(Pinger::new(a, 0), b, LinkConfig::default());
         net.run_for(Duration::from_millis(500));

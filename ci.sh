@@ -39,8 +39,14 @@ for step in "${steps[@]}"; do
     case "$step" in
     setup) run setup setup ;;
     fmt) run fmt cargo fmt --all -- --check ;;
-    clippy) run clippy cargo clippy --workspace --all-targets -- -D warnings ;;
-    test) run test cargo test --workspace ;;
+    clippy)
+        run clippy cargo clippy --workspace --all-targets -- -D warnings
+        run "clippy base+log" cargo clippy -p peerless-base --all-targets --features log -- -D warnings
+        run "clippy base+defmt (thumbv7em)" cargo clippy -p peerless-base --features defmt \
+            --target thumbv7em-none-eabihf -- -D warnings ;;
+    test)
+        run test cargo test --workspace
+        run "test base+log+std" cargo test -p peerless-base --features log,std ;;
     doc) run doc env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps -q ;;
     firmware) run firmware scripts/firmware.sh ;;
     interop) for s in scripts/interop/*.sh; do [ -e "$s" ] && run "interop $(basename "$s" .sh)" "$s"; done ;;

@@ -77,4 +77,39 @@ mod tests {
         crate::warn!("{:?}", name);
         crate::error!("{} and {}", n, name);
     }
+
+    /// With the `log` feature the shim reaches the `log` crate's logger, level and text intact.
+    #[cfg(feature = "log")]
+    #[test]
+    fn forwards_to_the_log_crate() {
+        extern crate std;
+        use std::string::{String, ToString};
+        use std::sync::Mutex;
+
+        static LINES: Mutex<std::vec::Vec<String>> = Mutex::new(std::vec::Vec::new());
+        struct Capture;
+        impl log::Log for Capture {
+            fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+                true
+            }
+            fn log(&self, record: &log::Record<'_>) {
+                let line = std::format!("{} {}", record.level(), record.args());
+                LINES.lock().unwrap().push(line);
+            }
+            fn flush(&self) {}
+        }
+        static CAPTURE: Capture = Capture;
+        log::set_logger(&CAPTURE).unwrap();
+        log::set_max_level(log::LevelFilter::Trace);
+        crate::warn!("consent lost after {} s", 30);
+        crate::trace!("{:?}", "x");
+        let lines = LINES.lock().unwrap();
+        assert_eq!(
+            lines.as_slice(),
+            [
+                "WARN consent lost after 30 s".to_string(),
+                "TRACE \"x\"".to_string()
+            ]
+        );
+    }
 }

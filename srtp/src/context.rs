@@ -1,0 +1,752 @@
+//! SRTP and SRTCP packet protection (RFC 3711, RFC 7714): the keyed context.
+//!
+//! ```text
+//!   sender                                                    receiver
+//!   RTP  ─► estimate index (ROC‖SEQ) ─► encrypt payload ─►    estimate index ─► replay check
+//!           replay check (no reuse)     tag header+payload    ─► verify tag ─► decrypt
+//!                                       (+ROC), append tag    ─► slide window
+//!   RTCP ─► SRTCP index += 1 ─► encrypt after 8 bytes ─►      index from trailer ─► replay
+//!           append E‖index, tag                               check ─► verify ─► decrypt
+//! ```
+//!
+//! One context protects one direction: the local context (our keys) protects what we send,
+//! the remote context (the peer's keys) unprotects what we receive; [`crate::SessionKeys`]
+//! builds both from the DTLS exporter. Keys are derived and the AES key schedules and HMAC
+//! pads computed once, in [`Context::new`]; a packet costs its cipher and MAC passes only.
+
+use aes::{Aes128Enc, Aes256Enc};
+use aes_gcm::AesGcm;
+use aes_gcm::aead::AeadInOut;
+use aes_gcm::aead::consts::U12;
+use cipher::{InnerIvInit, KeyInit, StreamCipher};
+use hmac::{Hmac, Mac};
+use peerless_base::ct_eq;
+use sha1::Sha1;
+
+use crate::kdf::{self, Label};
+use crate::replay::{Window, estimate_index};
+use crate::{Error, Profile, rtp};
+
+type Gcm128 = AesGcm<Aes128Enc, U12>;
+type Gcm256 = AesGcm<Aes256Enc, U12>;
+
+/// The highest SRTCP index (31 bits).
+const MAX_SRTCP_INDEX: u32 = 0x7fff_ffff;
+
+/// Settings of a [`Context`]. `Config::default()` is what WebRTC peers expect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Config {
+    /// Packets the replay window remembers below the highest index received (RFC 3711
+    /// §3.3.2; at least 64 is required, 128 is libsrtp's default). At most
+    /// `64 * WINDOW_WORDS` of the context.
+    pub replay_window: u32,
+    /// Let `protect_rtp` reuse a packet index (the same SSRC and sequence number twice).
+    /// Off by default: reusing an index reuses keystream, which reveals the XOR of the two
+    /// payloads. Turn it on only to re-send a packet bit for bit.
+    pub allow_repeat_tx: bool,
+    /// Encrypt SRTCP payloads (the E flag, RFC 3711 §3.4). On by default; off still
+    /// authenticates.
+    pub encrypt_rtcp: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            replay_window: 128,
+            allow_repeat_tx: false,
+            encrypt_rtcp: true,
+        }
+    }
+}
+
+impl Config {
+    /// Sets [`Config::replay_window`].
+    #[must_use]
+    pub const fn with_replay_window(mut self, packets: u32) -> Self {
+        self.replay_window = packets;
+        self
+    }
+
+    /// Sets [`Config::allow_repeat_tx`].
+    #[must_use]
+    pub const fn with_allow_repeat_tx(mut self, allow: bool) -> Self {
+        self.allow_repeat_tx = allow;
+        self
+    }
+
+    /// Sets [`Config::encrypt_rtcp`].
+    #[must_use]
+    pub const fn with_encrypt_rtcp(mut self, encrypt: bool) -> Self {
+        self.encrypt_rtcp = encrypt;
+        self
+    }
+}
+
+/// Counters of what a context did; unprotect failures are counted here as well as returned.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Stats {
+    /// SRTP packets protected.
+    pub rtp_protected: u64,
+    /// SRTP packets that authenticated and were decrypted.
+    pub rtp_unprotected: u64,
+    /// SRTCP packets protected.
+    pub rtcp_protected: u64,
+    /// SRTCP packets that authenticated and were decrypted.
+    pub rtcp_unprotected: u64,
+    /// Packets whose tag did not verify.
+    pub auth_failures: u64,
+    /// Packets rejected as replays or as older than the window.
+    pub replays: u64,
+    /// Packets too short or not RTP/RTCP.
+    pub malformed: u64,
+    /// New SSRCs dropped because the table was full.
+    pub ssrc_table_full: u64,
+}
+
+/// The keyed transform of one packet kind (SRTP or SRTCP): expanded AES key schedule plus
+/// HMAC pads, or an AES-GCM instance, and the session salt.
+#[derive(Clone)]
+enum Transform {
+    Cm {
+        aes: Aes128Enc,
+        mac: Hmac<Sha1>,
+        salt: [u8; 14],
+    },
+    Gcm128 {
+        aead: Gcm128,
+        salt: [u8; 12],
+    },
+    Gcm256 {
+        aead: Gcm256,
+        salt: [u8; 12],
+    },
+}
+
+impl Transform {
+    /// Derives the session keys for one packet kind and keys the ciphers.
+    fn derive(
+        profile: Profile,
+        master_key: &[u8],
+        master_salt: &[u8],
+        labels: [Label; 3],
+    ) -> Result<Self, Error> {
+        let [enc_label, auth_label, salt_label] = labels;
+        let mut key = [0u8; 32];
+        let key = key
+            .get_mut(..profile.master_key_len())
+            .ok_or(Error::InvalidKeyLength)?;
+        kdf::derive(master_key, master_salt, enc_label, key)?;
+        let mut salt = [0u8; 14];
+        let salt = salt
+            .get_mut(..profile.master_salt_len())
+            .ok_or(Error::InvalidKeyLength)?;
+        kdf::derive(master_key, master_salt, salt_label, salt)?;
+        let mut auth = [0u8; 20];
+        let auth = auth
+            .get_mut(..profile.auth_key_len())
+            .ok_or(Error::InvalidKeyLength)?;
+        kdf::derive(master_key, master_salt, auth_label, auth)?;
+        Self::from_session_keys(profile, key, auth, salt)
+    }
+
+    fn from_session_keys(
+        profile: Profile,
+        key: &[u8],
+        auth: &[u8],
+        salt: &[u8],
+    ) -> Result<Self, Error> {
+        let bad = |_| Error::InvalidKeyLength;
+        Ok(match profile {
+            Profile::AesCm128HmacSha1_80 | Profile::AesCm128HmacSha1_32 => Transform::Cm {
+                aes: Aes128Enc::new_from_slice(key).map_err(bad)?,
+                mac: <Hmac<Sha1> as KeyInit>::new_from_slice(auth).map_err(bad)?,
+                salt: salt.try_into().map_err(|_| Error::InvalidKeyLength)?,
+            },
+            Profile::AeadAes128Gcm => Transform::Gcm128 {
+                aead: Gcm128::from(Aes128Enc::new_from_slice(key).map_err(bad)?),
+                salt: salt.try_into().map_err(|_| Error::InvalidKeyLength)?,
+            },
+            Profile::AeadAes256Gcm => Transform::Gcm256 {
+                aead: Gcm256::from(Aes256Enc::new_from_slice(key).map_err(bad)?),
+                salt: salt.try_into().map_err(|_| Error::InvalidKeyLength)?,
+            },
+        })
+    }
+}
+
+/// AES-CM (RFC 3711 §4.1.1): XORs `data` with the keystream for (SSRC, index).
+///
+/// IV = (salt · 2^16) XOR (SSRC · 2^64) XOR (index · 2^16). Packets are far below 2^16
+/// blocks, so a 32-bit block counter never carries into the IV's upper bits.
+fn cm_crypt(aes: &Aes128Enc, salt: &[u8; 14], ssrc: u32, index: u64, data: &mut [u8]) {
+    let mut iv = [0u8; 16];
+    iv[..14].copy_from_slice(salt);
+    for (b, s) in iv[4..8].iter_mut().zip(ssrc.to_be_bytes()) {
+        *b ^= s;
+    }
+    for (b, s) in iv[8..14].iter_mut().zip((index << 16).to_be_bytes()) {
+        *b ^= s;
+    }
+    let core = ctr::CtrCore::<&Aes128Enc, ctr::flavors::Ctr32BE>::inner_iv_init(aes, &iv.into());
+    cipher::StreamCipherCoreWrapper::from_core(core).apply_keystream(data);
+}
+
+/// HMAC-SHA1 over `data` followed by the ROC when there is one (SRTP; SRTCP has none).
+fn cm_tag(mac: &Hmac<Sha1>, data: &[u8], roc: Option<u32>) -> [u8; 20] {
+    let mut mac = mac.clone();
+    mac.update(data);
+    if let Some(roc) = roc {
+        mac.update(&roc.to_be_bytes());
+    }
+    mac.finalize().into_bytes().into()
+}
+
+/// The GCM nonce (RFC 7714 §8.1 / §9.1): `00 00 ‖ SSRC ‖ word ‖ low`, XOR the salt, where
+/// SRTP puts ROC and SEQ in `word ‖ low` and SRTCP `00 00 ‖ index`.
+fn gcm_nonce(salt: &[u8; 12], ssrc: u32, word: u32, low: u16) -> [u8; 12] {
+    let mut iv = [0u8; 12];
+    iv[2..6].copy_from_slice(&ssrc.to_be_bytes());
+    iv[6..10].copy_from_slice(&word.to_be_bytes());
+    iv[10..12].copy_from_slice(&low.to_be_bytes());
+    for (b, s) in iv.iter_mut().zip(salt) {
+        *b ^= s;
+    }
+    iv
+}
+
+fn gcm_seal(t: &Transform, nonce: &[u8; 12], aad: &[u8], body: &mut [u8]) -> [u8; 16] {
+    let tag = match t {
+        Transform::Gcm128 { aead, .. } => {
+            aead.encrypt_inout_detached(nonce.into(), aad, body.into())
+        }
+        Transform::Gcm256 { aead, .. } => {
+            aead.encrypt_inout_detached(nonce.into(), aad, body.into())
+        }
+        Transform::Cm { .. } => return [0; 16],
+    };
+    // Encryption fails only for inputs beyond GCM's 2^36-byte limit, which a slice of a
+    // datagram cannot reach; a zero tag would then simply fail to verify at the receiver.
+    tag.map(Into::into).unwrap_or([0; 16])
+}
+
+fn gcm_open(
+    t: &Transform,
+    nonce: &[u8; 12],
+    aad: &[u8],
+    body: &mut [u8],
+    tag: &[u8; 16],
+) -> Result<(), Error> {
+    let ok = match t {
+        Transform::Gcm128 { aead, .. } => {
+            aead.decrypt_inout_detached(nonce.into(), aad, body.into(), tag.into())
+        }
+        Transform::Gcm256 { aead, .. } => {
+            aead.decrypt_inout_detached(nonce.into(), aad, body.into(), tag.into())
+        }
+        Transform::Cm { .. } => return Err(Error::AuthenticationFailed),
+    };
+    ok.map_err(|_| Error::AuthenticationFailed)
+}
+
+fn gcm_salt(t: &Transform) -> &[u8; 12] {
+    match t {
+        Transform::Gcm128 { salt, .. } | Transform::Gcm256 { salt, .. } => salt,
+        Transform::Cm { .. } => &[0; 12],
+    }
+}
+
+fn be32(bytes: &[u8], at: usize) -> Result<u32, Error> {
+    bytes
+        .get(at..at + 4)
+        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        .ok_or(Error::Malformed)
+}
+
+/// What a context remembers about one SSRC.
+#[derive(Clone, Copy, Debug)]
+struct Stream<const W: usize> {
+    ssrc: u32,
+    /// Highest SRTP index protected or received, and the replay window below it.
+    rtp: Option<Window<W>>,
+    /// Highest SRTCP index received, and the replay window below it.
+    rtcp: Option<Window<W>>,
+    /// The last SRTCP index sent (0: none yet, so the first packet carries 1, as libsrtp's).
+    rtcp_sent: u32,
+}
+
+impl<const W: usize> Stream<W> {
+    const fn new(ssrc: u32) -> Self {
+        Stream {
+            ssrc,
+            rtp: None,
+            rtcp: None,
+            rtcp_sent: 0,
+        }
+    }
+}
+
+/// An SRTP/SRTCP crypto context for one direction of one DTLS-SRTP session.
+///
+/// `SSRCS` is the capacity of the per-SSRC table (rollover counter, highest sequence number,
+/// replay windows, SRTCP index); `WINDOW_WORDS` sizes each replay window's storage in
+/// 64-packet words (the default, 2, holds a 128-packet window). A context with the defaults
+/// takes a few KiB, all inline: no allocation, ever.
+///
+/// ```
+/// use peerless_srtp::{Config, Context, Profile};
+/// let key = [7u8; 16];
+/// let salt = [9u8; 14];
+/// let mut sender: Context = Context::new(Profile::AesCm128HmacSha1_80, &key, &salt, Config::default())?;
+/// let mut receiver: Context = Context::new(Profile::AesCm128HmacSha1_80, &key, &salt, Config::default())?;
+///
+/// let mut buf = [0u8; 1500];
+/// let rtp = [0x80, 0x60, 0x00, 0x01, 0, 0, 0, 0, 0xca, 0xfe, 0xba, 0xbe, b'h', b'i'];
+/// buf[..rtp.len()].copy_from_slice(&rtp);
+/// let n = sender.protect_rtp(&mut buf, rtp.len())?;     // in place, tag appended
+/// let m = receiver.unprotect_rtp(&mut buf[..n])?;       // verified, decrypted
+/// assert_eq!(&buf[..m], &rtp);
+/// assert_eq!(receiver.unprotect_rtp(&mut buf[..n]), Err(peerless_srtp::Error::Replayed));
+/// # Ok::<(), peerless_srtp::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Context<const SSRCS: usize = 8, const WINDOW_WORDS: usize = 2> {
+    profile: Profile,
+    config: Config,
+    rtp: Transform,
+    rtcp: Transform,
+    streams: [Option<Stream<WINDOW_WORDS>>; SSRCS],
+    /// Slot of the last SSRC used: most packets belong to the same stream as the previous.
+    last: usize,
+    stats: Stats,
+}
+
+impl<const SSRCS: usize, const WINDOW_WORDS: usize> core::fmt::Debug
+    for Context<SSRCS, WINDOW_WORDS>
+{
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // Never print keys.
+        f.debug_struct("Context")
+            .field("profile", &self.profile)
+            .field("config", &self.config)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS> {
+    /// Derives the SRTP and SRTCP session keys from a master key and salt (RFC 3711 §4.3)
+    /// and keys the ciphers.
+    ///
+    /// Fails with [`Error::InvalidKeyLength`] if the key or salt length does not match
+    /// `profile`, and [`Error::InvalidConfig`] if `config.replay_window` is 0 or larger
+    /// than `64 * WINDOW_WORDS`.
+    pub fn new(
+        profile: Profile,
+        master_key: &[u8],
+        master_salt: &[u8],
+        config: Config,
+    ) -> Result<Self, Error> {
+        if master_key.len() != profile.master_key_len()
+            || master_salt.len() != profile.master_salt_len()
+        {
+            return Err(Error::InvalidKeyLength);
+        }
+        let rtp = Transform::derive(
+            profile,
+            master_key,
+            master_salt,
+            [Label::RTP_ENCRYPTION, Label::RTP_AUTH, Label::RTP_SALT],
+        )?;
+        let rtcp = Transform::derive(
+            profile,
+            master_key,
+            master_salt,
+            [Label::RTCP_ENCRYPTION, Label::RTCP_AUTH, Label::RTCP_SALT],
+        )?;
+        Self::with_transforms(profile, config, rtp, rtcp)
+    }
+
+    /// A context keyed with session keys directly, skipping the KDF (RFC 7714's test
+    /// vectors are given this way). AEAD profiles only.
+    #[cfg(test)]
+    pub(crate) fn with_session_keys(
+        profile: Profile,
+        key: &[u8],
+        salt: &[u8],
+        config: Config,
+    ) -> Result<Self, Error> {
+        let rtp = Transform::from_session_keys(profile, key, &[], salt)?;
+        let rtcp = rtp.clone();
+        Self::with_transforms(profile, config, rtp, rtcp)
+    }
+
+    fn with_transforms(
+        profile: Profile,
+        config: Config,
+        rtp: Transform,
+        rtcp: Transform,
+    ) -> Result<Self, Error> {
+        let capacity = 64 * WINDOW_WORDS as u64;
+        if config.replay_window == 0 || u64::from(config.replay_window) > capacity {
+            return Err(Error::InvalidConfig);
+        }
+        Ok(Context {
+            profile,
+            config,
+            rtp,
+            rtcp,
+            streams: [None; SSRCS],
+            last: 0,
+            stats: Stats::default(),
+        })
+    }
+
+    /// The profile this context was built for.
+    #[must_use]
+    pub fn profile(&self) -> Profile {
+        self.profile
+    }
+
+    /// The configuration this context was built with.
+    #[must_use]
+    pub fn config(&self) -> Config {
+        self.config
+    }
+
+    /// Counters of packets protected, unprotected and dropped.
+    #[must_use]
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// The rollover counter of `ssrc`'s highest SRTP index, if the context has seen it.
+    #[must_use]
+    pub fn roc(&self, ssrc: u32) -> Option<u32> {
+        let stream = self.streams.iter().flatten().find(|s| s.ssrc == ssrc)?;
+        stream.rtp.map(|w| (w.top() >> 16) as u32)
+    }
+
+    /// Forgets `ssrc` (after an RTCP BYE, say), freeing its table slot. Returns whether it
+    /// was known.
+    pub fn remove_ssrc(&mut self, ssrc: u32) -> bool {
+        let slot = self
+            .streams
+            .iter_mut()
+            .find(|s| s.is_some_and(|s| s.ssrc == ssrc));
+        slot.map(|s| s.take()).is_some()
+    }
+
+    /// The SSRCs the context currently tracks.
+    pub fn ssrcs(&self) -> impl Iterator<Item = u32> + '_ {
+        self.streams.iter().flatten().map(|s| s.ssrc)
+    }
+
+    /// The table slot of `ssrc`, or a free one (not yet claimed) for a new SSRC.
+    fn slot(&mut self, ssrc: u32) -> Result<(usize, Stream<WINDOW_WORDS>), Error> {
+        if let Some(Some(s)) = self.streams.get(self.last)
+            && s.ssrc == ssrc
+        {
+            return Ok((self.last, *s));
+        }
+        let mut free = None;
+        for (i, slot) in self.streams.iter().enumerate() {
+            match slot {
+                Some(s) if s.ssrc == ssrc => {
+                    self.last = i;
+                    return Ok((i, *s));
+                }
+                None if free.is_none() => free = Some(i),
+                _ => {}
+            }
+        }
+        let i = free.ok_or(Error::SsrcTableFull)?;
+        Ok((i, Stream::new(ssrc)))
+    }
+
+    fn store(&mut self, slot: usize, stream: Stream<WINDOW_WORDS>) {
+        if let Some(s) = self.streams.get_mut(slot) {
+            *s = Some(stream);
+            self.last = slot;
+        }
+    }
+
+    fn window(&self) -> u64 {
+        u64::from(self.config.replay_window)
+    }
+
+    fn count_failure(&mut self, e: Error) -> Error {
+        match e {
+            Error::AuthenticationFailed => self.stats.auth_failures += 1,
+            Error::Replayed | Error::TooOld => self.stats.replays += 1,
+            Error::Malformed => self.stats.malformed += 1,
+            Error::SsrcTableFull => self.stats.ssrc_table_full += 1,
+            _ => {}
+        }
+        e
+    }
+
+    /// Protects the RTP packet in `buf[..len]` in place and appends the tag; returns the
+    /// SRTP packet length (`len + profile.rtp_overhead()`).
+    ///
+    /// The rollover counter is tracked per SSRC from the sequence numbers (RFC 3711
+    /// Appendix A), so packets may be protected slightly out of order. Fails with
+    /// [`Error::BufferTooSmall`] if `buf` has no room for the tag, [`Error::Malformed`] if
+    /// `buf[..len]` is not an RTP packet, [`Error::Replayed`] if this SSRC and index were
+    /// already protected (unless [`Config::allow_repeat_tx`]), [`Error::TooOld`],
+    /// [`Error::SsrcTableFull`] or [`Error::KeyExhausted`]. On error `buf` is unchanged.
+    pub fn protect_rtp(&mut self, buf: &mut [u8], len: usize) -> Result<usize, Error> {
+        let tag_len = self.profile.rtp_tag_len();
+        let out_len = len.saturating_add(tag_len);
+        let packet = buf
+            .get_mut(..out_len)
+            .ok_or(Error::BufferTooSmall { needed: out_len })?;
+        let header_len = rtp::header_len(&packet[..len])?;
+        let seq = u16::from_be_bytes([packet[2], packet[3]]);
+        let ssrc = be32(packet, 8)?;
+        let (slot, mut stream) = self.slot(ssrc)?;
+        let index = match &stream.rtp {
+            Some(w) => {
+                let index = estimate_index(w.top(), seq).ok_or(Error::KeyExhausted)?;
+                if !self.config.allow_repeat_tx {
+                    w.check(index, self.window())?;
+                }
+                index
+            }
+            None => u64::from(seq),
+        };
+        let roc = (index >> 16) as u32;
+        let (header_and_body, tag_out) = packet.split_at_mut(len);
+        match &self.rtp {
+            Transform::Cm { aes, mac, salt } => {
+                cm_crypt(aes, salt, ssrc, index, &mut header_and_body[header_len..]);
+                let tag = cm_tag(mac, header_and_body, Some(roc));
+                tag_out.copy_from_slice(&tag[..tag_len]);
+            }
+            t => {
+                let nonce = gcm_nonce(gcm_salt(t), ssrc, roc, seq);
+                let (aad, body) = header_and_body.split_at_mut(header_len);
+                tag_out.copy_from_slice(&gcm_seal(t, &nonce, aad, body));
+            }
+        }
+        match &mut stream.rtp {
+            Some(w) => w.accept(index),
+            None => stream.rtp = Some(Window::starting_at(index)),
+        }
+        self.store(slot, stream);
+        self.stats.rtp_protected += 1;
+        Ok(out_len)
+    }
+
+    /// Verifies and decrypts the SRTP packet that fills `buf`, in place; returns the length
+    /// of the RTP packet now at the start of `buf`.
+    ///
+    /// Errors ([`Error::AuthenticationFailed`], [`Error::Replayed`], [`Error::TooOld`],
+    /// [`Error::Malformed`], [`Error::SsrcTableFull`]) mean: count and drop the packet. The
+    /// context is unchanged by a packet that fails, and a new SSRC takes a table slot only
+    /// once one of its packets authenticated.
+    pub fn unprotect_rtp(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        self.unprotect_rtp_inner(buf)
+            .map_err(|e| self.count_failure(e))
+    }
+
+    fn unprotect_rtp_inner(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        let tag_len = self.profile.rtp_tag_len();
+        let len = buf
+            .len()
+            .checked_sub(tag_len)
+            .filter(|&l| l >= rtp::FIXED_HEADER_LEN)
+            .ok_or(Error::Malformed)?;
+        let header_len = rtp::header_len(&buf[..len])?;
+        let seq = u16::from_be_bytes([buf[2], buf[3]]);
+        let ssrc = be32(buf, 8)?;
+        let (slot, mut stream) = self.slot(ssrc)?;
+        let index = match &stream.rtp {
+            Some(w) => {
+                let index = estimate_index(w.top(), seq).ok_or(Error::KeyExhausted)?;
+                w.check(index, self.window())?;
+                index
+            }
+            None => u64::from(seq),
+        };
+        let roc = (index >> 16) as u32;
+        let (header_and_body, tag) = buf.split_at_mut(len);
+        match &self.rtp {
+            Transform::Cm { aes, mac, salt } => {
+                let expected = cm_tag(mac, header_and_body, Some(roc));
+                if !ct_eq(&expected[..tag_len], tag) {
+                    return Err(Error::AuthenticationFailed);
+                }
+                cm_crypt(aes, salt, ssrc, index, &mut header_and_body[header_len..]);
+            }
+            t => {
+                let nonce = gcm_nonce(gcm_salt(t), ssrc, roc, seq);
+                let tag: [u8; 16] = (&*tag).try_into().map_err(|_| Error::Malformed)?;
+                let (aad, body) = header_and_body.split_at_mut(header_len);
+                gcm_open(t, &nonce, aad, body, &tag)?;
+            }
+        }
+        match &mut stream.rtp {
+            Some(w) => w.accept(index),
+            None => stream.rtp = Some(Window::starting_at(index)),
+        }
+        self.store(slot, stream);
+        self.stats.rtp_unprotected += 1;
+        Ok(len)
+    }
+
+    /// Protects the RTCP (compound) packet in `buf[..len]` in place: encrypts everything
+    /// after the first 8 bytes (unless [`Config::encrypt_rtcp`] is off), appends the E flag
+    /// and SRTCP index and the tag. Returns the SRTCP length
+    /// (`len + profile.rtcp_overhead()`).
+    ///
+    /// The SRTCP index counts per sender SSRC (the SSRC of the first packet in the compound)
+    /// from 1, as libsrtp does. Fails with [`Error::BufferTooSmall`], [`Error::Malformed`]
+    /// (shorter than 8 bytes or not version 2), [`Error::SsrcTableFull`] or
+    /// [`Error::KeyExhausted`] after 2^31 - 1 packets.
+    pub fn protect_rtcp(&mut self, buf: &mut [u8], len: usize) -> Result<usize, Error> {
+        let tag_len = self.profile.rtcp_tag_len();
+        let out_len = len.saturating_add(4 + tag_len);
+        let packet = buf
+            .get_mut(..out_len)
+            .ok_or(Error::BufferTooSmall { needed: out_len })?;
+        if len < 8 || packet[0] >> 6 != 2 {
+            return Err(Error::Malformed);
+        }
+        let ssrc = be32(packet, 4)?;
+        let (slot, mut stream) = self.slot(ssrc)?;
+        if stream.rtcp_sent >= MAX_SRTCP_INDEX {
+            return Err(Error::KeyExhausted);
+        }
+        let index = stream.rtcp_sent + 1;
+        let encrypt = self.config.encrypt_rtcp;
+        let trailer = (u32::from(encrypt) << 31 | index).to_be_bytes();
+        match &self.rtcp {
+            Transform::Cm { aes, mac, salt } => {
+                if encrypt {
+                    cm_crypt(aes, salt, ssrc, u64::from(index), &mut packet[8..len]);
+                }
+                packet[len..len + 4].copy_from_slice(&trailer);
+                let tag = cm_tag(mac, &packet[..len + 4], None);
+                packet[len + 4..].copy_from_slice(&tag[..tag_len]);
+            }
+            t => {
+                let nonce = gcm_nonce(gcm_salt(t), ssrc, 0, 0);
+                let nonce = srtcp_gcm_nonce(nonce, index);
+                let tag = if encrypt {
+                    // AAD: the first 8 octets and the E‖index word (RFC 7714 §9.2).
+                    let mut aad = [0u8; 12];
+                    aad[..8].copy_from_slice(&packet[..8]);
+                    aad[8..].copy_from_slice(&trailer);
+                    gcm_seal(t, &nonce, &aad, &mut packet[8..len])
+                } else {
+                    // Authentication only: the whole packet and the E‖index word are AAD.
+                    packet[len..len + 4].copy_from_slice(&trailer);
+                    gcm_seal(t, &nonce, &packet[..len + 4], &mut [])
+                };
+                packet[len..len + 16].copy_from_slice(&tag);
+                packet[len + 16..].copy_from_slice(&trailer);
+            }
+        }
+        stream.rtcp_sent = index;
+        self.store(slot, stream);
+        self.stats.rtcp_protected += 1;
+        Ok(out_len)
+    }
+
+    /// Verifies and decrypts the SRTCP packet that fills `buf`, in place; returns the length
+    /// of the RTCP packet now at the start of `buf`. Errors mean: count and drop the packet,
+    /// as for [`Context::unprotect_rtp`].
+    pub fn unprotect_rtcp(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        self.unprotect_rtcp_inner(buf)
+            .map_err(|e| self.count_failure(e))
+    }
+
+    fn unprotect_rtcp_inner(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        let tag_len = self.profile.rtcp_tag_len();
+        let len = buf
+            .len()
+            .checked_sub(4 + tag_len)
+            .filter(|&l| l >= 8)
+            .ok_or(Error::Malformed)?;
+        if buf[0] >> 6 != 2 {
+            return Err(Error::Malformed);
+        }
+        let ssrc = be32(buf, 4)?;
+        // AES-CM: packet ‖ E‖index ‖ tag; GCM: packet ‖ tag ‖ E‖index.
+        let trailer_at = if self.profile.is_aead() {
+            len + tag_len
+        } else {
+            len
+        };
+        let trailer = be32(buf, trailer_at)?;
+        let encrypted = trailer >> 31 == 1;
+        let index = trailer & MAX_SRTCP_INDEX;
+        let (slot, mut stream) = self.slot(ssrc)?;
+        if let Some(w) = &stream.rtcp {
+            w.check(u64::from(index), self.window())?;
+        }
+        match &self.rtcp {
+            Transform::Cm { aes, mac, salt } => {
+                let (authenticated, tag) = buf.split_at_mut(len + 4);
+                let expected = cm_tag(mac, authenticated, None);
+                if !ct_eq(&expected[..tag_len], tag) {
+                    return Err(Error::AuthenticationFailed);
+                }
+                if encrypted {
+                    cm_crypt(aes, salt, ssrc, u64::from(index), &mut buf[8..len]);
+                }
+            }
+            t => {
+                let nonce = srtcp_gcm_nonce(gcm_nonce(gcm_salt(t), ssrc, 0, 0), index);
+                let tag: [u8; 16] = buf[len..len + 16]
+                    .try_into()
+                    .map_err(|_| Error::Malformed)?;
+                if encrypted {
+                    let mut aad = [0u8; 12];
+                    aad[..8].copy_from_slice(&buf[..8]);
+                    aad[8..].copy_from_slice(&trailer.to_be_bytes());
+                    gcm_open(t, &nonce, &aad, &mut buf[8..len], &tag)?;
+                } else {
+                    // The AAD is the packet followed by E‖index; the tag sits between them on
+                    // the wire, so move the trailer next to the packet (the tag is copied out).
+                    buf[len..len + 4].copy_from_slice(&trailer.to_be_bytes());
+                    gcm_open(t, &nonce, &buf[..len + 4], &mut [], &tag)?;
+                }
+            }
+        }
+        match &mut stream.rtcp {
+            Some(w) => w.accept(u64::from(index)),
+            None => stream.rtcp = Some(Window::starting_at(u64::from(index))),
+        }
+        self.store(slot, stream);
+        self.stats.rtcp_unprotected += 1;
+        Ok(len)
+    }
+
+    /// Sets the last SRTCP index sent for `ssrc` (tests reproduce mid-session vectors).
+    #[cfg(test)]
+    pub(crate) fn set_rtcp_sent(&mut self, ssrc: u32, last: u32) {
+        if let Ok((slot, mut stream)) = self.slot(ssrc) {
+            stream.rtcp_sent = last;
+            self.store(slot, stream);
+        }
+    }
+}
+
+/// Folds the SRTCP index into a GCM nonce built with zero ROC/SEQ words (RFC 7714 §9.1:
+/// `00 00 ‖ SSRC ‖ 00 00 ‖ 0 ‖ index`, XOR salt).
+fn srtcp_gcm_nonce(mut nonce: [u8; 12], index: u32) -> [u8; 12] {
+    for (b, s) in nonce[8..12].iter_mut().zip(index.to_be_bytes()) {
+        *b ^= s;
+    }
+    nonce
+}
+
+#[cfg(test)]
+pub(crate) fn cm_keystream_for_test(key: &[u8; 16], salt: &[u8; 14], out: &mut [u8]) {
+    let aes = Aes128Enc::new(key.into());
+    out.fill(0);
+    cm_crypt(&aes, salt, 0, 0, out);
+}

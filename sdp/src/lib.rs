@@ -1,7 +1,59 @@
-//! SDP parse/write (RFC 8866) and the JSEP offer/answer rules (RFC 8829), no allocator.
+//! SDP parse/write (RFC 8866) and the JSEP offer/answer rules (RFC 8829), without an allocator.
 //!
-//! This crate is being built; see the README feature table for what is done.
+//! - [`Session::parse`] checks a description once and gives a zero-copy view: media sections,
+//!   attribute iterators and typed accessors for everything WebRTC negotiates (BUNDLE, mid,
+//!   ICE credentials and options, fingerprints, DTLS setup, candidates, SCTP port and message
+//!   size, codecs with rtpmap/fmtp/rtcp-fb, header extensions, SSRCs, msid, direction, RTCP
+//!   multiplexing, rid and simulcast). Attributes browsers put at session level (fingerprint,
+//!   ICE, setup) are found from the media section too.
+//! - [`SdpWriter`] writes lines into any `core::fmt::Write`; [`SliceWriter`] is one over
+//!   `&mut [u8]`. Every typed value displays as its SDP text.
+//! - [`jsep`] holds the offer/answer rules as pure functions: [`jsep::create_offer`] and
+//!   [`jsep::create_answer`] turn local capabilities (and the previous description, for
+//!   renegotiation) into SDP text.
+//!
+//! Non-goals: SDP for anything but WebRTC-style sessions (no multicast, no `k=` keys, no
+//! `r=`/`z=` timing logic — those lines are kept and skipped), legacy SDES-SRTP (`a=crypto`),
+//! Plan B. Candidate strings are handed out raw: `peerless-ice` parses them.
+//!
+//! # Use
+//!
+//! ```
+//! use peerless_sdp::{jsep, attr::{Fingerprint, Setup}, Session};
+//! let fingerprint = Fingerprint::parse(
+//!     "sha-256 AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB",
+//! ).unwrap();
+//! let fingerprints = [fingerprint];
+//! let mut local = jsep::Local::new(7, jsep::IceCredentials::new("ufrag", "passwordpasswordpassword"), &fingerprints);
+//! local.data_channel = Some(jsep::DataChannel::new("0"));
+//! let mut buf = [0u8; 2048];
+//! let offer = jsep::offer_to_slice(&local, None, &mut buf).unwrap();
+//! let parsed = Session::parse(offer).unwrap();
+//! let data = parsed.media_by_mid("0").unwrap();
+//! assert_eq!(data.setup(), Some(Setup::Actpass));
+//! assert_eq!(data.sctp_port(), Some(5000));
+//! ```
+//!
+//! # Error contract
+//!
+//! Nothing here panics on any input. [`Session::parse`] returns a [`ParseError`] with the line
+//! number for anything malformed (including a malformed value of an attribute it has a typed
+//! accessor for); after a successful parse every accessor is infallible. Writing into a
+//! [`SliceWriter`] reports [`peerless_base::BufferTooSmall`] with the size needed. The JSEP
+//! functions return a [`jsep::JsepError`] for descriptions they cannot answer.
 #![no_std]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 #[cfg(feature = "std")]
 extern crate std;
+
+pub mod attr;
+pub mod jsep;
+mod session;
+mod write;
+
+pub use session::{
+    Attribute, Attributes, Codec, Connection, MAX_MEDIA, Media, MediaKind, MediaLine, Origin,
+    ParseError, ParseErrorKind, Session,
+};
+pub use write::{SdpWriter, SliceWriter, WriteError, write_to_slice};

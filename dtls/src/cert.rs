@@ -1,0 +1,522 @@
+//! Self-signed ECDSA P-256 X.509 v3 certificates without an allocator, and fingerprints.
+//!
+//! WebRTC authenticates a DTLS peer by the hash of its certificate, carried in SDP
+//! (`a=fingerprint`, RFC 8122), not by a chain of trust: a certificate here only needs to carry
+//! the key. We build it with `der` + `spki` into fixed storage and, from a peer's certificate,
+//! take only its subject public key (the signature that proves possession of it is the
+//! handshake's CertificateVerify).
+//!
+//! ```text
+//!  Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm (ecdsa-with-SHA256), signature BIT STRING }
+//!  TBSCertificate ::= SEQUENCE { [0] v3, serial, sigAlg, issuer CN, validity, subject CN, spki P-256, }
+//! ```
+
+use der::asn1::{AnyRef, BitStringRef, GeneralizedTime, ObjectIdentifier, UintRef, UtcTime};
+use der::{Decode, Encode, Sequence};
+use peerless_base::Drbg;
+use sha2::Digest;
+use spki::{AlgorithmIdentifierRef, SubjectPublicKeyInfoRef};
+
+const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const OID_PRIME256V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const OID_ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+
+/// Room for our DER certificate: a P-256 self-signed certificate is about 300 bytes.
+pub const MAX_CERTIFICATE_LEN: usize = 512;
+
+/// Why a certificate could not be built or read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum CertificateError {
+    /// The DER did not parse as an X.509 certificate.
+    Malformed,
+    /// The subject key is not an ECDSA P-256 key.
+    UnsupportedKey,
+    /// The private key does not match the certificate, or is not a valid P-256 scalar.
+    BadPrivateKey,
+    /// The encoding does not fit [`MAX_CERTIFICATE_LEN`].
+    TooLarge,
+    /// The validity window cannot be encoded (before 1950 or after 9999).
+    BadValidity,
+}
+
+/// The validity window of a generated certificate, in seconds since the Unix epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Validity {
+    /// notBefore.
+    pub not_before: u64,
+    /// notAfter.
+    pub not_after: u64,
+}
+
+impl Validity {
+    /// A window starting at `start` (Unix seconds) for `days` days.
+    #[must_use]
+    pub const fn days_from(start: u64, days: u64) -> Self {
+        Validity {
+            not_before: start,
+            not_after: start.saturating_add(days.saturating_mul(86_400)),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Sequence)]
+struct TbsCertificate<'a> {
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
+    version: Option<u8>,
+    serial: UintRef<'a>,
+    signature: AlgorithmIdentifierRef<'a>,
+    issuer: AnyRef<'a>,
+    validity: AnyRef<'a>,
+    subject: AnyRef<'a>,
+    spki: SubjectPublicKeyInfoRef<'a>,
+    #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
+    issuer_unique_id: Option<BitStringRef<'a>>,
+    #[asn1(context_specific = "2", tag_mode = "IMPLICIT", optional = "true")]
+    subject_unique_id: Option<BitStringRef<'a>>,
+    #[asn1(context_specific = "3", tag_mode = "EXPLICIT", optional = "true")]
+    extensions: Option<AnyRef<'a>>,
+}
+
+#[derive(Clone, Debug, Sequence)]
+struct X509<'a> {
+    tbs: TbsCertificate<'a>,
+    algorithm: AlgorithmIdentifierRef<'a>,
+    signature: BitStringRef<'a>,
+}
+
+#[derive(Clone, Debug, Sequence)]
+struct UtcValidity {
+    not_before: UtcTime,
+    not_after: UtcTime,
+}
+
+#[derive(Clone, Debug, Sequence)]
+struct GeneralizedValidity {
+    not_before: GeneralizedTime,
+    not_after: GeneralizedTime,
+}
+
+/// Our certificate and its private key: the DER in fixed storage and an ECDSA P-256 key.
+#[derive(Clone)]
+pub struct Certificate {
+    der: [u8; MAX_CERTIFICATE_LEN],
+    der_len: usize,
+    key: p256::ecdsa::SigningKey,
+}
+
+impl core::fmt::Debug for Certificate {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Certificate")
+            .field("der_len", &self.der_len)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The Name `CN=<cn>` as DER: SEQUENCE { SET { SEQUENCE { OID 2.5.4.3, UTF8String } } }.
+fn encode_cn(cn: &[u8], out: &mut [u8; 64]) -> usize {
+    let n = cn.len().min(40);
+    let atv = 5 + 2 + n; // the OID (2 + 3) and the string (2 + n)
+    let set = 2 + atv;
+    let name = 2 + set;
+    let mut w = peerless_base::Writer::new(out);
+    w.bytes(&[0x30, name as u8, 0x31, set as u8, 0x30, atv as u8]);
+    w.bytes(&[0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, n as u8]);
+    w.bytes(cn.get(..n).unwrap_or_default());
+    w.finish().unwrap_or(0)
+}
+
+impl Certificate {
+    /// Generates a fresh key and a self-signed certificate for it, with a random 16-byte
+    /// serial number and a random common name, valid for `validity`.
+    pub fn generate(rng: &mut Drbg, validity: Validity) -> Result<Self, CertificateError> {
+        let key =
+            <p256::ecdsa::SigningKey as p256::elliptic_curve::Generate>::generate_from_rng(rng);
+        let mut serial = [0u8; 16];
+        rng.fill(&mut serial);
+        serial[0] = (serial[0] & 0x7f) | 0x40; // positive and exactly 16 bytes
+        let mut cn_raw = [0u8; 8];
+        rng.fill(&mut cn_raw);
+        let mut cn = [0u8; 16];
+        hex_lower(&cn_raw, &mut cn);
+        Self::build(key, &serial, &cn, validity)
+    }
+
+    fn build(
+        key: p256::ecdsa::SigningKey,
+        serial: &[u8],
+        cn: &[u8],
+        validity: Validity,
+    ) -> Result<Self, CertificateError> {
+        let mut name = [0u8; 64];
+        let name_len = encode_cn(cn, &mut name);
+        let name_any =
+            AnyRef::from_der(&name[..name_len]).map_err(|_| CertificateError::Malformed)?;
+        let mut validity_buf = [0u8; 64];
+        let validity_der = encode_validity(validity, &mut validity_buf)?;
+        let validity_any =
+            AnyRef::from_der(validity_der).map_err(|_| CertificateError::Malformed)?;
+        let point = key.verifying_key().to_sec1_point(false);
+        let sig_alg = AlgorithmIdentifierRef {
+            oid: OID_ECDSA_SHA256,
+            parameters: None,
+        };
+        let tbs = TbsCertificate {
+            version: Some(2),
+            serial: UintRef::new(serial).map_err(|_| CertificateError::Malformed)?,
+            signature: sig_alg,
+            issuer: name_any,
+            validity: validity_any,
+            subject: name_any,
+            spki: SubjectPublicKeyInfoRef {
+                algorithm: AlgorithmIdentifierRef {
+                    oid: OID_EC_PUBLIC_KEY,
+                    parameters: Some(AnyRef::from(&OID_PRIME256V1)),
+                },
+                subject_public_key: BitStringRef::from_bytes(point.as_bytes())
+                    .map_err(|_| CertificateError::Malformed)?,
+            },
+            issuer_unique_id: None,
+            subject_unique_id: None,
+            extensions: None,
+        };
+        let mut tbs_buf = [0u8; MAX_CERTIFICATE_LEN];
+        let tbs_der = tbs
+            .encode_to_slice(&mut tbs_buf)
+            .map_err(|_| CertificateError::TooLarge)?;
+        let digest: [u8; 32] = sha2::Sha256::digest(tbs_der).into();
+        let mut sig = [0u8; 72];
+        let sig_len = crate::crypto::sign_sha256(&key, &digest, &mut sig)
+            .ok_or(CertificateError::BadPrivateKey)?;
+        let cert = X509 {
+            tbs,
+            algorithm: sig_alg,
+            signature: BitStringRef::from_bytes(&sig[..sig_len])
+                .map_err(|_| CertificateError::Malformed)?,
+        };
+        let mut der = [0u8; MAX_CERTIFICATE_LEN];
+        let der_len = cert
+            .encode_to_slice(&mut der)
+            .map_err(|_| CertificateError::TooLarge)?
+            .len();
+        Ok(Certificate { der, der_len, key })
+    }
+
+    /// A certificate made elsewhere (OpenSSL, a stored one) and its 32-byte P-256 private
+    /// scalar; the key must match the certificate's public key.
+    pub fn from_der(der: &[u8], private_key: &[u8; 32]) -> Result<Self, CertificateError> {
+        if der.len() > MAX_CERTIFICATE_LEN {
+            return Err(CertificateError::TooLarge);
+        }
+        let key = p256::ecdsa::SigningKey::from_slice(private_key)
+            .map_err(|_| CertificateError::BadPrivateKey)?;
+        let peer = PeerKey::from_certificate(der)?;
+        if peer.0 != *key.verifying_key() {
+            return Err(CertificateError::BadPrivateKey);
+        }
+        let mut buf = [0u8; MAX_CERTIFICATE_LEN];
+        buf[..der.len()].copy_from_slice(der);
+        Ok(Certificate {
+            der: buf,
+            der_len: der.len(),
+            key,
+        })
+    }
+
+    /// The DER encoding, as sent in the Certificate message.
+    #[must_use]
+    pub fn der(&self) -> &[u8] {
+        self.der.get(..self.der_len).unwrap_or_default()
+    }
+
+    /// The fingerprint to put in SDP (`a=fingerprint:sha-256 ...`).
+    #[must_use]
+    pub fn fingerprint(&self, algorithm: HashAlgorithm) -> Fingerprint {
+        Fingerprint::of(self.der(), algorithm)
+    }
+
+    pub(crate) fn signing_key(&self) -> &p256::ecdsa::SigningKey {
+        &self.key
+    }
+}
+
+fn hex_lower(input: &[u8], out: &mut [u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (pair, b) in out.chunks_mut(2).zip(input) {
+        if let [hi, lo] = pair {
+            *hi = HEX[usize::from(b >> 4)];
+            *lo = HEX[usize::from(b & 15)];
+        }
+    }
+}
+
+fn encode_validity(v: Validity, buf: &mut [u8; 64]) -> Result<&[u8], CertificateError> {
+    use core::time::Duration;
+    // RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050.
+    const Y2050: u64 = 2_524_608_000;
+    let (nb, na) = (
+        Duration::from_secs(v.not_before),
+        Duration::from_secs(v.not_after),
+    );
+    let res = if v.not_before < Y2050 && v.not_after < Y2050 {
+        UtcValidity {
+            not_before: UtcTime::from_unix_duration(nb)
+                .map_err(|_| CertificateError::BadValidity)?,
+            not_after: UtcTime::from_unix_duration(na)
+                .map_err(|_| CertificateError::BadValidity)?,
+        }
+        .encode_to_slice(buf)
+    } else {
+        GeneralizedValidity {
+            not_before: GeneralizedTime::from_unix_duration(nb)
+                .map_err(|_| CertificateError::BadValidity)?,
+            not_after: GeneralizedTime::from_unix_duration(na)
+                .map_err(|_| CertificateError::BadValidity)?,
+        }
+        .encode_to_slice(buf)
+    };
+    res.map_err(|_| CertificateError::BadValidity)
+}
+
+/// A peer's certificate key: the ECDSA P-256 key from its subjectPublicKeyInfo.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct PeerKey(pub(crate) p256::ecdsa::VerifyingKey);
+
+impl PeerKey {
+    /// Parses an X.509 certificate and takes its subject key, which must be ECDSA P-256.
+    pub(crate) fn from_certificate(der: &[u8]) -> Result<Self, CertificateError> {
+        let cert = X509::from_der(der).map_err(|_| CertificateError::Malformed)?;
+        let spki = cert.tbs.spki;
+        if spki.algorithm.oid != OID_EC_PUBLIC_KEY {
+            return Err(CertificateError::UnsupportedKey);
+        }
+        let curve = spki
+            .algorithm
+            .parameters
+            .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+        if curve != Some(OID_PRIME256V1) {
+            return Err(CertificateError::UnsupportedKey);
+        }
+        let point = spki
+            .subject_public_key
+            .as_bytes()
+            .ok_or(CertificateError::Malformed)?;
+        p256::ecdsa::VerifyingKey::from_sec1_bytes(point)
+            .map(PeerKey)
+            .map_err(|_| CertificateError::UnsupportedKey)
+    }
+}
+
+/// A hash function for certificate fingerprints (RFC 8122 §5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum HashAlgorithm {
+    /// sha-1 (accepted from peers; never our first choice).
+    Sha1,
+    /// sha-256: what every browser sends.
+    Sha256,
+    /// sha-384.
+    Sha384,
+    /// sha-512.
+    Sha512,
+}
+
+impl HashAlgorithm {
+    /// The SDP name (`sha-256`).
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            HashAlgorithm::Sha1 => "sha-1",
+            HashAlgorithm::Sha256 => "sha-256",
+            HashAlgorithm::Sha384 => "sha-384",
+            HashAlgorithm::Sha512 => "sha-512",
+        }
+    }
+    /// Digest length in bytes.
+    #[must_use]
+    pub const fn len(self) -> usize {
+        match self {
+            HashAlgorithm::Sha1 => 20,
+            HashAlgorithm::Sha256 => 32,
+            HashAlgorithm::Sha384 => 48,
+            HashAlgorithm::Sha512 => 64,
+        }
+    }
+    /// Never true: every digest has bytes (present for clippy's `len` convention).
+    #[must_use]
+    pub const fn is_empty(self) -> bool {
+        false
+    }
+}
+
+/// A certificate fingerprint: a hash algorithm and the digest of the DER certificate.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fingerprint {
+    algorithm: HashAlgorithm,
+    digest: [u8; 64],
+}
+
+/// An `a=fingerprint` value that could not be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct BadFingerprint;
+
+impl Fingerprint {
+    /// The fingerprint of `der` with `algorithm`.
+    #[must_use]
+    pub fn of(der: &[u8], algorithm: HashAlgorithm) -> Self {
+        let mut digest = [0u8; 64];
+        match algorithm {
+            HashAlgorithm::Sha1 => digest[..20].copy_from_slice(&sha1::Sha1::digest(der)),
+            HashAlgorithm::Sha256 => digest[..32].copy_from_slice(&sha2::Sha256::digest(der)),
+            HashAlgorithm::Sha384 => digest[..48].copy_from_slice(&sha2::Sha384::digest(der)),
+            HashAlgorithm::Sha512 => digest.copy_from_slice(&sha2::Sha512::digest(der)),
+        }
+        Fingerprint { algorithm, digest }
+    }
+
+    /// A fingerprint from its parts; `None` if `digest` has the wrong length.
+    #[must_use]
+    pub fn new(algorithm: HashAlgorithm, digest: &[u8]) -> Option<Self> {
+        let mut d = [0u8; 64];
+        d.get_mut(..algorithm.len())?.copy_from_slice(digest);
+        (digest.len() == algorithm.len()).then_some(Fingerprint {
+            algorithm,
+            digest: d,
+        })
+    }
+
+    /// Parses an SDP `a=fingerprint` value: `sha-256 AB:CD:...` (case-insensitive).
+    pub fn parse(value: &str) -> Result<Self, BadFingerprint> {
+        let mut parts = value.split_ascii_whitespace();
+        let name = parts.next().ok_or(BadFingerprint)?;
+        let hex = parts.next().ok_or(BadFingerprint)?;
+        if parts.next().is_some() {
+            return Err(BadFingerprint);
+        }
+        let algorithm = [
+            HashAlgorithm::Sha1,
+            HashAlgorithm::Sha256,
+            HashAlgorithm::Sha384,
+            HashAlgorithm::Sha512,
+        ]
+        .into_iter()
+        .find(|a| a.name().eq_ignore_ascii_case(name))
+        .ok_or(BadFingerprint)?;
+        let mut digest = [0u8; 64];
+        let mut n = 0;
+        for byte in hex.split(':') {
+            let b = u8::from_str_radix(byte, 16).map_err(|_| BadFingerprint)?;
+            if byte.len() != 2 {
+                return Err(BadFingerprint);
+            }
+            *digest.get_mut(n).ok_or(BadFingerprint)? = b;
+            n += 1;
+        }
+        if n != algorithm.len() {
+            return Err(BadFingerprint);
+        }
+        Ok(Fingerprint { algorithm, digest })
+    }
+
+    /// The hash algorithm.
+    #[must_use]
+    pub fn algorithm(&self) -> HashAlgorithm {
+        self.algorithm
+    }
+
+    /// The digest bytes.
+    #[must_use]
+    pub fn digest(&self) -> &[u8] {
+        self.digest.get(..self.algorithm.len()).unwrap_or_default()
+    }
+
+    /// Whether `der` hashes to this fingerprint (constant time in the digest).
+    #[must_use]
+    pub fn matches(&self, der: &[u8]) -> bool {
+        let other = Fingerprint::of(der, self.algorithm);
+        peerless_base::ct_eq(self.digest(), other.digest())
+    }
+}
+
+impl core::fmt::Display for Fingerprint {
+    /// The SDP form: `sha-256 AB:CD:...`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.algorithm.name())?;
+        f.write_str(" ")?;
+        for (i, b) in self.digest().iter().enumerate() {
+            if i > 0 {
+                f.write_str(":")?;
+            }
+            write!(f, "{b:02X}")?;
+        }
+        Ok(())
+    }
+}
+
+impl core::fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Display::fmt(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    extern crate std;
+    use std::string::ToString;
+
+    #[test]
+    fn generated_certificate_parses_and_carries_its_key() {
+        let mut rng = Drbg::from_seed(&[5; 32], b"cert");
+        let cert = Certificate::generate(&mut rng, Validity::days_from(1_700_000_000, 30)).unwrap();
+        let key = PeerKey::from_certificate(cert.der()).unwrap();
+        assert_eq!(key.0, *cert.signing_key().verifying_key());
+        // The self-signature verifies with the certificate's own key.
+        let parsed = X509::from_der(cert.der()).unwrap();
+        let mut tbs = [0u8; MAX_CERTIFICATE_LEN];
+        let tbs = parsed.tbs.encode_to_slice(&mut tbs).unwrap();
+        let digest: [u8; 32] = sha2::Sha256::digest(tbs).into();
+        assert!(crate::crypto::verify_sha256(
+            &key.0,
+            &digest,
+            parsed.signature.as_bytes().unwrap()
+        ));
+        assert_eq!(parsed.tbs.version, Some(2));
+        // from_der accepts it back only with the matching key.
+        let sk: [u8; 32] = cert.signing_key().to_bytes().into();
+        assert!(Certificate::from_der(cert.der(), &sk).is_ok());
+        assert_eq!(
+            Certificate::from_der(cert.der(), &[1; 32]).unwrap_err(),
+            CertificateError::BadPrivateKey
+        );
+    }
+
+    #[test]
+    fn far_future_validity_uses_generalized_time() {
+        let mut rng = Drbg::from_seed(&[6; 32], b"cert");
+        let cert = Certificate::generate(&mut rng, Validity::days_from(2_600_000_000, 1)).unwrap();
+        assert!(PeerKey::from_certificate(cert.der()).is_ok());
+    }
+
+    #[test]
+    fn fingerprint_sdp_round_trip() {
+        let mut rng = Drbg::from_seed(&[7; 32], b"cert");
+        let cert = Certificate::generate(&mut rng, Validity::days_from(1_700_000_000, 30)).unwrap();
+        for alg in [
+            HashAlgorithm::Sha1,
+            HashAlgorithm::Sha256,
+            HashAlgorithm::Sha384,
+            HashAlgorithm::Sha512,
+        ] {
+            let fp = cert.fingerprint(alg);
+            let text = fp.to_string();
+            assert!(text.starts_with(alg.name()));
+            let back = Fingerprint::parse(&text.to_ascii_lowercase()).unwrap();
+            assert_eq!(back, fp);
+            assert!(back.matches(cert.der()));
+        }
+        assert!(Fingerprint::parse("sha-256 AB:CD").is_err());
+        assert!(Fingerprint::parse("md5 AB").is_err());
+    }
+}

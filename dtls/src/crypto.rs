@@ -1,0 +1,511 @@
+//! The cryptography of a DTLS 1.2 session: the TLS PRF (RFC 5246 §5), extended master secret
+//! (RFC 7627), key expansion, record AEAD (RFC 5288, RFC 7905), ephemeral ECDH and ECDSA.
+//!
+//! ```text
+//!  pre_master --PRF("extended master secret", session_hash)--> master_secret (48)
+//!  master_secret --PRF("key expansion", server_random+client_random)--> keys and IVs
+//!  master_secret --PRF("client|server finished", transcript_hash)--> verify_data (12)
+//!  master_secret --PRF("EXTRACTOR-dtls_srtp", client_random+server_random)--> SRTP keys
+//! ```
+
+use aes_gcm::aead::AeadInOut;
+use aes_gcm::{Aes128Gcm, Aes256Gcm, KeyInit};
+use chacha20poly1305::ChaCha20Poly1305;
+use hmac::{Hmac, Mac};
+use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
+use peerless_base::Drbg;
+use sha2::{Digest, Sha256, Sha384};
+
+use crate::wire::{CipherSuite, NamedGroup};
+
+/// The PRF hash of a cipher suite.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PrfHash {
+    Sha256,
+    Sha384,
+}
+
+impl PrfHash {
+    pub(crate) fn of(suite: CipherSuite) -> Self {
+        if suite == CipherSuite::ECDHE_ECDSA_AES_256_GCM_SHA384 {
+            PrfHash::Sha384
+        } else {
+            PrfHash::Sha256
+        }
+    }
+}
+
+fn p_hash<M: Mac + hmac::digest::KeyInit + Clone>(secret: &[u8], parts: &[&[u8]], out: &mut [u8]) {
+    // A(0) = seed; A(i) = HMAC(secret, A(i-1)); output = HMAC(secret, A(i) + seed) ...
+    let Ok(base) = <M as hmac::digest::KeyInit>::new_from_slice(secret) else {
+        return;
+    };
+    let mut a_mac = base.clone();
+    for p in parts {
+        a_mac.update(p);
+    }
+    let mut a = a_mac.finalize().into_bytes();
+    for chunk in out.chunks_mut(a.len()) {
+        let mut m = base.clone();
+        m.update(&a);
+        for p in parts {
+            m.update(p);
+        }
+        let block = m.finalize().into_bytes();
+        chunk.copy_from_slice(&block[..chunk.len()]);
+        let mut next = base.clone();
+        next.update(&a);
+        a = next.finalize().into_bytes();
+    }
+}
+
+/// TLS 1.2 PRF(secret, label, seed) with the suite's hash, written to `out`.
+pub(crate) fn prf(hash: PrfHash, secret: &[u8], label: &[u8], seed: &[&[u8]], out: &mut [u8]) {
+    let mut parts: [&[u8]; 6] = [label, &[], &[], &[], &[], &[]];
+    for (slot, s) in parts.iter_mut().skip(1).zip(seed) {
+        *slot = s;
+    }
+    match hash {
+        PrfHash::Sha256 => p_hash::<Hmac<Sha256>>(secret, &parts, out),
+        PrfHash::Sha384 => p_hash::<Hmac<Sha384>>(secret, &parts, out),
+    }
+}
+
+/// The running handshake transcript, hashed with both PRF hashes until the suite is known.
+#[derive(Clone, Debug)]
+pub(crate) struct Transcript {
+    sha256: Sha256,
+    sha384: Sha384,
+}
+
+impl Transcript {
+    pub(crate) fn new() -> Self {
+        Transcript {
+            sha256: Sha256::new(),
+            sha384: Sha384::new(),
+        }
+    }
+    pub(crate) fn update(&mut self, bytes: &[u8]) {
+        self.sha256.update(bytes);
+        self.sha384.update(bytes);
+    }
+    /// The hash so far with `hash`; returns its length in `out`.
+    pub(crate) fn snapshot(&self, hash: PrfHash, out: &mut [u8; 48]) -> usize {
+        match hash {
+            PrfHash::Sha256 => {
+                out[..32].copy_from_slice(&self.sha256.clone().finalize());
+                32
+            }
+            PrfHash::Sha384 => {
+                out.copy_from_slice(&self.sha384.clone().finalize());
+                48
+            }
+        }
+    }
+    /// SHA-256 of the transcript so far (what ecdsa_secp256r1_sha256 signs).
+    pub(crate) fn sha256(&self) -> [u8; 32] {
+        self.sha256.clone().finalize().into()
+    }
+}
+
+/// One direction's record protection: the AEAD and its implicit IV.
+#[derive(Clone)]
+pub(crate) enum RecordCipher {
+    Aes128Gcm(Aes128Gcm, [u8; 4]),
+    Aes256Gcm(Aes256Gcm, [u8; 4]),
+    ChaCha(ChaCha20Poly1305, [u8; 12]),
+}
+
+impl core::fmt::Debug for RecordCipher {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            RecordCipher::Aes128Gcm(..) => "Aes128Gcm",
+            RecordCipher::Aes256Gcm(..) => "Aes256Gcm",
+            RecordCipher::ChaCha(..) => "ChaCha20Poly1305",
+        })
+    }
+}
+
+/// Tag length of every suite here.
+pub(crate) const TAG_LEN: usize = 16;
+
+/// Lengths of (key, fixed IV) for a suite.
+pub(crate) fn key_iv_len(suite: CipherSuite) -> (usize, usize) {
+    match suite {
+        CipherSuite::ECDHE_ECDSA_AES_256_GCM_SHA384 => (32, 4),
+        CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256 => (32, 12),
+        _ => (16, 4),
+    }
+}
+
+/// A record's AEAD failed to authenticate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct BadRecordMac;
+
+impl RecordCipher {
+    pub(crate) fn new(suite: CipherSuite, key: &[u8], iv: &[u8]) -> Option<Self> {
+        match suite {
+            CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256 => Some(RecordCipher::Aes128Gcm(
+                Aes128Gcm::new_from_slice(key).ok()?,
+                iv.try_into().ok()?,
+            )),
+            CipherSuite::ECDHE_ECDSA_AES_256_GCM_SHA384 => Some(RecordCipher::Aes256Gcm(
+                Aes256Gcm::new_from_slice(key).ok()?,
+                iv.try_into().ok()?,
+            )),
+            CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256 => Some(RecordCipher::ChaCha(
+                ChaCha20Poly1305::new_from_slice(key).ok()?,
+                iv.try_into().ok()?,
+            )),
+            _ => None,
+        }
+    }
+
+    /// Bytes an encrypted record adds to its plaintext (explicit nonce and tag).
+    pub(crate) fn overhead(&self) -> usize {
+        self.explicit_nonce_len() + TAG_LEN
+    }
+
+    /// GCM suites carry the 8-byte nonce_explicit in the record (RFC 5288 §3); ChaCha20 does
+    /// not (RFC 7905 §2).
+    pub(crate) fn explicit_nonce_len(&self) -> usize {
+        match self {
+            RecordCipher::ChaCha(..) => 0,
+            _ => 8,
+        }
+    }
+
+    fn nonce(&self, epoch_seq: u64) -> [u8; 12] {
+        let mut n = [0u8; 12];
+        match self {
+            RecordCipher::Aes128Gcm(_, iv) | RecordCipher::Aes256Gcm(_, iv) => {
+                n[..4].copy_from_slice(iv);
+                n[4..].copy_from_slice(&epoch_seq.to_be_bytes());
+            }
+            RecordCipher::ChaCha(_, iv) => {
+                n.copy_from_slice(iv);
+                for (b, s) in n[4..].iter_mut().zip(epoch_seq.to_be_bytes()) {
+                    *b ^= s;
+                }
+            }
+        }
+        n
+    }
+
+    /// Encrypts a record body in place. `record` is `explicit_nonce | plaintext | tag room`;
+    /// `header` is the 13-byte record header (its length already counts nonce and tag).
+    pub(crate) fn seal(&self, header: &[u8; 13], record: &mut [u8]) -> Result<(), BadRecordMac> {
+        let epoch_seq = u64::from_be_bytes(header[3..11].try_into().map_err(|_| BadRecordMac)?);
+        let nonce = self.nonce(epoch_seq);
+        let explicit = self.explicit_nonce_len();
+        let plain_len = record
+            .len()
+            .checked_sub(explicit + TAG_LEN)
+            .ok_or(BadRecordMac)?;
+        let aad = aad(header, plain_len);
+        record
+            .get_mut(..explicit)
+            .ok_or(BadRecordMac)?
+            .copy_from_slice(&epoch_seq.to_be_bytes()[..explicit]);
+        let (body, tag_out) = record
+            .get_mut(explicit..)
+            .ok_or(BadRecordMac)?
+            .split_at_mut(plain_len);
+        let tag = match self {
+            RecordCipher::Aes128Gcm(c, _) => c
+                .encrypt_inout_detached(&nonce.into(), &aad, body.into())
+                .map_err(|_| BadRecordMac)?,
+            RecordCipher::Aes256Gcm(c, _) => c
+                .encrypt_inout_detached(&nonce.into(), &aad, body.into())
+                .map_err(|_| BadRecordMac)?,
+            RecordCipher::ChaCha(c, _) => c
+                .encrypt_inout_detached(&nonce.into(), &aad, body.into())
+                .map_err(|_| BadRecordMac)?,
+        };
+        tag_out.copy_from_slice(&tag);
+        Ok(())
+    }
+
+    /// Decrypts a record fragment in place; returns the plaintext's range within `fragment`.
+    pub(crate) fn open(
+        &self,
+        header: &[u8; 13],
+        fragment: &mut [u8],
+    ) -> Result<core::ops::Range<usize>, BadRecordMac> {
+        let explicit = self.explicit_nonce_len();
+        let plain_len = fragment
+            .len()
+            .checked_sub(explicit + TAG_LEN)
+            .ok_or(BadRecordMac)?;
+        let mut nonce = self.nonce(u64::from_be_bytes(
+            header[3..11].try_into().map_err(|_| BadRecordMac)?,
+        ));
+        if explicit == 8 {
+            nonce[4..].copy_from_slice(fragment.get(..8).ok_or(BadRecordMac)?);
+        }
+        let aad = aad(header, plain_len);
+        let (body, tag) = fragment
+            .get_mut(explicit..)
+            .ok_or(BadRecordMac)?
+            .split_at_mut(plain_len);
+        let tag: [u8; TAG_LEN] = (&*tag).try_into().map_err(|_| BadRecordMac)?;
+        let ok = match self {
+            RecordCipher::Aes128Gcm(c, _) => {
+                c.decrypt_inout_detached(&nonce.into(), &aad, body.into(), &tag.into())
+            }
+            RecordCipher::Aes256Gcm(c, _) => {
+                c.decrypt_inout_detached(&nonce.into(), &aad, body.into(), &tag.into())
+            }
+            RecordCipher::ChaCha(c, _) => {
+                c.decrypt_inout_detached(&nonce.into(), &aad, body.into(), &tag.into())
+            }
+        };
+        ok.map_err(|_| BadRecordMac)?;
+        Ok(explicit..explicit + plain_len)
+    }
+}
+
+/// additional_data = seq_num(epoch+seq) + type + version + length (RFC 5246 §6.2.3.3).
+fn aad(header: &[u8; 13], plain_len: usize) -> [u8; 13] {
+    let mut a = [0u8; 13];
+    a[..8].copy_from_slice(&header[3..11]);
+    a[8..11].copy_from_slice(&header[..3]);
+    a[11..].copy_from_slice(&(plain_len as u16).to_be_bytes());
+    a
+}
+
+/// Our ephemeral ECDHE key for one handshake.
+#[derive(Clone)]
+pub(crate) enum KeyShare {
+    P256(p256::SecretKey),
+    X25519([u8; 32]),
+}
+
+impl core::fmt::Debug for KeyShare {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("KeyShare(..)")
+    }
+}
+
+/// Largest encoded public key: an uncompressed P-256 point.
+pub(crate) const MAX_PUBLIC_LEN: usize = 65;
+
+impl KeyShare {
+    pub(crate) fn generate(group: NamedGroup, rng: &mut Drbg) -> Option<Self> {
+        match group {
+            NamedGroup::SECP256R1 => Some(KeyShare::P256(
+                <p256::SecretKey as p256::elliptic_curve::Generate>::generate_from_rng(rng),
+            )),
+            NamedGroup::X25519 => {
+                let mut k = [0u8; 32];
+                rng.fill(&mut k);
+                Some(KeyShare::X25519(k))
+            }
+            _ => None,
+        }
+    }
+
+    /// Writes our public key; returns its length.
+    pub(crate) fn public(&self, out: &mut [u8; MAX_PUBLIC_LEN]) -> usize {
+        match self {
+            KeyShare::P256(sk) => {
+                use p256::elliptic_curve::sec1::ToSec1Point;
+                let point = sk.public_key().to_sec1_point(false);
+                let bytes = point.as_bytes();
+                let n = bytes.len().min(MAX_PUBLIC_LEN);
+                out[..n].copy_from_slice(&bytes[..n]);
+                n
+            }
+            KeyShare::X25519(k) => {
+                out[..32].copy_from_slice(&x25519_dalek::x25519(
+                    *k,
+                    x25519_dalek::X25519_BASEPOINT_BYTES,
+                ));
+                32
+            }
+        }
+    }
+
+    /// The shared secret with the peer's public key (the pre-master secret), or `None` for
+    /// a malformed or low-order peer key.
+    pub(crate) fn agree(&self, peer: &[u8], out: &mut [u8; 32]) -> Option<()> {
+        match self {
+            KeyShare::P256(sk) => {
+                let pk = p256::PublicKey::from_sec1_bytes(peer).ok()?;
+                let shared = p256::ecdh::diffie_hellman(sk.to_nonzero_scalar(), pk.as_affine());
+                out.copy_from_slice(shared.raw_secret_bytes());
+                Some(())
+            }
+            KeyShare::X25519(k) => {
+                let peer: [u8; 32] = peer.try_into().ok()?;
+                let s = x25519_dalek::x25519(*k, peer);
+                // RFC 8422 §5.11: an all-zero result means a low-order point; abort.
+                if s.iter().all(|&b| b == 0) {
+                    return None;
+                }
+                out.copy_from_slice(&s);
+                Some(())
+            }
+        }
+    }
+}
+
+/// Signs a SHA-256 prehash with ECDSA P-256 (RFC 6979 deterministic nonces) and writes the
+/// DER `ECDSA-Sig-Value`; returns its length.
+pub(crate) fn sign_sha256(
+    key: &p256::ecdsa::SigningKey,
+    prehash: &[u8; 32],
+    out: &mut [u8; 72],
+) -> Option<usize> {
+    let sig: p256::ecdsa::Signature = key.sign_prehash(prehash).ok()?;
+    let (r, s) = sig.split_bytes();
+    Some(der_signature(&r, &s, out))
+}
+
+/// Verifies a DER ECDSA P-256 signature over a SHA-256 prehash.
+pub(crate) fn verify_sha256(
+    key: &p256::ecdsa::VerifyingKey,
+    prehash: &[u8; 32],
+    der: &[u8],
+) -> bool {
+    let Some(sig) = parse_der_signature(der) else {
+        return false;
+    };
+    key.verify_prehash(prehash, &sig).is_ok()
+}
+
+fn der_integer(v: &[u8], out: &mut [u8], at: &mut usize) {
+    let mut v = v;
+    while v.len() > 1 && v[0] == 0 {
+        v = &v[1..];
+    }
+    let pad = v.first().is_some_and(|b| b & 0x80 != 0);
+    out[*at] = 0x02;
+    out[*at + 1] = (v.len() + usize::from(pad)) as u8;
+    *at += 2;
+    if pad {
+        out[*at] = 0;
+        *at += 1;
+    }
+    out[*at..*at + v.len()].copy_from_slice(v);
+    *at += v.len();
+}
+
+/// DER `SEQUENCE { INTEGER r, INTEGER s }` of two 32-byte scalars (at most 72 bytes).
+pub(crate) fn der_signature(r: &[u8], s: &[u8], out: &mut [u8; 72]) -> usize {
+    let mut at = 2;
+    der_integer(r, out, &mut at);
+    der_integer(s, out, &mut at);
+    out[0] = 0x30;
+    out[1] = (at - 2) as u8;
+    at
+}
+
+/// Parses a DER ECDSA-Sig-Value strictly enough for P-256 (short lengths only).
+pub(crate) fn parse_der_signature(der: &[u8]) -> Option<p256::ecdsa::Signature> {
+    let mut r = peerless_base::Reader::new(der);
+    if r.u8().ok()? != 0x30 {
+        return None;
+    }
+    let len = usize::from(r.u8().ok()?);
+    let mut seq = r.sub(len).ok()?;
+    r.finish().ok()?;
+    let mut int = || -> Option<[u8; 32]> {
+        if seq.u8().ok()? != 0x02 {
+            return None;
+        }
+        let n = usize::from(seq.u8().ok()?);
+        let mut v = seq.take(n).ok()?;
+        while v.len() > 32 && v.first() == Some(&0) {
+            v = v.get(1..)?;
+        }
+        if v.len() > 32 || v.is_empty() {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        out[32 - v.len()..].copy_from_slice(v);
+        Some(out)
+    };
+    let rb = int()?;
+    let sb = int()?;
+    seq.finish().ok()?;
+    p256::ecdsa::Signature::from_scalars(rb, sb).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hex_literal::hex;
+
+    /// The widely published TLS 1.2 PRF test vector for P_SHA256 (label "test label",
+    /// 100 bytes), from the IETF TLS mailing list vectors used by many implementations.
+    #[test]
+    fn prf_sha256_known_answer() {
+        let secret = hex!("9bbe436ba940f017b17652849a71db35");
+        let seed = hex!("a0ba9f936cda311827a6f796ffd5198c");
+        let mut out = [0u8; 100];
+        prf(PrfHash::Sha256, &secret, b"test label", &[&seed], &mut out);
+        assert_eq!(
+            out,
+            hex!(
+                "e3f229ba727be17b8d122620557cd453c2aab21d07c3d495329b52d4e61edb5a"
+                "6b301791e90d35c9c9a46b4e14baf9af0fa022f7077def17abfd3797c0564bab"
+                "4fbc91666e9def9b97fce34f796789baa48082d122ee42c5a72e5a5110fff701"
+                "87347b66"
+            )
+        );
+    }
+
+    #[test]
+    fn prf_sha384_known_answer() {
+        let secret = hex!("b80b733d6ceefcdc71566ea48e5567df");
+        let seed = hex!("cd665cf6a8447dd6ff8b27555edb7465");
+        let mut out = [0u8; 148];
+        prf(PrfHash::Sha384, &secret, b"test label", &[&seed], &mut out);
+        assert_eq!(
+            out,
+            hex!(
+                "7b0c18e9ced410ed1804f2cfa34a336a1c14dffb4900bb5fd7942107e81c83cd"
+                "e9ca0faa60be9fe34f82b1233c9146a0e534cb400fed2700884f9dc236f80edd"
+                "8bfa961144c9e8d792eca722a7b32fc3d416d473ebc2c5fd4abfdad05d918425"
+                "9b5bf8cd4d90fa0d31e2dec479e4f1a26066f2eea9a69236a3e52655c9e9aee6"
+                "91c8f3a26854308d5eaa3be85e0990703d73e56f"
+            )
+        );
+    }
+
+    #[test]
+    fn der_signature_round_trip() {
+        let r = [0x80u8; 32];
+        let mut s = [0u8; 32];
+        s[31] = 7;
+        let mut out = [0u8; 72];
+        let n = der_signature(&r, &s, &mut out);
+        assert_eq!(&out[..6], &[0x30, (n - 2) as u8, 0x02, 33, 0x00, 0x80]);
+        let sig = parse_der_signature(&out[..n]).unwrap();
+        assert_eq!(sig.split_bytes().0.as_slice(), &r);
+        assert!(parse_der_signature(&out[..n - 1]).is_none());
+    }
+
+    #[test]
+    fn aead_round_trip_and_tamper() {
+        for suite in [
+            CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256,
+            CipherSuite::ECDHE_ECDSA_AES_256_GCM_SHA384,
+            CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256,
+        ] {
+            let (kl, il) = key_iv_len(suite);
+            let c = RecordCipher::new(suite, &[7u8; 32][..kl], &[9u8; 12][..il]).unwrap();
+            let header = [23, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 5, 0, 0];
+            let mut rec = [0u8; 64];
+            let n = c.overhead() + 10;
+            rec[c.explicit_nonce_len()..c.explicit_nonce_len() + 10].copy_from_slice(b"0123456789");
+            c.seal(&header, &mut rec[..n]).unwrap();
+            let mut copy = rec;
+            let range = c.open(&header, &mut rec[..n]).unwrap();
+            assert_eq!(&rec[range], b"0123456789");
+            copy[n - 1] ^= 1;
+            assert!(c.open(&header, &mut copy[..n]).is_err());
+        }
+    }
+}

@@ -890,6 +890,41 @@ pub fn answer_to_slice<'b>(
     result.map(|()| text)
 }
 
+/// How an answer uses one offered section; see [`answer_sections`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SectionUse {
+    /// Accepted as the data channel section.
+    DataChannel,
+    /// Accepted with `local.transceivers[index]`, which takes the section's mid.
+    Transceiver(usize),
+    /// Accepted for receiving only, without a local transceiver (the Peer creates one, as a
+    /// browser does for a remote track).
+    ReceiveOnly(TrackKind),
+    /// Rejected (port 0).
+    Rejected,
+}
+
+/// How [`create_answer`] uses each offered section, in offer order, with the section's mid:
+/// the Peer uses this to associate its transceivers with mids (RFC 8829 §5.10).
+pub fn answer_sections<'a>(
+    local: &Local<'a>,
+    offer: &Session<'a>,
+) -> Result<heapless::Vec<(&'a str, SectionUse), MAX_MEDIA>, JsepError> {
+    let plan = plan_answer(local, offer)?;
+    let mut out = heapless::Vec::new();
+    for slot in &plan {
+        let use_ = match slot.content {
+            Content::Data => SectionUse::DataChannel,
+            Content::Track(i) => SectionUse::Transceiver(i),
+            Content::ReceiveOnly(kind) => SectionUse::ReceiveOnly(kind),
+            Content::Rejected(_) => SectionUse::Rejected,
+        };
+        out.push((slot.mid, use_))
+            .map_err(|_| JsepError::TooManySections)?;
+    }
+    Ok(out)
+}
+
 /// Our DTLS role for an answer (RFC 8842 §5.3, §5.5).
 fn answer_setup(local: &Local<'_>, offer: &Session<'_>, previous: Option<&Session<'_>>) -> Setup {
     let offered = offer
@@ -942,14 +977,19 @@ fn plan_answer<'a>(local: &Local<'a>, offer: &Session<'a>) -> Result<Plan<'a>, J
                     .transceivers
                     .iter()
                     .position(|t| t.mid == mid && t.kind == kind && !t.stopped);
-                let free = || {
-                    local.transceivers.iter().enumerate().position(|(i, t)| {
-                        t.kind == kind
-                            && !t.stopped
-                            && !taken(i)
-                            && offer.media_by_mid(t.mid).is_none()
-                    })
+                // A transceiver that no offered section of its kind claims by mid is not yet
+                // associated (RFC 8829 §5.10): it takes the first such section of its kind.
+                let claimed = |t: &Transceiver<'_>| {
+                    offer
+                        .media()
+                        .any(|o| o.mid() == Some(t.mid) && TrackKind::of(o.kind()) == Some(t.kind))
                 };
+                let free =
+                    || {
+                        local.transceivers.iter().enumerate().position(|(i, t)| {
+                            t.kind == kind && !t.stopped && !taken(i) && !claimed(t)
+                        })
+                    };
                 match by_mid.filter(|i| !taken(*i)).or_else(free) {
                     Some(i) => Content::Track(i),
                     None => Content::ReceiveOnly(kind),
@@ -1138,7 +1178,17 @@ fn write_answer_section(
                 write!(params, "apt={apt}")?;
                 write_codec(&mut s, c, pt, Some(&params), offered_fb)?;
             }
-            None => write_codec(&mut s, c, pt, c.fmtp, offered_fb)?,
+            None => {
+                // Where the parameters select the bitstream (H.264 profile and packetization
+                // mode, VP9/AV1 profile) they matched; echo the offerer's so both sides name the
+                // same stream. Elsewhere ours say what we want to receive.
+                let offered = m.fmtp(pt).map(|f| f.params);
+                let echo = ["H264", "VP9", "AV1"]
+                    .iter()
+                    .any(|n| n.eq_ignore_ascii_case(c.name));
+                let fmtp = if echo { offered.or(c.fmtp) } else { c.fmtp };
+                write_codec(&mut s, c, pt, fmtp, offered_fb)?;
+            }
         }
     }
     // Simulcast (RFC 8853 §5.3): receive the layers the offerer sends.

@@ -1,6 +1,9 @@
 //! Every description captured from a real stack parses, exposes what the Peer needs, and
 //! survives a write/parse round trip with every attribute intact.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use peerless_sdp::attr::{Direction, HashFunction, Setup};
 use peerless_sdp::{MediaKind, ParseErrorKind, Session};
 

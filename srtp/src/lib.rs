@@ -76,7 +76,7 @@ mod kdf;
 mod keys;
 mod profile;
 mod replay;
-// RTCP_PLACEHOLDER
+pub mod rtcp;
 pub mod rtp;
 // SELFTEST_PLACEHOLDER
 

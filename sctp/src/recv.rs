@@ -1,0 +1,541 @@
+//! The receive side: which TSNs arrived (for SACKs), and the reassembly store in the byte area
+//! the user lends.
+//!
+//! ```text
+//!  TsnTracker:  cumulative TSN | bitmap of the next 1024 TSNs (gap blocks, duplicates)
+//!  Reassembly:  records sorted by TSN  ->  payloads laid out in the same order in the area,
+//!               so the fragments of one message (consecutive TSNs) form one contiguous slice
+//!               that is handed to the user without a copy.
+//! ```
+
+/// How far beyond the cumulative TSN the tracker remembers arrivals.
+pub(crate) const TSN_WINDOW: u32 = 1024;
+const WORDS: usize = (TSN_WINDOW / 64) as usize;
+
+/// Serial-number comparison (RFC 1982) for TSNs.
+pub(crate) fn tsn_lt(a: u32, b: u32) -> bool {
+    a != b && b.wrapping_sub(a) < 0x8000_0000
+}
+
+/// `a <= b` in serial arithmetic.
+pub(crate) fn tsn_le(a: u32, b: u32) -> bool {
+    a == b || tsn_lt(a, b)
+}
+
+/// Serial comparison for 16-bit stream sequence numbers.
+pub(crate) fn ssn_lt(a: u16, b: u16) -> bool {
+    a != b && b.wrapping_sub(a) < 0x8000
+}
+
+/// What the tracker says about an arriving TSN.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Arrival {
+    New,
+    Duplicate,
+    /// Too far ahead of the cumulative TSN to track: dropped (the sender exceeded our window).
+    OutOfWindow,
+}
+
+/// The set of received TSNs: everything up to `cumulative` plus a bitmap above it.
+#[derive(Clone, Debug)]
+pub(crate) struct TsnTracker {
+    pub(crate) cumulative: u32,
+    /// Bit `i` is TSN `cumulative + 1 + i`.
+    bits: [u64; WORDS],
+}
+
+impl TsnTracker {
+    pub(crate) fn new(peer_initial_tsn: u32) -> Self {
+        TsnTracker {
+            cumulative: peer_initial_tsn.wrapping_sub(1),
+            bits: [0; WORDS],
+        }
+    }
+
+    fn offset(&self, tsn: u32) -> Option<usize> {
+        let d = tsn.wrapping_sub(self.cumulative.wrapping_add(1));
+        (d < TSN_WINDOW).then_some(d as usize)
+    }
+
+    fn bit(&self, i: usize) -> bool {
+        self.bits
+            .get(i / 64)
+            .is_some_and(|w| w & (1u64 << (i % 64)) != 0)
+    }
+
+    pub(crate) fn classify(&self, tsn: u32) -> Arrival {
+        if tsn_le(tsn, self.cumulative) {
+            return Arrival::Duplicate;
+        }
+        match self.offset(tsn) {
+            Some(i) if self.bit(i) => Arrival::Duplicate,
+            Some(_) => Arrival::New,
+            None => Arrival::OutOfWindow,
+        }
+    }
+
+    /// Records `tsn` and advances the cumulative TSN over every consecutive arrival.
+    pub(crate) fn mark(&mut self, tsn: u32) {
+        if let Some(i) = self.offset(tsn)
+            && let Some(w) = self.bits.get_mut(i / 64)
+        {
+            *w |= 1u64 << (i % 64);
+        }
+        let run = self.bits[0].trailing_ones();
+        if run > 0 {
+            self.shift(run);
+        }
+        while self.bits[0] & 1 != 0 {
+            let run = self.bits[0].trailing_ones();
+            self.shift(run);
+        }
+    }
+
+    /// Forgets `tsn` (reneging: its data was dropped for room).
+    pub(crate) fn unmark(&mut self, tsn: u32) {
+        if let Some(i) = self.offset(tsn)
+            && let Some(w) = self.bits.get_mut(i / 64)
+        {
+            *w &= !(1u64 << (i % 64));
+        }
+    }
+
+    /// Shifts the window forward by `n` TSNs (n <= 64), advancing the cumulative TSN.
+    fn shift(&mut self, n: u32) {
+        let n = n.min(64);
+        self.cumulative = self.cumulative.wrapping_add(n);
+        if n == 64 {
+            self.bits.copy_within(1.., 0);
+            self.bits[WORDS - 1] = 0;
+            return;
+        }
+        for i in 0..WORDS {
+            let next = self.bits.get(i + 1).copied().unwrap_or(0);
+            self.bits[i] = (self.bits[i] >> n) | (next << (64 - n));
+        }
+    }
+
+    /// FORWARD-TSN: everything up to `new_cumulative` counts as received.
+    pub(crate) fn forward_to(&mut self, new_cumulative: u32) {
+        while tsn_lt(self.cumulative, new_cumulative) {
+            let d = new_cumulative.wrapping_sub(self.cumulative);
+            if d > TSN_WINDOW {
+                self.cumulative = new_cumulative;
+                self.bits = [0; WORDS];
+                break;
+            }
+            self.shift(d.min(64));
+        }
+        while self.bits[0] & 1 != 0 {
+            let run = self.bits[0].trailing_ones();
+            self.shift(run);
+        }
+    }
+
+    /// Whether any TSN above the cumulative one has arrived (a gap exists).
+    pub(crate) fn has_gaps(&self) -> bool {
+        self.bits.iter().any(|&w| w != 0)
+    }
+
+    /// Fills `out` with gap ack blocks (offsets from the cumulative TSN); returns how many.
+    pub(crate) fn gap_blocks(&self, out: &mut [(u16, u16)]) -> usize {
+        let mut n = 0;
+        let mut i = 0usize;
+        let total = TSN_WINDOW as usize;
+        while i < total && n < out.len() {
+            // Skip whole empty words quickly.
+            if i.is_multiple_of(64) && self.bits[i / 64] == 0 {
+                i += 64;
+                continue;
+            }
+            if !self.bit(i) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < total && self.bit(i) {
+                i += 1;
+            }
+            out[n] = ((start + 1) as u16, i as u16);
+            n += 1;
+        }
+        n
+    }
+}
+
+/// A record flag outside the DATA flags: the (DCEP) message was already acted on and is
+/// deliverable regardless of its SSN.
+pub(crate) const PROCESSED_FLAG: u8 = 0x80;
+
+/// One stored DATA chunk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Record {
+    pub(crate) tsn: u32,
+    pub(crate) stream: u16,
+    pub(crate) ssn: u16,
+    pub(crate) ppid: u32,
+    pub(crate) flags: u8,
+    pub(crate) offset: u32,
+    pub(crate) len: u16,
+}
+
+impl Record {
+    fn is_begin(&self) -> bool {
+        self.flags & crate::wire::data_flags::BEGIN != 0
+    }
+    fn is_end(&self) -> bool {
+        self.flags & crate::wire::data_flags::END != 0
+    }
+    pub(crate) fn is_unordered(&self) -> bool {
+        self.flags & crate::wire::data_flags::UNORDERED != 0
+    }
+}
+
+/// A complete message in the store: records `first..=last`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Found {
+    pub(crate) first: usize,
+    pub(crate) last: usize,
+}
+
+/// Why a chunk could not be stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StoreError {
+    /// Not enough bytes or records free.
+    NoRoom,
+}
+
+/// The reassembly store: `N` records over the user's byte area.
+#[derive(Debug)]
+pub(crate) struct Reassembly<'a, const N: usize> {
+    area: &'a mut [u8],
+    records: [Record; N],
+    count: usize,
+    /// Bytes of payload stored.
+    used: usize,
+}
+
+impl<'a, const N: usize> Reassembly<'a, N> {
+    pub(crate) fn new(area: &'a mut [u8]) -> Self {
+        Reassembly {
+            area,
+            records: [Record::default(); N],
+            count: 0,
+            used: 0,
+        }
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.area.len()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn used(&self) -> usize {
+        self.used
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.count
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.count = 0;
+        self.used = 0;
+    }
+
+    /// Free bytes, or zero when no record is free: the honest window.
+    pub(crate) fn free(&self) -> usize {
+        if self.count >= N {
+            0
+        } else {
+            self.area.len() - self.used
+        }
+    }
+
+    pub(crate) fn records(&self) -> &[Record] {
+        self.records.get(..self.count).unwrap_or_default()
+    }
+
+    fn end(&self) -> usize {
+        self.records()
+            .last()
+            .map_or(0, |r| r.offset as usize + usize::from(r.len))
+    }
+
+    /// Moves every payload down so they are contiguous from offset 0.
+    fn compact(&mut self) {
+        let mut at = 0usize;
+        for i in 0..self.count {
+            let r = self.records[i];
+            let (from, len) = (r.offset as usize, usize::from(r.len));
+            if from != at {
+                self.area.copy_within(from..from + len, at);
+                self.records[i].offset = at as u32;
+            }
+            at += len;
+        }
+    }
+
+    /// Stores a chunk in TSN order (`base` is the cumulative TSN, for serial ordering).
+    pub(crate) fn insert(
+        &mut self,
+        base: u32,
+        record: Record,
+        payload: &[u8],
+    ) -> Result<(), StoreError> {
+        let len = payload.len();
+        if self.count >= N || self.used + len > self.area.len() {
+            return Err(StoreError::NoRoom);
+        }
+        let key = |tsn: u32| tsn.wrapping_sub(base);
+        let k = key(record.tsn);
+        // Most chunks arrive in order: check the end first.
+        let index = if self.records().last().is_none_or(|r| key(r.tsn) < k) {
+            self.count
+        } else {
+            self.records().partition_point(|r| key(r.tsn) < k)
+        };
+        if self.end() + len > self.area.len() {
+            self.compact();
+        }
+        let at = if index == self.count {
+            self.end()
+        } else {
+            // Open a gap in front of the record now at `index`.
+            let at = self.records[index].offset as usize;
+            let end = self.end();
+            self.area.copy_within(at..end, at + len);
+            for r in &mut self.records[index..self.count] {
+                r.offset += len as u32;
+            }
+            at
+        };
+        if let Some(dst) = self.area.get_mut(at..at + len) {
+            dst.copy_from_slice(payload);
+        }
+        self.records.copy_within(index..self.count, index + 1);
+        self.records[index] = Record {
+            offset: at as u32,
+            len: len as u16,
+            ..record
+        };
+        self.count += 1;
+        self.used += len;
+        Ok(())
+    }
+
+    /// Removes records `first..=last` (a delivered or dropped message).
+    pub(crate) fn remove(&mut self, first: usize, last: usize) {
+        if first > last || last >= self.count {
+            return;
+        }
+        let freed: usize = self.records[first..=last]
+            .iter()
+            .map(|r| usize::from(r.len))
+            .sum();
+        self.records.copy_within(last + 1..self.count, first);
+        self.count -= last + 1 - first;
+        self.used -= freed;
+        if self.count == 0 {
+            self.used = 0;
+        }
+    }
+
+    /// The payload of records `first..=last` as one slice (contiguous by construction; compacts
+    /// first if a removal left a hole between them, which cannot happen for one message).
+    pub(crate) fn message(&mut self, found: Found) -> &[u8] {
+        let contiguous = self.records[found.first..found.last]
+            .iter()
+            .zip(&self.records[found.first + 1..=found.last])
+            .all(|(a, b)| a.offset as usize + usize::from(a.len) == b.offset as usize);
+        if !contiguous {
+            self.compact();
+        }
+        self.message_ref(found)
+    }
+
+    /// The payload of records `first..=last` without compacting (contiguous after `message`).
+    pub(crate) fn message_ref(&self, found: Found) -> &[u8] {
+        let (Some(a), Some(b)) = (self.records.get(found.first), self.records.get(found.last))
+        else {
+            return &[];
+        };
+        let start = a.offset as usize;
+        let end = b.offset as usize + usize::from(b.len);
+        self.area.get(start..end).unwrap_or_default()
+    }
+
+    /// The first complete message that may be delivered now. `expected(stream)` gives the next
+    /// SSN an ordered stream delivers.
+    pub(crate) fn find_deliverable(&self, mut expected: impl FnMut(u16) -> u16) -> Option<Found> {
+        let records = self.records();
+        let mut i = 0;
+        while i < records.len() {
+            let r = records[i];
+            if !r.is_begin() {
+                i += 1;
+                continue;
+            }
+            let mut j = i;
+            let complete = loop {
+                let cur = records[j];
+                if cur.is_end() {
+                    break true;
+                }
+                match records.get(j + 1) {
+                    Some(n)
+                        if n.tsn == cur.tsn.wrapping_add(1)
+                            && n.stream == r.stream
+                            && !n.is_begin() =>
+                    {
+                        j += 1;
+                    }
+                    _ => break false,
+                }
+            };
+            if complete
+                && (r.flags & PROCESSED_FLAG != 0
+                    || r.is_unordered()
+                    || r.ssn == expected(r.stream))
+            {
+                return Some(Found { first: i, last: j });
+            }
+            i = j + 1;
+        }
+        None
+    }
+
+    /// Rewrites a record's flags (marks a DCEP message as acted on).
+    pub(crate) fn set_flags(&mut self, index: usize, flags: u8) {
+        if index < self.count {
+            self.records[index].flags = flags;
+        }
+    }
+
+    /// Drops the incomplete fragments with TSN at or below `up_to` (after a FORWARD-TSN):
+    /// their messages were abandoned by the sender. Complete messages stay for delivery.
+    /// Returns the number of bytes dropped.
+    pub(crate) fn drop_abandoned(&mut self, base: u32, up_to: u32) -> usize {
+        let mut dropped = 0;
+        let mut i = 0;
+        while i < self.count {
+            let r = self.records[i];
+            if !tsn_le(r.tsn, up_to) || tsn_lt(up_to, base) {
+                break;
+            }
+            // Find the run of this message.
+            let mut j = i;
+            let mut complete = r.is_begin() && r.is_end();
+            while !complete {
+                match self.records.get(j + 1).filter(|_| j + 1 < self.count) {
+                    Some(n) if n.tsn == self.records[j].tsn.wrapping_add(1) && !n.is_begin() => {
+                        j += 1;
+                        complete = r.is_begin() && n.is_end();
+                    }
+                    _ => break,
+                }
+            }
+            if complete {
+                i = j + 1;
+            } else {
+                dropped += self.records[i..=j]
+                    .iter()
+                    .map(|r| usize::from(r.len))
+                    .sum::<usize>();
+                self.remove(i, j);
+            }
+        }
+        dropped
+    }
+
+    /// Removes the highest-TSN record above `cumulative` (reneging to make room for the chunk
+    /// that unblocks delivery). Returns its TSN.
+    pub(crate) fn renege_last(&mut self, cumulative: u32) -> Option<u32> {
+        let last = *self.records().last()?;
+        if tsn_le(last.tsn, cumulative) {
+            return None;
+        }
+        self.remove(self.count - 1, self.count - 1);
+        Some(last.tsn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::data_flags::{BEGIN, END, UNORDERED};
+
+    #[test]
+    fn tracker_advances_and_reports_gaps_and_duplicates() {
+        let mut t = TsnTracker::new(u32::MAX - 2);
+        assert_eq!(t.cumulative, u32::MAX - 3);
+        t.mark(u32::MAX - 2);
+        assert_eq!(t.cumulative, u32::MAX - 2);
+        t.mark(0); // gap at MAX-1 and MAX
+        t.mark(2);
+        t.mark(3);
+        assert!(t.has_gaps());
+        let mut gaps = [(0, 0); 8];
+        let n = t.gap_blocks(&mut gaps);
+        assert_eq!(&gaps[..n], &[(3, 3), (5, 6)]);
+        assert_eq!(t.classify(2), Arrival::Duplicate);
+        assert_eq!(t.classify(u32::MAX - 2), Arrival::Duplicate);
+        assert_eq!(t.classify(1), Arrival::New);
+        assert_eq!(t.classify(5000), Arrival::OutOfWindow);
+        t.mark(u32::MAX - 1);
+        t.mark(u32::MAX);
+        assert_eq!(t.cumulative, 0);
+        t.mark(1);
+        assert_eq!(t.cumulative, 3);
+        assert!(!t.has_gaps());
+        t.forward_to(3000);
+        assert_eq!(t.cumulative, 3000);
+        t.mark(3002);
+        t.unmark(3002);
+        assert!(!t.has_gaps());
+    }
+
+    #[test]
+    fn reassembly_orders_by_tsn_and_hands_out_contiguous_messages() {
+        let mut area = [0u8; 64];
+        let mut store = Reassembly::<'_, 8>::new(&mut area);
+        let rec = |tsn, flags, ssn| Record {
+            tsn,
+            stream: 1,
+            ssn,
+            ppid: 53,
+            flags,
+            offset: 0,
+            len: 0,
+        };
+        store.insert(9, rec(12, END, 1), b"ef").unwrap();
+        store.insert(9, rec(10, BEGIN | END, 0), b"ab").unwrap();
+        store.insert(9, rec(11, BEGIN, 1), b"cd").unwrap();
+        assert_eq!(store.used(), 6);
+        let found = store.find_deliverable(|_| 0).unwrap();
+        assert_eq!(store.message(found), b"ab");
+        store.remove(found.first, found.last);
+        assert_eq!(store.find_deliverable(|_| 0), None);
+        let found = store.find_deliverable(|_| 1).unwrap();
+        assert_eq!(store.message(found), b"cdef");
+        store.remove(found.first, found.last);
+        assert_eq!((store.len(), store.used()), (0, 0));
+        // Unordered ignores the SSN; incomplete fragments are dropped by a FORWARD-TSN.
+        store.insert(12, rec(13, BEGIN, 0), b"xx").unwrap();
+        store
+            .insert(12, rec(15, BEGIN | END | UNORDERED, 9), b"u")
+            .unwrap();
+        assert_eq!(
+            store.find_deliverable(|_| 0),
+            Some(Found { first: 1, last: 1 })
+        );
+        assert_eq!(store.drop_abandoned(12, 14), 2);
+        assert_eq!(store.len(), 1);
+        assert_eq!(store.renege_last(12), Some(15));
+        assert_eq!(
+            store.insert(12, rec(16, BEGIN, 0), &[0; 65]),
+            Err(StoreError::NoRoom)
+        );
+    }
+}

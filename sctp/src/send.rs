@@ -1,0 +1,376 @@
+//! The send queue: user messages cut into DATA chunks, kept until acknowledged, in the byte area
+//! the user lends.
+//!
+//! ```text
+//!  area: [ free | entry entry entry ... | free ]
+//!                ^head (lowest TSN not yet cumulatively acked)     ^tail
+//!  entry = 40-byte header (TSN, stream, SSN, PPID, flags, state, retransmits, times) + payload
+//!  TSNs are consecutive from head to tail, so the n-th entry has TSN head_tsn + n.
+//! ```
+//!
+//! TSNs are assigned when a message is queued (not when it is first sent): the queue is then one
+//! run of consecutive TSNs, SACK processing is one forward walk, and no per-chunk table is
+//! needed. The area is compacted lazily (when the tail reaches the end and at least a quarter of
+//! the area is free at the front), which moves each byte a bounded number of times.
+
+/// Size of the header stored in front of each chunk's payload.
+pub(crate) const ENTRY_HEADER: usize = 40;
+
+/// Where a chunk is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ChunkState {
+    /// Never sent.
+    Unsent = 0,
+    /// Sent and counted in the flight size.
+    InFlight = 1,
+    /// Marked for retransmission (T3 or fast retransmit); not in flight.
+    Retransmit = 2,
+    /// Acknowledged by a gap block (may be reneged: the next SACK decides).
+    GapAcked = 3,
+    /// Abandoned under partial reliability (RFC 3758); covered by FORWARD-TSN.
+    Abandoned = 4,
+}
+
+impl ChunkState {
+    fn from_u8(v: u8) -> Self {
+        match v {
+            1 => ChunkState::InFlight,
+            2 => ChunkState::Retransmit,
+            3 => ChunkState::GapAcked,
+            4 => ChunkState::Abandoned,
+            _ => ChunkState::Unsent,
+        }
+    }
+}
+
+/// The header of one queued chunk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Meta {
+    pub(crate) tsn: u32,
+    pub(crate) stream: u16,
+    pub(crate) ssn: u16,
+    pub(crate) ppid: u32,
+    pub(crate) len: u16,
+    /// DATA flags (B, E, U).
+    pub(crate) flags: u8,
+    pub(crate) state: ChunkState,
+    pub(crate) retransmits: u16,
+    /// `u16::MAX`: no limit.
+    pub(crate) max_retransmits: u16,
+    /// Miss indications from SACKs (fast retransmit at 3).
+    pub(crate) misses: u8,
+    /// Fast-retransmitted already (only once per chunk, RFC 9260 §7.2.4).
+    pub(crate) fast_retransmitted: bool,
+    /// First-transmission time in microseconds (0: never sent). Used for lifetime only once
+    /// sent; RTT sampling uses the association's single probe.
+    pub(crate) sent_at: u64,
+    /// Abandon after this time in microseconds (`u64::MAX`: never).
+    pub(crate) expires_at: u64,
+}
+
+impl Meta {
+    fn read(b: &[u8]) -> Option<Meta> {
+        let h = b.get(..ENTRY_HEADER)?;
+        let u16_at = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
+        let u32_at = |i: usize| u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+        let u64_at = |i: usize| (u64::from(u32_at(i)) << 32) | u64::from(u32_at(i + 4));
+        Some(Meta {
+            tsn: u32_at(0),
+            stream: u16_at(4),
+            ssn: u16_at(6),
+            ppid: u32_at(8),
+            len: u16_at(12),
+            flags: h[14],
+            state: ChunkState::from_u8(h[15]),
+            retransmits: u16_at(16),
+            max_retransmits: u16_at(18),
+            misses: h[20],
+            fast_retransmitted: h[21] != 0,
+            sent_at: u64_at(24),
+            expires_at: u64_at(32),
+        })
+    }
+
+    fn write(&self, b: &mut [u8]) {
+        let Some(h) = b.get_mut(..ENTRY_HEADER) else {
+            return;
+        };
+        h[0..4].copy_from_slice(&self.tsn.to_be_bytes());
+        h[4..6].copy_from_slice(&self.stream.to_be_bytes());
+        h[6..8].copy_from_slice(&self.ssn.to_be_bytes());
+        h[8..12].copy_from_slice(&self.ppid.to_be_bytes());
+        h[12..14].copy_from_slice(&self.len.to_be_bytes());
+        h[14] = self.flags;
+        h[15] = self.state as u8;
+        h[16..18].copy_from_slice(&self.retransmits.to_be_bytes());
+        h[18..20].copy_from_slice(&self.max_retransmits.to_be_bytes());
+        h[20] = self.misses;
+        h[21] = u8::from(self.fast_retransmitted);
+        h[22..24].fill(0);
+        h[24..32].copy_from_slice(&self.sent_at.to_be_bytes());
+        h[32..40].copy_from_slice(&self.expires_at.to_be_bytes());
+    }
+}
+
+/// How a queued message may be abandoned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Policy {
+    pub(crate) max_retransmits: u16,
+    pub(crate) expires_at: u64,
+}
+
+/// A message to queue.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Outgoing<'d> {
+    pub(crate) stream: u16,
+    pub(crate) ssn: u16,
+    pub(crate) ppid: u32,
+    pub(crate) unordered: bool,
+    pub(crate) data: &'d [u8],
+    pub(crate) policy: Policy,
+}
+
+/// The queue over the user's area.
+#[derive(Debug)]
+pub(crate) struct SendQueue<'a> {
+    buf: &'a mut [u8],
+    head: usize,
+    tail: usize,
+    /// First entry never sent (`tail` when all were sent).
+    pub(crate) next_unsent: usize,
+    /// TSN of the entry at `head` (= `next_tsn` when empty).
+    pub(crate) head_tsn: u32,
+    /// TSN the next queued chunk gets.
+    pub(crate) next_tsn: u32,
+}
+
+/// The area cannot hold the message now (`Full`) or ever (`TooLarge`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum QueueError {
+    Full,
+    TooLarge,
+}
+
+impl<'a> SendQueue<'a> {
+    pub(crate) fn new(buf: &'a mut [u8], initial_tsn: u32) -> Self {
+        SendQueue {
+            buf,
+            head: 0,
+            tail: 0,
+            next_unsent: 0,
+            head_tsn: initial_tsn,
+            next_tsn: initial_tsn,
+        }
+    }
+
+    /// Restarts TSN numbering (association restart); drops everything.
+    pub(crate) fn reset(&mut self, initial_tsn: u32) {
+        self.head = 0;
+        self.tail = 0;
+        self.next_unsent = 0;
+        self.head_tsn = initial_tsn;
+        self.next_tsn = initial_tsn;
+    }
+
+    /// Bytes of the area a message of `len` bytes takes when cut into `max_payload` chunks.
+    pub(crate) fn footprint(len: usize, max_payload: usize) -> usize {
+        let chunks = len.div_ceil(max_payload.max(1)).max(1);
+        len.max(1) + chunks * ENTRY_HEADER
+    }
+
+    pub(crate) fn used(&self) -> usize {
+        self.tail - self.head
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.head == self.tail
+    }
+
+    pub(crate) fn head(&self) -> usize {
+        self.head
+    }
+
+    pub(crate) fn tail(&self) -> usize {
+        self.tail
+    }
+
+    /// Whether the area can take `need` more bytes, compacting if that is worth it.
+    fn make_room(&mut self, need: usize) -> Result<(), QueueError> {
+        if need > self.buf.len() {
+            return Err(QueueError::TooLarge);
+        }
+        if self.head == self.tail {
+            self.head = 0;
+            self.tail = 0;
+            self.next_unsent = 0;
+        }
+        if self.tail + need <= self.buf.len() {
+            return Ok(());
+        }
+        let free = self.buf.len() - self.used();
+        // Compact only when it frees a good share of the area, so bytes move a bounded number
+        // of times; otherwise the caller waits for acknowledgements.
+        if free >= need && (self.head >= self.buf.len() / 4 || self.head >= need) {
+            self.buf.copy_within(self.head..self.tail, 0);
+            self.next_unsent -= self.head;
+            self.tail -= self.head;
+            self.head = 0;
+            return Ok(());
+        }
+        Err(QueueError::Full)
+    }
+
+    /// Queues one message as DATA chunks of at most `max_payload` bytes each.
+    pub(crate) fn push(
+        &mut self,
+        message: &Outgoing<'_>,
+        max_payload: usize,
+    ) -> Result<(), QueueError> {
+        let max_payload = max_payload.clamp(1, usize::from(u16::MAX));
+        let need = Self::footprint(message.data.len(), max_payload);
+        self.make_room(need)?;
+        let chunks = message.data.len().div_ceil(max_payload).max(1);
+        for i in 0..chunks {
+            let start = i * max_payload;
+            let end = (start + max_payload).min(message.data.len());
+            let payload = message.data.get(start..end).unwrap_or_default();
+            let mut flags = 0;
+            if i == 0 {
+                flags |= crate::wire::data_flags::BEGIN;
+            }
+            if i + 1 == chunks {
+                flags |= crate::wire::data_flags::END;
+            }
+            if message.unordered {
+                flags |= crate::wire::data_flags::UNORDERED;
+            }
+            let meta = Meta {
+                tsn: self.next_tsn,
+                stream: message.stream,
+                ssn: message.ssn,
+                ppid: message.ppid,
+                len: payload.len() as u16,
+                flags,
+                state: ChunkState::Unsent,
+                retransmits: 0,
+                max_retransmits: message.policy.max_retransmits,
+                misses: 0,
+                fast_retransmitted: false,
+                sent_at: 0,
+                expires_at: message.policy.expires_at,
+            };
+            let at = self.tail;
+            if let Some(slot) = self.buf.get_mut(at..at + ENTRY_HEADER + payload.len()) {
+                meta.write(slot);
+                if let Some(body) = slot.get_mut(ENTRY_HEADER..) {
+                    body.copy_from_slice(payload);
+                }
+            }
+            self.tail += ENTRY_HEADER + payload.len();
+            self.next_tsn = self.next_tsn.wrapping_add(1);
+        }
+        Ok(())
+    }
+
+    /// The entry at `at` and the offset of the next one.
+    pub(crate) fn entry(&self, at: usize) -> Option<(Meta, usize)> {
+        if at >= self.tail {
+            return None;
+        }
+        let meta = Meta::read(self.buf.get(at..)?)?;
+        Some((meta, at + ENTRY_HEADER + usize::from(meta.len)))
+    }
+
+    /// Rewrites the header at `at`.
+    pub(crate) fn update(&mut self, at: usize, meta: &Meta) {
+        if let Some(b) = self.buf.get_mut(at..) {
+            meta.write(b);
+        }
+    }
+
+    /// The payload of the entry at `at`.
+    pub(crate) fn payload(&self, at: usize, meta: &Meta) -> &[u8] {
+        let start = at + ENTRY_HEADER;
+        self.buf
+            .get(start..start + usize::from(meta.len))
+            .unwrap_or_default()
+    }
+
+    /// Removes the entry at the head (it was cumulatively acknowledged or abandoned and
+    /// covered by a FORWARD-TSN). Returns its header.
+    pub(crate) fn pop_front(&mut self) -> Option<Meta> {
+        let (meta, next) = self.entry(self.head)?;
+        self.head = next;
+        if self.next_unsent < self.head {
+            self.next_unsent = self.head;
+        }
+        self.head_tsn = self.head_tsn.wrapping_add(1);
+        Some(meta)
+    }
+
+    /// Marks the entry at `at` as sent and moves the unsent cursor past it if it was the first
+    /// unsent one.
+    pub(crate) fn mark_sent_cursor(&mut self, at: usize, next: usize) {
+        if at == self.next_unsent {
+            self.next_unsent = next;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(data: &[u8], stream: u16) -> Outgoing<'_> {
+        Outgoing {
+            stream,
+            ssn: 0,
+            ppid: 53,
+            unordered: false,
+            data,
+            policy: Policy {
+                max_retransmits: u16::MAX,
+                expires_at: u64::MAX,
+            },
+        }
+    }
+
+    #[test]
+    fn messages_are_cut_into_consecutive_tsns_with_b_and_e() {
+        let mut area = [0u8; 1024];
+        let mut q = SendQueue::new(&mut area, u32::MAX - 1);
+        q.push(&msg(&[7u8; 250], 3), 100).unwrap();
+        let mut at = q.head();
+        let mut seen = std::vec::Vec::new();
+        while let Some((m, next)) = q.entry(at) {
+            seen.push((m.tsn, m.flags, m.len, q.payload(at, &m).len()));
+            at = next;
+        }
+        assert_eq!(
+            seen,
+            [
+                (u32::MAX - 1, 2, 100, 100),
+                (u32::MAX, 0, 100, 100),
+                (0, 1, 50, 50)
+            ]
+        );
+        assert_eq!(q.next_tsn, 1);
+        assert_eq!(q.pop_front().unwrap().tsn, u32::MAX - 1);
+        assert_eq!(q.head_tsn, u32::MAX);
+    }
+
+    #[test]
+    fn full_and_too_large_are_distinguished_and_compaction_reuses_space() {
+        let mut area = [0u8; 400];
+        let mut q = SendQueue::new(&mut area, 1);
+        assert_eq!(q.push(&msg(&[1u8; 500], 0), 100), Err(QueueError::TooLarge));
+        q.push(&msg(&[1u8; 200], 0), 100).unwrap(); // 280 bytes
+        assert_eq!(q.push(&msg(&[2u8; 100], 0), 100), Err(QueueError::Full));
+        q.pop_front().unwrap();
+        q.push(&msg(&[2u8; 100], 0), 100).unwrap(); // compacts
+        assert_eq!(q.head(), 0);
+        assert_eq!(q.used(), 280);
+        let (m, _) = q.entry(q.head()).unwrap();
+        assert_eq!(m.tsn, 2);
+    }
+}

@@ -1,7 +1,62 @@
-//! The ICE agent (RFC 8445, RFC 8838, RFC 7675): a sans-IO state machine, no allocator.
+//! The ICE agent (RFC 8445, RFC 8838 trickle, RFC 7675 consent freshness, ICE-lite): a sans-IO
+//! state machine, no allocator.
 //!
-//! This crate is being built; see the README feature table for what is done.
+//! [`Agent`] finds a working path between two peers: it pairs our candidates (the host's
+//! sockets, and what STUN servers see of them) with the peer's, checks the pairs with
+//! authenticated STUN Binding requests, nominates one, and then keeps checking that the peer
+//! still consents to receive. [`Candidate`] parses and writes `a=candidate` lines as browsers do.
+//!
+//! Non-goals: no sockets (the host owns them and tells the agent which one received what), no
+//! demultiplexing (the Peer separates STUN from DTLS and media by RFC 7983 first), no TURN
+//! relaying yet (the candidate type and priority are ready for it), no TCP candidates (parsed,
+//! not checked), one component (rtcp-mux, as WebRTC always negotiates).
+//!
+//! # The run loop
+//!
+//! ```
+//! use peerless_base::Instant;
+//! use peerless_ice::{Agent, Config, Event, Role};
+//!
+//! let now = Instant::ZERO;
+//! let mut agent: Agent = Agent::new(Config::new(Role::Controlling, [7; 32]), now);
+//! agent.add_local_candidate("192.0.2.10:5000".parse()?).map_err(|e| format!("{e:?}"))?;
+//! // From the peer's description (signalling is the host's business):
+//! agent.set_remote_credentials("peer", "aPasswordOf22CharsXYZ0").map_err(|e| format!("{e:?}"))?;
+//! agent.add_remote_candidate("candidate:1 1 udp 2130706431 192.0.2.20 6000 typ host")
+//!     .map_err(|e| format!("{e:?}"))?;
+//!
+//! let mut buf = [0u8; 1500];
+//! agent.handle_timeout(now);
+//! while let Some(t) = agent.poll_transmit(&mut buf)? {
+//!     // socket(t.source).send_to(t.payload, t.destination)
+//!     assert_eq!(t.destination, Some("192.0.2.20:6000".parse()?));
+//! }
+//! while let Some(event) = agent.poll_event() {
+//!     if let Event::LocalCandidate(c) = event {
+//!         println!("a={c}"); // trickle it to the peer
+//!     }
+//! }
+//! let wake_at = agent.poll_timeout(); // call handle_timeout then, or handle_packet sooner
+//! # assert!(wake_at.is_some());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Error contract
+//!
+//! Network input never fails a call and never panics: malformed, unauthenticated and unmatched
+//! packets are dropped without a response and counted in [`Stats`]. Commands return small
+//! `Copy` errors ([`AddCandidateError`], [`CredentialsError`]). Full tables evict the
+//! lowest-priority entry (never the selected pair) or refuse the newcomer if it is lower.
 #![no_std]
 
 #[cfg(feature = "std")]
 extern crate std;
+
+mod agent;
+mod candidate;
+
+pub use agent::{
+    AddCandidateError, Agent, Config, Credentials, CredentialsError, Event, IceState,
+    MAX_STUN_SERVERS, Role, Stats,
+};
+pub use candidate::{Candidate, CandidateType, ParseError, Str, TcpType, Transport, priority};

@@ -1,9 +1,9 @@
 //! A STUN client transaction over UDP with RFC 8489 §6.2.1 retransmission.
 //!
 //! ```text
-//!   start(now) ──send──▶ AwaitResponse ──response (tid + address match)──▶ Completed(Response)
-//!                         │  resend at RTO, 2·RTO, 4·RTO ... (Rc sends in all)
-//!                         └─ no response Rm·RTO after the last send ──▶ Completed(TimedOut)
+//!   start(now) --send--> AwaitResponse --response (tid + address match)--> Completed(Response)
+//!                         |  resend at RTO, 2*RTO, 4*RTO ... (Rc sends in all)
+//!                         +- no response Rm*RTO after the last send --> Completed(TimedOut)
 //!
 //!   RTO = 500 ms, Rc = 7, Rm = 16: sends at 0, 0.5, 1.5, 3.5, 7.5, 15.5, 31.5 s; gives up at 39.5 s
 //! ```

@@ -1,0 +1,445 @@
+//! The agent against hand-made packets: every security rule of RFC 8445 §7.3 / RFC 8489 §9,
+//! role conflicts, 420, capacity, candidate text from real browsers, and no panic on any input.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
+
+use core::net::SocketAddr;
+use core::time::Duration;
+
+use peerless_base::Instant;
+use peerless_ice::{Agent, Candidate, CandidateType, Config, Credentials, Event, IceState, Role};
+use peerless_stun::{AttrType, Attribute, Class, ErrorCode, Message, Method, TransactionId};
+use proptest::prelude::*;
+
+const OURS: (&str, &str) = ("ourU", "ourPassword0123456789xy");
+const THEIRS: (&str, &str) = ("peer", "peerPassword987654321ab");
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn local() -> SocketAddr {
+    addr("192.0.2.1:5000")
+}
+
+fn remote() -> SocketAddr {
+    addr("192.0.2.2:6000")
+}
+
+fn agent(role: Role) -> Agent {
+    let creds = Credentials::new(OURS.0, OURS.1).unwrap();
+    let mut a: Agent = Agent::new(
+        Config::new(role, [1; 32]).with_credentials(creds),
+        Instant::ZERO,
+    );
+    a.add_local_candidate(local()).unwrap();
+    a.set_remote_credentials(THEIRS.0, THEIRS.1).unwrap();
+    a
+}
+
+/// A binding request as the peer would send it (USERNAME ours:theirs, signed with our pwd).
+fn request(tid: u8, user: &str, key: &[u8], extra: &[Attribute<'_>]) -> Vec<u8> {
+    let mut b = Message::builder(Class::Request, Method::BINDING, TransactionId([tid; 12]))
+        .username(user)
+        .priority(1_845_501_695);
+    for a in extra {
+        b = b.attr(*a);
+    }
+    let mut buf = vec![0u8; 512];
+    let n = b.integrity_sha1(key).fingerprint().emit(&mut buf).unwrap();
+    buf.truncate(n);
+    buf
+}
+
+fn drain<const C: usize, const P: usize, const T: usize>(
+    a: &mut Agent<C, P, T>,
+) -> Vec<(SocketAddr, SocketAddr, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 1500];
+    while let Some(t) = a.poll_transmit(&mut buf).unwrap() {
+        out.push((
+            t.source.unwrap(),
+            t.destination.unwrap(),
+            t.payload.to_vec(),
+        ));
+    }
+    out
+}
+
+fn user() -> String {
+    format!("{}:{}", OURS.0, THEIRS.0)
+}
+
+#[test]
+fn a_valid_request_gets_a_signed_response_without_username() {
+    let mut a = agent(Role::Controlled);
+    let mut req = request(
+        1,
+        &user(),
+        OURS.1.as_bytes(),
+        &[Attribute::IceControlling(5)],
+    );
+    a.handle_packet(Instant::ZERO, remote(), local(), &mut req);
+    let out = drain(&mut a);
+    let (src, dst, resp) = out
+        .iter()
+        .find(|(_, _, p)| p[0] == 0x01)
+        .expect("a response");
+    assert_eq!((*src, *dst), (local(), remote()));
+    let msg = Message::parse(resp).unwrap();
+    assert_eq!(msg.class(), Class::Success);
+    assert_eq!(msg.transaction_id(), TransactionId([1; 12]));
+    assert_eq!(msg.xor_mapped_address(), Some(remote()));
+    assert!(msg.verify_integrity(OURS.1.as_bytes()));
+    assert_eq!(msg.check_fingerprint(), Some(true));
+    assert!(
+        msg.get(AttrType::USERNAME).is_none(),
+        "USERNAME is never echoed"
+    );
+    assert_eq!(a.stats().requests_answered, 1);
+}
+
+#[test]
+fn unauthenticated_requests_are_dropped_without_a_response() {
+    let mut a = agent(Role::Controlled);
+    let cases: Vec<Vec<u8>> = vec![
+        request(1, &user(), b"wrong password", &[]),
+        request(2, &format!("other:{}", THEIRS.0), OURS.1.as_bytes(), &[]),
+        request(3, &format!("{}:intruder", OURS.0), OURS.1.as_bytes(), &[]),
+        request(4, OURS.0, OURS.1.as_bytes(), &[]),
+        {
+            // No MESSAGE-INTEGRITY at all.
+            let mut buf = vec![0u8; 128];
+            let n = Message::builder(Class::Request, Method::BINDING, TransactionId([5; 12]))
+                .username(&user())
+                .fingerprint()
+                .emit(&mut buf)
+                .unwrap();
+            buf.truncate(n);
+            buf
+        },
+        {
+            // No USERNAME.
+            let mut buf = vec![0u8; 128];
+            let n = Message::builder(Class::Request, Method::BINDING, TransactionId([6; 12]))
+                .integrity_sha1(OURS.1.as_bytes())
+                .emit(&mut buf)
+                .unwrap();
+            buf.truncate(n);
+            buf
+        },
+    ];
+    for mut c in cases {
+        a.handle_packet(Instant::ZERO, remote(), local(), &mut c);
+    }
+    // A flipped bit after signing breaks the integrity (and the fingerprint).
+    let mut tampered = request(7, &user(), OURS.1.as_bytes(), &[]);
+    tampered[27] ^= 1;
+    a.handle_packet(Instant::ZERO, remote(), local(), &mut tampered);
+    assert!(
+        drain(&mut a)
+            .iter()
+            .all(|(_, _, p)| p[0] != 0x01 && p[0] != 0x01 | 0x10)
+    );
+    assert_eq!(a.stats().requests_answered, 0);
+    assert_eq!(a.stats().dropped_unauthenticated, 6);
+    assert_eq!(a.stats().dropped_malformed, 1);
+    assert!(
+        a.remote_candidates().next().is_none(),
+        "no peer-reflexive candidate from a forgery"
+    );
+}
+
+#[test]
+fn unknown_comprehension_required_attributes_get_420_after_authentication() {
+    let mut a = agent(Role::Controlled);
+    let odd = Attribute::Other {
+        typ: AttrType(0x7f01),
+        value: b"?",
+    };
+    let mut req = request(1, &user(), OURS.1.as_bytes(), &[odd]);
+    a.handle_packet(Instant::ZERO, remote(), local(), &mut req);
+    let out = drain(&mut a);
+    let msg = Message::parse(&out[0].2).unwrap();
+    assert_eq!(msg.class(), Class::Error);
+    assert_eq!(msg.error_code().unwrap().code, ErrorCode::UNKNOWN_ATTRIBUTE);
+    assert_eq!(
+        msg.unknown_attributes().unwrap().iter().collect::<Vec<_>>(),
+        [AttrType(0x7f01)]
+    );
+    assert!(msg.verify_integrity(OURS.1.as_bytes()));
+    // Unauthenticated, the same request gets nothing.
+    let mut req = request(2, &user(), b"bad", &[odd]);
+    a.handle_packet(Instant::ZERO, remote(), local(), &mut req);
+    assert!(drain(&mut a).is_empty());
+}
+
+#[test]
+fn role_conflicts_follow_the_tie_breakers() {
+    // Controlling with a larger tie-breaker than the peer's: 487.
+    let mut a = agent(Role::Controlling);
+    let low = a.tie_breaker().saturating_sub(1);
+    let mut req = request(
+        1,
+        &user(),
+        OURS.1.as_bytes(),
+        &[Attribute::IceControlling(low)],
+    );
+    a.handle_packet(Instant::ZERO, remote(), local(), &mut req);
+    let out = drain(&mut a);
+    let msg = Message::parse(&out[0].2).unwrap();
+    assert_eq!(msg.error_code().unwrap().code, ErrorCode::ROLE_CONFLICT);
+    assert_eq!(a.role(), Role::Controlling);
+    // With a smaller one it switches to controlled and answers.
+    let high = a.tie_breaker().saturating_add(1);
+    let mut req = request(
+        2,
+        &user(),
+        OURS.1.as_bytes(),
+        &[Attribute::IceControlling(high)],
+    );
+    a.handle_packet(Instant::ZERO, remote(), local(), &mut req);
+    assert_eq!(a.role(), Role::Controlled);
+    let out = drain(&mut a);
+    assert!(
+        out.iter()
+            .any(|(_, _, p)| Message::parse(p).unwrap().class() == Class::Success)
+    );
+    let mut events = Vec::new();
+    while let Some(e) = a.poll_event() {
+        events.push(e);
+    }
+    assert!(events.contains(&Event::RoleChanged(Role::Controlled)));
+}
+
+/// Starts a check from a fresh controlling agent and returns it with the request.
+fn agent_with_check() -> (Agent, Vec<u8>) {
+    let mut a = agent(Role::Controlling);
+    a.add_remote_candidate("candidate:1 1 udp 2130706431 192.0.2.2 6000 typ host")
+        .unwrap();
+    a.handle_timeout(Instant::ZERO);
+    let out = drain(&mut a);
+    let (src, dst, check) = out.into_iter().next().expect("a check");
+    assert_eq!((src, dst), (local(), remote()));
+    (a, check)
+}
+
+fn response_to(check: &[u8], key: &[u8], mapped: SocketAddr) -> Vec<u8> {
+    let req = Message::parse(check).unwrap();
+    let mut buf = vec![0u8; 256];
+    let n = Message::builder(Class::Success, Method::BINDING, req.transaction_id())
+        .xor_mapped_address(mapped)
+        .integrity_sha1(key)
+        .fingerprint()
+        .emit(&mut buf)
+        .unwrap();
+    buf.truncate(n);
+    buf
+}
+
+#[test]
+fn checks_carry_what_rfc_8445_asks_and_responses_must_match() {
+    let (mut a, check) = agent_with_check();
+    let msg = Message::parse(&check).unwrap();
+    assert_eq!(
+        msg.username(),
+        Some(format!("{}:{}", THEIRS.0, OURS.0).as_str())
+    );
+    assert!(msg.verify_integrity(THEIRS.1.as_bytes()));
+    assert_eq!(msg.ice_controlling(), Some(a.tie_breaker()));
+    assert!(
+        msg.priority().is_some_and(|p| p >> 24 == 110),
+        "PRIORITY is the peer-reflexive one"
+    );
+    assert_eq!(msg.check_fingerprint(), Some(true));
+
+    // Right id, wrong source: not a match. Right id and address, wrong key: dropped.
+    let mut wrong_from = response_to(&check, THEIRS.1.as_bytes(), local());
+    a.handle_packet(
+        Instant::ZERO,
+        addr("192.0.2.99:6000"),
+        local(),
+        &mut wrong_from,
+    );
+    let mut wrong_key = response_to(&check, b"not the password", local());
+    a.handle_packet(Instant::ZERO, remote(), local(), &mut wrong_key);
+    let mut other_socket = response_to(&check, THEIRS.1.as_bytes(), local());
+    a.handle_packet(
+        Instant::ZERO,
+        remote(),
+        addr("192.0.2.1:5001"),
+        &mut other_socket,
+    );
+    assert_eq!(a.stats().dropped_unmatched, 2);
+    assert_eq!(a.stats().dropped_unauthenticated, 1);
+    assert_eq!(a.state(), IceState::Checking);
+    assert!(a.accepts(remote(), &check_response_bytes(&check)));
+    assert!(!a.accepts(addr("192.0.2.99:6000"), &check_response_bytes(&check)));
+
+    // The real response validates the pair; the agent nominates it with USE-CANDIDATE.
+    let mut good = response_to(&check, THEIRS.1.as_bytes(), local());
+    a.handle_packet(Instant::from_millis(10), remote(), local(), &mut good);
+    let mut now = Instant::from_millis(10);
+    let mut nomination = None;
+    for _ in 0..100 {
+        a.handle_timeout(now);
+        if let Some((_, _, p)) = drain(&mut a)
+            .into_iter()
+            .find(|(_, _, p)| Message::parse(p).unwrap().use_candidate())
+        {
+            nomination = Some(p);
+            break;
+        }
+        now = a.poll_timeout().unwrap();
+    }
+    let nomination = nomination.expect("a USE-CANDIDATE check");
+    let mut ok = response_to(&nomination, THEIRS.1.as_bytes(), local());
+    a.handle_packet(now, remote(), local(), &mut ok);
+    assert_eq!(a.selected_pair(), Some((local(), remote())));
+    assert_eq!(a.state(), IceState::Connected);
+    a.end_of_remote_candidates();
+    assert_eq!(a.state(), IceState::Completed);
+}
+
+fn check_response_bytes(check: &[u8]) -> Vec<u8> {
+    response_to(check, THEIRS.1.as_bytes(), local())
+}
+
+#[test]
+fn accepts_looks_at_the_ufrag_only() {
+    let a = agent(Role::Controlled);
+    assert!(a.accepts(remote(), &request(1, &user(), b"whatever", &[])));
+    assert!(!a.accepts(
+        remote(),
+        &request(1, &format!("else:{}", THEIRS.0), b"x", &[])
+    ));
+    assert!(!a.accepts(remote(), b"\x16\xfe\xfd not stun at all, a DTLS record"));
+}
+
+#[test]
+fn a_controlled_agent_accepts_nomination_before_and_after_its_check() {
+    let mut a = agent(Role::Controlled);
+    a.add_remote_candidate("candidate:1 1 udp 2130706431 192.0.2.2 6000 typ host")
+        .unwrap();
+    // USE-CANDIDATE arrives before our own check succeeded: remembered, then selected.
+    let mut req = request(
+        1,
+        &user(),
+        OURS.1.as_bytes(),
+        &[Attribute::IceControlling(1), Attribute::UseCandidate],
+    );
+    a.handle_packet(Instant::ZERO, remote(), local(), &mut req);
+    assert!(a.selected_pair().is_none());
+    let mut now = Instant::ZERO;
+    let mut selected = false;
+    for _ in 0..50 {
+        a.handle_timeout(now);
+        for (_, _, p) in drain(&mut a) {
+            let m = Message::parse(&p).unwrap();
+            if m.class() == Class::Request {
+                let mut resp = response_to(&p, THEIRS.1.as_bytes(), local());
+                a.handle_packet(now, remote(), local(), &mut resp);
+            }
+        }
+        if a.selected_pair().is_some() {
+            selected = true;
+            break;
+        }
+        now = a.poll_timeout().unwrap_or(now + Duration::from_millis(50));
+    }
+    assert!(selected);
+    assert_eq!(a.selected_pair(), Some((local(), remote())));
+}
+
+#[test]
+fn tables_evict_the_lowest_priority_and_never_panic() {
+    let mut a: Agent<2, 4, 2> = Agent::new(Config::new(Role::Controlling, [3; 32]), Instant::ZERO);
+    a.add_local_candidate(addr("192.0.2.1:1")).unwrap();
+    a.set_remote_credentials(THEIRS.0, THEIRS.1).unwrap();
+    for (i, prio) in [(1, 100u32), (2, 200), (3, 50), (4, 300)] {
+        let line = format!("candidate:{i} 1 udp {prio} 192.0.2.{i} 9 typ host");
+        let r = a.add_remote_candidate(&line);
+        if prio == 50 {
+            assert_eq!(r, Err(peerless_ice::AddCandidateError::Full));
+        } else {
+            assert!(r.is_ok());
+        }
+    }
+    let mut prios: Vec<_> = a.remote_candidates().map(|c| c.priority).collect();
+    prios.sort_unstable();
+    assert_eq!(prios, [200, 300]);
+    assert!(a.stats().evicted >= 1);
+    let mut now = Instant::ZERO;
+    for _ in 0..200 {
+        a.handle_timeout(now);
+        drain(&mut a);
+        now = a.poll_timeout().unwrap_or(now + Duration::from_secs(1));
+    }
+}
+
+#[test]
+fn every_fixture_candidate_parses_and_round_trips() {
+    let text = include_str!("fixtures/candidates.txt");
+    let mut n = 0;
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let (_, cand) = line.split_once(' ').unwrap();
+        let c = Candidate::parse(cand).unwrap_or_else(|e| panic!("{line}: {e:?}"));
+        assert_eq!(Candidate::parse(&c.to_string()), Ok(c), "{line}");
+        n += 1;
+    }
+    assert!(n >= 50);
+    // The shared fixture directory, when present, has no line this file lacks.
+    if let Ok(dir) = std::fs::read_dir("../../shared/fixtures/sdp")
+        .or_else(|_| std::fs::read_dir("/work/shared/fixtures/sdp"))
+    {
+        for entry in dir.flatten() {
+            let sdp = std::fs::read_to_string(entry.path()).unwrap();
+            for line in sdp.lines().filter(|l| l.starts_with("a=candidate")) {
+                Candidate::parse(line).unwrap_or_else(|e| panic!("{line}: {e:?}"));
+            }
+        }
+    }
+}
+
+#[test]
+fn local_candidates_are_reported_with_our_ufrag() {
+    let mut a = agent(Role::Controlling);
+    let mut cands = Vec::new();
+    while let Some(e) = a.poll_event() {
+        if let Event::LocalCandidate(c) = e {
+            cands.push(c);
+        }
+    }
+    assert_eq!(cands.len(), 1);
+    assert_eq!(cands[0].kind, CandidateType::Host);
+    assert_eq!(cands[0].address, local());
+    assert_eq!(cands[0].ufrag.unwrap().as_str(), OURS.0);
+    assert_eq!(cands[0].priority >> 24, 126);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic_the_agent(packets in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..120), 1..8)) {
+        let mut a = agent(Role::Controlling);
+        a.add_remote_candidate("candidate:1 1 udp 2130706431 192.0.2.2 6000 typ host").unwrap();
+        let mut now = Instant::ZERO;
+        for mut p in packets {
+            // Half the time make it look like STUN so deeper code runs.
+            if p.len() >= 20 && p[0] & 1 == 0 {
+                p[0] &= 0x3f;
+                let len = ((p.len() - 20) & !3) as u16;
+                p[2..4].copy_from_slice(&len.to_be_bytes());
+                p[4..8].copy_from_slice(&0x2112_a442u32.to_be_bytes());
+                p.truncate(20 + usize::from(len));
+            }
+            let _ = a.accepts(remote(), &p);
+            a.handle_packet(now, remote(), local(), &mut p);
+            a.handle_timeout(now);
+            drain(&mut a);
+            while a.poll_event().is_some() {}
+            now += Duration::from_millis(30);
+        }
+    }
+}

@@ -1293,13 +1293,17 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                 return self.pop_closed_event();
             }
             let channels = &self.channels;
-            let found = self.recv.find_deliverable(|stream| {
+            let Some(found) = self.recv.find_deliverable(|stream| {
                 channels
                     .iter()
                     .find(|c| c.state != ChannelState::Free && c.id == stream)
                     .map_or(0, |c| c.next_in_ssn)
-            })?;
-            let first = *self.recv.records().get(found.first)?;
+            }) else {
+                return self.pop_closed_event();
+            };
+            let Some(&first) = self.recv.records().get(found.first) else {
+                return self.pop_closed_event();
+            };
             self.pending_release = Some(found);
             let channel = self.channel_index(first.stream);
             let processed = first.flags & PROCESSED != 0;

@@ -288,7 +288,10 @@ impl<'a, const N: usize> Reassembly<'a, N> {
         if self.count >= N || self.used + len > self.area.len() {
             return Err(StoreError::NoRoom);
         }
-        let key = |tsn: u32| tsn.wrapping_sub(base);
+        // Stored TSNs lie within 2^30 of the cumulative TSN (some at or below it, waiting to
+        // be read; some above it, out of order): order them from a point far below.
+        let origin = base.wrapping_sub(1 << 30);
+        let key = |tsn: u32| tsn.wrapping_sub(origin);
         let k = key(record.tsn);
         // Most chunks arrive in order: check the end first.
         let index = if self.records().last().is_none_or(|r| key(r.tsn) < k) {

@@ -235,6 +235,13 @@ impl Certificate {
         Fingerprint::of(self.der(), algorithm)
     }
 
+    /// The 32-byte private scalar, to store the certificate and load it again with
+    /// [`Certificate::from_der`] (as a browser persists an `RTCCertificate`). It is secret.
+    #[must_use]
+    pub fn private_key(&self) -> [u8; 32] {
+        self.key.to_bytes().into()
+    }
+
     pub(crate) fn signing_key(&self) -> &p256::ecdsa::SigningKey {
         &self.key
     }

@@ -1,5 +1,11 @@
 //! Shared helpers: certificates, a pair of endpoints wired back to back.
-#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 use peerless_base::{Drbg, Instant};
 use peerless_dtls::*;

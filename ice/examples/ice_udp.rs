@@ -17,13 +17,16 @@ use std::time::{Duration, Instant as StdInstant};
 use peerless_base::Instant;
 use peerless_ice::{Agent, Config, Event, IceState, Role};
 
-fn write_atomic(path: &Path, text: &str) {
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn write_atomic(path: &Path, text: &str) -> Result<()> {
     let tmp = path.with_extension("tmp");
-    fs::write(&tmp, text).expect("write signalling file");
-    fs::rename(&tmp, path).expect("rename signalling file");
+    fs::write(&tmp, text)?;
+    fs::rename(&tmp, path)?;
+    Ok(())
 }
 
-fn main() {
+fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let (role, dir) = match args.as_slice() {
         [_, role, dir] if role == "controlling" => (Role::Controlling, PathBuf::from(dir)),
@@ -41,10 +44,12 @@ fn main() {
         let _ = f.read_exact(&mut seed);
     }
 
-    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
-    let local: SocketAddr = socket.local_addr().expect("local address");
+    let socket = UdpSocket::bind("127.0.0.1:0")?;
+    let local: SocketAddr = socket.local_addr()?;
     let mut agent: Agent = Agent::new(Config::new(role, seed), now());
-    agent.add_local_candidate(local).expect("host candidate");
+    agent
+        .add_local_candidate(local)
+        .map_err(|e| format!("{e:?}"))?;
 
     // Our side of the signalling.
     let mut lines = String::new();
@@ -54,11 +59,11 @@ fn main() {
         }
     }
     let creds = *agent.local_credentials();
-    write_atomic(&dir.join("rust.cands"), &lines);
+    write_atomic(&dir.join("rust.cands"), &lines)?;
     write_atomic(
         &dir.join("rust.creds"),
         &format!("{} {}\n", creds.ufrag, creds.pwd),
-    );
+    )?;
     eprintln!("rust: {role:?} on {local}, waiting for the peer's description");
 
     // The peer's side.
@@ -77,7 +82,7 @@ fn main() {
     };
     agent
         .set_remote_credentials(&peer_creds.0, &peer_creds.1)
-        .expect("peer credentials");
+        .map_err(|e| format!("{e:?}"))?;
     let cands = fs::read_to_string(dir.join("peer.cands")).unwrap_or_default();
     for line in cands.lines().filter(|l| !l.trim().is_empty()) {
         match agent.add_remote_candidate(line) {
@@ -95,7 +100,7 @@ fn main() {
     let mut failed = false;
     while StdInstant::now() < deadline {
         agent.handle_timeout(now());
-        while let Some(t) = agent.poll_transmit(&mut out).expect("buffer large enough") {
+        while let Some(t) = agent.poll_transmit(&mut out)? {
             if let Some(to) = t.destination {
                 let _ = socket.send_to(t.payload, to);
             }
@@ -130,14 +135,14 @@ fn main() {
                 agent.selected_pair()
             );
             println!("rust: stats {:?}", agent.stats());
-            return;
+            return Ok(());
         }
         let wait = agent
             .poll_timeout()
             .map(|t| Duration::from_micros(t.as_micros().saturating_sub(now().as_micros())))
             .unwrap_or(Duration::from_millis(50))
             .clamp(Duration::from_millis(1), Duration::from_millis(50));
-        socket.set_read_timeout(Some(wait)).expect("timeout");
+        socket.set_read_timeout(Some(wait))?;
         if let Ok((n, from)) = socket.recv_from(&mut buf) {
             let packet = &mut buf[..n];
             // RFC 7983: 0..=3 is STUN; anything else here is the peer's data.

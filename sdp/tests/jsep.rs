@@ -498,3 +498,112 @@ fn answer_renegotiation_keeps_session_id() {
     assert_eq!(s3.origin().session_version, s1.origin().session_version + 1);
     assert_eq!(s3.media_at(0).unwrap().setup(), Some(Setup::Active));
 }
+
+#[test]
+fn simulcast_offer_is_received_with_its_rids() {
+    let fps = fingerprints();
+    let l = local(&fps, &[]);
+    // Chromium's video section with three simulcast layers (RFC 8853).
+    let offer = CHROMIUM_AV.replace(
+        "a=rtpmap:120 ulpfec/90000\r\n",
+        "a=rtpmap:120 ulpfec/90000\r\na=rid:q send\r\na=rid:h send\r\na=rid:f send\r\na=simulcast:send q;h;f\r\n",
+    );
+    let text = answer(&l, &offer);
+    let a = Session::parse(&text).unwrap();
+    let video = a.media_by_mid("1").unwrap();
+    let rids: Vec<_> = video.rids().map(|r| (r.id, r.direction)).collect();
+    use peerless_sdp::attr::RidDirection::Recv;
+    assert_eq!(rids, [("q", Recv), ("h", Recv), ("f", Recv)]);
+    assert_eq!(video.simulcast().unwrap().recv, Some("q;h;f"));
+    assert!(video.simulcast().unwrap().send.is_none());
+    // The rtp-stream-id extension that carries the rid is kept.
+    assert!(
+        video
+            .extmaps()
+            .any(|e| e.uri == "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id")
+    );
+}
+
+#[test]
+fn bundle_only_unbundled_and_legacy_offers() {
+    let fps = fingerprints();
+    let l = local(&fps, &[]);
+    // A bundle-only section (port 0 + a=bundle-only, RFC 8843 §6) is accepted.
+    let offer = CHROMIUM_AV
+        .replacen("m=video 42356", "m=video 0", 1)
+        .replacen("a=mid:1\r\n", "a=mid:1\r\na=bundle-only\r\n", 1);
+    let a = Session::parse(&answer(&l, &offer))
+        .unwrap()
+        .media_by_mid("1")
+        .map(|m| m.port());
+    assert_eq!(a, Some(40000));
+    // Without BUNDLE in the offer, the answer has no group but still answers each section.
+    let unbundled = CHROMIUM_DC.replace("a=group:BUNDLE 0\r\n", "");
+    let text = answer(&l, &unbundled);
+    let s = Session::parse(&text).unwrap();
+    assert!(s.bundle_group().is_none());
+    assert!(!s.media_at(0).unwrap().is_rejected());
+    // The pre-RFC 8841 data channel format (`DTLS/SCTP 5000` + sctpmap) is rejected.
+    let legacy = CHROMIUM_DC
+        .replace("UDP/DTLS/SCTP webrtc-datachannel", "DTLS/SCTP 5000")
+        .replace("a=sctp-port:5000", "a=sctpmap:5000 webrtc-datachannel 1024");
+    let s = Session::parse(&answer(&l, &legacy)).map(|s| s.media_at(0).unwrap().is_rejected());
+    assert_eq!(s, Ok(true));
+    // JSEP requires a mid on every section.
+    let no_mid_text = CHROMIUM_DC.replace("a=mid:0\r\n", "");
+    let no_mid = Session::parse(&no_mid_text).unwrap();
+    let mut out = String::new();
+    assert_eq!(
+        jsep::create_answer(&l, &no_mid, None, &mut out),
+        Err(JsepError::MissingMid { index: 0 })
+    );
+}
+
+#[test]
+fn extmap_directions_are_mirrored() {
+    let fps = fingerprints();
+    let mut exts = jsep::DEFAULT_AUDIO_EXTMAPS.to_vec();
+    exts.push(peerless_sdp::attr::Extmap {
+        id: 2,
+        direction: None,
+        uri: "urn:ietf:params:rtp-hdrext:csrc-audio-level",
+        attributes: None,
+    });
+    let mut l = local(&fps, &[]);
+    l.audio_extmaps = &exts;
+    let text = answer(&l, FIREFOX_AV);
+    let a = Session::parse(&text).unwrap();
+    let csrc = a
+        .media_at(0)
+        .unwrap()
+        .extmaps()
+        .find(|e| e.uri.contains("csrc"))
+        .unwrap();
+    // Firefox only receives it (2/recvonly): we only send it.
+    assert_eq!((csrc.id, csrc.direction), (2, Some(Direction::SendOnly)));
+    // Firefox put extmap-allow-mixed in the section: echoed there.
+    assert!(a.media_at(0).unwrap().has_attribute("extmap-allow-mixed"));
+}
+
+#[test]
+fn ice_lite_and_no_trickle() {
+    let fps = fingerprints();
+    let mut l = local(&fps, &[]);
+    l.ice_lite = true;
+    l.trickle = false;
+    l.end_of_candidates = true;
+    let text = answer(&l, CHROMIUM_DC);
+    let a = Session::parse(&text).unwrap();
+    assert!(a.ice_lite());
+    let m = a.media_at(0).unwrap();
+    assert!(m.ice_lite());
+    assert_eq!(m.ice_options().count(), 0);
+    assert!(m.end_of_candidates());
+}
+
+#[test]
+fn session_view_is_small() {
+    // The parsed view lives on the stack of an MCU: keep it around a kilobyte.
+    let size = core::mem::size_of::<Session<'static>>();
+    assert!(size <= 1024, "Session is {size} bytes");
+}

@@ -10,6 +10,7 @@ use peerless_sdp::attr::{
     Direction, Extmap, Fingerprint, Fmtp, Group, HashFunction, Msid, Rid, RidDirection, RtcpFb,
     Rtpmap, Setup, Simulcast, Ssrc, SsrcGroup,
 };
+use peerless_sdp::jsep::{self, DataChannel, IceCredentials, Local, TrackKind, Transceiver};
 use peerless_sdp::{MediaKind, SdpWriter, Session};
 
 // ---------------------------------------------------------------------------------------------
@@ -649,6 +650,34 @@ fn touch_everything(s: &Session<'_>) {
             m.attributes().count(),
         );
     }
+    // The JSEP rules over any description: no panic, and what they write parses.
+    let fps =
+        [
+            Fingerprint::parse("sha-1 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB")
+                .unwrap(),
+        ];
+    let ts = [
+        Transceiver::new("a", TrackKind::Audio),
+        Transceiver::new("v", TrackKind::Video),
+    ];
+    let mut local = Local::new(
+        1,
+        IceCredentials::new("prop", "propertypropertyproperty"),
+        &fps,
+    );
+    local.data_channel = Some(DataChannel::new("d"));
+    local.transceivers = &ts;
+    let mut answer = String::new();
+    if jsep::create_answer(&local, s, None, &mut answer).is_ok() {
+        let a = Session::parse(&answer).unwrap_or_else(|e| panic!("{e}\n{answer}"));
+        assert_eq!(a.media_count(), s.media_count());
+    }
+    let mut offer = String::new();
+    if jsep::create_offer(&local, Some(s), &mut offer).is_ok() {
+        let o = Session::parse(&offer).unwrap_or_else(|e| panic!("{e}\n{offer}"));
+        assert!(o.media_count() >= s.media_count());
+    }
+
     let mut out = String::new();
     s.write(&mut out).unwrap();
     // What we write back parses again.

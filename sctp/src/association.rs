@@ -2331,6 +2331,14 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         }
         self.peer_rwnd = (sack.a_rwnd as usize).saturating_sub(self.flight);
 
+        // New data acknowledged: the path works again, so undo the T3 back-off (as TCP stacks
+        // do on an ACK of new data) instead of waiting for a clean RTT sample, which a lossy
+        // path may not give for many rounds.
+        if advanced && self.srtt > 0 {
+            let rto = self.srtt + (4 * self.rttvar).max(1000);
+            self.rto = rto.clamp(micros(self.config.rto_min), micros(self.config.rto_max));
+        }
+
         // T3-rtx: restart when the earliest outstanding TSN was acked, stop when nothing is
         // outstanding.
         if self.send.head() == self.send.next_unsent && self.retransmit_count == 0 {

@@ -4,7 +4,7 @@
 //! ```text
 //! sdp_peer answer [--audio] [--video] < offer.sdp  > answer.sdp
 //! sdp_peer offer  [--audio] [--video]              > offer.sdp
-//! sdp_peer check-answer [--audio] [--video] < answer.sdp   (validates a remote answer to our offer)
+//! sdp_peer check-answer [--audio] [--video] < answer.sdp  (checks a remote answer to that offer)
 //! ```
 //!
 //! The ICE credentials, fingerprint and candidate are fixed test values: the interop script
@@ -107,6 +107,18 @@ fn main() -> ExitCode {
                 Ok(s) => s,
                 Err(e) => return fail(&format!("their answer: {e}")),
             };
+            // The offer this answers: the same flags give the same offer.
+            let offer = match jsep::offer_to_slice(&local, None, &mut buf) {
+                Ok(text) => text,
+                Err(e) => return fail(&format!("offer: {e}")),
+            };
+            let offer = match Session::parse(offer) {
+                Ok(s) => s,
+                Err(e) => return fail(&format!("our offer: {e}")),
+            };
+            if let Err(e) = jsep::check_answer(&offer, &answer) {
+                return fail(&format!("answer does not fit our offer: {e}"));
+            }
             check_answer(&answer, want_audio, want_video)
         }
         other => fail(&format!("unknown mode {other}")),

@@ -1248,3 +1248,87 @@ pub fn offerer_role(answer: Setup) -> Option<Setup> {
         Setup::Actpass | Setup::Holdconn => None,
     }
 }
+
+/// Why a remote answer does not fit our offer; see [`check_answer`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AnswerError {
+    /// The answer does not have one section per offered section (RFC 3264 §6).
+    SectionCount,
+    /// Section `index` has another media type or mid than the offered one (RFC 3264 §6,
+    /// RFC 8829 §5.3.1).
+    SectionMismatch {
+        /// The section's index.
+        index: usize,
+    },
+    /// Accepted section `index` has no ICE ufrag/pwd.
+    MissingIceCredentials {
+        /// The section's index.
+        index: usize,
+    },
+    /// Accepted section `index` has no fingerprint (RFC 8122).
+    MissingFingerprint {
+        /// The section's index.
+        index: usize,
+    },
+    /// Accepted section `index` answers with `actpass` (RFC 8842 §5.2 forbids it) or no
+    /// usable role.
+    BadSetup {
+        /// The section's index.
+        index: usize,
+    },
+    /// The answer's BUNDLE group names a mid the offer did not bundle (RFC 8843 §7.3).
+    BundleNotOffered,
+}
+
+impl fmt::Display for AnswerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::SectionCount => f.write_str("answer has a different number of sections"),
+            Self::SectionMismatch { index } => write!(f, "answer section {index} does not match"),
+            Self::MissingIceCredentials { index } => {
+                write!(f, "answer section {index} has no ICE credentials")
+            }
+            Self::MissingFingerprint { index } => {
+                write!(f, "answer section {index} has no fingerprint")
+            }
+            Self::BadSetup { index } => write!(f, "answer section {index} has a bad a=setup"),
+            Self::BundleNotOffered => f.write_str("answer bundles a mid that was not offered"),
+        }
+    }
+}
+
+impl core::error::Error for AnswerError {}
+
+/// Checks a remote answer against the offer we sent, before the Peer applies it: one section
+/// per offered section with the same media type and mid, ICE credentials, a fingerprint and an
+/// `active`/`passive` role in each accepted section, and a BUNDLE group within the offered one.
+pub fn check_answer(offer: &Session<'_>, answer: &Session<'_>) -> Result<(), AnswerError> {
+    if offer.media_count() != answer.media_count() {
+        return Err(AnswerError::SectionCount);
+    }
+    for (o, a) in offer.media().zip(answer.media()) {
+        let index = a.index();
+        if o.kind() != a.kind() || (a.mid().is_some() && o.mid() != a.mid()) {
+            return Err(AnswerError::SectionMismatch { index });
+        }
+        if a.is_rejected() {
+            continue;
+        }
+        if a.ice_ufrag().is_none() || a.ice_pwd().is_none() {
+            return Err(AnswerError::MissingIceCredentials { index });
+        }
+        if a.fingerprints().next().is_none() {
+            return Err(AnswerError::MissingFingerprint { index });
+        }
+        // RFC 4145 §4: an answer without a=setup is active.
+        if offerer_role(a.setup().unwrap_or(Setup::Active)).is_none() {
+            return Err(AnswerError::BadSetup { index });
+        }
+    }
+    for group in answer.groups().filter(|g| g.is_bundle()) {
+        if !group.mids().all(|mid| offer.bundle_group_of(mid).is_some()) {
+            return Err(AnswerError::BundleNotOffered);
+        }
+    }
+    Ok(())
+}

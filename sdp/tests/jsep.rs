@@ -607,3 +607,85 @@ fn session_view_is_small() {
     let size = core::mem::size_of::<Session<'static>>();
     assert!(size <= 1024, "Session is {size} bytes");
 }
+
+#[test]
+fn answers_from_real_stacks_fit_the_offers_they_answer() {
+    let pairs = [
+        (
+            CHROMIUM_AV,
+            include_str!("fixtures/aiortc-answer-audio-video-datachannel.sdp"),
+        ),
+        (
+            CHROMIUM_DC,
+            include_str!("fixtures/aiortc-answer-datachannel.sdp"),
+        ),
+        (
+            CHROMIUM_DC,
+            include_str!("fixtures/ndc-answer-datachannel.sdp"),
+        ),
+        (
+            CHROMIUM_DC,
+            include_str!("fixtures/str0m-peer-answer-datachannel.sdp"),
+        ),
+        (
+            CHROMIUM_DC,
+            include_str!("fixtures/webrtc-peer-answer-datachannel.sdp"),
+        ),
+        (
+            CHROMIUM_DC,
+            include_str!("fixtures/werift-answer-datachannel.sdp"),
+        ),
+        (
+            FIREFOX_AV,
+            include_str!("fixtures/aiortc-answer-to-firefox-audio-video-datachannel.sdp"),
+        ),
+        (
+            FIREFOX_DC,
+            include_str!("fixtures/aiortc-answer-to-firefox-datachannel.sdp"),
+        ),
+        (
+            FIREFOX_DC,
+            include_str!("fixtures/ndc-answer-to-firefox-datachannel.sdp"),
+        ),
+        (
+            FIREFOX_DC,
+            include_str!("fixtures/werift-answer-to-firefox-datachannel.sdp"),
+        ),
+    ];
+    for (offer, answer) in pairs {
+        let o = Session::parse(offer).unwrap();
+        let a = Session::parse(answer).unwrap();
+        assert_eq!(jsep::check_answer(&o, &a), Ok(()), "{answer}");
+    }
+    // And ours.
+    let fps = fingerprints();
+    let ts = av_transceivers();
+    let text = answer(&local(&fps, &ts), CHROMIUM_AV);
+    let o = Session::parse(CHROMIUM_AV).unwrap();
+    assert_eq!(
+        jsep::check_answer(&o, &Session::parse(&text).unwrap()),
+        Ok(())
+    );
+    // What is wrong is caught.
+    let bad = |from: &str, to: &str| {
+        let t = text.replacen(from, to, 1);
+        jsep::check_answer(&o, &Session::parse(&t).unwrap())
+    };
+    assert_eq!(
+        bad("a=setup:active", "a=setup:actpass"),
+        Err(jsep::AnswerError::BadSetup { index: 0 })
+    );
+    assert_eq!(
+        bad("a=mid:1", "a=mid:9"),
+        Err(jsep::AnswerError::SectionMismatch { index: 1 })
+    );
+    assert_eq!(
+        bad("a=group:BUNDLE 0 1 2", "a=group:BUNDLE 0 1 7"),
+        Err(jsep::AnswerError::BundleNotOffered)
+    );
+    let dc = Session::parse(CHROMIUM_DC).unwrap();
+    assert_eq!(
+        jsep::check_answer(&dc, &Session::parse(&text).unwrap()),
+        Err(jsep::AnswerError::SectionCount)
+    );
+}

@@ -1678,7 +1678,8 @@ impl Core {
         ]);
         self.check_fingerprint();
         if self.state == State::Closed {
-            return Ok(());
+            // Already failed with FingerprintMismatch; stop the handshake here.
+            return Err(AlertDescription::BAD_CERTIFICATE);
         }
         Ok(())
     }
@@ -2048,5 +2049,110 @@ impl Core {
         self.push_message(tx, HandshakeType::SERVER_HELLO_DONE, 0, |_, _| {})?;
         self.state = State::AwaitClientCertificate;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cert::Validity;
+    extern crate std;
+    use std::vec::Vec;
+
+    fn endpoint(role: Role, seed: u8) -> Endpoint {
+        let mut rng = Drbg::from_seed(&[seed; 32], b"unit");
+        let cert = Certificate::generate(&mut rng, Validity::days_from(1_700_000_000, 1)).unwrap();
+        Endpoint::new(Config::new(cert, [seed; 32]), role, Instant::ZERO)
+    }
+
+    fn flush(from: &mut Endpoint, to: &mut Endpoint) -> usize {
+        let mut buf = [0u8; 1500];
+        let mut out = Vec::new();
+        while let Some(t) = from.poll_transmit(&mut buf).unwrap() {
+            out.push(t.payload.to_vec());
+        }
+        for d in &mut out {
+            to.handle_packet(Instant::ZERO, d);
+        }
+        out.len()
+    }
+
+    /// A Finished whose verify_data is wrong but whose record is correctly protected (the
+    /// tamper happens before encryption) fails the handshake with decrypt_error.
+    #[test]
+    fn tampered_finished_verify_data_is_fatal() {
+        let (mut client, mut server) = (endpoint(Role::Client, 1), endpoint(Role::Server, 2));
+        flush(&mut client, &mut server);
+        flush(&mut server, &mut client);
+        assert_eq!(client.core.state, State::AwaitServerFinished);
+        let finished = client.tx.entries[..client.tx.count]
+            .iter()
+            .find(|e| e.epoch == 1)
+            .copied()
+            .unwrap();
+        client.tx.buf[finished.start + HANDSHAKE_HEADER_LEN + 3] ^= 1;
+        flush(&mut client, &mut server);
+        assert_eq!(
+            server.core.stats.decrypt_failures, 0,
+            "the record itself was genuine"
+        );
+        assert_eq!(
+            server.poll_event(),
+            Some(Event::Closed(CloseReason::HandshakeFailed(
+                AlertDescription::DECRYPT_ERROR
+            )))
+        );
+        flush(&mut server, &mut client);
+        assert_eq!(
+            client.poll_event(),
+            Some(Event::Closed(CloseReason::PeerAlert(
+                AlertDescription::DECRYPT_ERROR
+            )))
+        );
+    }
+
+    #[test]
+    fn replay_window_slides() {
+        let mut w = ReplayWindow::default();
+        assert!(w.check(0));
+        w.accept(0);
+        assert!(!w.check(0));
+        w.accept(100);
+        assert!(w.check(37) && !w.check(36) && !w.check(100));
+        w.accept(37);
+        assert!(!w.check(37));
+        assert!(w.check(99));
+        w.accept(1000);
+        assert!(!w.check(936) && w.check(937));
+    }
+
+    #[test]
+    fn reassembly_handles_overlap_and_duplicates() {
+        let mut r = Reassembly::<256>::new();
+        let msg: Vec<u8> = (0..100u8).collect();
+        let frag = |off: usize, len: usize| {
+            let mut b = Vec::new();
+            let mut w_buf = [0u8; 12];
+            let mut w = Writer::new(&mut w_buf);
+            emit_handshake_header(&mut w, HandshakeType::CERTIFICATE, 100, 3, off, len);
+            b.extend_from_slice(&w_buf);
+            b.extend_from_slice(&msg[off..off + len]);
+            b
+        };
+        for (off, len) in [(50, 50), (10, 60), (50, 50), (0, 20)] {
+            let bytes = frag(off, len);
+            let f = HandshakeFragment::parse(&bytes).unwrap();
+            assert!(r.insert(&f, 0));
+        }
+        let (ty, range, epoch) = r.complete(3).unwrap();
+        assert_eq!((ty, epoch), (HandshakeType::CERTIFICATE, 0));
+        assert_eq!(&r.buf[range], &msg[..]);
+        r.release(3);
+        assert_eq!(r.top, 0);
+        // A message larger than the buffer is refused, not a panic.
+        let mut big = [0u8; 12];
+        let mut w = Writer::new(&mut big);
+        emit_handshake_header(&mut w, HandshakeType::CERTIFICATE, 10_000, 4, 0, 0);
+        assert!(!r.insert(&HandshakeFragment::parse(&big).unwrap(), 0));
     }
 }

@@ -78,7 +78,7 @@ mod profile;
 mod replay;
 pub mod rtcp;
 pub mod rtp;
-// SELFTEST_PLACEHOLDER
+pub mod selftest;
 
 pub use context::{Config, Context, Stats};
 pub use error::Error;

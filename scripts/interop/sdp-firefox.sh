@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# SDP interop with a real browser: Firefox ESR (Debian) driven by puppeteer-core, in a
+# loopback-only namespace.
+#   1. Firefox creates offers (data channel; audio + video + data channel), our sdp_peer
+#      example answers them, and Firefox's setRemoteDescription must accept each answer with
+#      the directions we negotiated;
+#   2. sdp_peer makes offers, Firefox's setRemoteDescription + createAnswer must accept them,
+#      and our parser and jsep::check_answer must accept Firefox's answers.
+# Signalling only: no media or data flows (that is the Peer's interop test).
+. "$(dirname "$0")/../lib.sh"
+
+section "sdp: interop with Firefox"
+need_apt firefox-esr
+command -v npm >/dev/null || need_apt nodejs npm
+NPM_DIR="${PEERLESS_NPM_DIR:-${HOME:-/root}/.cache/peerless-npm}"
+mkdir -p "$NPM_DIR"
+if [ ! -d "$NPM_DIR/node_modules/puppeteer-core" ]; then
+    (cd "$NPM_DIR" && npm install -q --no-audit --no-fund --prefix "$NPM_DIR" puppeteer-core >/dev/null)
+fi
+
+cd "$ROOT"
+cargo build -q -p peerless-sdp --example sdp_peer
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/examples/sdp_peer"
+[ -x "$BIN" ] || { echo "sdp_peer not built at $BIN" >&2; exit 1; }
+
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+cat > "$WORK/sdp_firefox.mjs" <<'JS'
+import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+
+const [BIN, NPM_DIR, WORK] = process.argv.slice(2);
+const require = createRequire(join(NPM_DIR, 'package.json'));
+const puppeteer = require('puppeteer-core');
+
+const failures = [];
+function check(cond, what) {
+  console.log((cond ? 'ok   ' : 'FAIL ') + what);
+  if (!cond) failures.push(what);
+}
+function peer(args, input = '') {
+  try {
+    return { rc: 0, out: execFileSync(BIN, args, { input }).toString() };
+  } catch (e) {
+    console.log(String(e.stdout || '') + String(e.stderr || ''));
+    return { rc: e.status ?? 1, out: '' };
+  }
+}
+
+const browser = await puppeteer.launch({
+  browser: 'firefox',
+  executablePath: '/usr/bin/firefox-esr',
+  headless: true,
+  userDataDir: mkdtempSync(join(WORK, 'profile-')),
+  extraPrefsFirefox: {
+    'media.peerconnection.ice.loopback': true,
+    'media.peerconnection.ice.obfuscate_host_addresses': false,
+    'media.peerconnection.default_iceservers': '[]',
+    'media.navigator.permission.disabled': true,
+    'media.navigator.streams.fake': true,
+  },
+});
+try {
+  const page = await browser.newPage();
+  for (const av of [false, true]) {
+    const name = av ? 'audio+video+data' : 'data';
+    const flags = av ? ['--audio', '--video'] : [];
+
+    // 1. Firefox offers, we answer.
+    const offer = await page.evaluate(async (av) => {
+      const pc = new RTCPeerConnection({ iceServers: [] });
+      window.pc = pc;
+      pc.createDataChannel('chat');
+      if (av) {
+        pc.addTransceiver('audio', { direction: 'sendrecv' });
+        pc.addTransceiver('video', { direction: 'sendrecv' });
+      }
+      const o = await pc.createOffer();
+      await pc.setLocalDescription(o);
+      return o.sdp;
+    }, av);
+    const a = peer(['answer', ...flags], offer);
+    check(a.rc === 0, `${name}: sdp_peer answers Firefox's offer`);
+    const result = await page.evaluate(async (sdp) => {
+      try {
+        await window.pc.setRemoteDescription({ type: 'answer', sdp });
+        return {
+          state: window.pc.signalingState,
+          dirs: window.pc.getTransceivers().map((t) => t.currentDirection),
+        };
+      } catch (e) {
+        return { error: String(e) };
+      } finally {
+        window.pc.close();
+      }
+    }, a.out);
+    if (result.error) console.log(a.out + '\n' + result.error);
+    check(result.state === 'stable', `${name}: Firefox's setRemoteDescription accepts our answer`);
+    if (av) {
+      check(JSON.stringify(result.dirs) === '["sendrecv","sendrecv"]',
+        `${name}: negotiated directions ${JSON.stringify(result.dirs)}`);
+    }
+
+    // 2. We offer, Firefox answers.
+    const o = peer(['offer', ...flags]);
+    check(o.rc === 0, `${name}: sdp_peer makes an offer`);
+    const ans = await page.evaluate(async (sdp) => {
+      const pc = new RTCPeerConnection({ iceServers: [] });
+      try {
+        await pc.setRemoteDescription({ type: 'offer', sdp });
+        const answer = await pc.createAnswer();
+        await pc.setLocalDescription(answer);
+        return {
+          sdp: answer.sdp,
+          dirs: pc.getTransceivers().map((t) => t.currentDirection),
+        };
+      } catch (e) {
+        return { error: String(e) };
+      } finally {
+        pc.close();
+      }
+    }, o.out);
+    if (ans.error) console.log(o.out + '\n' + ans.error);
+    check(!ans.error, `${name}: Firefox accepts our offer and answers it`);
+    if (!ans.error) {
+      const c = peer(['check-answer', ...flags], ans.sdp);
+      console.log(c.out.trim());
+      check(c.rc === 0, `${name}: our parser and check_answer accept Firefox's answer`);
+      if (av) {
+        check(JSON.stringify(ans.dirs) === '["recvonly","recvonly"]',
+          `${name}: Firefox receives our tracks ${JSON.stringify(ans.dirs)}`);
+      }
+    }
+  }
+} finally {
+  await browser.close();
+}
+if (failures.length) {
+  console.log(`${failures.length} check(s) failed`);
+  process.exit(1);
+}
+console.log('sdp interop with Firefox: all checks passed');
+JS
+in_netns node "$WORK/sdp_firefox.mjs" "$BIN" "$NPM_DIR" "$WORK"

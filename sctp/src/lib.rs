@@ -22,8 +22,8 @@
 //! [`Association::local_max_message_size`] in SDP so a well-behaved peer never does that.
 //!
 //! With the default parameters (`CHUNKS = 256` received chunks, `CHANNELS = 32`) an
-//! `Association` is about 11 KiB on a 64-bit host (tested in `tests/size.rs`), beyond the two
-//! areas.
+//! `Association` is 9040 bytes on a 64-bit host (printed and bounded by
+//! `tests/association.rs`), beyond the two areas.
 //!
 //! # The run loop
 //!

@@ -1,8 +1,9 @@
 //! Two associations on the deterministic simulator: loss, duplication, reordering, collisions,
 //! channel close and a receiver that stops reading.
 //!
-//! `SCTP_SIM_FULL=1` runs the full workload (1000 messages of 1 B .. 256 KiB per loss
-//! rate); the default is a lighter one that keeps the debug-build run short.
+//! Each loss rate runs the workload: 1000 messages of 1 B .. 256 KiB on four channels
+//! (reliable ordered, reliable unordered, max-retransmits, max-lifetime) plus a reverse stream.
+//! `SCTP_SIM_SEEDS=n` repeats every loss rate with `n` seeds (default 1).
 
 // Test code: a failed expectation is the assertion.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -230,8 +231,11 @@ fn run(net: &mut Network<Peer>, limit: Duration, done: impl FnMut(&Network<Peer>
     net.run_until(limit, done)
 }
 
-fn full() -> bool {
-    std::env::var_os("SCTP_SIM_FULL").is_some()
+fn seeds() -> u64 {
+    std::env::var("SCTP_SIM_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1)
 }
 
 /// Message sizes from 1 B to `max`: mostly small, some up to the maximum (log-uniform).
@@ -446,12 +450,14 @@ fn check_workload(net: &Network<Peer>, ia: usize, ib: usize, w: &Workload, loss:
     }
 }
 
+fn lossy_runs(loss: f64, first_seed: u64) {
+    for k in 0..seeds() {
+        lossy_run(loss, first_seed + 10 * k);
+    }
+}
+
 fn lossy_run(loss: f64, seed: u64) {
-    let (count, max, limit) = if full() {
-        (1000, 256 * 1024, 3600)
-    } else {
-        (60, 64 * 1024, 900)
-    };
+    let (count, max, limit) = (1000, 256 * 1024, 7200);
     let link = if loss == 0.0 {
         LinkConfig::default()
     } else {
@@ -491,22 +497,22 @@ fn lossy_run(loss: f64, seed: u64) {
 
 #[test]
 fn clean_link_delivers_everything() {
-    lossy_run(0.0, 1);
+    lossy_runs(0.0, 1);
 }
 
 #[test]
 fn one_percent_loss() {
-    lossy_run(0.01, 2);
+    lossy_runs(0.01, 2);
 }
 
 #[test]
 fn ten_percent_loss() {
-    lossy_run(0.10, 3);
+    lossy_runs(0.10, 3);
 }
 
 #[test]
 fn thirty_percent_loss() {
-    lossy_run(0.30, 4);
+    lossy_runs(0.30, 4);
 }
 
 #[test]

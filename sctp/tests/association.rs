@@ -1,0 +1,434 @@
+//! Association behaviour packet by packet: handshake and collisions, tags, cookies, unknown
+//! chunks, zero checksum, size limits, and the size of the machine.
+
+// Test code: a failed expectation is the assertion.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use peerless_base::{Instant, Writer};
+use peerless_sctp::wire::{self, ChunkType, Init, Packet, Sack};
+use peerless_sctp::{Association, ChannelOptions, CloseReason, Config, DtlsRole, Event, SendError};
+
+type Assoc = Association<'static>;
+
+fn area(n: usize) -> &'static mut [u8] {
+    Box::leak(vec![0u8; n].into_boxed_slice())
+}
+
+fn assoc(role: DtlsRole, seed: u8, recv: usize) -> Assoc {
+    Association::new(
+        Config::new(role, [seed; 32]),
+        Instant::ZERO,
+        area(64 * 1024),
+        area(recv),
+    )
+}
+
+fn assoc_with(config: Config, recv: usize) -> Assoc {
+    Association::new(config, Instant::ZERO, area(64 * 1024), area(recv))
+}
+
+fn drain(a: &mut Assoc) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 1500];
+    while let Some(t) = a.poll_transmit(&mut buf).unwrap() {
+        out.push(t.payload.to_vec());
+    }
+    out
+}
+
+#[derive(Debug, Default)]
+struct Seen {
+    connected: u32,
+    messages: Vec<(u16, bool, Vec<u8>)>,
+    opened: Vec<(u16, String)>,
+    closed: Option<CloseReason>,
+}
+
+fn events(a: &mut Assoc, seen: &mut Seen) {
+    while let Some(e) = a.poll_event() {
+        match e {
+            Event::Connected => seen.connected += 1,
+            Event::Message {
+                channel,
+                binary,
+                data,
+            } => seen.messages.push((channel, binary, data.to_vec())),
+            Event::ChannelOpen { id, label, .. } => seen.opened.push((id, label.to_string())),
+            Event::Closed(r) => seen.closed = Some(r),
+            _ => {}
+        }
+    }
+}
+
+fn first_chunk_type(packet: &[u8]) -> ChunkType {
+    Packet::parse(packet)
+        .unwrap()
+        .chunks()
+        .next()
+        .unwrap()
+        .unwrap()
+        .chunk_type
+}
+
+/// Exchanges packets until both are quiet, at time `now`.
+fn exchange(a: &mut Assoc, b: &mut Assoc, sa: &mut Seen, sb: &mut Seen, now: Instant) {
+    for _ in 0..50 {
+        let from_a = drain(a);
+        let from_b = drain(b);
+        if from_a.is_empty() && from_b.is_empty() {
+            break;
+        }
+        for mut p in from_a {
+            b.handle_packet(now, &mut p);
+        }
+        for mut p in from_b {
+            a.handle_packet(now, &mut p);
+        }
+        events(a, sa);
+        events(b, sb);
+    }
+}
+
+#[test]
+fn size_of_an_association_with_the_default_configuration() {
+    let size = core::mem::size_of::<Association<'static>>();
+    println!("size_of::<Association>() = {size} bytes");
+    // The target: at most 16 KiB beyond the message storage the user lends.
+    assert!(size <= 16 * 1024, "{size}");
+}
+
+#[test]
+fn init_carries_the_extensions_webrtc_stacks_expect() {
+    let mut a = assoc(DtlsRole::Client, 1, 8192);
+    a.connect(Instant::ZERO);
+    let packets = drain(&mut a);
+    assert_eq!(packets.len(), 1);
+    let p = Packet::parse(&packets[0]).unwrap();
+    assert_eq!(p.verification_tag(), 0);
+    assert_eq!((p.source_port(), p.destination_port()), (5000, 5000));
+    assert_eq!(wire::check_checksum(&packets[0]), wire::Checksum::Valid);
+    let chunk = p.chunks().next().unwrap().unwrap();
+    let init = Init::parse(&chunk).unwrap();
+    let caps = init.capabilities();
+    assert!(caps.forward_tsn && caps.reconfig && caps.zero_checksum);
+    assert_eq!(
+        init.a_rwnd, 8192,
+        "the window is exactly the receive storage"
+    );
+    assert_eq!(
+        (init.outbound_streams, init.inbound_streams),
+        (65535, 65535)
+    );
+    // T1-init retransmits the INIT, then gives up.
+    let mut inits = 1;
+    let mut seen = Seen::default();
+    for _ in 0..20 {
+        let Some(t) = a.poll_timeout() else { break };
+        a.handle_timeout(t);
+        inits += drain(&mut a).len();
+        events(&mut a, &mut seen);
+    }
+    assert_eq!(inits, 9, "one INIT and eight retransmissions");
+    assert_eq!(seen.closed, Some(CloseReason::InitTimeout));
+}
+
+#[test]
+fn handshake_passive_and_collision_and_lost_cookie_ack() {
+    // Passive open.
+    let (mut a, mut b) = (
+        assoc(DtlsRole::Client, 1, 8192),
+        assoc(DtlsRole::Server, 2, 8192),
+    );
+    let (mut sa, mut sb) = (Seen::default(), Seen::default());
+    a.connect(Instant::ZERO);
+    exchange(&mut a, &mut b, &mut sa, &mut sb, Instant::ZERO);
+    assert_eq!((sa.connected, sb.connected), (1, 1));
+
+    // Both send INIT at once (aiortc does): each answers the other's INIT with its own tag,
+    // both cookies are accepted, each side reports Connected once.
+    let (mut a, mut b) = (
+        assoc(DtlsRole::Client, 3, 8192),
+        assoc(DtlsRole::Server, 4, 8192),
+    );
+    let (mut sa, mut sb) = (Seen::default(), Seen::default());
+    a.connect(Instant::ZERO);
+    b.connect(Instant::ZERO);
+    let ia = drain(&mut a);
+    let ib = drain(&mut b);
+    for mut p in ia {
+        b.handle_packet(Instant::ZERO, &mut p);
+    }
+    for mut p in ib {
+        a.handle_packet(Instant::ZERO, &mut p);
+    }
+    exchange(&mut a, &mut b, &mut sa, &mut sb, Instant::ZERO);
+    assert_eq!((sa.connected, sb.connected), (1, 1));
+    let ch = a
+        .open_channel("after-collision", "", ChannelOptions::default())
+        .unwrap();
+    a.send(ch, true, b"data").unwrap();
+    exchange(&mut a, &mut b, &mut sa, &mut sb, Instant::ZERO);
+    assert_eq!(sb.messages, vec![(ch, true, b"data".to_vec())]);
+
+    // The COOKIE-ACK is lost: T1-cookie resends the COOKIE-ECHO, which the established peer
+    // answers again (RFC 9260 §5.2.4 case D).
+    let (mut a, mut b) = (
+        assoc(DtlsRole::Client, 5, 8192),
+        assoc(DtlsRole::Server, 6, 8192),
+    );
+    let (mut sa, mut sb) = (Seen::default(), Seen::default());
+    a.connect(Instant::ZERO);
+    for mut p in drain(&mut a) {
+        b.handle_packet(Instant::ZERO, &mut p); // INIT
+    }
+    for mut p in drain(&mut b) {
+        a.handle_packet(Instant::ZERO, &mut p); // INIT-ACK
+    }
+    for mut p in drain(&mut a) {
+        assert_eq!(first_chunk_type(&p), ChunkType::COOKIE_ECHO);
+        b.handle_packet(Instant::ZERO, &mut p);
+    }
+    let lost = drain(&mut b);
+    assert_eq!(first_chunk_type(&lost[0]), ChunkType::COOKIE_ACK);
+    events(&mut b, &mut sb);
+    assert_eq!(sb.connected, 1);
+    let t1 = a.poll_timeout().unwrap();
+    a.handle_timeout(t1);
+    exchange(&mut a, &mut b, &mut sa, &mut sb, t1);
+    assert_eq!((sa.connected, sb.connected), (1, 1));
+}
+
+#[test]
+fn wrong_tags_bad_checksums_and_forged_cookies_are_dropped() {
+    let (mut a, mut b) = (
+        assoc(DtlsRole::Client, 1, 8192),
+        assoc(DtlsRole::Server, 2, 8192),
+    );
+    let (mut sa, mut sb) = (Seen::default(), Seen::default());
+    a.connect(Instant::ZERO);
+    for mut p in drain(&mut a) {
+        b.handle_packet(Instant::ZERO, &mut p);
+    }
+    let init_ack = drain(&mut b).remove(0);
+    a.handle_packet(Instant::ZERO, &mut init_ack.clone());
+    let mut echo = drain(&mut a).remove(0);
+    // A forged cookie: flip a bit inside the HMAC-protected body.
+    let mut forged = echo.clone();
+    forged[20] ^= 0x40;
+    wire::seal(&mut forged, false);
+    b.handle_packet(Instant::ZERO, &mut forged);
+    assert!(drain(&mut b).is_empty());
+    assert_eq!(b.stats().drop_cookie, 1);
+    // A bad checksum.
+    let mut corrupt = echo.clone();
+    corrupt[8] ^= 1;
+    b.handle_packet(Instant::ZERO, &mut corrupt);
+    assert_eq!(b.stats().drop_checksum, 1);
+    // A stale cookie (older than its 60 s lifetime).
+    let mut stale = echo.clone();
+    b.handle_packet(Instant::from_secs(61), &mut stale);
+    assert!(drain(&mut b).is_empty());
+    assert_eq!(b.stats().drop_cookie, 2);
+    // The genuine one establishes (with a fresh association, as time moved on for `b`).
+    let mut b2 = assoc(DtlsRole::Server, 2, 8192);
+    b2.handle_packet(Instant::ZERO, &mut echo);
+    exchange(&mut a, &mut b2, &mut sa, &mut sb, Instant::ZERO);
+    assert_eq!((sa.connected, sb.connected), (1, 1));
+    // A packet with the wrong verification tag.
+    let ch = a.open_channel("x", "", ChannelOptions::default()).unwrap();
+    a.send(ch, false, b"hi").unwrap();
+    let mut data = drain(&mut a).remove(0);
+    data[4] ^= 0xff;
+    wire::seal(&mut data, false);
+    b2.handle_packet(Instant::ZERO, &mut data);
+    assert_eq!(b2.stats().drop_tag, 1);
+    // Garbage never panics and is counted.
+    b2.handle_packet(Instant::ZERO, &mut [1, 2, 3]);
+    assert_eq!(b2.stats().drop_malformed, 1);
+}
+
+/// An established pair.
+fn established(za: bool, zb: bool) -> (Assoc, Assoc, Seen, Seen) {
+    let mut ca = Config::new(DtlsRole::Client, [1; 32]);
+    ca.zero_checksum = za;
+    let mut cb = Config::new(DtlsRole::Server, [2; 32]);
+    cb.zero_checksum = zb;
+    let (mut a, mut b) = (assoc_with(ca, 64 * 1024), assoc_with(cb, 64 * 1024));
+    let (mut sa, mut sb) = (Seen::default(), Seen::default());
+    a.connect(Instant::ZERO);
+    exchange(&mut a, &mut b, &mut sa, &mut sb, Instant::ZERO);
+    assert_eq!((sa.connected, sb.connected), (1, 1));
+    (a, b, sa, sb)
+}
+
+#[test]
+fn zero_checksum_is_one_directional() {
+    // `b` accepts zero checksums, `a` does not: a sends zeros to b, b sends CRCs to a.
+    let (mut a, mut b, mut sa, mut sb) = established(false, true);
+    let ch = a.open_channel("z", "", ChannelOptions::default()).unwrap();
+    a.send(ch, true, b"to b").unwrap();
+    let to_b = drain(&mut a);
+    assert!(
+        to_b.iter()
+            .all(|p| wire::check_checksum(p) == wire::Checksum::Zero)
+    );
+    for mut p in to_b {
+        b.handle_packet(Instant::ZERO, &mut p);
+    }
+    let to_a = drain(&mut b);
+    assert!(!to_a.is_empty());
+    assert!(
+        to_a.iter()
+            .all(|p| wire::check_checksum(p) == wire::Checksum::Valid)
+    );
+    for mut p in to_a {
+        a.handle_packet(Instant::ZERO, &mut p);
+    }
+    exchange(&mut a, &mut b, &mut sa, &mut sb, Instant::ZERO);
+    events(&mut b, &mut sb);
+    assert_eq!(sb.messages.len(), 1);
+    // A zero checksum sent to `a`, which never announced it, is dropped.
+    let ch_b = b
+        .open_channel("back", "", ChannelOptions::default())
+        .unwrap();
+    b.send(ch_b, true, b"x").unwrap();
+    let mut p = drain(&mut b).remove(0);
+    wire::seal(&mut p, true);
+    a.handle_packet(Instant::ZERO, &mut p);
+    assert_eq!(a.stats().drop_checksum, 1);
+}
+
+#[test]
+fn unknown_chunks_follow_their_upper_bits() {
+    let (mut a, mut b, mut sa, mut sb) = established(true, true);
+    let ch = a.open_channel("u", "", ChannelOptions::default()).unwrap();
+    exchange(&mut a, &mut b, &mut sa, &mut sb, Instant::ZERO);
+    // Build packets by hand under b's tag: [unknown chunk][DATA].
+    a.send(ch, false, b"one").unwrap();
+    let template = drain(&mut a).remove(0);
+    let tag = Packet::parse(&template).unwrap().verification_tag();
+    let data_chunk = Packet::parse(&template)
+        .unwrap()
+        .chunks()
+        .find_map(|c| c.ok().filter(|c| c.chunk_type == ChunkType::DATA))
+        .unwrap();
+    let data = wire::Data::parse(&data_chunk).unwrap();
+    let with_unknown = |unknown: u8, tsn: u32| {
+        let mut buf = [0u8; 256];
+        let mut w = Writer::new(&mut buf);
+        wire::emit_common_header(&mut w, 5000, 5000, tag);
+        wire::emit_chunk(&mut w, ChunkType(unknown), 0, |w| w.u32(0xdead_beef));
+        wire::Data { tsn, ..data }.emit(&mut w);
+        let n = w.finish().unwrap();
+        wire::seal(&mut buf[..n], false);
+        buf[..n].to_vec()
+    };
+    // 0x3f: stop, discard the packet: the DATA behind it is not taken.
+    b.handle_packet(Instant::ZERO, &mut with_unknown(0x3f, data.tsn));
+    events(&mut b, &mut sb);
+    assert!(sb.messages.is_empty());
+    // 0x7f: stop and report: an ERROR goes back.
+    b.handle_packet(Instant::ZERO, &mut with_unknown(0x7f, data.tsn));
+    let reply = drain(&mut b);
+    assert!(reply.iter().any(|p| {
+        Packet::parse(p)
+            .unwrap()
+            .chunks()
+            .any(|c| c.unwrap().chunk_type == ChunkType::ERROR)
+    }));
+    events(&mut b, &mut sb);
+    assert!(sb.messages.is_empty());
+    // 0xbf: skip: the DATA is delivered.
+    b.handle_packet(Instant::ZERO, &mut with_unknown(0xbf, data.tsn));
+    events(&mut b, &mut sb);
+    assert_eq!(sb.messages.len(), 1);
+    assert_eq!(b.stats().drop_unknown_chunk, 3);
+}
+
+#[test]
+fn messages_beyond_the_limits_are_refused_cleanly() {
+    // The sender refuses what is larger than the peer's max-message-size or its storage.
+    let (mut a, mut b, mut sa, mut sb) = established(true, true);
+    let ch = a
+        .open_channel("big", "", ChannelOptions::default())
+        .unwrap();
+    a.set_remote_max_message_size(1000);
+    assert_eq!(a.send(ch, true, &[0; 1001]), Err(SendError::TooLarge));
+    a.set_remote_max_message_size(0);
+    assert_eq!(
+        a.send(ch, true, &vec![0; 200 * 1024]),
+        Err(SendError::TooLarge)
+    );
+    assert_eq!(a.send(9999, true, b"x"), Err(SendError::UnknownChannel));
+    // Empty messages use the empty PPIDs and arrive empty.
+    a.send(ch, true, b"").unwrap();
+    a.send(ch, false, b"").unwrap();
+    exchange(&mut a, &mut b, &mut sa, &mut sb, Instant::ZERO);
+    assert_eq!(sb.messages, vec![(ch, true, vec![]), (ch, false, vec![])]);
+
+    // A receiver whose storage is smaller than a message it is sent: ABORT, never a panic.
+    let (mut a, mut small) = (
+        assoc(DtlsRole::Client, 7, 8192),
+        assoc(DtlsRole::Server, 8, 4096),
+    );
+    let (mut sa, mut ss) = (Seen::default(), Seen::default());
+    a.connect(Instant::ZERO);
+    exchange(&mut a, &mut small, &mut sa, &mut ss, Instant::ZERO);
+    let ch = a.open_channel("c", "", ChannelOptions::default()).unwrap();
+    exchange(&mut a, &mut small, &mut sa, &mut ss, Instant::ZERO);
+    a.send(ch, true, &[7; 10_000]).unwrap();
+    let mut now = Instant::ZERO;
+    for _ in 0..40 {
+        exchange(&mut a, &mut small, &mut sa, &mut ss, now);
+        if ss.closed.is_some() {
+            break;
+        }
+        now = [a.poll_timeout(), small.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(now);
+        a.handle_timeout(now);
+        small.handle_timeout(now);
+    }
+    assert_eq!(ss.closed, Some(CloseReason::MessageTooLarge));
+    exchange(&mut a, &mut small, &mut sa, &mut ss, now);
+    assert_eq!(sa.closed, Some(CloseReason::PeerAbort));
+}
+
+#[test]
+fn sacks_report_gaps_and_duplicates() {
+    let (mut a, mut b, mut sa, mut sb) = established(true, true);
+    let ch = a.open_channel("s", "", ChannelOptions::default()).unwrap();
+    exchange(&mut a, &mut b, &mut sa, &mut sb, Instant::ZERO);
+    for i in 0..4u8 {
+        a.send(ch, true, &[i; 1000]).unwrap();
+    }
+    // Four packets of one chunk each (1000 + 1000 do not fit in 1200).
+    let packets = drain(&mut a);
+    assert_eq!(packets.len(), 4);
+    // Deliver 0, then 2, 3 (1 lost), then 2 again.
+    let mut p0 = packets[0].clone();
+    b.handle_packet(Instant::ZERO, &mut p0);
+    assert!(drain(&mut b).is_empty(), "one packet: the SACK is delayed");
+    assert!(b.poll_timeout().is_some());
+    for i in [2, 3, 2] {
+        let mut p = packets[i].clone();
+        b.handle_packet(Instant::ZERO, &mut p);
+    }
+    let sacks: Vec<_> = drain(&mut b);
+    let last = sacks.last().unwrap();
+    let packet = Packet::parse(last).unwrap();
+    let chunk = packet
+        .chunks()
+        .find_map(|c| c.ok().filter(|c| c.chunk_type == ChunkType::SACK))
+        .unwrap();
+    let sack = Sack::parse(&chunk).unwrap();
+    assert_eq!(sack.gap_blocks().collect::<Vec<_>>(), vec![(2, 3)]);
+    assert_eq!(sack.duplicate_tsns().count(), 1);
+    assert_eq!(
+        sack.a_rwnd as usize,
+        64 * 1024 - 3000,
+        "exactly the free storage"
+    );
+}

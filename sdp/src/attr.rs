@@ -191,7 +191,7 @@ impl fmt::Display for Fingerprint<'_> {
 /// the text (`out` needs `3 * digest.len()` bytes; `None` if it is too small).
 pub fn format_fingerprint<'b>(digest: &[u8], out: &'b mut [u8]) -> Option<&'b str> {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let len = (digest.len() * 3).saturating_sub(1);
+    let len = digest.len().saturating_mul(3).saturating_sub(1);
     let text = out.get_mut(..len)?;
     for (i, chunk) in text.chunks_mut(3).enumerate() {
         let b = *digest.get(i)?;

@@ -387,6 +387,8 @@ pub enum JsepError {
     TooManySections,
     /// No fingerprint to offer: DTLS-SRTP needs one (RFC 8122).
     NoFingerprint,
+    /// A transceiver's kind has no codecs: an `m=` line needs at least one format.
+    NoCodecs,
     /// The output does not fit: this many bytes are needed.
     BufferTooSmall(usize),
     /// The output rejected a write.
@@ -400,6 +402,7 @@ impl fmt::Display for JsepError {
             Self::DuplicateMid => f.write_str("duplicate mid"),
             Self::TooManySections => f.write_str("too many media sections"),
             Self::NoFingerprint => f.write_str("no certificate fingerprint"),
+            Self::NoCodecs => f.write_str("no codecs for a transceiver's media kind"),
             Self::BufferTooSmall(n) => write!(f, "buffer too small: {n} bytes needed"),
             Self::Format => f.write_str("output failed"),
         }
@@ -651,6 +654,16 @@ pub fn create_offer<W: fmt::Write>(
         return Err(JsepError::NoFingerprint);
     }
     let plan = plan_offer(local, previous)?;
+    let without_codecs = |s: &Slot<'_>| match s.content {
+        Content::Track(i) => local
+            .transceivers
+            .get(i)
+            .is_none_or(|t| local.codecs(t.kind).is_empty()),
+        _ => false,
+    };
+    if plan.iter().any(without_codecs) {
+        return Err(JsepError::NoCodecs);
+    }
     let live = |s: &Slot<'_>| !matches!(s.content, Content::Rejected(_));
     let has_rtp = plan.iter().any(|s| matches!(s.content, Content::Track(_)));
     write_with_origin(local, previous, out, |w| {

@@ -10,7 +10,22 @@
 //!   `&mut [u8]`. Every typed value displays as its SDP text.
 //! - [`jsep`] holds the offer/answer rules as pure functions: [`jsep::create_offer`] and
 //!   [`jsep::create_answer`] turn local capabilities (and the previous description, for
-//!   renegotiation) into SDP text.
+//!   renegotiation) into SDP text; [`jsep::answer_sections`] tells which offered section each
+//!   transceiver took; [`jsep::check_answer`] checks a remote answer against our offer;
+//!   [`jsep::is_ice_restart`] spots new remote credentials.
+//!
+//! # Limits and memory
+//!
+//! A [`Session`] indexes at most [`MAX_MEDIA`] (32) media sections and is under 1 KiB
+//! (tested); it borrows the text and copies nothing. Accessors re-scan the section's lines
+//! lazily, so their cost is linear in the section length. The JSEP functions keep one
+//! 32-entry table of section plans on the stack (about 1 KiB) and write straight into the
+//! caller's `fmt::Write`; to decide whether the session version changes they write the body
+//! twice, once into a comparator against the previous description.
+//!
+//! Closed value sets (`a=setup`, directions, `send`/`recv`) are enums; open ones (hash function
+//! names, media types) have an `Other(&str)` variant so unknown values round-trip. Unknown line
+//! types and attributes are kept and skippable (RFC 8866 §5).
 //!
 //! Non-goals: SDP for anything but WebRTC-style sessions (no multicast, no `k=` keys, no
 //! `r=`/`z=` timing logic — those lines are kept and skipped), legacy SDES-SRTP (`a=crypto`),

@@ -606,6 +606,7 @@ fn session_view_is_small() {
     // The parsed view lives on the stack of an MCU: keep it around a kilobyte.
     let size = core::mem::size_of::<Session<'static>>();
     assert!(size <= 1024, "Session is {size} bytes");
+    println!("size_of::<Session>() = {size} bytes");
 }
 
 #[test]

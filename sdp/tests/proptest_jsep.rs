@@ -1,0 +1,226 @@
+//! Property tests of the JSEP rules: for any local capabilities, our answer to a browser offer
+//! (and to our own offer) fits the offer (RFC 3264 §6), keeps the offerer's payload types and
+//! order, negotiates directions per RFC 3264 §6.1, and only bundles what it accepts.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use proptest::prelude::*;
+
+use peerless_sdp::Session;
+use peerless_sdp::attr::{Direction, Fingerprint};
+use peerless_sdp::jsep::{
+    self, CodecCapability, DEFAULT_AUDIO_CODECS, DEFAULT_VIDEO_CODECS, DataChannel, IceCredentials,
+    Local, TrackKind, Transceiver,
+};
+
+const OFFERS: &[&str] = &[
+    include_str!("fixtures/chromium-offer-audio-video-datachannel.sdp"),
+    include_str!("fixtures/firefox-offer-audio-video-datachannel.sdp"),
+    include_str!("fixtures/chromium-offer-datachannel.sdp"),
+    include_str!("fixtures/firefox-offer-datachannel.sdp"),
+];
+
+const EXTRA_VIDEO: &[CodecCapability<'static>] = &[
+    CodecCapability {
+        payload_type: 98,
+        name: "VP9",
+        clock_rate: 90_000,
+        channels: None,
+        fmtp: Some("profile-id=0"),
+        feedback: &["nack", "nack pli"],
+    },
+    CodecCapability {
+        payload_type: 45,
+        name: "AV1",
+        clock_rate: 90_000,
+        channels: None,
+        fmtp: None,
+        feedback: &["nack"],
+    },
+    CodecCapability {
+        payload_type: 99,
+        name: "rtx",
+        clock_rate: 90_000,
+        channels: None,
+        fmtp: Some("apt=98"),
+        feedback: &[],
+    },
+];
+
+fn direction() -> impl Strategy<Value = Direction> {
+    prop_oneof![
+        Just(Direction::SendRecv),
+        Just(Direction::SendOnly),
+        Just(Direction::RecvOnly),
+        Just(Direction::Inactive)
+    ]
+}
+
+#[derive(Clone, Debug)]
+struct Caps {
+    audio: Vec<CodecCapability<'static>>,
+    video: Vec<CodecCapability<'static>>,
+    transceivers: Vec<(TrackKind, Direction, bool)>,
+    data: bool,
+    lite: bool,
+    trickle: bool,
+}
+
+fn caps() -> impl Strategy<Value = Caps> {
+    let all_video: Vec<_> = DEFAULT_VIDEO_CODECS
+        .iter()
+        .chain(EXTRA_VIDEO)
+        .copied()
+        .collect();
+    (
+        prop::sample::subsequence(
+            DEFAULT_AUDIO_CODECS.to_vec(),
+            0..=DEFAULT_AUDIO_CODECS.len(),
+        ),
+        prop::sample::subsequence(all_video.clone(), 0..=all_video.len()),
+        prop::collection::vec(
+            (
+                prop_oneof![Just(TrackKind::Audio), Just(TrackKind::Video)],
+                direction(),
+                any::<bool>(),
+            ),
+            0..4,
+        ),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(audio, video, transceivers, data, lite, trickle)| Caps {
+            audio,
+            video,
+            transceivers,
+            data,
+            lite,
+            trickle,
+        })
+}
+
+const MIDS: [&str; 4] = ["t0", "t1", "t2", "t3"];
+
+fn with_local<R>(caps: &Caps, f: impl FnOnce(&Local<'_>) -> R) -> R {
+    let fps =
+        [
+            Fingerprint::parse("sha-1 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB")
+                .unwrap(),
+        ];
+    let ts: Vec<_> = caps
+        .transceivers
+        .iter()
+        .zip(MIDS)
+        .map(|((kind, dir, ssrc), mid)| {
+            let mut t = Transceiver::new(mid, *kind);
+            t.direction = *dir;
+            t.ssrc = ssrc.then_some(42);
+            t
+        })
+        .collect();
+    let mut local = Local::new(
+        5,
+        IceCredentials::new("prop", "propertypropertyproperty"),
+        &fps,
+    );
+    local.audio_codecs = &caps.audio;
+    local.video_codecs = &caps.video;
+    local.transceivers = &ts;
+    local.data_channel = caps.data.then_some(DataChannel::new("dc"));
+    local.ice_lite = caps.lite;
+    local.trickle = caps.trickle;
+    f(&local)
+}
+
+/// The properties every answer must have relative to its offer.
+fn check_answer_fits(offer: &Session<'_>, answer: &Session<'_>, local: &Local<'_>) {
+    assert_eq!(jsep::check_answer(offer, answer), Ok(()));
+    let uses = jsep::answer_sections(local, offer).unwrap();
+    let bundle = answer.bundle_group();
+    for ((o, a), (_, use_)) in offer.media().zip(answer.media()).zip(uses.iter()) {
+        assert_eq!(a.mid(), o.mid());
+        assert_eq!(a.is_rejected(), *use_ == jsep::SectionUse::Rejected);
+        let bundled = bundle.is_some_and(|g| g.contains(a.mid().unwrap()));
+        assert_eq!(bundled, !a.is_rejected() && offer.bundle_group().is_some());
+        if a.is_rejected() || !o.media_line().is_rtp() {
+            continue;
+        }
+        // Payload types: a non-empty subsequence of the offer's, with the offer's rtpmaps.
+        let offered: Vec<u8> = o.payload_types().collect();
+        let answered: Vec<u8> = a.payload_types().collect();
+        assert!(!answered.is_empty());
+        let mut it = offered.iter();
+        assert!(
+            answered.iter().all(|pt| it.any(|o| o == pt)),
+            "{offered:?} {answered:?}"
+        );
+        for pt in &answered {
+            if let (Some(oa), Some(aa)) = (o.rtpmap(*pt), a.rtpmap(*pt)) {
+                assert!(oa.encoding.eq_ignore_ascii_case(aa.encoding));
+                assert_eq!(oa.clock_rate, aa.clock_rate);
+            }
+            // RTX repairs a payload type that is in the answer too.
+            if a.rtpmap(*pt).is_some_and(|r| r.encoding == "rtx") {
+                let apt: u8 = a.fmtp(*pt).unwrap().get("apt").unwrap().parse().unwrap();
+                assert!(answered.contains(&apt));
+            }
+            // Feedback only where the offer had it.
+            for fb in a.rtcp_fb(*pt) {
+                assert!(o.rtcp_fb(*pt).any(|f| f.feedback == fb.feedback));
+            }
+        }
+        let wanted = match use_ {
+            jsep::SectionUse::Transceiver(i) => local.transceivers[*i].direction,
+            _ => Direction::RecvOnly,
+        };
+        assert_eq!(a.direction(), Direction::answer(o.direction(), wanted));
+        assert_eq!(a.rtcp_mux(), o.rtcp_mux() || o.rtcp_mux_only());
+    }
+    assert_eq!(answer.ice_lite(), local.ice_lite);
+}
+
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(128)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+    #[test]
+    fn answers_to_browser_offers_fit(caps in caps(), which in 0..OFFERS.len()) {
+        let offer = Session::parse(OFFERS[which]).unwrap();
+        with_local(&caps, |local| {
+            let mut out = String::new();
+            jsep::create_answer(local, &offer, None, &mut out).unwrap();
+            let answer = Session::parse(&out).unwrap_or_else(|e| panic!("{e}\n{out}"));
+            check_answer_fits(&offer, &answer, local);
+        });
+    }
+
+    #[test]
+    fn we_answer_our_own_offers(offerer in caps(), answerer in caps()) {
+        let mut offer_text = String::new();
+        let made = with_local(&offerer, |local| jsep::create_offer(local, None, &mut offer_text));
+        let no_codecs = offerer.transceivers.iter().any(|(kind, _, _)| match kind {
+            TrackKind::Audio => offerer.audio.is_empty(),
+            TrackKind::Video => offerer.video.is_empty(),
+        });
+        if no_codecs {
+            prop_assert_eq!(made, Err(jsep::JsepError::NoCodecs));
+            return Ok(());
+        }
+        made.unwrap();
+        let offer = Session::parse(&offer_text).unwrap();
+        with_local(&answerer, |local| {
+            let mut out = String::new();
+            jsep::create_answer(local, &offer, None, &mut out).unwrap();
+            let answer = Session::parse(&out).unwrap();
+            check_answer_fits(&offer, &answer, local);
+        });
+    }
+}

@@ -1305,13 +1305,25 @@ impl<const CANDIDATES: usize, const PAIRS: usize, const TRANSACTIONS: usize>
         });
         self.consent_expired = false;
         self.emit(PendingEvent::Selected);
-        if self.role == Role::Controlling {
-            // RFC 8445 §8.1.2: nothing left to check once the controlling agent nominated.
-            for p in self.pairs.iter_mut().flatten() {
-                if matches!(p.state, PairState::Frozen | PairState::Waiting) && !p.nominate_next {
-                    p.state = PairState::Failed;
-                    p.triggered = None;
-                }
+        // RFC 8445 §8.1.2: with a nominated pair for the (one) component, the rest of the
+        // checklist goes: waiting and frozen pairs are removed, in-progress checks cancelled
+        // (a late response still validates its pair).
+        for p in self.pairs.iter_mut().flatten() {
+            if matches!(
+                p.state,
+                PairState::Frozen | PairState::Waiting | PairState::InProgress
+            ) && !p.nominate_next
+            {
+                p.state = PairState::Failed;
+                p.triggered = None;
+            }
+        }
+        for t in self.txns.iter_mut().flatten() {
+            if let TxnKind::Check { pair, .. } = t.kind
+                && Some(pair) != self.selected.and_then(|s| s.pair)
+            {
+                t.cancelled = true;
+                t.schedule.cancel(now);
             }
         }
     }

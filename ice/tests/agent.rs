@@ -443,3 +443,11 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_default_agent_has_a_documented_size() {
+    // Documented in the crate docs; a change here is a change of the memory budget.
+    let size = core::mem::size_of::<Agent>();
+    println!("size_of::<Agent>() = {size}");
+    assert!(size <= 16 * 1024, "{size} bytes");
+}

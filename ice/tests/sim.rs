@@ -397,6 +397,161 @@ fn consent_loss_fails_in_the_rfc_time() {
 }
 
 #[test]
+fn an_ice_restart_keeps_traffic_on_the_old_pair_until_a_new_one_is_selected() {
+    let mut net = two(
+        6,
+        Config::new(Role::Controlling, seed(15)),
+        Config::new(Role::Controlled, seed(16)),
+        LinkConfig::default(),
+    );
+    assert!(net.run_until(Duration::from_secs(5), |n| n.node(0).state()
+        == IceState::Completed
+        && n.node(1).state() == IceState::Completed));
+    let old_ufrag = net.node(0).agent.local_credentials().ufrag;
+    let selections = (net.node(0).selected.len(), net.node(1).selected.len());
+    let history = (net.node(0).states.len(), net.node(1).states.len());
+    // Both restart (JSEP: the answer to a restarting offer has new credentials too) ...
+    net.node_mut(0).agent.restart();
+    net.node_mut(1).agent.restart();
+    assert_ne!(net.node(0).agent.local_credentials().ufrag, old_ufrag);
+    // ... and data keeps flowing on the old pair while the new description travels (1 s).
+    for _ in 0..10 {
+        assert!(net.node_mut(0).send(b"\x17during restart"));
+        net.kick(0);
+        net.run_for(Duration::from_millis(100));
+    }
+    assert_eq!(
+        net.node(1)
+            .data
+            .iter()
+            .filter(|d| d.as_slice() == b"\x17during restart")
+            .count(),
+        10
+    );
+    signal(&mut net, 0, 1);
+    signal(&mut net, 1, 0);
+    let done = net.run_until(Duration::from_secs(5), |n| {
+        n.node(0).selected.len() > selections.0 && n.node(1).selected.len() > selections.1
+    });
+    assert!(
+        done,
+        "A {:?} B {:?}",
+        net.node(0).states,
+        net.node(1).states
+    );
+    net.run_for(Duration::from_secs(1));
+    // The state never dropped below connected during the restart.
+    for (node, seen) in [(0, history.0), (1, history.1)] {
+        let after = &net.node(node).states[seen..];
+        assert!(
+            after.iter().all(|(_, s)| connected(*s)),
+            "node {node}: {after:?}"
+        );
+        assert!(connected(net.node(node).state()));
+    }
+    assert_mirrored(&net);
+    exchange_data(&mut net);
+    // The old credentials are gone: a request under them is no longer accepted.
+    let old_request = {
+        let mut buf = [0u8; 128];
+        let n = peerless_stun::Message::builder(
+            peerless_stun::Class::Request,
+            peerless_stun::Method::BINDING,
+            peerless_stun::TransactionId([1; 12]),
+        )
+        .username(&format!("{}:x", old_ufrag))
+        .emit(&mut buf)
+        .unwrap();
+        buf[..n].to_vec()
+    };
+    assert!(!net.node(0).agent.accepts(addr(B), &old_request));
+    // Consent runs on the new pair for a minute without trouble.
+    net.run_for(Duration::from_secs(60));
+    assert!(connected(net.node(0).state()) && connected(net.node(1).state()));
+}
+
+#[test]
+fn trickled_candidates_connect_and_unreachable_ones_fail_after_end_of_candidates() {
+    // B learns A's candidate only after checks could have started (trickle).
+    let mut net = Network::new(7);
+    net.add(
+        IceNode::new(Config::new(Role::Controlling, seed(17)), addr(A)),
+        addr(A),
+        LinkConfig::default(),
+    );
+    net.add(
+        IceNode::new(Config::new(Role::Controlled, seed(18)), addr(B)),
+        addr(B),
+        LinkConfig::default(),
+    );
+    let creds = *net.node(0).agent.local_credentials();
+    net.node_mut(1)
+        .agent
+        .set_remote_credentials(creds.ufrag.as_str(), creds.pwd.as_str())
+        .unwrap();
+    let creds = *net.node(1).agent.local_credentials();
+    net.node_mut(0)
+        .agent
+        .set_remote_credentials(creds.ufrag.as_str(), creds.pwd.as_str())
+        .unwrap();
+    net.run_for(Duration::from_millis(500));
+    assert_eq!(net.node(0).state(), IceState::New);
+    // A trickles a dead candidate first, then B's real one arrives at A.
+    net.node_mut(0)
+        .agent
+        .add_remote_candidate("candidate:9 1 udp 2130706431 10.9.9.9 9 typ host")
+        .unwrap();
+    net.kick(0);
+    net.run_for(Duration::from_millis(300));
+    assert_eq!(net.node(0).state(), IceState::Checking);
+    let b_line = net
+        .node(1)
+        .agent
+        .local_candidates()
+        .next()
+        .unwrap()
+        .to_string();
+    net.node_mut(0).agent.add_remote_candidate(&b_line).unwrap();
+    net.kick(0);
+    assert!(
+        net.run_until(Duration::from_secs(5), |n| connected(n.node(0).state())
+            && connected(n.node(1).state()))
+    );
+    assert_mirrored(&net);
+    // Not completed until the peer says end-of-candidates.
+    net.run_for(Duration::from_secs(1));
+    assert_eq!(net.node(0).state(), IceState::Connected);
+    net.node_mut(0).agent.end_of_remote_candidates();
+    net.kick(0);
+    net.run_for(Duration::from_millis(10));
+    assert_eq!(net.node(0).state(), IceState::Completed);
+
+    // An agent whose every remote candidate is unreachable fails once end-of-candidates is
+    // known and the checks have timed out (39.5 s with RFC 8489's schedule).
+    let mut net = Network::new(8);
+    net.add(
+        IceNode::new(Config::new(Role::Controlling, seed(19)), addr(A)),
+        addr(A),
+        LinkConfig::default(),
+    );
+    let agent = &mut net.node_mut(0).agent;
+    agent
+        .set_remote_credentials("peer", "peerPassword0123456789x")
+        .unwrap();
+    agent
+        .add_remote_candidate("candidate:1 1 udp 2130706431 10.9.9.9 9 typ host")
+        .unwrap();
+    agent.end_of_remote_candidates();
+    assert!(net.run_until(Duration::from_secs(60), |n| n.node(0).state()
+        == IceState::Failed));
+    assert!(
+        net.now() >= Instant::from_secs(39) && net.now() <= Instant::from_secs(41),
+        "{:?}",
+        net.now()
+    );
+}
+
+#[test]
 fn the_same_seed_gives_the_same_run() {
     let run = |s| {
         let mut net = two(

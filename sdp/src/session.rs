@@ -87,6 +87,7 @@ pub(crate) struct Line<'a> {
 pub(crate) struct Lines<'a> {
     rest: &'a str,
     number: usize,
+    offset: usize,
 }
 
 impl<'a> Lines<'a> {
@@ -94,12 +95,19 @@ impl<'a> Lines<'a> {
         Lines {
             rest: text,
             number: first_number,
+            offset: 0,
         }
     }
 }
 
-/// `Some(Line)` for a well-formed line, `None` for one that is not `x=...`.
-type RawLine<'a> = (usize, &'a str);
+/// One line as found: its 1-based number, its byte offset in the text, and its content
+/// without the line ending.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RawLine<'a> {
+    pub(crate) number: usize,
+    pub(crate) offset: usize,
+    pub(crate) text: &'a str,
+}
 
 impl<'a> Iterator for Lines<'a> {
     type Item = RawLine<'a>;
@@ -110,28 +118,30 @@ impl<'a> Iterator for Lines<'a> {
                 return None;
             }
             let (line, rest) = self.rest.split_once('\n').unwrap_or((self.rest, ""));
+            let raw = RawLine {
+                number: self.number,
+                offset: self.offset,
+                text: line.strip_suffix('\r').unwrap_or(line),
+            };
+            self.offset += self.rest.len() - rest.len();
             self.rest = rest;
-            let number = self.number;
             self.number += 1;
-            let line = line.strip_suffix('\r').unwrap_or(line);
             // Trailing blank lines are common (a final CRLF doubled by a signalling layer);
             // RFC 8866 has none, but a blank line carries nothing, so it is skipped.
-            if line.trim().is_empty() {
+            if raw.text.trim().is_empty() {
                 continue;
             }
-            return Some((number, line));
+            return Some(raw);
         }
     }
 }
 
 fn split_line(raw: RawLine<'_>) -> Option<Line<'_>> {
-    let (number, text) = raw;
-    let bytes = text.as_bytes();
-    match bytes {
+    match raw.text.as_bytes() {
         [kind, b'=', ..] if kind.is_ascii_lowercase() => Some(Line {
-            number,
+            number: raw.number,
             kind: *kind,
-            value: text.get(2..)?,
+            value: raw.text.get(2..)?,
         }),
         _ => None,
     }
@@ -439,13 +449,14 @@ impl<'a> Session<'a> {
         let mut seen_origin = false;
         let mut seen_name = false;
         let mut last_line = 0;
-        let base = text.as_ptr() as usize;
         for (index, raw) in Lines::new(text, 1).enumerate() {
-            last_line = raw.0;
-            let err = |kind| ParseError { line: raw.0, kind };
+            last_line = raw.number;
+            let err = |kind| ParseError {
+                line: raw.number,
+                kind,
+            };
             let line = split_line(raw).ok_or(err(ParseErrorKind::BadLine))?;
-            // Byte offset of this line in `text` (the line is a subslice of it).
-            let offset = (raw.1.as_ptr() as usize).wrapping_sub(base);
+            let offset = raw.offset;
             let in_media = session.media_count > 0;
             match line.kind {
                 b'v' if index == 0 && line.value.trim() == "0" => {}
@@ -483,7 +494,7 @@ impl<'a> Session<'a> {
                     *span = Span {
                         start: offset,
                         end: text.len(),
-                        first_line: raw.0,
+                        first_line: raw.number,
                     };
                     session.media_count += 1;
                 }
@@ -681,8 +692,8 @@ impl<'a> Session<'a> {
     /// Writes the description back, every line in order with CRLF endings (RFC 8866 §5). What
     /// parsed keeps its meaning: this is how a received description is stored or forwarded.
     pub fn write(&self, out: &mut impl fmt::Write) -> fmt::Result {
-        for (_, line) in Lines::new(self.text, 1) {
-            out.write_str(line.trim_end_matches([' ', '\t']))?;
+        for line in Lines::new(self.text, 1) {
+            out.write_str(line.text.trim_end_matches([' ', '\t']))?;
             out.write_str("\r\n")?;
         }
         Ok(())

@@ -224,3 +224,121 @@ proptest! {
         });
     }
 }
+
+#[derive(Clone, Debug)]
+enum Step {
+    Add(TrackKind),
+    Stop(usize),
+    Redirect(usize, Direction),
+    ToggleData,
+    RestartIce,
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        prop_oneof![Just(TrackKind::Audio), Just(TrackKind::Video)].prop_map(Step::Add),
+        (0usize..8).prop_map(Step::Stop),
+        ((0usize..8), direction()).prop_map(|(i, d)| Step::Redirect(i, d)),
+        Just(Step::ToggleData),
+        Just(Step::RestartIce),
+    ]
+}
+
+const STEP_MIDS: [&str; 12] = [
+    "m0", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9", "m10", "m11",
+];
+const PASSWORDS: [&str; 3] = [
+    "aaaaaaaaaaaaaaaaaaaaaaaa",
+    "bbbbbbbbbbbbbbbbbbbbbbbb",
+    "cccccccccccccccccccccccc",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+    /// Renegotiation over random changes: sections keep their place and mid (or recycle a
+    /// rejected one), mids stay unique, the version moves by one exactly when the offer
+    /// changed, live transceivers have live sections, and our own answer fits each offer.
+    #[test]
+    fn renegotiation_keeps_sections_in_place(steps in prop::collection::vec(step(), 1..12)) {
+        let fps = [Fingerprint::parse(
+            "sha-1 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB",
+        )
+        .unwrap()];
+        let mut transceivers: Vec<Transceiver<'static>> = Vec::new();
+        let mut data = true;
+        let mut ice = 0usize;
+        let mut previous: Option<String> = None;
+        for step in steps {
+            match step {
+                Step::Add(kind) if transceivers.len() < STEP_MIDS.len() => {
+                    transceivers.push(Transceiver::new(STEP_MIDS[transceivers.len()], kind));
+                }
+                Step::Add(_) => {}
+                Step::Stop(i) => {
+                    if let Some(t) = transceivers.get_mut(i) {
+                        t.stopped = true;
+                    }
+                }
+                Step::Redirect(i, d) => {
+                    if let Some(t) = transceivers.get_mut(i) {
+                        t.direction = d;
+                    }
+                }
+                Step::ToggleData => data = !data,
+                Step::RestartIce => ice = (ice + 1) % PASSWORDS.len(),
+            }
+            let mut local = Local::new(77, IceCredentials::new("reng", PASSWORDS[ice]), &fps);
+            local.transceivers = &transceivers;
+            local.data_channel = data.then_some(DataChannel::new("data"));
+            let prev = previous.as_deref().map(|p| Session::parse(p).unwrap());
+            let mut text = String::new();
+            jsep::create_offer(&local, prev.as_ref(), &mut text).unwrap();
+            let offer = Session::parse(&text).unwrap();
+            prop_assert_eq!(offer.origin().session_id, "77");
+
+            let mids: Vec<_> = offer.media().map(|m| m.mid().unwrap()).collect();
+            let mut unique = mids.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            prop_assert_eq!(unique.len(), mids.len(), "mids unique");
+
+            if let Some(prev) = &prev {
+                prop_assert!(offer.media_count() >= prev.media_count());
+                for (old, new) in prev.media().zip(offer.media()) {
+                    prop_assert!(
+                        old.mid() == new.mid() || old.is_rejected(),
+                        "section {} moved", old.index()
+                    );
+                }
+                let body = |t: &str| t.split_once("\r\ns=").map(|(_, b)| b.to_string());
+                let changed = body(prev.text()) != body(&text);
+                let v0 = prev.origin().session_version;
+                prop_assert_eq!(offer.origin().session_version, if changed { v0 + 1 } else { v0 });
+            } else {
+                prop_assert_eq!(offer.origin().session_version, 1);
+            }
+            for t in &transceivers {
+                let live = offer.media_by_mid(t.mid).is_some_and(|m| !m.is_rejected());
+                prop_assert_eq!(live, !t.stopped, "transceiver {}", t.mid);
+            }
+            prop_assert_eq!(
+                offer.media_by_mid("data").is_some_and(|m| !m.is_rejected()),
+                data
+            );
+
+            // A peer with everything answers; its answer fits.
+            let mut answerer = Local::new(8, IceCredentials::new("ansr", PASSWORDS[0]), &fps);
+            let everything = [
+                Transceiver::new("x", TrackKind::Audio),
+                Transceiver::new("y", TrackKind::Video),
+            ];
+            answerer.transceivers = &everything;
+            answerer.data_channel = Some(DataChannel::new("z"));
+            let mut answer = String::new();
+            jsep::create_answer(&answerer, &offer, None, &mut answer).unwrap();
+            prop_assert_eq!(jsep::check_answer(&offer, &Session::parse(&answer).unwrap()), Ok(()));
+            previous = Some(text);
+        }
+    }
+}

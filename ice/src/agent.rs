@@ -617,7 +617,6 @@ impl<const CANDIDATES: usize, const PAIRS: usize, const TRANSACTIONS: usize>
             self.restart_keep_credentials();
         }
         self.remote_creds = Some(creds);
-        // Drop peer-reflexive-only knowledge that cannot match the new ufrag? RFC 8445 keeps it.
         self.update_state();
         Ok(())
     }
@@ -726,18 +725,7 @@ impl<const CANDIDATES: usize, const PAIRS: usize, const TRANSACTIONS: usize>
     /// old credentials) until a new pair is selected.
     pub fn restart(&mut self) {
         let fresh = Credentials::random(&mut self.rng);
-        if let (Some(sel), Some(remote)) = (self.selected, self.remote_creds)
-            && !self.consent_expired
-        {
-            self.old_creds = Some((self.local_creds, remote));
-            self.selected = Some(Selected {
-                pair: None,
-                old: true,
-                ..sel
-            });
-        } else {
-            self.selected = None;
-        }
+        self.keep_selected_pair_running();
         self.local_creds = fresh;
         self.remote_creds = None;
         self.reset_checks();
@@ -751,21 +739,35 @@ impl<const CANDIDATES: usize, const PAIRS: usize, const TRANSACTIONS: usize>
         }
         self.gathering_reported = false;
         self.check_gathering_done();
-        self.consent_expired = false;
         self.update_state();
     }
 
     /// The peer restarted (new credentials) while we did not: keep our credentials.
     fn restart_keep_credentials(&mut self) {
-        if let (Some(sel), Some(remote)) = (self.selected, self.remote_creds) {
-            self.old_creds = Some((self.local_creds, remote));
-            self.selected = Some(Selected {
-                pair: None,
-                old: true,
-                ..sel
-            });
-        }
+        self.keep_selected_pair_running();
         self.reset_checks();
+    }
+
+    /// Before the checks start over: the selected pair goes on under the credentials it was
+    /// chosen with (kept as `old_creds`) until a new pair is selected. A second restart before
+    /// that keeps the credentials of the pair that actually carries the traffic.
+    fn keep_selected_pair_running(&mut self) {
+        match (self.selected, self.remote_creds) {
+            (Some(sel), _) if sel.old => {}
+            (Some(sel), Some(remote)) if !self.consent_expired => {
+                self.old_creds = Some((self.local_creds, remote));
+                self.selected = Some(Selected {
+                    pair: None,
+                    old: true,
+                    ..sel
+                });
+            }
+            _ => {
+                self.selected = None;
+                self.old_creds = None;
+                self.consent_expired = false;
+            }
+        }
     }
 
     fn reset_checks(&mut self) {

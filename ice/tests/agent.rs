@@ -417,8 +417,16 @@ fn local_candidates_are_reported_with_our_ufrag() {
     assert_eq!(cands[0].priority >> 24, 126);
 }
 
+/// `PEERLESS_PROPTEST_CASES` for a longer run (default 512).
+fn cases() -> u32 {
+    std::env::var("PEERLESS_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(512)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     #[test]
     fn arbitrary_bytes_never_panic_the_agent(packets in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..120), 1..8)) {

@@ -47,6 +47,17 @@ pub fn long_term_key_sha256(username: &str, realm: &str, password: &str) -> [u8;
     h.finalize().into()
 }
 
+/// USERHASH (RFC 8489 §14.4): SHA-256 of `username ":" realm` (both already prepared), sent
+/// instead of USERNAME when the client hides its user name.
+#[must_use]
+pub fn userhash(username: &str, realm: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(username.as_bytes());
+    h.update(b":");
+    h.update(realm.as_bytes());
+    h.finalize().into()
+}
+
 /// HMAC-SHA1 over `header` (20 bytes with the adjusted length) then `body`.
 pub(crate) fn hmac_sha1(key: &[u8], header: &[u8], body: &[u8]) -> [u8; 20] {
     // HMAC takes keys of any length; `new_from_slice` cannot fail for it.

@@ -67,7 +67,7 @@ pub use attr::{
     PasswordAlgorithm,
 };
 pub use channel::{CHANNEL_MAX, CHANNEL_MIN, ChannelData, ChannelDataError};
-pub use integrity::{FINGERPRINT_XOR, long_term_key_md5, long_term_key_sha256};
+pub use integrity::{FINGERPRINT_XOR, long_term_key_md5, long_term_key_sha256, userhash};
 pub use message::{
     Builder, Class, EmitError, Error, HEADER_LEN, MAGIC_COOKIE, Message, Method, TransactionId,
     is_stun, message_type,

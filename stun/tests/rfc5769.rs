@@ -185,3 +185,22 @@ fn attributes_after_integrity_are_ignored_and_fingerprint_still_counts() {
         Some(Ok(Attribute::Software("STUN test client")))
     ));
 }
+
+#[test]
+fn long_term_keys_and_userhash_are_the_rfc_8489_hashes() {
+    use peerless_stun::{long_term_key_sha256, userhash};
+    // Pinned with coreutils: printf 'user:realm:pass' | md5sum / sha256sum, and
+    // printf 'user:realm' | sha256sum.
+    assert_eq!(
+        long_term_key_md5("user", "realm", "pass"),
+        hex!("8493fbc53ba582fb4c044c456bdc40eb")
+    );
+    assert_eq!(
+        long_term_key_sha256("user", "realm", "pass"),
+        hex!("07e934117abd40836e7c6329b54731b2b2d2a5f9a71f544922d75e0730d8251b")
+    );
+    assert_eq!(
+        userhash("user", "realm"),
+        hex!("6a3029116b47aa98bcaa325399733dc1a23cd57e26b81bef3ff6531ce624e2da")
+    );
+}

@@ -112,15 +112,18 @@ enum Transform {
     Cm {
         aes: Aes128Enc,
         mac: Hmac<Sha1>,
-        salt: [u8; 14],
+        /// The 112-bit session salt times 2^16: the IV before SSRC and index are mixed in.
+        salt: u128,
     },
     Gcm128 {
         aead: Gcm128,
-        salt: [u8; 12],
+        /// The 96-bit session salt as a number, ready to XOR into the nonce.
+        salt: u128,
     },
     Gcm256 {
         aead: Gcm256,
-        salt: [u8; 12],
+        /// As for `Gcm128`.
+        salt: u128,
     },
 }
 
@@ -158,19 +161,26 @@ impl Transform {
         salt: &[u8],
     ) -> Result<Self, Error> {
         let bad = |_| Error::InvalidKeyLength;
+        let number = |salt: &[u8], shift: u32| {
+            let n = salt.iter().fold(0u128, |acc, &b| acc << 8 | u128::from(b));
+            n << shift
+        };
+        if salt.len() != profile.master_salt_len() {
+            return Err(Error::InvalidKeyLength);
+        }
         Ok(match profile {
             Profile::AesCm128HmacSha1_80 | Profile::AesCm128HmacSha1_32 => Transform::Cm {
                 aes: Aes128Enc::new_from_slice(key).map_err(bad)?,
                 mac: <Hmac<Sha1> as KeyInit>::new_from_slice(auth).map_err(bad)?,
-                salt: salt.try_into().map_err(|_| Error::InvalidKeyLength)?,
+                salt: number(salt, 16),
             },
             Profile::AeadAes128Gcm => Transform::Gcm128 {
                 aead: Gcm128::from(Aes128Enc::new_from_slice(key).map_err(bad)?),
-                salt: salt.try_into().map_err(|_| Error::InvalidKeyLength)?,
+                salt: number(salt, 0),
             },
             Profile::AeadAes256Gcm => Transform::Gcm256 {
                 aead: Gcm256::from(Aes256Enc::new_from_slice(key).map_err(bad)?),
-                salt: salt.try_into().map_err(|_| Error::InvalidKeyLength)?,
+                salt: number(salt, 0),
             },
         })
     }
@@ -178,18 +188,15 @@ impl Transform {
 
 /// AES-CM (RFC 3711 §4.1.1): XORs `data` with the keystream for (SSRC, index).
 ///
-/// IV = (salt · 2^16) XOR (SSRC · 2^64) XOR (index · 2^16). Packets are far below 2^16
-/// blocks, so a 32-bit block counter never carries into the IV's upper bits.
-fn cm_crypt(aes: &Aes128Enc, salt: &[u8; 14], ssrc: u32, index: u64, data: &mut [u8]) {
-    let mut iv = [0u8; 16];
-    iv[..14].copy_from_slice(salt);
-    for (b, s) in iv[4..8].iter_mut().zip(ssrc.to_be_bytes()) {
-        *b ^= s;
-    }
-    for (b, s) in iv[8..14].iter_mut().zip((index << 16).to_be_bytes()) {
-        *b ^= s;
-    }
-    let core = ctr::CtrCore::<&Aes128Enc, ctr::flavors::Ctr32BE>::inner_iv_init(aes, &iv.into());
+/// IV = (salt · 2^16) XOR (SSRC · 2^64) XOR (index · 2^16), computed on a 128-bit number.
+/// Packets are far below 2^16 blocks, so a 32-bit block counter never carries into the IV's
+/// upper bits.
+fn cm_crypt(aes: &Aes128Enc, salt: u128, ssrc: u32, index: u64, data: &mut [u8]) {
+    let iv = salt ^ u128::from(ssrc) << 64 ^ u128::from(index) << 16;
+    let core = ctr::CtrCore::<&Aes128Enc, ctr::flavors::Ctr32BE>::inner_iv_init(
+        aes,
+        &iv.to_be_bytes().into(),
+    );
     cipher::StreamCipherCoreWrapper::from_core(core).apply_keystream(data);
 }
 
@@ -203,17 +210,15 @@ fn cm_tag(mac: &Hmac<Sha1>, data: &[u8], roc: Option<u32>) -> [u8; 20] {
     mac.finalize().into_bytes().into()
 }
 
-/// The GCM nonce (RFC 7714 §8.1 / §9.1): `00 00 ‖ SSRC ‖ word ‖ low`, XOR the salt, where
-/// SRTP puts ROC and SEQ in `word ‖ low` and SRTCP `00 00 ‖ index`.
-fn gcm_nonce(salt: &[u8; 12], ssrc: u32, word: u32, low: u16) -> [u8; 12] {
-    let mut iv = [0u8; 12];
-    iv[2..6].copy_from_slice(&ssrc.to_be_bytes());
-    iv[6..10].copy_from_slice(&word.to_be_bytes());
-    iv[10..12].copy_from_slice(&low.to_be_bytes());
-    for (b, s) in iv.iter_mut().zip(salt) {
-        *b ^= s;
-    }
-    iv
+/// The GCM nonce (RFC 7714 §8.1 / §9.1), as a 96-bit number: `00 00 ‖ SSRC ‖ ROC ‖ SEQ`
+/// for SRTP (`word` = ROC, `low` = SEQ), `00 00 ‖ SSRC ‖ 00 00 ‖ 0 ‖ index` for SRTCP
+/// (`word` = 0, `low` = index), XOR the salt.
+fn gcm_nonce(salt: u128, ssrc: u32, word: u32, low: u32) -> [u8; 12] {
+    let n = salt ^ u128::from(ssrc) << 48 ^ u128::from(word) << 16 ^ u128::from(low);
+    let bytes = n.to_be_bytes();
+    let mut nonce = [0u8; 12];
+    nonce.copy_from_slice(&bytes[4..]);
+    nonce
 }
 
 fn gcm_seal(t: &Transform, nonce: &[u8; 12], aad: &[u8], body: &mut [u8]) -> [u8; 16] {
@@ -250,10 +255,10 @@ fn gcm_open(
     ok.map_err(|_| Error::AuthenticationFailed)
 }
 
-fn gcm_salt(t: &Transform) -> &[u8; 12] {
+fn gcm_salt(t: &Transform) -> u128 {
     match t {
-        Transform::Gcm128 { salt, .. } | Transform::Gcm256 { salt, .. } => salt,
-        Transform::Cm { .. } => &[0; 12],
+        Transform::Gcm128 { salt, .. } | Transform::Gcm256 { salt, .. } => *salt,
+        Transform::Cm { .. } => 0,
     }
 }
 
@@ -444,31 +449,40 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
     }
 
     /// The table slot of `ssrc`, or a free one (not yet claimed) for a new SSRC.
-    fn slot(&mut self, ssrc: u32) -> Result<(usize, Stream<WINDOW_WORDS>), Error> {
-        if let Some(Some(s)) = self.streams.get(self.last)
-            && s.ssrc == ssrc
-        {
-            return Ok((self.last, *s));
+    fn slot(&mut self, ssrc: u32) -> Result<usize, Error> {
+        if matches!(self.streams.get(self.last), Some(Some(s)) if s.ssrc == ssrc) {
+            return Ok(self.last);
         }
         let mut free = None;
         for (i, slot) in self.streams.iter().enumerate() {
             match slot {
                 Some(s) if s.ssrc == ssrc => {
                     self.last = i;
-                    return Ok((i, *s));
+                    return Ok(i);
                 }
                 None if free.is_none() => free = Some(i),
                 _ => {}
             }
         }
-        let i = free.ok_or(Error::SsrcTableFull)?;
-        Ok((i, Stream::new(ssrc)))
+        free.ok_or(Error::SsrcTableFull)
     }
 
-    fn store(&mut self, slot: usize, stream: Stream<WINDOW_WORDS>) {
-        if let Some(s) = self.streams.get_mut(slot) {
-            *s = Some(stream);
-            self.last = slot;
+    /// The stream in `slot`, if it is claimed.
+    fn stream(&self, slot: usize) -> Option<&Stream<WINDOW_WORDS>> {
+        self.streams.get(slot)?.as_ref()
+    }
+
+    /// The stream in `slot`, claimed for `ssrc` if it was free.
+    fn claim(&mut self, slot: usize, ssrc: u32) -> Option<&mut Stream<WINDOW_WORDS>> {
+        self.last = slot;
+        Some(self.streams.get_mut(slot)?.get_or_insert(Stream::new(ssrc)))
+    }
+
+    /// Records `index` in a replay window, starting the window if there is none.
+    fn record(window: &mut Option<Window<WINDOW_WORDS>>, index: u64) {
+        match window {
+            Some(w) => w.accept(index),
+            None => *window = Some(Window::starting_at(index)),
         }
     }
 
@@ -505,8 +519,8 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
         let header_len = rtp::header_len(&packet[..len])?;
         let seq = u16::from_be_bytes([packet[2], packet[3]]);
         let ssrc = be32(packet, 8)?;
-        let (slot, mut stream) = self.slot(ssrc)?;
-        let index = match &stream.rtp {
+        let slot = self.slot(ssrc)?;
+        let index = match self.stream(slot).and_then(|s| s.rtp.as_ref()) {
             Some(w) => {
                 let index = estimate_index(w.top(), seq).ok_or(Error::KeyExhausted)?;
                 if !self.config.allow_repeat_tx {
@@ -520,21 +534,19 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
         let (header_and_body, tag_out) = packet.split_at_mut(len);
         match &self.rtp {
             Transform::Cm { aes, mac, salt } => {
-                cm_crypt(aes, salt, ssrc, index, &mut header_and_body[header_len..]);
+                cm_crypt(aes, *salt, ssrc, index, &mut header_and_body[header_len..]);
                 let tag = cm_tag(mac, header_and_body, Some(roc));
                 tag_out.copy_from_slice(&tag[..tag_len]);
             }
             t => {
-                let nonce = gcm_nonce(gcm_salt(t), ssrc, roc, seq);
+                let nonce = gcm_nonce(gcm_salt(t), ssrc, roc, u32::from(seq));
                 let (aad, body) = header_and_body.split_at_mut(header_len);
                 tag_out.copy_from_slice(&gcm_seal(t, &nonce, aad, body));
             }
         }
-        match &mut stream.rtp {
-            Some(w) => w.accept(index),
-            None => stream.rtp = Some(Window::starting_at(index)),
+        if let Some(stream) = self.claim(slot, ssrc) {
+            Self::record(&mut stream.rtp, index);
         }
-        self.store(slot, stream);
         self.stats.rtp_protected += 1;
         Ok(out_len)
     }
@@ -561,8 +573,8 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
         let header_len = rtp::header_len(&buf[..len])?;
         let seq = u16::from_be_bytes([buf[2], buf[3]]);
         let ssrc = be32(buf, 8)?;
-        let (slot, mut stream) = self.slot(ssrc)?;
-        let index = match &stream.rtp {
+        let slot = self.slot(ssrc)?;
+        let index = match self.stream(slot).and_then(|s| s.rtp.as_ref()) {
             Some(w) => {
                 let index = estimate_index(w.top(), seq).ok_or(Error::KeyExhausted)?;
                 w.check(index, self.window())?;
@@ -578,20 +590,18 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
                 if !ct_eq(&expected[..tag_len], tag) {
                     return Err(Error::AuthenticationFailed);
                 }
-                cm_crypt(aes, salt, ssrc, index, &mut header_and_body[header_len..]);
+                cm_crypt(aes, *salt, ssrc, index, &mut header_and_body[header_len..]);
             }
             t => {
-                let nonce = gcm_nonce(gcm_salt(t), ssrc, roc, seq);
+                let nonce = gcm_nonce(gcm_salt(t), ssrc, roc, u32::from(seq));
                 let tag: [u8; 16] = (&*tag).try_into().map_err(|_| Error::Malformed)?;
                 let (aad, body) = header_and_body.split_at_mut(header_len);
                 gcm_open(t, &nonce, aad, body, &tag)?;
             }
         }
-        match &mut stream.rtp {
-            Some(w) => w.accept(index),
-            None => stream.rtp = Some(Window::starting_at(index)),
+        if let Some(stream) = self.claim(slot, ssrc) {
+            Self::record(&mut stream.rtp, index);
         }
-        self.store(slot, stream);
         self.stats.rtp_unprotected += 1;
         Ok(len)
     }
@@ -615,25 +625,25 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
             return Err(Error::Malformed);
         }
         let ssrc = be32(packet, 4)?;
-        let (slot, mut stream) = self.slot(ssrc)?;
-        if stream.rtcp_sent >= MAX_SRTCP_INDEX {
+        let slot = self.slot(ssrc)?;
+        let sent = self.stream(slot).map_or(0, |s| s.rtcp_sent);
+        if sent >= MAX_SRTCP_INDEX {
             return Err(Error::KeyExhausted);
         }
-        let index = stream.rtcp_sent + 1;
+        let index = sent + 1;
         let encrypt = self.config.encrypt_rtcp;
         let trailer = (u32::from(encrypt) << 31 | index).to_be_bytes();
         match &self.rtcp {
             Transform::Cm { aes, mac, salt } => {
                 if encrypt {
-                    cm_crypt(aes, salt, ssrc, u64::from(index), &mut packet[8..len]);
+                    cm_crypt(aes, *salt, ssrc, u64::from(index), &mut packet[8..len]);
                 }
                 packet[len..len + 4].copy_from_slice(&trailer);
                 let tag = cm_tag(mac, &packet[..len + 4], None);
                 packet[len + 4..].copy_from_slice(&tag[..tag_len]);
             }
             t => {
-                let nonce = gcm_nonce(gcm_salt(t), ssrc, 0, 0);
-                let nonce = srtcp_gcm_nonce(nonce, index);
+                let nonce = gcm_nonce(gcm_salt(t), ssrc, 0, index);
                 let tag = if encrypt {
                     // AAD: the first 8 octets and the E‖index word (RFC 7714 §9.2).
                     let mut aad = [0u8; 12];
@@ -649,8 +659,9 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
                 packet[len + 16..].copy_from_slice(&trailer);
             }
         }
-        stream.rtcp_sent = index;
-        self.store(slot, stream);
+        if let Some(stream) = self.claim(slot, ssrc) {
+            stream.rtcp_sent = index;
+        }
         self.stats.rtcp_protected += 1;
         Ok(out_len)
     }
@@ -683,8 +694,8 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
         let trailer = be32(buf, trailer_at)?;
         let encrypted = trailer >> 31 == 1;
         let index = trailer & MAX_SRTCP_INDEX;
-        let (slot, mut stream) = self.slot(ssrc)?;
-        if let Some(w) = &stream.rtcp {
+        let slot = self.slot(ssrc)?;
+        if let Some(w) = self.stream(slot).and_then(|s| s.rtcp.as_ref()) {
             w.check(u64::from(index), self.window())?;
         }
         match &self.rtcp {
@@ -695,11 +706,11 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
                     return Err(Error::AuthenticationFailed);
                 }
                 if encrypted {
-                    cm_crypt(aes, salt, ssrc, u64::from(index), &mut buf[8..len]);
+                    cm_crypt(aes, *salt, ssrc, u64::from(index), &mut buf[8..len]);
                 }
             }
             t => {
-                let nonce = srtcp_gcm_nonce(gcm_nonce(gcm_salt(t), ssrc, 0, 0), index);
+                let nonce = gcm_nonce(gcm_salt(t), ssrc, 0, index);
                 let tag: [u8; 16] = buf[len..len + 16]
                     .try_into()
                     .map_err(|_| Error::Malformed)?;
@@ -716,11 +727,9 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
                 }
             }
         }
-        match &mut stream.rtcp {
-            Some(w) => w.accept(u64::from(index)),
-            None => stream.rtcp = Some(Window::starting_at(u64::from(index))),
+        if let Some(stream) = self.claim(slot, ssrc) {
+            Self::record(&mut stream.rtcp, u64::from(index));
         }
-        self.store(slot, stream);
         self.stats.rtcp_unprotected += 1;
         Ok(len)
     }
@@ -728,25 +737,16 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
     /// Sets the last SRTCP index sent for `ssrc` (tests reproduce mid-session vectors).
     #[cfg(test)]
     pub(crate) fn set_rtcp_sent(&mut self, ssrc: u32, last: u32) {
-        if let Ok((slot, mut stream)) = self.slot(ssrc) {
+        if let Some(stream) = self.slot(ssrc).ok().and_then(|slot| self.claim(slot, ssrc)) {
             stream.rtcp_sent = last;
-            self.store(slot, stream);
         }
     }
-}
-
-/// Folds the SRTCP index into a GCM nonce built with zero ROC/SEQ words (RFC 7714 §9.1:
-/// `00 00 ‖ SSRC ‖ 00 00 ‖ 0 ‖ index`, XOR salt).
-fn srtcp_gcm_nonce(mut nonce: [u8; 12], index: u32) -> [u8; 12] {
-    for (b, s) in nonce[8..12].iter_mut().zip(index.to_be_bytes()) {
-        *b ^= s;
-    }
-    nonce
 }
 
 #[cfg(test)]
 pub(crate) fn cm_keystream_for_test(key: &[u8; 16], salt: &[u8; 14], out: &mut [u8]) {
     let aes = Aes128Enc::new(key.into());
+    let salt = salt.iter().fold(0u128, |acc, &b| acc << 8 | u128::from(b)) << 16;
     out.fill(0);
     cm_crypt(&aes, salt, 0, 0, out);
 }

@@ -82,24 +82,21 @@ impl<const W: usize> Window<W> {
 
     /// Moves every bit `by` places up (towards older), dropping what falls off the end.
     fn shift(&mut self, by: u64) {
-        let words = usize::try_from(by / 64).unwrap_or(usize::MAX);
-        let bits = (by % 64) as u32;
-        if words >= W {
+        let Some(words) = usize::try_from(by / 64).ok().filter(|&w| w < W) else {
             self.bits = [0; W];
             return;
+        };
+        if words > 0 {
+            self.bits.copy_within(..W - words, words);
+            self.bits[..words].fill(0);
         }
-        for i in (0..W).rev() {
-            let lo = i.checked_sub(words).and_then(|j| self.bits.get(j)).copied();
-            let lower = i
-                .checked_sub(words + 1)
-                .and_then(|j| self.bits.get(j))
-                .copied();
-            let mut v = lo.map_or(0, |x| x << bits);
-            if bits != 0 {
-                v |= lower.map_or(0, |x| x >> (64 - bits));
-            }
-            if let Some(slot) = self.bits.get_mut(i) {
-                *slot = v;
+        let bits = (by % 64) as u32;
+        if bits > 0 {
+            let mut carry = 0;
+            for word in &mut self.bits {
+                let out = *word >> (64 - bits);
+                *word = *word << bits | carry;
+                carry = out;
             }
         }
     }

@@ -1,0 +1,252 @@
+//! What offers and answers share: the section plan, the `o=` line and version rule, and the
+//! writers of the transport, session head, rejected sections, codecs and track sources.
+
+use core::fmt;
+
+use super::{CodecCapability, JsepError, Local, TrackKind, Transceiver};
+use crate::attr::{RtcpFb, Rtpmap, Setup};
+use crate::session::{MAX_MEDIA, Media, Session};
+use crate::write::SdpWriter;
+
+/// What fills one section of the description we write.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Content {
+    /// The data channel.
+    Data,
+    /// `local.transceivers[i]`.
+    Track(usize),
+    /// A rejected section; the index of the section (in the previous description for an
+    /// offer, in the offer for an answer) whose m= line it repeats with port 0.
+    Rejected(usize),
+    /// An answer accepting an offered RTP section without a local transceiver: we receive.
+    ReceiveOnly(TrackKind),
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Slot<'a> {
+    pub(super) mid: &'a str,
+    pub(super) content: Content,
+}
+
+pub(super) type Plan<'a> = heapless::Vec<Slot<'a>, MAX_MEDIA>;
+
+pub(super) fn push<'a>(plan: &mut Plan<'a>, slot: Slot<'a>) -> Result<(), JsepError> {
+    if plan.iter().any(|s| s.mid == slot.mid) {
+        return Err(JsepError::DuplicateMid);
+    }
+    plan.push(slot).map_err(|_| JsepError::TooManySections)
+}
+
+/// The `o=` session id: ours, or the one of the description we continue.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum SessionId<'a> {
+    New(u64),
+    Continued(&'a str),
+}
+
+impl fmt::Display for SessionId<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::New(id) => write!(f, "{id}"),
+            Self::Continued(id) => f.write_str(id),
+        }
+    }
+}
+
+/// A `fmt::Write` that only checks whether the text equals `expected`.
+pub(super) struct Compare<'e> {
+    rest: &'e str,
+    equal: bool,
+}
+
+impl fmt::Write for Compare<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        match self.rest.strip_prefix(s) {
+            Some(rest) if self.equal => self.rest = rest,
+            _ => self.equal = false,
+        }
+        Ok(())
+    }
+}
+
+/// The text of `previous` after its `o=` line.
+pub(super) fn body_after_origin<'p>(previous: &Session<'p>) -> Option<&'p str> {
+    let text = previous.text();
+    let at = text.find("\no=")?;
+    let after = text.get(at + 1..)?;
+    let end = after.find('\n')?;
+    after.get(end + 1..)
+}
+
+/// Writes `v=`, `o=` and then the body; with a previous description, keeps its session id and
+/// bumps its version only if the body changed (RFC 8829 §5.2.2, §5.3.2).
+pub(super) fn write_with_origin<W: fmt::Write>(
+    local: &Local<'_>,
+    previous: Option<&Session<'_>>,
+    out: &mut W,
+    body: impl Fn(&mut dyn fmt::Write) -> fmt::Result,
+) -> Result<(), JsepError> {
+    let (id, version) = match previous {
+        Some(p) => {
+            let origin = p.origin();
+            let unchanged = body_after_origin(p).is_some_and(|expected| {
+                let mut cmp = Compare {
+                    rest: expected,
+                    equal: true,
+                };
+                body(&mut cmp).is_ok() && cmp.equal && cmp.rest.is_empty()
+            });
+            let version = if unchanged {
+                origin.session_version
+            } else {
+                origin.session_version.saturating_add(1)
+            };
+            (SessionId::Continued(origin.session_id), version)
+        }
+        None => (SessionId::New(local.session_id), 1),
+    };
+    let mut w = SdpWriter::new(out);
+    w.line('v', 0)?;
+    w.line('o', format_args!("- {id} {version} IN IP4 127.0.0.1"))?;
+    body(w.inner())?;
+    Ok(())
+}
+
+/// The port and address for the m= and c= lines: those of the first candidate, else the
+/// "no candidates yet" placeholder `9` / `0.0.0.0` of RFC 8840 §4.1.1.
+pub(super) fn default_address<'a>(local: &Local<'a>) -> (u16, &'a str, &'a str) {
+    local
+        .candidates
+        .iter()
+        .find_map(|c| {
+            let mut f = c.split(' ').filter(|w| !w.is_empty());
+            let address = f.nth(4)?;
+            let port = crate::attr::parse_u16(f.next()?)?;
+            // mDNS names and anything not an IP literal must not go into c= (RFC 8829
+            // §5.2.1 uses 0.0.0.0 then).
+            let ip6 = address.contains(':');
+            let literal = address
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b'.' || b == b':');
+            literal.then_some((port, if ip6 { "IP6" } else { "IP4" }, address))
+        })
+        .unwrap_or((9, "IP4", "0.0.0.0"))
+}
+
+/// The ICE and DTLS attributes of a section. Every accepted section gets them, bundled or
+/// not: Chromium writes them that way, Chromium, Firefox and aiortc accept it, and a peer
+/// that declines BUNDLE can still use each section on its own.
+pub(super) fn write_transport(
+    w: &mut dyn fmt::Write,
+    local: &Local<'_>,
+    setup: Setup,
+) -> fmt::Result {
+    let mut w = SdpWriter::new(w);
+    for c in local.candidates {
+        w.attr("candidate", c)?;
+    }
+    if local.end_of_candidates {
+        w.flag("end-of-candidates")?;
+    }
+    w.attr("ice-ufrag", local.ice.ufrag)?;
+    w.attr("ice-pwd", local.ice.pwd)?;
+    if local.trickle {
+        w.attr("ice-options", "trickle")?;
+    }
+    for fp in local.fingerprints {
+        w.attr("fingerprint", fp)?;
+    }
+    w.attr("setup", setup)
+}
+
+pub(super) fn write_session_head(
+    w: &mut dyn fmt::Write,
+    local: &Local<'_>,
+    plan: &Plan<'_>,
+    accepted: impl Fn(&Slot<'_>) -> bool,
+    allow_mixed: bool,
+) -> fmt::Result {
+    let mut sdp = SdpWriter::new(&mut *w);
+    sdp.line('s', "-")?;
+    sdp.line('t', "0 0")?;
+    if plan.iter().any(&accepted) {
+        w.write_str("a=group:BUNDLE")?;
+        for slot in plan.iter().filter(|s| accepted(s)) {
+            write!(w, " {}", slot.mid)?;
+        }
+        w.write_str("\r\n")?;
+    }
+    let mut sdp = SdpWriter::new(w);
+    if local.ice_lite {
+        sdp.flag("ice-lite")?;
+    }
+    if allow_mixed {
+        sdp.flag("extmap-allow-mixed")?;
+    }
+    sdp.attr("msid-semantic", " WMS *")
+}
+
+pub(super) fn write_rejected(w: &mut dyn fmt::Write, from: &Media<'_>, mid: &str) -> fmt::Result {
+    let line = from.media_line();
+    let mut w = SdpWriter::new(w);
+    w.line(
+        'm',
+        format_args!("{} 0 {} {}", line.kind, line.proto, line.formats),
+    )?;
+    w.line('c', "IN IP4 0.0.0.0")?;
+    w.attr("mid", mid)?;
+    if line.is_rtp() {
+        w.flag("inactive")?;
+    }
+    Ok(())
+}
+
+pub(super) fn write_track_source(
+    w: &mut SdpWriter<'_, dyn fmt::Write + '_>,
+    t: &Transceiver<'_>,
+) -> fmt::Result {
+    if let Some(msid) = t.msid {
+        w.attr("msid", msid)?;
+    }
+    if let (Some(ssrc), Some(rtx)) = (t.ssrc, t.rtx_ssrc) {
+        w.attr("ssrc-group", format_args!("FID {ssrc} {rtx}"))?;
+    }
+    for s in [t.ssrc, t.rtx_ssrc].into_iter().flatten() {
+        w.attr("ssrc", format_args!("{s} cname:{}", t.cname))?;
+        if let Some(msid) = t.msid {
+            w.attr("ssrc", format_args!("{s} msid:{msid}"))?;
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn write_codec(
+    s: &mut SdpWriter<'_, dyn fmt::Write + '_>,
+    c: &CodecCapability<'_>,
+    payload_type: u8,
+    fmtp: Option<&str>,
+    feedback_ok: impl Fn(&str) -> bool,
+) -> fmt::Result {
+    s.attr(
+        "rtpmap",
+        Rtpmap {
+            payload_type,
+            encoding: c.name,
+            clock_rate: c.clock_rate,
+            channels: c.channels,
+        },
+    )?;
+    for fb in c.feedback.iter().filter(|f| feedback_ok(f)) {
+        s.attr(
+            "rtcp-fb",
+            RtcpFb {
+                payload_type: Some(payload_type),
+                feedback: fb,
+            },
+        )?;
+    }
+    if let Some(p) = fmtp {
+        s.attr("fmtp", format_args!("{payload_type} {p}"))?;
+    }
+    Ok(())
+}

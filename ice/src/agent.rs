@@ -978,7 +978,7 @@ impl<const CANDIDATES: usize, const PAIRS: usize, const TRANSACTIONS: usize>
                     network_id: None,
                     network_cost: None,
                 };
-                debug!("ice: peer-reflexive remote candidate {:?}", from);
+                debug!("ice: peer-reflexive remote candidate, port {}", from.port());
                 let Ok(i) = self.insert_remote(cand) else {
                     return;
                 };
@@ -1287,7 +1287,7 @@ impl<const CANDIDATES: usize, const PAIRS: usize, const TRANSACTIONS: usize>
         ) else {
             return;
         };
-        debug!("ice: selected {:?} -> {:?}", local.base, remote.address);
+        debug!("ice: selected pair {}, remote port {}", idx, remote.address.port());
         let jitter = self.consent_jitter();
         self.selected = Some(Selected {
             local: local.cand,
@@ -1636,7 +1636,7 @@ impl<const CANDIDATES: usize, const PAIRS: usize, const TRANSACTIONS: usize>
             Some(server),
         );
         if let Ok(i) = self.insert_local(Local { cand, base }) {
-            debug!("ice: server-reflexive candidate {:?}", mapped);
+            debug!("ice: server-reflexive candidate, port {}", mapped.port());
             self.emit(PendingEvent::LocalCandidate(i, mapped));
         }
     }

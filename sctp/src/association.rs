@@ -1262,7 +1262,6 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                 Timer::Reconfig => {
                     if self.reset_in_flight.is_some() {
                         self.pending.reconfig_request = true;
-                        self.rto = (self.rto * 2).min(micros(self.config.rto_max));
                     }
                 }
                 Timer::T2 => self.on_t2(),
@@ -1314,8 +1313,11 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                 self.channels[i].next_in_ssn = self.channels[i].next_in_ssn.wrapping_add(1);
             }
             let Some(i) = channel else {
-                // No channel for this stream: nothing to deliver it to.
-                self.stats.drop_channel += 1;
+                // No channel for this stream: nothing to deliver it to (a refused DCEP OPEN
+                // was counted when it was refused).
+                if !processed {
+                    self.stats.drop_channel += 1;
+                }
                 self.release();
                 continue;
             };
@@ -2854,7 +2856,8 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                 }
                 at = next;
             }
-            if self.pending.forward_tsn && w.remaining() > 64 {
+            // A FORWARD-TSN with its 16 stream entries takes 72 bytes.
+            if self.pending.forward_tsn && w.remaining() >= 72 {
                 self.pending.forward_tsn = false;
                 self.emit_forward_tsn(w);
             }

@@ -314,6 +314,17 @@ impl PeerKey {
     }
 }
 
+/// The subject public key of an X.509 certificate (which must be ECDSA P-256), as the
+/// uncompressed SEC1 point `04 || x || y`.
+pub fn certificate_public_key(der: &[u8]) -> Result<[u8; 65], CertificateError> {
+    let key = PeerKey::from_certificate(der)?;
+    let point = key.0.to_sec1_point(false);
+    point
+        .as_bytes()
+        .try_into()
+        .map_err(|_| CertificateError::UnsupportedKey)
+}
+
 /// A hash function for certificate fingerprints (RFC 8122 §5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -466,6 +477,28 @@ impl core::fmt::Debug for Fingerprint {
         core::fmt::Display::fmt(self, f)
     }
 }
+
+impl core::fmt::Display for CertificateError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            CertificateError::Malformed => "not a DER X.509 certificate",
+            CertificateError::UnsupportedKey => "the certificate key is not ECDSA P-256",
+            CertificateError::BadPrivateKey => "the private key is invalid or does not match",
+            CertificateError::TooLarge => "the certificate does not fit its storage",
+            CertificateError::BadValidity => "the validity window cannot be encoded",
+        })
+    }
+}
+
+impl core::error::Error for CertificateError {}
+
+impl core::fmt::Display for BadFingerprint {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("not an a=fingerprint value (`sha-256 AB:CD:...`)")
+    }
+}
+
+impl core::error::Error for BadFingerprint {}
 
 #[cfg(test)]
 mod tests {

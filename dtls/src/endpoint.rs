@@ -1154,7 +1154,8 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
         let start = self.core.app_top;
         let end = start + data.len();
         match self.rx.buf.get_mut(start..end) {
-            Some(dst) if self.core.events_len < EVENTS => {
+            // Two slots stay free for Connected and Closed.
+            Some(dst) if self.core.events_len + 2 < EVENTS => {
                 dst.copy_from_slice(data);
                 self.core.app_top = end;
                 self.core.stats.app_records_received += 1;
@@ -2051,6 +2052,19 @@ impl Core {
         Ok(())
     }
 }
+
+impl core::fmt::Display for SendError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            SendError::NotConnected => "not connected yet",
+            SendError::Closed => "the connection is closed",
+            SendError::TooLarge => "the data does not fit one record at the MTU",
+            SendError::QueueFull => "the send queue is full",
+        })
+    }
+}
+
+impl core::error::Error for SendError {}
 
 #[cfg(test)]
 mod tests {

@@ -1,4 +1,87 @@
-//! DTLS 1.2 for WebRTC (RFC 6347, RFC 5764, RFC 7627, RFC 5705): a sans-IO state machine, no allocator.
+//! DTLS 1.2 for WebRTC (RFC 6347, RFC 5764, RFC 7627, RFC 5705): a sans-IO state machine with
+//! no allocator, no runtime and no OS.
+//!
+//! One [`Endpoint`] is one side of one DTLS association on one path (the ICE-selected pair).
+//! It plays the client or the server as the SDP `a=setup` outcome says, authenticates the peer
+//! by the certificate fingerprint from SDP, and hands out the SRTP keys (RFC 5764) and the
+//! application data channel (SCTP rides on it, RFC 8261).
+//!
+//! - Suites: TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 (what browsers pick),
+//!   _AES_256_GCM_SHA384 and _CHACHA20_POLY1305_SHA256; groups x25519 and secp256r1;
+//!   signatures ecdsa_secp256r1_sha256.
+//! - Extensions: use_srtp (all four profiles), extended_master_secret (required),
+//!   renegotiation_info, supported_groups, ec_point_formats, signature_algorithms. Anything
+//!   else in a ClientHello (DTLS 1.3 supported_versions, key shares, unknown suites, groups
+//!   and extensions) is ignored and DTLS 1.2 is negotiated.
+//! - Mutual authentication with self-signed ECDSA P-256 certificates ([`Certificate`]),
+//!   checked against the SDP fingerprint ([`Fingerprint`]).
+//! - Fragmentation and reassembly at any MTU, flights retransmitted with exponential backoff,
+//!   HelloVerifyRequest cookies (server, optional), a 64-record anti-replay window.
+//!
+//! Non-goals: DTLS 1.0, RSA, PSK, session resumption, renegotiation (refused), DTLS 1.3 (a
+//! later version), certificate chains and PKI (WebRTC pins fingerprints instead).
+//!
+//! # The run loop
+//!
+//! Like every peerless machine it speaks five verbs. After any input, drain `poll_transmit`
+//! and `poll_event` until `None`, then arm one timer at `poll_timeout()`:
+//!
+//! ```
+//! use peerless_base::{Drbg, Instant};
+//! use peerless_dtls::{Certificate, Config, Endpoint, Event, HashAlgorithm, Role, Validity};
+//!
+//! let mut rng = Drbg::from_seed(&[9; 32], b"doc");
+//! let validity = Validity::days_from(1_700_000_000, 30);
+//! let (cert_a, cert_b) = (Certificate::generate(&mut rng, validity)?, Certificate::generate(&mut rng, validity)?);
+//! let (fp_a, fp_b) = (cert_a.fingerprint(HashAlgorithm::Sha256), cert_b.fingerprint(HashAlgorithm::Sha256));
+//! // a=setup:active makes us the client; the fingerprints come from the two SDPs.
+//! let now = Instant::ZERO;
+//! let mut client: Endpoint = Endpoint::new(Config::new(cert_a, [1; 32]), Role::Client, now);
+//! let mut server: Endpoint = Endpoint::new(Config::new(cert_b, [2; 32]), Role::Server, now);
+//! client.set_remote_fingerprint(fp_b);
+//! server.set_remote_fingerprint(fp_a);
+//!
+//! let mut buf = [0u8; 1500];
+//! let mut keys = None;
+//! for _ in 0..10 {
+//!     // A host sends each datagram on its socket; here they go straight to the other side.
+//!     while let Some(t) = client.poll_transmit(&mut buf)? {
+//!         let n = t.payload.len();
+//!         server.handle_packet(now, &mut buf[..n]);
+//!     }
+//!     while let Some(t) = server.poll_transmit(&mut buf)? {
+//!         let n = t.payload.len();
+//!         client.handle_packet(now, &mut buf[..n]);
+//!     }
+//!     while let Some(event) = client.poll_event() {
+//!         if let Event::Connected { keys: k, .. } = event {
+//!             keys = k; // SRTP master keys and salts for both directions
+//!         }
+//!     }
+//!     while server.poll_event().is_some() {}
+//!     // A host arms its timer here: client.poll_timeout(), server.poll_timeout().
+//! }
+//! assert!(keys.is_some());
+//! client.send(b"over DTLS")?;
+//! # Ok::<(), Box<dyn core::error::Error>>(())
+//! ```
+//!
+//! # Error contract
+//!
+//! Network input never fails a call and never panics: malformed, replayed, unauthenticated or
+//! unexpected records are dropped and counted in [`Stats`]. A failed handshake sends a fatal
+//! alert and ends with [`Event::Closed`] and a [`CloseReason`]. Commands return small `Copy`
+//! errors ([`SendError`]); output goes into the caller's buffer, and a buffer too small is
+//! reported with the size needed.
+//!
+//! # Memory
+//!
+//! `Endpoint<RX, TX>` holds everything inline: `RX` bytes for handshake reassembly (each
+//! message plus one bit per byte; reused for received application data afterwards) and `TX`
+//! bytes for our current flight (kept for retransmission) plus queued application data, a
+//! 512-byte stash for early next-epoch records, the record ciphers and the handshake state.
+//! `size_of::<Endpoint>()` (4096/4096) is printed by `cargo test -p peerless-dtls --test
+//! handshake -- --nocapture endpoint_size`.
 #![no_std]
 #![deny(missing_docs)]
 
@@ -8,11 +91,12 @@ extern crate std;
 mod cert;
 mod crypto;
 mod endpoint;
+pub mod selftest;
 pub mod wire;
 
 pub use cert::{
     BadFingerprint, Certificate, CertificateError, Fingerprint, HashAlgorithm, MAX_CERTIFICATE_LEN,
-    Validity,
+    Validity, certificate_public_key,
 };
 pub use endpoint::{
     ALL_CIPHER_SUITES, ALL_GROUPS, ALL_SRTP_PROFILES, CloseReason, Config, Endpoint, Event, Role,

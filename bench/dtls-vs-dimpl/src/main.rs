@@ -1,0 +1,163 @@
+//! Full DTLS 1.2 handshake CPU time, both sides in memory, pre-made P-256 certificates:
+//! peerless-dtls and dimpl (RustCrypto provider) in the same run, same suite
+//! (ECDHE-ECDSA-AES128-GCM-SHA256), same group (P-256), mutual authentication, use_srtp.
+//! Each side's time is the sum of the time spent inside its own calls.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use peerless_base::Drbg;
+use peerless_dtls as ours;
+
+/// PKCS#8 wrapping of a raw P-256 scalar (RFC 5208 + RFC 5915, no public key), for dimpl.
+fn pkcs8(scalar: &[u8; 32]) -> Vec<u8> {
+    let mut v = vec![
+        0x30, 0x41, 0x02, 0x01, 0x00, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
+        0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x04, 0x27, 0x30, 0x25, 0x02, 0x01,
+        0x01, 0x04, 0x20,
+    ];
+    v.extend_from_slice(scalar);
+    v
+}
+
+struct Certs {
+    client: ours::Certificate,
+    server: ours::Certificate,
+}
+
+fn timed<T>(acc: &mut Duration, f: impl FnOnce() -> T) -> T {
+    let t = Instant::now();
+    let r = f();
+    *acc += t.elapsed();
+    r
+}
+
+fn peerless_handshake(certs: &Certs, seed: u8) -> (Duration, Duration) {
+    let (mut tc, mut ts) = (Duration::ZERO, Duration::ZERO);
+    let now = peerless_base::Instant::from_secs(1);
+    let profiles: &'static [ours::SrtpProfile] = &[ours::SrtpProfile::AEAD_AES_128_GCM];
+    let cfg = |cert: &ours::Certificate, s: u8| {
+        ours::Config::new(cert.clone(), [s; 32])
+            .with_cipher_suites(&[ours::CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256])
+            .with_groups(&[ours::NamedGroup::SECP256R1])
+            .with_srtp_profiles(profiles)
+    };
+    let mut client: ours::Endpoint =
+        timed(&mut tc, || ours::Endpoint::new(cfg(&certs.client, seed), ours::Role::Client, now));
+    let mut server: ours::Endpoint =
+        timed(&mut ts, || ours::Endpoint::new(cfg(&certs.server, seed ^ 1), ours::Role::Server, now));
+    timed(&mut tc, || client.set_remote_fingerprint(certs.server.fingerprint(ours::HashAlgorithm::Sha256)));
+    timed(&mut ts, || server.set_remote_fingerprint(certs.client.fingerprint(ours::HashAlgorithm::Sha256)));
+    let mut buf = [0u8; 1500];
+    let (mut c_ok, mut s_ok) = (false, false);
+    for _ in 0..20 {
+        while let Some(n) = timed(&mut tc, || client.poll_transmit(&mut buf).unwrap().map(|t| t.payload.len())) {
+            timed(&mut ts, || server.handle_packet(now, &mut buf[..n]));
+        }
+        while let Some(n) = timed(&mut ts, || server.poll_transmit(&mut buf).unwrap().map(|t| t.payload.len())) {
+            timed(&mut tc, || client.handle_packet(now, &mut buf[..n]));
+        }
+        timed(&mut tc, || while let Some(ev) = client.poll_event() {
+            c_ok |= matches!(ev, ours::Event::Connected { keys: Some(_), .. });
+        });
+        timed(&mut ts, || while let Some(ev) = server.poll_event() {
+            s_ok |= matches!(ev, ours::Event::Connected { keys: Some(_), .. });
+        });
+        if c_ok && s_ok {
+            return (tc, ts);
+        }
+    }
+    panic!("peerless handshake did not complete");
+}
+
+fn dimpl_handshake(certs: &(dimpl::DtlsCertificate, dimpl::DtlsCertificate), config: &Arc<dimpl::Config>) -> (Duration, Duration) {
+    let (mut tc, mut ts) = (Duration::ZERO, Duration::ZERO);
+    let now = Instant::now();
+    let mut client = timed(&mut tc, || {
+        let mut d = dimpl::Dtls::new_12(config.clone(), certs.0.clone(), now);
+        d.set_active(true);
+        // dimpl starts its first flight from a timeout.
+        d.handle_timeout(now).unwrap();
+        d
+    });
+    let mut server = timed(&mut ts, || {
+        let mut d = dimpl::Dtls::new_12(config.clone(), certs.1.clone(), now);
+        d.handle_timeout(now).unwrap();
+        d
+    });
+    let mut buf = vec![0u8; 2048];
+    let (mut c_ok, mut s_ok) = (false, false);
+    let mut c_keys = false;
+    for _ in 0..20 {
+        let mut to_server = Vec::new();
+        timed(&mut tc, || loop {
+            match client.poll_output(&mut buf) {
+                dimpl::Output::Packet(p) => to_server.push(p.to_vec()),
+                dimpl::Output::Connected => c_ok = true,
+                dimpl::Output::KeyingMaterial(..) => c_keys = true,
+                dimpl::Output::Timeout(_) => break,
+                _ => {}
+            }
+        });
+        for p in &to_server {
+            timed(&mut ts, || server.handle_packet(p).unwrap());
+        }
+        let mut to_client = Vec::new();
+        timed(&mut ts, || loop {
+            match server.poll_output(&mut buf) {
+                dimpl::Output::Packet(p) => to_client.push(p.to_vec()),
+                dimpl::Output::Connected => s_ok = true,
+                dimpl::Output::Timeout(_) => break,
+                _ => {}
+            }
+        });
+        for p in &to_client {
+            timed(&mut tc, || client.handle_packet(p).unwrap());
+        }
+        if c_ok && s_ok && c_keys && to_client.is_empty() && to_server.is_empty() {
+            return (tc, ts);
+        }
+    }
+    panic!("dimpl handshake did not complete (client {c_ok}, server {s_ok}, keys {c_keys})");
+}
+
+fn main() {
+    let iterations: u32 = std::env::var("BENCH_ITERATIONS").ok().and_then(|s| s.parse().ok()).unwrap_or(50);
+    let mut rng = Drbg::from_seed(&[42; 32], b"bench-certs");
+    let validity = ours::Validity::days_from(1_700_000_000, 365);
+    let certs = Certs {
+        client: ours::Certificate::generate(&mut rng, validity).unwrap(),
+        server: ours::Certificate::generate(&mut rng, validity).unwrap(),
+    };
+    let dimpl_certs = (
+        dimpl::DtlsCertificate { certificate: certs.client.der().to_vec(), private_key: pkcs8(&certs.client.private_key()) },
+        dimpl::DtlsCertificate { certificate: certs.server.der().to_vec(), private_key: pkcs8(&certs.server.private_key()) },
+    );
+    let config = Arc::new(
+        dimpl::Config::builder()
+            .with_crypto_provider(dimpl::crypto::rust_crypto::default_provider())
+            .dtls12_cipher_suites(&[dimpl::crypto::Dtls12CipherSuite::ECDHE_ECDSA_AES128_GCM_SHA256])
+            .kx_groups(&[dimpl::NamedGroup::Secp256r1])
+            .build()
+            .unwrap(),
+    );
+    // Warm up both, then interleave so machine noise hits both alike.
+    peerless_handshake(&certs, 0);
+    dimpl_handshake(&dimpl_certs, &config);
+    let (mut oc, mut os, mut dc, mut ds) = (Duration::ZERO, Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    for i in 0..iterations {
+        let (c, s) = peerless_handshake(&certs, i as u8);
+        oc += c;
+        os += s;
+        let (c, s) = dimpl_handshake(&dimpl_certs, &config);
+        dc += c;
+        ds += s;
+    }
+    let per = |d: Duration| d.as_secs_f64() * 1e3 / f64::from(iterations);
+    println!("full DTLS 1.2 handshake, in memory, ECDHE-ECDSA-AES128-GCM-SHA256, P-256, mutual auth, {iterations} runs");
+    println!("{:<10} {:>12} {:>12} {:>12}", "", "client ms", "server ms", "total ms");
+    println!("{:<10} {:>12.3} {:>12.3} {:>12.3}", "peerless", per(oc), per(os), per(oc + os));
+    println!("{:<10} {:>12.3} {:>12.3} {:>12.3}", "dimpl", per(dc), per(ds), per(dc + ds));
+    println!("ratio peerless/dimpl: client {:.2}, server {:.2}, total {:.2}",
+        oc.as_secs_f64() / dc.as_secs_f64(), os.as_secs_f64() / ds.as_secs_f64(), (oc + os).as_secs_f64() / (dc + ds).as_secs_f64());
+}

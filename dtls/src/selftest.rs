@@ -1,0 +1,139 @@
+//! One complete handshake between two endpoints in memory, `no_std` and without an allocator:
+//! what the firmware runs on the emulated Cortex-M4 to count instructions per side.
+//!
+//! ```text
+//!   client --datagram--> buf --handle_packet--> server
+//!   client <--handle_packet-- buf <--datagram-- server     (until both report Connected)
+//! ```
+//!
+//! Every call on one side runs inside `measure(side, call)`, so the caller can read a cycle or
+//! instruction counter around it and sum per side.
+
+use crate::endpoint::{Endpoint, Event, SrtpKeyingMaterial};
+use peerless_base::Instant;
+
+/// Which endpoint a measured call ran on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// The DTLS client.
+    Client,
+    /// The DTLS server.
+    Server,
+}
+
+/// Why the self-test handshake did not complete.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelftestError {
+    /// `buf` cannot hold a datagram at the configured MTU.
+    BufferTooSmall,
+    /// An endpoint closed (bad configuration, fingerprint mismatch...).
+    Closed,
+    /// No progress after many exchanges.
+    Stalled,
+    /// Both connected but exported different SRTP keys (must never happen).
+    KeysDiffer,
+}
+
+/// Runs the handshake between `client` and `server` (made with `Role::Client` and
+/// `Role::Server`, fingerprints already set) until both report `Event::Connected`, shuttling
+/// datagrams through `buf` (at least the MTU). Returns the client's SRTP keying material.
+///
+/// ```
+/// use peerless_base::{Drbg, Instant};
+/// use peerless_dtls::{selftest, Certificate, Config, Endpoint, HashAlgorithm, Role, Validity};
+/// let mut rng = Drbg::from_seed(&[7; 32], b"certs");
+/// let validity = Validity::days_from(1_700_000_000, 30);
+/// let (a, b) = (Certificate::generate(&mut rng, validity).unwrap(), Certificate::generate(&mut rng, validity).unwrap());
+/// let (fa, fb) = (a.fingerprint(HashAlgorithm::Sha256), b.fingerprint(HashAlgorithm::Sha256));
+/// let mut client: Endpoint<2048, 2048> = Endpoint::new(Config::new(a, [1; 32]), Role::Client, Instant::ZERO);
+/// let mut server: Endpoint<2048, 2048> = Endpoint::new(Config::new(b, [2; 32]), Role::Server, Instant::ZERO);
+/// client.set_remote_fingerprint(fb);
+/// server.set_remote_fingerprint(fa);
+/// let mut buf = [0u8; 1200];
+/// let mut calls = [0u32; 2];
+/// let keys = selftest::handshake(&mut client, &mut server, &mut buf, |side, call| {
+///     // On the MCU: read SysTick here, run the call, add the difference to `side`'s total.
+///     calls[side as usize] += 1;
+///     call();
+/// }).unwrap();
+/// assert_eq!(keys.as_bytes().len(), 56); // AEAD_AES_128_GCM: 2 * (16 + 12)
+/// ```
+pub fn handshake<const RX: usize, const TX: usize>(
+    client: &mut Endpoint<RX, TX>,
+    server: &mut Endpoint<RX, TX>,
+    buf: &mut [u8],
+    mut measure: impl FnMut(Side, &mut dyn FnMut()),
+) -> Result<SrtpKeyingMaterial, SelftestError> {
+    let mut client_keys = None;
+    let mut server_keys = None;
+    for _ in 0..64 {
+        let mut moved = flush(
+            client,
+            server,
+            Side::Client,
+            Side::Server,
+            buf,
+            &mut measure,
+        )?;
+        moved |= flush(
+            server,
+            client,
+            Side::Server,
+            Side::Client,
+            buf,
+            &mut measure,
+        )?;
+        for (ep, side, keys) in [
+            (&mut *client, Side::Client, &mut client_keys),
+            (&mut *server, Side::Server, &mut server_keys),
+        ] {
+            let mut closed = false;
+            measure(side, &mut || {
+                while let Some(ev) = ep.poll_event() {
+                    match ev {
+                        Event::Connected { keys: k, .. } => *keys = Some(k),
+                        Event::Closed(_) => closed = true,
+                        Event::ApplicationData(_) => {}
+                    }
+                }
+            });
+            if closed {
+                return Err(SelftestError::Closed);
+            }
+        }
+        if let (Some(c), Some(s)) = (client_keys, server_keys) {
+            return match (c, s) {
+                (Some(c), Some(s)) if c == s => Ok(c),
+                _ => Err(SelftestError::KeysDiffer),
+            };
+        }
+        if !moved {
+            return Err(SelftestError::Stalled);
+        }
+    }
+    Err(SelftestError::Stalled)
+}
+
+/// Moves every datagram `from` has to `to`; whether there was any.
+fn flush<const RX: usize, const TX: usize>(
+    from: &mut Endpoint<RX, TX>,
+    to: &mut Endpoint<RX, TX>,
+    side_from: Side,
+    side_to: Side,
+    buf: &mut [u8],
+    measure: &mut impl FnMut(Side, &mut dyn FnMut()),
+) -> Result<bool, SelftestError> {
+    let mut moved = false;
+    loop {
+        let mut len = Ok(None);
+        measure(side_from, &mut || {
+            len = from.poll_transmit(buf).map(|t| t.map(|t| t.payload.len()));
+        });
+        let Some(n) = len.map_err(|_| SelftestError::BufferTooSmall)? else {
+            return Ok(moved);
+        };
+        moved = true;
+        let datagram = buf.get_mut(..n).ok_or(SelftestError::BufferTooSmall)?;
+        measure(side_to, &mut || to.handle_packet(Instant::ZERO, datagram));
+    }
+}

@@ -93,6 +93,14 @@ fn u32_at(bytes: &[u8], at: usize) -> u32 {
         .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
 }
 
+/// Whether a datagram on an RTP/RTCP-multiplexed port is RTCP (RFC 5761 §4): its second
+/// octet, read as an RTP marker bit and payload type, falls in 192-223 (RTCP packet types
+/// 192-223 where RTP payload types 64-95 would be, which RFC 5761 sets aside).
+#[must_use]
+pub fn is_rtcp(datagram: &[u8]) -> bool {
+    datagram.get(1).is_some_and(|b| (192..=223).contains(b))
+}
+
 /// A checked compound RTCP packet: one or more RTCP packets back to back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Compound<'a> {
@@ -707,11 +715,16 @@ impl<'a> Remb<'a> {
         let exp_mantissa = r.u24().ok()?;
         let exp = exp_mantissa >> 18;
         let mantissa = u64::from(exp_mantissa & 0x3_ffff);
-        let bitrate = mantissa.checked_shl(exp).unwrap_or(u64::MAX);
+        // An exponent that pushes mantissa bits past 64 saturates instead of wrapping.
+        let bitrate = if mantissa.leading_zeros() < exp {
+            u64::MAX
+        } else {
+            mantissa << exp
+        };
         let ssrcs = r.take(4 * count).ok()?;
         Some(Remb {
             sender: fb.sender,
-            bitrate: if mantissa == 0 { 0 } else { bitrate },
+            bitrate,
             ssrcs,
         })
     }
@@ -1419,6 +1432,28 @@ mod tests {
             (xr.packet_type(), xr.body()),
             (PacketType::XR, &[0xde, 0xad, 0xbe, 0xef][..])
         );
+    }
+
+    #[test]
+    fn demultiplexes_rtp_and_rtcp() {
+        assert!(is_rtcp(&hex!("80c8")));
+        assert!(is_rtcp(&hex!("81cd")));
+        assert!(!is_rtcp(&hex!("806f")));
+        assert!(!is_rtcp(&hex!("80e0"))); // marker set, payload type 96
+        assert!(!is_rtcp(&[0x80]));
+    }
+
+    #[test]
+    fn remb_exponent_saturates() {
+        // Mantissa 0x3ffff with exponent 63 does not fit 64 bits.
+        let bytes = hex!("8fce0005 00000001 00000000 52454d42 00ffffff 00000000");
+        let bytes = &bytes[..20];
+        let mut fixed = bytes.to_vec();
+        fixed[3] = 4;
+        let Kind::Remb(remb) = only(&fixed) else {
+            panic!()
+        };
+        assert_eq!(remb.bitrate(), u64::MAX);
     }
 
     #[test]

@@ -108,9 +108,8 @@ impl Node for Peer {
         else {
             return;
         };
-        // RFC 5761 demultiplexing: RTCP packet types 200-206 sit where RTP has M+PT 72-78.
-        let is_rtcp = packet.get(1).is_some_and(|pt| (200..=206).contains(pt));
-        if is_rtcp {
+        // RFC 5761 demultiplexing of RTP and RTCP on one port.
+        if peerless_srtp::rtcp::is_rtcp(packet) {
             match ctx.unprotect_rtcp(packet) {
                 Ok(_) => *rtcp_received += 1,
                 Err(e) => errors.push(e),

@@ -920,7 +920,7 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
         let limit = buf.len().min(self.core.config.mtu);
         let n = if self.core.pending_alert.is_some() {
             self.emit_alert(buf)?
-        } else if self.tx.cursor.is_some() {
+        } else if self.tx.cursor.is_some() && self.core.state != State::Closed {
             self.emit_flight(&mut buf[..limit])?
         } else if self.tx.app_head != self.tx.app_tail && self.core.state == State::Connected {
             self.emit_app(buf)?
@@ -1903,6 +1903,8 @@ impl Core {
             return Err(AlertDescription::PROTOCOL_VERSION);
         }
         let msg_seq = u16::from_be_bytes([header[4], header[5]]);
+        // A server may wait long for its peer (ICE first): the handshake clock starts here.
+        self.started = self.now;
         if self.config.cookies {
             let expected = self.cookie_for(ch.random());
             if !ct_eq(ch.cookie(), &expected) {

@@ -90,3 +90,29 @@ fn endpoint_size_is_documented() {
     );
     assert!(size < 16 * 1024, "{size}");
 }
+
+#[test]
+fn server_waits_for_a_late_client_and_its_clock_starts_at_the_client_hello() {
+    let mut pair = Pair::new(4, |c| {
+        c.with_handshake_timeout(core::time::Duration::from_secs(5))
+    });
+    // The server was created long before the client shows up (ICE took a while).
+    pair.now = peerless_base::Instant::from_secs(100);
+    pair.client = Endpoint::new(
+        Config::new(cert(8), [4; 32]).with_handshake_timeout(core::time::Duration::from_secs(5)),
+        Role::Client,
+        pair.now,
+    );
+    pair.client_fp = cert(8).fingerprint(HashAlgorithm::Sha256);
+    // Lose the client's first flight 5 so the server's retransmission timer must run.
+    let mut dropped = false;
+    pair.c2s = Box::new(move |d| {
+        if !dropped && d.first() == Some(&22) && d.len() > 300 {
+            dropped = true;
+            return Vec::new();
+        }
+        vec![d]
+    });
+    pair.run_until_connected();
+    assert!(pair.server.stats().retransmissions >= 1 || pair.client.stats().retransmissions >= 1);
+}

@@ -28,6 +28,9 @@ pub struct RetransmitConfig {
     pub max_sends: u8,
     /// How many RTOs to wait after the last send (Rm; default 16).
     pub last_wait: u32,
+    /// A ceiling for the doubling interval (`None`, RFC 8489's default: no ceiling). ICE uses
+    /// one so that a check is retried often enough on a lossy path.
+    pub max_rto: Option<Duration>,
 }
 
 impl Default for RetransmitConfig {
@@ -36,6 +39,7 @@ impl Default for RetransmitConfig {
             rto: Duration::from_millis(500),
             max_sends: 7,
             last_wait: 16,
+            max_rto: None,
         }
     }
 }
@@ -114,6 +118,9 @@ impl Retransmit {
         } else {
             self.next = now + self.interval;
             self.interval = self.interval.saturating_mul(2);
+            if let Some(max) = self.config.max_rto {
+                self.interval = self.interval.min(max);
+            }
         }
         RetransmitStep::Send
     }
@@ -325,6 +332,21 @@ mod tests {
         }
         assert_eq!(sends, [0, 500, 1500, 3500, 7500, 15500, 31500]);
         assert_eq!(t.as_millis(), 39_500);
+
+        let capped = RetransmitConfig {
+            max_rto: Some(Duration::from_millis(1600)),
+            max_sends: 5,
+            ..RetransmitConfig::default()
+        };
+        let mut s = Retransmit::new(Instant::ZERO, capped);
+        let mut sends = std::vec::Vec::new();
+        let mut t = Instant::ZERO;
+        while s.step(t) == RetransmitStep::Send {
+            sends.push(t.as_millis());
+            t = s.deadline();
+        }
+        assert_eq!(sends, [0, 500, 1500, 3100, 4700]);
+        assert_eq!(t.as_millis(), 4_700 + 8_000);
     }
 
     #[test]

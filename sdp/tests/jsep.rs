@@ -690,3 +690,19 @@ fn answers_from_real_stacks_fit_the_offers_they_answer() {
         Err(jsep::AnswerError::SectionCount)
     );
 }
+
+#[test]
+fn a_stopped_transceiver_rejects_its_section_in_answers() {
+    let fps = fingerprints();
+    let mut audio = Transceiver::new("0", TrackKind::Audio);
+    audio.stopped = true;
+    let ts = [audio];
+    let text = answer(&local(&fps, &ts), CHROMIUM_AV);
+    let a = Session::parse(&text).unwrap();
+    assert!(a.media_by_mid("0").unwrap().is_rejected());
+    assert!(!a.media_by_mid("1").unwrap().is_rejected());
+    assert_eq!(
+        a.bundle_group().unwrap().mids().collect::<Vec<_>>(),
+        ["1", "2"]
+    );
+}

@@ -150,7 +150,9 @@ pub(super) fn plan_answer<'a>(
                 Content::Rejected(m.index())
             }
         } else if let Some(kind) = TrackKind::of(m.kind()).filter(|_| is_dtls_srtp(line.proto)) {
-            if accepted_codecs(local, kind, &m).next().is_none() {
+            // A section whose transceiver we stopped stays rejected (RFC 8829 §5.3.1).
+            let stopped = local.transceivers.iter().any(|t| t.mid == mid && t.stopped);
+            if stopped || accepted_codecs(local, kind, &m).next().is_none() {
                 Content::Rejected(m.index())
             } else {
                 let taken = |i: usize| {

@@ -565,3 +565,38 @@ fn the_same_seed_gives_the_same_run() {
     };
     assert_eq!(run(9), run(9));
 }
+
+#[test]
+fn lite_and_role_conflict_survive_loss_duplication_and_reordering() {
+    for s in 0..seeds() {
+        let link = LinkConfig::lossy(0.15, 0.05);
+        let cases = [
+            (
+                Config::new(Role::Controlling, seed(30)),
+                Config::new(Role::Controlled, seed(31)).with_lite(),
+            ),
+            (
+                Config::new(Role::Controlling, seed(32)),
+                Config::new(Role::Controlling, seed(33)),
+            ),
+            (
+                Config::new(Role::Controlled, seed(34)),
+                Config::new(Role::Controlled, seed(35)),
+            ),
+        ];
+        for (i, (a, b)) in cases.into_iter().enumerate() {
+            let mut net = two(200 + s, a, b, link.clone());
+            let done = net.run_until(Duration::from_secs(30), |n| {
+                connected(n.node(0).state()) && connected(n.node(1).state())
+            });
+            assert!(
+                done,
+                "seed {s} case {i}: A {:?} B {:?}",
+                net.node(0).states,
+                net.node(1).states
+            );
+            assert_mirrored(&net);
+            assert_ne!(net.node(0).agent.role(), net.node(1).agent.role());
+        }
+    }
+}

@@ -62,7 +62,9 @@ pub struct Config {
     pub rto_min: Duration,
     /// Highest RTO (default 10 s, so a data channel recovers quickly after an outage).
     pub rto_max: Duration,
-    /// Longest delay before a SACK (RFC 9260 §6.2: at most 500 ms; default 200 ms).
+    /// Longest delay before a SACK (RFC 9260 §6.2: at most 500 ms). Default 100 ms: half the
+    /// default `rto_min`, so a peer with the same low minimum never times out waiting for the
+    /// SACK of a lone packet.
     pub sack_delay: Duration,
     /// INIT or COOKIE-ECHO retransmissions before giving up (RFC 9260: 8).
     pub max_init_retransmits: u32,
@@ -89,7 +91,7 @@ impl Config {
             rto_initial: Duration::from_secs(1),
             rto_min: Duration::from_millis(200),
             rto_max: Duration::from_secs(10),
-            sack_delay: Duration::from_millis(200),
+            sack_delay: Duration::from_millis(100),
             max_init_retransmits: 8,
             max_retransmits: 10,
             zero_checksum: true,
@@ -606,7 +608,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         let rto = micros(config.rto_initial);
         let mtu = config.mtu.max(256);
         let recv = Reassembly::new(recv_area);
-        let rwnd = recv.free();
+        let rwnd = recv.free(config.mtu.max(256) - 28);
         Association {
             state: State::Listen,
             now,
@@ -701,7 +703,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
     /// A SACK when the window reopens after we advertised (almost) none: the sender would
     /// otherwise wait for its zero-window probe timer.
     fn maybe_window_update(&mut self) {
-        let free = self.recv.free();
+        let free = self.recv_window();
         let mtu = self.config.mtu;
         if self.is_established_like()
             && self.last_advertised_rwnd < 2 * mtu
@@ -1038,10 +1040,14 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         }
     }
 
-    /// The window we advertise: exactly the free reassembly storage (a paused reader's
-    /// stored messages count as used, so the window closes as it fills).
+    /// The window we advertise: the free reassembly storage (a paused reader's stored
+    /// messages count as used, so the window closes as it fills).
     fn local_rwnd(&self) -> usize {
-        self.recv.free()
+        self.recv_window()
+    }
+
+    fn recv_window(&self) -> usize {
+        self.recv.free(self.max_payload())
     }
 
     fn close(&mut self, reason: CloseReason) {
@@ -2577,7 +2583,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             InitFields {
                 chunk_type: ChunkType::INIT_ACK,
                 initiate_tag: reply.local_tag,
-                a_rwnd: self.recv.free() as u32,
+                a_rwnd: self.recv_window() as u32,
                 outbound_streams: u16::MAX,
                 inbound_streams: u16::MAX,
                 initial_tsn: reply.local_tsn,
@@ -2598,7 +2604,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             InitFields {
                 chunk_type: ChunkType::INIT,
                 initiate_tag: self.local_tag,
-                a_rwnd: self.recv.free() as u32,
+                a_rwnd: self.recv_window() as u32,
                 outbound_streams: u16::MAX,
                 inbound_streams: u16::MAX,
                 initial_tsn: self.local_initial_tsn,

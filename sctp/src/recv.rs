@@ -244,13 +244,12 @@ impl<'a, const N: usize> Reassembly<'a, N> {
         self.used = 0;
     }
 
-    /// Free bytes, or zero when no record is free: the honest window.
-    pub(crate) fn free(&self) -> usize {
-        if self.count >= N {
-            0
-        } else {
-            self.area.len() - self.used
-        }
+    /// The honest window: free bytes, but no more than the free records can hold at
+    /// `per_record` bytes each (a full-size chunk). A peer sending smaller chunks can still
+    /// exhaust the records first; those chunks are dropped, counted and retransmitted.
+    pub(crate) fn free(&self, per_record: usize) -> usize {
+        let records = N.saturating_sub(self.count);
+        (self.area.len() - self.used).min(records.saturating_mul(per_record))
     }
 
     pub(crate) fn records(&self) -> &[Record] {

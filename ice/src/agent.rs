@@ -1940,14 +1940,16 @@ impl<const CANDIDATES: usize, const PAIRS: usize, const TRANSACTIONS: usize>
         &mut self,
         buf: &'b mut [u8],
     ) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
-        if let Some(r) = self.responses.first().copied().flatten() {
-            let n = self.emit_response(&r, buf)?;
+        while let Some(r) = self.responses.first().copied().flatten() {
+            let emitted = self.emit_response(&r, buf)?;
             pop(&mut self.responses);
-            return Ok(Some(Transmit::between(
-                r.source,
-                r.destination,
-                buf.get(..n).unwrap_or_default(),
-            )));
+            if let Some(n) = emitted {
+                return Ok(Some(Transmit::between(
+                    r.source,
+                    r.destination,
+                    buf.get(..n).unwrap_or_default(),
+                )));
+            }
         }
         for i in 0..TRANSACTIONS {
             let Some(t) = self.txns.get(i).copied().flatten() else {
@@ -1983,7 +1985,7 @@ impl<const CANDIDATES: usize, const PAIRS: usize, const TRANSACTIONS: usize>
         let b = Message::builder(Class::Request, Method::BINDING, t.tid);
         let (local, remote, nominate, controlling) = match t.kind {
             TxnKind::Gather { .. } => {
-                return finish(b.fingerprint().emit(buf)).map(Some);
+                return finish(b.fingerprint().emit(buf));
             }
             TxnKind::Check {
                 nominate,
@@ -2023,10 +2025,13 @@ impl<const CANDIDATES: usize, const PAIRS: usize, const TRANSACTIONS: usize>
                 .fingerprint()
                 .emit(buf),
         )
-        .map(Some)
     }
 
-    fn emit_response(&self, r: &PendingResponse, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
+    fn emit_response(
+        &self,
+        r: &PendingResponse,
+        buf: &mut [u8],
+    ) -> Result<Option<usize>, BufferTooSmall> {
         let local = if r.old {
             self.old_creds.map_or(self.local_creds, |(l, _)| l)
         } else {
@@ -2208,12 +2213,14 @@ impl TxnKind {
     }
 }
 
-fn finish(r: Result<usize, peerless_stun::EmitError>) -> Result<usize, BufferTooSmall> {
+/// A too-small buffer is the caller's to fix; the other emit errors (too many attributes, a
+/// message over 64 KiB) cannot happen with the few short attributes ICE sends, and would
+/// drop the message rather than send a broken one.
+fn finish(r: Result<usize, peerless_stun::EmitError>) -> Result<Option<usize>, BufferTooSmall> {
     match r {
-        Ok(n) => Ok(n),
+        Ok(n) => Ok(Some(n)),
         Err(peerless_stun::EmitError::BufferTooSmall(e)) => Err(e),
-        // Our messages have a handful of short attributes: neither can happen.
-        Err(_) => Ok(0),
+        Err(_) => Ok(None),
     }
 }
 

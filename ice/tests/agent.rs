@@ -459,3 +459,30 @@ fn the_default_agent_has_a_documented_size() {
     println!("size_of::<Agent>() = {size}");
     assert!(size <= 16 * 1024, "{size} bytes");
 }
+
+#[test]
+fn a_small_buffer_is_reported_and_nothing_is_lost() {
+    let mut a = agent(Role::Controlled);
+    let mut req = request(
+        1,
+        &user(),
+        OURS.1.as_bytes(),
+        &[Attribute::IceControlling(5)],
+    );
+    a.handle_packet(Instant::ZERO, remote(), local(), &mut req);
+    let mut small = [0u8; 10];
+    let needed = match a.poll_transmit(&mut small) {
+        Err(e) => e.needed,
+        other => panic!("{other:?}"),
+    };
+    let mut buf = [0u8; 1500];
+    let t = a
+        .poll_transmit(&mut buf)
+        .unwrap()
+        .expect("the response is still there");
+    assert_eq!(t.payload.len(), needed);
+    assert_eq!(
+        Message::parse(t.payload).unwrap().transaction_id(),
+        TransactionId([1; 12])
+    );
+}

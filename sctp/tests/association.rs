@@ -529,3 +529,92 @@ fn negotiated_channels_parity_and_buffered_amount_low() {
     assert_eq!(a.buffered_amount(ch), 0);
     assert_eq!(low, 1);
 }
+
+#[test]
+fn a_restarted_peer_is_recognised_by_its_tie_tags() {
+    // RFC 9260 §5.2.2 and §5.2.4 case A: the peer loses its state and connects again while we
+    // are established. We answer its INIT with a new tag and our current tags as tie-tags; its
+    // COOKIE-ECHO then restarts the association instead of being discarded.
+    let (_, mut b, _, mut sb) = established(true, true);
+    let mut a2 = assoc(DtlsRole::Client, 9, 64 * 1024); // fresh state, a new tag
+    let mut sa2 = Seen::default();
+    a2.connect(Instant::ZERO);
+    exchange(&mut a2, &mut b, &mut sa2, &mut sb, Instant::ZERO);
+    assert_eq!(sa2.connected, 1);
+    assert_eq!(b.stats().restarts, 1);
+    let ch = a2
+        .open_channel("again", "", ChannelOptions::default())
+        .unwrap();
+    a2.send(ch, false, b"after restart").unwrap();
+    exchange(&mut a2, &mut b, &mut sa2, &mut sb, Instant::ZERO);
+    assert!(sb.messages.iter().any(|m| m.2 == b"after restart"));
+}
+
+#[test]
+fn unknown_init_parameters_are_reported_and_heartbeats_answered() {
+    let mut b = assoc(DtlsRole::Server, 2, 8192);
+    // An INIT with an unknown "skip and report" parameter (0xC123) and an unknown "skip"
+    // parameter (0x8123).
+    let mut buf = [0u8; 256];
+    let mut w = Writer::new(&mut buf);
+    wire::emit_common_header(&mut w, 5000, 5000, 0);
+    wire::emit_chunk(&mut w, ChunkType::INIT, 0, |w| {
+        w.u32(0x1234_5678);
+        w.u32(65536);
+        w.u16(10);
+        w.u16(10);
+        w.u32(1);
+        wire::emit_param(w, wire::ParamType(0xC123), |w| w.bytes(b"abc"));
+        wire::emit_param(w, wire::ParamType(0x8123), |w| w.bytes(b"xy"));
+    });
+    let n = w.finish().unwrap();
+    wire::seal(&mut buf[..n], false);
+    b.handle_packet(Instant::ZERO, &mut buf[..n]);
+    let reply = drain(&mut b).remove(0);
+    let p = Packet::parse(&reply).unwrap();
+    assert_eq!(p.verification_tag(), 0x1234_5678);
+    let chunk = p.chunks().next().unwrap().unwrap();
+    assert_eq!(chunk.chunk_type, ChunkType::INIT_ACK);
+    let init_ack = Init::parse(&chunk).unwrap();
+    let reported: Vec<_> = init_ack
+        .params()
+        .flatten()
+        .filter(|p| p.param_type == wire::ParamType::UNRECOGNIZED_PARAMETER)
+        .map(|p| p.value.to_vec())
+        .collect();
+    assert_eq!(
+        reported,
+        vec![vec![0xc1, 0x23, 0x00, 0x07, b'a', b'b', b'c', 0]]
+    );
+    assert!(init_ack.state_cookie().is_some());
+
+    // A HEARTBEAT is echoed in a HEARTBEAT-ACK with the same information.
+    let (mut a, mut b, _, _) = established(false, false);
+    let ch = a.open_channel("t", "", ChannelOptions::default()).unwrap();
+    a.send(ch, true, b"x").unwrap();
+    let tag = Packet::parse(&drain(&mut a)[0]).unwrap().verification_tag();
+    let mut buf = [0u8; 64];
+    let mut w = Writer::new(&mut buf);
+    wire::emit_common_header(&mut w, 5000, 5000, tag);
+    wire::emit_chunk(&mut w, ChunkType::HEARTBEAT, 0, |w| {
+        wire::emit_param(w, wire::ParamType::HEARTBEAT_INFO, |w| w.bytes(b"beat"));
+    });
+    let n = w.finish().unwrap();
+    wire::seal(&mut buf[..n], false);
+    b.handle_packet(Instant::ZERO, &mut buf[..n]);
+    let replies = drain(&mut b);
+    let ack = replies
+        .iter()
+        .flat_map(|r| {
+            Packet::parse(r)
+                .unwrap()
+                .chunks()
+                .flatten()
+                .filter(|c| c.chunk_type == ChunkType::HEARTBEAT_ACK)
+                .map(|c| c.value.to_vec())
+                .collect::<Vec<_>>()
+        })
+        .next()
+        .unwrap();
+    assert_eq!(ack, vec![0, 1, 0, 8, b'b', b'e', b'a', b't']);
+}

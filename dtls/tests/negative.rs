@@ -409,3 +409,28 @@ fn handshake_times_out_without_a_peer() {
         Some(Event::Closed(CloseReason::HandshakeTimeout))
     );
 }
+
+/// The client's Finished (epoch 1) overtakes the rest of flight 5: the server cannot decrypt
+/// it yet, keeps it, and uses it once ClientKeyExchange gives it the keys.
+#[test]
+fn early_next_epoch_record_is_kept_not_dropped() {
+    let mut pair = Pair::new(20, |c| c);
+    pair.c2s = Box::new(|d| {
+        let mut records = Vec::new();
+        let mut pos = 0;
+        while let Ok(r) = Record::parse(&d[pos..]) {
+            records.push((r.epoch(), d[pos..pos + r.len()].to_vec()));
+            pos += r.len();
+        }
+        if !records.iter().any(|(e, _)| *e == 1) {
+            return vec![d];
+        }
+        // Epoch-1 records first, each record its own datagram.
+        records.sort_by_key(|(e, _)| std::cmp::Reverse(*e));
+        records.into_iter().map(|(_, r)| r).collect()
+    });
+    pair.run_until_connected();
+    assert_eq!(pair.client.stats().retransmissions, 0);
+    assert_eq!(pair.server.stats().dropped_records, 0);
+    pair.exchange_app_data();
+}

@@ -246,3 +246,12 @@ fn rfc7714_17_srtcp() {
         );
     }
 }
+
+/// The footprint of a context is part of the API contract: print it and bound it.
+#[test]
+fn context_size_is_bounded() {
+    let default = core::mem::size_of::<Context>();
+    let small = core::mem::size_of::<Context<1, 1>>();
+    std::println!("size_of Context<8, 2> = {default}, Context<1, 1> = {small}");
+    assert!(default <= 2048, "{default}");
+}

@@ -8,3 +8,16 @@ cd "$ROOT/bench/dtls-vs-dimpl"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/bench-dtls-vs-dimpl"
 cargo build -q --release
 "$CARGO_TARGET_DIR/release/dtls-vs-dimpl"
+# Wall time on a shared machine is noisy; instruction counts are not. With valgrind present,
+# count instructions per handshake (both sides) for each implementation: (runs 1+N) - (runs 1).
+if command -v valgrind >/dev/null; then
+    count() {
+        BENCH_ONLY="$1" BENCH_ITERATIONS="$2" valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+            "$CARGO_TARGET_DIR/release/dtls-vs-dimpl" 2>&1 | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+    }
+    n=5
+    ours=$(( ($(count peerless $((n + 1))) - $(count peerless 1)) / n ))
+    theirs=$(( ($(count dimpl $((n + 1))) - $(count dimpl 1)) / n ))
+    echo "instructions per full handshake (client + server, callgrind): peerless $ours, dimpl $theirs," \
+        "ratio $(python3 -c "print(f'{$ours / $theirs:.2f}')")"
+fi

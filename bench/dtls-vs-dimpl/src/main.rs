@@ -141,6 +141,18 @@ fn main() {
             .build()
             .unwrap(),
     );
+    // BENCH_ONLY=peerless|dimpl runs one side only (for instruction counts under callgrind).
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    if !only.is_empty() {
+        for i in 0..iterations {
+            if only == "peerless" {
+                peerless_handshake(&certs, i as u8);
+            } else {
+                dimpl_handshake(&dimpl_certs, &config);
+            }
+        }
+        return;
+    }
     // Warm up both, then interleave so machine noise hits both alike.
     peerless_handshake(&certs, 0);
     dimpl_handshake(&dimpl_certs, &config);

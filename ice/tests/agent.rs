@@ -486,3 +486,38 @@ fn a_small_buffer_is_reported_and_nothing_is_lost() {
         TransactionId([1; 12])
     );
 }
+
+#[test]
+fn new_checks_are_paced_by_ta_in_pair_priority_order() {
+    let mut a = agent(Role::Controlling);
+    for (i, prio) in [(2, 1000u32), (3, 3000), (4, 2000), (5, 4000)] {
+        a.add_remote_candidate(&format!(
+            "candidate:{i} 1 udp {prio} 192.0.2.{i} 9 typ host"
+        ))
+        .unwrap();
+    }
+    let mut now = Instant::ZERO;
+    let mut first_sends: Vec<(Instant, SocketAddr)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    while now < Instant::from_millis(400) {
+        a.handle_timeout(now);
+        for (_, dst, p) in drain(&mut a) {
+            if seen.insert(Message::parse(&p).unwrap().transaction_id()) {
+                first_sends.push((now, dst));
+            }
+        }
+        now = a.poll_timeout().unwrap().min(Instant::from_millis(400));
+    }
+    let order: Vec<_> = first_sends
+        .iter()
+        .map(|(_, d)| d.ip().to_string())
+        .collect();
+    // Each remote has its own foundation, so all four start Waiting: highest priority first.
+    assert_eq!(order, ["192.0.2.5", "192.0.2.3", "192.0.2.4", "192.0.2.2"]);
+    for w in first_sends.windows(2) {
+        assert!(
+            w[1].0 - w[0].0 >= Duration::from_millis(50),
+            "{first_sends:?}"
+        );
+    }
+}

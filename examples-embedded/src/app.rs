@@ -60,13 +60,99 @@ pub fn run(out: &mut impl Write, instructions: impl Fn() -> u64) -> Result<(), F
         if time_ok { "pass" } else { "FAIL" }
     )?;
 
+    let dtls_ok = dtls_handshake(out, &instructions)?;
+    let srtp_ok = srtp_packets(out, &instructions)?;
+
     prove_failures_are_caught();
 
-    if kat_ok && wire_ok && time_ok {
+    if kat_ok && wire_ok && time_ok && dtls_ok && srtp_ok {
         Ok(())
     } else {
         Err(Failed)
     }
+}
+
+/// Two DTLS endpoints complete one handshake in memory (ECDHE P-256, ECDSA P-256,
+/// AES-128-GCM, use_srtp); instructions are counted per side, certificates apart.
+fn dtls_handshake(out: &mut impl Write, instructions: &impl Fn() -> u64) -> Result<bool, Failed> {
+    use peerless_dtls::{Certificate, Config, Endpoint, HashAlgorithm, Role, Validity, selftest};
+
+    let start = instructions();
+    let mut rng = Drbg::from_seed(&[7; 32], b"firmware-certificates");
+    let validity = Validity::days_from(1_700_000_000, 30);
+    let (Ok(a), Ok(b)) = (
+        Certificate::generate(&mut rng, validity),
+        Certificate::generate(&mut rng, validity),
+    ) else {
+        writeln!(out, "dtls_handshake=FAIL certificate")?;
+        return Ok(false);
+    };
+    writeln!(
+        out,
+        "dtls_certificate_pair_instructions={}",
+        instructions() - start
+    )?;
+    let (fa, fb) = (
+        a.fingerprint(HashAlgorithm::Sha256),
+        b.fingerprint(HashAlgorithm::Sha256),
+    );
+    let mut client: Endpoint<2048, 2048> =
+        Endpoint::new(Config::new(a, [1; 32]), Role::Client, Instant::ZERO);
+    let mut server: Endpoint<2048, 2048> =
+        Endpoint::new(Config::new(b, [2; 32]), Role::Server, Instant::ZERO);
+    client.set_remote_fingerprint(fb);
+    server.set_remote_fingerprint(fa);
+    let mut buf = [0u8; 1200];
+    let mut spent = [0u64; 2];
+    let result = selftest::handshake(&mut client, &mut server, &mut buf, |side, call| {
+        let t = instructions();
+        call();
+        spent[side as usize] += instructions() - t;
+    });
+    let ok = result.is_ok();
+    writeln!(out, "dtls_handshake={}", if ok { "pass" } else { "FAIL" })?;
+    writeln!(out, "dtls_handshake_instructions_client={}", spent[0])?;
+    writeln!(out, "dtls_handshake_instructions_server={}", spent[1])?;
+    writeln!(
+        out,
+        "dtls_endpoint_bytes={}",
+        core::mem::size_of::<Endpoint<2048, 2048>>()
+    )?;
+    Ok(ok)
+}
+
+/// libsrtp's validation packet, then one 1200 B packet protected and unprotected per profile.
+fn srtp_packets(out: &mut impl Write, instructions: &impl Fn() -> u64) -> Result<bool, Failed> {
+    use peerless_srtp::{Profile, selftest};
+
+    let mut ok = selftest::known_answer();
+    writeln!(
+        out,
+        "srtp_libsrtp_known_answer={}",
+        if ok { "pass" } else { "FAIL" }
+    )?;
+    let mut buf = [0u8; selftest::PACKET_LEN + 16];
+    for profile in Profile::ALL {
+        let Ok(mut probe) = selftest::PacketLoop::new(profile, &mut buf) else {
+            ok = false;
+            continue;
+        };
+        let t0 = instructions();
+        let protected = probe.protect();
+        let t1 = instructions();
+        let unprotected = protected.map(|n| probe.unprotect(n));
+        let t2 = instructions();
+        let pass = matches!(unprotected, Ok(Ok(())));
+        ok &= pass;
+        writeln!(
+            out,
+            "srtp_1200B profile={profile:?} protect_instructions={} unprotect_instructions={} roundtrip={}",
+            t1 - t0,
+            t2 - t1,
+            if pass { "pass" } else { "FAIL" }
+        )?;
+    }
+    Ok(ok)
 }
 
 const KAT_ENTROPY: [u8; 32] = [

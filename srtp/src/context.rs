@@ -221,7 +221,12 @@ fn gcm_nonce(salt: u128, ssrc: u32, word: u32, low: u32) -> [u8; 12] {
     nonce
 }
 
-fn gcm_seal(t: &Transform, nonce: &[u8; 12], aad: &[u8], body: &mut [u8]) -> [u8; 16] {
+fn gcm_seal(
+    t: &Transform,
+    nonce: &[u8; 12],
+    aad: &[u8],
+    body: &mut [u8],
+) -> Result<[u8; 16], Error> {
     let tag = match t {
         Transform::Gcm128 { aead, .. } => {
             aead.encrypt_inout_detached(nonce.into(), aad, body.into())
@@ -229,11 +234,10 @@ fn gcm_seal(t: &Transform, nonce: &[u8; 12], aad: &[u8], body: &mut [u8]) -> [u8
         Transform::Gcm256 { aead, .. } => {
             aead.encrypt_inout_detached(nonce.into(), aad, body.into())
         }
-        Transform::Cm { .. } => return [0; 16],
+        Transform::Cm { .. } => return Err(Error::Malformed),
     };
-    // Encryption fails only for inputs beyond GCM's 2^36-byte limit, which a slice of a
-    // datagram cannot reach; a zero tag would then simply fail to verify at the receiver.
-    tag.map(Into::into).unwrap_or([0; 16])
+    // GCM refuses only inputs beyond 2^36 bytes, which no datagram reaches.
+    tag.map(Into::into).map_err(|_| Error::Malformed)
 }
 
 fn gcm_open(
@@ -297,7 +301,8 @@ impl<const W: usize> Stream<W> {
 /// `SSRCS` is the capacity of the per-SSRC table (rollover counter, highest sequence number,
 /// replay windows, SRTCP index); `WINDOW_WORDS` sizes each replay window's storage in
 /// 64-packet words (the default, 2, holds a 128-packet window). A context with the defaults
-/// takes a few KiB, all inline: no allocation, ever.
+/// takes about 1.5 KiB (1504 bytes on x86_64, bounded by a test), all inline: no allocation,
+/// ever.
 ///
 /// ```
 /// use peerless_srtp::{Config, Context, Profile};
@@ -541,7 +546,7 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
             t => {
                 let nonce = gcm_nonce(gcm_salt(t), ssrc, roc, u32::from(seq));
                 let (aad, body) = header_and_body.split_at_mut(header_len);
-                tag_out.copy_from_slice(&gcm_seal(t, &nonce, aad, body));
+                tag_out.copy_from_slice(&gcm_seal(t, &nonce, aad, body)?);
             }
         }
         if let Some(stream) = self.claim(slot, ssrc) {
@@ -649,11 +654,11 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
                     let mut aad = [0u8; 12];
                     aad[..8].copy_from_slice(&packet[..8]);
                     aad[8..].copy_from_slice(&trailer);
-                    gcm_seal(t, &nonce, &aad, &mut packet[8..len])
+                    gcm_seal(t, &nonce, &aad, &mut packet[8..len])?
                 } else {
                     // Authentication only: the whole packet and the E‖index word are AAD.
                     packet[len..len + 4].copy_from_slice(&trailer);
-                    gcm_seal(t, &nonce, &packet[..len + 4], &mut [])
+                    gcm_seal(t, &nonce, &packet[..len + 4], &mut [])?
                 };
                 packet[len..len + 16].copy_from_slice(&tag);
                 packet[len + 16..].copy_from_slice(&trailer);

@@ -3,7 +3,7 @@
 //! ```text
 //!  host sockets --add_local_candidate--> host candidates --(Ta)--> Binding to STUN servers --> srflx
 //!  signalling --set_remote_credentials / add_remote_candidate / end_of_remote_candidates--+
-//!                                                                                          ▼
+//!                                                                                          v
 //!  New -> Checking: pairs = host locals x remotes (same family), ordered by pair priority
 //!           every Ta: triggered queue first, else the best Waiting pair (unfreezing by foundation)
 //!           Binding request  USERNAME=theirs:ours PRIORITY ICE-CONTROLLING|ICE-CONTROLLED
@@ -87,7 +87,7 @@ impl IceState {
     }
 }
 
-/// A username fragment and password (RFC 8445 §5.3).
+/// A username fragment and password (`a=ice-ufrag`, `a=ice-pwd`: RFC 8839 §5.4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Credentials {
     /// The username fragment (4 to 32 characters here).
@@ -722,8 +722,9 @@ impl<const CANDIDATES: usize, const PAIRS: usize, const TRANSACTIONS: usize>
             .iter()
             .position(|r| r.is_some_and(|r| r.address == cand.address))
         {
-            // RFC 8838 §11.4: a signalled candidate replaces the peer-reflexive one learned
-            // first; its pairs keep their state and get the new priority.
+            // RFC 8838 (receiving trickled candidates): a signalled candidate replaces the
+            // peer-reflexive one learned first; its pairs keep their state and get the new
+            // priority.
             if let Some(existing) = self.remotes.get_mut(i).and_then(|r| r.as_mut())
                 && existing.kind == CandidateType::PeerReflexive
             {

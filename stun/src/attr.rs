@@ -37,7 +37,7 @@ impl AttrType {
     pub const MESSAGE_INTEGRITY: AttrType = AttrType(0x0008);
     /// ERROR-CODE (RFC 8489 §14.8).
     pub const ERROR_CODE: AttrType = AttrType(0x0009);
-    /// UNKNOWN-ATTRIBUTES (RFC 8489 §14.9).
+    /// UNKNOWN-ATTRIBUTES (RFC 8489 §14.13).
     pub const UNKNOWN_ATTRIBUTES: AttrType = AttrType(0x000A);
     /// CHANNEL-NUMBER (RFC 8656 §18.1).
     pub const CHANNEL_NUMBER: AttrType = AttrType(0x000C);

@@ -96,7 +96,7 @@ impl Retransmit {
     }
 
     /// Stops retransmitting but keeps waiting for a response until the transaction would have
-    /// timed out (RFC 8445 §7.2.5.4 cancellation).
+    /// timed out (RFC 8445 §7.3.1.4 cancellation).
     pub fn cancel(&mut self, now: Instant) {
         if !self.is_last_wait() {
             self.sends = self.config.max_sends;

@@ -600,3 +600,54 @@ fn lite_and_role_conflict_survive_loss_duplication_and_reordering() {
         }
     }
 }
+
+#[test]
+fn dual_stack_agents_pair_within_a_family() {
+    let (a4, a6) = (addr("10.0.0.1:1000"), addr("[2001:db8::1]:1000"));
+    let (b4, b6) = (addr("10.0.0.2:2000"), addr("[2001:db8::2]:2000"));
+    let mut net = Network::new(12);
+    // Each agent has an IPv4 and an IPv6 host candidate; the simulated network routes only
+    // the IPv6 addresses (a node has one address there).
+    let mut a = IceNode::new(Config::new(Role::Controlling, seed(40)), a4);
+    a.agent.add_local_candidate(a6).unwrap();
+    let mut b = IceNode::new(Config::new(Role::Controlled, seed(41)), b4);
+    b.agent.add_local_candidate(b6).unwrap();
+    let v6_first = a
+        .agent
+        .local_candidates()
+        .find(|c| c.address == a6)
+        .unwrap()
+        .priority
+        > a.agent
+            .local_candidates()
+            .find(|c| c.address == a4)
+            .unwrap()
+            .priority;
+    assert!(!v6_first, "the first socket added is preferred");
+    assert_eq!(a.agent.local_candidates().count(), 2);
+    net.add(a, a6, LinkConfig::default());
+    net.add(b, b6, LinkConfig::default());
+    signal(&mut net, 0, 1);
+    signal(&mut net, 1, 0);
+    let done = net.run_until(Duration::from_secs(10), |n| {
+        connected(n.node(0).state()) && connected(n.node(1).state())
+    });
+    assert!(
+        done,
+        "A {:?} B {:?}",
+        net.node(0).states,
+        net.node(1).states
+    );
+    // Only the IPv6 addresses route in this network: the IPv4 pair fails, the IPv6 one wins,
+    // and no pair ever mixed the families.
+    assert_eq!(net.node(0).agent.selected_pair(), Some((a6, b6)));
+    assert_eq!(net.node(1).agent.selected_pair(), Some((b6, a6)));
+    exchange_data_v6(&mut net);
+}
+
+fn exchange_data_v6(net: &mut Network<IceNode>) {
+    assert!(net.node_mut(0).send(b"\x17over ipv6"));
+    net.kick(0);
+    net.run_for(Duration::from_millis(100));
+    assert!(net.node(1).data.iter().any(|d| d == b"\x17over ipv6"));
+}

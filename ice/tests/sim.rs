@@ -638,8 +638,7 @@ fn dual_stack_agents_pair_within_a_family() {
         net.node(0).states,
         net.node(1).states
     );
-    // Only the IPv6 addresses route in this network: the IPv4 pair fails, the IPv6 one wins,
-    // and no pair ever mixed the families.
+    // Only the IPv6 addresses route in this network: the IPv4 pair fails, the IPv6 one wins.
     assert_eq!(net.node(0).agent.selected_pair(), Some((a6, b6)));
     assert_eq!(net.node(1).agent.selected_pair(), Some((b6, a6)));
     exchange_data_v6(&mut net);

@@ -1,0 +1,168 @@
+//! An SCTP association over a plain UDP socket (no DTLS), for interop tests with other SCTP
+//! stacks driven the same way (`sctp/interop/aiortc_sctp.py`).
+//!
+//! `sctp_udp <client|server> <local addr> <remote addr>`: connects (both sides send INIT, as
+//! WebRTC peers do), opens channel "rust-chan" and sends a set of messages on it, echoes every
+//! message received on channels the peer opens, and when its own messages have all come back
+//! closes "rust-chan" by stream reset. Exits 0 when that close completes, 1 on timeout.
+
+// An example binary: a failure is a bug to see at once.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::UdpSocket;
+use std::time::Duration;
+
+use peerless_base::StdClock;
+use peerless_sctp::{Association, ChannelOptions, Config, DtlsRole, Event};
+
+/// The messages each side sends: sizes chosen to cover one chunk, many chunks, and the empty
+/// message.
+pub const SIZES: [usize; 7] = [1, 100, 1172, 1173, 5000, 65_536, 0];
+
+/// Message `index`: binary (even) with every byte value, or text (odd) in ASCII so it is
+/// valid UTF-8.
+fn message(index: usize, salt: u8) -> Vec<u8> {
+    let size = SIZES[index];
+    if index % 2 == 0 {
+        (0..size)
+            .map(|i| (i as u8).wrapping_mul(7) ^ salt)
+            .collect()
+    } else {
+        (0..size)
+            .map(|i| b'a' + ((i + usize::from(salt)) % 26) as u8)
+            .collect()
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let role = match args.get(1).map(String::as_str) {
+        Some("client") => DtlsRole::Client,
+        Some("server") => DtlsRole::Server,
+        _ => panic!("usage: sctp_udp <client|server> <local> <remote>"),
+    };
+    let socket = UdpSocket::bind(&args[2]).unwrap();
+    socket.connect(&args[3]).unwrap();
+    let clock = StdClock::new();
+    let mut send_area = vec![0u8; 1 << 20];
+    let mut recv_area = vec![0u8; 1 << 20];
+    let mut config = Config::new(role, [0x42; 32]);
+    config.remote_max_message_size = 262_144;
+    let mut assoc: Association<'_> =
+        Association::new(config, clock.now(), &mut send_area, &mut recv_area);
+    assoc.connect(clock.now());
+    let ours = assoc
+        .open_channel("rust-chan", "interop", ChannelOptions::default())
+        .unwrap();
+    let mut sent = 0;
+    let mut echoed = 0;
+    let mut echoes_to_do: Vec<(u16, bool, Vec<u8>)> = Vec::new();
+    let mut closing = false;
+    let mut buf = vec![0u8; 1500];
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if std::time::Instant::now() > deadline {
+            eprintln!(
+                "timeout: sent {sent}, echoed {echoed}, stats {:?}",
+                assoc.stats()
+            );
+            std::process::exit(1);
+        }
+        // Send our messages once connected.
+        if assoc.is_established() {
+            while sent < SIZES.len() {
+                let data = message(sent, 0x11);
+                if assoc.send(ours, sent % 2 == 0, &data).is_err() {
+                    break;
+                }
+                sent += 1;
+            }
+        }
+        for (ch, binary, data) in echoes_to_do.drain(..) {
+            assoc.send(ch, binary, &data).unwrap();
+        }
+        while let Some(t) = assoc.poll_transmit(&mut buf).unwrap() {
+            socket.send(t.payload).unwrap();
+        }
+        let mut done = false;
+        while let Some(e) = assoc.poll_event() {
+            match e {
+                Event::Connected => eprintln!("rust: connected"),
+                Event::ChannelOpen {
+                    id,
+                    label,
+                    protocol,
+                    ..
+                } => {
+                    eprintln!("rust: peer opened channel {id} {label:?} {protocol:?}");
+                }
+                Event::Message {
+                    channel,
+                    binary,
+                    data,
+                } if channel == ours => {
+                    let want = message(echoed, 0x11);
+                    assert_eq!(data, &want[..], "echo {echoed} differs");
+                    assert_eq!(binary, echoed % 2 == 0);
+                    echoed += 1;
+                    eprintln!(
+                        "rust: echo {echoed}/{} ok ({} bytes)",
+                        SIZES.len(),
+                        data.len()
+                    );
+                }
+                Event::Message {
+                    channel,
+                    binary,
+                    data,
+                } => {
+                    echoes_to_do.push((channel, binary, data.to_vec()));
+                }
+                Event::ChannelClosed(ch) => {
+                    eprintln!("rust: channel {ch} closed");
+                    if ch == ours {
+                        done = true;
+                    }
+                }
+                Event::Closed(reason) => {
+                    eprintln!("rust: association closed: {reason:?}");
+                    std::process::exit(1);
+                }
+                Event::BufferedAmountLow(_) => {}
+            }
+        }
+        if done {
+            // Give the last packets (the reset response) a moment to leave.
+            while let Some(t) = assoc.poll_transmit(&mut buf).unwrap() {
+                socket.send(t.payload).unwrap();
+            }
+            println!("OK rust: {echoed} echoes verified, channel closed by stream reset");
+            return;
+        }
+        if echoed == SIZES.len() && !closing {
+            closing = true;
+            assoc.close_channel(ours);
+            continue;
+        }
+        if !echoes_to_do.is_empty() {
+            continue;
+        }
+        let wait = assoc
+            .poll_timeout()
+            .map(|t| {
+                clock
+                    .std_instant(t)
+                    .saturating_duration_since(std::time::Instant::now())
+            })
+            .unwrap_or(Duration::from_millis(50))
+            .clamp(Duration::from_millis(1), Duration::from_millis(50));
+        socket.set_read_timeout(Some(wait)).unwrap();
+        let mut rx = [0u8; 2048];
+        if let Ok(n) = socket.recv(&mut rx) {
+            assoc.handle_packet(clock.now(), &mut rx[..n]);
+        }
+        if assoc.poll_timeout().is_some_and(|t| t <= clock.now()) {
+            assoc.handle_timeout(clock.now());
+        }
+    }
+}

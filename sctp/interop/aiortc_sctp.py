@@ -1,0 +1,119 @@
+"""Interop: aiortc's SCTP stack (RTCSctpTransport, RTCDataChannel) against peerless-sctp.
+
+SCTP packets travel as plain UDP datagrams on loopback instead of inside DTLS: a stand-in for
+RTCDtlsTransport hands aiortc's packets to a socket and the socket's to aiortc. Everything above
+that is aiortc's real code: INIT collision (both sides connect), cookies, DATA/SACK, DCEP, PPIDs,
+fragmentation, stream reset.
+
+usage: aiortc_sctp.py <client|server> <local port> <remote port>
+The role is aiortc's DTLS role. aiortc opens "py-chan" and sends messages that peerless must echo;
+it echoes what peerless sends on the channel peerless opens, and waits for peerless to close it.
+"""
+import asyncio
+import sys
+
+from aiortc import RTCDataChannel, RTCDataChannelParameters, RTCSctpTransport
+from aiortc.rtcsctptransport import RTCSctpCapabilities
+
+SIZES = [1, 100, 1172, 1173, 5000, 65536, 0]
+
+
+def message(index, salt):
+    """Binary (even index) with every byte value, or ASCII text (odd index)."""
+    size = SIZES[index]
+    if index % 2 == 0:
+        return bytes(((i * 7) & 0xFF) ^ salt for i in range(size))
+    return bytes(ord("a") + (i + salt) % 26 for i in range(size))
+
+
+class UdpDtlsStandIn:
+    """The parts of RTCDtlsTransport that RTCSctpTransport uses."""
+
+    def __init__(self, role):
+        self._role = role
+        self.state = "connected"
+        self.receiver = None
+        self.udp = None
+
+    def _register_data_receiver(self, receiver):
+        self.receiver = receiver
+
+    def _unregister_data_receiver(self, receiver):
+        self.receiver = None
+
+    async def _send_data(self, data):
+        self.udp.sendto(data)
+
+
+class Protocol(asyncio.DatagramProtocol):
+    def __init__(self, standin):
+        self.standin = standin
+
+    def datagram_received(self, data, addr):
+        if self.standin.receiver is not None:
+            asyncio.ensure_future(self.standin.receiver._handle_data(data))
+
+
+async def main(role, local, remote):
+    loop = asyncio.get_event_loop()
+    standin = UdpDtlsStandIn(role)
+    transport, _ = await loop.create_datagram_endpoint(
+        lambda: Protocol(standin), local_addr=("127.0.0.1", local), remote_addr=("127.0.0.1", remote)
+    )
+    standin.udp = transport
+    sctp = RTCSctpTransport(standin)
+    done = loop.create_future()
+    state = {"echoed": 0, "rust_messages": 0, "rust_closed": False}
+
+    def maybe_done():
+        if state["echoed"] == len(SIZES) and state["rust_closed"] and not done.done():
+            done.set_result(True)
+
+    @sctp.on("datachannel")
+    def on_datachannel(channel):
+        print(f"aiortc: peer opened {channel.label!r} id {channel.id} protocol {channel.protocol!r}", flush=True)
+
+        @channel.on("message")
+        def on_message(msg):
+            state["rust_messages"] += 1
+            channel.send(msg)
+
+        @channel.on("close")
+        def on_close():
+            print("aiortc: peer's channel closed", flush=True)
+            state["rust_closed"] = True
+            maybe_done()
+
+    channel = RTCDataChannel(sctp, RTCDataChannelParameters(label="py-chan", protocol="echo"))
+
+    @channel.on("open")
+    def on_open():
+        for i, size in enumerate(SIZES):
+            data = message(i, 0x22)
+            channel.send(data if i % 2 == 0 else data.decode("latin-1"))
+
+    @channel.on("message")
+    def on_message(msg):
+        i = state["echoed"]
+        want = message(i, 0x22)
+        got = msg if isinstance(msg, bytes) else msg.encode("latin-1")
+        assert (i % 2 == 0) == isinstance(msg, bytes), f"echo {i}: wrong type {type(msg)}"
+        assert got == want, f"echo {i} differs ({len(got)} vs {len(want)} bytes)"
+        state["echoed"] += 1
+        print(f"aiortc: echo {state['echoed']}/{len(SIZES)} ok ({len(got)} bytes)", flush=True)
+        maybe_done()
+
+    await sctp.start(RTCSctpCapabilities(maxMessageSize=262144), 5000)
+    try:
+        await asyncio.wait_for(done, 30)
+    except asyncio.TimeoutError:
+        print(f"aiortc: timeout {state}", flush=True)
+        sys.exit(1)
+    print(f"OK aiortc: {state['echoed']} echoes verified, {state['rust_messages']} peerless messages echoed", flush=True)
+    await asyncio.sleep(0.2)
+    await sctp.stop()
+    transport.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))

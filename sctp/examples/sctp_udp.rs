@@ -23,7 +23,7 @@ pub const SIZES: [usize; 7] = [1, 100, 1172, 1173, 5000, 65_536, 0];
 /// valid UTF-8.
 fn message(index: usize, salt: u8) -> Vec<u8> {
     let size = SIZES[index];
-    if index % 2 == 0 {
+    if index.is_multiple_of(2) {
         (0..size)
             .map(|i| (i as u8).wrapping_mul(7) ^ salt)
             .collect()
@@ -72,7 +72,7 @@ fn main() {
         if assoc.is_established() {
             while sent < SIZES.len() {
                 let data = message(sent, 0x11);
-                if assoc.send(ours, sent % 2 == 0, &data).is_err() {
+                if assoc.send(ours, sent.is_multiple_of(2), &data).is_err() {
                     break;
                 }
                 sent += 1;
@@ -103,7 +103,7 @@ fn main() {
                 } if channel == ours => {
                     let want = message(echoed, 0x11);
                     assert_eq!(data, &want[..], "echo {echoed} differs");
-                    assert_eq!(binary, echoed % 2 == 0);
+                    assert_eq!(binary, echoed.is_multiple_of(2));
                     echoed += 1;
                     eprintln!(
                         "rust: echo {echoed}/{} ok ({} bytes)",

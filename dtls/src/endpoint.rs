@@ -31,7 +31,7 @@ use core::ops::Range;
 use core::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
-use peerless_base::{BufferTooSmall, Drbg, Instant, Transmit, Writer, ct_eq};
+use peerless_base::{BufferTooSmall, Drbg, Instant, Transmit, Writer, ct_eq, debug, trace, warn};
 use sha2::{Digest, Sha256};
 
 use crate::cert::{Certificate, Fingerprint, HashAlgorithm, PeerKey};
@@ -311,6 +311,7 @@ pub struct Stats {
 
 /// The handshake step we are at, named for what we wait for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 enum State {
     AwaitServerHello,
     AwaitServerCertificate,
@@ -879,6 +880,10 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
         }
         self.core.rto = (self.core.rto * 2).min(self.core.config.retransmit_max);
         self.core.retransmit_at = Some(now + self.core.rto);
+        debug!(
+            "dtls: retransmitting the flight, next timeout in {:?}",
+            self.core.rto
+        );
         self.tx.restart();
         self.core.stats.retransmissions += 1;
     }
@@ -1278,6 +1283,7 @@ impl Core {
     }
 
     fn close(&mut self, reason: CloseReason) {
+        debug!("dtls: closed in {:?}: {:?}", self.state, reason);
         self.state = State::Closed;
         self.retransmit_at = None;
         self.push_event(PendingEvent::Closed(reason));
@@ -1501,7 +1507,9 @@ impl Core {
             emit_handshake_header(&mut hw, ty, body.len(), seq, 0, body.len());
             self.dispatch(ty, &header, body, tx)
         };
+        trace!("dtls: {:?} handled {:?} (seq {})", self.role, ty, seq);
         if let Err(alert) = result {
+            warn!("dtls: handshake failed on {:?}: {:?}", ty, alert);
             self.fail(alert, None);
         }
     }

@@ -1275,6 +1275,67 @@ mod tests {
         }]));
     }
 
+    /// More of Pion's transport-cc vectors: a run-length chunk with RTCP padding (emitted
+    /// byte for byte by our builder too), a one-bit status vector, and a two-bit vector with a
+    /// large delta followed by a run longer than the status count.
+    #[test]
+    fn transport_cc_known_packets_all_chunk_kinds() {
+        use TccStatus::{NotReceived as N, Received as R};
+        let cases: [(&[u8], u16, i32, u8, &[TccStatus]); 3] = [
+            (
+                &hex!("afcd0007 fa17fa17 193dd8bb 00040007 10636e01 20074c24 24100c0c 10000003"),
+                4,
+                1074030,
+                1,
+                &[R(76), R(36), R(36), R(16), R(12), R(12), R(16)],
+            ),
+            (
+                &hex!("afcd0006 fa17fa17 193dd8bb 0001000e 10636d00 ba00100c 0c100002"),
+                1,
+                1074029,
+                0,
+                &[R(16), R(12), R(12), N, R(16), N, N, N, N, N, N, N, N, N],
+            ),
+            (
+                &hex!("afcd0007 9b74f61f 9371dcbc 853c0009 63f916b3 d5520030 9baa6aaa 7b010901"),
+                34108,
+                6551830,
+                179,
+                &[R(155), R(170), R(106), R(170), R(123), N, R(265), N, N],
+            ),
+        ];
+        for (bytes, base, reference, count, statuses) in cases {
+            let Kind::TransportCc(tcc) = only(bytes) else {
+                panic!("not transport-cc")
+            };
+            assert_eq!(
+                (
+                    tcc.base_sequence(),
+                    tcc.reference_time(),
+                    tcc.feedback_count()
+                ),
+                (base, reference, count)
+            );
+            let got: Vec<TccStatus> = tcc.packets().map(|p| p.status).collect();
+            assert_eq!(got, statuses);
+        }
+        // The first is exactly what our builder writes for the same statuses.
+        let mut buf = [0u8; 64];
+        let mut b = CompoundBuilder::new(&mut buf);
+        b.transport_cc(&TransportCcRepr {
+            ssrcs: FeedbackSsrcs {
+                sender: 0xfa17fa17,
+                media: 0x193dd8bb,
+            },
+            base_sequence: 4,
+            reference_time: 1074030,
+            feedback_count: 1,
+            statuses: cases[0].4,
+        });
+        let n = b.finish().unwrap();
+        assert_eq!(&buf[..n], cases[0].0);
+    }
+
     #[test]
     fn every_type_round_trips_through_the_builder() {
         let block = ReportBlock {

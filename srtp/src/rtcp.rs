@@ -1281,7 +1281,9 @@ mod tests {
     #[test]
     fn transport_cc_known_packets_all_chunk_kinds() {
         use TccStatus::{NotReceived as N, Received as R};
-        let cases: [(&[u8], u16, i32, u8, &[TccStatus]); 3] = [
+        // (packet, base sequence, reference time, feedback count, statuses)
+        type Case<'a> = (&'a [u8], u16, i32, u8, &'a [TccStatus]);
+        let cases: [Case<'_>; 3] = [
             (
                 &hex!("afcd0007 fa17fa17 193dd8bb 00040007 10636e01 20074c24 24100c0c 10000003"),
                 4,

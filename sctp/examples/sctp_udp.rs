@@ -4,7 +4,9 @@
 //! `sctp_udp <client|server> <local addr> <remote addr>`: connects (both sides send INIT, as
 //! WebRTC peers do), opens channel "rust-chan" and sends a set of messages on it, echoes every
 //! message received on channels the peer opens, and when its own messages have all come back
-//! closes "rust-chan" by stream reset. Exits 0 when that close completes, 1 on timeout.
+//! closes "rust-chan" by stream reset. Exits 0 when that close completes and the peer's
+//! messages are all echoed and acknowledged (then lingers two seconds to answer
+//! retransmissions), 1 on timeout.
 
 // An example binary: a failure is a bug to see at once.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -58,8 +60,11 @@ fn main() {
     let mut echoed = 0;
     let mut echoes_to_do: Vec<(u16, bool, Vec<u8>)> = Vec::new();
     let mut closing = false;
+    let mut peer_messages = 0;
+    let mut closed = false;
+    let mut linger_until: Option<std::time::Instant> = None;
     let mut buf = vec![0u8; 1500];
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
         if std::time::Instant::now() > deadline {
             eprintln!(
@@ -84,7 +89,6 @@ fn main() {
         while let Some(t) = assoc.poll_transmit(&mut buf).unwrap() {
             socket.send(t.payload).unwrap();
         }
-        let mut done = false;
         while let Some(e) = assoc.poll_event() {
             match e {
                 Event::Connected => eprintln!("rust: connected"),
@@ -116,27 +120,39 @@ fn main() {
                     binary,
                     data,
                 } => {
+                    peer_messages += 1;
                     echoes_to_do.push((channel, binary, data.to_vec()));
                 }
                 Event::ChannelClosed(ch) => {
                     eprintln!("rust: channel {ch} closed");
                     if ch == ours {
-                        done = true;
+                        closed = true;
                     }
                 }
                 Event::Closed(reason) => {
                     eprintln!("rust: association closed: {reason:?}");
+                    // The peer may end the association once it has everything: fine if we have
+                    // everything too.
+                    if linger_until.is_some() {
+                        println!(
+                            "OK rust: {echoed} echoes verified, {peer_messages} peer messages echoed, channel closed by stream reset"
+                        );
+                        return;
+                    }
                     std::process::exit(1);
                 }
                 Event::BufferedAmountLow(_) => {}
             }
         }
-        if done {
-            // Give the last packets (the reset response) a moment to leave.
-            while let Some(t) = assoc.poll_transmit(&mut buf).unwrap() {
-                socket.send(t.payload).unwrap();
-            }
-            println!("OK rust: {echoed} echoes verified, channel closed by stream reset");
+        let all_acked = assoc.stats().flight_size == 0 && echoes_to_do.is_empty();
+        if closed && peer_messages == SIZES.len() && all_acked && linger_until.is_none() {
+            linger_until = Some(std::time::Instant::now() + Duration::from_secs(2));
+        }
+        if linger_until.is_some_and(|t| std::time::Instant::now() > t) {
+            println!(
+                "OK rust: {echoed} echoes verified, {peer_messages} peer messages echoed, channel closed by stream reset ({} retransmissions)",
+                assoc.stats().retransmissions
+            );
             return;
         }
         if echoed == SIZES.len() && !closing {

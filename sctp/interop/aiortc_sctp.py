@@ -5,11 +5,14 @@ RTCDtlsTransport hands aiortc's packets to a socket and the socket's to aiortc. 
 that is aiortc's real code: INIT collision (both sides connect), cookies, DATA/SACK, DCEP, PPIDs,
 fragmentation, stream reset.
 
-usage: aiortc_sctp.py <client|server> <local port> <remote port>
+usage: aiortc_sctp.py <client|server> <local port> <remote port> [loss]
+With `loss` (0..1) the stand-in drops that share of datagrams in each direction, at random:
+both stacks must recover (retransmissions, fast retransmit, T3, SACK gap reports).
 The role is aiortc's DTLS role. aiortc opens "py-chan" and sends messages that peerless must echo;
 it echoes what peerless sends on the channel peerless opens, and waits for peerless to close it.
 """
 import asyncio
+import random
 import sys
 
 from aiortc import RTCDataChannel, RTCDataChannelParameters, RTCSctpTransport
@@ -29,8 +32,9 @@ def message(index, salt):
 class UdpDtlsStandIn:
     """The parts of RTCDtlsTransport that RTCSctpTransport uses."""
 
-    def __init__(self, role):
+    def __init__(self, role, loss):
         self._role = role
+        self.loss = loss
         self.state = "connected"
         self.receiver = None
         self.udp = None
@@ -42,7 +46,8 @@ class UdpDtlsStandIn:
         self.receiver = None
 
     async def _send_data(self, data):
-        self.udp.sendto(data)
+        if random.random() >= self.loss:
+            self.udp.sendto(data)
 
 
 class Protocol(asyncio.DatagramProtocol):
@@ -50,13 +55,13 @@ class Protocol(asyncio.DatagramProtocol):
         self.standin = standin
 
     def datagram_received(self, data, addr):
-        if self.standin.receiver is not None:
+        if self.standin.receiver is not None and random.random() >= self.standin.loss:
             asyncio.ensure_future(self.standin.receiver._handle_data(data))
 
 
-async def main(role, local, remote):
+async def main(role, local, remote, loss):
     loop = asyncio.get_event_loop()
-    standin = UdpDtlsStandIn(role)
+    standin = UdpDtlsStandIn(role, loss)
     transport, _ = await loop.create_datagram_endpoint(
         lambda: Protocol(standin), local_addr=("127.0.0.1", local), remote_addr=("127.0.0.1", remote)
     )
@@ -105,15 +110,18 @@ async def main(role, local, remote):
 
     await sctp.start(RTCSctpCapabilities(maxMessageSize=262144), 5000)
     try:
-        await asyncio.wait_for(done, 30)
+        await asyncio.wait_for(done, 60)
     except asyncio.TimeoutError:
         print(f"aiortc: timeout {state}", flush=True)
         sys.exit(1)
     print(f"OK aiortc: {state['echoed']} echoes verified, {state['rust_messages']} peerless messages echoed", flush=True)
-    await asyncio.sleep(0.2)
+    # Stay a little to answer retransmissions of the last packets, then end with ABORT.
+    await asyncio.sleep(1.0)
     await sctp.stop()
     transport.close()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
+    random.seed(7)
+    loss = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), loss))

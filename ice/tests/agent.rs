@@ -521,3 +521,30 @@ fn new_checks_are_paced_by_ta_in_pair_priority_order() {
         );
     }
 }
+
+#[test]
+fn close_stops_everything() {
+    let (mut a, _check) = agent_with_check();
+    a.close();
+    assert_eq!(a.state(), IceState::Closed);
+    let mut events = Vec::new();
+    while let Some(e) = a.poll_event() {
+        events.push(e);
+    }
+    assert_eq!(events.last(), Some(&Event::StateChanged(IceState::Closed)));
+    assert_eq!(a.poll_timeout(), None);
+    let mut req = request(
+        1,
+        &user(),
+        OURS.1.as_bytes(),
+        &[Attribute::IceControlled(1)],
+    );
+    a.handle_packet(Instant::ZERO, remote(), local(), &mut req);
+    a.handle_timeout(Instant::from_secs(10));
+    assert!(drain(&mut a).is_empty());
+    assert!(a.send_to_selected(b"x").is_none());
+    assert_eq!(
+        a.add_remote_candidate("candidate:7 1 udp 1 192.0.2.7 9 typ host"),
+        Err(peerless_ice::AddCandidateError::Closed)
+    );
+}

@@ -23,19 +23,52 @@ fuzz_target!(|input: &[u8]| {
         _ => input,
     };
     let _ = Message::parse(input);
-    let Ok(msg) = Message::parse(data) else { return };
-    let _ = (msg.username(), msg.realm(), msg.nonce(), msg.software(), msg.error_code());
-    let _ = (msg.xor_mapped_address(), msg.mapped_address(), msg.priority(), msg.use_candidate());
-    let _ = (msg.ice_controlled(), msg.ice_controlling(), msg.lifetime(), msg.channel_number());
-    let _ = (msg.xor_relayed_address(), msg.xor_peer_addresses().count(), msg.data());
+    let Ok(msg) = Message::parse(data) else {
+        return;
+    };
+    let _ = (
+        msg.username(),
+        msg.realm(),
+        msg.nonce(),
+        msg.software(),
+        msg.error_code(),
+    );
+    let _ = (
+        msg.xor_mapped_address(),
+        msg.mapped_address(),
+        msg.priority(),
+        msg.use_candidate(),
+    );
+    let _ = (
+        msg.ice_controlled(),
+        msg.ice_controlling(),
+        msg.lifetime(),
+        msg.channel_number(),
+    );
+    let _ = (
+        msg.xor_relayed_address(),
+        msg.xor_peer_addresses().count(),
+        msg.data(),
+    );
     let _ = msg.unknown_attributes().map(|l| l.iter().count());
-    let _ = (msg.verify_integrity(b"key"), msg.verify_integrity_sha256(b"key"), msg.check_fingerprint());
+    let _ = (
+        msg.verify_integrity(b"key"),
+        msg.verify_integrity_sha256(b"key"),
+        msg.check_fingerprint(),
+    );
     let _ = msg.unknown_required().count();
     // Round trip of the attributes that decode (integrity and fingerprint excluded).
     let attrs: Vec<Attribute<'_>> = msg
         .attributes()
         .filter_map(Result::ok)
-        .filter(|a| !matches!(a, Attribute::MessageIntegrity(_) | Attribute::MessageIntegritySha256(_) | Attribute::Fingerprint(_)))
+        .filter(|a| {
+            !matches!(
+                a,
+                Attribute::MessageIntegrity(_)
+                    | Attribute::MessageIntegritySha256(_)
+                    | Attribute::Fingerprint(_)
+            )
+        })
         .take(64)
         .collect();
     let mut b = Builder::<'_, 64>::new(msg.class(), msg.method(), msg.transaction_id());
@@ -45,7 +78,10 @@ fuzz_target!(|input: &[u8]| {
     let mut buf = vec![0u8; 70_000];
     if let Ok(n) = b.emit(&mut buf) {
         let again = Message::parse(&buf[..n]).expect("emitted messages parse");
-        let back: Vec<_> = again.attributes().collect::<Result<_, _>>().expect("emitted attributes decode");
+        let back: Vec<_> = again
+            .attributes()
+            .collect::<Result<_, _>>()
+            .expect("emitted attributes decode");
         assert_eq!(back, attrs);
     }
 });

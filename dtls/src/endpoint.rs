@@ -1188,9 +1188,11 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
             payload = payload.get(frag.wire_len()..).unwrap_or_default();
             if self.core.state == State::AwaitClientHello
                 && frag.msg_type() == HandshakeType::CLIENT_HELLO
-                && frag.message_seq() > self.core.recv_msg_seq
+                && frag.message_seq() != self.core.recv_msg_seq
             {
-                // A ClientHello answering a HelloVerifyRequest we sent statelessly.
+                // Before a ClientHello is accepted the server keeps no state: one answering a
+                // HelloVerifyRequest (seq 1), or a first one sent again because our
+                // HelloVerifyRequest was lost (seq 0), is simply taken as it comes.
                 self.rx.reset();
                 self.core.recv_msg_seq = frag.message_seq();
             }

@@ -116,3 +116,20 @@ fn server_waits_for_a_late_client_and_its_clock_starts_at_the_client_hello() {
     pair.run_until_connected();
     assert!(pair.server.stats().retransmissions >= 1 || pair.client.stats().retransmissions >= 1);
 }
+
+#[test]
+fn lost_hello_verify_request_is_answered_again() {
+    let mut pair = Pair::new(5, |c| c.with_cookies(true));
+    let mut dropped = false;
+    pair.s2c = Box::new(move |d| {
+        // The first server datagram is the HelloVerifyRequest: lose it.
+        if !dropped {
+            dropped = true;
+            return Vec::new();
+        }
+        vec![d]
+    });
+    pair.run_until_connected();
+    assert!(pair.client.stats().retransmissions >= 1);
+    pair.exchange_app_data();
+}

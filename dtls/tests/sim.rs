@@ -129,8 +129,10 @@ fn network(seed: u64, mtu: usize, link: LinkConfig) -> (Network<DtlsNode>, usize
         cc.fingerprint(HashAlgorithm::Sha256),
         sc.fingerprint(HashAlgorithm::Sha256),
     );
+    // Odd seeds also run the HelloVerifyRequest cookie exchange.
     let tweak = |c: Config| {
         c.with_mtu(mtu)
+            .with_cookies(seed % 2 == 1)
             .with_retransmit(Duration::from_millis(200), Duration::from_secs(3))
             .with_handshake_timeout(Duration::from_secs(300))
     };

@@ -548,3 +548,90 @@ fn close_stops_everything() {
         Err(peerless_ice::AddCandidateError::Closed)
     );
 }
+
+/// A controlling agent with its pair selected at the returned time.
+fn selected_agent() -> (Agent, Instant) {
+    let (mut a, check) = agent_with_check();
+    let mut good = response_to(&check, THEIRS.1.as_bytes(), local());
+    a.handle_packet(Instant::from_millis(10), remote(), local(), &mut good);
+    let mut now = Instant::from_millis(10);
+    for _ in 0..100 {
+        a.handle_timeout(now);
+        for (_, _, p) in drain(&mut a) {
+            if Message::parse(&p).unwrap().use_candidate() {
+                let mut ok = response_to(&p, THEIRS.1.as_bytes(), local());
+                a.handle_packet(now, remote(), local(), &mut ok);
+                return (a, now);
+            }
+        }
+        now = a.poll_timeout().unwrap();
+    }
+    panic!("no nomination");
+}
+
+#[test]
+fn consent_checks_are_randomised_around_5_s_and_expire_30_s_after_the_last_response() {
+    let (mut a, t0) = selected_agent();
+    assert!(a.selected_pair().is_some());
+    // Answer every consent request for two minutes; record when each new one goes out.
+    let mut now = t0;
+    let mut sent = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    while now < t0 + Duration::from_secs(120) {
+        a.handle_timeout(now);
+        for (_, _, p) in drain(&mut a) {
+            let m = Message::parse(&p).unwrap();
+            assert!(
+                m.verify_integrity(THEIRS.1.as_bytes()),
+                "consent requests are authenticated"
+            );
+            assert!(!m.use_candidate());
+            if seen.insert(m.transaction_id()) {
+                sent.push(now);
+            }
+            let mut ok = response_to(&p, THEIRS.1.as_bytes(), local());
+            a.handle_packet(now, remote(), local(), &mut ok);
+        }
+        now = a.poll_timeout().unwrap();
+    }
+    let gaps: Vec<_> = sent.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps.len() >= 19, "{gaps:?}");
+    assert!(
+        gaps.iter()
+            .all(|g| *g >= Duration::from_secs(4) && *g <= Duration::from_secs(6)),
+        "{gaps:?}"
+    );
+    assert!(gaps.windows(2).any(|w| w[0] != w[1]), "randomised");
+    assert!(matches!(
+        a.state(),
+        IceState::Connected | IceState::Completed
+    ));
+
+    // Now the peer goes silent: disconnected at 10 s, failed at exactly 30 s after the last
+    // response, and nothing more is sent after that.
+    let last = *sent.last().unwrap();
+    let mut failed_at = None;
+    let mut disconnected_at = None;
+    while failed_at.is_none() {
+        a.handle_timeout(now);
+        drain(&mut a);
+        while let Some(e) = a.poll_event() {
+            match e {
+                Event::StateChanged(IceState::Disconnected) => disconnected_at = Some(now),
+                Event::StateChanged(IceState::Failed) => failed_at = Some(now),
+                _ => {}
+            }
+        }
+        match a.poll_timeout() {
+            Some(t) => now = t,
+            None => break,
+        }
+    }
+    assert_eq!(
+        disconnected_at.map(|t| t - last),
+        Some(Duration::from_secs(10))
+    );
+    assert_eq!(failed_at.map(|t| t - last), Some(Duration::from_secs(30)));
+    assert!(a.send_to_selected(b"x").is_none());
+    assert_eq!(a.poll_timeout(), None);
+}

@@ -480,7 +480,11 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
     /// The stream in `slot`, claimed for `ssrc` if it was free.
     fn claim(&mut self, slot: usize, ssrc: u32) -> Option<&mut Stream<WINDOW_WORDS>> {
         self.last = slot;
-        Some(self.streams.get_mut(slot)?.get_or_insert_with(|| Stream::new(ssrc)))
+        Some(
+            self.streams
+                .get_mut(slot)?
+                .get_or_insert_with(|| Stream::new(ssrc)),
+        )
     }
 
     /// Records `index` in a replay window, starting the window if there is none.

@@ -967,7 +967,9 @@ impl<const CANDIDATES: usize, const PAIRS: usize, const TRANSACTIONS: usize>
             }
             (Role::Controlled, _, Some(theirs)) => {
                 self.stats.role_conflicts += 1;
-                if self.tie_breaker >= theirs {
+                // A lite agent is always controlled (RFC 8445 §6.1.1): the full peer must
+                // take the controlling role, whatever the tie-breakers say.
+                if self.tie_breaker >= theirs && !self.config.lite {
                     self.switch_role(Role::Controlling);
                 } else {
                     self.respond(tid, to, from, ResponseKind::RoleConflict, false);

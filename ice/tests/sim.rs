@@ -575,6 +575,12 @@ fn lite_and_role_conflict_survive_loss_duplication_and_reordering() {
                 Config::new(Role::Controlling, seed(30)),
                 Config::new(Role::Controlled, seed(31)).with_lite(),
             ),
+            // A full agent wrongly configured as controlled learns from the lite one's 487.
+            // (The seeds give the lite agent the larger tie-breaker.)
+            (
+                Config::new(Role::Controlled, seed(37)),
+                Config::new(Role::Controlled, seed(36)).with_lite(),
+            ),
             (
                 Config::new(Role::Controlling, seed(32)),
                 Config::new(Role::Controlling, seed(33)),

@@ -15,11 +15,14 @@ use std::net::UdpSocket;
 use std::time::Duration;
 
 use peerless_base::StdClock;
-use peerless_sctp::{Association, ChannelOptions, Config, DtlsRole, Event};
+use peerless_sctp::{Association, ChannelOptions, Config, DtlsRole, Event, Reliability};
 
 /// The messages each side sends: sizes chosen to cover one chunk, many chunks, and the empty
 /// message.
 pub const SIZES: [usize; 7] = [1, 100, 1172, 1173, 5000, 65_536, 0];
+
+/// Messages each side sends on its partially reliable channel.
+const PARTIAL_MESSAGES: u32 = 50;
 
 /// Message `index`: binary (even) with every byte value, or text (odd) in ASCII so it is
 /// valid UTF-8.
@@ -56,6 +59,24 @@ fn main() {
     let ours = assoc
         .open_channel("rust-chan", "interop", ChannelOptions::default())
         .unwrap();
+    // A partially reliable channel (no retransmissions, unordered): under loss its lost
+    // messages are abandoned and skipped with FORWARD-TSN, which the peer must accept for the
+    // reliable channels to keep flowing.
+    let partial = assoc
+        .open_channel(
+            "rust-partial",
+            "",
+            ChannelOptions {
+                ordered: false,
+                reliability: Reliability::MaxRetransmits(0),
+                ..ChannelOptions::default()
+            },
+        )
+        .unwrap();
+    let mut partial_sent = 0u32;
+    let mut peer_partial: Option<u16> = None;
+    let mut peer_partial_last: Option<u32> = None;
+    let mut peer_partial_count = 0;
     let mut sent = 0;
     let mut echoed = 0;
     let mut echoes_to_do: Vec<(u16, bool, Vec<u8>)> = Vec::new();
@@ -75,6 +96,14 @@ fn main() {
         }
         // Send our messages once connected.
         if assoc.is_established() {
+            while partial_sent < PARTIAL_MESSAGES {
+                let mut data = vec![0x33u8; 200];
+                data[..4].copy_from_slice(&partial_sent.to_be_bytes());
+                if assoc.send(partial, true, &data).is_err() {
+                    break;
+                }
+                partial_sent += 1;
+            }
             while sent < SIZES.len() {
                 let data = message(sent, 0x11);
                 if assoc.send(ours, sent.is_multiple_of(2), &data).is_err() {
@@ -99,6 +128,9 @@ fn main() {
                     ..
                 } => {
                     eprintln!("rust: peer opened channel {id} {label:?} {protocol:?}");
+                    if label == "py-partial" {
+                        peer_partial = Some(id);
+                    }
                 }
                 Event::Message {
                     channel,
@@ -114,6 +146,16 @@ fn main() {
                         SIZES.len(),
                         data.len()
                     );
+                }
+                Event::Message { channel, data, .. } if Some(channel) == peer_partial => {
+                    // Ordered and partially reliable: what arrives is in order, never twice.
+                    let index = u32::from_be_bytes([data[0], data[1], data[2], data[3]]);
+                    assert!(
+                        peer_partial_last.is_none_or(|last| last < index),
+                        "partial message {index} out of order"
+                    );
+                    peer_partial_last = Some(index);
+                    peer_partial_count += 1;
                 }
                 Event::Message {
                     channel,
@@ -135,7 +177,9 @@ fn main() {
                     // everything too.
                     if linger_until.is_some() {
                         println!(
-                            "OK rust: {echoed} echoes verified, {peer_messages} peer messages echoed, channel closed by stream reset"
+                            "OK rust: {echoed} echoes verified, {peer_messages} peer messages echoed, channel closed by stream reset ({} retransmissions, {} messages abandoned, {peer_partial_count} partial messages received in order)",
+                            assoc.stats().retransmissions,
+                            assoc.stats().abandoned_messages
                         );
                         return;
                     }
@@ -150,8 +194,9 @@ fn main() {
         }
         if linger_until.is_some_and(|t| std::time::Instant::now() > t) {
             println!(
-                "OK rust: {echoed} echoes verified, {peer_messages} peer messages echoed, channel closed by stream reset ({} retransmissions)",
-                assoc.stats().retransmissions
+                "OK rust: {echoed} echoes verified, {peer_messages} peer messages echoed, channel closed by stream reset ({} retransmissions, {} messages abandoned, {peer_partial_count} partial messages received in order)",
+                assoc.stats().retransmissions,
+                assoc.stats().abandoned_messages
             );
             return;
         }

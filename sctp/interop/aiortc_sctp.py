@@ -68,7 +68,7 @@ async def main(role, local, remote, loss):
     standin.udp = transport
     sctp = RTCSctpTransport(standin)
     done = loop.create_future()
-    state = {"echoed": 0, "rust_messages": 0, "rust_closed": False}
+    state = {"echoed": 0, "rust_messages": 0, "rust_closed": False, "partial": set()}
 
     def maybe_done():
         if state["echoed"] == len(SIZES) and state["rust_closed"] and not done.done():
@@ -80,6 +80,11 @@ async def main(role, local, remote, loss):
 
         @channel.on("message")
         def on_message(msg):
+            if channel.label == "rust-partial":
+                index = int.from_bytes(msg[:4], "big")
+                assert index not in state["partial"], f"partial message {index} twice"
+                state["partial"].add(index)
+                return
             state["rust_messages"] += 1
             channel.send(msg)
 
@@ -90,6 +95,16 @@ async def main(role, local, remote, loss):
             maybe_done()
 
     channel = RTCDataChannel(sctp, RTCDataChannelParameters(label="py-chan", protocol="echo"))
+
+    # Partially reliable, ordered, no retransmissions: peerless must take our FORWARD-TSNs.
+    partial = RTCDataChannel(
+        sctp, RTCDataChannelParameters(label="py-partial", ordered=True, maxRetransmits=0)
+    )
+
+    @partial.on("open")
+    def on_partial_open():
+        for i in range(50):
+            partial.send(i.to_bytes(4, "big") + bytes(196))
 
     @channel.on("open")
     def on_open():
@@ -114,7 +129,11 @@ async def main(role, local, remote, loss):
     except asyncio.TimeoutError:
         print(f"aiortc: timeout {state}", flush=True)
         sys.exit(1)
-    print(f"OK aiortc: {state['echoed']} echoes verified, {state['rust_messages']} peerless messages echoed", flush=True)
+    print(
+        f"OK aiortc: {state['echoed']} echoes verified, {state['rust_messages']} peerless messages echoed, "
+        f"{len(state['partial'])} partial messages received once each",
+        flush=True,
+    )
     # Stay a little to answer retransmissions of the last packets, then end with ABORT.
     await asyncio.sleep(1.0)
     await sctp.stop()

@@ -2138,6 +2138,27 @@ mod tests {
     }
 
     #[test]
+    fn where_the_bytes_go() {
+        use core::mem::size_of;
+        std::println!(
+            "Core {} (Config {}, Certificate {}, RecordCipher {} x2, Transcript {}, KeyShare {}, \
+             PeerKey {}, fingerprints {}), Reassembly<4096> {}, Flight<4096> {}, Stash {}",
+            size_of::<Core>(),
+            size_of::<Config>(),
+            size_of::<Certificate>(),
+            size_of::<Option<RecordCipher>>(),
+            size_of::<Transcript>(),
+            size_of::<Option<KeyShare>>(),
+            size_of::<Option<PeerKey>>(),
+            size_of::<Option<[Fingerprint; 4]>>(),
+            size_of::<Reassembly<4096>>(),
+            size_of::<Flight<4096>>(),
+            size_of::<Stash>(),
+        );
+        assert!(size_of::<Core>() < 6 * 1024);
+    }
+
+    #[test]
     fn replay_window_slides() {
         let mut w = ReplayWindow::default();
         assert!(w.check(0));

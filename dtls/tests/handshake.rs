@@ -133,3 +133,91 @@ fn lost_hello_verify_request_is_answered_again() {
     assert!(pair.client.stats().retransmissions >= 1);
     pair.exchange_app_data();
 }
+
+#[test]
+fn the_server_preference_picks_the_srtp_profile_and_suite() {
+    let mut pair = Pair::new(6, |c| c);
+    pair.client = Endpoint::new(
+        Config::new(cert(20), [1; 32])
+            .with_srtp_profiles(&[
+                SrtpProfile::AES128_CM_HMAC_SHA1_80,
+                SrtpProfile::AEAD_AES_256_GCM,
+            ])
+            .with_cipher_suites(&[
+                CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256,
+                CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256,
+            ]),
+        Role::Client,
+        pair.now,
+    );
+    pair.client_fp = cert(20).fingerprint(HashAlgorithm::Sha256);
+    pair.server = Endpoint::new(
+        Config::new(cert(21), [2; 32])
+            .with_srtp_profiles(&[
+                SrtpProfile::AEAD_AES_256_GCM,
+                SrtpProfile::AES128_CM_HMAC_SHA1_80,
+            ])
+            .with_cipher_suites(&[
+                CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256,
+                CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256,
+            ]),
+        Role::Server,
+        pair.now,
+    );
+    pair.server_fp = cert(21).fingerprint(HashAlgorithm::Sha256);
+    pair.run_until_connected();
+    let c = pair.client_connected.unwrap();
+    assert_eq!(c.0, CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256);
+    assert_eq!(c.1, Some(SrtpProfile::AEAD_AES_256_GCM));
+    assert_eq!(c.2.client_key().len(), 32);
+}
+
+/// The client answers a HelloVerifyRequest of any version (RFC 6347 §4.2.1 allows 1.0 and 1.2)
+/// with a ClientHello carrying the cookie.
+#[test]
+fn client_echoes_the_cookie_of_any_hello_verify_request_version() {
+    use peerless_dtls::wire::{ClientHello, HandshakeFragment, Record};
+    for version in [0xfeffu16, 0xfefd] {
+        let mut client: Endpoint = Endpoint::new(
+            Config::new(cert(30), [3; 32]),
+            Role::Client,
+            peerless_base::Instant::ZERO,
+        );
+        let mut buf = [0u8; 1500];
+        let first = client
+            .poll_transmit(&mut buf)
+            .unwrap()
+            .unwrap()
+            .payload
+            .to_vec();
+        let cookie = [0xc0, 0x0c, 0x1e, 0x5e, 0x01];
+        let mut hvr = vec![22];
+        hvr.extend_from_slice(&version.to_be_bytes());
+        hvr.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 20]);
+        hvr.extend_from_slice(&[3, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 8]);
+        hvr.extend_from_slice(&version.to_be_bytes());
+        hvr.push(cookie.len() as u8);
+        hvr.extend_from_slice(&cookie);
+        client.handle_packet(peerless_base::Instant::ZERO, &mut hvr);
+        let second = client
+            .poll_transmit(&mut buf)
+            .unwrap()
+            .unwrap()
+            .payload
+            .to_vec();
+        let f1 = HandshakeFragment::parse(Record::parse(&first).unwrap().fragment()).unwrap();
+        let f2 = HandshakeFragment::parse(Record::parse(&second).unwrap().fragment()).unwrap();
+        assert_eq!((f1.message_seq(), f2.message_seq()), (0, 1));
+        let (ch1, ch2) = (
+            ClientHello::parse(f1.body()).unwrap(),
+            ClientHello::parse(f2.body()).unwrap(),
+        );
+        assert_eq!(ch1.cookie(), b"");
+        assert_eq!(ch2.cookie(), cookie);
+        assert_eq!(
+            ch1.random(),
+            ch2.random(),
+            "the same random in both ClientHellos"
+        );
+    }
+}

@@ -1,14 +1,88 @@
 //! A WebRTC peer (the browser's `RTCPeerConnection`) as a sans-IO state machine: no allocator,
 //! no runtime, no OS.
 //!
-//! The Peer composes the ICE agent, DTLS, SCTP data channels, SRTP and SDP/JSEP behind the five
-//! verbs every peerless machine speaks. What exists so far is the first piece every datagram
-//! meets: [`demux`], the RFC 7983 classifier that sends each datagram on the shared socket to
-//! its protocol. The Peer itself is built on top of the protocol crates as they land (see the
-//! README feature table).
+//! [`Peer`] composes the ICE agent (`peerless-ice`), DTLS (`peerless-dtls`), SCTP data
+//! channels (`peerless-sctp`), SRTP keys (`peerless-srtp`) and SDP/JSEP (`peerless-sdp`)
+//! behind the five verbs every peerless machine speaks. Datagrams on the shared socket are
+//! told apart by their first byte ([`demux`], RFC 7983).
+//!
+//! Non-goals (for now): sending and receiving media tracks (the SRTP contexts are made from
+//! the DTLS keys and exposed, but there is no `add_track`), TURN relays, renegotiation that
+//! adds media sections, rollback of descriptions.
+//!
+//! # The run loop
+//!
+//! The host owns the socket and the clock. After any input, drain `poll_transmit` and
+//! `poll_event` until both say `None`, then sleep until `poll_timeout()` or the next datagram:
+//!
+//! ```
+//! use peerless::{Config, Event, Peer, SdpType, Storage};
+//! use peerless_base::{Drbg, Instant};
+//! use peerless_dtls::{Certificate, Validity};
+//!
+//! let mut rng = Drbg::from_seed(&[1; 32], b"doc");
+//! let cert = Certificate::generate(&mut rng, Validity::days_from(1_700_000_000, 30))?;
+//! let mut storage = Box::new(Storage::<65536, 65536>::new());
+//! let (send, recv) = storage.areas();
+//! let now = Instant::ZERO;
+//! let mut peer: Peer = Peer::new(Config::new(cert, [2; 32]), now, send, recv);
+//! let chat = peer.create_data_channel("chat", Default::default()).map_err(|e| format!("{e:?}"))?;
+//! peer.add_local_candidate("127.0.0.1:5000".parse()?).map_err(|e| format!("{e:?}"))?;
+//! let mut sdp = [0u8; 2048];
+//! let offer = peer.create_offer(&mut sdp).map_err(|e| format!("{e:?}"))?;
+//! assert!(offer.contains("m=application"));
+//! let offer = offer.to_owned();
+//! peer.set_local_description(SdpType::Offer, &offer).map_err(|e| format!("{e:?}"))?;
+//! // ... send the offer, apply the answer with set_remote_description, then loop:
+//! let mut buf = [0u8; 1500];
+//! while let Some(t) = peer.poll_transmit(&mut buf)? {
+//!     // socket.send_to(t.payload, t.destination)
+//!     let _ = t;
+//! }
+//! while let Some(event) = peer.poll_event() {
+//!     if let Event::Message { channel, data, .. } = event { let _ = (channel, data); }
+//! }
+//! let _wake_at = peer.poll_timeout();
+//! # let _ = chat;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Memory
+//!
+//! Everything is inline except the two SCTP areas the caller lends ([`Storage`]). The size
+//! of a `Peer` (default and small configurations) is printed by `cargo test -p peerless
+//! --test peer -- --nocapture peer_size`.
+//!
+//! # Error contract
+//!
+//! Network input never fails a call and never panics: what cannot be used is dropped and
+//! counted in [`Stats`]. Commands return small `Copy` errors ([`SdpError`],
+//! [`CandidateError`], [`ChannelError`], [`SendError`]). The end of a connection is an event
+//! ([`Event::ConnectionState`] with `Failed` or `Closed`).
 #![no_std]
+#![deny(missing_docs)]
 
 #[cfg(feature = "std")]
 extern crate std;
 
 pub mod demux;
+mod peer;
+pub mod selftest;
+mod text;
+
+pub use peer::{
+    CandidateError, ChannelError, ChannelId, ChannelInit, ChannelOptions, ChannelStats, Config,
+    ConnectionState, DefaultStorage, EARLY_DTLS_CAPACITY, EARLY_DTLS_DATAGRAMS, Event, IceState,
+    LOCAL_SDP_CAPACITY, MAX_HOSTS, MAX_LABEL, Peer, REMOTE_SDP_CAPACITY, Reliability, SdpError,
+    SdpType, SendError, SignalingState, SmallStorage, SrtpContexts, Stats, Storage,
+};
+pub use text::Text;
+
+/// A Peer sized for a small MCU: 64 received SCTP chunks, 4 data channels.
+pub type SmallPeer<'a> = Peer<'a, 64, 4>;
+
+pub use peerless_dtls as dtls;
+pub use peerless_ice as ice;
+pub use peerless_sctp as sctp;
+pub use peerless_sdp as sdp;
+pub use peerless_srtp as srtp;

@@ -1,0 +1,203 @@
+//! A two-Peer harness for the integration tests: direct delivery in virtual time.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use peerless::{Config, Event, Peer, SdpType, Storage};
+use peerless_base::Instant;
+
+pub(crate) const A: &str = "10.0.0.1:5000";
+pub(crate) const B: &str = "10.0.0.2:5000";
+
+pub(crate) fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+/// Leaked storage: tests only, so every Peer can borrow `'static` areas.
+pub(crate) fn areas() -> (&'static mut [u8], &'static mut [u8]) {
+    let s: &'static mut Storage<{ 128 * 1024 }, { 128 * 1024 }> =
+        Box::leak(Box::new(Storage::new()));
+    s.areas()
+}
+
+pub(crate) fn certs() -> (peerless_dtls::Certificate, peerless_dtls::Certificate) {
+    peerless::selftest::certificates().unwrap()
+}
+
+pub(crate) fn peer(cert: peerless_dtls::Certificate, seed: u8) -> Peer<'static> {
+    let (s, r) = areas();
+    Peer::new(Config::new(cert, [seed; 32]), Instant::ZERO, s, r)
+}
+
+/// An owned copy of an event, for assertions after the borrow ends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Ev {
+    Open {
+        channel: u16,
+        label: String,
+        remote: bool,
+    },
+    Message {
+        channel: u16,
+        binary: bool,
+        data: Vec<u8>,
+    },
+    Low(u16),
+    Closed(u16),
+    Conn(peerless::ConnectionState),
+    Ice(peerless::IceState),
+    Sctp,
+    SctpClosed,
+    Other,
+}
+
+pub(crate) fn drain(p: &mut Peer<'static>) -> Vec<Ev> {
+    let mut out = Vec::new();
+    while let Some(e) = p.poll_event() {
+        out.push(match e {
+            Event::ChannelOpen {
+                channel,
+                label,
+                remote,
+                ..
+            } => Ev::Open {
+                channel: channel.0,
+                label: label.to_string(),
+                remote,
+            },
+            Event::Message {
+                channel,
+                binary,
+                data,
+            } => Ev::Message {
+                channel: channel.0,
+                binary,
+                data: data.to_vec(),
+            },
+            Event::BufferedAmountLow(c) => Ev::Low(c.0),
+            Event::ChannelClosed(c) => Ev::Closed(c.0),
+            Event::ConnectionState(s) => Ev::Conn(s),
+            Event::IceState(s) => Ev::Ice(s),
+            Event::SctpConnected => Ev::Sctp,
+            Event::SctpClosed(_) => Ev::SctpClosed,
+            _ => Ev::Other,
+        });
+    }
+    out
+}
+
+/// Two peers joined by a perfect link, in virtual time.
+pub(crate) struct Pair {
+    pub(crate) a: Peer<'static>,
+    pub(crate) b: Peer<'static>,
+    pub(crate) now: Instant,
+    pub(crate) events_a: Vec<Ev>,
+    pub(crate) events_b: Vec<Ev>,
+    /// Drop every datagram from A (the remote vanishes) when set.
+    pub(crate) cut: bool,
+    pub(crate) datagrams: u64,
+}
+
+impl Pair {
+    pub(crate) fn new(a: Peer<'static>, b: Peer<'static>) -> Self {
+        Pair {
+            a,
+            b,
+            now: Instant::ZERO,
+            events_a: Vec::new(),
+            events_b: Vec::new(),
+            cut: false,
+            datagrams: 0,
+        }
+    }
+
+    /// Offer from A, answer from B, both applied at once.
+    pub(crate) fn signal(&mut self) {
+        self.a.add_local_candidate(addr(A)).unwrap();
+        self.b.add_local_candidate(addr(B)).unwrap();
+        let mut buf = vec![0u8; 4096];
+        let offer = self.a.create_offer(&mut buf).unwrap().to_string();
+        self.a
+            .set_local_description(SdpType::Offer, &offer)
+            .unwrap();
+        self.b
+            .set_remote_description(SdpType::Offer, &offer)
+            .unwrap();
+        let answer = self.b.create_answer(&mut buf).unwrap().to_string();
+        self.b
+            .set_local_description(SdpType::Answer, &answer)
+            .unwrap();
+        self.a
+            .set_remote_description(SdpType::Answer, &answer)
+            .unwrap();
+    }
+
+    /// Moves every datagram; returns whether anything moved.
+    pub(crate) fn shuttle(&mut self) -> bool {
+        let mut moved = false;
+        let mut buf = vec![0u8; 2048];
+        loop {
+            let mut any = false;
+            while let Some(t) = self.a.poll_transmit(&mut buf).unwrap() {
+                let (from, to, n) = (t.source.unwrap(), t.destination.unwrap(), t.payload.len());
+                any = true;
+                self.datagrams += 1;
+                if !self.cut && to == addr(B) {
+                    self.b.handle_packet(self.now, from, to, &mut buf[..n]);
+                }
+            }
+            while let Some(t) = self.b.poll_transmit(&mut buf).unwrap() {
+                let (from, to, n) = (t.source.unwrap(), t.destination.unwrap(), t.payload.len());
+                any = true;
+                self.datagrams += 1;
+                if to == addr(A) {
+                    self.a.handle_packet(self.now, from, to, &mut buf[..n]);
+                }
+            }
+            self.events_a.extend(drain(&mut self.a));
+            self.events_b.extend(drain(&mut self.b));
+            if !any {
+                break;
+            }
+            moved = true;
+        }
+        moved
+    }
+
+    /// Runs until `done` or `limit` of virtual time passes.
+    pub(crate) fn run_until(
+        &mut self,
+        limit: Duration,
+        mut done: impl FnMut(&mut Pair) -> bool,
+    ) -> bool {
+        let end = self.now + limit;
+        loop {
+            self.shuttle();
+            if done(self) {
+                return true;
+            }
+            let next = [self.a.poll_timeout(), self.b.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min();
+            let Some(next) = next else { return false };
+            let next = next.max(self.now + Duration::from_micros(1));
+            if next > end {
+                return false;
+            }
+            self.now = next;
+            self.a.handle_timeout(next);
+            self.b.handle_timeout(next);
+        }
+    }
+
+    pub(crate) fn opened(&self, remote_side: bool) -> bool {
+        let evs = if remote_side {
+            &self.events_b
+        } else {
+            &self.events_a
+        };
+        evs.iter().any(|e| matches!(e, Ev::Open { .. }))
+    }
+}

@@ -1,0 +1,342 @@
+//! The Peer end to end in memory: JSEP, ICE, DTLS, SCTP and DCEP between two Peers.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Ev, Pair, certs, peer};
+use peerless::{ChannelId, ChannelInit, ChannelOptions, ConnectionState, Reliability, SdpType};
+
+fn open_pair() -> (Pair, ChannelId) {
+    let (ca, cb) = certs();
+    let mut pair = Pair::new(peer(ca, 1), peer(cb, 2));
+    let ch = pair
+        .a
+        .create_data_channel("chat", ChannelInit::default())
+        .unwrap();
+    pair.signal();
+    assert!(pair.run_until(Duration::from_secs(10), |p| p.opened(false)
+        && p.opened(true)));
+    (pair, ch)
+}
+
+fn received(evs: &[Ev]) -> Vec<(bool, Vec<u8>)> {
+    evs.iter()
+        .filter_map(|e| match e {
+            Ev::Message { binary, data, .. } => Some((*binary, data.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn selftest_connects_and_echoes() {
+    let mut sa = Box::new(peerless::Storage::<16384, 16384>::new());
+    let mut sb = Box::new(peerless::Storage::<16384, 16384>::new());
+    let (a_send, a_recv) = sa.areas();
+    let (b_send, b_recv) = sb.areas();
+    let (ca, cb) = certs();
+    let mut a: peerless::SmallPeer<'_> = peerless::Peer::new(
+        peerless::selftest::config(ca, 1),
+        peerless_base::Instant::ZERO,
+        a_send,
+        a_recv,
+    );
+    let mut b: peerless::SmallPeer<'_> = peerless::Peer::new(
+        peerless::selftest::config(cb, 2),
+        peerless_base::Instant::ZERO,
+        b_send,
+        b_recv,
+    );
+    let (mut sdp, mut buf) = ([0u8; 2048], [0u8; 1500]);
+    let mut calls = [0u32; 2];
+    let report = peerless::selftest::run(&mut a, &mut b, &mut sdp, &mut buf, |side, call| {
+        calls[side as usize] += 1;
+        call();
+    })
+    .unwrap();
+    println!("selftest: {report:?}, calls {calls:?}");
+    assert!(report.open_us > 0 && report.echo_us >= report.open_us);
+    assert_eq!(
+        report.dtls_cipher, 0xC02B,
+        "browsers' suite is negotiated first"
+    );
+    assert_eq!(report.srtp_profile, 0x0007, "AEAD_AES_128_GCM");
+    assert!(report.datagrams >= 10);
+}
+
+#[test]
+fn peer_size() {
+    let default = std::mem::size_of::<peerless::Peer<'static>>();
+    let small = std::mem::size_of::<peerless::SmallPeer<'static>>();
+    println!(
+        "size_of::<Peer>() = {default} bytes; size_of::<SmallPeer>() = {small} bytes (SCTP storage lent separately)"
+    );
+    assert!(small < default);
+    assert!(default < 96 * 1024, "the Peer stays inline and bounded");
+}
+
+#[test]
+fn text_and_binary_messages_are_echoed_in_order() {
+    let (mut pair, ch) = open_pair();
+    let mut sent = Vec::new();
+    for i in 0..50u32 {
+        let text = format!("message {i}");
+        pair.a.send(ch, false, text.as_bytes()).unwrap();
+        sent.push((false, text.into_bytes()));
+        let bin: Vec<u8> = (0..(i as usize * 37) % 3000)
+            .map(|x| (x as u8) ^ (i as u8))
+            .collect();
+        pair.a.send(ch, true, &bin).unwrap();
+        sent.push((true, bin));
+    }
+    let big: Vec<u8> = (0..60_000).map(|x| (x % 251) as u8).collect();
+    pair.a.send(ch, true, &big).unwrap();
+    sent.push((true, big));
+    pair.a.send(ch, false, b"").unwrap();
+    sent.push((false, Vec::new()));
+    let n = sent.len();
+    assert!(
+        pair.run_until(Duration::from_secs(30), |p| received(&p.events_b).len()
+            >= n)
+    );
+    assert_eq!(received(&pair.events_b), sent);
+    let stats = pair.a.stats();
+    assert_eq!(stats.messages_sent, n as u64);
+    assert_eq!(pair.b.stats().messages_received, n as u64);
+    assert_eq!(pair.a.channel_stats(ch).unwrap().messages_sent, n as u64);
+    assert!(stats.selected_pair.is_some());
+    assert!(stats.dtls_cipher.is_some() && stats.srtp_profile.is_some());
+    assert!(stats.sctp.cwnd > 0 && stats.sctp.rto > Duration::ZERO);
+    assert!(
+        pair.a.srtp().is_some(),
+        "SRTP contexts are made from the DTLS keys"
+    );
+    assert_eq!(pair.a.connection_state(), ConnectionState::Connected);
+}
+
+#[test]
+fn remote_channel_open_carries_label_and_options() {
+    let (mut pair, _) = open_pair();
+    let opts = ChannelOptions {
+        ordered: false,
+        reliability: Reliability::MaxRetransmits(3),
+        ..Default::default()
+    };
+    let ch = pair
+        .b
+        .create_data_channel(
+            "lossy",
+            ChannelInit {
+                options: opts,
+                protocol: "proto",
+            },
+        )
+        .unwrap();
+    assert!(pair.run_until(Duration::from_secs(5), |p| {
+        p.events_a
+            .iter()
+            .any(|e| matches!(e, Ev::Open { label, remote: true, .. } if label == "lossy"))
+    }));
+    assert!(pair.b.is_open(ch));
+    // The answerer is the DTLS client here: its in-band channels take even ids (RFC 8832 §6).
+    assert_eq!(pair.b.stream_id(ch).map(|id| id % 2), Some(0));
+    let timed = ChannelOptions {
+        reliability: Reliability::MaxLifetime(500),
+        ..Default::default()
+    };
+    pair.a
+        .create_data_channel(
+            "timed",
+            ChannelInit {
+                options: timed,
+                protocol: "",
+            },
+        )
+        .unwrap();
+    assert!(pair.run_until(Duration::from_secs(5), |p| {
+        p.events_b
+            .iter()
+            .any(|e| matches!(e, Ev::Open { label, remote: true, .. } if label == "timed"))
+    }));
+}
+
+#[test]
+fn negotiated_channels_need_no_dcep() {
+    let (mut pair, _) = open_pair();
+    let opts = ChannelOptions {
+        negotiated: Some(42),
+        ..Default::default()
+    };
+    let ca = pair
+        .a
+        .create_data_channel(
+            "n",
+            ChannelInit {
+                options: opts,
+                protocol: "",
+            },
+        )
+        .unwrap();
+    let cb = pair
+        .b
+        .create_data_channel(
+            "n",
+            ChannelInit {
+                options: opts,
+                protocol: "",
+            },
+        )
+        .unwrap();
+    assert_eq!(pair.a.stream_id(ca), Some(42));
+    pair.shuttle();
+    pair.a.send(ca, false, b"over 42").unwrap();
+    pair.b.send(cb, true, b"back").unwrap();
+    assert!(pair.run_until(
+        Duration::from_secs(5),
+        |p| !received(&p.events_a).is_empty() && !received(&p.events_b).is_empty()
+    ));
+    assert_eq!(received(&pair.events_b), vec![(false, b"over 42".to_vec())]);
+    assert_eq!(received(&pair.events_a), vec![(true, b"back".to_vec())]);
+}
+
+#[test]
+fn buffered_amount_falls_to_the_threshold_and_fires_low() {
+    let (mut pair, ch) = open_pair();
+    pair.a.set_buffered_amount_low_threshold(ch, 1000);
+    let data = vec![7u8; 20_000];
+    pair.a.send(ch, true, &data).unwrap();
+    assert!(pair.a.buffered_amount(ch) >= 20_000);
+    assert!(pair.run_until(Duration::from_secs(5), |p| {
+        p.events_a.contains(&Ev::Low(ch.0))
+    }));
+    assert!(pair.a.buffered_amount(ch) <= 1000);
+}
+
+#[test]
+fn closing_a_channel_closes_it_on_both_sides() {
+    let (mut pair, ch) = open_pair();
+    pair.a.close_channel(ch).unwrap();
+    assert!(pair.run_until(Duration::from_secs(5), |p| {
+        p.events_a.iter().any(|e| matches!(e, Ev::Closed(_)))
+            && p.events_b.iter().any(|e| matches!(e, Ev::Closed(_)))
+    }));
+    assert!(pair.a.send(ch, false, b"x").is_err());
+}
+
+#[test]
+fn a_fingerprint_mismatch_fails_the_connection() {
+    let (ca, cb) = certs();
+    let mut pair = Pair::new(peer(ca, 1), peer(cb, 2));
+    pair.a
+        .create_data_channel("chat", ChannelInit::default())
+        .unwrap();
+    pair.a.add_local_candidate(common::addr(common::A)).unwrap();
+    pair.b.add_local_candidate(common::addr(common::B)).unwrap();
+    let mut buf = vec![0u8; 4096];
+    let offer = pair.a.create_offer(&mut buf).unwrap().to_string();
+    pair.a
+        .set_local_description(SdpType::Offer, &offer)
+        .unwrap();
+    pair.b
+        .set_remote_description(SdpType::Offer, &offer)
+        .unwrap();
+    let answer = pair.b.create_answer(&mut buf).unwrap().to_string();
+    pair.b
+        .set_local_description(SdpType::Answer, &answer)
+        .unwrap();
+    // A man in the middle swaps the answer's fingerprint for another certificate's.
+    let (other, _) = {
+        let mut rng = peerless_base::Drbg::from_seed(&[9; 32], b"other");
+        let c = peerless_dtls::Certificate::generate(
+            &mut rng,
+            peerless_dtls::Validity::days_from(1_700_000_000, 30),
+        )
+        .unwrap();
+        (c.fingerprint(peerless_dtls::HashAlgorithm::Sha256), ())
+    };
+    let real = pair.b.local_fingerprint().to_string();
+    let forged = answer.replace(&real, &other.to_string());
+    assert_ne!(forged, answer);
+    pair.a
+        .set_remote_description(SdpType::Answer, &forged)
+        .unwrap();
+    assert!(pair.run_until(Duration::from_secs(10), |p| {
+        p.events_a.contains(&Ev::Conn(ConnectionState::Failed))
+    }));
+    assert!(!pair.opened(false));
+    assert!(
+        !pair
+            .events_a
+            .contains(&Ev::Conn(ConnectionState::Connected))
+    );
+}
+
+#[test]
+fn dtls_before_our_answer_is_applied_is_kept_and_processed() {
+    // B answers as DTLS server but applies its answer late: A's ClientHello arrives first.
+    let (ca, cb) = certs();
+    let (s, r) = common::areas();
+    let b = peerless::Peer::new(
+        peerless::Config::new(cb, [2; 32]).with_answer_setup(peerless::sdp::attr::Setup::Passive),
+        peerless_base::Instant::ZERO,
+        s,
+        r,
+    );
+    let mut pair = Pair::new(peer(ca, 1), b);
+    pair.a
+        .create_data_channel("chat", ChannelInit::default())
+        .unwrap();
+    pair.a.add_local_candidate(common::addr(common::A)).unwrap();
+    pair.b.add_local_candidate(common::addr(common::B)).unwrap();
+    let mut buf = vec![0u8; 4096];
+    let offer = pair.a.create_offer(&mut buf).unwrap().to_string();
+    pair.a
+        .set_local_description(SdpType::Offer, &offer)
+        .unwrap();
+    pair.b
+        .set_remote_description(SdpType::Offer, &offer)
+        .unwrap();
+    let answer = pair.b.create_answer(&mut buf).unwrap().to_string();
+    pair.a
+        .set_remote_description(SdpType::Answer, &answer)
+        .unwrap();
+    assert_eq!(pair.a.dtls_role(), Some(peerless_dtls::Role::Client));
+    // ICE runs and A's ClientHello reaches B, which has no DTLS role yet.
+    assert!(pair.run_until(
+        Duration::from_secs(5),
+        |p| p.b.stats().dtls.datagrams_received > 0
+            || p.b.dtls_role().is_none() && p.a.stats().dtls.datagrams_sent > 0
+    ));
+    assert_eq!(pair.b.dtls_role(), None);
+    pair.b
+        .set_local_description(SdpType::Answer, &answer)
+        .unwrap();
+    assert_eq!(pair.b.stats().dropped_early_dtls, 0);
+    let start = pair.now;
+    assert!(pair.run_until(Duration::from_secs(5), |p| p.opened(false)));
+    // Processed from the stash: no retransmission timer (1 s) was needed.
+    assert_eq!(pair.a.stats().dtls.retransmissions, 0);
+    assert!(pair.now - start < Duration::from_millis(500));
+}
+
+#[test]
+fn the_remote_vanishing_goes_disconnected_then_failed() {
+    let (mut pair, _) = open_pair();
+    pair.cut = true;
+    let t0 = pair.now;
+    assert!(pair.run_until(Duration::from_secs(60), |p| {
+        p.events_b
+            .contains(&Ev::Conn(ConnectionState::Disconnected))
+    }));
+    let disconnected = pair.now - t0;
+    assert!(pair.run_until(Duration::from_secs(60), |p| {
+        p.events_b.contains(&Ev::Conn(ConnectionState::Failed))
+    }));
+    let failed = pair.now - t0;
+    println!("disconnected after {disconnected:?}, failed after {failed:?}");
+    // RFC 7675: consent is lost 30 s after the last response; disconnected comes first.
+    assert!(disconnected < failed);
+    assert!(failed <= Duration::from_secs(36));
+}

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # DTLS handshake CPU time: peerless-dtls vs dimpl (RustCrypto provider), both sides in memory,
-# pre-made certificates, printed from one run with the ratio. Prints; never gates.
+# pre-made certificates, printed from one run with the ratio. Prints; never gates (except that it
+# first checks peerless and dimpl interoperate in memory: both roles, all three suites, equal
+# SRTP keying material and application data both ways).
 # BENCH_ITERATIONS (default 50) sets the number of handshakes per implementation.
 . "$(dirname "$0")/../lib.sh"
 section "bench: dtls handshake, peerless vs dimpl"

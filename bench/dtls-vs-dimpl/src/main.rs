@@ -1,7 +1,8 @@
 //! Full DTLS 1.2 handshake CPU time, both sides in memory, pre-made P-256 certificates:
 //! peerless-dtls and dimpl (RustCrypto provider) in the same run, same suite
 //! (ECDHE-ECDSA-AES128-GCM-SHA256), same group (P-256), mutual authentication, use_srtp.
-//! Each side's time is the sum of the time spent inside its own calls.
+//! Each side's time is the sum of the time spent inside its own calls. Before timing, the two
+//! are run against each other (both roles, all three suites) as an in-memory interop check.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -121,6 +122,63 @@ fn dimpl_handshake(certs: &(dimpl::DtlsCertificate, dimpl::DtlsCertificate), con
     panic!("dimpl handshake did not complete (client {c_ok}, server {s_ok}, keys {c_keys})");
 }
 
+/// peerless against dimpl in memory, `ours` playing `role`, for each of our cipher suites: the
+/// handshake completes, application data goes both ways, and both export the same SRTP keys.
+fn interop(certs: &Certs, dimpl_cert: &dimpl::DtlsCertificate, config: &Arc<dimpl::Config>, role: ours::Role, suite: &'static [ours::CipherSuite]) -> String {
+    let now = peerless_base::Instant::from_secs(1);
+    let std_now = Instant::now();
+    let our_cert = if role == ours::Role::Client { &certs.client } else { &certs.server };
+    let mut ep: ours::Endpoint = ours::Endpoint::new(ours::Config::new(our_cert.clone(), [7; 32]).with_cipher_suites(suite), role, now);
+    let mut peer = dimpl::Dtls::new_12(config.clone(), dimpl_cert.clone(), std_now);
+    peer.set_active(role == ours::Role::Server);
+    peer.handle_timeout(std_now).unwrap();
+    ep.set_remote_fingerprint(ours::Fingerprint::of(&dimpl_cert.certificate, ours::HashAlgorithm::Sha256));
+    let mut buf = vec![0u8; 2048];
+    let (mut our_keys, mut their_keys, mut got_theirs, mut got_ours, mut sent) = (None, None, false, false, false);
+    for _ in 0..30 {
+        let mut to_peer = Vec::new();
+        while let Some(t) = ep.poll_transmit(&mut buf).unwrap() {
+            to_peer.push(t.payload.to_vec());
+        }
+        for p in &to_peer {
+            peer.handle_packet(p).unwrap();
+        }
+        let mut to_us = Vec::new();
+        loop {
+            match peer.poll_output(&mut buf) {
+                dimpl::Output::Packet(p) => to_us.push(p.to_vec()),
+                dimpl::Output::KeyingMaterial(km, _) => their_keys = Some(km.to_vec()),
+                dimpl::Output::ApplicationData(d) => got_ours |= d == b"from peerless",
+                dimpl::Output::Connected => {
+                    peer.send_application_data(b"from dimpl").unwrap();
+                }
+                dimpl::Output::Timeout(_) => break,
+                _ => {}
+            }
+        }
+        for p in &mut to_us {
+            ep.handle_packet(now, p);
+        }
+        while let Some(ev) = ep.poll_event() {
+            match ev {
+                ours::Event::Connected { keys, .. } => our_keys = keys.map(|k| k.as_bytes().to_vec()),
+                ours::Event::ApplicationData(d) => got_theirs |= d == b"from dimpl",
+                ours::Event::Closed(r) => panic!("peerless closed: {r:?}"),
+            }
+        }
+        if our_keys.is_some() && !sent {
+            ep.send(b"from peerless").unwrap();
+            sent = true;
+        }
+        if got_ours && got_theirs && to_peer.is_empty() && to_us.is_empty() {
+            break;
+        }
+    }
+    assert!(our_keys.is_some() && our_keys == their_keys, "{role:?}: keys differ: {our_keys:02x?} vs {their_keys:02x?}");
+    assert!(got_ours && got_theirs, "{role:?}: application data did not go both ways ({got_ours} {got_theirs})");
+    format!("interop ok: peerless {role:?} <-> dimpl, suite {:04X}, equal SRTP keying material ({} bytes)", suite[0].0, our_keys.map_or(0, |k| k.len()))
+}
+
 fn main() {
     let iterations: u32 = std::env::var("BENCH_ITERATIONS").ok().and_then(|s| s.parse().ok()).unwrap_or(50);
     let mut rng = Drbg::from_seed(&[42; 32], b"bench-certs");
@@ -141,6 +199,14 @@ fn main() {
             .build()
             .unwrap(),
     );
+    // First, the two must talk to each other at all.
+    if std::env::var("BENCH_ONLY").is_err() {
+        let any_config = Arc::new(dimpl::Config::builder().with_crypto_provider(dimpl::crypto::rust_crypto::default_provider()).build().unwrap());
+        for suite in ours::ALL_CIPHER_SUITES.chunks(1) {
+            println!("{}", interop(&certs, &dimpl_certs.1, &any_config, ours::Role::Client, suite));
+            println!("{}", interop(&certs, &dimpl_certs.0, &any_config, ours::Role::Server, suite));
+        }
+    }
     // BENCH_ONLY=peerless|dimpl runs one side only (for instruction counts under callgrind).
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     if !only.is_empty() {

@@ -381,7 +381,8 @@ enum Queued {
 const EVENT_QUEUE: usize = 32;
 const COOKIE_BODY: usize = 48;
 const COOKIE_LEN: usize = COOKIE_BODY + 32;
-const MAX_PEER_COOKIE: usize = 512;
+/// usrsctp (Firefox) puts its INIT and INIT-ACK inside the cookie: leave room for that.
+const MAX_PEER_COOKIE: usize = 1152;
 const MAX_ECHO: usize = 128;
 const MAX_RESET_STREAMS: usize = 16;
 const MAX_DUPS: usize = 16;

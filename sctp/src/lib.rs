@@ -22,7 +22,7 @@
 //! [`Association::local_max_message_size`] in SDP so a well-behaved peer never does that.
 //!
 //! With the default parameters (`CHUNKS = 256` received chunks, `CHANNELS = 32`) an
-//! `Association` is 9040 bytes on a 64-bit host (printed and bounded by
+//! `Association` is 9680 bytes on a 64-bit host (printed and bounded by
 //! `tests/association.rs`), beyond the two areas.
 //!
 //! # The run loop

@@ -7,12 +7,14 @@
 //!   extensions (one- and two-byte forms), and an emitter ([`rtp::Header`]);
 //! - [`rtcp`]: compound RTCP packets: an iterator and typed views of SR, RR, SDES, BYE, APP,
 //!   generic NACK, transport-wide congestion control feedback, PLI, FIR and REMB, and a
-//!   compound writer; reduced-size RTCP (RFC 5506) is accepted;
+//!   compound writer; reduced-size RTCP (RFC 5506) is accepted, and [`rtcp::is_rtcp`] tells
+//!   RTCP from RTP on a multiplexed port (RFC 5761);
 //! - [`Context`]: SRTP and SRTCP protect/unprotect, in place, for the four profiles WebRTC
 //!   uses ([`Profile`]), with the RFC 3711 key derivation, per-SSRC rollover counters
 //!   (RFC 3711 Appendix A), a replay window of configurable size and the SRTCP index;
 //! - [`SessionKeys`]: the split of DTLS-SRTP exported keying material (RFC 5764 §4.2) into
-//!   the context for what we send and the one for what we receive.
+//!   the context for what we send and the one for what we receive;
+//! - [`selftest`]: an on-target known answer and a per-packet cost probe for firmware.
 //!
 //! Non-goals: MKI, key derivation rates other than 0, SDES key exchange, encrypted header
 //! extensions (RFC 6904, cryptex), the NULL cipher. No clock, no sockets, no allocation, no

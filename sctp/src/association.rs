@@ -72,7 +72,7 @@ pub struct Config {
     pub max_retransmits: u32,
     /// Announce that we accept a zero checksum over DTLS (RFC 9653).
     pub zero_checksum: bool,
-    /// The peer's `a=max-message-size` (65536 when the SDP does not say, RFC 8841 §6.1).
+    /// The peer's `a=max-message-size` (65536 when the SDP does not say, per RFC 8841).
     pub remote_max_message_size: usize,
     /// How long a state cookie we issue stays valid (RFC 9260: 60 s).
     pub cookie_lifetime: Duration,
@@ -153,7 +153,7 @@ pub enum CloseReason {
     InitTimeout,
     /// Too many consecutive retransmission timeouts: the peer is gone.
     RetransmitTimeout,
-    /// The peer sent a message larger than our receive storage (RFC 8841 §6.6 allows abort).
+    /// The peer sent a message larger than our receive storage (RFC 8841 lets us abort).
     MessageTooLarge,
 }
 
@@ -607,9 +607,10 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         let local_tag = Self::nonzero_u32(&mut drbg);
         let local_initial_tsn = drbg.u32();
         let rto = micros(config.rto_initial);
-        let mtu = config.mtu.max(256);
+        // At least room for the handshake; at most what a DATA chunk's length field holds.
+        let mtu = config.mtu.clamp(256, 65_535);
         let recv = Reassembly::new(recv_area);
-        let rwnd = recv.free(config.mtu.max(256) - 28);
+        let rwnd = recv.free(config.mtu.clamp(256, 65_535) - 28);
         Association {
             state: State::Listen,
             now,
@@ -847,6 +848,10 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
     }
 
     /// Queues a message on a channel. Empty messages are sent as the RFC 8831 empty PPIDs.
+    ///
+    /// A `MaxLifetime` channel counts the lifetime from the association's latest time (the
+    /// last `now` it was given), so call it right after a `handle_*` call, as the drain rule
+    /// does.
     pub fn send(&mut self, channel: u16, binary: bool, data: &[u8]) -> Result<(), SendError> {
         self.release();
         if matches!(self.state, State::Closed) || self.is_shutting_down() {

@@ -15,10 +15,11 @@
 //!
 //! Everything lives in the association or in two byte areas the user lends:
 //! the send area (queued and unacknowledged messages, each chunk with a 40-byte header) and the
-//! receive area (the reassembly storage, which is also exactly the receive window advertised).
+//! receive area (the reassembly storage; the receive window advertised is its free space,
+//! bounded by the free chunk records at one full-size chunk each).
 //! A message larger than the send area is refused by [`Association::send`]; a peer's message
 //! larger than the receive area cannot be reassembled and ends the association with
-//! [`CloseReason::MessageTooLarge`] (RFC 8841 §6.6), never a panic. Announce
+//! [`CloseReason::MessageTooLarge`] (an abort, as RFC 8841 allows), never a panic. Announce
 //! [`Association::local_max_message_size`] in SDP so a well-behaved peer never does that.
 //!
 //! With the default parameters (`CHUNKS = 256` received chunks, `CHANNELS = 32`) an

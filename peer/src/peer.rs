@@ -1252,8 +1252,16 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Peer<'a, CHUNKS, CHANNELS> 
             return;
         }
         let now = self.now;
-        if let Some(a) = &mut self.sctp {
+        if let (Some(a), Some(d)) = (&mut self.sctp, &mut self.dtls) {
             a.abort(now);
+            // The ABORT goes out sealed before close_notify, so the peer's channels close at
+            // once instead of timing out.
+            let mut scratch = [0u8; SCTP_SCRATCH];
+            while let Ok(Some(t)) = a.poll_transmit(&mut scratch) {
+                if d.send(t.payload).is_err() {
+                    break;
+                }
+            }
         }
         if let Some(d) = &mut self.dtls {
             d.close();
@@ -1446,7 +1454,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Peer<'a, CHUNKS, CHANNELS> 
         let Some((local, remote)) = self.selected else {
             return Ok(None);
         };
-        if self.ice.send_to_selected(&[]).is_none() {
+        if !self.closed && self.ice.send_to_selected(&[]).is_none() {
             // Consent lost (RFC 7675 §5.1): nothing but ICE goes out.
             return Ok(None);
         }

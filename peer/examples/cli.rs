@@ -1,0 +1,337 @@
+//! A command-line WebRTC peer for interop tests: one UDP socket, a data channel, echo checks.
+//!
+//! ```text
+//!   cli answer --offer FILE|- --answer-out FILE|-   [common options]
+//!       read a complete offer, write a complete answer, echo every message unchanged
+//!   cli offer --offer-out FILE|- --answer-in FILE|- [--count N] [common options]
+//!       create channel "chat", write the offer, read the answer, send N text and binary
+//!       messages (one of 60 000 bytes) and check every echo
+//!   common: --json  --greet  --duration S  --bind ADDR (127.0.0.1:0)  --summary FILE
+//! ```
+//!
+//! Exit status 0 only when everything asked for held (channel open; in offer mode every echo
+//! matched).
+
+#[path = "host/mod.rs"]
+mod host;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::{Duration, Instant as WallInstant};
+
+use peerless::{ChannelId, Config, ConnectionState, Event, Peer, SdpType, SendError, Storage};
+
+const GREETING: &str = "hello from peerless";
+
+struct Options {
+    mode: String,
+    offer: String,
+    answer: String,
+    count: usize,
+    json: bool,
+    greet: bool,
+    duration: Duration,
+    bind: SocketAddr,
+    summary: Option<String>,
+}
+
+fn usage() -> String {
+    "usage: cli answer --offer FILE|- --answer-out FILE|- | offer --offer-out FILE|- --answer-in FILE|- [--count N]\n\
+     \x20      [--json] [--greet] [--duration S] [--bind ADDR] [--summary FILE]"
+        .to_string()
+}
+
+fn parse_args() -> Result<Options, String> {
+    let mut args = std::env::args().skip(1);
+    let mode = args.next().ok_or_else(usage)?;
+    if mode != "answer" && mode != "offer" {
+        return Err(usage());
+    }
+    let mut o = Options {
+        mode,
+        offer: String::new(),
+        answer: String::new(),
+        count: 100,
+        json: false,
+        greet: false,
+        duration: Duration::from_secs(30),
+        bind: "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?,
+        summary: None,
+    };
+    while let Some(a) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{a} needs a value"));
+        match a.as_str() {
+            "--offer" | "--offer-out" => o.offer = value()?,
+            "--answer-out" | "--answer-in" => o.answer = value()?,
+            "--count" => o.count = value()?.parse().map_err(|e| format!("--count: {e}"))?,
+            "--json" => o.json = true,
+            "--greet" => o.greet = true,
+            "--duration" => {
+                o.duration = Duration::from_secs_f64(
+                    value()?.parse().map_err(|e| format!("--duration: {e}"))?,
+                )
+            }
+            "--bind" => o.bind = value()?.parse().map_err(|e| format!("--bind: {e}"))?,
+            "--summary" => o.summary = Some(value()?),
+            _ => return Err(format!("unknown option {a}\n{}", usage())),
+        }
+    }
+    if o.offer.is_empty() || o.answer.is_empty() {
+        return Err(usage());
+    }
+    Ok(o)
+}
+
+#[derive(Default)]
+struct Tally {
+    opened: bool,
+    open_ms: Option<u128>,
+    sent: u64,
+    received: u64,
+    echoed: u64,
+    mismatched: u64,
+    greeted: bool,
+    bytes: u64,
+}
+
+fn cipher_name(c: Option<peerless_dtls::CipherSuite>) -> &'static str {
+    match c {
+        Some(peerless_dtls::CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256) => {
+            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"
+        }
+        Some(peerless_dtls::CipherSuite::ECDHE_ECDSA_AES_256_GCM_SHA384) => {
+            "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"
+        }
+        Some(peerless_dtls::CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256) => {
+            "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"
+        }
+        Some(_) => "other",
+        None => "",
+    }
+}
+
+/// The messages the offerer sends: text and binary alternating, one binary of 60 000 bytes.
+fn workload(count: usize) -> VecDeque<(bool, Vec<u8>)> {
+    (0..count)
+        .map(|i| {
+            if i == count / 2 {
+                (
+                    true,
+                    (0..60_000u32)
+                        .map(|x| (x.wrapping_mul(31) ^ i as u32) as u8)
+                        .collect(),
+                )
+            } else if i % 2 == 1 {
+                (
+                    true,
+                    (0..(i * 37) % 1500 + 1).map(|x| (x ^ i) as u8).collect(),
+                )
+            } else {
+                (false, format!("message {i} from peerless ✓").into_bytes())
+            }
+        })
+        .collect()
+}
+
+fn main() -> ExitCode {
+    let o = match parse_args() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&o) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("cli: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(o: &Options) -> Result<bool, Box<dyn std::error::Error>> {
+    let wall = WallInstant::now();
+    let mut host = host::Host::bind(o.bind)?;
+    let (cert, seed) = host::identity()?;
+    let mut storage = Box::new(Storage::<{ 256 * 1024 }, { 256 * 1024 }>::new());
+    let (send_area, recv_area) = storage.areas();
+    let mut peer: Peer<'_> = Peer::new(Config::new(cert, seed), host.now(), send_area, recv_area);
+    let err = |e: &dyn std::fmt::Debug| format!("{e:?}");
+    peer.add_local_candidate(host.local).map_err(|e| err(&e))?;
+    let mut sdp = vec![0u8; 16384];
+    let mut chat = None;
+    if o.mode == "answer" {
+        let offer = host::read_description(&o.offer, o.json, o.duration)?;
+        peer.set_remote_description(SdpType::Offer, &offer)
+            .map_err(|e| err(&e))?;
+        let answer = peer
+            .create_answer(&mut sdp)
+            .map_err(|e| err(&e))?
+            .to_string();
+        peer.set_local_description(SdpType::Answer, &answer)
+            .map_err(|e| err(&e))?;
+        host::write_description(&o.answer, "answer", &answer, o.json)?;
+    } else {
+        chat = Some(
+            peer.create_data_channel("chat", Default::default())
+                .map_err(|e| err(&e))?,
+        );
+        let offer = peer
+            .create_offer(&mut sdp)
+            .map_err(|e| err(&e))?
+            .to_string();
+        peer.set_local_description(SdpType::Offer, &offer)
+            .map_err(|e| err(&e))?;
+        host::write_description(&o.offer, "offer", &offer, o.json)?;
+        let answer = host::read_description(&o.answer, o.json, o.duration)?;
+        peer.set_remote_description(SdpType::Answer, &answer)
+            .map_err(|e| err(&e))?;
+    }
+    eprintln!(
+        "cli: {} on {}, fingerprint {}",
+        o.mode,
+        host.local,
+        peer.local_fingerprint()
+    );
+
+    let mut tally = Tally::default();
+    let mut to_send: VecDeque<(ChannelId, bool, Vec<u8>)> = VecDeque::new();
+    let mut expected: VecDeque<(bool, Vec<u8>)> = VecDeque::new();
+    let mut work = if o.mode == "offer" {
+        workload(o.count)
+    } else {
+        VecDeque::new()
+    };
+    let mut finished = false;
+    let mut ended = false;
+    let deadline = wall + o.duration;
+    while WallInstant::now() < deadline && !ended {
+        host.turn(&mut peer, Duration::from_millis(20))?;
+        host.poll_ready(&mut peer)?;
+        let mut incoming = Vec::new();
+        while let Some(ev) = peer.poll_event() {
+            match ev {
+                Event::ChannelOpen {
+                    channel,
+                    label,
+                    remote,
+                    ..
+                } => {
+                    eprintln!(
+                        "cli: channel {} '{label}' open ({})",
+                        channel.0,
+                        if remote { "remote" } else { "ours" }
+                    );
+                    if !tally.opened {
+                        tally.opened = true;
+                        tally.open_ms = Some(wall.elapsed().as_millis());
+                    }
+                    if o.greet && o.mode == "answer" {
+                        to_send.push_back((channel, false, GREETING.as_bytes().to_vec()));
+                    }
+                    if o.mode == "offer" && Some(channel) == chat {
+                        for (binary, data) in work.drain(..) {
+                            expected.push_back((binary, data.clone()));
+                            to_send.push_back((channel, binary, data));
+                        }
+                    }
+                }
+                Event::Message {
+                    channel,
+                    binary,
+                    data,
+                } => {
+                    tally.received += 1;
+                    tally.bytes += data.len() as u64;
+                    incoming.push((channel, binary, data.to_vec()));
+                }
+                Event::ConnectionState(s) => {
+                    eprintln!("cli: connectionState {}", s.as_str());
+                    if matches!(s, ConnectionState::Failed | ConnectionState::Closed) {
+                        ended = true;
+                    }
+                }
+                Event::SctpClosed(r) => {
+                    eprintln!("cli: SCTP closed ({r:?})");
+                    ended = true;
+                }
+                _ => {}
+            }
+        }
+        for (channel, binary, data) in incoming {
+            if o.mode == "answer" {
+                to_send.push_back((channel, binary, data));
+            } else if expected
+                .front()
+                .is_some_and(|(b, d)| *b == binary && *d == data)
+            {
+                expected.pop_front();
+                tally.echoed += 1;
+            } else if !binary
+                && data.starts_with(b"hello from ")
+                && tally.echoed == 0
+                && !tally.greeted
+            {
+                tally.greeted = true;
+            } else {
+                tally.mismatched += 1;
+                eprintln!(
+                    "cli: unexpected message ({} bytes, binary {binary})",
+                    data.len()
+                );
+            }
+        }
+        while let Some((channel, binary, data)) = to_send.pop_front() {
+            match peer.send(channel, binary, &data) {
+                Ok(()) => tally.sent += 1,
+                Err(SendError::Sctp(peerless::sctp::SendError::BufferFull)) => {
+                    to_send.push_front((channel, binary, data));
+                    break;
+                }
+                Err(e) => eprintln!("cli: send failed: {e:?}"),
+            }
+        }
+        if o.mode == "offer"
+            && tally.opened
+            && work.is_empty()
+            && expected.is_empty()
+            && to_send.is_empty()
+            && !finished
+        {
+            finished = true;
+            eprintln!("cli: all {} echoes checked", tally.echoed);
+            peer.close();
+            host.flush(&mut peer)?;
+            ended = true;
+        }
+    }
+    let stats = peer.stats();
+    let ok = tally.opened
+        && tally.mismatched == 0
+        && (o.mode == "answer" || (finished && tally.echoed == o.count as u64))
+        && (!o.greet || o.mode != "answer" || tally.sent > 0);
+    let summary = format!(
+        "{{\"mode\":\"{}\",\"ok\":{ok},\"opened\":{},\"open_ms\":{},\"sent\":{},\"received\":{},\"echoed\":{},\"mismatched\":{},\"bytes\":{},\"dtls_cipher\":\"{}\",\"srtp_profile\":\"{}\",\"selected_pair\":\"{}\"}}",
+        o.mode,
+        tally.opened,
+        tally.open_ms.map_or("null".to_string(), |m| m.to_string()),
+        tally.sent,
+        tally.received,
+        tally.echoed,
+        tally.mismatched,
+        tally.bytes,
+        cipher_name(stats.dtls_cipher),
+        stats.srtp_profile.map_or("", |p| p.name()),
+        stats
+            .selected_pair
+            .map_or(String::new(), |(l, r)| format!("{l} -> {r}")),
+    );
+    eprintln!("cli: {summary}");
+    if let Some(path) = &o.summary {
+        std::fs::write(path, summary + "\n")?;
+    }
+    Ok(ok)
+}

@@ -1,0 +1,272 @@
+//! The std host side of a Peer: one UDP socket, the wall clock, and the drain rule.
+//!
+//! ```text
+//!   loop {
+//!       while let Some(t) = peer.poll_transmit(&mut buf)? { socket.send_to(t.payload, t.destination) }
+//!       wait for a datagram, at most until peer.poll_timeout()
+//!       datagram -> peer.handle_packet(now, from, local, bytes)    deadline -> peer.handle_timeout(now)
+//!       (the caller drains peer.poll_event() after each turn)
+//!   }
+//! ```
+#![allow(dead_code)]
+
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::time::Duration;
+
+use peerless::Peer;
+use peerless_base::Instant;
+
+/// A UDP socket and a clock for one Peer.
+pub(crate) struct Host {
+    /// The socket.
+    pub(crate) socket: UdpSocket,
+    /// Its address (the host candidate).
+    pub(crate) local: SocketAddr,
+    start: std::time::Instant,
+    buf: Vec<u8>,
+}
+
+impl Host {
+    /// Binds `addr` (use a concrete IP: it becomes the host candidate).
+    pub(crate) fn bind(addr: SocketAddr) -> io::Result<Self> {
+        let socket = UdpSocket::bind(addr)?;
+        let local = socket.local_addr()?;
+        Ok(Host {
+            socket,
+            local,
+            start: std::time::Instant::now(),
+            buf: vec![0; 65536],
+        })
+    }
+
+    /// Now, as the Peer counts time.
+    pub(crate) fn now(&self) -> Instant {
+        Instant::from_micros(self.start.elapsed().as_micros() as u64)
+    }
+
+    /// Sends everything the Peer has queued.
+    pub(crate) fn flush<const K: usize, const C: usize>(
+        &mut self,
+        peer: &mut Peer<'_, K, C>,
+    ) -> io::Result<()> {
+        loop {
+            let t = match peer.poll_transmit(&mut self.buf) {
+                Ok(Some(t)) => t,
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(io::Error::other(e)),
+            };
+            if let Some(to) = t.destination {
+                // A full socket buffer or an unreachable address is packet loss to the protocols.
+                let _ = self.socket.send_to(t.payload, to);
+            }
+        }
+    }
+
+    /// One turn: flush, wait for one datagram or the Peer's deadline (at most `max_wait`),
+    /// hand it in, flush again. Drain `poll_event` after it.
+    pub(crate) fn turn<const K: usize, const C: usize>(
+        &mut self,
+        peer: &mut Peer<'_, K, C>,
+        max_wait: Duration,
+    ) -> io::Result<()> {
+        self.flush(peer)?;
+        let now = self.now();
+        let wait = peer
+            .poll_timeout()
+            .map_or(max_wait, |t| t.saturating_duration_since(now).min(max_wait))
+            .max(Duration::from_micros(100));
+        self.socket.set_read_timeout(Some(wait))?;
+        match self.socket.recv_from(&mut self.buf) {
+            Ok((n, from)) => {
+                let now = self.now();
+                let local = self.local;
+                peer.handle_packet(now, from, local, &mut self.buf[..n]);
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
+            // ICMP port unreachable surfaces as ConnectionRefused/Reset on some systems: loss.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset
+                ) => {}
+            Err(e) => return Err(e),
+        }
+        let now = self.now();
+        if peer.poll_timeout().is_some_and(|t| t <= now) {
+            peer.handle_timeout(now);
+        }
+        self.flush(peer)
+    }
+
+    /// Hands in every datagram already waiting, without blocking.
+    pub(crate) fn poll_ready<const K: usize, const C: usize>(
+        &mut self,
+        peer: &mut Peer<'_, K, C>,
+    ) -> io::Result<()> {
+        self.socket.set_nonblocking(true)?;
+        let result = loop {
+            match self.socket.recv_from(&mut self.buf) {
+                Ok((n, from)) => {
+                    let now = self.now();
+                    let local = self.local;
+                    peer.handle_packet(now, from, local, &mut self.buf[..n]);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(()),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset
+                    ) => {}
+                Err(e) => break Err(e),
+            }
+        };
+        self.socket.set_nonblocking(false)?;
+        let now = self.now();
+        if peer.poll_timeout().is_some_and(|t| t <= now) {
+            peer.handle_timeout(now);
+        }
+        result.and_then(|()| self.flush(peer))
+    }
+}
+
+/// A fresh certificate from the OS's entropy, and a seed for the Peer.
+pub(crate) fn identity() -> io::Result<(peerless_dtls::Certificate, [u8; 32])> {
+    let mut entropy = [0u8; 64];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| io::Read::read_exact(&mut f, &mut entropy))?;
+    let (a, b) = entropy.split_at(32);
+    let mut rng = peerless_base::Drbg::from_seed(
+        a.try_into().map_err(io::Error::other)?,
+        b"peerless host certificate",
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(io::Error::other)?
+        .as_secs();
+    let cert = peerless_dtls::Certificate::generate(
+        &mut rng,
+        peerless_dtls::Validity::days_from(now.saturating_sub(86_400), 30),
+    )
+    .map_err(|e| io::Error::other(format!("{e}")))?;
+    Ok((cert, b.try_into().map_err(io::Error::other)?))
+}
+
+/// `{"type":"offer","sdp":"..."}` on one line.
+pub(crate) fn to_json(kind: &str, sdp: &str) -> String {
+    let mut s = String::with_capacity(sdp.len() + 32);
+    s.push_str("{\"type\":\"");
+    s.push_str(kind);
+    s.push_str("\",\"sdp\":\"");
+    for c in sdp.chars() {
+        match c {
+            '"' => s.push_str("\\\""),
+            '\\' => s.push_str("\\\\"),
+            '\n' => s.push_str("\\n"),
+            '\r' => s.push_str("\\r"),
+            '\t' => s.push_str("\\t"),
+            c if (c as u32) < 0x20 => s.push_str(&format!("\\u{:04x}", c as u32)),
+            c => s.push(c),
+        }
+    }
+    s.push_str("\"}");
+    s
+}
+
+/// The value of the string member `key` of a flat JSON object (enough for
+/// `RTCSessionDescriptionInit`); `None` if absent or malformed.
+pub(crate) fn json_string(json: &str, key: &str) -> Option<String> {
+    let pattern = format!("\"{key}\"");
+    let at = json.find(&pattern)? + pattern.len();
+    let rest = json[at..]
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start()
+        .strip_prefix('"')?;
+    let mut out = String::new();
+    let mut chars = rest.chars();
+    loop {
+        match chars.next()? {
+            '"' => return Some(out),
+            '\\' => match chars.next()? {
+                'n' => out.push('\n'),
+                'r' => out.push('\r'),
+                't' => out.push('\t'),
+                'b' => out.push('\u{8}'),
+                'f' => out.push('\u{c}'),
+                'u' => {
+                    let hex: String = chars.by_ref().take(4).collect();
+                    out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+                }
+                c => out.push(c),
+            },
+            c => out.push(c),
+        }
+    }
+}
+
+/// Reads a description: from stdin (`-`) until EOF (or one JSON line), or from a file once
+/// it exists and is complete (JSON that parses, or SDP that stopped growing).
+pub(crate) fn read_description(path: &str, json: bool, timeout: Duration) -> io::Result<String> {
+    let deadline = std::time::Instant::now() + timeout;
+    let text = if path == "-" {
+        let mut s = String::new();
+        if json {
+            io::stdin().read_line(&mut s)?;
+        } else {
+            io::Read::read_to_string(&mut io::stdin(), &mut s)?;
+        }
+        s
+    } else {
+        let mut last = String::new();
+        loop {
+            if std::time::Instant::now() > deadline {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("no description in {path}"),
+                ));
+            }
+            if let Ok(s) = std::fs::read_to_string(path) {
+                let complete = if json {
+                    json_string(&s, "sdp").is_some()
+                } else {
+                    !s.is_empty() && s == last
+                };
+                if complete {
+                    break s;
+                }
+                last = s;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    if json {
+        json_string(&text, "sdp")
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no \"sdp\" in the JSON"))
+    } else {
+        Ok(text)
+    }
+}
+
+/// Writes a description to stdout (`-`) or atomically to a file.
+pub(crate) fn write_description(path: &str, kind: &str, sdp: &str, json: bool) -> io::Result<()> {
+    let text = if json {
+        to_json(kind, sdp) + "\n"
+    } else {
+        sdp.to_string()
+    };
+    if path == "-" {
+        use io::Write;
+        let mut out = io::stdout();
+        out.write_all(text.as_bytes())?;
+        out.flush()
+    } else {
+        let tmp = format!("{path}.tmp");
+        std::fs::write(&tmp, text)?;
+        std::fs::rename(tmp, path)
+    }
+}

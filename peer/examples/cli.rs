@@ -5,7 +5,7 @@
 //!       read a complete offer, write a complete answer, echo every message unchanged
 //!   cli offer --offer-out FILE|- --answer-in FILE|- [--count N] [common options]
 //!       create channel "chat", write the offer, read the answer, send N text and binary
-//!       messages (one of 60 000 bytes) and check every echo
+//!       messages (one of 60 000 bytes, or `--big BYTES`) and check every echo
 //!   common: --json  --greet  --duration S  --bind ADDR (127.0.0.1:0)  --summary FILE
 //! ```
 //!
@@ -29,6 +29,7 @@ struct Options {
     offer: String,
     answer: String,
     count: usize,
+    big: usize,
     json: bool,
     greet: bool,
     duration: Duration,
@@ -53,6 +54,7 @@ fn parse_args() -> Result<Options, String> {
         offer: String::new(),
         answer: String::new(),
         count: 100,
+        big: 60_000,
         json: false,
         greet: false,
         duration: Duration::from_secs(30),
@@ -65,6 +67,7 @@ fn parse_args() -> Result<Options, String> {
             "--offer" | "--offer-out" => o.offer = value()?,
             "--answer-out" | "--answer-in" => o.answer = value()?,
             "--count" => o.count = value()?.parse().map_err(|e| format!("--count: {e}"))?,
+            "--big" => o.big = value()?.parse().map_err(|e| format!("--big: {e}"))?,
             "--json" => o.json = true,
             "--greet" => o.greet = true,
             "--duration" => {
@@ -112,13 +115,13 @@ fn cipher_name(c: Option<peerless_dtls::CipherSuite>) -> &'static str {
 }
 
 /// The messages the offerer sends: text and binary alternating, one binary of 60 000 bytes.
-fn workload(count: usize) -> VecDeque<(bool, Vec<u8>)> {
+fn workload(count: usize, big: usize) -> VecDeque<(bool, Vec<u8>)> {
     (0..count)
         .map(|i| {
             if i == count / 2 {
                 (
                     true,
-                    (0..60_000u32)
+                    (0..big as u32)
                         .map(|x| (x.wrapping_mul(31) ^ i as u32) as u8)
                         .collect(),
                 )
@@ -201,7 +204,7 @@ fn run(o: &Options) -> Result<bool, Box<dyn std::error::Error>> {
     let mut to_send: VecDeque<(ChannelId, bool, Vec<u8>)> = VecDeque::new();
     let mut expected: VecDeque<(bool, Vec<u8>)> = VecDeque::new();
     let mut work = if o.mode == "offer" {
-        workload(o.count)
+        workload(o.count, o.big)
     } else {
         VecDeque::new()
     };

@@ -1688,7 +1688,8 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         w.u8(chunk.flags);
         w.u16(total as u16);
         w.bytes(chunk.value);
-        w.fill(0, (4 - total % 4) % 4);
+        // No trailing padding: the ERROR chunk pads itself, and the last cause's padding is
+        // not counted in the chunk length (RFC 9260 §3.2).
         if let Ok(n) = w.finish() {
             self.unrecognized_report_len = n;
         }

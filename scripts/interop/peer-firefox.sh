@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# The Peer against a real browser: Firefox ESR (Debian) driven by puppeteer-core, in a
+# loopback-only namespace (default route on lo so Firefox gathers 127.0.0.1).
+#   1. Firefox offers, we answer: Firefox creates "chat", sends 100 text and binary messages
+#      (one of 64 KiB); the CLI echoes each and greets; the page checks every echo.
+#   2. We offer, Firefox answers: the CLI creates "chat" and sends 100 text and binary messages
+#      (one of 64 KiB); the page echoes each; the CLI checks every echo.
+# In both, the channel must open on both sides.
+. "$(dirname "$0")/../lib.sh"
+
+section "peer: interop with Firefox"
+need_apt firefox-esr
+command -v npm >/dev/null || need_apt nodejs npm
+NPM_DIR="${PEERLESS_NPM_DIR:-${HOME:-/root}/.cache/peerless-npm}"
+mkdir -p "$NPM_DIR"
+if [ ! -d "$NPM_DIR/node_modules/puppeteer-core" ]; then
+    (cd "$NPM_DIR" && npm install -q --no-audit --no-fund --prefix "$NPM_DIR" puppeteer-core >/dev/null)
+fi
+
+cd "$ROOT"
+cargo build -q --release -p peerless --example cli
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/cli"
+[ -x "$BIN" ] || { echo "cli not built at $BIN" >&2; exit 1; }
+
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+cat > "$WORK/peer_firefox.mjs" <<'JS'
+import { createRequire } from 'node:module';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const [BIN, NPM_DIR, WORK] = process.argv.slice(2);
+const require = createRequire(join(NPM_DIR, 'package.json'));
+const puppeteer = require('puppeteer-core');
+const COUNT = 100, BIG = 65536;
+
+const failures = [];
+function check(cond, what) {
+  console.log((cond ? 'ok   ' : 'FAIL ') + what);
+  if (!cond) failures.push(what);
+}
+function cli(args) {
+  const p = spawn(BIN, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  return new Promise((resolve) => p.on('exit', (code) => resolve(code)));
+}
+async function waitJson(path, seconds = 20) {
+  for (let i = 0; i < seconds * 10; i++) {
+    if (existsSync(path)) {
+      try { return JSON.parse(readFileSync(path, 'utf8')); } catch (e) { /* still being written */ }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no ${path}`);
+}
+function writeJson(path, value) {
+  writeFileSync(path + '.tmp', JSON.stringify(value));
+  renameSync(path + '.tmp', path);
+}
+
+const browser = await puppeteer.launch({
+  browser: 'firefox',
+  executablePath: '/usr/bin/firefox-esr',
+  headless: true,
+  userDataDir: mkdtempSync(join(WORK, 'profile-')),
+  extraPrefsFirefox: {
+    'media.peerconnection.ice.loopback': true,
+    'media.peerconnection.ice.obfuscate_host_addresses': false,
+    'media.peerconnection.default_iceservers': '[]',
+    'media.navigator.permission.disabled': true,
+    'media.navigator.streams.fake': true,
+  },
+});
+try {
+  const page = await browser.newPage();
+  await page.evaluate(() => {
+    window.gathered = (pc) => new Promise((resolve) => {
+      if (pc.iceGatheringState === 'complete') return resolve();
+      pc.addEventListener('icegatheringstatechange', () => {
+        if (pc.iceGatheringState === 'complete') resolve();
+      });
+    });
+    window.messages = (count, big) => {
+      const out = [];
+      for (let i = 0; i < count; i++) {
+        if (i === Math.floor(count / 2)) {
+          const b = new Uint8Array(big);
+          for (let x = 0; x < big; x++) b[x] = (x * 7 + i) & 255;
+          out.push(b);
+        } else if (i % 2) {
+          const b = new Uint8Array(1 + (i * 53) % 2000);
+          for (let x = 0; x < b.length; x++) b[x] = (x ^ i) & 255;
+          out.push(b);
+        } else {
+          out.push(`firefox message ${i} ✓`);
+        }
+      }
+      return out;
+    };
+    window.same = (a, b) => {
+      if (typeof a === 'string' || typeof b === 'string') return a === b;
+      const x = new Uint8Array(a), y = new Uint8Array(b);
+      return x.length === y.length && x.every((v, i) => v === y[i]);
+    };
+  });
+
+  // 1. Firefox offers, we answer.
+  {
+    const offerPath = join(WORK, 'o1.json'), answerPath = join(WORK, 'a1.json'), summary = join(WORK, 's1.json');
+    const offer = await page.evaluate(async () => {
+      const pc = new RTCPeerConnection({ iceServers: [] });
+      window.pc1 = pc;
+      window.ch1 = pc.createDataChannel('chat');
+      window.ch1.binaryType = 'arraybuffer';
+      await pc.setLocalDescription(await pc.createOffer());
+      await window.gathered(pc);
+      return pc.localDescription.sdp;
+    });
+    writeJson(offerPath, { type: 'offer', sdp: offer });
+    const exit = cli(['answer', '--json', '--greet', '--offer', offerPath, '--answer-out', answerPath,
+      '--duration', '40', '--summary', summary]);
+    const answer = await waitJson(answerPath);
+    const result = await page.evaluate(async (sdp, count, big) => {
+      const pc = window.pc1, ch = window.ch1;
+      const sent = window.messages(count, big);
+      const got = [];
+      let greeted = false, opened = false;
+      const done = new Promise((resolve) => {
+        ch.onmessage = (e) => {
+          if (!greeted && e.data === 'hello from peerless') { greeted = true; return; }
+          got.push(e.data);
+          if (got.length === sent.length) resolve();
+        };
+      });
+      ch.onopen = () => { opened = true; for (const m of sent) ch.send(m); };
+      await pc.setRemoteDescription({ type: 'answer', sdp });
+      await Promise.race([done, new Promise((r) => setTimeout(r, 30000))]);
+      const equal = got.length === sent.length && got.every((m, i) => window.same(m, sent[i]));
+      const kinds = got.every((m, i) => (typeof m === 'string') === (typeof sent[i] === 'string'));
+      const state = pc.connectionState;
+      pc.close();
+      return { opened, greeted, got: got.length, equal, kinds, state };
+    }, answer.sdp, COUNT, BIG);
+    check(result.opened, 'Firefox offers: the channel opened in Firefox');
+    check(result.state === 'connected', `Firefox offers: connectionState ${result.state}`);
+    check(result.greeted, 'Firefox offers: our greeting arrived');
+    check(result.got === COUNT, `Firefox offers: ${result.got}/${COUNT} echoes came back`);
+    check(result.equal && result.kinds, 'Firefox offers: every echo equals what was sent, text as text, binary as binary');
+    const rc = await exit;
+    check(rc === 0, `Firefox offers: the CLI saw the channel open and echoed (exit ${rc})`);
+    const s = JSON.parse(readFileSync(summary, 'utf8'));
+    check(s.opened && s.received === COUNT && s.sent === COUNT + 1, `Firefox offers: summary ${JSON.stringify(s)}`);
+  }
+
+  // 2. We offer, Firefox answers.
+  {
+    const offerPath = join(WORK, 'o2.json'), answerPath = join(WORK, 'a2.json'), summary = join(WORK, 's2.json');
+    const exit = cli(['offer', '--json', '--offer-out', offerPath, '--answer-in', answerPath,
+      '--count', String(COUNT), '--big', String(BIG), '--duration', '40', '--summary', summary]);
+    const offer = await waitJson(offerPath);
+    const answer = await page.evaluate(async (sdp) => {
+      const pc = new RTCPeerConnection({ iceServers: [] });
+      window.pc2 = pc;
+      window.echoed2 = 0;
+      window.label2 = null;
+      pc.ondatachannel = (e) => {
+        const ch = e.channel;
+        ch.binaryType = 'arraybuffer';
+        window.label2 = ch.label;
+        ch.onmessage = (m) => { window.echoed2++; ch.send(m.data); };
+      };
+      await pc.setRemoteDescription({ type: 'offer', sdp });
+      await pc.setLocalDescription(await pc.createAnswer());
+      await window.gathered(pc);
+      return pc.localDescription.sdp;
+    }, offer.sdp);
+    writeJson(answerPath, { type: 'answer', sdp: answer });
+    const rc = await exit;
+    const seen = await page.evaluate(() => {
+      const r = { label: window.label2, echoed: window.echoed2 };
+      window.pc2.close();
+      return r;
+    });
+    check(seen.label === 'chat', `we offer: our channel '${seen.label}' opened in Firefox`);
+    check(seen.echoed === COUNT, `we offer: Firefox echoed ${seen.echoed}/${COUNT}`);
+    check(rc === 0, `we offer: the CLI checked every echo (exit ${rc})`);
+    const s = JSON.parse(readFileSync(summary, 'utf8'));
+    check(s.opened && s.echoed === COUNT, `we offer: summary ${JSON.stringify(s)}`);
+  }
+} finally {
+  await browser.close();
+}
+if (failures.length) {
+  console.log(`${failures.length} check(s) failed`);
+  process.exit(1);
+}
+console.log('peer-firefox: all checks passed');
+JS
+in_netns sh -c 'ip route add default dev lo src 127.0.0.1 && exec node "$@"' sh "$WORK/peer_firefox.mjs" "$BIN" "$NPM_DIR" "$WORK"

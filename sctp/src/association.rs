@@ -559,6 +559,8 @@ pub struct Association<'a, const CHUNKS: usize = 256, const CHANNELS: usize = 32
     error_count: u32,
     /// Highest TSN sent so far (fast recovery exit point).
     highest_sent: u32,
+    /// The last transmission stopped at the congestion window with data still queued.
+    cwnd_limited: bool,
 
     // Receiver.
     tracker: TsnTracker,
@@ -647,6 +649,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             rtt_probe: None,
             error_count: 0,
             highest_sent: local_initial_tsn.wrapping_sub(1),
+            cwnd_limited: false,
             tracker: TsnTracker::new(0),
             recv,
             dups: [0; MAX_DUPS],
@@ -2331,7 +2334,9 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         // Congestion window growth (RFC 9260 §7.2.1, §7.2.2), only when the cumulative point
         // moves and outside fast recovery.
         if advanced && self.fast_recovery_exit.is_none() && acked > 0 {
-            let fully_used = flight_before + mtu >= self.cwnd;
+            // "Fully utilized" (RFC 9260 §7.2.1): the flight filled the window, or the last
+            // transmission stopped because of it with data still waiting.
+            let fully_used = self.cwnd_limited || flight_before + mtu >= self.cwnd;
             if self.cwnd <= self.ssthresh {
                 if fully_used {
                     self.cwnd += acked.min(mtu);
@@ -2880,6 +2885,8 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             loop {
                 let at = self.send.next_unsent;
                 let Some((mut meta, next)) = self.send.entry(at) else {
+                    // Everything is out: the window is not what limits us.
+                    self.cwnd_limited = false;
                     break;
                 };
                 if meta.state == ChunkState::Abandoned {
@@ -2888,6 +2895,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                 }
                 let len = usize::from(meta.len);
                 if self.flight >= self.cwnd && self.flight > 0 {
+                    self.cwnd_limited = true;
                     break;
                 }
                 // The peer's window, with one chunk allowed in flight to probe a zero window.

@@ -24,7 +24,10 @@ use peerless_base::{
 use sha2::Sha256;
 
 use crate::dcep;
-use crate::recv::{Arrival, Found, Reassembly, Record, TsnTracker, ssn_lt, tsn_le, tsn_lt};
+use crate::recv::{
+    Arrival, Found, PROCESSED_FLAG as PROCESSED, Reassembly, Record, TsnTracker, ssn_lt, tsn_le,
+    tsn_lt,
+};
 use crate::send::{ChunkState, Meta, Outgoing, Policy, QueueError, SendQueue};
 use crate::wire::{
     self, CauseCode, Chunk, ChunkType, Data, ForwardTsn, Init, InitFields, Packet, ParamType,
@@ -387,7 +390,6 @@ const MAX_ECHO: usize = 128;
 const MAX_RESET_STREAMS: usize = 16;
 const MAX_DUPS: usize = 16;
 const MAX_GAPS: usize = 32;
-use crate::recv::PROCESSED_FLAG as PROCESSED;
 
 /// What the INIT we answer told us: the INIT-ACK to send.
 #[derive(Clone, Copy, Debug)]

@@ -1299,6 +1299,42 @@ impl<const CANDIDATES: usize, const PAIRS: usize, const TRANSACTIONS: usize>
         }
     }
 
+    /// Controlled: the selected pair stopped answering consent while the peer nominated
+    /// another pair that works (its NAT rebound, so its checks come from a new address):
+    /// follow the peer's latest nomination, as the controlling side's own renomination does.
+    fn follow_renomination(&mut self, now: Instant) {
+        let Some(sel) = self.selected else { return };
+        if self.role != Role::Controlled
+            || self.config.lite
+            || sel.old
+            || now.saturating_duration_since(sel.last_consent) < self.config.consent_interval
+        {
+            return;
+        }
+        let Some(old) = sel.pair else { return };
+        let fresh = self
+            .pairs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.map(|p| (i, p)))
+            .filter(|(i, p)| {
+                *i != old
+                    && p.nominated
+                    && p.state == PairState::Succeeded
+                    && p.last_success > sel.last_consent
+            })
+            .max_by_key(|(_, p)| p.last_success);
+        if fresh.is_none() {
+            return;
+        }
+        debug!("ice: selected pair unresponsive, following the peer's nomination");
+        if let Some(p) = self.pairs.get_mut(old).and_then(|p| p.as_mut()) {
+            p.nominated = false;
+            p.state = PairState::Failed;
+        }
+        self.update_selection(now);
+    }
+
     /// Picks the best nominated valid pair; reports a change.
     fn update_selection(&mut self, now: Instant) {
         let best = self
@@ -1782,6 +1818,7 @@ impl<const CANDIDATES: usize, const PAIRS: usize, const TRANSACTIONS: usize>
             }
         }
         self.maybe_renominate(now);
+        self.follow_renomination(now);
         if now >= self.next_pace {
             self.pace(now);
         }
@@ -2005,8 +2042,12 @@ impl<const CANDIDATES: usize, const PAIRS: usize, const TRANSACTIONS: usize>
                 } else {
                     self.remote_creds.map(|r| (self.local_creds, r))
                 };
+                // The controlling agent repeats USE-CANDIDATE on the selected pair's consent
+                // checks (as libwebrtc does): when its NAT rebinds, the peer sees the
+                // nomination arrive from the new address and can follow it.
+                let controlling = self.role == Role::Controlling;
                 match creds {
-                    Some((l, r)) => (l, r, false, self.role == Role::Controlling),
+                    Some((l, r)) => (l, r, controlling && !old, controlling),
                     None => return Ok(None),
                 }
             }

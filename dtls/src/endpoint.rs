@@ -1460,7 +1460,10 @@ impl Core {
             let at = w.position();
             w.u16(0);
             emit_extension(w, ExtensionType::SUPPORTED_GROUPS, |w| {
-                emit_u16_vector(w, c.config.groups.iter().map(|g| g.0));
+                // In TLS 1.2 this list also says which curves we can verify ECDSA on (RFC 8422
+                // §5.1.1): secp256r1 is always in it, or a server with a P-256 certificate
+                // (all of WebRTC) finds no shared suite.
+                emit_u16_vector(w, c.offered_groups());
             });
             emit_extension(w, ExtensionType::EC_POINT_FORMATS, |w| w.bytes(&[1, 0]));
             emit_extension(w, ExtensionType::SIGNATURE_ALGORITHMS, |w| {
@@ -1477,6 +1480,13 @@ impl Core {
             let len = w.position() - at - 2;
             w.patch_u16(at, len as u16);
         })
+    }
+
+    /// The groups a ClientHello offers: the configured ones, then secp256r1 if missing.
+    fn offered_groups(&self) -> impl Iterator<Item = u16> + Clone + '_ {
+        let extra = (!self.config.groups.contains(&NamedGroup::SECP256R1))
+            .then_some(NamedGroup::SECP256R1.0);
+        self.config.groups.iter().map(|g| g.0).chain(extra)
     }
 
     fn cookie_for(&self, client_random: &[u8]) -> [u8; 20] {
@@ -1723,7 +1733,7 @@ impl Core {
 
     fn on_server_key_exchange(&mut self, body: &[u8]) -> Step {
         let ske = ServerKeyExchange::parse(body).map_err(|_| AlertDescription::DECODE_ERROR)?;
-        if !self.config.groups.contains(&ske.group)
+        if !self.offered_groups().any(|g| g == ske.group.0)
             || ske.scheme != SignatureScheme::ECDSA_SECP256R1_SHA256
         {
             return Err(AlertDescription::ILLEGAL_PARAMETER);

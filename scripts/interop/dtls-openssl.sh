@@ -8,7 +8,11 @@
 
 # One case, run inside the namespace: our role, cookies (on/off), SRTP profile, work dir, suite.
 if [ "${1:-}" = "--case" ]; then
-    role="$2"; cookies="$3"; profile="$4"; dir="$5"; suite="${6:-aes128}"; cd "$dir"
+    role="$2"; cookies="$3"; profile="$4"; dir="$5"; suite="${6:-aes128}"; small="${7:-}"; group="${8:-any}"; cd "$dir"
+    # Small MTU: we fragment at 200 bytes, OpenSSL at 256 (its minimum), so both sides must
+    # reassemble the other's fragmented flights.
+    mtu_ours=(); mtu_theirs=()
+    [ -n "$small" ] && mtu_ours=(--mtu 200) && mtu_theirs=(-mtu 256)
     case "$suite" in
         aes128) cipher=ECDHE-ECDSA-AES128-GCM-SHA256 ;;
         aes256) cipher=ECDHE-ECDSA-AES256-GCM-SHA384 ;;
@@ -31,18 +35,18 @@ if [ "${1:-}" = "--case" ]; then
     if [ "$role" = client ]; then
         listen=(); [ "$cookies" = on ] && listen=(-listen)
         ( sleep 2; echo hello-from-openssl; sleep 3 ) | timeout 20 openssl s_server "${common[@]}" \
-            -accept "127.0.0.1:$port" -naccept 1 -no_ticket -Verify 1 "${listen[@]}" >peer.log 2>&1 &
+            -accept "127.0.0.1:$port" -naccept 1 -no_ticket -Verify 1 "${listen[@]}" "${mtu_theirs[@]}" >peer.log 2>&1 &
         sleep 0.5
         timeout 20 "$EX" --role client --addr "127.0.0.1:$port" --cert ours --fingerprint "$fp" \
-            --profile "$ours" --suite "$suite" --expect hello-from-openssl >ours.log 2>&1 || { cat ours.log peer.log; exit 1; }
+            --profile "$ours" --suite "$suite" --group "$group" --expect hello-from-openssl "${mtu_ours[@]}" >ours.log 2>&1 || { cat ours.log peer.log; exit 1; }
     else
         flag=(); [ "$cookies" = on ] && flag=(--cookies)
         timeout 20 "$EX" --role server --addr "127.0.0.1:$port" --cert ours --fingerprint "$fp" \
-            --profile "$ours" --suite "$suite" --expect hello-from-openssl "${flag[@]}" >ours.log 2>&1 &
+            --profile "$ours" --suite "$suite" --group "$group" --expect hello-from-openssl "${flag[@]}" "${mtu_ours[@]}" >ours.log 2>&1 &
         ours_pid=$!
         sleep 0.5
         ( sleep 2; echo hello-from-openssl; sleep 3 ) | timeout 20 openssl s_client "${common[@]}" \
-            -connect "127.0.0.1:$port" -groups P-256:X25519 -trace >peer.log 2>&1 || true
+            -connect "127.0.0.1:$port" -groups P-256:X25519 -trace "${mtu_theirs[@]}" >peer.log 2>&1 || true
         wait "$ours_pid" || { cat ours.log peer.log; exit 1; }
     fi
     wait || true
@@ -55,7 +59,7 @@ if [ "${1:-}" = "--case" ]; then
         grep -q HelloVerifyRequest peer.log || { echo "no HelloVerifyRequest seen by s_client"; exit 1; }
     fi
     [ -n "$theirs" ] && [ "$theirs" = "$mine" ] || { echo "keying material differs: ours [$mine] openssl [$theirs]"; exit 1; }
-    echo "ok: peerless $role, cookies $cookies, $suite, $profile: ${mine#Keying material: }"
+    echo "ok: peerless $role, cookies $cookies, $suite, group $group, $profile${small:+, MTU 200/256}: ${mine#Keying material: }"
     exit 0
 fi
 
@@ -76,10 +80,16 @@ for role in client server; do
         done
     done
 done
-# The other two suites (x25519 is OpenSSL's default group, so these also cover it).
-for c in "client aes256" "server chacha" "client chacha" "server aes256"; do
+# The other two suites, each with ECDHE over P-256 (our side offers or accepts only it) and
+# over x25519 (what both sides prefer otherwise).
+for c in "client aes256 p256" "server chacha p256" "client chacha x25519" "server aes256 x25519"; do
     set -- $c
-    dir="$WORK/$1-$2"; mkdir -p "$dir"
-    in_netns env EX="$EX" bash "$0" --case "$1" off SRTP_AEAD_AES_128_GCM "$dir" "$2" || fail=1
+    dir="$WORK/$1-$2-$3"; mkdir -p "$dir"
+    in_netns env EX="$EX" bash "$0" --case "$1" off SRTP_AEAD_AES_128_GCM "$dir" "$2" "" "$3" || fail=1
 done
-[ "$fail" = 0 ] && section "dtls-openssl: all 12 cases passed" || { section "dtls-openssl: FAILED"; exit 1; }
+# Small MTU both ways, both roles.
+for role in client server; do
+    dir="$WORK/$role-small"; mkdir -p "$dir"
+    in_netns env EX="$EX" bash "$0" --case "$role" on SRTP_AEAD_AES_128_GCM "$dir" aes128 small || fail=1
+done
+[ "$fail" = 0 ] && section "dtls-openssl: all 14 cases passed" || { section "dtls-openssl: FAILED"; exit 1; }

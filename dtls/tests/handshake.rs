@@ -221,3 +221,30 @@ fn client_echoes_the_cookie_of_any_hello_verify_request_version() {
         );
     }
 }
+
+/// supported_groups also names the curves a TLS 1.2 client verifies ECDSA on (RFC 8422
+/// §5.1.1): secp256r1 is offered even when only x25519 is configured for ECDHE.
+#[test]
+fn client_hello_always_offers_secp256r1() {
+    use peerless_dtls::wire::{
+        ClientHello, ExtensionType, HandshakeFragment, Record, parse_u16_vector,
+    };
+    let mut client: Endpoint = Endpoint::new(
+        Config::new(cert(31), [3; 32]).with_groups(&[NamedGroup::X25519]),
+        Role::Client,
+        peerless_base::Instant::ZERO,
+    );
+    let mut buf = [0u8; 1500];
+    let first = client
+        .poll_transmit(&mut buf)
+        .unwrap()
+        .unwrap()
+        .payload
+        .to_vec();
+    let f = HandshakeFragment::parse(Record::parse(&first).unwrap().fragment()).unwrap();
+    let ch = ClientHello::parse(f.body()).unwrap();
+    let groups: Vec<u16> = parse_u16_vector(ch.extension(ExtensionType::SUPPORTED_GROUPS).unwrap())
+        .unwrap()
+        .collect();
+    assert_eq!(groups, vec![29, 23]);
+}

@@ -1,0 +1,511 @@
+//! The Peer on the deterministic network simulator (`peerless_proptest::sim`): two Peers
+//! connect and exchange messages under loss, duplication, reordering and NAT rebinding, in
+//! virtual time, from one seed; the packet trace hash proves a seed replays exactly.
+//!
+//! `PEERLESS_SIM_SEEDS=N` runs N seeds per scenario instead of the CI default (soak mode).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::{Ev, addr, areas, certs};
+use peerless::{ChannelId, Config, ConnectionState, Event, Peer, SdpType};
+use peerless_base::{BufferTooSmall, Instant, Transmit};
+use peerless_proptest::sim::{Burst, LinkConfig, Network, Node};
+
+/// A Peer as a simulator node: it records events, echoes (answerer) or sends a workload and
+/// checks the echoes (offerer).
+struct SimPeer {
+    peer: Peer<'static>,
+    events: Vec<Ev>,
+    echo: bool,
+    channel: Option<ChannelId>,
+    to_send: VecDeque<(ChannelId, bool, Vec<u8>)>,
+    expected: VecDeque<(bool, Vec<u8>)>,
+    workload: VecDeque<(bool, Vec<u8>)>,
+    echoed: usize,
+    mismatched: usize,
+    open_at: Option<Instant>,
+}
+
+impl SimPeer {
+    fn new(peer: Peer<'static>, echo: bool) -> Self {
+        SimPeer {
+            peer,
+            events: Vec::new(),
+            echo,
+            channel: None,
+            to_send: VecDeque::new(),
+            expected: VecDeque::new(),
+            workload: VecDeque::new(),
+            echoed: 0,
+            mismatched: 0,
+            open_at: None,
+        }
+    }
+
+    fn has(&self, ev: &Ev) -> bool {
+        self.events.contains(ev)
+    }
+
+    fn pump_sends(&mut self) {
+        while let Some((ch, binary, data)) = self.to_send.pop_front() {
+            if self.peer.send(ch, binary, &data).is_err() {
+                self.to_send.push_front((ch, binary, data));
+                break;
+            }
+        }
+    }
+}
+
+impl Node for SimPeer {
+    fn handle_packet(&mut self, now: Instant, from: SocketAddr, to: SocketAddr, packet: &mut [u8]) {
+        self.peer.handle_packet(now, from, to, packet);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.peer.handle_timeout(now);
+    }
+    fn poll_transmit<'b>(
+        &mut self,
+        buf: &'b mut [u8],
+    ) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
+        self.peer.poll_transmit(buf)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.peer.poll_timeout()
+    }
+    fn drain_events(&mut self, now: Instant) {
+        let mut incoming = Vec::new();
+        while let Some(ev) = self.peer.poll_event() {
+            let owned = match ev {
+                Event::ChannelOpen {
+                    channel,
+                    label,
+                    remote,
+                    ..
+                } => {
+                    if self.open_at.is_none() {
+                        self.open_at = Some(now);
+                    }
+                    if Some(channel) == self.channel {
+                        for (b, d) in self.workload.drain(..) {
+                            self.expected.push_back((b, d.clone()));
+                            self.to_send.push_back((channel, b, d));
+                        }
+                    }
+                    Ev::Open {
+                        channel: channel.0,
+                        label: label.to_string(),
+                        remote,
+                    }
+                }
+                Event::Message {
+                    channel,
+                    binary,
+                    data,
+                } => {
+                    incoming.push((channel, binary, data.to_vec()));
+                    continue;
+                }
+                Event::ConnectionState(s) => Ev::Conn(s),
+                Event::IceState(s) => Ev::Ice(s),
+                Event::BufferedAmountLow(c) => Ev::Low(c.0),
+                Event::ChannelClosed(c) => Ev::Closed(c.0),
+                Event::SctpConnected => Ev::Sctp,
+                Event::SctpClosed(_) => Ev::SctpClosed,
+                _ => Ev::Other,
+            };
+            self.events.push(owned);
+        }
+        for (ch, binary, data) in incoming {
+            if self.echo {
+                self.to_send.push_back((ch, binary, data));
+            } else if self
+                .expected
+                .front()
+                .is_some_and(|(b, d)| *b == binary && *d == data)
+            {
+                self.expected.pop_front();
+                self.echoed += 1;
+            } else {
+                self.mismatched += 1;
+            }
+        }
+        self.pump_sends();
+    }
+}
+
+const A_ADDR: &str = "10.0.0.1:5000";
+const B_ADDR: &str = "10.0.0.2:6000";
+
+fn seeds(default: u64) -> u64 {
+    std::env::var("PEERLESS_SIM_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+fn new_peer(cert: peerless_dtls::Certificate, seed: u64, tag: u8) -> Peer<'static> {
+    let (s, r) = areas();
+    let mut bytes = [tag; 32];
+    bytes[..8].copy_from_slice(&seed.to_be_bytes());
+    Peer::new(Config::new(cert, bytes), Instant::ZERO, s, r)
+}
+
+fn workload(n: usize, seed: u64) -> VecDeque<(bool, Vec<u8>)> {
+    (0..n)
+        .map(|i| {
+            let len = (i * 131 + seed as usize * 17) % 1800;
+            if i % 3 == 0 {
+                (
+                    false,
+                    format!("m{i}:{}", "x".repeat(len % 200)).into_bytes(),
+                )
+            } else {
+                (true, (0..len).map(|x| (x ^ i) as u8).collect())
+            }
+        })
+        .collect()
+}
+
+/// Offer from A to B over the network's signalling (out of band, instantly).
+fn signal(net: &mut Network<SimPeer>, a: usize, b: usize) {
+    let mut buf = vec![0u8; 4096];
+    let pa = &mut net.node_mut(a).peer;
+    pa.add_local_candidate(addr(A_ADDR)).unwrap();
+    let offer = pa.create_offer(&mut buf).unwrap().to_string();
+    pa.set_local_description(SdpType::Offer, &offer).unwrap();
+    let pb = &mut net.node_mut(b).peer;
+    pb.add_local_candidate(addr(B_ADDR)).unwrap();
+    pb.set_remote_description(SdpType::Offer, &offer).unwrap();
+    let answer = pb.create_answer(&mut buf).unwrap().to_string();
+    pb.set_local_description(SdpType::Answer, &answer).unwrap();
+    net.node_mut(a)
+        .peer
+        .set_remote_description(SdpType::Answer, &answer)
+        .unwrap();
+    net.kick(a);
+    net.kick(b);
+}
+
+/// A network with A (offerer, sends `messages`) and B (answerer, echoes) on `link`.
+fn setup(seed: u64, link: LinkConfig, messages: usize) -> (Network<SimPeer>, usize, usize) {
+    let (ca, cb) = certs();
+    let mut a = SimPeer::new(new_peer(ca, seed, 1), false);
+    a.channel = Some(
+        a.peer
+            .create_data_channel("chat", Default::default())
+            .unwrap(),
+    );
+    a.workload = workload(messages, seed);
+    let b = SimPeer::new(new_peer(cb, seed, 2), true);
+    let mut net = Network::new(seed);
+    let ia = net.add(a, addr(A_ADDR), link.clone());
+    let ib = net.add(b, addr(B_ADDR), link);
+    signal(&mut net, ia, ib);
+    (net, ia, ib)
+}
+
+fn exchange(seed: u64, link: LinkConfig, messages: usize, limit: Duration) -> (u64, Duration) {
+    let (mut net, a, b) = setup(seed, link.clone(), messages);
+    let done = net.run_until(limit, |n| {
+        let a = n.node(a);
+        a.open_at.is_some()
+            && a.workload.is_empty()
+            && a.expected.is_empty()
+            && a.to_send.is_empty()
+    });
+    let na = net.node(a);
+    assert!(
+        done,
+        "seed {seed} {link:?}: {} of {messages} echoed by {:?}, events {:?}",
+        na.echoed,
+        net.now(),
+        na.events
+    );
+    assert_eq!(na.echoed, messages, "seed {seed}");
+    assert_eq!(
+        na.mismatched, 0,
+        "seed {seed}: every echo is the message sent, in order"
+    );
+    assert!(net.node(b).has(&Ev::Conn(ConnectionState::Connected)));
+    (net.trace_hash(), net.now().since_origin())
+}
+
+#[test]
+fn thousand_messages_under_0_5_and_20_percent_loss() {
+    for (loss, n) in [(0.0, seeds(4)), (0.05, seeds(4)), (0.20, seeds(3))] {
+        for seed in 0..n {
+            let link = LinkConfig {
+                loss,
+                jitter: Duration::from_millis(5),
+                ..LinkConfig::with_delay(Duration::from_millis(20))
+            };
+            let (_, took) = exchange(seed, link, 1000, Duration::from_secs(600));
+            println!(
+                "loss {:>4.0} % seed {seed}: 1000 messages echoed in {took:?} of virtual time",
+                loss * 100.0
+            );
+        }
+    }
+}
+
+#[test]
+fn connects_over_hundreds_of_random_links() {
+    // Loss (random and bursty), duplication, jitter (reordering) and delay from each seed.
+    for seed in 0..seeds(200) {
+        let mut rng = peerless_base::Drbg::from_seed(&[seed as u8; 32], b"link");
+        let link = LinkConfig {
+            loss: rng.below(25) as f64 / 100.0,
+            burst: (rng.below(3) == 0).then_some(Burst {
+                enter: 0.05,
+                exit: 0.3,
+                loss: 0.8,
+            }),
+            duplicate: rng.below(10) as f64 / 100.0,
+            delay: Duration::from_millis(1 + rng.below(150)),
+            jitter: Duration::from_millis(rng.below(40)),
+            mtu: 1500,
+            bandwidth: None,
+        };
+        exchange(seed, link, 5, Duration::from_secs(300));
+    }
+}
+
+#[test]
+fn the_same_seed_gives_the_same_trace() {
+    let link = LinkConfig {
+        loss: 0.1,
+        duplicate: 0.05,
+        jitter: Duration::from_millis(30),
+        ..LinkConfig::with_delay(Duration::from_millis(25))
+    };
+    let (h1, t1) = exchange(7, link.clone(), 50, Duration::from_secs(120));
+    let (h2, t2) = exchange(7, link.clone(), 50, Duration::from_secs(120));
+    let (h3, _) = exchange(8, link, 50, Duration::from_secs(120));
+    assert_eq!((h1, t1), (h2, t2), "same seed, same packets, same times");
+    assert_ne!(h1, h3, "another seed is another run");
+}
+
+#[test]
+fn ice_restart_keeps_the_session_and_moves_to_new_credentials() {
+    let (mut net, a, b) = setup(3, LinkConfig::with_delay(Duration::from_millis(15)), 20);
+    assert!(net.run_until(Duration::from_secs(30), |n| n.node(a).echoed == 20));
+    let old = net.node(a).peer.stats().ice.checks_sent;
+    // A restarts ICE: new offer, new answer.
+    let mut buf = vec![0u8; 4096];
+    let before = net
+        .node_mut(a)
+        .peer
+        .create_offer(&mut buf)
+        .unwrap()
+        .to_string();
+    net.node_mut(a).peer.restart_ice();
+    let offer = net
+        .node_mut(a)
+        .peer
+        .create_offer(&mut buf)
+        .unwrap()
+        .to_string();
+    net.node_mut(a)
+        .peer
+        .set_local_description(SdpType::Offer, &offer)
+        .unwrap();
+    net.node_mut(b)
+        .peer
+        .set_remote_description(SdpType::Offer, &offer)
+        .unwrap();
+    let answer = net
+        .node_mut(b)
+        .peer
+        .create_answer(&mut buf)
+        .unwrap()
+        .to_string();
+    net.node_mut(b)
+        .peer
+        .set_local_description(SdpType::Answer, &answer)
+        .unwrap();
+    net.node_mut(a)
+        .peer
+        .set_remote_description(SdpType::Answer, &answer)
+        .unwrap();
+    let ufrag = |s: &str| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("a=ice-ufrag:"))
+            .unwrap()
+            .to_string()
+    };
+    assert_ne!(
+        ufrag(&offer),
+        ufrag(&before),
+        "the restart offer carries new credentials"
+    );
+    assert_ne!(ufrag(&answer), "", "the answer carries credentials");
+    net.kick(a);
+    net.kick(b);
+    // More traffic after the restart.
+    let ch = net.node(a).channel.unwrap();
+    for (bin, d) in workload(20, 9) {
+        net.node_mut(a).expected.push_back((bin, d.clone()));
+        net.node_mut(a).to_send.push_back((ch, bin, d));
+    }
+    net.node_mut(a).pump_sends();
+    net.kick(a);
+    assert!(net.run_until(Duration::from_secs(30), |n| n.node(a).echoed == 40));
+    assert!(
+        net.node(a).peer.stats().ice.checks_sent > old,
+        "new checks ran with the new credentials"
+    );
+    assert_eq!(net.node(a).mismatched, 0);
+    assert!(!net.node(a).has(&Ev::Conn(ConnectionState::Failed)));
+}
+
+#[test]
+fn nat_rebinding_mid_session_keeps_the_channel() {
+    // A (controlling) sits behind a NAT whose mapping changes mid-session.
+    let (mut net, a, _b) = setup(5, LinkConfig::with_delay(Duration::from_millis(10)), 10);
+    assert!(net.run_until(Duration::from_secs(30), |n| n.node(a).echoed == 10));
+    net.set_public_address(a, addr("10.0.0.1:7777"));
+    let ch = net.node(a).channel.unwrap();
+    for (bin, d) in workload(10, 11) {
+        net.node_mut(a).expected.push_back((bin, d.clone()));
+        net.node_mut(a).to_send.push_back((ch, bin, d));
+    }
+    net.node_mut(a).pump_sends();
+    net.kick(a);
+    let ok = net.run_until(Duration::from_secs(60), |n| n.node(a).echoed == 20);
+    assert!(
+        ok,
+        "after rebinding: {} echoed, events {:?}",
+        net.node(a).echoed,
+        net.node(a).events
+    );
+    assert_eq!(net.node(a).mismatched, 0);
+}
+
+#[test]
+fn the_remote_vanishing_is_disconnected_then_failed_within_consent_timeouts() {
+    let (mut net, a, b) = setup(6, LinkConfig::with_delay(Duration::from_millis(10)), 5);
+    assert!(net.run_until(Duration::from_secs(30), |n| n.node(a).echoed == 5));
+    let t0 = net.now();
+    net.set_link(
+        b,
+        LinkConfig {
+            loss: 1.0,
+            ..LinkConfig::default()
+        },
+    );
+    assert!(net.run_until(Duration::from_secs(60), |n| {
+        n.node(a).has(&Ev::Conn(ConnectionState::Disconnected))
+    }));
+    let disconnected = net.now() - t0;
+    assert!(net.run_until(Duration::from_secs(60), |n| {
+        n.node(a).has(&Ev::Conn(ConnectionState::Failed))
+    }));
+    let failed = net.now() - t0;
+    // RFC 7675: consent expires 30 s after the last response; checks run every 4-6 s.
+    assert!(
+        disconnected >= Duration::from_secs(5) && disconnected <= Duration::from_secs(16),
+        "{disconnected:?}"
+    );
+    assert!(
+        failed >= Duration::from_secs(25) && failed <= Duration::from_secs(36),
+        "{failed:?}"
+    );
+    assert!(net.node(a).has(&Ev::Ice(peerless::IceState::Failed)));
+}
+
+#[test]
+fn a_browser_shaped_remote_sends_its_client_hello_before_our_answer_is_applied() {
+    // B answers as the DTLS server but its host applies the answer 300 ms after sending it:
+    // A's ClientHello (and retransmissions of nothing) arrive at B first.
+    let (ca, cb) = certs();
+    let mut a = SimPeer::new(new_peer(ca, 4, 1), false);
+    a.channel = Some(
+        a.peer
+            .create_data_channel("chat", Default::default())
+            .unwrap(),
+    );
+    a.workload = workload(10, 4);
+    let (s, r) = areas();
+    let pb = Peer::new(
+        Config::new(cb, [2; 32]).with_answer_setup(peerless::sdp::attr::Setup::Passive),
+        Instant::ZERO,
+        s,
+        r,
+    );
+    let b = SimPeer::new(pb, true);
+    let mut net = Network::new(4);
+    let ia = net.add(
+        a,
+        addr(A_ADDR),
+        LinkConfig::with_delay(Duration::from_millis(20)),
+    );
+    let ib = net.add(
+        b,
+        addr(B_ADDR),
+        LinkConfig::with_delay(Duration::from_millis(20)),
+    );
+    let mut buf = vec![0u8; 4096];
+    net.node_mut(ia)
+        .peer
+        .add_local_candidate(addr(A_ADDR))
+        .unwrap();
+    net.node_mut(ib)
+        .peer
+        .add_local_candidate(addr(B_ADDR))
+        .unwrap();
+    let offer = net
+        .node_mut(ia)
+        .peer
+        .create_offer(&mut buf)
+        .unwrap()
+        .to_string();
+    net.node_mut(ia)
+        .peer
+        .set_local_description(SdpType::Offer, &offer)
+        .unwrap();
+    net.node_mut(ib)
+        .peer
+        .set_remote_description(SdpType::Offer, &offer)
+        .unwrap();
+    let answer = net
+        .node_mut(ib)
+        .peer
+        .create_answer(&mut buf)
+        .unwrap()
+        .to_string();
+    net.node_mut(ia)
+        .peer
+        .set_remote_description(SdpType::Answer, &answer)
+        .unwrap();
+    net.kick(ia);
+    net.kick(ib);
+    assert!(net.run_until(
+        Duration::from_millis(300),
+        |n| n.node(ib).peer.stats().packets_received > 0
+            && n.node(ia).peer.stats().dtls.datagrams_sent > 0
+    ));
+    net.run_for(Duration::from_millis(100));
+    assert!(
+        net.node(ib).peer.dtls_role().is_none(),
+        "B has not applied its answer yet"
+    );
+    net.node_mut(ib)
+        .peer
+        .set_local_description(SdpType::Answer, &answer)
+        .unwrap();
+    net.kick(ib);
+    let t0 = net.now();
+    assert!(net.run_until(Duration::from_secs(10), |n| n.node(ia).echoed == 10));
+    assert_eq!(net.node(ib).peer.stats().dropped_early_dtls, 0);
+    // The stashed ClientHello was answered at once, not after A's 1 s retransmission.
+    assert!(
+        net.now() - t0 < Duration::from_millis(900),
+        "{:?}",
+        net.now() - t0
+    );
+}

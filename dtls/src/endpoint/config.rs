@@ -1,0 +1,121 @@
+//! What an endpoint is configured with, and its role.
+
+use core::time::Duration;
+
+use crate::cert::Certificate;
+use crate::wire::{CipherSuite, NamedGroup, SrtpProfile};
+
+/// Which side of the handshake this endpoint plays. In WebRTC the SDP `a=setup` outcome
+/// decides: `active` is the DTLS client, `passive` the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Role {
+    /// Sends the ClientHello (`a=setup:active`).
+    Client,
+    /// Answers it (`a=setup:passive`).
+    Server,
+}
+
+/// Everything an [`Endpoint`](crate::Endpoint) is configured with.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Our certificate and key.
+    pub certificate: Certificate,
+    /// 32 bytes of entropy from the host (TRNG or OS); expanded by HMAC-DRBG.
+    pub seed: [u8; 32],
+    /// Cipher suites in preference order.
+    pub cipher_suites: &'static [CipherSuite],
+    /// ECDHE groups in preference order.
+    pub groups: &'static [NamedGroup],
+    /// SRTP profiles in preference order (empty: no use_srtp).
+    pub srtp_profiles: &'static [SrtpProfile],
+    /// Largest datagram we send (DTLS header and all).
+    pub mtu: usize,
+    /// First retransmission timeout (RFC 6347 suggests 1 s).
+    pub retransmit_initial: Duration,
+    /// Ceiling of the doubling retransmission timeout (RFC 6347: 60 s).
+    pub retransmit_max: Duration,
+    /// The handshake fails with [`CloseReason::HandshakeTimeout`](crate::CloseReason::HandshakeTimeout) after this long.
+    pub handshake_timeout: Duration,
+    /// Server: answer a ClientHello without a valid cookie with a HelloVerifyRequest.
+    pub cookies: bool,
+}
+
+/// Every cipher suite, AES-128-GCM first (what browsers pick).
+pub const ALL_CIPHER_SUITES: &[CipherSuite] = &[
+    CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256,
+    CipherSuite::ECDHE_ECDSA_AES_256_GCM_SHA384,
+    CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256,
+];
+/// Both groups, x25519 first (cheaper).
+pub const ALL_GROUPS: &[NamedGroup] = &[NamedGroup::X25519, NamedGroup::SECP256R1];
+/// Every SRTP profile, AEAD first.
+pub const ALL_SRTP_PROFILES: &[SrtpProfile] = &[
+    SrtpProfile::AEAD_AES_128_GCM,
+    SrtpProfile::AEAD_AES_256_GCM,
+    SrtpProfile::AES128_CM_HMAC_SHA1_80,
+    SrtpProfile::AES128_CM_HMAC_SHA1_32,
+];
+
+impl Config {
+    /// A configuration with every suite, group and profile, MTU 1200, 1 s initial and 60 s
+    /// maximum retransmission timeout, a 60 s handshake limit and no cookies.
+    #[must_use]
+    pub fn new(certificate: Certificate, seed: [u8; 32]) -> Self {
+        Config {
+            certificate,
+            seed,
+            cipher_suites: ALL_CIPHER_SUITES,
+            groups: ALL_GROUPS,
+            srtp_profiles: ALL_SRTP_PROFILES,
+            mtu: 1200,
+            retransmit_initial: Duration::from_secs(1),
+            retransmit_max: Duration::from_secs(60),
+            handshake_timeout: Duration::from_secs(60),
+            cookies: false,
+        }
+    }
+    /// Sets the cipher suites.
+    #[must_use]
+    pub fn with_cipher_suites(mut self, suites: &'static [CipherSuite]) -> Self {
+        self.cipher_suites = suites;
+        self
+    }
+    /// Sets the groups.
+    #[must_use]
+    pub fn with_groups(mut self, groups: &'static [NamedGroup]) -> Self {
+        self.groups = groups;
+        self
+    }
+    /// Sets the SRTP profiles.
+    #[must_use]
+    pub fn with_srtp_profiles(mut self, profiles: &'static [SrtpProfile]) -> Self {
+        self.srtp_profiles = profiles;
+        self
+    }
+    /// Sets the MTU.
+    #[must_use]
+    pub fn with_mtu(mut self, mtu: usize) -> Self {
+        self.mtu = mtu;
+        self
+    }
+    /// Sets the initial and maximum retransmission timeouts.
+    #[must_use]
+    pub fn with_retransmit(mut self, initial: Duration, max: Duration) -> Self {
+        self.retransmit_initial = initial;
+        self.retransmit_max = max;
+        self
+    }
+    /// Sets the handshake time limit.
+    #[must_use]
+    pub fn with_handshake_timeout(mut self, limit: Duration) -> Self {
+        self.handshake_timeout = limit;
+        self
+    }
+    /// Server: use HelloVerifyRequest cookies.
+    #[must_use]
+    pub fn with_cookies(mut self, on: bool) -> Self {
+        self.cookies = on;
+        self
+    }
+}

@@ -1,0 +1,860 @@
+//! The DTLS 1.2 endpoint: one handshake state machine for both roles (RFC 6347 §4.2,
+//! RFC 5246 §7.3) with the WebRTC profile (mutual ECDSA authentication, use_srtp, EMS).
+//!
+//! ```text
+//!   Client                                              Server
+//!   ------                                              ------
+//!   SendClientHello
+//!   ClientHello (flight 1) ----------------------------> AwaitClientHello
+//!                          <---------------------------- HelloVerifyRequest (flight 2, only with cookies)
+//!   ClientHello + cookie (flight 3) ------------------->
+//!   AwaitServerHello       <---------------------------- ServerHello         (flight 4)
+//!   AwaitServerCertificate <---------------------------- Certificate
+//!   AwaitServerKeyExchange <---------------------------- ServerKeyExchange (ECDHE, ECDSA-signed)
+//!   AwaitServerHelloDone   <---------------------------- CertificateRequest
+//!                          <---------------------------- ServerHelloDone
+//!   Certificate (flight 5) ---------------------------> AwaitClientCertificate
+//!   ClientKeyExchange      ---------------------------> AwaitClientKeyExchange
+//!   CertificateVerify      ---------------------------> AwaitCertificateVerify
+//!   [ChangeCipherSpec]     --------------------------->
+//!   Finished (epoch 1)     ---------------------------> AwaitClientFinished
+//!   AwaitServerFinished    <---------------------------- [ChangeCipherSpec] (flight 6)
+//!                          <---------------------------- Finished (epoch 1)
+//!   Connected  <======== application data, epoch 1 ========>  Connected
+//! ```
+//!
+//! Flights are retransmitted whole when the timer fires (doubling up to a maximum) or when
+//! the peer retransmits its previous flight (RFC 6347 §4.2.4). The server's last flight has
+//! no timer: it is sent again when the client's flight 5 arrives again.
+
+mod buffers;
+mod config;
+mod handshake;
+mod output;
+
+use core::time::Duration;
+
+use peerless_base::{BufferTooSmall, Drbg, Instant, Transmit, Writer, debug};
+
+use crate::cert::{Fingerprint, HashAlgorithm, PeerKey};
+use crate::crypto::{self, KeyShare, PrfHash, RecordCipher, Transcript};
+use crate::wire::{
+    ALERT_WARNING, AlertDescription, CipherSuite, ContentType, HANDSHAKE_HEADER_LEN,
+    HandshakeFragment, HandshakeType, NamedGroup, ProtocolVersion, RECORD_HEADER_LEN, Record,
+    SrtpProfile, emit_handshake_header,
+};
+use buffers::{EntryKind, Flight, Reassembly, ReplayWindow, SLOTS, STASH, Stash};
+pub use config::{ALL_CIPHER_SUITES, ALL_GROUPS, ALL_SRTP_PROFILES, Config, Role};
+pub use output::{CloseReason, Event, SendError, SrtpKeyingMaterial, Stats};
+
+/// The handshake step we are at, named for what we wait for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+enum State {
+    AwaitServerHello,
+    AwaitServerCertificate,
+    AwaitServerKeyExchange,
+    AwaitServerHelloDone,
+    AwaitServerFinished,
+    AwaitClientHello,
+    AwaitClientCertificate,
+    AwaitClientKeyExchange,
+    AwaitCertificateVerify,
+    AwaitClientFinished,
+    Connected,
+    Closed,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum PendingEvent {
+    Connected,
+    ApplicationData(usize, usize),
+    Closed(CloseReason),
+}
+
+const EVENTS: usize = 16;
+
+/// Everything but the large buffers, so a message borrowed from the reassembly buffer can be
+/// processed while the rest of the state changes.
+#[derive(Debug)]
+struct Core {
+    config: Config,
+    role: Role,
+    state: State,
+    rng: Drbg,
+    now: Instant,
+    started: Instant,
+    client_random: [u8; 32],
+    server_random: [u8; 32],
+    cookie: [u8; 32],
+    cookie_len: usize,
+    cookie_secret: [u8; 32],
+    hello_verify_count: u8,
+    suite: CipherSuite,
+    group: NamedGroup,
+    srtp: Option<SrtpProfile>,
+    peer_offered_renegotiation_info: bool,
+    peer_offered_point_formats: bool,
+    key_share: Option<KeyShare>,
+    peer_key: Option<PeerKey>,
+    peer_fingerprints: Option<[Fingerprint; 4]>,
+    remote_fingerprint: Option<Fingerprint>,
+    cert_requested: bool,
+    pre_master: [u8; 32],
+    master_secret: [u8; 48],
+    transcript: Transcript,
+    send_msg_seq: u16,
+    recv_msg_seq: u16,
+    write_seq: [u64; 2],
+    write_epoch: u16,
+    read_cipher: Option<RecordCipher>,
+    write_cipher: Option<RecordCipher>,
+    replay: ReplayWindow,
+    rto: Duration,
+    retransmit_at: Option<Instant>,
+    handshake_complete: bool,
+    connected_reported: bool,
+    pending_alert: Option<(u8, AlertDescription)>,
+    peer_retransmitted: bool,
+    events: [Option<PendingEvent>; EVENTS],
+    events_head: usize,
+    events_len: usize,
+    app_top: usize,
+    stats: Stats,
+}
+
+/// A DTLS 1.2 endpoint: one side of one association, on one path.
+///
+/// `RX` bytes hold handshake reassembly (each message plus one bit per byte) and, after the
+/// handshake, received application data until it is polled; `TX` bytes hold our current
+/// flight (kept for retransmission) and queued application data. The defaults (4 KiB each)
+/// take a fragmented browser ClientHello with post-quantum key shares and a 1200-byte MTU.
+///
+/// # The drain rule
+///
+/// After every `handle_packet`, `handle_timeout` or command, call `poll_transmit` until it
+/// returns `Ok(None)` and `poll_event` until `None`, then arm a timer at `poll_timeout()`.
+#[derive(Debug)]
+pub struct Endpoint<const RX: usize = 4096, const TX: usize = 4096> {
+    core: Core,
+    rx: Reassembly<RX>,
+    tx: Flight<TX>,
+    stash: Stash,
+}
+
+impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
+    /// A new endpoint. A client queues its ClientHello at once: drain `poll_transmit`.
+    #[must_use]
+    pub fn new(config: Config, role: Role, now: Instant) -> Self {
+        let mut rng = Drbg::from_seed(&config.seed, b"peerless-dtls");
+        let mut cookie_secret = [0u8; 32];
+        rng.fill(&mut cookie_secret);
+        let rto = config.retransmit_initial;
+        let core = Core {
+            role,
+            state: match role {
+                Role::Client => State::AwaitServerHello,
+                Role::Server => State::AwaitClientHello,
+            },
+            rng,
+            now,
+            started: now,
+            client_random: [0; 32],
+            server_random: [0; 32],
+            cookie: [0; 32],
+            cookie_len: 0,
+            cookie_secret,
+            hello_verify_count: 0,
+            suite: CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256,
+            group: NamedGroup::SECP256R1,
+            srtp: None,
+            peer_offered_renegotiation_info: false,
+            peer_offered_point_formats: false,
+            key_share: None,
+            peer_key: None,
+            peer_fingerprints: None,
+            remote_fingerprint: None,
+            cert_requested: false,
+            pre_master: [0; 32],
+            master_secret: [0; 48],
+            transcript: Transcript::new(),
+            send_msg_seq: 0,
+            recv_msg_seq: 0,
+            write_seq: [0; 2],
+            write_epoch: 0,
+            read_cipher: None,
+            write_cipher: None,
+            replay: ReplayWindow::default(),
+            rto,
+            retransmit_at: None,
+            handshake_complete: false,
+            connected_reported: false,
+            pending_alert: None,
+            peer_retransmitted: false,
+            events: [None; EVENTS],
+            events_head: 0,
+            events_len: 0,
+            app_top: 0,
+            stats: Stats::default(),
+            config,
+        };
+        let mut ep = Endpoint {
+            core,
+            rx: Reassembly::new(),
+            tx: Flight::new(),
+            stash: Stash {
+                buf: [0; STASH],
+                len: 0,
+            },
+        };
+        if role == Role::Client {
+            let mut random = [0u8; 32];
+            ep.core.rng.fill(&mut random);
+            ep.core.client_random = random;
+            if ep.core.send_client_hello(&mut ep.tx).is_err() {
+                ep.core.fail(AlertDescription::INTERNAL_ERROR, None);
+            }
+        }
+        ep
+    }
+
+    /// Our role.
+    #[must_use]
+    pub fn role(&self) -> Role {
+        self.core.role
+    }
+
+    /// Whether the handshake completed and the peer is authenticated.
+    #[must_use]
+    pub fn is_connected(&self) -> bool {
+        self.core.state == State::Connected && self.core.connected_reported
+    }
+
+    /// Whether the connection has ended.
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.core.state == State::Closed
+    }
+
+    /// Counters.
+    #[must_use]
+    pub fn stats(&self) -> Stats {
+        self.core.stats
+    }
+
+    /// The fingerprint the peer's certificate must have (from its SDP). It may arrive before,
+    /// during or after the handshake: the check runs as soon as both it and the certificate
+    /// are known, and `Event::Connected` waits for it. A mismatch closes the connection with
+    /// a bad_certificate alert and [`CloseReason::FingerprintMismatch`].
+    pub fn set_remote_fingerprint(&mut self, fingerprint: Fingerprint) {
+        self.core.remote_fingerprint = Some(fingerprint);
+        self.core.check_fingerprint();
+        self.core.maybe_connected();
+    }
+
+    /// The SHA-256 fingerprint of the peer's certificate, once received.
+    #[must_use]
+    pub fn peer_fingerprint(&self, algorithm: HashAlgorithm) -> Option<Fingerprint> {
+        let fps = self.core.peer_fingerprints?;
+        fps.into_iter().find(|f| f.algorithm() == algorithm)
+    }
+
+    /// RFC 5705 keying material exporter: `PRF(master_secret, label, client_random +
+    /// server_random [+ context length + context])` into `out`. `None` before the handshake
+    /// completes.
+    pub fn export_keying_material(
+        &self,
+        label: &[u8],
+        context: Option<&[u8]>,
+        out: &mut [u8],
+    ) -> Option<()> {
+        if !self.core.handshake_complete {
+            return None;
+        }
+        let c = &self.core;
+        match context {
+            Some(ctx) => {
+                let len = u16::try_from(ctx.len()).ok()?.to_be_bytes();
+                let seed: [&[u8]; 4] = [&c.client_random, &c.server_random, &len, ctx];
+                crypto::prf(PrfHash::of(c.suite), &c.master_secret, label, &seed, out);
+            }
+            None => {
+                let seed: [&[u8]; 2] = [&c.client_random, &c.server_random];
+                crypto::prf(PrfHash::of(c.suite), &c.master_secret, label, &seed, out);
+            }
+        }
+        Some(())
+    }
+
+    /// Queues application data for one record. Only after `Event::Connected`.
+    pub fn send(&mut self, data: &[u8]) -> Result<(), SendError> {
+        match self.core.state {
+            State::Closed => return Err(SendError::Closed),
+            State::Connected if self.core.connected_reported => {}
+            _ => return Err(SendError::NotConnected),
+        }
+        let overhead = RECORD_HEADER_LEN
+            + self
+                .core
+                .write_cipher
+                .as_ref()
+                .map_or(0, RecordCipher::overhead);
+        if data.len() + overhead > self.core.config.mtu {
+            return Err(SendError::TooLarge);
+        }
+        self.tx.queue_app(data)
+    }
+
+    /// Sends close_notify and ends the connection.
+    pub fn close(&mut self) {
+        if self.core.state == State::Closed {
+            return;
+        }
+        self.core.pending_alert = Some((ALERT_WARNING, AlertDescription::CLOSE_NOTIFY));
+        self.core.close(CloseReason::LocalClose);
+    }
+
+    /// One received UDP datagram (one or more records). Never fails: what cannot be used is
+    /// dropped and counted in [`Stats`]. Decrypts in place.
+    pub fn handle_packet(&mut self, now: Instant, packet: &mut [u8]) {
+        self.core.advance(now);
+        self.core.stats.datagrams_received += 1;
+        if self.core.state == State::Closed {
+            return;
+        }
+        self.core.peer_retransmitted = false;
+        let mut pos = 0;
+        while pos < packet.len() {
+            let Some(rest) = packet.get_mut(pos..) else {
+                break;
+            };
+            let Ok(len) = Record::parse(rest).map(|r| r.len()) else {
+                self.core.stats.malformed_records += 1;
+                break;
+            };
+            if let Some(record) = rest.get_mut(..len) {
+                self.handle_record(record);
+            }
+            pos += len;
+        }
+        self.replay_stash();
+        if self.core.peer_retransmitted && self.core.retransmits_on_peer_retransmit() {
+            self.tx.restart();
+            self.core.stats.retransmissions += 1;
+        }
+    }
+
+    /// A deadline from [`Endpoint::poll_timeout`] passed.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.core.advance(now);
+        let now = self.core.now;
+        if self.core.state == State::Closed {
+            return;
+        }
+        let Some(at) = self.core.retransmit_at else {
+            return;
+        };
+        if now < at {
+            return;
+        }
+        if now.saturating_duration_since(self.core.started) >= self.core.config.handshake_timeout {
+            self.core.retransmit_at = None;
+            self.core.close(CloseReason::HandshakeTimeout);
+            return;
+        }
+        self.core.rto = (self.core.rto * 2).min(self.core.config.retransmit_max);
+        self.core.retransmit_at = Some(now + self.core.rto);
+        debug!(
+            "dtls: retransmitting the flight, next timeout in {:?}",
+            self.core.rto
+        );
+        self.tx.restart();
+        self.core.stats.retransmissions += 1;
+    }
+
+    /// The next deadline: the flight retransmission timer while a reply is awaited.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.core.state == State::Closed {
+            return None;
+        }
+        self.core.retransmit_at
+    }
+
+    /// The next event, if any. An `ApplicationData` borrows the endpoint until the next call.
+    pub fn poll_event(&mut self) -> Option<Event<'_>> {
+        let ev = self.core.pop_event()?;
+        Some(match ev {
+            PendingEvent::Connected => {
+                let keys = self.core.srtp_keys();
+                Event::Connected {
+                    cipher_suite: self.core.suite,
+                    srtp_profile: keys.map(|k| k.profile),
+                    keys,
+                }
+            }
+            PendingEvent::ApplicationData(start, end) => {
+                Event::ApplicationData(self.rx.buf.get(start..end).unwrap_or_default())
+            }
+            PendingEvent::Closed(r) => Event::Closed(r),
+        })
+    }
+
+    /// The next datagram to send, written into `buf`. A buffer smaller than the MTU still
+    /// works if it holds the next record; otherwise [`BufferTooSmall`] says what would.
+    pub fn poll_transmit<'b>(
+        &mut self,
+        buf: &'b mut [u8],
+    ) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
+        let limit = buf.len().min(self.core.config.mtu);
+        let n = if self.core.pending_alert.is_some() {
+            self.emit_alert(buf)?
+        } else if self.tx.cursor.is_some() && self.core.state != State::Closed {
+            self.emit_flight(&mut buf[..limit])?
+        } else if self.tx.app_head != self.tx.app_tail && self.core.state == State::Connected {
+            self.emit_app(buf)?
+        } else {
+            return Ok(None);
+        };
+        if n == 0 {
+            return Ok(None);
+        }
+        self.core.stats.datagrams_sent += 1;
+        Ok(Some(Transmit::on_path(&buf[..n])))
+    }
+
+    fn emit_alert(&mut self, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
+        let Some((level, desc)) = self.core.pending_alert else {
+            return Ok(0);
+        };
+        let n = self.core.seal_record(
+            buf,
+            ContentType::ALERT,
+            self.core.write_epoch,
+            &[level, desc.0],
+        )?;
+        self.core.pending_alert = None;
+        Ok(n)
+    }
+
+    fn emit_app(&mut self, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
+        let head = self.tx.app_head;
+        let len = self
+            .tx
+            .buf
+            .get(head..head + 2)
+            .map_or(0, |b| usize::from(u16::from_be_bytes([b[0], b[1]])));
+        let data = self
+            .tx
+            .buf
+            .get(head + 2..head + 2 + len)
+            .unwrap_or_default();
+        let n = self
+            .core
+            .seal_record(buf, ContentType::APPLICATION_DATA, 1, data)?;
+        self.tx.app_head = head + 2 + len;
+        if self.tx.app_head == self.tx.app_tail {
+            self.tx.app_head = self.tx.len;
+            self.tx.app_tail = self.tx.len;
+        }
+        self.core.stats.app_records_sent += 1;
+        Ok(n)
+    }
+
+    /// Packs as much of the flight as fits into one datagram: records back to back, handshake
+    /// messages of one epoch back to back in one record, fragmenting at the boundary.
+    fn emit_flight(&mut self, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
+        let mut pos = 0;
+        let Some((mut idx, mut off)) = self.tx.cursor else {
+            return Ok(0);
+        };
+        let min_record = RECORD_HEADER_LEN + HANDSHAKE_HEADER_LEN + 1 + 24;
+        while idx < self.tx.count {
+            let entry = self.tx.entries[idx];
+            let room = buf.len() - pos;
+            if entry.kind == EntryKind::ChangeCipherSpec {
+                if room < RECORD_HEADER_LEN + 1 {
+                    break;
+                }
+                let n = self.core.seal_record(
+                    &mut buf[pos..],
+                    ContentType::CHANGE_CIPHER_SPEC,
+                    0,
+                    &[1],
+                )?;
+                pos += n;
+                idx += 1;
+                off = 0;
+                continue;
+            }
+            let overhead = RECORD_HEADER_LEN
+                + if entry.epoch == 1 {
+                    self.core
+                        .write_cipher
+                        .as_ref()
+                        .map_or(0, RecordCipher::overhead)
+                } else {
+                    0
+                };
+            if room < overhead + HANDSHAKE_HEADER_LEN + 1 || (pos > 0 && room < min_record) {
+                break;
+            }
+            // Build the plaintext of one record: fragments of consecutive same-epoch messages.
+            let explicit = if entry.epoch == 1 {
+                self.core
+                    .write_cipher
+                    .as_ref()
+                    .map_or(0, RecordCipher::explicit_nonce_len)
+            } else {
+                0
+            };
+            let body_start = pos + RECORD_HEADER_LEN + explicit;
+            let body_cap = room - overhead;
+            let mut body_len = 0;
+            let epoch = entry.epoch;
+            while idx < self.tx.count {
+                let e = self.tx.entries[idx];
+                if e.kind != EntryKind::Handshake || e.epoch != epoch {
+                    break;
+                }
+                let left = body_cap - body_len;
+                if left < HANDSHAKE_HEADER_LEN + 1 {
+                    break;
+                }
+                let msg = &self.tx.buf[e.start..e.start + e.len];
+                let msg_body = &msg[HANDSHAKE_HEADER_LEN..];
+                let frag = (msg_body.len() - off).min(left - HANDSHAKE_HEADER_LEN);
+                if frag == 0 && !msg_body.is_empty() {
+                    break;
+                }
+                let at = body_start + body_len;
+                let mut w = Writer::new(&mut buf[at..]);
+                emit_handshake_header(
+                    &mut w,
+                    HandshakeType(msg[0]),
+                    msg_body.len(),
+                    u16::from_be_bytes([msg[4], msg[5]]),
+                    off,
+                    frag,
+                );
+                w.bytes(&msg_body[off..off + frag]);
+                body_len += HANDSHAKE_HEADER_LEN + frag;
+                off += frag;
+                if off == msg_body.len() {
+                    idx += 1;
+                    off = 0;
+                } else {
+                    break;
+                }
+            }
+            if body_len == 0 {
+                break;
+            }
+            let n = self.core.seal_in_place(
+                &mut buf[pos..],
+                ContentType::HANDSHAKE,
+                epoch,
+                body_len,
+            )?;
+            pos += n;
+        }
+        self.tx.cursor = if idx >= self.tx.count {
+            None
+        } else {
+            Some((idx, off))
+        };
+        if pos == 0 && self.tx.cursor.is_some() {
+            return Err(BufferTooSmall {
+                needed: self.core.config.mtu,
+            });
+        }
+        Ok(pos)
+    }
+
+    fn handle_record(&mut self, record: &mut [u8]) {
+        let Ok(view) = Record::parse(record) else {
+            self.core.stats.malformed_records += 1;
+            return;
+        };
+        let (ctype, epoch, seq, version) = (
+            view.content_type(),
+            view.epoch(),
+            view.sequence(),
+            view.version(),
+        );
+        if version != ProtocolVersion::DTLS_1_2 && version != ProtocolVersion::DTLS_1_0 {
+            self.core.stats.dropped_records += 1;
+            return;
+        }
+        let range = match epoch {
+            0 => RECORD_HEADER_LEN..record.len(),
+            1 => {
+                let Some(cipher) = self.core.read_cipher.as_ref() else {
+                    // Keys not derived yet: keep the record for when they are.
+                    let end = self.stash.len + record.len();
+                    if let Some(dst) = self.stash.buf.get_mut(self.stash.len..end) {
+                        dst.copy_from_slice(record);
+                        self.stash.len = end;
+                    } else {
+                        self.core.stats.dropped_records += 1;
+                    }
+                    return;
+                };
+                if !self.core.replay.check(seq) {
+                    self.core.stats.replayed_records += 1;
+                    return;
+                }
+                let mut header = [0u8; RECORD_HEADER_LEN];
+                header.copy_from_slice(&record[..RECORD_HEADER_LEN]);
+                let Ok(r) = cipher.open(&header, &mut record[RECORD_HEADER_LEN..]) else {
+                    self.core.stats.decrypt_failures += 1;
+                    return;
+                };
+                self.core.replay.accept(seq);
+                RECORD_HEADER_LEN + r.start..RECORD_HEADER_LEN + r.end
+            }
+            _ => {
+                self.core.stats.dropped_records += 1;
+                return;
+            }
+        };
+        let payload = &record[range];
+        match ctype {
+            ContentType::HANDSHAKE => self.handle_handshake(payload, epoch),
+            ContentType::ALERT => self.core.handle_alert(payload, epoch),
+            ContentType::CHANGE_CIPHER_SPEC => {
+                // Epochs are explicit in DTLS records: the CCS itself changes nothing here.
+            }
+            ContentType::APPLICATION_DATA
+                if epoch == 1
+                    && self.core.state == State::Connected
+                    && self.core.connected_reported =>
+            {
+                self.deliver(payload);
+            }
+            _ => self.core.stats.dropped_records += 1,
+        }
+    }
+
+    fn deliver(&mut self, data: &[u8]) {
+        if !self.core.has_app_events() {
+            self.core.app_top = 0;
+        }
+        let start = self.core.app_top;
+        let end = start + data.len();
+        match self.rx.buf.get_mut(start..end) {
+            // Two slots stay free for Connected and Closed.
+            Some(dst) if self.core.events_len + 2 < EVENTS => {
+                dst.copy_from_slice(data);
+                self.core.app_top = end;
+                self.core.stats.app_records_received += 1;
+                self.core
+                    .push_event(PendingEvent::ApplicationData(start, end));
+            }
+            _ => self.core.stats.dropped_records += 1,
+        }
+    }
+
+    fn handle_handshake(&mut self, mut payload: &[u8], epoch: u16) {
+        if self.core.handshake_complete {
+            // The handshake is over: anything here is a retransmission of the peer's last
+            // flight (our Finished was lost), answered by sending ours again.
+            if HandshakeFragment::parse(payload).is_ok() {
+                self.core.peer_retransmitted = true;
+            }
+            return;
+        }
+        while !payload.is_empty() {
+            let Ok(frag) = HandshakeFragment::parse(payload) else {
+                self.core.stats.dropped_fragments += 1;
+                return;
+            };
+            payload = payload.get(frag.wire_len()..).unwrap_or_default();
+            if self.core.state == State::AwaitClientHello
+                && frag.msg_type() == HandshakeType::CLIENT_HELLO
+                && frag.message_seq() != self.core.recv_msg_seq
+            {
+                // Before a ClientHello is accepted the server keeps no state: one answering a
+                // HelloVerifyRequest (seq 1), or a first one sent again because our
+                // HelloVerifyRequest was lost (seq 0), is simply taken as it comes.
+                self.rx.reset();
+                self.core.recv_msg_seq = frag.message_seq();
+            }
+            let seq = frag.message_seq();
+            if seq < self.core.recv_msg_seq {
+                self.core.peer_retransmitted = true;
+                continue;
+            }
+            if seq >= self.core.recv_msg_seq.saturating_add(SLOTS as u16)
+                || !self.rx.insert(&frag, epoch)
+            {
+                self.core.stats.dropped_fragments += 1;
+            }
+        }
+        while let Some((ty, range, ep)) = self.rx.complete(self.core.recv_msg_seq) {
+            let seq = self.core.recv_msg_seq;
+            let body = self.rx.buf.get(range).unwrap_or_default();
+            self.core.recv_msg_seq = seq.wrapping_add(1);
+            self.core.handle_message(ty, seq, body, ep, &mut self.tx);
+            self.rx.release(seq);
+            if self.core.state == State::Closed {
+                return;
+            }
+        }
+        if self.core.handshake_complete {
+            self.rx.reset();
+        }
+    }
+
+    fn replay_stash(&mut self) {
+        if self.stash.len == 0 || self.core.read_cipher.is_none() {
+            return;
+        }
+        let mut stash = core::mem::replace(
+            &mut self.stash,
+            Stash {
+                buf: [0; STASH],
+                len: 0,
+            },
+        );
+        let mut pos = 0;
+        while pos < stash.len {
+            let Some(rest) = stash.buf.get_mut(pos..stash.len) else {
+                break;
+            };
+            let Ok(len) = Record::parse(rest).map(|r| r.len()) else {
+                break;
+            };
+            if let Some(record) = rest.get_mut(..len) {
+                self.handle_record(record);
+            }
+            pos += len;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cert::{Certificate, Validity};
+    extern crate std;
+    use std::vec::Vec;
+
+    fn endpoint(role: Role, seed: u8) -> Endpoint {
+        let mut rng = Drbg::from_seed(&[seed; 32], b"unit");
+        let cert = Certificate::generate(&mut rng, Validity::days_from(1_700_000_000, 1)).unwrap();
+        Endpoint::new(Config::new(cert, [seed; 32]), role, Instant::ZERO)
+    }
+
+    fn flush(from: &mut Endpoint, to: &mut Endpoint) -> usize {
+        let mut buf = [0u8; 1500];
+        let mut out = Vec::new();
+        while let Some(t) = from.poll_transmit(&mut buf).unwrap() {
+            out.push(t.payload.to_vec());
+        }
+        for d in &mut out {
+            to.handle_packet(Instant::ZERO, d);
+        }
+        out.len()
+    }
+
+    /// A Finished whose verify_data is wrong but whose record is correctly protected (the
+    /// tamper happens before encryption) fails the handshake with decrypt_error.
+    #[test]
+    fn tampered_finished_verify_data_is_fatal() {
+        let (mut client, mut server) = (endpoint(Role::Client, 1), endpoint(Role::Server, 2));
+        flush(&mut client, &mut server);
+        flush(&mut server, &mut client);
+        assert_eq!(client.core.state, State::AwaitServerFinished);
+        let finished = client.tx.entries[..client.tx.count]
+            .iter()
+            .find(|e| e.epoch == 1)
+            .copied()
+            .unwrap();
+        client.tx.buf[finished.start + HANDSHAKE_HEADER_LEN + 3] ^= 1;
+        flush(&mut client, &mut server);
+        assert_eq!(
+            server.core.stats.decrypt_failures, 0,
+            "the record itself was genuine"
+        );
+        assert_eq!(
+            server.poll_event(),
+            Some(Event::Closed(CloseReason::HandshakeFailed(
+                AlertDescription::DECRYPT_ERROR
+            )))
+        );
+        flush(&mut server, &mut client);
+        assert_eq!(
+            client.poll_event(),
+            Some(Event::Closed(CloseReason::PeerAlert(
+                AlertDescription::DECRYPT_ERROR
+            )))
+        );
+    }
+
+    #[test]
+    fn where_the_bytes_go() {
+        use core::mem::size_of;
+        std::println!(
+            "Core {} (Config {}, Certificate {}, RecordCipher {} x2, Transcript {}, KeyShare {}, \
+             PeerKey {}, fingerprints {}), Reassembly<4096> {}, Flight<4096> {}, Stash {}",
+            size_of::<Core>(),
+            size_of::<Config>(),
+            size_of::<Certificate>(),
+            size_of::<Option<RecordCipher>>(),
+            size_of::<Transcript>(),
+            size_of::<Option<KeyShare>>(),
+            size_of::<Option<PeerKey>>(),
+            size_of::<Option<[Fingerprint; 4]>>(),
+            size_of::<Reassembly<4096>>(),
+            size_of::<Flight<4096>>(),
+            size_of::<Stash>(),
+        );
+        assert!(size_of::<Core>() < 6 * 1024);
+    }
+
+    #[test]
+    fn replay_window_slides() {
+        let mut w = ReplayWindow::default();
+        assert!(w.check(0));
+        w.accept(0);
+        assert!(!w.check(0));
+        w.accept(100);
+        assert!(w.check(37) && !w.check(36) && !w.check(100));
+        w.accept(37);
+        assert!(!w.check(37));
+        assert!(w.check(99));
+        w.accept(1000);
+        assert!(!w.check(936) && w.check(937));
+    }
+
+    #[test]
+    fn reassembly_handles_overlap_and_duplicates() {
+        let mut r = Reassembly::<256>::new();
+        let msg: Vec<u8> = (0..100u8).collect();
+        let frag = |off: usize, len: usize| {
+            let mut b = Vec::new();
+            let mut w_buf = [0u8; 12];
+            let mut w = Writer::new(&mut w_buf);
+            emit_handshake_header(&mut w, HandshakeType::CERTIFICATE, 100, 3, off, len);
+            b.extend_from_slice(&w_buf);
+            b.extend_from_slice(&msg[off..off + len]);
+            b
+        };
+        for (off, len) in [(50, 50), (10, 60), (50, 50), (0, 20)] {
+            let bytes = frag(off, len);
+            let f = HandshakeFragment::parse(&bytes).unwrap();
+            assert!(r.insert(&f, 0));
+        }
+        let (ty, range, epoch) = r.complete(3).unwrap();
+        assert_eq!((ty, epoch), (HandshakeType::CERTIFICATE, 0));
+        assert_eq!(&r.buf[range], &msg[..]);
+        r.release(3);
+        assert_eq!(r.top, 0);
+        // A message larger than the buffer is refused, not a panic.
+        let mut big = [0u8; 12];
+        let mut w = Writer::new(&mut big);
+        emit_handshake_header(&mut w, HandshakeType::CERTIFICATE, 10_000, 4, 0, 0);
+        assert!(!r.insert(&HandshakeFragment::parse(&big).unwrap(), 0));
+    }
+}

@@ -350,6 +350,8 @@ struct Txn {
     cancelled: bool,
     /// The PRIORITY the request carries (for a local peer-reflexive candidate).
     prflx_priority: u32,
+    /// When the request was first sent (round-trip time of unretransmitted requests).
+    started: Instant,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -428,6 +430,9 @@ pub struct Agent<
     trigger_seq: u32,
     now: Instant,
     stats: Stats,
+    /// Round-trip time of the last unretransmitted check or consent request on the selected
+    /// (or nominated) pair.
+    rtt: Option<Duration>,
 }
 
 impl<const C: usize, const P: usize, const T: usize> core::fmt::Debug for Agent<C, P, T> {
@@ -563,6 +568,7 @@ impl<const CANDIDATES: usize, const PAIRS: usize, const TRANSACTIONS: usize>
             trigger_seq: 0,
             now,
             stats: Stats::default(),
+            rtt: None,
         }
     }
 
@@ -600,6 +606,13 @@ impl<const CANDIDATES: usize, const PAIRS: usize, const TRANSACTIONS: usize>
     #[must_use]
     pub fn stats(&self) -> Stats {
         self.stats
+    }
+
+    /// The round-trip time of the last consent request on the selected pair (or nominating
+    /// check) that was answered without a retransmission.
+    #[must_use]
+    pub fn rtt(&self) -> Option<Duration> {
+        self.rtt
     }
 
     /// The selected pair as (our base to send from, the peer's address).
@@ -1123,6 +1136,10 @@ impl<const CANDIDATES: usize, const PAIRS: usize, const TRANSACTIONS: usize>
             TxnKind::Consent { .. } => {
                 if !error && let Some(sel) = self.selected.as_mut() {
                     sel.last_consent = now;
+                    // Karn: a retransmitted request's response says nothing about the RTT.
+                    if txn.schedule.sends() == 1 {
+                        self.rtt = Some(now.saturating_duration_since(txn.started));
+                    }
                 }
             }
             TxnKind::Check {
@@ -1159,6 +1176,9 @@ impl<const CANDIDATES: usize, const PAIRS: usize, const TRANSACTIONS: usize>
                 }
                 if let Some(mapped) = msg.xor_mapped_address() {
                     self.learn_local_prflx(txn.source, mapped, txn.prflx_priority);
+                }
+                if nominate && txn.schedule.sends() == 1 {
+                    self.rtt = Some(now.saturating_duration_since(txn.started));
                 }
                 self.pair_succeeded(now, pair, nominate);
             }
@@ -1949,6 +1969,7 @@ impl<const CANDIDATES: usize, const PAIRS: usize, const TRANSACTIONS: usize>
             due: true,
             cancelled: false,
             prflx_priority: prio,
+            started: now,
         };
         if push(&mut self.txns, txn) {
             return;

@@ -755,6 +755,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Peer<'a, CHUNKS, CHANNELS> 
     pub fn stats(&self) -> Stats {
         let mut s = self.stats;
         s.ice = self.ice.stats();
+        s.stun_rtt = self.ice.rtt();
         if let Some(d) = &self.dtls {
             s.dtls = d.stats();
         }

@@ -509,3 +509,30 @@ fn a_browser_shaped_remote_sends_its_client_hello_before_our_answer_is_applied()
         net.now() - t0
     );
 }
+
+#[test]
+fn stats_report_the_pair_its_rtt_and_the_transport() {
+    let (mut net, a, b) = setup(12, LinkConfig::with_delay(Duration::from_millis(20)), 10);
+    assert!(net.run_until(Duration::from_secs(30), |n| n.node(a).echoed == 10));
+    let s = net.node(a).peer.stats();
+    assert_eq!(s.selected_pair, Some((addr(A_ADDR), addr(B_ADDR))));
+    // 20 ms each way on the simulated link, answered at once.
+    assert_eq!(s.stun_rtt, Some(Duration::from_millis(40)));
+    assert_eq!(
+        s.dtls_cipher,
+        Some(peerless_dtls::CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256)
+    );
+    assert_eq!(s.srtp_profile, Some(peerless::srtp::Profile::AeadAes128Gcm));
+    assert_eq!(s.messages_sent, 10);
+    assert_eq!(s.messages_received, 10);
+    assert!(s.packets_sent > 10 && s.bytes_sent > s.packets_sent * 50);
+    assert!(
+        s.sctp.cwnd >= 1200 && s.sctp.peer_rwnd > 0 && s.sctp.rto >= Duration::from_millis(200)
+    );
+    let sb = net.node(b).peer.stats();
+    assert_eq!(sb.messages_received, 10);
+    assert_eq!(
+        sb.dropped_unknown_protocol + sb.dropped_dtls_unknown_source + sb.dropped_srtp,
+        0
+    );
+}

@@ -822,6 +822,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Peer<'a, CHUNKS, CHANNELS> 
             return;
         }
         self.ice.restart();
+        self.gathered = false;
         self.pump();
     }
 
@@ -873,8 +874,9 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Peer<'a, CHUNKS, CHANNELS> 
     }
 
     fn gathering_complete(&self) -> bool {
-        // Host candidates are known at once; with STUN servers we wait for the agent.
-        self.config.stun_servers.iter().all(Option::is_none) || self.gathered
+        // The agent says so once every host socket's candidates (and the server-reflexive
+        // ones, with STUN servers) are out; before any socket there is nothing to complete.
+        self.gathered && self.ice.local_candidates().next().is_some()
     }
 
     /// Writes an offer (`createOffer`) with one data channel section into `buf`.
@@ -1652,7 +1654,10 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Peer<'a, CHUNKS, CHANNELS> 
     fn pump(&mut self) {
         while let Some(ev) = self.ice.poll_event() {
             match ev {
-                ice::Event::LocalCandidate(c) => self.push(Queued::LocalCandidate(c)),
+                ice::Event::LocalCandidate(c) => {
+                    self.gathered = false;
+                    self.push(Queued::LocalCandidate(c));
+                }
                 ice::Event::GatheringComplete => {
                     self.gathered = true;
                     self.push(Queued::GatheringComplete);

@@ -340,3 +340,67 @@ fn the_remote_vanishing_goes_disconnected_then_failed() {
     assert!(disconnected < failed);
     assert!(failed <= Duration::from_secs(36));
 }
+
+#[test]
+fn trickled_candidates_connect_without_candidates_in_the_descriptions() {
+    let (ca, cb) = certs();
+    let mut pair = Pair::new(peer(ca, 1), peer(cb, 2));
+    pair.a
+        .create_data_channel("chat", ChannelInit::default())
+        .unwrap();
+    let mut buf = vec![0u8; 4096];
+    // Descriptions first, as a browser's setLocalDescription does before gathering.
+    let offer = pair.a.create_offer(&mut buf).unwrap().to_string();
+    assert!(!offer.contains("a=candidate") && !offer.contains("end-of-candidates"));
+    assert!(offer.contains("a=ice-options:trickle"));
+    pair.a
+        .set_local_description(SdpType::Offer, &offer)
+        .unwrap();
+    pair.b
+        .set_remote_description(SdpType::Offer, &offer)
+        .unwrap();
+    let answer = pair.b.create_answer(&mut buf).unwrap().to_string();
+    assert!(!answer.contains("a=candidate"));
+    pair.b
+        .set_local_description(SdpType::Answer, &answer)
+        .unwrap();
+    pair.a
+        .set_remote_description(SdpType::Answer, &answer)
+        .unwrap();
+    // Then the sockets, and their candidates over signalling.
+    pair.a.add_local_candidate(common::addr(common::A)).unwrap();
+    pair.b.add_local_candidate(common::addr(common::B)).unwrap();
+    let mut trickle = |p: &mut peerless::Peer<'static>| {
+        let mut lines = Vec::new();
+        let mut complete = false;
+        while let Some(e) = p.poll_event() {
+            match e {
+                peerless::Event::LocalCandidate(c) => lines.push(c.to_string()),
+                peerless::Event::GatheringComplete => complete = true,
+                _ => {}
+            }
+        }
+        (lines, complete)
+    };
+    let (from_a, a_done) = trickle(&mut pair.a);
+    let (from_b, b_done) = trickle(&mut pair.b);
+    assert_eq!((from_a.len(), from_b.len()), (1, 1));
+    assert!(a_done && b_done, "host-only gathering completes at once");
+    for l in &from_a {
+        pair.b.add_remote_candidate(l).unwrap();
+    }
+    pair.b.add_remote_candidate("").unwrap();
+    for l in &from_b {
+        pair.a.add_remote_candidate(&format!("a={l}")).unwrap();
+    }
+    pair.a.add_remote_candidate("a=end-of-candidates").unwrap();
+    assert!(pair.run_until(Duration::from_secs(10), |p| p.opened(false)
+        && p.opened(true)));
+    assert!(
+        pair.events_a
+            .contains(&Ev::Ice(peerless::IceState::Completed))
+    );
+    // A later description carries what was gathered, and says gathering is complete.
+    let again = pair.a.create_offer(&mut buf).unwrap().to_string();
+    assert!(again.contains("a=candidate:") && again.contains("a=end-of-candidates"));
+}

@@ -370,7 +370,7 @@ fn trickled_candidates_connect_without_candidates_in_the_descriptions() {
     // Then the sockets, and their candidates over signalling.
     pair.a.add_local_candidate(common::addr(common::A)).unwrap();
     pair.b.add_local_candidate(common::addr(common::B)).unwrap();
-    let mut trickle = |p: &mut peerless::Peer<'static>| {
+    let trickle = |p: &mut peerless::Peer<'static>| {
         let mut lines = Vec::new();
         let mut complete = false;
         while let Some(e) = p.poll_event() {

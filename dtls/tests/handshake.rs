@@ -248,3 +248,36 @@ fn client_hello_always_offers_secp256r1() {
         .collect();
     assert_eq!(groups, vec![29, 23]);
 }
+
+/// RFC 6347 §4.2.1: a HelloVerifyRequest carries the record sequence number of the
+/// ClientHello it answers.
+#[test]
+fn hello_verify_request_reuses_the_client_hello_record_sequence() {
+    use peerless_dtls::wire::Record;
+    let mut client: Endpoint = Endpoint::new(
+        Config::new(cert(32), [3; 32]),
+        Role::Client,
+        peerless_base::Instant::ZERO,
+    );
+    let mut server: Endpoint = Endpoint::new(
+        Config::new(cert(33), [4; 32]).with_cookies(true),
+        Role::Server,
+        peerless_base::Instant::ZERO,
+    );
+    let mut buf = [0u8; 1500];
+    let mut ch = client
+        .poll_transmit(&mut buf)
+        .unwrap()
+        .unwrap()
+        .payload
+        .to_vec();
+    ch[10] = 9; // as if it were the client's tenth record
+    server.handle_packet(peerless_base::Instant::ZERO, &mut ch);
+    let hvr = server
+        .poll_transmit(&mut buf)
+        .unwrap()
+        .unwrap()
+        .payload
+        .to_vec();
+    assert_eq!(Record::parse(&hvr).unwrap().sequence(), 9);
+}

@@ -741,6 +741,9 @@ impl Core {
                 // Stateless: answer and forget; the next ClientHello starts over.
                 self.new_flight(tx, false);
                 self.send_msg_seq = msg_seq;
+                // RFC 6347 §4.2.1: the HelloVerifyRequest takes the ClientHello's record
+                // sequence number, so a stateless server never repeats one.
+                self.write_seq[0] = self.last_record_seq;
                 let hvr = HelloVerifyRequest {
                     version: ProtocolVersion::DTLS_1_0,
                     cookie: &expected,

@@ -121,6 +121,8 @@ struct Core {
     events_len: usize,
     app_top: usize,
     stats: Stats,
+    /// Sequence number of the last epoch-0 record received: a HelloVerifyRequest reuses it.
+    last_record_seq: u64,
 }
 
 /// A DTLS 1.2 endpoint: one side of one association, on one path.
@@ -196,6 +198,7 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
             events_len: 0,
             app_top: 0,
             stats: Stats::default(),
+            last_record_seq: 0,
             config,
         };
         let mut ep = Endpoint {
@@ -587,7 +590,10 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
             return;
         }
         let range = match epoch {
-            0 => RECORD_HEADER_LEN..record.len(),
+            0 => {
+                self.core.last_record_seq = seq;
+                RECORD_HEADER_LEN..record.len()
+            }
             1 => {
                 let Some(cipher) = self.core.read_cipher.as_ref() else {
                     // Keys not derived yet: keep the record for when they are.

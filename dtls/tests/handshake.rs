@@ -281,3 +281,21 @@ fn hello_verify_request_reuses_the_client_hello_record_sequence() {
         .to_vec();
     assert_eq!(Record::parse(&hvr).unwrap().sequence(), 9);
 }
+
+#[test]
+fn an_mtu_below_the_minimum_is_raised_not_a_livelock() {
+    let mut pair = Pair::new(9, |c| c.with_mtu(10));
+    pair.run_until_connected();
+    pair.exchange_app_data();
+    let mut buf = [0u8; 1500];
+    pair.client.send(b"x").unwrap();
+    assert!(
+        pair.client
+            .poll_transmit(&mut buf)
+            .unwrap()
+            .unwrap()
+            .payload
+            .len()
+            <= MIN_MTU
+    );
+}

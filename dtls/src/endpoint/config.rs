@@ -29,7 +29,7 @@ pub struct Config {
     pub groups: &'static [NamedGroup],
     /// SRTP profiles in preference order (empty: no use_srtp).
     pub srtp_profiles: &'static [SrtpProfile],
-    /// Largest datagram we send (DTLS header and all).
+    /// Largest datagram we send (DTLS header and all), within [`MIN_MTU`]..=[`MAX_MTU`].
     pub mtu: usize,
     /// First retransmission timeout (RFC 6347 suggests 1 s).
     pub retransmit_initial: Duration,
@@ -40,6 +40,11 @@ pub struct Config {
     /// Server: answer a ClientHello without a valid cookie with a HelloVerifyRequest.
     pub cookies: bool,
 }
+
+/// The smallest MTU an endpoint uses: a larger configured value is kept, a smaller one raised.
+pub const MIN_MTU: usize = 64;
+/// The largest MTU an endpoint uses (one maximal DTLS record).
+pub const MAX_MTU: usize = 16384 + 256;
 
 /// Every cipher suite, AES-128-GCM first (what browsers pick).
 pub const ALL_CIPHER_SUITES: &[CipherSuite] = &[

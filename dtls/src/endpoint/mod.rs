@@ -44,7 +44,9 @@ use crate::wire::{
     SrtpProfile, emit_handshake_header,
 };
 use buffers::{EntryKind, Flight, Reassembly, ReplayWindow, SLOTS, STASH, Stash};
-pub use config::{ALL_CIPHER_SUITES, ALL_GROUPS, ALL_SRTP_PROFILES, Config, Role};
+pub use config::{
+    ALL_CIPHER_SUITES, ALL_GROUPS, ALL_SRTP_PROFILES, Config, MAX_MTU, MIN_MTU, Role,
+};
 pub use output::{CloseReason, Event, SendError, SrtpKeyingMaterial, Stats};
 
 /// The handshake step we are at, named for what we wait for.
@@ -147,7 +149,9 @@ pub struct Endpoint<const RX: usize = 4096, const TX: usize = 4096> {
 impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
     /// A new endpoint. A client queues its ClientHello at once: drain `poll_transmit`.
     #[must_use]
-    pub fn new(config: Config, role: Role, now: Instant) -> Self {
+    pub fn new(mut config: Config, role: Role, now: Instant) -> Self {
+        // Below 64 bytes not even an encrypted one-byte handshake fragment fits a datagram.
+        config.mtu = config.mtu.clamp(MIN_MTU, MAX_MTU);
         let mut rng = Drbg::from_seed(&config.seed, b"peerless-dtls");
         let mut cookie_secret = [0u8; 32];
         rng.fill(&mut cookie_secret);

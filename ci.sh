@@ -48,7 +48,9 @@ for step in "${steps[@]}"; do
         run test cargo test --workspace
         run "test base+log+std" cargo test -p peerless-base --features log,std ;;
     doc) run doc env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps -q ;;
-    firmware) run firmware scripts/firmware.sh ;;
+    firmware)
+        run firmware scripts/firmware.sh
+        [ -x scripts/boards.sh ] && run boards scripts/boards.sh ;;
     interop) for s in scripts/interop/*.sh; do [ -e "$s" ] && run "interop $(basename "$s" .sh)" "$s"; done ;;
     fuzz) run fuzz scripts/fuzz.sh ;;
     bench) for s in scripts/bench/*.sh; do [ -e "$s" ] && run "bench $(basename "$s" .sh)" "$s"; done ;;

@@ -430,8 +430,7 @@ pub struct Agent<
     trigger_seq: u32,
     now: Instant,
     stats: Stats,
-    /// Round-trip time of the last unretransmitted check or consent request on the selected
-    /// (or nominated) pair.
+    /// Round-trip time of the last unretransmitted check or consent request.
     rtt: Option<Duration>,
 }
 
@@ -608,8 +607,8 @@ impl<const CANDIDATES: usize, const PAIRS: usize, const TRANSACTIONS: usize>
         self.stats
     }
 
-    /// The round-trip time of the last consent request on the selected pair (or nominating
-    /// check) that was answered without a retransmission.
+    /// The round-trip time of the last connectivity check or consent request answered
+    /// without a retransmission (the selected pair's, once one is selected).
     #[must_use]
     pub fn rtt(&self) -> Option<Duration> {
         self.rtt
@@ -1177,7 +1176,9 @@ impl<const CANDIDATES: usize, const PAIRS: usize, const TRANSACTIONS: usize>
                 if let Some(mapped) = msg.xor_mapped_address() {
                     self.learn_local_prflx(txn.source, mapped, txn.prflx_priority);
                 }
-                if nominate && txn.schedule.sends() == 1 {
+                // Checks stop once a pair is selected (the list is pruned), so the last
+                // answered check is the selected pair's until consent takes over.
+                if txn.schedule.sends() == 1 {
                     self.rtt = Some(now.saturating_duration_since(txn.started));
                 }
                 self.pair_succeeded(now, pair, nominate);

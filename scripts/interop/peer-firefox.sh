@@ -5,7 +5,9 @@
 #      (one of 64 KiB); the CLI echoes each and greets; the page checks every echo.
 #   2. We offer, Firefox answers: the CLI creates "chat" and sends 100 text and binary messages
 #      (one of 64 KiB); the page echoes each; the CLI checks every echo.
-# In both, the channel must open on both sides.
+#   3. The demo: Firefox opens the demo's page, which connects to the Peer over HTTP POST
+#      signalling; the greeting and an echo must appear on the page and in the live stats.
+# In all, the channel must open on both sides.
 . "$(dirname "$0")/../lib.sh"
 
 section "peer: interop with Firefox"
@@ -18,9 +20,10 @@ if [ ! -d "$NPM_DIR/node_modules/puppeteer-core" ]; then
 fi
 
 cd "$ROOT"
-cargo build -q --release -p peerless --example cli
+cargo build -q --release -p peerless --example cli --example demo
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/cli"
-[ -x "$BIN" ] || { echo "cli not built at $BIN" >&2; exit 1; }
+DEMO="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/demo"
+[ -x "$BIN" ] && [ -x "$DEMO" ] || { echo "cli/demo not built at $BIN" >&2; exit 1; }
 
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
@@ -30,7 +33,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const [BIN, NPM_DIR, WORK] = process.argv.slice(2);
+const [BIN, NPM_DIR, WORK, DEMO] = process.argv.slice(2);
 const require = createRequire(join(NPM_DIR, 'package.json'));
 const puppeteer = require('puppeteer-core');
 const COUNT = 100, BIG = 65536;
@@ -187,6 +190,39 @@ try {
     const s = JSON.parse(readFileSync(summary, 'utf8'));
     check(s.opened && s.echoed === COUNT, `we offer: summary ${JSON.stringify(s)}`);
   }
+
+  // 3. The demo page.
+  {
+    const port = 18000 + Math.floor(Math.random() * 1000);
+    const demo = spawn(DEMO, ['--http', `127.0.0.1:${port}`], { stdio: ['ignore', 'inherit', 'inherit'] });
+    try {
+      const demoPage = await browser.newPage();
+      let loaded = false;
+      for (let i = 0; i < 50 && !loaded; i++) {
+        try { await demoPage.goto(`http://127.0.0.1:${port}/`); loaded = true; } catch (e) { await new Promise((r) => setTimeout(r, 100)); }
+      }
+      check(loaded, 'demo: the page loads');
+      const result = await demoPage.evaluate(async () => {
+        const text = () => document.getElementById('log').textContent;
+        const until = async (f) => { for (let i = 0; i < 100 && !f(); i++) await new Promise((r) => setTimeout(r, 100)); return f(); };
+        const opened = await until(() => text().includes('channel open'));
+        const greeted = await until(() => text().includes('hello from peerless'));
+        if (opened) window.demo.ch.send('ping from firefox');
+        const echoed = await until(() => text().includes('echo: ping from firefox'));
+        return { opened, greeted, echoed, log: text() };
+      });
+      check(result.opened, 'demo: the channel opened in the page');
+      check(result.greeted, 'demo: the Peer greeted');
+      check(result.echoed, 'demo: the Peer echoed what the page sent');
+      await new Promise((r) => setTimeout(r, 1500));
+      const stats = await demoPage.evaluate(async () => (await fetch('/stats')).json());
+      check(stats.state === 'connected' && stats.messages_in >= 1 && stats.channels >= 1,
+        `demo: live stats ${JSON.stringify(stats)}`);
+      await demoPage.close();
+    } finally {
+      demo.kill();
+    }
+  }
 } finally {
   await browser.close();
 }
@@ -196,4 +232,4 @@ if (failures.length) {
 }
 console.log('peer-firefox: all checks passed');
 JS
-in_netns sh -c 'ip route add default dev lo src 127.0.0.1 && exec node "$@"' sh "$WORK/peer_firefox.mjs" "$BIN" "$NPM_DIR" "$WORK"
+in_netns sh -c 'ip route add default dev lo src 127.0.0.1 && exec node "$@"' sh "$WORK/peer_firefox.mjs" "$BIN" "$NPM_DIR" "$WORK" "$DEMO"

@@ -583,6 +583,8 @@ pub struct Association<'a, const CHUNKS: usize = 256, const CHANNELS: usize = 32
     next_reconfig_seq: u32,
     peer_reconfig_seq: u32,
     last_peer_reconfig_result: ReconfigResult,
+    /// The peer's outgoing reset waiting for its last TSN: (last TSN, streams, count).
+    deferred_reset: Option<(u32, [u16; MAX_RESET_STREAMS], usize)>,
     reconfig_responses: [(u32, ReconfigResult); 4],
     reconfig_response_count: usize,
 
@@ -668,6 +670,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             next_reconfig_seq: local_initial_tsn,
             peer_reconfig_seq: 0,
             last_peer_reconfig_result: ReconfigResult::SUCCESS_NOTHING_TO_DO,
+            deferred_reset: None,
             reconfig_responses: [(0, ReconfigResult::DENIED); 4],
             reconfig_response_count: 0,
             events: [None; EVENT_QUEUE],
@@ -1261,6 +1264,8 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         if self.unprocessed_dcep > 0 {
             self.process_dcep();
         }
+        // DATA or a FORWARD-TSN may have brought the cumulative TSN to a deferred reset.
+        self.perform_deferred_reset();
         self.check_shutdown_progress();
     }
 
@@ -1636,6 +1641,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         self.highest_sent = self.last_cum_ack;
         self.next_reconfig_seq = body.local_tsn;
         self.reset_in_flight = None;
+        self.deferred_reset = None;
         self.rtt_probe = None;
         for c in &mut self.channels {
             if c.state != ChannelState::Free {
@@ -2053,27 +2059,30 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                     streams,
                     ..
                 } => {
+                    // RFC 6525 §5.2.2: a request is consumed when it arrives; if data up to
+                    // its last TSN is still missing the reset is deferred ("in progress") and
+                    // performed when the cumulative TSN gets there. A retransmission of the
+                    // same request gets the latest result; a retry under the next sequence
+                    // number (as dcsctp sends after "in progress") is a fresh request.
                     let result = if request_seq == self.peer_reconfig_seq {
-                        if tsn_le(last_tsn, self.tracker.cumulative) {
-                            self.peer_reconfig_seq = self.peer_reconfig_seq.wrapping_add(1);
-                            let mut any = false;
-                            for s in ReconfigParam::stream_ids(streams) {
-                                any = true;
-                                self.incoming_reset(s);
-                            }
-                            if !any {
-                                for i in 0..CHANNELS {
-                                    if self.channels[i].state != ChannelState::Free {
-                                        let id = self.channels[i].id;
-                                        self.incoming_reset(id);
-                                    }
-                                }
-                            }
-                            self.last_peer_reconfig_result = ReconfigResult::SUCCESS_PERFORMED;
-                            ReconfigResult::SUCCESS_PERFORMED
-                        } else {
-                            ReconfigResult::IN_PROGRESS
+                        self.peer_reconfig_seq = self.peer_reconfig_seq.wrapping_add(1);
+                        // A retry while an earlier request waits merges into it.
+                        let (mut until, mut list, mut n) =
+                            self.deferred_reset
+                                .unwrap_or((last_tsn, [0; MAX_RESET_STREAMS], 0));
+                        if tsn_lt(until, last_tsn) {
+                            until = last_tsn;
                         }
+                        for s in ReconfigParam::stream_ids(streams) {
+                            if n < MAX_RESET_STREAMS && !list[..n].contains(&s) {
+                                list[n] = s;
+                                n += 1;
+                            }
+                        }
+                        self.deferred_reset = Some((until, list, n));
+                        self.last_peer_reconfig_result = ReconfigResult::IN_PROGRESS;
+                        self.perform_deferred_reset();
+                        self.last_peer_reconfig_result
                     } else if request_seq == self.peer_reconfig_seq.wrapping_sub(1) {
                         self.last_peer_reconfig_result
                     } else {
@@ -2092,6 +2101,31 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                 } => self.on_reconfig_response(response_seq, result),
             }
         }
+    }
+
+    /// Performs the peer's deferred outgoing reset once every TSN up to its last one is in.
+    fn perform_deferred_reset(&mut self) {
+        let Some((last_tsn, list, n)) = self.deferred_reset else {
+            return;
+        };
+        if !tsn_le(last_tsn, self.tracker.cumulative) {
+            return;
+        }
+        self.deferred_reset = None;
+        if n == 0 {
+            // An empty list resets every stream.
+            for i in 0..CHANNELS {
+                if self.channels[i].state != ChannelState::Free {
+                    let id = self.channels[i].id;
+                    self.incoming_reset(id);
+                }
+            }
+        } else {
+            for &s in list.get(..n).unwrap_or_default() {
+                self.incoming_reset(s);
+            }
+        }
+        self.last_peer_reconfig_result = ReconfigResult::SUCCESS_PERFORMED;
     }
 
     fn incoming_reset(&mut self, stream: u16) {
@@ -2127,7 +2161,13 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             return;
         }
         if result == ReconfigResult::IN_PROGRESS {
-            // Ask again when the timer fires.
+            // Ask again when the timer fires, under a new sequence number: the peer consumed
+            // this one, and some stacks (usrsctp) keep answering "in progress" to it even after
+            // performing the reset when a FORWARD-TSN, not DATA, completed it.
+            self.next_reconfig_seq = self.next_reconfig_seq.wrapping_add(1);
+            if let Some(request) = self.reset_in_flight.as_mut() {
+                request.0 = self.next_reconfig_seq;
+            }
             return;
         }
         self.reset_in_flight = None;

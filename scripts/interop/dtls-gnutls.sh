@@ -29,7 +29,7 @@ if [ "${1:-}" = "--case" ]; then
             --profile "$ours" --expect hello-from-gnutls "${mtu_ours[@]}" >ours.log 2>&1 &
         pid=$!
         sleep 0.5
-        ( sleep 2; echo hello-from-gnutls; sleep 2 ) | timeout 20 gnutls-cli --udp -p "$port" 127.0.0.1 \
+        ( sleep 1; echo hello-from-gnutls; sleep 1.5 ) | timeout 20 gnutls-cli --udp -p "$port" 127.0.0.1 \
             --x509cafile ours.pem --x509certfile c.pem --x509keyfile k.pem --priority "$prio" \
             --srtp-profiles "$profile" --keymatexport EXTRACTOR-dtls_srtp --keymatexportsize 60 \
             --verify-hostname "$(openssl x509 -in ours.pem -noout -subject | sed 's/.*CN *= *//')" \

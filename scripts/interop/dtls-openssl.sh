@@ -31,10 +31,10 @@ if [ "${1:-}" = "--case" ]; then
         -use_srtp "$profile" -keymatexport EXTRACTOR-dtls_srtp -keymatexportlen "$len"
         -CAfile ours.pem -verify_return_error)
     # OpenSSL prints the keying material only if its stdin is quiet at handshake time: the
-    # line it sends comes 2 s later.
+    # line it sends comes 1 s later.
     if [ "$role" = client ]; then
         listen=(); [ "$cookies" = on ] && listen=(-listen)
-        ( sleep 2; echo hello-from-openssl; sleep 3 ) | timeout 20 openssl s_server "${common[@]}" \
+        ( sleep 1; echo hello-from-openssl; sleep 1.5 ) | timeout 20 openssl s_server "${common[@]}" \
             -accept "127.0.0.1:$port" -naccept 1 -no_ticket -Verify 1 "${listen[@]}" "${mtu_theirs[@]}" >peer.log 2>&1 &
         sleep 0.5
         timeout 20 "$EX" --role client --addr "127.0.0.1:$port" --cert ours --fingerprint "$fp" \
@@ -45,7 +45,7 @@ if [ "${1:-}" = "--case" ]; then
             --profile "$ours" --suite "$suite" --group "$group" --expect hello-from-openssl "${flag[@]}" "${mtu_ours[@]}" >ours.log 2>&1 &
         ours_pid=$!
         sleep 0.5
-        ( sleep 2; echo hello-from-openssl; sleep 3 ) | timeout 20 openssl s_client "${common[@]}" \
+        ( sleep 1; echo hello-from-openssl; sleep 1.5 ) | timeout 20 openssl s_client "${common[@]}" \
             -connect "127.0.0.1:$port" -groups P-256:X25519 -trace "${mtu_theirs[@]}" >peer.log 2>&1 || true
         wait "$ours_pid" || { cat ours.log peer.log; exit 1; }
     fi

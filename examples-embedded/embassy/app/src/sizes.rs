@@ -1,0 +1,56 @@
+//! Every buffer the application owns, sized here and nowhere else.
+//!
+//! All of them live in [`crate::PeerResources`] and [`crate::HttpResources`], which a firmware
+//! places in `static` storage (`ConstStaticCell`), so the linker's `.bss` is the whole RAM
+//! bill apart from the two task futures (the Peer itself lives in the peer task's future,
+//! which embassy also allocates statically). Shrinking a board's RAM use means editing this
+//! file; `scripts/boards.sh` prints what the result costs.
+
+/// UDP port of the Peer's socket: the port of our ICE host candidate.
+pub const UDP_PORT: u16 = 5000;
+
+/// TCP port of the WHIP-shaped HTTP endpoint (`POST /whip` with an SDP offer).
+pub const HTTP_PORT: u16 = 8080;
+
+/// SCTP send area lent to the Peer: the most data-channel bytes queued for sending (and so
+/// the largest message we can send or echo).
+pub const SCTP_SEND: usize = 16 * 1024;
+
+/// SCTP receive area lent to the Peer: reassembly of incoming messages. The Peer announces
+/// `a=max-message-size` = this minus 4096 (room for per-chunk bookkeeping), 12 288 here.
+pub const SCTP_RECV: usize = 16 * 1024;
+
+/// Received SCTP chunks the Peer tracks at once (its `CHUNKS` parameter).
+pub const SCTP_CHUNKS: usize = 64;
+
+/// Data channels at once (the Peer's `CHANNELS` parameter).
+pub const CHANNELS: usize = 4;
+
+/// The largest message we echo: as large as the receive area can reassemble.
+pub const ECHO_MAX: usize = SCTP_RECV;
+
+/// One datagram in or out. The Peer's MTU is 1200; browsers' DTLS flights and STUN checks fit
+/// in 1500 (Ethernet).
+pub const DATAGRAM: usize = 1500;
+
+/// embassy-net UDP socket payload buffers (received and not yet handed to the Peer; sent and
+/// not yet on the wire): a whole DTLS flight (certificate + key exchange) both ways.
+pub const UDP_RX_BYTES: usize = 4 * 1536;
+/// See [`UDP_RX_BYTES`].
+pub const UDP_TX_BYTES: usize = 4 * 1536;
+/// embassy-net UDP socket datagram slots, each way.
+pub const UDP_PACKETS: usize = 8;
+
+/// embassy-net TCP socket buffers of the HTTP endpoint (window, not request size).
+pub const TCP_RX_BYTES: usize = 1536;
+/// See [`TCP_RX_BYTES`].
+pub const TCP_TX_BYTES: usize = 2048;
+
+/// The largest SDP offer accepted (the Peer keeps at most this much of the remote description).
+pub const OFFER_MAX: usize = peerless::REMOTE_SDP_CAPACITY;
+
+/// The largest SDP answer (the Peer's local description capacity).
+pub const ANSWER_MAX: usize = peerless::LOCAL_SDP_CAPACITY;
+
+/// The HTTP request head plus an offer body.
+pub const REQUEST_MAX: usize = 1024 + OFFER_MAX;

@@ -1,0 +1,169 @@
+//! The embassy application on Linux, unchanged: embassy-executor `platform-std`, embassy-time's
+//! std driver, and embassy-net over a TAP device (`embassy-net-tuntap`). It is how the same
+//! firmware code meets real WebRTC stacks in CI (`scripts/interop/embedded-host-aiortc.sh`).
+//!
+//! ```text
+//!   peerless-embassy-host --tap TAP --address 192.0.2.2/24 [--duration SECONDS]
+//!
+//!   kernel side (namespace)          embassy side (this process)
+//!   tap0 192.0.2.1/24  <== Ethernet frames ==>  embassy-net 192.0.2.2
+//!                                               UDP 5000: the Peer   TCP 8080: POST /whip
+//! ```
+//!
+//! Create the TAP device first (inside a network namespace, as root):
+//! `ip tuntap add dev tap0 mode tap && ip addr add 192.0.2.1/24 dev tap0 && ip link set tap0 up`.
+
+use std::io::Read;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use embassy_executor::{Executor, Spawner};
+use embassy_net::{Config, Ipv4Cidr, Runner, Stack, StackResources, StaticConfigV4};
+use embassy_net_tuntap::TunTapDevice;
+use peerless_embassy_app::{HttpResources, Identity, PeerResources, Signaling};
+use static_cell::{ConstStaticCell, StaticCell};
+
+static SIGNALING: Signaling = Signaling::new();
+static PEER_RESOURCES: ConstStaticCell<PeerResources> = ConstStaticCell::new(PeerResources::new());
+static HTTP_RESOURCES: ConstStaticCell<HttpResources> = ConstStaticCell::new(HttpResources::new());
+static STACK_RESOURCES: ConstStaticCell<StackResources<4>> =
+    ConstStaticCell::new(StackResources::new());
+static EXECUTOR: StaticCell<Executor> = StaticCell::new();
+
+#[embassy_executor::task]
+async fn net_task(mut runner: Runner<'static, TunTapDevice>) -> ! {
+    runner.run().await
+}
+
+#[embassy_executor::task]
+async fn peer_task(stack: Stack<'static>, identity: Identity) {
+    match peerless_embassy_app::run_peer(stack, PEER_RESOURCES.take(), &SIGNALING, identity).await {
+        Ok(never) => match never {},
+        Err(e) => {
+            log::error!("peer task could not start: {e:?}");
+            std::process::exit(1);
+        }
+    }
+}
+
+#[embassy_executor::task]
+async fn http_task(stack: Stack<'static>) -> ! {
+    peerless_embassy_app::run_http(stack, HTTP_RESOURCES.take(), &SIGNALING).await
+}
+
+/// Ends the process after the requested run time (the interop script's safety net).
+#[embassy_executor::task]
+async fn stop_after(seconds: u64) {
+    embassy_time::Timer::after_secs(seconds).await;
+    log::info!("host: {seconds} s elapsed, exiting");
+    std::process::exit(0);
+}
+
+struct Options {
+    tap: String,
+    address: Ipv4Cidr,
+    duration: Option<u64>,
+}
+
+fn parse_args() -> Result<Options, String> {
+    let usage = "usage: peerless-embassy-host --tap NAME --address A.B.C.D/LEN [--duration S]";
+    let mut args = std::env::args().skip(1);
+    let (mut tap, mut address, mut duration) = (None, None, None);
+    while let Some(a) = args.next() {
+        let mut value = || {
+            args.next()
+                .ok_or_else(|| format!("{a} needs a value\n{usage}"))
+        };
+        match a.as_str() {
+            "--tap" => tap = Some(value()?),
+            "--address" => {
+                let v = value()?;
+                let (ip, len) = v
+                    .split_once('/')
+                    .ok_or(format!("--address {v}: A.B.C.D/LEN"))?;
+                address = Some(Ipv4Cidr::new(
+                    ip.parse().map_err(|e| format!("--address: {e}"))?,
+                    len.parse().map_err(|e| format!("--address: {e}"))?,
+                ));
+            }
+            "--duration" => {
+                duration = Some(value()?.parse().map_err(|e| format!("--duration: {e}"))?)
+            }
+            _ => return Err(format!("unknown option {a}\n{usage}")),
+        }
+    }
+    Ok(Options {
+        tap: tap.ok_or(usage)?,
+        address: address.ok_or(usage)?,
+        duration,
+    })
+}
+
+/// 32 bytes from the OS: on a board this is the TRNG.
+fn os_seed() -> std::io::Result<[u8; 32]> {
+    let mut seed = [0u8; 32];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut seed)?;
+    Ok(seed)
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::new()
+        .parse_filters(&std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
+        .init();
+    let options = match parse_args() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let device = match TunTapDevice::new(&options.tap) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("host: cannot open TAP device {}: {e}", options.tap);
+            return ExitCode::FAILURE;
+        }
+    };
+    let seed = match os_seed() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("host: no randomness: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let unix_time = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(1_700_000_000, |d| d.as_secs());
+    let config = Config::ipv4_static(StaticConfigV4 {
+        address: options.address,
+        gateway: None,
+        dns_servers: Default::default(),
+    });
+    let net_seed = u64::from_le_bytes([
+        seed[0], seed[1], seed[2], seed[3], seed[4], seed[5], seed[6], seed[7],
+    ]);
+    let (stack, runner) = embassy_net::new(device, config, STACK_RESOURCES.take(), net_seed);
+    let identity = Identity { seed, unix_time };
+    log::info!(
+        "host: {} on {}, HTTP {} UDP {}",
+        options.address,
+        options.tap,
+        peerless_embassy_app::sizes::HTTP_PORT,
+        peerless_embassy_app::sizes::UDP_PORT
+    );
+    let duration = options.duration;
+    EXECUTOR.init(Executor::new()).run(move |spawner: Spawner| {
+        let spawned = net_task(runner)
+            .map(|t| spawner.spawn(t))
+            .and_then(|()| peer_task(stack, identity).map(|t| spawner.spawn(t)))
+            .and_then(|()| http_task(stack).map(|t| spawner.spawn(t)))
+            .and_then(|()| match duration {
+                Some(s) => stop_after(s).map(|t| spawner.spawn(t)),
+                None => Ok(()),
+            });
+        if let Err(e) = spawned {
+            eprintln!("host: cannot spawn: {e:?}");
+            std::process::exit(1);
+        }
+    })
+}

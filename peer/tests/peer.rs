@@ -404,3 +404,107 @@ fn trickled_candidates_connect_without_candidates_in_the_descriptions() {
     let again = pair.a.create_offer(&mut buf).unwrap().to_string();
     assert!(again.contains("a=candidate:") && again.contains("a=end-of-candidates"));
 }
+
+#[test]
+fn srtp_contexts_from_the_dtls_keys_protect_what_the_other_side_unprotects() {
+    let (mut pair, _) = open_pair();
+    let header = peerless::srtp::rtp::Header {
+        payload_type: 111,
+        sequence_number: 7,
+        timestamp: 960,
+        ssrc: 0x1234_5678,
+        ..Default::default()
+    };
+    let mut buf = [0u8; 1500];
+    let len = header.emit(b"an opus frame", &mut buf).unwrap();
+    let n = pair
+        .a
+        .srtp()
+        .unwrap()
+        .outbound
+        .protect_rtp(&mut buf, len)
+        .unwrap();
+    assert!(n > len, "the tag is appended");
+    let mut tampered = buf;
+    let (from, to) = (common::addr(common::A), common::addr(common::B));
+    pair.b.handle_packet(pair.now, from, to, &mut buf[..n]);
+    assert_eq!(pair.b.stats().srtp_received, 1);
+    tampered[n - 1] ^= 1;
+    pair.b.handle_packet(pair.now, from, to, &mut tampered[..n]);
+    assert_eq!(
+        pair.b.stats().dropped_srtp,
+        1,
+        "a forged tag is dropped and counted"
+    );
+}
+
+#[test]
+fn renegotiation_from_the_answerer_keeps_the_dtls_roles_and_the_channel() {
+    let (mut pair, ch) = open_pair();
+    let mut buf = vec![0u8; 4096];
+    let offer = pair.b.create_offer(&mut buf).unwrap().to_string();
+    // JSEP offers say actpass; the answerer keeps the established role (RFC 8842 §5.3).
+    assert!(offer.contains("a=setup:actpass"), "{offer}");
+    pair.b
+        .set_local_description(SdpType::Offer, &offer)
+        .unwrap();
+    pair.a
+        .set_remote_description(SdpType::Offer, &offer)
+        .unwrap();
+    let answer = pair.a.create_answer(&mut buf).unwrap().to_string();
+    assert!(answer.contains("a=setup:passive"), "{answer}");
+    pair.a
+        .set_local_description(SdpType::Answer, &answer)
+        .unwrap();
+    pair.b
+        .set_remote_description(SdpType::Answer, &answer)
+        .unwrap();
+    assert_eq!(pair.a.dtls_role(), Some(peerless_dtls::Role::Server));
+    assert_eq!(pair.b.dtls_role(), Some(peerless_dtls::Role::Client));
+    pair.a.send(ch, false, b"after renegotiation").unwrap();
+    assert!(pair.run_until(Duration::from_secs(5), |p| {
+        !received(&p.events_b).is_empty()
+    }));
+    assert_eq!(
+        received(&pair.events_b),
+        vec![(false, b"after renegotiation".to_vec())]
+    );
+    assert_eq!(pair.a.signaling_state(), peerless::SignalingState::Stable);
+}
+
+#[test]
+fn descriptions_out_of_turn_and_garbage_are_refused_without_changing_anything() {
+    let (ca, cb) = certs();
+    let mut a = peer(ca, 1);
+    let mut b = peer(cb, 2);
+    let mut buf = vec![0u8; 4096];
+    assert_eq!(
+        a.create_answer(&mut buf),
+        Err(peerless::SdpError::WrongState)
+    );
+    assert!(matches!(
+        a.set_remote_description(SdpType::Offer, "v=0\r\ngarbage"),
+        Err(peerless::SdpError::Parse(_))
+    ));
+    let offer = b.create_offer(&mut buf).unwrap().to_string();
+    assert_eq!(
+        a.set_remote_description(SdpType::Answer, &offer),
+        Err(peerless::SdpError::WrongState)
+    );
+    let no_fp: String = offer
+        .lines()
+        .filter(|l| !l.starts_with("a=fingerprint"))
+        .map(|l| format!("{l}\r\n"))
+        .collect();
+    assert_eq!(
+        a.set_remote_description(SdpType::Offer, &no_fp),
+        Err(peerless::SdpError::NoFingerprint)
+    );
+    assert_eq!(a.signaling_state(), peerless::SignalingState::Stable);
+    assert_eq!(
+        a.create_offer(&mut [0u8; 16]),
+        Err(peerless::SdpError::BufferTooSmall(
+            a.create_offer(&mut buf).unwrap().len()
+        ))
+    );
+}

@@ -125,38 +125,19 @@ struct Core {
     stats: Stats,
     /// Sequence number of the last epoch-0 record received: a HelloVerifyRequest reuses it.
     last_record_seq: u64,
+    /// Client: the ClientHello has been written (lazily, see `Endpoint::new`).
+    hello_started: bool,
 }
 
-/// A DTLS 1.2 endpoint: one side of one association, on one path.
-///
-/// `RX` bytes hold handshake reassembly (each message plus one bit per byte) and, after the
-/// handshake, received application data until it is polled; `TX` bytes hold our current
-/// flight (kept for retransmission) and queued application data. The defaults (4 KiB each)
-/// take a fragmented browser ClientHello with post-quantum key shares and a 1200-byte MTU.
-///
-/// # The drain rule
-///
-/// After every `handle_packet`, `handle_timeout` or command, call `poll_transmit` until it
-/// returns `Ok(None)` and `poll_event` until `None`, then arm a timer at `poll_timeout()`.
-#[derive(Debug)]
-pub struct Endpoint<const RX: usize = 4096, const TX: usize = 4096> {
-    core: Core,
-    rx: Reassembly<RX>,
-    tx: Flight<TX>,
-    stash: Stash,
-}
-
-impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
-    /// A new endpoint. A client queues its ClientHello at once: drain `poll_transmit`.
-    #[must_use]
-    pub fn new(mut config: Config, role: Role, now: Instant) -> Self {
+impl Core {
+    fn new(mut config: Config, role: Role, now: Instant) -> Self {
         // Below 64 bytes not even an encrypted one-byte handshake fragment fits a datagram.
         config.mtu = config.mtu.clamp(MIN_MTU, MAX_MTU);
         let mut rng = Drbg::from_seed(&config.seed, b"peerless-dtls");
         let mut cookie_secret = [0u8; 32];
         rng.fill(&mut cookie_secret);
         let rto = config.retransmit_initial;
-        let core = Core {
+        Core {
             role,
             state: match role {
                 Role::Client => State::AwaitServerHello,
@@ -192,7 +173,6 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
             write_cipher: None,
             replay: ReplayWindow::default(),
             rto,
-            retransmit_at: None,
             handshake_complete: false,
             connected_reported: false,
             pending_alert: None,
@@ -203,26 +183,63 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
             app_top: 0,
             stats: Stats::default(),
             last_record_seq: 0,
+            hello_started: false,
+            // A client is due to send its ClientHello now.
+            retransmit_at: (role == Role::Client).then_some(now),
             config,
-        };
-        let mut ep = Endpoint {
-            core,
+        }
+    }
+}
+
+/// A DTLS 1.2 endpoint: one side of one association, on one path.
+///
+/// `RX` bytes hold handshake reassembly (each message plus one bit per byte) and, after the
+/// handshake, received application data until it is polled; `TX` bytes hold our current
+/// flight (kept for retransmission) and queued application data. The defaults (4 KiB each)
+/// take a fragmented browser ClientHello with post-quantum key shares and a 1200-byte MTU.
+///
+/// # The drain rule
+///
+/// After every `handle_packet`, `handle_timeout` or command, call `poll_transmit` until it
+/// returns `Ok(None)` and `poll_event` until `None`, then arm a timer at `poll_timeout()`.
+#[derive(Debug)]
+pub struct Endpoint<const RX: usize = 4096, const TX: usize = 4096> {
+    core: Core,
+    rx: Reassembly<RX>,
+    tx: Flight<TX>,
+    stash: Stash,
+}
+
+impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
+    /// A new endpoint. A client has its ClientHello ready at once: drain `poll_transmit`.
+    ///
+    /// The endpoint is built as the return value itself and the ClientHello is written on the
+    /// first call that needs it, so `new` needs no stack beyond the endpoint (on a
+    /// microcontroller an extra copy of it is kilobytes).
+    #[must_use]
+    pub fn new(config: Config, role: Role, now: Instant) -> Self {
+        Endpoint {
+            core: Core::new(config, role, now),
             rx: Reassembly::new(),
             tx: Flight::new(),
             stash: Stash {
                 buf: [0; STASH],
                 len: 0,
             },
-        };
-        if role == Role::Client {
+        }
+    }
+
+    /// A client's first flight, written on the first call after `new`.
+    fn start(&mut self) {
+        if self.core.role == Role::Client && !self.core.hello_started {
+            self.core.hello_started = true;
             let mut random = [0u8; 32];
-            ep.core.rng.fill(&mut random);
-            ep.core.client_random = random;
-            if ep.core.send_client_hello(&mut ep.tx).is_err() {
-                ep.core.fail(AlertDescription::INTERNAL_ERROR, None);
+            self.core.rng.fill(&mut random);
+            self.core.client_random = random;
+            if self.core.send_client_hello(&mut self.tx).is_err() {
+                self.core.fail(AlertDescription::INTERNAL_ERROR, None);
             }
         }
-        ep
     }
 
     /// Our role.
@@ -324,6 +341,7 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
     /// One received UDP datagram (one or more records). Never fails: what cannot be used is
     /// dropped and counted in [`Stats`]. Decrypts in place.
     pub fn handle_packet(&mut self, now: Instant, packet: &mut [u8]) {
+        self.start();
         self.core.advance(now);
         self.core.stats.datagrams_received += 1;
         if self.core.state == State::Closed {
@@ -353,6 +371,11 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
 
     /// A deadline from [`Endpoint::poll_timeout`] passed.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.core.role == Role::Client && !self.core.hello_started {
+            // The first deadline of a client is "send the ClientHello now".
+            self.start();
+            return;
+        }
         self.core.advance(now);
         let now = self.core.now;
         if self.core.state == State::Closed {
@@ -413,6 +436,7 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
         &mut self,
         buf: &'b mut [u8],
     ) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
+        self.start();
         let limit = buf.len().min(self.core.config.mtu);
         let n = if self.core.pending_alert.is_some() {
             self.emit_alert(buf)?

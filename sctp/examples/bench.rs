@@ -162,5 +162,16 @@ fn main() {
             "sctp pair, reliable ordered, {size:>5} B messages, {checksum:<24}: {rate:>5.0} MB/CPU-s ({mb} MiB in {cpu:.3} s; {:.2} of the floor)",
             rate / floor_rate
         );
+        // The reference (usrsctp, measured by scripts/bench/sctp.sh in the same run) computes
+        // CRC32c too: compare like with like.
+        let reference = std::env::var(format!("SCTP_BENCH_REFERENCE_{size}"))
+            .ok()
+            .and_then(|v| v.trim().parse::<f64>().ok());
+        if let (false, Some(reference)) = (zero, reference) {
+            println!(
+                "  reference usrsctp pair, {size:>5} B messages, CRC32c: {reference:>5.0} MB/CPU-s; peerless/usrsctp = {:.1}",
+                rate / reference
+            );
+        }
     }
 }

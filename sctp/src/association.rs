@@ -1669,7 +1669,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             self.close(CloseReason::InitTimeout);
             return;
         }
-        self.rto = (self.rto * 2).min(micros(self.config.rto_max));
+        self.rto = self.rto.saturating_mul(2).min(micros(self.config.rto_max));
         if self.state == State::AwaitInitAck {
             self.pending.init = true;
         } else {
@@ -1779,7 +1779,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             self.close(CloseReason::RetransmitTimeout);
             return;
         }
-        self.rto = (self.rto * 2).min(micros(self.config.rto_max));
+        self.rto = self.rto.saturating_mul(2).min(micros(self.config.rto_max));
         self.timers
             .set(Timer::T2, self.now + Duration::from_micros(self.rto));
     }
@@ -2239,7 +2239,8 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
     }
 
     fn rtt_sample(&mut self, rtt: Duration) {
-        let r = micros(rtt).max(1);
+        // Bounded so the arithmetic below cannot overflow whatever times the host passes.
+        let r = micros(rtt).clamp(1, 3_600_000_000);
         if self.srtt == 0 {
             self.srtt = r;
             self.rttvar = r / 2;
@@ -2442,7 +2443,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         self.cwnd = mtu;
         self.partial_bytes_acked = 0;
         self.fast_recovery_exit = None;
-        self.rto = (self.rto * 2).min(micros(self.config.rto_max));
+        self.rto = self.rto.saturating_mul(2).min(micros(self.config.rto_max));
         self.rtt_probe = None;
         let mut at = self.send.head();
         while at < self.send.next_unsent {

@@ -697,3 +697,27 @@ fn rto_and_congestion_window_follow_rfc9260() {
     assert_eq!(data_chunks(&again), 1);
     assert_eq!(a.stats().retransmissions, 1);
 }
+
+#[test]
+fn any_clock_the_host_passes_is_survived() {
+    // Time jumping far ahead, standing still, or going backwards never panics (overflow
+    // checks are on in this build) and leaves a working association.
+    let (mut a, mut b, mut sa, mut sb) = established(true, true);
+    let ch = a.open_channel("t", "", ChannelOptions::default()).unwrap();
+    a.send(ch, true, &[1; 5000]).unwrap();
+    let far = Instant::from_secs(1 << 40);
+    for now in [far, Instant::ZERO, Instant::MAX, far] {
+        for mut p in drain(&mut a) {
+            b.handle_packet(now, &mut p);
+        }
+        for mut p in drain(&mut b) {
+            a.handle_packet(now, &mut p);
+        }
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+        events(&mut a, &mut sa);
+        events(&mut b, &mut sb);
+    }
+    assert!(sb.messages.iter().any(|m| m.2.len() == 5000));
+    assert!(a.stats().rto <= core::time::Duration::from_secs(10));
+}

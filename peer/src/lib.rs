@@ -72,14 +72,17 @@ mod text;
 
 pub use peer::{
     CandidateError, ChannelError, ChannelId, ChannelInit, ChannelOptions, ChannelStats, Config,
-    ConnectionState, DefaultStorage, EARLY_DTLS_CAPACITY, EARLY_DTLS_DATAGRAMS, Event, IceState,
+    ConnectionState, DTLS_BUFFER, DefaultStorage, EARLY_DTLS_DATAGRAMS, Event, IceState,
     LOCAL_SDP_CAPACITY, MAX_HOSTS, MAX_LABEL, Peer, REMOTE_SDP_CAPACITY, Reliability, SdpError,
     SdpType, SendError, SignalingState, SmallStorage, SrtpContexts, Stats, Storage,
 };
 pub use text::Text;
 
-/// A Peer sized for a small MCU: 64 received SCTP chunks, 4 data channels.
-pub type SmallPeer<'a> = Peer<'a, 64, 4>;
+/// A Peer sized for a small MCU: 64 received SCTP chunks, 4 data channels, 2 KiB DTLS
+/// buffers (enough for peerless and aiortc handshakes; a browser's post-quantum ClientHello
+/// needs the default 4 KiB), 1.5 KiB for our description and 2 KiB for the remote's (data
+/// channel only, a few candidates).
+pub type SmallPeer<'a> = Peer<'a, 64, 4, 2048, 1536, 2048>;
 
 pub use peerless_dtls as dtls;
 pub use peerless_ice as ice;

@@ -41,18 +41,16 @@ use crate::text::Text;
 pub use ice::IceState;
 pub use sctp::{ChannelOptions, Reliability};
 
-/// The DTLS endpoint the Peer uses (4 KiB reassembly, 4 KiB flight: a fragmented browser
-/// ClientHello with post-quantum key shares fits).
-type DtlsEndpoint = dtls::Endpoint<4096, 4096>;
-
-/// Largest SDP we keep of our own (the previous description, for renegotiation).
+/// Default DTLS buffer size (reassembly and flight, each): a fragmented browser ClientHello
+/// with post-quantum key shares fits. Also the size of the early DTLS stash.
+pub const DTLS_BUFFER: usize = 4096;
+/// Default largest SDP we keep of our own (the previous description, for renegotiation).
 pub const LOCAL_SDP_CAPACITY: usize = 2048;
-/// Largest remote SDP we keep (an offer is answered later, when the host asks).
+/// Default largest remote SDP we keep (an offer is answered later, when the host asks); a
+/// browser's offer with audio, video and candidates fits.
 pub const REMOTE_SDP_CAPACITY: usize = 6144;
 /// Host sockets (local host candidates) the Peer remembers.
 pub const MAX_HOSTS: usize = 4;
-/// Bytes of early DTLS datagrams kept before our DTLS role is known.
-pub const EARLY_DTLS_CAPACITY: usize = 4096;
 /// Early DTLS datagrams kept before our DTLS role is known.
 pub const EARLY_DTLS_DATAGRAMS: usize = 8;
 /// Longest label (and, separately, sub-protocol) of a data channel, in bytes.
@@ -454,7 +452,16 @@ const FREE: Channel = Channel {
 /// Events produced while handling input, handed out by `poll_event` before SCTP's own.
 #[derive(Clone, Copy, Debug)]
 enum Queued {
-    LocalCandidate(ice::Candidate),
+    /// A local candidate, found again in the agent by its address and type when handed out
+    /// (a queue of whole candidates would cost kilobytes); skipped if an ICE restart
+    /// replaced it meanwhile.
+    LocalCandidate(SocketAddr, ice::CandidateType),
+    Ready(Ready),
+}
+
+/// Queued events that need nothing but the Peer's own tables to be handed out.
+#[derive(Clone, Copy, Debug)]
+enum Ready {
     GatheringComplete,
     IceState(IceState),
     ConnectionState(ConnectionState),
@@ -475,16 +482,16 @@ enum DtlsState {
 
 /// DTLS datagrams that arrived before we knew our DTLS role (a browser answering our offer
 /// sends its ClientHello as soon as ICE works, often before the host applies its answer).
-struct EarlyStash {
-    bytes: [u8; EARLY_DTLS_CAPACITY],
+struct EarlyStash<const N: usize> {
+    bytes: [u8; N],
     used: usize,
     datagrams: [Option<(SocketAddr, Range<usize>)>; EARLY_DTLS_DATAGRAMS],
 }
 
-impl EarlyStash {
+impl<const N: usize> EarlyStash<N> {
     const fn new() -> Self {
         EarlyStash {
-            bytes: [0; EARLY_DTLS_CAPACITY],
+            bytes: [0; N],
             used: 0,
             datagrams: [const { None }; EARLY_DTLS_DATAGRAMS],
         }
@@ -516,14 +523,23 @@ pub struct SrtpContexts {
 /// A WebRTC peer (`RTCPeerConnection`) with data channels, as a sans-IO machine.
 ///
 /// `CHUNKS` and `CHANNELS` size the SCTP association (received chunks in reassembly, data
-/// channels); the Peer's own channel table has `CHANNELS` slots too. The SCTP byte areas are
+/// channels); the Peer's own channel table has `CHANNELS` slots too. `DTLS` sizes the DTLS
+/// reassembly and flight buffers and the early DTLS stash; `LOCAL_SDP` and `REMOTE_SDP` the
+/// copies of the descriptions it keeps. The SCTP byte areas are
 /// lent by the caller ([`Storage`]), so they are not part of `size_of::<Peer>()`.
 ///
 /// # The drain rule
 ///
 /// After every `handle_packet`, `handle_timeout` or command, call `poll_transmit` until it
 /// returns `Ok(None)` and `poll_event` until `None`, then arm a timer at `poll_timeout()`.
-pub struct Peer<'a, const CHUNKS: usize = 256, const CHANNELS: usize = 32> {
+pub struct Peer<
+    'a,
+    const CHUNKS: usize = 256,
+    const CHANNELS: usize = 32,
+    const DTLS: usize = DTLS_BUFFER,
+    const LOCAL_SDP: usize = LOCAL_SDP_CAPACITY,
+    const REMOTE_SDP: usize = REMOTE_SDP_CAPACITY,
+> {
     config: Config,
     rng: Drbg,
     now: Instant,
@@ -533,7 +549,7 @@ pub struct Peer<'a, const CHUNKS: usize = 256, const CHANNELS: usize = 32> {
     ice: ice::Agent,
     hosts: [Option<SocketAddr>; MAX_HOSTS],
     remote_ufrag: Text<256>,
-    dtls: Option<DtlsEndpoint>,
+    dtls: Option<dtls::Endpoint<DTLS, DTLS>>,
     dtls_role: Option<dtls::Role>,
     dtls_state: DtlsState,
     remote_fingerprint: Option<dtls::Fingerprint>,
@@ -544,13 +560,13 @@ pub struct Peer<'a, const CHUNKS: usize = 256, const CHANNELS: usize = 32> {
     remote_max_message_size: Option<u64>,
     local_max_message_size: usize,
     srtp: Option<SrtpContexts>,
-    early: EarlyStash,
+    early: EarlyStash<DTLS>,
     channels: [Channel; CHANNELS],
     queue: [Option<Queued>; EVENT_QUEUE],
     queue_head: usize,
     queue_len: usize,
-    local_sdp: Text<LOCAL_SDP_CAPACITY>,
-    remote_sdp: Text<REMOTE_SDP_CAPACITY>,
+    local_sdp: Text<LOCAL_SDP>,
+    remote_sdp: Text<REMOTE_SDP>,
     data_mid: Text<32>,
     ice_state: IceState,
     connection_state: ConnectionState,
@@ -597,7 +613,15 @@ fn data_section<'s>(s: &Session<'s>) -> Option<sdp::Media<'s>> {
         .find(|m| !m.is_rejected() && m.media_line().is_datachannel())
 }
 
-impl<'a, const CHUNKS: usize, const CHANNELS: usize> Peer<'a, CHUNKS, CHANNELS> {
+impl<
+    'a,
+    const CHUNKS: usize,
+    const CHANNELS: usize,
+    const DTLS: usize,
+    const LOCAL_SDP: usize,
+    const REMOTE_SDP: usize,
+> Peer<'a, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP>
+{
     /// A new Peer at `now` (`new RTCPeerConnection(config)`), with the SCTP send and receive
     /// areas it borrows (see [`Storage`]).
     pub fn new(
@@ -961,7 +985,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Peer<'a, CHUNKS, CHANNELS> 
         }
         let session = Session::parse(text).map_err(SdpError::Parse)?;
         let data = data_section(&session).ok_or(SdpError::NoDataSection)?;
-        let stored = Text::<REMOTE_SDP_CAPACITY>::copy_from(text).ok_or(SdpError::TooLarge)?;
+        let stored = Text::<REMOTE_SDP>::copy_from(text).ok_or(SdpError::TooLarge)?;
         let (Some(ufrag), Some(pwd)) = (data.ice_ufrag(), data.ice_pwd()) else {
             return Err(SdpError::NoDataSection);
         };
@@ -1065,7 +1089,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Peer<'a, CHUNKS, CHANNELS> 
         self.rng.fill(&mut seed);
         let dtls_config =
             dtls::Config::new(self.config.certificate.clone(), seed).with_mtu(self.config.mtu);
-        let mut endpoint = DtlsEndpoint::new(dtls_config, role, self.now);
+        let mut endpoint = dtls::Endpoint::<DTLS, DTLS>::new(dtls_config, role, self.now);
         if let Some(fp) = self.remote_fingerprint {
             endpoint.set_remote_fingerprint(fp);
         }
@@ -1173,7 +1197,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Peer<'a, CHUNKS, CHANNELS> 
             c.state = ChannelState::Open;
             self.stats.channels_opened += 1;
         }
-        self.push(Queued::ChannelOpen(slot));
+        self.push(Queued::Ready(Ready::ChannelOpen(slot)));
     }
 
     /// Sends a message (`send`): text (`binary == false`, UTF-8 by convention) or binary.
@@ -1242,7 +1266,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Peer<'a, CHUNKS, CHANNELS> 
             (None, _) => {
                 // Never reached SCTP: it closes at once.
                 c.state = ChannelState::Closing;
-                self.push(Queued::ChannelClosed(slot));
+                self.push(Queued::Ready(Ready::ChannelClosed(slot)));
             }
             _ => {}
         }
@@ -1491,8 +1515,19 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Peer<'a, CHUNKS, CHANNELS> 
 
     /// The next event. Messages and channel labels borrow the Peer until the next call.
     pub fn poll_event(&mut self) -> Option<Event<'_>> {
-        if let Some(q) = self.pop() {
-            return Some(self.expand(q));
+        while let Some(q) = self.pop() {
+            match q {
+                Queued::LocalCandidate(address, kind) => {
+                    if let Some(c) = self
+                        .ice
+                        .local_candidates()
+                        .find(|c| c.address == address && c.kind == kind)
+                    {
+                        return Some(Event::LocalCandidate(*c));
+                    }
+                }
+                Queued::Ready(r) => return Some(self.expand(r)),
+            }
         }
         let assoc = self.sctp.as_mut()?;
         let ev = assoc.poll_event()?;
@@ -1514,7 +1549,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Peer<'a, CHUNKS, CHANNELS> 
                             self.queue_head,
                             &mut self.queue_len,
                             &mut self.stats,
-                            Queued::ChannelOpen(i),
+                            Queued::Ready(Ready::ChannelOpen(i)),
                         );
                     }
                 }
@@ -1587,7 +1622,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Peer<'a, CHUNKS, CHANNELS> 
                             self.queue_head,
                             &mut self.queue_len,
                             &mut self.stats,
-                            Queued::ChannelClosed(i),
+                            Queued::Ready(Ready::ChannelClosed(i)),
                         );
                     }
                 }
@@ -1596,14 +1631,13 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Peer<'a, CHUNKS, CHANNELS> 
         })
     }
 
-    fn expand(&mut self, q: Queued) -> Event<'_> {
+    fn expand(&mut self, q: Ready) -> Event<'_> {
         match q {
-            Queued::LocalCandidate(c) => Event::LocalCandidate(c),
-            Queued::GatheringComplete => Event::GatheringComplete,
-            Queued::IceState(s) => Event::IceState(s),
-            Queued::ConnectionState(s) => Event::ConnectionState(s),
-            Queued::SelectedPair(local, remote) => Event::SelectedPair { local, remote },
-            Queued::ChannelOpen(slot) => {
+            Ready::GatheringComplete => Event::GatheringComplete,
+            Ready::IceState(s) => Event::IceState(s),
+            Ready::ConnectionState(s) => Event::ConnectionState(s),
+            Ready::SelectedPair(local, remote) => Event::SelectedPair { local, remote },
+            Ready::ChannelOpen(slot) => {
                 let c = self.channels.get(slot).unwrap_or(&FREE);
                 Event::ChannelOpen {
                     channel: ChannelId(slot as u16),
@@ -1613,7 +1647,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Peer<'a, CHUNKS, CHANNELS> 
                     remote: c.remote,
                 }
             }
-            Queued::ChannelClosed(slot) => {
+            Ready::ChannelClosed(slot) => {
                 if let Some(c) = self.channels.get_mut(slot) {
                     if c.state != ChannelState::Free {
                         self.stats.channels_closed += 1;
@@ -1656,16 +1690,16 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Peer<'a, CHUNKS, CHANNELS> 
             match ev {
                 ice::Event::LocalCandidate(c) => {
                     self.gathered = false;
-                    self.push(Queued::LocalCandidate(c));
+                    self.push(Queued::LocalCandidate(c.address, c.kind));
                 }
                 ice::Event::GatheringComplete => {
                     self.gathered = true;
-                    self.push(Queued::GatheringComplete);
+                    self.push(Queued::Ready(Ready::GatheringComplete));
                 }
                 ice::Event::StateChanged(s) => {
                     if s != self.ice_state {
                         self.ice_state = s;
-                        self.push(Queued::IceState(s));
+                        self.push(Queued::Ready(Ready::IceState(s)));
                     }
                 }
                 ice::Event::SelectedPair { .. } | ice::Event::RoleChanged(_) => {}
@@ -1674,7 +1708,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Peer<'a, CHUNKS, CHANNELS> 
             if selected != self.selected {
                 self.selected = selected;
                 if let Some((l, r)) = selected {
-                    self.push(Queued::SelectedPair(l, r));
+                    self.push(Queued::Ready(Ready::SelectedPair(l, r)));
                 }
             }
         }
@@ -1700,7 +1734,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Peer<'a, CHUNKS, CHANNELS> 
         };
         if state != self.connection_state {
             self.connection_state = state;
-            self.push(Queued::ConnectionState(state));
+            self.push(Queued::Ready(Ready::ConnectionState(state)));
         }
     }
 }

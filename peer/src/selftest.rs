@@ -91,9 +91,9 @@ const PROBE: &[u8] = b"peerless selftest";
 /// let report = selftest::run(&mut a, &mut b, &mut sdp, &mut buf, |_, call| call()).unwrap();
 /// assert!(report.echo_us >= report.open_us);
 /// ```
-pub fn run<const K: usize, const C: usize>(
-    offerer: &mut Peer<'_, K, C>,
-    answerer: &mut Peer<'_, K, C>,
+pub fn run<const K: usize, const C: usize, const D: usize, const L: usize, const R: usize>(
+    offerer: &mut Peer<'_, K, C, D, L, R>,
+    answerer: &mut Peer<'_, K, C, D, L, R>,
     sdp: &mut [u8],
     buf: &mut [u8],
     mut measure: impl FnMut(Side, &mut dyn FnMut()),
@@ -164,7 +164,10 @@ struct Seen {
     to_echo: Option<(ChannelId, bool, usize)>,
 }
 
-fn drain<const K: usize, const C: usize>(peer: &mut Peer<'_, K, C>, echo: &mut [u8; 64]) -> Seen {
+fn drain<const K: usize, const C: usize, const D: usize, const L: usize, const R: usize>(
+    peer: &mut Peer<'_, K, C, D, L, R>,
+    echo: &mut [u8; 64],
+) -> Seen {
     let mut seen = Seen::default();
     while let Some(ev) = peer.poll_event() {
         match ev {
@@ -187,9 +190,9 @@ fn drain<const K: usize, const C: usize>(peer: &mut Peer<'_, K, C>, echo: &mut [
     seen
 }
 
-fn exchange<const K: usize, const C: usize>(
-    a: &mut Peer<'_, K, C>,
-    b: &mut Peer<'_, K, C>,
+fn exchange<const K: usize, const C: usize, const D: usize, const L: usize, const R: usize>(
+    a: &mut Peer<'_, K, C, D, L, R>,
+    b: &mut Peer<'_, K, C, D, L, R>,
     channel: ChannelId,
     buf: &mut [u8],
     measure: &mut impl FnMut(Side, &mut dyn FnMut()),

@@ -32,8 +32,8 @@ fn received(evs: &[Ev]) -> Vec<(bool, Vec<u8>)> {
 
 #[test]
 fn selftest_connects_and_echoes() {
-    let mut sa = Box::new(peerless::Storage::<16384, 16384>::new());
-    let mut sb = Box::new(peerless::Storage::<16384, 16384>::new());
+    let mut sa = Box::new(peerless::Storage::<8192, 8192>::new());
+    let mut sb = Box::new(peerless::Storage::<8192, 8192>::new());
     let (a_send, a_recv) = sa.areas();
     let (b_send, b_recv) = sb.areas();
     let (ca, cb) = certs();
@@ -72,6 +72,16 @@ fn peer_size() {
     let small = std::mem::size_of::<peerless::SmallPeer<'static>>();
     println!(
         "size_of::<Peer>() = {default} bytes; size_of::<SmallPeer>() = {small} bytes (SCTP storage lent separately)"
+    );
+    println!(
+        "  parts: ice::Agent {} + dtls::Endpoint {} + sctp::Association {} (small: {}) + srtp::Context x2 {} + SDP copies {} + early DTLS stash {}",
+        std::mem::size_of::<peerless_ice::Agent>(),
+        std::mem::size_of::<peerless_dtls::Endpoint>(),
+        std::mem::size_of::<peerless_sctp::Association<'static>>(),
+        std::mem::size_of::<peerless_sctp::Association<'static, 64, 4>>(),
+        2 * std::mem::size_of::<peerless_srtp::Context>(),
+        peerless::LOCAL_SDP_CAPACITY + peerless::REMOTE_SDP_CAPACITY,
+        peerless::DTLS_BUFFER,
     );
     assert!(small < default);
     assert!(default < 96 * 1024, "the Peer stays inline and bounded");

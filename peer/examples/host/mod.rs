@@ -46,9 +46,15 @@ impl Host {
     }
 
     /// Sends everything the Peer has queued.
-    pub(crate) fn flush<const K: usize, const C: usize>(
+    pub(crate) fn flush<
+        const K: usize,
+        const C: usize,
+        const D: usize,
+        const L: usize,
+        const R: usize,
+    >(
         &mut self,
-        peer: &mut Peer<'_, K, C>,
+        peer: &mut Peer<'_, K, C, D, L, R>,
     ) -> io::Result<()> {
         loop {
             let t = match peer.poll_transmit(&mut self.buf) {
@@ -65,9 +71,15 @@ impl Host {
 
     /// One turn: flush, wait for one datagram or the Peer's deadline (at most `max_wait`),
     /// hand it in, flush again. Drain `poll_event` after it.
-    pub(crate) fn turn<const K: usize, const C: usize>(
+    pub(crate) fn turn<
+        const K: usize,
+        const C: usize,
+        const D: usize,
+        const L: usize,
+        const R: usize,
+    >(
         &mut self,
-        peer: &mut Peer<'_, K, C>,
+        peer: &mut Peer<'_, K, C, D, L, R>,
         max_wait: Duration,
     ) -> io::Result<()> {
         self.flush(peer)?;
@@ -104,9 +116,15 @@ impl Host {
     }
 
     /// Hands in every datagram already waiting, without blocking.
-    pub(crate) fn poll_ready<const K: usize, const C: usize>(
+    pub(crate) fn poll_ready<
+        const K: usize,
+        const C: usize,
+        const D: usize,
+        const L: usize,
+        const R: usize,
+    >(
         &mut self,
-        peer: &mut Peer<'_, K, C>,
+        peer: &mut Peer<'_, K, C, D, L, R>,
     ) -> io::Result<()> {
         self.socket.set_nonblocking(true)?;
         let result = loop {

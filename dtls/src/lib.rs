@@ -82,7 +82,7 @@
 //! 512-byte stash for early next-epoch records, the record ciphers and the handshake state.
 //! Measured: `Endpoint` (4096/4096) is 12 944 bytes and `Endpoint<2048, 2048>` 8 848 bytes
 //! on x86-64 (`cargo test -p peerless-dtls --test handshake -- --nocapture endpoint_size`);
-//! `Endpoint<2048, 2048>` is 7 648 bytes on Cortex-M4, where one full handshake costs about
+//! `Endpoint<2048, 2048>` is about 7.6 KiB on Cortex-M4, where one full handshake costs about
 //! 24.6 M instructions per side (x25519 + ECDSA P-256, the reference firmware under QEMU).
 #![no_std]
 #![deny(missing_docs)]

@@ -265,6 +265,56 @@ impl RecordCipher {
     }
 }
 
+impl RecordCipher {
+    /// Decrypts a record fragment straight into `out` (which must be exactly the plaintext
+    /// length, `fragment.len() - overhead()`): the plaintext is written once, where it will be
+    /// read, and the received datagram is left as it was.
+    pub(crate) fn open_into(
+        &self,
+        header: &[u8; 13],
+        fragment: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), BadRecordMac> {
+        use aes_gcm::aead::inout::InOutBuf;
+        let explicit = self.explicit_nonce_len();
+        let plain_len = fragment
+            .len()
+            .checked_sub(explicit + TAG_LEN)
+            .ok_or(BadRecordMac)?;
+        if out.len() != plain_len {
+            return Err(BadRecordMac);
+        }
+        let mut nonce = self.nonce(u64::from_be_bytes(
+            header[3..11].try_into().map_err(|_| BadRecordMac)?,
+        ));
+        if explicit == 8 {
+            nonce[4..].copy_from_slice(fragment.get(..8).ok_or(BadRecordMac)?);
+        }
+        let aad = aad(header, plain_len);
+        let body = fragment
+            .get(explicit..explicit + plain_len)
+            .ok_or(BadRecordMac)?;
+        let tag: [u8; TAG_LEN] = fragment
+            .get(explicit + plain_len..)
+            .ok_or(BadRecordMac)?
+            .try_into()
+            .map_err(|_| BadRecordMac)?;
+        let buf = InOutBuf::new(body, out).map_err(|_| BadRecordMac)?;
+        let ok = match self {
+            RecordCipher::Aes128Gcm(c, _) => {
+                c.decrypt_inout_detached(&nonce.into(), &aad, buf, &tag.into())
+            }
+            RecordCipher::Aes256Gcm(c, _) => {
+                c.decrypt_inout_detached(&nonce.into(), &aad, buf, &tag.into())
+            }
+            RecordCipher::ChaCha(c, _) => {
+                c.decrypt_inout_detached(&nonce.into(), &aad, buf, &tag.into())
+            }
+        };
+        ok.map_err(|_| BadRecordMac)
+    }
+}
+
 /// additional_data = seq_num(epoch+seq) + type + version + length (RFC 5246 §6.2.3.3).
 fn aad(header: &[u8; 13], plain_len: usize) -> [u8; 13] {
     let mut a = [0u8; 13];
@@ -502,6 +552,9 @@ mod tests {
             rec[c.explicit_nonce_len()..c.explicit_nonce_len() + 10].copy_from_slice(b"0123456789");
             c.seal(&header, &mut rec[..n]).unwrap();
             let mut copy = rec;
+            let mut out = [0u8; 10];
+            c.open_into(&header, &rec[..n], &mut out).unwrap();
+            assert_eq!(&out, b"0123456789");
             let range = c.open(&header, &mut rec[..n]).unwrap();
             assert_eq!(&rec[range], b"0123456789");
             copy[n - 1] ^= 1;

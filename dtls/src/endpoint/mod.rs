@@ -339,7 +339,9 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
     }
 
     /// One received UDP datagram (one or more records). Never fails: what cannot be used is
-    /// dropped and counted in [`Stats`]. Decrypts in place.
+    /// dropped and counted in [`Stats`]. Handshake records are decrypted in place;
+    /// application data is decrypted straight from `packet` into the buffer the
+    /// `Event::ApplicationData` slice borrows (the plaintext is never copied).
     pub fn handle_packet(&mut self, now: Instant, packet: &mut [u8]) {
         self.start();
         self.core.advance(now);
@@ -640,6 +642,11 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
                 }
                 let mut header = [0u8; RECORD_HEADER_LEN];
                 header.copy_from_slice(&record[..RECORD_HEADER_LEN]);
+                if ctype == ContentType::APPLICATION_DATA {
+                    // Application data decrypts straight into the event buffer.
+                    self.deliver(&header, seq, &record[RECORD_HEADER_LEN..]);
+                    return;
+                }
                 let Ok(r) = cipher.open(&header, &mut record[RECORD_HEADER_LEN..]) else {
                     self.core.stats.decrypt_failures += 1;
                     return;
@@ -659,34 +666,40 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
             ContentType::CHANGE_CIPHER_SPEC => {
                 // Epochs are explicit in DTLS records: the CCS itself changes nothing here.
             }
-            ContentType::APPLICATION_DATA
-                if epoch == 1
-                    && self.core.state == State::Connected
-                    && self.core.connected_reported =>
-            {
-                self.deliver(payload);
-            }
             _ => self.core.stats.dropped_records += 1,
         }
     }
 
-    fn deliver(&mut self, data: &[u8]) {
+    /// An epoch-1 application data record: authenticated and decrypted straight into the
+    /// event buffer (no plaintext copy), then handed out by `poll_event`.
+    fn deliver(&mut self, header: &[u8; RECORD_HEADER_LEN], seq: u64, fragment: &[u8]) {
+        if self.core.state != State::Connected || !self.core.connected_reported {
+            self.core.stats.dropped_records += 1;
+            return;
+        }
+        let Some(cipher) = self.core.read_cipher.as_ref() else {
+            return;
+        };
         if !self.core.has_app_events() {
             self.core.app_top = 0;
         }
         let start = self.core.app_top;
-        let end = start + data.len();
-        match self.rx.buf.get_mut(start..end) {
-            // Two slots stay free for Connected and Closed.
-            Some(dst) if self.core.events_len + 2 < EVENTS => {
-                dst.copy_from_slice(data);
-                self.core.app_top = end;
-                self.core.stats.app_records_received += 1;
-                self.core
-                    .push_event(PendingEvent::ApplicationData(start, end));
-            }
-            _ => self.core.stats.dropped_records += 1,
+        let len = fragment.len().saturating_sub(cipher.overhead());
+        // Two event slots stay free for Connected and Closed.
+        let room = self.core.events_len + 2 < EVENTS;
+        let Some(out) = self.rx.buf.get_mut(start..start + len).filter(|_| room) else {
+            self.core.stats.dropped_records += 1;
+            return;
+        };
+        if cipher.open_into(header, fragment, out).is_err() {
+            self.core.stats.decrypt_failures += 1;
+            return;
         }
+        self.core.replay.accept(seq);
+        self.core.app_top = start + len;
+        self.core.stats.app_records_received += 1;
+        self.core
+            .push_event(PendingEvent::ApplicationData(start, start + len));
     }
 
     fn handle_handshake(&mut self, mut payload: &[u8], epoch: u16) {

@@ -72,8 +72,9 @@ pub fn run(out: &mut impl Write, instructions: impl Fn() -> u64) -> Result<(), F
     }
 }
 
-/// Two DTLS endpoints complete one handshake in memory (ECDHE P-256, ECDSA P-256,
-/// AES-128-GCM, use_srtp); instructions are counted per side, certificates apart.
+/// Two DTLS endpoints complete one handshake in memory with the default configuration (ECDHE
+/// over x25519, ECDSA P-256 certificates both ways, AES-128-GCM, use_srtp, extended master
+/// secret); instructions are counted per side, certificate generation apart.
 fn dtls_handshake(out: &mut impl Write, instructions: &impl Fn() -> u64) -> Result<bool, Failed> {
     use peerless_dtls::{Certificate, Config, Endpoint, HashAlgorithm, Role, Validity, selftest};
 

@@ -8,9 +8,10 @@
 #                              <--201 answer--------
 #                              ==ICE/DTLS/SCTP UDP==> app :5000, echoes every message
 #
-# Checks: GET / serves the demo page; a non-SDP POST gets 415; two sessions one after the
-# other (the second offer replaces the first Peer), each echoing text and binary messages (one
-# of 12 000 bytes, under the app's a=max-message-size) in order and byte for byte.
+# Checks: GET / serves the demo page; a non-SDP POST gets 415 and a broken offer 400; three
+# sessions, the first closed by aiortc before the second, the third offered while the second
+# is still connected (its offer replaces the running Peer); each echoes text and binary
+# messages (one exactly as large as the app's a=max-message-size) in order, byte for byte.
 . "$(dirname "$0")/../lib.sh"
 
 section "embassy application on a TAP device: interop with aiortc"
@@ -56,11 +57,11 @@ def http(method, path, body=None, ctype=None):
         return e.code, dict(e.headers), e.read()
 
 
-def messages(n, tag):
+def messages(n, tag, biggest):
     out = []
     for i in range(n):
         if i == n // 2:
-            out.append(bytes((x * 7 + i) & 0xFF for x in range(12000)))
+            out.append(bytes((x * 7 + i) & 0xFF for x in range(biggest)))
         elif i % 2:
             out.append(bytes((x ^ i) & 0xFF for x in range(1 + (i * 53) % 1100)))
         else:
@@ -72,8 +73,7 @@ async def session(tag, count):
     loop = asyncio.get_running_loop()
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     ch = pc.createDataChannel("chat")
-    sent = messages(count, tag)
-    got, done = [], asyncio.Event()
+    sent, got, done = [], [], asyncio.Event()
 
     @ch.on("open")
     def on_open():
@@ -91,14 +91,16 @@ async def session(tag, count):
         None, http, "POST", "/whip", pc.localDescription.sdp.encode(), "application/sdp")
     check(status == 201, f"{tag}: POST /whip answered 201 (got {status})")
     if status != 201:
-        await pc.close()
-        return
+        return pc
     check(headers.get("Location") == "/whip/session", f"{tag}: Location {headers.get('Location')}")
     check(headers.get("Content-Type") == "application/sdp", f"{tag}: answer is application/sdp")
     answer = body.decode()
     check("a=candidate:" in answer and "192.0.2.2 5000 typ host" in answer,
           f"{tag}: the answer carries the app's host candidate")
     check("a=end-of-candidates" in answer, f"{tag}: the answer is complete (end-of-candidates)")
+    mms = [int(l.split(":")[1]) for l in answer.splitlines() if l.startswith("a=max-message-size:")]
+    check(mms == [4096], f"{tag}: the app announces a=max-message-size:4096 ({mms})")
+    sent.extend(messages(count, tag, mms[0] if mms else 1024))
     await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
     try:
         await asyncio.wait_for(done.wait(), 30)
@@ -109,7 +111,7 @@ async def session(tag, count):
     bad = [i for i, (a, b) in enumerate(zip(sent, got)) if a != b or type(a) is not type(b)]
     check(not bad, f"{tag}: every echo equal, in order, text stays text (mismatches at {bad[:5]})")
     check(pc.connectionState == "connected", f"{tag}: connectionState {pc.connectionState}")
-    await pc.close()
+    return pc
 
 
 async def main():
@@ -120,9 +122,14 @@ async def main():
     check(status == 415, f"a non-SDP POST is refused with 415 (got {status})")
     status, _, _ = await loop.run_in_executor(None, http, "POST", "/whip", b"not sdp", "application/sdp")
     check(status == 400, f"a broken offer is refused with 400 (got {status})")
-    await session("first", 60)
-    # A second offer replaces the first Peer (the app runs one session at a time).
-    await session("second", 20)
+    first = await session("first", 60)
+    await first.close()
+    # The app runs one session at a time: an offer while "second" is still connected
+    # replaces its Peer, and the new session works from scratch.
+    second = await session("second", 20)
+    third = await session("third", 20)
+    await second.close()
+    await third.close()
 
 
 asyncio.run(main())
@@ -149,6 +156,10 @@ kill "$host" 2>/dev/null || true
 wait "$host" 2>/dev/null || true
 echo "--- host application log (tail)"
 tail -n 25 "$WORK/host.log"
+if ! grep -q "a new offer replaces the session" "$WORK/host.log"; then
+    echo "FAIL the third offer did not replace the running session" >&2
+    rc=1
+fi
 exit $rc
 SH
 

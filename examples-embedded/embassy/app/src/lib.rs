@@ -16,27 +16,29 @@
 //!     | <------------------------------------------------------ echo  |
 //! ```
 //!
-//! A board wires it up with two tasks (the ten-line run loop of the README):
+//! A board brings up embassy-net, then spawns the two tasks (the run loop of the README):
 //!
 //! ```text
-//! #[embassy_executor::task]
-//! async fn peer_task(stack: Stack<'static>, r: &'static mut PeerResources, id: Identity) {
-//!     let _ = peerless_embassy_app::run_peer(stack, r, &SIGNALING, id).await;
-//! }
-//! #[embassy_executor::task]
-//! async fn http_task(stack: Stack<'static>, r: &'static mut HttpResources) {
-//!     peerless_embassy_app::run_http(stack, r, &SIGNALING).await
-//! }
+//! static SIGNALING: Signaling = Signaling::new();
+//! static PEER: ConstStaticCell<PeerResources> = ConstStaticCell::new(PeerResources::new());
+//! static HTTP: ConstStaticCell<HttpResources> = ConstStaticCell::new(HttpResources::new());
+//!
+//! let identity = Identity { seed: trng_bytes(), unix_time: 1_763_700_000 };
+//! spawner.spawn(net_task(runner)?);                                  // embassy-net
+//! spawner.spawn(peer_task(stack, PEER.take(), &SIGNALING, identity)?); // UDP 5000: the Peer
+//! spawner.spawn(http_task(stack, HTTP.take(), &SIGNALING)?);           // TCP 8080: POST /whip
 //! ```
 //!
 //! One session at a time: a new offer replaces the running Peer (the old one is dropped, its
 //! remote sees consent expire). The Peer answers with a complete description (its host
 //! candidate and `a=end-of-candidates`), as WHIP has no trickle without PATCH.
 //!
-//! Logging goes through `peerless_base`'s macros: `defmt` with the `defmt` feature, the `log`
-//! crate with `log`, nothing otherwise.
+//! Logging: `defmt` with the `defmt` feature, the `log` crate with `log` (which also turns on
+//! the stack's own logs), nothing otherwise.
 #![no_std]
 
+#[macro_use]
+mod fmt;
 pub mod http;
 pub mod sizes;
 
@@ -47,21 +49,47 @@ use embassy_net::tcp::TcpSocket;
 use embassy_net::udp::{PacketMetadata, UdpSocket};
 use embassy_net::{IpEndpoint, Stack};
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use embassy_sync::mutex::Mutex;
 use embassy_sync::signal::Signal;
 use embassy_time::{Duration, Timer, with_timeout};
 use peerless::{Config, ConnectionState, Event, Peer, SdpType, SendError, Storage};
-use peerless_base::{Drbg, Instant, debug, info, warn};
+use peerless_base::{Drbg, Instant};
 use peerless_dtls::{Certificate, Validity};
 
 use sizes::*;
 
-/// The Peer as this application sizes it.
-pub type AppPeer<'a> = Peer<'a, SCTP_CHUNKS, CHANNELS>;
+/// The Peer as this application sizes it (see [`sizes`]).
+pub type AppPeer<'a> = Peer<'a, SCTP_CHUNKS, CHANNELS, DTLS_BUFFER, ANSWER_MAX, OFFER_MAX>;
 
-/// An SDP offer as the HTTP task hands it to the peer task.
-pub type Offer = heapless::Vec<u8, OFFER_MAX>;
-/// An SDP answer as the peer task hands it back.
-pub type Answer = heapless::Vec<u8, ANSWER_MAX>;
+/// The one request buffer: the HTTP task reads a request into it, leaves the offer in it,
+/// and the peer task replaces the offer with the answer. Zeroed bytes and a length, so a
+/// `static` [`Signaling`] lands in `.bss` (not also in flash as `.data`).
+struct Text<const N: usize> {
+    bytes: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> Text<N> {
+    const fn new() -> Self {
+        Text {
+            bytes: [0; N],
+            len: 0,
+        }
+    }
+
+    fn set(&mut self, text: &[u8]) -> bool {
+        let Some(dst) = self.bytes.get_mut(..text.len()) else {
+            return false;
+        };
+        dst.copy_from_slice(text);
+        self.len = text.len();
+        true
+    }
+
+    fn get(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+}
 
 /// Why an offer got no answer (the HTTP status says which).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,9 +105,14 @@ pub enum Refusal {
 
 /// The hand-over between the HTTP task and the peer task: one offer in, one answer out.
 /// Put one in a `static` and give both tasks a reference.
+///
+/// One buffer serves both ways (the request, then the offer, then the answer), behind an
+/// async mutex that is never held across the other task's wait; the signals say "the offer
+/// is there" and "the answer is there (or why not)".
 pub struct Signaling {
-    offer: Signal<CriticalSectionRawMutex, Offer>,
-    answer: Signal<CriticalSectionRawMutex, Result<Answer, Refusal>>,
+    text: Mutex<CriticalSectionRawMutex, Text<REQUEST_MAX>>,
+    offer: Signal<CriticalSectionRawMutex, ()>,
+    answer: Signal<CriticalSectionRawMutex, Result<(), Refusal>>,
 }
 
 impl Signaling {
@@ -87,6 +120,8 @@ impl Signaling {
     #[must_use]
     pub const fn new() -> Self {
         Signaling {
+            text: Mutex::new(Text::new()),
+
             offer: Signal::new(),
             answer: Signal::new(),
         }
@@ -111,13 +146,14 @@ pub struct Identity {
 }
 
 /// The peer task's buffers: SCTP areas, the UDP socket's buffers, one datagram each way and
-/// the echo copy. Build it in a `ConstStaticCell` so it never passes through the stack.
+/// the echo copy. All zeroed bytes: build it in a `ConstStaticCell`
+/// and it lands in `.bss` without passing through the stack. (The UDP socket's packet slots
+/// are not zero-initialised, so they live in the peer task's future instead, which embassy
+/// also allocates statically.)
 pub struct PeerResources {
     storage: Storage<SCTP_SEND, SCTP_RECV>,
     udp_rx: [u8; UDP_RX_BYTES],
     udp_tx: [u8; UDP_TX_BYTES],
-    udp_rx_meta: [PacketMetadata; UDP_PACKETS],
-    udp_tx_meta: [PacketMetadata; UDP_PACKETS],
     datagram_in: [u8; DATAGRAM],
     datagram_out: [u8; DATAGRAM],
     echo: [u8; ECHO_MAX],
@@ -131,8 +167,7 @@ impl PeerResources {
             storage: Storage::new(),
             udp_rx: [0; UDP_RX_BYTES],
             udp_tx: [0; UDP_TX_BYTES],
-            udp_rx_meta: [PacketMetadata::EMPTY; UDP_PACKETS],
-            udp_tx_meta: [PacketMetadata::EMPTY; UDP_PACKETS],
+
             datagram_in: [0; DATAGRAM],
             datagram_out: [0; DATAGRAM],
             echo: [0; ECHO_MAX],
@@ -146,11 +181,11 @@ impl Default for PeerResources {
     }
 }
 
-/// The HTTP task's buffers: the TCP socket's windows and one request.
+/// The HTTP task's buffers: the TCP socket's windows and a response head (the request itself
+/// goes into the [`Signaling`] buffer, where the peer task finds the offer).
 pub struct HttpResources {
     tcp_rx: [u8; TCP_RX_BYTES],
     tcp_tx: [u8; TCP_TX_BYTES],
-    request: [u8; REQUEST_MAX],
     head: [u8; 512],
 }
 
@@ -161,7 +196,6 @@ impl HttpResources {
         HttpResources {
             tcp_rx: [0; TCP_RX_BYTES],
             tcp_tx: [0; TCP_TX_BYTES],
-            request: [0; REQUEST_MAX],
             head: [0; 512],
         }
     }
@@ -171,16 +205,6 @@ impl Default for HttpResources {
     fn default() -> Self {
         Self::new()
     }
-}
-
-/// The peer task could not start.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum StartError {
-    /// The DTLS certificate could not be made (the seed gave no valid P-256 key repeatedly).
-    Certificate,
-    /// The UDP port is taken.
-    Bind,
 }
 
 /// Now, as the Peer counts time: embassy-time's monotonic clock since boot.
@@ -220,20 +244,24 @@ fn host_address(stack: Stack<'_>) -> Option<SocketAddr> {
     )))
 }
 
-/// The peer task: one UDP socket, one Peer per offer, echo every message. Returns only if it
-/// cannot start.
-pub async fn run_peer(
-    stack: Stack<'_>,
-    resources: &mut PeerResources,
-    signaling: &Signaling,
+/// The peer task: one UDP socket, one Peer per offer, echo every message. Spawn it once;
+/// it ends only if it cannot start (logged: no certificate, or the UDP port is taken).
+///
+/// It is an embassy task defined here, not an `async fn` the board wraps in its own task:
+/// its future holds the Peer (tens of KiB), and a future awaited inside another task's
+/// future is first built on the stack and then moved, which would cost that much stack on
+/// every poll of the wrapping task.
+#[embassy_executor::task]
+pub async fn peer_task(
+    stack: Stack<'static>,
+    resources: &'static mut PeerResources,
+    signaling: &'static Signaling,
     identity: Identity,
-) -> Result<core::convert::Infallible, StartError> {
+) {
     let PeerResources {
         storage,
         udp_rx,
         udp_tx,
-        udp_rx_meta,
-        udp_tx_meta,
         datagram_in,
         datagram_out,
         echo,
@@ -241,38 +269,59 @@ pub async fn run_peer(
     let mut rng = Drbg::from_seed(&identity.seed, b"peerless-embassy-app");
     // One certificate per boot: generating it costs ~10 M instructions (an ECDSA key), and a
     // stable fingerprint lets a client pin this device for the boot.
-    let certificate = Certificate::generate(&mut rng, Validity::days_from(identity.unix_time, 30))
-        .map_err(|_| StartError::Certificate)?;
-    let mut udp = UdpSocket::new(stack, udp_rx_meta, udp_rx, udp_tx_meta, udp_tx);
-    udp.bind(UDP_PORT).map_err(|_| StartError::Bind)?;
+    let Some(certificate) = make_certificate(&mut rng, identity.unix_time) else {
+        error!("peer: no certificate: the seed gave no P-256 key");
+        return;
+    };
+    let mut udp_rx_meta = [PacketMetadata::EMPTY; UDP_PACKETS];
+    let mut udp_tx_meta = [PacketMetadata::EMPTY; UDP_PACKETS];
+    let mut udp = UdpSocket::new(stack, &mut udp_rx_meta, udp_rx, &mut udp_tx_meta, udp_tx);
+    if udp.bind(UDP_PORT).is_err() {
+        error!("peer: UDP port {} is taken", UDP_PORT);
+        return;
+    }
     info!("peer: UDP port {} bound, waiting for offers", UDP_PORT);
 
-    let mut next = None;
+    let mut offered = false;
     loop {
-        let offer = match next.take() {
-            Some(offer) => offer,
-            None => signaling.offer.wait().await,
-        };
+        if !offered {
+            signaling.offer.wait().await;
+        }
+
         let mut seed = [0u8; 32];
         rng.fill(&mut seed);
-        let (send_area, recv_area) = storage.areas();
-        let mut peer: AppPeer<'_> = Peer::new(
-            Config::new(certificate.clone(), seed),
-            now(),
-            send_area,
-            recv_area,
-        );
-        let answered = answer(&mut peer, stack, &offer);
+        let mut slot = None;
+        let peer = start_peer(&mut slot, Config::new(certificate.clone(), seed), storage);
+        let answered = answer(peer, stack, &mut *signaling.text.lock().await);
         let ok = answered.is_ok();
         signaling.answer.signal(answered);
-        if ok {
-            next = session(&mut peer, &udp, signaling, datagram_in, datagram_out, echo).await;
-        }
+        offered = ok && session(peer, &udp, signaling, datagram_in, datagram_out, echo).await;
     }
 }
 
-/// Applies the offer and writes the complete answer.
-fn answer(peer: &mut AppPeer<'_>, stack: Stack<'_>, offer: &[u8]) -> Result<Answer, Refusal> {
+/// A new Peer, written into `slot` (which lives in the task's future, so in static memory).
+/// Not inlined on purpose: the Peer is ~45 KiB and Rust builds it on the stack before moving
+/// it; kept out of the task's `poll`, that temporary costs stack only for this call instead
+/// of bloating the frame of every poll.
+#[inline(never)]
+fn start_peer<'s, 'a>(
+    slot: &'s mut Option<AppPeer<'a>>,
+    config: Config,
+    storage: &'a mut Storage<SCTP_SEND, SCTP_RECV>,
+) -> &'s mut AppPeer<'a> {
+    let (send_area, recv_area) = storage.areas();
+    slot.insert(Peer::new(config, now(), send_area, recv_area))
+}
+
+/// Applies the offer in `text` and replaces it with the complete answer.
+#[inline(never)]
+fn answer<const N: usize>(
+    peer: &mut AppPeer<'_>,
+    stack: Stack<'_>,
+    text: &mut Text<N>,
+) -> Result<(), Refusal> {
+    let offer = text.get();
+    let offer_len = offer.len();
     let local = host_address(stack).ok_or(Refusal::NoAddress)?;
     let offer = core::str::from_utf8(offer).map_err(|_| Refusal::BadOffer)?;
     // The candidate first, so the answer (made below) carries it: WHIP answers are complete.
@@ -280,26 +329,34 @@ fn answer(peer: &mut AppPeer<'_>, stack: Stack<'_>, offer: &[u8]) -> Result<Answ
         .map_err(|_| Refusal::NoAddress)?;
     peer.set_remote_description(SdpType::Offer, offer)
         .map_err(|e| {
-            warn!("peer: offer refused: {:?}", e);
+            warn!("peer: offer refused: {}", fmt::sdp_error(e));
             Refusal::BadOffer
         })?;
-    let mut text = [0u8; ANSWER_MAX];
+    let mut buf = [0u8; ANSWER_MAX];
     let sdp = peer
-        .create_answer(&mut text)
+        .create_answer(&mut buf)
         .map_err(|_| Refusal::NoAnswer)?;
-    let mut out = Answer::new();
-    out.extend_from_slice(sdp.as_bytes())
-        .map_err(|_| Refusal::NoAnswer)?;
-    let sdp = core::str::from_utf8(&out).map_err(|_| Refusal::NoAnswer)?;
+    let len = sdp.len();
+    let sdp =
+        core::str::from_utf8(buf.get(..len).unwrap_or_default()).map_err(|_| Refusal::NoAnswer)?;
     peer.set_local_description(SdpType::Answer, sdp)
         .map_err(|_| Refusal::NoAnswer)?;
-    info!("peer: answered an offer of {} bytes", offer.len());
-    Ok(out)
+    if !text.set(sdp.as_bytes()) {
+        return Err(Refusal::NoAnswer);
+    }
+    info!("peer: answered an offer of {} bytes", offer_len);
+    Ok(())
 }
 
-/// Drives one Peer until its connection ends (returns `None`) or a new offer arrives
-/// (returns it). The drain rule: after any input, send every datagram and handle every event,
-/// then sleep until a datagram, the Peer's deadline, or an offer.
+/// Drives one Peer until its connection ends (returns `false`) or a new offer arrives
+/// (returns `true`: it is in the signaling buffer). The drain rule: after any input, send
+/// every datagram and handle every event, then sleep until a datagram, the Peer's deadline,
+/// or an offer.
+///
+/// Every call into the Peer goes through a small `#[inline(never)]` function below. With fat
+/// LTO the optimiser would otherwise inline the whole stack into the task's `poll`, whose
+/// stack frame then grows past 100 KiB (measured on thumbv7em: 116 224 bytes) and is
+/// reserved on every poll; kept apart, each Peer call costs its own frame only while it runs.
 async fn session(
     peer: &mut AppPeer<'_>,
     udp: &UdpSocket<'_>,
@@ -307,77 +364,17 @@ async fn session(
     datagram_in: &mut [u8],
     datagram_out: &mut [u8],
     echo: &mut [u8],
-) -> Option<Offer> {
+) -> bool {
     // A message waiting for room in the SCTP send area: (channel, binary, length in `echo`).
     let mut pending = None;
     loop {
-        while let Ok(Some(t)) = peer.poll_transmit(datagram_out) {
-            if let Some(to) = t.destination.and_then(endpoint) {
-                // A full socket or no route is packet loss to the protocols above.
-                let _ = udp.send_to(t.payload, to).await;
-            }
-        }
-        // Echo a held message first: events stop being drained while it waits, which is the
-        // back-pressure (the Peer's event queue and SCTP window fill and the remote slows).
-        if let Some((channel, binary, len)) = pending {
-            match peer.send(channel, binary, echo.get(..len).unwrap_or_default()) {
-                Err(SendError::Sctp(peerless::sctp::SendError::BufferFull)) => {}
-                _ => pending = None,
-            }
-        }
-        let mut ended = false;
-        while pending.is_none() {
-            let Some(event) = peer.poll_event() else {
-                break;
-            };
-            match event {
-                Event::ChannelOpen { channel, label, .. } => {
-                    info!("peer: channel {} '{}' open", channel.0, label)
-                }
-                Event::Message {
-                    channel,
-                    binary,
-                    data,
-                } => {
-                    let Some(copy) = echo.get_mut(..data.len()) else {
-                        warn!("peer: {} byte message too large to echo", data.len());
-                        continue;
-                    };
-                    copy.copy_from_slice(data);
-                    let len = data.len();
-                    debug!("peer: echo {} bytes on channel {}", len, channel.0);
-                    match peer.send(channel, binary, echo.get(..len).unwrap_or_default()) {
-                        Err(SendError::Sctp(peerless::sctp::SendError::BufferFull)) => {
-                            pending = Some((channel, binary, len));
-                        }
-                        Err(e) => warn!("peer: echo failed: {:?}", e),
-                        Ok(()) => {}
-                    }
-                }
-                Event::ConnectionState(state) => {
-                    info!("peer: connection {}", state.as_str());
-                    ended |= matches!(state, ConnectionState::Failed | ConnectionState::Closed);
-                }
-                Event::ChannelClosed(channel) => info!("peer: channel {} closed", channel.0),
-                _ => {}
-            }
-        }
-        if ended {
+        send_all(peer, udp, datagram_out).await;
+        if pump_events(peer, echo, &mut pending) {
             // Send what the Peer still has (a DTLS close_notify, an SCTP ABORT) and stop.
-            while let Ok(Some(t)) = peer.poll_transmit(datagram_out) {
-                if let Some(to) = t.destination.and_then(endpoint) {
-                    let _ = udp.send_to(t.payload, to).await;
-                }
-            }
-            return None;
+            send_all(peer, udp, datagram_out).await;
+            return false;
         }
-        let at = wake_at(peer.poll_timeout(), now());
-        // With a held echo, poll again soon: acknowledgements free the send area.
-        let at = if pending.is_some() {
-            at.min(embassy_time::Instant::now() + Duration::from_millis(5))
-        } else {
-            at
-        };
+        let at = next_wake(peer, pending.is_some());
         match select3(
             udp.recv_from(datagram_in),
             Timer::at(at),
@@ -392,24 +389,134 @@ async fn session(
                     None => SocketAddr::new(from.ip(), UDP_PORT),
                 };
                 if let Some(packet) = datagram_in.get_mut(..len) {
-                    peer.handle_packet(now(), from, to, packet);
+                    feed_packet(peer, from, to, packet);
                 }
             }
             // Truncated (larger than DATAGRAM): no protocol here sends those; drop it.
             Either3::First(Err(_)) => {}
-            Either3::Second(()) => peer.handle_timeout(now()),
-            Either3::Third(offer) => {
+            Either3::Second(()) => feed_timeout(peer),
+            Either3::Third(()) => {
                 info!("peer: a new offer replaces the session");
-                peer.close();
-                while let Ok(Some(t)) = peer.poll_transmit(datagram_out) {
-                    if let Some(to) = t.destination.and_then(endpoint) {
-                        let _ = udp.send_to(t.payload, to).await;
-                    }
-                }
-                return Some(offer);
+                close(peer);
+                send_all(peer, udp, datagram_out).await;
+                return true;
             }
         }
     }
+}
+
+/// Sends every datagram the Peer has queued. A full socket or no route is packet loss to
+/// the protocols above, so send errors are dropped.
+async fn send_all(peer: &mut AppPeer<'_>, udp: &UdpSocket<'_>, buf: &mut [u8]) {
+    while let Some((start, len, to)) = next_datagram(peer, buf) {
+        if let Some(payload) = buf.get(start..start + len) {
+            let _ = udp.send_to(payload, to).await;
+        }
+    }
+}
+
+/// The next datagram: where it is in `buf` and where it goes (IPv6 destinations, which this
+/// IPv4 build cannot reach, are skipped).
+#[inline(never)]
+fn next_datagram(peer: &mut AppPeer<'_>, buf: &mut [u8]) -> Option<(usize, usize, IpEndpoint)> {
+    let base = buf.as_ptr() as usize;
+    loop {
+        let t = peer.poll_transmit(buf).ok()??;
+        let Some(to) = t.destination.and_then(endpoint) else {
+            continue;
+        };
+        // The payload is a slice of `buf`; its offset is a plain address difference.
+        let start = (t.payload.as_ptr() as usize).wrapping_sub(base);
+        return Some((start, t.payload.len(), to));
+    }
+}
+
+/// Handles every event: logs, echoes messages (holding one in `pending` while the SCTP send
+/// area is full, which stops event draining: the back-pressure), and says whether the
+/// connection ended.
+#[inline(never)]
+fn pump_events(
+    peer: &mut AppPeer<'_>,
+    echo: &mut [u8],
+    pending: &mut Option<(peerless::ChannelId, bool, usize)>,
+) -> bool {
+    if let Some((channel, binary, len)) = *pending {
+        match peer.send(channel, binary, echo.get(..len).unwrap_or_default()) {
+            Err(SendError::Sctp(peerless::sctp::SendError::BufferFull)) => return false,
+            _ => *pending = None,
+        }
+    }
+    let mut ended = false;
+    while pending.is_none() {
+        let Some(event) = peer.poll_event() else {
+            break;
+        };
+        match event {
+            Event::ChannelOpen { channel, label, .. } => {
+                info!("peer: channel {} '{}' open", channel.0, label)
+            }
+            Event::Message {
+                channel,
+                binary,
+                data,
+            } => {
+                let len = data.len();
+                let Some(copy) = echo.get_mut(..len) else {
+                    warn!("peer: {} byte message too large to echo", len);
+                    continue;
+                };
+                copy.copy_from_slice(data);
+                debug!("peer: echo {} bytes on channel {}", len, channel.0);
+                match peer.send(channel, binary, echo.get(..len).unwrap_or_default()) {
+                    Err(SendError::Sctp(peerless::sctp::SendError::BufferFull)) => {
+                        *pending = Some((channel, binary, len));
+                    }
+                    Err(e) => warn!("peer: echo failed: {}", fmt::send_error(e)),
+                    Ok(()) => {}
+                }
+            }
+            Event::ConnectionState(state) => {
+                info!("peer: connection {}", state.as_str());
+                ended |= matches!(state, ConnectionState::Failed | ConnectionState::Closed);
+            }
+            Event::ChannelClosed(channel) => info!("peer: channel {} closed", channel.0),
+            _ => {}
+        }
+    }
+    ended
+}
+
+/// When to wake: the Peer's deadline, or soon while an echo waits for room (acknowledgements
+/// free the send area).
+#[inline(never)]
+fn next_wake(peer: &AppPeer<'_>, echo_waiting: bool) -> embassy_time::Instant {
+    let at = wake_at(peer.poll_timeout(), now());
+    if echo_waiting {
+        at.min(embassy_time::Instant::now() + Duration::from_millis(5))
+    } else {
+        at
+    }
+}
+
+#[inline(never)]
+fn feed_packet(peer: &mut AppPeer<'_>, from: SocketAddr, to: SocketAddr, packet: &mut [u8]) {
+    peer.handle_packet(now(), from, to, packet);
+}
+
+#[inline(never)]
+fn feed_timeout(peer: &mut AppPeer<'_>) {
+    peer.handle_timeout(now());
+}
+
+#[inline(never)]
+fn close(peer: &mut AppPeer<'_>) {
+    peer.close();
+}
+
+/// One certificate per boot (kept out of line for the same reason as the Peer calls).
+#[inline(never)]
+fn make_certificate(rng: &mut Drbg, unix_time: u64) -> Option<Certificate> {
+    Certificate::generate(rng, Validity::days_from(unix_time, 30)).ok()
 }
 
 /// How long the HTTP task waits for the peer task's answer.
@@ -418,11 +525,16 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The HTTP task: accept one connection at a time on [`sizes::HTTP_PORT`], answer it, close.
-pub async fn run_http(stack: Stack<'_>, resources: &mut HttpResources, signaling: &Signaling) -> ! {
+/// Spawn it once, next to [`peer_task`] with the same [`Signaling`].
+#[embassy_executor::task]
+pub async fn http_task(
+    stack: Stack<'static>,
+    resources: &'static mut HttpResources,
+    signaling: &'static Signaling,
+) -> ! {
     let HttpResources {
         tcp_rx,
         tcp_tx,
-        request,
         head,
     } = resources;
     loop {
@@ -431,7 +543,7 @@ pub async fn run_http(stack: Stack<'_>, resources: &mut HttpResources, signaling
         if socket.accept(HTTP_PORT).await.is_err() {
             continue;
         }
-        serve(&mut socket, request, head, signaling).await;
+        serve(&mut socket, head, signaling).await;
         socket.close();
         // Let the response and our FIN go out before the socket (and its buffers) is reused.
         let _ = with_timeout(Duration::from_secs(2), socket.flush()).await;
@@ -440,13 +552,11 @@ pub async fn run_http(stack: Stack<'_>, resources: &mut HttpResources, signaling
     }
 }
 
-/// Reads one request and writes its response.
-async fn serve(
-    socket: &mut TcpSocket<'_>,
-    request: &mut [u8],
-    head_buf: &mut [u8],
-    signaling: &Signaling,
-) {
+/// Reads one request into the shared buffer and writes its response. For an offer, the lock
+/// is released while the peer task answers, then taken again to send the answer.
+async fn serve(socket: &mut TcpSocket<'_>, head_buf: &mut [u8], signaling: &Signaling) {
+    let mut text = signaling.text.lock().await;
+    let request = &mut text.bytes;
     let mut filled = 0;
     let parsed = loop {
         match http::parse_head(request.get(..filled).unwrap_or_default()) {
@@ -483,30 +593,22 @@ async fn serve(
                     Ok(n) => filled += n,
                 }
             }
-            let mut offer = Offer::new();
-            if offer
-                .extend_from_slice(request.get(head_len..end).unwrap_or_default())
-                .is_err()
-            {
-                return;
-            }
+            // The offer moves to the front of the buffer; the head is done with.
+            request.copy_within(head_len..end, 0);
+            text.len = len;
+            drop(text);
             // A late answer to an abandoned request must not answer this one.
             signaling.answer.reset();
-            signaling.offer.signal(offer);
-            match with_timeout(ANSWER_TIMEOUT, signaling.answer.wait()).await {
-                Ok(Ok(answer)) => {
-                    // The answer outlives the signal: copy it behind the request's head.
-                    let n = answer.len().min(request.len());
-                    if let Some(dst) = request.get_mut(..n) {
-                        dst.copy_from_slice(answer.get(..n).unwrap_or_default());
-                    }
-                    (
-                        http::Status::CREATED,
-                        Some("application/sdp"),
-                        Some(http::SESSION_PATH),
-                        request.get(..n).unwrap_or_default(),
-                    )
-                }
+            signaling.offer.signal(());
+            let answered = with_timeout(ANSWER_TIMEOUT, signaling.answer.wait()).await;
+            text = signaling.text.lock().await;
+            match answered {
+                Ok(Ok(())) => (
+                    http::Status::CREATED,
+                    Some("application/sdp"),
+                    Some(http::SESSION_PATH),
+                    text.get(),
+                ),
                 Ok(Err(refusal)) => {
                     warn!("http: offer refused ({:?})", refusal);
                     let status = match refusal {

@@ -12,13 +12,18 @@ pub const UDP_PORT: u16 = 5000;
 /// TCP port of the WHIP-shaped HTTP endpoint (`POST /whip` with an SDP offer).
 pub const HTTP_PORT: u16 = 8080;
 
-/// SCTP send area lent to the Peer: the most data-channel bytes queued for sending (and so
-/// the largest message we can send or echo).
-pub const SCTP_SEND: usize = 16 * 1024;
+/// SCTP send area lent to the Peer: the most data-channel bytes queued for sending (so at
+/// least [`MAX_MESSAGE`], or an echo could never be queued).
+pub const SCTP_SEND: usize = 8 * 1024;
 
 /// SCTP receive area lent to the Peer: reassembly of incoming messages. The Peer announces
-/// `a=max-message-size` = this minus 4096 (room for per-chunk bookkeeping), 12 288 here.
-pub const SCTP_RECV: usize = 16 * 1024;
+/// `a=max-message-size` = this minus 4096 (room for per-chunk bookkeeping): 4096 here, which
+/// browsers and aiortc respect. Raise both areas for larger messages.
+pub const SCTP_RECV: usize = 8 * 1024;
+
+/// The largest message a remote may send us (our `a=max-message-size`), as the Peer derives
+/// it from [`SCTP_RECV`].
+pub const MAX_MESSAGE: usize = SCTP_RECV.saturating_sub(4096);
 
 /// Received SCTP chunks the Peer tracks at once (its `CHUNKS` parameter).
 pub const SCTP_CHUNKS: usize = 64;
@@ -26,8 +31,8 @@ pub const SCTP_CHUNKS: usize = 64;
 /// Data channels at once (the Peer's `CHANNELS` parameter).
 pub const CHANNELS: usize = 4;
 
-/// The largest message we echo: as large as the receive area can reassemble.
-pub const ECHO_MAX: usize = SCTP_RECV;
+/// The echo copy: the largest message we can receive.
+pub const ECHO_MAX: usize = MAX_MESSAGE;
 
 /// One datagram in or out. The Peer's MTU is 1200; browsers' DTLS flights and STUN checks fit
 /// in 1500 (Ethernet).
@@ -46,11 +51,21 @@ pub const TCP_RX_BYTES: usize = 1536;
 /// See [`TCP_RX_BYTES`].
 pub const TCP_TX_BYTES: usize = 2048;
 
-/// The largest SDP offer accepted (the Peer keeps at most this much of the remote description).
-pub const OFFER_MAX: usize = peerless::REMOTE_SDP_CAPACITY;
+/// The largest SDP offer accepted: the Peer's copy of the remote description. A browser's
+/// data-channel-only offer is 0.6 to 1.5 KB (aiortc's: 907 bytes); 4 KiB leaves room for
+/// many candidates. (peerless's default, 6 KiB, also fits offers with media sections.)
+pub const OFFER_MAX: usize = 4096;
 
-/// The largest SDP answer (the Peer's local description capacity).
+/// The largest SDP answer: the Peer's copy of its local description.
 pub const ANSWER_MAX: usize = peerless::LOCAL_SDP_CAPACITY;
 
-/// The HTTP request head plus an offer body.
+/// The Peer's DTLS handshake buffers. peerless's default (4 KiB) takes the large
+/// ClientHellos of browsers that offer post-quantum key shares; as the answerer we are the
+/// DTLS client (`a=setup:active`), so 2 KiB would do unless the remote answers `passive`.
+pub const DTLS_BUFFER: usize = peerless::DTLS_BUFFER;
+
+/// The one signaling buffer: an HTTP request head plus an offer body (then the answer).
 pub const REQUEST_MAX: usize = 1024 + OFFER_MAX;
+
+/// The answer must fit where the offer was.
+const _: () = assert!(ANSWER_MAX <= REQUEST_MAX && MAX_MESSAGE <= SCTP_SEND);

@@ -18,9 +18,11 @@ use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use embassy_executor::{Executor, Spawner};
-use embassy_net::{Config, Ipv4Cidr, Runner, Stack, StackResources, StaticConfigV4};
+use embassy_net::{Config, Ipv4Cidr, Runner, StackResources, StaticConfigV4};
 use embassy_net_tuntap::TunTapDevice;
-use peerless_embassy_app::{HttpResources, Identity, PeerResources, Signaling};
+use peerless_embassy_app::{
+    HttpResources, Identity, PeerResources, Signaling, http_task, peer_task,
+};
 use static_cell::{ConstStaticCell, StaticCell};
 
 static SIGNALING: Signaling = Signaling::new();
@@ -33,22 +35,6 @@ static EXECUTOR: StaticCell<Executor> = StaticCell::new();
 #[embassy_executor::task]
 async fn net_task(mut runner: Runner<'static, TunTapDevice>) -> ! {
     runner.run().await
-}
-
-#[embassy_executor::task]
-async fn peer_task(stack: Stack<'static>, identity: Identity) {
-    match peerless_embassy_app::run_peer(stack, PEER_RESOURCES.take(), &SIGNALING, identity).await {
-        Ok(never) => match never {},
-        Err(e) => {
-            log::error!("peer task could not start: {e:?}");
-            std::process::exit(1);
-        }
-    }
-}
-
-#[embassy_executor::task]
-async fn http_task(stack: Stack<'static>) -> ! {
-    peerless_embassy_app::run_http(stack, HTTP_RESOURCES.take(), &SIGNALING).await
 }
 
 /// Ends the process after the requested run time (the interop script's safety net).
@@ -155,8 +141,13 @@ fn main() -> ExitCode {
     EXECUTOR.init(Executor::new()).run(move |spawner: Spawner| {
         let spawned = net_task(runner)
             .map(|t| spawner.spawn(t))
-            .and_then(|()| peer_task(stack, identity).map(|t| spawner.spawn(t)))
-            .and_then(|()| http_task(stack).map(|t| spawner.spawn(t)))
+            .and_then(|()| {
+                peer_task(stack, PEER_RESOURCES.take(), &SIGNALING, identity)
+                    .map(|t| spawner.spawn(t))
+            })
+            .and_then(|()| {
+                http_task(stack, HTTP_RESOURCES.take(), &SIGNALING).map(|t| spawner.spawn(t))
+            })
             .and_then(|()| match duration {
                 Some(s) => stop_after(s).map(|t| spawner.spawn(t)),
                 None => Ok(()),

@@ -1,0 +1,62 @@
+//! The application's logging: `defmt` with the `defmt` feature, the `log` crate with `log`,
+//! nothing otherwise (arguments are then type-checked, never evaluated).
+//!
+//! Not `peerless_base`'s macros: enabling `peerless-base/defmt` currently breaks the build of
+//! the `peerless` crate (its `defmt` feature does not pull `defmt` itself), so with `defmt`
+//! the application logs on its own and the stack stays silent. Format strings use the
+//! subset both backends share: `{}` and `{:?}`.
+
+#[cfg(all(feature = "log", feature = "defmt"))]
+compile_error!("peerless-embassy-app: the `log` and `defmt` features are mutually exclusive");
+
+macro_rules! log_at {
+    ($level:ident, $($arg:tt)*) => {{
+        #[cfg(feature = "defmt")]
+        defmt::$level!($($arg)*);
+        #[cfg(feature = "log")]
+        log::$level!($($arg)*);
+        #[cfg(not(any(feature = "log", feature = "defmt")))]
+        if false {
+            let _ = ::core::format_args!($($arg)*);
+        }
+    }};
+}
+
+macro_rules! debug {
+    ($($arg:tt)*) => { log_at!(debug, $($arg)*) };
+}
+macro_rules! info {
+    ($($arg:tt)*) => { log_at!(info, $($arg)*) };
+}
+macro_rules! warn {
+    ($($arg:tt)*) => { log_at!(warn, $($arg)*) };
+}
+macro_rules! error {
+    ($($arg:tt)*) => { log_at!(error, $($arg)*) };
+}
+
+/// A short name for a refused description (peerless's errors derive `Debug` only).
+pub(crate) fn sdp_error(e: peerless::SdpError) -> &'static str {
+    use peerless::SdpError as E;
+    match e {
+        E::Parse(_) => "unparsable SDP",
+        E::NoDataSection => "no data-channel section",
+        E::NoFingerprint => "no fingerprint",
+        E::BadCredentials => "bad ICE credentials",
+        E::BadSetup => "bad a=setup",
+        E::WrongState => "wrong signaling state",
+        E::TooLarge => "too large",
+        E::BufferTooSmall(_) => "buffer too small",
+        E::Jsep(_) => "JSEP rules broken",
+        E::Closed => "closed",
+    }
+}
+
+/// A short name for a refused send.
+pub(crate) fn send_error(e: peerless::SendError) -> &'static str {
+    match e {
+        peerless::SendError::UnknownChannel => "unknown channel",
+        peerless::SendError::NotOpen => "channel not open",
+        peerless::SendError::Sctp(_) => "refused by SCTP",
+    }
+}

@@ -51,8 +51,8 @@
 //!
 //! Everything is inline except the two SCTP areas the caller lends ([`Storage`]). On x86-64
 //! a default [`Peer`] (what browsers need: 4 KiB DTLS buffers for their post-quantum
-//! ClientHellos, 32 channels, a 6 KiB remote SDP) is 59 904 bytes and a [`SmallPeer`] (2 KiB
-//! DTLS buffers, 4 channels, 64 SCTP chunks, 1.5/2 KiB SDP copies) is 38 144 bytes; both
+//! ClientHellos, 32 channels, a 6 KiB remote SDP) is 59 952 bytes and a [`SmallPeer`] (2 KiB
+//! DTLS buffers, 4 channels, 64 SCTP chunks, 1.5/2 KiB SDP copies) is 38 192 bytes; both
 //! are printed by `cargo test -p peerless --test peer -- --nocapture peer_size` with the
 //! parts (ICE agent, DTLS endpoint, SCTP association, SRTP contexts, SDP copies).
 //!

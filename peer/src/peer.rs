@@ -1123,6 +1123,12 @@ impl<
                 seed,
             );
             c.mtu = self.config.mtu.saturating_sub(DTLS_OVERHEAD).max(512);
+            // ICE consent (RFC 7675) decides when the peer is gone; SCTP giving up after ten
+            // unanswered retransmissions would end a channel on a path that still works (at
+            // 20 % loss each way a soak of 1500 seeds hit it twice). Browsers' SCTP stacks
+            // leave this to ICE as well.
+            c.max_retransmits = u32::MAX;
+            c.max_init_retransmits = u32::MAX;
             c.remote_port = self.remote_sctp_port;
             c.remote_max_message_size = self
                 .remote_max_message_size
@@ -1768,6 +1774,13 @@ impl<
         if state != self.connection_state {
             self.connection_state = state;
             self.push(Queued::Ready(Ready::ConnectionState(state)));
+            if state == ConnectionState::Failed
+                && let Some(a) = &mut self.sctp
+            {
+                // Nothing can reach the peer any more: the channels close now (as in a
+                // browser) instead of after SCTP's own timers.
+                a.abort(self.now);
+            }
         }
     }
 }

@@ -84,6 +84,10 @@ fn peer_size() {
         peerless::DTLS_BUFFER,
     );
     assert!(small < default);
+    assert!(
+        small <= 40 * 1024,
+        "two small Peers and their storage fit a 128 KiB MCU"
+    );
     assert!(default < 96 * 1024, "the Peer stays inline and bounded");
 }
 

@@ -429,6 +429,9 @@ fn the_remote_vanishing_is_disconnected_then_failed_within_consent_timeouts() {
         "{failed:?}"
     );
     assert!(net.node(a).has(&Ev::Ice(peerless::IceState::Failed)));
+    // The channels close with the connection.
+    net.run_for(Duration::from_millis(10));
+    assert!(net.node(a).has(&Ev::SctpClosed) && net.node(a).has(&Ev::Closed(0)));
 }
 
 #[test]

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Board builds of the embassy application (examples-embedded/embassy), in release as they
+# ship, with their footprint: one greppable line per board, measured with llvm-size the way
+# scripts/footprint.sh measures the proof firmware.
+#   flash_bytes       what is written to flash: code, read-only data, initial values of .data
+#                     (ESP32-C3: also the IRAM code and trap vectors, copied from flash at boot)
+#   static_ram_bytes  RAM taken before the first stack frame: .data + .bss (+ IRAM code on C3)
+#   app_ram_bytes     the part of it that is the application: the Peer task (its future holds
+#                     the Peer), the Peer's and the HTTP task's buffers, the signaling buffer
+#   stack_bytes       what is left for the stack (the chip's RAM minus the above)
+# Also runs the application's unit tests and checks its formatting (cheap, and nothing else
+# in CI builds this separate workspace). BOARDS_LINT=1 adds clippy -D warnings for every
+# crate and target (about two more minutes cold).
+. "$(dirname "$0")/lib.sh"
+cd "$ROOT/examples-embedded/embassy"
+rustup component list --installed | grep -q '^llvm-tools' || rustup component add llvm-tools >/dev/null
+need_rust_target thumbv7em-none-eabihf riscv32imc-unknown-none-elf
+export CARGO_TARGET_DIR="${EMBASSY_TARGET_DIR:-$ROOT/target/embassy}"
+BIN="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin"
+start=$SECONDS
+
+section "embassy application: format and unit tests"
+cargo fmt --all -- --check
+cargo test -q -p peerless-embassy-app
+
+if [ "${BOARDS_LINT:-0}" = 1 ]; then
+    section "embassy application: clippy"
+    cargo clippy -q -p peerless-embassy-app -p peerless-embassy-host --all-targets -- -D warnings
+    cargo clippy -q --release -p peerless-embassy-stm32 --target thumbv7em-none-eabihf -- -D warnings
+    cargo clippy -q --release -p peerless-embassy-stm32 --target thumbv7em-none-eabihf --features defmt -- -D warnings
+    cargo clippy -q --release -p peerless-embassy-esp32c3 --target riscv32imc-unknown-none-elf -- -D warnings
+    cargo clippy -q --release -p peerless-embassy-esp32c3 --target riscv32imc-unknown-none-elf --features defmt -- -D warnings
+fi
+
+# board package target binary ram_bytes(the chip's data RAM)
+boards=(
+    "nucleo-f429zi peerless-embassy-stm32 thumbv7em-none-eabihf peerless-stm32 196608"
+    "esp32c3-w5500 peerless-embassy-esp32c3 riscv32imc-unknown-none-elf peerless-esp32c3 0"
+)
+for b in "${boards[@]}"; do
+    read -r board package target binary ram <<<"$b"
+    section "board $board: release build ($target)"
+    cargo build -q --release -p "$package" --target "$target"
+    elf="$CARGO_TARGET_DIR/$target/release/$binary"
+    [ -f "$elf" ] || { echo "board=$board missing: $elf" >&2; exit 1; }
+    app=$("$BIN/llvm-nm" -S -C "$elf" | python3 -c '
+import re, sys
+print(sum(int(l.split()[1], 16) for l in sys.stdin
+          if re.search(r"peerless_embassy_app::(peer|http)_task::POOL|::(PEER_RESOURCES|HTTP_RESOURCES|SIGNALING)::", l)))')
+    "$BIN/llvm-size" -A "$elf" | awk -v board="$board" -v target="$target" -v ram="$ram" -v app="$app" '
+        # Cortex-M (cortex-m-rt): flash = vectors + code + rodata + .data image.
+        $1 == ".vector_table" || $1 == ".text" || $1 == ".rodata" { flash += $2 }
+        # ESP32-C3 (esp-hal linkall.x): the app descriptor and the IRAM code/trap vectors are
+        # flash images too, and the IRAM code also occupies RAM. *_dummy sections only
+        # reserve address space.
+        $1 == ".flash.appdesc" { flash += $2 }
+        $1 == ".trap" || $1 == ".rwtext" { flash += $2; sram += $2 }
+        $1 == ".data" { flash += $2; sram += $2 }
+        $1 == ".bss" || $1 == ".uninit" || $1 == ".noinit" { sram += $2 }
+        $1 == ".stack" { stack = $2 }
+        END {
+            if (stack == "") stack = ram - sram
+            printf "board=%s target=%s flash_bytes=%d static_ram_bytes=%d app_ram_bytes=%d stack_bytes=%d\n",
+                board, target, flash, sram, app, stack
+        }'
+done
+echo "boards: ok ($((SECONDS - start)) s)"

@@ -1462,7 +1462,9 @@ impl<
         if let Some(a) = &mut self.sctp {
             if self.sctp_connect_at.is_some_and(|t| t <= now) {
                 self.sctp_connect_at = None;
-                if !a.is_established() {
+                // Only a silent peer is prompted: once its INIT arrived, our own would start
+                // a collision (RFC 9260 §5.2.1) for nothing.
+                if a.stats().packets_received == 0 {
                     a.connect(now);
                 }
             }

@@ -1538,10 +1538,22 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
 
     /// Returns false when the packet must be dropped (bad cookie).
     fn on_cookie_echo(&mut self, tag: u32, chunk: &Chunk<'_>) -> bool {
-        let Some(body) = self.open_cookie(chunk.value) else {
+        let Some((body, stale)) = self.open_cookie(chunk.value) else {
             self.stats.drop_cookie += 1;
             return false;
         };
+        // RFC 9260 §5.2.4 step 3: a stale cookie is discarded, unless both its tags are the
+        // current association's (action D): a peer whose COOKIE-ACKs were all lost keeps
+        // echoing the cookie past its lifetime and must still be answered.
+        let current = !matches!(
+            self.state,
+            State::Listen | State::AwaitInitAck | State::AwaitCookieAck | State::Closed
+        ) && body.local_tag == self.local_tag
+            && body.peer_tag == self.peer_tag;
+        if stale && !current {
+            self.stats.drop_cookie += 1;
+            return false;
+        }
         if tag != body.local_tag {
             self.stats.drop_tag += 1;
             return false;
@@ -1586,7 +1598,8 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         true
     }
 
-    fn open_cookie(&self, cookie: &[u8]) -> Option<CookieBody> {
+    /// The cookie's body if its MAC is ours, and whether it is older than its lifetime.
+    fn open_cookie(&self, cookie: &[u8]) -> Option<(CookieBody, bool)> {
         if cookie.len() != COOKIE_LEN {
             return None;
         }
@@ -1598,7 +1611,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         b.copy_from_slice(body);
         let body = CookieBody::decode(&b);
         let age = self.now.as_micros().checked_sub(body.issued_at)?;
-        (age <= micros(self.config.cookie_lifetime)).then_some(body)
+        Some((body, age > micros(self.config.cookie_lifetime)))
     }
 
     fn establish_from_cookie(&mut self, body: &CookieBody, caps: wire::Capabilities) {

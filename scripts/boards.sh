@@ -21,7 +21,7 @@ start=$SECONDS
 
 section "embassy application: format and unit tests"
 cargo fmt --all -- --check
-cargo test -q -p peerless-embassy-app
+cargo test -q --profile host -p peerless-embassy-app
 
 if [ "${BOARDS_LINT:-0}" = 1 ]; then
     section "embassy application: clippy"

@@ -20,8 +20,8 @@ need_pip aiortc
 
 EMB="$ROOT/examples-embedded/embassy"
 export CARGO_TARGET_DIR="${EMBASSY_TARGET_DIR:-$ROOT/target/embassy}"
-(cd "$EMB" && cargo build -q --release -p peerless-embassy-host)
-BIN="$CARGO_TARGET_DIR/release/peerless-embassy-host"
+(cd "$EMB" && cargo build -q --profile host -p peerless-embassy-host)
+BIN="$CARGO_TARGET_DIR/host/peerless-embassy-host"
 [ -x "$BIN" ] || { echo "host application not built at $BIN" >&2; exit 1; }
 
 WORK="$(mktemp -d)"

@@ -537,6 +537,15 @@ pub async fn http_task(
         tcp_tx,
         head,
     } = resources;
+    stack.wait_config_up().await;
+    if let Some(v4) = stack.config_v4() {
+        info!(
+            "http: open http://{}:{}/ in a browser (WHIP endpoint {})",
+            v4.address.address(),
+            HTTP_PORT,
+            http::WHIP_PATH
+        );
+    }
     loop {
         let mut socket = TcpSocket::new(stack, tcp_rx, tcp_tx);
         socket.set_timeout(Some(REQUEST_TIMEOUT));

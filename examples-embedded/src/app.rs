@@ -62,10 +62,11 @@ pub fn run(out: &mut impl Write, instructions: impl Fn() -> u64) -> Result<(), F
 
     let dtls_ok = dtls_handshake(out, &instructions)?;
     let srtp_ok = srtp_packets(out, &instructions)?;
+    let peer_ok = peer_connect(out, &instructions)?;
 
     prove_failures_are_caught();
 
-    if kat_ok && wire_ok && time_ok && dtls_ok && srtp_ok {
+    if kat_ok && wire_ok && time_ok && dtls_ok && srtp_ok && peer_ok {
         Ok(())
     } else {
         Err(Failed)
@@ -118,6 +119,74 @@ fn dtls_handshake(out: &mut impl Write, instructions: &impl Fn() -> u64) -> Resu
         out,
         "dtls_endpoint_bytes={}",
         core::mem::size_of::<Endpoint<2048, 2048>>()
+    )?;
+    Ok(ok)
+}
+
+/// The SCTP areas the two Peers borrow, in static RAM as a firmware would place them (the
+/// footprint report counts them as static RAM, not stack). 4 KiB each way is plenty for the
+/// probe message and leaves the emulated STM32F405's 128 KiB room for two Peers on the stack.
+type ProbeStorage = peerless::Storage<4096, 4096>;
+static mut PEER_STORAGE: [ProbeStorage; 2] = [ProbeStorage::new(), ProbeStorage::new()];
+
+/// Two Peers (the small configuration) from `Peer::new` to an open data channel and an echoed
+/// message over an in-memory link: ICE, DTLS, SCTP and DCEP, instructions counted per side.
+fn peer_connect(out: &mut impl Write, instructions: &impl Fn() -> u64) -> Result<bool, Failed> {
+    use peerless::{Peer, SmallPeer, selftest};
+
+    let start = instructions();
+    let Ok((ca, cb)) = selftest::certificates() else {
+        writeln!(out, "peer_connect=FAIL certificates")?;
+        return Ok(false);
+    };
+    writeln!(
+        out,
+        "peer_certificate_pair_instructions={}",
+        instructions() - start
+    )?;
+    // SAFETY: the only reference to PEER_STORAGE, taken once; `run` is called once per boot.
+    let [sa, sb] = unsafe { &mut *core::ptr::addr_of_mut!(PEER_STORAGE) };
+    let (a_send, a_recv) = sa.areas();
+    let (b_send, b_recv) = sb.areas();
+    let mut offerer: SmallPeer<'_> =
+        Peer::new(selftest::config(ca, 1), Instant::ZERO, a_send, a_recv);
+    let mut answerer: SmallPeer<'_> =
+        Peer::new(selftest::config(cb, 2), Instant::ZERO, b_send, b_recv);
+    let (mut sdp, mut buf) = ([0u8; 2048], [0u8; 1500]);
+    let mut spent = [0u64; 2];
+    let report = selftest::run(
+        &mut offerer,
+        &mut answerer,
+        &mut sdp,
+        &mut buf,
+        |side, call| {
+            let t = instructions();
+            call();
+            spent[side as usize] += instructions() - t;
+        },
+    );
+    let ok = report.is_ok();
+    writeln!(out, "peer_connect={}", if ok { "pass" } else { "FAIL" })?;
+    writeln!(out, "peer_connect_instructions_offerer={}", spent[0])?;
+    writeln!(out, "peer_connect_instructions_answerer={}", spent[1])?;
+    if let Ok(r) = report {
+        writeln!(
+            out,
+            "peer_connect_datagrams={} bytes={} open_virtual_ms={}",
+            r.datagrams,
+            r.bytes,
+            r.open_us / 1000
+        )?;
+    }
+    writeln!(
+        out,
+        "peer_small_bytes={}",
+        core::mem::size_of::<SmallPeer<'_>>()
+    )?;
+    writeln!(
+        out,
+        "peer_storage_bytes={}",
+        core::mem::size_of::<peerless::SmallStorage>()
     )?;
     Ok(ok)
 }

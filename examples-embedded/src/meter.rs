@@ -8,8 +8,10 @@
 //! six instructions. Checked by hand: a 5-instruction loop run 10 000 times measured 8 404 ticks,
 //! 50 021 instructions.
 
+use core::cell::Cell;
 use core::sync::atomic::{AtomicU32, Ordering};
-use cortex_m::peripheral::{SYST, syst::SystClkSource};
+use cortex_m::interrupt::Mutex;
+use cortex_m::peripheral::{SCB, SYST, syst::SystClkSource};
 use cortex_m_rt::exception;
 
 const RELOAD: u32 = 0x00ff_ffff;
@@ -29,17 +31,30 @@ pub fn instructions() -> u64 {
     ticks() * 125 / 21
 }
 
-/// SysTick ticks since [`start`].
+/// SysTick ticks since [`start`]; never decreasing.
 fn ticks() -> u64 {
-    loop {
+    let raw = loop {
         let wraps = WRAPS.load(Ordering::Acquire);
         let current = SYST::get_current();
-        // A wrap between the two reads would pair an old count with a new value: retry.
         if WRAPS.load(Ordering::Acquire) == wraps {
-            return u64::from(wraps) * u64::from(RELOAD + 1) + u64::from(RELOAD - current);
+            break u64::from(wraps) * u64::from(RELOAD + 1) + u64::from(RELOAD - current);
         }
-    }
+    };
+    // Under `-icount` QEMU raises the SysTick exception only when the translation block ends,
+    // so a read just after a wrap can see the reloaded counter before the wrap is counted.
+    // Reads are at most one wrap apart from the last, so a smaller value means exactly that.
+    cortex_m::interrupt::free(|cs| {
+        let last = LAST.borrow(cs);
+        let mut now = raw;
+        while now < last.get() {
+            now += u64::from(RELOAD + 1);
+        }
+        last.set(now);
+        now
+    })
 }
+
+static LAST: Mutex<Cell<u64>> = Mutex::new(Cell::new(0));
 
 #[exception]
 fn SysTick() {

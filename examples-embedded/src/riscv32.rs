@@ -20,6 +20,10 @@ fn main() -> ! {
     let mut out = Semihosting(stdout);
     let ok = crate::app::run(&mut out, || 0).is_ok();
     let _ = writeln!(out, "stack_peak_bytes={}", crate::stack::peak());
+    let ok = ok && !crate::stack::overflowed();
+    if crate::stack::overflowed() {
+        let _ = writeln!(out, "stack_overflow=the stack reached the statics below it");
+    }
     let _ = writeln!(out, "result={}", if ok { "pass" } else { "FAIL" });
     exit(ok)
 }

@@ -58,6 +58,14 @@ pub fn paint() {
     }
 }
 
+/// Whether the stack reached the bottom of its region: then it has most likely run over the
+/// statics below it (nothing guards the boundary), and every result of the run is suspect.
+pub fn overflowed() -> bool {
+    let (bottom, _) = bounds();
+    // SAFETY: a word-aligned read of the lowest stack word.
+    unsafe { core::ptr::read_volatile(bottom as *const u32) != PAINT }
+}
+
 /// The deepest the stack has gone since [`paint`], in bytes.
 pub fn peak() -> usize {
     let (bottom, top) = bounds();

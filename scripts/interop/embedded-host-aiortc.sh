@@ -10,8 +10,9 @@
 #
 # Checks: GET / serves the demo page; a non-SDP POST gets 415 and a broken offer 400; three
 # sessions, the first closed by aiortc before the second, the third offered while the second
-# is still connected (its offer replaces the running Peer); each echoes text and binary
-# messages (one exactly as large as the app's a=max-message-size) in order, byte for byte.
+# is still connected (its offer replaces the running Peer), the third ended by a WHIP DELETE
+# of the session URL; each echoes text and binary messages (one exactly as large as the
+# app's a=max-message-size) in order, byte for byte.
 . "$(dirname "$0")/../lib.sh"
 
 section "embassy application on a TAP device: interop with aiortc"
@@ -129,6 +130,16 @@ async def main():
     second = await session("second", 20)
     third = await session("third", 20)
     await second.close()
+    # WHIP's DELETE on the session URL ends it: the app closes the Peer (DTLS close_notify,
+    # SCTP ABORT) and aiortc sees its connection end.
+    status, _, _ = await loop.run_in_executor(None, http, "DELETE", "/whip/session")
+    check(status == 200, f"DELETE /whip/session answered 200 (got {status})")
+    for _ in range(50):
+        if third.connectionState != "connected":
+            break
+        await asyncio.sleep(0.1)
+    check(third.connectionState in ("closed", "failed"),
+          f"after DELETE aiortc's connection ended ({third.connectionState})")
     await third.close()
 
 
@@ -158,6 +169,10 @@ echo "--- host application log (tail)"
 tail -n 25 "$WORK/host.log"
 if ! grep -q "a new offer replaces the session" "$WORK/host.log"; then
     echo "FAIL the third offer did not replace the running session" >&2
+    rc=1
+fi
+if ! grep -q "session deleted" "$WORK/host.log"; then
+    echo "FAIL the DELETE did not end the session" >&2
     rc=1
 fi
 exit $rc

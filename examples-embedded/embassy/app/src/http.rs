@@ -11,6 +11,8 @@
 //!     |----------------------------------------------------->|  204 + Access-Control-*
 //!     | GET /      (the demo page)                           |
 //!     |----------------------------------------------------->|  200 text/html
+//!     | DELETE /whip/session                                 |
+//!     |----------------------------------------------------->|  200, the Peer closes
 //! ```
 //!
 //! Everything here is pure (bytes in, bytes out) so it is tested on the host; the TCP loop is
@@ -28,6 +30,8 @@ pub enum Method {
     Post,
     /// `OPTIONS` (CORS preflight)
     Options,
+    /// `DELETE` (WHIP: end the session)
+    Delete,
     /// Anything else.
     Other,
 }
@@ -80,6 +84,7 @@ pub fn parse_head(buf: &[u8]) -> Result<Head<'_>, HeadError> {
         "GET" => Method::Get,
         "POST" => Method::Post,
         "OPTIONS" => Method::Options,
+        "DELETE" => Method::Delete,
         _ => Method::Other,
     };
     let path = target.split('?').next().unwrap_or(target);
@@ -121,6 +126,8 @@ pub enum Route {
     Page,
     /// `POST /whip` with an SDP offer of this many bytes.
     Offer(usize),
+    /// `DELETE /whip/session`: end the running session (WHIP, RFC 9725 §4.3).
+    Close,
     /// A refusal with this status.
     Refuse(Status),
 }
@@ -129,6 +136,7 @@ pub enum Route {
 pub fn route(head: &Head<'_>, max_body: usize) -> Route {
     match (head.method, head.path) {
         (Method::Options, _) => Route::Preflight,
+        (Method::Delete, SESSION_PATH) => Route::Close,
         (Method::Get, "/" | "/index.html") => Route::Page,
         (Method::Post, WHIP_PATH) => {
             if head.chunked {
@@ -143,7 +151,9 @@ pub fn route(head: &Head<'_>, max_body: usize) -> Route {
                 Route::Offer(head.content_length)
             }
         }
-        (_, "/" | "/index.html" | WHIP_PATH) => Route::Refuse(Status::METHOD_NOT_ALLOWED),
+        (_, "/" | "/index.html" | WHIP_PATH | SESSION_PATH) => {
+            Route::Refuse(Status::METHOD_NOT_ALLOWED)
+        }
         _ => Route::Refuse(Status::NOT_FOUND),
     }
 }
@@ -217,7 +227,7 @@ pub fn write_head(
         w,
         "Content-Length: {body_len}\r\n\
          Access-Control-Allow-Origin: *\r\n\
-         Access-Control-Allow-Methods: GET, POST, OPTIONS\r\n\
+         Access-Control-Allow-Methods: GET, POST, DELETE, OPTIONS\r\n\
          Access-Control-Allow-Headers: Content-Type\r\n\
          Access-Control-Expose-Headers: Location\r\n\
          Connection: close\r\n\r\n"
@@ -323,6 +333,15 @@ mod tests {
         );
         assert_eq!(r(b"GET /?a=b HTTP/1.0\r\n\r\n"), Route::Page);
         assert_eq!(r(b"OPTIONS /whip HTTP/1.1\r\n\r\n"), Route::Preflight);
+        assert_eq!(r(b"DELETE /whip/session HTTP/1.1\r\n\r\n"), Route::Close);
+        assert_eq!(
+            r(b"GET /whip/session HTTP/1.1\r\n\r\n"),
+            Route::Refuse(Status::METHOD_NOT_ALLOWED)
+        );
+        assert_eq!(
+            r(b"DELETE /whip HTTP/1.1\r\n\r\n"),
+            Route::Refuse(Status::METHOD_NOT_ALLOWED)
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //!     | -- data channel "x" ----------------------------------------> |  ChannelOpen
 //!     | -- message ---------------------------------------------------> |  Message -> send (echo)
 //!     | <------------------------------------------------------ echo  |
+//!     | DELETE /whip/session -------> | -- Signaling::close -------> |  close (close_notify)
 //! ```
 //!
 //! A board brings up embassy-net, then spawns the two tasks (the run loop of the README):
@@ -44,7 +45,7 @@ pub mod sizes;
 
 use core::net::{IpAddr, SocketAddr, SocketAddrV4};
 
-use embassy_futures::select::{Either3, select3};
+use embassy_futures::select::{Either4, select4};
 use embassy_net::tcp::TcpSocket;
 use embassy_net::udp::{PacketMetadata, UdpSocket};
 use embassy_net::{IpEndpoint, Stack};
@@ -112,6 +113,7 @@ pub enum Refusal {
 pub struct Signaling {
     text: Mutex<CriticalSectionRawMutex, Text<REQUEST_MAX>>,
     offer: Signal<CriticalSectionRawMutex, ()>,
+    close: Signal<CriticalSectionRawMutex, ()>,
     answer: Signal<CriticalSectionRawMutex, Result<(), Refusal>>,
 }
 
@@ -123,6 +125,7 @@ impl Signaling {
             text: Mutex::new(Text::new()),
 
             offer: Signal::new(),
+            close: Signal::new(),
             answer: Signal::new(),
         }
     }
@@ -292,6 +295,8 @@ pub async fn peer_task(
         rng.fill(&mut seed);
         let mut slot = None;
         let peer = start_peer(&mut slot, Config::new(certificate.clone(), seed), storage);
+        // A DELETE sent while no session ran must not end this one.
+        signaling.close.reset();
         let answered = answer(peer, stack, &mut *signaling.text.lock().await);
         let ok = answered.is_ok();
         signaling.answer.signal(answered);
@@ -375,14 +380,15 @@ async fn session(
             return false;
         }
         let at = next_wake(peer, pending.is_some());
-        match select3(
+        match select4(
             udp.recv_from(datagram_in),
             Timer::at(at),
             signaling.offer.wait(),
+            signaling.close.wait(),
         )
         .await
         {
-            Either3::First(Ok((len, meta))) => {
+            Either4::First(Ok((len, meta))) => {
                 let from = socket_addr(meta.endpoint);
                 let to = match meta.local_address {
                     Some(local) => SocketAddr::new(IpAddr::from(local), UDP_PORT),
@@ -393,13 +399,19 @@ async fn session(
                 }
             }
             // Truncated (larger than DATAGRAM): no protocol here sends those; drop it.
-            Either3::First(Err(_)) => {}
-            Either3::Second(()) => feed_timeout(peer),
-            Either3::Third(()) => {
+            Either4::First(Err(_)) => {}
+            Either4::Second(()) => feed_timeout(peer),
+            Either4::Third(()) => {
                 info!("peer: a new offer replaces the session");
                 close(peer);
                 send_all(peer, udp, datagram_out).await;
                 return true;
+            }
+            Either4::Fourth(()) => {
+                info!("peer: session deleted");
+                close(peer);
+                send_all(peer, udp, datagram_out).await;
+                return false;
             }
         }
     }
@@ -584,6 +596,10 @@ async fn serve(socket: &mut TcpSocket<'_>, head_buf: &mut [u8], signaling: &Sign
     let (status, content_type, location, body): (_, _, _, &[u8]) = match parsed {
         Err(status) => (status, None, None, b""),
         Ok((_, http::Route::Preflight)) => (http::Status::NO_CONTENT, None, None, b""),
+        Ok((_, http::Route::Close)) => {
+            signaling.close.signal(());
+            (http::Status::OK, None, None, b"")
+        }
         Ok((_, http::Route::Page)) => (
             http::Status::OK,
             Some("text/html; charset=utf-8"),

@@ -30,8 +30,8 @@
 //! spawner.spawn(http_task(stack, HTTP.take(), &SIGNALING)?);           // TCP 8080: POST /whip
 //! ```
 //!
-//! One session at a time: a new offer replaces the running Peer (the old one is dropped, its
-//! remote sees consent expire). The Peer answers with a complete description (its host
+//! One session at a time: a new offer replaces the running Peer (the old one is closed first,
+//! so its remote gets a DTLS close_notify rather than waiting for consent to expire). The Peer answers with a complete description (its host
 //! candidate and `a=end-of-candidates`), as WHIP has no trickle without PATCH.
 //!
 //! Logging: `defmt` with the `defmt` feature, the `log` crate with `log` (which also turns on

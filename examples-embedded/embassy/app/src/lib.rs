@@ -607,6 +607,10 @@ async fn serve(socket: &mut TcpSocket<'_>, head_buf: &mut [u8], signaling: &Sign
             http::PAGE.as_bytes(),
         ),
         Ok((_, http::Route::Refuse(status))) => (status, None, None, b""),
+        // A long head leaves less room for the body than OFFER_MAX: refuse, don't truncate.
+        Ok((head_len, http::Route::Offer(len))) if head_len + len > request.len() => {
+            (http::Status::PAYLOAD_TOO_LARGE, None, None, b"")
+        }
         Ok((head_len, http::Route::Offer(len))) => {
             let end = head_len + len;
             while filled < end {

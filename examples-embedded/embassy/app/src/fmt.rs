@@ -1,10 +1,10 @@
 //! The application's logging: `defmt` with the `defmt` feature, the `log` crate with `log`,
 //! nothing otherwise (arguments are then type-checked, never evaluated).
 //!
-//! Not `peerless_base`'s macros: enabling `peerless-base/defmt` currently breaks the build of
-//! the `peerless` crate (its `defmt` feature does not pull `defmt` itself), so with `defmt`
-//! the application logs on its own and the stack stays silent. Format strings use the
-//! subset both backends share: `{}` and `{:?}`.
+//! The stack logs through `peerless_base`'s macros to the same backend (the features turn on
+//! `peerless/defmt` or `peerless/log`). These are the application's own, so that its lines
+//! can format types the stack does not know. Format strings use the subset both backends
+//! share: `{}` and `{:?}`.
 
 #[cfg(all(feature = "log", feature = "defmt"))]
 compile_error!("peerless-embassy-app: the `log` and `defmt` features are mutually exclusive");

@@ -54,3 +54,16 @@ in_netns() {
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
+
+# need_firefox: Firefox ESR (Debian) and puppeteer-core (npm) to drive it headless. Exports
+# NPM_DIR, where puppeteer-core lives (outside the repository, so no lock file is needed).
+need_firefox() {
+    need_apt firefox-esr
+    command -v npm >/dev/null || need_apt nodejs npm
+    NPM_DIR="${PEERLESS_NPM_DIR:-${HOME:-/root}/.cache/peerless-npm}"
+    export NPM_DIR
+    mkdir -p "$NPM_DIR"
+    if [ ! -d "$NPM_DIR/node_modules/puppeteer-core" ]; then
+        (cd "$NPM_DIR" && npm install -q --no-audit --no-fund --prefix "$NPM_DIR" puppeteer-core >/dev/null)
+    fi
+}

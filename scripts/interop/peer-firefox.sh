@@ -11,13 +11,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 section "peer: interop with Firefox"
-need_apt firefox-esr
-command -v npm >/dev/null || need_apt nodejs npm
-NPM_DIR="${PEERLESS_NPM_DIR:-${HOME:-/root}/.cache/peerless-npm}"
-mkdir -p "$NPM_DIR"
-if [ ! -d "$NPM_DIR/node_modules/puppeteer-core" ]; then
-    (cd "$NPM_DIR" && npm install -q --no-audit --no-fund --prefix "$NPM_DIR" puppeteer-core >/dev/null)
-fi
+need_firefox
 
 cd "$ROOT"
 cargo build -q --release -p peerless --example cli --example demo
@@ -28,14 +22,12 @@ DEMO="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/demo"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 cat > "$WORK/peer_firefox.mjs" <<'JS'
-import { createRequire } from 'node:module';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const [BIN, NPM_DIR, WORK, DEMO] = process.argv.slice(2);
-const require = createRequire(join(NPM_DIR, 'package.json'));
-const puppeteer = require('puppeteer-core');
+const ROOT_DIR = process.env.ROOT;
 const COUNT = 100, BIG = 65536;
 
 const failures = [];
@@ -61,19 +53,8 @@ function writeJson(path, value) {
   renameSync(path + '.tmp', path);
 }
 
-const browser = await puppeteer.launch({
-  browser: 'firefox',
-  executablePath: '/usr/bin/firefox-esr',
-  headless: true,
-  userDataDir: mkdtempSync(join(WORK, 'profile-')),
-  extraPrefsFirefox: {
-    'media.peerconnection.ice.loopback': true,
-    'media.peerconnection.ice.obfuscate_host_addresses': false,
-    'media.peerconnection.default_iceservers': '[]',
-    'media.navigator.permission.disabled': true,
-    'media.navigator.streams.fake': true,
-  },
-});
+const { launchFirefox } = await import(join(ROOT_DIR, 'scripts', 'firefox.mjs'));
+const browser = await launchFirefox(NPM_DIR, WORK);
 try {
   const page = await browser.newPage();
   await page.evaluate(() => {

@@ -10,13 +10,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 section "sdp: interop with Firefox"
-need_apt firefox-esr
-command -v npm >/dev/null || need_apt nodejs npm
-NPM_DIR="${PEERLESS_NPM_DIR:-${HOME:-/root}/.cache/peerless-npm}"
-mkdir -p "$NPM_DIR"
-if [ ! -d "$NPM_DIR/node_modules/puppeteer-core" ]; then
-    (cd "$NPM_DIR" && npm install -q --no-audit --no-fund --prefix "$NPM_DIR" puppeteer-core >/dev/null)
-fi
+need_firefox
 
 cd "$ROOT"
 cargo build -q -p peerless-sdp --example sdp_peer
@@ -26,14 +20,11 @@ BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/examples/sdp_peer"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 cat > "$WORK/sdp_firefox.mjs" <<'JS'
-import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 
 const [BIN, NPM_DIR, WORK] = process.argv.slice(2);
-const require = createRequire(join(NPM_DIR, 'package.json'));
-const puppeteer = require('puppeteer-core');
+const ROOT_DIR = process.env.ROOT;
 
 const failures = [];
 function check(cond, what) {
@@ -49,19 +40,8 @@ function peer(args, input = '') {
   }
 }
 
-const browser = await puppeteer.launch({
-  browser: 'firefox',
-  executablePath: '/usr/bin/firefox-esr',
-  headless: true,
-  userDataDir: mkdtempSync(join(WORK, 'profile-')),
-  extraPrefsFirefox: {
-    'media.peerconnection.ice.loopback': true,
-    'media.peerconnection.ice.obfuscate_host_addresses': false,
-    'media.peerconnection.default_iceservers': '[]',
-    'media.navigator.permission.disabled': true,
-    'media.navigator.streams.fake': true,
-  },
-});
+const { launchFirefox } = await import(join(ROOT_DIR, 'scripts', 'firefox.mjs'));
+const browser = await launchFirefox(NPM_DIR, WORK);
 try {
   const page = await browser.newPage();
   for (const av of [false, true]) {

@@ -502,7 +502,9 @@ impl<'a> Session<'a> {
                     Connection::parse(line.value).ok_or(err(ParseErrorKind::BadConnection))?;
                 }
                 b'a' => {
-                    let a = Attribute::parse(line.value);
+                    // Judge the line as `write` will emit it (trailing blanks dropped), so that
+                    // what parses always parses again after a round trip: "a= " is no attribute.
+                    let a = Attribute::parse(line.value.trim_end_matches([' ', '\t']));
                     if a.name.is_empty() || !attr::is_valid(a.name, a.value) {
                         return Err(err(ParseErrorKind::BadAttribute));
                     }

@@ -384,3 +384,27 @@ fn malformed_input_reports_the_line() {
         ParseErrorKind::TooManyMedia
     );
 }
+
+/// Found by `fuzz/fuzz_targets/sdp_parse.rs`: an attribute line of blanks only ("a= ") parsed,
+/// but `write` drops trailing blanks and "a=" is no attribute, so the round trip failed. Both
+/// are now refused, and whatever parses still writes back to text that parses.
+#[test]
+fn an_attribute_of_blanks_is_refused_and_round_trips_hold() {
+    let crash: &[u8] = &[
+        118, 61, 48, 10, 115, 61, 118, 118, 61, 48, 11, 11, 10, 97, 61, 91, 87, 165, 1, 49, 2, 61,
+        48, 11, 10, 111, 61, 58, 11, 0, 32, 32, 32, 49, 32, 57, 32, 207, 0, 9, 32, 32, 32, 32, 32,
+        36, 32, 118, 61, 48, 11, 11, 10, 97, 61, 91, 87, 165, 1, 32, 32, 32, 32, 32, 53, 32, 11, 0,
+        0, 97, 61, 91, 253, 61, 48, 11, 11, 10, 97, 61, 32,
+    ];
+    let text = String::from_utf8_lossy(crash);
+    assert!(Session::parse(&text).is_err());
+    for text in ["v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na= \r\n", "v=0\ns=-\na=\t\n"] {
+        assert!(Session::parse(text).is_err(), "{text:?}");
+    }
+    // Trailing blanks after a real attribute are still fine, and survive the round trip.
+    let text = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=ice-lite \r\n";
+    let s = Session::parse(text).unwrap();
+    let mut out = String::new();
+    s.write(&mut out).unwrap();
+    assert!(Session::parse(&out).is_ok());
+}

@@ -398,7 +398,10 @@ fn an_attribute_of_blanks_is_refused_and_round_trips_hold() {
     ];
     let text = String::from_utf8_lossy(crash);
     assert!(Session::parse(&text).is_err());
-    for text in ["v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na= \r\n", "v=0\ns=-\na=\t\n"] {
+    for text in [
+        "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na= \r\n",
+        "v=0\ns=-\na=\t\n",
+    ] {
         assert!(Session::parse(text).is_err(), "{text:?}");
     }
     // Trailing blanks after a real attribute are still fine, and survive the round trip.

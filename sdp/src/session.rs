@@ -118,10 +118,16 @@ impl<'a> Iterator for Lines<'a> {
                 return None;
             }
             let (line, rest) = self.rest.split_once('\n').unwrap_or((self.rest, ""));
+            // Trailing blanks carry nothing (RFC 8866 has none) and `Session::write` drops
+            // them, so every check and accessor sees the line as it will be written: what
+            // parses once parses again after a round trip.
             let raw = RawLine {
                 number: self.number,
                 offset: self.offset,
-                text: line.strip_suffix('\r').unwrap_or(line),
+                text: line
+                    .strip_suffix('\r')
+                    .unwrap_or(line)
+                    .trim_end_matches([' ', '\t']),
             };
             self.offset += self.rest.len() - rest.len();
             self.rest = rest;
@@ -502,9 +508,7 @@ impl<'a> Session<'a> {
                     Connection::parse(line.value).ok_or(err(ParseErrorKind::BadConnection))?;
                 }
                 b'a' => {
-                    // Judge the line as `write` will emit it (trailing blanks dropped), so that
-                    // what parses always parses again after a round trip: "a= " is no attribute.
-                    let a = Attribute::parse(line.value.trim_end_matches([' ', '\t']));
+                    let a = Attribute::parse(line.value);
                     if a.name.is_empty() || !attr::is_valid(a.name, a.value) {
                         return Err(err(ParseErrorKind::BadAttribute));
                     }
@@ -695,7 +699,7 @@ impl<'a> Session<'a> {
     /// parsed keeps its meaning: this is how a received description is stored or forwarded.
     pub fn write(&self, out: &mut impl fmt::Write) -> fmt::Result {
         for line in Lines::new(self.text, 1) {
-            out.write_str(line.text.trim_end_matches([' ', '\t']))?;
+            out.write_str(line.text)?;
             out.write_str("\r\n")?;
         }
         Ok(())

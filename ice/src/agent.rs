@@ -1087,6 +1087,15 @@ impl<const CANDIDATES: usize, const PAIRS: usize, const TRANSACTIONS: usize>
         self.trigger_seq
     }
 
+    /// Queues a triggered check on pair `idx` that carries USE-CANDIDATE.
+    fn queue_nomination(&mut self, idx: usize) {
+        let seq = self.next_trigger();
+        if let Some(p) = self.pairs.get_mut(idx).and_then(|p| p.as_mut()) {
+            p.nominate_next = true;
+            p.triggered = Some(seq);
+        }
+    }
+
     fn handle_response(
         &mut self,
         now: Instant,
@@ -1279,11 +1288,7 @@ impl<const CANDIDATES: usize, const PAIRS: usize, const TRANSACTIONS: usize>
             return;
         }
         debug!("ice: nominating pair {}", best_idx);
-        let seq = self.next_trigger();
-        if let Some(p) = self.pairs.get_mut(best_idx).and_then(|p| p.as_mut()) {
-            p.nominate_next = true;
-            p.triggered = Some(seq);
-        }
+        self.queue_nomination(best_idx);
     }
 
     /// The selected pair stopped answering (a NAT rebinding, a dead interface) while another
@@ -1318,11 +1323,7 @@ impl<const CANDIDATES: usize, const PAIRS: usize, const TRANSACTIONS: usize>
             p.nominated = false;
             p.state = PairState::Failed;
         }
-        let seq = self.next_trigger();
-        if let Some(p) = self.pairs.get_mut(new).and_then(|p| p.as_mut()) {
-            p.nominate_next = true;
-            p.triggered = Some(seq);
-        }
+        self.queue_nomination(new);
     }
 
     /// Controlled: the selected pair stopped answering consent while the peer nominated

@@ -22,7 +22,38 @@ need_apt() {
     if [ ! -f /tmp/.peerless-apt-updated ]; then
         apt-get -o DPkg::Lock::Timeout=600 update -qq && touch /tmp/.peerless-apt-updated
     fi
-    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}" >/dev/null
+    apt_install "${missing[@]}" && return 0
+    # Some machine images carry a package newer than Debian 12's archive (qemu-utils 10.0 from
+    # backports, installed by the image), which Breaks the bookworm binaries we ask for from the
+    # same source. Bring every such relative back to the archive's version and try again.
+    local relatives=()
+    mapfile -t relatives < <(apt_stray_relatives "${missing[@]}")
+    [ ${#relatives[@]} -gt 0 ] || return 1
+    echo "need_apt: downgrading ${relatives[*]} to Debian 12's versions (they Break ${missing[*]})"
+    apt_install --allow-downgrades "${missing[@]}" "${relatives[@]}"
+}
+
+apt_install() {
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "$@" >/dev/null
+}
+
+# apt_stray_relatives PKG...: "name=version" for every installed package built from the same
+# source as one of PKG whose installed version no archive serves (the image put it there), with
+# the archive's best version.
+apt_stray_relatives() {
+    local sources=() p src
+    for p in "$@"; do
+        src="$(apt-cache show --no-all-versions "$p" 2>/dev/null | sed -n 's/^Source: \([^ ]*\).*/\1/p' | head -1)"
+        sources+=("${src:-$p}")
+    done
+    local pkg ver best _ status
+    dpkg-query -W -f='${Package} ${source:Package} ${Version} ${Status}\n' | while read -r pkg src ver _ _ status; do
+        [ "$status" = installed ] || continue
+        printf '%s\n' "${sources[@]}" | grep -qx "$src" || continue
+        apt-cache madison "$pkg" | awk -F'|' '{gsub(/ /, "", $2); print $2}' | grep -qxF "$ver" && continue
+        best="$(apt-cache madison "$pkg" | awk -F'|' 'NR==1 {gsub(/ /, "", $2); print $2}')"
+        [ -n "$best" ] && echo "$pkg=$best"
+    done
 }
 
 # need_pip PKG...: a venv at $VENV with these PyPI packages.

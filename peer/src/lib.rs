@@ -51,8 +51,8 @@
 //!
 //! Everything is inline except the two SCTP areas the caller lends ([`Storage`]). On x86-64
 //! a default [`Peer`] (what browsers need: 4 KiB DTLS buffers for their post-quantum
-//! ClientHellos, 32 channels, a 6 KiB remote SDP) is 59 952 bytes and a [`SmallPeer`] (2 KiB
-//! DTLS buffers, 4 channels, 64 SCTP chunks, 1.5/2 KiB SDP copies) is 38 192 bytes; both
+//! ClientHellos, 32 channels, a 16 KiB remote SDP) is 70 208 bytes and a [`SmallPeer`] (2 KiB
+//! DTLS buffers, 4 channels, 64 SCTP chunks, 1.5/2 KiB SDP copies) is 38 208 bytes; both
 //! are printed by `cargo test -p peerless --test peer -- --nocapture peer_size` with the
 //! parts (ICE agent, DTLS endpoint, SCTP association, SRTP contexts, SDP copies).
 //!
@@ -83,8 +83,12 @@ pub use text::Text;
 
 /// A Peer sized for a small MCU: 64 received SCTP chunks, 4 data channels, 2 KiB DTLS
 /// buffers (enough for peerless and aiortc handshakes; a browser's post-quantum ClientHello
-/// needs the default 4 KiB), 1.5 KiB for our description and 2 KiB for the remote's (data
-/// channel only, a few candidates).
+/// needs the default 4 KiB), 1.5 KiB for our description and 2 KiB for the remote's.
+///
+/// Which offers fit (`tests/browser_offers.rs` checks every fixture): a data-channel-only
+/// offer from Chromium (690 bytes) or Firefox (769 bytes) with a few candidates does; a
+/// browser app's audio + video + data offer (Firefox 4.5 KB, Chromium 6.4 KB) does not and is
+/// refused with `SdpError::TooLarge`: such an app needs the default [`Peer`].
 pub type SmallPeer<'a> = Peer<'a, 64, 4, 2048, 1536, 2048>;
 
 pub use peerless_dtls as dtls;

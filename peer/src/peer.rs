@@ -46,9 +46,12 @@ pub use sctp::{ChannelOptions, Reliability};
 pub const DTLS_BUFFER: usize = 4096;
 /// Default largest SDP we keep of our own (the previous description, for renegotiation).
 pub const LOCAL_SDP_CAPACITY: usize = 2048;
-/// Default largest remote SDP we keep (an offer is answered later, when the host asks); a
-/// browser's offer with audio, video and candidates fits.
-pub const REMOTE_SDP_CAPACITY: usize = 6144;
+/// Default largest remote SDP we keep (an offer is answered later, when the host asks). A
+/// browser's audio + video + data offer is 4.5 KB (Firefox) to 6.5 KB (Chromium) with one host
+/// candidate; each more candidate adds about 100 bytes per bundled section, and newer codecs
+/// (H.265, AV1 profiles) a few hundred: 16 KiB leaves room for a multi-homed Chromium with
+/// server-reflexive and relay candidates.
+pub const REMOTE_SDP_CAPACITY: usize = 16 * 1024;
 /// Host sockets (local host candidates) the Peer remembers.
 pub const MAX_HOSTS: usize = 4;
 /// Early DTLS datagrams kept before our DTLS role is known.
@@ -286,6 +289,10 @@ pub enum Event<'e> {
     BufferedAmountLow(ChannelId),
     /// The channel closed (`onclose`).
     ChannelClosed(ChannelId),
+    /// This many candidates of the last remote description did not fit the ICE agent's
+    /// remote candidate table (counted in [`Stats::remote_candidates_refused`] too). The
+    /// table keeps the most useful mix (see `ice::Agent`); a larger one is a const generic.
+    RemoteCandidatesRefused(u32),
 }
 
 /// Why a description was refused. Nothing changed.
@@ -306,6 +313,8 @@ pub enum SdpError {
     WrongState,
     /// The description is larger than the Peer keeps.
     TooLarge,
+    /// The answer does not fit our offer (RFC 3264 §6, RFC 8843 §7.3).
+    Answer(jsep::AnswerError),
     /// Writing the description failed (buffer too small: this many bytes needed).
     BufferTooSmall(usize),
     /// The JSEP rules refused.
@@ -414,6 +423,11 @@ pub struct Stats {
     pub dropped_srtp: u64,
     /// Dropped: an event did not fit the Peer's event queue.
     pub dropped_events: u64,
+    /// Remote candidates (signalled or in a description) the ICE agent had no room for.
+    pub remote_candidates_refused: u64,
+    /// Remote candidates in a description that ICE cannot use (TCP, another component, a
+    /// stale generation, unparsable), skipped as browsers skip them.
+    pub remote_candidates_unusable: u64,
 }
 
 /// A data channel's life in the Peer.
@@ -480,6 +494,7 @@ enum Ready {
     SelectedPair(SocketAddr, SocketAddr),
     ChannelOpen(usize),
     ChannelClosed(usize),
+    RemoteCandidatesRefused(u32),
 }
 
 /// DTLS state as the connection state needs it.
@@ -854,6 +869,23 @@ impl<
         Ok(())
     }
 
+    /// A candidate from the peer's description. A TCP or other-component candidate is not
+    /// used, as browsers skip them; one the ICE agent has no room for is counted and reported
+    /// once per description ([`Event::RemoteCandidatesRefused`]).
+    fn add_signalled_candidate(&mut self, line: &str) -> bool {
+        match self.ice.add_remote_candidate(line) {
+            Ok(()) => true,
+            Err(ice::AddCandidateError::Full) => {
+                self.stats.remote_candidates_refused += 1;
+                false
+            }
+            Err(_) => {
+                self.stats.remote_candidates_unusable += 1;
+                true
+            }
+        }
+    }
+
     /// Restarts ICE (`restartIce()`): new credentials in the next offer; the current pair
     /// keeps carrying traffic until a new one is selected.
     pub fn restart_ice(&mut self) {
@@ -906,6 +938,11 @@ impl<
             dtls::Role::Client => Setup::Active,
             dtls::Role::Server => Setup::Passive,
         });
+        // Until the Peer carries media, audio and video sections are rejected with port 0
+        // (RFC 8829 §5.3.1): no codecs to answer with. Accepting them receive-only would make
+        // the peer send media we would decrypt and throw away.
+        local.audio_codecs = &[];
+        local.video_codecs = &[];
         let mut dc = jsep::DataChannel::new(mid);
         dc.max_message_size = self.local_max_message_size as u64;
         local.data_channel = Some(dc);
@@ -1001,14 +1038,22 @@ impl<
         let session = Session::parse(text).map_err(SdpError::Parse)?;
         let data = data_section(&session).ok_or(SdpError::NoDataSection)?;
         let stored = Text::<REMOTE_SDP>::copy_from(text).ok_or(SdpError::TooLarge)?;
-        let (Some(ufrag), Some(pwd)) = (data.ice_ufrag(), data.ice_pwd()) else {
+        if kind == SdpType::Answer && self.signaling == SignalingState::HaveLocalOffer {
+            let ours = self.local_sdp;
+            let offer = Session::parse(ours.as_str()).map_err(SdpError::Parse)?;
+            jsep::check_answer(&offer, &session).map_err(SdpError::Answer)?;
+        }
+        // ICE credentials, fingerprint and role are the BUNDLE transport's: a browser's offer
+        // tags its first (audio) section, and only that one needs to carry them.
+        let transport = jsep::bundle_transport(&session, &data);
+        let (Some(ufrag), Some(pwd)) = (transport.ice_ufrag(), transport.ice_pwd()) else {
             return Err(SdpError::NoDataSection);
         };
         if ice::Credentials::new(ufrag, pwd).is_err() {
             return Err(SdpError::BadCredentials);
         }
         // Prefer SHA-256 (what our DTLS checks most cheaply), else any hash we know.
-        let fingerprint = data
+        let fingerprint = transport
             .fingerprints()
             .filter_map(|f| to_dtls_fingerprint(&f))
             .min_by_key(|f| match f.algorithm() {
@@ -1018,26 +1063,26 @@ impl<
                 dtls::HashAlgorithm::Sha1 => 3,
             })
             .ok_or(SdpError::NoFingerprint)?;
-        let setup = data.setup();
+        // RFC 4145 §4: a description without a=setup is active (an offer like that leaves us
+        // passive, which jsep's answer writes).
+        let setup = transport.setup().unwrap_or(Setup::Active);
         let role = match (kind, self.signaling) {
             (SdpType::Offer, SignalingState::Stable | SignalingState::HaveRemoteOffer) => {
-                if matches!(setup, Some(Setup::Holdconn)) {
+                if setup == Setup::Holdconn {
                     return Err(SdpError::BadSetup);
                 }
                 None
             }
-            (SdpType::Answer, SignalingState::HaveLocalOffer) => {
-                match setup.and_then(jsep::offerer_role) {
-                    Some(Setup::Active) => Some(dtls::Role::Client),
-                    Some(Setup::Passive) => Some(dtls::Role::Server),
-                    _ => return Err(SdpError::BadSetup),
-                }
-            }
+            (SdpType::Answer, SignalingState::HaveLocalOffer) => match jsep::offerer_role(setup) {
+                Some(Setup::Active) => Some(dtls::Role::Client),
+                Some(Setup::Passive) => Some(dtls::Role::Server),
+                _ => return Err(SdpError::BadSetup),
+            },
             _ => return Err(SdpError::WrongState),
         };
         if kind == SdpType::Offer {
             // The offerer controls (RFC 8445 §6.1.1), unless it is lite and we are not.
-            let want = if session.ice_lite() || data.ice_lite() {
+            let want = if session.ice_lite() || transport.ice_lite() {
                 ice::Role::Controlling
             } else {
                 ice::Role::Controlled
@@ -1068,11 +1113,20 @@ impl<
             return Err(SdpError::BadCredentials);
         }
         self.remote_ufrag = Text::copy_from(ufrag).unwrap_or_default();
-        for c in data.candidates() {
-            // Candidates we cannot use (TCP, other components) are skipped, as browsers do.
-            let _ = self.ice.add_remote_candidate(c);
+        let mut end_of_candidates = false;
+        let mut refused = 0u32;
+        for m in jsep::bundled_sections(&session, &data) {
+            for c in m.candidates() {
+                if !self.add_signalled_candidate(c) {
+                    refused += 1;
+                }
+            }
+            end_of_candidates |= m.end_of_candidates();
         }
-        if data.end_of_candidates() {
+        if refused > 0 {
+            self.push(Queued::Ready(Ready::RemoteCandidatesRefused(refused)));
+        }
+        if end_of_candidates {
             self.ice.end_of_remote_candidates();
         }
         self.remote_sctp_port = data.sctp_port().unwrap_or(5000);
@@ -1678,6 +1732,7 @@ impl<
             Ready::IceState(s) => Event::IceState(s),
             Ready::ConnectionState(s) => Event::ConnectionState(s),
             Ready::SelectedPair(local, remote) => Event::SelectedPair { local, remote },
+            Ready::RemoteCandidatesRefused(n) => Event::RemoteCandidatesRefused(n),
             Ready::ChannelOpen(slot) => {
                 let c = self.channels.get(slot).unwrap_or(&FREE);
                 Event::ChannelOpen {

@@ -448,6 +448,41 @@ pub fn is_ice_restart(previous: &Session<'_>, current: &Session<'_>) -> bool {
     })
 }
 
+/// The section that carries the transport of `section` (RFC 8843 §7.1, §7.3): in a BUNDLE group,
+/// the tagged one (the first mid of the group whose section is not rejected), whose ICE
+/// credentials, fingerprint and `a=setup` the whole group uses; otherwise `section` itself.
+///
+/// The first mid is the offerer's tag in an offer and the answerer's in an answer; an answerer
+/// that rejected the offerer's tag (our Peer answers media with port 0 today) tags the next one,
+/// as libwebrtc does when it accepts such an answer.
+#[must_use]
+pub fn bundle_transport<'a>(session: &Session<'a>, section: &Media<'a>) -> Media<'a> {
+    let Some(group) = section.mid().and_then(|mid| session.bundle_group_of(mid)) else {
+        return *section;
+    };
+    group
+        .mids()
+        .filter_map(|mid| session.media_by_mid(mid))
+        .find(|m| !m.is_rejected())
+        .unwrap_or(*section)
+}
+
+/// Every section that shares `section`'s transport (its BUNDLE group, or only itself), rejected
+/// ones left out: their candidates all belong to the one transport (RFC 8843 §10.1; browsers
+/// repeat the same candidates in each bundled section).
+pub fn bundled_sections<'a, 's>(
+    session: &'s Session<'a>,
+    section: &Media<'a>,
+) -> impl Iterator<Item = Media<'a>> + 's {
+    let group = section.mid().and_then(|mid| session.bundle_group_of(mid));
+    let own = section.index();
+    session.media().filter(move |m| {
+        !m.is_rejected()
+            && (m.index() == own
+                || group.is_some_and(|g| m.mid().is_some_and(|mid| g.contains(mid))))
+    })
+}
+
 /// The largest message we may send to the peer whose data section is `remote`
 /// (RFC 8841 §6): its `a=max-message-size`, 64 KiB if absent, `None` for 0 (no limit).
 #[must_use]

@@ -2,7 +2,9 @@
 //!
 //! [`sim`] runs any number of sans-IO machines on a virtual network in virtual time: loss
 //! (random and bursty), duplication, delay and jitter (hence reordering), an MTU, a bandwidth
-//! limit and NAT rebinding, all drawn from one seed. The clock jumps straight to the next
+//! bottleneck with a tail-drop queue, NATs with the RFC 4787 mapping and filtering behaviours
+//! (full cone to symmetric) and mapping lifetimes, nodes with several addresses, and NAT
+//! rebinding, all drawn from one seed. The clock jumps straight to the next
 //! deadline or delivery, so a minute of protocol time costs microseconds, and the same seed
 //! always gives the same packet trace (its hash is [`sim::Network::trace_hash`]).
 //!

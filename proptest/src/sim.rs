@@ -1,18 +1,28 @@
 //! A deterministic network simulator for sans-IO machines.
 //!
 //! ```text
-//!   node A --poll_transmit--> link(A->B): MTU, loss, dup, delay+jitter, bandwidth --+
-//!      ^                                                                           |
-//!      +---handle_packet <-- NAT(B) <-- queue ordered by (deliver_at, seq) <-------+
+//!   node A --poll_transmit--> interface (by source address) --> NAT(A) mapping
+//!      --> link(A): MTU, bottleneck queue + bandwidth, loss, dup, delay+jitter --+
+//!      ^                                                                        |
+//!      +-- handle_packet <-- NAT(B) filter <-- queue ordered by (deliver_at, seq) <--+
 //!   clock: now = min(next delivery, every node's poll_timeout); nothing else advances it
 //! ```
+//!
+//! Addresses live in realms (network segments): the public one, the inside of each NAT, and
+//! isolated ones. A datagram goes straight to an address in its sender's realm; otherwise it
+//! leaves through the sender's NAT (RFC 4787 mapping, see [`nat`]) into the public realm and
+//! reaches a public node, or a NAT whose filter decides, when it arrives, whether it gets in.
+
+pub mod nat;
 
 use core::net::SocketAddr;
 use core::time::Duration;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 use std::vec::Vec;
 
 use peerless_base::{BufferTooSmall, Drbg, Instant, Transmit};
+
+pub use nat::{Filtering, Mapping, Nat, NatConfig, NatStats};
 
 /// A machine as the simulator drives it: the five verbs, with events drained by the adapter.
 pub trait Node {
@@ -31,8 +41,17 @@ pub trait Node {
     fn drain_events(&mut self, now: Instant);
 }
 
+/// A random stream for a test that depends on every bit of `seed` (and on `label`), so
+/// parameters drawn from it do not repeat when only the high bits of the seed change.
+#[must_use]
+pub fn seeded_rng(seed: u64, label: &[u8]) -> Drbg {
+    let mut seed_bytes = [0u8; 32];
+    seed_bytes[..8].copy_from_slice(&seed.to_be_bytes());
+    Drbg::from_seed(&seed_bytes, label)
+}
+
 /// Conditions on the path out of one node.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LinkConfig {
     /// Probability that a datagram is lost (in the good state of the burst model).
     pub loss: f64,
@@ -48,12 +67,15 @@ pub struct LinkConfig {
     pub jitter: Duration,
     /// Datagrams longer than this are dropped (as a path with DF set would).
     pub mtu: usize,
-    /// Serialisation rate in bytes per second; `None`: unlimited.
+    /// Serialisation rate of the bottleneck in bytes per second; `None`: unlimited.
     pub bandwidth: Option<u64>,
+    /// Bytes that may wait for the bottleneck (with `bandwidth`); a datagram that would
+    /// exceed it is dropped at the tail, as a router's FIFO does. `None`: unbounded.
+    pub queue_bytes: Option<usize>,
 }
 
 /// Parameters of the two-state burst loss model.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Burst {
     /// Probability of moving from the good to the bad state, per datagram.
     pub enter: f64,
@@ -73,6 +95,7 @@ impl Default for LinkConfig {
             jitter: Duration::ZERO,
             mtu: 1500,
             bandwidth: None,
+            queue_bytes: None,
         }
     }
 }
@@ -97,6 +120,18 @@ impl LinkConfig {
             ..Self::default()
         }
     }
+
+    /// A clean link with a bottleneck of `bandwidth` bytes per second behind a FIFO of
+    /// `queue_bytes` (tail drop), and `delay`.
+    #[must_use]
+    pub fn narrow(bandwidth: u64, queue_bytes: usize, delay: Duration) -> Self {
+        LinkConfig {
+            delay,
+            bandwidth: Some(bandwidth),
+            queue_bytes: Some(queue_bytes),
+            ..Self::default()
+        }
+    }
 }
 
 /// Counters for one run.
@@ -112,29 +147,85 @@ pub struct NetStats {
     pub too_big: u64,
     /// Extra copies delivered.
     pub duplicated: u64,
-    /// Sent to an address no node has.
+    /// Sent to an address no node has (or no NAT port was free).
     pub unroutable: u64,
+    /// Dropped at the tail of a full bottleneck queue.
+    pub queue_dropped: u64,
+    /// Dropped by a NAT on the way in: no live mapping, or its filter refused the sender.
+    pub filtered: u64,
+}
+
+/// Counters for the link out of one node.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LinkStats {
+    /// Datagrams that entered the link (after the MTU check).
+    pub sent: u64,
+    /// Bytes that entered the link.
+    pub bytes: u64,
+    /// Dropped at the tail of the full bottleneck queue.
+    pub queue_dropped: u64,
+    /// Lost to random or burst loss.
+    pub lost: u64,
+    /// The most bytes ever waiting for the bottleneck.
+    pub peak_queue_bytes: usize,
+}
+
+/// A network segment. Addresses are looked up per realm, so two NATs' insides may reuse
+/// the same private addresses, and a node's address in one realm is unreachable from another
+/// except through a NAT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Realm(usize);
+
+impl Realm {
+    /// The public internet: every node added with [`Network::add`], and every NAT's outside.
+    pub const PUBLIC: Realm = Realm(0);
+}
+
+/// Index of a NAT in its [`Network`].
+pub type NatId = usize;
+
+/// One address of a node.
+struct Iface {
+    /// The address the node's socket has.
+    addr: SocketAddr,
+    /// The address others reach it at in its realm: `addr`, unless a static one-to-one NAT
+    /// ([`Network::set_public_address`]) sits in front of it.
+    seen_as: SocketAddr,
+    realm: Realm,
 }
 
 struct Host<N> {
     node: N,
-    /// The address the node believes it has (its socket).
-    local: SocketAddr,
-    /// The address others see (after NAT); equal to `local` without NAT.
-    public: SocketAddr,
+    ifaces: Vec<Iface>,
     /// Where a `Transmit` with no destination goes (point-to-point machines).
     default_peer: Option<SocketAddr>,
     link: LinkConfig,
     burst_bad: bool,
-    /// When the link out of this node is next free (bandwidth limit).
+    /// When the bottleneck out of this node is next free (bandwidth limit).
     link_free_at: Instant,
+    /// Datagrams waiting for the bottleneck: when each starts serialising, and its size.
+    backlog: VecDeque<(Instant, usize)>,
+    link_stats: LinkStats,
+}
+
+struct NatBox {
+    nat: Nat,
+    inside: Realm,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Target {
+    /// A node's interface.
+    Host { host: usize, iface: usize },
+    /// A NAT's public address: its filter decides on arrival.
+    Nat(NatId),
 }
 
 #[derive(PartialEq, Eq)]
 struct InFlight {
     at: Instant,
     seq: u64,
-    to: usize,
+    target: Target,
     from: SocketAddr,
     to_addr: SocketAddr,
     bytes: Vec<u8>,
@@ -153,9 +244,11 @@ impl PartialOrd for InFlight {
     }
 }
 
-/// The network: nodes, links, the virtual clock and the random source.
+/// The network: nodes, NATs, links, the virtual clock and the random source.
 pub struct Network<N: Node> {
     hosts: Vec<Host<N>>,
+    nats: Vec<NatBox>,
+    realms: usize,
     queue: BinaryHeap<InFlight>,
     now: Instant,
     rng: Drbg,
@@ -172,13 +265,13 @@ impl<N: Node> Network<N> {
     /// An empty network whose every random choice comes from `seed`.
     #[must_use]
     pub fn new(seed: u64) -> Self {
-        let mut seed_bytes = [0u8; 32];
-        seed_bytes[..8].copy_from_slice(&seed.to_be_bytes());
         Network {
             hosts: Vec::new(),
+            nats: Vec::new(),
+            realms: 1,
             queue: BinaryHeap::new(),
             now: Instant::ZERO,
-            rng: Drbg::from_seed(&seed_bytes, b"peerless-sim"),
+            rng: seeded_rng(seed, b"peerless-sim"),
             seq: 0,
             trace: FNV_OFFSET,
             stats: NetStats::default(),
@@ -186,18 +279,89 @@ impl<N: Node> Network<N> {
         }
     }
 
-    /// Adds a node at `addr` whose outgoing link has `link`'s conditions.
+    /// Adds a node at public address `addr` whose outgoing link has `link`'s conditions.
     pub fn add(&mut self, node: N, addr: SocketAddr, link: LinkConfig) -> NodeId {
+        self.add_in(Realm::PUBLIC, node, addr, link)
+    }
+
+    /// Adds a node at `addr` in `realm`.
+    pub fn add_in(&mut self, realm: Realm, node: N, addr: SocketAddr, link: LinkConfig) -> NodeId {
         self.hosts.push(Host {
             node,
-            local: addr,
-            public: addr,
+            ifaces: std::vec![Iface {
+                addr,
+                seen_as: addr,
+                realm,
+            }],
             default_peer: None,
             link,
             burst_bad: false,
             link_free_at: Instant::ZERO,
+            backlog: VecDeque::new(),
+            link_stats: LinkStats::default(),
         });
         self.hosts.len() - 1
+    }
+
+    /// Adds a node at `addr` on the inside of NAT `nat`.
+    pub fn add_behind_nat(
+        &mut self,
+        nat: NatId,
+        node: N,
+        addr: SocketAddr,
+        link: LinkConfig,
+    ) -> NodeId {
+        let realm = self.nat_realm(nat);
+        self.add_in(realm, node, addr, link)
+    }
+
+    /// Gives node `id` another address (a second interface, or IPv6 beside IPv4) in `realm`.
+    /// Datagrams to it arrive with it as their `to`; a `Transmit` whose `source` is it leaves
+    /// through it. All of a node's interfaces share its one outgoing link.
+    pub fn add_address(&mut self, id: NodeId, addr: SocketAddr, realm: Realm) {
+        if let Some(h) = self.hosts.get_mut(id) {
+            h.ifaces.push(Iface {
+                addr,
+                seen_as: addr,
+                realm,
+            });
+        }
+    }
+
+    /// A new network segment with no route to any other (a LAN the other nodes are not on).
+    pub fn new_realm(&mut self) -> Realm {
+        self.realms += 1;
+        Realm(self.realms - 1)
+    }
+
+    /// Adds a NAT between a new inside realm and the public one.
+    pub fn add_nat(&mut self, config: NatConfig) -> NatId {
+        let inside = self.new_realm();
+        self.nats.push(NatBox {
+            nat: Nat::new(config),
+            inside,
+        });
+        self.nats.len() - 1
+    }
+
+    /// The realm on the inside of NAT `nat`.
+    ///
+    /// # Panics
+    /// If there is no such NAT (a test bug).
+    #[must_use]
+    pub fn nat_realm(&self, nat: NatId) -> Realm {
+        self.nats[nat].inside
+    }
+
+    /// The NAT (its mappings and counters).
+    #[must_use]
+    pub fn nat(&self, nat: NatId) -> &Nat {
+        &self.nats[nat].nat
+    }
+
+    /// The NAT, mutably (to rebind it).
+    pub fn nat_mut(&mut self, nat: NatId) -> &mut Nat {
+        &mut self.nats[nat].nat
     }
 
     /// Where `id`'s datagrams without a destination go (for DTLS and SCTP, which sit on one path).
@@ -207,11 +371,12 @@ impl<N: Node> Network<N> {
         }
     }
 
-    /// Puts `id` behind a NAT: others see `public`; the node keeps its local address. Calling
-    /// it again mid-run is a NAT rebinding.
+    /// Puts `id`'s first address behind a static one-to-one NAT: others see and reach
+    /// `public`; the node keeps its local address. There is no filtering and no lifetime (for
+    /// those, see [`Network::add_nat`]). Calling it again mid-run is a NAT rebinding.
     pub fn set_public_address(&mut self, id: NodeId, public: SocketAddr) {
-        if let Some(h) = self.hosts.get_mut(id) {
-            h.public = public;
+        if let Some(i) = self.hosts.get_mut(id).and_then(|h| h.ifaces.first_mut()) {
+            i.seen_as = public;
         }
     }
 
@@ -245,6 +410,12 @@ impl<N: Node> Network<N> {
         self.stats
     }
 
+    /// Counters of the link out of node `id`.
+    #[must_use]
+    pub fn link_stats(&self, id: NodeId) -> LinkStats {
+        self.hosts[id].link_stats
+    }
+
     /// A hash of every datagram's fate so far (time, addresses, bytes, lost or delivered): two
     /// runs are the same run exactly when their hashes are equal.
     #[must_use]
@@ -258,7 +429,8 @@ impl<N: Node> Network<N> {
     }
 
     /// Runs until `done` holds (checked after every step) or until `limit` of virtual time has
-    /// passed or nothing is left to do. Returns whether `done` held.
+    /// passed (the clock then stands at the limit, also when nothing was left to do). Returns
+    /// whether `done` held.
     pub fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&Self) -> bool) -> bool {
         let end = self.now + limit;
         for id in 0..self.hosts.len() {
@@ -269,6 +441,8 @@ impl<N: Node> Network<N> {
                 return true;
             }
             let Some(next) = self.next_event_time() else {
+                // Idle: time still passes (NAT mappings age while nobody talks).
+                self.now = end;
                 return false;
             };
             if next > end {
@@ -301,12 +475,8 @@ impl<N: Node> Network<N> {
     fn step(&mut self) {
         let now = self.now;
         while self.queue.peek().is_some_and(|p| p.at <= now) {
-            let Some(mut p) = self.queue.pop() else { break };
-            self.stats.delivered += 1;
-            let host = &mut self.hosts[p.to];
-            host.node
-                .handle_packet(now, p.from, p.to_addr, &mut p.bytes);
-            self.flush(p.to);
+            let Some(p) = self.queue.pop() else { break };
+            self.arrive(p);
         }
         for id in 0..self.hosts.len() {
             if self.hosts[id].node.poll_timeout().is_some_and(|t| t <= now) {
@@ -316,15 +486,43 @@ impl<N: Node> Network<N> {
         }
     }
 
+    /// A datagram reaches the end of its link: a node, or a NAT that may let it in.
+    fn arrive(&mut self, mut p: InFlight) {
+        let (host, iface) = match p.target {
+            Target::Host { host, iface } => (host, iface),
+            Target::Nat(n) => {
+                let inside = self.nats[n].inside;
+                let Some(internal) = self.nats[n].nat.inbound(self.now, p.from, p.to_addr) else {
+                    self.stats.filtered += 1;
+                    self.record(b'F', p.from, p.to_addr, &p.bytes);
+                    return;
+                };
+                match self.find(inside, internal) {
+                    Some(Target::Host { host, iface }) => (host, iface),
+                    _ => {
+                        self.stats.unroutable += 1;
+                        self.record(b'U', p.from, internal, &p.bytes);
+                        return;
+                    }
+                }
+            }
+        };
+        self.stats.delivered += 1;
+        let h = &mut self.hosts[host];
+        let to = h.ifaces[iface].addr;
+        h.node.handle_packet(self.now, p.from, to, &mut p.bytes);
+        self.flush(host);
+    }
+
     /// Drains node `id`'s transmits onto the network and its events into its adapter.
     fn flush(&mut self, id: NodeId) {
         let now = self.now;
         let mut buf = core::mem::take(&mut self.buf);
         loop {
             let host = &mut self.hosts[id];
-            let (to_addr, bytes) = match host.node.poll_transmit(&mut buf) {
+            let (source, to_addr, bytes) = match host.node.poll_transmit(&mut buf) {
                 Ok(Some(t)) => match t.destination.or(host.default_peer) {
-                    Some(dest) => (dest, t.payload.to_vec()),
+                    Some(dest) => (t.source, dest, t.payload.to_vec()),
                     None => {
                         self.stats.unroutable += 1;
                         continue;
@@ -336,19 +534,77 @@ impl<N: Node> Network<N> {
                     continue;
                 }
             };
-            self.send(id, to_addr, bytes);
+            self.send(id, source, to_addr, bytes);
         }
         self.buf = buf;
         self.hosts[id].node.drain_events(now);
     }
 
-    fn send(&mut self, from_id: NodeId, to_addr: SocketAddr, bytes: Vec<u8>) {
+    /// The interface at `addr` in `realm`.
+    fn find(&self, realm: Realm, addr: SocketAddr) -> Option<Target> {
+        self.hosts.iter().enumerate().find_map(|(host, h)| {
+            h.ifaces
+                .iter()
+                .position(|i| i.realm == realm && i.seen_as == addr)
+                .map(|iface| Target::Host { host, iface })
+        })
+    }
+
+    /// Where a datagram from `from` in `realm` to `to` goes, and the source it carries when it
+    /// gets there (translated if it leaves through a NAT). `None`: nowhere.
+    fn route(
+        &mut self,
+        realm: Realm,
+        from: SocketAddr,
+        to: SocketAddr,
+    ) -> Option<(SocketAddr, Target)> {
+        if let Some(t) = self.find(realm, to) {
+            return Some((from, t));
+        }
+        let (from, realm) = match self.nats.iter().position(|b| b.inside == realm) {
+            Some(n) => {
+                let now = self.now;
+                let external = self.nats[n].nat.outbound(now, from, to)?;
+                if let Some(t) = self.find(Realm::PUBLIC, to) {
+                    return Some((external, t));
+                }
+                (external, Realm::PUBLIC)
+            }
+            None => (from, realm),
+        };
+        if realm != Realm::PUBLIC {
+            return None;
+        }
+        // Hairpinning (RFC 4787 REQ-9) falls out of this: a datagram to its own NAT's public
+        // address comes back in through the filter like any other.
+        self.nats
+            .iter()
+            .position(|b| b.nat.config().public_ip == to.ip())
+            .map(|n| (from, Target::Nat(n)))
+    }
+
+    fn send(
+        &mut self,
+        from_id: NodeId,
+        source: Option<SocketAddr>,
+        to_addr: SocketAddr,
+        bytes: Vec<u8>,
+    ) {
         self.stats.sent += 1;
-        let from = self.hosts[from_id].public;
-        let link = self.hosts[from_id].link.clone();
-        let Some(to) = self.hosts.iter().position(|h| h.public == to_addr) else {
+        let host = &self.hosts[from_id];
+        // The interface the socket is bound to; a source the node does not have (or none)
+        // leaves through its first address, as a host with one socket would.
+        let iface = source
+            .and_then(|s| host.ifaces.iter().find(|i| i.addr == s))
+            .or(host.ifaces.first());
+        let Some(&Iface { seen_as, realm, .. }) = iface else {
             self.stats.unroutable += 1;
-            self.record(b'U', from, to_addr, &bytes);
+            return;
+        };
+        let link = host.link.clone();
+        let Some((from, target)) = self.route(realm, seen_as, to_addr) else {
+            self.stats.unroutable += 1;
+            self.record(b'U', seen_as, to_addr, &bytes);
             return;
         };
         if bytes.len() > link.mtu {
@@ -356,36 +612,58 @@ impl<N: Node> Network<N> {
             self.record(b'M', from, to_addr, &bytes);
             return;
         }
+        // The bottleneck comes first: a datagram lost further on still took its turn on it.
+        let now = self.now;
+        let host = &mut self.hosts[from_id];
+        let mut depart = now;
+        if let Some(rate) = link.bandwidth.filter(|&r| r > 0) {
+            while host.backlog.front().is_some_and(|&(start, _)| start <= now) {
+                host.backlog.pop_front();
+            }
+            let waiting: usize = host.backlog.iter().map(|&(_, len)| len).sum();
+            let start = host.link_free_at.max(now);
+            // Only a datagram that has to wait needs room: an idle link takes any datagram.
+            if start > now && link.queue_bytes.is_some_and(|q| waiting + bytes.len() > q) {
+                host.link_stats.queue_dropped += 1;
+                self.stats.queue_dropped += 1;
+                self.record(b'Q', from, to_addr, &bytes);
+                return;
+            }
+            let micros = (bytes.len() as u64 * 1_000_000).div_ceil(rate);
+            host.link_free_at = start + Duration::from_micros(micros);
+            if start > now {
+                host.backlog.push_back((start, bytes.len()));
+                host.link_stats.peak_queue_bytes =
+                    host.link_stats.peak_queue_bytes.max(waiting + bytes.len());
+            }
+            depart = host.link_free_at;
+        }
+        host.link_stats.sent += 1;
+        host.link_stats.bytes += bytes.len() as u64;
         let loss = match link.burst {
             Some(b) => {
-                let host = &mut self.hosts[from_id];
-                let flip = if host.burst_bad { b.exit } else { b.enter };
-                let bad = host.burst_bad;
-                let r = self.chance(flip);
-                let host = &mut self.hosts[from_id];
-                if r {
-                    host.burst_bad = !bad;
+                let bad = self.hosts[from_id].burst_bad;
+                let flip = if bad { b.exit } else { b.enter };
+                if self.chance(flip) {
+                    self.hosts[from_id].burst_bad = !bad;
                 }
-                if host.burst_bad { b.loss } else { link.loss }
+                if self.hosts[from_id].burst_bad {
+                    b.loss
+                } else {
+                    link.loss
+                }
             }
             None => link.loss,
         };
         if self.chance(loss) {
             self.stats.lost += 1;
+            self.hosts[from_id].link_stats.lost += 1;
             self.record(b'L', from, to_addr, &bytes);
             return;
         }
         let copies = if self.chance(link.duplicate) { 2 } else { 1 };
-        let local_to = self.hosts[to].local;
         for copy in 0..copies {
-            let mut at = self.now + link.delay + self.jitter(link.jitter);
-            if let Some(rate) = link.bandwidth.filter(|&r| r > 0) {
-                let host = &mut self.hosts[from_id];
-                let start = host.link_free_at.max(self.now);
-                let serialise = Duration::from_micros(bytes.len() as u64 * 1_000_000 / rate);
-                host.link_free_at = start + serialise;
-                at = at.max(host.link_free_at + link.delay);
-            }
+            let at = depart + link.delay + self.jitter(link.jitter);
             if copy == 1 {
                 self.stats.duplicated += 1;
             }
@@ -394,9 +672,9 @@ impl<N: Node> Network<N> {
             self.queue.push(InFlight {
                 at,
                 seq: self.seq,
-                to,
+                target,
                 from,
-                to_addr: local_to,
+                to_addr,
                 bytes: bytes.clone(),
             });
         }
@@ -437,173 +715,4 @@ const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Sends `count` numbered pings, one every 10 ms, to its peer; echoes what it receives
-    /// unless it is a pong already.
-    struct Pinger {
-        peer: SocketAddr,
-        next_ping: Option<Instant>,
-        sent: u32,
-        count: u32,
-        outbox: Vec<(SocketAddr, Vec<u8>)>,
-        pongs: Vec<u32>,
-    }
-
-    impl Pinger {
-        fn new(peer: SocketAddr, count: u32) -> Self {
-            Pinger {
-                peer,
-                next_ping: Some(Instant::ZERO),
-                sent: 0,
-                count,
-                outbox: Vec::new(),
-                pongs: Vec::new(),
-            }
-        }
-    }
-
-    impl Node for Pinger {
-        fn handle_packet(
-            &mut self,
-            _now: Instant,
-            from: SocketAddr,
-            _to: SocketAddr,
-            packet: &mut [u8],
-        ) {
-            match packet {
-                [b'p', n @ ..] => {
-                    let mut reply = std::vec![b'P'];
-                    reply.extend_from_slice(n);
-                    self.outbox.push((from, reply));
-                }
-                [b'P', a, b, c, d] => self.pongs.push(u32::from_be_bytes([*a, *b, *c, *d])),
-                _ => {}
-            }
-        }
-        fn handle_timeout(&mut self, now: Instant) {
-            if self.sent < self.count {
-                let mut ping = std::vec![b'p'];
-                ping.extend_from_slice(&self.sent.to_be_bytes());
-                self.outbox.push((self.peer, ping));
-                self.sent += 1;
-                self.next_ping = Some(now + Duration::from_millis(10));
-            } else {
-                self.next_ping = None;
-            }
-        }
-        fn poll_transmit<'b>(
-            &mut self,
-            buf: &'b mut [u8],
-        ) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
-            let Some((to, bytes)) = self.outbox.first() else {
-                return Ok(None);
-            };
-            let out = buf.get_mut(..bytes.len()).ok_or(BufferTooSmall {
-                needed: bytes.len(),
-            })?;
-            out.copy_from_slice(bytes);
-            let to = *to;
-            self.outbox.remove(0);
-            Ok(Some(Transmit {
-                source: None,
-                destination: Some(to),
-                payload: out,
-            }))
-        }
-        fn poll_timeout(&self) -> Option<Instant> {
-            self.next_ping
-        }
-        fn drain_events(&mut self, _now: Instant) {}
-    }
-
-    fn addr(s: &str) -> SocketAddr {
-        s.parse().unwrap()
-    }
-
-    fn run(seed: u64, link: LinkConfig) -> (u64, Vec<u32>, NetStats) {
-        let (a, b) = (addr("10.0.0.1:1000"), addr("10.0.0.2:2000"));
-        let mut net = Network::new(seed);
-        let pa = net.add(Pinger::new(b, 200), a, link.clone());
-        net.add(Pinger::new(a, 0), b, link);
-        net.run_for(Duration::from_secs(10));
-        (net.trace_hash(), net.node(pa).pongs.clone(), net.stats())
-    }
-
-    #[test]
-    fn a_clean_link_delivers_everything_in_order() {
-        let (_, pongs, stats) = run(1, LinkConfig::default());
-        assert_eq!(pongs, (0..200).collect::<Vec<_>>());
-        assert_eq!((stats.lost, stats.duplicated), (0, 0));
-    }
-
-    #[test]
-    fn the_same_seed_gives_the_same_trace_and_another_seed_does_not() {
-        let link = LinkConfig::lossy(0.2, 0.05);
-        let first = run(7, link.clone());
-        assert_eq!(first, run(7, link.clone()));
-        assert_ne!(first.0, run(8, link).0);
-    }
-
-    #[test]
-    fn loss_duplication_and_reordering_happen_at_the_configured_rates() {
-        let link = LinkConfig {
-            jitter: Duration::from_millis(50),
-            ..LinkConfig::lossy(0.3, 0.1)
-        };
-        let (_, pongs, stats) = run(3, link);
-        // Two legs at 30 % loss: about half the pings come back.
-        assert!((70..140).contains(&pongs.len()), "{} pongs", pongs.len());
-        assert!(stats.duplicated > 5, "{stats:?}");
-        assert!(
-            pongs.windows(2).any(|w| w[0] > w[1]),
-            "jitter should reorder"
-        );
-    }
-
-    #[test]
-    fn mtu_and_nat_are_enforced() {
-        let (a, b) = (addr("10.0.0.1:1000"), addr("10.0.0.2:2000"));
-        let mut net = Network::new(1);
-        let pa = net.add(
-            Pinger::new(b, 5),
-            a,
-            LinkConfig {
-                mtu: 4,
-                ..LinkConfig::default()
-            },
-        );
-        net.add(Pinger::new(a, 0), b, LinkConfig::default());
-        net.run_for(Duration::from_secs(1));
-        assert_eq!(net.stats().too_big, 5);
-        assert!(net.node(pa).pongs.is_empty());
-
-        // Behind a NAT the peer answers the public address, which routes back.
-        let mut net = Network::new(1);
-        let pa = net.add(Pinger::new(b, 3), a, LinkConfig::default());
-        net.add(
-            Pinger::new(addr("203.0.113.9:4000"), 0),
-            b,
-            LinkConfig::default(),
-        );
-        net.set_public_address(pa, addr("203.0.113.9:4000"));
-        net.run_for(Duration::from_secs(1));
-        assert_eq!(net.node(pa).pongs, std::vec![0, 1, 2]);
-    }
-
-    #[test]
-    fn bandwidth_spaces_datagrams_out() {
-        let (a, b) = (addr("10.0.0.1:1000"), addr("10.0.0.2:2000"));
-        let mut net = Network::new(1);
-        // 5 bytes at 50 B/s: 100 ms each, slower than the 10 ms ping interval.
-        let slow = LinkConfig {
-            bandwidth: Some(50),
-            ..LinkConfig::default()
-        };
-        let pa = net.add(Pinger::new(b, 10), a, slow);
-        net.add(Pinger::new(a, 0), b, LinkConfig::default());
-        net.run_for(Duration::from_millis(500));
-        assert!(net.node(pa).pongs.len() <= 5, "{:?}", net.node(pa).pongs);
-    }
-}
+mod tests;

@@ -2,7 +2,8 @@
 //! connect and exchange messages under loss, duplication, reordering and NAT rebinding, in
 //! virtual time, from one seed; the packet trace hash proves a seed replays exactly.
 //!
-//! `PEERLESS_SIM_SEEDS=N` runs N seeds per scenario instead of the CI default (soak mode).
+//! `PEERLESS_SIM_SEEDS=N` runs N seeds per scenario instead of the CI default (soak mode), from
+//! seed `PEERLESS_SIM_SEED_BASE` (default 0).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -14,7 +15,7 @@ use std::time::Duration;
 use common::{Ev, addr, areas, certs};
 use peerless::{ChannelId, Config, ConnectionState, Event, Peer, SdpType};
 use peerless_base::{BufferTooSmall, Instant, Transmit};
-use peerless_proptest::sim::{Burst, LinkConfig, Network, Node};
+use peerless_proptest::sim::{Burst, LinkConfig, Network, Node, seeded_rng};
 
 /// A Peer as a simulator node: it records events, echoes (answerer) or sends a workload and
 /// checks the echoes (offerer).
@@ -148,6 +149,46 @@ fn seeds(default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// The first seed of each soak: `PEERLESS_SIM_SEED_BASE` (or its older name
+/// `PEERLESS_SIM_FIRST`), so a manual soak can explore seeds CI never ran.
+fn seed_base() -> u64 {
+    ["PEERLESS_SIM_SEED_BASE", "PEERLESS_SIM_FIRST"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The link of the random-link soak for `seed`: loss (random and bursty), duplication,
+/// jitter (reordering), delay, and on some links a bottleneck with a tail-drop queue. Drawn
+/// from all 64 bits of the seed, so seeds 256 apart are different links.
+fn random_link(seed: u64) -> LinkConfig {
+    let mut rng = seeded_rng(seed, b"link");
+    let loss = rng.below(25) as f64 / 100.0;
+    let burst = (rng.below(3) == 0).then_some(Burst {
+        enter: 0.05,
+        exit: 0.3,
+        loss: 0.8,
+    });
+    let duplicate = rng.below(10) as f64 / 100.0;
+    let delay = Duration::from_millis(1 + rng.below(150));
+    let jitter = Duration::from_millis(rng.below(40));
+    // Some links are slow (256 kbit/s to 8 Mbit/s): datagrams queue behind each other, and
+    // most of those queues are short (4 to 64 kB, tail drop), as a home router's are.
+    let bandwidth = (rng.below(3) == 0).then(|| 32_000 + rng.below(1_000_000));
+    let queue_bytes =
+        bandwidth.and_then(|_| (rng.below(4) != 0).then(|| 4_000 + rng.below(60_000) as usize));
+    LinkConfig {
+        loss,
+        burst,
+        duplicate,
+        delay,
+        jitter,
+        mtu: 1500,
+        bandwidth,
+        queue_bytes,
+    }
+}
+
 fn new_peer(cert: peerless_dtls::Certificate, seed: u64, tag: u8) -> Peer<'static> {
     let (s, r) = areas();
     let mut bytes = [tag; 32];
@@ -244,10 +285,7 @@ fn exchange(seed: u64, link: LinkConfig, messages: usize, limit: Duration) -> (u
 
 #[test]
 fn thousand_messages_under_0_5_and_20_percent_loss() {
-    let first = std::env::var("PEERLESS_SIM_FIRST")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let first = seed_base();
     for (loss, n) in [(0.0, seeds(4)), (0.05, seeds(4)), (0.20, seeds(3))] {
         for seed in first..first + n {
             let link = LinkConfig {
@@ -266,30 +304,70 @@ fn thousand_messages_under_0_5_and_20_percent_loss() {
 
 #[test]
 fn connects_over_hundreds_of_random_links() {
-    // Loss (random and bursty), duplication, jitter (reordering), delay and bandwidth from
-    // each seed.
-    let first = std::env::var("PEERLESS_SIM_FIRST")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let first = seed_base();
     for seed in first..first + seeds(200) {
-        let mut rng = peerless_base::Drbg::from_seed(&[seed as u8; 32], b"link");
-        let link = LinkConfig {
-            loss: rng.below(25) as f64 / 100.0,
-            burst: (rng.below(3) == 0).then_some(Burst {
-                enter: 0.05,
-                exit: 0.3,
-                loss: 0.8,
-            }),
-            duplicate: rng.below(10) as f64 / 100.0,
-            delay: Duration::from_millis(1 + rng.below(150)),
-            jitter: Duration::from_millis(rng.below(40)),
-            mtu: 1500,
-            // Some links are slow (256 kbit/s to 8 Mbit/s): datagrams queue behind each other.
-            bandwidth: (rng.below(3) == 0).then(|| 32_000 + rng.below(1_000_000)),
-        };
-        exchange(seed, link, 5, Duration::from_secs(300));
+        exchange(seed, random_link(seed), 5, Duration::from_secs(300));
     }
+}
+
+#[test]
+fn random_links_use_the_whole_seed() {
+    // The link used to come from the seed's low byte only: seeds 256 apart were one link.
+    for s in [0, 1, 7, 255, 1000, u64::MAX - 300] {
+        assert_ne!(random_link(s), random_link(s + 256), "seed {s}");
+    }
+    // And over 200 seeds, every kind of link occurs.
+    let links: Vec<LinkConfig> = (0..200).map(random_link).collect();
+    assert!(links.iter().any(|l| l.burst.is_some()));
+    assert!(
+        links
+            .iter()
+            .any(|l| l.bandwidth.is_some() && l.queue_bytes.is_some())
+    );
+    assert!(
+        links
+            .iter()
+            .any(|l| l.bandwidth.is_some() && l.queue_bytes.is_none())
+    );
+    assert!(links.iter().any(|l| l.bandwidth.is_none()));
+}
+
+#[test]
+fn a_transfer_through_a_narrow_link_with_a_short_queue_completes() {
+    // 256 kbit/s each way behind an 8 kB FIFO: SCTP's window outgrows the queue, datagrams
+    // are dropped at its tail, and congestion control must back off and recover (RFC 9260
+    // section 7.2) until every message is echoed, in order.
+    let link = LinkConfig::narrow(32_000, 8_000, Duration::from_millis(30));
+    let (mut net, a, b) = setup(21, link.clone(), 300);
+    let done = net.run_until(Duration::from_secs(600), |n| {
+        let a = n.node(a);
+        a.open_at.is_some()
+            && a.workload.is_empty()
+            && a.expected.is_empty()
+            && a.to_send.is_empty()
+    });
+    let (la, lb) = (net.link_stats(a), net.link_stats(b));
+    assert!(
+        done,
+        "{} of 300 echoed by {:?}; links {la:?} {lb:?}",
+        net.node(a).echoed,
+        net.now()
+    );
+    assert_eq!((net.node(a).echoed, net.node(a).mismatched), (300, 0));
+    assert!(
+        la.queue_dropped + lb.queue_dropped > 0,
+        "the queue never overflowed: {la:?} {lb:?}"
+    );
+    assert_eq!(
+        net.stats().queue_dropped,
+        la.queue_dropped + lb.queue_dropped
+    );
+    println!(
+        "300 messages over 256 kbit/s with an 8 kB queue: {:?} of virtual time, {} + {} tail drops",
+        net.now().since_origin(),
+        la.queue_dropped,
+        lb.queue_dropped
+    );
 }
 
 #[test]

@@ -79,6 +79,9 @@ pub struct Config {
     pub remote_max_message_size: usize,
     /// How long a state cookie we issue stays valid (RFC 9260: 60 s).
     pub cookie_lifetime: Duration,
+    /// Longest label and longest sub-protocol (bytes each) a peer's DATA_CHANNEL_OPEN may
+    /// carry; a longer one is refused (RFC 8832 allows up to 65535 each). Default 64.
+    pub max_label: u16,
 }
 
 impl Config {
@@ -100,6 +103,7 @@ impl Config {
             zero_checksum: true,
             remote_max_message_size: 65_536,
             cookie_lifetime: Duration::from_secs(60),
+            max_label: 64,
         }
     }
 }
@@ -278,6 +282,15 @@ pub struct Stats {
     pub reneged_chunks: u64,
     /// Association restarts by the peer (RFC 9260 §5.2.4 case A).
     pub restarts: u64,
+    /// The peer's DATA_CHANNEL_OPENs refused (wrong stream-id parity, id in use, no channel
+    /// slot, label or protocol longer than `Config::max_label`); each is answered with a
+    /// stream reset (RFC 8831 §6.7) except an id in use, whose stream is a live channel.
+    pub refused_channels: u64,
+    /// Refused channels whose stream reset could not be queued (more refusals waiting than
+    /// `CHANNELS`): the peer's side of those channels stays open.
+    pub drop_refused_reset: u64,
+    /// RE-CONFIG request retransmissions (timer expirations).
+    pub reconfig_retransmits: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -332,6 +345,9 @@ enum ChannelState {
     Open,
     /// Outgoing reset requested or done; waiting for both directions.
     Closing,
+    /// Closed; the slot is held until `poll_event` reports `ChannelClosed` (so the event can
+    /// never be lost to a full queue: each slot carries its own).
+    Closed,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -351,6 +367,16 @@ struct Channel {
     out_reset_requested: bool,
     /// The peer reset its outgoing stream (our incoming).
     in_reset: bool,
+    /// Our outgoing reset waits for the next RE-CONFIG request.
+    reset_pending: bool,
+    /// Our outgoing reset is in the RE-CONFIG request in flight.
+    reset_in_flight: bool,
+    /// The peer's outgoing reset of this stream waits for its last TSN.
+    in_reset_deferred: bool,
+    /// `BufferedAmountLow` to report.
+    low_pending: bool,
+    /// Order of `ChannelClosed` events (state `Closed`).
+    closed_seq: u32,
 }
 
 const FREE_CHANNEL: Channel = Channel {
@@ -370,24 +396,28 @@ const FREE_CHANNEL: Channel = Channel {
     out_reset: false,
     out_reset_requested: false,
     in_reset: false,
+    reset_pending: false,
+    reset_in_flight: false,
+    in_reset_deferred: false,
+    low_pending: false,
+    closed_seq: 0,
 };
 
-/// Events that do not borrow storage.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Queued {
-    Connected,
-    BufferedAmountLow(u16),
-    ChannelClosed(u16),
-    Closed(CloseReason),
+impl Channel {
+    /// Open or closing: the stream id is in use.
+    fn is_live(&self) -> bool {
+        matches!(self.state, ChannelState::Open | ChannelState::Closing)
+    }
 }
 
-const EVENT_QUEUE: usize = 32;
 const COOKIE_BODY: usize = 48;
 const COOKIE_LEN: usize = COOKIE_BODY + 32;
 /// usrsctp (Firefox) puts its INIT and INIT-ACK inside the cookie: leave room for that.
 const MAX_PEER_COOKIE: usize = 1152;
 const MAX_ECHO: usize = 128;
-const MAX_RESET_STREAMS: usize = 16;
+/// Most streams in one Outgoing SSN Reset Request (272 bytes of parameter); more wait for
+/// the next request.
+const MAX_RESET_STREAMS: usize = 128;
 const MAX_DUPS: usize = 16;
 const MAX_GAPS: usize = 32;
 
@@ -414,6 +444,8 @@ struct CookieBody {
     local_tie: u32,
     peer_tie: u32,
     issued_at: u64,
+    peer_os: u16,
+    peer_mis: u16,
 }
 
 impl CookieBody {
@@ -428,6 +460,8 @@ impl CookieBody {
         b[24..28].copy_from_slice(&self.local_tie.to_be_bytes());
         b[28..32].copy_from_slice(&self.peer_tie.to_be_bytes());
         b[32..40].copy_from_slice(&self.issued_at.to_be_bytes());
+        b[40..42].copy_from_slice(&self.peer_os.to_be_bytes());
+        b[42..44].copy_from_slice(&self.peer_mis.to_be_bytes());
         b
     }
 
@@ -443,6 +477,8 @@ impl CookieBody {
             local_tie: u32_at(24),
             peer_tie: u32_at(28),
             issued_at: (u64::from(u32_at(32)) << 32) | u64::from(u32_at(36)),
+            peer_os: u16::from_be_bytes([b[40], b[41]]),
+            peer_mis: u16::from_be_bytes([b[42], b[43]]),
         }
     }
 }
@@ -461,6 +497,17 @@ fn caps_from_bits(b: u8) -> wire::Capabilities {
 
 fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// The fields of a DATA_CHANNEL_OPEN the association acts on (the label and protocol are
+/// read again from the store for the ChannelOpen event).
+#[derive(Clone, Copy, Debug)]
+struct DcepOpen {
+    channel_type: dcep::ChannelType,
+    priority: u16,
+    reliability: u32,
+    label_len: usize,
+    protocol_len: usize,
 }
 
 /// Control chunks waiting for the next packet.
@@ -544,8 +591,11 @@ pub struct Association<'a, const CHUNKS: usize = 256, const CHANNELS: usize = 32
     send: SendQueue<'a>,
     /// Chunks in `Retransmit` state.
     retransmit_count: usize,
-    /// Fast retransmissions allowed to ignore cwnd (one packet's worth, RFC 9260 §7.2.4).
-    fast_retransmit_budget: usize,
+    /// The next packet may carry fast retransmissions beyond cwnd (RFC 9260 §7.2.4 (3): only
+    /// the first packet after entering fast retransmit; later ones wait for the window).
+    fast_retransmit_budget: bool,
+    /// Chunks in `GapAcked` state (they may be reneged).
+    gap_acked: usize,
     flight: usize,
     peer_rwnd: usize,
     cwnd: usize,
@@ -573,24 +623,35 @@ pub struct Association<'a, const CHUNKS: usize = 256, const CHANNELS: usize = 32
     last_advertised_rwnd: usize,
     paused: bool,
     pending_release: Option<Found>,
-    unprocessed_dcep: usize,
+    /// DCEP messages may be waiting in the receive store to be acted on.
+    dcep_waiting: bool,
+    /// Streams we may send on (min of ours and the peer's MIS, RFC 9260 §5.1.1).
+    out_streams: u16,
+    /// Streams the peer may send on (its OS).
+    in_streams: u16,
 
     // Channels and reconfiguration.
     channels: [Channel; CHANNELS],
-    reset_queue: [u16; MAX_RESET_STREAMS],
-    reset_queue_len: usize,
-    reset_in_flight: Option<(u32, u32, [u16; MAX_RESET_STREAMS], usize)>,
+    /// Streams of refused DCEP OPENs still to reset (no channel slot holds them); the first
+    /// `refused_in_flight` are in the request in flight.
+    refused: [u16; CHANNELS],
+    refused_len: usize,
+    refused_in_flight: usize,
+    /// Our Outgoing SSN Reset Request in flight: (request sequence, last TSN). Its streams
+    /// are the channels flagged `reset_in_flight` and `refused[..refused_in_flight]`.
+    reset_in_flight: Option<(u32, u32)>,
     next_reconfig_seq: u32,
     peer_reconfig_seq: u32,
     last_peer_reconfig_result: ReconfigResult,
-    /// The peer's outgoing reset waiting for its last TSN: (last TSN, streams, count).
-    deferred_reset: Option<(u32, [u16; MAX_RESET_STREAMS], usize)>,
+    /// The peer's outgoing reset waiting for its last TSN: (last TSN, every stream). The
+    /// streams are the channels flagged `in_reset_deferred`.
+    deferred_reset: Option<(u32, bool)>,
     reconfig_responses: [(u32, ReconfigResult); 4],
     reconfig_response_count: usize,
 
-    events: [Option<Queued>; EVENT_QUEUE],
-    event_head: usize,
-    event_len: usize,
+    connected_pending: bool,
+    closed_pending: Option<CloseReason>,
+    next_closed_seq: u32,
     connected_reported: bool,
     stats: Stats,
 }
@@ -638,7 +699,8 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             pending: Pending::default(),
             send: SendQueue::new(send_area, local_initial_tsn),
             retransmit_count: 0,
-            fast_retransmit_budget: 0,
+            fast_retransmit_budget: false,
+            gap_acked: 0,
             flight: 0,
             peer_rwnd: 0,
             cwnd: (4 * mtu).min((2 * mtu).max(4380)),
@@ -662,10 +724,13 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             last_advertised_rwnd: rwnd,
             paused: false,
             pending_release: None,
-            unprocessed_dcep: 0,
+            dcep_waiting: false,
+            out_streams: u16::MAX,
+            in_streams: u16::MAX,
             channels: [FREE_CHANNEL; CHANNELS],
-            reset_queue: [0; MAX_RESET_STREAMS],
-            reset_queue_len: 0,
+            refused: [0; CHANNELS],
+            refused_len: 0,
+            refused_in_flight: 0,
             reset_in_flight: None,
             next_reconfig_seq: local_initial_tsn,
             peer_reconfig_seq: 0,
@@ -673,9 +738,9 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             deferred_reset: None,
             reconfig_responses: [(0, ReconfigResult::DENIED); 4],
             reconfig_response_count: 0,
-            events: [None; EVENT_QUEUE],
-            event_head: 0,
-            event_len: 0,
+            connected_pending: false,
+            closed_pending: None,
+            next_closed_seq: 0,
             connected_reported: false,
             stats: Stats::default(),
             config: Config { mtu, ..config },
@@ -771,9 +836,11 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             .iter()
             .position(|c| c.state == ChannelState::Free)
             .ok_or(ChannelError::TooManyChannels)?;
+        // RFC 9260 §5.1.1: never a stream the peer cannot take (its MIS, once known).
+        let limit = self.out_streams;
         let id = match options.negotiated {
             Some(id) => {
-                if id == u16::MAX || self.channel_index(id).is_some() {
+                if id == u16::MAX || id >= limit || self.channel_index(id).is_some() {
                     return Err(ChannelError::IdUnavailable);
                 }
                 id
@@ -786,7 +853,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                 while self.channel_index(id).is_some() {
                     id = id.checked_add(2).ok_or(ChannelError::IdUnavailable)?;
                 }
-                if id == u16::MAX {
+                if id == u16::MAX || id >= limit {
                     return Err(ChannelError::IdUnavailable);
                 }
                 id
@@ -850,9 +917,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
     }
 
     fn channel_index(&self, id: u16) -> Option<usize> {
-        self.channels
-            .iter()
-            .position(|c| c.state != ChannelState::Free && c.id == id)
+        self.channels.iter().position(|c| c.is_live() && c.id == id)
     }
 
     /// Queues a message on a channel. Empty messages are sent as the RFC 8831 empty PPIDs.
@@ -984,20 +1049,33 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             self.finish_close(i);
             return;
         }
+        // RFC 6525 §5.1.1: one request in flight at a time; the stream waits for the next
+        // one (a flag per channel, so no number of closes can overflow a queue).
         self.channels[i].out_reset_requested = true;
-        if self.reset_queue_len < MAX_RESET_STREAMS {
-            self.reset_queue[self.reset_queue_len] = stream;
-            self.reset_queue_len += 1;
-        }
-        self.pending.reconfig_request = self.reset_in_flight.is_none();
+        self.channels[i].reset_pending = true;
+        self.pending.reconfig_request |= self.reset_in_flight.is_none();
     }
 
     fn finish_close(&mut self, i: usize) {
         let c = self.channels[i];
-        if c.state != ChannelState::Free && c.out_reset && c.in_reset {
-            self.channels[i] = FREE_CHANNEL;
-            self.push_event(Queued::ChannelClosed(c.id));
+        if c.is_live() && c.out_reset && c.in_reset {
+            self.mark_closed(i);
         }
+    }
+
+    /// Ends the channel in slot `i`; the slot is freed when `ChannelClosed` is reported.
+    fn mark_closed(&mut self, i: usize) {
+        let Some(c) = self.channels.get_mut(i) else {
+            return;
+        };
+        *c = Channel {
+            id: c.id,
+            state: ChannelState::Closed,
+            low_pending: c.low_pending,
+            closed_seq: self.next_closed_seq,
+            ..FREE_CHANNEL
+        };
+        self.next_closed_seq = self.next_closed_seq.wrapping_add(1);
     }
 
     /// Graceful close: sends what is queued, then SHUTDOWN.
@@ -1071,58 +1149,12 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         self.state = State::Closed;
         self.timers.clear_all();
         for i in 0..CHANNELS {
-            let c = self.channels[i];
-            if c.state != ChannelState::Free {
-                self.channels[i] = FREE_CHANNEL;
-                self.push_event(Queued::ChannelClosed(c.id));
+            if self.channels[i].is_live() {
+                self.mark_closed(i);
             }
         }
-        self.push_event(Queued::Closed(reason));
+        self.closed_pending = Some(reason);
         debug!("sctp: closed: {:?}", reason);
-    }
-
-    fn push_event(&mut self, event: Queued) {
-        if let Queued::BufferedAmountLow(_) = event
-            && (0..self.event_len)
-                .any(|k| self.events[(self.event_head + k) % EVENT_QUEUE] == Some(event))
-        {
-            return;
-        }
-        if self.event_len == EVENT_QUEUE {
-            // Make room by dropping the oldest BufferedAmountLow (the user can read the amount).
-            let pos = (0..self.event_len).find(|&k| {
-                matches!(
-                    self.events[(self.event_head + k) % EVENT_QUEUE],
-                    Some(Queued::BufferedAmountLow(_))
-                )
-            });
-            let Some(k) = pos else { return };
-            for j in k..self.event_len - 1 {
-                self.events[(self.event_head + j) % EVENT_QUEUE] =
-                    self.events[(self.event_head + j + 1) % EVENT_QUEUE];
-            }
-            self.event_len -= 1;
-        }
-        self.events[(self.event_head + self.event_len) % EVENT_QUEUE] = Some(event);
-        self.event_len += 1;
-    }
-
-    fn pop_event(&mut self, channel_closed: bool) -> Option<Queued> {
-        for k in 0..self.event_len {
-            let idx = (self.event_head + k) % EVENT_QUEUE;
-            let e = self.events[idx]?;
-            if matches!(e, Queued::ChannelClosed(_) | Queued::Closed(_)) != channel_closed {
-                continue;
-            }
-            for j in k..self.event_len - 1 {
-                self.events[(self.event_head + j) % EVENT_QUEUE] =
-                    self.events[(self.event_head + j + 1) % EVENT_QUEUE];
-            }
-            self.events[(self.event_head + self.event_len - 1) % EVENT_QUEUE] = None;
-            self.event_len -= 1;
-            return Some(e);
-        }
-        None
     }
 
     // -----------------------------------------------------------------------------------------
@@ -1261,7 +1293,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
     }
 
     fn after_input(&mut self) {
-        if self.unprocessed_dcep > 0 {
+        if self.dcep_waiting {
             self.process_dcep();
         }
         // DATA or a FORWARD-TSN may have brought the cumulative TSN to a deferred reset.
@@ -1281,11 +1313,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                         self.pending.sack = true;
                     }
                 }
-                Timer::Reconfig => {
-                    if self.reset_in_flight.is_some() {
-                        self.pending.reconfig_request = true;
-                    }
-                }
+                Timer::Reconfig => self.on_reconfig_timer(),
                 Timer::T2 => self.on_t2(),
             }
         }
@@ -1300,13 +1328,16 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
     /// The next event. Messages borrow the receive storage until the next call.
     pub fn poll_event(&mut self) -> Option<Event<'_>> {
         self.release();
-        if let Some(e) = self.pop_event(false) {
-            return Some(match e {
-                Queued::Connected => Event::Connected,
-                Queued::BufferedAmountLow(c) => Event::BufferedAmountLow(c),
-                Queued::ChannelClosed(c) => Event::ChannelClosed(c),
-                Queued::Closed(r) => Event::Closed(r),
-            });
+        if self.connected_pending {
+            self.connected_pending = false;
+            return Some(Event::Connected);
+        }
+        if let Some(c) = self.channels.iter_mut().find(|c| c.low_pending) {
+            c.low_pending = false;
+            return Some(Event::BufferedAmountLow(c.id));
+        }
+        if self.dcep_waiting {
+            self.process_dcep();
         }
         // Find the next message to hand out; drop what has nowhere to go.
         let (found, first, kind) = loop {
@@ -1317,9 +1348,12 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             let Some(found) = self.recv.find_deliverable(|stream| {
                 channels
                     .iter()
-                    .find(|c| c.state != ChannelState::Free && c.id == stream)
+                    .find(|c| c.is_live() && c.id == stream)
                     .map_or(0, |c| c.next_in_ssn)
             }) else {
+                if self.unblock_stalled() {
+                    continue;
+                }
                 return self.pop_closed_event();
             };
             let Some(&first) = self.recv.records().get(found.first) else {
@@ -1344,7 +1378,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                 continue;
             };
             let kind = match Ppid(first.ppid) {
-                // A processed single-chunk DCEP OPEN becomes the ChannelOpen event.
+                // A processed DCEP OPEN becomes the ChannelOpen event.
                 Ppid::DCEP
                     if processed
                         && matches!(
@@ -1389,13 +1423,77 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         })
     }
 
+    /// Frees the receive storage that nothing will ever read, so it never pins the window.
+    ///
+    /// A complete message counts as stalled when every TSN up to its last one has arrived
+    /// (nothing that precedes it on its stream can still come) and it still is not
+    /// deliverable:
+    /// - on a stream with no channel (data after a refused OPEN, a negotiated id not created
+    ///   yet, a stream beyond the ones the peer may use): discarded and counted in
+    ///   `drop_channel`, as libwebrtc's DataChannelController drops data for an unknown sid;
+    /// - ordered on a channel whose expected SSN it does not carry (the peer skipped SSNs, or a
+    ///   negotiated channel was created after earlier messages were discarded): delivery
+    ///   resumes from its SSN, as the earlier ones can never arrive.
+    ///
+    /// Returns whether something changed (a message may now be deliverable).
+    fn unblock_stalled(&mut self) -> bool {
+        let cum = self.tracker.cumulative;
+        let mut i = 0;
+        while let Some(&r) = self.recv.records().get(i) {
+            let Some(found) = self.recv.complete_at(i) else {
+                i += 1;
+                continue;
+            };
+            let last = self
+                .recv
+                .records()
+                .get(found.last)
+                .map_or(r.tsn, |l| l.last_tsn());
+            if !tsn_le(last, cum) || (r.ppid == Ppid::DCEP.0 && r.flags & PROCESSED == 0) {
+                i = found.last + 1;
+                continue;
+            }
+            let Some(c) = self.channel_index(r.stream) else {
+                if r.flags & PROCESSED == 0 {
+                    self.stats.drop_channel += 1;
+                }
+                self.recv.remove(found.first, found.last);
+                return true;
+            };
+            // The first message of this stream in the store (TSN order) decides.
+            let earlier = self.recv.records()[..i]
+                .iter()
+                .any(|e| e.stream == r.stream);
+            if !earlier
+                && !r.is_unordered()
+                && r.flags & PROCESSED == 0
+                && r.ssn != self.channels[c].next_in_ssn
+            {
+                debug!(
+                    "sctp: stream {} resumes at SSN {} (expected {})",
+                    r.stream, r.ssn, self.channels[c].next_in_ssn
+                );
+                self.channels[c].next_in_ssn = r.ssn;
+                return true;
+            }
+            i = found.last + 1;
+        }
+        false
+    }
+
     fn pop_closed_event(&mut self) -> Option<Event<'_>> {
-        self.pop_event(true).map(|e| match e {
-            Queued::Connected => Event::Connected,
-            Queued::BufferedAmountLow(c) => Event::BufferedAmountLow(c),
-            Queued::ChannelClosed(c) => Event::ChannelClosed(c),
-            Queued::Closed(r) => Event::Closed(r),
-        })
+        let base = self.next_closed_seq;
+        let next = self
+            .channels
+            .iter_mut()
+            .filter(|c| c.state == ChannelState::Closed)
+            .min_by_key(|c| c.closed_seq.wrapping_sub(base));
+        if let Some(c) = next {
+            let id = c.id;
+            *c = FREE_CHANNEL;
+            return Some(Event::ChannelClosed(id));
+        }
+        self.closed_pending.take().map(Event::Closed)
     }
 
     // -----------------------------------------------------------------------------------------
@@ -1451,6 +1549,8 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             local_tie,
             peer_tie,
             issued_at: self.now.as_micros(),
+            peer_os: init.outbound_streams,
+            peer_mis: init.inbound_streams,
         };
         let mut cookie = [0u8; COOKIE_LEN];
         let encoded = body.encode();
@@ -1518,6 +1618,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             init.initial_tsn,
             init.a_rwnd,
             init.capabilities(),
+            (init.outbound_streams, init.inbound_streams),
         );
         self.state = State::AwaitCookieAck;
         self.pending.init = false;
@@ -1527,7 +1628,19 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             .set(Timer::T1, self.now + Duration::from_micros(self.rto));
     }
 
-    fn set_peer(&mut self, tag: u32, initial_tsn: u32, a_rwnd: u32, caps: wire::Capabilities) {
+    /// `streams` is the peer's (OS, MIS) from its INIT or INIT-ACK.
+    fn set_peer(
+        &mut self,
+        tag: u32,
+        initial_tsn: u32,
+        a_rwnd: u32,
+        caps: wire::Capabilities,
+        streams: (u16, u16),
+    ) {
+        // RFC 9260 §5.1.1: we announce 65535 each way, so the peer's numbers are the limits.
+        // A zero (invalid, Init::parse refuses it) would leave no stream: keep at least one.
+        self.in_streams = streams.0.max(1);
+        self.out_streams = streams.1.max(1);
         self.peer_tag = tag;
         self.tracker = TsnTracker::new(initial_tsn);
         self.peer_reconfig_seq = initial_tsn;
@@ -1617,7 +1730,13 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
     fn establish_from_cookie(&mut self, body: &CookieBody, caps: wire::Capabilities) {
         let was_waiting = self.state == State::AwaitCookieAck;
         if !(was_waiting && self.peer_tag == body.peer_tag) {
-            self.set_peer(body.peer_tag, body.peer_tsn, body.peer_rwnd, caps);
+            self.set_peer(
+                body.peer_tag,
+                body.peer_tsn,
+                body.peer_rwnd,
+                caps,
+                (body.peer_os, body.peer_mis),
+            );
         }
         self.pending.cookie_ack = true;
         self.pending.init = false;
@@ -1631,23 +1750,64 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         self.rto = micros(self.config.rto_initial);
         if !self.connected_reported {
             self.connected_reported = true;
-            self.push_event(Queued::Connected);
+            self.connected_pending = true;
         }
+        self.close_channels_beyond_peer_streams();
         // Channels opened before the peer's capabilities were known: without FORWARD-TSN
         // every message is reliable (the policies are checked when chunks are sent).
         debug!("sctp: established");
+    }
+
+    /// Channels opened before the peer's stream counts were known, on a stream it cannot take
+    /// (RFC 9260 §5.1.1): closed, and what they queued is abandoned so nothing is sent on
+    /// them (libwebrtc closes such channels when the association comes up, too).
+    fn close_channels_beyond_peer_streams(&mut self) {
+        for i in 0..CHANNELS {
+            let c = self.channels[i];
+            if !c.is_live() || c.id < self.out_streams {
+                continue;
+            }
+            // Without FORWARD-TSN nothing queued can be skipped: it goes out and the peer
+            // acknowledges and discards it (RFC 9260 §6.5).
+            let mut at = if self.peer_caps.forward_tsn {
+                self.send.head()
+            } else {
+                self.send.tail()
+            };
+            while let Some((meta, next)) = self.send.entry(at) {
+                if meta.stream == c.id
+                    && meta.state != ChunkState::Abandoned
+                    && meta.flags & data_flags::BEGIN != 0
+                {
+                    self.abandon_message(at);
+                }
+                at = next;
+            }
+            self.mark_closed(i);
+        }
+        self.advance_ack_point();
     }
 
     fn restart(&mut self, body: &CookieBody, caps: wire::Capabilities) {
         self.stats.restarts += 1;
         self.local_tag = body.local_tag;
         self.local_initial_tsn = body.local_tsn;
-        self.set_peer(body.peer_tag, body.peer_tsn, body.peer_rwnd, caps);
+        self.set_peer(
+            body.peer_tag,
+            body.peer_tsn,
+            body.peer_rwnd,
+            caps,
+            (body.peer_os, body.peer_mis),
+        );
         self.send.reset(body.local_tsn);
         self.recv.clear();
         self.pending_release = None;
-        self.unprocessed_dcep = 0;
+        self.dcep_waiting = false;
+        self.refused_len = 0;
+        self.refused_in_flight = 0;
         self.retransmit_count = 0;
+        self.gap_acked = 0;
+        self.fast_retransmit_budget = false;
         self.flight = 0;
         self.last_cum_ack = body.local_tsn.wrapping_sub(1);
         self.advanced_peer_ack_point = self.last_cum_ack;
@@ -1657,12 +1817,16 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         self.deferred_reset = None;
         self.rtt_probe = None;
         for c in &mut self.channels {
-            if c.state != ChannelState::Free {
+            if c.is_live() {
                 c.next_in_ssn = 0;
                 c.next_out_ssn = 0;
                 c.buffered = 0;
+                c.reset_in_flight = false;
+                c.in_reset_deferred = false;
+                c.reset_pending = c.out_reset_requested && !c.out_reset;
             }
         }
+        self.pending.reconfig_request = self.channels.iter().any(|c| c.reset_pending);
         self.pending.cookie_ack = true;
         self.establish();
     }
@@ -1831,8 +1995,15 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             }
             Arrival::New => {}
         }
+        if data.stream >= self.in_streams {
+            // RFC 9260 §6.5: a stream the peer may not use: acknowledged and discarded.
+            self.stats.drop_channel += 1;
+            self.tracker.mark(data.tsn);
+            return;
+        }
         let record = Record {
             tsn: data.tsn,
+            tsns: 1,
             stream: data.stream,
             ssn: data.ssn,
             ppid: data.ppid.0,
@@ -1846,11 +2017,17 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             // The chunk that unblocks delivery: give up out-of-order chunks to make room
             // (reneging, RFC 9260 §6.2); the sender keeps them until they are cumulatively acked.
             while !stored {
-                let Some(tsn) = self.recv.renege_last(base) else {
+                let Some((tsn, count)) = self.recv.renege_last(base) else {
                     break;
                 };
-                self.tracker.unmark(tsn);
-                self.stats.reneged_chunks += 1;
+                for k in 0..count {
+                    self.tracker.unmark(tsn.wrapping_add(u32::from(k)));
+                }
+                self.stats.reneged_chunks += u64::from(count);
+                stored = self.recv.insert(base, record, data.payload).is_ok();
+            }
+            // Storage held by messages nobody will read is freed first.
+            while !stored && self.unblock_stalled() {
                 stored = self.recv.insert(base, record, data.payload).is_ok();
             }
             if !stored && self.pending_release.is_none() && self.nothing_deliverable() {
@@ -1866,7 +2043,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             return;
         }
         if Ppid(data.ppid.0) == Ppid::DCEP {
-            self.unprocessed_dcep += 1;
+            self.dcep_waiting = true;
         }
         self.tracker.mark(data.tsn);
         if data.flags & data_flags::IMMEDIATE != 0 {
@@ -1880,83 +2057,107 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             .find_deliverable(|stream| {
                 channels
                     .iter()
-                    .find(|c| c.state != ChannelState::Free && c.id == stream)
+                    .find(|c| c.is_live() && c.id == stream)
                     .map_or(0, |c| c.next_in_ssn)
             })
             .is_none()
     }
 
-    /// Acts on DATA_CHANNEL_OPEN/ACK as soon as they are deliverable, so the ACK goes out with
-    /// the next packet; the ChannelOpen event follows in order through `poll_event`.
+    /// Acts on DATA_CHANNEL_OPEN/ACK as soon as they are complete and in order (an OPEN may
+    /// span several DATA chunks), so the ACK goes out with the next packet; the ChannelOpen
+    /// event follows in order through `poll_event`. ACKs, refused OPENs and malformed DCEP
+    /// messages leave the store at once.
     fn process_dcep(&mut self) {
+        self.dcep_waiting = false;
         let mut index = 0;
-        loop {
-            let records = self.recv.records();
-            let Some(rel) = records.get(index..).and_then(|rest| {
-                rest.iter().position(|r| {
-                    r.ppid == Ppid::DCEP.0
-                        && r.flags & PROCESSED == 0
-                        && r.flags & data_flags::BEGIN != 0
-                        && r.flags & data_flags::END != 0
-                })
-            }) else {
-                break;
-            };
-            let at = index + rel;
-            index = at + 1;
-            let r = records[at];
-            let expected = self
-                .channel_index(r.stream)
-                .map_or(0, |i| self.channels[i].next_in_ssn);
-            if !r.is_unordered() && r.ssn != expected {
+        while let Some(&r) = self.recv.records().get(index) {
+            if r.ppid != Ppid::DCEP.0 || r.flags & PROCESSED != 0 {
+                index += 1;
                 continue;
             }
-            let found = Found {
-                first: at,
-                last: at,
+            let Some(found) = self.recv.complete_at(index) else {
+                // A fragment: the rest is still to come.
+                self.dcep_waiting = true;
+                index += 1;
+                continue;
             };
-            let mut body = [0u8; 1024];
-            let msg = self.recv.message_ref(found);
-            let n = msg.len().min(body.len());
-            body[..n].copy_from_slice(&msg[..n]);
-            let parsed = dcep::Message::parse(&body[..n]);
-            self.recv.set_flags(at, r.flags | PROCESSED);
-            self.unprocessed_dcep = self.unprocessed_dcep.saturating_sub(1);
-            match parsed {
-                Ok(dcep::Message::Open(open)) => {
-                    self.on_dcep_open(r.stream, r.ssn, &open, r.is_unordered())
-                }
-                Ok(dcep::Message::Ack) => {
-                    if let Some(i) = self.channel_index(r.stream) {
+            let channel = self.channel_index(r.stream);
+            // On a stream with no channel there is no order to keep (an OPEN is the first
+            // message of its stream, RFC 8832 §5).
+            if let Some(i) = channel
+                && !r.is_unordered()
+                && r.ssn != self.channels[i].next_in_ssn
+            {
+                self.dcep_waiting = true;
+                index = found.last + 1;
+                continue;
+            }
+            let parsed = match dcep::Message::parse(self.recv.message(found)) {
+                Ok(dcep::Message::Open(open)) => Some(Some(DcepOpen {
+                    channel_type: open.channel_type,
+                    priority: open.priority,
+                    reliability: open.reliability,
+                    label_len: open.label.len(),
+                    protocol_len: open.protocol.len(),
+                })),
+                Ok(dcep::Message::Ack) => Some(None),
+                Err(_) => None,
+            };
+            let keep = match parsed {
+                Some(Some(open)) => self.on_dcep_open(r.stream, r.ssn, &open, r.is_unordered()),
+                Some(None) => {
+                    if let Some(i) = channel {
                         self.channels[i].acked = true;
                         if !r.is_unordered() {
                             self.channels[i].next_in_ssn =
                                 self.channels[i].next_in_ssn.wrapping_add(1);
                         }
                     }
+                    false
                 }
-                Err(_) => self.stats.drop_channel += 1,
+                None => {
+                    self.stats.drop_channel += 1;
+                    false
+                }
+            };
+            if keep {
+                self.recv.set_flags(found.first, r.flags | PROCESSED);
+                index = found.last + 1;
+            } else {
+                self.recv.remove(found.first, found.last);
             }
         }
+        self.maybe_window_update();
     }
 
-    fn on_dcep_open(&mut self, stream: u16, ssn: u16, open: &dcep::Open<'_>, unordered: bool) {
+    /// Accepts the peer's DATA_CHANNEL_OPEN (true) or refuses it.
+    fn on_dcep_open(&mut self, stream: u16, ssn: u16, open: &DcepOpen, unordered: bool) -> bool {
         let ours = match self.config.role {
             DtlsRole::Client => stream.is_multiple_of(2),
             DtlsRole::Server => !stream.is_multiple_of(2),
         };
-        if ours || self.channel_index(stream).is_some() {
-            // RFC 8832 §6: the peer must use its own parity; an id in use is a collision.
-            self.stats.drop_channel += 1;
-            return;
+        if self.channel_index(stream).is_some() {
+            // An id in use is a collision (RFC 8832 §6); its stream belongs to a live channel,
+            // so it is not reset: the OPEN is only counted.
+            self.stats.refused_channels += 1;
+            return false;
         }
-        let Some(slot) = self
+        let max = usize::from(self.config.max_label);
+        let slot = self
             .channels
             .iter()
-            .position(|c| c.state == ChannelState::Free)
-        else {
-            self.stats.drop_channel += 1;
-            return;
+            .position(|c| c.state == ChannelState::Free);
+        let (Some(slot), false, true) = (
+            slot,
+            ours,
+            open.label_len <= max && open.protocol_len <= max,
+        ) else {
+            // RFC 8832 §6: the peer must use its own parity. Whatever the reason, the peer
+            // learns of the refusal as a close: our side of its stream is reset (RFC 8831
+            // §6.7), it resets its own in answer.
+            debug!("sctp: channel {} refused", stream);
+            self.refuse_stream(stream);
+            return false;
         };
         let reliability = match open.channel_type.0 & 0x7f {
             1 => {
@@ -1998,6 +2199,27 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             self.channels[slot].next_out_ssn = 1;
         }
         debug!("sctp: channel {} opened by the peer", stream);
+        true
+    }
+
+    /// Counts a refused channel and queues the reset of our side of its stream.
+    fn refuse_stream(&mut self, stream: u16) {
+        self.stats.refused_channels += 1;
+        if !self.peer_caps.reconfig {
+            return;
+        }
+        let queued = self.refused.get(..self.refused_len).unwrap_or_default();
+        if queued.contains(&stream) {
+            return;
+        }
+        match self.refused.get_mut(self.refused_len) {
+            Some(slot) => {
+                *slot = stream;
+                self.refused_len += 1;
+                self.pending.reconfig_request |= self.reset_in_flight.is_none();
+            }
+            None => self.stats.drop_refused_reset += 1,
+        }
     }
 
     fn on_forward_tsn(&mut self, chunk: &Chunk<'_>) {
@@ -2017,34 +2239,31 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         self.recv.drop_abandoned(base, new_cum);
         self.tracker.forward_to(new_cum);
         for (stream, ssn) in fwd.streams() {
-            if let Some(i) = self.channel_index(stream) {
-                let next = ssn.wrapping_add(1);
-                if ssn_lt(self.channels[i].next_in_ssn, next) {
-                    self.channels[i].next_in_ssn = next;
-                }
-            }
-        }
-        self.drop_stale_ordered();
-    }
-
-    /// After a FORWARD-TSN, complete ordered messages whose SSN was skipped can never be
-    /// delivered in order: drop them.
-    fn drop_stale_ordered(&mut self) {
-        let mut i = 0;
-        while let Some(r) = self.recv.records().get(i).copied() {
-            let expected = self
-                .channel_index(r.stream)
-                .map_or(0, |c| self.channels[c].next_in_ssn);
-            if !r.is_unordered()
-                && ssn_lt(r.ssn, expected)
-                && tsn_le(r.tsn, self.tracker.cumulative)
-                && r.flags & PROCESSED == 0
-                && self.pending_release.is_none_or(|f| f.first != i)
-            {
-                self.recv.remove(i, i);
+            let Some(i) = self.channel_index(stream) else {
                 continue;
+            };
+            // RFC 3758 §3.6: complete ordered messages up to the skipped SSN are delivered,
+            // not deleted: they become deliverable regardless of their SSN, in TSN order,
+            // whether or not the reader has drained what came before.
+            let mut k = 0;
+            while let Some(&r) = self.recv.records().get(k) {
+                if r.stream == stream
+                    && r.ppid != Ppid::DCEP.0
+                    && !r.is_unordered()
+                    && r.is_begin()
+                    && r.flags & PROCESSED == 0
+                    && !ssn_lt(ssn, r.ssn)
+                    && !ssn_lt(r.ssn, self.channels[i].next_in_ssn)
+                    && tsn_le(r.tsn, new_cum)
+                {
+                    self.recv.set_flags(k, r.flags | PROCESSED);
+                }
+                k += 1;
             }
-            i += 1;
+            let next = ssn.wrapping_add(1);
+            if ssn_lt(self.channels[i].next_in_ssn, next) {
+                self.channels[i].next_in_ssn = next;
+            }
         }
     }
 
@@ -2079,20 +2298,23 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                     // number (as dcsctp sends after "in progress") is a fresh request.
                     let result = if request_seq == self.peer_reconfig_seq {
                         self.peer_reconfig_seq = self.peer_reconfig_seq.wrapping_add(1);
-                        // A retry while an earlier request waits merges into it.
-                        let (mut until, mut list, mut n) =
-                            self.deferred_reset
-                                .unwrap_or((last_tsn, [0; MAX_RESET_STREAMS], 0));
+                        // A retry while an earlier request waits merges into it. Every listed
+                        // stream is flagged on its channel, so any number of them is performed
+                        // (a stream with no channel has nothing to reset).
+                        let (mut until, mut all) = self.deferred_reset.unwrap_or((last_tsn, false));
                         if tsn_lt(until, last_tsn) {
                             until = last_tsn;
                         }
+                        let mut listed = false;
                         for s in ReconfigParam::stream_ids(streams) {
-                            if n < MAX_RESET_STREAMS && !list[..n].contains(&s) {
-                                list[n] = s;
-                                n += 1;
+                            listed = true;
+                            if let Some(i) = self.channel_index(s) {
+                                self.channels[i].in_reset_deferred = true;
                             }
                         }
-                        self.deferred_reset = Some((until, list, n));
+                        // An empty list resets every stream.
+                        all |= !listed;
+                        self.deferred_reset = Some((until, all));
                         self.last_peer_reconfig_result = ReconfigResult::IN_PROGRESS;
                         self.perform_deferred_reset();
                         self.last_peer_reconfig_result
@@ -2118,24 +2340,18 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
 
     /// Performs the peer's deferred outgoing reset once every TSN up to its last one is in.
     fn perform_deferred_reset(&mut self) {
-        let Some((last_tsn, list, n)) = self.deferred_reset else {
+        let Some((last_tsn, all)) = self.deferred_reset else {
             return;
         };
         if !tsn_le(last_tsn, self.tracker.cumulative) {
             return;
         }
         self.deferred_reset = None;
-        if n == 0 {
-            // An empty list resets every stream.
-            for i in 0..CHANNELS {
-                if self.channels[i].state != ChannelState::Free {
-                    let id = self.channels[i].id;
-                    self.incoming_reset(id);
-                }
-            }
-        } else {
-            for &s in list.get(..n).unwrap_or_default() {
-                self.incoming_reset(s);
+        for i in 0..CHANNELS {
+            let c = self.channels[i];
+            if c.is_live() && (all || c.in_reset_deferred) {
+                self.channels[i].in_reset_deferred = false;
+                self.incoming_reset(c.id);
             }
         }
         self.last_peer_reconfig_result = ReconfigResult::SUCCESS_PERFORMED;
@@ -2167,12 +2383,14 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
     }
 
     fn on_reconfig_response(&mut self, seq: u32, result: ReconfigResult) {
-        let Some((req_seq, _, streams, n)) = self.reset_in_flight else {
+        let Some((req_seq, _)) = self.reset_in_flight else {
             return;
         };
         if seq != req_seq {
             return;
         }
+        // An answer: the peer is there (RFC 6525 §5.1.1 counts like T3-rtx).
+        self.error_count = 0;
         if result == ReconfigResult::IN_PROGRESS {
             // Ask again when the timer fires, under a new sequence number: the peer consumed
             // this one, and some stacks (usrsctp) keep answering "in progress" to it even after
@@ -2186,17 +2404,39 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         self.reset_in_flight = None;
         self.timers.clear(Timer::Reconfig);
         self.next_reconfig_seq = self.next_reconfig_seq.wrapping_add(1);
-        for &s in streams.get(..n).unwrap_or_default() {
-            if let Some(i) = self.channel_index(s) {
+        for i in 0..CHANNELS {
+            if self.channels[i].is_live() && self.channels[i].reset_in_flight {
                 // Success or a refusal: either way the stream carries nothing more from us.
+                self.channels[i].reset_in_flight = false;
                 self.channels[i].out_reset = true;
                 self.channels[i].next_out_ssn = 0;
                 self.finish_close(i);
             }
         }
-        if self.reset_queue_len > 0 {
+        let done = self.refused_in_flight.min(self.refused_len);
+        self.refused.copy_within(done..self.refused_len, 0);
+        self.refused_len -= done;
+        self.refused_in_flight = 0;
+        if self.refused_len > 0 || self.channels.iter().any(|c| c.reset_pending) {
             self.pending.reconfig_request = true;
         }
+    }
+
+    /// RFC 6525 §5.1.1: the request is retransmitted under the T3-rtx rules: the RTO backs
+    /// off, and each expiry counts toward `max_retransmits`, after which the peer is gone.
+    fn on_reconfig_timer(&mut self) {
+        if self.reset_in_flight.is_none() || !self.is_established_like() {
+            return;
+        }
+        self.stats.reconfig_retransmits += 1;
+        self.error_count += 1;
+        if self.error_count > self.config.max_retransmits {
+            self.pending.abort = true;
+            self.close(CloseReason::RetransmitTimeout);
+            return;
+        }
+        self.rto = self.rto.saturating_mul(2).min(micros(self.config.rto_max));
+        self.pending.reconfig_request = true;
     }
 
     // -----------------------------------------------------------------------------------------
@@ -2231,7 +2471,8 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                     // well-behaved peer); release its buffered amount.
                     self.unbuffer(meta.stream, usize::from(meta.len));
                 }
-                ChunkState::GapAcked | ChunkState::Abandoned => {}
+                ChunkState::GapAcked => self.gap_acked = self.gap_acked.saturating_sub(1),
+                ChunkState::Abandoned => {}
             }
             if let Some((tsn, sent)) = self.rtt_probe
                 && tsn == meta.tsn
@@ -2296,15 +2537,19 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         }
         let gaps = &gaps[..ngaps];
         let mut highest_newly_acked: Option<u32> = None;
-        if ngaps > 0 || self.retransmit_count > 0 || self.flight > 0 {
+        let mut reneged = false;
+        if ngaps > 0 || self.gap_acked > 0 {
             let mut at = self.send.head();
             let max_gap_end = gaps.iter().map(|g| g.1).max().unwrap_or(0);
+            // Gap-acked chunks visited: past the last gap block the walk goes on only while
+            // some are left to re-check (a SACK that no longer covers them: reneged).
+            let mut gap_acked_seen = 0;
             while at < self.send.next_unsent {
                 let Some((mut meta, next)) = self.send.entry(at) else {
                     break;
                 };
                 let off = meta.tsn.wrapping_sub(cum);
-                if off > u32::from(max_gap_end) {
+                if off > u32::from(max_gap_end) && gap_acked_seen >= self.gap_acked {
                     break;
                 }
                 let in_gap = gaps
@@ -2317,15 +2562,20 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                             self.flight = self.flight.saturating_sub(usize::from(meta.len));
                             acked += usize::from(meta.len);
                             meta.state = ChunkState::GapAcked;
+                            self.gap_acked += 1;
                             highest_newly_acked = Some(meta.tsn);
                         }
                         ChunkState::Retransmit => {
                             self.retransmit_count = self.retransmit_count.saturating_sub(1);
                             acked += usize::from(meta.len);
                             meta.state = ChunkState::GapAcked;
+                            self.gap_acked += 1;
                             highest_newly_acked = Some(meta.tsn);
                         }
                         _ => {}
+                    }
+                    if meta.state == ChunkState::GapAcked {
+                        gap_acked_seen += 1;
                     }
                     if let Some((tsn, sent)) = self.rtt_probe
                         && tsn == meta.tsn
@@ -2336,9 +2586,13 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                         }
                     }
                 } else if meta.state == ChunkState::GapAcked {
-                    // Reneged by the receiver: send it again.
-                    meta.state = ChunkState::Retransmit;
-                    self.retransmit_count += 1;
+                    // Reneged by the receiver (RFC 9260 §6.2.1): the chunk is outstanding
+                    // again, as if just sent; T3-rtx (kept running below) retransmits it.
+                    meta.state = ChunkState::InFlight;
+                    meta.misses = 0;
+                    self.gap_acked = self.gap_acked.saturating_sub(1);
+                    self.flight += usize::from(meta.len);
+                    reneged = true;
                 }
                 if meta.state != before {
                     self.send.update(at, &meta);
@@ -2365,7 +2619,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                         meta.state = ChunkState::Retransmit;
                         self.flight = self.flight.saturating_sub(usize::from(meta.len));
                         self.retransmit_count += 1;
-                        self.fast_retransmit_budget += 1;
+                        self.fast_retransmit_budget = true;
                         self.stats.fast_retransmits += 1;
                         entered_fast_retransmit = true;
                     }
@@ -2422,6 +2676,9 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         } else if advanced {
             self.timers
                 .set(Timer::T3, self.now + Duration::from_micros(self.rto));
+        } else if reneged {
+            self.timers
+                .set_earliest(Timer::T3, self.now + Duration::from_micros(self.rto));
         }
 
         self.abandon_expired_in_flight();
@@ -2435,7 +2692,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             let before = c.buffered;
             c.buffered = c.buffered.saturating_sub(len);
             if before > c.low_threshold && c.buffered <= c.low_threshold {
-                self.push_event(Queued::BufferedAmountLow(stream));
+                c.low_pending = true;
             }
         }
     }
@@ -2471,7 +2728,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             }
             at = next;
         }
-        self.fast_retransmit_budget = 0;
+        self.fast_retransmit_budget = false;
         self.abandon_expired_in_flight();
         self.advance_ack_point();
         if tsn_lt(self.last_cum_ack, self.advanced_peer_ack_point) {
@@ -2536,7 +2793,8 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                     self.unbuffer(meta.stream, usize::from(meta.len));
                     self.send.mark_sent_cursor(at, next);
                 }
-                ChunkState::GapAcked | ChunkState::Abandoned => {}
+                ChunkState::GapAcked => self.gap_acked = self.gap_acked.saturating_sub(1),
+                ChunkState::Abandoned => {}
             }
             meta.state = ChunkState::Abandoned;
             self.send.update(at, &meta);
@@ -2837,45 +3095,78 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
     }
 
     fn emit_reconfig(&mut self, w: &mut Writer<'_>) {
-        if self.pending.reconfig_request
-            && self.reset_in_flight.is_none()
-            && self.reset_queue_len > 0
-        {
-            let mut streams = [0u16; MAX_RESET_STREAMS];
-            let n = self.reset_queue_len;
-            streams[..n].copy_from_slice(&self.reset_queue[..n]);
-            self.reset_queue_len = 0;
-            let last_tsn = self.send.next_tsn.wrapping_sub(1);
-            self.reset_in_flight = Some((self.next_reconfig_seq, last_tsn, streams, n));
+        // Parameter sizes (RFC 6525 §4.1, §4.4): a request is 16 bytes plus 2 per stream,
+        // padded; a response is 12.
+        let count = self.reconfig_response_count;
+        let responses_len = 12 * count;
+        if self.pending.reconfig_request && self.reset_in_flight.is_none() {
+            // A new request takes the waiting streams, as many as leave room in any packet
+            // for the other control chunks; the rest wait for the next request.
+            let room = self.config.mtu.saturating_sub(320) / 2;
+            let mut budget = room.clamp(1, MAX_RESET_STREAMS);
+            for c in self.channels.iter_mut() {
+                if budget > 0 && c.is_live() && c.reset_pending {
+                    c.reset_pending = false;
+                    c.reset_in_flight = true;
+                    budget -= 1;
+                }
+            }
+            self.refused_in_flight = self.refused_len.min(budget);
+            if budget < room.clamp(1, MAX_RESET_STREAMS) || self.refused_in_flight > 0 {
+                let last_tsn = self.send.next_tsn.wrapping_sub(1);
+                self.reset_in_flight = Some((self.next_reconfig_seq, last_tsn));
+            }
+        }
+        if self.reset_in_flight.is_none() {
+            self.pending.reconfig_request = false;
         }
         let request = if self.pending.reconfig_request {
             self.reset_in_flight
         } else {
             None
         };
-        self.pending.reconfig_request = false;
-        let responses = self.reconfig_responses;
-        let count = self.reconfig_response_count;
-        self.reconfig_response_count = 0;
-        let peer_seq = self.peer_reconfig_seq.wrapping_sub(1);
-        if request.is_none() && count == 0 {
+        let streams = self
+            .channels
+            .iter()
+            .filter(|c| c.is_live() && c.reset_in_flight)
+            .count()
+            + self.refused_in_flight;
+        let request_len = if request.is_some() {
+            (16 + 2 * streams).next_multiple_of(4)
+        } else {
+            0
+        };
+        let fits = |n: usize| 4 + n <= w.remaining();
+        let send_request = request.is_some() && fits(responses_len + request_len);
+        if !send_request && (count == 0 || !fits(responses_len)) {
+            // Nothing, or no room in this packet: it goes in the next one.
             return;
         }
+        if send_request {
+            self.pending.reconfig_request = false;
+        }
+        let responses = self.reconfig_responses;
+        self.reconfig_response_count = 0;
+        let peer_seq = self.peer_reconfig_seq.wrapping_sub(1);
+        let channels = &self.channels;
+        let refused = self
+            .refused
+            .get(..self.refused_in_flight)
+            .unwrap_or_default();
         wire::emit_chunk(w, ChunkType::RE_CONFIG, 0, |w| {
-            if let Some((seq, last_tsn, streams, n)) = request {
-                ReconfigParam::emit_outgoing_reset(
-                    w,
-                    seq,
-                    peer_seq,
-                    last_tsn,
-                    streams.get(..n).unwrap_or_default(),
-                );
+            if let (true, Some((seq, last_tsn))) = (send_request, request) {
+                let ids = channels
+                    .iter()
+                    .filter(|c| c.is_live() && c.reset_in_flight)
+                    .map(|c| c.id)
+                    .chain(refused.iter().copied());
+                ReconfigParam::emit_outgoing_reset_ids(w, seq, peer_seq, last_tsn, ids);
             }
             for &(seq, result) in responses.get(..count).unwrap_or_default() {
                 ReconfigParam::emit_response(w, seq, result);
             }
         });
-        if request.is_some() {
+        if send_request {
             self.timers
                 .set(Timer::Reconfig, self.now + Duration::from_micros(self.rto));
         }
@@ -2893,6 +3184,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         let now = self.now.as_micros();
         let mut sent_any = false;
         // Retransmissions, in TSN order.
+        let mut fast_sent = false;
         if self.retransmit_count > 0 {
             let mut at = self.send.head();
             while self.retransmit_count > 0 && at < self.send.next_unsent {
@@ -2901,7 +3193,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                 };
                 if meta.state == ChunkState::Retransmit {
                     let len = usize::from(meta.len);
-                    let fast = self.fast_retransmit_budget > 0;
+                    let fast = self.fast_retransmit_budget;
                     if !fast && self.flight > 0 && self.flight + len > self.cwnd {
                         break;
                     }
@@ -2916,7 +3208,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                         at = next;
                         continue;
                     }
-                    self.fast_retransmit_budget = self.fast_retransmit_budget.saturating_sub(1);
+                    fast_sent |= fast;
                     meta.state = ChunkState::InFlight;
                     meta.retransmits = meta.retransmits.saturating_add(1);
                     meta.misses = 0;
@@ -2929,6 +3221,10 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                     sent_any = true;
                 }
                 at = next;
+            }
+            if fast_sent {
+                // The cwnd bypass was this packet's; the next ones wait for the window.
+                self.fast_retransmit_budget = false;
             }
             // A FORWARD-TSN with its 16 stream entries takes 72 bytes.
             if self.pending.forward_tsn && w.remaining() >= 72 {

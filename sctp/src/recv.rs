@@ -163,31 +163,50 @@ impl TsnTracker {
     }
 }
 
-/// A record flag outside the DATA flags: the (DCEP) message was already acted on and is
-/// deliverable regardless of its SSN.
+/// A record flag outside the DATA flags: the (DCEP) message was already acted on, or a
+/// FORWARD-TSN moved its stream past it, and it is deliverable regardless of its SSN.
 pub(crate) const PROCESSED_FLAG: u8 = 0x80;
 
-/// One stored DATA chunk.
+/// One run of stored DATA chunks of one message with consecutive TSNs (`tsn ..
+/// tsn + tsns - 1`). Fragments that arrive next to each other are merged into one record, so a
+/// message received in order takes one record however many chunks it was cut into: `CHUNKS`
+/// bounds the holes in the received sequence, not the size of a message.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Record {
     pub(crate) tsn: u32,
+    /// How many TSNs (chunks) the record holds (at least 1).
+    pub(crate) tsns: u16,
     pub(crate) stream: u16,
     pub(crate) ssn: u16,
     pub(crate) ppid: u32,
     pub(crate) flags: u8,
     pub(crate) offset: u32,
-    pub(crate) len: u16,
+    pub(crate) len: u32,
 }
 
 impl Record {
-    fn is_begin(&self) -> bool {
+    pub(crate) fn is_begin(&self) -> bool {
         self.flags & crate::wire::data_flags::BEGIN != 0
     }
-    fn is_end(&self) -> bool {
+    pub(crate) fn is_end(&self) -> bool {
         self.flags & crate::wire::data_flags::END != 0
     }
     pub(crate) fn is_unordered(&self) -> bool {
         self.flags & crate::wire::data_flags::UNORDERED != 0
+    }
+    /// The highest TSN in the record.
+    pub(crate) fn last_tsn(&self) -> u32 {
+        self.tsn.wrapping_add(u32::from(self.tsns.max(1)) - 1)
+    }
+    /// Whether `next` continues this record's message right after it.
+    fn continued_by(&self, next: &Record) -> bool {
+        next.tsn == self.last_tsn().wrapping_add(1)
+            && next.stream == self.stream
+            && !self.is_end()
+            && !next.is_begin()
+            && self.flags & PROCESSED_FLAG == 0
+            && next.flags & PROCESSED_FLAG == 0
+            && u32::from(self.tsns) + u32::from(next.tsns) <= u32::from(u16::MAX)
     }
 }
 
@@ -245,10 +264,11 @@ impl<'a, const N: usize> Reassembly<'a, N> {
     }
 
     /// The honest window: free bytes, but no more than the free records can hold at
-    /// `per_record` bytes each (a full-size chunk). A peer sending smaller chunks can still
-    /// exhaust the records first; those chunks are dropped, counted and retransmitted.
+    /// `per_record` bytes each (a full-size chunk). A peer sending smaller chunks out of order
+    /// can still exhaust the records first; those chunks are dropped, counted and
+    /// retransmitted (in-order chunks join their message's record and need none).
     pub(crate) fn free(&self, per_record: usize) -> usize {
-        let records = N.saturating_sub(self.count);
+        let records = N.saturating_sub(self.count).max(1);
         (self.area.len() - self.used).min(records.saturating_mul(per_record))
     }
 
@@ -259,7 +279,7 @@ impl<'a, const N: usize> Reassembly<'a, N> {
     fn end(&self) -> usize {
         self.records()
             .last()
-            .map_or(0, |r| r.offset as usize + usize::from(r.len))
+            .map_or(0, |r| r.offset as usize + r.len as usize)
     }
 
     /// Moves every payload down so they are contiguous from offset 0.
@@ -267,7 +287,7 @@ impl<'a, const N: usize> Reassembly<'a, N> {
         let mut at = 0usize;
         for i in 0..self.count {
             let r = self.records[i];
-            let (from, len) = (r.offset as usize, usize::from(r.len));
+            let (from, len) = (r.offset as usize, r.len as usize);
             if from != at {
                 self.area.copy_within(from..from + len, at);
                 self.records[i].offset = at as u32;
@@ -276,7 +296,8 @@ impl<'a, const N: usize> Reassembly<'a, N> {
         }
     }
 
-    /// Stores a chunk in TSN order (`base` is the cumulative TSN, for serial ordering).
+    /// Stores a chunk in TSN order (`base` is the cumulative TSN, for serial ordering),
+    /// merging it into the records of its message's neighbouring fragments.
     pub(crate) fn insert(
         &mut self,
         base: u32,
@@ -284,9 +305,14 @@ impl<'a, const N: usize> Reassembly<'a, N> {
         payload: &[u8],
     ) -> Result<(), StoreError> {
         let len = payload.len();
-        if self.count >= N || self.used + len > self.area.len() {
+        if self.used + len > self.area.len() || u32::try_from(len).is_err() {
             return Err(StoreError::NoRoom);
         }
+        let record = Record {
+            tsns: 1,
+            len: len as u32,
+            ..record
+        };
         // Stored TSNs lie within 2^30 of the cumulative TSN (some at or below it, waiting to
         // be read; some above it, out of order): order them from a point far below.
         let origin = base.wrapping_sub(1 << 30);
@@ -298,32 +324,70 @@ impl<'a, const N: usize> Reassembly<'a, N> {
         } else {
             self.records().partition_point(|r| key(r.tsn) < k)
         };
-        if self.end() + len > self.area.len() {
+        let merge_prev = index > 0 && self.records[index - 1].continued_by(&record);
+        let merge_next = index < self.count && record.continued_by(&self.records[index]);
+        if !merge_prev && !merge_next && self.count >= N {
+            return Err(StoreError::NoRoom);
+        }
+        // Out of order, or no room at the end: make the payloads contiguous first, so the new
+        // payload goes right after its predecessor's and in front of its successor's.
+        if index < self.count || self.end() + len > self.area.len() {
             self.compact();
         }
-        let at = if index == self.count {
-            self.end()
+        let at = if index > 0 {
+            let p = self.records[index - 1];
+            p.offset as usize + p.len as usize
         } else {
-            // Open a gap in front of the record now at `index`.
-            let at = self.records[index].offset as usize;
-            let end = self.end();
+            0
+        };
+        let end = self.end();
+        if at < end {
             self.area.copy_within(at..end, at + len);
             for r in &mut self.records[index..self.count] {
                 r.offset += len as u32;
             }
-            at
-        };
-        if let Some(dst) = self.area.get_mut(at..at + len) {
-            dst.copy_from_slice(payload);
         }
-        self.records.copy_within(index..self.count, index + 1);
-        self.records[index] = Record {
-            offset: at as u32,
-            len: len as u16,
-            ..record
+        let Some(dst) = self.area.get_mut(at..at + len) else {
+            return Err(StoreError::NoRoom);
         };
-        self.count += 1;
+        dst.copy_from_slice(payload);
         self.used += len;
+        match (merge_prev, merge_next) {
+            (true, next) => {
+                let p = &mut self.records[index - 1];
+                p.tsns += 1;
+                p.len += len as u32;
+                p.flags |= record.flags & crate::wire::data_flags::END;
+                if next {
+                    let n = self.records[index];
+                    let p = &mut self.records[index - 1];
+                    p.tsns += n.tsns;
+                    p.len += n.len;
+                    p.flags |= n.flags & crate::wire::data_flags::END;
+                    self.records.copy_within(index + 1..self.count, index);
+                    self.count -= 1;
+                }
+            }
+            (false, true) => {
+                let n = &mut self.records[index];
+                let end_flag = n.flags & crate::wire::data_flags::END;
+                *n = Record {
+                    tsns: n.tsns + 1,
+                    len: n.len + len as u32,
+                    offset: at as u32,
+                    flags: record.flags | end_flag,
+                    ..record
+                };
+            }
+            (false, false) => {
+                self.records.copy_within(index..self.count, index + 1);
+                self.records[index] = Record {
+                    offset: at as u32,
+                    ..record
+                };
+                self.count += 1;
+            }
+        }
         Ok(())
     }
 
@@ -334,7 +398,7 @@ impl<'a, const N: usize> Reassembly<'a, N> {
         }
         let freed: usize = self.records[first..=last]
             .iter()
-            .map(|r| usize::from(r.len))
+            .map(|r| r.len as usize)
             .sum();
         self.records.copy_within(last + 1..self.count, first);
         self.count -= last + 1 - first;
@@ -347,10 +411,16 @@ impl<'a, const N: usize> Reassembly<'a, N> {
     /// The payload of records `first..=last` as one slice (contiguous by construction; compacts
     /// first if a removal left a hole between them, which cannot happen for one message).
     pub(crate) fn message(&mut self, found: Found) -> &[u8] {
-        let contiguous = self.records[found.first..found.last]
+        let (Some(a), Some(b)) = (
+            self.records.get(found.first..found.last),
+            self.records.get(found.first + 1..=found.last),
+        ) else {
+            return &[];
+        };
+        let contiguous = a
             .iter()
-            .zip(&self.records[found.first + 1..=found.last])
-            .all(|(a, b)| a.offset as usize + usize::from(a.len) == b.offset as usize);
+            .zip(b)
+            .all(|(a, b)| a.offset as usize + a.len as usize == b.offset as usize);
         if !contiguous {
             self.compact();
         }
@@ -364,8 +434,34 @@ impl<'a, const N: usize> Reassembly<'a, N> {
             return &[];
         };
         let start = a.offset as usize;
-        let end = b.offset as usize + usize::from(b.len);
+        let end = b.offset as usize + b.len as usize;
         self.area.get(start..end).unwrap_or_default()
+    }
+
+    /// The complete message starting at record `i` (which must hold its first fragment).
+    pub(crate) fn complete_at(&self, i: usize) -> Option<Found> {
+        let records = self.records();
+        let r = records.get(i)?;
+        if !r.is_begin() {
+            return None;
+        }
+        let mut j = i;
+        loop {
+            let cur = records.get(j)?;
+            if cur.is_end() {
+                return Some(Found { first: i, last: j });
+            }
+            match records.get(j + 1) {
+                Some(n)
+                    if n.tsn == cur.last_tsn().wrapping_add(1)
+                        && n.stream == r.stream
+                        && !n.is_begin() =>
+                {
+                    j += 1;
+                }
+                _ => return None,
+            }
+        }
     }
 
     /// The first complete message that may be delivered now. `expected(stream)` gives the next
@@ -375,35 +471,14 @@ impl<'a, const N: usize> Reassembly<'a, N> {
         let mut i = 0;
         while i < records.len() {
             let r = records[i];
-            if !r.is_begin() {
+            let Some(found) = self.complete_at(i) else {
                 i += 1;
                 continue;
-            }
-            let mut j = i;
-            let complete = loop {
-                let cur = records[j];
-                if cur.is_end() {
-                    break true;
-                }
-                match records.get(j + 1) {
-                    Some(n)
-                        if n.tsn == cur.tsn.wrapping_add(1)
-                            && n.stream == r.stream
-                            && !n.is_begin() =>
-                    {
-                        j += 1;
-                    }
-                    _ => break false,
-                }
             };
-            if complete
-                && (r.flags & PROCESSED_FLAG != 0
-                    || r.is_unordered()
-                    || r.ssn == expected(r.stream))
-            {
-                return Some(Found { first: i, last: j });
+            if r.flags & PROCESSED_FLAG != 0 || r.is_unordered() || r.ssn == expected(r.stream) {
+                return Some(found);
             }
-            i = j + 1;
+            i = found.last + 1;
         }
         None
     }
@@ -421,45 +496,47 @@ impl<'a, const N: usize> Reassembly<'a, N> {
     pub(crate) fn drop_abandoned(&mut self, base: u32, up_to: u32) -> usize {
         let mut dropped = 0;
         let mut i = 0;
+        if tsn_lt(up_to, base) {
+            return 0;
+        }
         while i < self.count {
             let r = self.records[i];
-            if !tsn_le(r.tsn, up_to) || tsn_lt(up_to, base) {
+            if !tsn_le(r.tsn, up_to) {
                 break;
             }
-            // Find the run of this message.
+            if let Some(found) = self.complete_at(i) {
+                i = found.last + 1;
+                continue;
+            }
+            // The fragments of one message from here (a run of consecutive TSNs).
             let mut j = i;
-            let mut complete = r.is_begin() && r.is_end();
-            while !complete {
-                match self.records.get(j + 1).filter(|_| j + 1 < self.count) {
-                    Some(n) if n.tsn == self.records[j].tsn.wrapping_add(1) && !n.is_begin() => {
-                        j += 1;
-                        complete = r.is_begin() && n.is_end();
-                    }
-                    _ => break,
+            while let Some(n) = self.records().get(j + 1) {
+                let cur = self.records[j];
+                if n.tsn == cur.last_tsn().wrapping_add(1) && !n.is_begin() && n.stream == r.stream
+                {
+                    j += 1;
+                } else {
+                    break;
                 }
             }
-            if complete {
-                i = j + 1;
-            } else {
-                dropped += self.records[i..=j]
-                    .iter()
-                    .map(|r| usize::from(r.len))
-                    .sum::<usize>();
-                self.remove(i, j);
-            }
+            dropped += self.records[i..=j]
+                .iter()
+                .map(|r| r.len as usize)
+                .sum::<usize>();
+            self.remove(i, j);
         }
         dropped
     }
 
     /// Removes the highest-TSN record above `cumulative` (reneging to make room for the chunk
-    /// that unblocks delivery). Returns its TSN.
-    pub(crate) fn renege_last(&mut self, cumulative: u32) -> Option<u32> {
+    /// that unblocks delivery). Returns its first TSN and how many TSNs it held.
+    pub(crate) fn renege_last(&mut self, cumulative: u32) -> Option<(u32, u16)> {
         let last = *self.records().last()?;
         if tsn_le(last.tsn, cumulative) {
             return None;
         }
         self.remove(self.count - 1, self.count - 1);
-        Some(last.tsn)
+        Some((last.tsn, last.tsns))
     }
 }
 
@@ -504,6 +581,7 @@ mod tests {
         let mut store = Reassembly::<'_, 8>::new(&mut area);
         let rec = |tsn, flags, ssn| Record {
             tsn,
+            tsns: 1,
             stream: 1,
             ssn,
             ppid: 53,
@@ -534,7 +612,7 @@ mod tests {
         );
         assert_eq!(store.drop_abandoned(12, 14), 2);
         assert_eq!(store.len(), 1);
-        assert_eq!(store.renege_last(12), Some(15));
+        assert_eq!(store.renege_last(12), Some((15, 1)));
         assert_eq!(
             store.insert(12, rec(16, BEGIN, 0), &[0; 65]),
             Err(StoreError::NoRoom)

@@ -991,6 +991,24 @@ impl<'a> ReconfigParam<'a> {
         });
     }
 
+    /// Emits an Outgoing SSN Reset Request parameter for the streams `ids` yields.
+    pub fn emit_outgoing_reset_ids(
+        w: &mut Writer<'_>,
+        request_seq: u32,
+        response_seq: u32,
+        last_tsn: u32,
+        ids: impl Iterator<Item = u16>,
+    ) {
+        emit_param(w, ParamType::OUTGOING_SSN_RESET_REQUEST, |w| {
+            w.u32(request_seq);
+            w.u32(response_seq);
+            w.u32(last_tsn);
+            for s in ids {
+                w.u16(s);
+            }
+        });
+    }
+
     /// Emits a Re-configuration Response parameter.
     pub fn emit_response(w: &mut Writer<'_>, response_seq: u32, result: ReconfigResult) {
         emit_param(w, ParamType::RECONFIGURATION_RESPONSE, |w| {

@@ -30,12 +30,26 @@ const MAX_BYTES_PER_REQUEST: usize = 1 << 16;
 /// simulation replayable from its seed. It implements the `rand_core` traits the RustCrypto
 /// crates take (`TryRng` and `TryCryptoRng`, hence `Rng` and `CryptoRng`).
 ///
-/// The key and chaining value are secret; `Debug` does not show them.
-#[derive(Clone)]
+/// The key and chaining value are secret; `Debug` does not show them, and they are wiped
+/// when the generator is dropped. It is deliberately not `Clone`: two copies of one state
+/// hand out the same "random" bytes twice (the same nonces, the same key shares). Use
+/// [`Drbg::fork`] for an independent stream.
+///
+/// ```compile_fail
+/// let rng = peerless_base::Drbg::from_seed(&[0; 32], b"x");
+/// let copy = rng.clone(); // a Drbg cannot be cloned
+/// ```
 pub struct Drbg {
     key: [u8; OUT_LEN],
     value: [u8; OUT_LEN],
     reseed_counter: u64,
+}
+
+impl Drop for Drbg {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.key);
+        zeroize::Zeroize::zeroize(&mut self.value);
+    }
 }
 
 impl core::fmt::Debug for Drbg {
@@ -80,7 +94,9 @@ impl Drbg {
     pub fn fork(&mut self, label: &[u8]) -> Drbg {
         let mut seed = [0u8; SEED_LEN];
         self.fill(&mut seed);
-        Drbg::from_seed(&seed, label)
+        let child = Drbg::from_seed(&seed, label);
+        zeroize::Zeroize::zeroize(&mut seed);
+        child
     }
 
     /// Fills `out` with random bytes.
@@ -356,7 +372,7 @@ mod tests {
     fn serves_rand_core_consumers() {
         use rand_core::{Rng, TryRng};
         let mut drbg = Drbg::from_seed(&[3; SEED_LEN], b"");
-        let mut copy = drbg.clone();
+        let mut copy = Drbg::from_seed(&[3; SEED_LEN], b"");
         let mut buf = [0u8; 12];
         drbg.fill_bytes(&mut buf);
         let mut expect = [0u8; 12];

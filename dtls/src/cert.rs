@@ -396,9 +396,13 @@ impl Fingerprint {
     /// A fingerprint from its parts; `None` if `digest` has the wrong length.
     #[must_use]
     pub fn new(algorithm: HashAlgorithm, digest: &[u8]) -> Option<Self> {
+        // The length comes from the SDP: check it before copying (a mismatch used to panic).
+        if digest.len() != algorithm.len() {
+            return None;
+        }
         let mut d = [0u8; 64];
-        d.get_mut(..algorithm.len())?.copy_from_slice(digest);
-        (digest.len() == algorithm.len()).then_some(Fingerprint {
+        d.get_mut(..digest.len())?.copy_from_slice(digest);
+        Some(Fingerprint {
             algorithm,
             digest: d,
         })

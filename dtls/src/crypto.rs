@@ -331,6 +331,15 @@ pub(crate) enum KeyShare {
     X25519([u8; 32]),
 }
 
+impl Drop for KeyShare {
+    fn drop(&mut self) {
+        // p256::SecretKey wipes itself; the x25519 scalar is a plain array.
+        if let KeyShare::X25519(k) = self {
+            zeroize::Zeroize::zeroize(k);
+        }
+    }
+}
+
 impl core::fmt::Debug for KeyShare {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("KeyShare(..)")
@@ -388,12 +397,13 @@ impl KeyShare {
             }
             KeyShare::X25519(k) => {
                 let peer: [u8; 32] = peer.try_into().ok()?;
-                let s = x25519_dalek::x25519(*k, peer);
+                let mut s = x25519_dalek::x25519(*k, peer);
                 // RFC 8422 §5.11: an all-zero result means a low-order point; abort.
                 if s.iter().all(|&b| b == 0) {
                     return None;
                 }
                 out.copy_from_slice(&s);
+                zeroize::Zeroize::zeroize(&mut s);
                 Some(())
             }
         }

@@ -101,8 +101,8 @@ pub fn handshake<const RX: usize, const TX: usize>(
                 return Err(SelftestError::Closed);
             }
         }
-        if let (Some(c), Some(s)) = (client_keys, server_keys) {
-            return match (c, s) {
+        if client_keys.is_some() && server_keys.is_some() {
+            return match (client_keys.take().flatten(), server_keys.take().flatten()) {
                 (Some(c), Some(s)) if c == s => Ok(c),
                 _ => Err(SelftestError::KeysDiffer),
             };

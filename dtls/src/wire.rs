@@ -118,6 +118,8 @@ codepoint!(
         SIGNATURE_ALGORITHMS = 13,
         /// use_srtp (RFC 5764 §4.1.1).
         USE_SRTP = 14,
+        /// padding (RFC 7685): its length depends on the rest of the hello.
+        PADDING = 21,
         /// extended_master_secret (RFC 7627).
         EXTENDED_MASTER_SECRET = 23,
         /// supported_versions (RFC 8446): a DTLS 1.3 client's offer, ignored by a 1.2 server.
@@ -422,12 +424,22 @@ impl<'a> U16List<'a> {
     }
 }
 
+/// Checks every extension's length and that no type appears twice (RFC 5246 §7.4.1.4:
+/// "There MUST NOT be more than one extension of the same type"; a second copy would let the
+/// two sides read different values, as `extension()` returns the first).
+///
+/// Duplicates are found by comparing each type with those after it: quadratic in the count,
+/// which a hello that fits the reassembly buffer keeps in the hundreds.
 fn check_extensions(bytes: &[u8]) -> Result<(), WireError> {
     let mut r = Reader::new(bytes);
     while !r.is_empty() {
-        r.u16()?;
+        let ty = r.u16()?;
         let len = usize::from(r.u16()?);
         r.skip(len)?;
+        let mut rest = Extensions { r: r.clone() };
+        if rest.any(|(t, _)| t.0 == ty) {
+            return Err(WireError::Invalid);
+        }
     }
     Ok(())
 }

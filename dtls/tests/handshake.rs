@@ -18,8 +18,8 @@ fn every_suite_group_and_profile_connects_and_exports_equal_keys() {
                 });
                 pair.run_until_connected();
                 let (a, b) = (
-                    pair.client_connected.unwrap(),
-                    pair.server_connected.unwrap(),
+                    pair.client_connected.clone().unwrap(),
+                    pair.server_connected.clone().unwrap(),
                 );
                 assert_eq!(a.0, *suite);
                 assert_eq!(a.1, Some(*profile));
@@ -166,7 +166,7 @@ fn the_server_preference_picks_the_srtp_profile_and_suite() {
     );
     pair.server_fp = cert(21).fingerprint(HashAlgorithm::Sha256);
     pair.run_until_connected();
-    let c = pair.client_connected.unwrap();
+    let c = pair.client_connected.clone().unwrap();
     assert_eq!(c.0, CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256);
     assert_eq!(c.1, Some(SrtpProfile::AEAD_AES_256_GCM));
     assert_eq!(c.2.client_key().len(), 32);

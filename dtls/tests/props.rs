@@ -25,7 +25,7 @@ proptest! {
         pair.server = Endpoint::new(Config::new(cert(seed.wrapping_mul(2).wrapping_add(1)), [!seed; 32]).with_mtu(server_mtu), Role::Server, pair.now);
         pair.run_until_connected();
         prop_assert_eq!(pair.client.stats().retransmissions, 0);
-        prop_assert_eq!(pair.client_connected.unwrap(), pair.server_connected.unwrap());
+        prop_assert_eq!(pair.client_connected.clone().unwrap(), pair.server_connected.clone().unwrap());
     }
 
     #[test]

@@ -50,7 +50,20 @@ impl<const N: usize> Reassembly<N> {
         self.slots = [Slot::default(); SLOTS];
     }
 
-    /// Stores a fragment; false if it had to be dropped.
+    /// Whether `f` belongs to a message whose slot was opened by a fragment of another type,
+    /// length or epoch (one of the two is not genuine).
+    pub(super) fn conflicts(&self, f: &HandshakeFragment<'_>, epoch: u16) -> bool {
+        self.slots.iter().any(|s| {
+            s.used
+                && s.msg_seq == f.message_seq()
+                && (s.msg_type != f.msg_type().0
+                    || s.length != f.length() as usize
+                    || s.epoch != epoch)
+        })
+    }
+
+    /// Stores a fragment; false if it had to be dropped (its type, length or epoch disagrees
+    /// with the slot's first fragment, or there is no room).
     pub(super) fn insert(&mut self, f: &HandshakeFragment<'_>, epoch: u16) -> bool {
         let length = f.length() as usize;
         let idx = match self

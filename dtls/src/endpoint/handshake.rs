@@ -33,17 +33,20 @@
 use hmac::{Hmac, KeyInit, Mac};
 use peerless_base::{BufferTooSmall, Instant, Writer, ct_eq, debug, trace, warn};
 use sha2::{Digest, Sha256};
+use zeroize::Zeroize;
 
 use super::buffers::{Entry, EntryKind, Flight};
-use super::{CloseReason, Core, EVENTS, PendingEvent, Role, SrtpKeyingMaterial, State};
+use super::{
+    CloseReason, Core, EVENTS, MAX_SEQ, PendingEvent, Role, SealError, SrtpKeyingMaterial, State,
+};
 use crate::cert::{Fingerprint, HashAlgorithm, PeerKey};
 use crate::crypto::{
     self, KeyShare, MAX_PUBLIC_LEN, PrfHash, RecordCipher, Transcript, key_iv_len,
 };
 use crate::wire::{
     ALERT_FATAL, ALERT_WARNING, Alert, AlertDescription, CertificateRequest, CertificateVerify,
-    CipherSuite, ClientHello, ContentType, ExtensionType, HANDSHAKE_HEADER_LEN, HandshakeType,
-    HelloVerifyRequest, NamedGroup, ProtocolVersion, RECORD_HEADER_LEN, ServerHello,
+    CipherSuite, ClientHello, ContentType, ExtensionType, HANDSHAKE_HEADER_LEN, HandshakeFragment,
+    HandshakeType, HelloVerifyRequest, NamedGroup, ProtocolVersion, RECORD_HEADER_LEN, ServerHello,
     ServerKeyExchange, SignatureScheme, UseSrtp, emit_extension, emit_handshake_header,
     emit_record_header, emit_u16_vector, parse_certificate_list, parse_client_key_exchange,
     parse_u16_vector,
@@ -145,7 +148,7 @@ impl Core {
         ctype: ContentType,
         epoch: u16,
         payload: &[u8],
-    ) -> Result<usize, BufferTooSmall> {
+    ) -> Result<usize, SealError> {
         let explicit = if epoch == 1 {
             self.write_cipher
                 .as_ref()
@@ -170,7 +173,7 @@ impl Core {
         ctype: ContentType,
         epoch: u16,
         plain_len: usize,
-    ) -> Result<usize, BufferTooSmall> {
+    ) -> Result<usize, SealError> {
         let cipher = if epoch == 1 {
             self.write_cipher.as_ref()
         } else {
@@ -180,10 +183,13 @@ impl Core {
         let frag_len = plain_len + overhead;
         let total = RECORD_HEADER_LEN + frag_len;
         if buf.len() < total {
-            return Err(BufferTooSmall { needed: total });
+            return Err(BufferTooSmall { needed: total }.into());
         }
         let seq_slot = usize::from(epoch.min(1));
         let seq = self.write_seq[seq_slot];
+        if seq > MAX_SEQ {
+            return Err(SealError::Exhausted);
+        }
         self.write_seq[seq_slot] = seq + 1;
         let mut w = Writer::new(&mut buf[..RECORD_HEADER_LEN]);
         emit_record_header(
@@ -198,7 +204,7 @@ impl Core {
             let mut header = [0u8; RECORD_HEADER_LEN];
             header.copy_from_slice(&buf[..RECORD_HEADER_LEN]);
             if c.seal(&header, &mut buf[RECORD_HEADER_LEN..total]).is_err() {
-                return Err(BufferTooSmall { needed: total });
+                return Err(BufferTooSmall { needed: total }.into());
             }
         }
         Ok(total)
@@ -291,13 +297,143 @@ impl Core {
         self.config.groups.iter().map(|g| g.0).chain(extra)
     }
 
-    pub(super) fn cookie_for(&self, client_random: &[u8]) -> [u8; 20] {
+    /// The HelloVerifyRequest cookie for `ch` under `secret`: HMAC-SHA-256 over every
+    /// ClientHello field but the cookie (RFC 6347 §4.2.1 "Cookie = HMAC(Secret, Client-IP,
+    /// Client-Parameters)"), truncated to 20 bytes. A cookie therefore admits only the
+    /// ClientHello that earned it. The endpoint does not see addresses (the host demultiplexes
+    /// by path), so the address is bound by the host owning one endpoint per path.
+    ///
+    /// The padding extension (RFC 7685) is left out: a client sizes it from the whole hello,
+    /// cookie included, so it may change between the two ClientHellos.
+    pub(super) fn cookie_for(ch: &ClientHello<'_>, secret: &[u8; 32]) -> [u8; 20] {
         let mut out = [0u8; 20];
-        if let Ok(mut mac) = <HmacSha256 as KeyInit>::new_from_slice(&self.cookie_secret) {
-            mac.update(client_random);
-            out.copy_from_slice(&mac.finalize().into_bytes()[..20]);
+        let Ok(mut mac) = <HmacSha256 as KeyInit>::new_from_slice(secret) else {
+            return out;
+        };
+        mac.update(&ch.version().0.to_be_bytes());
+        mac.update(ch.random());
+        mac.update(&[ch.session_id().len() as u8]);
+        mac.update(ch.session_id());
+        mac.update(&(ch.cipher_suites().count() as u16).to_be_bytes());
+        for suite in ch.cipher_suites() {
+            mac.update(&suite.0.to_be_bytes());
         }
+        mac.update(&[ch.compression_methods().len() as u8]);
+        mac.update(ch.compression_methods());
+        for (ty, body) in ch.extensions() {
+            if ty != ExtensionType::PADDING {
+                mac.update(&ty.0.to_be_bytes());
+                mac.update(&(body.len() as u16).to_be_bytes());
+                mac.update(body);
+            }
+        }
+        out.copy_from_slice(&mac.finalize().into_bytes()[..20]);
         out
+    }
+
+    /// Whether `ch` carries a cookie we made, with the current secret or the one before.
+    fn cookie_valid(&self, ch: &ClientHello<'_>) -> bool {
+        let mut current = Self::cookie_for(ch, &self.cookie_secret);
+        let mut ok = ct_eq(ch.cookie(), &current);
+        if let Some(previous) = &self.previous_cookie_secret {
+            let mut old = Self::cookie_for(ch, previous);
+            ok |= ct_eq(ch.cookie(), &old);
+            old.zeroize();
+        }
+        current.zeroize();
+        ok
+    }
+
+    /// A fresh cookie secret; the current one stays valid until the next rotation, so a
+    /// client between its two ClientHellos is not turned away.
+    pub(super) fn rotate_cookie_secret(&mut self) {
+        let mut next = [0u8; 32];
+        self.rng.fill(&mut next);
+        if let Some(old) = &mut self.previous_cookie_secret {
+            old.zeroize();
+        }
+        self.previous_cookie_secret = Some(self.cookie_secret);
+        self.cookie_secret = next;
+        next.zeroize();
+    }
+
+    /// Whether the peer may send a message of type `ty` in `epoch`, `ahead` messages after the
+    /// one we wait for. A fragment that fails this would otherwise open the reassembly slot
+    /// of the message that belongs there and keep the real one out.
+    pub(super) fn may_come(&self, ahead: u16, ty: HandshakeType, epoch: u16) -> bool {
+        // Finished is the only handshake message protected by the new epoch.
+        if (epoch == 1) != (ty == HandshakeType::FINISHED) {
+            return false;
+        }
+        let expected: &[HandshakeType] = if ahead == 0 {
+            match self.state {
+                State::AwaitServerHello => &[
+                    HandshakeType::SERVER_HELLO,
+                    HandshakeType::HELLO_VERIFY_REQUEST,
+                ],
+                State::AwaitServerCertificate | State::AwaitClientCertificate => {
+                    &[HandshakeType::CERTIFICATE]
+                }
+                State::AwaitServerKeyExchange => &[HandshakeType::SERVER_KEY_EXCHANGE],
+                State::AwaitServerHelloDone => &[
+                    HandshakeType::CERTIFICATE_REQUEST,
+                    HandshakeType::SERVER_HELLO_DONE,
+                ],
+                State::AwaitServerFinished | State::AwaitClientFinished => {
+                    &[HandshakeType::FINISHED]
+                }
+                State::AwaitClientHello => &[HandshakeType::CLIENT_HELLO],
+                State::AwaitClientKeyExchange => &[HandshakeType::CLIENT_KEY_EXCHANGE],
+                State::AwaitCertificateVerify => &[HandshakeType::CERTIFICATE_VERIFY],
+                State::Connected | State::Closed => &[],
+            }
+        } else {
+            match self.role {
+                Role::Client => &[
+                    HandshakeType::CERTIFICATE,
+                    HandshakeType::SERVER_KEY_EXCHANGE,
+                    HandshakeType::CERTIFICATE_REQUEST,
+                    HandshakeType::SERVER_HELLO_DONE,
+                    HandshakeType::FINISHED,
+                ],
+                Role::Server => &[
+                    HandshakeType::CERTIFICATE,
+                    HandshakeType::CLIENT_KEY_EXCHANGE,
+                    HandshakeType::CERTIFICATE_VERIFY,
+                    HandshakeType::FINISHED,
+                ],
+            }
+        };
+        expected.contains(&ty)
+    }
+
+    /// Handshake records after the handshake: the peer's last flight again (ours was lost),
+    /// or a renegotiation, which we decline.
+    pub(super) fn handshake_after_completion(&mut self, mut payload: &[u8], epoch: u16) {
+        while !payload.is_empty() {
+            let Ok(frag) = HandshakeFragment::parse(payload) else {
+                self.stats.dropped_fragments += 1;
+                return;
+            };
+            payload = payload.get(frag.wire_len()..).unwrap_or_default();
+            let renegotiation = match self.role {
+                Role::Server => frag.msg_type() == HandshakeType::CLIENT_HELLO,
+                Role::Client => frag.msg_type() == HandshakeType::HELLO_REQUEST,
+            };
+            if renegotiation && epoch == 1 {
+                // RFC 5246 §7.2.2 / §7.4.1.1: a peer that does not renegotiate answers with a
+                // no_renegotiation warning and carries on (what Pion and BoringSSL send). An
+                // epoch-0 one is unauthenticated and not a renegotiation: dropped below.
+                self.pending_alert
+                    .get_or_insert((ALERT_WARNING, AlertDescription::NO_RENEGOTIATION));
+                self.stats.renegotiations_refused += 1;
+            } else if !renegotiation && frag.message_seq() < self.recv_msg_seq {
+                // The peer's last flight again: our answer to it was lost.
+                self.peer_retransmitted = true;
+            } else {
+                self.stats.dropped_fragments += 1;
+            }
+        }
     }
 
     // -----------------------------------------------------------------------------------------
@@ -437,12 +573,16 @@ impl Core {
     ) -> Step {
         // Any version is fine here: RFC 6347 §4.2.1 lets servers answer with DTLS 1.0.
         let hvr = HelloVerifyRequest::parse(body).map_err(|_| AlertDescription::DECODE_ERROR)?;
-        if hvr.cookie.len() > self.cookie.len() || self.hello_verify_count >= 4 {
+        if self.hello_verify_count >= 4 {
             return Err(AlertDescription::ILLEGAL_PARAMETER);
         }
         self.hello_verify_count += 1;
+        // Up to 255 bytes (the field's u8 length), as RFC 6347 §4.2.1 allows.
+        self.cookie
+            .get_mut(..hvr.cookie.len())
+            .ok_or(AlertDescription::ILLEGAL_PARAMETER)?
+            .copy_from_slice(hvr.cookie);
         self.cookie_len = hvr.cookie.len();
-        self.cookie[..hvr.cookie.len()].copy_from_slice(hvr.cookie);
         self.send_client_hello(tx)
     }
 
@@ -470,6 +610,10 @@ impl Core {
         self.srtp = None;
         if let Some(ext) = sh.extension(ExtensionType::USE_SRTP) {
             let srtp = UseSrtp::parse(ext).map_err(|_| AlertDescription::DECODE_ERROR)?;
+            // RFC 5764 §4.1.1: an MKI other than the one offered (we offer none) aborts.
+            if !srtp.mki.is_empty() {
+                return Err(AlertDescription::ILLEGAL_PARAMETER);
+            }
             let mut profiles = srtp.profiles();
             let chosen = profiles.next();
             if profiles.next().is_some()
@@ -664,7 +808,7 @@ impl Core {
         let hash = PrfHash::of(self.suite);
         let mut session_hash = [0u8; 48];
         let n = self.transcript.snapshot(hash, &mut session_hash);
-        let pre_master = self.pre_master;
+        let mut pre_master = self.pre_master;
         crypto::prf(
             hash,
             &pre_master,
@@ -672,7 +816,8 @@ impl Core {
             &[&session_hash[..n]],
             &mut self.master_secret,
         );
-        self.pre_master = [0; 32];
+        pre_master.zeroize();
+        self.pre_master.zeroize();
         let (kl, il) = key_iv_len(self.suite);
         let mut block = [0u8; 2 * (32 + 12)];
         let block = &mut block[..2 * (kl + il)];
@@ -694,26 +839,27 @@ impl Core {
         };
         self.write_cipher = write;
         self.read_cipher = read;
-        block.fill(0);
+        block.zeroize();
     }
 
     pub(super) fn srtp_keys(&self) -> Option<SrtpKeyingMaterial> {
         let profile = self.srtp?;
         let (key_len, salt_len) = profile.key_salt_len()?;
-        let mut material = [0u8; 88];
+        // Written in place: a local copy would leave the keys on the stack.
+        let mut keys = SrtpKeyingMaterial {
+            profile,
+            material: [0; 88],
+            key_len,
+            salt_len,
+        };
         crypto::prf(
             PrfHash::of(self.suite),
             &self.master_secret,
             b"EXTRACTOR-dtls_srtp",
             &[&self.client_random, &self.server_random],
-            &mut material[..2 * (key_len + salt_len)],
+            keys.material.get_mut(..2 * (key_len + salt_len))?,
         );
-        Some(SrtpKeyingMaterial {
-            profile,
-            material,
-            key_len,
-            salt_len,
-        })
+        Some(keys)
     }
 
     // -----------------------------------------------------------------------------------------
@@ -725,36 +871,51 @@ impl Core {
         body: &[u8],
         tx: &mut Flight<N>,
     ) -> Step {
-        let ch = ClientHello::parse(body).map_err(|_| AlertDescription::DECODE_ERROR)?;
+        let Ok(ch) = ClientHello::parse(body) else {
+            if self.config.cookies {
+                // Nothing has shown the sender can receive at its address yet: a stateless
+                // server drops what it cannot read, with no alert (RFC 6347 §4.2.1), so a
+                // forged datagram cannot end it.
+                self.stats.dropped_hellos += 1;
+                return Ok(());
+            }
+            return Err(AlertDescription::DECODE_ERROR);
+        };
+        let msg_seq = u16::from_be_bytes([header[4], header[5]]);
+        if self.config.cookies && !self.cookie_valid(&ch) {
+            // Stateless: answer and forget; the next ClientHello starts over. Whatever else is
+            // wrong with this hello is judged once it comes back with the cookie.
+            self.new_flight(tx, false);
+            self.send_msg_seq = msg_seq;
+            // RFC 6347 §4.2.1: the HelloVerifyRequest takes the ClientHello's record
+            // sequence number, so a stateless server never repeats one.
+            self.write_seq[0] = self.last_record_seq;
+            let mut cookie = Self::cookie_for(&ch, &self.cookie_secret);
+            let hvr = HelloVerifyRequest {
+                version: ProtocolVersion::DTLS_1_0,
+                cookie: &cookie,
+            };
+            let saved = self.transcript.clone();
+            let result = self.push_message(tx, HandshakeType::HELLO_VERIFY_REQUEST, 0, |_, w| {
+                hvr.emit(w);
+            });
+            cookie.zeroize();
+            self.transcript = saved;
+            return result;
+        }
         // DTLS versions count down: 0xFEFD (1.2) or lower numbers are newer. A DTLS 1.3
         // client also says 0xFEFD here and lists 1.3 in supported_versions, which a 1.2 server
         // ignores (RFC 8446 §4.2.1).
         if ch.version().0 > ProtocolVersion::DTLS_1_2.0 {
             return Err(AlertDescription::PROTOCOL_VERSION);
         }
-        let msg_seq = u16::from_be_bytes([header[4], header[5]]);
         // A server may wait long for its peer (ICE first): the handshake clock starts here.
         self.started = self.now;
-        if self.config.cookies {
-            let expected = self.cookie_for(ch.random());
-            if !ct_eq(ch.cookie(), &expected) {
-                // Stateless: answer and forget; the next ClientHello starts over.
-                self.new_flight(tx, false);
-                self.send_msg_seq = msg_seq;
-                // RFC 6347 §4.2.1: the HelloVerifyRequest takes the ClientHello's record
-                // sequence number, so a stateless server never repeats one.
-                self.write_seq[0] = self.last_record_seq;
-                let hvr = HelloVerifyRequest {
-                    version: ProtocolVersion::DTLS_1_0,
-                    cookie: &expected,
-                };
-                let saved = self.transcript.clone();
-                self.push_message(tx, HandshakeType::HELLO_VERIFY_REQUEST, 0, |_, w| {
-                    hvr.emit(w)
-                })?;
-                self.transcript = saved;
-                return Ok(());
-            }
+        // RFC 5746 §3.6: in the initial handshake renegotiated_connection must be empty.
+        if let Some(ri) = ch.extension(ExtensionType::RENEGOTIATION_INFO)
+            && ri != [0]
+        {
+            return Err(AlertDescription::HANDSHAKE_FAILURE);
         }
         if !ch.compression_methods().contains(&0) {
             return Err(AlertDescription::ILLEGAL_PARAMETER);

@@ -35,6 +35,7 @@ mod output;
 use core::time::Duration;
 
 use peerless_base::{BufferTooSmall, Drbg, Instant, Transmit, Writer, debug};
+use zeroize::Zeroize;
 
 use crate::cert::{Fingerprint, HashAlgorithm, PeerKey};
 use crate::crypto::{self, KeyShare, PrfHash, RecordCipher, Transcript};
@@ -67,6 +68,21 @@ enum State {
     Closed,
 }
 
+/// Why a record was not written.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum SealError {
+    /// The caller's buffer is too small; the output stays queued.
+    TooSmall(BufferTooSmall),
+    /// The epoch's sequence numbers are used up (the connection must end).
+    Exhausted,
+}
+
+impl From<BufferTooSmall> for SealError {
+    fn from(e: BufferTooSmall) -> Self {
+        SealError::TooSmall(e)
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 enum PendingEvent {
     Connected,
@@ -75,6 +91,19 @@ enum PendingEvent {
 }
 
 const EVENTS: usize = 16;
+
+/// The longest HelloVerifyRequest cookie (`opaque cookie<0..2^8-1>`, RFC 6347 §4.2.1).
+const MAX_COOKIE_LEN: usize = 255;
+
+/// The largest record sequence number (48 bits, RFC 6347 §4.1): a sequence number must not
+/// wrap within an epoch, so the endpoint closes instead of sending past it.
+pub(super) const MAX_SEQ: u64 = (1 << 48) - 1;
+
+/// How often the server sends its final flight again after the handshake when the client's
+/// flight 5 arrives again (RFC 6347 §4.2.4). A client retransmits on its own doubling timer,
+/// so 8 answers cover a minute of lost Finished records at the usual 1 s start; more is an
+/// amplifier for whoever replays the (unauthenticated, epoch 0) records of that flight.
+const MAX_FINAL_FLIGHT_RESENDS: u8 = 8;
 
 /// Everything but the large buffers, so a message borrowed from the reassembly buffer can be
 /// processed while the rest of the state changes.
@@ -88,10 +117,15 @@ struct Core {
     started: Instant,
     client_random: [u8; 32],
     server_random: [u8; 32],
-    cookie: [u8; 32],
+    /// Client: the cookie of the last HelloVerifyRequest (up to 255 bytes, RFC 6347 §4.2.1).
+    cookie: [u8; MAX_COOKIE_LEN],
     cookie_len: usize,
+    /// Server: the HMAC key of our cookies, and the one before the last rotation.
     cookie_secret: [u8; 32],
+    previous_cookie_secret: Option<[u8; 32]>,
     hello_verify_count: u8,
+    /// Server: times the final flight was sent again after the handshake.
+    final_flight_resends: u8,
     suite: CipherSuite,
     group: NamedGroup,
     srtp: Option<SrtpProfile>,
@@ -148,10 +182,12 @@ impl Core {
             started: now,
             client_random: [0; 32],
             server_random: [0; 32],
-            cookie: [0; 32],
+            cookie: [0; MAX_COOKIE_LEN],
             cookie_len: 0,
             cookie_secret,
+            previous_cookie_secret: None,
             hello_verify_count: 0,
+            final_flight_resends: 0,
             suite: CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256,
             group: NamedGroup::SECP256R1,
             srtp: None,
@@ -187,6 +223,19 @@ impl Core {
             // A client is due to send its ClientHello now.
             retransmit_at: (role == Role::Client).then_some(now),
             config,
+        }
+    }
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        // The record keys are wiped by the ciphers themselves (the `zeroize` features of
+        // aes-gcm and chacha20poly1305), the key share by `KeyShare`.
+        self.pre_master.zeroize();
+        self.master_secret.zeroize();
+        self.cookie_secret.zeroize();
+        if let Some(previous) = &mut self.previous_cookie_secret {
+            previous.zeroize();
         }
     }
 }
@@ -284,15 +333,18 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
     }
 
     /// RFC 5705 keying material exporter: `PRF(master_secret, label, client_random +
-    /// server_random [+ context length + context])` into `out`. `None` before the handshake
-    /// completes.
+    /// server_random [+ context length + context])` into `out`. `None` until the handshake
+    /// completed and the peer's certificate matched the fingerprint from SDP, and again once
+    /// the endpoint is closed.
     pub fn export_keying_material(
         &self,
         label: &[u8],
         context: Option<&[u8]>,
         out: &mut [u8],
     ) -> Option<()> {
-        if !self.core.handshake_complete {
+        // RFC 8827 §6.5: keys from a peer whose fingerprint is not verified must not be used,
+        // so the exporter answers exactly when `Connected` was (or is about to be) reported.
+        if !self.is_connected() {
             return None;
         }
         let c = &self.core;
@@ -327,6 +379,14 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
             return Err(SendError::TooLarge);
         }
         self.tx.queue_app(data)
+    }
+
+    /// Server: draws a new secret for HelloVerifyRequest cookies. Cookies made with the
+    /// secret before stay valid until the next rotation, so a client between its two
+    /// ClientHellos is not turned away; rotate at least as often as a cookie should live
+    /// (RFC 6347 §4.2.1 suggests changing the secret frequently).
+    pub fn rotate_cookie_secret(&mut self) {
+        self.core.rotate_cookie_secret();
     }
 
     /// Sends close_notify and ends the connection.
@@ -366,6 +426,12 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
         }
         self.replay_stash();
         if self.core.peer_retransmitted && self.core.retransmits_on_peer_retransmit() {
+            if self.core.state == State::Connected {
+                if self.core.final_flight_resends >= MAX_FINAL_FLIGHT_RESENDS {
+                    return;
+                }
+                self.core.final_flight_resends += 1;
+            }
             self.tx.restart();
             self.core.stats.retransmissions += 1;
         }
@@ -421,7 +487,7 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
                 let keys = self.core.srtp_keys();
                 Event::Connected {
                     cipher_suite: self.core.suite,
-                    srtp_profile: keys.map(|k| k.profile),
+                    srtp_profile: keys.as_ref().map(|k| k.profile),
                     keys,
                 }
             }
@@ -440,14 +506,27 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
     ) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
         self.start();
         let limit = buf.len().min(self.core.config.mtu);
-        let n = if self.core.pending_alert.is_some() {
-            self.emit_alert(buf)?
+        let result = if self.core.pending_alert.is_some() {
+            self.emit_alert(buf)
         } else if self.tx.cursor.is_some() && self.core.state != State::Closed {
-            self.emit_flight(&mut buf[..limit])?
+            self.emit_flight(&mut buf[..limit])
         } else if self.tx.app_head != self.tx.app_tail && self.core.state == State::Connected {
-            self.emit_app(buf)?
+            self.emit_app(buf)
         } else {
             return Ok(None);
+        };
+        let n = match result {
+            Ok(n) => n,
+            Err(SealError::TooSmall(e)) => return Err(e),
+            Err(SealError::Exhausted) => {
+                // Not even an alert can go out without a fresh sequence number.
+                self.core.pending_alert = None;
+                self.tx.clear();
+                if self.core.state != State::Closed {
+                    self.core.close(CloseReason::SequenceExhausted);
+                }
+                return Ok(None);
+            }
         };
         if n == 0 {
             return Ok(None);
@@ -456,7 +535,7 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
         Ok(Some(Transmit::on_path(&buf[..n])))
     }
 
-    fn emit_alert(&mut self, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
+    fn emit_alert(&mut self, buf: &mut [u8]) -> Result<usize, SealError> {
         let Some((level, desc)) = self.core.pending_alert else {
             return Ok(0);
         };
@@ -470,7 +549,7 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
         Ok(n)
     }
 
-    fn emit_app(&mut self, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
+    fn emit_app(&mut self, buf: &mut [u8]) -> Result<usize, SealError> {
         let head = self.tx.app_head;
         let len = self
             .tx
@@ -496,7 +575,7 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
 
     /// Packs as much of the flight as fits into one datagram: records back to back, handshake
     /// messages of one epoch back to back in one record, fragmenting at the boundary.
-    fn emit_flight(&mut self, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
+    fn emit_flight(&mut self, buf: &mut [u8]) -> Result<usize, SealError> {
         let mut pos = 0;
         let Some((mut idx, mut off)) = self.tx.cursor else {
             return Ok(0);
@@ -599,7 +678,8 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
         if pos == 0 && self.tx.cursor.is_some() {
             return Err(BufferTooSmall {
                 needed: self.core.config.mtu,
-            });
+            }
+            .into());
         }
         Ok(pos)
     }
@@ -704,11 +784,7 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
 
     fn handle_handshake(&mut self, mut payload: &[u8], epoch: u16) {
         if self.core.handshake_complete {
-            // The handshake is over: anything here is a retransmission of the peer's last
-            // flight (our Finished was lost), answered by sending ours again.
-            if HandshakeFragment::parse(payload).is_ok() {
-                self.core.peer_retransmitted = true;
-            }
+            self.core.handshake_after_completion(payload, epoch);
             return;
         }
         while !payload.is_empty() {
@@ -717,22 +793,31 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
                 return;
             };
             payload = payload.get(frag.wire_len()..).unwrap_or_default();
-            if self.core.state == State::AwaitClientHello
-                && frag.msg_type() == HandshakeType::CLIENT_HELLO
-                && frag.message_seq() != self.core.recv_msg_seq
-            {
-                // Before a ClientHello is accepted the server keeps no state: one answering a
-                // HelloVerifyRequest (seq 1), or a first one sent again because our
-                // HelloVerifyRequest was lost (seq 0), is simply taken as it comes.
-                self.rx.reset();
-                self.core.recv_msg_seq = frag.message_seq();
+            if self.core.state == State::AwaitClientHello {
+                if frag.msg_type() != HandshakeType::CLIENT_HELLO || epoch != 0 {
+                    self.core.stats.dropped_fragments += 1;
+                    continue;
+                }
+                if frag.message_seq() != self.core.recv_msg_seq || self.rx.conflicts(&frag, epoch) {
+                    // Before a ClientHello is accepted the server keeps no state: one
+                    // answering a HelloVerifyRequest (seq 1), a first one sent again because
+                    // our HelloVerifyRequest was lost (seq 0), or one that disagrees with a
+                    // (possibly forged) fragment seen before is simply taken as it comes, so
+                    // an injected fragment cannot hold the slot against the real client.
+                    self.rx.reset();
+                    self.core.recv_msg_seq = frag.message_seq();
+                }
             }
             let seq = frag.message_seq();
             if seq < self.core.recv_msg_seq {
                 self.core.peer_retransmitted = true;
                 continue;
             }
-            if seq >= self.core.recv_msg_seq.saturating_add(SLOTS as u16)
+            let ahead = seq - self.core.recv_msg_seq;
+            // A fragment of a message the peer cannot send here (or in the wrong epoch) would
+            // claim the slot its real message needs: drop it before it takes one.
+            if ahead >= SLOTS as u16
+                || !self.core.may_come(ahead, frag.msg_type(), epoch)
                 || !self.rx.insert(&frag, epoch)
             {
                 self.core.stats.dropped_fragments += 1;
@@ -784,6 +869,7 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
 mod tests {
     use super::*;
     use crate::cert::{Certificate, Validity};
+    use crate::wire::Record;
     extern crate std;
     use std::vec::Vec;
 
@@ -837,6 +923,115 @@ mod tests {
                 AlertDescription::DECRYPT_ERROR
             )))
         );
+    }
+
+    fn connected() -> (Endpoint, Endpoint) {
+        let (mut client, mut server) = (endpoint(Role::Client, 1), endpoint(Role::Server, 2));
+        let fp = |e: &Endpoint| e.core.config.certificate.fingerprint(HashAlgorithm::Sha256);
+        let (client_fp, server_fp) = (fp(&client), fp(&server));
+        client.set_remote_fingerprint(server_fp);
+        server.set_remote_fingerprint(client_fp);
+        for _ in 0..4 {
+            flush(&mut client, &mut server);
+            flush(&mut server, &mut client);
+        }
+        while client.poll_event().is_some() {}
+        while server.poll_event().is_some() {}
+        assert!(client.is_connected() && server.is_connected());
+        (client, server)
+    }
+
+    /// Every datagram `from` has queued, as records: (content type, epoch, fragment length).
+    fn records_out(from: &mut Endpoint) -> Vec<(ContentType, u16, usize)> {
+        let mut buf = [0u8; 1500];
+        let mut out = Vec::new();
+        while let Some(t) = from.poll_transmit(&mut buf).unwrap() {
+            let mut d = t.payload;
+            while let Ok(r) = Record::parse(d) {
+                out.push((r.content_type(), r.epoch(), r.fragment().len()));
+                d = &d[r.len()..];
+            }
+        }
+        out
+    }
+
+    /// RFC 5246 §7.2.2: an authenticated renegotiation request after the handshake (a
+    /// ClientHello to the server, a HelloRequest to the client) is declined with a
+    /// no_renegotiation warning alert; the connection stays up and nothing else is sent.
+    #[test]
+    fn renegotiation_is_answered_with_a_no_renegotiation_warning() {
+        fn ask(asker: &mut Endpoint, answerer: &mut Endpoint, ty: HandshakeType) {
+            let body = [0x55u8; 40];
+            let mut msg = [0u8; HANDSHAKE_HEADER_LEN + 40];
+            let mut w = Writer::new(&mut msg);
+            emit_handshake_header(&mut w, ty, body.len(), 9, 0, body.len());
+            w.bytes(&body);
+            let mut buf = [0u8; 200];
+            let n = asker
+                .core
+                .seal_record(&mut buf, ContentType::HANDSHAKE, 1, &msg)
+                .unwrap();
+            let before = answerer.stats();
+            answerer.handle_packet(Instant::ZERO, &mut buf[..n]);
+            let out = records_out(answerer);
+            // One encrypted two-byte alert, nothing else.
+            assert_eq!(out.len(), 1, "{out:?}");
+            assert_eq!((out[0].0, out[0].1), (ContentType::ALERT, 1));
+            let overhead = answerer.core.write_cipher.as_ref().unwrap().overhead();
+            assert_eq!(out[0].2, 2 + overhead);
+            assert_eq!(answerer.stats().retransmissions, before.retransmissions);
+            assert_eq!(answerer.stats().renegotiations_refused, 1);
+            assert!(answerer.is_connected());
+        }
+        let (mut client, mut server) = connected();
+        ask(&mut client, &mut server, HandshakeType::CLIENT_HELLO);
+        ask(&mut server, &mut client, HandshakeType::HELLO_REQUEST);
+        // The alert itself, decrypted by the asker, is a warning that ends nothing.
+        assert!(client.is_connected() && server.is_connected());
+        assert_eq!(client.poll_event(), None);
+    }
+
+    /// RFC 6347 §4.1: sequence numbers are 48 bits and must not wrap; the last one is used,
+    /// then the endpoint closes instead of sending seq 0 again (a repeated AEAD nonce).
+    #[test]
+    fn write_sequence_stops_at_the_last_48_bit_number() {
+        let (mut client, mut server) = connected();
+        client.core.write_seq[1] = MAX_SEQ;
+        client.send(b"last").unwrap();
+        let mut buf = [0u8; 1500];
+        let t = client.poll_transmit(&mut buf).unwrap().unwrap();
+        assert_eq!(Record::parse(t.payload).unwrap().sequence(), MAX_SEQ);
+        let mut d = t.payload.to_vec();
+        server.handle_packet(Instant::ZERO, &mut d);
+        assert_eq!(server.poll_event(), Some(Event::ApplicationData(b"last")));
+        client.send(b"one too many").unwrap();
+        assert!(client.poll_transmit(&mut buf).unwrap().is_none());
+        assert_eq!(
+            client.poll_event(),
+            Some(Event::Closed(CloseReason::SequenceExhausted))
+        );
+        assert!(client.is_closed());
+        assert_eq!(client.send(b"x"), Err(SendError::Closed));
+        assert!(client.poll_transmit(&mut buf).unwrap().is_none());
+    }
+
+    /// The secrets' types wipe themselves (checked at compile time).
+    #[test]
+    fn secrets_are_wiped_on_drop() {
+        fn wipes<T: zeroize::ZeroizeOnDrop>() {}
+        wipes::<aes_gcm::Aes128Gcm>();
+        wipes::<aes_gcm::Aes256Gcm>();
+        wipes::<chacha20poly1305::ChaCha20Poly1305>();
+        wipes::<p256::SecretKey>();
+        // Core, KeyShare, SrtpKeyingMaterial and Drbg implement Drop by hand: a dropped
+        // endpoint's master secret is zero by the time its memory is reused.
+        fn has_drop<T>() -> bool {
+            core::mem::needs_drop::<T>()
+        }
+        assert!(has_drop::<Core>());
+        assert!(has_drop::<SrtpKeyingMaterial>());
+        assert!(has_drop::<crate::crypto::KeyShare>());
+        assert!(has_drop::<Drbg>());
     }
 
     #[test]

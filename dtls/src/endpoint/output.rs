@@ -5,12 +5,20 @@ use crate::wire::{AlertDescription, CipherSuite, SrtpProfile};
 
 /// The EXTRACTOR-dtls_srtp keying material (RFC 5764 §4.2), split as RFC 5764 lays it out:
 /// client key, server key, client salt, server salt.
-#[derive(Clone, Copy, PartialEq, Eq)]
+///
+/// Not `Copy`, and wiped when dropped: copies of keys are what outlive their use.
+#[derive(Clone, PartialEq, Eq)]
 pub struct SrtpKeyingMaterial {
     pub(super) profile: SrtpProfile,
     pub(super) material: [u8; 88],
     pub(super) key_len: usize,
     pub(super) salt_len: usize,
+}
+
+impl Drop for SrtpKeyingMaterial {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.material);
+    }
 }
 
 impl core::fmt::Debug for SrtpKeyingMaterial {
@@ -91,10 +99,13 @@ pub enum CloseReason {
     FingerprintMismatch,
     /// The handshake did not complete within [`Config::handshake_timeout`](crate::Config::handshake_timeout).
     HandshakeTimeout,
+    /// Our record sequence numbers reached 2^48 - 1 (RFC 6347 §4.1): sending more would reuse
+    /// one, and with it an AEAD nonce, so the connection ends instead.
+    SequenceExhausted,
 }
 
 /// What the endpoint reports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event<'a> {
     /// The handshake completed and the peer's certificate matched its fingerprint.
     Connected {
@@ -140,8 +151,14 @@ pub struct Stats {
     pub replayed_records: u64,
     /// Records dropped for another reason (wrong epoch, no room, unexpected type).
     pub dropped_records: u64,
-    /// Handshake fragments dropped (outside the window, no room, inconsistent).
+    /// Handshake fragments dropped (outside the window, no room, a type or epoch the peer
+    /// cannot send there, or disagreeing with the first fragment of their message).
     pub dropped_fragments: u64,
+    /// Server with cookies: ClientHellos dropped without an answer because they did not
+    /// parse (nothing unauthenticated ends a stateless server).
+    pub dropped_hellos: u64,
+    /// Renegotiation requests after the handshake, answered with a no_renegotiation warning.
+    pub renegotiations_refused: u64,
     /// Flights sent again.
     pub retransmissions: u64,
     /// Application data records delivered.

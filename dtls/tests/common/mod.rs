@@ -159,9 +159,9 @@ impl Pair {
         }
         panic!(
             "no connection: client {:?} {:?}, server {:?} {:?}, stats {:?} / {:?}",
-            self.client_connected.map(|c| c.0),
+            self.client_connected.as_ref().map(|c| c.0),
             self.client_closed,
-            self.server_connected.map(|c| c.0),
+            self.server_connected.as_ref().map(|c| c.0),
             self.server_closed,
             self.client.stats(),
             self.server.stats()

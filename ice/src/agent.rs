@@ -397,8 +397,14 @@ struct Selected {
     next_consent: Instant,
 }
 
-/// An ICE agent with room for `CANDIDATES` local and as many remote candidates, `PAIRS`
-/// candidate pairs and `TRANSACTIONS` STUN transactions in flight.
+/// An ICE agent with room for `CANDIDATES` local and `REMOTE_CANDIDATES` remote candidates,
+/// `PAIRS` candidate pairs and `TRANSACTIONS` STUN transactions in flight.
+///
+/// The remote table's default, 16, holds what a browser signals for a multi-homed host (a host
+/// and a server-reflexive candidate per interface and address family, three relayed ones per
+/// TURN server) plus the peer-reflexive ones learned from its checks. A full table keeps a mix
+/// of candidate types (see `eviction_victim`); what it refuses is an error
+/// ([`AddCandidateError::Full`]) and counted (`Stats::dropped_full`).
 ///
 /// The drain rule: after any `handle_*` call or command, drain [`Agent::poll_transmit`] and
 /// [`Agent::poll_event`] until both return `None`, then wake at [`Agent::poll_timeout`].
@@ -406,6 +412,7 @@ pub struct Agent<
     const CANDIDATES: usize = 8,
     const PAIRS: usize = 32,
     const TRANSACTIONS: usize = 16,
+    const REMOTE_CANDIDATES: usize = 16,
 > {
     config: Config,
     rng: Drbg,
@@ -416,7 +423,7 @@ pub struct Agent<
     /// The credentials an ICE restart replaced, while the old selected pair still runs.
     old_creds: Option<(Credentials, Credentials)>,
     locals: [Option<Local>; CANDIDATES],
-    remotes: [Option<Candidate>; CANDIDATES],
+    remotes: [Option<Candidate>; REMOTE_CANDIDATES],
     pairs: [Option<Pair>; PAIRS],
     txns: [Option<Txn>; TRANSACTIONS],
     responses: [Option<PendingResponse>; RESPONSE_QUEUE],
@@ -439,7 +446,9 @@ pub struct Agent<
     rtt: Option<Duration>,
 }
 
-impl<const C: usize, const P: usize, const T: usize> core::fmt::Debug for Agent<C, P, T> {
+impl<const C: usize, const P: usize, const T: usize, const R: usize> core::fmt::Debug
+    for Agent<C, P, T, R>
+{
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Agent")
             .field("role", &self.role)
@@ -531,8 +540,12 @@ fn username(buf: &mut [u8; 65], theirs: &Credentials, ours: &Credentials) -> usi
     w.finish().unwrap_or(0)
 }
 
-impl<const CANDIDATES: usize, const PAIRS: usize, const TRANSACTIONS: usize>
-    Agent<CANDIDATES, PAIRS, TRANSACTIONS>
+impl<
+    const CANDIDATES: usize,
+    const PAIRS: usize,
+    const TRANSACTIONS: usize,
+    const REMOTE_CANDIDATES: usize,
+> Agent<CANDIDATES, PAIRS, TRANSACTIONS, REMOTE_CANDIDATES>
 {
     /// A new agent at `now`.
     #[must_use]
@@ -555,7 +568,7 @@ impl<const CANDIDATES: usize, const PAIRS: usize, const TRANSACTIONS: usize>
             remote_creds: None,
             old_creds: None,
             locals: [None; CANDIDATES],
-            remotes: [None; CANDIDATES],
+            remotes: [None; REMOTE_CANDIDATES],
             pairs: [None; PAIRS],
             txns: [None; TRANSACTIONS],
             responses: [None; RESPONSE_QUEUE],
@@ -813,7 +826,7 @@ impl<const CANDIDATES: usize, const PAIRS: usize, const TRANSACTIONS: usize>
     }
 
     fn reset_checks(&mut self) {
-        self.remotes = [None; CANDIDATES];
+        self.remotes = [None; REMOTE_CANDIDATES];
         self.pairs = [None; PAIRS];
         for t in &mut self.txns {
             if !matches!(
@@ -1523,77 +1536,62 @@ impl<const CANDIDATES: usize, const PAIRS: usize, const TRANSACTIONS: usize>
         }
     }
 
-    /// Stores a local candidate, evicting the lowest-priority one if full and it is lower.
+    /// Stores a local candidate; a full table makes room by [`eviction_victim`].
     fn insert_local(&mut self, local: Local) -> Result<usize, AddCandidateError> {
-        if let Some(i) = self.locals.iter().position(Option::is_none) {
-            if let Some(slot) = self.locals.get_mut(i) {
-                *slot = Some(local);
-            }
-            return Ok(i);
-        }
-        let in_use = self
-            .selected
-            .and_then(|s| s.pair)
-            .and_then(|p| self.pairs.get(p).copied().flatten());
-        let (victim, low) = self
+        let in_use = self.selected_pair_indices().map(|(l, _)| l);
+        let entries = self
             .locals
             .iter()
-            .enumerate()
-            .filter_map(|(i, l)| l.map(|l| (i, l.cand.priority)))
-            .filter(|(i, _)| in_use.is_none_or(|p| p.local != *i))
-            .min_by_key(|(_, p)| *p)
-            .ok_or(AddCandidateError::Full)?;
-        if low >= local.cand.priority {
+            .map(|l| l.map(|l| (l.cand.kind, l.cand.priority)));
+        let Some(slot) = eviction_victim(entries, (local.cand.kind, local.cand.priority), in_use)
+        else {
             self.stats.dropped_full += 1;
             return Err(AddCandidateError::Full);
+        };
+        if self.locals.get(slot).is_some_and(Option::is_some) {
+            self.stats.evicted += 1;
+            self.remove_pairs(|p| p.local == slot);
+            self.txns.iter_mut().for_each(|t| {
+                if t.is_some_and(|t| t.kind == TxnKind::Gather { local: slot }) {
+                    *t = None;
+                }
+            });
+            self.gather_queue.iter_mut().for_each(|g| {
+                if g.is_some_and(|(l, _)| l == slot) {
+                    *g = None;
+                }
+            });
         }
-        self.stats.evicted += 1;
-        self.remove_pairs(|p| p.local == victim);
-        self.txns.iter_mut().for_each(|t| {
-            if t.is_some_and(|t| t.kind == TxnKind::Gather { local: victim }) {
-                *t = None;
-            }
-        });
-        self.gather_queue.iter_mut().for_each(|g| {
-            if g.is_some_and(|(l, _)| l == victim) {
-                *g = None;
-            }
-        });
-        if let Some(slot) = self.locals.get_mut(victim) {
-            *slot = Some(local);
+        if let Some(s) = self.locals.get_mut(slot) {
+            *s = Some(local);
         }
-        Ok(victim)
+        Ok(slot)
     }
 
+    /// Stores a remote candidate; a full table makes room by [`eviction_victim`].
     fn insert_remote(&mut self, cand: Candidate) -> Result<usize, AddCandidateError> {
-        if let Some(i) = self.remotes.iter().position(Option::is_none) {
-            if let Some(slot) = self.remotes.get_mut(i) {
-                *slot = Some(cand);
-            }
-            return Ok(i);
-        }
-        let in_use = self
-            .selected
-            .and_then(|s| s.pair)
-            .and_then(|p| self.pairs.get(p).copied().flatten());
-        let (victim, low) = self
-            .remotes
-            .iter()
-            .enumerate()
-            .filter_map(|(i, r)| r.map(|r| (i, r.priority)))
-            .filter(|(i, _)| in_use.is_none_or(|p| p.remote != *i))
-            .min_by_key(|(_, p)| *p)
-            .ok_or(AddCandidateError::Full)?;
-        if low >= cand.priority {
+        let in_use = self.selected_pair_indices().map(|(_, r)| r);
+        let entries = self.remotes.iter().map(|r| r.map(|r| (r.kind, r.priority)));
+        let Some(slot) = eviction_victim(entries, (cand.kind, cand.priority), in_use) else {
             self.stats.dropped_full += 1;
             return Err(AddCandidateError::Full);
+        };
+        if self.remotes.get(slot).is_some_and(Option::is_some) {
+            self.stats.evicted += 1;
+            self.remove_pairs(|p| p.remote == slot);
         }
-        self.stats.evicted += 1;
-        self.remove_pairs(|p| p.remote == victim);
-        if let Some(slot) = self.remotes.get_mut(victim) {
-            *slot = Some(cand);
+        if let Some(s) = self.remotes.get_mut(slot) {
+            *s = Some(cand);
         }
-        Ok(victim)
+        Ok(slot)
+    }
+
+    /// The (local, remote) table indices of the selected pair, which no eviction may touch.
+    fn selected_pair_indices(&self) -> Option<(usize, usize)> {
+        self.selected
+            .and_then(|s| s.pair)
+            .and_then(|p| self.pairs.get(p).copied().flatten())
+            .map(|p| (p.local, p.remote))
     }
 
     fn remove_pairs(&mut self, doomed: impl Fn(&Pair) -> bool) {
@@ -1619,7 +1617,7 @@ impl<const CANDIDATES: usize, const PAIRS: usize, const TRANSACTIONS: usize>
 
     /// Pairs a new host local with every remote of its family.
     fn pair_local(&mut self, local: usize) {
-        for r in 0..CANDIDATES {
+        for r in 0..REMOTE_CANDIDATES {
             self.find_or_add_pair(local, r);
         }
     }
@@ -1752,7 +1750,11 @@ impl<const CANDIDATES: usize, const PAIRS: usize, const TRANSACTIONS: usize>
         }
         let mut cand = self.make_local(CandidateType::PeerReflexive, mapped, base, 0, None);
         cand.priority = prio;
-        let _ = self.insert_local(Local { cand, base });
+        // A full table refuses it (counted in `dropped_full`): it is never signalled, and the
+        // checks that found it work without it.
+        if self.insert_local(Local { cand, base }).is_err() {
+            debug!("ice: no room for a local peer-reflexive candidate");
+        }
     }
 
     fn check_gathering_done(&mut self) {
@@ -2309,4 +2311,47 @@ fn find_attr(packet: &[u8], t: AttrType) -> Option<&[u8]> {
         }
     }
     None
+}
+
+/// Where a new candidate goes in a table (`entries`: each slot's type and priority): a free
+/// slot, else the slot of the candidate to evict, else `None` (the newcomer is the one to go).
+///
+/// A full table keeps a mix of types rather than the highest priorities: the crowded type (the
+/// one with the most entries, counting the newcomer; ties go against the higher type
+/// preference) gives up its lowest-priority member. Pure priority would evict relayed
+/// candidates first, yet they are the ones that work when every other pair fails (symmetric
+/// NATs, UDP-blocking firewalls), and a browser lists several host and reflexive candidates
+/// per interface before them. `protected` (the selected pair's entry) is never evicted.
+fn eviction_victim(
+    entries: impl Iterator<Item = Option<(CandidateType, u32)>> + Clone,
+    newcomer: (CandidateType, u32),
+    protected: Option<usize>,
+) -> Option<usize> {
+    if let Some(free) = entries.clone().position(|e| e.is_none()) {
+        return Some(free);
+    }
+    let count = |kind: CandidateType| {
+        1 + entries
+            .clone()
+            .filter(|e| e.is_some_and(|(k, _)| k == kind))
+            .count()
+            - usize::from(kind != newcomer.0)
+    };
+    let kinds = [
+        CandidateType::Relayed,
+        CandidateType::ServerReflexive,
+        CandidateType::PeerReflexive,
+        CandidateType::Host,
+    ];
+    // `max_by_key` keeps the last of equals: the list runs from low to high type preference.
+    let crowded = kinds.into_iter().max_by_key(|k| count(*k))?;
+    let (victim, lowest) = entries
+        .enumerate()
+        .filter(|(i, _)| Some(*i) != protected)
+        .filter_map(|(i, e)| e.filter(|(k, _)| *k == crowded).map(|(_, p)| (i, p)))
+        .min_by_key(|(_, p)| *p)?;
+    if newcomer.0 == crowded && newcomer.1 <= lowest {
+        return None;
+    }
+    Some(victim)
 }

@@ -43,15 +43,19 @@
 //!
 //! # Memory
 //!
-//! Everything is inline: `Agent<CANDIDATES = 8, PAIRS = 32, TRANSACTIONS = 16>` is 10 608
-//! bytes on x86-64 (asserted by a test); shrink the const parameters for a small MCU.
+//! Everything is inline: `Agent<CANDIDATES = 8, PAIRS = 32, TRANSACTIONS = 16,
+//! REMOTE_CANDIDATES = 16>` is 11 920 bytes on x86-64 (asserted by a test); shrink the const
+//! parameters for a small MCU.
 //!
 //! # Error contract
 //!
 //! Network input never fails a call and never panics: malformed, unauthenticated and unmatched
 //! packets are dropped without a response and counted in [`Stats`]. Commands return small
-//! `Copy` errors ([`AddCandidateError`], [`CredentialsError`]). Full tables evict the
-//! lowest-priority entry (never the selected pair) or refuse the newcomer if it is lower.
+//! `Copy` errors ([`AddCandidateError`], [`CredentialsError`]). A full candidate table keeps a
+//! mix of types: the most numerous type gives up its lowest-priority entry (never the selected
+//! pair's), or the newcomer is refused with `AddCandidateError::Full` if it would be that
+//! entry; so relayed candidates are not the first to go. A full pair table prunes the
+//! lowest-priority pair (RFC 8445 §6.1.2.5).
 #![no_std]
 
 #[cfg(feature = "std")]

@@ -51,8 +51,8 @@ fn request(tid: u8, user: &str, key: &[u8], extra: &[Attribute<'_>]) -> Vec<u8> 
     buf
 }
 
-fn drain<const C: usize, const P: usize, const T: usize>(
-    a: &mut Agent<C, P, T>,
+fn drain<const C: usize, const P: usize, const T: usize, const R: usize>(
+    a: &mut Agent<C, P, T, R>,
 ) -> Vec<(SocketAddr, SocketAddr, Vec<u8>)> {
     let mut out = Vec::new();
     let mut buf = [0u8; 1500];
@@ -352,8 +352,56 @@ fn a_controlled_agent_accepts_nomination_before_and_after_its_check() {
 }
 
 #[test]
+fn a_full_remote_table_keeps_relayed_candidates_and_refuses_the_surplus_hosts() {
+    let mut a: Agent<2, 16, 2, 4> =
+        Agent::new(Config::new(Role::Controlling, [3; 32]), Instant::ZERO);
+    a.add_local_candidate(addr("192.0.2.1:1")).unwrap();
+    a.set_remote_credentials(THEIRS.0, THEIRS.1).unwrap();
+    let host = |i: u32, prio: u32| format!("candidate:h{i} 1 udp {prio} 198.51.100.{i} 9 typ host");
+    for i in 1..=4 {
+        a.add_remote_candidate(&host(i, 2_000_000_000 + i)).unwrap();
+    }
+    // By priority alone the relay would be refused; it is the candidate that works when the
+    // others fail, so the crowded type (host) gives up its lowest member instead.
+    a.add_remote_candidate(
+        "candidate:r1 1 udp 16777215 203.0.113.9 3478 typ relay raddr 0.0.0.0 rport 0",
+    )
+    .unwrap();
+    let kinds = |a: &Agent<2, 16, 2, 4>| {
+        let mut k: Vec<_> = a
+            .remote_candidates()
+            .map(|c| (c.kind, c.priority))
+            .collect();
+        k.sort_unstable_by_key(|(_, p)| *p);
+        k
+    };
+    assert_eq!(
+        kinds(&a).iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+        [
+            CandidateType::Relayed,
+            CandidateType::Host,
+            CandidateType::Host,
+            CandidateType::Host
+        ]
+    );
+    assert!(!a.remote_candidates().any(|c| c.priority == 2_000_000_001));
+    // A host candidate below every host kept is refused, and says so.
+    assert_eq!(
+        a.add_remote_candidate(&host(9, 1_000)),
+        Err(peerless_ice::AddCandidateError::Full)
+    );
+    // A better one replaces the lowest host; the relay stays.
+    a.add_remote_candidate(&host(10, 2_100_000_000)).unwrap();
+    assert!(kinds(&a).iter().any(|(k, _)| *k == CandidateType::Relayed));
+    assert!(a.remote_candidates().any(|c| c.priority == 2_100_000_000));
+    assert!(a.stats().dropped_full >= 1);
+    assert!(a.stats().evicted >= 2);
+}
+
+#[test]
 fn tables_evict_the_lowest_priority_and_never_panic() {
-    let mut a: Agent<2, 4, 2> = Agent::new(Config::new(Role::Controlling, [3; 32]), Instant::ZERO);
+    let mut a: Agent<2, 4, 2, 2> =
+        Agent::new(Config::new(Role::Controlling, [3; 32]), Instant::ZERO);
     a.add_local_candidate(addr("192.0.2.1:1")).unwrap();
     a.set_remote_credentials(THEIRS.0, THEIRS.1).unwrap();
     for (i, prio) in [(1, 100u32), (2, 200), (3, 50), (4, 300)] {
@@ -459,7 +507,7 @@ fn the_default_agent_has_a_documented_size() {
     println!("size_of::<Agent>() = {size}");
     // The crate docs quote this number for x86-64.
     #[cfg(target_arch = "x86_64")]
-    assert_eq!(size, 10_608);
+    assert_eq!(size, 11_920);
     assert!(size <= 16 * 1024, "{size} bytes");
 }
 

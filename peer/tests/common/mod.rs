@@ -97,6 +97,8 @@ pub(crate) struct Pair {
     /// Drop every datagram from A (the remote vanishes) when set.
     pub(crate) cut: bool,
     pub(crate) datagrams: u64,
+    /// A's host does not drain its events while set (a busy or stalled application).
+    pub(crate) hold_a: bool,
 }
 
 impl Pair {
@@ -109,6 +111,7 @@ impl Pair {
             events_b: Vec::new(),
             cut: false,
             datagrams: 0,
+            hold_a: false,
         }
     }
 
@@ -155,7 +158,9 @@ impl Pair {
                     self.a.handle_packet(self.now, from, to, &mut buf[..n]);
                 }
             }
-            self.events_a.extend(drain(&mut self.a));
+            if !self.hold_a {
+                self.events_a.extend(drain(&mut self.a));
+            }
             self.events_b.extend(drain(&mut self.b));
             if !any {
                 break;

@@ -1,0 +1,662 @@
+//! Regression tests of the hardening work (issue 12): events, refused channels, data with no
+//! channel, stream resets in bulk, the RE-CONFIG timer, reneging, fast retransmit, FORWARD-TSN,
+//! the peer's stream counts and messages of more chunks than the receive records.
+
+// Test code: a failed expectation is the assertion.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use core::time::Duration;
+
+use peerless_base::{Instant, Writer};
+use peerless_sctp::wire::{self, ChunkType, Data, ForwardTsn, Init, InitFields, Packet, Sack};
+use peerless_sctp::{
+    Association, ChannelError, ChannelOptions, CloseReason, Config, DtlsRole, Event, Reliability,
+};
+
+type Assoc<const C: usize, const N: usize> = Association<'static, C, N>;
+
+fn area(n: usize) -> &'static mut [u8] {
+    Box::leak(vec![0u8; n].into_boxed_slice())
+}
+
+fn new<const C: usize, const N: usize>(config: Config, send: usize, recv: usize) -> Assoc<C, N> {
+    Association::new(config, Instant::ZERO, area(send), area(recv))
+}
+
+fn drain<const C: usize, const N: usize>(a: &mut Assoc<C, N>) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 1500];
+    while let Some(t) = a.poll_transmit(&mut buf).unwrap() {
+        out.push(t.payload.to_vec());
+    }
+    out
+}
+
+#[derive(Debug, Default)]
+struct Seen {
+    connected: u32,
+    opened: Vec<(u16, String)>,
+    messages: Vec<(u16, Vec<u8>)>,
+    channel_closed: Vec<u16>,
+    closed: Option<CloseReason>,
+}
+
+fn events<const C: usize, const N: usize>(a: &mut Assoc<C, N>, seen: &mut Seen) {
+    while let Some(e) = a.poll_event() {
+        match e {
+            Event::Connected => seen.connected += 1,
+            Event::ChannelOpen { id, label, .. } => seen.opened.push((id, label.to_string())),
+            Event::Message { channel, data, .. } => seen.messages.push((channel, data.to_vec())),
+            Event::ChannelClosed(id) => seen.channel_closed.push(id),
+            Event::Closed(r) => {
+                assert!(seen.closed.is_none(), "Closed twice");
+                seen.closed = Some(r);
+            }
+            Event::BufferedAmountLow(_) => {}
+        }
+    }
+}
+
+/// Exchanges packets until both are quiet, running timers as they come due.
+fn run<const C: usize, const N: usize, const D: usize, const M: usize>(
+    a: &mut Assoc<C, N>,
+    b: &mut Assoc<D, M>,
+    sa: &mut Seen,
+    sb: &mut Seen,
+    now: &mut Instant,
+) {
+    for _ in 0..400 {
+        let from_a = drain(a);
+        let from_b = drain(b);
+        for mut p in from_a.iter().cloned() {
+            b.handle_packet(*now, &mut p);
+        }
+        for mut p in from_b.iter().cloned() {
+            a.handle_packet(*now, &mut p);
+        }
+        events(a, sa);
+        events(b, sb);
+        if from_a.is_empty() && from_b.is_empty() {
+            // Quiet: let the next timer fire (delayed SACKs, retransmissions), but stop once
+            // only long timers are left and nothing moved.
+            let Some(t) = [a.poll_timeout(), b.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min()
+            else {
+                break;
+            };
+            if t > *now + Duration::from_secs(30) {
+                break;
+            }
+            *now = t.max(*now);
+            a.handle_timeout(*now);
+            b.handle_timeout(*now);
+            events(a, sa);
+            events(b, sb);
+        }
+    }
+}
+
+fn connected<const C: usize, const N: usize, const D: usize, const M: usize>(
+    ca: Config,
+    cb: Config,
+    recv_b: usize,
+) -> (Assoc<C, N>, Assoc<D, M>, Seen, Seen, Instant) {
+    let mut a: Assoc<C, N> = new(ca, 256 * 1024, 256 * 1024);
+    let mut b: Assoc<D, M> = new(cb, 256 * 1024, recv_b);
+    let (mut sa, mut sb) = (Seen::default(), Seen::default());
+    let mut now = Instant::ZERO;
+    a.connect(now);
+    run(&mut a, &mut b, &mut sa, &mut sb, &mut now);
+    assert_eq!((sa.connected, sb.connected), (1, 1));
+    (a, b, sa, sb, now)
+}
+
+fn client() -> Config {
+    Config::new(DtlsRole::Client, [1; 32])
+}
+
+fn server() -> Config {
+    Config::new(DtlsRole::Server, [2; 32])
+}
+
+fn tag_of(packet: &[u8]) -> u32 {
+    Packet::parse(packet).unwrap().verification_tag()
+}
+
+/// The DATA chunks of a packet: (TSN, stream, SSN, payload length).
+fn data_of(packet: &[u8]) -> Vec<(u32, u16, u16, usize)> {
+    Packet::parse(packet)
+        .unwrap()
+        .chunks()
+        .flatten()
+        .filter(|c| c.chunk_type == ChunkType::DATA)
+        .map(|c| {
+            let d = Data::parse(&c).unwrap();
+            (d.tsn, d.stream, d.ssn, d.payload.len())
+        })
+        .collect()
+}
+
+fn packet(tag: u32, body: impl FnOnce(&mut Writer<'_>)) -> Vec<u8> {
+    let mut buf = vec![0u8; 1500];
+    let mut w = Writer::new(&mut buf);
+    wire::emit_common_header(&mut w, 5000, 5000, tag);
+    body(&mut w);
+    let n = w.finish().unwrap();
+    buf.truncate(n);
+    wire::seal(&mut buf, false);
+    buf
+}
+
+fn negotiated(id: u16) -> ChannelOptions {
+    ChannelOptions {
+        negotiated: Some(id),
+        ..ChannelOptions::default()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Events are never dropped.
+// ---------------------------------------------------------------------------------------------
+
+/// 32 open channels (the default `CHANNELS`): an abort reports each one's close and then the
+/// association's, on both sides. The old 32-entry event queue lost the final `Closed`.
+#[test]
+fn an_abort_with_32_open_channels_reports_every_close_and_then_closed() {
+    let (mut a, mut b, mut sa, mut sb, mut now) =
+        connected::<256, 32, 256, 32>(client(), server(), 256 * 1024);
+    let ids: Vec<u16> = (0..32)
+        .map(|i| {
+            a.open_channel(&format!("c{i}"), "", ChannelOptions::default())
+                .unwrap()
+        })
+        .collect();
+    run(&mut a, &mut b, &mut sa, &mut sb, &mut now);
+    assert_eq!(sb.opened.len(), 32);
+    a.abort(now);
+    run(&mut a, &mut b, &mut sa, &mut sb, &mut now);
+    let mut closed_a = sa.channel_closed.clone();
+    closed_a.sort_unstable();
+    assert_eq!(closed_a, ids);
+    let mut closed_b = sb.channel_closed.clone();
+    closed_b.sort_unstable();
+    assert_eq!(closed_b, ids);
+    assert_eq!(sa.closed, Some(CloseReason::LocalAbort));
+    assert_eq!(sb.closed, Some(CloseReason::PeerAbort));
+}
+
+/// 32 channels closed at once by the peer: 32 `ChannelClosed` on each side.
+#[test]
+fn thirty_two_channels_closed_at_once_by_the_peer_all_close() {
+    let (mut a, mut b, mut sa, mut sb, mut now) =
+        connected::<256, 32, 256, 32>(client(), server(), 256 * 1024);
+    let ids: Vec<u16> = (0..32)
+        .map(|i| {
+            a.open_channel(&format!("c{i}"), "", ChannelOptions::default())
+                .unwrap()
+        })
+        .collect();
+    run(&mut a, &mut b, &mut sa, &mut sb, &mut now);
+    assert_eq!(sb.opened.len(), 32);
+    for &id in &ids {
+        a.close_channel(id);
+    }
+    run(&mut a, &mut b, &mut sa, &mut sb, &mut now);
+    let (mut ca, mut cb) = (sa.channel_closed.clone(), sb.channel_closed.clone());
+    ca.sort_unstable();
+    cb.sort_unstable();
+    assert_eq!(ca, ids);
+    assert_eq!(cb, ids);
+    assert_eq!((sa.closed, sb.closed), (None, None));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Refused remote channels, 3. data on a stream with no channel.
+// ---------------------------------------------------------------------------------------------
+
+/// A channel table that is full, and a label longer than `max_label`: the OPEN is refused,
+/// counted, never reported, and the opener sees its channel close (stream reset).
+#[test]
+fn refused_opens_are_reset_counted_and_never_reported() {
+    let (mut a, mut b, mut sa, mut sb, mut now) =
+        connected::<256, 8, 256, 2>(client(), server(), 64 * 1024);
+    let first = a
+        .open_channel("one", "", ChannelOptions::default())
+        .unwrap();
+    let second = a
+        .open_channel("two", "", ChannelOptions::default())
+        .unwrap();
+    let third = a
+        .open_channel("three", "", ChannelOptions::default())
+        .unwrap();
+    // Data sent on the refused channel before the refusal is known must not pin b's storage.
+    for i in 0..20u8 {
+        a.send(third, true, &[i; 1000]).unwrap();
+    }
+    let long = "x".repeat(65);
+    let too_long = a
+        .open_channel(&long, "", ChannelOptions::default())
+        .unwrap();
+    run(&mut a, &mut b, &mut sa, &mut sb, &mut now);
+    let opened: Vec<u16> = sb.opened.iter().map(|o| o.0).collect();
+    assert_eq!(opened, vec![first, second]);
+    assert!(b.stats().refused_channels >= 2, "{:?}", b.stats());
+    let mut closed = sa.channel_closed.clone();
+    closed.sort_unstable();
+    assert_eq!(
+        closed,
+        vec![third, too_long],
+        "the opener sees its refused channels close"
+    );
+    assert!(sb.messages.is_empty());
+    assert_eq!(b.stats().local_rwnd, 64 * 1024, "nothing pinned");
+    assert_eq!((sa.closed, sb.closed), (None, None));
+    // The accepted channels still work.
+    a.send(second, false, b"still here").unwrap();
+    run(&mut a, &mut b, &mut sa, &mut sb, &mut now);
+    assert_eq!(sb.messages, vec![(second, b"still here".to_vec())]);
+}
+
+/// Data for a negotiated id the receiver has not created is discarded and counted, never
+/// filling the receive storage (it used to end the association with `MessageTooLarge`); once
+/// the receiver creates the channel, delivery starts with the next message.
+#[test]
+fn data_for_a_channel_not_created_yet_never_pins_storage() {
+    let (mut a, mut b, mut sa, mut sb, mut now) =
+        connected::<256, 8, 256, 8>(client(), server(), 16 * 1024);
+    a.open_channel("n", "", negotiated(9)).unwrap();
+    for i in 0..40u8 {
+        a.send(9, true, &[i; 1000]).unwrap();
+    }
+    run(&mut a, &mut b, &mut sa, &mut sb, &mut now);
+    assert_eq!((sa.closed, sb.closed), (None, None));
+    assert_eq!(b.stats().drop_channel, 40, "{:?}", b.stats());
+    assert_eq!(b.stats().local_rwnd, 16 * 1024);
+    b.open_channel("n", "", negotiated(9)).unwrap();
+    a.send(9, true, b"late").unwrap();
+    run(&mut a, &mut b, &mut sa, &mut sb, &mut now);
+    assert_eq!(sb.messages, vec![(9, b"late".to_vec())]);
+}
+
+/// A DATA_CHANNEL_OPEN that spans several DATA chunks (a small MTU, a long label the receiver
+/// allows) opens the channel; one whose label is over the receiver's limit is refused, not
+/// an abort.
+#[test]
+fn a_fragmented_open_is_accepted_and_an_oversized_one_refused() {
+    let mut ca = client();
+    ca.mtu = 256;
+    let mut cb = server();
+    cb.mtu = 256;
+    cb.max_label = 600;
+    let (mut a, mut b, mut sa, mut sb, mut now) = connected::<256, 8, 256, 8>(ca, cb, 64 * 1024);
+    let label = "L".repeat(600);
+    let protocol = "p".repeat(300);
+    let id = a
+        .open_channel(&label, &protocol, ChannelOptions::default())
+        .unwrap();
+    a.send(id, false, b"after a long open").unwrap();
+    run(&mut a, &mut b, &mut sa, &mut sb, &mut now);
+    assert_eq!(sb.opened, vec![(id, label.clone())]);
+    assert_eq!(sb.messages, vec![(id, b"after a long open".to_vec())]);
+    let longer = "L".repeat(601);
+    let refused = a
+        .open_channel(&longer, "", ChannelOptions::default())
+        .unwrap();
+    run(&mut a, &mut b, &mut sa, &mut sb, &mut now);
+    assert_eq!(sb.opened.len(), 1);
+    assert!(sa.channel_closed.contains(&refused));
+    assert_eq!(b.stats().refused_channels, 1);
+    assert_eq!((sa.closed, sb.closed), (None, None));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Stream resets in bulk.
+// ---------------------------------------------------------------------------------------------
+
+/// 100 channels closed at once, each way, between two associations with 128 channels: every
+/// one closes on both sides (the old code reset the first 16 and forgot the rest).
+#[test]
+fn a_hundred_channels_close_at_once_in_each_direction() {
+    let (mut a, mut b, mut sa, mut sb, mut now) =
+        connected::<256, 256, 256, 256>(client(), server(), 256 * 1024);
+    let from_a: Vec<u16> = (0..100)
+        .map(|i| {
+            a.open_channel(&format!("a{i}"), "", ChannelOptions::default())
+                .unwrap()
+        })
+        .collect();
+    let from_b: Vec<u16> = (0..100)
+        .map(|i| {
+            b.open_channel(&format!("b{i}"), "", ChannelOptions::default())
+                .unwrap()
+        })
+        .collect();
+    run(&mut a, &mut b, &mut sa, &mut sb, &mut now);
+    assert_eq!((sa.opened.len(), sb.opened.len()), (100, 100));
+    for (&x, &y) in from_a.iter().zip(&from_b) {
+        a.send(x, true, b"last words").unwrap();
+        b.send(y, true, b"last words").unwrap();
+    }
+    // a closes its 100, b closes its 100, at once.
+    for (&x, &y) in from_a.iter().zip(&from_b) {
+        a.close_channel(x);
+        b.close_channel(y);
+    }
+    run(&mut a, &mut b, &mut sa, &mut sb, &mut now);
+    let mut all: Vec<u16> = from_a.iter().chain(&from_b).copied().collect();
+    all.sort_unstable();
+    let (mut ca, mut cb) = (sa.channel_closed.clone(), sb.channel_closed.clone());
+    ca.sort_unstable();
+    cb.sort_unstable();
+    assert_eq!(ca, all);
+    assert_eq!(cb, all);
+    assert_eq!((sa.messages.len(), sb.messages.len()), (100, 100));
+    // Every id is reusable.
+    assert_eq!(
+        a.open_channel("again", "", ChannelOptions::default()),
+        Ok(0)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. The RE-CONFIG timer.
+// ---------------------------------------------------------------------------------------------
+
+/// A peer that stops answering: the reset request is resent with the RTO doubling each time
+/// and the association gives up after `max_retransmits` (it was resent every RTO forever).
+#[test]
+fn a_reset_request_to_a_silent_peer_backs_off_and_gives_up() {
+    let mut ca = client();
+    ca.max_retransmits = 4;
+    let (mut a, mut b, mut sa, mut sb, mut now) = connected::<256, 8, 256, 8>(ca, server(), 8192);
+    let id = a.open_channel("c", "", ChannelOptions::default()).unwrap();
+    run(&mut a, &mut b, &mut sa, &mut sb, &mut now);
+    assert_eq!(sb.opened.len(), 1);
+    a.close_channel(id);
+    let mut sends = Vec::new();
+    for _ in 0..40 {
+        for p in drain(&mut a) {
+            let reconfig = Packet::parse(&p)
+                .unwrap()
+                .chunks()
+                .flatten()
+                .any(|c| c.chunk_type == ChunkType::RE_CONFIG);
+            if reconfig {
+                sends.push(now);
+            }
+        }
+        events(&mut a, &mut sa);
+        if sa.closed.is_some() {
+            break;
+        }
+        let Some(t) = a.poll_timeout() else { break };
+        now = t;
+        a.handle_timeout(now);
+    }
+    assert_eq!(sa.closed, Some(CloseReason::RetransmitTimeout));
+    assert_eq!(
+        sends.len(),
+        5,
+        "the request and 4 retransmissions: {sends:?}"
+    );
+    let gaps: Vec<Duration> = sends.windows(2).map(|w| w[1] - w[0]).collect();
+    for w in gaps.windows(2) {
+        assert!(
+            w[1] == w[0] * 2 || w[1] == Duration::from_secs(10),
+            "back-off {gaps:?}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. Renege, 7. fast retransmit.
+// ---------------------------------------------------------------------------------------------
+
+/// A SACK without gap blocks after chunks were gap-acked: the receiver reneged, so those
+/// chunks are outstanding again and T3 sends them (the sender used to wait forever).
+#[test]
+fn reneged_chunks_are_retransmitted_by_t3() {
+    let (mut a, mut b, mut sa, mut sb, mut now) =
+        connected::<256, 8, 256, 8>(client(), server(), 64 * 1024);
+    a.open_channel("n", "", negotiated(1)).unwrap();
+    b.open_channel("n", "", negotiated(1)).unwrap();
+    b.send(1, true, b"tag").unwrap();
+    let tag_to_a = tag_of(&drain(&mut b)[0]);
+    for i in 0..4u8 {
+        a.send(1, true, &[i; 100]).unwrap();
+    }
+    let out = drain(&mut a);
+    let tsns: Vec<u32> = out.iter().flat_map(|p| data_of(p)).map(|d| d.0).collect();
+    assert_eq!(tsns.len(), 4);
+    let t0 = tsns[0];
+    // TSNs 2..4 gap-acked, then a SACK that acks the first and no longer covers the others.
+    let mut sack1 = packet(tag_to_a, |w| {
+        Sack::emit(w, t0.wrapping_sub(1), 1 << 20, &[(2, 4)], &[])
+    });
+    let mut sack2 = packet(tag_to_a, |w| Sack::emit(w, t0, 1 << 20, &[], &[]));
+    a.handle_packet(now, &mut sack1);
+    a.handle_packet(now, &mut sack2);
+    let mut resent = Vec::new();
+    for _ in 0..5 {
+        resent.extend(drain(&mut a).iter().flat_map(|p| data_of(p)).map(|d| d.0));
+        if resent.len() >= 3 {
+            break;
+        }
+        let Some(t) = a.poll_timeout() else { break };
+        now = t;
+        a.handle_timeout(now);
+    }
+    resent.sort_unstable();
+    resent.dedup();
+    assert_eq!(resent, tsns[1..].to_vec());
+    events(&mut a, &mut sa);
+    events(&mut b, &mut sb);
+}
+
+/// RFC 9260 §7.2.4 (3): on entering fast retransmit only the first packet may ignore cwnd.
+/// With 20 chunks marked at once (two packets' worth) and the flight above cwnd, exactly one
+/// packet of retransmissions leaves (the old per-chunk budget let the second one out too).
+#[test]
+fn only_the_first_fast_retransmit_packet_exceeds_cwnd() {
+    let (mut a, mut b, mut sa, mut sb, mut now) =
+        connected::<256, 8, 256, 8>(client(), server(), 256 * 1024);
+    a.open_channel("n", "", negotiated(1)).unwrap();
+    b.open_channel("n", "", negotiated(1)).unwrap();
+    // Grow cwnd with a bulk transfer over a clean exchange.
+    for _ in 0..200 {
+        a.send(1, true, &[7; 1172]).unwrap();
+    }
+    run(&mut a, &mut b, &mut sa, &mut sb, &mut now);
+    assert_eq!(sb.messages.len(), 200);
+    let cwnd = a.stats().cwnd;
+    assert!(cwnd >= 20_000, "cwnd {cwnd}");
+    b.send(1, true, b"tag").unwrap();
+    let tag_to_a = tag_of(&drain(&mut b)[0]);
+    // Fill the window with 100-byte chunks (about ten per packet).
+    for _ in 0..600 {
+        a.send(1, true, &[1; 100]).unwrap();
+    }
+    let out = drain(&mut a);
+    let tsns: Vec<u32> = out.iter().flat_map(|p| data_of(p)).map(|d| d.0).collect();
+    assert!(tsns.len() * 100 >= cwnd - 100);
+    let t0 = tsns[0];
+    // The first 20 are lost; three SACKs each newly ack one chunk above them.
+    for k in 0..3u16 {
+        let mut sack = packet(tag_to_a, |w| {
+            Sack::emit(w, t0.wrapping_sub(1), 1 << 20, &[(21, 21 + k)], &[])
+        });
+        a.handle_packet(now, &mut sack);
+    }
+    let stats = a.stats();
+    assert_eq!(stats.fast_retransmits, 20);
+    assert!(stats.flight_size > stats.cwnd, "{stats:?}");
+    let before = stats.retransmissions;
+    let packets = drain(&mut a);
+    let after = a.stats();
+    let resent: Vec<u32> = packets
+        .iter()
+        .flat_map(|p| data_of(p))
+        .map(|d| d.0)
+        .filter(|&t| t.wrapping_sub(t0) < 20)
+        .collect();
+    assert_eq!(packets.len(), 1, "one packet beyond cwnd");
+    assert_eq!(after.retransmissions - before, resent.len() as u64);
+    assert!(after.flight_size <= stats.flight_size + 1200, "{after:?}");
+    // Later packets wait for the window: nothing more leaves until acknowledgements.
+    assert!(drain(&mut a).is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. FORWARD-TSN.
+// ---------------------------------------------------------------------------------------------
+
+/// RFC 3758 §3.6: a FORWARD-TSN over an abandoned message delivers the complete ordered
+/// messages it skips past instead of deleting them, also while the reader is not reading.
+#[test]
+fn forward_tsn_delivers_complete_ordered_messages_it_skips() {
+    for paused in [false, true] {
+        let (mut a, mut b, mut sa, mut sb, now) =
+            connected::<256, 8, 256, 8>(client(), server(), 64 * 1024);
+        let pr = ChannelOptions {
+            negotiated: Some(2),
+            reliability: Reliability::MaxRetransmits(0),
+            ..ChannelOptions::default()
+        };
+        a.open_channel("pr", "", pr).unwrap();
+        b.open_channel("pr", "", pr).unwrap();
+        a.send(2, true, b"m0").unwrap();
+        let lost = drain(&mut a);
+        a.send(2, true, b"m1").unwrap();
+        let mut arrives = drain(&mut a);
+        let m1 = data_of(&arrives[0])[0];
+        assert_eq!((m1.1, m1.2), (2, 1), "m1 is SSN 1 on stream 2");
+        let tag_to_b = tag_of(&lost[0]);
+        if paused {
+            b.pause_receiving(true);
+        }
+        b.handle_packet(now, &mut arrives[0]);
+        events(&mut b, &mut sb);
+        assert!(sb.messages.is_empty(), "m1 waits for m0");
+        // The sender gave up on both (m1's SACK lost too): new cumulative TSN m1, SSN 1.
+        let mut fwd = packet(tag_to_b, |w| ForwardTsn::emit(w, m1.0, &[(2, 1)]));
+        b.handle_packet(now, &mut fwd);
+        if paused {
+            events(&mut b, &mut sb);
+            assert!(sb.messages.is_empty());
+            b.pause_receiving(false);
+        }
+        events(&mut b, &mut sb);
+        assert_eq!(sb.messages, vec![(2, b"m1".to_vec())], "paused {paused}");
+        // The stream goes on at SSN 2.
+        a.send(2, true, b"m2").unwrap();
+        let mut m2 = drain(&mut a);
+        let mut lone = m2.remove(0);
+        b.handle_packet(now, &mut lone);
+        events(&mut b, &mut sb);
+        assert_eq!(sb.messages.last().unwrap(), &(2, b"m2".to_vec()));
+        events(&mut a, &mut sa);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 9. The peer's stream counts.
+// ---------------------------------------------------------------------------------------------
+
+/// A peer announcing 4 inbound streams (MIS) and 4 outbound: ids from 4 up cannot be opened
+/// (an error the caller sees), and a channel opened before the association came up on such an
+/// id is closed, its data never sent.
+#[test]
+fn the_peers_stream_counts_bound_our_channels() {
+    let mut a: Assoc<256, 8> = new(client(), 64 * 1024, 64 * 1024);
+    let early = a
+        .open_channel("early", "", negotiated(6))
+        .expect("unknown limits before the handshake");
+    a.send(6, true, b"never on the wire").unwrap();
+    let mut now = Instant::ZERO;
+    a.connect(now);
+    let init = drain(&mut a).remove(0);
+    let init_chunk = Packet::parse(&init)
+        .unwrap()
+        .chunks()
+        .next()
+        .unwrap()
+        .unwrap();
+    let init = Init::parse(&init_chunk).unwrap();
+    let mut init_ack = packet(init.initiate_tag, |w| {
+        InitFields {
+            chunk_type: ChunkType::INIT_ACK,
+            initiate_tag: 0x0bad_cafe,
+            a_rwnd: 65536,
+            outbound_streams: 4,
+            inbound_streams: 4,
+            initial_tsn: 1000,
+            zero_checksum: false,
+            cookie: Some(b"opaque cookie"),
+            unrecognized: &[],
+        }
+        .emit(w)
+    });
+    a.handle_packet(now, &mut init_ack);
+    let echo = drain(&mut a);
+    assert_eq!(tag_of(&echo[0]), 0x0bad_cafe);
+    let mut cookie_ack = packet(init.initiate_tag, |w| {
+        wire::emit_chunk(w, ChunkType::COOKIE_ACK, 0, |_| {})
+    });
+    a.handle_packet(now, &mut cookie_ack);
+    let mut seen = Seen::default();
+    events(&mut a, &mut seen);
+    assert_eq!(seen.connected, 1);
+    assert_eq!(seen.channel_closed, vec![early]);
+    assert_eq!(
+        a.open_channel("four", "", negotiated(4)),
+        Err(ChannelError::IdUnavailable)
+    );
+    assert_eq!(a.open_channel("three", "", negotiated(3)), Ok(3));
+    assert_eq!(a.open_channel("x", "", ChannelOptions::default()), Ok(0));
+    assert_eq!(a.open_channel("y", "", ChannelOptions::default()), Ok(2));
+    assert_eq!(
+        a.open_channel("z", "", ChannelOptions::default()),
+        Err(ChannelError::IdUnavailable)
+    );
+    for _ in 0..5 {
+        for p in drain(&mut a) {
+            assert!(
+                data_of(&p).iter().all(|d| d.1 < 4),
+                "sent on a stream the peer cannot take"
+            );
+        }
+        now += Duration::from_secs(1);
+        a.handle_timeout(now);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 10. Messages of more chunks than the receive records.
+// ---------------------------------------------------------------------------------------------
+
+/// Receivers with 8 chunk records and 48 KiB of storage take a message of the announced
+/// `local_max_message_size` (42 chunks) in either direction.
+#[test]
+fn a_message_of_more_chunks_than_records_arrives_in_both_directions() {
+    let mut a: Assoc<8, 4> = new(client(), 256 * 1024, 48 * 1024);
+    let mut b: Assoc<8, 4> = new(server(), 256 * 1024, 48 * 1024);
+    let (mut sa, mut sb) = (Seen::default(), Seen::default());
+    let mut now = Instant::ZERO;
+    a.connect(now);
+    run(&mut a, &mut b, &mut sa, &mut sb, &mut now);
+    a.open_channel("big", "", negotiated(1)).unwrap();
+    b.open_channel("big", "", negotiated(1)).unwrap();
+    let to_b: Vec<u8> = (0..b.local_max_message_size()).map(|i| i as u8).collect();
+    let to_a: Vec<u8> = (0..a.local_max_message_size())
+        .map(|i| (i * 7) as u8)
+        .collect();
+    assert_eq!(to_b.len(), 48 * 1024);
+    a.send(1, true, &to_b).unwrap();
+    b.send(1, true, &to_a).unwrap();
+    run(&mut a, &mut b, &mut sa, &mut sb, &mut now);
+    assert_eq!((sa.closed, sb.closed), (None, None));
+    assert_eq!(sb.messages, vec![(1, to_b)]);
+    assert_eq!(sa.messages, vec![(1, to_a)]);
+}

@@ -103,6 +103,10 @@ pub struct Config {
     /// handshake limit instead of six with RFC 6347's 1 s doubling to 60 s, which at 20 %
     /// loss each way leaves about one handshake in 500 unfinished (found by simulation).
     pub dtls_retransmit: (core::time::Duration, core::time::Duration),
+    /// How long DTLS may take to connect once ICE has a path: past it the connection fails.
+    /// 30 s by default, about what a browser waits; without it a Peer that is the DTLS
+    /// server and never hears a ClientHello would stay "connecting" forever.
+    pub dtls_timeout: core::time::Duration,
 }
 
 impl Config {
@@ -121,6 +125,7 @@ impl Config {
                 core::time::Duration::from_millis(500),
                 core::time::Duration::from_secs(4),
             ),
+            dtls_timeout: core::time::Duration::from_secs(30),
         }
     }
 
@@ -635,6 +640,8 @@ pub struct Peer<
     early: EarlyStash<DTLS>,
     channels: [Channel; CHANNELS],
     queue: Deque<Queued, EVENT_QUEUE>,
+    /// When DTLS must be connected by ([`Config::dtls_timeout`] after ICE found a path).
+    dtls_deadline: Option<Instant>,
     /// `close()` ran: DTLS sends close_notify once SCTP's last packets (the ABORT) are out.
     dtls_close_pending: bool,
     /// A stream [`Event::ChannelRefused`] reported, reset on the next `poll_event`.
@@ -740,6 +747,7 @@ impl<
             queue: Deque::new(),
             refused_stream: None,
             dtls_close_pending: false,
+            dtls_deadline: None,
             local_sdp: Text::new(),
             remote_sdp: Text::new(),
             data_mid: Text::new(),
@@ -1572,6 +1580,13 @@ impl<
             a.handle_timeout(now);
         }
         self.drain_dtls(now);
+        if self.dtls_deadline.is_some_and(|t| t <= now) {
+            self.dtls_deadline = None;
+            if self.dtls_state == DtlsState::Connecting {
+                debug!("peer: DTLS did not connect in time");
+                self.dtls_state = DtlsState::Failed;
+            }
+        }
         self.pump();
     }
 
@@ -1591,6 +1606,7 @@ impl<
             take(a.poll_timeout());
         }
         take(self.sctp_connect_at);
+        take(self.dtls_deadline);
         next
     }
 
@@ -1888,6 +1904,15 @@ impl<
             }
         }
         self.update_connection_state();
+        // The DTLS clock starts once there is both a role and a path, and stops with DTLS.
+        match self.dtls_state {
+            DtlsState::Connecting if self.selected.is_some() => {
+                if self.dtls_deadline.is_none() {
+                    self.dtls_deadline = Some(self.now + self.config.dtls_timeout);
+                }
+            }
+            _ => self.dtls_deadline = None,
+        }
     }
 
     fn update_connection_state(&mut self) {

@@ -356,6 +356,36 @@ fn the_remote_vanishing_goes_disconnected_then_failed() {
 }
 
 #[test]
+fn a_dtls_server_that_never_hears_a_client_hello_fails_after_the_dtls_timeout() {
+    let (ca, cb) = certs();
+    let mut pair = Pair::new(peer(ca, 1), peer(cb, 2));
+    // B answers active (the DTLS client), but none of its DTLS ever arrives: A, the server,
+    // has a working ICE path and waits for a ClientHello that never comes.
+    pair.drop_from_b = |d| matches!(d.first(), Some(20..=63));
+    pair.signal();
+    assert_eq!(pair.a.dtls_role(), Some(peerless_dtls::Role::Server));
+    assert!(pair.run_until(Duration::from_secs(5), |p| {
+        p.events_a.contains(&Ev::Ice(peerless::IceState::Connected))
+    }));
+    let t0 = pair.now;
+    assert!(pair.run_until(Duration::from_secs(60), |p| {
+        p.events_a.contains(&Ev::Conn(ConnectionState::Failed))
+    }));
+    let waited = pair.now - t0;
+    // Config::dtls_timeout (30 s) after ICE found the path, not the 30 s of consent loss:
+    // ICE consent keeps working the whole time.
+    assert!(
+        waited >= Duration::from_secs(29) && waited <= Duration::from_secs(31),
+        "{waited:?}"
+    );
+    assert!(
+        !pair
+            .events_a
+            .contains(&Ev::Ice(peerless::IceState::Disconnected))
+    );
+}
+
+#[test]
 fn trickled_candidates_connect_without_candidates_in_the_descriptions() {
     let (ca, cb) = certs();
     let mut pair = Pair::new(peer(ca, 1), peer(cb, 2));

@@ -99,6 +99,8 @@ pub(crate) struct Pair {
     pub(crate) datagrams: u64,
     /// A's host does not drain its events while set (a busy or stalled application).
     pub(crate) hold_a: bool,
+    /// Datagrams from B for which this says true are lost (a peer that never sends DTLS).
+    pub(crate) drop_from_b: fn(&[u8]) -> bool,
 }
 
 impl Pair {
@@ -112,6 +114,7 @@ impl Pair {
             cut: false,
             datagrams: 0,
             hold_a: false,
+            drop_from_b: |_| false,
         }
     }
 
@@ -154,7 +157,7 @@ impl Pair {
                 let (from, to, n) = (t.source.unwrap(), t.destination.unwrap(), t.payload.len());
                 any = true;
                 self.datagrams += 1;
-                if to == addr(A) {
+                if to == addr(A) && !(self.drop_from_b)(&buf[..n]) {
                     self.a.handle_packet(self.now, from, to, &mut buf[..n]);
                 }
             }

@@ -162,6 +162,10 @@ pub enum CloseReason {
     RetransmitTimeout,
     /// The peer sent a message larger than our receive storage (RFC 8841 lets us abort).
     MessageTooLarge,
+    /// The peer acknowledged data we never sent (RFC 9260 §6.2.1): its state cannot match
+    /// ours any more, so we aborted with a Protocol Violation cause instead of retransmitting
+    /// to it forever.
+    ProtocolViolation,
 }
 
 /// What the association tells its user. Drain with [`Association::poll_event`].
@@ -651,6 +655,8 @@ pub struct Association<'a, const CHUNKS: usize = 256, const CHANNELS: usize = 32
 
     connected_pending: bool,
     closed_pending: Option<CloseReason>,
+    /// Why the association ended (for the ABORT's cause).
+    closed_reason: Option<CloseReason>,
     next_closed_seq: u32,
     connected_reported: bool,
     stats: Stats,
@@ -740,6 +746,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             reconfig_response_count: 0,
             connected_pending: false,
             closed_pending: None,
+            closed_reason: None,
             next_closed_seq: 0,
             connected_reported: false,
             stats: Stats::default(),
@@ -1154,6 +1161,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             }
         }
         self.closed_pending = Some(reason);
+        self.closed_reason = Some(reason);
         debug!("sctp: closed: {:?}", reason);
     }
 
@@ -2522,6 +2530,19 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             // An old SACK, overtaken by a newer one.
             return;
         }
+        // RFC 9260 §6.2.1: a cumulative ack beyond anything sent (or skipped by FORWARD-TSN)
+        // means the peer's view of our TSNs is not ours: retransmitting would never end (its
+        // SACKs would keep resetting the error count), so abort, as dcsctp does.
+        let sent = if tsn_lt(self.highest_sent, self.advanced_peer_ack_point) {
+            self.advanced_peer_ack_point
+        } else {
+            self.highest_sent
+        };
+        if tsn_lt(sent, cum) {
+            self.pending.abort = true;
+            self.close(CloseReason::ProtocolViolation);
+            return;
+        }
         self.error_count = 0;
         let flight_before = self.flight;
         let (mut acked, advanced) = self.ack_up_to(cum);
@@ -2887,8 +2908,13 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             };
             let mut w = Writer::new(out);
             wire::emit_common_header(&mut w, src, dst, tag);
+            let cause = if self.closed_reason == Some(CloseReason::ProtocolViolation) {
+                CauseCode::PROTOCOL_VIOLATION
+            } else {
+                CauseCode::USER_INITIATED_ABORT
+            };
             wire::emit_chunk(&mut w, ChunkType::ABORT, tbit, |w| {
-                w.u16(CauseCode::USER_INITIATED_ABORT.0);
+                w.u16(cause.0);
                 w.u16(4);
             });
             return self.seal(w, false);

@@ -660,3 +660,38 @@ fn a_message_of_more_chunks_than_records_arrives_in_both_directions() {
     assert_eq!(sb.messages, vec![(1, to_b)]);
     assert_eq!(sa.messages, vec![(1, to_a)]);
 }
+
+/// Found by `mutated_traffic_never_panics_the_association`: a peer whose cumulative TSN ran
+/// ahead of ours (a forged FORWARD-TSN) acknowledges TSNs never sent and reports every
+/// retransmission as a duplicate; its SACKs reset the error count, so the sender retransmitted
+/// forever. RFC 9260 §6.2.1: such a SACK is a protocol violation, and ends the association.
+#[test]
+fn a_sack_for_data_never_sent_aborts_instead_of_retransmitting_forever() {
+    let (mut a, mut b, _, _, now) = connected::<256, 8, 256, 8>(client(), server(), 64 * 1024);
+    a.open_channel("n", "", negotiated(1)).unwrap();
+    b.open_channel("n", "", negotiated(1)).unwrap();
+    b.send(1, true, b"tag").unwrap();
+    let tag_to_a = tag_of(&drain(&mut b)[0]);
+    a.send(1, true, b"x").unwrap();
+    let tsn = data_of(&drain(&mut a)[0])[0].0;
+    let mut sack = packet(tag_to_a, |w| {
+        Sack::emit(w, tsn.wrapping_add(1 << 30), 1 << 20, &[], &[])
+    });
+    a.handle_packet(now, &mut sack);
+    let mut seen = Seen::default();
+    events(&mut a, &mut seen);
+    assert_eq!(seen.closed, Some(CloseReason::ProtocolViolation));
+    let abort = drain(&mut a);
+    let chunk = Packet::parse(&abort[0])
+        .unwrap()
+        .chunks()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(chunk.chunk_type, ChunkType::ABORT);
+    assert_eq!(
+        chunk.value[..2],
+        13u16.to_be_bytes(),
+        "Protocol Violation cause"
+    );
+}

@@ -1469,7 +1469,11 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                 return true;
             };
             // The first message of this stream in the store (TSN order) decides.
-            let earlier = self.recv.records()[..i]
+            let earlier = self
+                .recv
+                .records()
+                .get(..i)
+                .unwrap_or_default()
                 .iter()
                 .any(|e| e.stream == r.stream);
             if !earlier
@@ -1521,8 +1525,11 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                 continue;
             }
             let action = p.param_type.unknown_action();
-            if action.reports() && report_len + p.raw.len() <= MAX_ECHO {
-                report[report_len..report_len + p.raw.len()].copy_from_slice(p.raw);
+            // The parameter's length comes from the wire: every copy is checked.
+            if action.reports()
+                && let Some(dst) = report.get_mut(report_len..report_len + p.raw.len())
+            {
+                dst.copy_from_slice(p.raw);
                 // Keep each TLV 4-aligned so the report parses back.
                 report_len += p.raw.len();
                 let pad = (4 - p.raw.len() % 4) % 4;
@@ -1596,11 +1603,12 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             self.stats.drop_malformed += 1;
             return;
         };
-        if cookie.len() > MAX_PEER_COOKIE {
+        let Some(dst) = self.peer_cookie.get_mut(..cookie.len()) else {
+            // Longer than we keep: the association cannot be made.
             self.stats.drop_malformed += 1;
             return;
-        }
-        self.peer_cookie[..cookie.len()].copy_from_slice(cookie);
+        };
+        dst.copy_from_slice(cookie);
         self.peer_cookie_len = cookie.len();
         // Report unknown parameters whose bits ask for it, in an ERROR with the COOKIE-ECHO.
         let mut len = 0;
@@ -1609,12 +1617,16 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                 continue;
             }
             let action = p.param_type.unknown_action();
-            if action.reports() && len + p.raw.len() + 3 <= MAX_ECHO {
-                self.unrecognized_report[len..len + p.raw.len()].copy_from_slice(p.raw);
-                len += p.raw.len();
-                let pad = (4 - p.raw.len() % 4) % 4;
-                self.unrecognized_report[len..len + pad].fill(0);
-                len += pad;
+            let pad = (4 - p.raw.len() % 4) % 4;
+            if action.reports()
+                && let Some(dst) = self
+                    .unrecognized_report
+                    .get_mut(len..len + p.raw.len() + pad)
+            {
+                let (value, padding) = dst.split_at_mut(p.raw.len());
+                value.copy_from_slice(p.raw);
+                padding.fill(0);
+                len += p.raw.len() + pad;
             }
             if !action.continues() {
                 break;
@@ -1728,9 +1740,8 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         if !ct_eq(&self.cookie_mac(body), mac) {
             return None;
         }
-        let mut b = [0u8; COOKIE_BODY];
-        b.copy_from_slice(body);
-        let body = CookieBody::decode(&b);
+        let b: &[u8; COOKIE_BODY] = body.try_into().ok()?;
+        let body = CookieBody::decode(b);
         let age = self.now.as_micros().checked_sub(body.issued_at)?;
         Some((body, age > micros(self.config.cookie_lifetime)))
     }
@@ -1865,8 +1876,10 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
     }
 
     fn on_heartbeat(&mut self, chunk: &Chunk<'_>) {
-        if chunk.value.len() <= MAX_ECHO {
-            self.heartbeat_echo[..chunk.value.len()].copy_from_slice(chunk.value);
+        // Longer heartbeat information than we keep is not answered (the peer's HEARTBEAT
+        // times out; DTLS and ICE watch the path anyway).
+        if let Some(dst) = self.heartbeat_echo.get_mut(..chunk.value.len()) {
+            dst.copy_from_slice(chunk.value);
             self.heartbeat_echo_len = Some(chunk.value.len());
         }
     }

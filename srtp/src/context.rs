@@ -103,6 +103,8 @@ pub struct Stats {
     pub malformed: u64,
     /// New SSRCs dropped because the table was full.
     pub ssrc_table_full: u64,
+    /// SRTCP packets refused because their E flag disagreed with [`Config::encrypt_rtcp`].
+    pub encryption_mismatches: u64,
 }
 
 /// The keyed transform of one packet kind (SRTP or SRTCP): expanded AES key schedule plus
@@ -151,7 +153,12 @@ impl Transform {
             .get_mut(..profile.auth_key_len())
             .ok_or(Error::InvalidKeyLength)?;
         kdf::derive(master_key, master_salt, auth_label, auth)?;
-        Self::from_session_keys(profile, key, auth, salt)
+        let transform = Self::from_session_keys(profile, key, auth, salt);
+        // The session keys now live only inside the keyed ciphers (which wipe themselves).
+        zeroize::Zeroize::zeroize(key);
+        zeroize::Zeroize::zeroize(auth);
+        zeroize::Zeroize::zeroize(salt);
+        transform
     }
 
     fn from_session_keys(
@@ -294,6 +301,30 @@ impl<const W: usize> Stream<W> {
             rtcp_sent: 0,
         }
     }
+
+    /// The stream of a retired SSRC that comes back: every index it used stays used.
+    fn revived(t: &Tombstone) -> Self {
+        Stream {
+            ssrc: t.ssrc,
+            rtp: t.rtp_top.map(Window::all_seen_up_to),
+            rtcp: t.rtcp_top.map(Window::all_seen_up_to),
+            rtcp_sent: t.rtcp_sent,
+        }
+    }
+}
+
+/// What a context keeps of a removed SSRC: the highest indices it used under this key.
+///
+/// (SSRC, packet index) is the AES-GCM nonce (RFC 7714 §8.1) and the AES-CM IV (RFC 3711
+/// §4.1.1): were a removed SSRC to start over at index 0 under the same key, its packets
+/// would reuse nonces, which reveals the XOR of plaintexts and, for GCM, the authentication
+/// key. libsrtp leaves this to the caller; a tombstone makes it impossible instead.
+#[derive(Clone, Copy, Debug)]
+struct Tombstone {
+    ssrc: u32,
+    rtp_top: Option<u64>,
+    rtcp_top: Option<u64>,
+    rtcp_sent: u32,
 }
 
 /// An SRTP/SRTCP crypto context for one direction of one DTLS-SRTP session.
@@ -301,8 +332,8 @@ impl<const W: usize> Stream<W> {
 /// `SSRCS` is the capacity of the per-SSRC table (rollover counter, highest sequence number,
 /// replay windows, SRTCP index); `WINDOW_WORDS` sizes each replay window's storage in
 /// 64-packet words (the default, 2, holds a 128-packet window). A context with the defaults
-/// takes about 1.5 KiB (1504 bytes on x86_64, bounded by a test), all inline: no allocation,
-/// ever.
+/// takes about 1.8 KiB (1824 bytes on x86_64, bounded by a test; the tombstones of removed
+/// SSRCs are 320 of them), all inline: no allocation, ever.
 ///
 /// ```
 /// use peerless_srtp::{Config, Context, Profile};
@@ -327,6 +358,8 @@ pub struct Context<const SSRCS: usize = 8, const WINDOW_WORDS: usize = 2> {
     rtp: Transform,
     rtcp: Transform,
     streams: [Option<Stream<WINDOW_WORDS>>; SSRCS],
+    /// Removed SSRCs and the last indices they used (see [`Context::remove_ssrc`]).
+    tombstones: [Option<Tombstone>; SSRCS],
     /// Slot of the last SSRC used: most packets belong to the same stream as the previous.
     last: usize,
     stats: Stats,
@@ -408,6 +441,7 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
             rtp,
             rtcp,
             streams: [None; SSRCS],
+            tombstones: [None; SSRCS],
             last: 0,
             stats: Stats::default(),
         })
@@ -438,14 +472,51 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
         stream.rtp.map(|w| (w.top() >> 16) as u32)
     }
 
-    /// Forgets `ssrc` (after an RTCP BYE, say), freeing its table slot. Returns whether it
-    /// was known.
+    /// Retires `ssrc` (after an RTCP BYE, say), freeing its table slot. Returns whether the
+    /// slot was freed: false if `ssrc` is unknown, or if `SSRCS` SSRCs are already retired.
+    ///
+    /// The context keeps a tombstone of a retired SSRC: the highest SRTP and SRTCP indices it
+    /// used. Should the SSRC come back under the same key, it continues after them and no
+    /// index is protected (or accepted) twice: (SSRC, index) is the AES-GCM nonce (RFC 7714
+    /// §8.1) and the AES-CM IV, and a nonce used twice gives away plaintexts and, for GCM,
+    /// the authentication key. Tombstones are a fixed table as large as the SSRC table; with
+    /// none free the stream stays where it is (and keeps its slot) rather than be forgotten.
+    /// A tombstone is freed when its SSRC comes back.
     pub fn remove_ssrc(&mut self, ssrc: u32) -> bool {
-        let slot = self
+        let Some(slot) = self
             .streams
             .iter_mut()
-            .find(|s| s.is_some_and(|s| s.ssrc == ssrc));
-        slot.map(|s| s.take()).is_some()
+            .find(|s| s.is_some_and(|s| s.ssrc == ssrc))
+        else {
+            return false;
+        };
+        let Some(grave) = self.tombstones.iter_mut().find(|t| t.is_none()) else {
+            return false;
+        };
+        let Some(stream) = slot.take() else {
+            return false;
+        };
+        *grave = Some(Tombstone {
+            ssrc,
+            rtp_top: stream.rtp.map(|w| w.top()),
+            rtcp_top: stream.rtcp.map(|w| w.top()),
+            rtcp_sent: stream.rtcp_sent,
+        });
+        true
+    }
+
+    /// The tombstone of a retired `ssrc`, if it has one.
+    fn tombstone(&self, ssrc: u32) -> Option<&Tombstone> {
+        self.tombstones.iter().flatten().find(|t| t.ssrc == ssrc)
+    }
+
+    /// The state `ssrc` continues from in `slot`: its stream, else its tombstone's, else none
+    /// (a new SSRC).
+    fn state(&self, slot: usize, ssrc: u32) -> Option<Stream<WINDOW_WORDS>> {
+        match self.stream(slot) {
+            Some(s) => Some(*s),
+            None => self.tombstone(ssrc).map(Stream::revived),
+        }
     }
 
     /// The SSRCs the context currently tracks.
@@ -477,14 +548,22 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
         self.streams.get(slot)?.as_ref()
     }
 
-    /// The stream in `slot`, claimed for `ssrc` if it was free.
+    /// The stream in `slot`, claimed for `ssrc` if it was free (from its tombstone, which is
+    /// then freed, if it had one).
     fn claim(&mut self, slot: usize, ssrc: u32) -> Option<&mut Stream<WINDOW_WORDS>> {
         self.last = slot;
-        Some(
-            self.streams
-                .get_mut(slot)?
-                .get_or_insert_with(|| Stream::new(ssrc)),
-        )
+        let entry = self.streams.get_mut(slot)?;
+        if entry.is_none() {
+            let grave = self
+                .tombstones
+                .iter_mut()
+                .find(|t| t.is_some_and(|t| t.ssrc == ssrc));
+            *entry = Some(match grave.and_then(Option::take) {
+                Some(t) => Stream::revived(&t),
+                None => Stream::new(ssrc),
+            });
+        }
+        entry.as_mut()
     }
 
     /// Records `index` in a replay window, starting the window if there is none.
@@ -505,6 +584,7 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
             Error::Replayed | Error::TooOld => self.stats.replays += 1,
             Error::Malformed => self.stats.malformed += 1,
             Error::SsrcTableFull => self.stats.ssrc_table_full += 1,
+            Error::EncryptionMismatch => self.stats.encryption_mismatches += 1,
             _ => {}
         }
         e
@@ -529,7 +609,7 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
         let seq = u16::from_be_bytes([packet[2], packet[3]]);
         let ssrc = be32(packet, 8)?;
         let slot = self.slot(ssrc)?;
-        let index = match self.stream(slot).and_then(|s| s.rtp.as_ref()) {
+        let index = match self.state(slot, ssrc).and_then(|s| s.rtp) {
             Some(w) => {
                 let index = estimate_index(w.top(), seq).ok_or(Error::KeyExhausted)?;
                 if !self.config.allow_repeat_tx {
@@ -583,7 +663,7 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
         let seq = u16::from_be_bytes([buf[2], buf[3]]);
         let ssrc = be32(buf, 8)?;
         let slot = self.slot(ssrc)?;
-        let index = match self.stream(slot).and_then(|s| s.rtp.as_ref()) {
+        let index = match self.state(slot, ssrc).and_then(|s| s.rtp) {
             Some(w) => {
                 let index = estimate_index(w.top(), seq).ok_or(Error::KeyExhausted)?;
                 w.check(index, self.window())?;
@@ -635,7 +715,7 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
         }
         let ssrc = be32(packet, 4)?;
         let slot = self.slot(ssrc)?;
-        let sent = self.stream(slot).map_or(0, |s| s.rtcp_sent);
+        let sent = self.state(slot, ssrc).map_or(0, |s| s.rtcp_sent);
         if sent >= MAX_SRTCP_INDEX {
             return Err(Error::KeyExhausted);
         }
@@ -702,9 +782,14 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
         };
         let trailer = be32(buf, trailer_at)?;
         let encrypted = trailer >> 31 == 1;
+        if encrypted != self.config.encrypt_rtcp {
+            // RFC 3711 §3.4 lets each packet say; we hold the peer to the policy both sides
+            // agreed on, so nobody can make us take plaintext where we expect ciphertext.
+            return Err(Error::EncryptionMismatch);
+        }
         let index = trailer & MAX_SRTCP_INDEX;
         let slot = self.slot(ssrc)?;
-        if let Some(w) = self.stream(slot).and_then(|s| s.rtcp.as_ref()) {
+        if let Some(w) = self.state(slot, ssrc).and_then(|s| s.rtcp) {
             w.check(u64::from(index), self.window())?;
         }
         match &self.rtcp {

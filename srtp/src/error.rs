@@ -28,6 +28,9 @@ pub enum Error {
     TooOld,
     /// A new SSRC arrived and the context's fixed SSRC table is full.
     SsrcTableFull,
+    /// An SRTCP packet's E flag (encrypted or not, RFC 3711 §3.4) disagrees with
+    /// [`Config::encrypt_rtcp`](crate::Config::encrypt_rtcp).
+    EncryptionMismatch,
     /// The key has protected as many packets as the index space allows (2^48 SRTP, 2^31
     /// SRTCP): re-key before sending more.
     KeyExhausted,
@@ -50,6 +53,7 @@ impl fmt::Display for Error {
             Error::Replayed => f.write_str("replayed packet"),
             Error::TooOld => f.write_str("packet older than the replay window"),
             Error::SsrcTableFull => f.write_str("SSRC table full"),
+            Error::EncryptionMismatch => f.write_str("SRTCP E flag disagrees with the policy"),
             Error::KeyExhausted => f.write_str("packet index space exhausted; re-key"),
             Error::InvalidKeyLength => f.write_str("wrong key, salt or keying material length"),
             Error::InvalidConfig => f.write_str("invalid configuration"),

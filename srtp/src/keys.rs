@@ -22,11 +22,18 @@ pub enum Role {
     Server,
 }
 
-/// One side's master key and salt (sized for the largest profile).
-#[derive(Clone, Copy)]
+/// One side's master key and salt (sized for the largest profile), wiped when dropped.
+#[derive(Clone)]
 struct Master {
     key: [u8; 32],
     salt: [u8; 14],
+}
+
+impl Drop for Master {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.key);
+        zeroize::Zeroize::zeroize(&mut self.salt);
+    }
 }
 
 /// The master keys of both directions of a DTLS-SRTP session.
@@ -47,7 +54,9 @@ struct Master {
 /// assert_eq!(peer_receive.unprotect_rtp(&mut buf[..n])?, 13);
 /// # Ok::<(), peerless_srtp::Error>(())
 /// ```
-#[derive(Clone, Copy)]
+///
+/// Not `Copy`, and wiped when dropped: stray copies of keys are what outlive their use.
+#[derive(Clone)]
 pub struct SessionKeys {
     profile: Profile,
     local: Master,
@@ -148,6 +157,17 @@ impl SessionKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Master keys and every keyed primitive wipe themselves when dropped.
+    #[test]
+    fn keys_are_wiped_on_drop() {
+        fn wipes<T: zeroize::ZeroizeOnDrop>() {}
+        wipes::<aes::Aes128Enc>();
+        wipes::<aes::Aes256Enc>();
+        wipes::<aes_gcm::AesGcm<aes::Aes128Enc, aes_gcm::aead::consts::U12>>();
+        assert!(core::mem::needs_drop::<Master>());
+        assert!(core::mem::needs_drop::<SessionKeys>());
+    }
 
     #[test]
     fn splits_rfc5764_layout_by_role() {

@@ -31,6 +31,15 @@ impl<const W: usize> Window<W> {
         Window { top: index, bits }
     }
 
+    /// The state of a stream that used every index up to `top` (a retired SSRC coming
+    /// back): nothing at or below `top` is accepted again.
+    pub(crate) fn all_seen_up_to(top: u64) -> Self {
+        Window {
+            top,
+            bits: [u64::MAX; W],
+        }
+    }
+
     /// The highest index accepted so far.
     pub(crate) fn top(&self) -> u64 {
         self.top

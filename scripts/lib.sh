@@ -98,3 +98,18 @@ need_firefox() {
         (cd "$NPM_DIR" && npm install -q --no-audit --no-fund --prefix "$NPM_DIR" puppeteer-core >/dev/null)
     fi
 }
+
+# need_chromium: Chromium (Debian) and puppeteer-core (npm, in the same NPM_DIR as need_firefox)
+# to drive it headless. Exports NPM_DIR and CHROMIUM (the browser binary).
+need_chromium() {
+    need_apt chromium
+    command -v npm >/dev/null || need_apt nodejs npm
+    NPM_DIR="${PEERLESS_NPM_DIR:-${HOME:-/root}/.cache/peerless-npm}"
+    export NPM_DIR
+    mkdir -p "$NPM_DIR"
+    if [ ! -d "$NPM_DIR/node_modules/puppeteer-core" ]; then
+        (cd "$NPM_DIR" && npm install -q --no-audit --no-fund --prefix "$NPM_DIR" puppeteer-core >/dev/null)
+    fi
+    CHROMIUM="$(command -v chromium)"
+    export CHROMIUM
+}

@@ -1,0 +1,347 @@
+#!/usr/bin/env bash
+# The Peer against Chromium (Debian's build) driven by puppeteer-core, in a loopback-only
+# namespace (default route on lo so Chromium has an address to gather). The page is served by
+# the test itself from http://127.0.0.1 so it is a secure context (getUserMedia needs one).
+#   a. Chromium offers a data channel, we answer: the page sends 100 text and binary messages
+#      (one of 64 KiB); the CLI echoes each and greets; the page checks every echo.
+#   b. A browser app: Chromium offers audio + video (the fake camera and microphone, added with
+#      addTrack) and a data channel, we answer. The channel must open and echo as in a; our
+#      answer must reject the audio and video sections (m= port 0, RFC 3264 §6) and the
+#      connection must reach "connected".
+#   c. We offer a data channel, Chromium answers: the CLI sends 100 messages, the page echoes
+#      each, the CLI checks every echo.
+#   d. As a, with Chromium's default mDNS hiding of host candidates: the offer names only a
+#      "<uuid>.local" host nobody can resolve here, so the Peer must reach Chromium through
+#      the peer-reflexive candidate Chromium's checks reveal (RFC 8445 §7.3.1.3).
+# a-c run with the hiding turned off (scripts/chromium.mjs says how) in a loopback-only
+# namespace, so every candidate is 127.0.0.1. Chromium gathers nothing to hide without a
+# default route on a real interface, so d runs in a second namespace that also holds a veth
+# pair (both ends inside it: it reaches nothing but itself); the Peer still binds 127.0.0.1.
+# If veth pairs cannot be made here, d is reported as skipped.
+# Set PEERLESS_SAVE_SDP=DIR to keep Chromium's offers and our answers there.
+. "$(dirname "$0")/../lib.sh"
+
+section "peer: interop with Chromium"
+need_chromium
+
+cd "$ROOT"
+cargo build -q --release -p peerless --example cli
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/cli"
+[ -x "$BIN" ] || { echo "cli not built at $BIN" >&2; exit 1; }
+
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+cat > "$WORK/peer_chromium.mjs" <<'JS'
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const [BIN, NPM_DIR, WORK, PART] = process.argv.slice(2);
+const ROOT_DIR = process.env.ROOT;
+const SAVE = process.env.PEERLESS_SAVE_SDP || '';
+const COUNT = 100, BIG = 65536;
+
+const failures = [];
+function check(cond, what) {
+  console.log((cond ? 'ok   ' : 'FAIL ') + what);
+  if (!cond) failures.push(what);
+}
+function cli(args) {
+  const p = spawn(BIN, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  return new Promise((resolve) => p.on('exit', (code) => resolve(code)));
+}
+// Resolves with null when the CLI never wrote the file (it failed: its stderr says why).
+async function waitJson(path, seconds = 20) {
+  for (let i = 0; i < seconds * 10; i++) {
+    if (existsSync(path)) {
+      try { return JSON.parse(readFileSync(path, 'utf8')); } catch (e) { /* still being written */ }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return null;
+}
+function writeJson(path, value) {
+  writeFileSync(path + '.tmp', JSON.stringify(value));
+  renameSync(path + '.tmp', path);
+}
+function readSummary(path) {
+  try { return JSON.parse(readFileSync(path, 'utf8')); } catch (e) { return {}; }
+}
+// The m= lines of an SDP as { kind, port, mid }.
+function sections(sdp) {
+  const out = [];
+  for (const line of sdp.split(/\r?\n/)) {
+    const m = /^m=(\S+) (\d+)/.exec(line);
+    if (m) out.push({ kind: m[1], port: Number(m[2]), mid: null });
+    const mid = /^a=mid:(\S+)/.exec(line);
+    if (mid && out.length) out[out.length - 1].mid = mid[1];
+  }
+  return out;
+}
+
+// A blank page on 127.0.0.1: a secure context, unlike about:blank, so getUserMedia exists.
+const server = createServer((req, res) => {
+  res.writeHead(200, { 'content-type': 'text/html' });
+  res.end('<!doctype html><meta charset="utf-8"><title>peerless interop</title>');
+});
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const URL = `http://127.0.0.1:${server.address().port}/`;
+
+const HELPERS = () => {
+  window.gathered = (pc) => new Promise((resolve) => {
+    if (pc.iceGatheringState === 'complete') return resolve();
+    pc.addEventListener('icegatheringstatechange', () => {
+      if (pc.iceGatheringState === 'complete') resolve();
+    });
+  });
+  window.messages = (count, big) => {
+    const out = [];
+    for (let i = 0; i < count; i++) {
+      if (i === Math.floor(count / 2)) {
+        const b = new Uint8Array(big);
+        for (let x = 0; x < big; x++) b[x] = (x * 7 + i) & 255;
+        out.push(b);
+      } else if (i % 2) {
+        const b = new Uint8Array(1 + (i * 53) % 2000);
+        for (let x = 0; x < b.length; x++) b[x] = (x ^ i) & 255;
+        out.push(b);
+      } else {
+        out.push(`chromium message ${i} ✓`);
+      }
+    }
+    return out;
+  };
+  window.same = (a, b) => {
+    if (typeof a === 'string' || typeof b === 'string') return a === b;
+    const x = new Uint8Array(a), y = new Uint8Array(b);
+    return x.length === y.length && x.every((v, i) => v === y[i]);
+  };
+};
+
+async function newPage(browser) {
+  const page = await browser.newPage();
+  page.on('console', (m) => { if (m.type() === 'error') console.log(`page: ${m.text()}`); });
+  await page.goto(URL);
+  await page.evaluate(HELPERS);
+  return page;
+}
+
+// Chromium offers (a data channel, and with `media` the fake camera and microphone), the CLI
+// answers and echoes.
+async function chromiumOffers(browser, name, tag, media) {
+  const page = await newPage(browser);
+  const offerPath = join(WORK, `o-${tag}.json`), answerPath = join(WORK, `a-${tag}.json`);
+  const summary = join(WORK, `s-${tag}.json`);
+  const offer = await page.evaluate(async (media) => {
+    const pc = new RTCPeerConnection({ iceServers: [] });
+    window.pc = pc;
+    let tracks = [];
+    if (media) {
+      const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+      tracks = stream.getTracks().map((t) => t.kind);
+      for (const t of stream.getTracks()) pc.addTrack(t, stream);
+    }
+    window.ch = pc.createDataChannel('chat');
+    window.ch.binaryType = 'arraybuffer';
+    await pc.setLocalDescription(await pc.createOffer());
+    await window.gathered(pc);
+    return { sdp: pc.localDescription.sdp, tracks };
+  }, media);
+  const offered = sections(offer.sdp);
+  if (media) {
+    check(offer.tracks.includes('audio') && offer.tracks.includes('video'),
+      `${name}: getUserMedia gave ${offer.tracks.join('+')} tracks`);
+    check(offered.map((s) => s.kind).join(',') === 'audio,video,application',
+      `${name}: Chromium offers ${offered.map((s) => s.kind).join(',')} (${offer.sdp.length} bytes)`);
+  }
+  if (tag === 'mdns') {
+    const hosts = offer.sdp.split(/\r?\n/).filter((l) => / typ host/.test(l) && / udp /i.test(l));
+    check(hosts.length > 0 && hosts.every((l) => /\.local /.test(l)),
+      `${name}: the offer's host candidates are mDNS names: ${hosts.map((l) => l.split(' ')[4]).join(' ')}`);
+  }
+  if (SAVE) {
+    mkdirSync(SAVE, { recursive: true });
+    writeFileSync(join(SAVE, `chromium-offer-${tag}.sdp`), offer.sdp);
+  }
+  writeJson(offerPath, { type: 'offer', sdp: offer.sdp });
+  const exit = cli(['answer', '--json', '--greet', '--offer', offerPath, '--answer-out', answerPath,
+    '--duration', '40', '--summary', summary]);
+  const answer = await waitJson(answerPath);
+  check(answer !== null, `${name}: the CLI answered Chromium's offer`);
+  if (answer === null) {
+    console.log(`--- Chromium's offer ---\n${offer.sdp}`);
+    check(false, `${name}: the CLI exited ${await exit} without an answer`);
+    await page.close();
+    return;
+  }
+  if (SAVE) writeFileSync(join(SAVE, `peerless-answer-to-chromium-${tag}.sdp`), answer.sdp);
+  if (media) {
+    const answered = sections(answer.sdp);
+    const byMid = (mid) => answered.find((s) => s.mid === mid);
+    const ok = offered.length === answered.length && offered.every((s, i) =>
+      answered[i].kind === s.kind && (s.kind === 'application' ? answered[i].port !== 0 : answered[i].port === 0));
+    check(ok, `${name}: our answer rejects audio and video (port 0) and accepts the data section: ` +
+      answered.map((s) => `${s.kind}:${s.port}`).join(' '));
+    if (!ok) console.log(`--- our answer ---\n${answer.sdp}`);
+    check(offered.every((s) => byMid(s.mid)), `${name}: our answer keeps every mid in order`);
+  }
+  const result = await page.evaluate(async (sdp, count, big) => {
+    const pc = window.pc, ch = window.ch;
+    const sent = window.messages(count, big);
+    const got = [];
+    let greeted = false, opened = false;
+    const done = new Promise((resolve) => {
+      ch.onmessage = (e) => {
+        if (!greeted && e.data === 'hello from peerless') { greeted = true; return; }
+        got.push(e.data);
+        if (got.length === sent.length) resolve();
+      };
+    });
+    ch.onopen = () => { opened = true; for (const m of sent) ch.send(m); };
+    // A transceiver whose m= section the answer rejects is stopped and then leaves
+    // getTransceivers() (WebRTC 1.0, "set the session description"), so keep hold of them first.
+    const transceivers = pc.getTransceivers();
+    let error = null;
+    try {
+      await pc.setRemoteDescription({ type: 'answer', sdp });
+    } catch (e) {
+      error = String(e);
+    }
+    if (!error) await Promise.race([done, new Promise((r) => setTimeout(r, 30000))]);
+    const equal = got.length === sent.length && got.every((m, i) => window.same(m, sent[i]));
+    const kinds = got.every((m, i) => (typeof m === 'string') === (typeof sent[i] === 'string'));
+    const state = pc.connectionState;
+    const media = transceivers.map((t) => ({ kind: t.receiver.track.kind, dir: t.currentDirection }));
+    const left = pc.getTransceivers().length;
+    pc.close();
+    return { error, opened, greeted, got: got.length, equal, kinds, state, media, left };
+  }, answer.sdp, COUNT, BIG);
+  check(result.error === null, `${name}: Chromium's setRemoteDescription accepts our answer${result.error ? ': ' + result.error : ''}`);
+  if (media) {
+    check(result.media.length === 2 && result.media.every((m) => m.dir === 'stopped') && result.left === 0,
+      `${name}: Chromium stopped both media transceivers: ${JSON.stringify(result.media)}, ${result.left} left`);
+  }
+  check(result.opened, `${name}: the channel opened in Chromium`);
+  check(result.state === 'connected', `${name}: connectionState ${result.state}`);
+  check(result.greeted, `${name}: our greeting arrived`);
+  check(result.got === COUNT, `${name}: ${result.got}/${COUNT} echoes came back`);
+  check(result.equal && result.kinds, `${name}: every echo equals what was sent, text as text, binary as binary`);
+  const rc = await exit;
+  check(rc === 0, `${name}: the CLI saw the channel open and echoed (exit ${rc})`);
+  const s = readSummary(summary);
+  check(s.opened && s.received === COUNT && s.sent === COUNT + 1, `${name}: summary ${JSON.stringify(s)}`);
+  if (tag === 'mdns') {
+    // The offer named no address, so the pair's remote end was learned from Chromium's check.
+    const remote = (s.selected_pair || '').split(' -> ')[1] || '';
+    const [ip, port] = [remote.slice(0, remote.lastIndexOf(':')), remote.slice(remote.lastIndexOf(':') + 1)];
+    check(ip !== '' && !offer.sdp.includes(` ${ip} ${port} typ`),
+      `${name}: the selected pair's remote ${remote} is peer-reflexive (not in the offer)`);
+  }
+  await page.close();
+}
+
+// The CLI offers a data channel, Chromium answers and echoes.
+async function weOffer(browser, name, tag) {
+  const page = await newPage(browser);
+  const offerPath = join(WORK, `o-${tag}.json`), answerPath = join(WORK, `a-${tag}.json`);
+  const summary = join(WORK, `s-${tag}.json`);
+  const exit = cli(['offer', '--json', '--offer-out', offerPath, '--answer-in', answerPath,
+    '--count', String(COUNT), '--big', String(BIG), '--duration', '40', '--summary', summary]);
+  const offer = await waitJson(offerPath);
+  check(offer !== null, `${name}: the CLI made an offer`);
+  if (offer === null) {
+    check(false, `${name}: the CLI exited ${await exit} without an offer`);
+    await page.close();
+    return;
+  }
+  const answer = await page.evaluate(async (sdp) => {
+    const pc = new RTCPeerConnection({ iceServers: [] });
+    window.pc = pc;
+    window.echoed = 0;
+    window.label = null;
+    pc.ondatachannel = (e) => {
+      const ch = e.channel;
+      ch.binaryType = 'arraybuffer';
+      window.label = ch.label;
+      ch.onmessage = (m) => { window.echoed++; ch.send(m.data); };
+    };
+    try {
+      await pc.setRemoteDescription({ type: 'offer', sdp });
+      await pc.setLocalDescription(await pc.createAnswer());
+    } catch (e) {
+      return { error: String(e) };
+    }
+    await window.gathered(pc);
+    return { sdp: pc.localDescription.sdp };
+  }, offer.sdp);
+  check(!answer.error, `${name}: Chromium accepts our offer and answers${answer.error ? ': ' + answer.error : ''}`);
+  if (answer.error) {
+    console.log(`--- our offer ---\n${offer.sdp}`);
+    await page.close();
+    await exit;
+    return;
+  }
+  writeJson(answerPath, { type: 'answer', sdp: answer.sdp });
+  const rc = await exit;
+  const seen = await page.evaluate(() => {
+    const r = { label: window.label, echoed: window.echoed, state: window.pc.connectionState };
+    window.pc.close();
+    return r;
+  });
+  check(seen.label === 'chat', `${name}: our channel '${seen.label}' opened in Chromium`);
+  check(seen.echoed === COUNT, `${name}: Chromium echoed ${seen.echoed}/${COUNT}`);
+  check(rc === 0, `${name}: the CLI checked every echo (exit ${rc})`);
+  const s = readSummary(summary);
+  check(s.opened && s.echoed === COUNT, `${name}: summary ${JSON.stringify(s)}`);
+  await page.close();
+}
+
+const { launchChromium } = await import(join(ROOT_DIR, 'scripts', 'chromium.mjs'));
+const timed = async (label, f) => {
+  const t0 = Date.now();
+  await f();
+  console.log(`     (${label}: ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+};
+try {
+  if (PART === 'mdns') {
+    const hiding = await launchChromium(NPM_DIR, WORK, { mdns: true });
+    try {
+      await timed('d', () => chromiumOffers(hiding, 'd. Chromium offers data, mDNS-hidden hosts', 'mdns', false));
+    } finally {
+      await hiding.close();
+    }
+  } else {
+    const browser = await launchChromium(NPM_DIR, WORK);
+    try {
+      await timed('a', () => chromiumOffers(browser, 'a. Chromium offers data', 'datachannel', false));
+      await timed('b', () => chromiumOffers(browser, 'b. Chromium offers audio+video+data', 'audio-video-datachannel', true));
+      await timed('c', () => weOffer(browser, 'c. we offer, Chromium answers', 'we-offer'));
+    } finally {
+      await browser.close();
+    }
+  }
+} catch (e) {
+  check(false, `the run threw: ${e.stack || e}`);
+} finally {
+  server.close();
+}
+if (failures.length) {
+  console.log(`${failures.length} check(s) failed`);
+  process.exit(1);
+}
+console.log(`peer-chromium (${PART}): all checks passed`);
+JS
+rc=0
+in_netns sh -c 'ip route add default dev lo src 127.0.0.1 && exec node "$@"' sh \
+    "$WORK/peer_chromium.mjs" "$BIN" "$NPM_DIR" "$WORK" loopback || rc=1
+# shellcheck disable=SC2016
+if unshare --net -- sh -c 'ip link add pl0 type veth peer name pl1' 2>/dev/null; then
+    unshare --net -- sh -c 'ip link set lo up && ip link add pl0 type veth peer name pl1 &&
+        ip addr add 10.255.0.1/24 dev pl0 && ip link set pl0 up && ip link set pl1 up &&
+        ip route add default dev pl0 && exec node "$@"' sh \
+        "$WORK/peer_chromium.mjs" "$BIN" "$NPM_DIR" "$WORK" mdns || rc=1
+else
+    echo "skip d. Chromium offers data, mDNS-hidden hosts: no veth pairs in a network namespace here"
+fi
+exit $rc

@@ -1,12 +1,18 @@
 //! An SCTP association over a plain UDP socket (no DTLS), for interop tests with other SCTP
 //! stacks driven the same way (`sctp/interop/aiortc_sctp.py`).
 //!
-//! `sctp_udp <client|server> <local addr> <remote addr>`: connects (both sides send INIT, as
-//! WebRTC peers do), opens channel "rust-chan" and sends a set of messages on it, echoes every
+//! `sctp_udp <client|server> <local addr> <remote addr> [passive] [channels]`: connects (both
+//! sides send INIT, as WebRTC peers do; with `passive` it only answers the peer's INIT, as the
+//! SCTP server), opens channel "rust-chan" and sends a set of messages on it, echoes every
 //! message received on channels the peer opens, and when its own messages have all come back
 //! closes "rust-chan" by stream reset. Exits 0 when that close completes and the peer's
 //! messages are all echoed and acknowledged (then lingers two seconds to answer
 //! retransmissions), 1 on timeout.
+//!
+//! With `channels` it runs the bulk-close check instead: it opens [`CHANNELS`] channels, and
+//! once the peer's [`CHANNELS`] channels are open too it closes all of its own at once; it
+//! succeeds when every one of the 2 x [`CHANNELS`] channels has closed (the peer closes its
+//! own at once as well).
 
 // An example binary: a failure is a bug to see at once.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -23,6 +29,9 @@ pub const SIZES: [usize; 7] = [1, 100, 1172, 1173, 5000, 65_536, 0];
 
 /// Messages each side sends on its partially reliable channel.
 const PARTIAL_MESSAGES: u32 = 50;
+
+/// Channels each side opens and then closes at once in the `channels` mode.
+pub const CHANNELS: usize = 100;
 
 /// Message `index`: binary (even) with every byte value, or text (odd) in ASCII so it is
 /// valid UTF-8.
@@ -48,14 +57,21 @@ fn main() {
     };
     let socket = UdpSocket::bind(&args[2]).unwrap();
     socket.connect(&args[3]).unwrap();
+    let passive = args.iter().any(|a| a == "passive");
     let clock = StdClock::new();
     let mut send_area = vec![0u8; 1 << 20];
     let mut recv_area = vec![0u8; 1 << 20];
     let mut config = Config::new(role, [0x42; 32]);
     config.remote_max_message_size = 262_144;
-    let mut assoc: Association<'_> =
+    let mut assoc: Association<'_, 256, 256> =
         Association::new(config, clock.now(), &mut send_area, &mut recv_area);
-    assoc.connect(clock.now());
+    if !passive {
+        assoc.connect(clock.now());
+    }
+    if args.iter().any(|a| a == "channels") {
+        bulk_close(&mut assoc, &socket, &clock, passive);
+        return;
+    }
     let ours = assoc
         .open_channel("rust-chan", "interop", ChannelOptions::default())
         .unwrap();
@@ -116,6 +132,11 @@ fn main() {
             assoc.send(ch, binary, &data).unwrap();
         }
         while let Some(t) = assoc.poll_transmit(&mut buf).unwrap() {
+            // The SCTP server never starts the association (the first chunk type at byte 12).
+            assert!(
+                !(passive && t.payload.get(12) == Some(&1)),
+                "passive side sent INIT"
+            );
             socket.send(t.payload).unwrap();
         }
         while let Some(e) = assoc.poll_event() {
@@ -207,6 +228,101 @@ fn main() {
         }
         if !echoes_to_do.is_empty() {
             continue;
+        }
+        let wait = assoc
+            .poll_timeout()
+            .map(|t| {
+                clock
+                    .std_instant(t)
+                    .saturating_duration_since(std::time::Instant::now())
+            })
+            .unwrap_or(Duration::from_millis(50))
+            .clamp(Duration::from_millis(1), Duration::from_millis(50));
+        socket.set_read_timeout(Some(wait)).unwrap();
+        let mut rx = [0u8; 2048];
+        if let Ok(n) = socket.recv(&mut rx) {
+            assoc.handle_packet(clock.now(), &mut rx[..n]);
+        }
+        if assoc.poll_timeout().is_some_and(|t| t <= clock.now()) {
+            assoc.handle_timeout(clock.now());
+        }
+    }
+}
+
+/// The `channels` mode: open [`CHANNELS`], close them all at once when the peer's are open,
+/// and wait for all 2 x [`CHANNELS`] to close.
+fn bulk_close(
+    assoc: &mut Association<'_, 256, 256>,
+    socket: &UdpSocket,
+    clock: &StdClock,
+    passive: bool,
+) {
+    let ours: Vec<u16> = (0..CHANNELS)
+        .map(|i| {
+            assoc
+                .open_channel(&format!("rust-{i}"), "", ChannelOptions::default())
+                .unwrap()
+        })
+        .collect();
+    let mut theirs = Vec::new();
+    let mut closed = Vec::new();
+    let mut closing = false;
+    let mut done_at: Option<std::time::Instant> = None;
+    let mut buf = vec![0u8; 1500];
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if std::time::Instant::now() > deadline {
+            eprintln!(
+                "timeout: {} peer channels opened, {} channels closed, stats {:?}",
+                theirs.len(),
+                closed.len(),
+                assoc.stats()
+            );
+            std::process::exit(1);
+        }
+        while let Some(t) = assoc.poll_transmit(&mut buf).unwrap() {
+            // The SCTP server never starts the association (the first chunk type at byte 12).
+            assert!(
+                !(passive && t.payload.get(12) == Some(&1)),
+                "passive side sent INIT"
+            );
+            socket.send(t.payload).unwrap();
+        }
+        while let Some(e) = assoc.poll_event() {
+            match e {
+                Event::ChannelOpen { id, .. } => theirs.push(id),
+                Event::ChannelClosed(id) => closed.push(id),
+                Event::Closed(reason) => {
+                    if done_at.is_some() {
+                        return;
+                    }
+                    eprintln!("rust: association closed early: {reason:?}");
+                    std::process::exit(1);
+                }
+                _ => {}
+            }
+        }
+        if !closing && theirs.len() == CHANNELS {
+            closing = true;
+            eprintln!("rust: the peer's {CHANNELS} channels are open: closing ours at once");
+            for &id in &ours {
+                assoc.close_channel(id);
+            }
+            continue;
+        }
+        if done_at.is_none() && closed.len() == 2 * CHANNELS {
+            let mut all: Vec<u16> = ours.iter().chain(&theirs).copied().collect();
+            all.sort_unstable();
+            closed.sort_unstable();
+            assert_eq!(closed, all, "every channel closed once");
+            println!(
+                "OK rust: {} channels closed ({CHANNELS} by us, {CHANNELS} by the peer, all at once)",
+                closed.len()
+            );
+            done_at = Some(std::time::Instant::now() + Duration::from_secs(2));
+        }
+        if done_at.is_some_and(|t| std::time::Instant::now() > t) {
+            return;
         }
         let wait = assoc
             .poll_timeout()

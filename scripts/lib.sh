@@ -100,7 +100,8 @@ need_firefox() {
 }
 
 # need_chromium: Chromium (Debian) and puppeteer-core (npm, in the same NPM_DIR as need_firefox)
-# to drive it headless. Exports NPM_DIR and CHROMIUM (the browser binary).
+# to drive it headless. Exports NPM_DIR and CHROMIUM_BIN, the browser itself (not Debian's
+# /usr/bin/chromium wrapper, which adds flags of its own), for scripts/chromium.mjs.
 need_chromium() {
     need_apt chromium
     command -v npm >/dev/null || need_apt nodejs npm
@@ -110,6 +111,7 @@ need_chromium() {
     if [ ! -d "$NPM_DIR/node_modules/puppeteer-core" ]; then
         (cd "$NPM_DIR" && npm install -q --no-audit --no-fund --prefix "$NPM_DIR" puppeteer-core >/dev/null)
     fi
-    CHROMIUM="$(command -v chromium)"
-    export CHROMIUM
+    CHROMIUM_BIN=/usr/lib/chromium/chromium
+    [ -x "$CHROMIUM_BIN" ] || { echo "need_chromium: no $CHROMIUM_BIN" >&2; return 1; }
+    export CHROMIUM_BIN
 }

@@ -7,7 +7,13 @@
 #      (one of 64 KiB); the page echoes each; the CLI checks every echo.
 #   3. The demo: Firefox opens the demo's page, which connects to the Peer over HTTP POST
 #      signalling; the greeting and an echo must appear on the page and in the live stats.
-# In all, the channel must open on both sides.
+#   4. A browser app: Firefox offers audio + video (fake camera and microphone, see
+#      scripts/firefox.mjs, added with addTrack) and a data channel, we answer. The channel must
+#      open and echo as in 1; our answer must reject the audio and video sections (m= port 0,
+#      RFC 3264 §6) and the connection must reach "connected".
+# In all, the channel must open on both sides. Pages 1, 2 and 4 are served by the test from
+# http://127.0.0.1 (a secure context: getUserMedia needs one).
+# Set PEERLESS_SAVE_SDP=DIR to keep Firefox's offers (1 and 4) and our answers there.
 . "$(dirname "$0")/../lib.sh"
 
 section "peer: interop with Firefox"
@@ -23,11 +29,13 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 cat > "$WORK/peer_firefox.mjs" <<'JS'
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const [BIN, NPM_DIR, WORK, DEMO] = process.argv.slice(2);
 const ROOT_DIR = process.env.ROOT;
+const SAVE = process.env.PEERLESS_SAVE_SDP || '';
 const COUNT = 100, BIG = 65536;
 
 const failures = [];
@@ -52,11 +60,35 @@ function writeJson(path, value) {
   writeFileSync(path + '.tmp', JSON.stringify(value));
   renameSync(path + '.tmp', path);
 }
+function save(name, sdp) {
+  if (!SAVE) return;
+  mkdirSync(SAVE, { recursive: true });
+  writeFileSync(join(SAVE, name), sdp);
+}
+// The m= lines of an SDP as { kind, port, mid }.
+function sections(sdp) {
+  const out = [];
+  for (const line of sdp.split(/\r?\n/)) {
+    const m = /^m=(\S+) (\d+)/.exec(line);
+    if (m) out.push({ kind: m[1], port: Number(m[2]), mid: null });
+    const mid = /^a=mid:(\S+)/.exec(line);
+    if (mid && out.length) out[out.length - 1].mid = mid[1];
+  }
+  return out;
+}
+
+// A blank page on 127.0.0.1: a secure context, unlike about:blank, so getUserMedia exists.
+const server = createServer((req, res) => {
+  res.writeHead(200, { 'content-type': 'text/html' });
+  res.end('<!doctype html><meta charset="utf-8"><title>peerless interop</title>');
+});
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
 
 const { launchFirefox } = await import(join(ROOT_DIR, 'scripts', 'firefox.mjs'));
 const browser = await launchFirefox(NPM_DIR, WORK);
 try {
   const page = await browser.newPage();
+  await page.goto(`http://127.0.0.1:${server.address().port}/`);
   await page.evaluate(() => {
     window.gathered = (pc) => new Promise((resolve) => {
       if (pc.iceGatheringState === 'complete') return resolve();
@@ -88,22 +120,55 @@ try {
     };
   });
 
-  // 1. Firefox offers, we answer.
-  {
-    const offerPath = join(WORK, 'o1.json'), answerPath = join(WORK, 'a1.json'), summary = join(WORK, 's1.json');
-    const offer = await page.evaluate(async () => {
+  // Firefox offers (a data channel, and with `media` the fake camera and microphone), the CLI
+  // answers and echoes.
+  const firefoxOffers = async (name, tag, media) => {
+    const offerPath = join(WORK, `o-${tag}.json`), answerPath = join(WORK, `a-${tag}.json`);
+    const summary = join(WORK, `s-${tag}.json`);
+    const offer = await page.evaluate(async (media) => {
       const pc = new RTCPeerConnection({ iceServers: [] });
       window.pc1 = pc;
+      let tracks = [];
+      if (media) {
+        const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+        tracks = stream.getTracks().map((t) => t.kind);
+        for (const t of stream.getTracks()) pc.addTrack(t, stream);
+      }
       window.ch1 = pc.createDataChannel('chat');
       window.ch1.binaryType = 'arraybuffer';
       await pc.setLocalDescription(await pc.createOffer());
       await window.gathered(pc);
-      return pc.localDescription.sdp;
-    });
-    writeJson(offerPath, { type: 'offer', sdp: offer });
+      return { sdp: pc.localDescription.sdp, tracks };
+    }, media);
+    const offered = sections(offer.sdp);
+    if (media) {
+      check(offer.tracks.includes('audio') && offer.tracks.includes('video'),
+        `${name}: getUserMedia gave ${offer.tracks.join('+')} tracks`);
+      check(offered.map((x) => x.kind).join(',') === 'audio,video,application',
+        `${name}: Firefox offers ${offered.map((x) => x.kind).join(',')} (${offer.sdp.length} bytes)`);
+    }
+    save(`firefox-offer-${tag}.sdp`, offer.sdp);
+    writeJson(offerPath, { type: 'offer', sdp: offer.sdp });
     const exit = cli(['answer', '--json', '--greet', '--offer', offerPath, '--answer-out', answerPath,
       '--duration', '40', '--summary', summary]);
-    const answer = await waitJson(answerPath);
+    let answer;
+    try {
+      answer = await waitJson(answerPath);
+    } catch (e) {
+      console.log(`--- Firefox's offer ---\n${offer.sdp}`);
+      check(false, `${name}: the CLI exited ${await exit} without an answer`);
+      return;
+    }
+    save(`peerless-answer-to-firefox-${tag}.sdp`, answer.sdp);
+    if (media) {
+      const answered = sections(answer.sdp);
+      const ok = offered.length === answered.length && offered.every((x, i) =>
+        answered[i].kind === x.kind && answered[i].mid === x.mid &&
+        (x.kind === 'application' ? answered[i].port !== 0 : answered[i].port === 0));
+      check(ok, `${name}: our answer rejects audio and video (port 0) and accepts the data section, mids in order: ` +
+        answered.map((x) => `${x.kind}:${x.port}`).join(' '));
+      if (!ok) console.log(`--- our answer ---\n${answer.sdp}`);
+    }
     const result = await page.evaluate(async (sdp, count, big) => {
       const pc = window.pc1, ch = window.ch1;
       const sent = window.messages(count, big);
@@ -117,24 +182,41 @@ try {
         };
       });
       ch.onopen = () => { opened = true; for (const m of sent) ch.send(m); };
-      await pc.setRemoteDescription({ type: 'answer', sdp });
-      await Promise.race([done, new Promise((r) => setTimeout(r, 30000))]);
+      // A transceiver whose m= section the answer rejects is stopped (WebRTC 1.0, "set the
+      // session description") and may then leave getTransceivers(), so keep hold of them first.
+      const transceivers = pc.getTransceivers();
+      let error = null;
+      try {
+        await pc.setRemoteDescription({ type: 'answer', sdp });
+      } catch (e) {
+        error = String(e);
+      }
+      if (!error) await Promise.race([done, new Promise((r) => setTimeout(r, 30000))]);
       const equal = got.length === sent.length && got.every((m, i) => window.same(m, sent[i]));
       const kinds = got.every((m, i) => (typeof m === 'string') === (typeof sent[i] === 'string'));
       const state = pc.connectionState;
+      const tracks = transceivers.map((t) => ({ kind: t.receiver.track.kind, dir: t.currentDirection, stopped: t.stopped }));
       pc.close();
-      return { opened, greeted, got: got.length, equal, kinds, state };
+      return { error, opened, greeted, got: got.length, equal, kinds, state, tracks };
     }, answer.sdp, COUNT, BIG);
-    check(result.opened, 'Firefox offers: the channel opened in Firefox');
-    check(result.state === 'connected', `Firefox offers: connectionState ${result.state}`);
-    check(result.greeted, 'Firefox offers: our greeting arrived');
-    check(result.got === COUNT, `Firefox offers: ${result.got}/${COUNT} echoes came back`);
-    check(result.equal && result.kinds, 'Firefox offers: every echo equals what was sent, text as text, binary as binary');
+    check(result.error === null, `${name}: Firefox's setRemoteDescription accepts our answer${result.error ? ': ' + result.error : ''}`);
+    if (media) {
+      check(result.tracks.length === 2 && result.tracks.every((t) => t.dir === 'stopped' && t.stopped),
+        `${name}: Firefox stopped both media transceivers: ${JSON.stringify(result.tracks)}`);
+    }
+    check(result.opened, `${name}: the channel opened in Firefox`);
+    check(result.state === 'connected', `${name}: connectionState ${result.state}`);
+    check(result.greeted, `${name}: our greeting arrived`);
+    check(result.got === COUNT, `${name}: ${result.got}/${COUNT} echoes came back`);
+    check(result.equal && result.kinds, `${name}: every echo equals what was sent, text as text, binary as binary`);
     const rc = await exit;
-    check(rc === 0, `Firefox offers: the CLI saw the channel open and echoed (exit ${rc})`);
+    check(rc === 0, `${name}: the CLI saw the channel open and echoed (exit ${rc})`);
     const s = JSON.parse(readFileSync(summary, 'utf8'));
-    check(s.opened && s.received === COUNT && s.sent === COUNT + 1, `Firefox offers: summary ${JSON.stringify(s)}`);
-  }
+    check(s.opened && s.received === COUNT && s.sent === COUNT + 1, `${name}: summary ${JSON.stringify(s)}`);
+  };
+
+  // 1. Firefox offers, we answer.
+  await firefoxOffers('Firefox offers', 'datachannel', false);
 
   // 2. We offer, Firefox answers.
   {
@@ -204,8 +286,12 @@ try {
       demo.kill();
     }
   }
+
+  // 4. A browser app's audio + video + data channel offer, we answer.
+  await firefoxOffers('Firefox offers audio+video+data', 'audio-video-datachannel', true);
 } finally {
   await browser.close();
+  server.close();
 }
 if (failures.length) {
   console.log(`${failures.length} check(s) failed`);

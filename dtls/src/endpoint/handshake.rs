@@ -254,15 +254,24 @@ impl Core {
         self.retransmit_at = expects_reply.then(|| self.now + self.rto);
     }
 
-    pub(super) fn send_client_hello<const N: usize>(&mut self, tx: &mut Flight<N>) -> Step {
+    /// Flight 1 (no cookie) or 3 (echoing a HelloVerifyRequest's cookie). The cookie is not
+    /// kept: the ClientHello in the flight buffer is what a retransmission sends, so a
+    /// 255-byte cookie (the field's limit, RFC 6347 §4.2.1) costs no memory of its own.
+    pub(super) fn send_client_hello<const N: usize>(
+        &mut self,
+        tx: &mut Flight<N>,
+        cookie: &[u8],
+    ) -> Step {
+        let cookie_len =
+            u8::try_from(cookie.len()).map_err(|_| AlertDescription::ILLEGAL_PARAMETER)?;
         self.new_flight(tx, true);
         self.transcript = Transcript::new();
         self.push_message(tx, HandshakeType::CLIENT_HELLO, 0, |c, w| {
             w.u16(ProtocolVersion::DTLS_1_2.0);
             w.bytes(&c.client_random);
             w.u8(0);
-            w.u8(c.cookie_len as u8);
-            w.bytes(&c.cookie[..c.cookie_len]);
+            w.u8(cookie_len);
+            w.bytes(cookie);
             emit_u16_vector(w, c.config.cipher_suites.iter().map(|s| s.0));
             w.bytes(&[1, 0]);
             let at = w.position();
@@ -577,13 +586,9 @@ impl Core {
             return Err(AlertDescription::ILLEGAL_PARAMETER);
         }
         self.hello_verify_count += 1;
-        // Up to 255 bytes (the field's u8 length), as RFC 6347 §4.2.1 allows.
-        self.cookie
-            .get_mut(..hvr.cookie.len())
-            .ok_or(AlertDescription::ILLEGAL_PARAMETER)?
-            .copy_from_slice(hvr.cookie);
-        self.cookie_len = hvr.cookie.len();
-        self.send_client_hello(tx)
+        // Any cookie up to the field's 255 bytes (RFC 6347 §4.2.1) goes straight into the
+        // new ClientHello.
+        self.send_client_hello(tx, hvr.cookie)
     }
 
     pub(super) fn on_server_hello(&mut self, body: &[u8]) -> Step {

@@ -92,9 +92,6 @@ enum PendingEvent {
 
 const EVENTS: usize = 16;
 
-/// The longest HelloVerifyRequest cookie (`opaque cookie<0..2^8-1>`, RFC 6347 §4.2.1).
-const MAX_COOKIE_LEN: usize = 255;
-
 /// The largest record sequence number (48 bits, RFC 6347 §4.1): a sequence number must not
 /// wrap within an epoch, so the endpoint closes instead of sending past it.
 pub(super) const MAX_SEQ: u64 = (1 << 48) - 1;
@@ -117,9 +114,6 @@ struct Core {
     started: Instant,
     client_random: [u8; 32],
     server_random: [u8; 32],
-    /// Client: the cookie of the last HelloVerifyRequest (up to 255 bytes, RFC 6347 §4.2.1).
-    cookie: [u8; MAX_COOKIE_LEN],
-    cookie_len: usize,
     /// Server: the HMAC key of our cookies, and the one before the last rotation.
     cookie_secret: [u8; 32],
     previous_cookie_secret: Option<[u8; 32]>,
@@ -182,8 +176,6 @@ impl Core {
             started: now,
             client_random: [0; 32],
             server_random: [0; 32],
-            cookie: [0; MAX_COOKIE_LEN],
-            cookie_len: 0,
             cookie_secret,
             previous_cookie_secret: None,
             hello_verify_count: 0,
@@ -285,7 +277,7 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
             let mut random = [0u8; 32];
             self.core.rng.fill(&mut random);
             self.core.client_random = random;
-            if self.core.send_client_hello(&mut self.tx).is_err() {
+            if self.core.send_client_hello(&mut self.tx, &[]).is_err() {
                 self.core.fail(AlertDescription::INTERNAL_ERROR, None);
             }
         }

@@ -534,8 +534,10 @@ struct Pending {
 ///
 /// `'a` is the lifetime of the two byte areas the user lends: `send_area` holds queued and
 /// unacknowledged messages (each chunk with a 40-byte header), `recv_area` holds received
-/// chunks until their message is complete and read. `CHUNKS` bounds the number of received
-/// chunks stored at once, `CHANNELS` the number of open channels.
+/// chunks until their message is complete and read. `CHUNKS` bounds the records of received
+/// data (each a run of consecutive chunks of one message: holes in the received sequence, not
+/// message size), `CHANNELS` the number of channels (a closed one holds its slot until its
+/// [`Event::ChannelClosed`] is polled).
 ///
 /// The drain rule: after any `handle_*` call or command, call `poll_transmit` and `poll_event`
 /// until both return `None`, then arm a timer at `poll_timeout()`. An [`Event::Message`]

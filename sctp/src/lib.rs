@@ -16,14 +16,23 @@
 //! Everything lives in the association or in two byte areas the user lends:
 //! the send area (queued and unacknowledged messages, each chunk with a 40-byte header) and the
 //! receive area (the reassembly storage; the receive window advertised is its free space,
-//! bounded by the free chunk records at one full-size chunk each).
+//! bounded by the free chunk records at one full-size chunk each). Received fragments of one
+//! message that arrive next to each other share one record, so `CHUNKS` bounds the holes in
+//! the received sequence, not the size of a message: anything up to
+//! [`Association::local_max_message_size`] (the receive area) arrives.
 //! A message larger than the send area is refused by [`Association::send`]; a peer's message
 //! larger than the receive area cannot be reassembled and ends the association with
 //! [`CloseReason::MessageTooLarge`] (an abort, as RFC 8841 allows), never a panic. Announce
 //! [`Association::local_max_message_size`] in SDP so a well-behaved peer never does that.
+//! Received data that nothing will read (on a stream with no channel) is discarded and
+//! counted instead of holding storage.
 //!
-//! With the default parameters (`CHUNKS = 256` received chunks, `CHANNELS = 32`) an
-//! `Association` is 9680 bytes on a 64-bit host (printed and bounded by
+//! Events never queue up in a separate table: `Connected` and `Closed` are one flag each, and
+//! a channel's `BufferedAmountLow` and `ChannelClosed` are held in its own slot (a closed
+//! channel's slot is free again once its `ChannelClosed` was polled), so none can be lost.
+//!
+//! With the default parameters (`CHUNKS = 256` receive records, `CHANNELS = 32`) an
+//! `Association` is 10856 bytes on a 64-bit host (printed and bounded by
 //! `tests/association.rs`), beyond the two areas.
 //!
 //! # The run loop

@@ -1451,6 +1451,14 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         let mut i = 0;
         while let Some(&r) = self.recv.records().get(i) {
             let Some(found) = self.recv.complete_at(i) else {
+                if self.is_orphan(i) {
+                    // Fragments whose first or last piece is gone for good (the TSN next to
+                    // them arrived and is not theirs: it was discarded, e.g. the start of a
+                    // refused DATA_CHANNEL_OPEN): they can never form a message.
+                    self.stats.drop_malformed += 1;
+                    self.recv.remove(i, i);
+                    return true;
+                }
                 i += 1;
                 continue;
             };
@@ -1493,6 +1501,27 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             i = found.last + 1;
         }
         false
+    }
+
+    /// Whether the incomplete record `i` can never be completed: its neighbouring TSNs have
+    /// arrived (they are at or below the cumulative TSN) and do not continue its message.
+    fn is_orphan(&self, i: usize) -> bool {
+        let records = self.recv.records();
+        let Some(&r) = records.get(i) else {
+            return false;
+        };
+        let cum = self.tracker.cumulative;
+        let continues = |a: &Record, b: &Record| {
+            b.tsn == a.last_tsn().wrapping_add(1) && b.stream == a.stream && !a.is_end()
+        };
+        let prev = i.checked_sub(1).and_then(|p| records.get(p));
+        let next = records.get(i + 1);
+        let headless =
+            !r.is_begin() && tsn_le(r.tsn, cum) && !prev.is_some_and(|p| continues(p, &r));
+        let tailless = !r.is_end()
+            && tsn_lt(r.last_tsn(), cum)
+            && !next.is_some_and(|n| continues(&r, n) && !n.is_begin());
+        headless || tailless
     }
 
     fn pop_closed_event(&mut self) -> Option<Event<'_>> {
@@ -2024,6 +2053,21 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             self.tracker.mark(data.tsn);
             return;
         }
+        if Ppid(data.ppid.0) == Ppid::DCEP
+            && data.flags & data_flags::BEGIN != 0
+            && data.flags & data_flags::END == 0
+            && self.channel_index(data.stream).is_none()
+            && self.open_too_long(data.payload)
+        {
+            // The first piece of a DATA_CHANNEL_OPEN whose label or protocol is over
+            // `max_label`: refused now, from its header, so a long one (RFC 8832 allows 64 KiB
+            // each) never has to fit in the receive area. The TSN counts as received; the
+            // other pieces are freed as fragments without a start (`unblock_stalled`).
+            debug!("sctp: channel {} refused (label)", data.stream);
+            self.refuse_stream(data.stream);
+            self.tracker.mark(data.tsn);
+            return;
+        }
         let record = Record {
             tsn: data.tsn,
             tsns: 1,
@@ -2223,6 +2267,22 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         }
         debug!("sctp: channel {} opened by the peer", stream);
         true
+    }
+
+    /// Whether the start of a DATA_CHANNEL_OPEN announces a label or protocol longer than
+    /// `max_label` (RFC 8832 §5.1: the lengths are at offsets 8 and 10).
+    fn open_too_long(&self, first_piece: &[u8]) -> bool {
+        let header = |r: &mut peerless_base::Reader<'_>| -> Result<(u8, u16, u16), peerless_base::ReadError> {
+            let kind = r.u8()?;
+            r.take(7)?; // channel type, priority, reliability
+            Ok((kind, r.u16()?, r.u16()?))
+        };
+        let Ok((kind, label, protocol)) = header(&mut peerless_base::Reader::new(first_piece))
+        else {
+            return false;
+        };
+        let max = self.config.max_label;
+        kind == dcep::MessageType::OPEN.0 && (label > max || protocol > max)
     }
 
     /// Counts a refused channel and queues the reset of our side of its stream.

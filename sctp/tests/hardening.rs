@@ -695,3 +695,66 @@ fn a_sack_for_data_never_sent_aborts_instead_of_retransmitting_forever() {
         "Protocol Violation cause"
     );
 }
+
+/// A DATA_CHANNEL_OPEN whose label is longer than `max_label` and than the whole receive area
+/// (RFC 8832 allows 65535 bytes each for label and protocol): refused from its first piece,
+/// its other pieces freed, the association stays up (it used to be aborted with
+/// `MessageTooLarge`).
+#[test]
+fn an_open_larger_than_the_receive_area_is_refused_not_aborted() {
+    let (mut a, mut b, mut sa, mut sb, mut now) =
+        connected::<256, 8, 256, 8>(client(), server(), 16 * 1024);
+    a.open_channel("n", "", negotiated(1)).unwrap();
+    b.open_channel("n", "", negotiated(1)).unwrap();
+    a.send(1, true, b"first").unwrap();
+    let first = drain(&mut a);
+    let tag_to_b = tag_of(&first[0]);
+    let tsn = data_of(&first[0])[0].0;
+    for mut p in first {
+        b.handle_packet(now, &mut p);
+    }
+    // An OPEN with a 40000-byte label on stream 10, cut into 1000-byte pieces, after `tsn`.
+    let label_len: u16 = 40_000;
+    let mut open = vec![0x03, 0x00, 0x01, 0x00, 0, 0, 0, 0];
+    open.extend_from_slice(&label_len.to_be_bytes());
+    open.extend_from_slice(&0u16.to_be_bytes());
+    open.extend(std::iter::repeat_n(b'L', usize::from(label_len)));
+    let pieces: Vec<&[u8]> = open.chunks(1000).collect();
+    for (k, piece) in pieces.iter().enumerate() {
+        let mut flags = 0;
+        if k == 0 {
+            flags |= wire::data_flags::BEGIN;
+        }
+        if k + 1 == pieces.len() {
+            flags |= wire::data_flags::END;
+        }
+        let mut p = packet(tag_to_b, |w| {
+            Data {
+                flags,
+                tsn: tsn.wrapping_add(1 + k as u32),
+                stream: 10,
+                ssn: 0,
+                ppid: wire::Ppid::DCEP,
+                payload: piece,
+            }
+            .emit(w)
+        });
+        b.handle_packet(now, &mut p);
+        events(&mut b, &mut sb);
+    }
+    assert_eq!(sb.closed, None, "{:?}", b.stats());
+    assert_eq!(b.stats().refused_channels, 1);
+    assert!(sb.opened.is_empty());
+    assert_eq!(sb.messages, vec![(1, b"first".to_vec())]);
+    assert_eq!(b.stats().local_rwnd, 16 * 1024, "the pieces were freed");
+    // The refusal resets our side of stream 10.
+    let reply = drain(&mut b);
+    assert!(reply.iter().any(|p| {
+        Packet::parse(p)
+            .unwrap()
+            .chunks()
+            .flatten()
+            .any(|c| c.chunk_type == ChunkType::RE_CONFIG)
+    }));
+    let _ = (&mut a, &mut sa, &mut now);
+}

@@ -206,6 +206,8 @@ struct Host<N> {
     /// Datagrams waiting for the bottleneck: when each starts serialising, and its size.
     backlog: VecDeque<(Instant, usize)>,
     link_stats: LinkStats,
+    /// Timeouts handled in a row after which the node's deadline was still not in the future.
+    stale_timeouts: u32,
 }
 
 struct NatBox {
@@ -299,6 +301,7 @@ impl<N: Node> Network<N> {
             link_free_at: Instant::ZERO,
             backlog: VecDeque::new(),
             link_stats: LinkStats::default(),
+            stale_timeouts: 0,
         });
         self.hosts.len() - 1
     }
@@ -482,7 +485,30 @@ impl<N: Node> Network<N> {
             if self.hosts[id].node.poll_timeout().is_some_and(|t| t <= now) {
                 self.hosts[id].node.handle_timeout(now);
                 self.flush(id);
+                self.check_spin(id);
             }
+        }
+    }
+
+    /// A machine whose deadline is still not in the future after `handle_timeout` makes a
+    /// host loop spin at full speed, and would stop this clock forever: fail loudly instead
+    /// of hanging. A few repeats are tolerated (a machine may finish work at the same
+    /// instant in steps).
+    #[allow(clippy::panic)] // a test harness: the bug is in the machine under test
+    fn check_spin(&mut self, id: NodeId) {
+        let now = self.now;
+        let host = &mut self.hosts[id];
+        match host.node.poll_timeout() {
+            Some(t) if t <= now => {
+                host.stale_timeouts += 1;
+                if host.stale_timeouts > SPIN_LIMIT {
+                    panic!(
+                        "node {id}: poll_timeout() is still {t:?} after {SPIN_LIMIT} calls of \
+                         handle_timeout({now:?}): a host loop would spin"
+                    );
+                }
+            }
+            _ => host.stale_timeouts = 0,
         }
     }
 
@@ -710,6 +736,9 @@ impl<N: Node> Network<N> {
         self.trace = h;
     }
 }
+
+/// Consecutive timeouts that leave a node's deadline in the past before the run fails.
+const SPIN_LIMIT: u32 = 1000;
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;

@@ -535,3 +535,31 @@ fn seeded_rng_uses_all_64_bits_of_the_seed() {
         assert_ne!(seeded_rng(s, b"link").u64(), z.u64(), "seed {s}");
     }
 }
+
+/// A machine whose timer is never re-armed: its deadline stays at 1 s whatever happens.
+struct Stuck;
+
+impl Node for Stuck {
+    fn handle_packet(&mut self, _: Instant, _: SocketAddr, _: SocketAddr, _: &mut [u8]) {}
+    fn handle_timeout(&mut self, _now: Instant) {}
+    fn poll_transmit<'b>(
+        &mut self,
+        _: &'b mut [u8],
+    ) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
+        Ok(None)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        Some(Instant::from_secs(1))
+    }
+    fn drain_events(&mut self, _now: Instant) {}
+}
+
+#[test]
+#[should_panic(
+    expected = "poll_timeout() is still Instant(1000000) after 1000 calls of handle_timeout(Instant(1000000)): a host loop would spin"
+)]
+fn a_deadline_that_stays_in_the_past_fails_the_run_instead_of_hanging_it() {
+    let mut net = Network::new(1);
+    net.add(Stuck, addr("10.0.0.1:1"), LinkConfig::default());
+    net.run_for(Duration::from_secs(5));
+}

@@ -4,7 +4,34 @@
 # profiles (AEAD_AES_128_GCM, AES128_CM_SHA1_80), AES-128-GCM, mutual certificate pinning.
 # Each run checks: the handshake completes, application data goes both ways, and the
 # EXTRACTOR-dtls_srtp keying material we print equals OpenSSL's `Keying material:` byte for byte.
+# One more case: our client against dtls-openssl-long-cookie.c (libssl, built here), whose
+# HelloVerifyRequest cookies are 255 bytes (RFC 6347's maximum; s_server cannot be told).
 . "$(dirname "$0")/../lib.sh"
+
+# Our client against the libssl server with 255-byte cookies, inside the namespace.
+if [ "${1:-}" = "--long-cookie" ]; then
+    dir="$2"; cd "$dir"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -sha256 \
+        -subj /CN=openssl-peer -keyout k.pem -out c.pem 2>/dev/null
+    "$EX" --gen-cert ours
+    fp="sha-256 $(openssl x509 -in c.pem -noout -fingerprint -sha256 | sed 's/.*=//')"
+    timeout 20 "$LONG" 4433 c.pem k.pem ours.pem SRTP_AEAD_AES_128_GCM 56 >peer.log 2>&1 &
+    pid=$!
+    sleep 0.5
+    timeout 20 "$EX" --role client --addr 127.0.0.1:4433 --cert ours --fingerprint "$fp" \
+        --profile aes128gcm --send hello-from-peerless --expect hello-from-openssl >ours.log 2>&1 \
+        || { kill "$pid" 2>/dev/null; cat ours.log peer.log; exit 1; }
+    wait "$pid" || { cat ours.log peer.log; exit 1; }
+    grep -q '^HelloVerifyRequest cookie of 255 bytes' peer.log && grep -q '^Cookie of 255 bytes verified' peer.log \
+        || { echo "no 255-byte cookie round trip"; cat peer.log; exit 1; }
+    grep -q '^RECEIVED hello-from-peerless' peer.log || { echo "OpenSSL did not receive our data"; cat peer.log; exit 1; }
+    grep -q 'RECEIVED "hello-from-openssl' ours.log || { echo "we did not receive OpenSSL's data"; cat ours.log; exit 1; }
+    theirs="$(sed -n 's/^Keying material: \([0-9A-F]*\)/\1/p' peer.log)"
+    mine="$(sed -n 's/^Keying material: \([0-9A-F]*\)/\1/p' ours.log)"
+    [ -n "$theirs" ] && [ "$theirs" = "$mine" ] || { echo "keying material differs: ours [$mine] openssl [$theirs]"; exit 1; }
+    echo "ok: peerless client, 255-byte HelloVerifyRequest cookie (libssl), SRTP_AEAD_AES_128_GCM: $mine"
+    exit 0
+fi
 
 # One case, run inside the namespace: our role, cookies (on/off), SRTP profile, work dir, suite.
 if [ "${1:-}" = "--case" ]; then
@@ -63,13 +90,15 @@ if [ "${1:-}" = "--case" ]; then
     exit 0
 fi
 
-need_apt openssl
+need_apt openssl libssl-dev gcc
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-section "dtls-openssl: build the UDP driver"
+section "dtls-openssl: build the UDP driver and the long-cookie server"
 cargo build -q -p peerless-dtls --features std --example dtls-udp
 EX="$CARGO_TARGET_DIR/debug/examples/dtls-udp"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
+LONG="$WORK/dtls-openssl-long-cookie"
+gcc -O2 -Wall -Wextra -o "$LONG" "$ROOT/scripts/interop/dtls-openssl-long-cookie.c" -lssl -lcrypto
 
 fail=0
 for role in client server; do
@@ -92,4 +121,6 @@ for role in client server; do
     dir="$WORK/$role-small"; mkdir -p "$dir"
     in_netns env EX="$EX" bash "$0" --case "$role" on SRTP_AEAD_AES_128_GCM "$dir" aes128 small || fail=1
 done
-[ "$fail" = 0 ] && section "dtls-openssl: all 14 cases passed" || { section "dtls-openssl: FAILED"; exit 1; }
+dir="$WORK/long-cookie"; mkdir -p "$dir"
+in_netns env EX="$EX" LONG="$LONG" bash "$0" --long-cookie "$dir" || fail=1
+[ "$fail" = 0 ] && section "dtls-openssl: all 15 cases passed" || { section "dtls-openssl: FAILED"; exit 1; }

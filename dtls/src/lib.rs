@@ -23,7 +23,8 @@
 //!   ClientHello is dropped and counted); a handshake fragment of a type or epoch the peer
 //!   cannot send at that point takes no reassembly slot; duplicate hello extensions, a
 //!   non-empty initial renegotiation_info and a foreign use_srtp MKI abort the handshake;
-//!   the server's final flight is sent again at most 8 times; a renegotiation request gets a
+//!   the server's final flight is sent again only for a retransmitted (authenticated, not
+//!   replayed) client Finished, at most 8 times; a renegotiation request gets a
 //!   no_renegotiation warning; sequence numbers stop at 2^48 - 1
 //!   ([`CloseReason::SequenceExhausted`]); secrets are wiped on drop.
 //!

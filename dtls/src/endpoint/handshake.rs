@@ -437,8 +437,13 @@ impl Core {
                     .get_or_insert((ALERT_WARNING, AlertDescription::NO_RENEGOTIATION));
                 self.stats.renegotiations_refused += 1;
             } else if !renegotiation && frag.message_seq() < self.recv_msg_seq {
-                // The peer's last flight again: our answer to it was lost.
-                self.peer_retransmitted = true;
+                // The peer's last flight again: our answer to it was lost. Only its Finished
+                // counts: it is authenticated and, with its fresh record number, passed the
+                // replay window, so each time is one real retransmission by the peer. Its
+                // plaintext companions (epoch 0) would let anyone make us send.
+                if epoch == 1 && frag.msg_type() == HandshakeType::FINISHED {
+                    self.peer_retransmitted = true;
+                }
             } else {
                 self.stats.dropped_fragments += 1;
             }

@@ -97,9 +97,9 @@ const EVENTS: usize = 16;
 pub(super) const MAX_SEQ: u64 = (1 << 48) - 1;
 
 /// How often the server sends its final flight again after the handshake when the client's
-/// flight 5 arrives again (RFC 6347 §4.2.4). A client retransmits on its own doubling timer,
-/// so 8 answers cover a minute of lost Finished records at the usual 1 s start; more is an
-/// amplifier for whoever replays the (unauthenticated, epoch 0) records of that flight.
+/// Finished arrives again (RFC 6347 §4.2.4). A client retransmits on its own doubling timer
+/// (1 s, 2 s, 4 s, ... by default), so 8 answers outlast a minute of losses; a client still
+/// retransmitting after that is not going to hear us.
 const MAX_FINAL_FLIGHT_RESENDS: u8 = 8;
 
 /// Everything but the large buffers, so a message borrowed from the reassembly buffer can be

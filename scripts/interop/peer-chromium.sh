@@ -10,14 +10,17 @@
 #      connection must reach "connected".
 #   c. We offer a data channel, Chromium answers: the CLI sends 100 messages, the page echoes
 #      each, the CLI checks every echo.
-#   d. As a, with Chromium's default mDNS hiding of host candidates: the offer names only a
+#   d. As b with bundlePolicy 'max-bundle' (what many apps set): the audio section is the
+#      BUNDLE tag and carries the only transport. Marked as a known defect of the Peer (see
+#      MAX_BUNDLE_DEFECT): its failed checks print KNOWN; once it passes, the mark must go.
+#   e. As a, with Chromium's default mDNS hiding of host candidates: the offer names only a
 #      "<uuid>.local" host nobody can resolve here, so the Peer must reach Chromium through
 #      the peer-reflexive candidate Chromium's checks reveal (RFC 8445 §7.3.1.3).
 # a-c run with the hiding turned off (scripts/chromium.mjs says how) in a loopback-only
 # namespace, so every candidate is 127.0.0.1. Chromium gathers nothing to hide without a
-# default route on a real interface, so d runs in a second namespace that also holds a veth
+# default route on a real interface, so e runs in a second namespace that also holds a veth
 # pair (both ends inside it: it reaches nothing but itself); the Peer still binds 127.0.0.1.
-# If veth pairs cannot be made here, d is reported as skipped.
+# If veth pairs cannot be made here, e is reported as skipped.
 # Set PEERLESS_SAVE_SDP=DIR to keep Chromium's offers and our answers there.
 . "$(dirname "$0")/../lib.sh"
 
@@ -43,13 +46,33 @@ const SAVE = process.env.PEERLESS_SAVE_SDP || '';
 const COUNT = 100, BIG = 65536;
 
 const failures = [];
+// A case that shows a known defect runs with `known` set to the defect: its failed checks
+// print KNOWN instead of FAIL and do not fail the run, but a known case whose checks all pass
+// fails the run (XPASS), so the mark is removed as soon as the defect is fixed.
+let known = null, knownFailed = 0, knownTotal = 0;
 function check(cond, what) {
-  console.log((cond ? 'ok   ' : 'FAIL ') + what);
-  if (!cond) failures.push(what);
+  console.log((cond ? 'ok   ' : known ? 'KNOWN ' : 'FAIL ') + what);
+  if (!cond && known) knownFailed++;
+  else if (!cond) failures.push(what);
 }
+async function knownDefect(defect, run) {
+  known = defect;
+  knownFailed = 0;
+  try {
+    await run();
+  } finally {
+    known = null;
+  }
+  knownTotal += knownFailed;
+  if (knownFailed) console.log(`KNOWN ${knownFailed} check(s) failed, as expected until this is fixed: ${defect}`);
+  else check(false, `XPASS: a case marked with a known defect passed; remove its mark (${defect})`);
+}
+// The CLI's exit status, and a way to stop it early when the browser already failed the case.
 function cli(args) {
   const p = spawn(BIN, args, { stdio: ['ignore', 'inherit', 'inherit'] });
-  return new Promise((resolve) => p.on('exit', (code) => resolve(code)));
+  const exit = new Promise((resolve) => p.on('exit', (code, signal) => resolve(code ?? signal)));
+  exit.kill = () => p.kill();
+  return exit;
 }
 // Resolves with null when the CLI never wrote the file (it failed: its stderr says why).
 async function waitJson(path, seconds = 20) {
@@ -129,12 +152,12 @@ async function newPage(browser) {
 
 // Chromium offers (a data channel, and with `media` the fake camera and microphone), the CLI
 // answers and echoes.
-async function chromiumOffers(browser, name, tag, media) {
+async function chromiumOffers(browser, name, tag, { media = false, bundlePolicy = 'balanced' } = {}) {
   const page = await newPage(browser);
   const offerPath = join(WORK, `o-${tag}.json`), answerPath = join(WORK, `a-${tag}.json`);
   const summary = join(WORK, `s-${tag}.json`);
-  const offer = await page.evaluate(async (media) => {
-    const pc = new RTCPeerConnection({ iceServers: [] });
+  const offer = await page.evaluate(async (media, bundlePolicy) => {
+    const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy });
     window.pc = pc;
     let tracks = [];
     if (media) {
@@ -147,7 +170,7 @@ async function chromiumOffers(browser, name, tag, media) {
     await pc.setLocalDescription(await pc.createOffer());
     await window.gathered(pc);
     return { sdp: pc.localDescription.sdp, tracks };
-  }, media);
+  }, media, bundlePolicy);
   const offered = sections(offer.sdp);
   if (media) {
     check(offer.tracks.includes('audio') && offer.tracks.includes('video'),
@@ -192,6 +215,7 @@ async function chromiumOffers(browser, name, tag, media) {
     const got = [];
     let greeted = false, opened = false;
     const done = new Promise((resolve) => {
+      pc.addEventListener('connectionstatechange', () => { if (pc.connectionState === 'failed') resolve(); });
       ch.onmessage = (e) => {
         if (!greeted && e.data === 'hello from peerless') { greeted = true; return; }
         got.push(e.data);
@@ -217,6 +241,7 @@ async function chromiumOffers(browser, name, tag, media) {
     pc.close();
     return { error, opened, greeted, got: got.length, equal, kinds, state, media, left };
   }, answer.sdp, COUNT, BIG);
+  if (result.error) exit.kill();
   check(result.error === null, `${name}: Chromium's setRemoteDescription accepts our answer${result.error ? ': ' + result.error : ''}`);
   if (media) {
     check(result.media.length === 2 && result.media.every((m) => m.dir === 'stopped') && result.left === 0,
@@ -279,6 +304,7 @@ async function weOffer(browser, name, tag) {
   if (answer.error) {
     console.log(`--- our offer ---\n${offer.sdp}`);
     await page.close();
+    exit.kill();
     await exit;
     return;
   }
@@ -297,6 +323,7 @@ async function weOffer(browser, name, tag) {
   await page.close();
 }
 
+const MAX_BUNDLE_DEFECT = 'the Peer rejects (port 0) the BUNDLE tag of a max-bundle offer, its first m= section, which carries the only transport (RFC 8843 §7.3.3)';
 const { launchChromium } = await import(join(ROOT_DIR, 'scripts', 'chromium.mjs'));
 const timed = async (label, f) => {
   const t0 = Date.now();
@@ -307,16 +334,19 @@ try {
   if (PART === 'mdns') {
     const hiding = await launchChromium(NPM_DIR, WORK, { mdns: true });
     try {
-      await timed('d', () => chromiumOffers(hiding, 'd. Chromium offers data, mDNS-hidden hosts', 'mdns', false));
+      await timed('e', () => chromiumOffers(hiding, 'e. Chromium offers data, mDNS-hidden hosts', 'mdns'));
     } finally {
       await hiding.close();
     }
   } else {
     const browser = await launchChromium(NPM_DIR, WORK);
     try {
-      await timed('a', () => chromiumOffers(browser, 'a. Chromium offers data', 'datachannel', false));
-      await timed('b', () => chromiumOffers(browser, 'b. Chromium offers audio+video+data', 'audio-video-datachannel', true));
+      await timed('a', () => chromiumOffers(browser, 'a. Chromium offers data', 'datachannel'));
+      await timed('b', () => chromiumOffers(browser, 'b. Chromium offers audio+video+data', 'audio-video-datachannel', { media: true }));
       await timed('c', () => weOffer(browser, 'c. we offer, Chromium answers', 'we-offer'));
+      await timed('d', () => knownDefect(MAX_BUNDLE_DEFECT, () => chromiumOffers(browser,
+        'd. Chromium offers audio+video+data, max-bundle', 'audio-video-datachannel-max-bundle',
+        { media: true, bundlePolicy: 'max-bundle' })));
     } finally {
       await browser.close();
     }
@@ -330,7 +360,7 @@ if (failures.length) {
   console.log(`${failures.length} check(s) failed`);
   process.exit(1);
 }
-console.log(`peer-chromium (${PART}): all checks passed`);
+console.log(`peer-chromium (${PART}): all checks passed${knownTotal ? ` but ${knownTotal} of a known defect (KNOWN lines)` : ''}`);
 JS
 rc=0
 in_netns sh -c 'ip route add default dev lo src 127.0.0.1 && exec node "$@"' sh \
@@ -342,6 +372,6 @@ if unshare --net -- sh -c 'ip link add pl0 type veth peer name pl1' 2>/dev/null;
         ip route add default dev pl0 && exec node "$@"' sh \
         "$WORK/peer_chromium.mjs" "$BIN" "$NPM_DIR" "$WORK" mdns || rc=1
 else
-    echo "skip d. Chromium offers data, mDNS-hidden hosts: no veth pairs in a network namespace here"
+    echo "skip e. Chromium offers data, mDNS-hidden hosts: no veth pairs in a network namespace here"
 fi
 exit $rc

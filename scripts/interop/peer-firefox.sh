@@ -11,9 +11,13 @@
 #      scripts/firefox.mjs, added with addTrack) and a data channel, we answer. The channel must
 #      open and echo as in 1; our answer must reject the audio and video sections (m= port 0,
 #      RFC 3264 §6) and the connection must reach "connected".
-# In all, the channel must open on both sides. Pages 1, 2 and 4 are served by the test from
+#   5. As 4 with bundlePolicy 'max-bundle' (what many apps set): the audio section is the
+#      BUNDLE tag and carries the only transport (the others are bundle-only, port 0). Marked
+#      as a known defect of the Peer (see MAX_BUNDLE_DEFECT): its failed checks print KNOWN;
+#      once it passes, the mark must go.
+# In all, the channel must open on both sides. Pages 1, 2, 4 and 5 are served by the test from
 # http://127.0.0.1 (a secure context: getUserMedia needs one).
-# Set PEERLESS_SAVE_SDP=DIR to keep Firefox's offers (1 and 4) and our answers there.
+# Set PEERLESS_SAVE_SDP=DIR to keep Firefox's offers (1, 4, 5) and our answers there.
 . "$(dirname "$0")/../lib.sh"
 
 section "peer: interop with Firefox"
@@ -39,13 +43,33 @@ const SAVE = process.env.PEERLESS_SAVE_SDP || '';
 const COUNT = 100, BIG = 65536;
 
 const failures = [];
+// A case that shows a known defect runs with `known` set to the defect: its failed checks
+// print KNOWN instead of FAIL and do not fail the run, but a known case whose checks all pass
+// fails the run (XPASS), so the mark is removed as soon as the defect is fixed.
+let known = null, knownFailed = 0, knownTotal = 0;
 function check(cond, what) {
-  console.log((cond ? 'ok   ' : 'FAIL ') + what);
-  if (!cond) failures.push(what);
+  console.log((cond ? 'ok   ' : known ? 'KNOWN ' : 'FAIL ') + what);
+  if (!cond && known) knownFailed++;
+  else if (!cond) failures.push(what);
 }
+async function knownDefect(defect, run) {
+  known = defect;
+  knownFailed = 0;
+  try {
+    await run();
+  } finally {
+    known = null;
+  }
+  knownTotal += knownFailed;
+  if (knownFailed) console.log(`KNOWN ${knownFailed} check(s) failed, as expected until this is fixed: ${defect}`);
+  else check(false, `XPASS: a case marked with a known defect passed; remove its mark (${defect})`);
+}
+// The CLI's exit status, and a way to stop it early when the browser already failed the case.
 function cli(args) {
   const p = spawn(BIN, args, { stdio: ['ignore', 'inherit', 'inherit'] });
-  return new Promise((resolve) => p.on('exit', (code) => resolve(code)));
+  const exit = new Promise((resolve) => p.on('exit', (code, signal) => resolve(code ?? signal)));
+  exit.kill = () => p.kill();
+  return exit;
 }
 async function waitJson(path, seconds = 20) {
   for (let i = 0; i < seconds * 10; i++) {
@@ -84,6 +108,7 @@ const server = createServer((req, res) => {
 });
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
 
+const MAX_BUNDLE_DEFECT = 'the Peer rejects (port 0) the BUNDLE tag of a max-bundle offer, its first m= section, which carries the only transport (RFC 8843 §7.3.3)';
 const { launchFirefox } = await import(join(ROOT_DIR, 'scripts', 'firefox.mjs'));
 const browser = await launchFirefox(NPM_DIR, WORK);
 try {
@@ -122,11 +147,11 @@ try {
 
   // Firefox offers (a data channel, and with `media` the fake camera and microphone), the CLI
   // answers and echoes.
-  const firefoxOffers = async (name, tag, media) => {
+  const firefoxOffers = async (name, tag, { media = false, bundlePolicy = 'balanced' } = {}) => {
     const offerPath = join(WORK, `o-${tag}.json`), answerPath = join(WORK, `a-${tag}.json`);
     const summary = join(WORK, `s-${tag}.json`);
-    const offer = await page.evaluate(async (media) => {
-      const pc = new RTCPeerConnection({ iceServers: [] });
+    const offer = await page.evaluate(async (media, bundlePolicy) => {
+      const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy });
       window.pc1 = pc;
       let tracks = [];
       if (media) {
@@ -139,7 +164,7 @@ try {
       await pc.setLocalDescription(await pc.createOffer());
       await window.gathered(pc);
       return { sdp: pc.localDescription.sdp, tracks };
-    }, media);
+    }, media, bundlePolicy);
     const offered = sections(offer.sdp);
     if (media) {
       check(offer.tracks.includes('audio') && offer.tracks.includes('video'),
@@ -175,6 +200,7 @@ try {
       const got = [];
       let greeted = false, opened = false;
       const done = new Promise((resolve) => {
+        pc.addEventListener('connectionstatechange', () => { if (pc.connectionState === 'failed') resolve(); });
         ch.onmessage = (e) => {
           if (!greeted && e.data === 'hello from peerless') { greeted = true; return; }
           got.push(e.data);
@@ -199,6 +225,7 @@ try {
       pc.close();
       return { error, opened, greeted, got: got.length, equal, kinds, state, tracks };
     }, answer.sdp, COUNT, BIG);
+    if (result.error) exit.kill();
     check(result.error === null, `${name}: Firefox's setRemoteDescription accepts our answer${result.error ? ': ' + result.error : ''}`);
     if (media) {
       check(result.tracks.length === 2 && result.tracks.every((t) => t.dir === 'stopped' && t.stopped),
@@ -216,7 +243,7 @@ try {
   };
 
   // 1. Firefox offers, we answer.
-  await firefoxOffers('Firefox offers', 'datachannel', false);
+  await firefoxOffers('Firefox offers', 'datachannel');
 
   // 2. We offer, Firefox answers.
   {
@@ -288,7 +315,11 @@ try {
   }
 
   // 4. A browser app's audio + video + data channel offer, we answer.
-  await firefoxOffers('Firefox offers audio+video+data', 'audio-video-datachannel', true);
+  await firefoxOffers('Firefox offers audio+video+data', 'audio-video-datachannel', { media: true });
+
+  // 5. As 4 with bundlePolicy 'max-bundle': a known defect of the Peer for now.
+  await knownDefect(MAX_BUNDLE_DEFECT, () => firefoxOffers('Firefox offers audio+video+data, max-bundle',
+    'audio-video-datachannel-max-bundle', { media: true, bundlePolicy: 'max-bundle' }));
 } finally {
   await browser.close();
   server.close();
@@ -297,6 +328,6 @@ if (failures.length) {
   console.log(`${failures.length} check(s) failed`);
   process.exit(1);
 }
-console.log('peer-firefox: all checks passed');
+console.log(`peer-firefox: all checks passed${knownTotal ? ` but ${knownTotal} of a known defect (KNOWN lines)` : ''}`);
 JS
 in_netns sh -c 'ip route add default dev lo src 127.0.0.1 && exec node "$@"' sh "$WORK/peer_firefox.mjs" "$BIN" "$NPM_DIR" "$WORK" "$DEMO"

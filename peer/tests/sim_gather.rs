@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::{addr, areas, certs};
 use peerless::{ChannelId, Config, Event, Peer, SdpType};
 use peerless_base::{BufferTooSmall, Instant, Transmit};
-use peerless_proptest::sim::{LinkConfig, Network, Node};
+use peerless_proptest::sim::{LinkConfig, NatConfig, Network, Node};
 use peerless_stun::{Class, Message, Method};
 
 /// A STUN Binding server: answers every Binding request with the source address it saw.
@@ -153,8 +153,10 @@ fn a_peer_behind_a_nat_is_reached_through_its_server_reflexive_candidate() {
     };
     let mut net = Network::new(31);
     let link = LinkConfig::with_delay(Duration::from_millis(15));
-    let ia = net.add(node(a, channel, false), a_local, link.clone());
-    net.set_public_address(ia, a_public);
+    // A port-restricted cone (RFC 4787: endpoint-independent mapping, address-and-port-
+    // dependent filtering): B's checks get in only once A has sent to B.
+    let nat = net.add_nat(NatConfig::port_restricted_cone(a_public.ip()));
+    let ia = net.add_behind_nat(nat, node(a, channel, false), a_local, link.clone());
     let ib = net.add(node(b, None, true), b_addr, link.clone());
     net.add(
         SimNode::Stun(StunServer {
@@ -218,4 +220,7 @@ fn a_peer_behind_a_nat_is_reached_through_its_server_reflexive_candidate() {
         Some((b_addr, a_public))
     );
     assert_eq!(peer(&net, ia).peer.selected_pair(), Some((a_local, b_addr)));
+    // One mapping served the STUN server and B alike.
+    assert_eq!(net.nat(nat).mappings(net.now()), [(a_local, a_public)]);
+    assert_eq!(net.nat(nat).stats().mappings_created, 1);
 }

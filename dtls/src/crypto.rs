@@ -51,12 +51,16 @@ fn p_hash<M: Mac + hmac::digest::KeyInit + Clone>(secret: &[u8], parts: &[&[u8]]
         for p in parts {
             m.update(p);
         }
-        let block = m.finalize().into_bytes();
+        let mut block = m.finalize().into_bytes();
         chunk.copy_from_slice(&block[..chunk.len()]);
+        zeroize::Zeroize::zeroize(&mut block[..]);
         let mut next = base.clone();
         next.update(&a);
+        zeroize::Zeroize::zeroize(&mut a[..]);
         a = next.finalize().into_bytes();
     }
+    // A(i) and each block are key material (master secret, key block, SRTP keys).
+    zeroize::Zeroize::zeroize(&mut a[..]);
 }
 
 /// TLS 1.2 PRF(secret, label, seed) with the suite's hash, written to `out`.

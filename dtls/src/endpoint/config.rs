@@ -17,7 +17,7 @@ pub enum Role {
 }
 
 /// Everything an [`Endpoint`](crate::Endpoint) is configured with.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Config {
     /// Our certificate and key.
     pub certificate: Certificate,
@@ -39,6 +39,23 @@ pub struct Config {
     pub handshake_timeout: Duration,
     /// Server: answer a ClientHello without a valid cookie with a HelloVerifyRequest.
     pub cookies: bool,
+}
+
+/// Everything but the seed (a secret: it determines every key the endpoint makes).
+impl core::fmt::Debug for Config {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Config")
+            .field("certificate", &self.certificate)
+            .field("cipher_suites", &self.cipher_suites)
+            .field("groups", &self.groups)
+            .field("srtp_profiles", &self.srtp_profiles)
+            .field("mtu", &self.mtu)
+            .field("retransmit_initial", &self.retransmit_initial)
+            .field("retransmit_max", &self.retransmit_max)
+            .field("handshake_timeout", &self.handshake_timeout)
+            .field("cookies", &self.cookies)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The smallest MTU an endpoint uses: a larger configured value is kept, a smaller one raised.

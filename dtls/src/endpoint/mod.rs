@@ -104,7 +104,6 @@ const MAX_FINAL_FLIGHT_RESENDS: u8 = 8;
 
 /// Everything but the large buffers, so a message borrowed from the reassembly buffer can be
 /// processed while the rest of the state changes.
-#[derive(Debug)]
 struct Core {
     config: Config,
     role: Role,
@@ -219,6 +218,28 @@ impl Core {
     }
 }
 
+/// Never the secrets (master secret, cookie secrets, seed) nor the buffers (plaintext).
+impl core::fmt::Debug for Core {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Core")
+            .field("role", &self.role)
+            .field("state", &self.state)
+            .field("suite", &self.suite)
+            .field("group", &self.group)
+            .field("srtp", &self.srtp)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<const RX: usize, const TX: usize> core::fmt::Debug for Endpoint<RX, TX> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("core", &self.core)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Drop for Core {
     fn drop(&mut self) {
         // The record keys are wiped by the ciphers themselves (the `zeroize` features of
@@ -243,7 +264,6 @@ impl Drop for Core {
 ///
 /// After every `handle_packet`, `handle_timeout` or command, call `poll_transmit` until it
 /// returns `Ok(None)` and `poll_event` until `None`, then arm a timer at `poll_timeout()`.
-#[derive(Debug)]
 pub struct Endpoint<const RX: usize = 4096, const TX: usize = 4096> {
     core: Core,
     rx: Reassembly<RX>,
@@ -1005,6 +1025,24 @@ mod tests {
         assert!(client.is_closed());
         assert_eq!(client.send(b"x"), Err(SendError::Closed));
         assert!(client.poll_transmit(&mut buf).unwrap().is_none());
+    }
+
+    /// `{:?}` of an endpoint (or its configuration) shows no secret: not the master secret,
+    /// the cookie secret or the DRBG seed.
+    #[test]
+    fn debug_output_shows_no_secret() {
+        let (client, server) = connected();
+        for ep in [&client, &server] {
+            let shown = std::format!("{ep:?} {:?}", ep.core.config);
+            for secret in [
+                std::format!("{:?}", ep.core.master_secret),
+                std::format!("{:?}", ep.core.cookie_secret),
+                std::format!("{:?}", ep.core.config.seed),
+            ] {
+                assert!(!shown.contains(&secret[1..secret.len() - 1]), "{shown}");
+            }
+            assert!(shown.contains("Connected"), "still useful: {shown}");
+        }
     }
 
     /// The secrets' types wipe themselves (checked at compile time).

@@ -378,7 +378,15 @@ impl Tombstone {
 /// assert_eq!(receiver.unprotect_rtp(&mut buf[..n]), Err(peerless_srtp::Error::Replayed));
 /// # Ok::<(), peerless_srtp::Error>(())
 /// ```
-#[derive(Clone)]
+///
+/// A context is not `Clone`: two copies of a sending context would protect the same
+/// (SSRC, index) twice, a reused AES-GCM nonce or AES-CM keystream (RFC 7714 §8.1).
+///
+/// ```compile_fail
+/// let ctx: peerless_srtp::Context = peerless_srtp::Context::new(
+///     peerless_srtp::Profile::AeadAes128Gcm, &[0; 16], &[0; 12], Default::default()).unwrap();
+/// let copy = ctx.clone(); // a Context cannot be cloned
+/// ```
 pub struct Context<const SSRCS: usize = 8, const WINDOW_WORDS: usize = 2> {
     profile: Profile,
     config: Config,

@@ -16,11 +16,12 @@
 #   e. As a, with Chromium's default mDNS hiding of host candidates: the offer names only a
 #      "<uuid>.local" host nobody can resolve here, so the Peer must reach Chromium through
 #      the peer-reflexive candidate Chromium's checks reveal (RFC 8445 §7.3.1.3).
+#   f. As c, with the hiding: the Peer, controlling, must nominate a peer-reflexive pair.
 # a-c run with the hiding turned off (scripts/chromium.mjs says how) in a loopback-only
 # namespace, so every candidate is 127.0.0.1. Chromium gathers nothing to hide without a
-# default route on a real interface, so e runs in a second namespace that also holds a veth
+# default route on a real interface, so e and f run in a second namespace that also holds a veth
 # pair (both ends inside it: it reaches nothing but itself); the Peer still binds 127.0.0.1.
-# If veth pairs cannot be made here, e is reported as skipped.
+# If veth pairs cannot be made here, e and f are reported as skipped.
 # Set PEERLESS_SAVE_SDP=DIR to keep Chromium's offers and our answers there.
 . "$(dirname "$0")/../lib.sh"
 
@@ -321,6 +322,12 @@ async function weOffer(browser, name, tag) {
     await exit;
     return;
   }
+  if (tag.endsWith('mdns')) {
+    const hosts = answer.sdp.split(/\r?\n/).filter((l) => / typ host/.test(l) && / udp /i.test(l));
+    check(hosts.length > 0 && hosts.every((l) => /\.local /.test(l)),
+      `${name}: the answer's host candidates are mDNS names: ${hosts.map((l) => l.split(' ')[4]).join(' ')}`);
+  }
+  if (SAVE) writeFileSync(join(SAVE, `chromium-answer-${tag}.sdp`), answer.sdp);
   writeJson(answerPath, { type: 'answer', sdp: answer.sdp });
   const rc = await exit;
   const seen = await page.evaluate(() => {
@@ -333,6 +340,12 @@ async function weOffer(browser, name, tag) {
   check(rc === 0, `${name}: the CLI checked every echo (exit ${rc})`);
   const s = readSummary(summary);
   check(s.opened && s.echoed === COUNT, `${name}: summary ${JSON.stringify(s)}`);
+  if (tag.endsWith('mdns')) {
+    const remote = (s.selected_pair || '').split(' -> ')[1] || '';
+    const [ip, port] = [remote.slice(0, remote.lastIndexOf(':')), remote.slice(remote.lastIndexOf(':') + 1)];
+    check(ip !== '' && !answer.sdp.includes(` ${ip} ${port} typ`),
+      `${name}: the selected pair's remote ${remote} is peer-reflexive (not in the answer)`);
+  }
   await page.close();
 }
 
@@ -348,6 +361,7 @@ try {
     const hiding = await launchChromium(NPM_DIR, WORK, { mdns: true });
     try {
       await timed('e', () => chromiumOffers(hiding, 'e. Chromium offers data, mDNS-hidden hosts', 'mdns'));
+      await timed('f', () => weOffer(hiding, 'f. we offer, Chromium answers with mDNS-hidden hosts', 'we-offer-mdns'));
     } finally {
       await hiding.close();
     }
@@ -385,6 +399,6 @@ if unshare --net -- sh -c 'ip link add pl0 type veth peer name pl1' 2>/dev/null;
         ip route add default dev pl0 && exec node "$@"' sh \
         "$WORK/peer_chromium.mjs" "$BIN" "$NPM_DIR" "$WORK" mdns || rc=1
 else
-    echo "skip e. Chromium offers data, mDNS-hidden hosts: no veth pairs in a network namespace here"
+    echo "skip e, f (mDNS-hidden hosts): no veth pairs in a network namespace here"
 fi
 exit $rc

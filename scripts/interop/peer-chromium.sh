@@ -17,7 +17,7 @@
 #      "<uuid>.local" host nobody can resolve here, so the Peer must reach Chromium through
 #      the peer-reflexive candidate Chromium's checks reveal (RFC 8445 §7.3.1.3).
 #   f. As c, with the hiding: the Peer, controlling, must nominate a peer-reflexive pair.
-# a-c run with the hiding turned off (scripts/chromium.mjs says how) in a loopback-only
+# a-d run with the hiding turned off (scripts/chromium.mjs says how) in a loopback-only
 # namespace, so every candidate is 127.0.0.1. Chromium gathers nothing to hide without a
 # default route on a real interface, so e and f run in a second namespace that also holds a veth
 # pair (both ends inside it: it reaches nothing but itself); the Peer still binds 127.0.0.1.

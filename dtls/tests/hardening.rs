@@ -660,3 +660,33 @@ fn forged_plaintext_finished_takes_no_slot() {
     assert_eq!(pair.server.stats().dropped_fragments, 1);
     pair.run_until_connected();
 }
+
+/// A forged ClientHello with record sequence number 2^48 - 1 gets a HelloVerifyRequest with
+/// that number (RFC 6347 §4.2.1); it must not leave the server's epoch-0 numbers exhausted for
+/// the real client that comes back with its cookie right after.
+#[test]
+fn a_forged_hello_at_the_last_sequence_number_does_not_exhaust_the_server() {
+    let mut pair = Pair::new(51, |c| c.with_cookies(true));
+    pair.set_fingerprints();
+    pair.late_fingerprint = true;
+    for mut d in transmit_all(&mut pair.client) {
+        pair.server.handle_packet(pair.now, &mut d);
+    }
+    for mut d in transmit_all(&mut pair.server) {
+        pair.client.handle_packet(pair.now, &mut d);
+    }
+    let second = transmit_all(&mut pair.client);
+    let mut forged = message_record(
+        HandshakeType::CLIENT_HELLO,
+        0,
+        &first_client_hello(52).emit(),
+        (1 << 48) - 1,
+    );
+    pair.server.handle_packet(pair.now, &mut forged);
+    let hvr = transmit_all(&mut pair.server);
+    assert_eq!(Record::parse(&hvr[0]).unwrap().sequence(), (1 << 48) - 1);
+    for mut d in second {
+        pair.server.handle_packet(pair.now, &mut d);
+    }
+    pair.run_until_connected();
+}

@@ -913,6 +913,12 @@ impl Core {
             self.transcript = saved;
             return result;
         }
+        if self.config.cookies {
+            // Our epoch-0 numbers go on from the ClientHello that brought the cookie back, as
+            // OpenSSL's DTLSv1_listen does: the HelloVerifyRequests before it took the numbers
+            // of whatever (possibly forged) ClientHellos they answered, up to 2^48 - 1.
+            self.write_seq[0] = self.last_record_seq;
+        }
         // DTLS versions count down: 0xFEFD (1.2) or lower numbers are newer. A DTLS 1.3
         // client also says 0xFEFD here and lists 1.3 in supported_versions, which a 1.2 server
         // ignores (RFC 8446 §4.2.1).

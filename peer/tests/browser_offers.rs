@@ -59,25 +59,37 @@ fn every_fixture_offer_is_answered_by_the_default_peer() {
         let offered = Session::parse(&offer).unwrap();
         let answered = Session::parse(&answer).unwrap();
         assert_eq!(offered.media_count(), answered.media_count(), "{name}");
-        for (o, a) in offered.media().zip(answered.media()) {
-            assert_eq!(o.mid(), a.mid(), "{name}");
-            if o.media_line().is_datachannel() {
-                assert!(!a.is_rejected(), "{name}: data section rejected\n{answer}");
-            } else {
-                // RFC 8829 §5.3.1: what we cannot carry is rejected with port 0.
-                assert_eq!(a.port(), 0, "{name}: media section accepted\n{answer}");
-                assert!(a.rtcp_fbs().next().is_none(), "{name}\n{answer}");
-            }
-        }
-        // The BUNDLE group holds what we accepted: the data section alone.
+        let tag = offered.bundle_group().and_then(|g| g.mids().next());
         let data_mid = answered
             .media()
             .find(|m| m.media_line().is_datachannel())
             .and_then(|m| m.mid())
             .unwrap();
+        for (o, a) in offered.media().zip(answered.media()) {
+            assert_eq!(o.mid(), a.mid(), "{name}");
+            assert!(a.rtcp_fbs().next().is_none(), "{name}\n{answer}");
+            if o.media_line().is_datachannel() {
+                assert!(!a.is_rejected(), "{name}: data section rejected\n{answer}");
+            } else if o.mid() == tag {
+                // The BUNDLE tag carries the transport: kept, but no media flows either way.
+                assert_ne!(a.port(), 0, "{name}\n{answer}");
+                assert_eq!(
+                    a.direction(),
+                    peerless_sdp::attr::Direction::Inactive,
+                    "{name}"
+                );
+                assert_eq!(a.payload_types().count(), 1, "{name}\n{answer}");
+            } else {
+                // RFC 8829 §5.3.1: what we cannot carry is rejected with port 0.
+                assert_eq!(a.port(), 0, "{name}: media section accepted\n{answer}");
+            }
+        }
+        // The BUNDLE group holds what we accepted: the data section (and the tag it needs).
         if offered.bundle_group().is_some() {
             let group = answered.bundle_group().unwrap();
-            assert_eq!(group.mids().collect::<Vec<_>>(), vec![data_mid], "{name}");
+            let mut want: Vec<&str> = tag.into_iter().chain([data_mid]).collect();
+            want.dedup();
+            assert_eq!(group.mids().collect::<Vec<_>>(), want, "{name}");
         }
         // The offer's candidates reached ICE: the Peer checks them.
         if offer.contains(" udp ") || offer.contains(" UDP ") {

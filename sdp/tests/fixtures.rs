@@ -72,6 +72,16 @@ const FIXTURES: &[(&str, &str)] = &[
         "werift-answer-to-firefox-datachannel",
         include_str!("fixtures/werift-answer-to-firefox-datachannel.sdp"),
     ),
+    // Offers made with bundlePolicy "max-bundle" (Chromium 156, Firefox ESR), appended so the
+    // indices above stay.
+    (
+        "chromium-offer-audio-video-datachannel-max-bundle",
+        include_str!("fixtures/chromium-offer-audio-video-datachannel-max-bundle.sdp"),
+    ),
+    (
+        "firefox-offer-audio-video-datachannel-max-bundle",
+        include_str!("fixtures/firefox-offer-audio-video-datachannel-max-bundle.sdp"),
+    ),
 ];
 
 /// The shared fixture directory, when it is beside the checkout, must hold nothing we lack.

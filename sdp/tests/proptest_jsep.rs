@@ -173,6 +173,12 @@ fn check_answer_fits(offer: &Session<'_>, answer: &Session<'_>, local: &Local<'_
         }
         let wanted = match use_ {
             jsep::SectionUse::Transceiver(i) => local.transceivers[*i].direction,
+            // Kept only for the BUNDLE transport: the offer's tag, one codec, nothing flows.
+            jsep::SectionUse::BundleTag => {
+                assert_eq!(offer.bundle_group().unwrap().mids().next(), a.mid());
+                assert_eq!(answered.len(), 1);
+                Direction::Inactive
+            }
             _ => Direction::RecvOnly,
         };
         assert_eq!(a.direction(), Direction::answer(o.direction(), wanted));

@@ -81,6 +81,9 @@ pub enum SectionUse {
     /// Accepted for receiving only, without a local transceiver (the Peer creates one, as a
     /// browser does for a remote track).
     ReceiveOnly(TrackKind),
+    /// Kept `inactive` only because it is the BUNDLE group's tagged section, whose transport
+    /// the accepted sections share: no media flows.
+    BundleTag,
     /// Rejected (port 0).
     Rejected,
 }
@@ -98,6 +101,7 @@ pub fn answer_sections<'a>(
             Content::Data => SectionUse::DataChannel,
             Content::Track(i) => SectionUse::Transceiver(i),
             Content::ReceiveOnly(kind) => SectionUse::ReceiveOnly(kind),
+            Content::BundleTag => SectionUse::BundleTag,
             Content::Rejected(_) => SectionUse::Rejected,
         };
         out.push((slot.mid, use_))
@@ -186,7 +190,42 @@ pub(super) fn plan_answer<'a>(
         };
         push(&mut plan, Slot { mid, content })?;
     }
+    keep_bundle_tag(local, offer, &mut plan);
     Ok(plan)
+}
+
+/// If the offerer-tagged section of a BUNDLE group is an RTP section we would reject for want of
+/// codecs or a transceiver while we accept another section of the group, it stays, `inactive`
+/// (see [`Content::BundleTag`]).
+///
+/// Rejecting it and tagging an accepted section instead works with a balanced offer, where
+/// every section has its own transport, but not with a max-bundle one: Chromium then refuses
+/// the answer ("Failed to setup RTCP mux") and Firefox's ICE fails, and nothing in Chromium's
+/// max-bundle offer (ports 9, no `bundle-only`) tells the two apart. So the tag always stays.
+fn keep_bundle_tag(local: &Local<'_>, offer: &Session<'_>, plan: &mut Plan<'_>) {
+    let Some(group) = offer.bundle_group() else {
+        return;
+    };
+    let Some(tag) = group.mids().next() else {
+        return;
+    };
+    let needs_tag = plan.iter().any(|s| {
+        s.mid != tag && group.contains(s.mid) && !matches!(s.content, Content::Rejected(_))
+    });
+    let Some(m) = offer.media_by_mid(tag) else {
+        return;
+    };
+    // A transceiver the application stopped rejects its section whatever the cost (§5.3.1).
+    let stopped = local.transceivers.iter().any(|t| t.mid == tag && t.stopped);
+    if !needs_tag || stopped || m.is_rejected() || !m.media_line().is_rtp() {
+        return;
+    }
+    if let Some(slot) = plan
+        .iter_mut()
+        .find(|s| s.mid == tag && matches!(s.content, Content::Rejected(_)))
+    {
+        slot.content = Content::BundleTag;
+    }
 }
 
 /// WebRTC media is DTLS-SRTP over UDP or TCP (`UDP/TLS/RTP/SAVPF`, RFC 8829 §5.1.2); we accept
@@ -291,6 +330,48 @@ fn accepted_codecs<'l, 'm>(
     })
 }
 
+/// The tagged section kept for the transport: the first offered format, `inactive`.
+fn write_bundle_tag(
+    w: &mut dyn fmt::Write,
+    local: &Local<'_>,
+    m: &Media<'_>,
+    mid: &str,
+    role: Setup,
+) -> fmt::Result {
+    let (port, addr_type, address) = default_address(local);
+    let line = m.media_line();
+    // A media codec, not a repair or redundancy format that would need its own parameters.
+    let is_media = |pt: &u8| {
+        offered_rtpmap(m, *pt).is_none_or(|r| {
+            !["rtx", "red", "ulpfec", "flexfec-03"]
+                .iter()
+                .any(|n| r.encoding.eq_ignore_ascii_case(n))
+        })
+    };
+    let media = m.payload_types().find(is_media);
+    let pt = media
+        .or_else(|| m.payload_types().next())
+        .ok_or(fmt::Error)?;
+    let mut s = SdpWriter::new(&mut *w);
+    s.line(
+        'm',
+        format_args!("{} {port} {} {pt}", line.kind, line.proto),
+    )?;
+    s.line('c', format_args!("IN {addr_type} {address}"))?;
+    write_transport(w, local, role)?;
+    let mut s = SdpWriter::new(w);
+    s.attr("mid", mid)?;
+    s.flag("inactive")?;
+    if m.rtcp_mux() || m.rtcp_mux_only() {
+        s.flag("rtcp-mux")?;
+    }
+    // A lone repair format would name a codec the answer lacks: leave it unnamed.
+    if let Some(map) = media.and_then(|pt| offered_rtpmap(m, pt)) {
+        s.attr("rtpmap", map)?;
+    }
+    Ok(())
+}
+
 fn write_answer_section(
     w: &mut dyn fmt::Write,
     local: &Local<'_>,
@@ -321,6 +402,7 @@ fn write_answer_section(
             (t.kind, Some(t))
         }
         Content::ReceiveOnly(kind) => (kind, None),
+        Content::BundleTag => return write_bundle_tag(w, local, m, slot.mid, role),
     };
     let wanted = transceiver.map_or(Direction::RecvOnly, |t| t.direction);
     let direction = Direction::answer(m.direction(), wanted);

@@ -175,7 +175,7 @@ fn write_offer_section(
             s.attr("max-message-size", d.max_message_size)
         }
         // Offers are planned from our own transceivers only.
-        Content::ReceiveOnly(_) => Err(fmt::Error),
+        Content::ReceiveOnly(_) | Content::BundleTag => Err(fmt::Error),
         Content::Track(i) => {
             let t = local.transceivers.get(i).ok_or(fmt::Error)?;
             let codecs = local.codecs(t.kind);

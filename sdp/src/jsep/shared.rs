@@ -20,6 +20,12 @@ pub(super) enum Content {
     Rejected(usize),
     /// An answer accepting an offered RTP section without a local transceiver: we receive.
     ReceiveOnly(TrackKind),
+    /// An answer keeping the offerer-tagged RTP section of a BUNDLE group it otherwise would
+    /// reject, as `inactive` with one codec: the group's transport lives there (max-bundle
+    /// offers have nothing else with a port), so rejecting it would take the transport of the
+    /// sections we accept with it (RFC 8843 §7.3.3). libwebrtc never rejects that section
+    /// either; it answers it without sending.
+    BundleTag,
 }
 
 #[derive(Clone, Copy, Debug)]

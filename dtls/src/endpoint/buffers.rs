@@ -104,11 +104,30 @@ impl<const N: usize> Reassembly<N> {
         };
         let slot = &mut self.slots[idx];
         let off = f.fragment_offset() as usize;
-        let (data, map) =
-            self.buf[slot.start..slot.start + length + length.div_ceil(8)].split_at_mut(length);
-        if let Some(dst) = data.get_mut(off..off + f.body().len()) {
-            dst.copy_from_slice(f.body());
+        let Some(area) = self
+            .buf
+            .get_mut(slot.start..slot.start + length + length.div_ceil(8))
+        else {
+            return false;
+        };
+        let (data, map) = area.split_at_mut(length);
+        let Some(dst) = data.get_mut(off..off + f.body().len()) else {
+            return false;
+        };
+        let have = |i: usize| map.get(i / 8).is_some_and(|m| m & (1 << (i % 8)) != 0);
+        // Bytes already received stay as they are: a fragment that says otherwise about them
+        // is not from the sender of the first (one of the two is forged), and is dropped whole
+        // rather than corrupt the message (RFC 6347 §4.2.3 retransmissions repeat bytes
+        // exactly).
+        if dst
+            .iter()
+            .zip(f.body())
+            .enumerate()
+            .any(|(k, (old, new))| have(off + k) && old != new)
+        {
+            return false;
         }
+        dst.copy_from_slice(f.body());
         for i in off..off + f.body().len() {
             if let Some(m) = map.get_mut(i / 8) {
                 let bit = 1u8 << (i % 8);

@@ -829,11 +829,20 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
             let ahead = seq - self.core.recv_msg_seq;
             // A fragment of a message the peer cannot send here (or in the wrong epoch) would
             // claim the slot its real message needs: drop it before it takes one.
-            if ahead >= SLOTS as u16
-                || !self.core.may_come(ahead, frag.msg_type(), epoch)
-                || !self.rx.insert(&frag, epoch)
-            {
+            if ahead >= SLOTS as u16 || !self.core.may_come(ahead, frag.msg_type(), epoch) {
                 self.core.stats.dropped_fragments += 1;
+                continue;
+            }
+            if !self.rx.insert(&frag, epoch) {
+                self.core.stats.dropped_fragments += 1;
+                if self.core.state == State::AwaitClientHello {
+                    // Its bytes disagree with a fragment before it: stateless, the newest
+                    // ClientHello wins (see above).
+                    self.rx.reset();
+                    if !self.rx.insert(&frag, epoch) {
+                        self.core.stats.dropped_fragments += 1;
+                    }
+                }
             }
         }
         while let Some((ty, range, ep)) = self.rx.complete(self.core.recv_msg_seq) {

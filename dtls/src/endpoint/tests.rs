@@ -251,3 +251,39 @@ fn reassembly_handles_overlap_and_duplicates() {
     emit_handshake_header(&mut w, HandshakeType::CERTIFICATE, 10_000, 4, 0, 0);
     assert!(!r.insert(&HandshakeFragment::parse(&big).unwrap(), 0));
 }
+
+/// A fragment whose bytes disagree with bytes already received for the same message (a forged
+/// overlap) is dropped whole: it cannot overwrite what arrived first, and the message still
+/// completes with the first bytes. A fragment of another type or length is dropped too.
+#[test]
+fn reassembly_keeps_the_first_bytes_of_an_overlap() {
+    let mut r = Reassembly::<256>::new();
+    let msg: Vec<u8> = (0..100u8).collect();
+    let frag = |ty: HandshakeType, total: usize, off: usize, body: &[u8]| {
+        let mut b = std::vec![0u8; 12];
+        let mut w = Writer::new(&mut b);
+        emit_handshake_header(&mut w, ty, total, 3, off, body.len());
+        b.extend_from_slice(body);
+        b
+    };
+    let first = frag(HandshakeType::CERTIFICATE, 100, 0, &msg[..60]);
+    assert!(r.insert(&HandshakeFragment::parse(&first).unwrap(), 0));
+    // Forged: overlaps 40..60 with other bytes, and brings 60..100.
+    let forged = frag(HandshakeType::CERTIFICATE, 100, 40, &[0xee; 60]);
+    assert!(
+        !r.insert(&HandshakeFragment::parse(&forged).unwrap(), 0),
+        "disagrees with bytes 40..60"
+    );
+    assert!(r.complete(3).is_none(), "the forged tail was not taken");
+    // Another type or total length for the same message: dropped.
+    let other_type = frag(HandshakeType::SERVER_KEY_EXCHANGE, 100, 60, &msg[60..]);
+    assert!(!r.insert(&HandshakeFragment::parse(&other_type).unwrap(), 0));
+    let other_len = frag(HandshakeType::CERTIFICATE, 101, 60, &msg[60..]);
+    assert!(!r.insert(&HandshakeFragment::parse(&other_len).unwrap(), 0));
+    // The genuine rest, overlapping what we have with the same bytes: taken.
+    let rest = frag(HandshakeType::CERTIFICATE, 100, 50, &msg[50..]);
+    assert!(r.insert(&HandshakeFragment::parse(&rest).unwrap(), 0));
+    let (ty, range, _) = r.complete(3).unwrap();
+    assert_eq!(ty, HandshakeType::CERTIFICATE);
+    assert_eq!(&r.buf[range], &msg[..]);
+}

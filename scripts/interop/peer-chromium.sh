@@ -5,14 +5,15 @@
 #   a. Chromium offers a data channel, we answer: the page sends 100 text and binary messages
 #      (one of 64 KiB); the CLI echoes each and greets; the page checks every echo.
 #   b. A browser app: Chromium offers audio + video (the fake camera and microphone, added with
-#      addTrack) and a data channel, we answer. The channel must open and echo as in a; our
-#      answer must reject the audio and video sections (m= port 0, RFC 3264 §6) and the
-#      connection must reach "connected".
+#      addTrack) and a data channel, we answer. The channel must open and echo as in a and the
+#      connection must reach "connected". Our answer sends no media: the audio section, the
+#      offer's BUNDLE tag, stays with a port, inactive, with one codec (RFC 8843 §7.3.3 forbids
+#      rejecting the tag); the video section is rejected (m= port 0, RFC 3264 §6); our BUNDLE
+#      group is "<audio mid> <data mid>". Chromium stops the video transceiver only.
 #   c. We offer a data channel, Chromium answers: the CLI sends 100 messages, the page echoes
 #      each, the CLI checks every echo.
-#   d. As b with bundlePolicy 'max-bundle' (what many apps set): the audio section is the
-#      BUNDLE tag and carries the only transport. Marked as a known defect of the Peer (see
-#      MAX_BUNDLE_DEFECT): its failed checks print KNOWN; once it passes, the mark must go.
+#   d. As b with bundlePolicy 'max-bundle' (what many apps set): the audio section, the BUNDLE
+#      tag, carries the only candidates and so the only transport, the data channel's too.
 #   e. As a, with Chromium's default mDNS hiding of host candidates: the offer names only a
 #      "<uuid>.local" host nobody can resolve here, so the Peer must reach Chromium through
 #      the peer-reflexive candidate Chromium's checks reveal (RFC 8445 §7.3.1.3).
@@ -47,26 +48,9 @@ const SAVE = process.env.PEERLESS_SAVE_SDP || '';
 const COUNT = 100, BIG = 65536;
 
 const failures = [];
-// A case that shows a known defect runs with `known` set to the defect: its failed checks
-// print KNOWN instead of FAIL and do not fail the run, but a known case whose checks all pass
-// fails the run (XPASS), so the mark is removed as soon as the defect is fixed.
-let known = null, knownFailed = 0, knownTotal = 0;
 function check(cond, what) {
-  console.log((cond ? 'ok   ' : known ? 'KNOWN ' : 'FAIL ') + what);
-  if (!cond && known) knownFailed++;
-  else if (!cond) failures.push(what);
-}
-async function knownDefect(defect, run) {
-  known = defect;
-  knownFailed = 0;
-  try {
-    await run();
-  } finally {
-    known = null;
-  }
-  knownTotal += knownFailed;
-  if (knownFailed) console.log(`KNOWN ${knownFailed} check(s) failed, as expected until this is fixed: ${defect}`);
-  else check(false, `XPASS: a case marked with a known defect passed; remove its mark (${defect})`);
+  console.log((cond ? 'ok   ' : 'FAIL ') + what);
+  if (!cond) failures.push(what);
 }
 // The CLI's exit status, and a way to stop it early when the browser already failed the case.
 function cli(args) {
@@ -92,31 +76,78 @@ function writeJson(path, value) {
 function readSummary(path) {
   try { return JSON.parse(readFileSync(path, 'utf8')); } catch (e) { return {}; }
 }
-// The m= sections of an SDP as { kind, port, mid, dir }.
+// The m= sections of an SDP as { kind, port, fmts, mid, dir, rtpmap, rtcpMux, rtcpFb, candidates }.
 function sections(sdp) {
   const out = [];
   for (const line of sdp.split(/\r?\n/)) {
-    const m = /^m=(\S+) (\d+)/.exec(line);
-    if (m) out.push({ kind: m[1], port: Number(m[2]), mid: null, dir: 'sendrecv' });
+    const m = /^m=(\S+) (\d+) \S+(.*)$/.exec(line);
+    if (m) {
+      out.push({ kind: m[1], port: Number(m[2]), fmts: m[3].trim().split(/\s+/).filter(Boolean),
+        mid: null, dir: 'sendrecv', rtpmap: {}, rtcpMux: false, rtcpFb: 0, candidates: 0 });
+      continue;
+    }
+    if (!out.length) continue;
+    const s = out[out.length - 1];
     const mid = /^a=mid:(\S+)/.exec(line);
-    if (mid && out.length) out[out.length - 1].mid = mid[1];
+    if (mid) s.mid = mid[1];
     const dir = /^a=(sendrecv|sendonly|recvonly|inactive)$/.exec(line);
-    if (dir && out.length) out[out.length - 1].dir = dir[1];
+    if (dir) s.dir = dir[1];
+    const rtpmap = /^a=rtpmap:(\d+) (.*)$/.exec(line);
+    if (rtpmap) s.rtpmap[rtpmap[1]] = rtpmap[2].trim();
+    if (/^a=rtcp-mux$/.test(line)) s.rtcpMux = true;
+    if (/^a=rtcp-fb:/.test(line)) s.rtcpFb++;
+    if (/^a=candidate:/.test(line)) s.candidates++;
   }
   return out;
 }
-// Whether `answer` keeps the offer's sections in order, accepts the data section and sends no
-// media. `rejected`: media must be rejected with port 0 (RFC 3264 §6), as the Peer answers a
-// balanced offer; otherwise an accepted inactive or recvonly media section also passes (how
-// the max-bundle defect may be fixed: RFC 8843 §7.3.3 forbids rejecting the BUNDLE tag).
-function noMediaSent(offered, answer, rejected) {
-  const answered = sections(answer);
-  return offered.length === answered.length && offered.every((o, i) => {
-    const a = answered[i];
-    if (a.kind !== o.kind || a.mid !== o.mid) return false;
-    if (o.kind === 'application') return a.port !== 0;
-    return a.port === 0 || (!rejected && (a.dir === 'inactive' || a.dir === 'recvonly'));
-  });
+// The mids of the session's first BUNDLE group (RFC 8843 §7.1), or [].
+function bundleGroup(sdp) {
+  const g = /^a=group:BUNDLE(.*)$/m.exec(sdp);
+  return g ? g[1].trim().split(/\s+/).filter(Boolean) : [];
+}
+// Our answer to an audio + video + data offer whose BUNDLE group is tagged by the audio section
+// (RFC 8843 §7.3.3 forbids rejecting the tag while another section of the group is accepted:
+// with max-bundle it carries the only transport): the tag is kept with a port, `inactive`, with
+// one codec (the first offered, with its rtpmap), rtcp-mux if offered and no rtcp-fb; the other
+// media sections are rejected with port 0 (RFC 3264 §6); the data section is accepted; our
+// BUNDLE group is "<tag> <data mid>". Returns the tag's mid, or null if the offer has no such tag.
+function checkAnswer(name, offerSdp, answerSdp) {
+  const offered = sections(offerSdp), answered = sections(answerSdp);
+  const tag = bundleGroup(offerSdp)[0] ?? null;
+  const oTag = offered.find((o) => o.mid === tag);
+  const aTag = answered.find((a) => a.mid === tag);
+  const data = offered.find((o) => o.kind === 'application');
+  const show = answered.map((a) => `${a.kind}:${a.port}:${a.dir}:${a.fmts.join('/')}`).join(' ');
+  let ok = true;
+  const c = (cond, what) => { check(cond, `${name}: ${what}`); ok = ok && cond; };
+  c(offered.length === answered.length &&
+    offered.every((o, i) => answered[i].kind === o.kind && answered[i].mid === o.mid),
+    `our answer keeps every m= section and mid in order: ${show}`);
+  c(oTag !== undefined && oTag.kind === 'audio',
+    `the offer's BUNDLE group ${bundleGroup(offerSdp).join(' ')} is tagged by its audio section (mid ${tag})`);
+  if (oTag && aTag) {
+    const pt = oTag.fmts[0];
+    c(aTag.port !== 0 && aTag.dir === 'inactive',
+      `our answer keeps the tagged section with a port, inactive: port ${aTag.port}, ${aTag.dir}`);
+    c(aTag.fmts.length === 1 && aTag.fmts[0] === pt && aTag.rtpmap[pt] === oTag.rtpmap[pt] &&
+      Object.keys(aTag.rtpmap).length === 1,
+      `the tagged section has one codec, the first offered (${pt} ${oTag.rtpmap[pt]}): ` +
+      `${aTag.fmts.join(' ')} ${JSON.stringify(aTag.rtpmap)}`);
+    c(aTag.rtcpMux === oTag.rtcpMux && aTag.rtcpFb === 0,
+      `the tagged section has rtcp-mux as offered (${oTag.rtcpMux}) and no rtcp-fb: ` +
+      `rtcp-mux ${aTag.rtcpMux}, ${aTag.rtcpFb} rtcp-fb`);
+  } else {
+    c(false, `our answer has the tagged section (mid ${tag})`);
+  }
+  const others = answered.filter((a) => a.kind !== 'application' && a.mid !== tag);
+  c(others.length > 0 && others.every((a) => a.port === 0),
+    `our answer rejects the other media sections (port 0): ${others.map((a) => `${a.kind}:${a.port}`).join(' ')}`);
+  const aData = answered.find((a) => a.kind === 'application');
+  c(aData !== undefined && aData.port !== 0, `our answer accepts the data section (port ${aData?.port})`);
+  c(data !== undefined && bundleGroup(answerSdp).join(' ') === `${tag} ${data.mid}`,
+    `our BUNDLE group is "${tag} ${data?.mid}": "${bundleGroup(answerSdp).join(' ')}"`);
+  if (!ok) console.log(`--- our answer ---\n${answerSdp}`);
+  return tag;
 }
 
 // A blank page on 127.0.0.1: a secure context, unlike about:blank, so getUserMedia exists.
@@ -215,13 +246,12 @@ async function chromiumOffers(browser, name, tag, { media = false, bundlePolicy 
     return;
   }
   if (SAVE) writeFileSync(join(SAVE, `peerless-answer-to-chromium-${tag}.sdp`), answer.sdp);
-  const maxBundle = bundlePolicy === 'max-bundle';
-  if (media) {
-    const ok = noMediaSent(offered, answer.sdp, !maxBundle);
-    check(ok, `${name}: our answer keeps every mid in order, accepts the data section and ` +
-      (maxBundle ? 'sends no media' : 'rejects audio and video (port 0)') + ': ' +
-      sections(answer.sdp).map((s) => `${s.kind}:${s.port}:${s.dir}`).join(' '));
-    if (!ok) console.log(`--- our answer ---\n${answer.sdp}`);
+  const bundleTag = media ? checkAnswer(name, offer.sdp, answer.sdp) : null;
+  if (media && bundlePolicy === 'max-bundle') {
+    // What makes the case: the data channel can only run over the audio section's transport.
+    const gathered = offered.filter((o) => o.candidates > 0).map((o) => o.mid);
+    check(gathered.length === 1 && gathered[0] === bundleTag,
+      `${name}: the offer is max-bundle: only the tagged section (mid ${bundleTag}) has candidates: mids ${gathered.join(' ')}`);
   }
   const result = await page.evaluate(async (sdp, count, big) => {
     const pc = window.pc, ch = window.ch;
@@ -239,7 +269,7 @@ async function chromiumOffers(browser, name, tag, { media = false, bundlePolicy 
     ch.onopen = () => { opened = true; for (const m of sent) ch.send(m); };
     // A transceiver whose m= section the answer rejects is stopped and then leaves
     // getTransceivers() (WebRTC 1.0, "set the session description"), so keep hold of them first.
-    const transceivers = pc.getTransceivers();
+    const transceivers = pc.getTransceivers().map((t) => ({ t, mid: t.mid }));
     let error = null;
     try {
       await pc.setRemoteDescription({ type: 'answer', sdp });
@@ -250,16 +280,20 @@ async function chromiumOffers(browser, name, tag, { media = false, bundlePolicy 
     const equal = got.length === sent.length && got.every((m, i) => window.same(m, sent[i]));
     const kinds = got.every((m, i) => (typeof m === 'string') === (typeof sent[i] === 'string'));
     const state = pc.connectionState;
-    const media = transceivers.map((t) => ({ kind: t.receiver.track.kind, dir: t.currentDirection }));
-    const left = pc.getTransceivers().length;
+    const media = transceivers.map(({ t, mid }) => ({ mid, kind: t.receiver.track.kind, dir: t.currentDirection }));
+    const left = pc.getTransceivers().map((t) => t.mid);
     pc.close();
     return { error, opened, greeted, got: got.length, equal, kinds, state, media, left };
   }, answer.sdp, COUNT, BIG);
   if (result.error) exit.kill();
   check(result.error === null, `${name}: Chromium's setRemoteDescription accepts our answer${result.error ? ': ' + result.error : ''}`);
-  if (media && !maxBundle) {
-    check(result.media.length === 2 && result.media.every((m) => m.dir === 'stopped') && result.left === 0,
-      `${name}: Chromium stopped both media transceivers: ${JSON.stringify(result.media)}, ${result.left} left`);
+  if (media) {
+    // The tagged section's transceiver stays, inactive; the rejected one is stopped and gone.
+    check(result.media.length === 2 &&
+      result.media.every((m) => m.dir === (m.mid === bundleTag ? 'inactive' : 'stopped')) &&
+      result.left.length === 1 && result.left[0] === bundleTag,
+      `${name}: Chromium keeps the tagged transceiver inactive and stops the other: ` +
+      `${JSON.stringify(result.media)}, left ${JSON.stringify(result.left)}`);
   }
   check(result.opened, `${name}: the channel opened in Chromium`);
   check(result.state === 'connected', `${name}: connectionState ${result.state}`);
@@ -349,7 +383,6 @@ async function weOffer(browser, name, tag) {
   await page.close();
 }
 
-const MAX_BUNDLE_DEFECT = 'the Peer rejects (port 0) the BUNDLE tag of a max-bundle offer, its first m= section, which carries the only transport (RFC 8843 §7.3.3)';
 const { launchChromium } = await import(join(ROOT_DIR, 'scripts', 'chromium.mjs'));
 const timed = async (label, f) => {
   const t0 = Date.now();
@@ -371,9 +404,8 @@ try {
       await timed('a', () => chromiumOffers(browser, 'a. Chromium offers data', 'datachannel'));
       await timed('b', () => chromiumOffers(browser, 'b. Chromium offers audio+video+data', 'audio-video-datachannel', { media: true }));
       await timed('c', () => weOffer(browser, 'c. we offer, Chromium answers', 'we-offer'));
-      await timed('d', () => knownDefect(MAX_BUNDLE_DEFECT, () => chromiumOffers(browser,
-        'd. Chromium offers audio+video+data, max-bundle', 'audio-video-datachannel-max-bundle',
-        { media: true, bundlePolicy: 'max-bundle' })));
+      await timed('d', () => chromiumOffers(browser, 'd. Chromium offers audio+video+data, max-bundle',
+        'audio-video-datachannel-max-bundle', { media: true, bundlePolicy: 'max-bundle' }));
     } finally {
       await browser.close();
     }
@@ -387,7 +419,7 @@ if (failures.length) {
   console.log(`${failures.length} check(s) failed`);
   process.exit(1);
 }
-console.log(`peer-chromium (${PART}): all checks passed${knownTotal ? ` but ${knownTotal} of a known defect (KNOWN lines)` : ''}`);
+console.log(`peer-chromium (${PART}): all checks passed`);
 JS
 rc=0
 in_netns sh -c 'ip route add default dev lo src 127.0.0.1 && exec node "$@"' sh \

@@ -694,3 +694,38 @@ fn a_forged_hello_at_the_last_sequence_number_does_not_exhaust_the_server() {
     }
     pair.run_until_connected();
 }
+
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(32)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: cases(), ..Default::default() })]
+
+    /// With cookies, no unauthenticated ClientHello (any body, whole or in fragments) ends the
+    /// server or gets more than a HelloVerifyRequest, and a real client connects afterwards.
+    #[test]
+    fn nothing_before_the_cookie_ends_a_server(
+        bodies in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300), 1..6),
+        fragment in proptest::prelude::any::<bool>(),
+        seed in 0u8..255,
+    ) {
+        let mut pair = Pair::new(seed, |c| c.with_cookies(true));
+        for (i, body) in bodies.iter().enumerate() {
+            let mut d = if fragment && body.len() > 2 {
+                fragment_record(HandshakeType::CLIENT_HELLO, 0, body.len() + 10, 1, &body[1..], i as u64)
+            } else {
+                message_record(HandshakeType::CLIENT_HELLO, i as u16 % 2, body, i as u64)
+            };
+            pair.server.handle_packet(pair.now, &mut d);
+            for out in transmit_all(&mut pair.server) {
+                proptest::prop_assert_eq!(first_message(&out).0, HandshakeType::HELLO_VERIFY_REQUEST);
+            }
+            proptest::prop_assert_eq!(closed_reason(&mut pair.server), None);
+        }
+        pair.run_until_connected();
+    }
+}

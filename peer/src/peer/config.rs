@@ -1,0 +1,114 @@
+//! What a host chooses: the configuration and the SCTP storage it lends.
+
+use super::*;
+
+/// How a Peer runs: the browser's `RTCConfiguration` plus the sizes a firmware picks.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The host's 32 random bytes (a TRNG on an MCU, the OS on a server). Every machine's
+    /// randomness is derived from them: the same seed and inputs give the same bytes out.
+    pub seed: [u8; SEED_LEN],
+    /// Our DTLS certificate (`RTCCertificate`); its fingerprint goes into our SDP.
+    pub certificate: dtls::Certificate,
+    /// STUN servers for server-reflexive candidates (`iceServers`; empty: host only).
+    pub stun_servers: [Option<SocketAddr>; ice::MAX_STUN_SERVERS],
+    /// The `a=setup` we answer an `actpass` offer with: `Active` (we are the DTLS client, as
+    /// browsers answer, RFC 8829 §5.3.1) or `Passive`.
+    pub answer_setup: Setup,
+    /// Announce trickle ICE (`a=ice-options:trickle`). Descriptions always carry the
+    /// candidates gathered so far (and `a=end-of-candidates` once gathering is complete), so
+    /// a host that waits for [`Event::GatheringComplete`] gets a complete description.
+    pub trickle: bool,
+    /// The largest datagram we send (DTLS records; SCTP packets are sized to fit in them).
+    pub mtu: usize,
+    /// Overrides of the ICE timers (consent, pacing); `None`: RFC defaults.
+    pub ice: Option<ice::Config>,
+    /// DTLS flight retransmission: first timeout and the most it backs off to. 500 ms and 4 s
+    /// by default: a handshake over a lossy path gets about fifteen tries within the 60 s
+    /// handshake limit instead of six with RFC 6347's 1 s doubling to 60 s, which at 20 %
+    /// loss each way leaves about one handshake in 500 unfinished (found by simulation).
+    pub dtls_retransmit: (core::time::Duration, core::time::Duration),
+    /// How long DTLS may take to connect once ICE has a path: past it the connection fails.
+    /// 30 s by default, about what a browser waits; without it a Peer that is the DTLS
+    /// server and never hears a ClientHello would stay "connecting" forever.
+    pub dtls_timeout: core::time::Duration,
+}
+
+impl Config {
+    /// Browser-compatible defaults: no STUN servers, answer as DTLS client, trickle, MTU 1200.
+    #[must_use]
+    pub fn new(certificate: dtls::Certificate, seed: [u8; SEED_LEN]) -> Self {
+        Config {
+            seed,
+            certificate,
+            stun_servers: [None; ice::MAX_STUN_SERVERS],
+            answer_setup: Setup::Active,
+            trickle: true,
+            mtu: 1200,
+            ice: None,
+            dtls_retransmit: (
+                core::time::Duration::from_millis(500),
+                core::time::Duration::from_secs(4),
+            ),
+            dtls_timeout: core::time::Duration::from_secs(30),
+        }
+    }
+
+    /// Adds a STUN server (beyond [`ice::MAX_STUN_SERVERS`] it is ignored).
+    #[must_use]
+    pub fn with_stun_server(mut self, server: SocketAddr) -> Self {
+        if let Some(slot) = self.stun_servers.iter_mut().find(|s| s.is_none()) {
+            *slot = Some(server);
+        }
+        self
+    }
+
+    /// Answer `actpass` offers with this `a=setup` (`Active` or `Passive`).
+    #[must_use]
+    pub fn with_answer_setup(mut self, setup: Setup) -> Self {
+        self.answer_setup = setup;
+        self
+    }
+
+    /// The largest datagram to send.
+    #[must_use]
+    pub fn with_mtu(mut self, mtu: usize) -> Self {
+        self.mtu = mtu;
+        self
+    }
+}
+
+/// The SCTP storage a Peer borrows: what it may queue for sending and reassemble on
+/// receiving. The receive size is the `a=max-message-size` we announce.
+pub struct Storage<const SEND: usize, const RECV: usize> {
+    send: [u8; SEND],
+    recv: [u8; RECV],
+}
+
+impl<const SEND: usize, const RECV: usize> Storage<SEND, RECV> {
+    /// Zeroed storage (put it in a `static` or on a big stack on an MCU).
+    #[must_use]
+    pub const fn new() -> Self {
+        Storage {
+            send: [0; SEND],
+            recv: [0; RECV],
+        }
+    }
+
+    /// The two areas, for [`Peer::new`].
+    pub fn areas(&mut self) -> (&mut [u8], &mut [u8]) {
+        (&mut self.send, &mut self.recv)
+    }
+}
+
+impl<const SEND: usize, const RECV: usize> Default for Storage<SEND, RECV> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The default storage: 256 KiB to send, 256 KiB to receive (messages up to about 256 KiB,
+/// what browsers and aiortc announce).
+pub type DefaultStorage = Storage<{ 256 * 1024 }, { 256 * 1024 }>;
+/// A small storage for an MCU: 8 KiB each way (messages up to about 7 KiB).
+pub type SmallStorage = Storage<{ 8 * 1024 }, { 8 * 1024 }>;

@@ -1,0 +1,367 @@
+//! The Peer: ICE + DTLS + SCTP (+ SRTP keys) behind one set of verbs, negotiated with JSEP.
+//!
+//! The rooms: `config` (what a host chooses), `types` (what a host sees: events, states,
+//! errors, stats), `signaling` (candidates and descriptions), `transport` (DTLS, SCTP and SRTP
+//! through their life), `channels` (data channels), `events` (what `poll_event` hands out) and
+//! `verbs` (the five verbs and `close`).
+//!
+//! ```text
+//!   host sockets --add_local_candidate--> ICE agent --Event::LocalCandidate--> signalling
+//!   create_offer / create_answer --> SDP text --> set_local_description
+//!   set_remote_description(offer|answer) --> ICE credentials + candidates, fingerprint,
+//!                                            a=setup (our DTLS role), sctp-port, max size
+//!
+//!   datagram --handle_packet--> demux (RFC 7983)
+//!       [0..3]   STUN  --> ICE agent (checks, consent) --> selected pair
+//!       [20..63] DTLS  --> (no role yet: kept in the early stash, replayed later)
+//!                          DTLS endpoint --ApplicationData--> SCTP association
+//!                                            --DCEP/DATA--> Event::ChannelOpen / Message
+//!       [128..191] SRTP/SRTCP --> unprotected in place with the DTLS-SRTP keys (counted)
+//!
+//!   poll_transmit: ICE first (checks, responses), then DTLS records over the selected pair;
+//!                  when DTLS has nothing queued, one SCTP packet is sealed into a record.
+//!
+//!   connectionState: new -> connecting (ICE checking or DTLS handshaking)
+//!                        -> connected (ICE connected/completed and DTLS connected)
+//!                        -> disconnected (consent missing) -> failed (consent lost,
+//!                           ICE failed, DTLS failed such as a fingerprint mismatch)
+//! ```
+
+use core::fmt::Write as _;
+use core::net::SocketAddr;
+use core::ops::Range;
+
+use peerless_base::{BufferTooSmall, Drbg, Instant, SEED_LEN, Transmit, debug};
+use peerless_dtls as dtls;
+use peerless_ice as ice;
+use peerless_sctp as sctp;
+use peerless_sdp as sdp;
+use peerless_srtp as srtp;
+use sdp::attr::{HashFunction, Setup};
+use sdp::{Session, jsep};
+
+use heapless::Deque;
+
+use crate::demux::{self, Protocol};
+use crate::text::Text;
+
+mod channels;
+mod config;
+mod events;
+mod signaling;
+mod transport;
+mod types;
+mod verbs;
+
+use channels::{Channel, ChannelState, FREE};
+use events::{Queued, Ready};
+use transport::{DtlsState, EarlyStash, Transport};
+
+pub use config::{Config, DefaultStorage, SmallStorage, Storage};
+pub use ice::IceState;
+pub use sctp::{ChannelOptions, Reliability};
+pub use transport::SrtpContexts;
+pub use types::{
+    CandidateError, ChannelError, ChannelId, ChannelInit, ChannelStats, ConnectionState, Event,
+    SdpError, SdpType, SendError, SignalingState, Stats,
+};
+
+/// Default DTLS buffer size (reassembly and flight, each): a fragmented browser ClientHello
+/// with post-quantum key shares fits. Also the size of the early DTLS stash.
+pub const DTLS_BUFFER: usize = 4096;
+/// Default largest SDP we keep of our own (the previous description, for renegotiation).
+pub const LOCAL_SDP_CAPACITY: usize = 2048;
+/// Default largest remote SDP we keep (an offer is answered later, when the host asks). A
+/// browser's audio + video + data offer is 4.5 KB (Firefox) to 6.5 KB (Chromium) with one host
+/// candidate; each more candidate adds about 100 bytes per bundled section, and newer codecs
+/// (H.265, AV1 profiles) a few hundred: 16 KiB leaves room for a multi-homed Chromium with
+/// server-reflexive and relay candidates.
+pub const REMOTE_SDP_CAPACITY: usize = 16 * 1024;
+/// Default room for remote candidates: what a multi-homed browser signals (host and
+/// server-reflexive per interface, relayed per TURN server) plus those learned from its checks.
+pub const REMOTE_CANDIDATE_CAPACITY: usize = 16;
+/// The ICE agent a Peer runs: the ice crate's default tables but for the remote candidates.
+type Agent<const REMOTE_CANDIDATES: usize> = ice::Agent<8, 32, 16, REMOTE_CANDIDATES>;
+/// Host sockets (local host candidates) the Peer remembers.
+pub const MAX_HOSTS: usize = 4;
+/// Early DTLS datagrams kept before our DTLS role is known.
+pub const EARLY_DTLS_DATAGRAMS: usize = 8;
+/// Longest label (and, separately, sub-protocol) of a data channel, in bytes.
+pub const MAX_LABEL: usize = 64;
+/// Connection-level events waiting for `poll_event`. Channel events are not queued here (each
+/// channel's slot remembers what it has to announce), and each kind here is coalesced when the
+/// queue is full, so this bound is never reached by a host that drains: see [`Peer::push`].
+const EVENT_QUEUE: usize = 32;
+/// The largest SCTP packet handed over by DTLS that the Peer copies for SCTP.
+const SCTP_SCRATCH: usize = 1500;
+/// As DTLS server, how long to wait for the client's INIT before sending ours: several
+/// round trips, so a client that initiates (every WebRTC stack does) is never collided with.
+const SCTP_PASSIVE_WAIT: core::time::Duration = core::time::Duration::from_secs(3);
+/// DTLS record overhead budget (header 13 + explicit nonce 8 + tag 16, rounded up).
+const DTLS_OVERHEAD: usize = 48;
+
+/// A WebRTC peer (`RTCPeerConnection`) with data channels, as a sans-IO machine.
+///
+/// `CHUNKS` and `CHANNELS` size the SCTP association (received chunks in reassembly, data
+/// channels); the Peer's own channel table has `CHANNELS` slots too. `DTLS` sizes the DTLS
+/// reassembly and flight buffers and the early DTLS stash; `LOCAL_SDP` and `REMOTE_SDP` the
+/// copies of the descriptions it keeps. The SCTP byte areas are
+/// lent by the caller ([`Storage`]), so they are not part of `size_of::<Peer>()`.
+///
+/// # The drain rule
+///
+/// After every `handle_packet`, `handle_timeout` or command, call `poll_transmit` until it
+/// returns `Ok(None)` and `poll_event` until `None`, then arm a timer at `poll_timeout()`.
+pub struct Peer<
+    'a,
+    const CHUNKS: usize = 256,
+    const CHANNELS: usize = 32,
+    const DTLS: usize = DTLS_BUFFER,
+    const LOCAL_SDP: usize = LOCAL_SDP_CAPACITY,
+    const REMOTE_SDP: usize = REMOTE_SDP_CAPACITY,
+    const REMOTE_CANDIDATES: usize = REMOTE_CANDIDATE_CAPACITY,
+> {
+    config: Config,
+    rng: Drbg,
+    now: Instant,
+    session_id: u64,
+    fingerprint: Text<128>,
+    signaling: SignalingState,
+    ice: Agent<REMOTE_CANDIDATES>,
+    hosts: [Option<SocketAddr>; MAX_HOSTS],
+    remote_ufrag: Text<256>,
+    remote_fingerprint: Option<dtls::Fingerprint>,
+    /// DTLS, SCTP and SRTP, once our DTLS role is known.
+    transport: Transport<'a, CHUNKS, CHANNELS, DTLS>,
+    remote_sctp_port: u16,
+    remote_max_message_size: Option<u64>,
+    local_max_message_size: usize,
+    channels: [Channel; CHANNELS],
+    queue: Deque<Queued, EVENT_QUEUE>,
+    /// A stream [`Event::ChannelRefused`] reported, reset on the next `poll_event`.
+    refused_stream: Option<u16>,
+    local_sdp: Text<LOCAL_SDP>,
+    remote_sdp: Text<REMOTE_SDP>,
+    data_mid: Text<32>,
+    ice_state: IceState,
+    connection_state: ConnectionState,
+    selected: Option<(SocketAddr, SocketAddr)>,
+    gathered: bool,
+    closed: bool,
+    stats: Stats,
+}
+
+/// The offset range of `part` inside `whole` (both from the same buffer).
+fn range_in(base: usize, part: &[u8]) -> Range<usize> {
+    let start = (part.as_ptr() as usize).saturating_sub(base);
+    start..start + part.len()
+}
+
+/// A sealed-off copy of a transmit's addresses and where its payload sits in the buffer, so
+/// the buffer can be lent again (a conditional return of a reborrow would pin it).
+type Out = (Option<SocketAddr>, Option<SocketAddr>, Range<usize>);
+
+fn detach(base: usize, t: &Transmit<'_>) -> Out {
+    (t.source, t.destination, range_in(base, t.payload))
+}
+
+fn to_dtls_fingerprint(fp: &sdp::attr::Fingerprint<'_>) -> Option<dtls::Fingerprint> {
+    let algorithm = match fp.hash {
+        HashFunction::Sha1 => dtls::HashAlgorithm::Sha1,
+        HashFunction::Sha256 => dtls::HashAlgorithm::Sha256,
+        HashFunction::Sha384 => dtls::HashAlgorithm::Sha384,
+        HashFunction::Sha512 => dtls::HashAlgorithm::Sha512,
+        _ => return None,
+    };
+    let mut digest = [0u8; sdp::attr::MAX_FINGERPRINT_LEN];
+    let d = fp.decode(&mut digest)?;
+    dtls::Fingerprint::new(algorithm, d)
+}
+
+fn srtp_profile(p: dtls::SrtpProfile) -> Option<srtp::Profile> {
+    srtp::Profile::ALL.into_iter().find(|x| x.dtls_id() == p.0)
+}
+
+/// The first non-rejected data channel section of a description.
+fn data_section<'s>(s: &Session<'s>) -> Option<sdp::Media<'s>> {
+    s.media()
+        .find(|m| !m.is_rejected() && m.media_line().is_datachannel())
+}
+
+impl<
+    'a,
+    const CHUNKS: usize,
+    const CHANNELS: usize,
+    const DTLS: usize,
+    const LOCAL_SDP: usize,
+    const REMOTE_SDP: usize,
+    const REMOTE_CANDIDATES: usize,
+> Peer<'a, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
+{
+    /// A new Peer at `now` (`new RTCPeerConnection(config)`), with the SCTP send and receive
+    /// areas it borrows (see [`Storage`]).
+    pub fn new(
+        config: Config,
+        now: Instant,
+        send_area: &'a mut [u8],
+        recv_area: &'a mut [u8],
+    ) -> Self {
+        let mut rng = Drbg::from_seed(&config.seed, b"peerless-peer");
+        let session_id = rng.u64() >> 1;
+        let mut fingerprint = Text::new();
+        let fp = config.certificate.fingerprint(dtls::HashAlgorithm::Sha256);
+        // 7 + 95 characters always fit.
+        let _ = write!(fingerprint, "{fp}");
+        let ice = Self::make_agent(&config, &mut rng, ice::Role::Controlling, None, now);
+        // Reassembly keeps per-chunk headers: announce what the receive area can hold.
+        let local_max_message_size = recv_area.len().saturating_sub(4096).max(1024);
+        Peer {
+            rng,
+            now,
+            session_id,
+            fingerprint,
+            signaling: SignalingState::Stable,
+            ice,
+            hosts: [None; MAX_HOSTS],
+            remote_ufrag: Text::new(),
+            remote_fingerprint: None,
+            transport: Transport::AwaitRole {
+                areas: (send_area, recv_area),
+                early: EarlyStash::new(),
+            },
+            remote_sctp_port: 5000,
+            remote_max_message_size: Some(jsep::IMPLICIT_MAX_MESSAGE_SIZE),
+            local_max_message_size,
+            channels: [FREE; CHANNELS],
+            queue: Deque::new(),
+            refused_stream: None,
+            local_sdp: Text::new(),
+            remote_sdp: Text::new(),
+            data_mid: Text::new(),
+            ice_state: IceState::New,
+            connection_state: ConnectionState::New,
+            selected: None,
+            gathered: false,
+            closed: false,
+            stats: Stats::default(),
+            config,
+        }
+    }
+
+    fn make_agent(
+        config: &Config,
+        rng: &mut Drbg,
+        role: ice::Role,
+        credentials: Option<ice::Credentials>,
+        now: Instant,
+    ) -> Agent<REMOTE_CANDIDATES> {
+        let mut seed = [0u8; SEED_LEN];
+        rng.fill(&mut seed);
+        let mut c = config.ice.unwrap_or_else(|| ice::Config::new(role, seed));
+        c.role = role;
+        c.seed = seed;
+        c.stun_servers = config.stun_servers;
+        if let Some(creds) = credentials {
+            c.credentials = Some(creds);
+        }
+        Agent::new(c, now)
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Accessors
+    // -----------------------------------------------------------------------------------------
+
+    /// `connectionState`.
+    #[must_use]
+    pub fn connection_state(&self) -> ConnectionState {
+        self.connection_state
+    }
+
+    /// `iceConnectionState`.
+    #[must_use]
+    pub fn ice_state(&self) -> IceState {
+        self.ice_state
+    }
+
+    /// `signalingState`.
+    #[must_use]
+    pub fn signaling_state(&self) -> SignalingState {
+        self.signaling
+    }
+
+    /// Our certificate's SHA-256 fingerprint as SDP writes it (`sha-256 AB:CD:...`).
+    #[must_use]
+    pub fn local_fingerprint(&self) -> &str {
+        self.fingerprint.as_str()
+    }
+
+    /// Our DTLS role, once negotiated.
+    #[must_use]
+    pub fn dtls_role(&self) -> Option<dtls::Role> {
+        self.transport.running().map(|r| r.dtls.role())
+    }
+
+    /// The largest message we accept (our `a=max-message-size`).
+    #[must_use]
+    pub fn local_max_message_size(&self) -> usize {
+        self.local_max_message_size
+    }
+
+    /// The SRTP contexts (once DTLS is connected and a profile was negotiated): protect RTP
+    /// with `outbound` and send it over [`Peer::selected_pair`].
+    pub fn srtp(&mut self) -> Option<&mut SrtpContexts> {
+        self.transport.running_mut()?.srtp.as_mut()
+    }
+
+    /// The selected pair (our socket, the peer's address).
+    #[must_use]
+    pub fn selected_pair(&self) -> Option<(SocketAddr, SocketAddr)> {
+        self.selected
+    }
+
+    /// The SCTP stream id of a channel, once the DTLS role fixed it (the browser's
+    /// `RTCDataChannel.id`).
+    #[must_use]
+    pub fn stream_id(&self, channel: ChannelId) -> Option<u16> {
+        self.channel(channel).and_then(|c| c.stream)
+    }
+
+    /// A channel's label.
+    #[must_use]
+    pub fn label(&self, channel: ChannelId) -> Option<&str> {
+        self.channel(channel).map(|c| c.label.as_str())
+    }
+
+    /// Whether the channel is open (`readyState == "open"`).
+    #[must_use]
+    pub fn is_open(&self, channel: ChannelId) -> bool {
+        self.channel(channel)
+            .is_some_and(|c| c.state == ChannelState::Open)
+    }
+
+    /// A channel's counters.
+    #[must_use]
+    pub fn channel_stats(&self, channel: ChannelId) -> Option<ChannelStats> {
+        self.channel(channel).map(|c| c.stats)
+    }
+
+    /// Counters for the whole connection (`getStats()`).
+    #[must_use]
+    pub fn stats(&self) -> Stats {
+        let mut s = self.stats;
+        s.ice = self.ice.stats();
+        s.stun_rtt = self.ice.rtt();
+        if let Some(run) = self.transport.running() {
+            s.dtls = run.dtls.stats();
+            s.sctp = run.sctp.stats();
+        }
+        s.selected_pair = self.selected;
+        s
+    }
+
+    fn channel(&self, channel: ChannelId) -> Option<&Channel> {
+        self.channels
+            .get(usize::from(channel.0))
+            .filter(|c| c.state != ChannelState::Free)
+    }
+}

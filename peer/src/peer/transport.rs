@@ -1,0 +1,417 @@
+//! The transport under the channels and the media: DTLS over ICE's selected pair, SCTP inside
+//! DTLS, SRTP keyed by DTLS, as one type that goes through its life.
+//!
+//! ```text
+//!   AwaitRole { areas, early }          our a=setup is not known yet: DTLS that arrives is
+//!        |                               kept in the early stash
+//!        | the answer is applied (set_local_description or set_remote_description)
+//!        v
+//!   Running { dtls, sctp, srtp, .. }    the endpoint is a client or a server, the stash is
+//!        DTLS Connecting --handshake--> Connected --close_notify--> Closed
+//!              \--alert, fingerprint mismatch, Config::dtls_timeout--> Failed
+//!        SCTP: the DTLS client sends INIT at once; the server sends its own only if the
+//!              client stayed silent for SCTP_PASSIVE_WAIT (two Peers never collide)
+//!        SRTP: contexts from the exported keys when DTLS connects with use_srtp
+//! ```
+
+use super::*;
+
+/// DTLS state as the connection state needs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum DtlsState {
+    /// No role yet: the transport awaits it.
+    New,
+    Connecting,
+    Connected,
+    Failed,
+    Closed,
+}
+
+/// The transport's life: before and after our DTLS role is known.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "no allocator to box into: the running transport lives inline, and the stash \
+              before it shares its space"
+)]
+pub(super) enum Transport<'a, const CHUNKS: usize, const CHANNELS: usize, const DTLS: usize> {
+    /// No answer applied yet, so no DTLS role: the SCTP areas wait to be lent to the
+    /// association, DTLS that arrives waits in the stash (a browser answering our offer sends
+    /// its ClientHello as soon as ICE works, often before the host applies its answer).
+    AwaitRole {
+        areas: (&'a mut [u8], &'a mut [u8]),
+        early: EarlyStash<DTLS>,
+    },
+    /// DTLS runs in its role and SCTP rides on it.
+    Running(Running<'a, CHUNKS, CHANNELS, DTLS>),
+}
+
+/// The running transport.
+pub(super) struct Running<'a, const CHUNKS: usize, const CHANNELS: usize, const DTLS: usize> {
+    pub(super) dtls: dtls::Endpoint<DTLS, DTLS>,
+    /// Never `New`: a running transport has a role.
+    pub(super) dtls_state: DtlsState,
+    /// When DTLS must be connected by ([`Config::dtls_timeout`] after ICE found a path).
+    pub(super) dtls_deadline: Option<Instant>,
+    /// `close()` ran: DTLS sends close_notify once SCTP's last packets (the ABORT) are out.
+    pub(super) close_pending: bool,
+    pub(super) sctp: sctp::Association<'a, CHUNKS, CHANNELS>,
+    pub(super) sctp_established: bool,
+    /// As DTLS server: when to send our own INIT if the client's has not come.
+    pub(super) sctp_connect_at: Option<Instant>,
+    pub(super) srtp: Option<SrtpContexts>,
+}
+
+impl<'a, const CHUNKS: usize, const CHANNELS: usize, const DTLS: usize>
+    Transport<'a, CHUNKS, CHANNELS, DTLS>
+{
+    pub(super) fn running(&self) -> Option<&Running<'a, CHUNKS, CHANNELS, DTLS>> {
+        match self {
+            Transport::Running(r) => Some(r),
+            Transport::AwaitRole { .. } => None,
+        }
+    }
+
+    pub(super) fn running_mut(&mut self) -> Option<&mut Running<'a, CHUNKS, CHANNELS, DTLS>> {
+        match self {
+            Transport::Running(r) => Some(r),
+            Transport::AwaitRole { .. } => None,
+        }
+    }
+
+    pub(super) fn dtls_state(&self) -> DtlsState {
+        self.running().map_or(DtlsState::New, |r| r.dtls_state)
+    }
+
+    /// The association, once there is one.
+    pub(super) fn sctp(&mut self) -> Option<&mut sctp::Association<'a, CHUNKS, CHANNELS>> {
+        self.running_mut().map(|r| &mut r.sctp)
+    }
+}
+
+/// DTLS datagrams that arrived before we knew our DTLS role.
+pub(super) struct EarlyStash<const N: usize> {
+    bytes: [u8; N],
+    used: usize,
+    datagrams: [Option<(SocketAddr, Range<usize>)>; EARLY_DTLS_DATAGRAMS],
+}
+
+impl<const N: usize> EarlyStash<N> {
+    pub(super) const fn new() -> Self {
+        EarlyStash {
+            bytes: [0; N],
+            used: 0,
+            datagrams: [const { None }; EARLY_DTLS_DATAGRAMS],
+        }
+    }
+
+    pub(super) fn push(&mut self, from: SocketAddr, datagram: &[u8]) -> bool {
+        let Some(slot) = self.datagrams.iter_mut().find(|d| d.is_none()) else {
+            return false;
+        };
+        let end = self.used + datagram.len();
+        let Some(dst) = self.bytes.get_mut(self.used..end) else {
+            return false;
+        };
+        dst.copy_from_slice(datagram);
+        *slot = Some((from, self.used..end));
+        self.used = end;
+        true
+    }
+
+    /// The kept datagrams, oldest first.
+    pub(super) fn datagrams(&self) -> impl Iterator<Item = (SocketAddr, &[u8])> {
+        self.datagrams
+            .iter()
+            .flatten()
+            .filter_map(|(from, range)| Some((*from, self.bytes.get(range.clone())?)))
+    }
+}
+
+/// The SRTP contexts made from the DTLS-SRTP keys: what we send and what we receive.
+pub struct SrtpContexts {
+    /// Protects what we send.
+    pub outbound: srtp::Context,
+    /// Unprotects what we receive.
+    pub inbound: srtp::Context,
+}
+
+impl<
+    'a,
+    const CHUNKS: usize,
+    const CHANNELS: usize,
+    const DTLS: usize,
+    const LOCAL_SDP: usize,
+    const REMOTE_SDP: usize,
+    const REMOTE_CANDIDATES: usize,
+> Peer<'a, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
+{
+    /// Our DTLS role is known: the DTLS endpoint and the SCTP association start, the channels
+    /// created so far register with SCTP, and the DTLS that arrived early is replayed.
+    pub(super) fn start_transport(&mut self, role: dtls::Role) {
+        let Transport::AwaitRole {
+            areas: (send_area, recv_area),
+            early,
+        } = &mut self.transport
+        else {
+            return;
+        };
+        let (send_area, recv_area) = (core::mem::take(send_area), core::mem::take(recv_area));
+        let early = core::mem::replace(early, EarlyStash::new());
+
+        let mut seed = [0u8; SEED_LEN];
+        self.rng.fill(&mut seed);
+        let dtls_config = dtls::Config::new(self.config.certificate.clone(), seed)
+            .with_mtu(self.config.mtu)
+            .with_retransmit(self.config.dtls_retransmit.0, self.config.dtls_retransmit.1);
+        let mut endpoint = dtls::Endpoint::<DTLS, DTLS>::new(dtls_config, role, self.now);
+        if let Some(fp) = self.remote_fingerprint {
+            endpoint.set_remote_fingerprint(fp);
+        }
+
+        self.rng.fill(&mut seed);
+        let mut c = sctp::Config::new(
+            match role {
+                dtls::Role::Client => sctp::DtlsRole::Client,
+                dtls::Role::Server => sctp::DtlsRole::Server,
+            },
+            seed,
+        );
+        c.mtu = self.config.mtu.saturating_sub(DTLS_OVERHEAD).max(512);
+        // ICE consent (RFC 7675) decides when the peer is gone; SCTP giving up after ten
+        // unanswered retransmissions would end a channel on a path that still works (at 20 %
+        // loss each way a soak of 1500 seeds hit it twice). Browsers' SCTP stacks leave this to
+        // ICE as well.
+        c.max_retransmits = u32::MAX;
+        c.max_init_retransmits = u32::MAX;
+        c.remote_port = self.remote_sctp_port;
+        c.remote_max_message_size = self
+            .remote_max_message_size
+            .map_or(usize::MAX, |m| usize::try_from(m).unwrap_or(usize::MAX));
+        // The Peer stores what SCTP announces: a longer label is refused by SCTP itself.
+        c.max_label = MAX_LABEL as u16;
+        let mut assoc = sctp::Association::new(c, self.now, send_area, recv_area);
+        for ch in &mut self.channels {
+            if ch.state != ChannelState::AwaitAssociation {
+                continue;
+            }
+            match assoc.open_channel(ch.label.as_str(), ch.protocol.as_str(), ch.options) {
+                Ok(id) => {
+                    ch.stream = Some(id);
+                    ch.state = ChannelState::AwaitSctp;
+                    assoc.set_buffered_amount_low_threshold(id, ch.low_threshold);
+                }
+                Err(_) => {
+                    ch.state = ChannelState::Closing;
+                    ch.announce_close = true;
+                }
+            }
+        }
+        self.transport = Transport::Running(Running {
+            dtls: endpoint,
+            dtls_state: DtlsState::Connecting,
+            dtls_deadline: None,
+            close_pending: false,
+            sctp: assoc,
+            sctp_established: false,
+            sctp_connect_at: None,
+            srtp: None,
+        });
+
+        // Replay what arrived before we knew our role.
+        let mut bytes = [0u8; SCTP_SCRATCH];
+        for (from, datagram) in early.datagrams() {
+            let Some(dst) = bytes.get_mut(..datagram.len()) else {
+                continue;
+            };
+            dst.copy_from_slice(datagram);
+            let now = self.now;
+            self.handle_dtls(now, from, dst);
+        }
+        self.update_connection_state();
+    }
+
+    pub(super) fn handle_dtls(&mut self, now: Instant, from: SocketAddr, packet: &mut [u8]) {
+        let run = match &mut self.transport {
+            Transport::AwaitRole { early, .. } => {
+                if !early.push(from, packet) {
+                    self.stats.dropped_early_dtls += 1;
+                }
+                return;
+            }
+            Transport::Running(run) => run,
+        };
+        // DTLS comes over the selected pair, or from a candidate ICE knows before selection
+        // (a browser starts its handshake as soon as a check succeeds).
+        let known = self.selected.is_some_and(|(_, r)| r == from)
+            || self.ice.remote_candidates().any(|c| c.address == from);
+        if !known {
+            self.stats.dropped_dtls_unknown_source += 1;
+            return;
+        }
+        run.dtls.handle_packet(now, packet);
+        self.drain_dtls(now);
+    }
+
+    /// Moves DTLS events along: keys to SRTP, application data to SCTP, ends to the state.
+    pub(super) fn drain_dtls(&mut self, now: Instant) {
+        let Some(run) = self.transport.running_mut() else {
+            return;
+        };
+        let mut scratch = [0u8; SCTP_SCRATCH];
+        while let Some(ev) = run.dtls.poll_event() {
+            match ev {
+                dtls::Event::Connected {
+                    cipher_suite,
+                    srtp_profile: profile,
+                    keys,
+                } => {
+                    debug!("peer: DTLS connected");
+                    run.dtls_state = DtlsState::Connected;
+                    run.dtls_deadline = None;
+                    self.stats.dtls_cipher = Some(cipher_suite);
+                    let role = match run.dtls.role() {
+                        dtls::Role::Client => srtp::Role::Client,
+                        dtls::Role::Server => srtp::Role::Server,
+                    };
+                    if let (Some(p), Some(k)) = (profile.and_then(srtp_profile), keys) {
+                        self.stats.srtp_profile = Some(p);
+                        run.srtp = srtp::SessionKeys::from_dtls_srtp(p, k.as_bytes(), role)
+                            .ok()
+                            .and_then(|keys| {
+                                Some(SrtpContexts {
+                                    outbound: keys.local_context(srtp::Config::default()).ok()?,
+                                    inbound: keys.remote_context(srtp::Config::default()).ok()?,
+                                })
+                            });
+                    }
+                    // The DTLS client opens the association at once; the server answers its
+                    // INIT and sends its own only if none came (a peer that waits), so two
+                    // peerless Peers never collide (RFC 9260 §5.2.1 handles it if a browser
+                    // sends INIT from both sides, as usrsctp does).
+                    match run.dtls.role() {
+                        dtls::Role::Client => run.sctp.connect(now),
+                        dtls::Role::Server => run.sctp_connect_at = Some(now + SCTP_PASSIVE_WAIT),
+                    }
+                }
+                dtls::Event::ApplicationData(data) => {
+                    let Some(dst) = scratch.get_mut(..data.len()) else {
+                        self.stats.dropped_sctp_too_large += 1;
+                        continue;
+                    };
+                    dst.copy_from_slice(data);
+                    run.sctp.handle_packet(now, dst);
+                }
+                dtls::Event::Closed(reason) => {
+                    debug!("peer: DTLS closed");
+                    run.dtls_state = match reason {
+                        dtls::CloseReason::PeerClosed | dtls::CloseReason::LocalClose => {
+                            DtlsState::Closed
+                        }
+                        _ => DtlsState::Failed,
+                    };
+                }
+            }
+        }
+    }
+
+    /// The transport's timers: DTLS retransmission, SCTP's own, the passive INIT, and the
+    /// DTLS deadline.
+    pub(super) fn transport_timeout(&mut self, now: Instant) {
+        let Some(run) = self.transport.running_mut() else {
+            return;
+        };
+        run.dtls.handle_timeout(now);
+        if run.sctp_connect_at.is_some_and(|t| t <= now) {
+            run.sctp_connect_at = None;
+            // Only a silent peer is prompted: once its INIT arrived, our own would start a
+            // collision (RFC 9260 §5.2.1) for nothing.
+            if run.sctp.stats().packets_received == 0 {
+                run.sctp.connect(now);
+            }
+        }
+        run.sctp.handle_timeout(now);
+        if run.dtls_deadline.is_some_and(|t| t <= now) {
+            run.dtls_deadline = None;
+            if run.dtls_state == DtlsState::Connecting {
+                debug!("peer: DTLS did not connect in time");
+                run.dtls_state = DtlsState::Failed;
+            }
+        }
+        self.drain_dtls(now);
+    }
+
+    /// The DTLS clock starts once there is both a role and a path, and stops with DTLS.
+    pub(super) fn arm_dtls_deadline(&mut self) {
+        let (now, timeout, path) = (self.now, self.config.dtls_timeout, self.selected.is_some());
+        if let Some(run) = self.transport.running_mut() {
+            match run.dtls_state {
+                DtlsState::Connecting if path => {
+                    run.dtls_deadline.get_or_insert(now + timeout);
+                }
+                _ => run.dtls_deadline = None,
+            }
+        }
+    }
+
+    pub(super) fn handle_srtp(&mut self, packet: &mut [u8], rtcp: bool) {
+        let Some(s) = self.transport.running_mut().and_then(|r| r.srtp.as_mut()) else {
+            self.stats.dropped_srtp += 1;
+            return;
+        };
+        let result = if rtcp {
+            s.inbound.unprotect_rtcp(packet)
+        } else {
+            s.inbound.unprotect_rtp(packet)
+        };
+        match result {
+            Ok(_) => self.stats.srtp_received += 1,
+            Err(_) => self.stats.dropped_srtp += 1,
+        }
+    }
+
+    /// The next DTLS record over the selected pair: DTLS's own output first, then one SCTP
+    /// packet sealed into a record, then (after `close()`) the close_notify.
+    pub(super) fn transport_transmit(
+        &mut self,
+        buf: &mut [u8],
+    ) -> Result<Option<Range<usize>>, BufferTooSmall> {
+        let base = buf.as_ptr() as usize;
+        let Some(run) = self.transport.running_mut() else {
+            return Ok(None);
+        };
+        if let Some(t) = run.dtls.poll_transmit(buf)? {
+            return Ok(Some(range_in(base, t.payload)));
+        }
+        if !run.dtls.is_connected() {
+            return Ok(None);
+        }
+        // One SCTP packet into one record: DTLS keeps it until we poll it out just below.
+        let sealed = match run.sctp.poll_transmit(buf)? {
+            Some(t) => run.dtls.send(t.payload).is_ok(),
+            None if run.close_pending => {
+                // `close()` ran and SCTP's ABORT is out: now the close_notify.
+                run.close_pending = false;
+                run.dtls.close();
+                true
+            }
+            None => return Ok(None),
+        };
+        if !sealed {
+            return Ok(None);
+        }
+        Ok(run
+            .dtls
+            .poll_transmit(buf)?
+            .map(|t| range_in(base, t.payload)))
+    }
+
+    /// `close()`: SCTP aborts now; the ABORT goes out sealed before close_notify, so the
+    /// peer's channels close at once instead of timing out.
+    pub(super) fn close_transport(&mut self) {
+        let now = self.now;
+        if let Some(run) = self.transport.running_mut() {
+            run.sctp.abort(now);
+            run.close_pending = true;
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! What a host sees: descriptions, states, events, errors and counters, as the browser names
+//! them.
+
+use super::*;
+
+/// `RTCSdpType`: which side of the offer/answer exchange a description is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SdpType {
+    /// An offer.
+    Offer,
+    /// An answer.
+    Answer,
+}
+
+/// `RTCSignalingState`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignalingState {
+    /// No offer outstanding.
+    Stable,
+    /// We applied our offer; waiting for the answer.
+    HaveLocalOffer,
+    /// We applied the remote offer; our answer is due.
+    HaveRemoteOffer,
+    /// [`Peer::close`] was called.
+    Closed,
+}
+
+/// `RTCPeerConnectionState`: ICE and DTLS together, as the browser reports them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectionState {
+    /// Nothing started.
+    New,
+    /// ICE is checking or DTLS is handshaking.
+    Connecting,
+    /// ICE has a pair and DTLS is connected.
+    Connected,
+    /// ICE consent is missing for now.
+    Disconnected,
+    /// ICE failed (or consent was lost) or DTLS failed (such as a fingerprint mismatch).
+    Failed,
+    /// [`Peer::close`] was called.
+    Closed,
+}
+
+impl ConnectionState {
+    /// The W3C enum value.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ConnectionState::New => "new",
+            ConnectionState::Connecting => "connecting",
+            ConnectionState::Connected => "connected",
+            ConnectionState::Disconnected => "disconnected",
+            ConnectionState::Failed => "failed",
+            ConnectionState::Closed => "closed",
+        }
+    }
+}
+
+/// A data channel of this Peer (an index into its channel table, not the SCTP stream id,
+/// which is known only once the DTLS role is: see [`Peer::stream_id`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ChannelId(pub u16);
+
+/// `RTCDataChannelInit`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChannelInit<'a> {
+    /// Ordered, reliability and negotiated id.
+    pub options: ChannelOptions,
+    /// The sub-protocol.
+    pub protocol: &'a str,
+}
+
+/// What the Peer reports. Drain with [`Peer::poll_event`] until `None`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Event<'e> {
+    /// A local candidate to signal to the peer (`onicecandidate`): send `a=` + its text.
+    LocalCandidate(ice::Candidate),
+    /// Every local candidate has been reported (`onicecandidate` with `null`).
+    GatheringComplete,
+    /// `iceConnectionState` changed.
+    IceState(IceState),
+    /// `connectionState` changed.
+    ConnectionState(ConnectionState),
+    /// ICE selected this pair: (our socket, the peer's address).
+    SelectedPair {
+        /// Our socket address (the candidate's base).
+        local: SocketAddr,
+        /// The peer's address.
+        remote: SocketAddr,
+    },
+    /// The SCTP association is up (`RTCSctpTransport` state `connected`).
+    SctpConnected,
+    /// The SCTP association ended (every channel is closed with it).
+    SctpClosed(sctp::CloseReason),
+    /// A channel opened: ours once the association is up, or the remote's (`ondatachannel`).
+    ChannelOpen {
+        /// The channel.
+        channel: ChannelId,
+        /// Its label.
+        label: &'e str,
+        /// Its sub-protocol.
+        protocol: &'e str,
+        /// Its options.
+        options: ChannelOptions,
+        /// Opened by the remote.
+        remote: bool,
+    },
+    /// A message (`onmessage`), borrowed from the SCTP storage until the next call.
+    Message {
+        /// The channel.
+        channel: ChannelId,
+        /// Binary rather than text.
+        binary: bool,
+        /// The message.
+        data: &'e [u8],
+    },
+    /// The channel's buffered amount fell to its low threshold (`bufferedamountlow`).
+    BufferedAmountLow(ChannelId),
+    /// The channel closed (`onclose`).
+    ChannelClosed(ChannelId),
+    /// This many candidates of the last remote description did not fit the ICE agent's
+    /// remote candidate table (counted in [`Stats::remote_candidates_refused`] too). The
+    /// table keeps a mix of candidate types (see [`ice::Agent`]); the Peer's
+    /// `REMOTE_CANDIDATES` parameter sizes it.
+    RemoteCandidatesRefused(u32),
+    /// SCTP reported a stream the Peer has no channel for: a remote channel that did not fit
+    /// the channel table or whose label or protocol is longer than [`MAX_LABEL`], or traffic on
+    /// such a stream. The stream is reset, so the remote sees its channel close (RFC 8831
+    /// §6.7); counted in [`Stats::refused_channels`].
+    ChannelRefused {
+        /// The SCTP stream id.
+        stream: u16,
+    },
+}
+
+/// Why a description was refused. Nothing changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SdpError {
+    /// The text does not parse.
+    Parse(sdp::ParseError),
+    /// The description has no usable data channel section (or no ICE credentials in it).
+    NoDataSection,
+    /// No fingerprint with a hash we can check.
+    NoFingerprint,
+    /// Bad ICE credentials.
+    BadCredentials,
+    /// An answer whose `a=setup` is not `active` or `passive`, or an offer without `actpass`
+    /// that leaves no role for us.
+    BadSetup,
+    /// Not allowed in this signaling state (an answer without an offer, say).
+    WrongState,
+    /// The description is larger than the Peer keeps.
+    TooLarge,
+    /// The answer does not fit our offer (RFC 3264 §6, RFC 8843 §7.3).
+    Answer(jsep::AnswerError),
+    /// Writing the description failed (buffer too small: this many bytes needed).
+    BufferTooSmall(usize),
+    /// The JSEP rules refused.
+    Jsep(jsep::JsepError),
+    /// The Peer is closed.
+    Closed,
+}
+
+/// Why a candidate was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CandidateError {
+    /// The ICE agent refused it.
+    Ice(ice::AddCandidateError),
+    /// Too many host sockets.
+    TooManyHosts,
+    /// The Peer is closed.
+    Closed,
+}
+
+/// Why a data channel command was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChannelError {
+    /// Every channel slot is in use.
+    TooManyChannels,
+    /// The label or sub-protocol is too long.
+    LabelTooLong,
+    /// SCTP refused it.
+    Sctp(sctp::ChannelError),
+    /// No such channel.
+    UnknownChannel,
+    /// The Peer is closed.
+    Closed,
+}
+
+/// Why [`Peer::send`] refused a message. Nothing was queued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendError {
+    /// No such channel.
+    UnknownChannel,
+    /// The channel is not open (yet, or any more).
+    NotOpen,
+    /// SCTP refused: too large, buffer full (wait for `BufferedAmountLow`), not connected.
+    Sctp(sctp::SendError),
+}
+
+/// Per-channel counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChannelStats {
+    /// Messages sent.
+    pub messages_sent: u64,
+    /// Messages received.
+    pub messages_received: u64,
+    /// Message bytes sent.
+    pub bytes_sent: u64,
+    /// Message bytes received.
+    pub bytes_received: u64,
+}
+
+/// `getStats()`: a plain struct, no allocation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Datagrams handed to `handle_packet`.
+    pub packets_received: u64,
+    /// Their bytes.
+    pub bytes_received: u64,
+    /// Datagrams returned by `poll_transmit`.
+    pub packets_sent: u64,
+    /// Their bytes.
+    pub bytes_sent: u64,
+    /// The selected pair (our socket, the peer's address).
+    pub selected_pair: Option<(SocketAddr, SocketAddr)>,
+    /// The round-trip time of the last answered ICE check or consent request on the selected
+    /// pair.
+    pub stun_rtt: Option<core::time::Duration>,
+    /// The negotiated DTLS cipher suite.
+    pub dtls_cipher: Option<dtls::CipherSuite>,
+    /// The negotiated SRTP profile.
+    pub srtp_profile: Option<srtp::Profile>,
+    /// ICE counters.
+    pub ice: ice::Stats,
+    /// DTLS counters.
+    pub dtls: dtls::Stats,
+    /// SCTP counters and congestion state (cwnd, rwnd, RTO).
+    pub sctp: sctp::Stats,
+    /// Data channels opened (both sides).
+    pub channels_opened: u64,
+    /// Data channels closed.
+    pub channels_closed: u64,
+    /// Messages sent on all channels.
+    pub messages_sent: u64,
+    /// Messages received on all channels.
+    pub messages_received: u64,
+    /// SRTP/SRTCP packets unprotected.
+    pub srtp_received: u64,
+    /// Dropped: a first byte no WebRTC protocol uses (RFC 7983), or ZRTP/TURN channel data.
+    pub dropped_unknown_protocol: u64,
+    /// Dropped: STUN before the ICE agent could use it.
+    pub dropped_stun_no_agent: u64,
+    /// Dropped: early DTLS that did not fit the early stash.
+    pub dropped_early_dtls: u64,
+    /// Dropped: DTLS from an address that is not the selected pair's nor a known candidate.
+    pub dropped_dtls_unknown_source: u64,
+    /// Dropped: an SCTP packet larger than the Peer copies.
+    pub dropped_sctp_too_large: u64,
+    /// Dropped: SRTP/SRTCP before keys, or failing authentication or replay checks.
+    pub dropped_srtp: u64,
+    /// Dropped: an event did not fit the Peer's event queue. Never happens (each kind is
+    /// coalesced first); a tripwire the tests assert is zero.
+    pub dropped_events: u64,
+    /// Events that took the place of a queued one of the same kind because the host had not
+    /// drained (the latest state replaces the one before it).
+    pub coalesced_events: u64,
+    /// Remote data channels refused (see [`Event::ChannelRefused`]).
+    pub refused_channels: u64,
+    /// Remote candidates (signalled or in a description) the ICE agent had no room for.
+    pub remote_candidates_refused: u64,
+    /// Remote candidates in a description that ICE cannot use (TCP, another component, a
+    /// stale generation, unparsable), skipped as browsers skip them.
+    pub remote_candidates_unusable: u64,
+}

@@ -1,0 +1,119 @@
+//! The five verbs (`handle_packet`, `handle_timeout`, `poll_transmit`, `poll_timeout`; the fifth,
+//! `poll_event`, lives with the events) and `close`.
+
+use super::*;
+
+impl<
+    'a,
+    const CHUNKS: usize,
+    const CHANNELS: usize,
+    const DTLS: usize,
+    const LOCAL_SDP: usize,
+    const REMOTE_SDP: usize,
+    const REMOTE_CANDIDATES: usize,
+> Peer<'a, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
+{
+    /// Closes the connection (`close()`): SCTP aborts, DTLS sends close_notify, ICE stops.
+    pub fn close(&mut self) {
+        if self.closed {
+            return;
+        }
+        self.close_transport();
+        self.closed = true;
+        self.signaling = SignalingState::Closed;
+        self.update_connection_state();
+        self.ice.close();
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // The five verbs
+    // -----------------------------------------------------------------------------------------
+
+    /// One datagram that arrived on our socket `to` from `from`. Never fails: what cannot be
+    /// used is dropped and counted in [`Stats`].
+    pub fn handle_packet(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        to: SocketAddr,
+        packet: &mut [u8],
+    ) {
+        self.now = self.now.max(now);
+        let now = self.now;
+        self.stats.packets_received += 1;
+        self.stats.bytes_received += packet.len() as u64;
+        match demux::classify(packet) {
+            Some(Protocol::Stun) => self.ice.handle_packet(now, from, to, packet),
+            Some(Protocol::Dtls) => self.handle_dtls(now, from, packet),
+            Some(Protocol::Rtp) => self.handle_srtp(packet, false),
+            Some(Protocol::Rtcp) => self.handle_srtp(packet, true),
+            _ => self.stats.dropped_unknown_protocol += 1,
+        }
+        self.pump();
+    }
+
+    /// A deadline from [`Peer::poll_timeout`] passed.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+        let now = self.now;
+        self.ice.handle_timeout(now);
+        self.transport_timeout(now);
+        self.pump();
+    }
+
+    /// The next deadline of any part.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let mut next = self.ice.poll_timeout();
+        let mut take = |t: Option<Instant>| {
+            if let Some(t) = t {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        };
+        if let Some(run) = self.transport.running() {
+            take(run.dtls.poll_timeout());
+            take(run.sctp.poll_timeout());
+            take(run.sctp_connect_at);
+            take(run.dtls_deadline);
+        }
+        next
+    }
+
+    /// The next datagram to send, written into `buf` (at least the MTU): ICE first, then
+    /// DTLS records over the selected pair, sealing one SCTP packet at a time.
+    pub fn poll_transmit<'b>(
+        &mut self,
+        buf: &'b mut [u8],
+    ) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
+        let out = self.next_transmit(buf)?;
+        let Some((source, destination, range)) = out else {
+            return Ok(None);
+        };
+        let payload: &'b [u8] = buf.get(range).unwrap_or_default();
+        self.stats.packets_sent += 1;
+        self.stats.bytes_sent += payload.len() as u64;
+        Ok(Some(Transmit {
+            source,
+            destination,
+            payload,
+        }))
+    }
+
+    pub(super) fn next_transmit(&mut self, buf: &mut [u8]) -> Result<Option<Out>, BufferTooSmall> {
+        let base = buf.as_ptr() as usize;
+        if let Some(t) = self.ice.poll_transmit(buf)? {
+            let out = detach(base, &t);
+            return Ok(Some(out));
+        }
+        let Some((local, remote)) = self.selected else {
+            return Ok(None);
+        };
+        if !self.closed && self.ice.send_to_selected(&[]).is_none() {
+            // Consent lost (RFC 7675 §5.1): nothing but ICE goes out.
+            return Ok(None);
+        }
+        Ok(self
+            .transport_transmit(buf)?
+            .map(|range| (Some(local), Some(remote), range)))
+    }
+}

@@ -2,8 +2,9 @@
 //! configuration: every combination of no NAT, full cone, restricted cone, port-restricted
 //! cone and symmetric, in both offer directions. The ones ICE can traverse without TURN
 //! connect, over the candidate types RFC 8445 predicts; symmetric facing port-restricted or
-//! symmetric cannot, and must end in ICE failed rather than hang. Also: a node with two
-//! addresses, one unreachable; and a session that outlives short NAT mapping lifetimes.
+//! symmetric cannot, and must end in ICE failed rather than hang. Also: a soak of the
+//! traversable pairings over random links, two Peers on one LAN behind one NAT, a node with
+//! two addresses (one unreachable), and NAT mapping lifetimes against consent checks.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -442,6 +443,34 @@ fn traversable_nat_pairs_connect_over_random_links() {
         };
         assert_eq!(got, want, "seed {seed}: {a:?} -> {b:?} over {link:?}");
     }
+}
+
+#[test]
+fn two_peers_behind_one_symmetric_nat_connect_over_their_lan() {
+    // Same LAN, same (symmetric) NAT: the host candidates reach each other directly, and
+    // nothing has to cross the NAT that could not.
+    let mut net = Network::new(71);
+    let link = LinkConfig::with_delay(Duration::from_millis(2));
+    let nat = net.add_nat(NatConfig::symmetric("203.0.113.1".parse().unwrap()));
+    let (a_in, b_in) = (addr("192.168.1.10:5000"), addr("192.168.1.20:6000"));
+    let ia = net.add_behind_nat(nat, new_node(71, true, true), a_in, link.clone());
+    let ib = net.add_behind_nat(nat, new_node(71, false, true), b_in, link.clone());
+    net.add(
+        SimNode::Stun(StunServer {
+            addr: addr(SERVER),
+            outbox: Vec::new(),
+            seen: Vec::new(),
+        }),
+        addr(SERVER),
+        link,
+    );
+    negotiate(&mut net, (ia, &[a_in]), (ib, b_in));
+    assert!(
+        net.run_until(Duration::from_secs(30), |n| peer(n, ia).opened
+            && peer(n, ib).opened)
+    );
+    assert_eq!(peer(&net, ia).peer.selected_pair(), Some((a_in, b_in)));
+    assert_eq!(peer(&net, ib).peer.selected_pair(), Some((b_in, a_in)));
 }
 
 #[test]

@@ -21,7 +21,25 @@ use std::net::UdpSocket;
 use std::time::Duration;
 
 use peerless_base::StdClock;
+use peerless_sctp::wire::{ChunkType, Packet, Params, ReconfigParam};
 use peerless_sctp::{Association, ChannelOptions, Config, DtlsRole, Event, Reliability};
+
+/// With `SCTP_TRACE` set, prints the RE-CONFIG parameters of a packet (stream reset debugging).
+fn trace(dir: &str, packet: &[u8]) {
+    if std::env::var_os("SCTP_TRACE").is_none() {
+        return;
+    }
+    let Ok(p) = Packet::parse(packet) else { return };
+    for c in p.chunks().flatten() {
+        if c.chunk_type == ChunkType::RE_CONFIG {
+            for param in Params::new(c.value).flatten() {
+                if let Ok(r) = ReconfigParam::parse(&param) {
+                    eprintln!("trace {dir} {r:?}");
+                }
+            }
+        }
+    }
+}
 
 /// The messages each side sends: sizes chosen to cover one chunk, many chunks, and the empty
 /// message.
@@ -137,6 +155,7 @@ fn main() {
                 !(passive && t.payload.get(12) == Some(&1)),
                 "passive side sent INIT"
             );
+            trace("out", t.payload);
             socket.send(t.payload).unwrap();
         }
         while let Some(e) = assoc.poll_event() {
@@ -193,7 +212,10 @@ fn main() {
                     }
                 }
                 Event::Closed(reason) => {
-                    eprintln!("rust: association closed: {reason:?}");
+                    eprintln!(
+                        "rust: association closed: {reason:?} (stats {:?})",
+                        assoc.stats()
+                    );
                     // The peer may end the association once it has everything: fine if we have
                     // everything too.
                     if linger_until.is_some() {
@@ -241,6 +263,7 @@ fn main() {
         socket.set_read_timeout(Some(wait)).unwrap();
         let mut rx = [0u8; 2048];
         if let Ok(n) = socket.recv(&mut rx) {
+            trace("in", &rx[..n]);
             assoc.handle_packet(clock.now(), &mut rx[..n]);
         }
         if assoc.poll_timeout().is_some_and(|t| t <= clock.now()) {
@@ -286,6 +309,7 @@ fn bulk_close(
                 !(passive && t.payload.get(12) == Some(&1)),
                 "passive side sent INIT"
             );
+            trace("out", t.payload);
             socket.send(t.payload).unwrap();
         }
         while let Some(e) = assoc.poll_event() {
@@ -336,6 +360,7 @@ fn bulk_close(
         socket.set_read_timeout(Some(wait)).unwrap();
         let mut rx = [0u8; 2048];
         if let Ok(n) = socket.recv(&mut rx) {
+            trace("in", &rx[..n]);
             assoc.handle_packet(clock.now(), &mut rx[..n]);
         }
         if assoc.poll_timeout().is_some_and(|t| t <= clock.now()) {

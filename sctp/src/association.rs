@@ -646,6 +646,9 @@ pub struct Association<'a, const CHUNKS: usize = 256, const CHANNELS: usize = 32
     /// Our Outgoing SSN Reset Request in flight: (request sequence, last TSN). Its streams
     /// are the channels flagged `reset_in_flight` and `refused[..refused_in_flight]`.
     reset_in_flight: Option<(u32, u32)>,
+    /// The request in flight was answered "in progress": its next send is a retry, not a
+    /// retransmission.
+    reconfig_retry_in_progress: bool,
     next_reconfig_seq: u32,
     peer_reconfig_seq: u32,
     last_peer_reconfig_result: ReconfigResult,
@@ -740,6 +743,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             refused_len: 0,
             refused_in_flight: 0,
             reset_in_flight: None,
+            reconfig_retry_in_progress: false,
             next_reconfig_seq: local_initial_tsn,
             peer_reconfig_seq: 0,
             last_peer_reconfig_result: ReconfigResult::SUCCESS_NOTHING_TO_DO,
@@ -1864,6 +1868,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         self.highest_sent = self.last_cum_ack;
         self.next_reconfig_seq = body.local_tsn;
         self.reset_in_flight = None;
+        self.reconfig_retry_in_progress = false;
         self.deferred_reset = None;
         self.rtt_probe = None;
         for c in &mut self.channels {
@@ -2472,18 +2477,25 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         if seq != req_seq {
             return;
         }
-        // An answer: the peer is there (RFC 6525 §5.1.1 counts like T3-rtx).
+        // An answer: the peer is there (RFC 6525 §5.1.1 counts like T3-rtx), and the path
+        // works, so the back-off of unanswered sends is undone as a SACK of new data does.
         self.error_count = 0;
+        self.undo_rto_backoff();
         if result == ReconfigResult::IN_PROGRESS {
-            // Ask again when the timer fires, under a new sequence number: the peer consumed
-            // this one, and some stacks (usrsctp) keep answering "in progress" to it even after
-            // performing the reset when a FORWARD-TSN, not DATA, completed it.
+            // Ask again one RTO from now, under a new sequence number: the peer consumed this
+            // one, and some stacks (usrsctp) keep answering "in progress" to it even after
+            // performing the reset when a FORWARD-TSN, not DATA, completed it. That wait is not
+            // a loss: it neither counts as an error nor backs off.
             self.next_reconfig_seq = self.next_reconfig_seq.wrapping_add(1);
             if let Some(request) = self.reset_in_flight.as_mut() {
                 request.0 = self.next_reconfig_seq;
             }
+            self.reconfig_retry_in_progress = true;
+            self.timers
+                .set(Timer::Reconfig, self.now + Duration::from_micros(self.rto));
             return;
         }
+        self.reconfig_retry_in_progress = false;
         self.reset_in_flight = None;
         self.timers.clear(Timer::Reconfig);
         self.next_reconfig_seq = self.next_reconfig_seq.wrapping_add(1);
@@ -2512,6 +2524,10 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             return;
         }
         self.stats.reconfig_retransmits += 1;
+        if core::mem::take(&mut self.reconfig_retry_in_progress) {
+            self.pending.reconfig_request = true;
+            return;
+        }
         self.error_count += 1;
         if self.error_count > self.config.max_retransmits {
             self.pending.abort = true;
@@ -2760,9 +2776,8 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         // New data acknowledged: the path works again, so undo the T3 back-off (as TCP stacks
         // do on an ACK of new data) instead of waiting for a clean RTT sample, which a lossy
         // path may not give for many rounds.
-        if advanced && self.srtt > 0 {
-            let rto = self.srtt + (4 * self.rttvar).max(1000);
-            self.rto = rto.clamp(micros(self.config.rto_min), micros(self.config.rto_max));
+        if advanced {
+            self.undo_rto_backoff();
         }
 
         // T3-rtx: restart when the earliest outstanding TSN was acked, stop when nothing is
@@ -2780,6 +2795,14 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         self.abandon_expired_in_flight();
         self.advance_ack_point();
         self.check_shutdown_progress();
+    }
+
+    /// The RTO from the RTT estimate, without the back-off of unanswered sends.
+    fn undo_rto_backoff(&mut self) {
+        if self.srtt > 0 {
+            let rto = self.srtt + (4 * self.rttvar).max(1000);
+            self.rto = rto.clamp(micros(self.config.rto_min), micros(self.config.rto_max));
+        }
     }
 
     fn unbuffer(&mut self, stream: u16, len: usize) {

@@ -758,3 +758,63 @@ fn an_open_larger_than_the_receive_area_is_refused_not_aborted() {
     }));
     let _ = (&mut a, &mut sa, &mut now);
 }
+
+/// The reset request of a RE-CONFIG sent by us, if the packet has one: its sequence number.
+fn reset_request_seq(packet: &[u8]) -> Option<u32> {
+    let p = Packet::parse(packet).unwrap();
+    for c in p.chunks().flatten() {
+        if c.chunk_type == ChunkType::RE_CONFIG {
+            for param in wire::Params::new(c.value).flatten() {
+                if let Ok(wire::ReconfigParam::OutgoingReset { request_seq, .. }) =
+                    wire::ReconfigParam::parse(&param)
+                {
+                    return Some(request_seq);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// An "in progress" answer (RFC 6525 §5.2.2: the peer waits for data before resetting) shows
+/// the peer is there: the retry goes one plain RTO later, without the back-off of the
+/// unanswered send before it. Found with usrsctp under loss: with the back-off kept, the retry
+/// came after usrsctp had left, and the association gave up.
+#[test]
+fn an_in_progress_answer_is_retried_after_one_rto_without_back_off() {
+    let (mut a, mut b, mut sa, mut sb, mut now) =
+        connected::<256, 8, 256, 8>(client(), server(), 64 * 1024);
+    let id = a.open_channel("c", "", ChannelOptions::default()).unwrap();
+    run(&mut a, &mut b, &mut sa, &mut sb, &mut now);
+    b.send(id, true, b"tag").unwrap();
+    let tag_to_a = tag_of(&drain(&mut b)[0]);
+    let rto = a.stats().rto;
+    a.close_channel(id);
+    let first = drain(&mut a);
+    let seq = first.iter().find_map(|p| reset_request_seq(p)).unwrap();
+    // Unanswered: the timer resends it and backs off.
+    now = a.poll_timeout().unwrap();
+    a.handle_timeout(now);
+    assert_eq!(
+        drain(&mut a).iter().find_map(|p| reset_request_seq(p)),
+        Some(seq)
+    );
+    assert_eq!(a.stats().rto, rto * 2);
+    // "In progress": the retry, under the next sequence number, one RTO later.
+    let mut answer = packet(tag_to_a, |w| {
+        wire::emit_chunk(w, ChunkType::RE_CONFIG, 0, |w| {
+            wire::ReconfigParam::emit_response(w, seq, wire::ReconfigResult::IN_PROGRESS)
+        })
+    });
+    a.handle_packet(now, &mut answer);
+    assert!(drain(&mut a).iter().all(|p| reset_request_seq(p).is_none()));
+    assert_eq!(a.stats().rto, rto);
+    let retry_at = a.poll_timeout().unwrap();
+    assert_eq!(retry_at, now + rto);
+    a.handle_timeout(retry_at);
+    assert_eq!(
+        drain(&mut a).iter().find_map(|p| reset_request_seq(p)),
+        Some(seq.wrapping_add(1))
+    );
+    assert_eq!(a.stats().rto, rto, "a retry is not a loss");
+}

@@ -86,6 +86,27 @@ impl Instant {
     pub fn saturating_sub(self, duration: Duration) -> Instant {
         self.checked_sub(duration).unwrap_or(Instant::ZERO)
     }
+
+    /// Moves a machine's clock to `now` unless `now` is earlier, and returns the clock's time.
+    ///
+    /// This is the one place the rule "a `now` earlier than the last is no time passed" lives:
+    /// every machine keeps its last `now` and starts each `handle_*` call with
+    /// `let now = self.now.advance(now);`, so a host whose clock steps back (or two threads
+    /// racing on one clock) can never make a deadline fire twice or an interval go negative.
+    ///
+    /// ```
+    /// use peerless_base::Instant;
+    /// let mut clock = Instant::from_millis(10);
+    /// assert_eq!(clock.advance(Instant::from_millis(15)), Instant::from_millis(15));
+    /// assert_eq!(clock.advance(Instant::from_millis(12)), Instant::from_millis(15));
+    /// assert_eq!(clock, Instant::from_millis(15));
+    /// ```
+    pub fn advance(&mut self, now: Instant) -> Instant {
+        if now > *self {
+            *self = now;
+        }
+        *self
+    }
 }
 
 /// Saturating: never panics.
@@ -194,6 +215,22 @@ mod tests {
         let mut u = t;
         u += Duration::from_micros(7);
         assert_eq!(u.as_micros(), 5_007);
+    }
+
+    #[test]
+    fn a_clock_only_advances() {
+        let mut clock = Instant::from_millis(7);
+        assert_eq!(
+            clock.advance(Instant::from_millis(3)),
+            Instant::from_millis(7)
+        );
+        assert_eq!(clock, Instant::from_millis(7));
+        assert_eq!(
+            clock.advance(Instant::from_millis(9)),
+            Instant::from_millis(9)
+        );
+        assert_eq!(clock.advance(Instant::MAX), Instant::MAX);
+        assert_eq!(clock.advance(Instant::ZERO), Instant::MAX);
     }
 
     #[test]

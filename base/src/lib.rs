@@ -3,11 +3,14 @@
 //! peerless is a WebRTC stack made of pure state machines: bytes and time go in; bytes, events
 //! and deadlines come out. This crate holds the few things all of them share:
 //!
-//! - [`Instant`]: time as the host hands it in (microseconds since an origin it picks);
+//! - [`Instant`]: time as the host hands it in (microseconds since an origin it picks), and
+//!   [`Instant::advance`], the one rule for a `now` earlier than the last;
 //! - [`Transmit`] and [`BufferTooSmall`]: output written into the caller's buffer;
 //! - [`Reader`] and [`Writer`]: the checked byte cursor every wire format parses and emits with;
 //! - [`Drbg`]: HMAC-DRBG (NIST SP 800-90A) over SHA-256, the only source of randomness;
 //! - [`Timers`]: a fixed table of deadlines keyed by an enum;
+//! - [`Queue`]: a fixed-capacity FIFO for pending events and replies (a full one gives the
+//!   item back, so the drop is counted);
 //! - the logging shim (`trace!` .. `error!`), silent unless the `log` or `defmt` feature is on.
 //!
 //! Non-goals: no clock, no sockets, no allocation, no `unsafe`.
@@ -57,6 +60,7 @@ mod drbg;
 mod instant;
 #[macro_use]
 mod log;
+mod queue;
 mod reader;
 mod timer;
 mod transmit;
@@ -66,6 +70,7 @@ pub use drbg::{Drbg, SEED_LEN};
 pub use instant::Instant;
 #[cfg(feature = "std")]
 pub use instant::StdClock;
+pub use queue::Queue;
 pub use reader::{ReadError, Reader};
 pub use timer::{TimerKey, Timers};
 pub use transmit::{BufferTooSmall, Transmit};

@@ -24,7 +24,7 @@
 use core::net::SocketAddr;
 use core::time::Duration;
 
-use peerless_base::{BufferTooSmall, Drbg, Instant, SEED_LEN, Transmit, debug, trace};
+use peerless_base::{BufferTooSmall, Drbg, Instant, Queue, SEED_LEN, Transmit, debug, trace};
 use peerless_stun::{
     AttrType, Class, ErrorCode, Message, Method, Retransmit, RetransmitConfig, RetransmitStep,
     TransactionId, is_stun, peek_transaction_id,
@@ -426,9 +426,9 @@ pub struct Agent<
     remotes: [Option<Candidate>; REMOTE_CANDIDATES],
     pairs: [Option<Pair>; PAIRS],
     txns: [Option<Txn>; TRANSACTIONS],
-    responses: [Option<PendingResponse>; RESPONSE_QUEUE],
-    events: [Option<PendingEvent>; EVENT_QUEUE],
-    gather_queue: [Option<(usize, SocketAddr)>; GATHER_QUEUE],
+    responses: Queue<PendingResponse, RESPONSE_QUEUE>,
+    events: Queue<PendingEvent, EVENT_QUEUE>,
+    gather_queue: Queue<(usize, SocketAddr), GATHER_QUEUE>,
     gathering_reported: bool,
     remote_end_of_candidates: bool,
     selected: Option<Selected>,
@@ -468,23 +468,6 @@ impl<X: core::fmt::Debug, const N: usize> core::fmt::Debug for DebugList<'_, X, 
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_list().entries(self.0.iter().flatten()).finish()
     }
-}
-
-fn push<X: Copy, const N: usize>(queue: &mut [Option<X>; N], item: X) -> bool {
-    match queue.iter_mut().find(|s| s.is_none()) {
-        Some(slot) => {
-            *slot = Some(item);
-            true
-        }
-        None => false,
-    }
-}
-
-/// Takes the first item (the queues are small; order of insertion is kept by compaction).
-fn pop<X: Copy, const N: usize>(queue: &mut [Option<X>; N]) -> Option<X> {
-    let item = queue.first_mut()?.take()?;
-    queue.rotate_left(1);
-    Some(item)
 }
 
 /// RFC 8445 §6.1.2.3: pair priority from the controlling (g) and controlled (d) priorities.
@@ -571,9 +554,9 @@ impl<
             remotes: [None; REMOTE_CANDIDATES],
             pairs: [None; PAIRS],
             txns: [None; TRANSACTIONS],
-            responses: [None; RESPONSE_QUEUE],
-            events: [None; EVENT_QUEUE],
-            gather_queue: [None; GATHER_QUEUE],
+            responses: Queue::new(),
+            events: Queue::new(),
+            gather_queue: Queue::new(),
             gathering_reported: false,
             remote_end_of_candidates: false,
             selected: None,
@@ -716,7 +699,7 @@ impl<
                 .flatten()
                 .filter(|s| s.is_ipv4() == address.is_ipv4())
             {
-                if !push(&mut self.gather_queue, (idx, server)) {
+                if self.gather_queue.push((idx, server)).is_err() {
                     self.stats.dropped_full += 1;
                 }
             }
@@ -858,7 +841,7 @@ impl<
     pub fn close(&mut self) {
         self.closed = true;
         self.txns = [None; TRANSACTIONS];
-        self.responses = [None; RESPONSE_QUEUE];
+        self.responses.clear();
         self.update_state();
     }
 
@@ -903,8 +886,7 @@ impl<
         to: SocketAddr,
         packet: &mut [u8],
     ) {
-        self.now = self.now.max(now);
-        let now = self.now;
+        let now = self.now.advance(now);
         self.stats.packets_received += 1;
         if self.closed {
             return;
@@ -1499,7 +1481,7 @@ impl<
             kind,
             old,
         };
-        if push(&mut self.responses, r) {
+        if self.responses.push(r).is_ok() {
             self.stats.requests_answered += 1;
         } else {
             self.stats.dropped_full += 1;
@@ -1507,7 +1489,7 @@ impl<
     }
 
     fn emit(&mut self, e: PendingEvent) {
-        if !push(&mut self.events, e) {
+        if self.events.push(e).is_err() {
             self.stats.dropped_full += 1;
         }
     }
@@ -1556,11 +1538,7 @@ impl<
                     *t = None;
                 }
             });
-            self.gather_queue.iter_mut().for_each(|g| {
-                if g.is_some_and(|(l, _)| l == slot) {
-                    *g = None;
-                }
-            });
+            self.gather_queue.retain(|&(l, _)| l != slot);
         }
         if let Some(s) = self.locals.get_mut(slot) {
             *s = Some(local);
@@ -1758,7 +1736,7 @@ impl<
     }
 
     fn check_gathering_done(&mut self) {
-        let pending = self.gather_queue.iter().any(Option::is_some)
+        let pending = !self.gather_queue.is_empty()
             || self
                 .txns
                 .iter()
@@ -1772,8 +1750,7 @@ impl<
 
     /// A deadline passed.
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.now = self.now.max(now);
-        let now = self.now;
+        let now = self.now.advance(now);
         if self.closed {
             return;
         }
@@ -1862,7 +1839,7 @@ impl<
         }
         let started = if let Some(i) = self.next_triggered() {
             self.start_check(now, i)
-        } else if let Some((local, server)) = pop(&mut self.gather_queue) {
+        } else if let Some((local, server)) = self.gather_queue.pop() {
             match self.locals.get(local).copied().flatten() {
                 Some(l) => {
                     self.start_txn(now, TxnKind::Gather { local }, l.base, server, 0);
@@ -1980,7 +1957,8 @@ impl<
             prflx_priority: prio,
             started: now,
         };
-        if push(&mut self.txns, txn) {
+        if let Some(free) = self.txns.iter_mut().find(|t| t.is_none()) {
+            *free = Some(txn);
             return;
         }
         // Full: the oldest cancelled transaction goes, else the one closest to giving up.
@@ -2010,9 +1988,9 @@ impl<
         &mut self,
         buf: &'b mut [u8],
     ) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
-        while let Some(r) = self.responses.first().copied().flatten() {
+        while let Some(&r) = self.responses.peek() {
             let emitted = self.emit_response(&r, buf)?;
-            pop(&mut self.responses);
+            self.responses.pop();
             if let Some(n) = emitted {
                 return Ok(Some(Transmit::between(
                     r.source,
@@ -2139,7 +2117,7 @@ impl<
     /// The next event.
     pub fn poll_event(&mut self) -> Option<Event> {
         loop {
-            let e = pop(&mut self.events)?;
+            let e = self.events.pop()?;
             let out = match e {
                 PendingEvent::LocalCandidate(i, addr) => {
                     match self.locals.get(i).copied().flatten() {
@@ -2177,7 +2155,7 @@ impl<
             at(t.schedule.deadline());
         }
         if !self.config.lite {
-            let pacing_work = self.gather_queue.iter().any(Option::is_some)
+            let pacing_work = !self.gather_queue.is_empty()
                 || (self.remote_creds.is_some()
                     && self.pairs.iter().flatten().any(|p| {
                         p.triggered.is_some()

@@ -1,9 +1,12 @@
 //! What a host sees: descriptions, states, events, errors and counters, as the browser names
 //! them.
 
+use core::fmt;
+
 use super::*;
 
 /// `RTCSdpType`: which side of the offer/answer exchange a description is.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SdpType {
     /// An offer.
@@ -13,6 +16,7 @@ pub enum SdpType {
 }
 
 /// `RTCSignalingState`.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SignalingState {
     /// No offer outstanding.
@@ -26,6 +30,7 @@ pub enum SignalingState {
 }
 
 /// `RTCPeerConnectionState`: ICE and DTLS together, as the browser reports them.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConnectionState {
     /// Nothing started.
@@ -59,6 +64,7 @@ impl ConnectionState {
 
 /// A data channel of this Peer (an index into its channel table, not the SCTP stream id,
 /// which is known only once the DTLS role is: see [`Peer::stream_id`]).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ChannelId(pub u16);
 
@@ -73,6 +79,7 @@ pub struct ChannelInit<'a> {
 
 /// What the Peer reports. Drain with [`Peer::poll_event`] until `None`.
 #[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event<'e> {
     /// A local candidate to signal to the peer (`onicecandidate`): send `a=` + its text.
     LocalCandidate(ice::Candidate),
@@ -136,6 +143,7 @@ pub enum Event<'e> {
 
 /// Why a description was refused. Nothing changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SdpError {
     /// The text does not parse.
     Parse(sdp::ParseError),
@@ -164,6 +172,7 @@ pub enum SdpError {
 
 /// Why a candidate was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CandidateError {
     /// The ICE agent refused it.
     Ice(ice::AddCandidateError),
@@ -175,6 +184,7 @@ pub enum CandidateError {
 
 /// Why a data channel command was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ChannelError {
     /// Every channel slot is in use.
     TooManyChannels,
@@ -190,6 +200,7 @@ pub enum ChannelError {
 
 /// Why [`Peer::send`] refused a message. Nothing was queued.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SendError {
     /// No such channel.
     UnknownChannel,
@@ -201,6 +212,7 @@ pub enum SendError {
 
 /// Per-channel counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ChannelStats {
     /// Messages sent.
     pub messages_sent: u64,
@@ -214,6 +226,7 @@ pub struct ChannelStats {
 
 /// `getStats()`: a plain struct, no allocation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Stats {
     /// Datagrams handed to `handle_packet`.
     pub packets_received: u64,
@@ -274,3 +287,61 @@ pub struct Stats {
     /// stale generation, unparsable), skipped as browsers skip them.
     pub remote_candidates_unusable: u64,
 }
+
+impl fmt::Display for SdpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Parse(e) => write!(f, "the description does not parse: {e:?}"),
+            Self::NoDataSection => f.write_str("no usable data channel section"),
+            Self::NoFingerprint => f.write_str("no certificate fingerprint with a known hash"),
+            Self::BadCredentials => f.write_str("bad ICE credentials"),
+            Self::BadSetup => f.write_str("no DTLS role can be taken from a=setup"),
+            Self::WrongState => f.write_str("not allowed in this signaling state"),
+            Self::TooLarge => f.write_str("the description is larger than the Peer keeps"),
+            Self::Answer(e) => write!(f, "the answer does not fit our offer: {e}"),
+            Self::BufferTooSmall(n) => write!(f, "buffer too small: {n} bytes needed"),
+            Self::Jsep(e) => write!(f, "JSEP refused: {e}"),
+            Self::Closed => f.write_str("the Peer is closed"),
+        }
+    }
+}
+
+impl core::error::Error for SdpError {}
+
+impl fmt::Display for CandidateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Ice(e) => write!(f, "the ICE agent refused the candidate: {e:?}"),
+            Self::TooManyHosts => write!(f, "more than {MAX_HOSTS} host sockets"),
+            Self::Closed => f.write_str("the Peer is closed"),
+        }
+    }
+}
+
+impl core::error::Error for CandidateError {}
+
+impl fmt::Display for ChannelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooManyChannels => f.write_str("every data channel slot is in use"),
+            Self::LabelTooLong => write!(f, "label or protocol longer than {MAX_LABEL} bytes"),
+            Self::Sctp(e) => write!(f, "SCTP refused the channel: {e:?}"),
+            Self::UnknownChannel => f.write_str("no such data channel"),
+            Self::Closed => f.write_str("the Peer is closed"),
+        }
+    }
+}
+
+impl core::error::Error for ChannelError {}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnknownChannel => f.write_str("no such data channel"),
+            Self::NotOpen => f.write_str("the data channel is not open"),
+            Self::Sctp(e) => write!(f, "SCTP refused the message: {e:?}"),
+        }
+    }
+}
+
+impl core::error::Error for SendError {}

@@ -32,6 +32,9 @@ use peerless_stun::{
 
 use crate::candidate::{Candidate, CandidateType, Str, Transport, priority};
 
+mod report;
+pub use report::{CandidatePairState, PairView};
+
 /// Up to this many STUN servers for server-reflexive gathering.
 pub const MAX_STUN_SERVERS: usize = 4;
 /// Responses waiting to be sent; a request that finds this full is dropped (the peer retries).

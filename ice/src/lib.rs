@@ -65,7 +65,7 @@ mod agent;
 mod candidate;
 
 pub use agent::{
-    AddCandidateError, Agent, Config, Credentials, CredentialsError, Event, IceState,
-    MAX_STUN_SERVERS, Role, Stats,
+    AddCandidateError, Agent, CandidatePairState, Config, Credentials, CredentialsError, Event,
+    IceState, MAX_STUN_SERVERS, PairView, Role, Stats,
 };
 pub use candidate::{Candidate, CandidateType, ParseError, Str, TcpType, Transport, priority};

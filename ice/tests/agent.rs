@@ -7,7 +7,9 @@ use core::net::SocketAddr;
 use core::time::Duration;
 
 use peerless_base::Instant;
-use peerless_ice::{Agent, Candidate, CandidateType, Config, Credentials, Event, IceState, Role};
+use peerless_ice::{
+    Agent, Candidate, CandidatePairState, CandidateType, Config, Credentials, Event, IceState, Role,
+};
 use peerless_stun::{AttrType, Attribute, Class, ErrorCode, Message, Method, TransactionId};
 use proptest::prelude::*;
 
@@ -687,4 +689,34 @@ fn consent_checks_are_randomised_around_5_s_and_expire_30_s_after_the_last_respo
     assert_eq!(failed_at.map(|t| t - last), Some(Duration::from_secs(30)));
     assert!(a.send_to_selected(b"x").is_none());
     assert_eq!(a.poll_timeout(), None);
+}
+
+#[test]
+fn pairs_show_each_pair_with_its_state_and_the_selected_one() {
+    let (mut a, _check) = agent_with_check();
+    a.add_remote_candidate(
+        "candidate:2 1 udp 1694498815 198.51.100.7 7000 typ srflx raddr 0.0.0.0 rport 0",
+    )
+    .unwrap();
+    let before: Vec<_> = a
+        .pairs()
+        .map(|p| (p.local.address, p.remote.address, p.state, p.selected))
+        .collect();
+    assert_eq!(before.len(), 2, "{before:?}");
+    assert!(before.contains(&(local(), remote(), CandidatePairState::InProgress, false)));
+    assert!(before.iter().all(|p| !p.3));
+    // An agent that got as far as a nominated, selected pair.
+    let (a, _) = selected_agent();
+    let pairs: Vec<_> = a.pairs().collect();
+    let sel: Vec<_> = pairs.iter().filter(|p| p.selected).collect();
+    assert_eq!(sel.len(), 1);
+    let p = sel[0];
+    assert_eq!(
+        (p.local.address, p.remote.address),
+        a.selected_pair().unwrap()
+    );
+    assert_eq!(p.state, CandidatePairState::Succeeded);
+    assert_eq!(p.state.as_str(), "succeeded");
+    assert!(p.nominated);
+    assert!(p.priority > 0);
 }

@@ -75,10 +75,10 @@ mod text;
 
 pub use peer::{
     CandidateError, ChannelError, ChannelId, ChannelInit, ChannelOptions, ChannelStats, Config,
-    ConnectionState, DTLS_BUFFER, DefaultStorage, EARLY_DTLS_DATAGRAMS, Event, IceState,
-    LOCAL_SDP_CAPACITY, MAX_HOSTS, MAX_LABEL, Peer, REMOTE_CANDIDATE_CAPACITY, REMOTE_SDP_CAPACITY,
-    Reliability, SdpError, SdpType, SendError, SignalingState, SmallStorage, SrtpContexts, Stats,
-    Storage,
+    ConnectionState, DTLS_BUFFER, DataChannel, DefaultStorage, EARLY_DTLS_DATAGRAMS, Event,
+    IceState, LOCAL_SDP_CAPACITY, MAX_HOSTS, MAX_LABEL, MessageKind, Peer,
+    REMOTE_CANDIDATE_CAPACITY, REMOTE_SDP_CAPACITY, ReadyState, Reliability, SdpError, SdpType,
+    SendError, SignalingState, SmallStorage, SrtpContexts, Stats, Storage,
 };
 pub use text::Text;
 

@@ -149,7 +149,7 @@ impl<
     #[must_use]
     pub fn buffered_amount(&self, channel: ChannelId) -> usize {
         match (
-            self.channel(channel).and_then(|c| c.stream),
+            self.channel_slot(channel).and_then(|c| c.stream),
             self.transport.running(),
         ) {
             (Some(stream), Some(run)) => run.sctp.buffered_amount(stream),

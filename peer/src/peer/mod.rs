@@ -47,6 +47,7 @@ use crate::text::Text;
 
 mod channels;
 mod config;
+mod data_channel;
 mod events;
 mod signaling;
 mod transport;
@@ -58,6 +59,7 @@ use events::{Queued, Ready};
 use transport::{DtlsState, EarlyStash, Transport};
 
 pub use config::{Config, DefaultStorage, SmallStorage, Storage};
+pub use data_channel::{DataChannel, MessageKind, ReadyState};
 pub use ice::IceState;
 pub use sctp::{ChannelOptions, Reliability};
 pub use transport::SrtpContexts;
@@ -323,26 +325,26 @@ impl<
     /// `RTCDataChannel.id`).
     #[must_use]
     pub fn stream_id(&self, channel: ChannelId) -> Option<u16> {
-        self.channel(channel).and_then(|c| c.stream)
+        self.channel_slot(channel).and_then(|c| c.stream)
     }
 
     /// A channel's label.
     #[must_use]
     pub fn label(&self, channel: ChannelId) -> Option<&str> {
-        self.channel(channel).map(|c| c.label.as_str())
+        self.channel_slot(channel).map(|c| c.label.as_str())
     }
 
     /// Whether the channel is open (`readyState == "open"`).
     #[must_use]
     pub fn is_open(&self, channel: ChannelId) -> bool {
-        self.channel(channel)
+        self.channel_slot(channel)
             .is_some_and(|c| c.state == ChannelState::Open)
     }
 
     /// A channel's counters.
     #[must_use]
     pub fn channel_stats(&self, channel: ChannelId) -> Option<ChannelStats> {
-        self.channel(channel).map(|c| c.stats)
+        self.channel_slot(channel).map(|c| c.stats)
     }
 
     /// Counters for the whole connection (`getStats()`).
@@ -359,7 +361,7 @@ impl<
         s
     }
 
-    fn channel(&self, channel: ChannelId) -> Option<&Channel> {
+    fn channel_slot(&self, channel: ChannelId) -> Option<&Channel> {
         self.channels
             .get(usize::from(channel.0))
             .filter(|c| c.state != ChannelState::Free)

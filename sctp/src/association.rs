@@ -3192,7 +3192,11 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             if !tsn_le(meta.tsn, self.advanced_peer_ack_point) {
                 break;
             }
-            if meta.state == ChunkState::Abandoned && meta.flags & data_flags::UNORDERED == 0 {
+            // A stream the peer cannot take (RFC 9260 §5.1.1) is never named, here either.
+            if meta.state == ChunkState::Abandoned
+                && meta.flags & data_flags::UNORDERED == 0
+                && meta.stream < self.out_streams
+            {
                 let capacity = streams.len();
                 match streams[..n].iter_mut().find(|(s, _)| *s == meta.stream) {
                     Some(entry) => {

@@ -626,6 +626,12 @@ fn the_peers_stream_counts_bound_our_channels() {
                 data_of(&p).iter().all(|d| d.1 < 4),
                 "sent on a stream the peer cannot take"
             );
+            for c in Packet::parse(&p).unwrap().chunks().flatten() {
+                if c.chunk_type == ChunkType::FORWARD_TSN {
+                    let f = ForwardTsn::parse(&c).unwrap();
+                    assert!(f.streams().all(|(s, _)| s < 4), "named in a FORWARD-TSN");
+                }
+            }
         }
         now += Duration::from_secs(1);
         a.handle_timeout(now);

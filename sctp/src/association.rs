@@ -280,7 +280,9 @@ pub struct Stats {
     pub drop_unknown_chunk: u64,
     /// Drops: state cookies with a bad MAC or too old.
     pub drop_cookie: u64,
-    /// Drops: messages for no channel, and DCEP messages refused (wrong parity, no slot).
+    /// Drops: messages for no channel (a stream never opened, refused, closed, or beyond the
+    /// peer's stream count), and malformed DCEP messages. Refused OPENs are counted in
+    /// `refused_channels`.
     pub drop_channel: u64,
     /// Received chunks given up for room (reneged).
     pub reneged_chunks: u64,
@@ -2464,9 +2466,22 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
     }
 
     fn queue_reconfig_response(&mut self, seq: u32, result: ReconfigResult) {
+        let queued = self
+            .reconfig_responses
+            .get_mut(..self.reconfig_response_count)
+            .unwrap_or_default();
+        // A retransmitted request is answered once, with the latest result.
+        if let Some(entry) = queued.iter_mut().find(|(s, _)| *s == seq) {
+            entry.1 = result;
+            return;
+        }
         if self.reconfig_response_count < self.reconfig_responses.len() {
             self.reconfig_responses[self.reconfig_response_count] = (seq, result);
             self.reconfig_response_count += 1;
+        } else {
+            // Only a peer breaking RFC 6525's one-request-at-a-time rule gets here; it will
+            // retransmit the request and be answered then.
+            self.stats.drop_state += 1;
         }
     }
 

@@ -824,3 +824,33 @@ fn an_in_progress_answer_is_retried_after_one_rto_without_back_off() {
     );
     assert_eq!(a.stats().rto, rto, "a retry is not a loss");
 }
+
+/// A request that arrives several times before we send anything (retransmissions) is answered
+/// once, not once per copy until the response list is full.
+#[test]
+fn a_retransmitted_reset_request_is_answered_once() {
+    let (mut a, mut b, mut sa, mut sb, mut now) =
+        connected::<256, 8, 256, 8>(client(), server(), 64 * 1024);
+    let id = a.open_channel("c", "", ChannelOptions::default()).unwrap();
+    run(&mut a, &mut b, &mut sa, &mut sb, &mut now);
+    a.close_channel(id);
+    let request = drain(&mut a)
+        .into_iter()
+        .find(|p| reset_request_seq(p).is_some())
+        .unwrap();
+    for _ in 0..6 {
+        b.handle_packet(now, &mut request.clone());
+    }
+    let mut responses = 0;
+    for p in drain(&mut b) {
+        for c in Packet::parse(&p).unwrap().chunks().flatten() {
+            if c.chunk_type == ChunkType::RE_CONFIG {
+                responses += wire::Params::new(c.value)
+                    .flatten()
+                    .filter(|p| p.param_type == wire::ParamType::RECONFIGURATION_RESPONSE)
+                    .count();
+            }
+        }
+    }
+    assert_eq!(responses, 1);
+}

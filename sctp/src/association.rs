@@ -1809,6 +1809,19 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             self.connected_pending = true;
         }
         self.close_channels_beyond_peer_streams();
+        if !self.peer_caps.reconfig {
+            // Closes asked for before we knew the peer cannot reset streams: done locally,
+            // as `request_reset` does once the association is up.
+            for i in 0..CHANNELS {
+                if self.channels[i].is_live() && self.channels[i].reset_pending {
+                    self.channels[i].reset_pending = false;
+                    self.channels[i].out_reset = true;
+                    self.channels[i].in_reset = true;
+                    self.finish_close(i);
+                }
+            }
+            self.refused_len = 0;
+        }
         // Channels opened before the peer's capabilities were known: without FORWARD-TSN
         // every message is reliable (the policies are checked when chunks are sent).
         debug!("sctp: established");

@@ -854,3 +854,51 @@ fn a_retransmitted_reset_request_is_answered_once() {
     }
     assert_eq!(responses, 1);
 }
+
+/// A channel closed before the association is up, with a peer that turns out not to support
+/// stream resets (no RE-CONFIG in its INIT-ACK): it closes locally at establishment instead of
+/// waiting forever for a reset it cannot send.
+#[test]
+fn a_close_before_connecting_to_a_peer_without_reconfig_completes() {
+    let mut a: Assoc<256, 8> = new(client(), 64 * 1024, 64 * 1024);
+    let id = a
+        .open_channel("early", "", ChannelOptions::default())
+        .unwrap();
+    a.close_channel(id);
+    let now = Instant::ZERO;
+    a.connect(now);
+    let init = drain(&mut a).remove(0);
+    let init_chunk = Packet::parse(&init)
+        .unwrap()
+        .chunks()
+        .next()
+        .unwrap()
+        .unwrap();
+    let init = Init::parse(&init_chunk).unwrap();
+    let mut init_ack = packet(init.initiate_tag, |w| {
+        wire::emit_chunk(w, ChunkType::INIT_ACK, 0, |w| {
+            w.u32(0x1234_5678);
+            w.u32(65536);
+            w.u16(16);
+            w.u16(16);
+            w.u32(1000);
+            wire::emit_param(w, wire::ParamType::STATE_COOKIE, |w| w.bytes(b"cookie"));
+        })
+    });
+    a.handle_packet(now, &mut init_ack);
+    drain(&mut a);
+    let mut cookie_ack = packet(init.initiate_tag, |w| {
+        wire::emit_chunk(w, ChunkType::COOKIE_ACK, 0, |_| {})
+    });
+    a.handle_packet(now, &mut cookie_ack);
+    let mut seen = Seen::default();
+    events(&mut a, &mut seen);
+    assert_eq!(seen.connected, 1);
+    assert_eq!(seen.channel_closed, vec![id]);
+    for p in drain(&mut a) {
+        assert!(
+            reset_request_seq(&p).is_none(),
+            "a reset the peer cannot take"
+        );
+    }
+}

@@ -80,6 +80,10 @@ pub use peer::{
     REMOTE_CANDIDATE_CAPACITY, REMOTE_SDP_CAPACITY, ReadyState, Reliability, SdpError, SdpType,
     SendError, SignalingState, SmallStorage, SrtpContexts, Stats, Storage,
 };
+pub use peer::{
+    CandidatePairStats, CandidateStats, CertificateStats, DataChannelStats, DtlsTransportState,
+    PairTraffic, PeerConnectionStats, StatsEntry, StatsId, StatsValue, TransportStats,
+};
 pub use text::Text;
 
 /// A Peer sized for a small MCU: 64 received SCTP chunks, 4 data channels, 2 KiB DTLS

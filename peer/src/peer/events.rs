@@ -153,6 +153,7 @@ impl<
             let selected = self.ice.selected_pair();
             if selected != self.selected {
                 self.selected = selected;
+                self.report.selected_changed();
                 if let Some((l, r)) = selected {
                     self.push(Queued::Ready(Ready::SelectedPair(l, r)));
                 }

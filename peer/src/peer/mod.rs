@@ -50,6 +50,7 @@ mod config;
 mod data_channel;
 mod events;
 mod signaling;
+mod stats_report;
 mod transport;
 mod types;
 mod verbs;
@@ -62,6 +63,10 @@ pub use config::{Config, DefaultStorage, SmallStorage, Storage};
 pub use data_channel::{DataChannel, MessageKind, ReadyState};
 pub use ice::IceState;
 pub use sctp::{ChannelOptions, Reliability};
+pub use stats_report::{
+    CandidatePairStats, CandidateStats, CertificateStats, DataChannelStats, DtlsTransportState,
+    PairTraffic, PeerConnectionStats, StatsEntry, StatsId, StatsValue, TransportStats,
+};
 pub use transport::SrtpContexts;
 pub use types::{
     CandidateError, ChannelError, ChannelId, ChannelInit, ChannelStats, ConnectionState, Event,
@@ -151,6 +156,7 @@ pub struct Peer<
     gathered: bool,
     closed: bool,
     stats: Stats,
+    report: stats_report::ReportCounters,
 }
 
 /// The offset range of `part` inside `whole` (both from the same buffer).
@@ -246,6 +252,7 @@ impl<
             gathered: false,
             closed: false,
             stats: Stats::default(),
+            report: stats_report::ReportCounters::default(),
             config,
         }
     }

@@ -42,7 +42,11 @@ impl<
         let now = self.now;
         self.stats.packets_received += 1;
         self.stats.bytes_received += packet.len() as u64;
-        match demux::classify(packet) {
+        let protocol = demux::classify(packet);
+        if self.selected == Some((to, from)) && !matches!(protocol, Some(Protocol::Stun)) {
+            self.report.received(packet.len());
+        }
+        match protocol {
             Some(Protocol::Stun) => self.ice.handle_packet(now, from, to, packet),
             Some(Protocol::Dtls) => self.handle_dtls(now, from, packet),
             Some(Protocol::Rtp) => self.handle_srtp(packet, false),
@@ -112,8 +116,10 @@ impl<
             // Consent lost (RFC 7675 §5.1): nothing but ICE goes out.
             return Ok(None);
         }
-        Ok(self
-            .transport_transmit(buf)?
-            .map(|range| (Some(local), Some(remote), range)))
+        let out = self.transport_transmit(buf)?;
+        if let Some(range) = &out {
+            self.report.sent(range.len());
+        }
+        Ok(out.map(|range| (Some(local), Some(remote), range)))
     }
 }

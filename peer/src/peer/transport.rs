@@ -231,24 +231,22 @@ impl<
     }
 
     pub(super) fn handle_dtls(&mut self, now: Instant, from: SocketAddr, packet: &mut [u8]) {
-        let run = match &mut self.transport {
+        // DTLS comes over the selected pair, or from a candidate ICE knows before selection
+        // (a browser starts its handshake as soon as a check succeeds).
+        let known = self.knows_remote(from);
+        match &mut self.transport {
             Transport::AwaitRole { early, .. } => {
                 if !early.push(from, packet) {
                     self.stats.dropped_early_dtls += 1;
                 }
                 return;
             }
-            Transport::Running(run) => run,
-        };
-        // DTLS comes over the selected pair, or from a candidate ICE knows before selection
-        // (a browser starts its handshake as soon as a check succeeds).
-        let known = self.selected.is_some_and(|(_, r)| r == from)
-            || self.ice.remote_candidates().any(|c| c.address == from);
-        if !known {
-            self.stats.dropped_dtls_unknown_source += 1;
-            return;
+            Transport::Running(_) if !known => {
+                self.stats.dropped_dtls_unknown_source += 1;
+                return;
+            }
+            Transport::Running(run) => run.dtls.handle_packet(now, packet),
         }
-        run.dtls.handle_packet(now, packet);
         self.drain_dtls(now);
     }
 

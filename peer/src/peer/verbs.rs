@@ -56,6 +56,34 @@ impl<
         self.pump();
     }
 
+    /// Whether a datagram that arrived from `from` is this Peer's, so that a server can serve
+    /// many Peers on one UDP socket: a STUN request whose USERNAME starts with our ICE ufrag
+    /// (RFC 8445 §7.2.2: "ours:theirs"), or anything from an address ICE knows as the peer's (the
+    /// selected pair or a remote candidate: STUN responses, DTLS, SRTP). A datagram no Peer
+    /// accepts is a new client's first check (its offer is not applied yet) or noise.
+    #[must_use]
+    pub fn accepts(&self, from: SocketAddr, datagram: &[u8]) -> bool {
+        if self.knows_remote(from) {
+            return true;
+        }
+        if demux::classify(datagram) != Some(Protocol::Stun) {
+            return false;
+        }
+        let Ok(msg) = peerless_stun::Message::parse(datagram) else {
+            return false;
+        };
+        let ours = self.ice.local_credentials().ufrag;
+        msg.username()
+            .and_then(|u| u.split(':').next())
+            .is_some_and(|u| u == ours.as_str())
+    }
+
+    /// The selected pair's remote or any remote candidate.
+    pub(super) fn knows_remote(&self, addr: SocketAddr) -> bool {
+        self.selected.is_some_and(|(_, r)| r == addr)
+            || self.ice.remote_candidates().any(|c| c.address == addr)
+    }
+
     /// A deadline from [`Peer::poll_timeout`] passed.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = self.now.max(now);

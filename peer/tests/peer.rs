@@ -383,6 +383,17 @@ fn a_dtls_server_that_never_hears_a_client_hello_fails_after_the_dtls_timeout() 
             .events_a
             .contains(&Ev::Ice(peerless::IceState::Disconnected))
     );
+    // Failed is final: the ClientHello that finally gets through changes nothing.
+    pair.drop_from_b = |_| false;
+    let before = pair.events_a.len();
+    pair.run_until(Duration::from_secs(10), |_| false);
+    assert!(
+        !pair.events_a[before..].contains(&Ev::Conn(ConnectionState::Connected)),
+        "{:?}",
+        &pair.events_a[before..]
+    );
+    assert_eq!(pair.a.connection_state(), ConnectionState::Failed);
+    assert!(pair.a.stats().dropped_dtls_after_failure > 0);
 }
 
 #[test]

@@ -245,6 +245,12 @@ impl<
                 self.stats.dropped_dtls_unknown_source += 1;
                 return;
             }
+            // Failed is final (a handshake past its deadline must not come back to life with
+            // the association already aborted).
+            Transport::Running(run) if run.dtls_state == DtlsState::Failed => {
+                self.stats.dropped_dtls_after_failure += 1;
+                return;
+            }
             Transport::Running(run) => run.dtls.handle_packet(now, packet),
         }
         self.drain_dtls(now);
@@ -257,6 +263,10 @@ impl<
         };
         let mut scratch = [0u8; SCTP_SCRATCH];
         while let Some(ev) = run.dtls.poll_event() {
+            if run.dtls_state == DtlsState::Failed {
+                // Whatever the endpoint still reports after the Peer gave up is moot.
+                continue;
+            }
             match ev {
                 dtls::Event::Connected {
                     cipher_suite,

@@ -269,6 +269,8 @@ pub struct Stats {
     pub dropped_early_dtls: u64,
     /// Dropped: DTLS from an address that is not the selected pair's nor a known candidate.
     pub dropped_dtls_unknown_source: u64,
+    /// Dropped: DTLS after DTLS failed (an alert, a fingerprint mismatch, the DTLS timeout).
+    pub dropped_dtls_after_failure: u64,
     /// Dropped: an SCTP packet larger than the Peer copies.
     pub dropped_sctp_too_large: u64,
     /// Dropped: SRTP/SRTCP before keys, or failing authentication or replay checks.

@@ -1484,18 +1484,18 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                 self.recv.remove(found.first, found.last);
                 return true;
             };
-            // The first message of this stream in the store (TSN order) decides.
-            let earlier = self
-                .recv
-                .records()
-                .get(..i)
-                .unwrap_or_default()
-                .iter()
-                .any(|e| e.stream == r.stream);
-            if !earlier
-                && !r.is_unordered()
+            // The first message of this stream in the store (TSN order) decides; the scan for
+            // an earlier one runs last, as the other conditions rarely hold.
+            if !r.is_unordered()
                 && r.flags & PROCESSED == 0
                 && r.ssn != self.channels[c].next_in_ssn
+                && !self
+                    .recv
+                    .records()
+                    .get(..i)
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|e| e.stream == r.stream)
             {
                 debug!(
                     "sctp: stream {} resumes at SSN {} (expected {})",

@@ -902,3 +902,118 @@ fn a_close_before_connecting_to_a_peer_without_reconfig_completes() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Bulk close under loss, on the simulator.
+// ---------------------------------------------------------------------------------------------
+
+struct SimNode {
+    assoc: Assoc<256, 512>,
+    seen: Seen,
+}
+
+impl peerless_proptest::sim::Node for SimNode {
+    fn handle_packet(
+        &mut self,
+        now: Instant,
+        _from: std::net::SocketAddr,
+        _to: std::net::SocketAddr,
+        packet: &mut [u8],
+    ) {
+        self.assoc.handle_packet(now, packet);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.assoc.handle_timeout(now);
+    }
+    fn poll_transmit<'b>(
+        &mut self,
+        buf: &'b mut [u8],
+    ) -> Result<Option<peerless_base::Transmit<'b>>, peerless_base::BufferTooSmall> {
+        self.assoc.poll_transmit(buf)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.assoc.poll_timeout()
+    }
+    fn drain_events(&mut self, _now: Instant) {
+        events(&mut self.assoc, &mut self.seen);
+    }
+}
+
+/// 150 channels each way over a link losing 10 % of packets each way (with duplicates and
+/// reordering), each side closing all of its own at once: two RE-CONFIG requests per side
+/// (128 streams at most in one), lost and retransmitted, and every channel closes on both sides.
+#[test]
+fn a_hundred_and_fifty_channels_close_at_once_each_way_under_loss() {
+    use peerless_proptest::sim::{LinkConfig, Network};
+    for seed in 1..=3u64 {
+        let (a_addr, b_addr): (std::net::SocketAddr, std::net::SocketAddr) = (
+            "10.0.0.1:5000".parse().unwrap(),
+            "10.0.0.2:5000".parse().unwrap(),
+        );
+        let mut net = Network::new(seed);
+        let mut a = SimNode {
+            assoc: new(client(), 256 * 1024, 256 * 1024),
+            seen: Seen::default(),
+        };
+        let b = SimNode {
+            assoc: new(server(), 256 * 1024, 256 * 1024),
+            seen: Seen::default(),
+        };
+        a.assoc.connect(Instant::ZERO);
+        let link = LinkConfig::lossy(0.1, 0.02);
+        let ia = net.add(a, a_addr, link.clone());
+        let ib = net.add(b, b_addr, link);
+        net.set_default_peer(ia, b_addr);
+        net.set_default_peer(ib, a_addr);
+        let ours: Vec<u16> = (0..150)
+            .map(|i| {
+                net.node_mut(ia)
+                    .assoc
+                    .open_channel(&format!("a{i}"), "", ChannelOptions::default())
+                    .unwrap()
+            })
+            .collect();
+        let theirs: Vec<u16> = (0..150)
+            .map(|i| {
+                net.node_mut(ib)
+                    .assoc
+                    .open_channel(&format!("b{i}"), "", ChannelOptions::default())
+                    .unwrap()
+            })
+            .collect();
+        net.kick(ia);
+        net.kick(ib);
+        let open = net.run_until(Duration::from_secs(60), |n| {
+            n.node(ia).seen.opened.len() == 150 && n.node(ib).seen.opened.len() == 150
+        });
+        assert!(
+            open,
+            "seed {seed}: opened {} {} a {:?} b {:?} closed {:?} {:?}",
+            net.node(ia).seen.opened.len(),
+            net.node(ib).seen.opened.len(),
+            net.node(ia).assoc.stats(),
+            net.node(ib).assoc.stats(),
+            net.node(ia).seen.closed,
+            net.node(ib).seen.closed
+        );
+        for (&x, &y) in ours.iter().zip(&theirs) {
+            net.node_mut(ia).assoc.close_channel(x);
+            net.node_mut(ib).assoc.close_channel(y);
+        }
+        net.kick(ia);
+        net.kick(ib);
+        let closed = net.run_until(Duration::from_secs(120), |n| {
+            n.node(ia).seen.channel_closed.len() == 300
+                && n.node(ib).seen.channel_closed.len() == 300
+        });
+        let mut all: Vec<u16> = ours.iter().chain(&theirs).copied().collect();
+        all.sort_unstable();
+        for id in [ia, ib] {
+            let mut got = net.node(id).seen.channel_closed.clone();
+            got.sort_unstable();
+            assert_eq!(got, all, "seed {seed}, closed {}", got.len());
+            assert_eq!(net.node(id).seen.closed, None);
+        }
+        assert!(closed);
+    }
+}

@@ -43,13 +43,13 @@ fuzz_target!(|data: &[u8]| {
         }
         .parse()
         .unwrap();
-        let mut packet = if chunk.first().is_some_and(|b| b & 1 == 1) {
+        let packet = if chunk.first().is_some_and(|b| b & 1 == 1) {
             signed(chunk)
         } else {
             chunk.to_vec()
         };
         let _ = agent.accepts(from, &packet);
-        agent.handle_packet(now, from, local, &mut packet);
+        agent.handle_packet(now, from, local, &packet);
         agent.handle_timeout(now);
         while let Ok(Some(_)) = agent.poll_transmit(&mut out) {}
         while agent.poll_event().is_some() {}

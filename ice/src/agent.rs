@@ -102,12 +102,24 @@ pub struct Credentials {
 /// Why credentials were rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum CredentialsError {
     /// The ufrag is not 4 to 32 ice-chars (or contains ':').
     BadUfrag,
     /// The password is not 22 to 64 ice-chars.
     BadPassword,
 }
+
+impl core::fmt::Display for CredentialsError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            CredentialsError::BadUfrag => "ICE ufrag is not 4 to 32 ice-chars",
+            CredentialsError::BadPassword => "ICE password is not 22 to 64 ice-chars",
+        })
+    }
+}
+
+impl core::error::Error for CredentialsError {}
 
 const ICE_CHARS: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -235,6 +247,8 @@ impl Config {
 
 /// What the agent reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum Event {
     /// A local candidate to signal to the peer (trickle): `a=` + its `Display`.
     LocalCandidate(Candidate),
@@ -242,13 +256,18 @@ pub enum Event {
     GatheringComplete,
     /// `iceConnectionState` changed.
     StateChanged(IceState),
-    /// Traffic now goes over this pair.
+    /// Traffic now goes over this pair: emitted on every change of the selected pair, so a
+    /// host keeps its copy of [`Agent::selected_pair`] by acting on this event and
+    /// [`Event::SelectedPairCleared`] alone.
     SelectedPair {
         /// Our candidate (its base is the socket to send from).
         local: Candidate,
         /// The peer's candidate.
         remote: Candidate,
     },
+    /// There is no selected pair any more: an ICE restart found no pair it could keep
+    /// running (none was working, or consent had expired).
+    SelectedPairCleared,
     /// A role conflict switched our role.
     RoleChanged(Role),
 }
@@ -256,6 +275,7 @@ pub enum Event {
 /// Why a command failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum AddCandidateError {
     /// The candidate string did not parse.
     Parse(crate::candidate::ParseError),
@@ -269,8 +289,35 @@ pub enum AddCandidateError {
     Closed,
 }
 
+impl core::fmt::Display for AddCandidateError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            AddCandidateError::Parse(e) => core::fmt::Display::fmt(e, f),
+            AddCandidateError::Unsupported => {
+                f.write_str("candidate not handled (TCP, component other than 1, or relayed)")
+            }
+            AddCandidateError::StaleGeneration => {
+                f.write_str("candidate of another ICE generation (ufrag)")
+            }
+            AddCandidateError::Full => f.write_str("candidate table full"),
+            AddCandidateError::Closed => f.write_str("ICE agent closed"),
+        }
+    }
+}
+
+impl core::error::Error for AddCandidateError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            AddCandidateError::Parse(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// Counters (network input that was dropped never fails a call: it is counted here).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct Stats {
     /// STUN packets handed to `handle_packet`.
     pub packets_received: u64,
@@ -384,6 +431,7 @@ enum PendingEvent {
     GatheringComplete,
     State(IceState),
     Selected,
+    Cleared,
     Role(Role),
 }
 
@@ -624,11 +672,26 @@ impl<
         self.selected.map(|s| (s.base, s.remote.address))
     }
 
-    /// `payload` addressed over the selected pair, or `None` if there is none or consent has
-    /// expired (RFC 7675 §5.1: sending must stop).
+    /// Whether data may go out now: a pair is selected, the peer still consents to receive
+    /// on it (RFC 7675 §5.1: once consent expires, sending must stop) and the agent is open.
+    #[must_use]
+    pub fn can_send(&self) -> bool {
+        self.selected.is_some() && !self.consent_expired && !self.closed
+    }
+
+    /// Whether `addr` is an address of the peer that ICE knows: the selected pair's remote
+    /// (which an ICE restart keeps running) or any remote candidate, signalled or
+    /// peer-reflexive. A host accepts non-STUN traffic (DTLS, media) only from these.
+    #[must_use]
+    pub fn knows_remote(&self, addr: SocketAddr) -> bool {
+        self.selected.is_some_and(|s| s.remote.address == addr)
+            || self.remotes.iter().flatten().any(|r| r.address == addr)
+    }
+
+    /// `payload` addressed over the selected pair, or `None` when [`Agent::can_send`] is false.
     #[must_use]
     pub fn send_to_selected<'b>(&self, payload: &'b [u8]) -> Option<Transmit<'b>> {
-        if self.consent_expired || self.closed {
+        if !self.can_send() {
             return None;
         }
         let (from, to) = self.selected_pair()?;
@@ -804,7 +867,9 @@ impl<
                 });
             }
             _ => {
-                self.selected = None;
+                if self.selected.take().is_some() {
+                    self.emit(PendingEvent::Cleared);
+                }
                 self.old_creds = None;
                 self.consent_expired = false;
             }
@@ -840,12 +905,20 @@ impl<
         }
     }
 
-    /// Closes the agent: nothing more is sent.
-    pub fn close(&mut self) {
+    /// Closes the agent: checks and consent stop, nothing more is sent or answered. ICE has no
+    /// goodbye on the wire (the peer's consent checks simply go unanswered).
+    pub fn close(&mut self, now: Instant) {
+        self.now.advance(now);
         self.closed = true;
         self.txns = [None; TRANSACTIONS];
         self.responses.clear();
         self.update_state();
+    }
+
+    /// Whether [`Agent::close`] was called.
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.closed
     }
 
     /// Whether `packet` from `from` is for this agent: a request whose USERNAME starts with our
@@ -856,7 +929,10 @@ impl<
         if !is_stun(packet) {
             return false;
         }
-        let typ = u16::from_be_bytes([packet[0], packet[1]]);
+        let Some(&[hi, lo]) = packet.first_chunk::<2>() else {
+            return false;
+        };
+        let typ = u16::from_be_bytes([hi, lo]);
         let class = ((typ >> 4) & 1) | ((typ >> 7) & 2);
         match class {
             0 => {
@@ -882,13 +958,7 @@ impl<
     /// A datagram arrived on our socket `to` from `from`. Only STUN is the agent's business:
     /// the host demultiplexes (RFC 7983) before calling this. Anything else, and anything
     /// unauthenticated, is dropped and counted.
-    pub fn handle_packet(
-        &mut self,
-        now: Instant,
-        from: SocketAddr,
-        to: SocketAddr,
-        packet: &mut [u8],
-    ) {
+    pub fn handle_packet(&mut self, now: Instant, from: SocketAddr, to: SocketAddr, packet: &[u8]) {
         let now = self.now.advance(now);
         self.stats.packets_received += 1;
         if self.closed {
@@ -2138,6 +2208,11 @@ impl<
                     local: s.local,
                     remote: s.remote,
                 }),
+                // Stale when a pair was selected again since: its own event follows.
+                PendingEvent::Cleared => self
+                    .selected
+                    .is_none()
+                    .then_some(Event::SelectedPairCleared),
                 PendingEvent::Role(r) => Some(Event::RoleChanged(r)),
             };
             if out.is_some() {

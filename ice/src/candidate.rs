@@ -178,6 +178,7 @@ pub struct Candidate {
 /// Why a candidate string was rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum ParseError {
     /// A required field is missing.
     Missing,
@@ -210,6 +211,14 @@ impl fmt::Display for ParseError {
 }
 
 impl core::error::Error for ParseError {}
+
+/// As its `a=candidate` text (`defmt` has no formatter for socket addresses).
+#[cfg(feature = "defmt")]
+impl defmt::Format for Candidate {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "{}", defmt::Display2Format(self));
+    }
+}
 
 fn is_ice_chars(s: &str) -> bool {
     !s.is_empty()

@@ -75,13 +75,13 @@ fn user() -> String {
 #[test]
 fn a_valid_request_gets_a_signed_response_without_username() {
     let mut a = agent(Role::Controlled);
-    let mut req = request(
+    let req = request(
         1,
         &user(),
         OURS.1.as_bytes(),
         &[Attribute::IceControlling(5)],
     );
-    a.handle_packet(Instant::ZERO, remote(), local(), &mut req);
+    a.handle_packet(Instant::ZERO, remote(), local(), &req);
     let out = drain(&mut a);
     let (src, dst, resp) = out
         .iter()
@@ -131,13 +131,13 @@ fn unauthenticated_requests_are_dropped_without_a_response() {
             buf
         },
     ];
-    for mut c in cases {
-        a.handle_packet(Instant::ZERO, remote(), local(), &mut c);
+    for c in cases {
+        a.handle_packet(Instant::ZERO, remote(), local(), &c);
     }
     // A flipped bit after signing breaks the integrity (and the fingerprint).
     let mut tampered = request(7, &user(), OURS.1.as_bytes(), &[]);
     tampered[27] ^= 1;
-    a.handle_packet(Instant::ZERO, remote(), local(), &mut tampered);
+    a.handle_packet(Instant::ZERO, remote(), local(), &tampered);
     assert!(
         drain(&mut a)
             .iter()
@@ -159,8 +159,8 @@ fn unknown_comprehension_required_attributes_get_420_after_authentication() {
         typ: AttrType(0x7f01),
         value: b"?",
     };
-    let mut req = request(1, &user(), OURS.1.as_bytes(), &[odd]);
-    a.handle_packet(Instant::ZERO, remote(), local(), &mut req);
+    let req = request(1, &user(), OURS.1.as_bytes(), &[odd]);
+    a.handle_packet(Instant::ZERO, remote(), local(), &req);
     let out = drain(&mut a);
     let msg = Message::parse(&out[0].2).unwrap();
     assert_eq!(msg.class(), Class::Error);
@@ -171,8 +171,8 @@ fn unknown_comprehension_required_attributes_get_420_after_authentication() {
     );
     assert!(msg.verify_integrity(OURS.1.as_bytes()));
     // Unauthenticated, the same request gets nothing.
-    let mut req = request(2, &user(), b"bad", &[odd]);
-    a.handle_packet(Instant::ZERO, remote(), local(), &mut req);
+    let req = request(2, &user(), b"bad", &[odd]);
+    a.handle_packet(Instant::ZERO, remote(), local(), &req);
     assert!(drain(&mut a).is_empty());
 }
 
@@ -181,26 +181,26 @@ fn role_conflicts_follow_the_tie_breakers() {
     // Controlling with a larger tie-breaker than the peer's: 487.
     let mut a = agent(Role::Controlling);
     let low = a.tie_breaker().saturating_sub(1);
-    let mut req = request(
+    let req = request(
         1,
         &user(),
         OURS.1.as_bytes(),
         &[Attribute::IceControlling(low)],
     );
-    a.handle_packet(Instant::ZERO, remote(), local(), &mut req);
+    a.handle_packet(Instant::ZERO, remote(), local(), &req);
     let out = drain(&mut a);
     let msg = Message::parse(&out[0].2).unwrap();
     assert_eq!(msg.error_code().unwrap().code, ErrorCode::ROLE_CONFLICT);
     assert_eq!(a.role(), Role::Controlling);
     // With a smaller one it switches to controlled and answers.
     let high = a.tie_breaker().saturating_add(1);
-    let mut req = request(
+    let req = request(
         2,
         &user(),
         OURS.1.as_bytes(),
         &[Attribute::IceControlling(high)],
     );
-    a.handle_packet(Instant::ZERO, remote(), local(), &mut req);
+    a.handle_packet(Instant::ZERO, remote(), local(), &req);
     assert_eq!(a.role(), Role::Controlled);
     let out = drain(&mut a);
     assert!(
@@ -256,21 +256,16 @@ fn checks_carry_what_rfc_8445_asks_and_responses_must_match() {
     assert_eq!(msg.check_fingerprint(), Some(true));
 
     // Right id, wrong source: not a match. Right id and address, wrong key: dropped.
-    let mut wrong_from = response_to(&check, THEIRS.1.as_bytes(), local());
-    a.handle_packet(
-        Instant::ZERO,
-        addr("192.0.2.99:6000"),
-        local(),
-        &mut wrong_from,
-    );
-    let mut wrong_key = response_to(&check, b"not the password", local());
-    a.handle_packet(Instant::ZERO, remote(), local(), &mut wrong_key);
-    let mut other_socket = response_to(&check, THEIRS.1.as_bytes(), local());
+    let wrong_from = response_to(&check, THEIRS.1.as_bytes(), local());
+    a.handle_packet(Instant::ZERO, addr("192.0.2.99:6000"), local(), &wrong_from);
+    let wrong_key = response_to(&check, b"not the password", local());
+    a.handle_packet(Instant::ZERO, remote(), local(), &wrong_key);
+    let other_socket = response_to(&check, THEIRS.1.as_bytes(), local());
     a.handle_packet(
         Instant::ZERO,
         remote(),
         addr("192.0.2.1:5001"),
-        &mut other_socket,
+        &other_socket,
     );
     assert_eq!(a.stats().dropped_unmatched, 2);
     assert_eq!(a.stats().dropped_unauthenticated, 1);
@@ -279,8 +274,8 @@ fn checks_carry_what_rfc_8445_asks_and_responses_must_match() {
     assert!(!a.accepts(addr("192.0.2.99:6000"), &check_response_bytes(&check)));
 
     // The real response validates the pair; the agent nominates it with USE-CANDIDATE.
-    let mut good = response_to(&check, THEIRS.1.as_bytes(), local());
-    a.handle_packet(Instant::from_millis(10), remote(), local(), &mut good);
+    let good = response_to(&check, THEIRS.1.as_bytes(), local());
+    a.handle_packet(Instant::from_millis(10), remote(), local(), &good);
     let mut now = Instant::from_millis(10);
     let mut nomination = None;
     for _ in 0..100 {
@@ -295,8 +290,8 @@ fn checks_carry_what_rfc_8445_asks_and_responses_must_match() {
         now = a.poll_timeout().unwrap();
     }
     let nomination = nomination.expect("a USE-CANDIDATE check");
-    let mut ok = response_to(&nomination, THEIRS.1.as_bytes(), local());
-    a.handle_packet(now, remote(), local(), &mut ok);
+    let ok = response_to(&nomination, THEIRS.1.as_bytes(), local());
+    a.handle_packet(now, remote(), local(), &ok);
     assert_eq!(a.selected_pair(), Some((local(), remote())));
     assert_eq!(a.state(), IceState::Connected);
     a.end_of_remote_candidates();
@@ -324,13 +319,13 @@ fn a_controlled_agent_accepts_nomination_before_and_after_its_check() {
     a.add_remote_candidate("candidate:1 1 udp 2130706431 192.0.2.2 6000 typ host")
         .unwrap();
     // USE-CANDIDATE arrives before our own check succeeded: remembered, then selected.
-    let mut req = request(
+    let req = request(
         1,
         &user(),
         OURS.1.as_bytes(),
         &[Attribute::IceControlling(1), Attribute::UseCandidate],
     );
-    a.handle_packet(Instant::ZERO, remote(), local(), &mut req);
+    a.handle_packet(Instant::ZERO, remote(), local(), &req);
     assert!(a.selected_pair().is_none());
     let mut now = Instant::ZERO;
     let mut selected = false;
@@ -339,8 +334,8 @@ fn a_controlled_agent_accepts_nomination_before_and_after_its_check() {
         for (_, _, p) in drain(&mut a) {
             let m = Message::parse(&p).unwrap();
             if m.class() == Class::Request {
-                let mut resp = response_to(&p, THEIRS.1.as_bytes(), local());
-                a.handle_packet(now, remote(), local(), &mut resp);
+                let resp = response_to(&p, THEIRS.1.as_bytes(), local());
+                a.handle_packet(now, remote(), local(), &resp);
             }
         }
         if a.selected_pair().is_some() {
@@ -493,7 +488,7 @@ proptest! {
                 p.truncate(20 + usize::from(len));
             }
             let _ = a.accepts(remote(), &p);
-            a.handle_packet(now, remote(), local(), &mut p);
+            a.handle_packet(now, remote(), local(), &p);
             a.handle_timeout(now);
             drain(&mut a);
             while a.poll_event().is_some() {}
@@ -516,13 +511,13 @@ fn the_default_agent_has_a_documented_size() {
 #[test]
 fn a_small_buffer_is_reported_and_nothing_is_lost() {
     let mut a = agent(Role::Controlled);
-    let mut req = request(
+    let req = request(
         1,
         &user(),
         OURS.1.as_bytes(),
         &[Attribute::IceControlling(5)],
     );
-    a.handle_packet(Instant::ZERO, remote(), local(), &mut req);
+    a.handle_packet(Instant::ZERO, remote(), local(), &req);
     let mut small = [0u8; 10];
     let needed = match a.poll_transmit(&mut small) {
         Err(e) => e.needed,
@@ -578,7 +573,8 @@ fn new_checks_are_paced_by_ta_in_pair_priority_order() {
 #[test]
 fn close_stops_everything() {
     let (mut a, _check) = agent_with_check();
-    a.close();
+    a.close(Instant::ZERO);
+    assert!(a.is_closed() && !a.can_send());
     assert_eq!(a.state(), IceState::Closed);
     let mut events = Vec::new();
     while let Some(e) = a.poll_event() {
@@ -586,13 +582,13 @@ fn close_stops_everything() {
     }
     assert_eq!(events.last(), Some(&Event::StateChanged(IceState::Closed)));
     assert_eq!(a.poll_timeout(), None);
-    let mut req = request(
+    let req = request(
         1,
         &user(),
         OURS.1.as_bytes(),
         &[Attribute::IceControlled(1)],
     );
-    a.handle_packet(Instant::ZERO, remote(), local(), &mut req);
+    a.handle_packet(Instant::ZERO, remote(), local(), &req);
     a.handle_timeout(Instant::from_secs(10));
     assert!(drain(&mut a).is_empty());
     assert!(a.send_to_selected(b"x").is_none());
@@ -605,15 +601,15 @@ fn close_stops_everything() {
 /// A controlling agent with its pair selected at the returned time.
 fn selected_agent() -> (Agent, Instant) {
     let (mut a, check) = agent_with_check();
-    let mut good = response_to(&check, THEIRS.1.as_bytes(), local());
-    a.handle_packet(Instant::from_millis(10), remote(), local(), &mut good);
+    let good = response_to(&check, THEIRS.1.as_bytes(), local());
+    a.handle_packet(Instant::from_millis(10), remote(), local(), &good);
     let mut now = Instant::from_millis(10);
     for _ in 0..100 {
         a.handle_timeout(now);
         for (_, _, p) in drain(&mut a) {
             if Message::parse(&p).unwrap().use_candidate() {
-                let mut ok = response_to(&p, THEIRS.1.as_bytes(), local());
-                a.handle_packet(now, remote(), local(), &mut ok);
+                let ok = response_to(&p, THEIRS.1.as_bytes(), local());
+                a.handle_packet(now, remote(), local(), &ok);
                 return (a, now);
             }
         }
@@ -644,8 +640,8 @@ fn consent_checks_are_randomised_around_5_s_and_expire_30_s_after_the_last_respo
             if seen.insert(m.transaction_id()) {
                 sent.push(now);
             }
-            let mut ok = response_to(&p, THEIRS.1.as_bytes(), local());
-            a.handle_packet(now, remote(), local(), &mut ok);
+            let ok = response_to(&p, THEIRS.1.as_bytes(), local());
+            a.handle_packet(now, remote(), local(), &ok);
         }
         now = a.poll_timeout().unwrap();
     }
@@ -719,4 +715,44 @@ fn pairs_show_each_pair_with_its_state_and_the_selected_one() {
     assert_eq!(p.state.as_str(), "succeeded");
     assert!(p.nominated);
     assert!(p.priority > 0);
+}
+
+#[test]
+fn can_send_and_knows_remote_follow_selection_consent_and_restart() {
+    let stranger = addr("198.51.100.9:7000");
+    let a = agent(Role::Controlling);
+    assert!(!a.can_send() && !a.knows_remote(remote()));
+
+    let (mut a, mut now) = selected_agent();
+    let mut events = Vec::new();
+    while let Some(e) = a.poll_event() {
+        events.push(e);
+    }
+    let selected = events.iter().find_map(|e| match e {
+        Event::SelectedPair { local, remote } => Some((local.address, remote.address)),
+        _ => None,
+    });
+    assert_eq!(selected, Some((local(), remote())), "{events:?}");
+    assert!(a.can_send());
+    assert!(a.knows_remote(remote()) && !a.knows_remote(stranger));
+
+    // The peer goes silent: consent expires, sending stops, the pair is still known.
+    while a.state() != IceState::Failed {
+        a.handle_timeout(now);
+        drain(&mut a);
+        now = a.poll_timeout().unwrap_or(now + Duration::from_secs(1));
+    }
+    assert!(!a.can_send() && a.send_to_selected(b"x").is_none());
+    assert!(a.knows_remote(remote()));
+    while a.poll_event().is_some() {}
+
+    // A restart cannot keep a pair without consent: the selection goes, and says so.
+    a.restart();
+    let mut events = Vec::new();
+    while let Some(e) = a.poll_event() {
+        events.push(e);
+    }
+    assert!(events.contains(&Event::SelectedPairCleared), "{events:?}");
+    assert_eq!(a.selected_pair(), None);
+    assert!(!a.can_send() && !a.knows_remote(remote()));
 }

@@ -20,6 +20,8 @@ struct IceNode {
     /// Application datagrams received on the selected pair (anything not STUN).
     data: Vec<Vec<u8>>,
     outbox: Vec<(SocketAddr, SocketAddr, Vec<u8>)>,
+    /// The selected pair as the events told it.
+    mirror: Option<(SocketAddr, SocketAddr)>,
 }
 
 impl IceNode {
@@ -32,6 +34,7 @@ impl IceNode {
             selected: Vec::new(),
             data: Vec::new(),
             outbox: Vec::new(),
+            mirror: None,
         }
     }
 
@@ -85,10 +88,14 @@ impl Node for IceNode {
                 Event::SelectedPair { local, remote } => {
                     // The local candidate is the host candidate whose base we send from.
                     self.selected.push((now, local.address, remote.address));
+                    self.mirror = Some((local.address, remote.address));
                 }
+                Event::SelectedPairCleared => self.mirror = None,
                 _ => {}
             }
         }
+        // The events alone tell a host the selected pair (the Peer relies on it).
+        assert_eq!(self.mirror, self.agent.selected_pair());
     }
 }
 

@@ -142,21 +142,28 @@ impl<
                     self.gathered = true;
                     self.push(Queued::Ready(Ready::GatheringComplete));
                 }
-                ice::Event::StateChanged(s) => {
-                    if s != self.ice_state {
-                        self.ice_state = s;
-                        self.push(Queued::Ready(Ready::IceState(s)));
+                ice::Event::StateChanged(s) if s != self.ice_state => {
+                    self.ice_state = s;
+                    self.push(Queued::Ready(Ready::IceState(s)));
+                }
+                ice::Event::SelectedPair { .. } => {
+                    // The event names the candidates; the agent knows the base to send from.
+                    let selected = self.ice.selected_pair();
+                    if let Some((l, r)) = selected
+                        && selected != self.selected
+                    {
+                        self.selected = selected;
+                        self.report.selected_changed();
+                        self.push(Queued::Ready(Ready::SelectedPair(l, r)));
                     }
                 }
-                ice::Event::SelectedPair { .. } | ice::Event::RoleChanged(_) => {}
-            }
-            let selected = self.ice.selected_pair();
-            if selected != self.selected {
-                self.selected = selected;
-                self.report.selected_changed();
-                if let Some((l, r)) = selected {
-                    self.push(Queued::Ready(Ready::SelectedPair(l, r)));
+                ice::Event::SelectedPairCleared => {
+                    if self.selected.take().is_some() {
+                        self.report.selected_changed();
+                    }
                 }
+                // RoleChanged, repeated states, and what later versions add.
+                _ => {}
             }
         }
         self.update_connection_state();

@@ -263,8 +263,6 @@ pub struct Stats {
     pub srtp_received: u64,
     /// Dropped: a first byte no WebRTC protocol uses (RFC 7983), or ZRTP/TURN channel data.
     pub dropped_unknown_protocol: u64,
-    /// Dropped: STUN before the ICE agent could use it.
-    pub dropped_stun_no_agent: u64,
     /// Dropped: early DTLS that did not fit the early stash.
     pub dropped_early_dtls: u64,
     /// Dropped: DTLS from an address that is not the selected pair's nor a known candidate.

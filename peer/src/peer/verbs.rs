@@ -22,7 +22,7 @@ impl<
         self.closed = true;
         self.signaling = SignalingState::Closed;
         self.update_connection_state();
-        self.ice.close();
+        self.ice.close(self.now);
     }
 
     // -----------------------------------------------------------------------------------------
@@ -80,8 +80,7 @@ impl<
 
     /// The selected pair's remote or any remote candidate.
     pub(super) fn knows_remote(&self, addr: SocketAddr) -> bool {
-        self.selected.is_some_and(|(_, r)| r == addr)
-            || self.ice.remote_candidates().any(|c| c.address == addr)
+        self.ice.knows_remote(addr)
     }
 
     /// A deadline from [`Peer::poll_timeout`] passed.
@@ -140,7 +139,7 @@ impl<
         let Some((local, remote)) = self.selected else {
             return Ok(None);
         };
-        if !self.closed && self.ice.send_to_selected(&[]).is_none() {
+        if !self.closed && !self.ice.can_send() {
             // Consent lost (RFC 7675 §5.1): nothing but ICE goes out.
             return Ok(None);
         }

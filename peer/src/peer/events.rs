@@ -157,10 +157,9 @@ impl<
                         self.push(Queued::Ready(Ready::SelectedPair(l, r)));
                     }
                 }
-                ice::Event::SelectedPairCleared => {
-                    if self.selected.take().is_some() {
-                        self.report.selected_changed();
-                    }
+                ice::Event::SelectedPairCleared if self.selected.is_some() => {
+                    self.selected = None;
+                    self.report.selected_changed();
                 }
                 // RoleChanged, repeated states, and what later versions add.
                 _ => {}

@@ -35,7 +35,8 @@ macro_rules! error {
     ($($arg:tt)*) => { log_at!(error, $($arg)*) };
 }
 
-/// A short name for a refused description (peerless's errors derive `Debug` only).
+/// A short name for a refused description (a `&'static str`: no formatting machinery needed
+/// on the MCU, where `Display` would pull it in).
 pub(crate) fn sdp_error(e: peerless::SdpError) -> &'static str {
     use peerless::SdpError as E;
     match e {
@@ -47,8 +48,10 @@ pub(crate) fn sdp_error(e: peerless::SdpError) -> &'static str {
         E::WrongState => "wrong signaling state",
         E::TooLarge => "too large",
         E::BufferTooSmall(_) => "buffer too small",
+        E::Answer(_) => "answer does not fit our offer",
         E::Jsep(_) => "JSEP rules broken",
         E::Closed => "closed",
+        _ => "refused",
     }
 }
 
@@ -58,5 +61,6 @@ pub(crate) fn send_error(e: peerless::SendError) -> &'static str {
         peerless::SendError::UnknownChannel => "unknown channel",
         peerless::SendError::NotOpen => "channel not open",
         peerless::SendError::Sctp(_) => "refused by SCTP",
+        _ => "refused",
     }
 }

@@ -8,7 +8,8 @@
 //!   browser --POST /offer (SDP, candidates gathered)--> new session thread: UDP socket,
 //!       Peer answers --> answer SDP --> browser
 //!   browser <==== ICE / DTLS / SCTP over UDP on 127.0.0.1 ====> Peer: greets, echoes
-//!   browser --GET /stats (every second)--> the Peer's stats() as JSON
+//!   browser --GET /stats (every second)--> the Peer's getStats report (write_stats_json), shown
+//!       as a table per entry
 //! ```
 
 #[path = "host/mod.rs"]
@@ -67,7 +68,7 @@ fn serve(addr: &str) -> Result<(), Error> {
         "peerless demo: open http://{} in a browser (Ctrl-C to stop)",
         listener.local_addr()?
     );
-    let stats = Arc::new(Mutex::new(String::from("{}")));
+    let stats = Arc::new(Mutex::new(String::from("[]")));
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };
         if let Err(e) = handle_http(stream, &stats) {
@@ -156,8 +157,6 @@ fn session(
         .map_err(err)?;
     answer_tx.send(Ok(answer)).map_err(err)?;
     println!("demo: session on {}", host.local);
-    let started = WallInstant::now();
-    let mut channels = 0u32;
     let mut last_stats = WallInstant::now();
     let mut replies: std::collections::VecDeque<(ChannelId, bool, Vec<u8>)> =
         std::collections::VecDeque::new();
@@ -168,7 +167,6 @@ fn session(
         while let Some(ev) = peer.poll_event() {
             match ev {
                 Event::ChannelOpen { channel, label, .. } => {
-                    channels += 1;
                     println!("demo: channel '{label}' open");
                     replies.push_back((
                         channel,
@@ -203,44 +201,14 @@ fn session(
         }
         if last_stats.elapsed() > Duration::from_millis(250) || ended {
             last_stats = WallInstant::now();
-            let json = stats_json(
-                &peer.stats(),
-                peer.connection_state(),
-                channels,
-                started.elapsed(),
-            );
+            let mut json = String::new();
+            peer.write_stats_json(&mut json).map_err(err)?;
             *stats.lock().map_err(err)? = json;
         }
         if ended {
             return Ok(());
         }
     }
-}
-
-fn stats_json(s: &Stats, state: ConnectionState, channels: u32, up: Duration) -> String {
-    format!(
-        "{{\"state\":\"{}\",\"uptime_s\":{:.1},\"channels\":{channels},\"messages_in\":{},\"messages_out\":{},\"packets_in\":{},\"packets_out\":{},\"bytes_in\":{},\"bytes_out\":{},\"selected_pair\":\"{}\",\"stun_rtt_ms\":{},\"dtls_cipher\":\"{:?}\",\"srtp_profile\":\"{}\",\"sctp_cwnd\":{},\"sctp_peer_rwnd\":{},\"sctp_rto_ms\":{},\"sctp_retransmissions\":{}}}",
-        state.as_str(),
-        up.as_secs_f64(),
-        s.messages_received,
-        s.messages_sent,
-        s.packets_received,
-        s.packets_sent,
-        s.bytes_received,
-        s.bytes_sent,
-        s.selected_pair
-            .map_or(String::new(), |(l, r)| format!("{l} <-> {r}")),
-        s.stun_rtt.map_or("null".to_string(), |d| format!(
-            "{:.2}",
-            d.as_secs_f64() * 1000.0
-        )),
-        s.dtls_cipher.map_or(0, |c| c.0),
-        s.srtp_profile.map_or("", |p| p.name()),
-        s.sctp.cwnd,
-        s.sctp.peer_rwnd,
-        s.sctp.rto.as_millis(),
-        s.sctp.retransmissions,
-    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -363,6 +331,7 @@ fn selftest(count: usize) -> Result<(), Error> {
     }
     let elapsed = t0.elapsed();
     let stats = peer.stats();
+    let report = report_summary(&peer)?;
     peer.close();
     host.flush(&mut peer)?;
     let other = answerer.join().map_err(|_| "answerer panicked")??;
@@ -399,9 +368,46 @@ fn selftest(count: usize) -> Result<(), Error> {
         "  answerer messages in/out {} / {}",
         other.messages_received, other.messages_sent
     );
+    println!("  getStats report         {report}");
     if echoed != count {
         return Err(format!("only {echoed} of {count} echoes").into());
     }
     println!("selftest OK");
     Ok(())
+}
+
+/// Checks the JSON report the page shows: it parses, has an entry of every type, and its
+/// data channel counted what the selftest sent.
+fn report_summary(peer: &Peer<'_>) -> Result<String, Error> {
+    let mut json = String::new();
+    peer.write_stats_json(&mut json).map_err(err)?;
+    let entries: Vec<serde_json::Value> = serde_json::from_str(&json)?;
+    let mut types: Vec<&str> = entries.iter().filter_map(|e| e["type"].as_str()).collect();
+    types.dedup();
+    for want in [
+        "peer-connection",
+        "transport",
+        "candidate-pair",
+        "local-candidate",
+        "remote-candidate",
+        "certificate",
+        "data-channel",
+    ] {
+        if !types.contains(&want) {
+            return Err(format!("the stats report has no {want} entry: {json}").into());
+        }
+    }
+    let sent = entries
+        .iter()
+        .find(|e| e["type"] == "data-channel")
+        .and_then(|e| e["messagesSent"].as_u64());
+    if sent != Some(peer.stats().messages_sent) {
+        return Err(format!("the report's messagesSent {sent:?} is not the Peer's").into());
+    }
+    Ok(format!(
+        "{} entries, {} bytes of JSON ({})",
+        entries.len(),
+        json.len(),
+        types.join(", ")
+    ))
 }

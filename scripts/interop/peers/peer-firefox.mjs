@@ -317,9 +317,25 @@ try {
       check(result.greeted, 'demo: the Peer greeted');
       check(result.echoed, 'demo: the Peer echoed what the page sent');
       await new Promise((r) => setTimeout(r, 1500));
-      const stats = await demoPage.evaluate(async () => (await fetch('/stats')).json());
-      check(stats.state === 'connected' && stats.messages_in >= 1 && stats.channels >= 1,
-        `demo: live stats ${JSON.stringify(stats)}`);
+      // The live stats are the Peer's getStats report: W3C webrtc-stats entries, ids that
+      // cross-reference, and the page draws a table per entry.
+      const report = await demoPage.evaluate(async () => (await fetch('/stats')).json());
+      const ofType = (t) => report.filter((e) => e.type === t);
+      const transport = ofType('transport')[0];
+      const pair = transport && report.find((e) => e.id === transport.selectedCandidatePairId);
+      const dc = ofType('data-channel')[0];
+      const pc = ofType('peer-connection')[0];
+      check(Array.isArray(report) && transport && transport.dtlsState === 'connected'
+        && ['connected', 'completed'].includes(transport.iceState)
+        && pair && pair.type === 'candidate-pair' && pair.state === 'succeeded'
+        && report.some((e) => e.id === pair.localCandidateId && e.type === 'local-candidate')
+        && dc && dc.label === 'chat' && dc.state === 'open' && dc.messagesReceived >= 1
+        && pc && pc.dataChannelsOpened >= 1,
+        `demo: live stats report ${JSON.stringify(report)}`);
+      const captions = await demoPage.evaluate(() =>
+        [...document.querySelectorAll('#stats table caption')].map((c) => c.textContent));
+      check(captions.some((c) => c.startsWith('transport')) && captions.some((c) => c.startsWith('data-channel')),
+        `demo: the page shows the report as a table per entry (${captions.join(', ')})`);
       await demoPage.close();
     } finally {
       demo.kill();

@@ -1,0 +1,177 @@
+//! How an agent is set up: its role, its credentials, its STUN servers and its timers.
+//!
+//! ```text
+//!  Config::new(role, seed) --with_lite / with_credentials / with_stun_server--> Agent::new
+//!  Credentials: ufrag (4..32 ice-chars) + pwd (22..64), random from the seed when not given
+//! ```
+
+use super::*;
+
+/// Up to this many STUN servers for server-reflexive gathering.
+pub const MAX_STUN_SERVERS: usize = 4;
+
+/// Our role in the session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Role {
+    /// Picks the pair (the offerer, or the full agent facing a lite one).
+    Controlling,
+    /// Follows the controlling agent's nomination.
+    Controlled,
+}
+
+/// A username fragment and password (`a=ice-ufrag`, `a=ice-pwd`: RFC 8839 §5.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Credentials {
+    /// The username fragment (4 to 32 characters here).
+    pub ufrag: Str<32>,
+    /// The password (22 to 64 characters here). `Debug` shows it: never log credentials.
+    pub pwd: Str<64>,
+}
+
+/// Why credentials were rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum CredentialsError {
+    /// The ufrag is not 4 to 32 ice-chars (or contains ':').
+    BadUfrag,
+    /// The password is not 22 to 64 ice-chars.
+    BadPassword,
+}
+
+impl core::fmt::Display for CredentialsError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            CredentialsError::BadUfrag => "ICE ufrag is not 4 to 32 ice-chars",
+            CredentialsError::BadPassword => "ICE password is not 22 to 64 ice-chars",
+        })
+    }
+}
+
+impl core::error::Error for CredentialsError {}
+
+pub(super) const ICE_CHARS: &[u8; 64] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+impl Credentials {
+    /// Checked credentials. RFC 8445 allows up to 256 characters; this agent stores 32 and 64,
+    /// more than any browser sends.
+    pub fn new(ufrag: &str, pwd: &str) -> Result<Self, CredentialsError> {
+        let ok = |s: &str| s.bytes().all(|b| ICE_CHARS.contains(&b));
+        if !(4..=32).contains(&ufrag.len()) || !ok(ufrag) {
+            return Err(CredentialsError::BadUfrag);
+        }
+        if !(22..=64).contains(&pwd.len()) || !ok(pwd) {
+            return Err(CredentialsError::BadPassword);
+        }
+        Ok(Credentials {
+            ufrag: Str::copy_from(ufrag).ok_or(CredentialsError::BadUfrag)?,
+            pwd: Str::copy_from(pwd).ok_or(CredentialsError::BadPassword)?,
+        })
+    }
+
+    /// Fresh random credentials: an 8-character ufrag and a 24-character (144-bit) password.
+    pub fn random(rng: &mut Drbg) -> Self {
+        // 64 ice-chars: the low six bits of a random byte pick one without bias, so one DRBG
+        // call serves all 32 characters (a call per character cost more than the rest of a
+        // Peer's setup).
+        let mut random = [0u8; 32];
+        rng.fill(&mut random);
+        let mut ufrag = [0u8; 8];
+        let mut pwd = [0u8; 24];
+        for (b, r) in ufrag.iter_mut().chain(pwd.iter_mut()).zip(random) {
+            *b = ICE_CHARS[usize::from(r & 63)];
+        }
+        Credentials {
+            ufrag: Str::copy_from(core::str::from_utf8(&ufrag).unwrap_or_default())
+                .unwrap_or_default(),
+            pwd: Str::copy_from(core::str::from_utf8(&pwd).unwrap_or_default()).unwrap_or_default(),
+        }
+    }
+}
+
+/// How the agent runs.
+#[derive(Clone, Copy, Debug)]
+pub struct Config {
+    /// The initial role (a role conflict may change it).
+    pub role: Role,
+    /// An ICE-lite agent: answers checks, sends none (RFC 8445 §2.5). Always controlled.
+    pub lite: bool,
+    /// The host's 32 random bytes: credentials, tie-breaker and transaction ids come from them.
+    pub seed: [u8; SEED_LEN],
+    /// Our credentials; random when `None`.
+    pub credentials: Option<Credentials>,
+    /// STUN servers for server-reflexive candidates (empty: host candidates only).
+    pub stun_servers: [Option<SocketAddr>; MAX_STUN_SERVERS],
+    /// The pacing interval Ta (RFC 8445 §14.2: 50 ms).
+    pub ta: Duration,
+    /// Retransmission of requests to STUN servers (RFC 8489 defaults: RTO 500 ms, 7 sends,
+    /// 16 RTOs of final wait: 39.5 s).
+    pub retransmit: RetransmitConfig,
+    /// Retransmission of connectivity and consent checks: RTO 500 ms doubling up to 1.6 s,
+    /// 12 sends, 8 s of final wait, so a dead pair fails after 23.9 s (browsers take about
+    /// 30 s) and a check gets through 30 % loss each way with probability 1 - 0.51^12. RFC
+    /// 8445 §14.3 makes this configurable; RFC 8489's plain schedule would send 7 times over
+    /// 39.5 s.
+    pub check_retransmit: RetransmitConfig,
+    /// The mean consent check interval (RFC 7675: 5 s, randomised +-20 %).
+    pub consent_interval: Duration,
+    /// Consent lost after this long without a response (RFC 7675: 30 s).
+    pub consent_timeout: Duration,
+    /// `disconnected` after this long without a consent response.
+    pub disconnected_after: Duration,
+    /// As controlling, how long to wait for better pairs after the first valid one before
+    /// nominating the best valid pair (it nominates sooner once no better pair is pending).
+    pub nomination_delay: Duration,
+}
+
+impl Config {
+    /// RFC defaults for `role`, with the host's random `seed`.
+    #[must_use]
+    pub fn new(role: Role, seed: [u8; SEED_LEN]) -> Self {
+        Config {
+            role,
+            lite: false,
+            seed,
+            credentials: None,
+            stun_servers: [None; MAX_STUN_SERVERS],
+            ta: Duration::from_millis(50),
+            retransmit: RetransmitConfig::default(),
+            check_retransmit: RetransmitConfig {
+                rto: Duration::from_millis(500),
+                max_sends: 12,
+                last_wait: 16,
+                max_rto: Some(Duration::from_millis(1600)),
+            },
+            consent_interval: Duration::from_secs(5),
+            consent_timeout: Duration::from_secs(30),
+            disconnected_after: Duration::from_secs(10),
+            nomination_delay: Duration::from_secs(1),
+        }
+    }
+
+    /// An ICE-lite agent.
+    #[must_use]
+    pub fn with_lite(mut self) -> Self {
+        self.lite = true;
+        self.role = Role::Controlled;
+        self
+    }
+
+    /// These local credentials instead of random ones.
+    #[must_use]
+    pub fn with_credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// Adds a STUN server (beyond [`MAX_STUN_SERVERS`] it is ignored).
+    #[must_use]
+    pub fn with_stun_server(mut self, server: SocketAddr) -> Self {
+        if let Some(slot) = self.stun_servers.iter_mut().find(|s| s.is_none()) {
+            *slot = Some(server);
+        }
+        self
+    }
+}

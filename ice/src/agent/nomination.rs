@@ -1,0 +1,289 @@
+//! Nomination, selection and consent freshness (RFC 8445 §8, RFC 7675).
+//!
+//! ```text
+//!  controlling: first valid pair -> wait nomination_delay (or no better pair pending)
+//!               -> check again with USE-CANDIDATE -> success -> nominated
+//!  controlled:  USE-CANDIDATE on a valid pair (or when its check succeeds) -> nominated
+//!  best nominated valid pair -> selected (SelectedPair); the rest of the checklist goes
+//!  selected: consent request every 4-6 s; response refreshes; 10 s silent Disconnected,
+//!            30 s Failed (sending stops); silent but another pair fresh -> renominate/follow
+//!  restart: the selected pair keeps running under the old credentials until a new selection
+//! ```
+
+use super::*;
+
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Selected {
+    pub(super) local: Candidate,
+    pub(super) remote: Candidate,
+    pub(super) base: SocketAddr,
+    /// Index in the pair table; `None` once an ICE restart moved the table on.
+    pub(super) pair: Option<usize>,
+    /// Chosen under the credentials an ICE restart replaced.
+    pub(super) old: bool,
+    pub(super) last_consent: Instant,
+    pub(super) next_consent: Instant,
+}
+
+impl<
+    const CANDIDATES: usize,
+    const PAIRS: usize,
+    const TRANSACTIONS: usize,
+    const REMOTE_CANDIDATES: usize,
+> Agent<CANDIDATES, PAIRS, TRANSACTIONS, REMOTE_CANDIDATES>
+{
+    /// Before the checks start over: the selected pair goes on under the credentials it was
+    /// chosen with (kept as `old_creds`) until a new pair is selected. A second restart before
+    /// that keeps the credentials of the pair that actually carries the traffic.
+    pub(super) fn keep_selected_pair_running(&mut self) {
+        match (self.selected, self.remote_creds) {
+            (Some(sel), _) if sel.old => {}
+            (Some(sel), Some(remote)) if !self.consent_expired => {
+                self.old_creds = Some((self.local_creds, remote));
+                self.selected = Some(Selected {
+                    pair: None,
+                    old: true,
+                    ..sel
+                });
+            }
+            _ => {
+                if self.selected.take().is_some() {
+                    self.emit(PendingEvent::Cleared);
+                }
+                self.old_creds = None;
+                self.consent_expired = false;
+            }
+        }
+    }
+
+    /// Queues a triggered check on pair `idx` that carries USE-CANDIDATE.
+    pub(super) fn queue_nomination(&mut self, idx: usize) {
+        let seq = self.next_trigger();
+        if let Some(p) = self.pairs.get_mut(idx).and_then(|p| p.as_mut()) {
+            p.nominate_next = true;
+            p.triggered = Some(seq);
+        }
+    }
+
+    /// RFC 8445 §8.1.1: the controlling agent nominates the best valid pair once no better
+    /// pair can still succeed, or after `nomination_delay`.
+    pub(super) fn maybe_nominate(&mut self, now: Instant) {
+        if self.role != Role::Controlling || self.config.lite || self.remote_creds.is_none() {
+            return;
+        }
+        let pairs = self.pairs.iter().flatten();
+        if pairs.clone().any(|p| p.nominated || p.nominate_next) {
+            return;
+        }
+        let Some((best_idx, best)) = self
+            .pairs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.map(|p| (i, p)))
+            .filter(|(_, p)| p.state == PairState::Succeeded)
+            .max_by_key(|(_, p)| p.priority)
+        else {
+            return;
+        };
+        let better_pending = pairs.clone().any(|p| {
+            p.priority > best.priority
+                && matches!(
+                    p.state,
+                    PairState::Frozen | PairState::Waiting | PairState::InProgress
+                )
+        });
+        if better_pending && self.nominate_at.is_some_and(|at| now < at) {
+            return;
+        }
+        debug!("ice: nominating pair {}", best_idx);
+        self.queue_nomination(best_idx);
+    }
+
+    /// The selected pair stopped answering (a NAT rebinding, a dead interface) while another
+    /// pair has just been validated, typically to a peer-reflexive address the peer's checks
+    /// revealed: as controlling, nominate that one instead (the controlled agent accepts
+    /// repeated nomination).
+    pub(super) fn maybe_renominate(&mut self, now: Instant) {
+        let Some(sel) = self.selected else { return };
+        if self.role != Role::Controlling
+            || self.config.lite
+            || sel.old
+            || self.consent_expired
+            || now.saturating_duration_since(sel.last_consent) < self.config.disconnected_after
+            || self.pairs.iter().flatten().any(|p| p.nominate_next)
+        {
+            return;
+        }
+        let Some(old) = sel.pair else { return };
+        let fresh = self
+            .pairs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.map(|p| (i, p)))
+            .filter(|(i, p)| {
+                *i != old && p.state == PairState::Succeeded && p.last_success > sel.last_consent
+            })
+            .max_by_key(|(_, p)| p.priority)
+            .map(|(i, _)| i);
+        let Some(new) = fresh else { return };
+        debug!("ice: selected pair unresponsive, renominating pair {}", new);
+        if let Some(p) = self.pairs.get_mut(old).and_then(|p| p.as_mut()) {
+            p.nominated = false;
+            p.state = PairState::Failed;
+        }
+        self.queue_nomination(new);
+    }
+
+    /// Controlled: the selected pair stopped answering consent while the peer nominated
+    /// another pair that works (its NAT rebound, so its checks come from a new address):
+    /// follow the peer's latest nomination, as the controlling side's own renomination does.
+    pub(super) fn follow_renomination(&mut self, now: Instant) {
+        let Some(sel) = self.selected else { return };
+        if self.role != Role::Controlled
+            || self.config.lite
+            || sel.old
+            || now.saturating_duration_since(sel.last_consent) < self.config.consent_interval
+        {
+            return;
+        }
+        let Some(old) = sel.pair else { return };
+        let fresh = self
+            .pairs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.map(|p| (i, p)))
+            .filter(|(i, p)| {
+                *i != old
+                    && p.nominated
+                    && p.state == PairState::Succeeded
+                    && p.last_success > sel.last_consent
+            })
+            .max_by_key(|(_, p)| p.last_success);
+        if fresh.is_none() {
+            return;
+        }
+        debug!("ice: selected pair unresponsive, following the peer's nomination");
+        if let Some(p) = self.pairs.get_mut(old).and_then(|p| p.as_mut()) {
+            p.nominated = false;
+            p.state = PairState::Failed;
+        }
+        self.update_selection(now);
+    }
+
+    /// Picks the best nominated valid pair; reports a change.
+    pub(super) fn update_selection(&mut self, now: Instant) {
+        let best = self
+            .pairs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.map(|p| (i, p)))
+            .filter(|(_, p)| p.nominated && p.state == PairState::Succeeded)
+            .max_by_key(|(_, p)| p.priority);
+        let Some((idx, pair)) = best else { return };
+        if self.selected.is_some_and(|s| s.pair == Some(idx)) {
+            return;
+        }
+        let (Some(local), Some(remote)) = (
+            self.locals.get(pair.local).copied().flatten(),
+            self.remotes.get(pair.remote).copied().flatten(),
+        ) else {
+            return;
+        };
+        debug!(
+            "ice: selected pair {}, remote port {}",
+            idx,
+            remote.address.port()
+        );
+        let jitter = self.consent_jitter();
+        self.selected = Some(Selected {
+            local: local.cand,
+            remote,
+            base: local.base,
+            pair: Some(idx),
+            old: false,
+            last_consent: now,
+            next_consent: now + jitter,
+        });
+        // A restart is complete once a new pair carries the traffic.
+        self.old_creds = None;
+        self.txns.iter_mut().for_each(|t| {
+            if t.is_some_and(|t| matches!(t.kind, TxnKind::Consent { old: true })) {
+                *t = None;
+            }
+        });
+        self.consent_expired = false;
+        self.emit(PendingEvent::Selected);
+        // RFC 8445 §8.1.2: with a nominated pair for the (one) component, the rest of the
+        // checklist goes: waiting and frozen pairs are removed, in-progress checks cancelled
+        // (a late response still validates its pair).
+        for p in self.pairs.iter_mut().flatten() {
+            if matches!(
+                p.state,
+                PairState::Frozen | PairState::Waiting | PairState::InProgress
+            ) && !p.nominate_next
+            {
+                p.state = PairState::Failed;
+                p.triggered = None;
+            }
+        }
+        for t in self.txns.iter_mut().flatten() {
+            if let TxnKind::Check { pair, .. } = t.kind
+                && Some(pair) != self.selected.and_then(|s| s.pair)
+            {
+                t.cancelled = true;
+                t.schedule.cancel(now);
+            }
+        }
+    }
+
+    /// Consent freshness (RFC 7675) on the selected pair: a new request every 4-6 s, and
+    /// sending stops once no response came for `consent_timeout`.
+    pub(super) fn refresh_consent(&mut self, now: Instant) {
+        if let Some(sel) = self.selected
+            && !self.config.lite
+            && !self.consent_expired
+        {
+            if now.saturating_duration_since(sel.last_consent) >= self.config.consent_timeout {
+                debug!("ice: consent expired");
+                self.consent_expired = true;
+                self.txns.iter_mut().for_each(|t| {
+                    if t.is_some_and(|t| matches!(t.kind, TxnKind::Consent { .. })) {
+                        *t = None;
+                    }
+                });
+            } else if now >= sel.next_consent {
+                let jitter = self.consent_jitter();
+                if let Some(s) = self.selected.as_mut() {
+                    s.next_consent = now + jitter;
+                }
+                // A new consent request supersedes the previous one's retransmissions.
+                for t in self.txns.iter_mut().flatten() {
+                    if matches!(t.kind, TxnKind::Consent { .. }) {
+                        t.cancelled = true;
+                        t.schedule.cancel(now);
+                    }
+                }
+                let prflx = priority(
+                    CandidateType::PeerReflexive,
+                    ((sel.local.priority >> 8) & 0xffff) as u16,
+                    1,
+                );
+                self.start_txn(
+                    now,
+                    TxnKind::Consent { old: sel.old },
+                    sel.base,
+                    sel.remote.address,
+                    prflx,
+                );
+                self.stats.consent_checks += 1;
+            }
+        }
+    }
+
+    /// RFC 7675 §5.1: a random interval in [0.8, 1.2] x the consent interval.
+    pub(super) fn consent_jitter(&mut self) -> Duration {
+        let base = self.config.consent_interval;
+        let spread = u64::try_from((base * 2 / 5).as_micros()).unwrap_or(0);
+        base * 4 / 5 + Duration::from_micros(self.rng.below(spread.max(1)))
+    }
+}

@@ -29,6 +29,7 @@ use super::*;
 /// The id of a report entry. Written with `Display` (`P`, `T01`, `I1A2B3C4D`,
 /// `CP1A2B3C4D_5E6F7A8B`, `CFAB:CD:..`, `D0`); equal ids name the same object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum StatsId<'r> {
     /// The one `peer-connection` entry.
@@ -60,6 +61,7 @@ impl fmt::Display for StatsId<'_> {
 
 /// `RTCDtlsTransportState`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum DtlsTransportState {
     /// No DTLS role yet.
@@ -166,6 +168,7 @@ pub struct CandidatePairStats<'r> {
 
 /// What went over the selected pair besides STUN.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub struct PairTraffic {
     /// Datagrams sent.

@@ -116,7 +116,10 @@ impl Drbg {
             }
             for block in request.chunks_mut(OUT_LEN) {
                 self.value = self.hmac(&[&self.value]);
-                block.copy_from_slice(&self.value[..block.len()]);
+                // `chunks_mut(OUT_LEN)` never yields more than OUT_LEN bytes.
+                for (b, v) in block.iter_mut().zip(self.value) {
+                    *b = v;
+                }
             }
             self.update(&[additional]);
             self.reseed_counter = self.reseed_counter.saturating_add(1);

@@ -51,6 +51,7 @@
 //! Nothing here panics on any input. Reads past the end return [`ReadError`]; writes past the
 //! end are remembered by the [`Writer`] and reported once, with the exact size that was needed.
 #![no_std]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 #[cfg(feature = "std")]

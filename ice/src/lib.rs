@@ -57,6 +57,7 @@
 //! entry; so relayed candidates are not the first to go. A full pair table prunes the
 //! lowest-priority pair (RFC 8445 §6.1.2.5).
 #![no_std]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 #[cfg(feature = "std")]
 extern crate std;

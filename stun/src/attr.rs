@@ -254,7 +254,8 @@ impl<'a> AttrList<'a> {
             AttrList::Types(t) => (&[], t),
         };
         wire.chunks_exact(2)
-            .map(|c| AttrType(u16::from_be_bytes([c[0], c[1]])))
+            .filter_map(|c| c.first_chunk::<2>())
+            .map(|c| AttrType(u16::from_be_bytes(*c)))
             .chain(types.iter().copied())
     }
 
@@ -498,7 +499,9 @@ impl<'a> Attribute<'a> {
             AttrType::ADDITIONAL_ADDRESS_FAMILY => Attribute::AdditionalAddressFamily(
                 AddressFamily((exact(r.u32(), r).ok_or(bad)? >> 24) as u8),
             ),
-            AttrType::EVEN_PORT if value.len() == 1 => Attribute::EvenPort(value[0] & 0x80 != 0),
+            AttrType::EVEN_PORT if value.len() == 1 => {
+                Attribute::EvenPort(value.first().is_some_and(|b| b & 0x80 != 0))
+            }
             AttrType::REQUESTED_TRANSPORT => {
                 Attribute::RequestedTransport((exact(r.u32(), r).ok_or(bad)? >> 24) as u8)
             }

@@ -52,6 +52,7 @@
 //! getter return `None` (and [`Message::attributes`] yield an `Err`). Emitting reports a
 //! buffer that is too small with the size needed ([`EmitError`]).
 #![no_std]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 #[cfg(feature = "std")]
 extern crate std;

@@ -142,8 +142,8 @@ impl core::error::Error for Error {}
 #[must_use]
 pub fn is_stun(packet: &[u8]) -> bool {
     packet.len() >= HEADER_LEN
-        && packet[0] & 0xc0 == 0
-        && packet[4..8] == MAGIC_COOKIE.to_be_bytes()
+        && packet.first().is_some_and(|b| b & 0xc0 == 0)
+        && packet.get(4..8) == Some(&MAGIC_COOKIE.to_be_bytes()[..])
 }
 
 /// A parsed STUN message: a checked view over the received bytes.
@@ -536,7 +536,8 @@ impl<'a> Message<'a> {
         let Some(len) = self
             .bytes
             .get(at + 2..at + 4)
-            .map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])))
+            .and_then(|l| l.first_chunk::<2>())
+            .map(|l| usize::from(u16::from_be_bytes(*l)))
         else {
             return false;
         };

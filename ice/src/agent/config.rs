@@ -81,7 +81,8 @@ impl Credentials {
         let mut ufrag = [0u8; 8];
         let mut pwd = [0u8; 24];
         for (b, r) in ufrag.iter_mut().chain(pwd.iter_mut()).zip(random) {
-            *b = ICE_CHARS[usize::from(r & 63)];
+            // `r & 63` indexes the 64-byte table: never out of range.
+            *b = ICE_CHARS.get(usize::from(r & 63)).copied().unwrap_or(b'A');
         }
         Credentials {
             ufrag: Str::copy_from(core::str::from_utf8(&ufrag).unwrap_or_default())

@@ -77,13 +77,14 @@ pub(super) fn foundation(
 
 /// `n` in decimal, as a foundation.
 pub(super) fn decimal(mut n: u32) -> Str<32> {
+    // u32::MAX has ten digits; they are written from the right.
     let mut digits = [0u8; 10];
     let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (n % 10) as u8;
         n /= 10;
-        if n == 0 || i == 0 {
+        i -= 1;
+        if n == 0 {
             break;
         }
     }

@@ -5,6 +5,7 @@ use core::fmt;
 /// Why a [`Reader`] could not give what was asked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum ReadError {
     /// The input ended before the field did.
     Truncated,

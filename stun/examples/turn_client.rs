@@ -60,7 +60,7 @@ impl Client {
             match tx.poll_event() {
                 Some(TxEvent::Response(msg)) => return Ok(msg.as_bytes().to_vec()),
                 Some(TxEvent::TimedOut) => return Err("transaction timed out".into()),
-                None => {}
+                _ => {}
             }
             let wait = tx
                 .poll_timeout()
@@ -73,7 +73,7 @@ impl Client {
             match self.socket.recv_from(&mut buf) {
                 Ok((n, from)) => {
                     let now = self.now();
-                    tx.handle_packet(now, from, &mut buf[..n]);
+                    tx.handle_packet(now, from, &buf[..n]);
                 }
                 Err(_) => {
                     let now = self.now();

@@ -381,6 +381,14 @@ pub enum Attribute<'a> {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct BadAttribute(pub AttrType);
 
+impl core::fmt::Display for BadAttribute {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "malformed STUN attribute {:#06x}", (self.0).0)
+    }
+}
+
+impl core::error::Error for BadAttribute {}
+
 impl<'a> Attribute<'a> {
     /// The attribute's type.
     #[must_use]

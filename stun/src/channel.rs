@@ -22,6 +22,7 @@ pub const CHANNEL_MAX: u16 = 0x4FFF;
 /// Why bytes are not a ChannelData message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum ChannelDataError {
     /// Shorter than the header or than its length says.
     Truncated,
@@ -30,6 +31,18 @@ pub enum ChannelDataError {
     /// More bytes follow than the length and its padding explain.
     TrailingBytes,
 }
+
+impl core::fmt::Display for ChannelDataError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            ChannelDataError::Truncated => "ChannelData truncated",
+            ChannelDataError::BadChannel => "ChannelData channel number outside 0x4000..=0x4FFF",
+            ChannelDataError::TrailingBytes => "bytes after the ChannelData message",
+        })
+    }
+}
+
+impl core::error::Error for ChannelDataError {}
 
 /// A ChannelData message: a checked view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

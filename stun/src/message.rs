@@ -113,6 +113,7 @@ pub const fn message_type(class: Class, method: Method) -> u16 {
 /// Why bytes are not a STUN message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum Error {
     /// Shorter than the header or than the header's length says.
     Truncated,
@@ -568,6 +569,7 @@ impl<'a> Message<'a> {
 /// Why a [`Builder`] could not emit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum EmitError {
     /// The buffer is too small.
     BufferTooSmall(BufferTooSmall),

@@ -128,6 +128,7 @@ impl Retransmit {
 
 /// What a [`ClientTransaction`] reports, once.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub enum Event<'a> {
     /// A success or error response matched the transaction.
     Response(Message<'a>),
@@ -138,12 +139,24 @@ pub enum Event<'a> {
 /// Why a [`ClientTransaction`] could not start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum StartError {
     /// The request does not fit the transaction's `MAX` bytes.
     TooLarge(BufferTooSmall),
     /// The bytes are not a STUN request.
     NotARequest,
 }
+
+impl core::fmt::Display for StartError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            StartError::TooLarge(e) => write!(f, "STUN request too large for the transaction: {e}"),
+            StartError::NotARequest => f.write_str("not a STUN request"),
+        }
+    }
+}
+
+impl core::error::Error for StartError {}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
@@ -218,7 +231,7 @@ impl<const MAX: usize> ClientTransaction<MAX> {
 
     /// Offers a received datagram; returns whether it was this transaction's response. A
     /// response from another address than the request went to is not a match.
-    pub fn handle_packet(&mut self, _now: Instant, from: SocketAddr, packet: &mut [u8]) -> bool {
+    pub fn handle_packet(&mut self, _now: Instant, from: SocketAddr, packet: &[u8]) -> bool {
         if self.state != State::AwaitResponse || from != self.destination || !is_stun(packet) {
             return false;
         }
@@ -381,11 +394,11 @@ mod tests {
             .xor_mapped_address(mapped)
             .emit(&mut resp)
             .unwrap();
-        assert!(!tx.handle_packet(Instant::ZERO, addr("192.0.2.2:3478"), &mut resp[..m]));
+        assert!(!tx.handle_packet(Instant::ZERO, addr("192.0.2.2:3478"), &resp[..m]));
         let mut other = resp;
         other[8] ^= 1;
-        assert!(!tx.handle_packet(Instant::ZERO, server, &mut other[..m]));
-        assert!(tx.handle_packet(Instant::ZERO, server, &mut resp[..m]));
+        assert!(!tx.handle_packet(Instant::ZERO, server, &other[..m]));
+        assert!(tx.handle_packet(Instant::ZERO, server, &resp[..m]));
         match tx.poll_event() {
             Some(Event::Response(msg)) => assert_eq!(msg.xor_mapped_address(), Some(mapped)),
             other => panic!("{other:?}"),

@@ -1,4 +1,5 @@
-//! Property tests: parse(emit(m)) == m for generated messages; arbitrary bytes never panic.
+//! Parsing and emitting: parse(emit(m)) == m for generated messages; arbitrary bytes never
+//! panic; unknown comprehension-required attributes are listed; framing errors are reported.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
 

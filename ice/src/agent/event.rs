@@ -132,6 +132,8 @@ pub struct Stats {
     pub dropped_unknown_local: u64,
     /// Dropped: a queue or table was full.
     pub dropped_full: u64,
+    /// Dropped: arrived after [`Agent::close`](crate::Agent::close).
+    pub dropped_closed: u64,
     /// Binding requests answered.
     pub requests_answered: u64,
     /// Connectivity checks started (each transaction once).

@@ -499,6 +499,7 @@ impl<
         let now = self.now.advance(now);
         self.stats.packets_received += 1;
         if self.closed {
+            self.stats.dropped_closed += 1;
             return;
         }
         let Ok(msg) = Message::parse(packet) else {

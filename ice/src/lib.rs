@@ -38,6 +38,10 @@
 //! }
 //! let wake_at = agent.poll_timeout(); // call handle_timeout then, or handle_packet sooner
 //! # assert!(wake_at.is_some());
+//! // What a host asks before sending data or accepting non-STUN traffic:
+//! assert!(!agent.can_send()); // no selected pair yet
+//! assert!(agent.knows_remote("192.0.2.20:6000".parse()?));
+//! assert!(!agent.knows_remote("198.51.100.1:6000".parse()?));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!

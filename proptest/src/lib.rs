@@ -9,7 +9,8 @@
 //! always gives the same packet trace (its hash is [`sim::Network::trace_hash`]).
 //!
 //! It depends on nothing but `peerless-base`, so every protocol crate takes it as a
-//! dev-dependency and keeps its own simulation tests (`<crate>/tests/sim*.rs`), each wrapping its
-//! machine in a [`sim::Node`]; scenarios that span crates (the Peer) live with the Peer.
+//! dev-dependency and keeps its own simulation tests in `<crate>/tests/` (named by the behaviour
+//! they test, e.g. `ice/tests/connect.rs`), each wrapping its machine in a [`sim::Node`];
+//! scenarios that span crates (the Peer) live with the Peer.
 
 pub mod sim;

@@ -757,3 +757,45 @@ fn can_send_and_knows_remote_follow_selection_consent_and_restart() {
     assert_eq!(a.selected_pair(), None);
     assert!(!a.can_send() && !a.knows_remote(remote()));
 }
+
+#[test]
+fn a_stun_server_that_never_answers_is_reported_once_then_gathering_completes() {
+    let server = addr("198.51.100.7:3478");
+    let mut a: Agent = Agent::new(
+        Config::new(Role::Controlling, [3; 32]).with_stun_server(server),
+        Instant::ZERO,
+    );
+    a.add_local_candidate(local()).unwrap();
+    let mut requests = 0;
+    let mut events = Vec::new();
+    let mut now = Instant::ZERO;
+    while now < Instant::ZERO + Duration::from_secs(120) {
+        requests += drain(&mut a)
+            .iter()
+            .filter(|(_, to, _)| *to == server)
+            .count();
+        while let Some(e) = a.poll_event() {
+            events.push(e);
+        }
+        let Some(next) = a.poll_timeout() else { break };
+        now = next.max(now);
+        a.handle_timeout(now);
+    }
+    assert!(requests > 1, "the request was retransmitted ({requests})");
+    let unreachable: Vec<_> = events
+        .iter()
+        .filter(|e| matches!(e, Event::ServerUnreachable { .. }))
+        .collect();
+    assert_eq!(
+        unreachable,
+        [&Event::ServerUnreachable {
+            local: local(),
+            server
+        }]
+    );
+    let at = |want: fn(&Event) -> bool| events.iter().position(want).unwrap();
+    assert!(
+        at(|e| matches!(e, Event::ServerUnreachable { .. }))
+            < at(|e| matches!(e, Event::GatheringComplete))
+    );
+}

@@ -34,6 +34,9 @@ pub(super) enum PendingEvent {
     Selected,
     Cleared,
     Role(Role),
+    /// The local candidate's index (its base is the socket) and the server's index in
+    /// `Config::stun_servers`: indices keep the event queue's entries as small as before.
+    ServerUnreachable(usize, usize),
 }
 
 /// USERNAME for a request from us to them: `theirs:ours`.

@@ -5,7 +5,8 @@
 //!                        |  ^
 //!                        v  |  consent 10 s silent / back
 //!                   Disconnected -> Failed (30 s)   close() -> Closed from anywhere
-//!  LocalCandidate.. GatheringComplete   SelectedPair / SelectedPairCleared   RoleChanged
+//!  LocalCandidate.. (ServerUnreachable) GatheringComplete   SelectedPair / SelectedPairCleared
+//!  RoleChanged
 //! ```
 
 use super::*;
@@ -71,6 +72,14 @@ pub enum Event {
     SelectedPairCleared,
     /// A role conflict switched our role.
     RoleChanged(Role),
+    /// A STUN server did not answer the binding request sent from `local` (every
+    /// retransmission timed out): no server-reflexive candidate comes from that pair.
+    ServerUnreachable {
+        /// The host socket the request left from.
+        local: SocketAddr,
+        /// The STUN server.
+        server: SocketAddr,
+    },
 }
 
 /// Why a command failed.

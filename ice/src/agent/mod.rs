@@ -548,7 +548,17 @@ impl<
                             trace!("ice: check on pair {} timed out", pair);
                             self.fail_pair(pair);
                         }
-                        TxnKind::Gather { .. } => self.check_gathering_done(),
+                        TxnKind::Gather { local } => {
+                            if let Some(server) = self
+                                .config
+                                .stun_servers
+                                .iter()
+                                .position(|s| *s == Some(t.destination))
+                            {
+                                self.emit(PendingEvent::ServerUnreachable(local, server));
+                            }
+                            self.check_gathering_done();
+                        }
                         _ => {}
                     }
                 }
@@ -637,6 +647,16 @@ impl<
                     .is_none()
                     .then_some(Event::SelectedPairCleared),
                 PendingEvent::Role(r) => Some(Event::RoleChanged(r)),
+                PendingEvent::ServerUnreachable(i, server) => {
+                    let local = self.locals.get(i).copied().flatten();
+                    let server = self.config.stun_servers.get(server).copied().flatten();
+                    local
+                        .zip(server)
+                        .map(|(l, server)| Event::ServerUnreachable {
+                            local: l.base,
+                            server,
+                        })
+                }
             };
             if out.is_some() {
                 return out;

@@ -76,7 +76,7 @@ mod text;
 pub use peer::{
     CandidateError, ChannelError, ChannelId, ChannelInit, ChannelOptions, ChannelStats, Config,
     ConnectionState, DTLS_BUFFER, DataChannel, DefaultStorage, EARLY_DTLS_DATAGRAMS, Event,
-    IceState, LOCAL_SDP_CAPACITY, MAX_HOSTS, MAX_LABEL, MessageKind, Peer,
+    IceGatheringState, IceState, LOCAL_SDP_CAPACITY, MAX_HOSTS, MAX_LABEL, MessageKind, Peer,
     REMOTE_CANDIDATE_CAPACITY, REMOTE_SDP_CAPACITY, ReadyState, Reliability, SdpError, SdpType,
     SendError, SignalingState, SmallStorage, SrtpContexts, Stats, Storage,
 };

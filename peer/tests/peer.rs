@@ -430,7 +430,9 @@ fn trickled_candidates_connect_without_candidates_in_the_descriptions() {
         let mut complete = false;
         while let Some(e) = p.poll_event() {
             match e {
-                peerless::Event::LocalCandidate(c) => lines.push(c.to_string()),
+                peerless::Event::LocalCandidate { candidate, .. } => {
+                    lines.push(candidate.to_string())
+                }
                 peerless::Event::GatheringComplete => complete = true,
                 _ => {}
             }

@@ -108,6 +108,7 @@ impl<
         {
             self.open_local_channel(slot);
         }
+        self.update_negotiation_needed(false);
         Ok(ChannelId(slot as u16))
     }
 

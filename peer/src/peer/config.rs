@@ -21,6 +21,12 @@ pub struct Config {
     pub trickle: bool,
     /// The largest datagram we send (DTLS records; SCTP packets are sized to fit in them).
     pub mtu: usize,
+    /// The polite side of perfect negotiation: a remote offer that collides with our own
+    /// outstanding offer rolls ours back and is applied, as a browser's
+    /// `setRemoteDescription` does. An impolite Peer (the default) refuses it with
+    /// [`SdpError::OfferCollision`] and its own offer stands. The two sides of a connection
+    /// must disagree on this.
+    pub polite: bool,
     /// Overrides of the ICE timers (consent, pacing); `None`: RFC defaults.
     pub ice: Option<ice::Config>,
     /// DTLS flight retransmission: first timeout and the most it backs off to. 500 ms and 4 s
@@ -45,6 +51,7 @@ impl Config {
             answer_setup: Setup::Active,
             trickle: true,
             mtu: 1200,
+            polite: false,
             ice: None,
             dtls_retransmit: (
                 core::time::Duration::from_millis(500),
@@ -67,6 +74,13 @@ impl Config {
     #[must_use]
     pub fn with_answer_setup(mut self, setup: Setup) -> Self {
         self.answer_setup = setup;
+        self
+    }
+
+    /// Be the polite side of perfect negotiation (see [`Config::polite`]).
+    #[must_use]
+    pub fn with_polite(mut self, polite: bool) -> Self {
+        self.polite = polite;
         self
     }
 

@@ -17,6 +17,11 @@ pub(super) enum Queued {
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Ready {
     GatheringComplete,
+    IceGatheringState(IceGatheringState),
+    /// A STUN server (the second address) did not answer requests from a host socket.
+    IceCandidateError(SocketAddr, SocketAddr),
+    SignalingState(SignalingState),
+    NegotiationNeeded,
     IceState(IceState),
     ConnectionState(ConnectionState),
     SelectedPair(SocketAddr, SocketAddr),
@@ -56,20 +61,36 @@ impl<
         if let (Some(stream), Some(a)) = (self.refused_stream.take(), self.transport.sctp()) {
             a.close_channel(stream);
         }
+        let mut candidate = None;
         while let Some(q) = self.queue.pop_front() {
             match q {
                 Queued::LocalCandidate(address, kind) => {
                     // Skipped if an ICE restart replaced it meanwhile.
-                    if let Some(c) = self
+                    candidate = self
                         .ice
                         .local_candidates()
                         .find(|c| c.address == address && c.kind == kind)
-                    {
-                        return Some(Event::LocalCandidate(*c));
+                        .copied();
+                    if candidate.is_some() {
+                        break;
                     }
                 }
+                // As the browser's task re-checks before firing: a need settled (or an
+                // exchange opened) since it was queued is not announced.
+                Queued::Ready(Ready::NegotiationNeeded)
+                    if self.signaling != SignalingState::Stable || !self.negotiation_needed => {}
                 Queued::Ready(r) => return Some(Self::expand(r)),
             }
+        }
+        if let Some(mut candidate) = candidate {
+            let creds = self.ice.local_credentials();
+            candidate.ufrag = Some(creds.ufrag);
+            return Some(Event::LocalCandidate {
+                candidate,
+                sdp_mid: self.sdp_mid(),
+                sdp_mline_index: self.data_mline,
+                username_fragment: creds.ufrag.as_str(),
+            });
         }
         if let Some(slot) = self.channels.iter().position(|c| c.announce_open) {
             let c = self.channels.get_mut(slot)?;
@@ -94,6 +115,15 @@ impl<
     pub(super) fn expand(q: Ready) -> Event<'static> {
         match q {
             Ready::GatheringComplete => Event::GatheringComplete,
+            Ready::IceGatheringState(s) => Event::IceGatheringState(s),
+            Ready::IceCandidateError(address, server) => Event::IceCandidateError {
+                address,
+                server,
+                error_code: 701,
+                error_text: "STUN server did not answer",
+            },
+            Ready::SignalingState(s) => Event::SignalingState(s),
+            Ready::NegotiationNeeded => Event::NegotiationNeeded,
             Ready::IceState(s) => Event::IceState(s),
             Ready::ConnectionState(s) => Event::ConnectionState(s),
             Ready::SelectedPair(local, remote) => Event::SelectedPair { local, remote },
@@ -135,12 +165,15 @@ impl<
         while let Some(ev) = self.ice.poll_event() {
             match ev {
                 ice::Event::LocalCandidate(c) => {
-                    self.gathered = false;
+                    self.set_gathering(IceGatheringState::Gathering);
                     self.push(Queued::LocalCandidate(c.address, c.kind));
                 }
                 ice::Event::GatheringComplete => {
-                    self.gathered = true;
+                    self.set_gathering(IceGatheringState::Complete);
                     self.push(Queued::Ready(Ready::GatheringComplete));
+                }
+                ice::Event::ServerUnreachable { local, server } => {
+                    self.push(Queued::Ready(Ready::IceCandidateError(local, server)));
                 }
                 ice::Event::StateChanged(s) if s != self.ice_state => {
                     self.ice_state = s;
@@ -167,6 +200,13 @@ impl<
         }
         self.update_connection_state();
         self.arm_dtls_deadline();
+    }
+
+    fn set_gathering(&mut self, state: IceGatheringState) {
+        if self.gathering != state {
+            self.gathering = state;
+            self.push(Queued::Ready(Ready::IceGatheringState(state)));
+        }
     }
 
     pub(super) fn update_connection_state(&mut self) {

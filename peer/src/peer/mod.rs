@@ -48,6 +48,7 @@ use crate::text::Text;
 mod channels;
 mod config;
 mod data_channel;
+mod descriptions;
 mod events;
 mod signaling;
 mod stats_report;
@@ -56,6 +57,7 @@ mod types;
 mod verbs;
 
 use channels::{Channel, ChannelState, FREE};
+use descriptions::Descriptions;
 use events::{Queued, Ready};
 use transport::{DtlsState, EarlyStash, Transport};
 
@@ -70,7 +72,7 @@ pub use stats_report::{
 pub use transport::SrtpContexts;
 pub use types::{
     CandidateError, ChannelError, ChannelId, ChannelInit, ChannelStats, ConnectionState, Event,
-    SdpError, SdpType, SendError, SignalingState, Stats,
+    IceGatheringState, SdpError, SdpType, SendError, SignalingState, Stats,
 };
 
 /// Default DTLS buffer size (reassembly and flight, each): a fragmented browser ClientHello
@@ -147,13 +149,19 @@ pub struct Peer<
     queue: Deque<Queued, EVENT_QUEUE>,
     /// A stream [`Event::ChannelRefused`] reported, reset on the next `poll_event`.
     refused_stream: Option<u16>,
-    local_sdp: Text<LOCAL_SDP>,
-    remote_sdp: Text<REMOTE_SDP>,
+    /// Our current and pending descriptions, sharing one buffer (see `descriptions`).
+    local: Descriptions<LOCAL_SDP>,
+    /// The peer's current and pending descriptions.
+    remote: Descriptions<REMOTE_SDP>,
     data_mid: Text<32>,
+    /// The data section's index in the descriptions (`sdpMLineIndex`).
+    data_mline: u16,
     ice_state: IceState,
     connection_state: ConnectionState,
     selected: Option<(SocketAddr, SocketAddr)>,
-    gathered: bool,
+    gathering: IceGatheringState,
+    /// `NegotiationNeeded` was raised and no negotiation has settled the need since.
+    negotiation_needed: bool,
     closed: bool,
     stats: Stats,
     report: stats_report::ReportCounters,
@@ -243,13 +251,15 @@ impl<
             channels: [FREE; CHANNELS],
             queue: Deque::new(),
             refused_stream: None,
-            local_sdp: Text::new(),
-            remote_sdp: Text::new(),
+            local: Descriptions::new(),
+            remote: Descriptions::new(),
             data_mid: Text::new(),
+            data_mline: 0,
             ice_state: IceState::New,
             connection_state: ConnectionState::New,
             selected: None,
-            gathered: false,
+            gathering: IceGatheringState::New,
+            negotiation_needed: false,
             closed: false,
             stats: Stats::default(),
             report: stats_report::ReportCounters::default(),
@@ -296,6 +306,12 @@ impl<
     #[must_use]
     pub fn signaling_state(&self) -> SignalingState {
         self.signaling
+    }
+
+    /// `iceGatheringState`.
+    #[must_use]
+    pub fn ice_gathering_state(&self) -> IceGatheringState {
+        self.gathering
     }
 
     /// Our certificate's SHA-256 fingerprint as SDP writes it (`sha-256 AB:CD:...`).

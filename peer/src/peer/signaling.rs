@@ -1,5 +1,21 @@
-//! Signaling: local and remote candidates, and the descriptions (JSEP) that carry ICE
-//! credentials, the certificate fingerprint, the DTLS role and the SCTP parameters.
+//! Signaling: local and remote candidates, and the descriptions (JSEP, RFC 8829) that carry
+//! ICE credentials, the certificate fingerprint, the DTLS role and the SCTP parameters.
+//!
+//! ```text
+//!   create_offer --> set_local(Offer) ---> have-local-offer --set_remote(Pranswer)--> have-remote-pranswer
+//!                                             |   |  set_remote(Answer): stable          | set_remote(Answer)
+//!                                             |   +-- set_local(Rollback): stable        v
+//!                                             |                                        stable
+//!                                             +-- set_remote(Offer), glare: polite rolls back
+//!                                                 its offer and goes on below; impolite refuses
+//!   set_remote(Offer) --> have-remote-offer --set_local(Pranswer)--> have-local-pranswer
+//!                            |  set_local(Answer): stable                | set_local(Answer)
+//!                            +-- set_remote(Rollback): stable            v stable
+//!
+//!   descriptions: pending (the offer or pranswer in flight) beside current (the last agreed)
+//!   in one buffer per side; an answer commits both sides' pending, a rollback forgets it
+//!   stable again: NegotiationNeeded if a channel or an ICE restart still wants an offer
+//! ```
 
 use super::*;
 
@@ -59,15 +75,19 @@ impl<
     /// A candidate from the peer's description. A TCP or other-component candidate is not
     /// used, as browsers skip them; one the ICE agent has no room for is counted and reported
     /// once per description ([`Event::RemoteCandidatesRefused`]).
-    pub(super) fn add_signalled_candidate(&mut self, line: &str) -> bool {
-        match self.ice.add_remote_candidate(line) {
+    fn add_signalled_candidate(
+        ice: &mut Agent<REMOTE_CANDIDATES>,
+        stats: &mut Stats,
+        line: &str,
+    ) -> bool {
+        match ice.add_remote_candidate(line) {
             Ok(()) => true,
             Err(ice::AddCandidateError::Full) => {
-                self.stats.remote_candidates_refused += 1;
+                stats.remote_candidates_refused += 1;
                 false
             }
             Err(_) => {
-                self.stats.remote_candidates_unusable += 1;
+                stats.remote_candidates_unusable += 1;
                 true
             }
         }
@@ -80,13 +100,22 @@ impl<
             return;
         }
         self.ice.restart();
-        self.gathered = false;
         self.pump();
+        self.update_negotiation_needed(false);
     }
 
     // -----------------------------------------------------------------------------------------
     // Descriptions (JSEP)
     // -----------------------------------------------------------------------------------------
+
+    /// The mid of the data section (`sdpMid` of our candidates): "0" before any description.
+    pub(super) fn sdp_mid(&self) -> &str {
+        if self.data_mid.is_empty() {
+            "0"
+        } else {
+            self.data_mid.as_str()
+        }
+    }
 
     pub(super) fn with_local<R>(&self, f: impl FnOnce(&jsep::Local<'_>) -> R) -> R {
         let creds = self.ice.local_credentials();
@@ -107,11 +136,7 @@ impl<
         for (l, t) in lines.iter_mut().zip(texts.iter()).take(n) {
             *l = t.as_str().strip_prefix("candidate:").unwrap_or(t.as_str());
         }
-        let mid = if self.data_mid.is_empty() {
-            "0"
-        } else {
-            self.data_mid.as_str()
-        };
+        let mid = self.sdp_mid();
         let mut local = jsep::Local::new(
             self.session_id,
             jsep::IceCredentials::new(creds.ufrag.as_str(), creds.pwd.as_str()),
@@ -139,43 +164,50 @@ impl<
     pub(super) fn gathering_complete(&self) -> bool {
         // The agent says so once every host socket's candidates (and the server-reflexive
         // ones, with STUN servers) are out; before any socket there is nothing to complete.
-        self.gathered && self.ice.local_candidates().next().is_some()
+        self.gathering == IceGatheringState::Complete
+            && self.ice.local_candidates().next().is_some()
     }
 
-    /// Writes an offer (`createOffer`) with one data channel section into `buf`.
+    /// Writes an offer (`createOffer`) with one data channel section into `buf`, built on our
+    /// latest description (sections keep their place, the session version goes up).
     pub fn create_offer<'b>(&mut self, buf: &'b mut [u8]) -> Result<&'b str, SdpError> {
         if self.closed {
             return Err(SdpError::Closed);
         }
-        if self.signaling == SignalingState::HaveRemoteOffer {
+        if matches!(
+            self.signaling,
+            SignalingState::HaveRemoteOffer | SignalingState::HaveLocalPranswer
+        ) {
             return Err(SdpError::WrongState);
         }
-        let previous_text = self.local_sdp;
-        let previous = Session::parse(previous_text.as_str()).ok();
+        let previous = self.local.latest().and_then(|t| Session::parse(t).ok());
         let len = self
             .with_local(|local| jsep::offer_to_slice(local, previous.as_ref(), buf).map(str::len));
-        match len {
-            Ok(n) => Ok(core::str::from_utf8(buf.get(..n).unwrap_or_default()).unwrap_or_default()),
-            Err(jsep::JsepError::BufferTooSmall(n)) => Err(SdpError::BufferTooSmall(n)),
-            Err(e) => Err(SdpError::Jsep(e)),
-        }
+        Self::written(buf, len)
     }
 
-    /// Writes the answer to the applied remote offer (`createAnswer`) into `buf`.
+    /// Writes the answer to the applied remote offer (`createAnswer`) into `buf`; it may be
+    /// applied as a provisional answer ([`SdpType::Pranswer`]) or the final one.
     pub fn create_answer<'b>(&mut self, buf: &'b mut [u8]) -> Result<&'b str, SdpError> {
         if self.closed {
             return Err(SdpError::Closed);
         }
-        if self.signaling != SignalingState::HaveRemoteOffer {
+        if !matches!(
+            self.signaling,
+            SignalingState::HaveRemoteOffer | SignalingState::HaveLocalPranswer
+        ) {
             return Err(SdpError::WrongState);
         }
-        let remote_text = self.remote_sdp;
-        let offer = Session::parse(remote_text.as_str()).map_err(SdpError::Parse)?;
-        let previous_text = self.local_sdp;
-        let previous = Session::parse(previous_text.as_str()).ok();
+        let offer =
+            Session::parse(self.remote.latest().unwrap_or_default()).map_err(SdpError::Parse)?;
+        let previous = self.local.latest().and_then(|t| Session::parse(t).ok());
         let len = self.with_local(|local| {
             jsep::answer_to_slice(local, &offer, previous.as_ref(), buf).map(str::len)
         });
+        Self::written(buf, len)
+    }
+
+    fn written(buf: &[u8], len: Result<usize, jsep::JsepError>) -> Result<&str, SdpError> {
         match len {
             Ok(n) => Ok(core::str::from_utf8(buf.get(..n).unwrap_or_default()).unwrap_or_default()),
             Err(jsep::JsepError::BufferTooSmall(n)) => Err(SdpError::BufferTooSmall(n)),
@@ -183,56 +215,461 @@ impl<
         }
     }
 
+    // -----------------------------------------------------------------------------------------
+    // The descriptions as the browser shows them
+    // -----------------------------------------------------------------------------------------
+
+    /// `localDescription`: the pending one if an exchange is open, else the current one.
+    #[must_use]
+    pub fn local_description(&self) -> Option<&str> {
+        self.local.latest()
+    }
+
+    /// `currentLocalDescription`: ours as last agreed (offer or answer of a finished exchange).
+    #[must_use]
+    pub fn current_local_description(&self) -> Option<&str> {
+        self.local.current()
+    }
+
+    /// `pendingLocalDescription`: our offer or provisional answer still being negotiated.
+    #[must_use]
+    pub fn pending_local_description(&self) -> Option<&str> {
+        self.local.pending()
+    }
+
+    /// `remoteDescription`: the pending one if an exchange is open, else the current one.
+    #[must_use]
+    pub fn remote_description(&self) -> Option<&str> {
+        self.remote.latest()
+    }
+
+    /// `currentRemoteDescription`: the peer's as last agreed.
+    #[must_use]
+    pub fn current_remote_description(&self) -> Option<&str> {
+        self.remote.current()
+    }
+
+    /// `pendingRemoteDescription`: the peer's offer or provisional answer being negotiated.
+    #[must_use]
+    pub fn pending_remote_description(&self) -> Option<&str> {
+        self.remote.pending()
+    }
+
+    /// `canTrickleIceCandidates`: whether the peer's description announces
+    /// `a=ice-options:trickle`; `None` before any remote description.
+    #[must_use]
+    pub fn can_trickle_ice_candidates(&self) -> Option<bool> {
+        let session = Session::parse(self.remote.latest()?).ok()?;
+        let trickle = |o: &str| o == "trickle";
+        Some(match data_section(&session) {
+            Some(data) => jsep::bundle_transport(&session, &data)
+                .ice_options()
+                .any(trickle),
+            None => session.ice_options().any(trickle),
+        })
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Applying descriptions (JSEP §5.7)
+    // -----------------------------------------------------------------------------------------
+
     /// Applies our own description (`setLocalDescription`), as written by
-    /// [`Peer::create_offer`] or [`Peer::create_answer`]. Applying an answer fixes our DTLS
-    /// role and starts DTLS and SCTP.
+    /// [`Peer::create_offer`] or [`Peer::create_answer`]. An answer or provisional answer fixes
+    /// our DTLS role and starts DTLS and SCTP; [`SdpType::Rollback`] withdraws our offer.
     pub fn set_local_description(&mut self, kind: SdpType, text: &str) -> Result<(), SdpError> {
         if self.closed {
             return Err(SdpError::Closed);
         }
+        if kind == SdpType::Rollback {
+            return self.rollback_local();
+        }
         let session = Session::parse(text).map_err(SdpError::Parse)?;
         let data = data_section(&session).ok_or(SdpError::NoDataSection)?;
-        let stored = Text::copy_from(text).ok_or(SdpError::TooLarge)?;
-        match (kind, self.signaling) {
+        let next = match (kind, self.signaling) {
             (SdpType::Offer, SignalingState::Stable | SignalingState::HaveLocalOffer) => {
-                self.signaling = SignalingState::HaveLocalOffer;
+                SignalingState::HaveLocalOffer
             }
-            (SdpType::Answer, SignalingState::HaveRemoteOffer) => {
-                let role = match data.setup() {
-                    Some(Setup::Active) => dtls::Role::Client,
-                    Some(Setup::Passive) => dtls::Role::Server,
-                    _ => return Err(SdpError::BadSetup),
-                };
-                self.signaling = SignalingState::Stable;
-                self.start_transport(role);
-            }
+            (
+                SdpType::Pranswer,
+                SignalingState::HaveRemoteOffer | SignalingState::HaveLocalPranswer,
+            ) => SignalingState::HaveLocalPranswer,
+            (
+                SdpType::Answer,
+                SignalingState::HaveRemoteOffer | SignalingState::HaveLocalPranswer,
+            ) => SignalingState::Stable,
             _ => return Err(SdpError::WrongState),
+        };
+        let role = match kind {
+            SdpType::Offer => None,
+            _ => Some(match data.setup() {
+                Some(Setup::Active) => dtls::Role::Client,
+                Some(Setup::Passive) => dtls::Role::Server,
+                _ => return Err(SdpError::BadSetup),
+            }),
+        };
+        // Checked before anything changes: a refused description leaves the Peer as it was.
+        let stored = if next == SignalingState::Stable {
+            self.local.set_current(text)
+        } else {
+            self.local.set_pending(text)
+        };
+        if !stored {
+            return Err(SdpError::TooLarge);
         }
-        if let Some(mid) = data.mid().and_then(Text::copy_from) {
-            self.data_mid = mid;
+        if next == SignalingState::Stable {
+            self.remote.commit();
         }
-        self.local_sdp = stored;
+        self.refresh_data_mid();
+        self.set_signaling(next);
+        if let Some(role) = role {
+            self.start_transport(role);
+        }
         self.pump();
+        self.update_negotiation_needed(true);
         Ok(())
     }
 
     /// Applies the peer's description (`setRemoteDescription`): its ICE credentials and
     /// candidates, its certificate fingerprint, its DTLS role and SCTP parameters.
+    ///
+    /// A remote offer while our own is outstanding (glare) is applied by a
+    /// [`Config::polite`] Peer, which first rolls its own offer back as a browser does; an
+    /// impolite one refuses it with [`SdpError::OfferCollision`]. [`SdpType::Rollback`]
+    /// withdraws the remote offer and restores the peer's transport parameters it replaced.
     pub fn set_remote_description(&mut self, kind: SdpType, text: &str) -> Result<(), SdpError> {
         if self.closed {
             return Err(SdpError::Closed);
         }
+        if kind == SdpType::Rollback {
+            return self.rollback_remote();
+        }
         let session = Session::parse(text).map_err(SdpError::Parse)?;
         let data = data_section(&session).ok_or(SdpError::NoDataSection)?;
-        let stored = Text::<REMOTE_SDP>::copy_from(text).ok_or(SdpError::TooLarge)?;
-        if kind == SdpType::Answer && self.signaling == SignalingState::HaveLocalOffer {
-            let ours = self.local_sdp;
-            let offer = Session::parse(ours.as_str()).map_err(SdpError::Parse)?;
+        let collision = kind == SdpType::Offer && self.signaling == SignalingState::HaveLocalOffer;
+        if collision && !self.config.polite {
+            return Err(SdpError::OfferCollision);
+        }
+        // The implicit rollback happens only once the offer is known to be usable.
+        let from = if collision {
+            SignalingState::Stable
+        } else {
+            self.signaling
+        };
+        let next = match (kind, from) {
+            (SdpType::Offer, SignalingState::Stable | SignalingState::HaveRemoteOffer) => {
+                SignalingState::HaveRemoteOffer
+            }
+            (
+                SdpType::Pranswer,
+                SignalingState::HaveLocalOffer | SignalingState::HaveRemotePranswer,
+            ) => SignalingState::HaveRemotePranswer,
+            (
+                SdpType::Answer,
+                SignalingState::HaveLocalOffer | SignalingState::HaveRemotePranswer,
+            ) => SignalingState::Stable,
+            _ => return Err(SdpError::WrongState),
+        };
+        let fits = if next == SignalingState::Stable {
+            Descriptions::<REMOTE_SDP>::fits_current(text.len())
+        } else {
+            self.remote.fits_pending(text.len())
+        };
+        if !fits {
+            return Err(SdpError::TooLarge);
+        }
+        if kind != SdpType::Offer {
+            let offer = Session::parse(self.local.pending().unwrap_or_default())
+                .map_err(SdpError::Parse)?;
             jsep::check_answer(&offer, &session).map_err(SdpError::Answer)?;
         }
-        // ICE credentials, fingerprint and role are the BUNDLE transport's: a browser's offer
-        // tags its first (audio) section, and only that one needs to carry them.
-        let transport = jsep::bundle_transport(&session, &data);
+        let params = RemoteTransport::of(&session, &data)?;
+        let role = if kind == SdpType::Offer {
+            if params.setup == Setup::Holdconn {
+                return Err(SdpError::BadSetup);
+            }
+            None
+        } else {
+            match jsep::offerer_role(params.setup) {
+                Some(Setup::Active) => Some(dtls::Role::Client),
+                Some(Setup::Passive) => Some(dtls::Role::Server),
+                _ => return Err(SdpError::BadSetup),
+            }
+        };
+
+        // Checked: from here on the description is applied.
+        if collision {
+            self.local.rollback();
+            self.set_signaling(SignalingState::Stable);
+        }
+        if kind == SdpType::Offer {
+            // The offerer controls (RFC 8445 §6.1.1), unless it is lite and we are not.
+            let want = if params.ice_lite {
+                ice::Role::Controlling
+            } else {
+                ice::Role::Controlled
+            };
+            if self.ice.role() != want && self.ice_state == IceState::New {
+                self.replace_agent(want);
+            }
+        }
+        let restart = !self.remote_ufrag.is_empty() && self.remote_ufrag.as_str() != params.ufrag;
+        if restart && kind == SdpType::Offer {
+            // An ICE restart from the peer: our answer carries new credentials too (RFC 8839
+            // §4.4.1.1.1).
+            self.ice.restart();
+        }
+        if self
+            .ice
+            .set_remote_credentials(params.ufrag, params.pwd)
+            .is_err()
+        {
+            // Checked by `RemoteTransport::of`.
+            return Err(SdpError::BadCredentials);
+        }
+        self.remote_ufrag = Text::copy_from(params.ufrag).unwrap_or_default();
+        self.add_description_candidates(&session, &data);
+        self.set_remote_transport(&params);
+        let stored = if next == SignalingState::Stable {
+            self.remote.set_current(text)
+        } else {
+            self.remote.set_pending(text)
+        };
+        debug_assert!(stored, "checked above");
+        if next == SignalingState::Stable {
+            self.local.commit();
+        }
+        self.refresh_data_mid();
+        self.set_signaling(next);
+        if let Some(role) = role {
+            self.start_transport(role);
+        }
+        self.pump();
+        self.update_negotiation_needed(true);
+        Ok(())
+    }
+
+    /// The ICE agent again, with `role` and our credentials and host sockets (its role can
+    /// change only before any check).
+    fn replace_agent(&mut self, role: ice::Role) {
+        let creds = *self.ice.local_credentials();
+        self.ice = Self::make_agent(&self.config, &mut self.rng, role, Some(creds), self.now);
+        for h in self.hosts.into_iter().flatten() {
+            let _ = self.ice.add_local_candidate(h);
+        }
+    }
+
+    /// The candidates of every section bundled with the data section; how many found no room
+    /// is reported once ([`Event::RemoteCandidatesRefused`]).
+    fn add_description_candidates(&mut self, session: &Session<'_>, data: &sdp::Media<'_>) {
+        let refused = Self::add_candidates(&mut self.ice, &mut self.stats, session, data);
+        if refused > 0 {
+            self.push(Queued::Ready(Ready::RemoteCandidatesRefused(refused)));
+        }
+    }
+
+    fn add_candidates(
+        ice: &mut Agent<REMOTE_CANDIDATES>,
+        stats: &mut Stats,
+        session: &Session<'_>,
+        data: &sdp::Media<'_>,
+    ) -> u32 {
+        let mut end_of_candidates = false;
+        // A candidate that took the place of an earlier one of this description (the table
+        // keeps a mix of types) leaves that one out just the same: both count.
+        let evicted_before = ice.stats().evicted;
+        let mut refused = 0u32;
+        for m in jsep::bundled_sections(session, data) {
+            for c in m.candidates() {
+                if !Self::add_signalled_candidate(ice, stats, c) {
+                    refused += 1;
+                }
+            }
+            end_of_candidates |= m.end_of_candidates();
+        }
+        let evicted = ice.stats().evicted.saturating_sub(evicted_before);
+        stats.remote_candidates_refused += evicted;
+        if end_of_candidates {
+            ice.end_of_remote_candidates();
+        }
+        refused.saturating_add(u32::try_from(evicted).unwrap_or(u32::MAX))
+    }
+
+    /// The peer's SCTP port, message size limit and fingerprint, also into a running
+    /// transport.
+    fn set_remote_transport(&mut self, params: &RemoteTransport<'_>) {
+        self.remote_sctp_port = params.sctp_port;
+        self.remote_max_message_size = params.max_message_size;
+        self.remote_fingerprint = params.fingerprint;
+        if let Some(run) = self.transport.running_mut() {
+            if let Some(fp) = params.fingerprint {
+                run.dtls.set_remote_fingerprint(fp);
+            }
+            run.sctp.set_remote_max_message_size(
+                self.remote_max_message_size
+                    .map_or(0, |m| usize::try_from(m).unwrap_or(usize::MAX)),
+            );
+        }
+    }
+
+    /// `setLocalDescription({type: "rollback"})`: our offer is withdrawn. Applying it changed
+    /// only the descriptions (our credentials and candidates are ours either way), so
+    /// forgetting the pending one is the whole undo.
+    fn rollback_local(&mut self) -> Result<(), SdpError> {
+        if self.signaling != SignalingState::HaveLocalOffer {
+            return Err(SdpError::WrongState);
+        }
+        self.local.rollback();
+        self.refresh_data_mid();
+        self.set_signaling(SignalingState::Stable);
+        self.pump();
+        self.update_negotiation_needed(true);
+        Ok(())
+    }
+
+    /// `setRemoteDescription({type: "rollback"})`: the peer's offer is withdrawn, and what it
+    /// set comes from the current remote description again. With none (a first offer), the
+    /// ICE agent starts over as before it (our role, no remote credentials or candidates). An
+    /// offer that restarted ICE gave us new credentials that stay: `NegotiationNeeded` then
+    /// asks for an offer carrying them.
+    fn rollback_remote(&mut self) -> Result<(), SdpError> {
+        if self.signaling != SignalingState::HaveRemoteOffer {
+            return Err(SdpError::WrongState);
+        }
+        self.remote.rollback();
+        // The current remote description was checked when it was applied.
+        let current = self.remote.current().and_then(|text| {
+            let session = Session::parse(text).ok()?;
+            let data = data_section(&session)?;
+            let p = RemoteTransport::of(&session, &data).ok()?;
+            let creds = ice::Credentials::new(p.ufrag, p.pwd).ok()?;
+            let ufrag = Text::<256>::copy_from(p.ufrag)?;
+            Some((creds, ufrag, p.sctp_port, p.max_message_size, p.fingerprint))
+        });
+        match current {
+            None => {
+                if self.transport.running().is_none() {
+                    self.replace_agent(ice::Role::Controlling);
+                    self.selected = None;
+                    if self.ice_state != IceState::New {
+                        self.ice_state = IceState::New;
+                        self.push(Queued::Ready(Ready::IceState(IceState::New)));
+                    }
+                }
+                self.remote_ufrag = Text::new();
+                self.remote_sctp_port = 5000;
+                self.remote_max_message_size = Some(jsep::IMPLICIT_MAX_MESSAGE_SIZE);
+                self.remote_fingerprint = None;
+            }
+            Some((creds, ufrag, sctp_port, max_message_size, fingerprint)) => {
+                if self.remote_ufrag.as_str() != ufrag.as_str() {
+                    // The offer restarted ICE: the checks start over under the agreed remote
+                    // credentials, with the agreed candidates (the old pair goes on meanwhile).
+                    let _ = self
+                        .ice
+                        .set_remote_credentials(creds.ufrag.as_str(), creds.pwd.as_str());
+                    self.remote_ufrag = ufrag;
+                    let mut refused = 0;
+                    if let Some(session) =
+                        self.remote.current().and_then(|t| Session::parse(t).ok())
+                        && let Some(data) = data_section(&session)
+                    {
+                        refused =
+                            Self::add_candidates(&mut self.ice, &mut self.stats, &session, &data);
+                    }
+                    if refused > 0 {
+                        self.push(Queued::Ready(Ready::RemoteCandidatesRefused(refused)));
+                    }
+                }
+                self.set_remote_transport(&RemoteTransport {
+                    ufrag: "",
+                    pwd: "",
+                    fingerprint,
+                    setup: Setup::Actpass,
+                    sctp_port,
+                    max_message_size,
+                    ice_lite: false,
+                });
+            }
+        }
+        self.refresh_data_mid();
+        self.set_signaling(SignalingState::Stable);
+        self.pump();
+        self.update_negotiation_needed(true);
+        Ok(())
+    }
+
+    /// The data section's mid and index, from our latest description, else the peer's.
+    fn refresh_data_mid(&mut self) {
+        let found = [self.local.latest(), self.remote.latest()]
+            .into_iter()
+            .flatten()
+            .find_map(|text| {
+                let session = Session::parse(text).ok()?;
+                let (index, data) = session
+                    .media()
+                    .enumerate()
+                    .find(|(_, m)| !m.is_rejected() && m.media_line().is_datachannel())?;
+                Some((
+                    Text::copy_from(data.mid().unwrap_or_default())?,
+                    u16::try_from(index).ok()?,
+                ))
+            });
+        (self.data_mid, self.data_mline) = found.unwrap_or_default();
+    }
+
+    pub(super) fn set_signaling(&mut self, state: SignalingState) {
+        if self.signaling != state {
+            self.signaling = state;
+            self.push(Queued::Ready(Ready::SignalingState(state)));
+        }
+    }
+
+    /// Whether an offer is needed: a data channel exists but no agreed description of ours
+    /// has a data section, or our ICE credentials are not the agreed ones (a restart).
+    fn needs_negotiation(&self) -> bool {
+        let channels = self.channels.iter().any(|c| c.state != ChannelState::Free);
+        let Some(session) = self.local.current().and_then(|t| Session::parse(t).ok()) else {
+            return channels;
+        };
+        let Some(data) = data_section(&session) else {
+            return channels;
+        };
+        jsep::bundle_transport(&session, &data).ice_ufrag()
+            != Some(self.ice.local_credentials().ufrag.as_str())
+    }
+
+    /// W3C "update the negotiation-needed flag": in stable only, raise
+    /// [`Event::NegotiationNeeded`] when a need appears, or again after a negotiation
+    /// (`negotiated`) that did not settle it; the flag drops when the need is gone.
+    pub(super) fn update_negotiation_needed(&mut self, negotiated: bool) {
+        if self.closed || self.signaling != SignalingState::Stable {
+            return;
+        }
+        let need = self.needs_negotiation();
+        let raise = need && (!self.negotiation_needed || negotiated);
+        self.negotiation_needed = need;
+        if raise {
+            self.push(Queued::Ready(Ready::NegotiationNeeded));
+        }
+    }
+}
+
+/// The transport parameters a remote description sets, read from the data section's BUNDLE
+/// transport (a browser's offer tags its first, audio, section, and only that one needs to
+/// carry them).
+struct RemoteTransport<'s> {
+    ufrag: &'s str,
+    pwd: &'s str,
+    fingerprint: Option<dtls::Fingerprint>,
+    setup: Setup,
+    sctp_port: u16,
+    max_message_size: Option<u64>,
+    ice_lite: bool,
+}
+
+impl<'s> RemoteTransport<'s> {
+    fn of(session: &Session<'s>, data: &sdp::Media<'s>) -> Result<Self, SdpError> {
+        let transport = jsep::bundle_transport(session, data);
         let (Some(ufrag), Some(pwd)) = (transport.ice_ufrag(), transport.ice_pwd()) else {
             return Err(SdpError::NoDataSection);
         };
@@ -250,93 +687,16 @@ impl<
                 dtls::HashAlgorithm::Sha1 => 3,
             })
             .ok_or(SdpError::NoFingerprint)?;
-        // RFC 4145 §4: a description without a=setup is active (an offer like that leaves us
-        // passive, which jsep's answer writes).
-        let setup = transport.setup().unwrap_or(Setup::Active);
-        let role = match (kind, self.signaling) {
-            (SdpType::Offer, SignalingState::Stable | SignalingState::HaveRemoteOffer) => {
-                if setup == Setup::Holdconn {
-                    return Err(SdpError::BadSetup);
-                }
-                None
-            }
-            (SdpType::Answer, SignalingState::HaveLocalOffer) => match jsep::offerer_role(setup) {
-                Some(Setup::Active) => Some(dtls::Role::Client),
-                Some(Setup::Passive) => Some(dtls::Role::Server),
-                _ => return Err(SdpError::BadSetup),
-            },
-            _ => return Err(SdpError::WrongState),
-        };
-        if kind == SdpType::Offer {
-            // The offerer controls (RFC 8445 §6.1.1), unless it is lite and we are not.
-            let want = if session.ice_lite() || transport.ice_lite() {
-                ice::Role::Controlling
-            } else {
-                ice::Role::Controlled
-            };
-            if self.ice.role() != want && self.ice_state == IceState::New {
-                let creds = *self.ice.local_credentials();
-                self.ice =
-                    Self::make_agent(&self.config, &mut self.rng, want, Some(creds), self.now);
-                for h in self.hosts.into_iter().flatten() {
-                    let _ = self.ice.add_local_candidate(h);
-                }
-            }
-            if let Some(mid) = data.mid().and_then(Text::copy_from) {
-                self.data_mid = mid;
-            }
-            self.signaling = SignalingState::HaveRemoteOffer;
-        } else {
-            self.signaling = SignalingState::Stable;
-        }
-        let restart = !self.remote_ufrag.is_empty() && self.remote_ufrag.as_str() != ufrag;
-        if restart && kind == SdpType::Offer {
-            // An ICE restart from the peer: our answer carries new credentials too (RFC 8839
-            // §4.4.1.1.1).
-            self.ice.restart();
-            self.gathered = false;
-        }
-        if self.ice.set_remote_credentials(ufrag, pwd).is_err() {
-            return Err(SdpError::BadCredentials);
-        }
-        self.remote_ufrag = Text::copy_from(ufrag).unwrap_or_default();
-        let mut end_of_candidates = false;
-        // A candidate that took the place of an earlier one of this description (the table
-        // keeps a mix of types) leaves that one out just the same: both count.
-        let evicted_before = self.ice.stats().evicted;
-        let mut refused = 0u32;
-        for m in jsep::bundled_sections(&session, &data) {
-            for c in m.candidates() {
-                if !self.add_signalled_candidate(c) {
-                    refused += 1;
-                }
-            }
-            end_of_candidates |= m.end_of_candidates();
-        }
-        let evicted = self.ice.stats().evicted.saturating_sub(evicted_before);
-        let refused = refused.saturating_add(u32::try_from(evicted).unwrap_or(u32::MAX));
-        if refused > 0 {
-            self.stats.remote_candidates_refused += evicted;
-            self.push(Queued::Ready(Ready::RemoteCandidatesRefused(refused)));
-        }
-        if end_of_candidates {
-            self.ice.end_of_remote_candidates();
-        }
-        self.remote_sctp_port = data.sctp_port().unwrap_or(5000);
-        self.remote_max_message_size = jsep::remote_max_message_size(&data);
-        self.remote_fingerprint = Some(fingerprint);
-        if let Some(run) = self.transport.running_mut() {
-            run.dtls.set_remote_fingerprint(fingerprint);
-            run.sctp.set_remote_max_message_size(
-                self.remote_max_message_size
-                    .map_or(0, |m| usize::try_from(m).unwrap_or(usize::MAX)),
-            );
-        }
-        self.remote_sdp = stored;
-        if let Some(role) = role {
-            self.start_transport(role);
-        }
-        self.pump();
-        Ok(())
+        Ok(RemoteTransport {
+            ufrag,
+            pwd,
+            fingerprint: Some(fingerprint),
+            // RFC 4145 §4: a description without a=setup is active (an offer like that leaves
+            // us passive, which jsep's answer writes).
+            setup: transport.setup().unwrap_or(Setup::Active),
+            sctp_port: data.sctp_port().unwrap_or(5000),
+            max_message_size: jsep::remote_max_message_size(data),
+            ice_lite: session.ice_lite() || transport.ice_lite(),
+        })
     }
 }

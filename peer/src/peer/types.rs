@@ -5,17 +5,46 @@ use core::fmt;
 
 use super::*;
 
-/// `RTCSdpType`: which side of the offer/answer exchange a description is.
+/// `RTCSdpType`: which step of the offer/answer exchange a description is (RFC 8829 §4.1.8).
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SdpType {
     /// An offer.
     Offer,
-    /// An answer.
+    /// A provisional answer: applied like an answer (the transport starts) but the exchange
+    /// stays open for the final one.
+    Pranswer,
+    /// The final answer.
     Answer,
+    /// Cancels the offer being negotiated (ours with `set_local_description`, the peer's
+    /// with `set_remote_description`): back to stable with what that offer changed undone.
+    /// The text passed with it is ignored.
+    Rollback,
 }
 
-/// `RTCSignalingState`.
+impl SdpType {
+    /// The W3C enum value.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SdpType::Offer => "offer",
+            SdpType::Pranswer => "pranswer",
+            SdpType::Answer => "answer",
+            SdpType::Rollback => "rollback",
+        }
+    }
+}
+
+/// `RTCSignalingState` (RFC 8829 §3.2, W3C webrtc §4.3.1).
+///
+/// ```text
+///            set_local(offer)                         set_remote(offer)
+///   stable ------------------> have-local-offer       stable -------------------> have-remote-offer
+///     ^  <-- set_remote(answer) ---|  |                 ^  <-- set_local(answer) -----|  |
+///     |  <-- set_local(rollback) --+  | set_remote      |  <-- set_remote(rollback) --+  | set_local
+///     |                               v (pranswer)      |                                v (pranswer)
+///     +---- set_remote(answer) -- have-remote-pranswer  +---- set_local(answer) --- have-local-pranswer
+/// ```
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SignalingState {
@@ -25,8 +54,51 @@ pub enum SignalingState {
     HaveLocalOffer,
     /// We applied the remote offer; our answer is due.
     HaveRemoteOffer,
+    /// We applied the remote offer and our provisional answer; the final answer is due.
+    HaveLocalPranswer,
+    /// We applied our offer and the peer's provisional answer; its final answer is due.
+    HaveRemotePranswer,
     /// [`Peer::close`] was called.
     Closed,
+}
+
+impl SignalingState {
+    /// The W3C enum value.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SignalingState::Stable => "stable",
+            SignalingState::HaveLocalOffer => "have-local-offer",
+            SignalingState::HaveRemoteOffer => "have-remote-offer",
+            SignalingState::HaveLocalPranswer => "have-local-pranswer",
+            SignalingState::HaveRemotePranswer => "have-remote-pranswer",
+            SignalingState::Closed => "closed",
+        }
+    }
+}
+
+/// `RTCIceGatheringState`.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IceGatheringState {
+    /// No host socket yet.
+    New,
+    /// Candidates are being found (server-reflexive ones wait for their STUN server).
+    Gathering,
+    /// Every candidate has been reported, until a new socket or an ICE restart.
+    Complete,
+}
+
+impl IceGatheringState {
+    /// The W3C enum value.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            IceGatheringState::New => "new",
+            IceGatheringState::Gathering => "gathering",
+            IceGatheringState::Complete => "complete",
+        }
+    }
 }
 
 /// `RTCPeerConnectionState`: ICE and DTLS together, as the browser reports them.
@@ -81,10 +153,40 @@ pub struct ChannelInit<'a> {
 #[derive(Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event<'e> {
-    /// A local candidate to signal to the peer (`onicecandidate`): send `a=` + its text.
-    LocalCandidate(ice::Candidate),
+    /// A local candidate to signal to the peer (`onicecandidate`, an `RTCIceCandidate`):
+    /// send `a=` + the candidate's text with the mid, m-line index and ufrag it belongs to.
+    LocalCandidate {
+        /// The candidate (`candidate`; its `Display` is the `candidate:...` text).
+        candidate: ice::Candidate,
+        /// The media section it belongs to (`sdpMid`): the data channel's bundle.
+        sdp_mid: &'e str,
+        /// That section's index in the description (`sdpMLineIndex`).
+        sdp_mline_index: u16,
+        /// Our ICE ufrag (`usernameFragment`), which tells one ICE generation from the next.
+        username_fragment: &'e str,
+    },
     /// Every local candidate has been reported (`onicecandidate` with `null`).
     GatheringComplete,
+    /// `iceGatheringState` changed (`onicegatheringstatechange`).
+    IceGatheringState(IceGatheringState),
+    /// A STUN server did not answer (`onicecandidateerror`): no server-reflexive candidate
+    /// comes from this socket and server.
+    IceCandidateError {
+        /// The host socket the request left from (`address` and `port`).
+        address: SocketAddr,
+        /// The STUN server (the browser gives its `url`).
+        server: SocketAddr,
+        /// `errorCode`: 701, the browser's code for a server that did not answer.
+        error_code: u16,
+        /// `errorText`.
+        error_text: &'e str,
+    },
+    /// `signalingState` changed (`onsignalingstatechange`).
+    SignalingState(SignalingState),
+    /// Something needs a new offer (`onnegotiationneeded`): a data channel while the current
+    /// local description has no data section, or an ICE restart. Raised only in stable, once
+    /// per need (again only after a negotiation that did not settle it).
+    NegotiationNeeded,
     /// `iceConnectionState` changed.
     IceState(IceState),
     /// `connectionState` changed.
@@ -158,6 +260,10 @@ pub enum SdpError {
     BadSetup,
     /// Not allowed in this signaling state (an answer without an offer, say).
     WrongState,
+    /// A remote offer arrived while our own offer is outstanding (glare) and this Peer is not
+    /// [`Config::polite`]: nothing changed; the perfect-negotiation host ignores the offer
+    /// (the polite side rolls its own back and answers ours).
+    OfferCollision,
     /// The description is larger than the Peer keeps.
     TooLarge,
     /// The answer does not fit our offer (RFC 3264 §6, RFC 8843 §7.3).
@@ -297,6 +403,9 @@ impl fmt::Display for SdpError {
             Self::BadCredentials => f.write_str("bad ICE credentials"),
             Self::BadSetup => f.write_str("no DTLS role can be taken from a=setup"),
             Self::WrongState => f.write_str("not allowed in this signaling state"),
+            Self::OfferCollision => {
+                f.write_str("a remote offer collided with ours and this Peer is not polite")
+            }
             Self::TooLarge => f.write_str("the description is larger than the Peer keeps"),
             Self::Answer(e) => write!(f, "the answer does not fit our offer: {e}"),
             Self::BufferTooSmall(n) => write!(f, "buffer too small: {n} bytes needed"),

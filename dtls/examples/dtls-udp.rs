@@ -105,7 +105,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .try_into()
         .map_err(|_| "key file is not 32 bytes")?;
     let cert = peerless_dtls::Certificate::from_der(&der, &key).map_err(|e| format!("{e:?}"))?;
-    let config = Config::new(cert, seed)
+    let config = Config::new(role, cert, seed)
         .with_srtp_profiles(profiles)
         .with_cipher_suites(suites)
         .with_groups(groups)
@@ -125,7 +125,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Role::Server => UdpSocket::bind(addr)?,
     };
-    let mut ep: Endpoint = Endpoint::new(config, role, clock.now());
+    let mut ep: Endpoint = Endpoint::new(config, clock.now());
+    ep.connect(clock.now()); // a server ignores it
     ep.set_remote_fingerprint(fingerprint);
     let mut peer: Option<SocketAddr> = (role == Role::Client).then_some(addr);
     let mut out = vec![0u8; 2048];
@@ -170,6 +171,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     writeln!(o, "CLOSED {r:?}")?;
                     return Err(format!("closed: {r:?}").into());
                 }
+                _ => {}
             }
         }
         if ep.is_connected() && !send.is_empty() {
@@ -265,11 +267,11 @@ fn finish(
                         return Err(format!("closed before {expect:?}: {r:?}").into());
                     }
                 }
-                Event::Connected { .. } => {}
+                _ => {}
             }
         }
     }
-    ep.close();
+    ep.close(clock.now());
     while let Some(t) = ep.poll_transmit(&mut out).map_err(|e| format!("{e}"))? {
         if let Some(p) = peer {
             socket.send_to(t.payload, p)?;

@@ -27,6 +27,7 @@ pub const MAX_CERTIFICATE_LEN: usize = 512;
 /// Why a certificate could not be built or read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum CertificateError {
     /// The DER did not parse as an X.509 certificate.
     Malformed,
@@ -377,6 +378,7 @@ pub struct Fingerprint {
 /// An `a=fingerprint` value that could not be read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct BadFingerprint;
 
 impl Fingerprint {

@@ -46,8 +46,9 @@
 //! let (fp_a, fp_b) = (cert_a.fingerprint(HashAlgorithm::Sha256), cert_b.fingerprint(HashAlgorithm::Sha256));
 //! // a=setup:active makes us the client; the fingerprints come from the two SDPs.
 //! let now = Instant::ZERO;
-//! let mut client: Endpoint = Endpoint::new(Config::new(cert_a, [1; 32]), Role::Client, now);
-//! let mut server: Endpoint = Endpoint::new(Config::new(cert_b, [2; 32]), Role::Server, now);
+//! let mut client: Endpoint = Endpoint::new(Config::new(Role::Client, cert_a, [1; 32]), now);
+//! let mut server: Endpoint = Endpoint::new(Config::new(Role::Server, cert_b, [2; 32]), now);
+//! client.connect(now); // the client starts; the server answers
 //! client.set_remote_fingerprint(fp_b);
 //! server.set_remote_fingerprint(fp_a);
 //!

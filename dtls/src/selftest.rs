@@ -14,6 +14,7 @@ use peerless_base::Instant;
 
 /// Which endpoint a measured call ran on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Side {
     /// The DTLS client.
     Client,
@@ -23,6 +24,8 @@ pub enum Side {
 
 /// Why the self-test handshake did not complete.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum SelftestError {
     /// `buf` cannot hold a datagram at the configured MTU.
     BufferTooSmall,
@@ -34,8 +37,21 @@ pub enum SelftestError {
     KeysDiffer,
 }
 
-/// Runs the handshake between `client` and `server` (made with `Role::Client` and
-/// `Role::Server`, fingerprints already set) until both report `Event::Connected`, shuttling
+impl core::fmt::Display for SelftestError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            SelftestError::BufferTooSmall => "the buffer cannot hold a datagram at the MTU",
+            SelftestError::Closed => "an endpoint closed",
+            SelftestError::Stalled => "the handshake made no progress",
+            SelftestError::KeysDiffer => "the two sides exported different SRTP keys",
+        })
+    }
+}
+
+impl core::error::Error for SelftestError {}
+
+/// Starts the client (`connect`) and runs the handshake between `client` and `server` (made
+/// with `Role::Client` and `Role::Server`, fingerprints already set) until both report `Event::Connected`, shuttling
 /// datagrams through `buf` (at least the MTU). Returns the client's SRTP keying material.
 ///
 /// ```
@@ -45,8 +61,8 @@ pub enum SelftestError {
 /// let validity = Validity::days_from(1_700_000_000, 30);
 /// let (a, b) = (Certificate::generate(&mut rng, validity).unwrap(), Certificate::generate(&mut rng, validity).unwrap());
 /// let (fa, fb) = (a.fingerprint(HashAlgorithm::Sha256), b.fingerprint(HashAlgorithm::Sha256));
-/// let mut client: Endpoint<2048, 2048> = Endpoint::new(Config::new(a, [1; 32]), Role::Client, Instant::ZERO);
-/// let mut server: Endpoint<2048, 2048> = Endpoint::new(Config::new(b, [2; 32]), Role::Server, Instant::ZERO);
+/// let mut client: Endpoint<2048, 2048> = Endpoint::new(Config::new(Role::Client, a, [1; 32]), Instant::ZERO);
+/// let mut server: Endpoint<2048, 2048> = Endpoint::new(Config::new(Role::Server, b, [2; 32]), Instant::ZERO);
 /// client.set_remote_fingerprint(fb);
 /// server.set_remote_fingerprint(fa);
 /// let mut buf = [0u8; 1200];
@@ -66,6 +82,7 @@ pub fn handshake<const RX: usize, const TX: usize>(
 ) -> Result<SrtpKeyingMaterial, SelftestError> {
     let mut client_keys = None;
     let mut server_keys = None;
+    measure(Side::Client, &mut || client.connect(Instant::ZERO));
     for _ in 0..64 {
         let mut moved = flush(
             client,

@@ -14,12 +14,24 @@ use peerless_base::{ReadError, Reader, Writer};
 /// Why bytes could not be read as the message they claim to be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum WireError {
     /// The input ends inside a field.
     Truncated,
     /// A length or value is outside what the RFC allows.
     Invalid,
 }
+
+impl core::fmt::Display for WireError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            WireError::Truncated => "the input ends inside a field",
+            WireError::Invalid => "a length or value is outside what the RFC allows",
+        })
+    }
+}
+
+impl core::error::Error for WireError {}
 
 impl From<ReadError> for WireError {
     fn from(_: ReadError) -> Self {

@@ -58,7 +58,7 @@ fn exporter_matches_on_both_sides() {
 fn close_notify_reaches_the_peer() {
     let mut pair = Pair::new(2, |c| c);
     pair.run_until_connected();
-    pair.client.close();
+    pair.client.close(pair.now);
     pair.pump();
     assert_eq!(pair.client_closed, Some(CloseReason::LocalClose));
     assert_eq!(pair.server_closed, Some(CloseReason::PeerClosed));
@@ -99,10 +99,11 @@ fn server_waits_for_a_late_client_and_its_clock_starts_at_the_client_hello() {
     // The server was created long before the client shows up (ICE took a while).
     pair.now = peerless_base::Instant::from_secs(100);
     pair.client = Endpoint::new(
-        Config::new(cert(8), [4; 32]).with_handshake_timeout(core::time::Duration::from_secs(5)),
-        Role::Client,
+        Config::new(Role::Client, cert(8), [4; 32])
+            .with_handshake_timeout(core::time::Duration::from_secs(5)),
         pair.now,
     );
+    pair.client.connect(pair.now);
     pair.client_fp = cert(8).fingerprint(HashAlgorithm::Sha256);
     // Lose the client's first flight 5 so the server's retransmission timer must run.
     let mut dropped = false;
@@ -138,7 +139,7 @@ fn lost_hello_verify_request_is_answered_again() {
 fn the_server_preference_picks_the_srtp_profile_and_suite() {
     let mut pair = Pair::new(6, |c| c);
     pair.client = Endpoint::new(
-        Config::new(cert(20), [1; 32])
+        Config::new(Role::Client, cert(20), [1; 32])
             .with_srtp_profiles(&[
                 SrtpProfile::AES128_CM_HMAC_SHA1_80,
                 SrtpProfile::AEAD_AES_256_GCM,
@@ -147,12 +148,12 @@ fn the_server_preference_picks_the_srtp_profile_and_suite() {
                 CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256,
                 CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256,
             ]),
-        Role::Client,
         pair.now,
     );
+    pair.client.connect(pair.now);
     pair.client_fp = cert(20).fingerprint(HashAlgorithm::Sha256);
     pair.server = Endpoint::new(
-        Config::new(cert(21), [2; 32])
+        Config::new(Role::Server, cert(21), [2; 32])
             .with_srtp_profiles(&[
                 SrtpProfile::AEAD_AES_256_GCM,
                 SrtpProfile::AES128_CM_HMAC_SHA1_80,
@@ -161,7 +162,6 @@ fn the_server_preference_picks_the_srtp_profile_and_suite() {
                 CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256,
                 CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256,
             ]),
-        Role::Server,
         pair.now,
     );
     pair.server_fp = cert(21).fingerprint(HashAlgorithm::Sha256);
@@ -179,10 +179,10 @@ fn client_echoes_the_cookie_of_any_hello_verify_request_version() {
     use peerless_dtls::wire::{ClientHello, HandshakeFragment, Record};
     for version in [0xfeffu16, 0xfefd] {
         let mut client: Endpoint = Endpoint::new(
-            Config::new(cert(30), [3; 32]),
-            Role::Client,
+            Config::new(Role::Client, cert(30), [3; 32]),
             peerless_base::Instant::ZERO,
         );
+        client.connect(peerless_base::Instant::ZERO);
         let mut buf = [0u8; 1500];
         let first = client
             .poll_transmit(&mut buf)
@@ -230,10 +230,10 @@ fn client_hello_always_offers_secp256r1() {
         ClientHello, ExtensionType, HandshakeFragment, Record, parse_u16_vector,
     };
     let mut client: Endpoint = Endpoint::new(
-        Config::new(cert(31), [3; 32]).with_groups(&[NamedGroup::X25519]),
-        Role::Client,
+        Config::new(Role::Client, cert(31), [3; 32]).with_groups(&[NamedGroup::X25519]),
         peerless_base::Instant::ZERO,
     );
+    client.connect(peerless_base::Instant::ZERO);
     let mut buf = [0u8; 1500];
     let first = client
         .poll_transmit(&mut buf)
@@ -255,13 +255,12 @@ fn client_hello_always_offers_secp256r1() {
 fn hello_verify_request_reuses_the_client_hello_record_sequence() {
     use peerless_dtls::wire::Record;
     let mut client: Endpoint = Endpoint::new(
-        Config::new(cert(32), [3; 32]),
-        Role::Client,
+        Config::new(Role::Client, cert(32), [3; 32]),
         peerless_base::Instant::ZERO,
     );
+    client.connect(peerless_base::Instant::ZERO);
     let mut server: Endpoint = Endpoint::new(
-        Config::new(cert(33), [4; 32]).with_cookies(true),
-        Role::Server,
+        Config::new(Role::Server, cert(33), [4; 32]).with_cookies(true),
         peerless_base::Instant::ZERO,
     );
     let mut buf = [0u8; 1500];
@@ -297,5 +296,93 @@ fn an_mtu_below_the_minimum_is_raised_not_a_livelock() {
             .payload
             .len()
             <= MIN_MTU
+    );
+}
+
+/// The one start rule: `new` sends nothing; a client starts with `connect`, once; a server
+/// ignores it and answers. Before `connect` a client takes nothing either (it has no
+/// transcript to take a reply into): every datagram is dropped and counted.
+#[test]
+fn a_client_starts_with_connect_and_only_once() {
+    use peerless_base::Instant;
+    let t0 = Instant::from_secs(5);
+    let mut client: Endpoint = Endpoint::new(Config::new(Role::Client, cert(70), [7; 32]), t0);
+    let mut server: Endpoint = Endpoint::new(Config::new(Role::Server, cert(71), [8; 32]), t0);
+    let mut buf = [0u8; 1500];
+    assert_eq!(client.role(), Role::Client);
+    assert!(
+        client.poll_transmit(&mut buf).unwrap().is_none(),
+        "new sent a ClientHello"
+    );
+    assert_eq!(client.poll_timeout(), None);
+    client.handle_timeout(Instant::from_secs(9));
+    assert!(
+        client.poll_transmit(&mut buf).unwrap().is_none(),
+        "a timeout started the client"
+    );
+
+    let mut stray = [22u8, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0];
+    client.handle_packet(t0, &mut stray);
+    assert_eq!(client.stats().dropped_unexpected, 1);
+    assert_eq!(client.stats().datagrams_received, 1);
+    assert!(
+        client.poll_transmit(&mut buf).unwrap().is_none(),
+        "a datagram started the client"
+    );
+
+    server.connect(t0);
+    assert!(
+        server.poll_transmit(&mut buf).unwrap().is_none(),
+        "connect started a server"
+    );
+    assert_eq!(server.poll_timeout(), None);
+
+    // The clock went to 9 s with handle_timeout; a connect at an earlier `now` is "no time
+    // passed", so the retransmission timer runs from 9 s.
+    client.connect(t0);
+    let hello = client
+        .poll_transmit(&mut buf)
+        .unwrap()
+        .expect("ClientHello")
+        .payload
+        .to_vec();
+    assert_eq!(hello.first(), Some(&22), "a handshake record");
+    assert!(client.poll_transmit(&mut buf).unwrap().is_none());
+    assert_eq!(client.poll_timeout(), Some(Instant::from_secs(10)));
+    client.connect(Instant::from_secs(9));
+    assert!(
+        client.poll_transmit(&mut buf).unwrap().is_none(),
+        "a second connect sent again"
+    );
+    assert_eq!(client.stats().datagrams_sent, 1);
+}
+
+/// `close(now)` sends close_notify once and ends the endpoint; the peer sees `PeerClosed`.
+#[test]
+fn close_sends_close_notify_once() {
+    let mut pair = Pair::new(72, |c| c);
+    pair.run_until_connected();
+    pair.client.close(pair.now);
+    assert!(pair.client.is_closed());
+    let mut buf = [0u8; 1500];
+    let alert = pair
+        .client
+        .poll_transmit(&mut buf)
+        .unwrap()
+        .expect("close_notify")
+        .payload
+        .to_vec();
+    assert_eq!(alert.first(), Some(&21), "an alert record");
+    pair.client.close(pair.now);
+    assert!(
+        pair.client.poll_transmit(&mut buf).unwrap().is_none(),
+        "close_notify twice"
+    );
+    let mut alert = alert;
+    pair.server.handle_packet(pair.now, &mut alert);
+    assert!(pair.server.is_closed());
+    assert_eq!(
+        pair.server.poll_event(),
+        Some(Event::Closed(CloseReason::PeerClosed))
     );
 }

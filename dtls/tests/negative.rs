@@ -132,7 +132,7 @@ fn tampered_finished_record_is_dropped_and_the_retransmission_completes() {
     });
     pair.pump();
     assert!(pair.server_connected.is_none());
-    assert_eq!(pair.server.stats().decrypt_failures, 1);
+    assert_eq!(pair.server.stats().dropped_decrypt, 1);
     pair.run_until_connected();
     assert!(pair.client.stats().retransmissions >= 1);
     pair.exchange_app_data();
@@ -143,17 +143,16 @@ fn no_shared_cipher_suite_fails_with_handshake_failure() {
     let mut pair = Pair::new(16, |c| c);
     let sc = cert(40);
     pair.server = Endpoint::new(
-        Config::new(sc, [9; 32])
+        Config::new(Role::Server, sc, [9; 32])
             .with_cipher_suites(&[CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256]),
-        Role::Server,
         pair.now,
     );
     pair.client = Endpoint::new(
-        Config::new(cert(41), [8; 32])
+        Config::new(Role::Client, cert(41), [8; 32])
             .with_cipher_suites(&[CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256]),
-        Role::Client,
         pair.now,
     );
+    pair.client.connect(pair.now);
     pair.pump();
     assert_eq!(
         pair.server_closed,
@@ -190,12 +189,12 @@ fn replayed_and_corrupted_records_are_dropped_and_counted() {
     pair.pump();
     assert_eq!(pair.server_data, vec![b"once".to_vec()]);
     let st = pair.server.stats();
-    assert_eq!(st.replayed_records, 2);
-    assert_eq!(st.decrypt_failures, 1);
+    assert_eq!(st.dropped_replayed, 2);
+    assert_eq!(st.dropped_decrypt, 1);
     // Garbage never panics and is counted.
     pair.server
         .handle_packet(pair.now, &mut [23, 0xfe, 0xfd, 0, 1, 0, 0]);
-    assert_eq!(pair.server.stats().malformed_records, 1);
+    assert_eq!(pair.server.stats().dropped_malformed, 1);
     pair.exchange_app_data();
 }
 
@@ -228,7 +227,7 @@ fn replay_window_accepts_late_records_within_64() {
         64,
         "the newest and the 63 before it"
     );
-    assert_eq!(pair.server.stats().replayed_records, 16);
+    assert_eq!(pair.server.stats().dropped_replayed, 16);
 }
 
 #[test]
@@ -236,10 +235,10 @@ fn client_hello_split_across_three_datagrams_out_of_order() {
     let mut pair = Pair::new(19, |c| c);
     // A small MTU on the client splits its ClientHello over exactly three datagrams...
     pair.client = Endpoint::new(
-        Config::new(cert(50), [5; 32]).with_mtu(64),
-        Role::Client,
+        Config::new(Role::Client, cert(50), [5; 32]).with_mtu(64),
         pair.now,
     );
+    pair.client.connect(pair.now);
     pair.client_fp = cert(50).fingerprint(HashAlgorithm::Sha256);
     pair.set_fingerprints();
     let mut buf = [0u8; 1500];
@@ -307,7 +306,7 @@ fn dtls13_style_client_hello_negotiates_1_2() {
     assert!(body.len() > 1400);
 
     let mut server =
-        Endpoint::<4096, 4096>::new(Config::new(cert(60), [6; 32]), Role::Server, pair_now());
+        Endpoint::<4096, 4096>::new(Config::new(Role::Server, cert(60), [6; 32]), pair_now());
     // Fragments of 500 bytes, one record per datagram, delivered in reverse order.
     let mut datagrams = Vec::new();
     for (i, chunk) in body.chunks(500).enumerate() {
@@ -357,7 +356,7 @@ fn pair_now() -> peerless_base::Instant {
 #[test]
 fn client_hello_without_extended_master_secret_is_refused() {
     let mut server =
-        Endpoint::<4096, 4096>::new(Config::new(cert(61), [6; 32]), Role::Server, pair_now());
+        Endpoint::<4096, 4096>::new(Config::new(Role::Server, cert(61), [6; 32]), pair_now());
     let mut body = vec![0xfe, 0xfd];
     body.extend_from_slice(&[1; 32]);
     body.extend_from_slice(&[0, 0, 0, 2, 0xc0, 0x2b, 1, 0]);
@@ -385,10 +384,11 @@ fn client_hello_without_extended_master_secret_is_refused() {
 #[test]
 fn handshake_times_out_without_a_peer() {
     let mut client = Endpoint::<4096, 4096>::new(
-        Config::new(cert(62), [1; 32]).with_handshake_timeout(core::time::Duration::from_secs(10)),
-        Role::Client,
+        Config::new(Role::Client, cert(62), [1; 32])
+            .with_handshake_timeout(core::time::Duration::from_secs(10)),
         pair_now(),
     );
+    client.connect(pair_now());
     let mut buf = [0u8; 1500];
     let mut sent = 0;
     for _ in 0..20 {
@@ -431,6 +431,6 @@ fn early_next_epoch_record_is_kept_not_dropped() {
     });
     pair.run_until_connected();
     assert_eq!(pair.client.stats().retransmissions, 0);
-    assert_eq!(pair.server.stats().dropped_records, 0);
+    assert_eq!(pair.server.stats().dropped_unexpected, 0);
     pair.exchange_app_data();
 }

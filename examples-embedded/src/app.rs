@@ -99,9 +99,9 @@ fn dtls_handshake(out: &mut impl Write, instructions: &impl Fn() -> u64) -> Resu
         b.fingerprint(HashAlgorithm::Sha256),
     );
     let mut client: Endpoint<2048, 2048> =
-        Endpoint::new(Config::new(a, [1; 32]), Role::Client, Instant::ZERO);
+        Endpoint::new(Config::new(Role::Client, a, [1; 32]), Instant::ZERO);
     let mut server: Endpoint<2048, 2048> =
-        Endpoint::new(Config::new(b, [2; 32]), Role::Server, Instant::ZERO);
+        Endpoint::new(Config::new(Role::Server, b, [2; 32]), Instant::ZERO);
     client.set_remote_fingerprint(fb);
     server.set_remote_fingerprint(fa);
     let mut buf = [0u8; 1200];

@@ -27,8 +27,9 @@ fn certs() -> &'static (Certificate, Certificate) {
 fn endpoints(cookies: bool, mtu: usize) -> (Endpoint, Endpoint) {
     let (a, b) = certs();
     let mut server: Endpoint =
-        Endpoint::new(Config::new(a.clone(), [2; 32]).with_cookies(cookies).with_mtu(mtu), Role::Server, Instant::ZERO);
-    let mut client: Endpoint = Endpoint::new(Config::new(b.clone(), [3; 32]).with_mtu(mtu), Role::Client, Instant::ZERO);
+        Endpoint::new(Config::new(Role::Server, a.clone(), [2; 32]).with_cookies(cookies).with_mtu(mtu), Instant::ZERO);
+    let mut client: Endpoint = Endpoint::new(Config::new(Role::Client, b.clone(), [3; 32]).with_mtu(mtu), Instant::ZERO);
+    client.connect(Instant::ZERO);
     server.set_remote_fingerprint(b.fingerprint(HashAlgorithm::Sha256));
     client.set_remote_fingerprint(a.fingerprint(HashAlgorithm::Sha256));
     (client, server)

@@ -37,16 +37,17 @@ fn peerless_handshake(certs: &Certs, seed: u8) -> (Duration, Duration) {
     let (mut tc, mut ts) = (Duration::ZERO, Duration::ZERO);
     let now = peerless_base::Instant::from_secs(1);
     let profiles: &'static [ours::SrtpProfile] = &[ours::SrtpProfile::AEAD_AES_128_GCM];
-    let cfg = |cert: &ours::Certificate, s: u8| {
-        ours::Config::new(cert.clone(), [s; 32])
+    let cfg = |cert: &ours::Certificate, s: u8, role| {
+        ours::Config::new(role, cert.clone(), [s; 32])
             .with_cipher_suites(&[ours::CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256])
             .with_groups(&[ours::NamedGroup::SECP256R1])
             .with_srtp_profiles(profiles)
     };
     let mut client: ours::Endpoint =
-        timed(&mut tc, || ours::Endpoint::new(cfg(&certs.client, seed), ours::Role::Client, now));
+        timed(&mut tc, || ours::Endpoint::new(cfg(&certs.client, seed, ours::Role::Client), now));
+    timed(&mut tc, || client.connect(now));
     let mut server: ours::Endpoint =
-        timed(&mut ts, || ours::Endpoint::new(cfg(&certs.server, seed ^ 1), ours::Role::Server, now));
+        timed(&mut ts, || ours::Endpoint::new(cfg(&certs.server, seed ^ 1, ours::Role::Server), now));
     timed(&mut tc, || client.set_remote_fingerprint(certs.server.fingerprint(ours::HashAlgorithm::Sha256)));
     timed(&mut ts, || server.set_remote_fingerprint(certs.client.fingerprint(ours::HashAlgorithm::Sha256)));
     let mut buf = [0u8; 1500];
@@ -128,7 +129,8 @@ fn interop(certs: &Certs, dimpl_cert: &dimpl::DtlsCertificate, config: &Arc<dimp
     let now = peerless_base::Instant::from_secs(1);
     let std_now = Instant::now();
     let our_cert = if role == ours::Role::Client { &certs.client } else { &certs.server };
-    let mut ep: ours::Endpoint = ours::Endpoint::new(ours::Config::new(our_cert.clone(), [7; 32]).with_cipher_suites(suite), role, now);
+    let mut ep: ours::Endpoint = ours::Endpoint::new(ours::Config::new(role, our_cert.clone(), [7; 32]).with_cipher_suites(suite), now);
+    ep.connect(now); // a server ignores it
     let mut peer = dimpl::Dtls::new_12(config.clone(), dimpl_cert.clone(), std_now);
     peer.set_active(role == ours::Role::Server);
     peer.handle_timeout(std_now).unwrap();
@@ -164,6 +166,7 @@ fn interop(certs: &Certs, dimpl_cert: &dimpl::DtlsCertificate, config: &Arc<dimp
                 ours::Event::Connected { keys, .. } => our_keys = keys.map(|k| k.as_bytes().to_vec()),
                 ours::Event::ApplicationData(d) => got_theirs |= d == b"from dimpl",
                 ours::Event::Closed(r) => panic!("peerless closed: {r:?}"),
+                other => panic!("an event this bench does not know: {other:?}"),
             }
         }
         if our_keys.is_some() && !sent {

@@ -190,15 +190,11 @@ mod ours {
     pub fn dtls_alone(certs: &(peerless_dtls::Certificate, peerless_dtls::Certificate)) {
         use peerless_dtls::{Config, Endpoint, HashAlgorithm, Role, selftest};
         let mut client: Endpoint = Endpoint::new(
-            Config::new(certs.0.clone(), [1; 32]),
-            Role::Client,
-            Instant::ZERO,
-        );
+            Config::new(Role::Client, certs.0.clone(), [1; 32]),
+            Instant::ZERO);
         let mut server: Endpoint = Endpoint::new(
-            Config::new(certs.1.clone(), [2; 32]),
-            Role::Server,
-            Instant::ZERO,
-        );
+            Config::new(Role::Server, certs.1.clone(), [2; 32]),
+            Instant::ZERO);
         client.set_remote_fingerprint(certs.1.fingerprint(HashAlgorithm::Sha256));
         server.set_remote_fingerprint(certs.0.fingerprint(HashAlgorithm::Sha256));
         let mut buf = [0u8; 1500];

@@ -104,7 +104,7 @@ impl Core {
                 State::AwaitClientHello => &[HandshakeType::CLIENT_HELLO],
                 State::AwaitClientKeyExchange => &[HandshakeType::CLIENT_KEY_EXCHANGE],
                 State::AwaitCertificateVerify => &[HandshakeType::CERTIFICATE_VERIFY],
-                State::Connected | State::Closed => &[],
+                State::SendClientHello | State::Connected | State::Closed => &[],
             }
         } else {
             match self.role {

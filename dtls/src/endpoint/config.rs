@@ -19,6 +19,8 @@ pub enum Role {
 /// Everything an [`Endpoint`](crate::Endpoint) is configured with.
 #[derive(Clone)]
 pub struct Config {
+    /// Which side of the handshake we play (the SDP `a=setup` outcome).
+    pub role: Role,
     /// Our certificate and key.
     pub certificate: Certificate,
     /// 32 bytes of entropy from the host (TRNG or OS); expanded by HMAC-DRBG.
@@ -45,6 +47,7 @@ pub struct Config {
 impl core::fmt::Debug for Config {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Config")
+            .field("role", &self.role)
             .field("certificate", &self.certificate)
             .field("cipher_suites", &self.cipher_suites)
             .field("groups", &self.groups)
@@ -80,11 +83,12 @@ pub const ALL_SRTP_PROFILES: &[SrtpProfile] = &[
 ];
 
 impl Config {
-    /// A configuration with every suite, group and profile, MTU 1200, 1 s initial and 60 s
-    /// maximum retransmission timeout, a 60 s handshake limit and no cookies.
+    /// A configuration for `role` with every suite, group and profile, MTU 1200, 1 s initial
+    /// and 60 s maximum retransmission timeout, a 60 s handshake limit and no cookies.
     #[must_use]
-    pub fn new(certificate: Certificate, seed: [u8; 32]) -> Self {
+    pub fn new(role: Role, certificate: Certificate, seed: [u8; 32]) -> Self {
         Config {
+            role,
             certificate,
             seed,
             cipher_suites: ALL_CIPHER_SUITES,

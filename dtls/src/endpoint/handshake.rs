@@ -55,9 +55,8 @@ use crate::wire::{
 pub(super) type Step = Result<(), AlertDescription>;
 
 impl Core {
-    pub(super) fn advance(&mut self, now: Instant) {
-        // A clock that goes backwards means no time passed.
-        self.now = self.now.max(now);
+    pub(super) fn advance(&mut self, now: Instant) -> Instant {
+        self.now.advance(now)
     }
 
     pub(super) fn push_event(&mut self, ev: PendingEvent) {
@@ -120,12 +119,12 @@ impl Core {
 
     pub(super) fn handle_alert(&mut self, payload: &[u8], epoch: u16) {
         let Ok(alert) = Alert::parse(payload) else {
-            self.stats.dropped_records += 1;
+            self.stats.dropped_unexpected += 1;
             return;
         };
         if epoch == 0 && self.handshake_complete {
             // Unauthenticated alerts cannot end an authenticated connection.
-            self.stats.dropped_records += 1;
+            self.stats.dropped_unexpected += 1;
             return;
         }
         if alert.description == AlertDescription::CLOSE_NOTIFY {

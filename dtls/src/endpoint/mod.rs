@@ -4,7 +4,7 @@
 //! ```text
 //!   Client                                              Server
 //!   ------                                              ------
-//!   SendClientHello
+//!   SendClientHello: connect(now)
 //!   ClientHello (flight 1) ----------------------------> AwaitClientHello
 //!                          <---------------------------- HelloVerifyRequest (flight 2, only with cookies)
 //!   ClientHello + cookie (flight 3) ------------------->
@@ -55,6 +55,8 @@ pub use output::{CloseReason, Event, SendError, SrtpKeyingMaterial, Stats};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 enum State {
+    /// A client before `connect`: nothing sent, nothing accepted.
+    SendClientHello,
     AwaitServerHello,
     AwaitServerCertificate,
     AwaitServerKeyExchange,
@@ -153,12 +155,11 @@ struct Core {
     stats: Stats,
     /// Sequence number of the last epoch-0 record received: a HelloVerifyRequest reuses it.
     last_record_seq: u64,
-    /// Client: the ClientHello has been written (lazily, see `Endpoint::new`).
-    hello_started: bool,
 }
 
 impl Core {
-    fn new(mut config: Config, role: Role, now: Instant) -> Self {
+    fn new(mut config: Config, now: Instant) -> Self {
+        let role = config.role;
         // Below 64 bytes not even an encrypted one-byte handshake fragment fits a datagram.
         config.mtu = config.mtu.clamp(MIN_MTU, MAX_MTU);
         let mut rng = Drbg::from_seed(&config.seed, b"peerless-dtls");
@@ -168,7 +169,7 @@ impl Core {
         Core {
             role,
             state: match role {
-                Role::Client => State::AwaitServerHello,
+                Role::Client => State::SendClientHello,
                 Role::Server => State::AwaitClientHello,
             },
             rng,
@@ -211,9 +212,7 @@ impl Core {
             app_top: 0,
             stats: Stats::default(),
             last_record_seq: 0,
-            hello_started: false,
-            // A client is due to send its ClientHello now.
-            retransmit_at: (role == Role::Client).then_some(now),
+            retransmit_at: None,
             config,
         }
     }
@@ -273,15 +272,16 @@ pub struct Endpoint<const RX: usize = 4096, const TX: usize = 4096> {
 }
 
 impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
-    /// A new endpoint. A client has its ClientHello ready at once: drain `poll_transmit`.
+    /// A new endpoint playing `config.role`. A server waits for a ClientHello; a client sends
+    /// nothing until [`connect`](Self::connect).
     ///
-    /// The endpoint is built as the return value itself and the ClientHello is written on the
-    /// first call that needs it, so `new` needs no stack beyond the endpoint (on a
-    /// microcontroller an extra copy of it is kilobytes).
+    /// The endpoint is built as the return value itself and the ClientHello is written by
+    /// `connect`, so `new` needs no stack beyond the endpoint (on a microcontroller an extra
+    /// copy of it is kilobytes).
     #[must_use]
-    pub fn new(config: Config, role: Role, now: Instant) -> Self {
+    pub fn new(config: Config, now: Instant) -> Self {
         Endpoint {
-            core: Core::new(config, role, now),
+            core: Core::new(config, now),
             rx: Reassembly::new(),
             tx: Flight::new(),
             stash: Stash {
@@ -291,10 +291,14 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
         }
     }
 
-    /// A client's first flight, written on the first call after `new`.
-    fn start(&mut self) {
-        if self.core.role == Role::Client && !self.core.hello_started {
-            self.core.hello_started = true;
+    /// Client: starts the handshake; the ClientHello is ready in `poll_transmit`. A server
+    /// (it answers, it does not start), a client already started and a closed endpoint ignore
+    /// it.
+    pub fn connect(&mut self, now: Instant) {
+        let now = self.core.advance(now);
+        if self.core.state == State::SendClientHello {
+            self.core.state = State::AwaitServerHello;
+            self.core.started = now;
             let mut random = [0u8; 32];
             self.core.rng.fill(&mut random);
             self.core.client_random = random;
@@ -402,8 +406,10 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
         self.core.rotate_cookie_secret();
     }
 
-    /// Sends close_notify and ends the connection.
-    pub fn close(&mut self) {
+    /// Sends close_notify and ends the connection ([`CloseReason::LocalClose`]); drain
+    /// `poll_transmit` for the alert.
+    pub fn close(&mut self, now: Instant) {
+        self.core.advance(now);
         if self.core.state == State::Closed {
             return;
         }
@@ -416,11 +422,16 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
     /// application data is decrypted straight from `packet` into the buffer the
     /// `Event::ApplicationData` slice borrows (the plaintext is never copied).
     pub fn handle_packet(&mut self, now: Instant, packet: &mut [u8]) {
-        self.start();
         self.core.advance(now);
         self.core.stats.datagrams_received += 1;
-        if self.core.state == State::Closed {
-            return;
+        match self.core.state {
+            State::Closed => return,
+            State::SendClientHello => {
+                // A client that has not started has no transcript to take a reply into.
+                self.core.stats.dropped_unexpected += 1;
+                return;
+            }
+            _ => {}
         }
         self.core.peer_retransmitted = false;
         let mut pos = 0;
@@ -429,7 +440,7 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
                 break;
             };
             let Ok(len) = Record::parse(rest).map(|r| r.len()) else {
-                self.core.stats.malformed_records += 1;
+                self.core.stats.dropped_malformed += 1;
                 break;
             };
             if let Some(record) = rest.get_mut(..len) {
@@ -452,13 +463,7 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
 
     /// A deadline from [`Endpoint::poll_timeout`] passed.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.core.role == Role::Client && !self.core.hello_started {
-            // The first deadline of a client is "send the ClientHello now".
-            self.start();
-            return;
-        }
-        self.core.advance(now);
-        let now = self.core.now;
+        let now = self.core.advance(now);
         if self.core.state == State::Closed {
             return;
         }
@@ -517,7 +522,6 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
         &mut self,
         buf: &'b mut [u8],
     ) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
-        self.start();
         let limit = buf.len().min(self.core.config.mtu);
         let result = if self.core.pending_alert.is_some() {
             self.emit_alert(buf)
@@ -699,7 +703,7 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
 
     fn handle_record(&mut self, record: &mut [u8]) {
         let Ok(view) = Record::parse(record) else {
-            self.core.stats.malformed_records += 1;
+            self.core.stats.dropped_malformed += 1;
             return;
         };
         let (ctype, epoch, seq, version) = (
@@ -709,7 +713,7 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
             view.version(),
         );
         if version != ProtocolVersion::DTLS_1_2 && version != ProtocolVersion::DTLS_1_0 {
-            self.core.stats.dropped_records += 1;
+            self.core.stats.dropped_unexpected += 1;
             return;
         }
         let range = match epoch {
@@ -725,12 +729,12 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
                         dst.copy_from_slice(record);
                         self.stash.len = end;
                     } else {
-                        self.core.stats.dropped_records += 1;
+                        self.core.stats.dropped_unexpected += 1;
                     }
                     return;
                 };
                 if !self.core.replay.check(seq) {
-                    self.core.stats.replayed_records += 1;
+                    self.core.stats.dropped_replayed += 1;
                     return;
                 }
                 let mut header = [0u8; RECORD_HEADER_LEN];
@@ -741,14 +745,14 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
                     return;
                 }
                 let Ok(r) = cipher.open(&header, &mut record[RECORD_HEADER_LEN..]) else {
-                    self.core.stats.decrypt_failures += 1;
+                    self.core.stats.dropped_decrypt += 1;
                     return;
                 };
                 self.core.replay.accept(seq);
                 RECORD_HEADER_LEN + r.start..RECORD_HEADER_LEN + r.end
             }
             _ => {
-                self.core.stats.dropped_records += 1;
+                self.core.stats.dropped_unexpected += 1;
                 return;
             }
         };
@@ -759,7 +763,7 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
             ContentType::CHANGE_CIPHER_SPEC => {
                 // Epochs are explicit in DTLS records: the CCS itself changes nothing here.
             }
-            _ => self.core.stats.dropped_records += 1,
+            _ => self.core.stats.dropped_unexpected += 1,
         }
     }
 
@@ -767,7 +771,7 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
     /// event buffer (no plaintext copy), then handed out by `poll_event`.
     fn deliver(&mut self, header: &[u8; RECORD_HEADER_LEN], seq: u64, fragment: &[u8]) {
         if self.core.state != State::Connected || !self.core.connected_reported {
-            self.core.stats.dropped_records += 1;
+            self.core.stats.dropped_unexpected += 1;
             return;
         }
         let Some(cipher) = self.core.read_cipher.as_ref() else {
@@ -781,11 +785,11 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
         // Two event slots stay free for Connected and Closed.
         let room = self.core.events_len + 2 < EVENTS;
         let Some(out) = self.rx.buf.get_mut(start..start + len).filter(|_| room) else {
-            self.core.stats.dropped_records += 1;
+            self.core.stats.dropped_unexpected += 1;
             return;
         };
         if cipher.open_into(header, fragment, out).is_err() {
-            self.core.stats.decrypt_failures += 1;
+            self.core.stats.dropped_decrypt += 1;
             return;
         }
         self.core.replay.accept(seq);

@@ -86,6 +86,7 @@ impl SrtpKeyingMaterial {
 /// Why the connection ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum CloseReason {
     /// The peer sent close_notify.
     PeerClosed,
@@ -106,6 +107,7 @@ pub enum CloseReason {
 
 /// What the endpoint reports.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event<'a> {
     /// The handshake completed and the peer's certificate matched its fingerprint.
     Connected {
@@ -125,6 +127,7 @@ pub enum Event<'a> {
 /// Why [`Endpoint::send`](crate::Endpoint::send) refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum SendError {
     /// The handshake has not completed (or the peer is not yet authenticated).
     NotConnected,
@@ -138,19 +141,22 @@ pub enum SendError {
 
 /// Counters; network input never fails a call, it is counted here.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct Stats {
     /// Datagrams handed to `handle_packet`.
     pub datagrams_received: u64,
     /// Datagrams produced by `poll_transmit`.
     pub datagrams_sent: u64,
     /// Records that failed to parse (the rest of their datagram is dropped too).
-    pub malformed_records: u64,
+    pub dropped_malformed: u64,
     /// Records that failed authentication.
-    pub decrypt_failures: u64,
+    pub dropped_decrypt: u64,
     /// Records dropped by the anti-replay window.
-    pub replayed_records: u64,
-    /// Records dropped for another reason (wrong epoch, no room, unexpected type).
-    pub dropped_records: u64,
+    pub dropped_replayed: u64,
+    /// Records dropped for another reason (wrong epoch, no room, unexpected type, or any
+    /// datagram to a client before [`Endpoint::connect`](crate::Endpoint::connect)).
+    pub dropped_unexpected: u64,
     /// Handshake fragments dropped (outside the window, no room, a type or epoch the peer
     /// cannot send there, or disagreeing with the first fragment of their message).
     pub dropped_fragments: u64,
@@ -179,3 +185,44 @@ impl core::fmt::Display for SendError {
 }
 
 impl core::error::Error for SendError {}
+
+impl core::fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            CloseReason::PeerClosed => f.write_str("the peer sent close_notify"),
+            CloseReason::LocalClose => f.write_str("closed locally"),
+            CloseReason::PeerAlert(a) => write!(f, "the peer sent the fatal alert {a:?}"),
+            CloseReason::HandshakeFailed(a) => {
+                write!(f, "the handshake failed with the alert {a:?}")
+            }
+            CloseReason::FingerprintMismatch => {
+                f.write_str("the peer's certificate does not match the fingerprint from SDP")
+            }
+            CloseReason::HandshakeTimeout => f.write_str("the handshake timed out"),
+            CloseReason::SequenceExhausted => f.write_str("the record sequence numbers ran out"),
+        }
+    }
+}
+
+/// The keys are never logged: `Connected` shows the suite and the SRTP profile only.
+#[cfg(feature = "defmt")]
+impl defmt::Format for Event<'_> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        match self {
+            Event::Connected {
+                cipher_suite,
+                srtp_profile,
+                ..
+            } => defmt::write!(
+                f,
+                "Connected {{ cipher_suite: {}, srtp_profile: {} }}",
+                cipher_suite,
+                srtp_profile
+            ),
+            Event::ApplicationData(data) => {
+                defmt::write!(f, "ApplicationData({} bytes)", data.len())
+            }
+            Event::Closed(reason) => defmt::write!(f, "Closed({})", reason),
+        }
+    }
+}

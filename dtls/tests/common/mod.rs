@@ -46,8 +46,9 @@ impl Pair {
             sc.fingerprint(HashAlgorithm::Sha256),
         );
         let now = Instant::from_secs(1);
-        let client = Endpoint::new(tweak(Config::new(cc, [seed; 32])), Role::Client, now);
-        let server = Endpoint::new(tweak(Config::new(sc, [seed ^ 0x55; 32])), Role::Server, now);
+        let mut client = Endpoint::new(tweak(Config::new(Role::Client, cc, [seed; 32])), now);
+        client.connect(now);
+        let server = Endpoint::new(tweak(Config::new(Role::Server, sc, [seed ^ 0x55; 32])), now);
         Pair {
             client,
             server,
@@ -92,6 +93,7 @@ impl Pair {
                     assert!(closed.is_none(), "Closed twice");
                     *closed = Some(r);
                 }
+                other => panic!("an event this harness does not know: {other:?}"),
             }
         }
     }

@@ -160,10 +160,12 @@ impl<
 
         let mut seed = [0u8; SEED_LEN];
         self.rng.fill(&mut seed);
-        let dtls_config = dtls::Config::new(self.config.certificate.clone(), seed)
+        let dtls_config = dtls::Config::new(role, self.config.certificate.clone(), seed)
             .with_mtu(self.config.mtu)
             .with_retransmit(self.config.dtls_retransmit.0, self.config.dtls_retransmit.1);
-        let mut endpoint = dtls::Endpoint::<DTLS, DTLS>::new(dtls_config, role, self.now);
+        let mut endpoint = dtls::Endpoint::<DTLS, DTLS>::new(dtls_config, self.now);
+        // A server ignores it.
+        endpoint.connect(self.now);
         if let Some(fp) = self.remote_fingerprint {
             endpoint.set_remote_fingerprint(fp);
         }
@@ -318,6 +320,8 @@ impl<
                         _ => DtlsState::Failed,
                     };
                 }
+                // Event is non-exhaustive; nothing else is reported today.
+                _ => {}
             }
         }
     }
@@ -383,7 +387,7 @@ impl<
         &mut self,
         buf: &mut [u8],
     ) -> Result<Option<Range<usize>>, BufferTooSmall> {
-        let base = buf.as_ptr() as usize;
+        let (base, now) = (buf.as_ptr() as usize, self.now);
         let Some(run) = self.transport.running_mut() else {
             return Ok(None);
         };
@@ -399,7 +403,7 @@ impl<
             None if run.close_pending => {
                 // `close()` ran and SCTP's ABORT is out: now the close_notify.
                 run.close_pending = false;
-                run.dtls.close();
+                run.dtls.close(now);
                 true
             }
             None => return Ok(None),

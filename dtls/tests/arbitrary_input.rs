@@ -21,8 +21,9 @@ proptest! {
     #[test]
     fn any_mtu_connects(client_mtu in 64usize..1500, server_mtu in 64usize..1500, seed in 0u8..255) {
         let mut pair = Pair::new(seed, |c| c);
-        pair.client = Endpoint::new(Config::new(cert(seed.wrapping_mul(2)), [seed; 32]).with_mtu(client_mtu), Role::Client, pair.now);
-        pair.server = Endpoint::new(Config::new(cert(seed.wrapping_mul(2).wrapping_add(1)), [!seed; 32]).with_mtu(server_mtu), Role::Server, pair.now);
+        pair.client = Endpoint::new(Config::new(Role::Client, cert(seed.wrapping_mul(2)), [seed; 32]).with_mtu(client_mtu), pair.now);
+        pair.client.connect(pair.now);
+        pair.server = Endpoint::new(Config::new(Role::Server, cert(seed.wrapping_mul(2).wrapping_add(1)), [!seed; 32]).with_mtu(server_mtu), pair.now);
         pair.run_until_connected();
         prop_assert_eq!(pair.client.stats().retransmissions, 0);
         prop_assert_eq!(pair.client_connected.clone().unwrap(), pair.server_connected.clone().unwrap());

@@ -106,6 +106,7 @@ impl Node for DtlsNode {
                 }
                 Event::ApplicationData(d) => self.received.push(d.to_vec()),
                 Event::Closed(r) => self.closed = Some(r),
+                other => panic!("an event this harness does not know: {other:?}"),
             }
         }
     }
@@ -136,10 +137,10 @@ fn network(seed: u64, mtu: usize, link: LinkConfig) -> (Network<DtlsNode>, usize
             .with_retransmit(Duration::from_millis(200), Duration::from_secs(3))
             .with_handshake_timeout(Duration::from_secs(300))
     };
-    let mut client = Endpoint::new(tweak(Config::new(cc, [s; 32])), Role::Client, Instant::ZERO);
+    let mut client = Endpoint::new(tweak(Config::new(Role::Client, cc, [s; 32])), Instant::ZERO);
+    client.connect(Instant::ZERO);
     let mut server = Endpoint::new(
-        tweak(Config::new(sc, [s ^ 0xaa; 32])),
-        Role::Server,
+        tweak(Config::new(Role::Server, sc, [s ^ 0xaa; 32])),
         Instant::ZERO,
     );
     client.set_remote_fingerprint(sfp);

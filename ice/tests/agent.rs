@@ -504,7 +504,7 @@ fn the_default_agent_has_a_documented_size() {
     println!("size_of::<Agent>() = {size}");
     // The crate docs quote this number for x86-64.
     #[cfg(target_arch = "x86_64")]
-    assert_eq!(size, 12_000);
+    assert_eq!(size, 12_768);
     assert!(size <= 16 * 1024, "{size} bytes");
 }
 
@@ -716,6 +716,49 @@ fn pairs_show_each_pair_with_its_state_and_the_selected_one() {
     assert_eq!(p.state.as_str(), "succeeded");
     assert!(p.nominated);
     assert!(p.priority > 0);
+    // Two checks went out (the plain one and the nominating one), both were answered.
+    assert_eq!((p.requests_sent, p.responses_received), (2, 2));
+    assert_eq!(p.consent_requests_sent, 0);
+    let first_rtt = Duration::from_millis(10);
+    assert_eq!(p.current_round_trip_time, Some(Duration::ZERO));
+    assert_eq!(p.total_round_trip_time, first_rtt);
+}
+
+#[test]
+fn consent_requests_and_their_round_trips_count_on_the_selected_pair() {
+    let (mut a, t0) = selected_agent();
+    let before = a
+        .pairs()
+        .find(|p| p.selected)
+        .map(|p| {
+            (
+                p.requests_sent,
+                p.responses_received,
+                p.total_round_trip_time,
+            )
+        })
+        .unwrap();
+    // Answer each consent request 30 ms after it goes out, for a minute.
+    let mut now = t0;
+    let mut consents = 0;
+    while now < t0 + Duration::from_secs(60) {
+        a.handle_timeout(now);
+        for (_, _, p) in drain(&mut a) {
+            consents += 1;
+            let ok = response_to(&p, THEIRS.1.as_bytes(), local());
+            a.handle_packet(now + Duration::from_millis(30), remote(), local(), &ok);
+        }
+        now = a.poll_timeout().unwrap();
+    }
+    assert!(consents >= 10, "{consents}");
+    let after = a.pairs().find(|p| p.selected).unwrap();
+    assert_eq!(after.consent_requests_sent, consents);
+    assert_eq!(after.requests_sent, before.0 + consents);
+    assert_eq!(after.responses_received, before.1 + consents);
+    let rtt = Duration::from_millis(30);
+    assert_eq!(after.current_round_trip_time, Some(rtt));
+    let consent_rtts = u32::try_from(consents).unwrap() * rtt;
+    assert_eq!(after.total_round_trip_time, before.2 + consent_rtts);
 }
 
 #[test]

@@ -135,6 +135,10 @@ fn dictionary(kind: &str) -> (&'static [&'static str], &'static [&'static str]) 
                 "remoteCandidateId",
                 "state",
                 "nominated",
+                "totalRoundTripTime",
+                "requestsSent",
+                "responsesReceived",
+                "consentRequestsSent",
             ],
         ),
         "local-candidate" | "remote-candidate" => (
@@ -289,9 +293,12 @@ fn member_names_are_the_spec_dictionaries() {
         ] {
             assert!(selected.get(name).is_some(), "selected pair lacks {name}");
         }
-        // The agent's RTT comes from checks answered without a retransmission.
-        let rtt = p.stats().stun_rtt.is_some();
-        assert_eq!(selected.get("currentRoundTripTime").is_some(), rtt);
+        // The selected pair's checks were answered (currentRoundTripTime needs one answered
+        // without a retransmission: A's has one, see `values_are_the_peers_counters`).
+        assert!(
+            selected["responsesReceived"].as_u64() >= Some(1),
+            "{selected}"
+        );
         // Our certificate carries its DER.
         let ours = ids[transport["localCertificateId"].as_str().unwrap()];
         assert!(ours.get("base64Certificate").is_some());
@@ -478,6 +485,20 @@ fn values_are_the_peers_counters() {
     assert_eq!(sb["bytesSent"], sa["bytesReceived"]);
     let rtt = pair.a.stats().stun_rtt.unwrap().as_secs_f64();
     assert_eq!(sa["currentRoundTripTime"].as_f64(), Some(rtt));
+    // Every pair's requests: A's checks are B's requests, B answered each (a perfect link), and
+    // the ICE agent counted each check once.
+    let sum = |entries: &[Value], name: &str| -> u64 {
+        of_type(entries, "candidate-pair")
+            .iter()
+            .map(|cp| cp[name].as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!(
+        sum(&a, "requestsSent"),
+        pair.a.stats().ice.checks_sent + sum(&a, "consentRequestsSent")
+    );
+    assert_eq!(sum(&a, "responsesReceived"), sum(&a, "requestsSent"));
+    assert!(sa["totalRoundTripTime"].as_f64() >= Some(rtt));
     // Roles are each other's mirror.
     let (ta, tb) = (one(&a, "transport"), one(&b, "transport"));
     assert_eq!(ta["iceRole"], "controlling");

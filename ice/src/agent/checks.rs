@@ -301,6 +301,9 @@ impl<
                 self.check_gathering_done();
             }
             TxnKind::Consent { .. } => {
+                if !error {
+                    self.count_response(now, self.selected.and_then(|s| s.pair), &txn);
+                }
                 if !error && let Some(sel) = self.selected.as_mut() {
                     sel.last_consent = now;
                     // Karn: a retransmitted request's response says nothing about the RTT.
@@ -341,6 +344,7 @@ impl<
                     }
                     return;
                 }
+                self.count_response(now, Some(pair), &txn);
                 if let Some(mapped) = msg.xor_mapped_address() {
                     self.learn_local_prflx(txn.source, mapped, txn.prflx_priority);
                 }
@@ -477,6 +481,7 @@ impl<
         if let Some(q) = self.pairs.get_mut(idx).and_then(|q| q.as_mut()) {
             q.state = PairState::InProgress;
             q.triggered = None;
+            q.counters.requests_sent = q.counters.requests_sent.saturating_add(1);
         }
         let prflx = priority(
             CandidateType::PeerReflexive,

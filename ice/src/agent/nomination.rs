@@ -276,6 +276,7 @@ impl<
                     prflx,
                 );
                 self.stats.consent_checks += 1;
+                self.count_consent_request(sel.pair);
             }
         }
     }

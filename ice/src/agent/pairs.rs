@@ -41,6 +41,8 @@ pub(super) struct Pair {
     pub(super) nominate_on_success: bool,
     /// When a check on it last succeeded.
     pub(super) last_success: Instant,
+    /// What the statistics report shows of its requests and responses.
+    pub(super) counters: super::report::PairCounters,
 }
 
 /// RFC 8445 §6.1.2.3: pair priority from the controlling (g) and controlled (d) priorities.
@@ -336,6 +338,7 @@ impl<
             nominated: false,
             nominate_on_success: false,
             last_success: Instant::ZERO,
+            counters: super::report::PairCounters::ZERO,
         };
         if let Some(i) = self.pairs.iter().position(Option::is_none) {
             if let Some(slot) = self.pairs.get_mut(i) {

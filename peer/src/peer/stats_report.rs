@@ -161,9 +161,18 @@ pub struct CandidatePairStats<'r> {
     /// `packetsSent`, `packetsReceived`, `bytesSent`, `bytesReceived`: the datagrams other
     /// than STUN (DTLS, SRTP) since the pair was selected; only the selected pair has them.
     pub traffic: Option<PairTraffic>,
-    /// `currentRoundTripTime` in seconds: the last check or consent request answered without
-    /// a retransmission; only the selected pair has it (the agent keeps one RTT).
+    /// `currentRoundTripTime` in seconds: the pair's latest check or consent request answered
+    /// without a retransmission.
     pub current_round_trip_time: Option<f64>,
+    /// `totalRoundTripTime` in seconds: the sum over `responsesReceived`, each from its
+    /// request's first send.
+    pub total_round_trip_time: f64,
+    /// `requestsSent`: Binding requests on the pair, checks and consent, not retransmissions.
+    pub requests_sent: u64,
+    /// `responsesReceived`: success responses to them.
+    pub responses_received: u64,
+    /// `consentRequestsSent`.
+    pub consent_requests_sent: u64,
 }
 
 /// What went over the selected pair besides STUN.
@@ -406,9 +415,13 @@ impl<'r> StatsEntry<'r> {
                     member("bytesSent", Uint(t.bytes_sent))?;
                     member("bytesReceived", Uint(t.bytes_received))?;
                 }
+                member("totalRoundTripTime", Float(e.total_round_trip_time))?;
                 if let Some(rtt) = e.current_round_trip_time {
                     member("currentRoundTripTime", Float(rtt))?;
                 }
+                member("requestsSent", Uint(e.requests_sent))?;
+                member("responsesReceived", Uint(e.responses_received))?;
+                member("consentRequestsSent", Uint(e.consent_requests_sent))?;
             }
             StatsEntry::LocalCandidate(e) | StatsEntry::RemoteCandidate(e) => {
                 member("transportId", Str(&StatsId::Transport))?;
@@ -596,10 +609,11 @@ impl<
                 state: p.state,
                 nominated: p.nominated,
                 traffic: p.selected.then_some(self.report.selected),
-                current_round_trip_time: stats
-                    .stun_rtt
-                    .filter(|_| p.selected)
-                    .map(|d| d.as_secs_f64()),
+                current_round_trip_time: p.current_round_trip_time.map(|d| d.as_secs_f64()),
+                total_round_trip_time: p.total_round_trip_time.as_secs_f64(),
+                requests_sent: p.requests_sent,
+                responses_received: p.responses_received,
+                consent_requests_sent: p.consent_requests_sent,
             }));
         }
         let candidate = |local, c| candidate_stats(timestamp, local, c);

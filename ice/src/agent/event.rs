@@ -76,8 +76,10 @@ pub enum Event {
     /// retransmission timed out): no server-reflexive candidate comes from that pair.
     ServerUnreachable {
         /// The host socket the request left from.
+        #[cfg_attr(feature = "defmt", defmt(Display2Format))]
         local: SocketAddr,
         /// The STUN server.
+        #[cfg_attr(feature = "defmt", defmt(Display2Format))]
         server: SocketAddr,
     },
 }

@@ -346,6 +346,9 @@ fn a_controlled_agent_accepts_nomination_before_and_after_its_check() {
     }
     assert!(selected);
     assert_eq!(a.selected_pair(), Some((local(), remote())));
+    // The statistics report: the peer's one request arrived on the pair and was answered.
+    let p = a.pairs().find(|p| p.selected).unwrap();
+    assert_eq!((p.requests_received, p.responses_sent), (1, 1));
 }
 
 #[test]
@@ -504,7 +507,7 @@ fn the_default_agent_has_a_documented_size() {
     println!("size_of::<Agent>() = {size}");
     // The crate docs quote this number for x86-64.
     #[cfg(target_arch = "x86_64")]
-    assert_eq!(size, 12_768);
+    assert_eq!(size, 13_024);
     assert!(size <= 16 * 1024, "{size} bytes");
 }
 
@@ -719,6 +722,7 @@ fn pairs_show_each_pair_with_its_state_and_the_selected_one() {
     // Two checks went out (the plain one and the nominating one), both were answered.
     assert_eq!((p.requests_sent, p.responses_received), (2, 2));
     assert_eq!(p.consent_requests_sent, 0);
+    assert_eq!((p.requests_received, p.responses_sent), (0, 0));
     let first_rtt = Duration::from_millis(10);
     assert_eq!(p.current_round_trip_time, Some(Duration::ZERO));
     assert_eq!(p.total_round_trip_time, first_rtt);

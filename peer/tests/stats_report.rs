@@ -139,6 +139,8 @@ fn dictionary(kind: &str) -> (&'static [&'static str], &'static [&'static str]) 
                 "requestsSent",
                 "responsesReceived",
                 "consentRequestsSent",
+                "requestsReceived",
+                "responsesSent",
             ],
         ),
         "local-candidate" | "remote-candidate" => (
@@ -498,6 +500,11 @@ fn values_are_the_peers_counters() {
         pair.a.stats().ice.checks_sent + sum(&a, "consentRequestsSent")
     );
     assert_eq!(sum(&a, "responsesReceived"), sum(&a, "requestsSent"));
+    // A's requests are what B received and answered, pair for pair (a perfect link).
+    assert_eq!(sum(&a, "requestsSent"), sum(&b, "requestsReceived"));
+    assert_eq!(sum(&b, "requestsSent"), sum(&a, "requestsReceived"));
+    assert_eq!(sum(&b, "responsesSent"), sum(&b, "requestsReceived"));
+    assert_eq!(sa["requestsSent"], sb["requestsReceived"]);
     assert!(sa["totalRoundTripTime"].as_f64() >= Some(rtt));
     // Roles are each other's mirror.
     let (ta, tb) = (one(&a, "transport"), one(&b, "transport"));

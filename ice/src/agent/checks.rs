@@ -158,7 +158,7 @@ impl<
             }
             _ => {}
         }
-        self.respond(tid, to, from, ResponseKind::Success, false);
+        let answered = self.respond(tid, to, from, ResponseKind::Success, false);
 
         // RFC 8445 §7.3.1.3: a source we do not know is a peer-reflexive candidate.
         let remote_idx = match self
@@ -199,6 +199,7 @@ impl<
         let Some(pair) = self.pairs.get_mut(pair_idx).and_then(|p| p.as_mut()) else {
             return;
         };
+        pair.counters.request_received(answered);
         if self.config.lite {
             // A lite agent's pairs are valid as soon as a check arrives (RFC 8445 §7.3.1.5 note).
             pair.state = PairState::Succeeded;

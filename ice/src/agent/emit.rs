@@ -68,6 +68,7 @@ impl<
     const REMOTE_CANDIDATES: usize,
 > Agent<CANDIDATES, PAIRS, TRANSACTIONS, REMOTE_CANDIDATES>
 {
+    /// Queues a response; `false` if the queue was full (dropped and counted).
     pub(super) fn respond(
         &mut self,
         tid: TransactionId,
@@ -75,7 +76,7 @@ impl<
         destination: SocketAddr,
         kind: ResponseKind,
         old: bool,
-    ) {
+    ) -> bool {
         let r = PendingResponse {
             tid,
             source,
@@ -85,8 +86,10 @@ impl<
         };
         if self.responses.push(r).is_ok() {
             self.stats.requests_answered += 1;
+            true
         } else {
             self.stats.dropped_full += 1;
+            false
         }
     }
 

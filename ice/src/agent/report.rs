@@ -5,6 +5,7 @@
 //!   pairs table --pairs()--> PairView { local, remote, state, nominated, selected, priority,
 //!                                        requests, responses, consent requests, RTTs }
 //!   check sent --------> requests_sent          consent sent --> requests_sent, consent_requests_sent
+//!   peer's check ------> requests_received, responses_sent (if the response queue had room)
 //!   success response --> responses_received, total RTT (from the first send),
 //!                        current RTT (only if the request went once: Karn)
 //! ```
@@ -65,6 +66,10 @@ pub struct PairView<'a> {
     pub responses_received: u64,
     /// Consent requests (RFC 7675) sent on it while it was the selected pair.
     pub consent_requests_sent: u64,
+    /// Authenticated Binding requests (checks and consent) the peer sent on it.
+    pub requests_received: u64,
+    /// Success responses we sent to them.
+    pub responses_sent: u64,
     /// The sum of the round-trip times of those responses, each from its request's first
     /// send: divided by `responses_received` it is the average.
     pub total_round_trip_time: Duration,
@@ -79,6 +84,8 @@ pub(super) struct PairCounters {
     pub(super) requests_sent: u32,
     pub(super) responses_received: u32,
     pub(super) consent_requests_sent: u32,
+    requests_received: u32,
+    responses_sent: u32,
     /// The latest Karn-valid RTT in microseconds, `u32::MAX` for none.
     current_rtt: u32,
     total_rtt: u64,
@@ -89,9 +96,20 @@ impl PairCounters {
         requests_sent: 0,
         responses_received: 0,
         consent_requests_sent: 0,
+        requests_received: 0,
+        responses_sent: 0,
         current_rtt: u32::MAX,
         total_rtt: 0,
     };
+
+    /// An authenticated check from the peer on this pair; `answered` if its success response
+    /// found room in the response queue.
+    pub(super) fn request_received(&mut self, answered: bool) {
+        self.requests_received = self.requests_received.saturating_add(1);
+        if answered {
+            self.responses_sent = self.responses_sent.saturating_add(1);
+        }
+    }
 }
 
 impl<
@@ -126,6 +144,8 @@ impl<
                 requests_sent: u64::from(p.counters.requests_sent),
                 responses_received: u64::from(p.counters.responses_received),
                 consent_requests_sent: u64::from(p.counters.consent_requests_sent),
+                requests_received: u64::from(p.counters.requests_received),
+                responses_sent: u64::from(p.counters.responses_sent),
                 total_round_trip_time: Duration::from_micros(p.counters.total_rtt),
                 current_round_trip_time: (p.counters.current_rtt != u32::MAX)
                     .then(|| Duration::from_micros(u64::from(p.counters.current_rtt))),

@@ -173,6 +173,10 @@ pub struct CandidatePairStats<'r> {
     pub responses_received: u64,
     /// `consentRequestsSent`.
     pub consent_requests_sent: u64,
+    /// `requestsReceived`: the peer's authenticated checks and consent requests on the pair.
+    pub requests_received: u64,
+    /// `responsesSent`: our success responses to them.
+    pub responses_sent: u64,
 }
 
 /// What went over the selected pair besides STUN.
@@ -422,6 +426,8 @@ impl<'r> StatsEntry<'r> {
                 member("requestsSent", Uint(e.requests_sent))?;
                 member("responsesReceived", Uint(e.responses_received))?;
                 member("consentRequestsSent", Uint(e.consent_requests_sent))?;
+                member("requestsReceived", Uint(e.requests_received))?;
+                member("responsesSent", Uint(e.responses_sent))?;
             }
             StatsEntry::LocalCandidate(e) | StatsEntry::RemoteCandidate(e) => {
                 member("transportId", Str(&StatsId::Transport))?;
@@ -614,6 +620,8 @@ impl<
                 requests_sent: p.requests_sent,
                 responses_received: p.responses_received,
                 consent_requests_sent: p.consent_requests_sent,
+                requests_received: p.requests_received,
+                responses_sent: p.responses_sent,
             }));
         }
         let candidate = |local, c| candidate_stats(timestamp, local, c);

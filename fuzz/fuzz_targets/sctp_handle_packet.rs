@@ -8,7 +8,7 @@ use core::time::Duration;
 use libfuzzer_sys::fuzz_target;
 use peerless_base::Instant;
 use peerless_sctp::wire::{self, Packet};
-use peerless_sctp::{Association, ChannelOptions, Config, DtlsRole, Reliability};
+use peerless_sctp::{Association, ChannelOptions, Config, DtlsRole, MessageKind, Reliability};
 
 type Assoc<'a> = Association<'a, 64, 8>;
 
@@ -31,17 +31,17 @@ fuzz_target!(|data: &[u8]| {
     a.connect(Instant::ZERO);
     let options = ChannelOptions { reliability: Reliability::MaxRetransmits(1), ..ChannelOptions::default() };
     let Ok(ch) = a.open_channel("fuzz", "", options) else { return };
-    let _ = a.send(ch, true, &[1; 2000]);
+    let _ = a.send(ch, MessageKind::Binary, &[1; 2000]);
     let mut tag = 0;
     for _ in 0..6 {
-        for mut p in drain(&mut a) {
+        for p in drain(&mut a) {
             if let Ok(packet) = Packet::parse(&p) {
                 tag = packet.verification_tag();
             }
-            b.handle_packet(Instant::ZERO, &mut p);
+            b.handle_packet(Instant::ZERO, &p);
         }
-        for mut p in drain(&mut b) {
-            a.handle_packet(Instant::ZERO, &mut p);
+        for p in drain(&mut b) {
+            a.handle_packet(Instant::ZERO, &p);
         }
     }
     let mut now = Instant::ZERO;
@@ -52,11 +52,11 @@ fuzz_target!(|data: &[u8]| {
             packet[4..8].copy_from_slice(&tag.to_be_bytes());
             wire::seal(&mut packet, chunk.first().is_some_and(|b| b & 2 == 2));
         }
-        b.handle_packet(now, &mut packet);
+        b.handle_packet(now, &packet);
         now += Duration::from_millis(u64::from(chunk.len() as u8));
         b.handle_timeout(now);
         let _ = drain(&mut b);
-        let _ = b.send(ch, false, b"x");
+        let _ = b.send(ch, MessageKind::Text, b"x");
         let _ = b.stats();
     }
 });

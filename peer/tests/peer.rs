@@ -180,7 +180,7 @@ fn remote_channel_open_carries_label_and_options() {
 fn negotiated_channels_need_no_dcep() {
     let (mut pair, _) = open_pair();
     let opts = ChannelOptions {
-        negotiated: Some(42),
+        negotiated: Some(peerless::sctp::StreamId(42)),
         ..Default::default()
     };
     let ca = pair

@@ -13,7 +13,9 @@
 use std::time::Duration;
 
 use peerless_base::Instant;
-use peerless_sctp::{Association, ChannelOptions, Config, DtlsRole, Event, SendError, wire};
+use peerless_sctp::{
+    Association, ChannelOptions, Config, DtlsRole, Event, MessageKind, SendError, wire,
+};
 
 /// CPU time of this thread (Linux schedstat, nanoseconds); wall time elsewhere.
 fn cpu_now() -> Duration {
@@ -65,7 +67,7 @@ fn run(size: usize, total: usize, zero_checksum: bool) -> f64 {
     let start = cpu_now();
     while received < count {
         while sent < count {
-            match a.send(ch, true, &message) {
+            match a.send(ch, MessageKind::Binary, &message) {
                 Ok(()) => sent += 1,
                 Err(SendError::BufferFull) => break,
                 Err(e) => panic!("{e:?}"),

@@ -22,7 +22,9 @@ use std::time::Duration;
 
 use peerless_base::StdClock;
 use peerless_sctp::wire::{ChunkType, Packet, Params, ReconfigParam};
-use peerless_sctp::{Association, ChannelOptions, Config, DtlsRole, Event, Reliability};
+use peerless_sctp::{
+    Association, ChannelOptions, Config, DtlsRole, Event, MessageKind, Reliability, StreamId,
+};
 
 /// With `SCTP_TRACE` set, prints the RE-CONFIG parameters of a packet (stream reset debugging).
 fn trace(dir: &str, packet: &[u8]) {
@@ -50,6 +52,15 @@ const PARTIAL_MESSAGES: u32 = 50;
 
 /// Channels each side opens and then closes at once in the `channels` mode.
 pub const CHANNELS: usize = 100;
+
+/// Message `index`'s kind: binary when even, text when odd.
+fn kind_of(index: usize) -> MessageKind {
+    if index.is_multiple_of(2) {
+        MessageKind::Binary
+    } else {
+        MessageKind::Text
+    }
+}
 
 /// Message `index`: binary (even) with every byte value, or text (odd) in ASCII so it is
 /// valid UTF-8.
@@ -108,12 +119,12 @@ fn main() {
         )
         .unwrap();
     let mut partial_sent = 0u32;
-    let mut peer_partial: Option<u16> = None;
+    let mut peer_partial: Option<StreamId> = None;
     let mut peer_partial_last: Option<u32> = None;
     let mut peer_partial_count = 0;
     let mut sent = 0;
     let mut echoed = 0;
-    let mut echoes_to_do: Vec<(u16, bool, Vec<u8>)> = Vec::new();
+    let mut echoes_to_do: Vec<(StreamId, MessageKind, Vec<u8>)> = Vec::new();
     let mut closing = false;
     let mut peer_messages = 0;
     let mut closed = false;
@@ -133,21 +144,21 @@ fn main() {
             while partial_sent < PARTIAL_MESSAGES {
                 let mut data = vec![0x33u8; 200];
                 data[..4].copy_from_slice(&partial_sent.to_be_bytes());
-                if assoc.send(partial, true, &data).is_err() {
+                if assoc.send(partial, MessageKind::Binary, &data).is_err() {
                     break;
                 }
                 partial_sent += 1;
             }
             while sent < SIZES.len() {
                 let data = message(sent, 0x11);
-                if assoc.send(ours, sent.is_multiple_of(2), &data).is_err() {
+                if assoc.send(ours, kind_of(sent), &data).is_err() {
                     break;
                 }
                 sent += 1;
             }
         }
-        for (ch, binary, data) in echoes_to_do.drain(..) {
-            assoc.send(ch, binary, &data).unwrap();
+        for (ch, kind, data) in echoes_to_do.drain(..) {
+            assoc.send(ch, kind, &data).unwrap();
         }
         while let Some(t) = assoc.poll_transmit(&mut buf).unwrap() {
             // The SCTP server never starts the association (the first chunk type at byte 12).
@@ -162,7 +173,7 @@ fn main() {
             match e {
                 Event::Connected => eprintln!("rust: connected"),
                 Event::ChannelOpen {
-                    id,
+                    stream: id,
                     label,
                     protocol,
                     ..
@@ -173,13 +184,13 @@ fn main() {
                     }
                 }
                 Event::Message {
-                    channel,
-                    binary,
+                    stream: channel,
+                    kind,
                     data,
                 } if channel == ours => {
                     let want = message(echoed, 0x11);
                     assert_eq!(data, &want[..], "echo {echoed} differs");
-                    assert_eq!(binary, echoed.is_multiple_of(2));
+                    assert_eq!(kind, kind_of(echoed));
                     echoed += 1;
                     eprintln!(
                         "rust: echo {echoed}/{} ok ({} bytes)",
@@ -187,7 +198,11 @@ fn main() {
                         data.len()
                     );
                 }
-                Event::Message { channel, data, .. } if Some(channel) == peer_partial => {
+                Event::Message {
+                    stream: channel,
+                    data,
+                    ..
+                } if Some(channel) == peer_partial => {
                     // Ordered and partially reliable: what arrives is in order, never twice.
                     let index = u32::from_be_bytes([data[0], data[1], data[2], data[3]]);
                     assert!(
@@ -198,12 +213,12 @@ fn main() {
                     peer_partial_count += 1;
                 }
                 Event::Message {
-                    channel,
-                    binary,
+                    stream: channel,
+                    kind,
                     data,
                 } => {
                     peer_messages += 1;
-                    echoes_to_do.push((channel, binary, data.to_vec()));
+                    echoes_to_do.push((channel, kind, data.to_vec()));
                 }
                 Event::ChannelClosed(ch) => {
                     eprintln!("rust: channel {ch} closed");
@@ -228,7 +243,7 @@ fn main() {
                     }
                     std::process::exit(1);
                 }
-                Event::BufferedAmountLow(_) => {}
+                _ => {}
             }
         }
         let all_acked = assoc.stats().flight_size == 0 && echoes_to_do.is_empty();
@@ -264,7 +279,7 @@ fn main() {
         let mut rx = [0u8; 2048];
         if let Ok(n) = socket.recv(&mut rx) {
             trace("in", &rx[..n]);
-            assoc.handle_packet(clock.now(), &mut rx[..n]);
+            assoc.handle_packet(clock.now(), &rx[..n]);
         }
         if assoc.poll_timeout().is_some_and(|t| t <= clock.now()) {
             assoc.handle_timeout(clock.now());
@@ -280,7 +295,7 @@ fn bulk_close(
     clock: &StdClock,
     passive: bool,
 ) {
-    let ours: Vec<u16> = (0..CHANNELS)
+    let ours: Vec<StreamId> = (0..CHANNELS)
         .map(|i| {
             assoc
                 .open_channel(&format!("rust-{i}"), "", ChannelOptions::default())
@@ -314,7 +329,7 @@ fn bulk_close(
         }
         while let Some(e) = assoc.poll_event() {
             match e {
-                Event::ChannelOpen { id, .. } => theirs.push(id),
+                Event::ChannelOpen { stream: id, .. } => theirs.push(id),
                 Event::ChannelClosed(id) => closed.push(id),
                 Event::Closed(reason) => {
                     if done_at.is_some() {
@@ -335,7 +350,7 @@ fn bulk_close(
             continue;
         }
         if done_at.is_none() && closed.len() == 2 * CHANNELS {
-            let mut all: Vec<u16> = ours.iter().chain(&theirs).copied().collect();
+            let mut all: Vec<StreamId> = ours.iter().chain(&theirs).copied().collect();
             all.sort_unstable();
             closed.sort_unstable();
             assert_eq!(closed, all, "every channel closed once");
@@ -361,7 +376,7 @@ fn bulk_close(
         let mut rx = [0u8; 2048];
         if let Ok(n) = socket.recv(&mut rx) {
             trace("in", &rx[..n]);
-            assoc.handle_packet(clock.now(), &mut rx[..n]);
+            assoc.handle_packet(clock.now(), &rx[..n]);
         }
         if assoc.poll_timeout().is_some_and(|t| t <= clock.now()) {
             assoc.handle_timeout(clock.now());

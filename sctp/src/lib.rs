@@ -54,7 +54,7 @@
 //!     assert_eq!(&transmit.payload[12..13], &[1]); // an INIT chunk
 //! }
 //! while let Some(event) = assoc.poll_event() {
-//!     if let Event::Message { channel, data, .. } = event { let _ = (channel, data); }
+//!     if let Event::Message { stream, kind, data } = event { let _ = (stream, kind, data); }
 //! }
 //! assert!(assoc.poll_timeout().is_some()); // T1-init
 //! ```
@@ -78,6 +78,6 @@ mod send;
 pub mod wire;
 
 pub use association::{
-    Association, ChannelError, ChannelOptions, CloseReason, Config, DtlsRole, Event, Reliability,
-    SendError, Stats,
+    Association, ChannelError, ChannelOptions, CloseReason, Config, DtlsRole, Event, MessageKind,
+    Reliability, SendError, Stats, StreamId,
 };

@@ -6,7 +6,10 @@
 
 use peerless_base::{Instant, Writer};
 use peerless_sctp::wire::{self, ChunkType, Init, Packet, Sack};
-use peerless_sctp::{Association, ChannelOptions, CloseReason, Config, DtlsRole, Event, SendError};
+use peerless_sctp::{
+    Association, ChannelOptions, CloseReason, Config, DtlsRole, Event, MessageKind, SendError,
+    StreamId,
+};
 
 type Assoc = Association<'static>;
 
@@ -39,8 +42,8 @@ fn drain(a: &mut Assoc) -> Vec<Vec<u8>> {
 #[derive(Debug, Default)]
 struct Seen {
     connected: u32,
-    messages: Vec<(u16, bool, Vec<u8>)>,
-    opened: Vec<(u16, String)>,
+    messages: Vec<(StreamId, MessageKind, Vec<u8>)>,
+    opened: Vec<(StreamId, String)>,
     closed: Option<CloseReason>,
 }
 
@@ -48,12 +51,12 @@ fn events(a: &mut Assoc, seen: &mut Seen) {
     while let Some(e) = a.poll_event() {
         match e {
             Event::Connected => seen.connected += 1,
-            Event::Message {
-                channel,
-                binary,
-                data,
-            } => seen.messages.push((channel, binary, data.to_vec())),
-            Event::ChannelOpen { id, label, .. } => seen.opened.push((id, label.to_string())),
+            Event::Message { stream, kind, data } => {
+                seen.messages.push((stream, kind, data.to_vec()))
+            }
+            Event::ChannelOpen {
+                stream: id, label, ..
+            } => seen.opened.push((id, label.to_string())),
             Event::Closed(r) => seen.closed = Some(r),
             _ => {}
         }
@@ -78,11 +81,11 @@ fn exchange(a: &mut Assoc, b: &mut Assoc, sa: &mut Seen, sb: &mut Seen, now: Ins
         if from_a.is_empty() && from_b.is_empty() {
             break;
         }
-        for mut p in from_a {
-            b.handle_packet(now, &mut p);
+        for p in from_a {
+            b.handle_packet(now, &p);
         }
-        for mut p in from_b {
-            a.handle_packet(now, &mut p);
+        for p in from_b {
+            a.handle_packet(now, &p);
         }
         events(a, sa);
         events(b, sb);
@@ -155,20 +158,23 @@ fn handshake_passive_and_collision_and_lost_cookie_ack() {
     b.connect(Instant::ZERO);
     let ia = drain(&mut a);
     let ib = drain(&mut b);
-    for mut p in ia {
-        b.handle_packet(Instant::ZERO, &mut p);
+    for p in ia {
+        b.handle_packet(Instant::ZERO, &p);
     }
-    for mut p in ib {
-        a.handle_packet(Instant::ZERO, &mut p);
+    for p in ib {
+        a.handle_packet(Instant::ZERO, &p);
     }
     exchange(&mut a, &mut b, &mut sa, &mut sb, Instant::ZERO);
     assert_eq!((sa.connected, sb.connected), (1, 1));
     let ch = a
         .open_channel("after-collision", "", ChannelOptions::default())
         .unwrap();
-    a.send(ch, true, b"data").unwrap();
+    a.send(ch, MessageKind::Binary, b"data").unwrap();
     exchange(&mut a, &mut b, &mut sa, &mut sb, Instant::ZERO);
-    assert_eq!(sb.messages, vec![(ch, true, b"data".to_vec())]);
+    assert_eq!(
+        sb.messages,
+        vec![(ch, MessageKind::Binary, b"data".to_vec())]
+    );
 
     // The COOKIE-ACK is lost: T1-cookie resends the COOKIE-ECHO, which the established peer
     // answers again (RFC 9260 §5.2.4 case D).
@@ -178,15 +184,15 @@ fn handshake_passive_and_collision_and_lost_cookie_ack() {
     );
     let (mut sa, mut sb) = (Seen::default(), Seen::default());
     a.connect(Instant::ZERO);
-    for mut p in drain(&mut a) {
-        b.handle_packet(Instant::ZERO, &mut p); // INIT
+    for p in drain(&mut a) {
+        b.handle_packet(Instant::ZERO, &p); // INIT
     }
-    for mut p in drain(&mut b) {
-        a.handle_packet(Instant::ZERO, &mut p); // INIT-ACK
+    for p in drain(&mut b) {
+        a.handle_packet(Instant::ZERO, &p); // INIT-ACK
     }
-    for mut p in drain(&mut a) {
+    for p in drain(&mut a) {
         assert_eq!(first_chunk_type(&p), ChunkType::COOKIE_ECHO);
-        b.handle_packet(Instant::ZERO, &mut p);
+        b.handle_packet(Instant::ZERO, &p);
     }
     let lost = drain(&mut b);
     assert_eq!(first_chunk_type(&lost[0]), ChunkType::COOKIE_ACK);
@@ -206,45 +212,45 @@ fn wrong_tags_bad_checksums_and_forged_cookies_are_dropped() {
     );
     let (mut sa, mut sb) = (Seen::default(), Seen::default());
     a.connect(Instant::ZERO);
-    for mut p in drain(&mut a) {
-        b.handle_packet(Instant::ZERO, &mut p);
+    for p in drain(&mut a) {
+        b.handle_packet(Instant::ZERO, &p);
     }
     let init_ack = drain(&mut b).remove(0);
-    a.handle_packet(Instant::ZERO, &mut init_ack.clone());
-    let mut echo = drain(&mut a).remove(0);
+    a.handle_packet(Instant::ZERO, &init_ack.clone());
+    let echo = drain(&mut a).remove(0);
     // A forged cookie: flip a bit inside the HMAC-protected body.
     let mut forged = echo.clone();
     forged[20] ^= 0x40;
     wire::seal(&mut forged, false);
-    b.handle_packet(Instant::ZERO, &mut forged);
+    b.handle_packet(Instant::ZERO, &forged);
     assert!(drain(&mut b).is_empty());
-    assert_eq!(b.stats().drop_cookie, 1);
+    assert_eq!(b.stats().dropped_cookie, 1);
     // A bad checksum.
     let mut corrupt = echo.clone();
     corrupt[8] ^= 1;
-    b.handle_packet(Instant::ZERO, &mut corrupt);
-    assert_eq!(b.stats().drop_checksum, 1);
+    b.handle_packet(Instant::ZERO, &corrupt);
+    assert_eq!(b.stats().dropped_checksum, 1);
     // A stale cookie (older than its 60 s lifetime).
-    let mut stale = echo.clone();
-    b.handle_packet(Instant::from_secs(61), &mut stale);
+    let stale = echo.clone();
+    b.handle_packet(Instant::from_secs(61), &stale);
     assert!(drain(&mut b).is_empty());
-    assert_eq!(b.stats().drop_cookie, 2);
+    assert_eq!(b.stats().dropped_cookie, 2);
     // The genuine one establishes (with a fresh association, as time moved on for `b`).
     let mut b2 = assoc(DtlsRole::Server, 2, 8192);
-    b2.handle_packet(Instant::ZERO, &mut echo);
+    b2.handle_packet(Instant::ZERO, &echo);
     exchange(&mut a, &mut b2, &mut sa, &mut sb, Instant::ZERO);
     assert_eq!((sa.connected, sb.connected), (1, 1));
     // A packet with the wrong verification tag.
     let ch = a.open_channel("x", "", ChannelOptions::default()).unwrap();
-    a.send(ch, false, b"hi").unwrap();
+    a.send(ch, MessageKind::Text, b"hi").unwrap();
     let mut data = drain(&mut a).remove(0);
     data[4] ^= 0xff;
     wire::seal(&mut data, false);
-    b2.handle_packet(Instant::ZERO, &mut data);
-    assert_eq!(b2.stats().drop_tag, 1);
+    b2.handle_packet(Instant::ZERO, &data);
+    assert_eq!(b2.stats().dropped_tag, 1);
     // Garbage never panics and is counted.
-    b2.handle_packet(Instant::ZERO, &mut [1, 2, 3]);
-    assert_eq!(b2.stats().drop_malformed, 1);
+    b2.handle_packet(Instant::ZERO, &[1, 2, 3]);
+    assert_eq!(b2.stats().dropped_malformed, 1);
 }
 
 /// An established pair.
@@ -266,14 +272,14 @@ fn zero_checksum_is_one_directional() {
     // `b` accepts zero checksums, `a` does not: a sends zeros to b, b sends CRCs to a.
     let (mut a, mut b, mut sa, mut sb) = established(false, true);
     let ch = a.open_channel("z", "", ChannelOptions::default()).unwrap();
-    a.send(ch, true, b"to b").unwrap();
+    a.send(ch, MessageKind::Binary, b"to b").unwrap();
     let to_b = drain(&mut a);
     assert!(
         to_b.iter()
             .all(|p| wire::check_checksum(p) == wire::Checksum::Zero)
     );
-    for mut p in to_b {
-        b.handle_packet(Instant::ZERO, &mut p);
+    for p in to_b {
+        b.handle_packet(Instant::ZERO, &p);
     }
     let to_a = drain(&mut b);
     assert!(!to_a.is_empty());
@@ -281,8 +287,8 @@ fn zero_checksum_is_one_directional() {
         to_a.iter()
             .all(|p| wire::check_checksum(p) == wire::Checksum::Valid)
     );
-    for mut p in to_a {
-        a.handle_packet(Instant::ZERO, &mut p);
+    for p in to_a {
+        a.handle_packet(Instant::ZERO, &p);
     }
     exchange(&mut a, &mut b, &mut sa, &mut sb, Instant::ZERO);
     events(&mut b, &mut sb);
@@ -291,11 +297,11 @@ fn zero_checksum_is_one_directional() {
     let ch_b = b
         .open_channel("back", "", ChannelOptions::default())
         .unwrap();
-    b.send(ch_b, true, b"x").unwrap();
+    b.send(ch_b, MessageKind::Binary, b"x").unwrap();
     let mut p = drain(&mut b).remove(0);
     wire::seal(&mut p, true);
-    a.handle_packet(Instant::ZERO, &mut p);
-    assert_eq!(a.stats().drop_checksum, 1);
+    a.handle_packet(Instant::ZERO, &p);
+    assert_eq!(a.stats().dropped_checksum, 1);
 }
 
 #[test]
@@ -304,7 +310,7 @@ fn unknown_chunks_follow_their_upper_bits() {
     let ch = a.open_channel("u", "", ChannelOptions::default()).unwrap();
     exchange(&mut a, &mut b, &mut sa, &mut sb, Instant::ZERO);
     // Build packets by hand under b's tag: [unknown chunk][DATA].
-    a.send(ch, false, b"one").unwrap();
+    a.send(ch, MessageKind::Text, b"one").unwrap();
     let template = drain(&mut a).remove(0);
     let tag = Packet::parse(&template).unwrap().verification_tag();
     let data_chunk = Packet::parse(&template)
@@ -324,11 +330,11 @@ fn unknown_chunks_follow_their_upper_bits() {
         buf[..n].to_vec()
     };
     // 0x3f: stop, discard the packet: the DATA behind it is not taken.
-    b.handle_packet(Instant::ZERO, &mut with_unknown(0x3f, data.tsn));
+    b.handle_packet(Instant::ZERO, &with_unknown(0x3f, data.tsn));
     events(&mut b, &mut sb);
     assert!(sb.messages.is_empty());
     // 0x7f: stop and report: an ERROR goes back.
-    b.handle_packet(Instant::ZERO, &mut with_unknown(0x7f, data.tsn));
+    b.handle_packet(Instant::ZERO, &with_unknown(0x7f, data.tsn));
     let reply = drain(&mut b);
     assert!(reply.iter().any(|p| {
         Packet::parse(p)
@@ -339,10 +345,10 @@ fn unknown_chunks_follow_their_upper_bits() {
     events(&mut b, &mut sb);
     assert!(sb.messages.is_empty());
     // 0xbf: skip: the DATA is delivered.
-    b.handle_packet(Instant::ZERO, &mut with_unknown(0xbf, data.tsn));
+    b.handle_packet(Instant::ZERO, &with_unknown(0xbf, data.tsn));
     events(&mut b, &mut sb);
     assert_eq!(sb.messages.len(), 1);
-    assert_eq!(b.stats().drop_unknown_chunk, 3);
+    assert_eq!(b.stats().dropped_unknown_chunk, 3);
 }
 
 #[test]
@@ -353,18 +359,30 @@ fn messages_beyond_the_limits_are_refused_cleanly() {
         .open_channel("big", "", ChannelOptions::default())
         .unwrap();
     a.set_remote_max_message_size(1000);
-    assert_eq!(a.send(ch, true, &[0; 1001]), Err(SendError::TooLarge));
-    a.set_remote_max_message_size(0);
     assert_eq!(
-        a.send(ch, true, &vec![0; 200 * 1024]),
+        a.send(ch, MessageKind::Binary, &[0; 1001]),
         Err(SendError::TooLarge)
     );
-    assert_eq!(a.send(9999, true, b"x"), Err(SendError::UnknownChannel));
+    a.set_remote_max_message_size(0);
+    assert_eq!(
+        a.send(ch, MessageKind::Binary, &vec![0; 200 * 1024]),
+        Err(SendError::TooLarge)
+    );
+    assert_eq!(
+        a.send(StreamId(9999), MessageKind::Binary, b"x"),
+        Err(SendError::UnknownChannel)
+    );
     // Empty messages use the empty PPIDs and arrive empty.
-    a.send(ch, true, b"").unwrap();
-    a.send(ch, false, b"").unwrap();
+    a.send(ch, MessageKind::Binary, b"").unwrap();
+    a.send(ch, MessageKind::Text, b"").unwrap();
     exchange(&mut a, &mut b, &mut sa, &mut sb, Instant::ZERO);
-    assert_eq!(sb.messages, vec![(ch, true, vec![]), (ch, false, vec![])]);
+    assert_eq!(
+        sb.messages,
+        vec![
+            (ch, MessageKind::Binary, vec![]),
+            (ch, MessageKind::Text, vec![])
+        ]
+    );
 
     // A receiver whose storage is smaller than a message it is sent: ABORT, never a panic.
     let (mut a, mut small) = (
@@ -376,7 +394,7 @@ fn messages_beyond_the_limits_are_refused_cleanly() {
     exchange(&mut a, &mut small, &mut sa, &mut ss, Instant::ZERO);
     let ch = a.open_channel("c", "", ChannelOptions::default()).unwrap();
     exchange(&mut a, &mut small, &mut sa, &mut ss, Instant::ZERO);
-    a.send(ch, true, &[7; 10_000]).unwrap();
+    a.send(ch, MessageKind::Binary, &[7; 10_000]).unwrap();
     let mut now = Instant::ZERO;
     for _ in 0..40 {
         exchange(&mut a, &mut small, &mut sa, &mut ss, now);
@@ -402,19 +420,19 @@ fn sacks_report_gaps_and_duplicates() {
     let ch = a.open_channel("s", "", ChannelOptions::default()).unwrap();
     exchange(&mut a, &mut b, &mut sa, &mut sb, Instant::ZERO);
     for i in 0..4u8 {
-        a.send(ch, true, &[i; 1000]).unwrap();
+        a.send(ch, MessageKind::Binary, &[i; 1000]).unwrap();
     }
     // Four packets of one chunk each (1000 + 1000 do not fit in 1200).
     let packets = drain(&mut a);
     assert_eq!(packets.len(), 4);
     // Deliver 0, then 2, 3 (1 lost), then 2 again.
-    let mut p0 = packets[0].clone();
-    b.handle_packet(Instant::ZERO, &mut p0);
+    let p0 = packets[0].clone();
+    b.handle_packet(Instant::ZERO, &p0);
     assert!(drain(&mut b).is_empty(), "one packet: the SACK is delayed");
     assert!(b.poll_timeout().is_some());
     for i in [2, 3, 2] {
-        let mut p = packets[i].clone();
-        b.handle_packet(Instant::ZERO, &mut p);
+        let p = packets[i].clone();
+        b.handle_packet(Instant::ZERO, &p);
     }
     let sacks: Vec<_> = drain(&mut b);
     let last = sacks.last().unwrap();
@@ -438,24 +456,28 @@ fn negotiated_channels_parity_and_buffered_amount_low() {
     let (mut a, mut b, mut sa, mut sb) = established(true, true);
     // Out-of-band channel with an agreed id: no DCEP, both ends just use it.
     let options = ChannelOptions {
-        negotiated: Some(7),
+        negotiated: Some(StreamId(7)),
         ..ChannelOptions::default()
     };
-    assert_eq!(a.open_channel("n", "", options), Ok(7));
-    assert_eq!(b.open_channel("n", "", options), Ok(7));
+    assert_eq!(a.open_channel("n", "", options), Ok(StreamId(7)));
+    assert_eq!(b.open_channel("n", "", options), Ok(StreamId(7)));
     assert_eq!(
         a.open_channel("dup", "", options),
         Err(peerless_sctp::ChannelError::IdUnavailable)
     );
-    a.send(7, false, b"negotiated").unwrap();
+    a.send(StreamId(7), MessageKind::Text, b"negotiated")
+        .unwrap();
     exchange(&mut a, &mut b, &mut sa, &mut sb, Instant::ZERO);
-    assert_eq!(sb.messages, vec![(7, false, b"negotiated".to_vec())]);
+    assert_eq!(
+        sb.messages,
+        vec![(StreamId(7), MessageKind::Text, b"negotiated".to_vec())]
+    );
     assert!(sb.opened.is_empty(), "no DCEP for negotiated channels");
 
     // Ids follow the DTLS role: the client picks even ids, the server odd ones.
     let even = a.open_channel("e", "", ChannelOptions::default()).unwrap();
     let odd = b.open_channel("o", "", ChannelOptions::default()).unwrap();
-    assert_eq!((even % 2, odd % 2), (0, 1));
+    assert_eq!((even.0 % 2, odd.0 % 2), (0, 1));
     exchange(&mut a, &mut b, &mut sa, &mut sb, Instant::ZERO);
     assert!(sb.opened.iter().any(|(id, l)| *id == even && l == "e"));
     assert!(sa.opened.iter().any(|(id, l)| *id == odd && l == "o"));
@@ -465,7 +487,7 @@ fn negotiated_channels_parity_and_buffered_amount_low() {
     // `d` is the DTLS server, so it must not accept an odd id from its peer: make `c` open one
     // by negotiating the id on its side only and sending a DCEP OPEN by hand.
     let options = ChannelOptions {
-        negotiated: Some(3),
+        negotiated: Some(StreamId(3)),
         ..ChannelOptions::default()
     };
     c.open_channel("odd", "", options).unwrap();
@@ -482,12 +504,13 @@ fn negotiated_channels_parity_and_buffered_amount_low() {
     let n = w.finish().unwrap();
     // Send it as a user message, then turn the DATA chunk's PPID into DCEP (50) on the wire:
     // the server sees a DATA_CHANNEL_OPEN for an odd id, which is its own parity.
-    c.send(3, true, &open[..n]).unwrap();
+    c.send(StreamId(3), MessageKind::Binary, &open[..n])
+        .unwrap();
     let mut packet = drain(&mut c).remove(0);
     assert_eq!(first_chunk_type(&packet), ChunkType::DATA);
     packet[24..28].copy_from_slice(&50u32.to_be_bytes());
     wire::seal(&mut packet, false);
-    d.handle_packet(Instant::ZERO, &mut packet);
+    d.handle_packet(Instant::ZERO, &packet);
     exchange(&mut c, &mut d, &mut sc, &mut sd, Instant::ZERO);
     events(&mut d, &mut sd);
     assert!(sd.opened.is_empty(), "wrong-parity OPEN accepted");
@@ -506,17 +529,17 @@ fn negotiated_channels_parity_and_buffered_amount_low() {
     exchange(&mut a, &mut b, &mut sa, &mut sb, Instant::ZERO);
     a.set_buffered_amount_low_threshold(ch, 1000);
     for _ in 0..20 {
-        a.send(ch, true, &[1; 1000]).unwrap();
+        a.send(ch, MessageKind::Binary, &[1; 1000]).unwrap();
     }
     assert_eq!(a.buffered_amount(ch), 20_000);
     let mut low = 0;
     for _ in 0..50 {
         let from_a = drain(&mut a);
-        for mut p in from_a {
-            b.handle_packet(Instant::ZERO, &mut p);
+        for p in from_a {
+            b.handle_packet(Instant::ZERO, &p);
         }
-        for mut p in drain(&mut b) {
-            a.handle_packet(Instant::ZERO, &mut p);
+        for p in drain(&mut b) {
+            a.handle_packet(Instant::ZERO, &p);
         }
         while let Some(e) = a.poll_event() {
             if e == Event::BufferedAmountLow(ch) {
@@ -544,7 +567,7 @@ fn a_restarted_peer_is_recognised_by_its_tie_tags() {
     let ch = a2
         .open_channel("again", "", ChannelOptions::default())
         .unwrap();
-    a2.send(ch, false, b"after restart").unwrap();
+    a2.send(ch, MessageKind::Text, b"after restart").unwrap();
     exchange(&mut a2, &mut b, &mut sa2, &mut sb, Instant::ZERO);
     assert!(sb.messages.iter().any(|m| m.2 == b"after restart"));
 }
@@ -568,7 +591,7 @@ fn unknown_init_parameters_are_reported_and_heartbeats_answered() {
     });
     let n = w.finish().unwrap();
     wire::seal(&mut buf[..n], false);
-    b.handle_packet(Instant::ZERO, &mut buf[..n]);
+    b.handle_packet(Instant::ZERO, &buf[..n]);
     let reply = drain(&mut b).remove(0);
     let p = Packet::parse(&reply).unwrap();
     assert_eq!(p.verification_tag(), 0x1234_5678);
@@ -590,7 +613,7 @@ fn unknown_init_parameters_are_reported_and_heartbeats_answered() {
     // A HEARTBEAT is echoed in a HEARTBEAT-ACK with the same information.
     let (mut a, mut b, _, _) = established(false, false);
     let ch = a.open_channel("t", "", ChannelOptions::default()).unwrap();
-    a.send(ch, true, b"x").unwrap();
+    a.send(ch, MessageKind::Binary, b"x").unwrap();
     let tag = Packet::parse(&drain(&mut a)[0]).unwrap().verification_tag();
     let mut buf = [0u8; 64];
     let mut w = Writer::new(&mut buf);
@@ -600,7 +623,7 @@ fn unknown_init_parameters_are_reported_and_heartbeats_answered() {
     });
     let n = w.finish().unwrap();
     wire::seal(&mut buf[..n], false);
-    b.handle_packet(Instant::ZERO, &mut buf[..n]);
+    b.handle_packet(Instant::ZERO, &buf[..n]);
     let replies = drain(&mut b);
     let ack = replies
         .iter()
@@ -637,7 +660,7 @@ fn rto_and_congestion_window_follow_rfc9260() {
     let (mut a, mut b, mut sa, mut sb) = established(true, true);
     // A negotiated channel: no DCEP traffic, so the first RTT sample is the one below.
     let negotiated = ChannelOptions {
-        negotiated: Some(1),
+        negotiated: Some(StreamId(1)),
         ..ChannelOptions::default()
     };
     let ch = a.open_channel("cc", "", negotiated).unwrap();
@@ -645,7 +668,7 @@ fn rto_and_congestion_window_follow_rfc9260() {
     exchange(&mut a, &mut b, &mut sa, &mut sb, Instant::ZERO);
     // §7.2.1: initial cwnd = min(4 MTU, max(2 MTU, 4380)) = 4380 for a 1200-byte MTU.
     assert_eq!(a.stats().cwnd, 4380);
-    a.send(ch, true, &[9; 20 * 1172]).unwrap();
+    a.send(ch, MessageKind::Binary, &[9; 20 * 1172]).unwrap();
     // §6.1 B: new data may go while the flight is below cwnd: four full chunks (4688 bytes).
     let t0 = Instant::from_millis(1000);
     let burst = {
@@ -662,14 +685,14 @@ fn rto_and_congestion_window_follow_rfc9260() {
     // The peer answers 50 ms later (one SACK per two packets), arriving 100 ms after sending.
     let t1 = t0 + core::time::Duration::from_millis(50);
     let mut sacks = Vec::new();
-    for mut p in burst {
-        b.handle_packet(t1, &mut p);
+    for p in burst {
+        b.handle_packet(t1, &p);
         sacks.extend(drain(&mut b));
     }
     assert_eq!(sacks.len(), 2);
     let t2 = t0 + core::time::Duration::from_millis(100);
-    for mut p in sacks {
-        a.handle_packet(t2, &mut p);
+    for p in sacks {
+        a.handle_packet(t2, &p);
     }
     // §6.3.1 C2: the first measurement R = 100 ms gives SRTT = R, RTTVAR = R/2,
     // RTO = SRTT + 4 RTTVAR = 300 ms.
@@ -703,14 +726,14 @@ fn any_clock_the_host_passes_is_survived() {
     // checks are on in this build) and leaves a working association.
     let (mut a, mut b, mut sa, mut sb) = established(true, true);
     let ch = a.open_channel("t", "", ChannelOptions::default()).unwrap();
-    a.send(ch, true, &[1; 5000]).unwrap();
+    a.send(ch, MessageKind::Binary, &[1; 5000]).unwrap();
     let far = Instant::from_secs(1 << 40);
     for now in [far, Instant::ZERO, Instant::MAX, far] {
-        for mut p in drain(&mut a) {
-            b.handle_packet(now, &mut p);
+        for p in drain(&mut a) {
+            b.handle_packet(now, &p);
         }
-        for mut p in drain(&mut b) {
-            a.handle_packet(now, &mut p);
+        for p in drain(&mut b) {
+            a.handle_packet(now, &p);
         }
         a.handle_timeout(now);
         b.handle_timeout(now);

@@ -10,7 +10,8 @@ use core::time::Duration;
 use peerless_base::{Instant, Writer};
 use peerless_sctp::wire::{self, ChunkType, Data, ForwardTsn, Init, InitFields, Packet, Sack};
 use peerless_sctp::{
-    Association, ChannelError, ChannelOptions, CloseReason, Config, DtlsRole, Event, Reliability,
+    Association, ChannelError, ChannelOptions, CloseReason, Config, DtlsRole, Event, MessageKind,
+    Reliability, StreamId,
 };
 
 type Assoc<const C: usize, const N: usize> = Association<'static, C, N>;
@@ -35,9 +36,9 @@ fn drain<const C: usize, const N: usize>(a: &mut Assoc<C, N>) -> Vec<Vec<u8>> {
 #[derive(Debug, Default)]
 struct Seen {
     connected: u32,
-    opened: Vec<(u16, String)>,
-    messages: Vec<(u16, Vec<u8>)>,
-    channel_closed: Vec<u16>,
+    opened: Vec<(StreamId, String)>,
+    messages: Vec<(StreamId, Vec<u8>)>,
+    channel_closed: Vec<StreamId>,
     closed: Option<CloseReason>,
 }
 
@@ -45,14 +46,20 @@ fn events<const C: usize, const N: usize>(a: &mut Assoc<C, N>, seen: &mut Seen) 
     while let Some(e) = a.poll_event() {
         match e {
             Event::Connected => seen.connected += 1,
-            Event::ChannelOpen { id, label, .. } => seen.opened.push((id, label.to_string())),
-            Event::Message { channel, data, .. } => seen.messages.push((channel, data.to_vec())),
+            Event::ChannelOpen {
+                stream: id, label, ..
+            } => seen.opened.push((id, label.to_string())),
+            Event::Message {
+                stream: channel,
+                data,
+                ..
+            } => seen.messages.push((channel, data.to_vec())),
             Event::ChannelClosed(id) => seen.channel_closed.push(id),
             Event::Closed(r) => {
                 assert!(seen.closed.is_none(), "Closed twice");
                 seen.closed = Some(r);
             }
-            Event::BufferedAmountLow(_) => {}
+            _ => {}
         }
     }
 }
@@ -68,11 +75,11 @@ fn run<const C: usize, const N: usize, const D: usize, const M: usize>(
     for _ in 0..400 {
         let from_a = drain(a);
         let from_b = drain(b);
-        for mut p in from_a.iter().cloned() {
-            b.handle_packet(*now, &mut p);
+        for p in from_a.iter() {
+            b.handle_packet(*now, p);
         }
-        for mut p in from_b.iter().cloned() {
-            a.handle_packet(*now, &mut p);
+        for p in from_b.iter() {
+            a.handle_packet(*now, p);
         }
         events(a, sa);
         events(b, sb);
@@ -152,7 +159,7 @@ fn packet(tag: u32, body: impl FnOnce(&mut Writer<'_>)) -> Vec<u8> {
 
 fn negotiated(id: u16) -> ChannelOptions {
     ChannelOptions {
-        negotiated: Some(id),
+        negotiated: Some(StreamId(id)),
         ..ChannelOptions::default()
     }
 }
@@ -167,7 +174,7 @@ fn negotiated(id: u16) -> ChannelOptions {
 fn an_abort_with_32_open_channels_reports_every_close_and_then_closed() {
     let (mut a, mut b, mut sa, mut sb, mut now) =
         connected::<256, 32, 256, 32>(client(), server(), 256 * 1024);
-    let ids: Vec<u16> = (0..32)
+    let ids: Vec<StreamId> = (0..32)
         .map(|i| {
             a.open_channel(&format!("c{i}"), "", ChannelOptions::default())
                 .unwrap()
@@ -192,7 +199,7 @@ fn an_abort_with_32_open_channels_reports_every_close_and_then_closed() {
 fn thirty_two_channels_closed_at_once_by_the_peer_all_close() {
     let (mut a, mut b, mut sa, mut sb, mut now) =
         connected::<256, 32, 256, 32>(client(), server(), 256 * 1024);
-    let ids: Vec<u16> = (0..32)
+    let ids: Vec<StreamId> = (0..32)
         .map(|i| {
             a.open_channel(&format!("c{i}"), "", ChannelOptions::default())
                 .unwrap()
@@ -233,14 +240,14 @@ fn refused_opens_are_reset_counted_and_never_reported() {
         .unwrap();
     // Data sent on the refused channel before the refusal is known must not pin b's storage.
     for i in 0..20u8 {
-        a.send(third, true, &[i; 1000]).unwrap();
+        a.send(third, MessageKind::Binary, &[i; 1000]).unwrap();
     }
     let long = "x".repeat(65);
     let too_long = a
         .open_channel(&long, "", ChannelOptions::default())
         .unwrap();
     run(&mut a, &mut b, &mut sa, &mut sb, &mut now);
-    let opened: Vec<u16> = sb.opened.iter().map(|o| o.0).collect();
+    let opened: Vec<StreamId> = sb.opened.iter().map(|o| o.0).collect();
     assert_eq!(opened, vec![first, second]);
     assert!(b.stats().refused_channels >= 2, "{:?}", b.stats());
     let mut closed = sa.channel_closed.clone();
@@ -254,7 +261,7 @@ fn refused_opens_are_reset_counted_and_never_reported() {
     assert_eq!(b.stats().local_rwnd, 64 * 1024, "nothing pinned");
     assert_eq!((sa.closed, sb.closed), (None, None));
     // The accepted channels still work.
-    a.send(second, false, b"still here").unwrap();
+    a.send(second, MessageKind::Text, b"still here").unwrap();
     run(&mut a, &mut b, &mut sa, &mut sb, &mut now);
     assert_eq!(sb.messages, vec![(second, b"still here".to_vec())]);
 }
@@ -268,16 +275,17 @@ fn data_for_a_channel_not_created_yet_never_pins_storage() {
         connected::<256, 8, 256, 8>(client(), server(), 16 * 1024);
     a.open_channel("n", "", negotiated(9)).unwrap();
     for i in 0..40u8 {
-        a.send(9, true, &[i; 1000]).unwrap();
+        a.send(StreamId(9), MessageKind::Binary, &[i; 1000])
+            .unwrap();
     }
     run(&mut a, &mut b, &mut sa, &mut sb, &mut now);
     assert_eq!((sa.closed, sb.closed), (None, None));
-    assert_eq!(b.stats().drop_channel, 40, "{:?}", b.stats());
+    assert_eq!(b.stats().dropped_channel, 40, "{:?}", b.stats());
     assert_eq!(b.stats().local_rwnd, 16 * 1024);
     b.open_channel("n", "", negotiated(9)).unwrap();
-    a.send(9, true, b"late").unwrap();
+    a.send(StreamId(9), MessageKind::Binary, b"late").unwrap();
     run(&mut a, &mut b, &mut sa, &mut sb, &mut now);
-    assert_eq!(sb.messages, vec![(9, b"late".to_vec())]);
+    assert_eq!(sb.messages, vec![(StreamId(9), b"late".to_vec())]);
 }
 
 /// A DATA_CHANNEL_OPEN that spans several DATA chunks (a small MTU, a long label the receiver
@@ -296,7 +304,7 @@ fn a_fragmented_open_is_accepted_and_an_oversized_one_refused() {
     let id = a
         .open_channel(&label, &protocol, ChannelOptions::default())
         .unwrap();
-    a.send(id, false, b"after a long open").unwrap();
+    a.send(id, MessageKind::Text, b"after a long open").unwrap();
     run(&mut a, &mut b, &mut sa, &mut sb, &mut now);
     assert_eq!(sb.opened, vec![(id, label.clone())]);
     assert_eq!(sb.messages, vec![(id, b"after a long open".to_vec())]);
@@ -321,13 +329,13 @@ fn a_fragmented_open_is_accepted_and_an_oversized_one_refused() {
 fn a_hundred_channels_close_at_once_in_each_direction() {
     let (mut a, mut b, mut sa, mut sb, mut now) =
         connected::<256, 256, 256, 256>(client(), server(), 256 * 1024);
-    let from_a: Vec<u16> = (0..100)
+    let from_a: Vec<StreamId> = (0..100)
         .map(|i| {
             a.open_channel(&format!("a{i}"), "", ChannelOptions::default())
                 .unwrap()
         })
         .collect();
-    let from_b: Vec<u16> = (0..100)
+    let from_b: Vec<StreamId> = (0..100)
         .map(|i| {
             b.open_channel(&format!("b{i}"), "", ChannelOptions::default())
                 .unwrap()
@@ -336,8 +344,8 @@ fn a_hundred_channels_close_at_once_in_each_direction() {
     run(&mut a, &mut b, &mut sa, &mut sb, &mut now);
     assert_eq!((sa.opened.len(), sb.opened.len()), (100, 100));
     for (&x, &y) in from_a.iter().zip(&from_b) {
-        a.send(x, true, b"last words").unwrap();
-        b.send(y, true, b"last words").unwrap();
+        a.send(x, MessageKind::Binary, b"last words").unwrap();
+        b.send(y, MessageKind::Binary, b"last words").unwrap();
     }
     // a closes its 100, b closes its 100, at once.
     for (&x, &y) in from_a.iter().zip(&from_b) {
@@ -345,7 +353,7 @@ fn a_hundred_channels_close_at_once_in_each_direction() {
         b.close_channel(y);
     }
     run(&mut a, &mut b, &mut sa, &mut sb, &mut now);
-    let mut all: Vec<u16> = from_a.iter().chain(&from_b).copied().collect();
+    let mut all: Vec<StreamId> = from_a.iter().chain(&from_b).copied().collect();
     all.sort_unstable();
     let (mut ca, mut cb) = (sa.channel_closed.clone(), sb.channel_closed.clone());
     ca.sort_unstable();
@@ -356,7 +364,7 @@ fn a_hundred_channels_close_at_once_in_each_direction() {
     // Every id is reusable.
     assert_eq!(
         a.open_channel("again", "", ChannelOptions::default()),
-        Ok(0)
+        Ok(StreamId(0))
     );
 }
 
@@ -422,22 +430,22 @@ fn reneged_chunks_are_retransmitted_by_t3() {
         connected::<256, 8, 256, 8>(client(), server(), 64 * 1024);
     a.open_channel("n", "", negotiated(1)).unwrap();
     b.open_channel("n", "", negotiated(1)).unwrap();
-    b.send(1, true, b"tag").unwrap();
+    b.send(StreamId(1), MessageKind::Binary, b"tag").unwrap();
     let tag_to_a = tag_of(&drain(&mut b)[0]);
     for i in 0..4u8 {
-        a.send(1, true, &[i; 100]).unwrap();
+        a.send(StreamId(1), MessageKind::Binary, &[i; 100]).unwrap();
     }
     let out = drain(&mut a);
     let tsns: Vec<u32> = out.iter().flat_map(|p| data_of(p)).map(|d| d.0).collect();
     assert_eq!(tsns.len(), 4);
     let t0 = tsns[0];
     // TSNs 2..4 gap-acked, then a SACK that acks the first and no longer covers the others.
-    let mut sack1 = packet(tag_to_a, |w| {
+    let sack1 = packet(tag_to_a, |w| {
         Sack::emit(w, t0.wrapping_sub(1), 1 << 20, &[(2, 4)], &[])
     });
-    let mut sack2 = packet(tag_to_a, |w| Sack::emit(w, t0, 1 << 20, &[], &[]));
-    a.handle_packet(now, &mut sack1);
-    a.handle_packet(now, &mut sack2);
+    let sack2 = packet(tag_to_a, |w| Sack::emit(w, t0, 1 << 20, &[], &[]));
+    a.handle_packet(now, &sack1);
+    a.handle_packet(now, &sack2);
     let mut resent = Vec::new();
     for _ in 0..5 {
         resent.extend(drain(&mut a).iter().flat_map(|p| data_of(p)).map(|d| d.0));
@@ -466,17 +474,18 @@ fn only_the_first_fast_retransmit_packet_exceeds_cwnd() {
     b.open_channel("n", "", negotiated(1)).unwrap();
     // Grow cwnd with a bulk transfer over a clean exchange.
     for _ in 0..200 {
-        a.send(1, true, &[7; 1172]).unwrap();
+        a.send(StreamId(1), MessageKind::Binary, &[7; 1172])
+            .unwrap();
     }
     run(&mut a, &mut b, &mut sa, &mut sb, &mut now);
     assert_eq!(sb.messages.len(), 200);
     let cwnd = a.stats().cwnd;
     assert!(cwnd >= 20_000, "cwnd {cwnd}");
-    b.send(1, true, b"tag").unwrap();
+    b.send(StreamId(1), MessageKind::Binary, b"tag").unwrap();
     let tag_to_a = tag_of(&drain(&mut b)[0]);
     // Fill the window with 100-byte chunks (about ten per packet).
     for _ in 0..600 {
-        a.send(1, true, &[1; 100]).unwrap();
+        a.send(StreamId(1), MessageKind::Binary, &[1; 100]).unwrap();
     }
     let out = drain(&mut a);
     let tsns: Vec<u32> = out.iter().flat_map(|p| data_of(p)).map(|d| d.0).collect();
@@ -484,10 +493,10 @@ fn only_the_first_fast_retransmit_packet_exceeds_cwnd() {
     let t0 = tsns[0];
     // The first 20 are lost; three SACKs each newly ack one chunk above them.
     for k in 0..3u16 {
-        let mut sack = packet(tag_to_a, |w| {
+        let sack = packet(tag_to_a, |w| {
             Sack::emit(w, t0.wrapping_sub(1), 1 << 20, &[(21, 21 + k)], &[])
         });
-        a.handle_packet(now, &mut sack);
+        a.handle_packet(now, &sack);
     }
     let stats = a.stats();
     assert_eq!(stats.fast_retransmits, 20);
@@ -520,42 +529,46 @@ fn forward_tsn_delivers_complete_ordered_messages_it_skips() {
         let (mut a, mut b, mut sa, mut sb, now) =
             connected::<256, 8, 256, 8>(client(), server(), 64 * 1024);
         let pr = ChannelOptions {
-            negotiated: Some(2),
+            negotiated: Some(StreamId(2)),
             reliability: Reliability::MaxRetransmits(0),
             ..ChannelOptions::default()
         };
         a.open_channel("pr", "", pr).unwrap();
         b.open_channel("pr", "", pr).unwrap();
-        a.send(2, true, b"m0").unwrap();
+        a.send(StreamId(2), MessageKind::Binary, b"m0").unwrap();
         let lost = drain(&mut a);
-        a.send(2, true, b"m1").unwrap();
-        let mut arrives = drain(&mut a);
+        a.send(StreamId(2), MessageKind::Binary, b"m1").unwrap();
+        let arrives = drain(&mut a);
         let m1 = data_of(&arrives[0])[0];
         assert_eq!((m1.1, m1.2), (2, 1), "m1 is SSN 1 on stream 2");
         let tag_to_b = tag_of(&lost[0]);
         if paused {
             b.pause_receiving(true);
         }
-        b.handle_packet(now, &mut arrives[0]);
+        b.handle_packet(now, &arrives[0]);
         events(&mut b, &mut sb);
         assert!(sb.messages.is_empty(), "m1 waits for m0");
         // The sender gave up on both (m1's SACK lost too): new cumulative TSN m1, SSN 1.
-        let mut fwd = packet(tag_to_b, |w| ForwardTsn::emit(w, m1.0, &[(2, 1)]));
-        b.handle_packet(now, &mut fwd);
+        let fwd = packet(tag_to_b, |w| ForwardTsn::emit(w, m1.0, &[(2, 1)]));
+        b.handle_packet(now, &fwd);
         if paused {
             events(&mut b, &mut sb);
             assert!(sb.messages.is_empty());
             b.pause_receiving(false);
         }
         events(&mut b, &mut sb);
-        assert_eq!(sb.messages, vec![(2, b"m1".to_vec())], "paused {paused}");
+        assert_eq!(
+            sb.messages,
+            vec![(StreamId(2), b"m1".to_vec())],
+            "paused {paused}"
+        );
         // The stream goes on at SSN 2.
-        a.send(2, true, b"m2").unwrap();
+        a.send(StreamId(2), MessageKind::Binary, b"m2").unwrap();
         let mut m2 = drain(&mut a);
-        let mut lone = m2.remove(0);
-        b.handle_packet(now, &mut lone);
+        let lone = m2.remove(0);
+        b.handle_packet(now, &lone);
         events(&mut b, &mut sb);
-        assert_eq!(sb.messages.last().unwrap(), &(2, b"m2".to_vec()));
+        assert_eq!(sb.messages.last().unwrap(), &(StreamId(2), b"m2".to_vec()));
         events(&mut a, &mut sa);
     }
 }
@@ -573,7 +586,8 @@ fn the_peers_stream_counts_bound_our_channels() {
     let early = a
         .open_channel("early", "", negotiated(6))
         .expect("unknown limits before the handshake");
-    a.send(6, true, b"never on the wire").unwrap();
+    a.send(StreamId(6), MessageKind::Binary, b"never on the wire")
+        .unwrap();
     let mut now = Instant::ZERO;
     a.connect(now);
     let init = drain(&mut a).remove(0);
@@ -584,7 +598,7 @@ fn the_peers_stream_counts_bound_our_channels() {
         .unwrap()
         .unwrap();
     let init = Init::parse(&init_chunk).unwrap();
-    let mut init_ack = packet(init.initiate_tag, |w| {
+    let init_ack = packet(init.initiate_tag, |w| {
         InitFields {
             chunk_type: ChunkType::INIT_ACK,
             initiate_tag: 0x0bad_cafe,
@@ -598,13 +612,13 @@ fn the_peers_stream_counts_bound_our_channels() {
         }
         .emit(w)
     });
-    a.handle_packet(now, &mut init_ack);
+    a.handle_packet(now, &init_ack);
     let echo = drain(&mut a);
     assert_eq!(tag_of(&echo[0]), 0x0bad_cafe);
-    let mut cookie_ack = packet(init.initiate_tag, |w| {
+    let cookie_ack = packet(init.initiate_tag, |w| {
         wire::emit_chunk(w, ChunkType::COOKIE_ACK, 0, |_| {})
     });
-    a.handle_packet(now, &mut cookie_ack);
+    a.handle_packet(now, &cookie_ack);
     let mut seen = Seen::default();
     events(&mut a, &mut seen);
     assert_eq!(seen.connected, 1);
@@ -613,9 +627,15 @@ fn the_peers_stream_counts_bound_our_channels() {
         a.open_channel("four", "", negotiated(4)),
         Err(ChannelError::IdUnavailable)
     );
-    assert_eq!(a.open_channel("three", "", negotiated(3)), Ok(3));
-    assert_eq!(a.open_channel("x", "", ChannelOptions::default()), Ok(0));
-    assert_eq!(a.open_channel("y", "", ChannelOptions::default()), Ok(2));
+    assert_eq!(a.open_channel("three", "", negotiated(3)), Ok(StreamId(3)));
+    assert_eq!(
+        a.open_channel("x", "", ChannelOptions::default()),
+        Ok(StreamId(0))
+    );
+    assert_eq!(
+        a.open_channel("y", "", ChannelOptions::default()),
+        Ok(StreamId(2))
+    );
     assert_eq!(
         a.open_channel("z", "", ChannelOptions::default()),
         Err(ChannelError::IdUnavailable)
@@ -659,12 +679,12 @@ fn a_message_of_more_chunks_than_records_arrives_in_both_directions() {
         .map(|i| (i * 7) as u8)
         .collect();
     assert_eq!(to_b.len(), 48 * 1024);
-    a.send(1, true, &to_b).unwrap();
-    b.send(1, true, &to_a).unwrap();
+    a.send(StreamId(1), MessageKind::Binary, &to_b).unwrap();
+    b.send(StreamId(1), MessageKind::Binary, &to_a).unwrap();
     run(&mut a, &mut b, &mut sa, &mut sb, &mut now);
     assert_eq!((sa.closed, sb.closed), (None, None));
-    assert_eq!(sb.messages, vec![(1, to_b)]);
-    assert_eq!(sa.messages, vec![(1, to_a)]);
+    assert_eq!(sb.messages, vec![(StreamId(1), to_b)]);
+    assert_eq!(sa.messages, vec![(StreamId(1), to_a)]);
 }
 
 /// Found by `mutated_traffic_never_panics_the_association`: a peer whose cumulative TSN ran
@@ -676,14 +696,14 @@ fn a_sack_for_data_never_sent_aborts_instead_of_retransmitting_forever() {
     let (mut a, mut b, _, _, now) = connected::<256, 8, 256, 8>(client(), server(), 64 * 1024);
     a.open_channel("n", "", negotiated(1)).unwrap();
     b.open_channel("n", "", negotiated(1)).unwrap();
-    b.send(1, true, b"tag").unwrap();
+    b.send(StreamId(1), MessageKind::Binary, b"tag").unwrap();
     let tag_to_a = tag_of(&drain(&mut b)[0]);
-    a.send(1, true, b"x").unwrap();
+    a.send(StreamId(1), MessageKind::Binary, b"x").unwrap();
     let tsn = data_of(&drain(&mut a)[0])[0].0;
-    let mut sack = packet(tag_to_a, |w| {
+    let sack = packet(tag_to_a, |w| {
         Sack::emit(w, tsn.wrapping_add(1 << 30), 1 << 20, &[], &[])
     });
-    a.handle_packet(now, &mut sack);
+    a.handle_packet(now, &sack);
     let mut seen = Seen::default();
     events(&mut a, &mut seen);
     assert_eq!(seen.closed, Some(CloseReason::ProtocolViolation));
@@ -712,12 +732,12 @@ fn an_open_larger_than_the_receive_area_is_refused_not_aborted() {
         connected::<256, 8, 256, 8>(client(), server(), 16 * 1024);
     a.open_channel("n", "", negotiated(1)).unwrap();
     b.open_channel("n", "", negotiated(1)).unwrap();
-    a.send(1, true, b"first").unwrap();
+    a.send(StreamId(1), MessageKind::Binary, b"first").unwrap();
     let first = drain(&mut a);
     let tag_to_b = tag_of(&first[0]);
     let tsn = data_of(&first[0])[0].0;
-    for mut p in first {
-        b.handle_packet(now, &mut p);
+    for p in first {
+        b.handle_packet(now, &p);
     }
     // An OPEN with a 40000-byte label on stream 10, cut into 1000-byte pieces, after `tsn`.
     let label_len: u16 = 40_000;
@@ -734,7 +754,7 @@ fn an_open_larger_than_the_receive_area_is_refused_not_aborted() {
         if k + 1 == pieces.len() {
             flags |= wire::data_flags::END;
         }
-        let mut p = packet(tag_to_b, |w| {
+        let p = packet(tag_to_b, |w| {
             Data {
                 flags,
                 tsn: tsn.wrapping_add(1 + k as u32),
@@ -745,13 +765,13 @@ fn an_open_larger_than_the_receive_area_is_refused_not_aborted() {
             }
             .emit(w)
         });
-        b.handle_packet(now, &mut p);
+        b.handle_packet(now, &p);
         events(&mut b, &mut sb);
     }
     assert_eq!(sb.closed, None, "{:?}", b.stats());
     assert_eq!(b.stats().refused_channels, 1);
     assert!(sb.opened.is_empty());
-    assert_eq!(sb.messages, vec![(1, b"first".to_vec())]);
+    assert_eq!(sb.messages, vec![(StreamId(1), b"first".to_vec())]);
     assert_eq!(b.stats().local_rwnd, 16 * 1024, "the pieces were freed");
     // The refusal resets our side of stream 10.
     let reply = drain(&mut b);
@@ -792,7 +812,7 @@ fn an_in_progress_answer_is_retried_after_one_rto_without_back_off() {
         connected::<256, 8, 256, 8>(client(), server(), 64 * 1024);
     let id = a.open_channel("c", "", ChannelOptions::default()).unwrap();
     run(&mut a, &mut b, &mut sa, &mut sb, &mut now);
-    b.send(id, true, b"tag").unwrap();
+    b.send(id, MessageKind::Binary, b"tag").unwrap();
     let tag_to_a = tag_of(&drain(&mut b)[0]);
     let rto = a.stats().rto;
     a.close_channel(id);
@@ -807,12 +827,12 @@ fn an_in_progress_answer_is_retried_after_one_rto_without_back_off() {
     );
     assert_eq!(a.stats().rto, rto * 2);
     // "In progress": the retry, under the next sequence number, one RTO later.
-    let mut answer = packet(tag_to_a, |w| {
+    let answer = packet(tag_to_a, |w| {
         wire::emit_chunk(w, ChunkType::RE_CONFIG, 0, |w| {
             wire::ReconfigParam::emit_response(w, seq, wire::ReconfigResult::IN_PROGRESS)
         })
     });
-    a.handle_packet(now, &mut answer);
+    a.handle_packet(now, &answer);
     assert!(drain(&mut a).iter().all(|p| reset_request_seq(p).is_none()));
     assert_eq!(a.stats().rto, rto);
     let retry_at = a.poll_timeout().unwrap();
@@ -839,7 +859,7 @@ fn a_retransmitted_reset_request_is_answered_once() {
         .find(|p| reset_request_seq(p).is_some())
         .unwrap();
     for _ in 0..6 {
-        b.handle_packet(now, &mut request.clone());
+        b.handle_packet(now, &request.clone());
     }
     let mut responses = 0;
     for p in drain(&mut b) {
@@ -875,7 +895,7 @@ fn a_close_before_connecting_to_a_peer_without_reconfig_completes() {
         .unwrap()
         .unwrap();
     let init = Init::parse(&init_chunk).unwrap();
-    let mut init_ack = packet(init.initiate_tag, |w| {
+    let init_ack = packet(init.initiate_tag, |w| {
         wire::emit_chunk(w, ChunkType::INIT_ACK, 0, |w| {
             w.u32(0x1234_5678);
             w.u32(65536);
@@ -885,12 +905,12 @@ fn a_close_before_connecting_to_a_peer_without_reconfig_completes() {
             wire::emit_param(w, wire::ParamType::STATE_COOKIE, |w| w.bytes(b"cookie"));
         })
     });
-    a.handle_packet(now, &mut init_ack);
+    a.handle_packet(now, &init_ack);
     drain(&mut a);
-    let mut cookie_ack = packet(init.initiate_tag, |w| {
+    let cookie_ack = packet(init.initiate_tag, |w| {
         wire::emit_chunk(w, ChunkType::COOKIE_ACK, 0, |_| {})
     });
-    a.handle_packet(now, &mut cookie_ack);
+    a.handle_packet(now, &cookie_ack);
     let mut seen = Seen::default();
     events(&mut a, &mut seen);
     assert_eq!(seen.connected, 1);
@@ -965,7 +985,7 @@ fn a_hundred_and_fifty_channels_close_at_once_each_way_under_loss() {
         let ib = net.add(b, b_addr, link);
         net.set_default_peer(ia, b_addr);
         net.set_default_peer(ib, a_addr);
-        let ours: Vec<u16> = (0..150)
+        let ours: Vec<StreamId> = (0..150)
             .map(|i| {
                 net.node_mut(ia)
                     .assoc
@@ -973,7 +993,7 @@ fn a_hundred_and_fifty_channels_close_at_once_each_way_under_loss() {
                     .unwrap()
             })
             .collect();
-        let theirs: Vec<u16> = (0..150)
+        let theirs: Vec<StreamId> = (0..150)
             .map(|i| {
                 net.node_mut(ib)
                     .assoc
@@ -1006,7 +1026,7 @@ fn a_hundred_and_fifty_channels_close_at_once_each_way_under_loss() {
             n.node(ia).seen.channel_closed.len() == 300
                 && n.node(ib).seen.channel_closed.len() == 300
         });
-        let mut all: Vec<u16> = ours.iter().chain(&theirs).copied().collect();
+        let mut all: Vec<StreamId> = ours.iter().chain(&theirs).copied().collect();
         all.sort_unstable();
         for id in [ia, ib] {
             let mut got = net.node(id).seen.channel_closed.clone();

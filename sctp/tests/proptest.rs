@@ -11,7 +11,8 @@ use peerless_sctp::wire::{
     ReconfigResult, Sack,
 };
 use peerless_sctp::{
-    Association, ChannelOptions, CloseReason, Config, DtlsRole, Event, Reliability,
+    Association, ChannelOptions, CloseReason, Config, DtlsRole, Event, MessageKind, Reliability,
+    StreamId,
 };
 use proptest::prelude::*;
 
@@ -222,7 +223,7 @@ fn traffic(
             },
         )
         .unwrap();
-    a.send(ch, true, &[5; 3000]).unwrap();
+    a.send(ch, MessageKind::Binary, &[5; 3000]).unwrap();
     let mut to_b = 0;
     for round in 0..10 {
         if round == 5 {
@@ -231,11 +232,11 @@ fn traffic(
         for mut p in drain(a) {
             mutate(to_b, &mut p, b);
             to_b += 1;
-            b.handle_packet(now, &mut p);
+            b.handle_packet(now, &p);
             events(b, sb);
         }
-        for mut p in drain(b) {
-            a.handle_packet(now, &mut p);
+        for p in drain(b) {
+            a.handle_packet(now, &p);
         }
         events(a, sa);
         now += step;
@@ -277,22 +278,22 @@ proptest! {
             }
             let mut g = garbage.clone();
             if g.len() >= 12 { wire::seal(&mut g, zero); }
-            b.handle_packet(Instant::ZERO, &mut g);
+            b.handle_packet(Instant::ZERO, &g);
         });
         // A clean exchange on a negotiated channel, timers running, for up to two minutes.
-        let late = ChannelOptions { negotiated: Some(100), ..ChannelOptions::default() };
+        let late = ChannelOptions { negotiated: Some(StreamId(100)), ..ChannelOptions::default() };
         let sent = a.open_channel("late", "", late).is_ok()
             && b.open_channel("late", "", late).is_ok()
-            && a.send(100, true, b"still answering").is_ok();
+            && a.send(StreamId(100), MessageKind::Binary, b"still answering").is_ok();
         let until = now + core::time::Duration::from_secs(120);
         while now < until && !sb.messages.iter().any(|m| m == b"still answering") {
             let (from_a, from_b) = (drain(&mut a), drain(&mut b));
             let quiet = from_a.is_empty() && from_b.is_empty();
-            for mut p in from_a {
-                b.handle_packet(now, &mut p);
+            for p in from_a {
+                b.handle_packet(now, &p);
             }
-            for mut p in from_b {
-                a.handle_packet(now, &mut p);
+            for p in from_b {
+                a.handle_packet(now, &p);
             }
             events(&mut a, &mut sa);
             events(&mut b, &mut sb);

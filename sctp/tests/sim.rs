@@ -16,7 +16,8 @@ use peerless_base::{BufferTooSmall, Drbg, Instant, Transmit};
 use peerless_proptest::sim::{LinkConfig, Network, Node};
 use peerless_sctp::wire::{ChunkType, Data, Packet};
 use peerless_sctp::{
-    Association, ChannelOptions, CloseReason, Config, DtlsRole, Event, Reliability, SendError,
+    Association, ChannelOptions, CloseReason, Config, DtlsRole, Event, MessageKind, Reliability,
+    SendError, StreamId,
 };
 
 const SEND_AREA: usize = 600 * 1024;
@@ -28,9 +29,9 @@ fn area(n: usize) -> &'static mut [u8] {
 
 /// Content of message `seq` of `len` bytes on `channel`: the sequence number in the first four
 /// bytes (when there is room), then a pattern both sides can recompute.
-fn content(channel: u16, seq: u32, len: usize) -> Vec<u8> {
+fn content(channel: StreamId, seq: u32, len: usize) -> Vec<u8> {
     let mut v: Vec<u8> = (0..len)
-        .map(|i| (seq as usize * 31 + i * 7 + channel as usize) as u8)
+        .map(|i| (seq as usize * 31 + i * 7 + channel.0 as usize) as u8)
         .collect();
     if len >= 4 {
         v[..4].copy_from_slice(&seq.to_be_bytes());
@@ -47,17 +48,17 @@ struct Wire {
 struct Peer {
     assoc: Association<'static>,
     /// Messages still to hand to `send`, in order.
-    outbox: Vec<(u16, bool, Vec<u8>, Instant)>,
+    outbox: Vec<(StreamId, MessageKind, Vec<u8>, Instant)>,
     next_out: usize,
-    received: BTreeMap<u16, Vec<Vec<u8>>>,
-    opened: Vec<(u16, String, String, ChannelOptions)>,
-    closed_channels: Vec<u16>,
+    received: BTreeMap<StreamId, Vec<Vec<u8>>>,
+    opened: Vec<(StreamId, String, String, ChannelOptions)>,
+    closed_channels: Vec<StreamId>,
     connected: bool,
     closed: Option<CloseReason>,
     low_events: u32,
     wire: Wire,
     /// Send times of messages by (channel, seq) for lifetime checks.
-    sent_at: HashMap<(u16, u32), Instant>,
+    sent_at: HashMap<(StreamId, u32), Instant>,
     pause_until: Option<Instant>,
     min_peer_rwnd_seen: usize,
     /// The time of the last input: `poll_transmit` runs right after it, at the same time.
@@ -127,7 +128,7 @@ impl Peer {
             match event {
                 Event::Connected => self.connected = true,
                 Event::ChannelOpen {
-                    id,
+                    stream: id,
                     label,
                     protocol,
                     options,
@@ -135,7 +136,11 @@ impl Peer {
                     self.opened
                         .push((id, label.to_string(), protocol.to_string(), options));
                 }
-                Event::Message { channel, data, .. } => {
+                Event::Message {
+                    stream: channel,
+                    data,
+                    ..
+                } => {
                     self.received
                         .entry(channel)
                         .or_default()
@@ -144,6 +149,7 @@ impl Peer {
                 Event::BufferedAmountLow(_) => self.low_events += 1,
                 Event::ChannelClosed(ch) => self.closed_channels.push(ch),
                 Event::Closed(reason) => self.closed = Some(reason),
+                _ => {}
             }
         }
         self.min_peer_rwnd_seen = self.min_peer_rwnd_seen.min(self.assoc.stats().peer_rwnd);
@@ -257,11 +263,11 @@ fn sizes(rng: &mut Drbg, count: usize, max: usize) -> Vec<usize> {
 }
 
 struct Workload {
-    reliable_ordered: u16,
-    reliable_unordered: u16,
-    rexmit: u16,
-    timed: u16,
-    sent: BTreeMap<u16, Vec<Vec<u8>>>,
+    reliable_ordered: StreamId,
+    reliable_unordered: StreamId,
+    rexmit: StreamId,
+    timed: StreamId,
+    sent: BTreeMap<StreamId, Vec<Vec<u8>>>,
 }
 
 fn start_workload(
@@ -313,7 +319,7 @@ fn start_workload(
         )
         .unwrap();
     let channels = [ro, ru, rx, tm];
-    let mut sent: BTreeMap<u16, Vec<Vec<u8>>> = BTreeMap::new();
+    let mut sent: BTreeMap<StreamId, Vec<Vec<u8>>> = BTreeMap::new();
     let mut seqs = [0u32; 4];
     for (i, len) in sizes(&mut rng, count, max).into_iter().enumerate() {
         let which = (rng.below(4)) as usize;
@@ -325,7 +331,16 @@ fn start_workload(
         let data = content(ch, seqs[which], len);
         seqs[which] += 1;
         sent.entry(ch).or_default().push(data.clone());
-        a.outbox.push((ch, i % 2 == 0, data, Instant::ZERO));
+        a.outbox.push((
+            ch,
+            if i % 2 == 0 {
+                MessageKind::Binary
+            } else {
+                MessageKind::Text
+            },
+            data,
+            Instant::ZERO,
+        ));
     }
     a.top_up(Instant::ZERO);
     // The other direction: a stream of replies on B's own channel.
@@ -337,7 +352,8 @@ fn start_workload(
     for seq in 0..(count as u32 / 4).max(4) {
         let data = content(back, seq, 1 + (seq as usize * 997) % 3000);
         sent.entry(back).or_default().push(data.clone());
-        b.outbox.push((back, true, data, Instant::ZERO));
+        b.outbox
+            .push((back, MessageKind::Binary, data, Instant::ZERO));
     }
     b.top_up(Instant::ZERO);
     Workload {
@@ -352,10 +368,10 @@ fn start_workload(
 fn workload_done(net: &Network<Peer>, ia: usize, ib: usize, w: &Workload) -> bool {
     let a = net.node(ia);
     let b = net.node(ib);
-    let reliable_done = |peer: &Peer, ch: u16| {
+    let reliable_done = |peer: &Peer, ch: StreamId| {
         peer.received.get(&ch).map_or(0, Vec::len) == w.sent.get(&ch).map_or(0, Vec::len)
     };
-    let back = *w.sent.keys().find(|&&k| k % 2 == 1).unwrap();
+    let back = *w.sent.keys().find(|&&k| k.0 % 2 == 1).unwrap();
     a.next_out == a.outbox.len()
         && reliable_done(b, w.reliable_ordered)
         && reliable_done(b, w.reliable_unordered)
@@ -383,7 +399,7 @@ fn check_workload(net: &Network<Peer>, ia: usize, ib: usize, w: &Workload, loss:
         b.received.get(&w.reliable_ordered) == w.sent.get(&w.reliable_ordered),
         "ordered channel differs at loss {loss}"
     );
-    let back = *w.sent.keys().find(|&&k| k % 2 == 1).unwrap();
+    let back = *w.sent.keys().find(|&&k| k.0 % 2 == 1).unwrap();
     assert!(
         a.received.get(&back) == w.sent.get(&back),
         "reverse channel differs"
@@ -431,13 +447,13 @@ fn check_workload(net: &Network<Peer>, ia: usize, ib: usize, w: &Workload, loss:
     // Budgets on the wire: a rexmit chunk is sent at most 1 + 2 times; a timed chunk is never
     // (re)sent after its message's lifetime.
     for (tsn, (stream, first, count, last)) in &a.wire.tsns {
-        if *stream == w.rexmit {
+        if *stream == w.rexmit.0 {
             assert!(
                 *count <= 3,
                 "TSN {tsn} sent {count} times on a MaxRetransmits(2) channel"
             );
         }
-        if *stream == w.timed && *count > 1 {
+        if *stream == w.timed.0 && *count > 1 {
             // The lifetime runs from `send`, which is never after the first transmission.
             assert!(
                 *last <= *first + Duration::from_millis(800),
@@ -533,7 +549,10 @@ fn init_collision_and_passive_open_both_establish() {
             .assoc
             .open_channel("x", "", ChannelOptions::default())
             .unwrap();
-        net.node_mut(ia).assoc.send(ch, false, b"ping").unwrap();
+        net.node_mut(ia)
+            .assoc
+            .send(ch, MessageKind::Text, b"ping")
+            .unwrap();
         net.kick(ia);
         let ok = run(&mut net, Duration::from_secs(5), |n| {
             n.node(ib).received.contains_key(&ch)
@@ -571,10 +590,13 @@ fn channel_close_by_stream_reset_both_ways() {
     for i in 0..20u32 {
         net.node_mut(ia)
             .assoc
-            .send(ch, true, &content(ch, i, 3000))
+            .send(ch, MessageKind::Binary, &content(ch, i, 3000))
             .unwrap();
     }
-    net.node_mut(ib).assoc.send(back, true, b"x").unwrap();
+    net.node_mut(ib)
+        .assoc
+        .send(back, MessageKind::Binary, b"x")
+        .unwrap();
     net.kick(ia);
     net.kick(ib);
     let ok = run(&mut net, Duration::from_secs(30), |n| {
@@ -601,7 +623,9 @@ fn channel_close_by_stream_reset_both_ways() {
         net.node(ib).closed_channels
     );
     assert_eq!(
-        net.node_mut(ia).assoc.send(ch, true, b"late"),
+        net.node_mut(ia)
+            .assoc
+            .send(ch, MessageKind::Binary, b"late"),
         Err(SendError::UnknownChannel)
     );
     // Every message sent before the close arrived, in order.
@@ -618,7 +642,10 @@ fn channel_close_by_stream_reset_both_ways() {
         .open_channel("again", "", ChannelOptions::default())
         .unwrap();
     assert_eq!(again, ch);
-    net.node_mut(ia).assoc.send(again, false, b"fresh").unwrap();
+    net.node_mut(ia)
+        .assoc
+        .send(again, MessageKind::Text, b"fresh")
+        .unwrap();
     net.kick(ia);
     let ok = run(&mut net, Duration::from_secs(30), |n| {
         n.node(ib)
@@ -650,7 +677,7 @@ fn a_receiver_that_stops_reading_closes_the_window_and_resumes() {
         let data = content(ch, i, per);
         net.node_mut(ia)
             .outbox
-            .push((ch, true, data, Instant::ZERO));
+            .push((ch, MessageKind::Binary, data, Instant::ZERO));
     }
     let now = net.now();
     net.node_mut(ia).top_up(now);
@@ -690,7 +717,7 @@ fn graceful_shutdown_and_abort() {
     for i in 0..10u32 {
         net.node_mut(ia)
             .assoc
-            .send(ch, true, &content(ch, i, 5000))
+            .send(ch, MessageKind::Binary, &content(ch, i, 5000))
             .unwrap();
     }
     net.kick(ia);
@@ -698,7 +725,7 @@ fn graceful_shutdown_and_abort() {
         .node(ia)
         .connected));
     let now = net.now();
-    net.node_mut(ia).assoc.shutdown(now);
+    net.node_mut(ia).assoc.close(now);
     net.kick(ia);
     let ok = run(&mut net, Duration::from_secs(60), |n| {
         n.node(ia).closed.is_some() && n.node(ib).closed.is_some()

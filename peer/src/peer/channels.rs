@@ -97,7 +97,7 @@ impl<
             let id = assoc
                 .open_channel(label, init.protocol, init.options)
                 .map_err(ChannelError::Sctp)?;
-            ch.stream = Some(id);
+            ch.stream = Some(id.0);
             ch.state = ChannelState::AwaitSctp;
         }
         if let Some(c) = self.channels.get_mut(slot) {
@@ -132,7 +132,14 @@ impl<
             return Err(SendError::NotOpen);
         };
         let assoc = self.transport.sctp().ok_or(SendError::NotOpen)?;
-        assoc.send(stream, binary, data).map_err(SendError::Sctp)?;
+        let kind = if binary {
+            MessageKind::Binary
+        } else {
+            MessageKind::Text
+        };
+        assoc
+            .send(StreamId(stream), kind, data)
+            .map_err(SendError::Sctp)?;
         if let Some(c) = self.channels.get_mut(slot) {
             c.stats.messages_sent += 1;
             c.stats.bytes_sent += data.len() as u64;
@@ -153,7 +160,7 @@ impl<
             self.channel_slot(channel).and_then(|c| c.stream),
             self.transport.running(),
         ) {
-            (Some(stream), Some(run)) => run.sctp.buffered_amount(stream),
+            (Some(stream), Some(run)) => run.sctp.buffered_amount(StreamId(stream)),
             _ => 0,
         }
     }
@@ -169,7 +176,7 @@ impl<
         };
         c.low_threshold = threshold;
         if let (Some(stream), Some(a)) = (c.stream, self.transport.sctp()) {
-            a.set_buffered_amount_low_threshold(stream, threshold);
+            a.set_buffered_amount_low_threshold(StreamId(stream), threshold);
         }
     }
 
@@ -184,7 +191,7 @@ impl<
         match (c.stream, self.transport.sctp()) {
             (Some(stream), Some(a)) if c.state != ChannelState::Closing => {
                 c.state = ChannelState::Closing;
-                a.close_channel(stream);
+                a.close_channel(StreamId(stream));
             }
             (None, _) => {
                 // Never reached SCTP: it closes at once.
@@ -226,7 +233,7 @@ impl<
                 Event::SctpConnected
             }
             sctp::Event::ChannelOpen {
-                id,
+                stream: StreamId(id),
                 label,
                 protocol,
                 options,
@@ -259,8 +266,8 @@ impl<
                 }
             }
             sctp::Event::Message {
-                channel,
-                binary,
+                stream: StreamId(channel),
+                kind,
                 data,
             } => {
                 let Some(slot) = slot_of(channels, channel) else {
@@ -275,16 +282,16 @@ impl<
                 self.stats.messages_received += 1;
                 Event::Message {
                     channel: ChannelId(slot as u16),
-                    binary,
+                    binary: kind == MessageKind::Binary,
                     data,
                 }
             }
-            sctp::Event::BufferedAmountLow(stream) => match slot_of(channels, stream) {
+            sctp::Event::BufferedAmountLow(StreamId(stream)) => match slot_of(channels, stream) {
                 Some(slot) => Event::BufferedAmountLow(ChannelId(slot as u16)),
                 // A channel closed meanwhile: its low mark means nothing to anyone.
                 None => Event::ChannelRefused { stream },
             },
-            sctp::Event::ChannelClosed(stream) => match slot_of(channels, stream) {
+            sctp::Event::ChannelClosed(StreamId(stream)) => match slot_of(channels, stream) {
                 Some(slot) => {
                     if let Some(c) = channels.get_mut(slot) {
                         *c = FREE;
@@ -305,6 +312,9 @@ impl<
                 }
                 Event::SctpClosed(reason)
             }
+            // sctp::Event is #[non_exhaustive]; a variant added there is mapped here in the
+            // same change (the crates are versioned together), so none reaches this arm.
+            _ => return None,
         })
     }
 }

@@ -36,22 +36,6 @@ impl ReadyState {
     }
 }
 
-/// Text (`string` in the browser, PPID 51/56) or binary (`ArrayBuffer`, PPID 53/57).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum MessageKind {
-    /// UTF-8 text by convention (nothing checks it, as in the browser's wire format).
-    Text,
-    /// Bytes.
-    Binary,
-}
-
-impl MessageKind {
-    pub(super) const fn is_binary(self) -> bool {
-        matches!(self, MessageKind::Binary)
-    }
-}
-
 impl ChannelState {
     pub(super) const fn ready_state(self) -> ReadyState {
         match self {
@@ -228,7 +212,7 @@ impl<
 
     /// A message of either kind.
     pub fn send_message(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), SendError> {
-        self.peer.send(self.id, kind.is_binary(), data)
+        self.peer.send(self.id, kind == MessageKind::Binary, data)
     }
 
     /// `close()`: the stream is reset in both directions; [`Event::ChannelClosed`] follows.

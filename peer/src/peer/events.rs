@@ -59,7 +59,7 @@ impl<
     pub fn poll_event(&mut self) -> Option<Event<'_>> {
         // The event that refused a stream borrowed the association; its reset happens now.
         if let (Some(stream), Some(a)) = (self.refused_stream.take(), self.transport.sctp()) {
-            a.close_channel(stream);
+            a.close_channel(sctp::StreamId(stream));
         }
         let mut candidate = None;
         while let Some(q) = self.queue.pop_front() {

@@ -62,9 +62,10 @@ use events::{Queued, Ready};
 use transport::{DtlsState, EarlyStash, Transport};
 
 pub use config::{Config, DefaultStorage, SmallStorage, Storage};
-pub use data_channel::{DataChannel, MessageKind, ReadyState};
+pub use data_channel::{DataChannel, ReadyState};
 pub use ice::IceState;
-pub use sctp::{ChannelOptions, Reliability};
+use sctp::StreamId;
+pub use sctp::{ChannelOptions, MessageKind, Reliability};
 pub use stats_report::{
     CandidatePairStats, CandidateStats, CertificateStats, DataChannelStats, DtlsTransportState,
     PairTraffic, PeerConnectionStats, StatsEntry, StatsId, StatsValue, TransportStats,

@@ -198,7 +198,7 @@ impl<
             }
             match assoc.open_channel(ch.label.as_str(), ch.protocol.as_str(), ch.options) {
                 Ok(id) => {
-                    ch.stream = Some(id);
+                    ch.stream = Some(id.0);
                     ch.state = ChannelState::AwaitSctp;
                     assoc.set_buffered_amount_low_threshold(id, ch.low_threshold);
                 }
@@ -263,7 +263,6 @@ impl<
         let Some(run) = self.transport.running_mut() else {
             return;
         };
-        let mut scratch = [0u8; SCTP_SCRATCH];
         while let Some(ev) = run.dtls.poll_event() {
             if run.dtls_state == DtlsState::Failed {
                 // Whatever the endpoint still reports after the Peer gave up is moot.
@@ -303,14 +302,7 @@ impl<
                         dtls::Role::Server => run.sctp_connect_at = Some(now + SCTP_PASSIVE_WAIT),
                     }
                 }
-                dtls::Event::ApplicationData(data) => {
-                    let Some(dst) = scratch.get_mut(..data.len()) else {
-                        self.stats.dropped_sctp_too_large += 1;
-                        continue;
-                    };
-                    dst.copy_from_slice(data);
-                    run.sctp.handle_packet(now, dst);
-                }
+                dtls::Event::ApplicationData(data) => run.sctp.handle_packet(now, data),
                 dtls::Event::Closed(reason) => {
                     debug!("peer: DTLS closed");
                     run.dtls_state = match reason {

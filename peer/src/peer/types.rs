@@ -375,8 +375,6 @@ pub struct Stats {
     pub dropped_dtls_unknown_source: u64,
     /// Dropped: DTLS after DTLS failed (an alert, a fingerprint mismatch, the DTLS timeout).
     pub dropped_dtls_after_failure: u64,
-    /// Dropped: an SCTP packet larger than the Peer copies.
-    pub dropped_sctp_too_large: u64,
     /// Dropped: SRTP/SRTCP before keys, or failing authentication or replay checks.
     pub dropped_srtp: u64,
     /// Dropped: an event did not fit the Peer's event queue. Never happens (each kind is

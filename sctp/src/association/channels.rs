@@ -10,8 +10,8 @@
 
 use peerless_base::{Writer, debug};
 
-use super::config::{ChannelOptions, DtlsRole, Reliability};
-use super::event::{ChannelError, SendError};
+use super::config::{ChannelOptions, DtlsRole, Reliability, StreamId};
+use super::event::{ChannelError, MessageKind, SendError};
 use super::{Association, State};
 use crate::dcep;
 use crate::send::{Outgoing, Policy, QueueError};
@@ -97,7 +97,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         label: &str,
         protocol: &str,
         options: ChannelOptions,
-    ) -> Result<u16, ChannelError> {
+    ) -> Result<StreamId, ChannelError> {
         self.release();
         if matches!(self.state, State::Closed) || self.is_shutting_down() {
             return Err(ChannelError::NotConnected);
@@ -110,7 +110,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         // RFC 9260 §5.1.1: never a stream the peer cannot take (its MIS, once known).
         let limit = self.out_streams;
         let id = match options.negotiated {
-            Some(id) => {
+            Some(StreamId(id)) => {
                 if id == u16::MAX || id >= limit || self.channel_index(id).is_some() {
                     return Err(ChannelError::IdUnavailable);
                 }
@@ -174,7 +174,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             *c = channel;
         }
         debug!("sctp: channel {} opened locally", id);
-        Ok(id)
+        Ok(StreamId(id))
     }
 
     pub(super) fn channel_index(&self, id: u16) -> Option<usize> {
@@ -186,7 +186,13 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
     /// A `MaxLifetime` channel counts the lifetime from the association's latest time (the
     /// last `now` it was given), so call it right after a `handle_*` call, as the drain rule
     /// does.
-    pub fn send(&mut self, channel: u16, binary: bool, data: &[u8]) -> Result<(), SendError> {
+    pub fn send(
+        &mut self,
+        stream: StreamId,
+        kind: MessageKind,
+        data: &[u8],
+    ) -> Result<(), SendError> {
+        let channel = stream.0;
         self.release();
         if matches!(self.state, State::Closed) || self.is_shutting_down() {
             return Err(SendError::NotConnected);
@@ -201,11 +207,11 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         if data.len() > self.config.remote_max_message_size {
             return Err(SendError::TooLarge);
         }
-        let (ppid, payload): (Ppid, &[u8]) = match (binary, data.is_empty()) {
-            (true, false) => (Ppid::BINARY, data),
-            (false, false) => (Ppid::STRING, data),
-            (true, true) => (Ppid::BINARY_EMPTY, &[0]),
-            (false, true) => (Ppid::STRING_EMPTY, &[0]),
+        let (ppid, payload): (Ppid, &[u8]) = match (kind, data.is_empty()) {
+            (MessageKind::Binary, false) => (Ppid::BINARY, data),
+            (MessageKind::Text, false) => (Ppid::STRING, data),
+            (MessageKind::Binary, true) => (Ppid::BINARY_EMPTY, &[0]),
+            (MessageKind::Text, true) => (Ppid::STRING_EMPTY, &[0]),
         };
         // RFC 8832 §6: until the DCEP ACK arrives, send ordered so the OPEN comes first.
         let ordered = c.options.ordered || !c.acked;
@@ -246,23 +252,24 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         Ok(())
     }
 
-    /// Bytes queued on `channel` and not yet sent (the browser's `bufferedAmount`).
+    /// Bytes queued on `stream` and not yet sent (the browser's `bufferedAmount`).
     #[must_use]
-    pub fn buffered_amount(&self, channel: u16) -> usize {
-        self.channel_index(channel)
+    pub fn buffered_amount(&self, stream: StreamId) -> usize {
+        self.channel_index(stream.0)
             .map_or(0, |i| self.channels[i].buffered)
     }
 
     /// Sets the threshold at or below which [`Event::BufferedAmountLow`] fires.
-    pub fn set_buffered_amount_low_threshold(&mut self, channel: u16, threshold: usize) {
-        if let Some(i) = self.channel_index(channel) {
+    pub fn set_buffered_amount_low_threshold(&mut self, stream: StreamId, threshold: usize) {
+        if let Some(i) = self.channel_index(stream.0) {
             self.channels[i].low_threshold = threshold;
         }
     }
 
     /// Closes a channel: resets our outgoing stream (RFC 6525); the peer resets its own in
     /// answer and [`Event::ChannelClosed`] follows.
-    pub fn close_channel(&mut self, channel: u16) {
+    pub fn close_channel(&mut self, stream: StreamId) {
+        let channel = stream.0;
         self.release();
         let Some(i) = self.channel_index(channel) else {
             return;

@@ -96,6 +96,30 @@ pub enum Reliability {
     MaxLifetime(u32),
 }
 
+/// An SCTP stream id: a data channel's id (RFC 8832 §6; even ids for the DTLS client, odd for
+/// the server).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct StreamId(pub u16);
+
+impl From<u16> for StreamId {
+    fn from(id: u16) -> Self {
+        StreamId(id)
+    }
+}
+
+impl From<StreamId> for u16 {
+    fn from(id: StreamId) -> Self {
+        id.0
+    }
+}
+
+impl core::fmt::Display for StreamId {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Display::fmt(&self.0, f)
+    }
+}
+
 /// A data channel's options (the `RTCDataChannelInit` of the browser API).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -107,8 +131,8 @@ pub struct ChannelOptions {
     /// Priority as carried in DCEP (256 is "normal"). Carried and reported; scheduling between
     /// channels is first-come first-served.
     pub priority: u16,
-    /// `Some(id)`: negotiated out of band with this stream id, no DCEP.
-    pub negotiated: Option<u16>,
+    /// `Some(stream)`: negotiated out of band on this stream, no DCEP.
+    pub negotiated: Option<StreamId>,
 }
 
 impl Default for ChannelOptions {

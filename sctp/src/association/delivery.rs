@@ -11,8 +11,8 @@
 use peerless_base::{Writer, debug};
 
 use super::channels::{Channel, ChannelState, FREE_CHANNEL};
-use super::config::{ChannelOptions, DtlsRole, Reliability};
-use super::event::{CloseReason, Event};
+use super::config::{ChannelOptions, DtlsRole, Reliability, StreamId};
+use super::event::{CloseReason, Event, MessageKind};
 use super::{Association, MAX_DUPS, State};
 use crate::dcep;
 use crate::recv::{Arrival, PROCESSED_FLAG as PROCESSED, Record, ssn_lt, tsn_le, tsn_lt};
@@ -51,7 +51,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         }
         if let Some(c) = self.channels.iter_mut().find(|c| c.low_pending) {
             c.low_pending = false;
-            return Some(Event::BufferedAmountLow(c.id));
+            return Some(Event::BufferedAmountLow(StreamId(c.id)));
         }
         if self.dcep_waiting {
             self.process_dcep();
@@ -89,7 +89,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                 // No channel for this stream: nothing to deliver it to (a refused DCEP OPEN
                 // was counted when it was refused).
                 if !processed {
-                    self.stats.drop_channel += 1;
+                    self.stats.dropped_channel += 1;
                 }
                 self.release();
                 continue;
@@ -108,7 +108,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                 Ppid::STRING | Ppid::BINARY | Ppid::STRING_EMPTY | Ppid::BINARY_EMPTY => None,
                 _ => {
                     if Ppid(first.ppid) != Ppid::DCEP {
-                        self.stats.drop_channel += 1;
+                        self.stats.dropped_channel += 1;
                     }
                     self.release();
                     continue;
@@ -122,7 +122,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                 return None;
             };
             return Some(Event::ChannelOpen {
-                id: first.stream,
+                stream: StreamId(first.stream),
                 label: open.label,
                 protocol: open.protocol,
                 options,
@@ -130,12 +130,16 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         }
         self.stats.messages_received += 1;
         let ppid = Ppid(first.ppid);
-        let binary = matches!(ppid, Ppid::BINARY | Ppid::BINARY_EMPTY);
+        let kind = if matches!(ppid, Ppid::BINARY | Ppid::BINARY_EMPTY) {
+            MessageKind::Binary
+        } else {
+            MessageKind::Text
+        };
         let empty = matches!(ppid, Ppid::STRING_EMPTY | Ppid::BINARY_EMPTY);
         let data = self.recv.message(found);
         Some(Event::Message {
-            channel: first.stream,
-            binary,
+            stream: StreamId(first.stream),
+            kind,
             data: if empty { &[] } else { data },
         })
     }
@@ -147,7 +151,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
     /// deliverable:
     /// - on a stream with no channel (data after a refused OPEN, a negotiated id not created
     ///   yet, a stream beyond the ones the peer may use): discarded and counted in
-    ///   `drop_channel`, as libwebrtc's DataChannelController drops data for an unknown sid;
+    ///   `dropped_channel`, as libwebrtc's DataChannelController drops data for an unknown sid;
     /// - ordered on a channel whose expected SSN it does not carry (the peer skipped SSNs, or a
     ///   negotiated channel was created after earlier messages were discarded): delivery
     ///   resumes from its SSN, as the earlier ones can never arrive.
@@ -162,7 +166,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                     // Fragments whose first or last piece is gone for good (the TSN next to
                     // them arrived and is not theirs: it was discarded, e.g. the start of a
                     // refused DATA_CHANNEL_OPEN): they can never form a message.
-                    self.stats.drop_malformed += 1;
+                    self.stats.dropped_malformed += 1;
                     self.recv.remove(i, i);
                     return true;
                 }
@@ -180,7 +184,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             }
             let Some(c) = self.channel_index(r.stream) else {
                 if r.flags & PROCESSED == 0 {
-                    self.stats.drop_channel += 1;
+                    self.stats.dropped_channel += 1;
                 }
                 self.recv.remove(found.first, found.last);
                 return true;
@@ -241,7 +245,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         if let Some(c) = next {
             let id = c.id;
             *c = FREE_CHANNEL;
-            return Some(Event::ChannelClosed(id));
+            return Some(Event::ChannelClosed(StreamId(id)));
         }
         self.closed_pending.take().map(Event::Closed)
     }
@@ -251,11 +255,11 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             self.state,
             State::Established | State::ShutdownPending | State::AwaitShutdownAck
         ) {
-            self.stats.drop_state += 1;
+            self.stats.dropped_state += 1;
             return;
         }
         let Ok(data) = Data::parse(chunk) else {
-            self.stats.drop_malformed += 1;
+            self.stats.dropped_malformed += 1;
             // RFC 9260 §6.2: a DATA chunk without user data is answered with "No User Data".
             return;
         };
@@ -270,7 +274,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                 return;
             }
             Arrival::OutOfWindow => {
-                self.stats.drop_no_room += 1;
+                self.stats.dropped_no_room += 1;
                 self.pending.sack = true;
                 return;
             }
@@ -278,7 +282,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         }
         if data.stream >= self.in_streams {
             // RFC 9260 §6.5: a stream the peer may not use: acknowledged and discarded.
-            self.stats.drop_channel += 1;
+            self.stats.dropped_channel += 1;
             self.tracker.mark(data.tsn);
             return;
         }
@@ -329,12 +333,12 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             if !stored && self.pending_release.is_none() && self.nothing_deliverable() {
                 // Storage full of one incomplete message: it can never be completed.
                 self.pending.abort = true;
-                self.close(CloseReason::MessageTooLarge);
+                self.end(CloseReason::MessageTooLarge);
                 return;
             }
         }
         if !stored {
-            self.stats.drop_no_room += 1;
+            self.stats.dropped_no_room += 1;
             self.pending.sack = true;
             return;
         }
@@ -412,7 +416,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                     false
                 }
                 None => {
-                    self.stats.drop_channel += 1;
+                    self.stats.dropped_channel += 1;
                     false
                 }
             };
@@ -536,7 +540,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                 self.refused_len += 1;
                 self.pending.reconfig_request |= self.reset_in_flight.is_none();
             }
-            None => self.stats.drop_refused_reset += 1,
+            None => self.stats.dropped_refused_reset += 1,
         }
     }
 
@@ -545,7 +549,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             return;
         }
         let Ok(fwd) = ForwardTsn::parse(chunk) else {
-            self.stats.drop_malformed += 1;
+            self.stats.dropped_malformed += 1;
             return;
         };
         self.pending.sack = true;

@@ -6,11 +6,14 @@
 //!   send / open_channel --> Err(SendError | ChannelError), nothing queued
 //! ```
 
-use super::config::ChannelOptions;
+use core::fmt;
+
+use super::config::{ChannelOptions, StreamId};
 
 /// Why the association ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum CloseReason {
     /// Graceful SHUTDOWN completed.
     Shutdown,
@@ -32,13 +35,15 @@ pub enum CloseReason {
 
 /// What the association tells its user. Drain with [`Association::poll_event`].
 #[derive(Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum Event<'e> {
     /// The association is established: channels carry data.
     Connected,
     /// The peer opened a channel with DATA_CHANNEL_OPEN.
     ChannelOpen {
-        /// Stream id of the channel.
-        id: u16,
+        /// The channel's stream.
+        stream: StreamId,
         /// Its label.
         label: &'e str,
         /// Its sub-protocol.
@@ -48,24 +53,36 @@ pub enum Event<'e> {
     },
     /// A message, borrowed from the reassembly storage until the next call on the association.
     Message {
-        /// The channel.
-        channel: u16,
-        /// Binary (PPID 53/57) rather than string (51/56).
-        binary: bool,
+        /// The channel's stream.
+        stream: StreamId,
+        /// Text (PPID 51/56) or binary (53/57).
+        kind: MessageKind,
         /// The message.
         data: &'e [u8],
     },
     /// The channel's buffered amount fell to its low threshold.
-    BufferedAmountLow(u16),
+    BufferedAmountLow(StreamId),
     /// The channel is closed in both directions (stream reset done).
-    ChannelClosed(u16),
+    ChannelClosed(StreamId),
     /// The association ended.
     Closed(CloseReason),
+}
+
+/// Text (the browser's `string`, PPID 51 or 56 when empty) or binary (`ArrayBuffer`, PPID 53
+/// or 57), as RFC 8831 §6.6 carries it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum MessageKind {
+    /// UTF-8 text by convention (nothing checks it, as in the browser's wire format).
+    Text,
+    /// Bytes.
+    Binary,
 }
 
 /// Why `send` refused a message. Nothing was queued.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum SendError {
     /// No such channel, or it is closing.
     UnknownChannel,
@@ -80,6 +97,7 @@ pub enum SendError {
 /// Why `open_channel` refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum ChannelError {
     /// Every channel slot is in use (raise the `CHANNELS` parameter).
     TooManyChannels,
@@ -92,3 +110,44 @@ pub enum ChannelError {
     /// The association is closed or shutting down.
     NotConnected,
 }
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CloseReason::Shutdown => "association shut down",
+            CloseReason::LocalAbort => "association aborted locally",
+            CloseReason::PeerAbort => "association aborted by the peer",
+            CloseReason::InitTimeout => "the peer never answered INIT or COOKIE-ECHO",
+            CloseReason::RetransmitTimeout => "too many retransmission timeouts",
+            CloseReason::MessageTooLarge => "the peer sent a message larger than the receive area",
+            CloseReason::ProtocolViolation => "the peer acknowledged data never sent",
+        })
+    }
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SendError::UnknownChannel => "no such channel, or it is closing",
+            SendError::TooLarge => "message larger than the peer or the send area takes",
+            SendError::BufferFull => "send area full: wait for BufferedAmountLow",
+            SendError::NotConnected => "association closed or shutting down",
+        })
+    }
+}
+
+impl core::error::Error for SendError {}
+
+impl fmt::Display for ChannelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ChannelError::TooManyChannels => "every channel slot is in use",
+            ChannelError::IdUnavailable => "stream id in use or beyond the peer's streams",
+            ChannelError::LabelTooLong => "label and protocol longer than one DCEP message",
+            ChannelError::BufferFull => "send area full",
+            ChannelError::NotConnected => "association closed or shutting down",
+        })
+    }
+}
+
+impl core::error::Error for ChannelError {}

@@ -97,7 +97,7 @@ pub(super) fn caps_from_bits(b: u8) -> wire::Capabilities {
 impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHANNELS> {
     pub(super) fn on_init(&mut self, chunk: &Chunk<'_>) {
         let Ok(init) = Init::parse(chunk) else {
-            self.stats.drop_malformed += 1;
+            self.stats.dropped_malformed += 1;
             return;
         };
         // Unknown parameters: the upper two bits decide (RFC 9260 §3.2.1).
@@ -175,20 +175,20 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
 
     pub(super) fn on_init_ack(&mut self, tag: u32, chunk: &Chunk<'_>) {
         if self.state != State::AwaitInitAck || tag != self.local_tag {
-            self.stats.drop_state += 1;
+            self.stats.dropped_state += 1;
             return;
         }
         let Ok(init) = Init::parse(chunk) else {
-            self.stats.drop_malformed += 1;
+            self.stats.dropped_malformed += 1;
             return;
         };
         let Some(cookie) = init.state_cookie() else {
-            self.stats.drop_malformed += 1;
+            self.stats.dropped_malformed += 1;
             return;
         };
         let Some(dst) = self.peer_cookie.get_mut(..cookie.len()) else {
             // Longer than we keep: the association cannot be made.
-            self.stats.drop_malformed += 1;
+            self.stats.dropped_malformed += 1;
             return;
         };
         dst.copy_from_slice(cookie);
@@ -254,7 +254,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
     /// Returns false when the packet must be dropped (bad cookie).
     pub(super) fn on_cookie_echo(&mut self, tag: u32, chunk: &Chunk<'_>) -> bool {
         let Some((body, stale)) = self.open_cookie(chunk.value) else {
-            self.stats.drop_cookie += 1;
+            self.stats.dropped_cookie += 1;
             return false;
         };
         // RFC 9260 §5.2.4 step 3: a stale cookie is discarded, unless both its tags are the
@@ -266,11 +266,11 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         ) && body.local_tag == self.local_tag
             && body.peer_tag == self.peer_tag;
         if stale && !current {
-            self.stats.drop_cookie += 1;
+            self.stats.dropped_cookie += 1;
             return false;
         }
         if tag != body.local_tag {
-            self.stats.drop_tag += 1;
+            self.stats.dropped_tag += 1;
             return false;
         }
         let caps = caps_from_bits(body.caps);
@@ -281,7 +281,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                     // §5.2.4 cases B and D during the collision: enter ESTABLISHED.
                     self.establish_from_cookie(&body, caps);
                 } else {
-                    self.stats.drop_cookie += 1;
+                    self.stats.dropped_cookie += 1;
                     return false;
                 }
             }
@@ -305,7 +305,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                     self.pending.cookie_ack = true;
                 } else {
                     // Case C (or no match): silently discard.
-                    self.stats.drop_cookie += 1;
+                    self.stats.dropped_cookie += 1;
                     return false;
                 }
             }
@@ -458,7 +458,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         }
         self.init_retransmits += 1;
         if self.init_retransmits > self.config.max_init_retransmits {
-            self.close(CloseReason::InitTimeout);
+            self.end(CloseReason::InitTimeout);
             return;
         }
         self.rto.back_off();

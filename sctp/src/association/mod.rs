@@ -8,7 +8,7 @@
 //!        <--COOKIE-ACK--                         --COOKIE-ACK-->
 //!   Established: DATA <-> SACK (gap blocks, dups, delayed), T3-rtx, fast retransmit,
 //!                FORWARD-TSN (RFC 3758), RE-CONFIG stream reset (RFC 6525), DCEP (RFC 8832)
-//!   shutdown(): ShutdownPending --(all acked)--> AwaitShutdownAck --SHUTDOWN-->
+//!   close(): ShutdownPending    --(all acked)--> AwaitShutdownAck --SHUTDOWN-->
 //!        <--SHUTDOWN-ACK--  --SHUTDOWN-COMPLETE-->  Closed
 //!   peer SHUTDOWN: ShutdownReceived --(all acked)--> AwaitShutdownComplete --SHUTDOWN-ACK-->
 //!   abort(), ABORT, T1/T3 exhausted: Closed
@@ -45,8 +45,8 @@ mod sack;
 mod shutdown;
 mod stats;
 
-pub use config::{ChannelOptions, Config, DtlsRole, Reliability};
-pub use event::{ChannelError, CloseReason, Event, SendError};
+pub use config::{ChannelOptions, Config, DtlsRole, Reliability, StreamId};
+pub use event::{ChannelError, CloseReason, Event, MessageKind, SendError};
 pub use stats::Stats;
 
 use peerless_base::{Drbg, Instant, TimerKey, Timers, debug};
@@ -68,7 +68,7 @@ enum State {
     /// Our COOKIE-ECHO is out (COOKIE-ECHOED).
     AwaitCookieAck,
     Established,
-    /// `shutdown()` called: sending what is queued.
+    /// `close()` called: sending what is queued.
     ShutdownPending,
     /// SHUTDOWN sent.
     AwaitShutdownAck,
@@ -146,7 +146,7 @@ struct Pending {
 /// borrows the receive storage; it is released by the next call on the association.
 ///
 /// ```
-/// use peerless_sctp::{Association, Config, DtlsRole, Event, ChannelOptions};
+/// use peerless_sctp::{Association, Config, DtlsRole, Event, ChannelOptions, MessageKind};
 /// use peerless_base::Instant;
 /// let (mut sa, mut ra, mut sb, mut rb) = ([0u8; 8192], [0u8; 8192], [0u8; 8192], [0u8; 8192]);
 /// let now = Instant::ZERO;
@@ -154,17 +154,15 @@ struct Pending {
 /// let mut b: Association<'_> = Association::new(Config::new(DtlsRole::Server, [2; 32]), now, &mut sb, &mut rb);
 /// a.connect(now);
 /// let ch = a.open_channel("chat", "", ChannelOptions::default()).unwrap();
-/// a.send(ch, false, b"hello").unwrap();
+/// a.send(ch, MessageKind::Text, b"hello").unwrap();
 /// let mut buf = [0u8; 1200];
 /// let mut got = None;
 /// for _ in 0..10 {
 ///     while let Some(t) = a.poll_transmit(&mut buf).unwrap() {
-///         let mut packet = t.payload.to_vec();
-///         b.handle_packet(now, &mut packet);
+///         b.handle_packet(now, t.payload);
 ///     }
 ///     while let Some(t) = b.poll_transmit(&mut buf).unwrap() {
-///         let mut packet = t.payload.to_vec();
-///         a.handle_packet(now, &mut packet);
+///         a.handle_packet(now, t.payload);
 ///     }
 ///     while let Some(event) = b.poll_event() {
 ///         if let Event::Message { data, .. } = event { got = Some(data.to_vec()); }
@@ -473,7 +471,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         self.recv.free(self.max_payload())
     }
 
-    fn close(&mut self, reason: CloseReason) {
+    fn end(&mut self, reason: CloseReason) {
         if self.state == State::Closed {
             return;
         }
@@ -491,41 +489,40 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
 
     /// Handles one SCTP packet (the payload of one DTLS application-data record). Anything
     /// malformed, unauthenticated or out of place is dropped and counted in [`Stats`].
-    pub fn handle_packet(&mut self, now: Instant, packet: &mut [u8]) {
+    pub fn handle_packet(&mut self, now: Instant, packet: &[u8]) {
         self.tick(now);
         if self.state == State::Closed {
             return;
         }
-        let packet: &[u8] = packet;
         let Ok(view) = Packet::parse(packet) else {
-            self.stats.drop_malformed += 1;
+            self.stats.dropped_malformed += 1;
             return;
         };
         match wire::check_checksum(packet) {
             wire::Checksum::Valid => {}
             wire::Checksum::Zero if self.config.zero_checksum => {}
             _ => {
-                self.stats.drop_checksum += 1;
+                self.stats.dropped_checksum += 1;
                 return;
             }
         }
         if view.destination_port() != self.config.local_port
             || view.source_port() != self.config.remote_port
         {
-            self.stats.drop_malformed += 1;
+            self.stats.dropped_malformed += 1;
             return;
         }
         let tag = view.verification_tag();
         let first = view.chunks().next().and_then(Result::ok);
         let Some(first) = first else {
-            self.stats.drop_malformed += 1;
+            self.stats.dropped_malformed += 1;
             return;
         };
         // RFC 9260 §8.5.1: the tag rules depend on the chunk.
         match first.chunk_type {
             ChunkType::INIT => {
                 if tag != 0 || view.chunks().count() != 1 {
-                    self.stats.drop_tag += 1;
+                    self.stats.dropped_tag += 1;
                     return;
                 }
                 self.stats.packets_received += 1;
@@ -541,7 +538,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                     tag == self.local_tag
                 };
                 if !ok {
-                    self.stats.drop_tag += 1;
+                    self.stats.dropped_tag += 1;
                     return;
                 }
             }
@@ -550,7 +547,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             }
             _ => {
                 if tag != self.local_tag {
-                    self.stats.drop_tag += 1;
+                    self.stats.dropped_tag += 1;
                     return;
                 }
             }
@@ -570,7 +567,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                 ChunkType::SACK => self.on_sack(&chunk),
                 ChunkType::INIT => {
                     // INIT must be alone in its packet.
-                    self.stats.drop_malformed += 1;
+                    self.stats.dropped_malformed += 1;
                     break;
                 }
                 ChunkType::INIT_ACK => self.on_init_ack(tag, &chunk),
@@ -584,20 +581,20 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                 ChunkType::HEARTBEAT => self.on_heartbeat(&chunk),
                 ChunkType::HEARTBEAT_ACK | ChunkType::ERROR => {}
                 ChunkType::ABORT => {
-                    self.close(CloseReason::PeerAbort);
+                    self.end(CloseReason::PeerAbort);
                     break;
                 }
                 ChunkType::SHUTDOWN => self.on_shutdown(&chunk),
                 ChunkType::SHUTDOWN_ACK => self.on_shutdown_ack(),
                 ChunkType::SHUTDOWN_COMPLETE => {
                     if self.state == State::AwaitShutdownComplete {
-                        self.close(CloseReason::Shutdown);
+                        self.end(CloseReason::Shutdown);
                     }
                 }
                 ChunkType::FORWARD_TSN => self.on_forward_tsn(&chunk),
                 ChunkType::RE_CONFIG => self.on_reconfig(&chunk),
                 other => {
-                    self.stats.drop_unknown_chunk += 1;
+                    self.stats.dropped_unknown_chunk += 1;
                     let action = other.unknown_action();
                     if action.reports() {
                         self.report_unrecognized_chunk(&chunk);

@@ -21,11 +21,11 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         }
         for p in Params::new(chunk.value) {
             let Ok(p) = p else {
-                self.stats.drop_malformed += 1;
+                self.stats.dropped_malformed += 1;
                 return;
             };
             let Ok(param) = ReconfigParam::parse(&p) else {
-                self.stats.drop_malformed += 1;
+                self.stats.dropped_malformed += 1;
                 continue;
             };
             match param {
@@ -135,7 +135,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         } else {
             // Only a peer breaking RFC 6525's one-request-at-a-time rule gets here; it will
             // retransmit the request and be answered then.
-            self.stats.drop_state += 1;
+            self.stats.dropped_state += 1;
         }
     }
 
@@ -200,7 +200,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         self.error_count += 1;
         if self.error_count > self.config.max_retransmits {
             self.pending.abort = true;
-            self.close(CloseReason::RetransmitTimeout);
+            self.end(CloseReason::RetransmitTimeout);
             return;
         }
         self.rto.back_off();

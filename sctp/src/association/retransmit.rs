@@ -23,7 +23,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         self.error_count += 1;
         if self.error_count > self.config.max_retransmits {
             self.pending.abort = true;
-            self.close(CloseReason::RetransmitTimeout);
+            self.end(CloseReason::RetransmitTimeout);
             return;
         }
         self.congestion.on_t3();

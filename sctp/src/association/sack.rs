@@ -66,11 +66,11 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
 
     pub(super) fn on_sack(&mut self, chunk: &Chunk<'_>) {
         if !self.is_established_like() {
-            self.stats.drop_state += 1;
+            self.stats.dropped_state += 1;
             return;
         }
         let Ok(sack) = Sack::parse(chunk) else {
-            self.stats.drop_malformed += 1;
+            self.stats.dropped_malformed += 1;
             return;
         };
         let cum = sack.cumulative_tsn;
@@ -88,7 +88,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         };
         if tsn_lt(sent, cum) {
             self.pending.abort = true;
-            self.close(CloseReason::ProtocolViolation);
+            self.end(CloseReason::ProtocolViolation);
             return;
         }
         self.error_count = 0;

@@ -1,7 +1,7 @@
 //! Graceful shutdown (RFC 9260 §9.2) and abort.
 //!
 //! ```text
-//!   shutdown(): ShutdownPending --(all acked)--> AwaitShutdownAck --SHUTDOWN--> (T2)
+//!   close(): ShutdownPending --(all acked)--> AwaitShutdownAck --SHUTDOWN--> (T2)
 //!          <--SHUTDOWN-ACK--   --SHUTDOWN-COMPLETE-->   Closed
 //!   peer SHUTDOWN: ShutdownReceived --(all acked)--> AwaitShutdownComplete
 //!          --SHUTDOWN-ACK--> (T2)   <--SHUTDOWN-COMPLETE--   Closed
@@ -15,8 +15,9 @@ use super::{Association, State, Timer};
 use crate::wire::Chunk;
 
 impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHANNELS> {
-    /// Graceful close: sends what is queued, then SHUTDOWN.
-    pub fn shutdown(&mut self, now: Instant) {
+    /// Graceful close: sends what is queued, then SHUTDOWN (RFC 9260 §9.2). Before the
+    /// association is up it simply ends. [`Event::Closed`] follows.
+    pub fn close(&mut self, now: Instant) {
         self.tick(now);
         match self.state {
             State::Established => {
@@ -24,7 +25,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                 self.check_shutdown_progress();
             }
             State::Listen | State::AwaitInitAck | State::AwaitCookieAck => {
-                self.close(CloseReason::Shutdown);
+                self.end(CloseReason::Shutdown);
             }
             _ => {}
         }
@@ -39,7 +40,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         if self.state != State::Listen {
             self.pending.abort = true;
         }
-        self.close(CloseReason::LocalAbort);
+        self.end(CloseReason::LocalAbort);
     }
 
     pub(super) fn all_acked(&self) -> bool {
@@ -65,7 +66,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
     pub(super) fn on_shutdown(&mut self, chunk: &Chunk<'_>) {
         let mut r = peerless_base::Reader::new(chunk.value);
         let Ok(cum) = r.u32() else {
-            self.stats.drop_malformed += 1;
+            self.stats.dropped_malformed += 1;
             return;
         };
         match self.state {
@@ -80,7 +81,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                 self.pending.shutdown_ack = true;
                 self.timers.set(Timer::T2, self.now + self.rto.timeout());
             }
-            _ => self.stats.drop_state += 1,
+            _ => self.stats.dropped_state += 1,
         }
     }
 
@@ -90,9 +91,9 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             State::AwaitShutdownAck | State::AwaitShutdownComplete
         ) {
             self.pending.shutdown_complete = true;
-            self.close(CloseReason::Shutdown);
+            self.end(CloseReason::Shutdown);
         } else {
-            self.stats.drop_state += 1;
+            self.stats.dropped_state += 1;
         }
     }
 
@@ -105,7 +106,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         self.error_count += 1;
         if self.error_count > self.config.max_retransmits {
             self.pending.abort = true;
-            self.close(CloseReason::RetransmitTimeout);
+            self.end(CloseReason::RetransmitTimeout);
             return;
         }
         self.rto.back_off();

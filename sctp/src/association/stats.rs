@@ -1,13 +1,15 @@
 //! Counters and congestion state, for `getStats()` and tests.
 //!
 //! ```text
-//!   every drop --> drop_<reason> += 1         sender --> cwnd, ssthresh, flight, rto, srtt
+//!   every drop --> dropped_<reason> += 1      sender --> cwnd, ssthresh, flight, rto, srtt
 //! ```
 
 use core::time::Duration;
 
 /// Counters and congestion state, for `getStats()` and tests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct Stats {
     /// Congestion window in bytes.
     pub cwnd: usize,
@@ -42,23 +44,23 @@ pub struct Stats {
     /// Duplicate DATA chunks received.
     pub duplicate_chunks: u64,
     /// Drops: bad checksum.
-    pub drop_checksum: u64,
+    pub dropped_checksum: u64,
     /// Drops: wrong verification tag.
-    pub drop_tag: u64,
+    pub dropped_tag: u64,
     /// Drops: malformed packet or chunk.
-    pub drop_malformed: u64,
+    pub dropped_malformed: u64,
     /// Drops: DATA with no room in the reassembly storage (or beyond the tracked window).
-    pub drop_no_room: u64,
+    pub dropped_no_room: u64,
     /// Drops: chunks not valid in the current state.
-    pub drop_state: u64,
+    pub dropped_state: u64,
     /// Drops: unknown chunk types.
-    pub drop_unknown_chunk: u64,
+    pub dropped_unknown_chunk: u64,
     /// Drops: state cookies with a bad MAC or too old.
-    pub drop_cookie: u64,
+    pub dropped_cookie: u64,
     /// Drops: messages for no channel (a stream never opened, refused, closed, or beyond the
     /// peer's stream count), and malformed DCEP messages. Refused OPENs are counted in
     /// `refused_channels`.
-    pub drop_channel: u64,
+    pub dropped_channel: u64,
     /// Received chunks given up for room (reneged).
     pub reneged_chunks: u64,
     /// Association restarts by the peer (RFC 9260 §5.2.4 case A).
@@ -69,7 +71,7 @@ pub struct Stats {
     pub refused_channels: u64,
     /// Refused channels whose stream reset could not be queued (more refusals waiting than
     /// `CHANNELS`): the peer's side of those channels stays open.
-    pub drop_refused_reset: u64,
+    pub dropped_refused_reset: u64,
     /// RE-CONFIG request retransmissions (timer expirations).
     pub reconfig_retransmits: u64,
 }

@@ -8,7 +8,8 @@
 //!
 //! Non-goals (for now): sending and receiving media tracks (the SRTP contexts are made from
 //! the DTLS keys and exposed, but there is no `add_track`), TURN relays, renegotiation that
-//! adds media sections, rollback of descriptions.
+//! adds media sections. Perfect negotiation (provisional answers, rollback, a polite Peer that
+//! yields to a colliding offer) is in: see [`Peer::set_remote_description`].
 //!
 //! # The run loop
 //!

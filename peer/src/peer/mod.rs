@@ -7,8 +7,8 @@
 //!
 //! ```text
 //!   host sockets --add_local_candidate--> ICE agent --Event::LocalCandidate--> signalling
-//!   create_offer / create_answer --> SDP text --> set_local_description
-//!   set_remote_description(offer|answer) --> ICE credentials + candidates, fingerprint,
+//!   create_offer / create_answer --> SDP text --> set_local_description(offer|pranswer|answer)
+//!   set_remote_description(offer|pranswer|answer) --> ICE credentials + candidates, fingerprint,
 //!                                            a=setup (our DTLS role), sctp-port, max size
 //!
 //!   datagram --handle_packet--> demux (RFC 7983)
@@ -79,9 +79,11 @@ pub use types::{
 /// Default DTLS buffer size (reassembly and flight, each): a fragmented browser ClientHello
 /// with post-quantum key shares fits. Also the size of the early DTLS stash.
 pub const DTLS_BUFFER: usize = 4096;
-/// Default largest SDP we keep of our own (the previous description, for renegotiation).
+/// Default room for our own descriptions: the current one (the base of the next offer) and,
+/// while an exchange is open, the pending one beside it (see [`Peer::pending_local_description`]).
 pub const LOCAL_SDP_CAPACITY: usize = 2048;
-/// Default largest remote SDP we keep (an offer is answered later, when the host asks). A
+/// Default room for the remote descriptions (an offer is answered later, when the host asks),
+/// current and pending sharing it: during a renegotiation both must fit together. A
 /// browser's audio + video + data offer is 4.5 KB (Firefox) to 6.5 KB (Chromium) with one host
 /// candidate; each more candidate adds about 100 bytes per bundled section, and newer codecs
 /// (H.265, AV1 profiles) a few hundred: 16 KiB leaves room for a multi-homed Chromium with
@@ -115,7 +117,8 @@ const DTLS_OVERHEAD: usize = 48;
 /// `CHUNKS` and `CHANNELS` size the SCTP association (received chunks in reassembly, data
 /// channels); the Peer's own channel table has `CHANNELS` slots too. `DTLS` sizes the DTLS
 /// reassembly and flight buffers and the early DTLS stash; `LOCAL_SDP` and `REMOTE_SDP` the
-/// copies of the descriptions it keeps. The SCTP byte areas are
+/// descriptions it keeps (each side's current and pending ones share one buffer, so a pending
+/// description must fit beside the current one, else `SdpError::TooLarge`). The SCTP byte areas are
 /// lent by the caller ([`Storage`]), so they are not part of `size_of::<Peer>()`.
 ///
 /// # The drain rule

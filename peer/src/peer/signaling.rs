@@ -336,6 +336,52 @@ impl<
     /// [`Config::polite`] Peer, which first rolls its own offer back as a browser does; an
     /// impolite one refuses it with [`SdpError::OfferCollision`]. [`SdpType::Rollback`]
     /// withdraws the remote offer and restores the peer's transport parameters it replaced.
+    ///
+    /// # Perfect negotiation
+    ///
+    /// MDN's pattern, with the Peer's synchronous calls (so `makingOffer` is only ever true
+    /// inside the offer code, and the signaling state tells the rest):
+    ///
+    /// ```
+    /// use peerless::{Config, Event, Peer, SdpError, SdpType, SignalingState, Storage};
+    /// use peerless_base::Instant;
+    ///
+    /// let (a_cert, b_cert) = peerless::selftest::certificates().map_err(|e| format!("{e:?}"))?;
+    /// let (mut sa, mut sb) = (Box::new(Storage::<8192, 8192>::new()), Box::new(Storage::<8192, 8192>::new()));
+    /// let (s, r) = sa.areas();
+    /// let mut impolite: Peer = Peer::new(Config::new(a_cert, [1; 32]), Instant::ZERO, s, r);
+    /// let (s, r) = sb.areas();
+    /// let mut polite: Peer =
+    ///     Peer::new(Config::new(b_cert, [2; 32]).with_polite(true), Instant::ZERO, s, r);
+    ///
+    /// // Both create a channel; each host offers on `NegotiationNeeded`, at the same time.
+    /// let mut offers = Vec::new();
+    /// for peer in [&mut impolite, &mut polite] {
+    ///     peer.create_data_channel("chat", Default::default()).map_err(|e| format!("{e}"))?;
+    ///     while let Some(e) = peer.poll_event() {
+    ///         if e == Event::NegotiationNeeded {
+    ///             let mut buf = [0u8; 2048];
+    ///             let offer = peer.create_offer(&mut buf)?.to_owned();
+    ///             peer.set_local_description(SdpType::Offer, &offer)?;
+    ///             offers.push(offer);
+    ///         }
+    ///     }
+    /// }
+    /// // The offers cross. The impolite side ignores the polite one's offer...
+    /// assert_eq!(
+    ///     impolite.set_remote_description(SdpType::Offer, &offers[1]),
+    ///     Err(SdpError::OfferCollision)
+    /// );
+    /// // ...the polite side rolls its own back and answers.
+    /// polite.set_remote_description(SdpType::Offer, &offers[0])?;
+    /// let mut buf = [0u8; 2048];
+    /// let answer = polite.create_answer(&mut buf)?.to_owned();
+    /// polite.set_local_description(SdpType::Answer, &answer)?;
+    /// impolite.set_remote_description(SdpType::Answer, &answer)?;
+    /// assert_eq!(impolite.signaling_state(), SignalingState::Stable);
+    /// assert_eq!(polite.signaling_state(), SignalingState::Stable);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_remote_description(&mut self, kind: SdpType, text: &str) -> Result<(), SdpError> {
         if self.closed {
             return Err(SdpError::Closed);

@@ -294,6 +294,7 @@ fn a_first_remote_offer_rolled_back_leaves_a_peer_that_can_offer_itself() {
     // The offer's credentials and candidates are gone: no more checks toward A.
     assert_eq!(p.b.ice_state(), IceState::New);
     assert_eq!(p.b.connection_state(), ConnectionState::New);
+    assert_eq!(p.b.selected_pair(), None);
     let mut buf = vec![0u8; 2048];
     let mut now = Instant::ZERO;
     while let Some(t) =

@@ -595,7 +595,10 @@ impl<
             None => {
                 if self.transport.running().is_none() {
                     self.replace_agent(ice::Role::Controlling);
-                    self.selected = None;
+                    // Checks ran while the offer stood: a pair they selected goes with it.
+                    if self.selected.take().is_some() {
+                        self.report.selected_changed();
+                    }
                     if self.ice_state != IceState::New {
                         self.ice_state = IceState::New;
                         self.push(Queued::Ready(Ready::IceState(IceState::New)));

@@ -308,6 +308,42 @@ impl<'a> SendQueue<'a> {
         Some(meta)
     }
 
+    /// Moves the unsent message that starts at `from` in front of the other unsent entries, so
+    /// it is sent next; the unsent entries keep consecutive TSNs in their new order. Only
+    /// entries never sent move (`from` and everything between the unsent cursor and it must be
+    /// `Unsent`), so no TSN the peer has seen changes.
+    pub(crate) fn bring_forward(&mut self, from: usize) {
+        let start = self.next_unsent;
+        let Some((first, _)) = self.entry(start) else {
+            return;
+        };
+        if from <= start {
+            return;
+        }
+        let mut end = from;
+        while let Some((meta, next)) = self.entry(end) {
+            end = next;
+            if meta.flags & crate::wire::data_flags::END != 0 {
+                break;
+            }
+        }
+        let Some(region) = self.buf.get_mut(start..end) else {
+            return;
+        };
+        region.rotate_right(end - from);
+        let mut tsn = first.tsn;
+        let mut at = start;
+        while at < end {
+            let Some((mut meta, next)) = self.entry(at) else {
+                break;
+            };
+            meta.tsn = tsn;
+            self.update(at, &meta);
+            tsn = tsn.wrapping_add(1);
+            at = next;
+        }
+    }
+
     /// Marks the entry at `at` as sent and moves the unsent cursor past it if it was the first
     /// unsent one.
     pub(crate) fn mark_sent_cursor(&mut self, at: usize, next: usize) {
@@ -320,6 +356,7 @@ impl<'a> SendQueue<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::{vec, vec::Vec};
 
     fn msg(data: &[u8], stream: u16) -> Outgoing<'_> {
         Outgoing {
@@ -372,5 +409,43 @@ mod tests {
         assert_eq!(q.used(), 280);
         let (m, _) = q.entry(q.head()).unwrap();
         assert_eq!(m.tsn, 2);
+    }
+
+    #[test]
+    fn bring_forward_moves_an_unsent_message_and_renumbers_the_unsent_tsns() {
+        let mut area = [0u8; 4096];
+        let mut q = SendQueue::new(&mut area, 100);
+        q.push(&msg(b"sent", 1), 8).unwrap();
+        q.push(&msg(b"aaaaaaaaaaaa", 1), 8).unwrap(); // two chunks
+        q.push(&msg(b"bbb", 3), 8).unwrap();
+        // The first message goes out: only what follows it may move.
+        let (mut m, next) = q.entry(q.head()).unwrap();
+        m.state = ChunkState::InFlight;
+        q.update(q.head(), &m);
+        q.mark_sent_cursor(q.head(), next);
+        let b_at = {
+            let mut at = q.next_unsent;
+            while q.entry(at).unwrap().0.stream != 3 {
+                at = q.entry(at).unwrap().1;
+            }
+            at
+        };
+        q.bring_forward(b_at);
+        let mut at = q.head();
+        let mut seen = Vec::new();
+        while let Some((m, next)) = q.entry(at) {
+            seen.push((m.tsn, m.stream, q.payload(at, &m).to_vec()));
+            at = next;
+        }
+        assert_eq!(
+            seen,
+            vec![
+                (100, 1, b"sent".to_vec()),
+                (101, 3, b"bbb".to_vec()),
+                (102, 1, b"aaaaaaaa".to_vec()),
+                (103, 1, b"aaaa".to_vec()),
+            ]
+        );
+        assert_eq!(q.next_tsn, 104);
     }
 }

@@ -55,6 +55,8 @@ pub(super) struct Channel {
     pub(super) low_pending: bool,
     /// Order of `ChannelClosed` events (state `Closed`).
     pub(super) closed_seq: u32,
+    /// Virtual time of the channel's sending share (schedule.rs).
+    pub(super) vtime: u64,
 }
 
 pub(super) const FREE_CHANNEL: Channel = Channel {
@@ -79,6 +81,7 @@ pub(super) const FREE_CHANNEL: Channel = Channel {
     in_reset_deferred: false,
     low_pending: false,
     closed_seq: 0,
+    vtime: 0,
 };
 
 impl Channel {

@@ -128,8 +128,9 @@ pub struct ChannelOptions {
     pub ordered: bool,
     /// Retransmission policy.
     pub reliability: Reliability,
-    /// Priority as carried in DCEP (256 is "normal"). Carried and reported; scheduling between
-    /// channels is first-come first-served.
+    /// Priority as carried in DCEP (RFC 8831 §6.4: 128 below normal, 256 normal, 512 medium,
+    /// 1024 high). Channels with data waiting share the sending in proportion to it (weighted
+    /// fair queueing by bytes); equal priorities alternate.
     pub priority: u16,
     /// `Some(stream)`: negotiated out of band on this stream, no DCEP.
     pub negotiated: Option<StreamId>,

@@ -430,6 +430,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         // New data.
         if self.retransmit_count == 0 {
             loop {
+                self.schedule_next_message();
                 let at = self.send.next_unsent;
                 let Some((mut meta, next)) = self.send.entry(at) else {
                     // Everything is out: the window is not what limits us.
@@ -470,6 +471,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                 }
                 self.write_data(w, at, &meta);
                 self.unbuffer(meta.stream, len);
+                self.charge(meta.stream, len);
                 sent_any = true;
                 if self.peer_rwnd == 0 {
                     break;

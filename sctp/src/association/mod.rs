@@ -26,6 +26,7 @@
 //! | `sack.rs`       | SACK processing: cumulative ack, gap blocks, renege, fast rtx    |
 //! | `retransmit.rs` | T3-rtx, partial reliability, advanced peer ack point             |
 //! | `emit.rs`       | building packets (`poll_transmit`)                               |
+//! | `schedule.rs`   | sending order among channels by DCEP priority (weighted fair)    |
 //! | `channels.rs`   | data channel commands (`open_channel`, `send`, `close_channel`)  |
 //! | `congestion.rs` | Reno: cwnd, ssthresh (`on_ack`, `on_fast_retransmit`, `on_t3`)  |
 //! | `rto.rs`        | the RTO estimator (`rtt_sample`, back-off)                       |
@@ -42,6 +43,7 @@ mod reconfig;
 mod retransmit;
 mod rto;
 mod sack;
+mod schedule;
 mod shutdown;
 mod stats;
 
@@ -257,6 +259,8 @@ pub struct Association<'a, const CHUNKS: usize = 256, const CHANNELS: usize = 32
     /// Why the association ended (for the ABORT's cause).
     closed_reason: Option<CloseReason>,
     next_closed_seq: u32,
+    /// The scheduler's virtual clock: where the message being sent started (schedule.rs).
+    sched_vtime: u64,
     connected_reported: bool,
     stats: Stats,
 }
@@ -341,6 +345,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             closed_pending: None,
             closed_reason: None,
             next_closed_seq: 0,
+            sched_vtime: 0,
             connected_reported: false,
             stats: Stats::default(),
             config: Config { mtu, ..config },

@@ -366,9 +366,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
     }
 
     fn tick(&mut self, now: Instant) {
-        if now > self.now {
-            self.now = now;
-        }
+        self.now.advance(now);
         self.release();
     }
 

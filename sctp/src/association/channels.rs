@@ -262,7 +262,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             .map_or(0, |i| self.channels[i].buffered)
     }
 
-    /// Sets the threshold at or below which [`Event::BufferedAmountLow`] fires.
+    /// Sets the threshold at or below which [`Event::BufferedAmountLow`](crate::Event::BufferedAmountLow) fires.
     pub fn set_buffered_amount_low_threshold(&mut self, stream: StreamId, threshold: usize) {
         if let Some(i) = self.channel_index(stream.0) {
             self.channels[i].low_threshold = threshold;
@@ -270,7 +270,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
     }
 
     /// Closes a channel: resets our outgoing stream (RFC 6525); the peer resets its own in
-    /// answer and [`Event::ChannelClosed`] follows.
+    /// answer and [`Event::ChannelClosed`](crate::Event::ChannelClosed) follows.
     pub fn close_channel(&mut self, stream: StreamId) {
         let channel = stream.0;
         self.release();

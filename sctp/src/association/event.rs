@@ -17,7 +17,7 @@ use super::config::{ChannelOptions, StreamId};
 pub enum CloseReason {
     /// Graceful SHUTDOWN completed.
     Shutdown,
-    /// We called [`Association::abort`].
+    /// We called [`Association::abort`](crate::Association::abort).
     LocalAbort,
     /// The peer sent ABORT.
     PeerAbort,
@@ -33,7 +33,7 @@ pub enum CloseReason {
     ProtocolViolation,
 }
 
-/// What the association tells its user. Drain with [`Association::poll_event`].
+/// What the association tells its user. Drain with [`Association::poll_event`](crate::Association::poll_event).
 #[derive(Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]

@@ -16,7 +16,7 @@ use crate::wire::Chunk;
 
 impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHANNELS> {
     /// Graceful close: sends what is queued, then SHUTDOWN (RFC 9260 §9.2). Before the
-    /// association is up it simply ends. [`Event::Closed`] follows.
+    /// association is up it simply ends. [`Event::Closed`](crate::Event::Closed) follows.
     pub fn close(&mut self, now: Instant) {
         self.tick(now);
         match self.state {

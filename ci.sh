@@ -46,7 +46,10 @@ for step in "${steps[@]}"; do
             --target thumbv7em-none-eabihf -- -D warnings ;;
     test)
         run test cargo test --workspace
-        run "test base+log+std" cargo test -p peerless-base --features log,std ;;
+        run "test base+log+std" cargo test -p peerless-base --features log,std
+        # The release soak: 1000 random links and NAT pairings, about a minute once built.
+        run "sim soak" env PEERLESS_SIM_SEEDS=1000 cargo test --release -p peerless --test sim \
+            --test sim_nat ;;
     doc) run doc env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps -q ;;
     firmware)
         run firmware scripts/firmware.sh

@@ -89,13 +89,15 @@ pub use text::Text;
 
 /// A Peer sized for a small MCU: 64 received SCTP chunks, 4 data channels, 2 KiB DTLS
 /// buffers (enough for peerless and aiortc handshakes; a browser's post-quantum ClientHello
-/// needs the default 4 KiB), 1.5 KiB for our description and 2 KiB for the remote's.
+/// needs the default 4 KiB), 1.5 KiB for our description, 2 KiB for the remote's and 8 remote
+/// candidates (a browser on one network offers two or three; the table keeps a mix of types
+/// when more come).
 ///
 /// Which offers fit (`tests/browser_offers.rs` checks every fixture): a data-channel-only
 /// offer from Chromium (690 bytes) or Firefox (769 bytes) with a few candidates does; a
 /// browser app's audio + video + data offer (Firefox 4.5 KB, Chromium 6.4 KB) does not and is
 /// refused with `SdpError::TooLarge`: such an app needs the default [`Peer`].
-pub type SmallPeer<'a> = Peer<'a, 64, 4, 2048, 1536, 2048>;
+pub type SmallPeer<'a> = Peer<'a, 64, 4, 2048, 1536, 2048, 8>;
 
 pub use peerless_dtls as dtls;
 pub use peerless_ice as ice;

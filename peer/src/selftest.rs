@@ -91,9 +91,16 @@ const PROBE: &[u8] = b"peerless selftest";
 /// let report = selftest::run(&mut a, &mut b, &mut sdp, &mut buf, |_, call| call()).unwrap();
 /// assert!(report.echo_us >= report.open_us);
 /// ```
-pub fn run<const K: usize, const C: usize, const D: usize, const L: usize, const R: usize>(
-    offerer: &mut Peer<'_, K, C, D, L, R>,
-    answerer: &mut Peer<'_, K, C, D, L, R>,
+pub fn run<
+    const K: usize,
+    const C: usize,
+    const D: usize,
+    const L: usize,
+    const R: usize,
+    const N: usize,
+>(
+    offerer: &mut Peer<'_, K, C, D, L, R, N>,
+    answerer: &mut Peer<'_, K, C, D, L, R, N>,
     sdp: &mut [u8],
     buf: &mut [u8],
     mut measure: impl FnMut(Side, &mut dyn FnMut()),
@@ -164,8 +171,15 @@ struct Seen {
     to_echo: Option<(ChannelId, bool, usize)>,
 }
 
-fn drain<const K: usize, const C: usize, const D: usize, const L: usize, const R: usize>(
-    peer: &mut Peer<'_, K, C, D, L, R>,
+fn drain<
+    const K: usize,
+    const C: usize,
+    const D: usize,
+    const L: usize,
+    const R: usize,
+    const N: usize,
+>(
+    peer: &mut Peer<'_, K, C, D, L, R, N>,
     echo: &mut [u8; 64],
 ) -> Seen {
     let mut seen = Seen::default();
@@ -190,9 +204,16 @@ fn drain<const K: usize, const C: usize, const D: usize, const L: usize, const R
     seen
 }
 
-fn exchange<const K: usize, const C: usize, const D: usize, const L: usize, const R: usize>(
-    a: &mut Peer<'_, K, C, D, L, R>,
-    b: &mut Peer<'_, K, C, D, L, R>,
+fn exchange<
+    const K: usize,
+    const C: usize,
+    const D: usize,
+    const L: usize,
+    const R: usize,
+    const N: usize,
+>(
+    a: &mut Peer<'_, K, C, D, L, R, N>,
+    b: &mut Peer<'_, K, C, D, L, R, N>,
     channel: ChannelId,
     buf: &mut [u8],
     measure: &mut impl FnMut(Side, &mut dyn FnMut()),

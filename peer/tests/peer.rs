@@ -397,6 +397,45 @@ fn a_dtls_server_that_never_hears_a_client_hello_fails_after_the_dtls_timeout() 
 }
 
 #[test]
+fn an_answerer_that_gathered_before_the_offer_keeps_what_it_gathered() {
+    let (ca, cb) = certs();
+    let mut a = peer(ca, 1);
+    let mut b = peer(cb, 2);
+    a.add_local_candidate(common::addr(common::A)).unwrap();
+    // B gathers first, as a server that binds its socket at start does.
+    b.add_local_candidate(common::addr(common::B)).unwrap();
+    let mut gathered = Vec::new();
+    while let Some(e) = b.poll_event() {
+        match e {
+            peerless::Event::LocalCandidate { candidate, .. } => gathered.push(candidate.address),
+            peerless::Event::GatheringComplete => gathered.push(common::addr("0.0.0.0:0")),
+            _ => {}
+        }
+    }
+    assert_eq!(
+        gathered,
+        [common::addr(common::B), common::addr("0.0.0.0:0")]
+    );
+    let mut buf = vec![0u8; 4096];
+    let offer = a.create_offer(&mut buf).unwrap().to_string();
+    a.set_local_description(SdpType::Offer, &offer).unwrap();
+    // Applying the offer makes B controlled; its candidate and its finished gathering stay.
+    b.set_remote_description(SdpType::Offer, &offer).unwrap();
+    while let Some(e) = b.poll_event() {
+        assert!(
+            !matches!(
+                e,
+                peerless::Event::LocalCandidate { .. } | peerless::Event::GatheringComplete
+            ),
+            "gathered again: {e:?}"
+        );
+    }
+    let answer = b.create_answer(&mut buf).unwrap().to_string();
+    assert!(answer.contains("a=end-of-candidates"), "{answer}");
+    assert_eq!(answer.matches("a=candidate").count(), 1, "{answer}");
+}
+
+#[test]
 fn trickled_candidates_connect_without_candidates_in_the_descriptions() {
     let (ca, cb) = certs();
     let mut pair = Pair::new(peer(ca, 1), peer(cb, 2));

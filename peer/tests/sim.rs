@@ -318,6 +318,26 @@ fn connects_over_hundreds_of_random_links() {
     assert!(failed.is_empty(), "failing seeds: {failed:?}");
 }
 
+/// Links on which ICE used to spin: a check succeeded and armed the nomination timer, then the
+/// pair failed, and `poll_timeout` kept returning that deadline in the past (the simulator
+/// fails such a run). At this loss the connection may fail; it must never spin.
+#[test]
+fn no_link_makes_ice_ask_to_be_woken_in_the_past() {
+    for seed in [7729, 9508, 11044] {
+        let result = std::panic::catch_unwind(|| {
+            exchange(seed, random_link(seed), 5, Duration::from_secs(300));
+        });
+        if let Err(panic) = result {
+            let text = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_string()))
+                .unwrap_or_default();
+            assert!(!text.contains("spin"), "seed {seed}: {text}");
+        }
+    }
+}
+
 #[test]
 fn random_links_use_the_whole_seed() {
     // The link used to come from the seed's low byte only: seeds 256 apart were one link.

@@ -196,6 +196,13 @@ impl<
         self.role
     }
 
+    /// Takes the role the descriptions give us (RFC 8445 §6.1.1: the offerer controls) without
+    /// losing what was gathered: an answerer may have gathered (server-reflexive candidates
+    /// included) before the offer came. A lite agent stays controlled; pair priorities follow.
+    pub fn set_role(&mut self, role: Role) {
+        self.switch_role(role);
+    }
+
     /// Whether this is a lite agent.
     #[must_use]
     pub fn is_lite(&self) -> bool {
@@ -247,6 +254,22 @@ impl<
     pub fn knows_remote(&self, addr: SocketAddr) -> bool {
         self.selected.is_some_and(|s| s.remote.address == addr)
             || self.remotes.iter().flatten().any(|r| r.address == addr)
+    }
+
+    /// Whether `ufrag` is ours: the current one, or the one an ICE restart replaced while the
+    /// old pair still runs (a server routing datagrams to agents by the USERNAME of a request).
+    #[must_use]
+    pub fn is_local_ufrag(&self, ufrag: &str) -> bool {
+        self.local_creds.ufrag.as_str() == ufrag
+            || self
+                .old_creds
+                .is_some_and(|(old, _)| old.ufrag.as_str() == ufrag)
+    }
+
+    /// Whether `addr` is one of the configured STUN servers (their responses are ours).
+    #[must_use]
+    pub fn is_stun_server(&self, addr: SocketAddr) -> bool {
+        self.config.stun_servers.contains(&Some(addr))
     }
 
     /// `payload` addressed over the selected pair, or `None` when [`Agent::can_send`] is false.

@@ -83,6 +83,12 @@ impl<
             .filter(|(_, p)| p.state == PairState::Succeeded)
             .max_by_key(|(_, p)| p.priority)
         else {
+            // The pair that armed the nomination timer has failed since: the timer is spent
+            // (a deadline left in the past would make `poll_timeout` ask to be woken at once,
+            // forever). The next pair to succeed arms it again.
+            if self.nominate_at.is_some_and(|at| at <= now) {
+                self.nominate_at = None;
+            }
             return;
         };
         let better_pending = pairs.clone().any(|p| {

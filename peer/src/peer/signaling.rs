@@ -455,7 +455,8 @@ impl<
                 ice::Role::Controlled
             };
             if self.ice.role() != want && self.ice_state == IceState::New {
-                self.replace_agent(want);
+                // Keeps what was gathered (an answerer may gather before the offer comes).
+                self.ice.set_role(want);
             }
         }
         let restart = !self.remote_ufrag.is_empty() && self.remote_ufrag.as_str() != params.ufrag;

@@ -38,8 +38,7 @@ impl<
         to: SocketAddr,
         packet: &mut [u8],
     ) {
-        self.now = self.now.max(now);
-        let now = self.now;
+        let now = self.now.advance(now);
         self.stats.packets_received += 1;
         self.stats.bytes_received += packet.len() as u64;
         let protocol = demux::classify(packet);
@@ -58,8 +57,11 @@ impl<
 
     /// Whether a datagram that arrived from `from` is this Peer's, so that a server can serve
     /// many Peers on one UDP socket: a STUN request whose USERNAME starts with our ICE ufrag
-    /// (RFC 8445 §7.2.2: "ours:theirs"), or anything from an address ICE knows as the peer's (the
-    /// selected pair or a remote candidate: STUN responses, DTLS, SRTP). A datagram no Peer
+    /// (RFC 8445 §7.2.2: "ours:theirs"; during an ICE restart the old one too), STUN from one of
+    /// our STUN servers, or anything from an address ICE knows as the peer's (the selected pair
+    /// or a remote candidate: STUN responses, DTLS, SRTP). Several Peers with the same STUN
+    /// server all accept its responses; the one whose transaction it is uses it, the others
+    /// drop it as unmatched. A datagram no Peer
     /// accepts is a new client's first check (its offer is not applied yet) or noise.
     #[must_use]
     pub fn accepts(&self, from: SocketAddr, datagram: &[u8]) -> bool {
@@ -72,10 +74,13 @@ impl<
         let Ok(msg) = peerless_stun::Message::parse(datagram) else {
             return false;
         };
-        let ours = self.ice.local_credentials().ufrag;
-        msg.username()
-            .and_then(|u| u.split(':').next())
-            .is_some_and(|u| u == ours.as_str())
+        // A STUN server's answer to our gathering request; else a request for our ufrag, the
+        // current one or the one an ICE restart is replacing.
+        self.ice.is_stun_server(from)
+            || msg
+                .username()
+                .and_then(|u| u.split(':').next())
+                .is_some_and(|u| self.ice.is_local_ufrag(u))
     }
 
     /// The selected pair's remote or any remote candidate.
@@ -85,8 +90,7 @@ impl<
 
     /// A deadline from [`Peer::poll_timeout`] passed.
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.now = self.now.max(now);
-        let now = self.now;
+        let now = self.now.advance(now);
         self.ice.handle_timeout(now);
         self.transport_timeout(now);
         self.pump();

@@ -104,6 +104,7 @@ extern crate std;
 mod cert;
 mod crypto;
 mod endpoint;
+#[cfg(feature = "selftest")]
 pub mod selftest;
 pub mod wire;
 

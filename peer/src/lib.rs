@@ -71,6 +71,7 @@ extern crate std;
 
 pub mod demux;
 mod peer;
+#[cfg(feature = "selftest")]
 pub mod selftest;
 mod text;
 

@@ -14,7 +14,8 @@
 //!   (RFC 3711 Appendix A), a replay window of configurable size and the SRTCP index;
 //! - [`SessionKeys`]: the split of DTLS-SRTP exported keying material (RFC 5764 §4.2) into
 //!   the context for what we send and the one for what we receive;
-//! - [`selftest`]: an on-target known answer and a per-packet cost probe for firmware.
+//! - `selftest` (feature `selftest`): an on-target known answer and a per-packet cost probe for
+//!   firmware.
 //!
 //! Non-goals: MKI, key derivation rates other than 0, SDES key exchange, encrypted header
 //! extensions (RFC 6904, cryptex), the NULL cipher. No clock, no sockets, no allocation, no
@@ -80,6 +81,7 @@ mod profile;
 mod replay;
 pub mod rtcp;
 pub mod rtp;
+#[cfg(feature = "selftest")]
 pub mod selftest;
 
 pub use context::{Config, Context, Stats};

@@ -86,6 +86,7 @@ impl Config {
 /// Counters of what a context did; unprotect failures are counted here as well as returned.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct Stats {
     /// SRTP packets protected.
     pub rtp_protected: u64,
@@ -96,15 +97,15 @@ pub struct Stats {
     /// SRTCP packets that authenticated and were decrypted.
     pub rtcp_unprotected: u64,
     /// Packets whose tag did not verify.
-    pub auth_failures: u64,
+    pub dropped_auth: u64,
     /// Packets rejected as replays or as older than the window.
-    pub replays: u64,
+    pub dropped_replayed: u64,
     /// Packets too short or not RTP/RTCP.
-    pub malformed: u64,
+    pub dropped_malformed: u64,
     /// New SSRCs dropped because the table was full.
-    pub ssrc_table_full: u64,
+    pub dropped_ssrc_table_full: u64,
     /// SRTCP packets refused because their E flag disagreed with [`Config::encrypt_rtcp`].
-    pub encryption_mismatches: u64,
+    pub dropped_encryption_mismatch: u64,
 }
 
 /// The keyed transform of one packet kind (SRTP or SRTCP): expanded AES key schedule plus
@@ -610,11 +611,11 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
 
     fn count_failure(&mut self, e: Error) -> Error {
         match e {
-            Error::AuthenticationFailed => self.stats.auth_failures += 1,
-            Error::Replayed | Error::TooOld => self.stats.replays += 1,
-            Error::Malformed => self.stats.malformed += 1,
-            Error::SsrcTableFull => self.stats.ssrc_table_full += 1,
-            Error::EncryptionMismatch => self.stats.encryption_mismatches += 1,
+            Error::AuthenticationFailed => self.stats.dropped_auth += 1,
+            Error::Replayed | Error::TooOld => self.stats.dropped_replayed += 1,
+            Error::Malformed => self.stats.dropped_malformed += 1,
+            Error::SsrcTableFull => self.stats.dropped_ssrc_table_full += 1,
+            Error::EncryptionMismatch => self.stats.dropped_encryption_mismatch += 1,
             _ => {}
         }
         e

@@ -10,6 +10,7 @@ use core::fmt;
 /// duplicating network and say nothing about the state of the context, which is unchanged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum Error {
     /// The buffer cannot hold the result; `needed` bytes would.
     BufferTooSmall {

@@ -129,7 +129,7 @@ fn srtcp_e_flag_must_match_the_policy() {
                 Err(Error::EncryptionMismatch),
                 "{p:?} sent encrypted {send_encrypted}"
             );
-            assert_eq!(rx.stats().encryption_mismatches, 1);
+            assert_eq!(rx.stats().dropped_encryption_mismatch, 1);
             assert_eq!(rx.stats().rtcp_unprotected, 0);
             assert_eq!(rx.ssrcs().count(), 0, "no table slot taken");
         }

@@ -237,7 +237,7 @@ fn run(seed: u64, profile: Profile, total: u32, link: LinkConfig) -> Outcome {
         delivered: stats.delivered,
         duplicated: stats.duplicated,
         roc: ctx.roc(SSRC),
-        auth_failures: ctx.stats().auth_failures,
+        auth_failures: ctx.stats().dropped_auth,
     }
 }
 

@@ -285,7 +285,7 @@ fn a_full_table_drops_new_ssrcs_and_a_bad_window_is_refused() {
             assert_eq!(result, Err(Error::SsrcTableFull));
         }
     }
-    assert_eq!(rx.stats().ssrc_table_full, 1);
+    assert_eq!(rx.stats().dropped_ssrc_table_full, 1);
     assert!(rx.remove_ssrc(1));
     assert_eq!(rx.ssrcs().collect::<Vec<_>>(), vec![2]);
     assert_eq!(

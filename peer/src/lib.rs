@@ -86,6 +86,7 @@ pub use peer::{
     CandidatePairStats, CandidateStats, CertificateStats, DataChannelStats, DtlsTransportState,
     PairTraffic, PeerConnectionStats, StatsEntry, StatsId, StatsValue, TransportStats,
 };
+pub use peer::{DtlsFailure, DtlsTransport, IceTransport, SctpTransport, SctpTransportState};
 pub use text::Text;
 
 /// A Peer sized for a small MCU: 64 received SCTP chunks, 4 data channels, 2 KiB DTLS

@@ -285,6 +285,14 @@ fn a_fingerprint_mismatch_fails_the_connection() {
             .events_a
             .contains(&Ev::Conn(ConnectionState::Connected))
     );
+    // RTCDtlsTransport says why: not just "failed".
+    let dtls = pair.a.dtls_transport();
+    assert_eq!(dtls.state, peerless::DtlsTransportState::Failed);
+    assert_eq!(
+        dtls.failure,
+        Some(peerless::DtlsFailure::FingerprintMismatch)
+    );
+    assert_eq!(dtls.remote_fingerprint, Some(other));
 }
 
 #[test]
@@ -394,6 +402,10 @@ fn a_dtls_server_that_never_hears_a_client_hello_fails_after_the_dtls_timeout() 
     );
     assert_eq!(pair.a.connection_state(), ConnectionState::Failed);
     assert!(pair.a.stats().dropped_dtls_after_failure > 0);
+    assert_eq!(
+        pair.a.dtls_transport().failure,
+        Some(peerless::DtlsFailure::Timeout)
+    );
 }
 
 #[test]

@@ -55,6 +55,7 @@ mod stats_report;
 mod transport;
 mod types;
 mod verbs;
+mod views;
 
 use channels::{Channel, ChannelState, FREE};
 use descriptions::Descriptions;
@@ -75,6 +76,7 @@ pub use types::{
     CandidateError, ChannelError, ChannelId, ChannelInit, ChannelStats, ConnectionState, Event,
     IceGatheringState, SdpError, SdpType, SendError, SignalingState, Stats,
 };
+pub use views::{DtlsFailure, DtlsTransport, IceTransport, SctpTransport, SctpTransportState};
 
 /// Default DTLS buffer size (reassembly and flight, each): a fragmented browser ClientHello
 /// with post-quantum key shares fits. Also the size of the early DTLS stash.

@@ -59,6 +59,8 @@ pub(super) struct Running<'a, const CHUNKS: usize, const CHANNELS: usize, const 
     /// As DTLS server: when to send our own INIT if the client's has not come.
     pub(super) sctp_connect_at: Option<Instant>,
     pub(super) srtp: Option<SrtpContexts>,
+    /// Why DTLS failed, once it has.
+    pub(super) dtls_failure: Option<DtlsFailure>,
 }
 
 impl<'a, const CHUNKS: usize, const CHANNELS: usize, const DTLS: usize>
@@ -217,6 +219,7 @@ impl<
             sctp_established: false,
             sctp_connect_at: None,
             srtp: None,
+            dtls_failure: None,
         });
 
         // Replay what arrived before we knew our role.
@@ -305,11 +308,11 @@ impl<
                 dtls::Event::ApplicationData(data) => run.sctp.handle_packet(now, data),
                 dtls::Event::Closed(reason) => {
                     debug!("peer: DTLS closed");
-                    run.dtls_state = match reason {
-                        dtls::CloseReason::PeerClosed | dtls::CloseReason::LocalClose => {
-                            DtlsState::Closed
-                        }
-                        _ => DtlsState::Failed,
+                    run.dtls_failure = DtlsFailure::of(reason);
+                    run.dtls_state = if run.dtls_failure.is_some() {
+                        DtlsState::Failed
+                    } else {
+                        DtlsState::Closed
                     };
                 }
                 // Event is non-exhaustive; nothing else is reported today.
@@ -339,6 +342,7 @@ impl<
             if run.dtls_state == DtlsState::Connecting {
                 debug!("peer: DTLS did not connect in time");
                 run.dtls_state = DtlsState::Failed;
+                run.dtls_failure = Some(DtlsFailure::Timeout);
             }
         }
         self.drain_dtls(now);

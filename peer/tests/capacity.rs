@@ -61,6 +61,18 @@ fn closing_with_32_open_channels_delivers_every_channel_closed_and_the_final_sta
         .filter(|e| matches!(e, Ev::Closed(_)))
         .count();
     assert_eq!(closed_b, 32, "{:?} {:?}", pair.events_b, pair.b.stats());
+    // The ABORT failed the association under B's channels: each gets its error, then its close
+    // (`onerror` before `onclose`); A asked for its close, so none there.
+    for (i, e) in pair.events_b.iter().enumerate() {
+        if let Ev::Closed(c) = e {
+            assert!(
+                pair.events_b[..i].contains(&Ev::Error(*c)),
+                "{:?}",
+                pair.events_b
+            );
+        }
+    }
+    assert!(!evs.iter().any(|e| matches!(e, Ev::Error(_))), "{evs:?}");
     assert_eq!(pair.a.stats().dropped_events, 0);
     assert_eq!(pair.b.stats().dropped_events, 0);
 }

@@ -29,6 +29,8 @@ pub(super) struct Channel {
     pub(super) announce_open: bool,
     /// `ChannelClosed` is due to the host; the slot is freed when it is handed out.
     pub(super) announce_close: bool,
+    /// `ChannelError` is due before the close: the association failed under the channel.
+    pub(super) announce_error: Option<sctp::CloseReason>,
 }
 
 pub(super) const FREE: Channel = Channel {
@@ -52,6 +54,7 @@ pub(super) const FREE: Channel = Channel {
     },
     announce_open: false,
     announce_close: false,
+    announce_error: None,
 };
 
 impl<
@@ -213,6 +216,13 @@ impl<
     /// reset and [`Event::ChannelRefused`] says so: nothing is reported under a made-up id.
     pub(super) fn poll_sctp_event(&mut self) -> Option<Event<'_>> {
         let run = self.transport.running_mut()?;
+        // Read before polling: the event borrows the association until it is handed out.
+        let failure = run.sctp.close_reason().filter(|r| {
+            !matches!(
+                r,
+                sctp::CloseReason::Shutdown | sctp::CloseReason::LocalAbort
+            )
+        });
         let ev = run.sctp.poll_event()?;
         let channels = &mut self.channels;
         let slot_of = |channels: &[Channel], stream: u16| {
@@ -291,23 +301,44 @@ impl<
                 // A channel closed meanwhile: its low mark means nothing to anyone.
                 None => Event::ChannelRefused { stream },
             },
-            sctp::Event::ChannelClosed(StreamId(stream)) => match slot_of(channels, stream) {
-                Some(slot) => {
-                    if let Some(c) = channels.get_mut(slot) {
-                        *c = FREE;
+            sctp::Event::ChannelClosed(StreamId(stream)) => {
+                match (slot_of(channels, stream), failure) {
+                    // The association failed under the channel: `onerror` first, then the close
+                    // (announced from the slot on the next call).
+                    (Some(slot), Some(reason)) => {
+                        if let Some(c) = channels.get_mut(slot) {
+                            c.state = ChannelState::Closing;
+                            c.announce_close = true;
+                        }
+                        Event::ChannelError {
+                            channel: ChannelId(slot as u16),
+                            reason,
+                        }
                     }
-                    self.stats.channels_closed += 1;
-                    Event::ChannelClosed(ChannelId(slot as u16))
+                    (Some(slot), None) => {
+                        if let Some(c) = channels.get_mut(slot) {
+                            *c = FREE;
+                        }
+                        self.stats.channels_closed += 1;
+                        Event::ChannelClosed(ChannelId(slot as u16))
+                    }
+                    // The reset of a stream the Peer refused is done.
+                    (None, _) => Event::ChannelRefused { stream },
                 }
-                // The reset of a stream the Peer refused is done.
-                None => Event::ChannelRefused { stream },
-            },
+            }
             sctp::Event::Closed(reason) => {
                 run.sctp_established = false;
+                // The browser's `error` event ("sctp-failure") precedes `close` when the
+                // association fails under a channel; a close we asked for is no error.
+                let failed = !matches!(
+                    reason,
+                    sctp::CloseReason::Shutdown | sctp::CloseReason::LocalAbort
+                );
                 for c in channels.iter_mut() {
                     if c.state != ChannelState::Free {
                         c.state = ChannelState::Closing;
                         c.announce_close = true;
+                        c.announce_error = failed.then_some(reason);
                     }
                 }
                 Event::SctpClosed(reason)

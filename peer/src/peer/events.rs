@@ -103,6 +103,18 @@ impl<
                 remote: c.remote,
             });
         }
+        if let Some(slot) = self
+            .channels
+            .iter()
+            .position(|c| c.announce_error.is_some())
+        {
+            let c = self.channels.get_mut(slot)?;
+            let reason = c.announce_error.take()?;
+            return Some(Event::ChannelError {
+                channel: ChannelId(slot as u16),
+                reason,
+            });
+        }
         if let Some(slot) = self.channels.iter().position(|c| c.announce_close) {
             let c = self.channels.get_mut(slot)?;
             *c = FREE;

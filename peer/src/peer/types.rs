@@ -228,6 +228,15 @@ pub enum Event<'e> {
     BufferedAmountLow(ChannelId),
     /// The channel closed (`onclose`).
     ChannelClosed(ChannelId),
+    /// The association failed under the channel (`onerror` with `RTCError` detail
+    /// `sctp-failure`); its `ChannelClosed` follows. A close the application asked for is no
+    /// error.
+    ChannelError {
+        /// The channel.
+        channel: ChannelId,
+        /// How the association ended.
+        reason: sctp::CloseReason,
+    },
     /// This many candidates of the last remote description did not fit the ICE agent's
     /// remote candidate table (counted in [`Stats::remote_candidates_refused`] too). The
     /// table keeps a mix of candidate types (see [`ice::Agent`]); the Peer's

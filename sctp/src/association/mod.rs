@@ -449,6 +449,14 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         self.state == State::Closed
     }
 
+    /// How the association ended, as soon as it has: before the `ChannelClosed` events of its
+    /// channels and the final `Closed` are polled (a user telling a failure from a close it
+    /// asked for, per channel).
+    #[must_use]
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        self.closed_reason
+    }
+
     /// Counters and congestion state.
     #[must_use]
     pub fn stats(&self) -> Stats {

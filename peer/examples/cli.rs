@@ -20,7 +20,9 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::{Duration, Instant as WallInstant};
 
-use peerless::{ChannelId, Config, ConnectionState, Event, Peer, SdpType, SendError, Storage};
+use peerless::{
+    ChannelId, Config, ConnectionState, Event, MessageKind, Peer, SdpType, SendError, Storage,
+};
 
 const GREETING: &str = "hello from peerless";
 
@@ -244,12 +246,12 @@ fn run(o: &Options) -> Result<bool, Box<dyn std::error::Error>> {
                 }
                 Event::Message {
                     channel,
-                    binary,
+                    kind,
                     data,
                 } => {
                     tally.received += 1;
                     tally.bytes += data.len() as u64;
-                    incoming.push((channel, binary, data.to_vec()));
+                    incoming.push((channel, kind == MessageKind::Binary, data.to_vec()));
                 }
                 Event::ConnectionState(s) => {
                     eprintln!("cli: connectionState {}", s.as_str());
@@ -288,7 +290,12 @@ fn run(o: &Options) -> Result<bool, Box<dyn std::error::Error>> {
             }
         }
         while let Some((channel, binary, data)) = to_send.pop_front() {
-            match peer.send(channel, binary, &data) {
+            let kind = if binary {
+                MessageKind::Binary
+            } else {
+                MessageKind::Text
+            };
+            match peer.send(channel, kind, &data) {
                 Ok(()) => tally.sent += 1,
                 Err(SendError::Sctp(peerless::sctp::SendError::BufferFull)) => {
                     to_send.push_front((channel, binary, data));

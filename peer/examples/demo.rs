@@ -22,7 +22,9 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant as WallInstant};
 
-use peerless::{ChannelId, Config, ConnectionState, Event, Peer, SdpType, Stats, Storage};
+use peerless::{
+    ChannelId, Config, ConnectionState, Event, MessageKind, Peer, SdpType, Stats, Storage,
+};
 
 const PAGE: &str = include_str!("demo.html");
 
@@ -158,7 +160,7 @@ fn session(
     answer_tx.send(Ok(answer)).map_err(err)?;
     println!("demo: session on {}", host.local);
     let mut last_stats = WallInstant::now();
-    let mut replies: std::collections::VecDeque<(ChannelId, bool, Vec<u8>)> =
+    let mut replies: std::collections::VecDeque<(ChannelId, MessageKind, Vec<u8>)> =
         std::collections::VecDeque::new();
     loop {
         host.turn(&mut peer, Duration::from_millis(50))?;
@@ -170,21 +172,20 @@ fn session(
                     println!("demo: channel '{label}' open");
                     replies.push_back((
                         channel,
-                        false,
+                        MessageKind::Text,
                         format!("hello from peerless: channel '{label}' is open").into_bytes(),
                     ));
                 }
                 Event::Message {
                     channel,
-                    binary,
+                    kind,
                     data,
                 } => {
-                    let reply = if binary {
-                        data.to_vec()
-                    } else {
-                        format!("echo: {}", String::from_utf8_lossy(data)).into_bytes()
+                    let reply = match kind {
+                        MessageKind::Binary => data.to_vec(),
+                        _ => format!("echo: {}", String::from_utf8_lossy(data)).into_bytes(),
                     };
-                    replies.push_back((channel, binary, reply));
+                    replies.push_back((channel, kind, reply));
                 }
                 Event::ConnectionState(s) => {
                     println!("demo: connectionState {}", s.as_str());
@@ -193,9 +194,9 @@ fn session(
                 _ => {}
             }
         }
-        while let Some((ch, binary, data)) = replies.pop_front() {
-            if peer.send(ch, binary, &data).is_err() {
-                replies.push_front((ch, binary, data));
+        while let Some((ch, kind, data)) = replies.pop_front() {
+            if peer.send(ch, kind, &data).is_err() {
+                replies.push_front((ch, kind, data));
                 break;
             }
         }
@@ -243,9 +244,9 @@ fn selftest(count: usize) -> Result<(), Error> {
                 match ev {
                     Event::Message {
                         channel,
-                        binary,
+                        kind,
                         data,
-                    } => echo.push_back((channel, binary, data.to_vec())),
+                    } => echo.push_back((channel, kind, data.to_vec())),
                     Event::ConnectionState(ConnectionState::Closed | ConnectionState::Failed) => {
                         ended = true
                     }
@@ -308,7 +309,9 @@ fn selftest(count: usize) -> Result<(), Error> {
                 Event::ChannelOpen { channel, .. } if channel == chat => {
                     opened_at = Some(t_new.elapsed())
                 }
-                Event::Message { binary, data, .. } => got.push((binary, data.to_vec())),
+                Event::Message { kind, data, .. } => {
+                    got.push((kind == MessageKind::Binary, data.to_vec()))
+                }
                 Event::ConnectionState(ConnectionState::Failed) => {
                     return Err("connection failed".into());
                 }
@@ -322,8 +325,13 @@ fn selftest(count: usize) -> Result<(), Error> {
             echoed += 1;
         }
         while opened_at.is_some() && sent < count {
-            let (b, d) = message(sent);
-            if peer.send(chat, b, &d).is_err() {
+            let (binary, d) = message(sent);
+            let kind = if binary {
+                MessageKind::Binary
+            } else {
+                MessageKind::Text
+            };
+            if peer.send(chat, kind, &d).is_err() {
                 break; // buffer full: next turn
             }
             sent += 1;

@@ -66,17 +66,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             match event {
                 Event::Message {
                     channel,
-                    binary,
+                    kind,
                     data,
-                } => echoes.push((channel, binary, data.to_vec())),
+                } => echoes.push((channel, kind, data.to_vec())),
                 Event::ConnectionState(ConnectionState::Failed | ConnectionState::Closed) => {
                     return Ok(());
                 }
                 _ => {}
             }
         }
-        for (channel, binary, data) in echoes.drain(..) {
-            peer.send(channel, binary, &data)
+        for (channel, kind, data) in echoes.drain(..) {
+            peer.send(channel, kind, &data)
                 .map_err(|e| format!("{e:?}"))?;
         }
         let wait = peer

@@ -134,7 +134,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
             if let Some((channel, data)) = echo {
-                peer.send(channel, false, &data)?;
+                peer.send(channel, peerless::MessageKind::Text, &data)?;
             }
             let mut open = None;
             while let Some(event) = side.peer.poll_event() {

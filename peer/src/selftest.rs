@@ -23,7 +23,7 @@ use core::time::Duration;
 use peerless_base::Instant;
 use peerless_dtls::Certificate;
 
-use crate::peer::{ChannelId, Config, Event, Peer, SdpType};
+use crate::peer::{ChannelId, Config, Event, MessageKind, Peer, SdpType};
 
 /// Which Peer a measured call ran on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -167,8 +167,8 @@ struct Seen {
     open: bool,
     failed: bool,
     echo_ok: Option<bool>,
-    /// A message to echo: (channel, binary, length) in `echo`.
-    to_echo: Option<(ChannelId, bool, usize)>,
+    /// A message to echo: (channel, kind, length) in `echo`.
+    to_echo: Option<(ChannelId, MessageKind, usize)>,
 }
 
 fn drain<
@@ -189,13 +189,13 @@ fn drain<
             Event::ConnectionState(crate::ConnectionState::Failed) => seen.failed = true,
             Event::Message {
                 channel,
-                binary,
+                kind,
                 data,
             } => {
                 seen.echo_ok = Some(data == PROBE);
                 if let Some(dst) = echo.get_mut(..data.len()) {
                     dst.copy_from_slice(data);
-                    seen.to_echo = Some((channel, binary, data.len()));
+                    seen.to_echo = Some((channel, kind, data.len()));
                 }
             }
             _ => {}
@@ -278,10 +278,10 @@ fn exchange<
         if seen_a.failed || seen_b.failed {
             return Err(SelftestError::Failed);
         }
-        if let Some((ch, binary, n)) = seen_b.to_echo {
+        if let Some((ch, kind, n)) = seen_b.to_echo {
             let data = echo.get(..n).unwrap_or_default();
             measure(Side::Answerer, &mut || {
-                let _ = b.send(ch, binary, data);
+                let _ = b.send(ch, kind, data);
             });
             moved = true;
         }
@@ -289,7 +289,7 @@ fn exchange<
             report.open_us = now.saturating_duration_since(start).as_micros() as u64;
             let mut sent = false;
             measure(Side::Offerer, &mut || {
-                sent = a.send(channel, false, PROBE).is_ok();
+                sent = a.send(channel, MessageKind::Text, PROBE).is_ok();
             });
             sent_probe = sent;
             moved = true;

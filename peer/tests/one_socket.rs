@@ -92,7 +92,9 @@ fn a_hundred_peers_share_one_socket_and_each_datagram_finds_its_peer() {
                     }
                 }
                 if let Some((ch, data)) = echo {
-                    servers[i].send(ch, false, &data).unwrap();
+                    servers[i]
+                        .send(ch, peerless::MessageKind::Text, &data)
+                        .unwrap();
                 }
                 let mut open = None;
                 while let Some(e) = clients[i].poll_event() {

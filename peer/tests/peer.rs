@@ -97,18 +97,24 @@ fn text_and_binary_messages_are_echoed_in_order() {
     let mut sent = Vec::new();
     for i in 0..50u32 {
         let text = format!("message {i}");
-        pair.a.send(ch, false, text.as_bytes()).unwrap();
+        pair.a
+            .send(ch, peerless::MessageKind::Text, text.as_bytes())
+            .unwrap();
         sent.push((false, text.into_bytes()));
         let bin: Vec<u8> = (0..(i as usize * 37) % 3000)
             .map(|x| (x as u8) ^ (i as u8))
             .collect();
-        pair.a.send(ch, true, &bin).unwrap();
+        pair.a
+            .send(ch, peerless::MessageKind::Binary, &bin)
+            .unwrap();
         sent.push((true, bin));
     }
     let big: Vec<u8> = (0..60_000).map(|x| (x % 251) as u8).collect();
-    pair.a.send(ch, true, &big).unwrap();
+    pair.a
+        .send(ch, peerless::MessageKind::Binary, &big)
+        .unwrap();
     sent.push((true, big));
-    pair.a.send(ch, false, b"").unwrap();
+    pair.a.send(ch, peerless::MessageKind::Text, b"").unwrap();
     sent.push((false, Vec::new()));
     let n = sent.len();
     assert!(
@@ -205,8 +211,12 @@ fn negotiated_channels_need_no_dcep() {
         .unwrap();
     assert_eq!(pair.a.stream_id(ca), Some(42));
     pair.shuttle();
-    pair.a.send(ca, false, b"over 42").unwrap();
-    pair.b.send(cb, true, b"back").unwrap();
+    pair.a
+        .send(ca, peerless::MessageKind::Text, b"over 42")
+        .unwrap();
+    pair.b
+        .send(cb, peerless::MessageKind::Binary, b"back")
+        .unwrap();
     assert!(pair.run_until(
         Duration::from_secs(5),
         |p| !received(&p.events_a).is_empty() && !received(&p.events_b).is_empty()
@@ -220,7 +230,9 @@ fn buffered_amount_falls_to_the_threshold_and_fires_low() {
     let (mut pair, ch) = open_pair();
     pair.a.set_buffered_amount_low_threshold(ch, 1000);
     let data = vec![7u8; 20_000];
-    pair.a.send(ch, true, &data).unwrap();
+    pair.a
+        .send(ch, peerless::MessageKind::Binary, &data)
+        .unwrap();
     assert!(pair.a.buffered_amount(ch) >= 20_000);
     assert!(pair.run_until(Duration::from_secs(5), |p| {
         p.events_a.contains(&Ev::Low(ch.0))
@@ -236,7 +248,7 @@ fn closing_a_channel_closes_it_on_both_sides() {
         p.events_a.iter().any(|e| matches!(e, Ev::Closed(_)))
             && p.events_b.iter().any(|e| matches!(e, Ev::Closed(_)))
     }));
-    assert!(pair.a.send(ch, false, b"x").is_err());
+    assert!(pair.a.send(ch, peerless::MessageKind::Text, b"x").is_err());
 }
 
 #[test]
@@ -569,7 +581,9 @@ fn renegotiation_from_the_answerer_keeps_the_dtls_roles_and_the_channel() {
         .unwrap();
     assert_eq!(pair.a.dtls_role(), Some(peerless_dtls::Role::Server));
     assert_eq!(pair.b.dtls_role(), Some(peerless_dtls::Role::Client));
-    pair.a.send(ch, false, b"after renegotiation").unwrap();
+    pair.a
+        .send(ch, peerless::MessageKind::Text, b"after renegotiation")
+        .unwrap();
     assert!(pair.run_until(Duration::from_secs(5), |p| {
         !received(&p.events_b).is_empty()
     }));

@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::{Ev, addr, areas, certs};
-use peerless::{ChannelId, Config, ConnectionState, Event, Peer, SdpType};
+use peerless::{ChannelId, Config, ConnectionState, Event, MessageKind, Peer, SdpType};
 use peerless_base::{BufferTooSmall, Instant, Transmit};
 use peerless_proptest::sim::{Burst, LinkConfig, Network, Node, seeded_rng};
 
@@ -54,7 +54,12 @@ impl SimPeer {
 
     fn pump_sends(&mut self) {
         while let Some((ch, binary, data)) = self.to_send.pop_front() {
-            if self.peer.send(ch, binary, &data).is_err() {
+            let kind = if binary {
+                MessageKind::Binary
+            } else {
+                MessageKind::Text
+            };
+            if self.peer.send(ch, kind, &data).is_err() {
                 self.to_send.push_front((ch, binary, data));
                 break;
             }
@@ -105,10 +110,10 @@ impl Node for SimPeer {
                 }
                 Event::Message {
                     channel,
-                    binary,
+                    kind,
                     data,
                 } => {
-                    incoming.push((channel, binary, data.to_vec()));
+                    incoming.push((channel, kind == MessageKind::Binary, data.to_vec()));
                     continue;
                 }
                 Event::ConnectionState(s) => Ev::Conn(s),

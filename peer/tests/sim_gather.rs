@@ -95,12 +95,12 @@ impl Node for SimNode {
                 Event::ChannelOpen { .. } => p.opened = true,
                 Event::Message {
                     channel,
-                    binary,
+                    kind,
                     data,
                 } => {
                     p.received.push(data.to_vec());
                     if p.echo {
-                        echo.push((channel, binary, data.to_vec()));
+                        echo.push((channel, kind, data.to_vec()));
                     }
                 }
                 _ => {}
@@ -209,7 +209,7 @@ fn a_peer_behind_a_nat_is_reached_through_its_server_reflexive_candidate() {
     let ch = peer(&net, ia).channel.unwrap();
     peer_mut(&mut net, ia)
         .peer
-        .send(ch, false, b"through the NAT")
+        .send(ch, peerless::MessageKind::Text, b"through the NAT")
         .unwrap();
     net.kick(ia);
     assert!(net.run_until(Duration::from_secs(5), |n| !peer(n, ia).received.is_empty()));

@@ -104,12 +104,12 @@ impl Node for SimNode {
                 Event::IceState(s) => p.ice.push(s),
                 Event::Message {
                     channel,
-                    binary,
+                    kind,
                     data,
                 } => {
                     p.received.push(data.to_vec());
                     if p.echo {
-                        echo.push((channel, binary, data.to_vec()));
+                        echo.push((channel, kind, data.to_vec()));
                     }
                 }
                 _ => {}
@@ -334,7 +334,7 @@ fn scenario(a: Nat, b: Nat, seed: u64, link: &LinkConfig) -> Outcome {
     let ch = pa.channel.unwrap();
     peer_mut(&mut net, sa.id)
         .peer
-        .send(ch, false, b"through the NATs")
+        .send(ch, peerless::MessageKind::Text, b"through the NATs")
         .unwrap();
     net.kick(sa.id);
     assert!(net.run_until(Duration::from_secs(10), |n| {
@@ -512,7 +512,7 @@ fn a_peer_with_an_unreachable_second_address_connects_over_the_other() {
     let ch = peer(&net, ia).channel.unwrap();
     peer_mut(&mut net, ia)
         .peer
-        .send(ch, true, &[7; 1000])
+        .send(ch, peerless::MessageKind::Binary, &[7; 1000])
         .unwrap();
     net.kick(ia);
     assert!(net.run_until(Duration::from_secs(5), |n| !peer(n, ia).received.is_empty()));
@@ -555,7 +555,7 @@ fn consent_checks_keep_30_second_nat_mappings_open_through_a_quiet_session() {
     let ch = peer(&net, ia).channel.unwrap();
     peer_mut(&mut net, ia)
         .peer
-        .send(ch, false, b"still here")
+        .send(ch, peerless::MessageKind::Text, b"still here")
         .unwrap();
     net.kick(ia);
     assert!(net.run_until(Duration::from_secs(5), |n| !peer(n, ia).received.is_empty()));

@@ -180,7 +180,9 @@ fn connected(label: &str) -> Pair {
     assert!(pair.run_until(Duration::from_secs(10), |p| p.opened(false)
         && p.opened(true)));
     pair.a.send_text(ch, "hello").unwrap();
-    pair.a.send(ch, true, &[1, 2, 3]).unwrap();
+    pair.a
+        .send(ch, peerless::MessageKind::Binary, &[1, 2, 3])
+        .unwrap();
     let got = |p: &mut Pair| {
         p.events_b
             .iter()

@@ -173,7 +173,7 @@ mod ours {
             let mut sent = 0;
             let target = self.received + count;
             for _ in 0..10_000_000 {
-                while sent < count && self.a.send(self.chan_a, true, msg).is_ok() {
+                while sent < count && self.a.send_binary(self.chan_a, msg).is_ok() {
                     sent += 1;
                 }
                 if !self.step() {

@@ -123,8 +123,14 @@ impl<
         }
     }
 
-    /// Sends a message (`send`): text (`binary == false`, UTF-8 by convention) or binary.
-    pub fn send(&mut self, channel: ChannelId, binary: bool, data: &[u8]) -> Result<(), SendError> {
+    /// Sends a message (`send`): text (UTF-8 by convention; nothing checks it, as on the wire)
+    /// or binary.
+    pub fn send(
+        &mut self,
+        channel: ChannelId,
+        kind: MessageKind,
+        data: &[u8],
+    ) -> Result<(), SendError> {
         let slot = usize::from(channel.0);
         let c = self
             .channels
@@ -135,11 +141,6 @@ impl<
             return Err(SendError::NotOpen);
         };
         let assoc = self.transport.sctp().ok_or(SendError::NotOpen)?;
-        let kind = if binary {
-            MessageKind::Binary
-        } else {
-            MessageKind::Text
-        };
         assoc
             .send(StreamId(stream), kind, data)
             .map_err(SendError::Sctp)?;
@@ -153,7 +154,12 @@ impl<
 
     /// Sends a text message.
     pub fn send_text(&mut self, channel: ChannelId, text: &str) -> Result<(), SendError> {
-        self.send(channel, false, text.as_bytes())
+        self.send(channel, MessageKind::Text, text.as_bytes())
+    }
+
+    /// Sends a binary message.
+    pub fn send_binary(&mut self, channel: ChannelId, data: &[u8]) -> Result<(), SendError> {
+        self.send(channel, MessageKind::Binary, data)
     }
 
     /// Bytes queued on the channel and not yet sent (`bufferedAmount`).
@@ -292,7 +298,7 @@ impl<
                 self.stats.messages_received += 1;
                 Event::Message {
                     channel: ChannelId(slot as u16),
-                    binary: kind == MessageKind::Binary,
+                    kind,
                     data,
                 }
             }

@@ -202,7 +202,7 @@ impl<
 
     /// `send(ArrayBuffer)`: a binary message.
     pub fn send(&mut self, data: &[u8]) -> Result<(), SendError> {
-        self.peer.send(self.id, true, data)
+        self.peer.send_binary(self.id, data)
     }
 
     /// `send(string)`: a text message.
@@ -212,7 +212,7 @@ impl<
 
     /// A message of either kind.
     pub fn send_message(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), SendError> {
-        self.peer.send(self.id, kind == MessageKind::Binary, data)
+        self.peer.send(self.id, kind, data)
     }
 
     /// `close()`: the stream is reset in both directions; [`Event::ChannelClosed`] follows.

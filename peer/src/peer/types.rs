@@ -219,8 +219,8 @@ pub enum Event<'e> {
     Message {
         /// The channel.
         channel: ChannelId,
-        /// Binary rather than text.
-        binary: bool,
+        /// Text or binary.
+        kind: MessageKind,
         /// The message.
         data: &'e [u8],
     },

@@ -69,11 +69,11 @@ pub(crate) fn drain(p: &mut Peer<'static>) -> Vec<Ev> {
             },
             Event::Message {
                 channel,
-                binary,
+                kind,
                 data,
             } => Ev::Message {
                 channel: channel.0,
-                binary,
+                binary: kind == peerless::MessageKind::Binary,
                 data: data.to_vec(),
             },
             Event::BufferedAmountLow(c) => Ev::Low(c.0),

@@ -370,7 +370,7 @@ async fn session(
     datagram_out: &mut [u8],
     echo: &mut [u8],
 ) -> bool {
-    // A message waiting for room in the SCTP send area: (channel, binary, length in `echo`).
+    // A message waiting for room in the SCTP send area: (channel, kind, length in `echo`).
     let mut pending = None;
     loop {
         send_all(peer, udp, datagram_out).await;
@@ -450,10 +450,10 @@ fn next_datagram(peer: &mut AppPeer<'_>, buf: &mut [u8]) -> Option<(usize, usize
 fn pump_events(
     peer: &mut AppPeer<'_>,
     echo: &mut [u8],
-    pending: &mut Option<(peerless::ChannelId, bool, usize)>,
+    pending: &mut Option<(peerless::ChannelId, peerless::MessageKind, usize)>,
 ) -> bool {
-    if let Some((channel, binary, len)) = *pending {
-        match peer.send(channel, binary, echo.get(..len).unwrap_or_default()) {
+    if let Some((channel, kind, len)) = *pending {
+        match peer.send(channel, kind, echo.get(..len).unwrap_or_default()) {
             Err(SendError::Sctp(peerless::sctp::SendError::BufferFull)) => return false,
             _ => *pending = None,
         }
@@ -469,7 +469,7 @@ fn pump_events(
             }
             Event::Message {
                 channel,
-                binary,
+                kind,
                 data,
             } => {
                 let len = data.len();
@@ -479,9 +479,9 @@ fn pump_events(
                 };
                 copy.copy_from_slice(data);
                 debug!("peer: echo {} bytes on channel {}", len, channel.0);
-                match peer.send(channel, binary, echo.get(..len).unwrap_or_default()) {
+                match peer.send(channel, kind, echo.get(..len).unwrap_or_default()) {
                     Err(SendError::Sctp(peerless::sctp::SendError::BufferFull)) => {
-                        *pending = Some((channel, binary, len));
+                        *pending = Some((channel, kind, len));
                     }
                     Err(e) => warn!("peer: echo failed: {}", fmt::send_error(e)),
                     Ok(()) => {}

@@ -124,9 +124,10 @@ fn dtls_handshake(out: &mut impl Write, instructions: &impl Fn() -> u64) -> Resu
 }
 
 /// The SCTP areas the two Peers borrow, in static RAM as a firmware would place them (the
-/// footprint report counts them as static RAM, not stack). 4 KiB each way is plenty for the
-/// probe message and leaves the emulated STM32F405's 128 KiB room for two Peers on the stack.
-type ProbeStorage = peerless::Storage<4096, 4096>;
+/// footprint report counts them as static RAM, not stack). 2 KiB each way holds the DCEP
+/// exchange and the probe message, and leaves the emulated STM32F405's 128 KiB room for two
+/// Peers and a DTLS handshake on the stack.
+type ProbeStorage = peerless::Storage<2048, 2048>;
 static mut PEER_STORAGE: [ProbeStorage; 2] = [ProbeStorage::new(), ProbeStorage::new()];
 
 /// Two Peers (the small configuration) from `Peer::new` to an open data channel and an echoed

@@ -52,8 +52,9 @@
 //!
 //! Everything is inline except the two SCTP areas the caller lends ([`Storage`]). On x86-64
 //! a default [`Peer`] (what browsers need: 4 KiB DTLS buffers for their post-quantum
-//! ClientHellos, 32 channels, a 16 KiB remote SDP) is 70 208 bytes and a [`SmallPeer`] (2 KiB
-//! DTLS buffers, 4 channels, 64 SCTP chunks, 1.5/2 KiB SDP copies) is 38 208 bytes; both
+//! ClientHellos, 32 channels, a 16 KiB remote SDP) is 70 928 bytes and a [`SmallPeer`] (2 KiB
+//! DTLS buffers, 4 channels, 64 SCTP chunks, 1.5/2 KiB SDP copies, 8 remote candidates) is
+//! 38 176 bytes; both
 //! are printed by `cargo test -p peerless --test peer -- --nocapture peer_size` with the
 //! parts (ICE agent, DTLS endpoint, SCTP association, SRTP contexts, SDP copies).
 //!

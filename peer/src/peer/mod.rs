@@ -72,6 +72,7 @@ pub use stats_report::{
     PairTraffic, PeerConnectionStats, StatsEntry, StatsId, StatsValue, TransportStats,
 };
 pub use transport::SrtpContexts;
+use types::Applied;
 pub use types::{
     CandidateError, ChannelError, ChannelId, ChannelInit, ChannelStats, ConnectionState, Event,
     IceGatheringState, SdpError, SdpType, SendError, SignalingState, Stats,

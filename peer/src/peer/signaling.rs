@@ -285,20 +285,10 @@ impl<
         }
         let session = Session::parse(text).map_err(SdpError::Parse)?;
         let data = data_section(&session).ok_or(SdpError::NoDataSection)?;
-        let next = match (kind, self.signaling) {
-            (SdpType::Offer, SignalingState::Stable | SignalingState::HaveLocalOffer) => {
-                SignalingState::HaveLocalOffer
-            }
-            (
-                SdpType::Pranswer,
-                SignalingState::HaveRemoteOffer | SignalingState::HaveLocalPranswer,
-            ) => SignalingState::HaveLocalPranswer,
-            (
-                SdpType::Answer,
-                SignalingState::HaveRemoteOffer | SignalingState::HaveLocalPranswer,
-            ) => SignalingState::Stable,
-            _ => return Err(SdpError::WrongState),
-        };
+        let next = self
+            .signaling
+            .after(kind, Applied::Local)
+            .ok_or(SdpError::WrongState)?;
         let role = match kind {
             SdpType::Offer => None,
             _ => Some(match data.setup() {
@@ -401,20 +391,9 @@ impl<
         } else {
             self.signaling
         };
-        let next = match (kind, from) {
-            (SdpType::Offer, SignalingState::Stable | SignalingState::HaveRemoteOffer) => {
-                SignalingState::HaveRemoteOffer
-            }
-            (
-                SdpType::Pranswer,
-                SignalingState::HaveLocalOffer | SignalingState::HaveRemotePranswer,
-            ) => SignalingState::HaveRemotePranswer,
-            (
-                SdpType::Answer,
-                SignalingState::HaveLocalOffer | SignalingState::HaveRemotePranswer,
-            ) => SignalingState::Stable,
-            _ => return Err(SdpError::WrongState),
-        };
+        let next = from
+            .after(kind, Applied::Remote)
+            .ok_or(SdpError::WrongState)?;
         let fits = if next == SignalingState::Stable {
             Descriptions::<REMOTE_SDP>::fits_current(text.len())
         } else {

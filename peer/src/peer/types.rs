@@ -101,6 +101,34 @@ impl IceGatheringState {
     }
 }
 
+/// Which side's description a signaling transition applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Applied {
+    /// `setLocalDescription`.
+    Local,
+    /// `setRemoteDescription`.
+    Remote,
+}
+
+impl SignalingState {
+    /// The state after applying a `kind` description from one side (JSEP, RFC 8829 §4.1.8 to
+    /// §4.1.10), or `None` where JSEP does not allow it. One table for both sides: each is the
+    /// other's mirror. Rollback is handled by the caller.
+    pub(super) fn after(self, kind: SdpType, side: Applied) -> Option<SignalingState> {
+        use SignalingState as S;
+        let (own_offer, their_offer, own_pranswer) = match side {
+            Applied::Local => (S::HaveLocalOffer, S::HaveRemoteOffer, S::HaveLocalPranswer),
+            Applied::Remote => (S::HaveRemoteOffer, S::HaveLocalOffer, S::HaveRemotePranswer),
+        };
+        match kind {
+            SdpType::Offer if self == S::Stable || self == own_offer => Some(own_offer),
+            SdpType::Pranswer if self == their_offer || self == own_pranswer => Some(own_pranswer),
+            SdpType::Answer if self == their_offer || self == own_pranswer => Some(S::Stable),
+            _ => None,
+        }
+    }
+}
+
 /// `RTCPeerConnectionState`: ICE and DTLS together, as the browser reports them.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

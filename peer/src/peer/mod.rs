@@ -107,8 +107,6 @@ pub const MAX_LABEL: usize = 64;
 /// channel's slot remembers what it has to announce), and each kind here is coalesced when the
 /// queue is full, so this bound is never reached by a host that drains: see [`Peer::push`].
 const EVENT_QUEUE: usize = 32;
-/// The largest SCTP packet handed over by DTLS that the Peer copies for SCTP.
-const SCTP_SCRATCH: usize = 1500;
 /// As DTLS server, how long to wait for the client's INIT before sending ours: several
 /// round trips, so a client that initiates (every WebRTC stack does) is never collided with.
 const SCTP_PASSIVE_WAIT: core::time::Duration = core::time::Duration::from_secs(3);

@@ -120,12 +120,11 @@ impl<const N: usize> EarlyStash<N> {
         true
     }
 
-    /// The kept datagrams, oldest first.
-    pub(super) fn datagrams(&self) -> impl Iterator<Item = (SocketAddr, &[u8])> {
-        self.datagrams
-            .iter()
-            .flatten()
-            .filter_map(|(from, range)| Some((*from, self.bytes.get(range.clone())?)))
+    /// The oldest kept datagram, taken out of the list; its bytes stay lent from the stash.
+    fn pop_front(&mut self) -> Option<(SocketAddr, &mut [u8])> {
+        let slot = self.datagrams.iter_mut().find(|d| d.is_some())?;
+        let (from, range) = slot.take()?;
+        Some((from, self.bytes.get_mut(range)?))
     }
 }
 
@@ -222,15 +221,12 @@ impl<
             dtls_failure: None,
         });
 
-        // Replay what arrived before we knew our role.
-        let mut bytes = [0u8; SCTP_SCRATCH];
-        for (from, datagram) in early.datagrams() {
-            let Some(dst) = bytes.get_mut(..datagram.len()) else {
-                continue;
-            };
-            dst.copy_from_slice(datagram);
-            let now = self.now;
-            self.handle_dtls(now, from, dst);
+        // Replay what arrived before we knew our role, decrypted in place in the stash (it is
+        // ours now): no copy, and no datagram too large for a scratch buffer is skipped.
+        let mut early = early;
+        let now = self.now;
+        while let Some((from, datagram)) = early.pop_front() {
+            self.handle_dtls(now, from, datagram);
         }
         self.update_connection_state();
     }

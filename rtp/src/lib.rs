@@ -1,0 +1,28 @@
+//! The media engine's parts, without an allocator: RTP payload formats, and (as they land) the
+//! RTP/RTCP wire views, a jitter buffer, receiver and sender reports, NACK/RTX and keyframe
+//! requests.
+//!
+//! Every part is either a pure function or a small machine over storage the caller lends, so a
+//! Peer, a media server or firmware can use it:
+//!
+//! - [`codec`]: one packetizer and one depacketizer per payload format. A packetizer turns a
+//!   frame into RTP payloads of at most a given size, one at a time, into the caller's buffer;
+//!   a depacketizer rebuilds a frame from payloads handed to it in sequence order, into a lent
+//!   buffer, and says whether it is a keyframe.
+//!
+//! Non-goals: encoding or decoding media, clocks, sockets, allocation, `unsafe`.
+//!
+//! # Error contract
+//!
+//! Nothing in this crate panics on any input, and no call allocates. Malformed payloads from
+//! the network are errors the caller counts and drops; a lent buffer that is too small is an
+//! error that says so, never a silent truncation.
+#![no_std]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![deny(missing_docs)]
+
+#[cfg(any(test, feature = "std"))]
+extern crate std;
+
+pub mod codec;

@@ -8,7 +8,9 @@
 //! - [`codec`]: one packetizer and one depacketizer per payload format. A packetizer turns a
 //!   frame into RTP payloads of at most a given size, one at a time, into the caller's buffer;
 //!   a depacketizer rebuilds a frame from payloads handed to it in sequence order, into a lent
-//!   buffer, and says whether it is a keyframe.
+//!   buffer, and says whether it is a keyframe. Audio: Opus, G.711, G.722, telephone-event
+//!   (RFC 4733 DTMF); video: VP8, VP9.
+//! - [`container`]: IVF (VP8/VP9/AV1 frames at rest) for tests and tools; off the packet path.
 //!
 //! Non-goals: encoding or decoding media, clocks, sockets, allocation, `unsafe`.
 //!
@@ -26,3 +28,4 @@
 extern crate std;
 
 pub mod codec;
+pub mod container;

@@ -252,3 +252,5 @@ impl fmt::Display for CodecError {
 }
 
 impl core::error::Error for CodecError {}
+
+pub mod vp8;

@@ -1,0 +1,38 @@
+//! Payload formats of rtp-codec-a: any bytes, cut into payloads, through each depacketizer's
+//! inspect, push and finish never panic, and a frame it finishes fits what was pushed.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use peerless_rtp::codec::vp8::Vp8Depacketizer;
+use peerless_rtp::codec::{Depacketizer, FrameBuf};
+
+fn run<D: Depacketizer>(d: &mut D, data: &[u8]) {
+    let mut buf = [0u8; 512];
+    let mut frame = FrameBuf::new(&mut buf);
+    let mut pushed = 0;
+    // The first octet of each chunk is its length: a stream of payloads from one input.
+    let mut rest = data;
+    while let Some((&len, tail)) = rest.split_first() {
+        let (payload, next) = tail.split_at(usize::from(len).min(tail.len()));
+        rest = next;
+        let _ = d.inspect(payload);
+        if d.push(payload, &mut frame).is_ok() {
+            pushed += payload.len();
+        } else {
+            d.reset();
+            frame.clear();
+            pushed = 0;
+        }
+        if len & 1 == 1 {
+            if let Ok(info) = d.finish(&mut frame) {
+                assert!(info.len <= pushed);
+            }
+            frame.clear();
+            pushed = 0;
+        }
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    run(&mut Vp8Depacketizer::new(), data);
+});

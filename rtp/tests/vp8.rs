@@ -1,0 +1,221 @@
+//! VP8 (RFC 7741): our payloads equal GStreamer's `rtpvp8pay` byte for byte on the same frames,
+//! GStreamer's RTP depacketizes back to the encoder's frames, and any frame at any payload
+//! size survives the round trip; arbitrary payloads never panic the depacketizer.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod codec_support;
+
+use codec_support::*;
+use peerless_rtp::codec::vp8::{
+    PictureIdMode, Vp8Config, Vp8Depacketizer, Vp8Descriptor, Vp8Packetizer,
+};
+use peerless_rtp::codec::{CodecError, Depacketizer, FrameBuf, Packetizer};
+use peerless_rtp::container::ivf::{IvfReader, emit_frame_header};
+use proptest::prelude::*;
+
+/// `rtpvp8pay mtu=500`: 488 octets after the 12-octet RTP header.
+const GST_MAX_PAYLOAD: usize = 488;
+
+#[test]
+fn payloads_equal_gstreamer_rtpvp8pay_byte_for_byte() {
+    let ivf = read("vp8_gst.ivf");
+    let rtp_stream = read("vp8_gst.rtp");
+    let theirs = rfc4571_packets(&rtp_stream);
+    let (header, frames) = IvfReader::new(&ivf).unwrap();
+    assert_eq!(&header.fourcc, b"VP80");
+    let mut ours = Vp8Packetizer::new(Vp8Config {
+        picture_id: PictureIdMode::Bits15,
+        first_picture_id: 32760,
+        partitions: true,
+    });
+    let mut next = theirs.iter();
+    let mut frames_seen = 0;
+    let mut partition_starts_after_the_first = 0;
+    for frame in frames {
+        let frame = frame.unwrap();
+        for (payload, marker) in packetize_all(&mut ours, frame.data, GST_MAX_PAYLOAD).unwrap() {
+            let theirs = rtp(next.next().expect("GStreamer sent fewer packets"));
+            assert_eq!(payload, theirs.payload, "frame {frames_seen}");
+            assert_eq!(marker, theirs.marker, "frame {frames_seen}");
+            let (d, _) = Vp8Descriptor::parse(&payload).unwrap();
+            partition_starts_after_the_first += usize::from(d.partition_index > 0);
+        }
+        frames_seen += 1;
+    }
+    assert!(next.next().is_none(), "GStreamer sent more packets");
+    assert_eq!(frames_seen, 10);
+    // The data has two token partitions: PIDs 1 and 2 appear, so the partition walk is tested.
+    assert!(partition_starts_after_the_first > 10);
+}
+
+#[test]
+fn gstreamer_rtp_depacketizes_to_the_encoded_frames() {
+    let ivf = read("vp8_gst.ivf");
+    let rtp_stream = read("vp8_gst.rtp");
+    let packets = rfc4571_packets(&rtp_stream);
+    let (header, frames) = IvfReader::new(&ivf).unwrap();
+    let encoded: Vec<_> = frames.map(Result::unwrap).collect();
+    let mut d = Vp8Depacketizer::new();
+    let mut out = std::vec![0u8; 32];
+    header.emit(&mut out).unwrap();
+    let mut keyframes = Vec::new();
+    let mut picture_ids = Vec::new();
+    let by_ts = frames_by_timestamp(&packets);
+    assert_eq!(by_ts.len(), encoded.len());
+    for (i, (packets, original)) in by_ts.iter().zip(&encoded).enumerate() {
+        let first = d.inspect(packets[0].payload).unwrap();
+        assert!(first.starts_frame);
+        assert!(
+            packets[1..]
+                .iter()
+                .all(|p| !d.inspect(p.payload).unwrap().starts_frame)
+        );
+        let payloads: Vec<_> = packets.iter().map(|p| p.payload).collect();
+        let (frame, info) = depacketize_all(&mut d, &payloads, 64 * 1024).unwrap();
+        assert_eq!(frame, original.data, "frame {i}");
+        assert_eq!(info.keyframe, first.keyframe);
+        // A keyframe's start code (RFC 6386 §9.1), read independently of the P bit.
+        assert_eq!(
+            info.keyframe,
+            frame.get(3..6) == Some(&[0x9d, 0x01, 0x2a][..])
+        );
+        if info.keyframe {
+            keyframes.push(i);
+        }
+        picture_ids.push(d.last_descriptor().unwrap().picture_id.unwrap());
+        let mut fh = [0u8; 12];
+        emit_frame_header(frame.len(), original.timestamp, &mut fh).unwrap();
+        out.extend_from_slice(&fh);
+        out.extend_from_slice(&frame);
+    }
+    assert_eq!(keyframes, [0, 5]);
+    assert_eq!(
+        picture_ids,
+        [32760, 32761, 32762, 32763, 32764, 32765, 32766, 32767, 0, 1]
+    );
+    write_out("vp8_from_gst.ivf", &out);
+}
+
+#[test]
+fn without_partitions_only_the_first_payload_starts_and_pid_is_zero() {
+    let frame: Vec<u8> = (0..3000u32).map(|i| i as u8).collect();
+    let mut p = Vp8Packetizer::new(Vp8Config {
+        picture_id: PictureIdMode::Bits7,
+        first_picture_id: 127,
+        partitions: false,
+    });
+    let payloads = packetize_all(&mut p, &frame, 1000).unwrap();
+    assert_eq!(payloads.len(), 4); // 997 media octets each after a 3-octet descriptor
+    for (i, (payload, marker)) in payloads.iter().enumerate() {
+        let expected_first = if i == 0 { 0x90 } else { 0x80 };
+        assert_eq!(&payload[..3], &[expected_first, 0x80, 0x7f]);
+        assert_eq!(*marker, i == 3);
+    }
+    assert_eq!(p.next_picture_id(), Some(0)); // 7-bit wrap
+}
+
+#[test]
+fn a_frame_whose_start_was_lost_is_refused() {
+    let frame = [0x10u8; 100];
+    let mut p = Vp8Packetizer::default();
+    let payloads = packetize_all(&mut p, &frame, 40).unwrap();
+    let mut d = Vp8Depacketizer::new();
+    let rest: Vec<_> = payloads[1..].iter().map(|(p, _)| p.as_slice()).collect();
+    assert_eq!(
+        depacketize_all(&mut d, &rest, 200),
+        Err(CodecError::Malformed)
+    );
+    // A payload from the next picture inside this frame is refused too.
+    let next = packetize_all(&mut p, &frame, 40).unwrap();
+    let mixed = [payloads[0].0.as_slice(), next[1].0.as_slice()];
+    assert_eq!(
+        depacketize_all(&mut d, &mixed, 200),
+        Err(CodecError::Malformed)
+    );
+    // And the depacketizer recovers on the next whole frame.
+    let whole: Vec<_> = next.iter().map(|(p, _)| p.as_slice()).collect();
+    assert_eq!(depacketize_all(&mut d, &whole, 200).unwrap().0, frame);
+}
+
+#[test]
+fn too_small_payloads_and_buffers_are_errors() {
+    let mut p = Vp8Packetizer::default(); // 4-octet descriptor
+    assert!(matches!(
+        p.packetize(&[1, 2, 3], 4),
+        Err(CodecError::PayloadTooSmall)
+    ));
+    assert!(matches!(p.packetize(&[], 100), Err(CodecError::Malformed)));
+    let mut d = Vp8Depacketizer::new();
+    let payload = packetize_all(&mut p, &[0u8; 50], 100).unwrap().remove(0).0;
+    let mut small = [0u8; 10];
+    let mut frame = FrameBuf::new(&mut small);
+    assert_eq!(
+        d.push(&payload, &mut frame),
+        Err(CodecError::BufferTooSmall { needed: 50 })
+    );
+}
+
+fn config() -> impl Strategy<Value = Vp8Config> {
+    (0..3u8, any::<u16>(), any::<bool>()).prop_map(|(mode, first, partitions)| Vp8Config {
+        picture_id: [
+            PictureIdMode::None,
+            PictureIdMode::Bits7,
+            PictureIdMode::Bits15,
+        ][usize::from(mode)],
+        first_picture_id: first,
+        partitions,
+    })
+}
+
+proptest! {
+    #[test]
+    fn any_frame_at_any_payload_size_round_trips(
+        frames in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 1..4000), 1..4),
+        max_payload in 5usize..1500,
+        config in config(),
+    ) {
+        let mut p = Vp8Packetizer::new(config);
+        let mut d = Vp8Depacketizer::new();
+        for frame in &frames {
+            let expected_id = p.next_picture_id();
+            let payloads = packetize_all(&mut p, frame, max_payload).unwrap();
+            let markers: Vec<bool> = payloads.iter().map(|(_, m)| *m).collect();
+            prop_assert_eq!(markers.iter().filter(|m| **m).count(), 1);
+            prop_assert!(*markers.last().unwrap());
+            let only: Vec<_> = payloads.iter().map(|(p, _)| p.as_slice()).collect();
+            let (back, info) = depacketize_all(&mut d, &only, frame.len()).unwrap();
+            prop_assert_eq!(&back, frame);
+            prop_assert_eq!(info.keyframe, frame[0] & 1 == 0);
+            prop_assert_eq!(d.last_descriptor().unwrap().picture_id, expected_id);
+        }
+    }
+
+    #[test]
+    fn arbitrary_payloads_never_panic(payloads in proptest::collection::vec(
+        proptest::collection::vec(any::<u8>(), 0..64), 0..8)) {
+        let mut d = Vp8Depacketizer::new();
+        let mut buf = [0u8; 256];
+        let mut frame = FrameBuf::new(&mut buf);
+        for p in &payloads {
+            let _ = d.inspect(p);
+            if d.push(p, &mut frame).is_err() {
+                d.reset();
+                frame.clear();
+            }
+        }
+        let _ = d.finish(&mut frame);
+    }
+
+    #[test]
+    fn descriptors_round_trip(first in any::<u8>(), ext in any::<u8>(), rest in any::<[u8; 4]>()) {
+        let mut bytes = std::vec![first, ext];
+        bytes.extend_from_slice(&rest);
+        if let Ok((d, _)) = Vp8Descriptor::parse(&bytes) {
+            let mut out = [0u8; 6];
+            let n = d.emit(&mut out).unwrap();
+            prop_assert_eq!(n, d.len());
+            prop_assert_eq!(Vp8Descriptor::parse(&out[..n]).unwrap().0, d);
+        }
+    }
+}

@@ -11,6 +11,9 @@
 //!   buffer, and says whether it is a keyframe. Audio: Opus, G.711, G.722, telephone-event
 //!   (RFC 4733 DTMF); video: VP8, VP9.
 //! - [`container`]: IVF (VP8/VP9/AV1 frames at rest) for tests and tools; off the packet path.
+//! - [`send`]: the sender's parts: a send history in a lent ring that answers NACKs as RTX or
+//!   plain retransmissions within a byte budget, sender statistics for SR, the send record of
+//!   transport-wide sequence numbers, and the RTCP report schedule.
 //!
 //! Non-goals: encoding or decoding media, clocks, sockets, allocation, `unsafe`.
 //!
@@ -29,3 +32,4 @@ extern crate std;
 
 pub mod codec;
 pub mod container;
+pub mod send;

@@ -14,6 +14,9 @@
 //! - [`send`]: the sender's parts: a send history in a lent ring that answers NACKs as RTX or
 //!   plain retransmissions within a byte budget, sender statistics for SR, the send record of
 //!   transport-wide sequence numbers, and the RTCP report schedule.
+//! - [`receive`]: the receive side: a jitter buffer over a lent byte area that releases whole
+//!   frames in order, receiver statistics and report blocks (RFC 3550), NACK requests
+//!   (RFC 4585), keyframe requests (PLI, FIR), transport-wide congestion control feedback.
 //!
 //! Non-goals: encoding or decoding media, clocks, sockets, allocation, `unsafe`.
 //!
@@ -32,4 +35,5 @@ extern crate std;
 
 pub mod codec;
 pub mod container;
+pub mod receive;
 pub mod send;

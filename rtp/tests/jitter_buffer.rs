@@ -1,0 +1,430 @@
+//! The jitter buffer: order, duplicates, wraps, holes given up, keyframe waits, a full buffer,
+//! and (property) any arrival order releasing each frame once, in order.
+
+// Test code: a failed expectation is the assertion.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use core::time::Duration;
+
+use peerless_base::Instant;
+use peerless_rtp::receive::{Config, Frame, InsertError, JitterBuffer, MediaKind};
+use proptest::prelude::*;
+use support::{Pkt, Tagged, video_stream};
+
+const SLOTS: usize = 64;
+const SLOT: usize = 64;
+
+/// A released frame, owned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Out {
+    index: u8,
+    packets: usize,
+    extended_timestamp: u64,
+    keyframe: bool,
+    contiguous: bool,
+}
+
+fn own(frame: Frame<'_>) -> Out {
+    // Each packet of frame i contributed [i, k].
+    Out {
+        index: frame.data.first().copied().unwrap_or(0xff),
+        packets: frame.data.len() / 2,
+        extended_timestamp: frame.extended_timestamp,
+        keyframe: frame.keyframe,
+        contiguous: frame.contiguous,
+    }
+}
+
+fn drain(jb: &mut JitterBuffer<'_, Tagged, SLOTS>, out: &mut Vec<Out>) {
+    let mut buf = [0u8; 4096];
+    while let Some(frame) = jb.poll_frame(&mut buf) {
+        let frame = own(frame.expect("frame fits"));
+        // The frame's bytes are its packets in order: [i, 0, i, 1, ...].
+        out.push(frame);
+    }
+}
+
+fn check_frame_bytes(jb: &mut JitterBuffer<'_, Tagged, SLOTS>) -> Vec<Out> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Some(frame) = jb.poll_frame(&mut buf) {
+        let frame = frame.expect("frame fits");
+        let i = frame.data[0];
+        for (k, pair) in frame.data.chunks(2).enumerate() {
+            assert_eq!(pair, [i, k as u8], "frame {i} packet {k} out of place");
+        }
+        out.push(own(frame));
+    }
+    out
+}
+
+fn run(
+    config: Config,
+    packets: &[Pkt],
+    step: Duration,
+) -> (Vec<Out>, peerless_rtp::receive::Stats) {
+    let mut area = [0u8; SLOTS * SLOT];
+    let mut jb = JitterBuffer::<_, SLOTS>::new(config, Tagged::default(), &mut area);
+    let mut out = Vec::new();
+    let mut now = Instant::from_millis(1000);
+    for p in packets {
+        let _ = jb.insert(now, p.as_media());
+        out.extend(check_frame_bytes(&mut jb));
+        now += step;
+        if let Some(t) = jb.poll_timeout()
+            && t <= now
+        {
+            jb.handle_timeout(now);
+            drain(&mut jb, &mut out);
+        }
+    }
+    now += Duration::from_secs(5);
+    jb.handle_timeout(now);
+    drain(&mut jb, &mut out);
+    (out, jb.stats())
+}
+
+#[test]
+fn in_order_frames_come_out_whole_and_in_order() {
+    let stream = video_stream(1000, 0, 20, 10, |i| 1 + i % 4);
+    let (out, stats) = run(Config::video(), &stream, Duration::from_millis(5));
+    assert_eq!(out.len(), 20);
+    for (i, f) in out.iter().enumerate() {
+        assert_eq!(f.index as usize, i);
+        assert_eq!(f.packets, 1 + i % 4);
+        assert_eq!(f.keyframe, i % 10 == 0);
+        assert!(f.contiguous);
+    }
+    assert_eq!(stats.frames, 20);
+    assert_eq!(stats.gaps_given_up, 0);
+}
+
+#[test]
+fn duplicates_are_dropped_and_counted() {
+    let stream = video_stream(7, 0, 5, 5, |_| 3);
+    let mut doubled = Vec::new();
+    for p in &stream {
+        doubled.push(p.clone());
+        doubled.push(p.clone());
+    }
+    let (out, stats) = run(Config::video(), &doubled, Duration::from_millis(1));
+    assert_eq!(out.len(), 5);
+    // The copy of a packet still held is a duplicate; the copy of the frame's last packet
+    // arrives after the frame was released, so it is late.
+    assert_eq!(stats.dropped_duplicate + stats.dropped_late, 15);
+    assert_eq!(stats.dropped_duplicate, 10);
+}
+
+#[test]
+fn sequence_wrap_at_65535_and_timestamp_wrap_at_2_pow_32() {
+    let stream = video_stream(65530, u32::MAX - 7000, 8, 100, |_| 2);
+    let (out, _) = run(Config::video(), &stream, Duration::from_millis(2));
+    assert_eq!(out.len(), 8);
+    for pair in out.windows(2) {
+        assert_eq!(
+            pair[1].extended_timestamp - pair[0].extended_timestamp,
+            3000
+        );
+        assert!(pair[1].contiguous);
+    }
+    // Timestamps crossed 2^32 (the first is in cycle 1 of the extension).
+    assert!(out[0].extended_timestamp < 2 << 32 && out[7].extended_timestamp >= 2 << 32);
+}
+
+#[test]
+fn a_lost_packet_is_given_up_after_the_delay_and_the_next_frame_is_not_contiguous() {
+    let mut stream = video_stream(0, 0, 12, 6, |_| 3);
+    // Frame 2's middle packet (sequence 7) is lost.
+    stream.retain(|p| p.sequence != 7);
+    let config = Config {
+        wait_for_keyframe: false,
+        ..Config::video()
+    };
+    let (out, stats) = run(config, &stream, Duration::from_millis(20));
+    let indices: Vec<u8> = out.iter().map(|f| f.index).collect();
+    assert_eq!(indices, [0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    assert!(!out[2].contiguous, "frame 3 follows a skipped frame");
+    assert!(out.iter().enumerate().all(|(k, f)| k == 2 || f.contiguous));
+    assert_eq!(stats.gaps_given_up, 1);
+    assert_eq!(
+        stats.dropped_gave_up, 2,
+        "frame 2's two packets that did arrive"
+    );
+}
+
+#[test]
+fn the_hole_waits_exactly_max_delay_from_the_oldest_held_packet() {
+    let stream = video_stream(0, 0, 3, 1, |_| 2);
+    let mut area = [0u8; SLOTS * SLOT];
+    let config = Config {
+        max_delay: Duration::from_millis(80),
+        ..Config::video()
+    };
+    let mut jb = JitterBuffer::<_, SLOTS>::new(config, Tagged::default(), &mut area);
+    let mut buf = [0u8; 256];
+    // Frame 0 whole, frame 1 loses its first packet (2), frame 2 arrives.
+    let t0 = Instant::from_millis(100);
+    for (p, at) in [(0, 0), (1, 0), (3, 10), (4, 30), (5, 30)] {
+        jb.insert(t0 + Duration::from_millis(at), stream[p].as_media())
+            .unwrap();
+    }
+    assert_eq!(jb.poll_frame(&mut buf).unwrap().unwrap().data[0], 0);
+    assert!(jb.poll_frame(&mut buf).is_none());
+    // Packet 3 (held since t0 + 10 ms) is the oldest waiting.
+    assert_eq!(jb.poll_timeout(), Some(t0 + Duration::from_millis(90)));
+    jb.handle_timeout(t0 + Duration::from_millis(89));
+    assert!(jb.poll_frame(&mut buf).is_none());
+    jb.handle_timeout(t0 + Duration::from_millis(90));
+    let f = jb.poll_frame(&mut buf).unwrap().unwrap();
+    assert_eq!((f.data[0], f.contiguous, f.keyframe), (2, false, true));
+    assert_eq!(jb.poll_timeout(), None);
+    // The lost packet arriving now is late.
+    assert_eq!(
+        jb.insert(t0 + Duration::from_millis(95), stream[2].as_media()),
+        Err(InsertError::Late)
+    );
+}
+
+#[test]
+fn after_a_skipped_frame_delta_frames_wait_for_a_keyframe() {
+    let mut stream = video_stream(100, 0, 15, 5, |_| 2);
+    // Frame 1 loses a packet: frames 2-4 are deltas, 5 is a keyframe.
+    stream.retain(|p| p.sequence != 102);
+    let mut area = [0u8; SLOTS * SLOT];
+    let mut jb = JitterBuffer::<_, SLOTS>::new(Config::video(), Tagged::default(), &mut area);
+    let mut out = Vec::new();
+    let mut now = Instant::from_millis(0);
+    let mut asked_at = None;
+    for p in &stream {
+        jb.insert(now, p.as_media()).unwrap();
+        if jb.poll_timeout().is_some_and(|t| t <= now) {
+            jb.handle_timeout(now);
+        }
+        out.extend(check_frame_bytes(&mut jb));
+        if jb.needs_keyframe() && !out.is_empty() && asked_at.is_none() {
+            asked_at = Some(out.len());
+        }
+        now += Duration::from_millis(100);
+    }
+    let indices: Vec<u8> = out.iter().map(|f| f.index).collect();
+    assert_eq!(indices, [0, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
+    assert!(out[1].keyframe && !out[1].contiguous);
+    assert!(!jb.needs_keyframe());
+    assert_eq!(
+        asked_at,
+        Some(1),
+        "the keyframe is wanted once frame 1 is given up"
+    );
+    // Frame 1's surviving packet, frames 2, 3, 4 (2 packets each).
+    let stats = jb.stats();
+    assert_eq!(stats.dropped_gave_up, 1);
+    assert_eq!(stats.dropped_waiting_for_keyframe, 6);
+}
+
+#[test]
+fn a_stream_starting_mid_frame_or_with_a_delta_waits_for_a_keyframe() {
+    let stream = video_stream(0, 0, 12, 5, |_| 2);
+    // Join at the second packet of frame 1.
+    let (out, stats) = run(Config::video(), &stream[3..], Duration::from_millis(30));
+    assert_eq!(out.first().map(|f| (f.index, f.keyframe)), Some((5, true)));
+    assert_eq!(out.len(), 7);
+    assert!(stats.dropped_waiting_for_keyframe > 0);
+}
+
+#[test]
+fn audio_releases_every_packet_and_marks_gaps() {
+    let mut stream: Vec<Pkt> = (0..20u16)
+        .map(|i| Pkt {
+            sequence: 65530u16.wrapping_add(i),
+            timestamp: 960 * u32::from(i),
+            marker: i == 0,
+            payload: vec![support::START, i as u8, 0],
+        })
+        .collect();
+    stream.retain(|p| p.sequence != 2 && p.sequence != 3);
+    let (out, stats) = run(Config::audio(), &stream, Duration::from_millis(20));
+    assert_eq!(out.len(), 18);
+    let gaps: Vec<usize> = out
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| !f.contiguous)
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(gaps, [8], "one gap, before the packet after the two lost");
+    assert_eq!(stats.gaps_given_up, 1);
+}
+
+#[test]
+fn a_packet_beyond_the_window_gives_up_the_holes_in_front() {
+    // Frame 0 lost its last packet; then more than SLOTS packets arrive without any timer.
+    let mut stream = video_stream(0, 0, 40, 1, |_| 2);
+    stream.retain(|p| p.sequence != 1);
+    let mut area = [0u8; SLOTS * SLOT];
+    let mut jb = JitterBuffer::<_, SLOTS>::new(Config::video(), Tagged::default(), &mut area);
+    let mut buf = [0u8; 256];
+    let mut frames = 0;
+    for p in &stream {
+        jb.insert(Instant::ZERO, p.as_media()).unwrap();
+        while let Some(f) = jb.poll_frame(&mut buf) {
+            assert!(
+                p.sequence >= SLOTS as u16,
+                "released before the window filled"
+            );
+            assert_eq!(f.unwrap().contiguous, frames > 0);
+            frames += 1;
+        }
+    }
+    // Frames wait behind the incomplete frame 0 until packet 64 needs its slot; then frame 0
+    // is given up and frames 1 to 39 come out.
+    assert_eq!(frames, 39);
+    assert_eq!(jb.stats().gaps_given_up, 1);
+    assert_eq!(jb.stats().dropped_full, 0);
+}
+
+#[test]
+fn complete_frames_not_polled_make_the_buffer_full() {
+    let stream = video_stream(0, 0, 40, 1, |_| 2);
+    let mut area = [0u8; SLOTS * SLOT];
+    let mut jb = JitterBuffer::<_, SLOTS>::new(Config::video(), Tagged::default(), &mut area);
+    let results: Vec<_> = stream
+        .iter()
+        .map(|p| jb.insert(Instant::ZERO, p.as_media()))
+        .collect();
+    assert!(results[..SLOTS].iter().all(Result::is_ok));
+    assert!(
+        results[SLOTS..]
+            .iter()
+            .all(|r| *r == Err(InsertError::Full))
+    );
+    assert_eq!(jb.stats().dropped_full, (80 - SLOTS) as u64);
+    // Nothing was thrown away: all 32 frames come out.
+    let mut buf = [0u8; 256];
+    let mut n = 0;
+    while let Some(f) = jb.poll_frame(&mut buf) {
+        assert!(f.unwrap().contiguous);
+        n += 1;
+    }
+    assert_eq!(n, 32);
+}
+
+#[test]
+fn a_frame_too_big_for_the_callers_buffer_stays_until_a_bigger_one_comes() {
+    let stream = video_stream(0, 0, 1, 1, |_| 5);
+    let mut area = [0u8; SLOTS * SLOT];
+    let mut jb = JitterBuffer::<_, SLOTS>::new(Config::video(), Tagged::default(), &mut area);
+    for p in &stream {
+        jb.insert(Instant::ZERO, p.as_media()).unwrap();
+    }
+    let mut small = [0u8; 4];
+    assert!(matches!(
+        jb.poll_frame(&mut small),
+        Some(Err(peerless_rtp::receive::PollError::BufferTooSmall { .. }))
+    ));
+    let mut big = [0u8; 10];
+    assert_eq!(jb.poll_frame(&mut big).unwrap().unwrap().data.len(), 10);
+}
+
+#[test]
+fn oversized_and_malformed_payloads_are_counted() {
+    let mut area = [0u8; SLOTS * SLOT];
+    let mut jb = JitterBuffer::<_, SLOTS>::new(Config::video(), Tagged::default(), &mut area);
+    let big = Pkt {
+        sequence: 1,
+        timestamp: 0,
+        marker: true,
+        payload: vec![support::START; SLOT + 1],
+    };
+    let bad = Pkt {
+        payload: vec![0x80],
+        ..big.clone()
+    };
+    assert_eq!(
+        jb.insert(Instant::ZERO, big.as_media()),
+        Err(InsertError::TooLarge)
+    );
+    assert_eq!(
+        jb.insert(Instant::ZERO, bad.as_media()),
+        Err(InsertError::Malformed)
+    );
+    let s = jb.stats();
+    assert_eq!((s.dropped_too_large, s.dropped_malformed), (1, 1));
+}
+
+#[test]
+fn a_sender_restart_far_behind_resyncs_after_two_packets_in_sequence() {
+    let mut stream = video_stream(30000, 0, 5, 1, |_| 1);
+    stream.extend(video_stream(100, 90000, 5, 1, |_| 1));
+    let (out, stats) = run(Config::audio(), &stream, Duration::from_millis(10));
+    // The first packet after the restart is late (a stray), the second resyncs.
+    assert_eq!(out.len(), 9);
+    assert_eq!(stats.dropped_late, 1);
+}
+
+#[test]
+fn audio_kind_is_not_video() {
+    assert_ne!(Config::audio().kind, MediaKind::Video);
+}
+
+proptest! {
+    /// Packets of a video stream arriving in any order within a window (and some twice)
+    /// come out as every frame exactly once, in order, each contiguous. The stream's first
+    /// packet arrives first: nothing can tell a receiver about packets before the first it
+    /// sees once it has released a frame after it.
+    #[test]
+    fn any_arrival_order_releases_each_frame_once_in_order(
+        frames in 1usize..25,
+        first_sequence in any::<u16>(),
+        first_timestamp in any::<u32>(),
+        sizes in proptest::collection::vec(1usize..5, 25),
+        swaps in proptest::collection::vec((0usize..200, 1usize..12), 0..60),
+        dups in proptest::collection::vec(0usize..200, 0..10),
+    ) {
+        let mut stream = video_stream(first_sequence, first_timestamp, frames, 7, |i| sizes[i]);
+        let n = stream.len();
+        for (at, distance) in swaps {
+            let a = 1 + at % n.max(2).saturating_sub(1);
+            let (a, b) = (a.min(n - 1), (a + distance).min(n - 1));
+            stream.swap(a, b);
+        }
+        for d in dups {
+            let p = stream[d % n].clone();
+            stream.insert((d % n + 3).clamp(1, stream.len()), p);
+        }
+        let (out, stats) = run(Config { wait_for_keyframe: false, ..Config::video() }, &stream, Duration::from_millis(1));
+        let indices: Vec<usize> = out.iter().map(|f| f.index as usize).collect();
+        prop_assert_eq!(indices, (0..frames).collect::<Vec<_>>());
+        prop_assert!(out.iter().all(|f| f.contiguous));
+        prop_assert_eq!(stats.gaps_given_up, 0);
+        for (i, f) in out.iter().enumerate() {
+            prop_assert_eq!(f.packets, sizes[i]);
+        }
+    }
+
+    /// Arbitrary packets and times never panic the buffer, and every packet is accounted for:
+    /// kept, or dropped under one reason.
+    #[test]
+    fn arbitrary_input_is_kept_or_counted(
+        packets in proptest::collection::vec((any::<u16>(), any::<u32>(), any::<bool>(), proptest::collection::vec(any::<u8>(), 0..80), 0u64..300_000), 0..200),
+    ) {
+        let mut area = [0u8; SLOTS * SLOT];
+        let mut jb = JitterBuffer::<_, SLOTS>::new(Config::video(), Tagged::default(), &mut area);
+        let mut buf = [0u8; 8192];
+        let mut errors = 0u64;
+        let mut now = Instant::ZERO;
+        for (sequence, timestamp, marker, payload, dt) in &packets {
+            now += Duration::from_micros(*dt);
+            let p = Pkt { sequence: *sequence, timestamp: *timestamp, marker: *marker, payload: payload.clone() };
+            if jb.insert(now, p.as_media()).is_err() { errors += 1; }
+            jb.handle_timeout(now);
+            while let Some(f) = jb.poll_frame(&mut buf) { f.unwrap(); }
+        }
+        let s = jb.stats();
+        prop_assert_eq!(s.packets + errors, packets.len() as u64);
+        prop_assert_eq!(
+            errors,
+            s.dropped_duplicate + s.dropped_late + s.dropped_too_large + s.dropped_malformed + s.dropped_full
+        );
+    }
+}

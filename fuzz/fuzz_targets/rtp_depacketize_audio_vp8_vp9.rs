@@ -1,8 +1,12 @@
-//! Payload formats of rtp-codec-a: any bytes, cut into payloads, through each depacketizer's
+//! Payload formats of rtp-codec-a (VP8, Opus, G.711, G.722, telephone-event): any bytes, cut into payloads, through each depacketizer's
 //! inspect, push and finish never panic, and a frame it finishes fits what was pushed.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use peerless_rtp::codec::g711::G711Depacketizer;
+use peerless_rtp::codec::g722::G722Depacketizer;
+use peerless_rtp::codec::opus::{OpusDepacketizer, opus_packet_samples};
+use peerless_rtp::codec::telephone_event::TelephoneEventReceiver;
 use peerless_rtp::codec::vp8::Vp8Depacketizer;
 use peerless_rtp::codec::{Depacketizer, FrameBuf};
 
@@ -35,4 +39,18 @@ fn run<D: Depacketizer>(d: &mut D, data: &[u8]) {
 
 fuzz_target!(|data: &[u8]| {
     run(&mut Vp8Depacketizer::new(), data);
+    run(&mut OpusDepacketizer::new(), data);
+    run(&mut G711Depacketizer::new(), data);
+    run(&mut G722Depacketizer::new(), data);
+    let _ = opus_packet_samples(data);
+    // telephone-event: each 8-octet chunk a timestamp and a payload.
+    let mut events = TelephoneEventReceiver::new();
+    for chunk in data.chunks(8) {
+        let (ts, payload) = chunk.split_at(chunk.len().min(4));
+        let mut t = [0u8; 4];
+        t.get_mut(..ts.len()).map(|t| t.copy_from_slice(ts));
+        let _ = events.receive(u32::from_be_bytes(t), payload);
+        let _ = events.poll();
+    }
+    let _ = events.flush();
 });

@@ -253,4 +253,8 @@ impl fmt::Display for CodecError {
 
 impl core::error::Error for CodecError {}
 
+pub mod g711;
+pub mod g722;
+pub mod opus;
+pub mod telephone_event;
 pub mod vp8;

@@ -3,6 +3,8 @@
 //! packetizer and depacketizer shapes.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod ogg;
+
 use std::path::PathBuf;
 use std::vec::Vec;
 

@@ -130,8 +130,9 @@ impl<const N: usize> NackRequests<N> {
             }
             return;
         }
-        // Only the newest N of a long gap fit; the older ones fall out (counted).
-        let first = (highest + 1).max(sequence.saturating_sub(N as u64));
+        // Only the newest N - 1 of a long gap fit beside the new packet's slot; the older ones
+        // fall out (counted).
+        let first = (highest + 1).max(sequence.saturating_sub(N.saturating_sub(1) as u64));
         self.stats.dropped_too_old += first - (highest + 1);
         for missing in first..sequence {
             self.add(now, missing);

@@ -96,6 +96,7 @@ pub struct TwccFeedback<const N: usize> {
     first_waiting_at: Option<Instant>,
     last_feedback: Option<Instant>,
     feedback_count: u8,
+    feedback_sent: bool,
     now: Instant,
     stats: TwccStats,
 }
@@ -114,6 +115,7 @@ impl<const N: usize> TwccFeedback<N> {
             first_waiting_at: None,
             last_feedback: None,
             feedback_count: 0,
+            feedback_sent: false,
             now: Instant::ZERO,
             stats: TwccStats::default(),
         }
@@ -129,10 +131,16 @@ impl<const N: usize> TwccFeedback<N> {
     pub fn record(&mut self, now: Instant, sequence: u16) {
         let now = self.now.advance(now);
         let sequence = self.sequences.unwrap(u64::from(sequence));
-        let base = *self.base.get_or_insert(sequence);
+        let mut base = *self.base.get_or_insert(sequence);
         if sequence < base {
-            self.stats.dropped_late += 1;
-            return;
+            // Before the first feedback nothing was reported: a packet overtaken by the first
+            // to arrive moves the start back, if the ring spans it.
+            if self.feedback_sent || self.highest.max(base) - sequence >= N as u64 {
+                self.stats.dropped_late += 1;
+                return;
+            }
+            base = sequence;
+            self.base = Some(base);
         }
         if sequence - base >= N as u64 {
             // The ring cannot span from base to here: the oldest unreported go.
@@ -242,6 +250,7 @@ impl<const N: usize> TwccFeedback<N> {
             status_count: count,
         };
         self.feedback_count = self.feedback_count.wrapping_add(1);
+        self.feedback_sent = true;
         self.last_feedback = Some(now);
         self.first_waiting_at = if self.waiting > 0 { Some(now) } else { None };
         self.stats.feedbacks += 1;

@@ -151,8 +151,8 @@ impl Certificate {
     ) -> Result<Self, CertificateError> {
         let mut name = [0u8; 64];
         let name_len = encode_cn(cn, &mut name);
-        let name_any =
-            AnyRef::from_der(&name[..name_len]).map_err(|_| CertificateError::Malformed)?;
+        let name_any = AnyRef::from_der(name.get(..name_len).ok_or(CertificateError::Malformed)?)
+            .map_err(|_| CertificateError::Malformed)?;
         let mut validity_buf = [0u8; 64];
         let validity_der = encode_validity(validity, &mut validity_buf)?;
         let validity_any =
@@ -192,8 +192,10 @@ impl Certificate {
         let cert = X509 {
             tbs,
             algorithm: sig_alg,
-            signature: BitStringRef::from_bytes(&sig[..sig_len])
-                .map_err(|_| CertificateError::Malformed)?,
+            signature: BitStringRef::from_bytes(
+                sig.get(..sig_len).ok_or(CertificateError::Malformed)?,
+            )
+            .map_err(|_| CertificateError::Malformed)?,
         };
         let mut der = [0u8; MAX_CERTIFICATE_LEN];
         let der_len = cert
@@ -216,7 +218,9 @@ impl Certificate {
             return Err(CertificateError::BadPrivateKey);
         }
         let mut buf = [0u8; MAX_CERTIFICATE_LEN];
-        buf[..der.len()].copy_from_slice(der);
+        buf.get_mut(..der.len())
+            .ok_or(CertificateError::TooLarge)?
+            .copy_from_slice(der);
         Ok(Certificate {
             der: buf,
             der_len: der.len(),
@@ -249,11 +253,17 @@ impl Certificate {
 }
 
 fn hex_lower(input: &[u8], out: &mut [u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
+    fn digit(nibble: u8) -> u8 {
+        if nibble < 10 {
+            b'0' + nibble
+        } else {
+            b'a' + nibble - 10
+        }
+    }
     for (pair, b) in out.chunks_mut(2).zip(input) {
         if let [hi, lo] = pair {
-            *hi = HEX[usize::from(b >> 4)];
-            *lo = HEX[usize::from(b & 15)];
+            *hi = digit(b >> 4);
+            *lo = digit(b & 15);
         }
     }
 }

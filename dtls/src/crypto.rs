@@ -13,7 +13,7 @@ use aes_gcm::{Aes128Gcm, Aes256Gcm, KeyInit};
 use chacha20poly1305::ChaCha20Poly1305;
 use hmac::{Hmac, Mac};
 use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
-use peerless_base::Drbg;
+use peerless_base::{Drbg, Writer};
 use sha2::{Digest, Sha256, Sha384};
 
 use crate::wire::{CipherSuite, NamedGroup};
@@ -52,7 +52,10 @@ fn p_hash<M: Mac + hmac::digest::KeyInit + Clone>(secret: &[u8], parts: &[&[u8]]
             m.update(p);
         }
         let mut block = m.finalize().into_bytes();
-        chunk.copy_from_slice(&block[..chunk.len()]);
+        // `chunks_mut(a.len())`: a chunk is never longer than a block.
+        for (out, byte) in chunk.iter_mut().zip(block.iter()) {
+            *out = *byte;
+        }
         zeroize::Zeroize::zeroize(&mut block[..]);
         let mut next = base.clone();
         next.update(&a);
@@ -94,15 +97,15 @@ impl Transcript {
         self.sha384.update(bytes);
     }
     /// The hash so far with `hash`; returns its length in `out`.
-    pub(crate) fn snapshot(&self, hash: PrfHash, out: &mut [u8; 48]) -> usize {
+    pub(crate) fn snapshot<'o>(&self, hash: PrfHash, out: &'o mut [u8; 48]) -> &'o [u8] {
         match hash {
             PrfHash::Sha256 => {
                 out[..32].copy_from_slice(&self.sha256.clone().finalize());
-                32
+                &out[..32]
             }
             PrfHash::Sha384 => {
                 out.copy_from_slice(&self.sha384.clone().finalize());
-                48
+                out
             }
         }
     }
@@ -207,10 +210,11 @@ impl RecordCipher {
             .checked_sub(explicit + TAG_LEN)
             .ok_or(BadRecordMac)?;
         let aad = aad(header, plain_len);
+        let explicit_nonce = epoch_seq.to_be_bytes();
         record
             .get_mut(..explicit)
             .ok_or(BadRecordMac)?
-            .copy_from_slice(&epoch_seq.to_be_bytes()[..explicit]);
+            .copy_from_slice(explicit_nonce.get(..explicit).ok_or(BadRecordMac)?);
         let (body, tag_out) = record
             .get_mut(explicit..)
             .ok_or(BadRecordMac)?
@@ -376,7 +380,9 @@ impl KeyShare {
                 let point = sk.public_key().to_sec1_point(false);
                 let bytes = point.as_bytes();
                 let n = bytes.len().min(MAX_PUBLIC_LEN);
-                out[..n].copy_from_slice(&bytes[..n]);
+                for (o, b) in out.iter_mut().zip(bytes) {
+                    *o = *b;
+                }
                 n
             }
             KeyShare::X25519(k) => {
@@ -423,7 +429,7 @@ pub(crate) fn sign_sha256(
 ) -> Option<usize> {
     let sig: p256::ecdsa::Signature = key.sign_prehash(prehash).ok()?;
     let (r, s) = sig.split_bytes();
-    Some(der_signature(&r, &s, out))
+    der_signature(&r, &s, out)
 }
 
 /// Verifies a DER ECDSA P-256 signature over a SHA-256 prehash.
@@ -438,31 +444,35 @@ pub(crate) fn verify_sha256(
     key.verify_prehash(prehash, &sig).is_ok()
 }
 
-fn der_integer(v: &[u8], out: &mut [u8], at: &mut usize) {
+fn der_integer(v: &[u8], w: &mut Writer<'_>) {
+    // Minimal form: no leading zero bytes, then one zero if the top bit is set (positive).
     let mut v = v;
-    while v.len() > 1 && v[0] == 0 {
-        v = &v[1..];
+    while let [0, rest @ ..] = v {
+        if rest.is_empty() {
+            break;
+        }
+        v = rest;
     }
     let pad = v.first().is_some_and(|b| b & 0x80 != 0);
-    out[*at] = 0x02;
-    out[*at + 1] = (v.len() + usize::from(pad)) as u8;
-    *at += 2;
+    w.u8(0x02);
+    w.u8((v.len() + usize::from(pad)) as u8);
     if pad {
-        out[*at] = 0;
-        *at += 1;
+        w.u8(0);
     }
-    out[*at..*at + v.len()].copy_from_slice(v);
-    *at += v.len();
+    w.bytes(v);
 }
 
-/// DER `SEQUENCE { INTEGER r, INTEGER s }` of two 32-byte scalars (at most 72 bytes).
-pub(crate) fn der_signature(r: &[u8], s: &[u8], out: &mut [u8; 72]) -> usize {
-    let mut at = 2;
-    der_integer(r, out, &mut at);
-    der_integer(s, out, &mut at);
-    out[0] = 0x30;
-    out[1] = (at - 2) as u8;
-    at
+/// DER `SEQUENCE { INTEGER r, INTEGER s }` of two 32-byte scalars (at most 72 bytes); its
+/// length, or `None` for scalars longer than 32 bytes.
+pub(crate) fn der_signature(r: &[u8], s: &[u8], out: &mut [u8; 72]) -> Option<usize> {
+    let mut w = Writer::new(out);
+    w.u8(0x30);
+    w.u8(0); // the SEQUENCE length, patched below
+    der_integer(r, &mut w);
+    der_integer(s, &mut w);
+    let body = w.position().checked_sub(2)?;
+    w.patch(1, &[u8::try_from(body).ok()?]);
+    w.finish().ok()
 }
 
 /// Parses a DER ECDSA-Sig-Value strictly enough for P-256 (short lengths only).
@@ -487,7 +497,7 @@ pub(crate) fn parse_der_signature(der: &[u8]) -> Option<p256::ecdsa::Signature> 
             return None;
         }
         let mut out = [0u8; 32];
-        out[32 - v.len()..].copy_from_slice(v);
+        out.get_mut(32 - v.len()..)?.copy_from_slice(v);
         Some(out)
     };
     let rb = int()?;
@@ -544,7 +554,7 @@ mod tests {
         let mut s = [0u8; 32];
         s[31] = 7;
         let mut out = [0u8; 72];
-        let n = der_signature(&r, &s, &mut out);
+        let n = der_signature(&r, &s, &mut out).unwrap();
         assert_eq!(&out[..6], &[0x30, (n - 2) as u8, 0x02, 33, 0x00, 0x80]);
         let sig = parse_der_signature(&out[..n]).unwrap();
         assert_eq!(sig.split_bytes().0.as_slice(), &r);

@@ -97,6 +97,7 @@
 //! 24.6 M instructions per side (x25519 + ECDSA P-256, the reference firmware under QEMU).
 #![no_std]
 #![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 #[cfg(feature = "std")]
 extern crate std;

@@ -57,6 +57,7 @@
 //! [`SliceWriter`] reports [`peerless_base::BufferTooSmall`] with the size needed. The JSEP
 //! functions return a [`jsep::JsepError`] for descriptions they cannot answer.
 #![no_std]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 #[cfg(feature = "std")]

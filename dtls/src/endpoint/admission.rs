@@ -46,7 +46,10 @@ impl Core {
                 mac.update(body);
             }
         }
-        out.copy_from_slice(&mac.finalize().into_bytes()[..20]);
+        // The cookie is the HMAC truncated to its first 20 bytes.
+        for (o, b) in out.iter_mut().zip(mac.finalize().into_bytes()) {
+            *o = b;
+        }
         out
     }
 

@@ -11,6 +11,7 @@
 use super::SendError;
 use crate::wire::{HandshakeFragment, HandshakeType};
 use core::ops::Range;
+use peerless_base::Writer;
 
 // ---------------------------------------------------------------------------------------------
 // Handshake reassembly (RFC 6347 §4.2.3): fragments of up to SLOTS messages at once, each stored
@@ -66,13 +67,13 @@ impl<const N: usize> Reassembly<N> {
     /// with the slot's first fragment, or there is no room).
     pub(super) fn insert(&mut self, f: &HandshakeFragment<'_>, epoch: u16) -> bool {
         let length = f.length() as usize;
-        let idx = match self
+        let open = self
             .slots
             .iter()
-            .position(|s| s.used && s.msg_seq == f.message_seq())
-        {
-            Some(i) => {
-                let s = self.slots[i];
+            .enumerate()
+            .find(|(_, s)| s.used && s.msg_seq == f.message_seq());
+        let idx = match open {
+            Some((i, s)) => {
                 if s.msg_type != f.msg_type().0 || s.length != length || s.epoch != epoch {
                     return false;
                 }
@@ -80,13 +81,14 @@ impl<const N: usize> Reassembly<N> {
             }
             None => {
                 let need = length + length.div_ceil(8);
-                let Some(i) = self.slots.iter().position(|s| !s.used) else {
+                let Some((i, free)) = self.slots.iter_mut().enumerate().find(|(_, s)| !s.used)
+                else {
                     return false;
                 };
                 if self.top + need > N {
                     return false;
                 }
-                self.slots[i] = Slot {
+                *free = Slot {
                     used: true,
                     msg_seq: f.message_seq(),
                     msg_type: f.msg_type().0,
@@ -102,7 +104,9 @@ impl<const N: usize> Reassembly<N> {
                 i
             }
         };
-        let slot = &mut self.slots[idx];
+        let Some(slot) = self.slots.get_mut(idx) else {
+            return false;
+        };
         let off = f.fragment_offset() as usize;
         let Some(area) = self
             .buf
@@ -243,8 +247,10 @@ impl<const N: usize> Flight<N> {
             .buf
             .get_mut(self.app_tail..end)
             .ok_or(SendError::QueueFull)?;
-        dst[..2].copy_from_slice(&(data.len() as u16).to_be_bytes());
-        dst[2..].copy_from_slice(data);
+        let mut w = Writer::new(dst);
+        w.u16(data.len() as u16);
+        w.bytes(data);
+        w.finish().map_err(|_| SendError::QueueFull)?;
         self.app_tail = end;
         Ok(())
     }

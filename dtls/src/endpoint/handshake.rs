@@ -35,9 +35,7 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroize;
 
 use super::buffers::{Entry, EntryKind, Flight};
-use super::{
-    CloseReason, Core, EVENTS, MAX_SEQ, PendingEvent, Role, SealError, SrtpKeyingMaterial, State,
-};
+use super::{CloseReason, Core, MAX_SEQ, Role, SealError, SrtpKeyingMaterial, State};
 use crate::cert::{Fingerprint, HashAlgorithm, PeerKey};
 use crate::crypto::{
     self, KeyShare, MAX_PUBLIC_LEN, PrfHash, RecordCipher, Transcript, key_iv_len,
@@ -59,37 +57,16 @@ impl Core {
         self.now.advance(now)
     }
 
-    pub(super) fn push_event(&mut self, ev: PendingEvent) {
-        if self.events_len < EVENTS {
-            self.events[(self.events_head + self.events_len) % EVENTS] = Some(ev);
-            self.events_len += 1;
-        }
-    }
-
-    pub(super) fn pop_event(&mut self) -> Option<PendingEvent> {
-        if self.events_len == 0 {
-            return None;
-        }
-        let ev = self.events[self.events_head].take();
-        self.events_head = (self.events_head + 1) % EVENTS;
-        self.events_len -= 1;
-        ev
-    }
-
-    pub(super) fn has_app_events(&self) -> bool {
-        (0..self.events_len).any(|i| {
-            matches!(
-                self.events[(self.events_head + i) % EVENTS],
-                Some(PendingEvent::ApplicationData(..))
-            )
-        })
-    }
-
+    /// Ends the connection once: the first reason is the one reported (a second fatal alert
+    /// in the same datagram changes nothing).
     pub(super) fn close(&mut self, reason: CloseReason) {
+        if self.state == State::Closed {
+            return;
+        }
         debug!("dtls: closed in {:?}: {:?}", self.state, reason);
         self.state = State::Closed;
         self.retransmit_at = None;
-        self.push_event(PendingEvent::Closed(reason));
+        self.closed_pending = Some(reason);
     }
 
     /// Aborts with a fatal alert; `reason` defaults to HandshakeFailed(alert).
@@ -178,16 +155,20 @@ impl Core {
         let overhead = cipher.map_or(0, RecordCipher::overhead);
         let frag_len = plain_len + overhead;
         let total = RECORD_HEADER_LEN + frag_len;
-        if buf.len() < total {
+        let Some((header, fragment)) = buf
+            .get_mut(..total)
+            .and_then(<[u8]>::split_first_chunk_mut::<RECORD_HEADER_LEN>)
+        else {
             return Err(BufferTooSmall { needed: total }.into());
-        }
-        let seq_slot = usize::from(epoch.min(1));
-        let seq = self.write_seq[seq_slot];
+        };
+        let [epoch0_seq, epoch1_seq] = &mut self.write_seq;
+        let next_seq = if epoch == 0 { epoch0_seq } else { epoch1_seq };
+        let seq = *next_seq;
         if seq > MAX_SEQ {
             return Err(SealError::Exhausted);
         }
-        self.write_seq[seq_slot] = seq + 1;
-        let mut w = Writer::new(&mut buf[..RECORD_HEADER_LEN]);
+        *next_seq = seq + 1;
+        let mut w = Writer::new(header);
         emit_record_header(
             &mut w,
             ctype,
@@ -196,12 +177,10 @@ impl Core {
             seq,
             frag_len,
         );
-        if let Some(c) = cipher {
-            let mut header = [0u8; RECORD_HEADER_LEN];
-            header.copy_from_slice(&buf[..RECORD_HEADER_LEN]);
-            if c.seal(&header, &mut buf[RECORD_HEADER_LEN..total]).is_err() {
-                return Err(BufferTooSmall { needed: total }.into());
-            }
+        if let Some(c) = cipher
+            && c.seal(header, fragment).is_err()
+        {
+            return Err(BufferTooSmall { needed: total }.into());
         }
         Ok(total)
     }
@@ -228,10 +207,21 @@ impl Core {
         body(self, &mut w);
         let len = w.finish().map_err(|_| AlertDescription::INTERNAL_ERROR)?;
         let body_len = len - HANDSHAKE_HEADER_LEN;
-        let mut hw = Writer::new(&mut tx.buf[start..start + HANDSHAKE_HEADER_LEN]);
-        emit_handshake_header(&mut hw, ty, body_len, self.send_msg_seq, 0, body_len);
+        let message = tx
+            .buf
+            .get_mut(start..start + len)
+            .ok_or(AlertDescription::INTERNAL_ERROR)?;
+        // The header goes over the zeros left for it at the start of the message.
+        emit_handshake_header(
+            &mut Writer::new(message),
+            ty,
+            body_len,
+            self.send_msg_seq,
+            0,
+            body_len,
+        );
         self.send_msg_seq = self.send_msg_seq.wrapping_add(1);
-        self.transcript.update(&tx.buf[start..start + len]);
+        self.transcript.update(message);
         if !tx.push_entry(Entry {
             kind: EntryKind::Handshake,
             epoch,
@@ -399,7 +389,7 @@ impl Core {
                 let public =
                     parse_client_key_exchange(body).map_err(|_| AlertDescription::DECODE_ERROR)?;
                 self.agree(public)?;
-                self.derive_keys();
+                self.derive_keys()?;
                 self.state = State::AwaitCertificateVerify;
                 Ok(())
             }
@@ -539,7 +529,7 @@ impl Core {
             && self.remote_fingerprint.is_some()
         {
             self.connected_reported = true;
-            self.push_event(PendingEvent::Connected);
+            self.connected_pending = true;
         }
     }
 
@@ -591,22 +581,24 @@ impl Core {
             .ok_or(AlertDescription::INTERNAL_ERROR)?;
         let mut public = [0u8; MAX_PUBLIC_LEN];
         let n = share.public(&mut public);
+        let public = public.get(..n).ok_or(AlertDescription::INTERNAL_ERROR)?;
         self.push_message(tx, HandshakeType::CLIENT_KEY_EXCHANGE, 0, |_, w| {
             w.u8(n as u8);
-            w.bytes(&public[..n]);
+            w.bytes(public);
         })?;
         // The session hash for EMS ends with ClientKeyExchange (RFC 7627 §3).
-        self.derive_keys();
+        self.derive_keys()?;
         if self.cert_requested {
             let digest = self.transcript.sha256();
             let mut sig = [0u8; 72];
             let sig_len =
                 crypto::sign_sha256(self.config.certificate.signing_key(), &digest, &mut sig)
                     .ok_or(AlertDescription::INTERNAL_ERROR)?;
+            let sig = sig.get(..sig_len).ok_or(AlertDescription::INTERNAL_ERROR)?;
             self.push_message(tx, HandshakeType::CERTIFICATE_VERIFY, 0, |_, w| {
                 w.u16(SignatureScheme::ECDSA_SECP256R1_SHA256.0);
                 w.u16(sig_len as u16);
-                w.bytes(&sig[..sig_len]);
+                w.bytes(sig);
             })?;
         }
         self.push_ccs(tx)?;
@@ -641,9 +633,15 @@ impl Core {
     pub(super) fn finished_data(&self, transcript: &Transcript, label: &[u8]) -> [u8; 12] {
         let hash = PrfHash::of(self.suite);
         let mut h = [0u8; 48];
-        let n = transcript.snapshot(hash, &mut h);
+        let transcript_hash = transcript.snapshot(hash, &mut h);
         let mut out = [0u8; 12];
-        crypto::prf(hash, &self.master_secret, label, &[&h[..n]], &mut out);
+        crypto::prf(
+            hash,
+            &self.master_secret,
+            label,
+            &[transcript_hash],
+            &mut out,
+        );
         out
     }
 
@@ -666,23 +664,25 @@ impl Core {
     }
 
     /// Extended master secret, then the key block; installs both directions' ciphers.
-    pub(super) fn derive_keys(&mut self) {
+    pub(super) fn derive_keys(&mut self) -> Step {
         let hash = PrfHash::of(self.suite);
         let mut session_hash = [0u8; 48];
-        let n = self.transcript.snapshot(hash, &mut session_hash);
+        let session_hash = self.transcript.snapshot(hash, &mut session_hash);
         let mut pre_master = self.pre_master;
         crypto::prf(
             hash,
             &pre_master,
             b"extended master secret",
-            &[&session_hash[..n]],
+            &[session_hash],
             &mut self.master_secret,
         );
         pre_master.zeroize();
         self.pre_master.zeroize();
         let (kl, il) = key_iv_len(self.suite);
         let mut block = [0u8; 2 * (32 + 12)];
-        let block = &mut block[..2 * (kl + il)];
+        let block = block
+            .get_mut(..2 * (kl + il))
+            .ok_or(AlertDescription::INTERNAL_ERROR)?;
         crypto::prf(
             hash,
             &self.master_secret,
@@ -702,6 +702,7 @@ impl Core {
         self.write_cipher = write;
         self.read_cipher = read;
         block.zeroize();
+        Ok(())
     }
 
     pub(super) fn srtp_keys(&self) -> Option<SrtpKeyingMaterial> {
@@ -884,13 +885,19 @@ impl Core {
             .ok_or(AlertDescription::INTERNAL_ERROR)?;
         let mut public = [0u8; MAX_PUBLIC_LEN];
         let n = share.public(&mut public);
+        let public = public.get(..n).ok_or(AlertDescription::INTERNAL_ERROR)?;
         self.key_share = Some(share);
+        // ServerECDHParams (RFC 8422 §5.4): named_curve, the group, the point.
         let mut params = [0u8; 4 + MAX_PUBLIC_LEN];
-        params[0] = 3;
-        params[1..3].copy_from_slice(&self.group.0.to_be_bytes());
-        params[3] = n as u8;
-        params[4..4 + n].copy_from_slice(&public[..n]);
-        let params = &params[..4 + n];
+        let mut pw = Writer::new(&mut params);
+        pw.u8(3);
+        pw.u16(self.group.0);
+        pw.u8(n as u8);
+        pw.bytes(public);
+        if pw.is_overflowed() {
+            return Err(AlertDescription::INTERNAL_ERROR);
+        }
+        let params = pw.written();
         let mut h = Sha256::new();
         h.update(self.client_random);
         h.update(self.server_random);
@@ -899,11 +906,12 @@ impl Core {
         let mut sig = [0u8; 72];
         let sig_len = crypto::sign_sha256(self.config.certificate.signing_key(), &digest, &mut sig)
             .ok_or(AlertDescription::INTERNAL_ERROR)?;
+        let sig = sig.get(..sig_len).ok_or(AlertDescription::INTERNAL_ERROR)?;
         self.push_message(tx, HandshakeType::SERVER_KEY_EXCHANGE, 0, |_, w| {
             w.bytes(params);
             w.u16(SignatureScheme::ECDSA_SECP256R1_SHA256.0);
             w.u16(sig_len as u16);
-            w.bytes(&sig[..sig_len]);
+            w.bytes(sig);
         })?;
         self.push_message(tx, HandshakeType::CERTIFICATE_REQUEST, 0, |_, w| {
             w.bytes(&[1, 64]);

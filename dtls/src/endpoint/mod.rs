@@ -35,7 +35,7 @@ mod output;
 
 use core::time::Duration;
 
-use peerless_base::{BufferTooSmall, Drbg, Instant, Transmit, Writer, debug};
+use peerless_base::{BufferTooSmall, Drbg, Instant, Queue, Transmit, Writer, debug};
 use zeroize::Zeroize;
 
 use crate::cert::{Fingerprint, HashAlgorithm, PeerKey};
@@ -86,14 +86,17 @@ impl From<BufferTooSmall> for SealError {
     }
 }
 
+/// A received application data record waiting for `poll_event`: where its plaintext sits in
+/// the receive buffer.
 #[derive(Clone, Copy, Debug)]
-enum PendingEvent {
-    Connected,
-    ApplicationData(usize, usize),
-    Closed(CloseReason),
+struct Received {
+    start: usize,
+    end: usize,
 }
 
-const EVENTS: usize = 16;
+/// How many received records wait for `poll_event` at most; one more is dropped and counted
+/// (`Stats::dropped_rx_full`) and SCTP's retransmission brings it again.
+const RECEIVED: usize = 16;
 
 /// The largest record sequence number (48 bits, RFC 6347 §4.1): a sequence number must not
 /// wrap within an epoch, so the endpoint closes instead of sending past it.
@@ -148,9 +151,12 @@ struct Core {
     connected_reported: bool,
     pending_alert: Option<(u8, AlertDescription)>,
     peer_retransmitted: bool,
-    events: [Option<PendingEvent>; EVENTS],
-    events_head: usize,
-    events_len: usize,
+    // The events `poll_event` hands out, in the only order they can happen: Connected, the
+    // records received after it, Closed. A flag each for the first and last, so a full
+    // queue of records can never cost either.
+    connected_pending: bool,
+    received: Queue<Received, RECEIVED>,
+    closed_pending: Option<CloseReason>,
     app_top: usize,
     stats: Stats,
     /// Sequence number of the last epoch-0 record received: a HelloVerifyRequest reuses it.
@@ -206,9 +212,9 @@ impl Core {
             connected_reported: false,
             pending_alert: None,
             peer_retransmitted: false,
-            events: [None; EVENTS],
-            events_head: 0,
-            events_len: 0,
+            connected_pending: false,
+            received: Queue::new(),
+            closed_pending: None,
             app_top: 0,
             stats: Stats::default(),
             last_record_seq: 0,
@@ -499,21 +505,20 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
 
     /// The next event, if any. An `ApplicationData` borrows the endpoint until the next call.
     pub fn poll_event(&mut self) -> Option<Event<'_>> {
-        let ev = self.core.pop_event()?;
-        Some(match ev {
-            PendingEvent::Connected => {
-                let keys = self.core.srtp_keys();
-                Event::Connected {
-                    cipher_suite: self.core.suite,
-                    srtp_profile: keys.as_ref().map(|k| k.profile),
-                    keys,
-                }
-            }
-            PendingEvent::ApplicationData(start, end) => {
-                Event::ApplicationData(self.rx.buf.get(start..end).unwrap_or_default())
-            }
-            PendingEvent::Closed(r) => Event::Closed(r),
-        })
+        if core::mem::take(&mut self.core.connected_pending) {
+            let keys = self.core.srtp_keys();
+            return Some(Event::Connected {
+                cipher_suite: self.core.suite,
+                srtp_profile: keys.as_ref().map(|k| k.profile),
+                keys,
+            });
+        }
+        if let Some(Received { start, end }) = self.core.received.pop() {
+            return Some(Event::ApplicationData(
+                self.rx.buf.get(start..end).unwrap_or_default(),
+            ));
+        }
+        self.core.closed_pending.take().map(Event::Closed)
     }
 
     /// The next datagram to send, written into `buf`. A buffer smaller than the MTU still
@@ -526,7 +531,9 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
         let result = if self.core.pending_alert.is_some() {
             self.emit_alert(buf)
         } else if self.tx.cursor.is_some() && self.core.state != State::Closed {
-            self.emit_flight(&mut buf[..limit])
+            // `limit` is at most `buf.len()`; were it not, the empty slice reports the MTU
+            // as the size needed.
+            self.emit_flight(buf.get_mut(..limit).unwrap_or_default())
         } else if self.tx.app_head != self.tx.app_tail && self.core.state == State::Connected {
             self.emit_app(buf)
         } else {
@@ -548,8 +555,11 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
         if n == 0 {
             return Ok(None);
         }
+        let Some(datagram) = buf.get(..n) else {
+            return Err(BufferTooSmall { needed: n });
+        };
         self.core.stats.datagrams_sent += 1;
-        Ok(Some(Transmit::on_path(&buf[..n])))
+        Ok(Some(Transmit::on_path(datagram)))
     }
 
     fn emit_alert(&mut self, buf: &mut [u8]) -> Result<usize, SealError> {
@@ -571,8 +581,9 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
         let len = self
             .tx
             .buf
-            .get(head..head + 2)
-            .map_or(0, |b| usize::from(u16::from_be_bytes([b[0], b[1]])));
+            .get(head..)
+            .and_then(<[u8]>::first_chunk::<2>)
+            .map_or(0, |b| usize::from(u16::from_be_bytes(*b)));
         let data = self
             .tx
             .buf
@@ -599,18 +610,21 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
         };
         let min_record = RECORD_HEADER_LEN + HANDSHAKE_HEADER_LEN + 1 + 24;
         while idx < self.tx.count {
-            let entry = self.tx.entries[idx];
-            let room = buf.len() - pos;
+            let Some(&entry) = self.tx.entries.get(idx) else {
+                break;
+            };
+            // The datagram after the records already packed into it.
+            let Some(rest) = buf.get_mut(pos..) else {
+                break;
+            };
+            let room = rest.len();
             if entry.kind == EntryKind::ChangeCipherSpec {
                 if room < RECORD_HEADER_LEN + 1 {
                     break;
                 }
-                let n = self.core.seal_record(
-                    &mut buf[pos..],
-                    ContentType::CHANGE_CIPHER_SPEC,
-                    0,
-                    &[1],
-                )?;
+                let n = self
+                    .core
+                    .seal_record(rest, ContentType::CHANGE_CIPHER_SPEC, 0, &[1])?;
                 pos += n;
                 idx += 1;
                 off = 0;
@@ -637,12 +651,14 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
             } else {
                 0
             };
-            let body_start = pos + RECORD_HEADER_LEN + explicit;
+            let body_start = RECORD_HEADER_LEN + explicit;
             let body_cap = room - overhead;
             let mut body_len = 0;
             let epoch = entry.epoch;
             while idx < self.tx.count {
-                let e = self.tx.entries[idx];
+                let Some(&e) = self.tx.entries.get(idx) else {
+                    break;
+                };
                 if e.kind != EntryKind::Handshake || e.epoch != epoch {
                     break;
                 }
@@ -650,23 +666,34 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
                 if left < HANDSHAKE_HEADER_LEN + 1 {
                     break;
                 }
-                let msg = &self.tx.buf[e.start..e.start + e.len];
-                let msg_body = &msg[HANDSHAKE_HEADER_LEN..];
+                let Some((header, msg_body)) = self
+                    .tx
+                    .buf
+                    .get(e.start..e.start + e.len)
+                    .and_then(<[u8]>::split_first_chunk::<HANDSHAKE_HEADER_LEN>)
+                else {
+                    break;
+                };
                 let frag = (msg_body.len() - off).min(left - HANDSHAKE_HEADER_LEN);
                 if frag == 0 && !msg_body.is_empty() {
                     break;
                 }
-                let at = body_start + body_len;
-                let mut w = Writer::new(&mut buf[at..]);
+                let (Some(out), Some(piece)) = (
+                    rest.get_mut(body_start + body_len..),
+                    msg_body.get(off..off + frag),
+                ) else {
+                    break;
+                };
+                let mut w = Writer::new(out);
                 emit_handshake_header(
                     &mut w,
-                    HandshakeType(msg[0]),
+                    HandshakeType(header[0]),
                     msg_body.len(),
-                    u16::from_be_bytes([msg[4], msg[5]]),
+                    u16::from_be_bytes([header[4], header[5]]),
                     off,
                     frag,
                 );
-                w.bytes(&msg_body[off..off + frag]);
+                w.bytes(piece);
                 body_len += HANDSHAKE_HEADER_LEN + frag;
                 off += frag;
                 if off == msg_body.len() {
@@ -679,12 +706,9 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
             if body_len == 0 {
                 break;
             }
-            let n = self.core.seal_in_place(
-                &mut buf[pos..],
-                ContentType::HANDSHAKE,
-                epoch,
-                body_len,
-            )?;
+            let n = self
+                .core
+                .seal_in_place(rest, ContentType::HANDSHAKE, epoch, body_len)?;
             pos += n;
         }
         self.tx.cursor = if idx >= self.tx.count {
@@ -737,14 +761,19 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
                     self.core.stats.dropped_replayed += 1;
                     return;
                 }
-                let mut header = [0u8; RECORD_HEADER_LEN];
-                header.copy_from_slice(&record[..RECORD_HEADER_LEN]);
+                // `Record::parse` checked the header is there.
+                let Some((header, fragment)) = record.split_first_chunk_mut::<RECORD_HEADER_LEN>()
+                else {
+                    self.core.stats.dropped_malformed += 1;
+                    return;
+                };
+                let header = *header;
                 if ctype == ContentType::APPLICATION_DATA {
                     // Application data decrypts straight into the event buffer.
-                    self.deliver(&header, seq, &record[RECORD_HEADER_LEN..]);
+                    self.deliver(&header, seq, fragment);
                     return;
                 }
-                let Ok(r) = cipher.open(&header, &mut record[RECORD_HEADER_LEN..]) else {
+                let Ok(r) = cipher.open(&header, fragment) else {
                     self.core.stats.dropped_decrypt += 1;
                     return;
                 };
@@ -756,7 +785,10 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
                 return;
             }
         };
-        let payload = &record[range];
+        let Some(payload) = record.get(range) else {
+            self.core.stats.dropped_malformed += 1;
+            return;
+        };
         match ctype {
             ContentType::HANDSHAKE => self.handle_handshake(payload, epoch),
             ContentType::ALERT => self.core.handle_alert(payload, epoch),
@@ -777,15 +809,16 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
         let Some(cipher) = self.core.read_cipher.as_ref() else {
             return;
         };
-        if !self.core.has_app_events() {
+        if self.core.received.is_empty() {
             self.core.app_top = 0;
         }
         let start = self.core.app_top;
         let len = fragment.len().saturating_sub(cipher.overhead());
-        // Two event slots stay free for Connected and Closed.
-        let room = self.core.events_len + 2 < EVENTS;
+        // Checked before decrypting: a record that cannot be queued must not enter the
+        // replay window either, so the peer's retransmission of it is accepted.
+        let room = !self.core.received.is_full();
         let Some(out) = self.rx.buf.get_mut(start..start + len).filter(|_| room) else {
-            self.core.stats.dropped_unexpected += 1;
+            self.core.stats.dropped_rx_full += 1;
             return;
         };
         if cipher.open_into(header, fragment, out).is_err() {
@@ -795,8 +828,14 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
         self.core.replay.accept(seq);
         self.core.app_top = start + len;
         self.core.stats.app_records_received += 1;
-        self.core
-            .push_event(PendingEvent::ApplicationData(start, start + len));
+        let received = Received {
+            start,
+            end: start + len,
+        };
+        if self.core.received.push(received).is_err() {
+            // Not reached: `room` was checked above and nothing was popped since.
+            self.core.stats.dropped_rx_full += 1;
+        }
     }
 
     fn handle_handshake(&mut self, mut payload: &[u8], epoch: u16) {

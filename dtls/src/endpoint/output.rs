@@ -154,9 +154,14 @@ pub struct Stats {
     pub dropped_decrypt: u64,
     /// Records dropped by the anti-replay window.
     pub dropped_replayed: u64,
-    /// Records dropped for another reason (wrong epoch, no room, unexpected type, or any
-    /// datagram to a client before [`Endpoint::connect`](crate::Endpoint::connect)).
+    /// Records dropped for another reason (wrong epoch, no room in the early-record stash,
+    /// unexpected type, or any datagram to a client before
+    /// [`Endpoint::connect`](crate::Endpoint::connect)).
     pub dropped_unexpected: u64,
+    /// Application data records dropped because the receive buffer or the queue of received
+    /// records was full (the host did not drain `poll_event`). They are not marked seen by
+    /// the replay window, so a retransmission of them (SCTP's) is accepted.
+    pub dropped_rx_full: u64,
     /// Handshake fragments dropped (outside the window, no room, a type or epoch the peer
     /// cannot send there, or disagreeing with the first fragment of their message).
     pub dropped_fragments: u64,

@@ -1,4 +1,4 @@
-//! Payload formats of rtp-codec-a (VP8, Opus, G.711, G.722, telephone-event): any bytes, cut into payloads, through each depacketizer's
+//! Payload formats of rtp-codec-a (VP8, VP9, Opus, G.711, G.722, telephone-event): any bytes, cut into payloads, through each depacketizer's
 //! inspect, push and finish never panic, and a frame it finishes fits what was pushed.
 #![no_main]
 
@@ -8,6 +8,7 @@ use peerless_rtp::codec::g722::G722Depacketizer;
 use peerless_rtp::codec::opus::{OpusDepacketizer, opus_packet_samples};
 use peerless_rtp::codec::telephone_event::TelephoneEventReceiver;
 use peerless_rtp::codec::vp8::Vp8Depacketizer;
+use peerless_rtp::codec::vp9::{Vp9Depacketizer, Vp9Payload};
 use peerless_rtp::codec::{Depacketizer, FrameBuf};
 
 fn run<D: Depacketizer>(d: &mut D, data: &[u8]) {
@@ -39,9 +40,17 @@ fn run<D: Depacketizer>(d: &mut D, data: &[u8]) {
 
 fuzz_target!(|data: &[u8]| {
     run(&mut Vp8Depacketizer::new(), data);
-    run(&mut OpusDepacketizer::new(), data);
-    run(&mut G711Depacketizer::new(), data);
-    run(&mut G722Depacketizer::new(), data);
+    run(&mut Vp9Depacketizer::new(), data);
+    if let Some(ss) = Vp9Payload::parse(data)
+        .ok()
+        .and_then(|p| p.scalability_structure)
+    {
+        for i in 0..8 {
+            let _ = ss.resolution(i);
+        }
+        let groups = ss.picture_group().count();
+        assert!(groups <= usize::from(ss.picture_group_len().unwrap_or(0)));
+    }
     let _ = opus_packet_samples(data);
     // telephone-event: each 8-octet chunk a timestamp and a payload.
     let mut events = TelephoneEventReceiver::new();

@@ -258,3 +258,4 @@ pub mod g722;
 pub mod opus;
 pub mod telephone_event;
 pub mod vp8;
+pub mod vp9;

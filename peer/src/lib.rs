@@ -104,6 +104,7 @@ pub type SmallPeer<'a> = Peer<'a, 64, 4, 2048, 1536, 2048, 8>;
 
 pub use peerless_dtls as dtls;
 pub use peerless_ice as ice;
+pub use peerless_rtp as rtp;
 pub use peerless_sctp as sctp;
 pub use peerless_sdp as sdp;
 pub use peerless_srtp as srtp;

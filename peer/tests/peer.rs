@@ -528,7 +528,7 @@ fn trickled_candidates_connect_without_candidates_in_the_descriptions() {
 #[test]
 fn srtp_contexts_from_the_dtls_keys_protect_what_the_other_side_unprotects() {
     let (mut pair, _) = open_pair();
-    let header = peerless::srtp::rtp::Header {
+    let header = peerless::rtp::packet::Header {
         payload_type: 111,
         sequence_number: 7,
         timestamp: 960,

@@ -1,10 +1,16 @@
-//! The media engine's parts, without an allocator: RTP payload formats, and (as they land) the
-//! RTP/RTCP wire views, a jitter buffer, receiver and sender reports, NACK/RTX and keyframe
-//! requests.
+//! The media engine's parts, without an allocator: the RTP/RTCP wire views, RTP payload
+//! formats, a jitter buffer, receiver and sender reports, NACK/RTX and keyframe requests.
 //!
 //! Every part is either a pure function or a small machine over storage the caller lends, so a
 //! Peer, a media server or firmware can use it:
 //!
+//! - [`packet`]: the RTP header as a checked view ([`packet::Packet`], and
+//!   [`packet::HeaderView`] for a packet whose payload is still encrypted) with RFC 8285
+//!   header extensions (one- and two-byte forms), and an emitter ([`packet::Header`]);
+//! - [`rtcp`]: compound RTCP packets (RFC 3550, 4585, 5104, 5506): an iterator and typed
+//!   views of SR, RR, SDES, BYE, APP, generic NACK, transport-wide congestion control
+//!   feedback, PLI, FIR and REMB, and a compound writer; [`rtcp::is_rtcp`] tells RTCP from
+//!   RTP on a multiplexed port (RFC 5761). Both report [`WireError`];
 //! - [`codec`]: one packetizer and one depacketizer per payload format. A packetizer turns a
 //!   frame into RTP payloads of at most a given size, one at a time, into the caller's buffer;
 //!   a depacketizer rebuilds a frame from payloads handed to it in sequence order, into a lent
@@ -35,5 +41,10 @@ extern crate std;
 
 pub mod codec;
 pub mod container;
+mod error;
+pub mod packet;
 pub mod receive;
+pub mod rtcp;
 pub mod send;
+
+pub use error::WireError;

@@ -12,7 +12,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
-use peerless_srtp::rtp::{Element, ExtensionForm, Header};
+use peerless_rtp::packet::{Element, ExtensionForm, Header};
 use peerless_srtp::{Config, Context, Profile};
 
 /// A small deterministic generator (splitmix64): the run is reproducible from its seed.

@@ -25,7 +25,10 @@ use sha1::Sha1;
 
 use crate::kdf::{self, Label};
 use crate::replay::{Window, estimate_index};
-use crate::{Error, Profile, rtp};
+use peerless_rtp::packet::{FIXED_HEADER_LEN, HeaderView};
+use peerless_rtp::rtcp;
+
+use crate::{Error, Profile};
 
 type Gcm128 = AesGcm<Aes128Enc, U12>;
 type Gcm256 = AesGcm<Aes256Enc, U12>;
@@ -636,9 +639,8 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
         let packet = buf
             .get_mut(..out_len)
             .ok_or(Error::BufferTooSmall { needed: out_len })?;
-        let header_len = rtp::header_len(&packet[..len])?;
-        let seq = u16::from_be_bytes([packet[2], packet[3]]);
-        let ssrc = be32(packet, 8)?;
+        let header = HeaderView::parse(packet.get(..len).ok_or(Error::Malformed)?)?;
+        let (header_len, seq, ssrc) = (header.len(), header.sequence_number(), header.ssrc());
         let slot = self.slot(ssrc)?;
         let index = match self.state(slot, ssrc).and_then(|s| s.rtp) {
             Some(w) => {
@@ -688,11 +690,10 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
         let len = buf
             .len()
             .checked_sub(tag_len)
-            .filter(|&l| l >= rtp::FIXED_HEADER_LEN)
+            .filter(|&l| l >= FIXED_HEADER_LEN)
             .ok_or(Error::Malformed)?;
-        let header_len = rtp::header_len(&buf[..len])?;
-        let seq = u16::from_be_bytes([buf[2], buf[3]]);
-        let ssrc = be32(buf, 8)?;
+        let header = HeaderView::parse(buf.get(..len).ok_or(Error::Malformed)?)?;
+        let (header_len, seq, ssrc) = (header.len(), header.sequence_number(), header.ssrc());
         let slot = self.slot(ssrc)?;
         let index = match self.state(slot, ssrc).and_then(|s| s.rtp) {
             Some(w) => {
@@ -741,10 +742,7 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
         let packet = buf
             .get_mut(..out_len)
             .ok_or(Error::BufferTooSmall { needed: out_len })?;
-        if len < 8 || packet[0] >> 6 != 2 {
-            return Err(Error::Malformed);
-        }
-        let ssrc = be32(packet, 4)?;
+        let ssrc = rtcp::sender_ssrc(packet.get(..len).ok_or(Error::Malformed)?)?;
         let slot = self.slot(ssrc)?;
         let sent = self.state(slot, ssrc).map_or(0, |s| s.rtcp_sent);
         if sent >= MAX_SRTCP_INDEX {
@@ -801,10 +799,7 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
             .checked_sub(4 + tag_len)
             .filter(|&l| l >= 8)
             .ok_or(Error::Malformed)?;
-        if buf[0] >> 6 != 2 {
-            return Err(Error::Malformed);
-        }
-        let ssrc = be32(buf, 4)?;
+        let ssrc = rtcp::sender_ssrc(buf.get(..len).ok_or(Error::Malformed)?)?;
         // AES-CM: packet ‖ E‖index ‖ tag; GCM: packet ‖ tag ‖ E‖index.
         let trailer_at = if self.profile.is_aead() {
             len + tag_len

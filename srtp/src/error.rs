@@ -18,7 +18,7 @@ pub enum Error {
         needed: usize,
     },
     /// Not an RTP (or RTCP) packet this crate can read: wrong version, truncated header,
-    /// or lengths that run past the end.
+    /// or lengths that run past the end (what `peerless_rtp`'s header views reject).
     Malformed,
     /// The authentication tag did not verify: the packet was forged, corrupted, or protected
     /// with other keys. The packet must be dropped; the buffer may hold garbage.
@@ -63,6 +63,16 @@ impl fmt::Display for Error {
 }
 
 impl core::error::Error for Error {}
+
+/// The header views' errors: a header that cannot be read is a malformed packet.
+impl From<peerless_rtp::WireError> for Error {
+    fn from(e: peerless_rtp::WireError) -> Self {
+        match e {
+            peerless_rtp::WireError::BufferTooSmall { needed } => Error::BufferTooSmall { needed },
+            _ => Error::Malformed,
+        }
+    }
+}
 
 impl From<peerless_base::BufferTooSmall> for Error {
     fn from(e: peerless_base::BufferTooSmall) -> Self {

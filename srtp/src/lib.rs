@@ -1,14 +1,12 @@
-//! RTP/RTCP wire views and SRTP/SRTCP contexts (RFC 3550, RFC 3711, RFC 7714), no allocator.
+//! SRTP/SRTCP packet protection (RFC 3711, RFC 7714) and DTLS-SRTP keys (RFC 5764), no
+//! allocator.
 //!
-//! This crate turns the keys a DTLS-SRTP handshake exports into packet protection, and reads
-//! and writes the RTP and RTCP packets that carry media:
+//! This crate turns the keys a DTLS-SRTP handshake exports into packet protection. The RTP
+//! and RTCP packets themselves are read and written by `peerless-rtp` (`peerless_rtp::packet`,
+//! `peerless_rtp::rtcp`); this crate reads only what protection needs, through rtp's header
+//! views (`peerless_rtp::packet::HeaderView`: where the header ends, the SSRC and sequence
+//! number; `peerless_rtp::rtcp::sender_ssrc`), and parses no header of its own:
 //!
-//! - [`rtp`]: the RTP header as a checked view ([`rtp::Packet`]) with RFC 8285 header
-//!   extensions (one- and two-byte forms), and an emitter ([`rtp::Header`]);
-//! - [`rtcp`]: compound RTCP packets: an iterator and typed views of SR, RR, SDES, BYE, APP,
-//!   generic NACK, transport-wide congestion control feedback, PLI, FIR and REMB, and a
-//!   compound writer; reduced-size RTCP (RFC 5506) is accepted, and [`rtcp::is_rtcp`] tells
-//!   RTCP from RTP on a multiplexed port (RFC 5761);
 //! - [`Context`]: SRTP and SRTCP protect/unprotect, in place, for the four profiles WebRTC
 //!   uses ([`Profile`]), with the RFC 3711 key derivation, per-SSRC rollover counters
 //!   (RFC 3711 Appendix A), a replay window of configurable size and the SRTCP index;
@@ -36,7 +34,7 @@
 //!
 //! // Sending: write RTP into a buffer with room for the tag, protect in place.
 //! let mut buf = [0u8; 1500];
-//! let header = peerless_srtp::rtp::Header { payload_type: 111, sequence_number: 1, ssrc: 7, ..Default::default() };
+//! let header = peerless_rtp::packet::Header { payload_type: 111, sequence_number: 1, ssrc: 7, ..Default::default() };
 //! let len = header.emit(b"audio frame", &mut buf)?;
 //! let n = outbound.protect_rtp(&mut buf, len)?;
 //! // socket.send(&buf[..n]);
@@ -49,7 +47,7 @@
 //! # let datagram = &mut datagram[..dlen];
 //! match inbound.unprotect_rtp(datagram) {
 //!     Ok(m) => {
-//!         let packet = peerless_srtp::rtp::Packet::parse(&datagram[..m])?;
+//!         let packet = peerless_rtp::packet::Packet::parse(&datagram[..m])?;
 //!         assert_eq!(packet.payload(), b"hello");
 //!     }
 //!     Err(Error::AuthenticationFailed | Error::Replayed | Error::TooOld) => { /* counted in stats() */ }
@@ -79,8 +77,6 @@ mod kdf;
 mod keys;
 mod profile;
 mod replay;
-pub mod rtcp;
-pub mod rtp;
 #[cfg(feature = "selftest")]
 pub mod selftest;
 

@@ -12,8 +12,8 @@ use std::collections::BTreeSet;
 
 use peerless_base::{BufferTooSmall, Instant, Transmit};
 use peerless_proptest::sim::{LinkConfig, Network, Node};
-use peerless_srtp::rtcp::{CompoundBuilder, SenderInfo};
-use peerless_srtp::rtp::{Header, Packet};
+use peerless_rtp::packet::{Header, Packet};
+use peerless_rtp::rtcp::{CompoundBuilder, SenderInfo};
 use peerless_srtp::{Config, Context, Error, Profile, Role, SessionKeys};
 
 const SSRC: u32 = 0x5eed_0001;
@@ -109,7 +109,7 @@ impl Node for Peer {
             return;
         };
         // RFC 5761 demultiplexing of RTP and RTCP on one port.
-        if peerless_srtp::rtcp::is_rtcp(packet) {
+        if peerless_rtp::rtcp::is_rtcp(packet) {
             match ctx.unprotect_rtcp(packet) {
                 Ok(_) => *rtcp_received += 1,
                 Err(e) => errors.push(e),

@@ -5,7 +5,7 @@
 // Test helpers outside #[test] functions: a failure must stop the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use peerless_srtp::rtp::{Element, ExtensionForm, Header, Packet};
+use peerless_rtp::packet::{Element, ExtensionForm, Header, Packet};
 use peerless_srtp::{Config, Context, Error, Profile};
 use proptest::prelude::*;
 

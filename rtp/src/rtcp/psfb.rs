@@ -4,6 +4,7 @@
 
 use peerless_base::Reader;
 
+use super::compound::u32_at;
 use super::feedback::Feedback;
 
 /// One FIR entry (RFC 5104 §4.3.1.1).
@@ -30,8 +31,8 @@ impl<'a> Fir<'a> {
     /// The requests.
     pub fn entries(&self) -> impl ExactSizeIterator<Item = FirEntry> + 'a {
         self.0.fci.chunks_exact(8).map(|c| FirEntry {
-            ssrc: u32::from_be_bytes([c[0], c[1], c[2], c[3]]),
-            sequence: c[4],
+            ssrc: u32_at(c, 0),
+            sequence: c.get(4).copied().unwrap_or_default(),
         })
     }
 }
@@ -82,8 +83,6 @@ impl<'a> Remb<'a> {
 
     /// The media sources the estimate applies to.
     pub fn ssrcs(&self) -> impl ExactSizeIterator<Item = u32> + 'a {
-        self.ssrcs
-            .chunks_exact(4)
-            .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+        self.ssrcs.chunks_exact(4).map(|c| u32_at(c, 0))
     }
 }

@@ -8,7 +8,7 @@ use super::psfb::FirEntry;
 use super::report::{ReportBlock, SenderInfo};
 use super::rtpfb::{NackPair, TccStatus};
 use super::sdes_bye_app::SdesItem;
-use crate::Error;
+use crate::WireError;
 
 /// One SDES chunk to emit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,7 +40,7 @@ pub struct TransportCcRepr<'a> {
 /// once by [`CompoundBuilder::finish`], so a compound reads as a list of calls:
 ///
 /// ```
-/// use peerless_srtp::rtcp::{Compound, CompoundBuilder, Kind, SdesChunkRepr, SdesItem, SdesType, SenderInfo};
+/// use peerless_rtp::rtcp::{Compound, CompoundBuilder, Kind, SdesChunkRepr, SdesItem, SdesType, SenderInfo};
 /// let mut buf = [0u8; 256];
 /// let mut b = CompoundBuilder::new(&mut buf);
 /// b.sender_report(0x1234, &SenderInfo { packet_count: 3, ..Default::default() }, &[]);
@@ -49,12 +49,12 @@ pub struct TransportCcRepr<'a> {
 /// let n = b.finish()?;
 /// let compound = Compound::parse(&buf[..n])?;
 /// assert_eq!(compound.packets().count(), 3);
-/// # Ok::<(), peerless_srtp::Error>(())
+/// # Ok::<(), peerless_rtp::WireError>(())
 /// ```
 #[derive(Debug)]
 pub struct CompoundBuilder<'b> {
     w: Writer<'b>,
-    error: Option<Error>,
+    error: Option<WireError>,
 }
 
 impl<'b> CompoundBuilder<'b> {
@@ -68,7 +68,7 @@ impl<'b> CompoundBuilder<'b> {
     }
 
     fn fail(&mut self) {
-        self.error.get_or_insert(Error::Malformed);
+        self.error.get_or_insert(WireError::Unrepresentable);
     }
 
     /// Writes a packet: header, then `body` fills the rest; pads to 32 bits (with the P bit
@@ -301,7 +301,8 @@ impl<'b> CompoundBuilder<'b> {
             let mut i = 0;
             while let Some(first) = fb.statuses.get(i) {
                 let s = symbol(first);
-                let run = fb.statuses[i..]
+                let rest = fb.statuses.get(i..).unwrap_or_default();
+                let run = rest
                     .iter()
                     .take(0x1fff)
                     .take_while(|x| symbol(x) == s)
@@ -311,7 +312,7 @@ impl<'b> CompoundBuilder<'b> {
                     i += run;
                 } else {
                     let mut chunk = 0xc000u16;
-                    for (k, x) in fb.statuses[i..].iter().take(7).enumerate() {
+                    for (k, x) in rest.iter().take(7).enumerate() {
                         chunk |= symbol(x) << (2 * (6 - k));
                     }
                     w.u16(chunk);
@@ -341,7 +342,7 @@ impl<'b> CompoundBuilder<'b> {
     }
 
     /// The compound's length, or the first error.
-    pub fn finish(self) -> Result<usize, Error> {
+    pub fn finish(self) -> Result<usize, WireError> {
         if let Some(e) = self.error {
             return Err(e);
         }

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use peerless_srtp::rtp::Packet;
+use peerless_rtp::packet::Packet;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(p) = Packet::parse(data) {

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use peerless_srtp::rtcp::{Compound, Kind};
+use peerless_rtp::rtcp::{Compound, Kind};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(compound) = Compound::parse(data) else { return };

@@ -10,9 +10,9 @@
 
 use peerless_base::Reader;
 
-use super::compound::u32_at;
+use super::compound::{u16_at, u32_at};
 use super::feedback::{Feedback, FeedbackSsrcs};
-use crate::Error;
+use crate::WireError;
 
 /// One generic NACK entry: a lost packet ID and a bitmask of the 16 following.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -38,8 +38,8 @@ impl<'a> Nack<'a> {
     /// The entries as sent.
     pub fn pairs(&self) -> impl ExactSizeIterator<Item = NackPair> + 'a {
         self.0.fci.chunks_exact(4).map(|c| NackPair {
-            pid: u16::from_be_bytes([c[0], c[1]]),
-            blp: u16::from_be_bytes([c[2], c[3]]),
+            pid: u16_at(c, 0),
+            blp: u16_at(c, 2),
         })
     }
 
@@ -123,25 +123,25 @@ impl Symbols<'_> {
 }
 
 impl<'a> TransportCc<'a> {
-    pub(super) fn parse(fb: Feedback<'a>) -> Result<Self, Error> {
+    pub(super) fn parse(fb: Feedback<'a>) -> Result<Self, WireError> {
         let mut probe = TransportCc { fb, chunks_len: 0 };
         if fb.fci.len() < 8 {
-            return Err(Error::Malformed);
+            return Err(WireError::Malformed);
         }
         // Walk every status once to find where the deltas start and that they all fit.
         let mut symbols = probe.symbols();
         let mut delta_bytes = 0usize;
         for _ in 0..probe.status_count() {
-            match symbols.next_symbol().ok_or(Error::Malformed)? {
+            match symbols.next_symbol().ok_or(WireError::Malformed)? {
                 1 => delta_bytes += 1,
                 2 => delta_bytes += 2,
-                3 => return Err(Error::Malformed),
+                3 => return Err(WireError::Malformed),
                 _ => {}
             }
         }
         probe.chunks_len = symbols.chunks.position();
         if 8 + probe.chunks_len + delta_bytes > fb.fci.len() {
-            return Err(Error::Malformed);
+            return Err(WireError::Malformed);
         }
         Ok(probe)
     }

@@ -4,11 +4,11 @@
 // Test helpers outside #[test] functions: a failure must stop the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use peerless_srtp::rtcp::{
+use peerless_rtp::packet::{Element, ExtensionForm, ExtensionProfile, Header, Packet};
+use peerless_rtp::rtcp::{
     Compound, CompoundBuilder, FeedbackSsrcs, FirEntry, Kind, NackPair, ReportBlock, SdesChunkRepr,
     SdesItem, SdesType, SenderInfo,
 };
-use peerless_srtp::rtp::{Element, ExtensionForm, ExtensionProfile, Header, Packet};
 use proptest::prelude::*;
 
 fn cases() -> u32 {

@@ -3,7 +3,7 @@
 use peerless_base::Reader;
 
 use super::compound::u32_at;
-use crate::Error;
+use crate::WireError;
 
 /// An SDES item type (RFC 3550 §6.5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -46,10 +46,10 @@ pub struct Sdes<'a> {
 }
 
 impl<'a> Sdes<'a> {
-    pub(super) fn parse(body: &'a [u8], count: usize) -> Result<Self, Error> {
+    pub(super) fn parse(body: &'a [u8], count: usize) -> Result<Self, WireError> {
         let mut r = Reader::new(body);
         for _ in 0..count {
-            Self::chunk(&mut r).ok_or(Error::Malformed)?;
+            Self::chunk(&mut r).ok_or(WireError::Malformed)?;
         }
         Ok(Sdes { body })
     }
@@ -123,23 +123,21 @@ pub struct Bye<'a> {
 }
 
 impl<'a> Bye<'a> {
-    pub(super) fn parse(body: &'a [u8], count: usize) -> Result<Self, Error> {
+    pub(super) fn parse(body: &'a [u8], count: usize) -> Result<Self, WireError> {
         let mut r = Reader::new(body);
-        let ssrcs = r.take(4 * count).map_err(|_| Error::Malformed)?;
+        let ssrcs = r.take(4 * count).map_err(|_| WireError::Malformed)?;
         let reason = if r.is_empty() {
             None
         } else {
-            let len = usize::from(r.u8().map_err(|_| Error::Malformed)?);
-            Some(r.take(len).map_err(|_| Error::Malformed)?)
+            let len = usize::from(r.u8().map_err(|_| WireError::Malformed)?);
+            Some(r.take(len).map_err(|_| WireError::Malformed)?)
         };
         Ok(Bye { ssrcs, reason })
     }
 
     /// The sources leaving.
     pub fn ssrcs(&self) -> impl ExactSizeIterator<Item = u32> + 'a {
-        self.ssrcs
-            .chunks_exact(4)
-            .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+        self.ssrcs.chunks_exact(4).map(|c| u32_at(c, 0))
     }
 
     /// The reason for leaving, if given.

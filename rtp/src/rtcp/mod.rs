@@ -14,7 +14,7 @@
 //! [`Compound::parse`] checks the framing of every packet once; [`Packet::kind`] checks a
 //! packet's body and gives its typed view. Views never panic after parse and never copy.
 //!
-//! One file per packet family, so the folder moves to another crate whole: the header, the
+//! One file per packet family (the folder moved here whole from `peerless-srtp`): the header, the
 //! compound iterator and the typed view (`compound`), sender and receiver reports (`report`),
 //! SDES/BYE/APP (`sdes_bye_app`), the feedback common part (`feedback`), transport feedback
 //! (`rtpfb`), payload-specific feedback (`psfb`) and the builder (`builder`).
@@ -30,7 +30,7 @@ mod sdes_bye_app;
 mod tests;
 
 pub use builder::{CompoundBuilder, SdesChunkRepr, TransportCcRepr};
-pub use compound::{Compound, Fmt, Kind, Packet, PacketType, Packets, is_rtcp};
+pub use compound::{Compound, Fmt, Kind, Packet, PacketType, Packets, is_rtcp, sender_ssrc};
 pub use feedback::FeedbackSsrcs;
 pub use psfb::{Fir, FirEntry, Remb};
 pub use report::{ReceiverReport, ReportBlock, SenderInfo, SenderReport};

@@ -2,7 +2,7 @@
 //! the feedback control information that RTPFB and PSFB formats read.
 
 use super::compound::u32_at;
-use crate::Error;
+use crate::WireError;
 
 /// The sender and media SSRCs of a feedback message (RFC 4585 §6.1).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -23,8 +23,8 @@ pub(super) struct Feedback<'a> {
 }
 
 impl<'a> Feedback<'a> {
-    pub(super) fn parse(body: &'a [u8]) -> Result<Self, Error> {
-        let fci = body.get(8..).ok_or(Error::Malformed)?;
+    pub(super) fn parse(body: &'a [u8]) -> Result<Self, WireError> {
+        let fci = body.get(8..).ok_or(WireError::Malformed)?;
         Ok(Feedback {
             sender: u32_at(body, 0),
             media: u32_at(body, 4),

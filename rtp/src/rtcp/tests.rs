@@ -1,7 +1,7 @@
 //! Known packets from other implementations and round trips through the builder.
 
 use super::*;
-use crate::Error;
+use crate::WireError;
 use hex_literal::hex;
 use std::vec::Vec;
 
@@ -293,7 +293,7 @@ fn reduced_size_and_framing_errors() {
             media: 2
         })
     );
-    assert_eq!(Compound::parse(&[]), Err(Error::Malformed));
+    assert_eq!(Compound::parse(&[]), Err(WireError::Malformed));
     // Version 1, length past the end, padding count 0 or too large.
     assert!(Compound::parse(&hex!("41ce0002 00000001 00000002")).is_err());
     assert!(Compound::parse(&hex!("81ce0003 00000001 00000002")).is_err());
@@ -304,23 +304,29 @@ fn reduced_size_and_framing_errors() {
     // SR whose report count promises a block that is not there.
     let sr = hex!("81c80006 00000001 00000000 00000000 00000000 00000000 00000000");
     let c = Compound::parse(&sr).unwrap();
-    assert_eq!(c.packets().next().unwrap().kind(), Err(Error::Malformed));
+    assert_eq!(
+        c.packets().next().unwrap().kind(),
+        Err(WireError::Malformed)
+    );
     // Transport-cc whose status count needs more deltas than present.
     let tcc = hex!("8fcd0005 00000001 00000002 00000002 00000000 40020000");
     let c = Compound::parse(&tcc).unwrap();
-    assert_eq!(c.packets().next().unwrap().kind(), Err(Error::Malformed));
+    assert_eq!(
+        c.packets().next().unwrap().kind(),
+        Err(WireError::Malformed)
+    );
     // Builder errors: too many report blocks, odd APP data, small buffer.
     let mut buf = [0u8; 2048];
     let mut b = CompoundBuilder::new(&mut buf);
     b.receiver_report(1, &[ReportBlock::default(); 32]);
-    assert_eq!(b.finish(), Err(Error::Malformed));
+    assert_eq!(b.finish(), Err(WireError::Unrepresentable));
     let mut b = CompoundBuilder::new(&mut buf);
     b.app(0, 1, *b"abcd", &[1]);
-    assert_eq!(b.finish(), Err(Error::Malformed));
+    assert_eq!(b.finish(), Err(WireError::Unrepresentable));
     let mut small = [0u8; 8];
     let mut b = CompoundBuilder::new(&mut small);
     b.pli(1, 2);
-    assert_eq!(b.finish(), Err(Error::BufferTooSmall { needed: 12 }));
+    assert_eq!(b.finish(), Err(WireError::BufferTooSmall { needed: 12 }));
 }
 
 fn status() -> impl proptest::strategy::Strategy<Value = TccStatus> {

@@ -3,15 +3,15 @@
 # emitters write are parsed by aiortc, packets aiortc writes are parsed by ours, and every
 # field must agree (RTP header, CSRCs, one- and two-byte header extensions (the extension
 # block byte for byte), payload, padding; RTCP SR, RR, SDES, BYE, NACK, PLI, FIR, REMB).
-# No network is involved. SRTP_WIRE_PACKETS (default 300 each way) sets the count.
+# No network is involved. RTP_WIRE_PACKETS (default 300 each way) sets the count.
 . "$(dirname "$0")/../lib.sh"
 
-section "srtp: RTP/RTCP wire interop with aiortc"
+section "rtp: RTP/RTCP wire interop with aiortc"
 need_pip aiortc
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 cd "$ROOT"
-cargo build -q -p peerless-srtp --example wire_peer
-"$VENV/bin/python" - "$CARGO_TARGET_DIR/debug/examples/wire_peer" "${SRTP_WIRE_PACKETS:-300}" <<'PY'
+cargo build -q -p peerless-rtp --example wire_peer
+"$VENV/bin/python" - "$CARGO_TARGET_DIR/debug/examples/wire_peer" "${RTP_WIRE_PACKETS:-300}" <<'PY'
 import random, struct, subprocess, sys
 from aiortc.rtp import (RtpPacket, RtcpPacket, RtcpSrPacket, RtcpRrPacket, RtcpSdesPacket,
     RtcpByePacket, RtcpRtpfbPacket, RtcpPsfbPacket, RtcpSenderInfo, RtcpReceiverInfo,

@@ -12,9 +12,9 @@
 //!   |                            payload            ... | padding | count |  if P
 //! ```
 
-use peerless_base::{BufferTooSmall, Reader, Writer};
+use peerless_base::{Reader, Writer};
 
-use crate::Error;
+use crate::WireError;
 
 /// The size of the fixed RTP header.
 pub const FIXED_HEADER_LEN: usize = 12;
@@ -44,123 +44,200 @@ impl ExtensionProfile {
     }
 }
 
-/// Length of the RTP header (fixed part, CSRCs and extension) at the start of `packet`,
-/// checking only what SRTP needs: version 2 and that the header fits.
-pub(crate) fn header_len(packet: &[u8]) -> Result<usize, Error> {
-    let first = *packet.first().ok_or(Error::Malformed)?;
-    if first >> 6 != 2 {
-        return Err(Error::Malformed);
+/// The fixed header of an RTP packet and the length of its whole header (CSRCs and
+/// extension), checked without looking at the payload.
+///
+/// This is what SRTP reads before it can authenticate or decrypt: the payload, and with it
+/// the padding count in its last byte, is still ciphertext, so [`Packet::parse`] cannot be
+/// used yet. [`Packet::parse`] starts with this view, so both agree on every header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeaderView<'a> {
+    bytes: &'a [u8],
+    header_len: usize,
+    first: u8,
+    second: u8,
+    sequence_number: u16,
+    timestamp: u32,
+    ssrc: u32,
+}
+
+impl<'a> HeaderView<'a> {
+    /// Checks version 2 and that the fixed header, the CSRC list and the header extension
+    /// (if X is set) lie within `bytes`.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, WireError> {
+        let mut r = Reader::new(bytes);
+        let first = r.u8()?;
+        let second = r.u8()?;
+        let sequence_number = r.u16()?;
+        let timestamp = r.u32()?;
+        let ssrc = r.u32()?;
+        if first >> 6 != 2 {
+            return Err(WireError::Malformed);
+        }
+        r.skip(4 * usize::from(first & 0x0f))?;
+        if first & 0x10 != 0 {
+            let _profile = r.u16()?;
+            let words = r.u16()?;
+            r.skip(4 * usize::from(words))?;
+        }
+        Ok(HeaderView {
+            bytes,
+            header_len: bytes.len() - r.remaining(),
+            first,
+            second,
+            sequence_number,
+            timestamp,
+            ssrc,
+        })
     }
-    let mut len = FIXED_HEADER_LEN + 4 * usize::from(first & 0x0f);
-    if first & 0x10 != 0 {
-        let words = packet.get(len + 2..len + 4).ok_or(Error::Malformed)?;
-        len += 4 + 4 * usize::from(u16::from_be_bytes([words[0], words[1]]));
+
+    /// The length of the header: fixed part, CSRCs and extension.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.header_len
     }
-    if len > packet.len() {
-        return Err(Error::Malformed);
+
+    /// Always false: a header is at least [`FIXED_HEADER_LEN`] bytes.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        false
     }
-    Ok(len)
+
+    /// The marker bit.
+    #[must_use]
+    pub fn marker(&self) -> bool {
+        self.second & 0x80 != 0
+    }
+
+    /// The payload type (7 bits).
+    #[must_use]
+    pub fn payload_type(&self) -> u8 {
+        self.second & 0x7f
+    }
+
+    /// The sequence number.
+    #[must_use]
+    pub fn sequence_number(&self) -> u16 {
+        self.sequence_number
+    }
+
+    /// The RTP timestamp.
+    #[must_use]
+    pub fn timestamp(&self) -> u32 {
+        self.timestamp
+    }
+
+    /// The synchronisation source.
+    #[must_use]
+    pub fn ssrc(&self) -> u32 {
+        self.ssrc
+    }
+
+    /// The header bytes (what SRTP authenticates but does not encrypt).
+    #[must_use]
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.bytes.get(..self.header_len).unwrap_or_default()
+    }
 }
 
 /// A checked view of an RTP packet. Every accessor is infallible once [`Packet::parse`]
 /// succeeded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Packet<'a> {
-    bytes: &'a [u8],
-    header_len: usize,
+    header: HeaderView<'a>,
     padding_len: usize,
 }
 
 impl<'a> Packet<'a> {
     /// Checks `bytes` as an RTP packet: version 2, CSRC list and header extension within the
     /// packet, and a padding count (if P is set) that is at least 1 and fits in the payload.
-    pub fn parse(bytes: &'a [u8]) -> Result<Self, Error> {
-        let header_len = header_len(bytes)?;
-        let padding_len = if bytes[0] & 0x20 != 0 {
-            let count = usize::from(*bytes.last().ok_or(Error::Malformed)?);
-            if count == 0 || count > bytes.len() - header_len {
-                return Err(Error::Malformed);
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, WireError> {
+        let header = HeaderView::parse(bytes)?;
+        let padding_len = if header.first & 0x20 != 0 {
+            let count = usize::from(*bytes.last().ok_or(WireError::Malformed)?);
+            if count == 0 || count > bytes.len() - header.len() {
+                return Err(WireError::Malformed);
             }
             count
         } else {
             0
         };
         Ok(Packet {
-            bytes,
-            header_len,
+            header,
             padding_len,
         })
     }
 
-    fn u32_at(&self, at: usize) -> u32 {
-        self.bytes
-            .get(at..at + 4)
-            .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    /// The checked header.
+    #[must_use]
+    pub fn header_view(&self) -> HeaderView<'a> {
+        self.header
     }
 
     /// The whole packet.
     #[must_use]
     pub fn as_bytes(&self) -> &'a [u8] {
-        self.bytes
+        self.header.bytes
     }
 
     /// The version field (always 2 after a successful parse).
     #[must_use]
     pub fn version(&self) -> u8 {
-        self.bytes[0] >> 6
+        self.header.first >> 6
     }
 
     /// Whether the P bit is set (the payload ends with padding).
     #[must_use]
     pub fn has_padding(&self) -> bool {
-        self.bytes[0] & 0x20 != 0
+        self.header.first & 0x20 != 0
     }
 
     /// Whether the X bit is set (a header extension follows the CSRCs).
     #[must_use]
     pub fn has_extension(&self) -> bool {
-        self.bytes[0] & 0x10 != 0
+        self.header.first & 0x10 != 0
     }
 
     /// The marker bit.
     #[must_use]
     pub fn marker(&self) -> bool {
-        self.bytes[1] & 0x80 != 0
+        self.header.marker()
     }
 
     /// The payload type (7 bits).
     #[must_use]
     pub fn payload_type(&self) -> u8 {
-        self.bytes[1] & 0x7f
+        self.header.payload_type()
     }
 
     /// The sequence number.
     #[must_use]
     pub fn sequence_number(&self) -> u16 {
-        u16::from_be_bytes([self.bytes[2], self.bytes[3]])
+        self.header.sequence_number
     }
 
     /// The RTP timestamp.
     #[must_use]
     pub fn timestamp(&self) -> u32 {
-        self.u32_at(4)
+        self.header.timestamp
     }
 
     /// The synchronisation source.
     #[must_use]
     pub fn ssrc(&self) -> u32 {
-        self.u32_at(8)
+        self.header.ssrc
     }
 
     /// The contributing sources, in order.
     pub fn csrcs(&self) -> impl ExactSizeIterator<Item = u32> + 'a {
-        let count = usize::from(self.bytes[0] & 0x0f);
+        let count = usize::from(self.header.first & 0x0f);
         let list = self
+            .header
             .bytes
             .get(FIXED_HEADER_LEN..FIXED_HEADER_LEN + 4 * count)
             .unwrap_or_default();
         list.chunks_exact(4)
-            .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+            .map(|c| c.iter().fold(0u32, |acc, &b| acc << 8 | u32::from(b)))
     }
 
     /// The header extension's profile field and data, if the X bit is set.
@@ -169,13 +246,12 @@ impl<'a> Packet<'a> {
         if !self.has_extension() {
             return None;
         }
-        let at = FIXED_HEADER_LEN + 4 * usize::from(self.bytes[0] & 0x0f);
-        let profile = self.bytes.get(at..at + 2)?;
-        let data = self.bytes.get(at + 4..self.header_len)?;
-        Some((
-            ExtensionProfile(u16::from_be_bytes([profile[0], profile[1]])),
-            data,
-        ))
+        let at = FIXED_HEADER_LEN + 4 * usize::from(self.header.first & 0x0f);
+        let ext = self.header.bytes.get(at..self.header.len())?;
+        let mut r = Reader::new(ext);
+        let profile = r.u16().ok()?;
+        let _words = r.u16().ok()?;
+        Some((ExtensionProfile(profile), r.rest()))
     }
 
     /// The RFC 8285 extension elements, in either form. Empty if there is no extension or its
@@ -201,20 +277,21 @@ impl<'a> Packet<'a> {
     /// The length of the header: fixed part, CSRCs and extension.
     #[must_use]
     pub fn header_len(&self) -> usize {
-        self.header_len
+        self.header.len()
     }
 
     /// The header bytes (what SRTP authenticates but does not encrypt).
     #[must_use]
     pub fn header(&self) -> &'a [u8] {
-        self.bytes.get(..self.header_len).unwrap_or_default()
+        self.header.as_bytes()
     }
 
     /// The payload, without padding.
     #[must_use]
     pub fn payload(&self) -> &'a [u8] {
-        self.bytes
-            .get(self.header_len..self.bytes.len() - self.padding_len)
+        let bytes = self.header.bytes;
+        bytes
+            .get(self.header.len()..bytes.len() - self.padding_len)
             .unwrap_or_default()
     }
 
@@ -291,7 +368,7 @@ pub enum ExtensionForm {
 /// An RTP header to emit: the fields a sender chooses.
 ///
 /// ```
-/// use peerless_srtp::rtp::{Element, Header, Packet};
+/// use peerless_rtp::packet::{Element, Header, Packet};
 /// let header = Header {
 ///     marker: true,
 ///     payload_type: 111,
@@ -306,7 +383,7 @@ pub enum ExtensionForm {
 /// let packet = Packet::parse(&buf[..n])?;
 /// assert_eq!(packet.payload(), b"opus");
 /// assert_eq!(packet.extensions().next(), Some(Element { id: 1, data: &[0xaa] }));
-/// # Ok::<(), peerless_srtp::Error>(())
+/// # Ok::<(), peerless_rtp::WireError>(())
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Header<'h> {
@@ -339,25 +416,25 @@ impl Header<'_> {
 
     /// Writes the header, `payload` and any padding into `buf`; returns the packet length.
     ///
-    /// Fails with [`Error::Malformed`] if the header cannot be expressed (more than 15 CSRCs,
+    /// Fails with [`WireError::Unrepresentable`] if the header cannot be expressed (more than 15 CSRCs,
     /// an element that does not fit the chosen form, an extension over 2^18 bytes) and with
-    /// [`Error::BufferTooSmall`] if `buf` is too short.
-    pub fn emit(&self, payload: &[u8], buf: &mut [u8]) -> Result<usize, Error> {
+    /// [`WireError::BufferTooSmall`] if `buf` is too short.
+    pub fn emit(&self, payload: &[u8], buf: &mut [u8]) -> Result<usize, WireError> {
         let cc = u8::try_from(self.csrcs.len())
             .ok()
             .filter(|&c| c <= 15)
-            .ok_or(Error::Malformed)?;
+            .ok_or(WireError::Unrepresentable)?;
         let two_byte = match self.extension_form {
             ExtensionForm::Auto => !self.one_byte_fits(),
             ExtensionForm::OneByte if self.one_byte_fits() => false,
-            ExtensionForm::OneByte => return Err(Error::Malformed),
+            ExtensionForm::OneByte => return Err(WireError::Unrepresentable),
             ExtensionForm::TwoByte => {
                 if self
                     .extensions
                     .iter()
                     .any(|e| e.id == 0 || e.data.len() > 255)
                 {
-                    return Err(Error::Malformed);
+                    return Err(WireError::Unrepresentable);
                 }
                 true
             }
@@ -393,7 +470,8 @@ impl Header<'_> {
             while (w.position() - start) % 4 != 0 {
                 w.u8(0);
             }
-            let words = u16::try_from((w.position() - start) / 4).map_err(|_| Error::Malformed)?;
+            let words = u16::try_from((w.position() - start) / 4)
+                .map_err(|_| WireError::Unrepresentable)?;
             w.patch_u16(length_at, words);
         }
         w.bytes(payload);
@@ -403,8 +481,7 @@ impl Header<'_> {
             }
             w.u8(self.padding);
         }
-        w.finish()
-            .map_err(|BufferTooSmall { needed }| Error::BufferTooSmall { needed })
+        Ok(w.finish()?)
     }
 }
 
@@ -475,30 +552,30 @@ mod tests {
 
     #[test]
     fn rejects_what_does_not_fit() {
-        assert_eq!(Packet::parse(&[]), Err(Error::Malformed));
-        assert_eq!(Packet::parse(&[0x80; 11]), Err(Error::Malformed));
+        assert_eq!(Packet::parse(&[]), Err(WireError::Malformed));
+        assert_eq!(Packet::parse(&[0x80; 11]), Err(WireError::Malformed));
         assert_eq!(
             Packet::parse(&hex!("40000000 00000000 00000000")),
-            Err(Error::Malformed)
+            Err(WireError::Malformed)
         );
         // CC says one CSRC, none present.
         assert_eq!(
             Packet::parse(&hex!("81000000 00000000 00000000")),
-            Err(Error::Malformed)
+            Err(WireError::Malformed)
         );
         // Extension length past the end.
         assert_eq!(
             Packet::parse(&hex!("90000000 00000000 00000000 bede0002 00000000")),
-            Err(Error::Malformed)
+            Err(WireError::Malformed)
         );
         // Padding count 0, and padding longer than the payload.
         assert_eq!(
             Packet::parse(&hex!("a0000000 00000000 00000000 00")),
-            Err(Error::Malformed)
+            Err(WireError::Malformed)
         );
         assert_eq!(
             Packet::parse(&hex!("a0000000 00000000 00000000 0103")),
-            Err(Error::Malformed)
+            Err(WireError::Malformed)
         );
         assert!(Packet::parse(&hex!("a0000000 00000000 00000000 0002")).is_ok());
     }
@@ -534,17 +611,17 @@ mod tests {
         let mut small = [0u8; 20];
         assert_eq!(
             header.emit(b"payload", &mut small),
-            Err(Error::BufferTooSmall { needed: n })
+            Err(WireError::BufferTooSmall { needed: n })
         );
         let bad = Header {
             csrcs: &[0; 16],
             ..header
         };
-        assert_eq!(bad.emit(b"", &mut buf), Err(Error::Malformed));
+        assert_eq!(bad.emit(b"", &mut buf), Err(WireError::Unrepresentable));
         let bad = Header {
             extension_form: ExtensionForm::OneByte,
             ..header
         };
-        assert_eq!(bad.emit(b"", &mut buf), Err(Error::Malformed));
+        assert_eq!(bad.emit(b"", &mut buf), Err(WireError::Unrepresentable));
     }
 }

@@ -1,6 +1,6 @@
 //! RTP/RTCP wire interop driver: emits random packets with their field values, and parses
 //! packets it is given, in a line format an independent implementation (aiortc, driven by
-//! `scripts/interop/srtp-aiortc-wire.sh`) produces and checks too.
+//! `scripts/interop/rtp-aiortc-wire.sh`) produces and checks too.
 //!
 //! Commands on stdin, one per line; answers on stdout:
 //!   emit-rtp SEED COUNT    -> COUNT lines "HEX DESCRIPTION"
@@ -15,11 +15,11 @@
 use std::fmt::Write as _;
 use std::io::{BufRead, Write};
 
-use peerless_srtp::rtcp::{
+use peerless_rtp::packet::{Element, ExtensionForm, Header, Packet};
+use peerless_rtp::rtcp::{
     Compound, CompoundBuilder, FeedbackSsrcs, FirEntry, Kind, NackPair, ReportBlock, SdesChunkRepr,
     SdesItem, SdesType, SenderInfo,
 };
-use peerless_srtp::rtp::{Element, ExtensionForm, Header, Packet};
 
 struct Rng(u64);
 

@@ -12,7 +12,7 @@ use super::psfb::{Fir, Remb};
 use super::report::{ReceiverReport, SenderReport};
 use super::rtpfb::{Nack, TransportCc};
 use super::sdes_bye_app::{App, Bye, Sdes};
-use crate::Error;
+use crate::WireError;
 
 /// The RTCP packet type (the second octet).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -59,10 +59,20 @@ impl Fmt {
 
 pub(super) const HEADER_LEN: usize = 4;
 
+/// The big-endian word at `at`, 0 past the end (views call it only where parse checked).
 pub(super) fn u32_at(bytes: &[u8], at: usize) -> u32 {
     bytes
-        .get(at..at + 4)
-        .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        .get(at..)
+        .and_then(<[u8]>::first_chunk)
+        .map_or(0, |b| u32::from_be_bytes(*b))
+}
+
+/// The big-endian half-word at `at`, 0 past the end.
+pub(super) fn u16_at(bytes: &[u8], at: usize) -> u16 {
+    bytes
+        .get(at..)
+        .and_then(<[u8]>::first_chunk)
+        .map_or(0, |b| u16::from_be_bytes(*b))
 }
 
 /// Whether a datagram on an RTP/RTCP-multiplexed port is RTCP (RFC 5761 §4): its second
@@ -71,6 +81,17 @@ pub(super) fn u32_at(bytes: &[u8], at: usize) -> u32 {
 #[must_use]
 pub fn is_rtcp(datagram: &[u8]) -> bool {
     datagram.get(1).is_some_and(|b| (192..=223).contains(b))
+}
+
+/// The SSRC of the first packet's sender (the word after its header), checking only version 2
+/// and that the 8 bytes are there: what SRTCP reads before the rest can be decrypted.
+pub fn sender_ssrc(datagram: &[u8]) -> Result<u32, WireError> {
+    match datagram.first_chunk::<8>() {
+        Some(&[first, _, _, _, a, b, c, d]) if first >> 6 == 2 => {
+            Ok(u32::from_be_bytes([a, b, c, d]))
+        }
+        _ => Err(WireError::Malformed),
+    }
 }
 
 /// A checked compound RTCP packet: one or more RTCP packets back to back.
@@ -83,14 +104,14 @@ impl<'a> Compound<'a> {
     /// Checks the framing of every packet: version 2, length within the datagram, and a
     /// padding count (if P is set) within the packet. Any packet type may come first, so
     /// reduced-size RTCP (RFC 5506) is accepted; at least one packet is required.
-    pub fn parse(bytes: &'a [u8]) -> Result<Self, Error> {
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, WireError> {
         if bytes.is_empty() {
-            return Err(Error::Malformed);
+            return Err(WireError::Malformed);
         }
         let mut rest = bytes;
         while !rest.is_empty() {
             let (_, len) = Packet::frame(rest)?;
-            rest = rest.get(len..).ok_or(Error::Malformed)?;
+            rest = rest.get(len..).ok_or(WireError::Malformed)?;
         }
         Ok(Compound { bytes })
     }
@@ -133,17 +154,19 @@ pub struct Packet<'a> {
 
 impl<'a> Packet<'a> {
     /// Checks one packet at the start of `bytes`; returns it and its length.
-    fn frame(bytes: &'a [u8]) -> Result<(Self, usize), Error> {
-        let header = bytes.get(..HEADER_LEN).ok_or(Error::Malformed)?;
-        if header[0] >> 6 != 2 {
-            return Err(Error::Malformed);
+    fn frame(bytes: &'a [u8]) -> Result<(Self, usize), WireError> {
+        let &[first, _, len_hi, len_lo] = bytes
+            .first_chunk::<HEADER_LEN>()
+            .ok_or(WireError::Malformed)?;
+        if first >> 6 != 2 {
+            return Err(WireError::Malformed);
         }
-        let len = 4 * (usize::from(u16::from_be_bytes([header[2], header[3]])) + 1);
-        let bytes = bytes.get(..len).ok_or(Error::Malformed)?;
-        let padding_len = if header[0] & 0x20 != 0 {
-            let count = usize::from(bytes[len - 1]);
+        let len = 4 * (usize::from(u16::from_be_bytes([len_hi, len_lo])) + 1);
+        let bytes = bytes.get(..len).ok_or(WireError::Malformed)?;
+        let padding_len = if first & 0x20 != 0 {
+            let count = usize::from(*bytes.last().ok_or(WireError::Malformed)?);
             if count == 0 || count > len - HEADER_LEN {
-                return Err(Error::Malformed);
+                return Err(WireError::Malformed);
             }
             count
         } else {
@@ -153,10 +176,10 @@ impl<'a> Packet<'a> {
     }
 
     /// Checks `bytes` as exactly one RTCP packet.
-    pub fn parse(bytes: &'a [u8]) -> Result<Self, Error> {
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, WireError> {
         let (packet, len) = Self::frame(bytes)?;
         if len != bytes.len() {
-            return Err(Error::Malformed);
+            return Err(WireError::Malformed);
         }
         Ok(packet)
     }
@@ -164,13 +187,13 @@ impl<'a> Packet<'a> {
     /// The packet type.
     #[must_use]
     pub fn packet_type(&self) -> PacketType {
-        PacketType(self.bytes[1])
+        PacketType(self.bytes.get(1).copied().unwrap_or_default())
     }
 
     /// The 5-bit count field: report count, source count, APP subtype or feedback FMT.
     #[must_use]
     pub fn count(&self) -> u8 {
-        self.bytes[0] & 0x1f
+        self.bytes.first().copied().unwrap_or_default() & 0x1f
     }
 
     /// Whether the P bit is set.
@@ -195,25 +218,25 @@ impl<'a> Packet<'a> {
 
     /// The packet's typed view, after checking its body. Types and feedback formats this
     /// crate does not model are [`Kind::Other`].
-    pub fn kind(&self) -> Result<Kind<'a>, Error> {
+    pub fn kind(&self) -> Result<Kind<'a>, WireError> {
         let body = self.body();
         let count = usize::from(self.count());
         Ok(match (self.packet_type(), Fmt(self.count())) {
             (PacketType::SR, _) => {
                 let blocks = body
                     .get(4 + 20..4 + 20 + 24 * count)
-                    .ok_or(Error::Malformed)?;
+                    .ok_or(WireError::Malformed)?;
                 Kind::SenderReport(SenderReport { body, blocks })
             }
             (PacketType::RR, _) => {
-                let blocks = body.get(4..4 + 24 * count).ok_or(Error::Malformed)?;
+                let blocks = body.get(4..4 + 24 * count).ok_or(WireError::Malformed)?;
                 Kind::ReceiverReport(ReceiverReport { body, blocks })
             }
             (PacketType::SDES, _) => Kind::Sdes(Sdes::parse(body, count)?),
             (PacketType::BYE, _) => Kind::Bye(Bye::parse(body, count)?),
             (PacketType::APP, _) => {
                 if body.len() < 8 {
-                    return Err(Error::Malformed);
+                    return Err(WireError::Malformed);
                 }
                 Kind::App(App {
                     subtype: self.count(),
@@ -223,7 +246,7 @@ impl<'a> Packet<'a> {
             (PacketType::RTPFB, Fmt::NACK) => {
                 let fb = Feedback::parse(body)?;
                 if fb.fci.len() % 4 != 0 {
-                    return Err(Error::Malformed);
+                    return Err(WireError::Malformed);
                 }
                 Kind::Nack(Nack(fb))
             }
@@ -234,7 +257,7 @@ impl<'a> Packet<'a> {
             (PacketType::PSFB, Fmt::FIR) => {
                 let fb = Feedback::parse(body)?;
                 if fb.fci.len() % 8 != 0 {
-                    return Err(Error::Malformed);
+                    return Err(WireError::Malformed);
                 }
                 Kind::Fir(Fir(fb))
             }

@@ -30,12 +30,16 @@ fn known_answer<P: Packetizer, D: Depacketizer>(
     let mut next = theirs.iter();
     let mut previous: Option<(u32, u32)> = None;
     let mut rebuilt = Vec::new();
+    let mut stream = RtpStream::new(payload_type);
+    let mut timestamp = 0u32;
     for buffer in encoded.chunks(BUFFER) {
         for (payload, marker) in packetize_all(&mut ours, buffer, 1200).unwrap() {
             let packet = next.next().expect("GStreamer sent fewer packets");
             assert_eq!(packet[1] & 0x7f, payload_type);
             let theirs = rtp(packet);
             assert_eq!(payload.len(), 160);
+            stream.push(&payload, marker, timestamp);
+            timestamp += increment(payload.len());
             assert_eq!(payload, theirs.payload);
             assert_eq!(marker, theirs.marker);
             if let Some((ts, n)) = previous {
@@ -50,6 +54,7 @@ fn known_answer<P: Packetizer, D: Depacketizer>(
     assert!(next.next().is_none(), "GStreamer sent more packets");
     assert_eq!(rebuilt, encoded);
     write_out(&format!("{name}_from_gst.{name}"), &rebuilt);
+    stream.write_out(&format!("{name}_ours.rtp"));
 }
 
 #[test]

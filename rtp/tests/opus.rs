@@ -27,6 +27,7 @@ fn payloads_equal_gstreamer_rtpopuspay_and_the_marker_starts_talkspurts() {
     let theirs = rfc4571_packets(&rtp_stream);
     assert_eq!(theirs.len(), audio.len());
     let mut ours = OpusPacketizer::new();
+    let mut stream = RtpStream::new(111);
     let mut dtx = 0;
     let mut talkspurts = Vec::new();
     for (i, (packet, theirs)) in audio.iter().zip(&theirs).enumerate() {
@@ -36,6 +37,7 @@ fn payloads_equal_gstreamer_rtpopuspay_and_the_marker_starts_talkspurts() {
         let (payload, marker) = &payloads[0];
         assert_eq!(payload, theirs.payload, "packet {i}");
         dtx += usize::from(opus_is_dtx(payload));
+        stream.push(payload, *marker, i as u32 * 960);
         if *marker {
             talkspurts.push(i);
         }
@@ -44,6 +46,7 @@ fn payloads_equal_gstreamer_rtpopuspay_and_the_marker_starts_talkspurts() {
             assert!(marker);
         }
     }
+    stream.write_out("opus_ours.rtp");
     assert!(dtx > 20, "the data has DTX silence ({dtx} packets)");
     // The first packet, and the first speech after each silence.
     assert_eq!(talkspurts, [0, 31, 49]);

@@ -97,6 +97,33 @@ fn gstreamer_rtp_depacketizes_to_the_encoded_frames() {
     write_out("vp8_from_gst.ivf", &out);
 }
 
+/// Our own packets of the encoder's frames (libwebrtc's layout: no partition labels), which the
+/// interop script also feeds to GStreamer's `rtpvp8depay` and decodes with ffmpeg.
+#[test]
+fn our_payloads_of_the_encoded_frames_come_back_whole() {
+    let ivf = read("vp8_gst.ivf");
+    let (_, frames) = IvfReader::new(&ivf).unwrap();
+    let mut p = Vp8Packetizer::new(Vp8Config {
+        first_picture_id: 1234,
+        ..Vp8Config::default()
+    });
+    let mut d = Vp8Depacketizer::new();
+    let mut stream = RtpStream::new(96);
+    for (i, frame) in frames.enumerate() {
+        let frame = frame.unwrap();
+        let payloads = packetize_all(&mut p, frame.data, 1188).unwrap();
+        for (payload, marker) in &payloads {
+            stream.push(payload, *marker, i as u32 * 3000);
+        }
+        let only: Vec<_> = payloads.iter().map(|(p, _)| p.as_slice()).collect();
+        assert_eq!(
+            depacketize_all(&mut d, &only, 64 * 1024).unwrap().0,
+            frame.data
+        );
+    }
+    stream.write_out("vp8_ours.rtp");
+}
+
 #[test]
 fn without_partitions_only_the_first_payload_starts_and_pid_is_zero() {
     let frame: Vec<u8> = (0..3000u32).map(|i| i as u8).collect();

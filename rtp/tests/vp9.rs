@@ -88,6 +88,34 @@ fn gstreamer_rtp_depacketizes_to_the_encoded_frames() {
     write_out("vp9_from_gst.ivf", &out);
 }
 
+/// Our own packets of the encoder's frames in flexible mode, which the interop script also
+/// feeds to GStreamer's `rtpvp9depay` and decodes with ffmpeg.
+#[test]
+fn our_flexible_mode_payloads_of_the_encoded_frames_come_back_whole() {
+    let ivf = read("vp9_gst.ivf");
+    let (_, frames) = IvfReader::new(&ivf).unwrap();
+    let mut p = Vp9Packetizer::new(Vp9Config {
+        flexible: true,
+        first_picture_id: 32000,
+        ..Vp9Config::default()
+    });
+    let mut d = Vp9Depacketizer::new();
+    let mut stream = RtpStream::new(98);
+    for (i, frame) in frames.enumerate() {
+        let frame = frame.unwrap();
+        let payloads = packetize_all(&mut p, frame.data, 1188).unwrap();
+        for (payload, marker) in &payloads {
+            stream.push(payload, *marker, i as u32 * 3000);
+        }
+        let only: Vec<_> = payloads.iter().map(|(p, _)| p.as_slice()).collect();
+        let (back, info) = depacketize_all(&mut d, &only, 64 * 1024).unwrap();
+        assert_eq!(back, frame.data);
+        assert_eq!(info.keyframe, i % 5 == 0);
+        assert!(d.picture().flexible);
+    }
+    stream.write_out("vp9_ours.rtp");
+}
+
 /// A non-flexible payload: I (15-bit id), L (TID, U, SID, D) and TL0PICIDX, maybe an SS.
 fn svc_payload(b: bool, e: bool, p: bool, sid: u8, tid: u8, ss: &[u8], media: &[u8]) -> Vec<u8> {
     let mut v = std::vec![

@@ -68,6 +68,7 @@
 //! [`Event::Closed`].
 #![no_std]
 #![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 #[cfg(any(feature = "std", test))]
 extern crate std;

@@ -106,12 +106,16 @@ impl TsnTracker {
         self.cumulative = self.cumulative.wrapping_add(n);
         if n == 64 {
             self.bits.copy_within(1.., 0);
-            self.bits[WORDS - 1] = 0;
+            if let Some(last) = self.bits.last_mut() {
+                *last = 0;
+            }
             return;
         }
         for i in 0..WORDS {
-            let next = self.bits.get(i + 1).copied().unwrap_or(0);
-            self.bits[i] = (self.bits[i] >> n) | (next << (64 - n));
+            let above = self.bits.get(i + 1).copied().unwrap_or(0);
+            if let Some(word) = self.bits.get_mut(i) {
+                *word = (*word >> n) | (above << (64 - n));
+            }
         }
     }
 
@@ -144,7 +148,7 @@ impl TsnTracker {
         let total = TSN_WINDOW as usize;
         while i < total && n < out.len() {
             // Skip whole empty words quickly.
-            if i.is_multiple_of(64) && self.bits[i / 64] == 0 {
+            if i.is_multiple_of(64) && self.bits.get(i / 64) == Some(&0) {
                 i += 64;
                 continue;
             }
@@ -156,7 +160,10 @@ impl TsnTracker {
             while i < total && self.bit(i) {
                 i += 1;
             }
-            out[n] = ((start + 1) as u16, i as u16);
+            let Some(block) = out.get_mut(n) else {
+                break;
+            };
+            *block = ((start + 1) as u16, i as u16);
             n += 1;
         }
         n
@@ -276,6 +283,11 @@ impl<'a, const N: usize> Reassembly<'a, N> {
         self.records.get(..self.count).unwrap_or_default()
     }
 
+    /// The record in front of position `index`.
+    fn before(&self, index: usize) -> Option<&Record> {
+        self.records().get(index.checked_sub(1)?)
+    }
+
     fn end(&self) -> usize {
         self.records()
             .last()
@@ -285,12 +297,11 @@ impl<'a, const N: usize> Reassembly<'a, N> {
     /// Moves every payload down so they are contiguous from offset 0.
     fn compact(&mut self) {
         let mut at = 0usize;
-        for i in 0..self.count {
-            let r = self.records[i];
+        for r in self.records.iter_mut().take(self.count) {
             let (from, len) = (r.offset as usize, r.len as usize);
             if from != at {
                 self.area.copy_within(from..from + len, at);
-                self.records[i].offset = at as u32;
+                r.offset = at as u32;
             }
             at += len;
         }
@@ -324,8 +335,8 @@ impl<'a, const N: usize> Reassembly<'a, N> {
         } else {
             self.records().partition_point(|r| key(r.tsn) < k)
         };
-        let merge_prev = index > 0 && self.records[index - 1].continued_by(&record);
-        let merge_next = index < self.count && record.continued_by(&self.records[index]);
+        let merge_prev = self.before(index).is_some_and(|p| p.continued_by(&record));
+        let merge_next = (self.records().get(index)).is_some_and(|n| record.continued_by(n));
         if !merge_prev && !merge_next && self.count >= N {
             return Err(StoreError::NoRoom);
         }
@@ -334,16 +345,13 @@ impl<'a, const N: usize> Reassembly<'a, N> {
         if index < self.count || self.end() + len > self.area.len() {
             self.compact();
         }
-        let at = if index > 0 {
-            let p = self.records[index - 1];
-            p.offset as usize + p.len as usize
-        } else {
-            0
-        };
+        let at = self
+            .before(index)
+            .map_or(0, |p| p.offset as usize + p.len as usize);
         let end = self.end();
         if at < end {
             self.area.copy_within(at..end, at + len);
-            for r in &mut self.records[index..self.count] {
+            for r in self.records.iter_mut().take(self.count).skip(index) {
                 r.offset += len as u32;
             }
         }
@@ -354,38 +362,44 @@ impl<'a, const N: usize> Reassembly<'a, N> {
         self.used += len;
         match (merge_prev, merge_next) {
             (true, next) => {
-                let p = &mut self.records[index - 1];
-                p.tsns += 1;
-                p.len += len as u32;
-                p.flags |= record.flags & crate::wire::data_flags::END;
-                if next {
-                    let n = self.records[index];
-                    let p = &mut self.records[index - 1];
-                    p.tsns += n.tsns;
-                    p.len += n.len;
-                    p.flags |= n.flags & crate::wire::data_flags::END;
+                // The successor joins too when the new chunk closes the hole between them.
+                let joined = self.records().get(index).copied().filter(|_| next);
+                if let Some(p) = index.checked_sub(1).and_then(|i| self.records.get_mut(i)) {
+                    p.tsns += 1;
+                    p.len += len as u32;
+                    p.flags |= record.flags & crate::wire::data_flags::END;
+                    if let Some(n) = joined {
+                        p.tsns += n.tsns;
+                        p.len += n.len;
+                        p.flags |= n.flags & crate::wire::data_flags::END;
+                    }
+                }
+                if joined.is_some() {
                     self.records.copy_within(index + 1..self.count, index);
                     self.count -= 1;
                 }
             }
             (false, true) => {
-                let n = &mut self.records[index];
-                let end_flag = n.flags & crate::wire::data_flags::END;
-                *n = Record {
-                    tsns: n.tsns + 1,
-                    len: n.len + len as u32,
-                    offset: at as u32,
-                    flags: record.flags | end_flag,
-                    ..record
-                };
+                if let Some(n) = self.records.get_mut(index) {
+                    let end_flag = n.flags & crate::wire::data_flags::END;
+                    *n = Record {
+                        tsns: n.tsns + 1,
+                        len: n.len + len as u32,
+                        offset: at as u32,
+                        flags: record.flags | end_flag,
+                        ..record
+                    };
+                }
             }
             (false, false) => {
                 self.records.copy_within(index..self.count, index + 1);
-                self.records[index] = Record {
-                    offset: at as u32,
-                    ..record
-                };
-                self.count += 1;
+                if let Some(slot) = self.records.get_mut(index) {
+                    *slot = Record {
+                        offset: at as u32,
+                        ..record
+                    };
+                    self.count += 1;
+                }
             }
         }
         Ok(())
@@ -396,7 +410,8 @@ impl<'a, const N: usize> Reassembly<'a, N> {
         if first > last || last >= self.count {
             return;
         }
-        let freed: usize = self.records[first..=last]
+        let freed: usize = (self.records.get(first..=last))
+            .unwrap_or_default()
             .iter()
             .map(|r| r.len as usize)
             .sum();
@@ -469,8 +484,7 @@ impl<'a, const N: usize> Reassembly<'a, N> {
     pub(crate) fn find_deliverable(&self, mut expected: impl FnMut(u16) -> u16) -> Option<Found> {
         let records = self.records();
         let mut i = 0;
-        while i < records.len() {
-            let r = records[i];
+        while let Some(&r) = records.get(i) {
             let Some(found) = self.complete_at(i) else {
                 i += 1;
                 continue;
@@ -485,8 +499,10 @@ impl<'a, const N: usize> Reassembly<'a, N> {
 
     /// Rewrites a record's flags (marks a DCEP message as acted on).
     pub(crate) fn set_flags(&mut self, index: usize, flags: u8) {
-        if index < self.count {
-            self.records[index].flags = flags;
+        if index < self.count
+            && let Some(r) = self.records.get_mut(index)
+        {
+            r.flags = flags;
         }
     }
 
@@ -499,8 +515,7 @@ impl<'a, const N: usize> Reassembly<'a, N> {
         if tsn_lt(up_to, base) {
             return 0;
         }
-        while i < self.count {
-            let r = self.records[i];
+        while let Some(&r) = self.records().get(i) {
             if !tsn_le(r.tsn, up_to) {
                 break;
             }
@@ -510,8 +525,7 @@ impl<'a, const N: usize> Reassembly<'a, N> {
             }
             // The fragments of one message from here (a run of consecutive TSNs).
             let mut j = i;
-            while let Some(n) = self.records().get(j + 1) {
-                let cur = self.records[j];
+            while let (Some(cur), Some(n)) = (self.records().get(j), self.records().get(j + 1)) {
                 if n.tsn == cur.last_tsn().wrapping_add(1) && !n.is_begin() && n.stream == r.stream
                 {
                     j += 1;
@@ -519,7 +533,8 @@ impl<'a, const N: usize> Reassembly<'a, N> {
                     break;
                 }
             }
-            dropped += self.records[i..=j]
+            dropped += (self.records().get(i..=j))
+                .unwrap_or_default()
                 .iter()
                 .map(|r| r.len as usize)
                 .sum::<usize>();

@@ -284,10 +284,10 @@ pub enum Checksum {
 /// Checks a packet's checksum field.
 #[must_use]
 pub fn check_checksum(packet: &[u8]) -> Checksum {
-    let Some(field) = packet.get(8..12) else {
+    let Some(field) = packet.get(8..).and_then(<[u8]>::first_chunk::<4>) else {
         return Checksum::Bad;
     };
-    let stored = u32::from_le_bytes([field[0], field[1], field[2], field[3]]);
+    let stored = u32::from_le_bytes(*field);
     if crc32c(packet) == stored {
         Checksum::Valid
     } else if stored == 0 {
@@ -340,8 +340,10 @@ impl<'a> Packet<'a> {
     }
 
     fn field(&self, at: usize) -> u32 {
-        let b = self.bytes.get(at..at + 4).unwrap_or(&[0; 4]);
-        u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+        self.bytes
+            .get(at..)
+            .and_then(<[u8]>::first_chunk::<4>)
+            .map_or(0, |b| u32::from_be_bytes(*b))
     }
 
     /// The source port.
@@ -800,19 +802,20 @@ impl<'a> Sack<'a> {
 
     /// Gap ack blocks as (start, end) offsets from the cumulative TSN, inclusive.
     pub fn gap_blocks(&self) -> impl Iterator<Item = (u16, u16)> + 'a {
-        self.gaps.chunks_exact(4).map(|b| {
-            (
-                u16::from_be_bytes([b[0], b[1]]),
-                u16::from_be_bytes([b[2], b[3]]),
-            )
-        })
+        self.gaps
+            .as_chunks::<4>()
+            .0
+            .iter()
+            .map(|&[a, b, c, d]| (u16::from_be_bytes([a, b]), u16::from_be_bytes([c, d])))
     }
 
     /// TSNs reported as received more than once.
     pub fn duplicate_tsns(&self) -> impl Iterator<Item = u32> + 'a {
         self.dups
-            .chunks_exact(4)
-            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+            .as_chunks::<4>()
+            .0
+            .iter()
+            .map(|b| u32::from_be_bytes(*b))
     }
 
     /// Emits a SACK.
@@ -868,12 +871,11 @@ impl<'a> ForwardTsn<'a> {
 
     /// (stream, skipped SSN) pairs for ordered streams.
     pub fn streams(&self) -> impl Iterator<Item = (u16, u16)> + 'a {
-        self.streams.chunks_exact(4).map(|b| {
-            (
-                u16::from_be_bytes([b[0], b[1]]),
-                u16::from_be_bytes([b[2], b[3]]),
-            )
-        })
+        self.streams
+            .as_chunks::<4>()
+            .0
+            .iter()
+            .map(|&[a, b, c, d]| (u16::from_be_bytes([a, b]), u16::from_be_bytes([c, d])))
     }
 
     /// Emits a FORWARD-TSN.
@@ -969,8 +971,10 @@ impl<'a> ReconfigParam<'a> {
     /// Stream identifiers listed in a reset request.
     pub fn stream_ids(streams: &'a [u8]) -> impl Iterator<Item = u16> + 'a {
         streams
-            .chunks_exact(2)
-            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+            .as_chunks::<2>()
+            .0
+            .iter()
+            .map(|b| u16::from_be_bytes(*b))
     }
 
     /// Emits an Outgoing SSN Reset Request parameter.

@@ -184,6 +184,16 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         self.channels.iter().position(|c| c.is_live() && c.id == id)
     }
 
+    /// The live channel on stream `id`.
+    pub(super) fn channel(&self, id: u16) -> Option<&Channel> {
+        self.channels.iter().find(|c| c.is_live() && c.id == id)
+    }
+
+    /// The live channel on stream `id`, to change.
+    pub(super) fn channel_mut(&mut self, id: u16) -> Option<&mut Channel> {
+        self.channels.iter_mut().find(|c| c.is_live() && c.id == id)
+    }
+
     /// Queues a message on a channel. Empty messages are sent as the RFC 8831 empty PPIDs.
     ///
     /// A `MaxLifetime` channel counts the lifetime from the association's latest time (the
@@ -203,7 +213,11 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         let index = self
             .channel_index(channel)
             .ok_or(SendError::UnknownChannel)?;
-        let c = self.channels[index];
+        let c = self
+            .channels
+            .get(index)
+            .copied()
+            .ok_or(SendError::UnknownChannel)?;
         if c.state != ChannelState::Open {
             return Err(SendError::UnknownChannel);
         }
@@ -247,11 +261,12 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             Err(QueueError::Full) => return Err(SendError::BufferFull),
             Err(QueueError::TooLarge) => return Err(SendError::TooLarge),
         }
-        let c = &mut self.channels[index];
-        if ordered {
-            c.next_out_ssn = c.next_out_ssn.wrapping_add(1);
+        if let Some(c) = self.channels.get_mut(index) {
+            if ordered {
+                c.next_out_ssn = c.next_out_ssn.wrapping_add(1);
+            }
+            c.buffered += data.len();
         }
-        c.buffered += data.len();
         Ok(())
     }
 
@@ -259,13 +274,14 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
     #[must_use]
     pub fn buffered_amount(&self, stream: StreamId) -> usize {
         self.channel_index(stream.0)
-            .map_or(0, |i| self.channels[i].buffered)
+            .and_then(|i| self.channels.get(i))
+            .map_or(0, |c| c.buffered)
     }
 
     /// Sets the threshold at or below which [`Event::BufferedAmountLow`](crate::Event::BufferedAmountLow) fires.
     pub fn set_buffered_amount_low_threshold(&mut self, stream: StreamId, threshold: usize) {
-        if let Some(i) = self.channel_index(stream.0) {
-            self.channels[i].low_threshold = threshold;
+        if let Some(c) = self.channel_mut(stream.0) {
+            c.low_threshold = threshold;
         }
     }
 
@@ -274,13 +290,13 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
     pub fn close_channel(&mut self, stream: StreamId) {
         let channel = stream.0;
         self.release();
-        let Some(i) = self.channel_index(channel) else {
+        let Some(c) = self.channel_mut(channel) else {
             return;
         };
-        if self.channels[i].state != ChannelState::Open {
+        if c.state != ChannelState::Open {
             return;
         }
-        self.channels[i].state = ChannelState::Closing;
+        c.state = ChannelState::Closing;
         self.request_reset(channel);
     }
 
@@ -288,26 +304,30 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         let Some(i) = self.channel_index(stream) else {
             return;
         };
-        if self.channels[i].out_reset_requested {
+        let closes_locally = !self.peer_caps.reconfig && self.is_established_like();
+        let request_free = self.reset_in_flight.is_none();
+        let Some(c) = self.channels.get_mut(i) else {
+            return;
+        };
+        if c.out_reset_requested {
             return;
         }
-        if !self.peer_caps.reconfig && self.is_established_like() {
+        if closes_locally {
             // The peer cannot reset streams: the channel closes locally.
-            self.channels[i].out_reset = true;
-            self.channels[i].in_reset = true;
+            c.out_reset = true;
+            c.in_reset = true;
             self.finish_close(i);
             return;
         }
         // RFC 6525 §5.1.1: one request in flight at a time; the stream waits for the next
         // one (a flag per channel, so no number of closes can overflow a queue).
-        self.channels[i].out_reset_requested = true;
-        self.channels[i].reset_pending = true;
-        self.pending.reconfig_request |= self.reset_in_flight.is_none();
+        c.out_reset_requested = true;
+        c.reset_pending = true;
+        self.pending.reconfig_request |= request_free;
     }
 
     pub(super) fn finish_close(&mut self, i: usize) {
-        let c = self.channels[i];
-        if c.is_live() && c.out_reset && c.in_reset {
+        if (self.channels.get(i)).is_some_and(|c| c.is_live() && c.out_reset && c.in_reset) {
             self.mark_closed(i);
         }
     }
@@ -328,8 +348,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
     }
 
     pub(super) fn unbuffer(&mut self, stream: u16, len: usize) {
-        if let Some(i) = self.channel_index(stream) {
-            let c = &mut self.channels[i];
+        if let Some(c) = self.channel_mut(stream) {
             let before = c.buffered;
             c.buffered = c.buffered.saturating_sub(len);
             if before > c.low_threshold && c.buffered <= c.low_threshold {

@@ -13,7 +13,7 @@ use peerless_base::{Writer, debug};
 use super::channels::{Channel, ChannelState, FREE_CHANNEL};
 use super::config::{ChannelOptions, DtlsRole, Reliability, StreamId};
 use super::event::{CloseReason, Event, MessageKind};
-use super::{Association, MAX_DUPS, State};
+use super::{Association, State};
 use crate::dcep;
 use crate::recv::{Arrival, PROCESSED_FLAG as PROCESSED, Record, ssn_lt, tsn_le, tsn_lt};
 use crate::send::{Outgoing, Policy};
@@ -81,11 +81,11 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             let processed = first.flags & PROCESSED != 0;
             if !processed
                 && !first.is_unordered()
-                && let Some(i) = channel
+                && let Some(c) = channel.and_then(|i| self.channels.get_mut(i))
             {
-                self.channels[i].next_in_ssn = self.channels[i].next_in_ssn.wrapping_add(1);
+                c.next_in_ssn = c.next_in_ssn.wrapping_add(1);
             }
-            let Some(i) = channel else {
+            let Some(c) = channel.and_then(|i| self.channels.get(i)) else {
                 // No channel for this stream: nothing to deliver it to (a refused DCEP OPEN
                 // was counted when it was refused).
                 if !processed {
@@ -103,7 +103,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                             Ok(dcep::Message::Open(_))
                         ) =>
                 {
-                    Some(self.channels[i].options)
+                    Some(c.options)
                 }
                 Ppid::STRING | Ppid::BINARY | Ppid::STRING_EMPTY | Ppid::BINARY_EMPTY => None,
                 _ => {
@@ -182,7 +182,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                 i = found.last + 1;
                 continue;
             }
-            let Some(c) = self.channel_index(r.stream) else {
+            let Some(expected) = self.channel(r.stream).map(|c| c.next_in_ssn) else {
                 if r.flags & PROCESSED == 0 {
                     self.stats.dropped_channel += 1;
                 }
@@ -193,7 +193,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             // an earlier one runs last, as the other conditions rarely hold.
             if !r.is_unordered()
                 && r.flags & PROCESSED == 0
-                && r.ssn != self.channels[c].next_in_ssn
+                && r.ssn != expected
                 && !self
                     .recv
                     .records()
@@ -204,9 +204,11 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             {
                 debug!(
                     "sctp: stream {} resumes at SSN {} (expected {})",
-                    r.stream, r.ssn, self.channels[c].next_in_ssn
+                    r.stream, r.ssn, expected
                 );
-                self.channels[c].next_in_ssn = r.ssn;
+                if let Some(c) = self.channel_mut(r.stream) {
+                    c.next_in_ssn = r.ssn;
+                }
                 return true;
             }
             i = found.last + 1;
@@ -266,8 +268,8 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         match self.tracker.classify(data.tsn) {
             Arrival::Duplicate => {
                 self.stats.duplicate_chunks += 1;
-                if self.dup_count < MAX_DUPS {
-                    self.dups[self.dup_count] = data.tsn;
+                if let Some(slot) = self.dups.get_mut(self.dup_count) {
+                    *slot = data.tsn;
                     self.dup_count += 1;
                 }
                 self.pending.sack = true;
@@ -384,9 +386,9 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             let channel = self.channel_index(r.stream);
             // On a stream with no channel there is no order to keep (an OPEN is the first
             // message of its stream, RFC 8832 §5).
-            if let Some(i) = channel
+            if let Some(c) = channel.and_then(|i| self.channels.get(i))
                 && !r.is_unordered()
-                && r.ssn != self.channels[i].next_in_ssn
+                && r.ssn != c.next_in_ssn
             {
                 self.dcep_waiting = true;
                 index = found.last + 1;
@@ -406,11 +408,10 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             let keep = match parsed {
                 Some(Some(open)) => self.on_dcep_open(r.stream, r.ssn, &open, r.is_unordered()),
                 Some(None) => {
-                    if let Some(i) = channel {
-                        self.channels[i].acked = true;
+                    if let Some(c) = channel.and_then(|i| self.channels.get_mut(i)) {
+                        c.acked = true;
                         if !r.is_unordered() {
-                            self.channels[i].next_in_ssn =
-                                self.channels[i].next_in_ssn.wrapping_add(1);
+                            c.next_in_ssn = c.next_in_ssn.wrapping_add(1);
                         }
                     }
                     false
@@ -451,8 +452,8 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         let max = usize::from(self.config.max_label);
         let slot = self
             .channels
-            .iter()
-            .position(|c| c.state == ChannelState::Free);
+            .iter_mut()
+            .find(|c| c.state == ChannelState::Free);
         let (Some(slot), false, true) = (
             slot,
             ours,
@@ -478,7 +479,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             priority: open.priority,
             negotiated: None,
         };
-        self.channels[slot] = Channel {
+        *slot = Channel {
             id: stream,
             state: ChannelState::Open,
             options,
@@ -501,8 +502,10 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             },
         };
         let max = self.max_payload();
-        if self.send.push(&out, max).is_ok() {
-            self.channels[slot].next_out_ssn = 1;
+        if self.send.push(&out, max).is_ok()
+            && let Some(c) = self.channel_mut(stream)
+        {
+            c.next_out_ssn = 1;
         }
         debug!("sctp: channel {} opened by the peer", stream);
         true
@@ -561,7 +564,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         self.recv.drop_abandoned(base, new_cum);
         self.tracker.forward_to(new_cum);
         for (stream, ssn) in fwd.streams() {
-            let Some(i) = self.channel_index(stream) else {
+            let Some(expected) = self.channel(stream).map(|c| c.next_in_ssn) else {
                 continue;
             };
             // RFC 3758 §3.6: complete ordered messages up to the skipped SSN are delivered,
@@ -575,7 +578,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                     && r.is_begin()
                     && r.flags & PROCESSED == 0
                     && !ssn_lt(ssn, r.ssn)
-                    && !ssn_lt(r.ssn, self.channels[i].next_in_ssn)
+                    && !ssn_lt(r.ssn, expected)
                     && tsn_le(r.tsn, new_cum)
                 {
                     self.recv.set_flags(k, r.flags | PROCESSED);
@@ -583,8 +586,10 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                 k += 1;
             }
             let next = ssn.wrapping_add(1);
-            if ssn_lt(self.channels[i].next_in_ssn, next) {
-                self.channels[i].next_in_ssn = next;
+            if let Some(c) = self.channel_mut(stream)
+                && ssn_lt(c.next_in_ssn, next)
+            {
+                c.next_in_ssn = next;
             }
         }
     }

@@ -27,19 +27,18 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
     ) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
         self.release();
         let mtu = self.config.mtu;
-        if buf.len() < mtu {
+        let Some(out) = buf.get_mut(..mtu) else {
             if self.has_output() {
                 return Err(BufferTooSmall { needed: mtu });
             }
             return Ok(None);
-        }
-        let out = &mut buf[..mtu];
+        };
         let n = self.build_packet(out);
-        if n == 0 {
+        let Some(packet) = buf.get(..n).filter(|p| !p.is_empty()) else {
             return Ok(None);
-        }
+        };
         self.stats.packets_sent += 1;
-        Ok(Some(Transmit::on_path(&buf[..n])))
+        Ok(Some(Transmit::on_path(packet)))
     }
 
     pub(super) fn has_output(&self) -> bool {
@@ -234,15 +233,15 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         // Leave room for at least the SACK itself and keep the packet within the MTU.
         let room = w.remaining().saturating_sub(16 + 4 * self.dup_count) / 4;
         let limit = room.min(MAX_GAPS);
-        let n = self.tracker.gap_blocks(&mut gaps[..limit]);
+        let n = (self.tracker).gap_blocks(gaps.get_mut(..limit).unwrap_or_default());
         let rwnd = self.local_rwnd();
         self.last_advertised_rwnd = rwnd;
         Sack::emit(
             w,
             self.tracker.cumulative,
             rwnd as u32,
-            &gaps[..n],
-            &self.dups[..self.dup_count],
+            gaps.get(..n).unwrap_or_default(),
+            self.dups.get(..self.dup_count).unwrap_or_default(),
         );
         self.dup_count = 0;
         self.unacked_packets = 0;
@@ -264,26 +263,30 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                 && meta.flags & data_flags::UNORDERED == 0
                 && meta.stream < self.out_streams
             {
-                let capacity = streams.len();
-                match streams[..n].iter_mut().find(|(s, _)| *s == meta.stream) {
+                let named = (streams.get_mut(..n).unwrap_or_default())
+                    .iter_mut()
+                    .find(|(s, _)| *s == meta.stream);
+                match named {
                     Some(entry) => {
                         if ssn_lt(entry.1, meta.ssn) {
                             entry.1 = meta.ssn;
                         }
                     }
-                    None if n < capacity => {
-                        streams[n] = (meta.stream, meta.ssn);
+                    None => {
+                        // Too many streams for one chunk: stop here; the rest goes next time.
+                        let Some(free) = streams.get_mut(n) else {
+                            break;
+                        };
+                        *free = (meta.stream, meta.ssn);
                         n += 1;
                     }
-                    // Too many streams for one chunk: stop here; the rest goes next time.
-                    None => break,
                 }
             }
             new_cum = meta.tsn;
             at = next;
         }
         if tsn_lt(self.last_cum_ack, new_cum) {
-            ForwardTsn::emit(w, new_cum, &streams[..n]);
+            ForwardTsn::emit(w, new_cum, streams.get(..n).unwrap_or_default());
             self.timers
                 .set_earliest(Timer::T3, self.now + self.rto.timeout());
         }

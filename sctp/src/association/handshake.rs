@@ -10,7 +10,7 @@
 //! ```
 
 use hmac::{Hmac, KeyInit, Mac};
-use peerless_base::{Writer, ct_eq, debug};
+use peerless_base::{ReadError, Reader, Writer, ct_eq, debug};
 use sha2::Sha256;
 
 use super::event::CloseReason;
@@ -64,21 +64,30 @@ impl CookieBody {
         b
     }
 
-    pub(super) fn decode(b: &[u8; COOKIE_BODY]) -> Self {
-        let u32_at = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-        CookieBody {
-            peer_tag: u32_at(0),
-            local_tag: u32_at(4),
-            peer_tsn: u32_at(8),
-            local_tsn: u32_at(12),
-            peer_rwnd: u32_at(16),
-            caps: b[20],
-            local_tie: u32_at(24),
-            peer_tie: u32_at(28),
-            issued_at: (u64::from(u32_at(32)) << 32) | u64::from(u32_at(36)),
-            peer_os: u16::from_be_bytes([b[40], b[41]]),
-            peer_mis: u16::from_be_bytes([b[42], b[43]]),
-        }
+    /// `None` only if the layout outgrew [`COOKIE_BODY`] (every read fits otherwise).
+    pub(super) fn decode(b: &[u8; COOKIE_BODY]) -> Option<Self> {
+        let mut r = Reader::new(b);
+        // The fields in their order in the body (a struct literal evaluates in order).
+        let mut fields = || -> Result<Self, ReadError> {
+            Ok(CookieBody {
+                peer_tag: r.u32()?,
+                local_tag: r.u32()?,
+                peer_tsn: r.u32()?,
+                local_tsn: r.u32()?,
+                peer_rwnd: r.u32()?,
+                caps: {
+                    let caps = r.u8()?;
+                    r.skip(3)?;
+                    caps
+                },
+                local_tie: r.u32()?,
+                peer_tie: r.u32()?,
+                issued_at: r.u64()?,
+                peer_os: r.u16()?,
+                peer_mis: r.u16()?,
+            })
+        };
+        fields().ok()
     }
 }
 
@@ -323,7 +332,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             return None;
         }
         let b: &[u8; COOKIE_BODY] = body.try_into().ok()?;
-        let body = CookieBody::decode(b);
+        let body = CookieBody::decode(b)?;
         let age = self.now.as_micros().checked_sub(body.issued_at)?;
         Some((body, age > micros(self.config.cookie_lifetime)))
     }
@@ -358,10 +367,13 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             // Closes asked for before we knew the peer cannot reset streams: done locally,
             // as `request_reset` does once the association is up.
             for i in 0..CHANNELS {
-                if self.channels[i].is_live() && self.channels[i].reset_pending {
-                    self.channels[i].reset_pending = false;
-                    self.channels[i].out_reset = true;
-                    self.channels[i].in_reset = true;
+                if let Some(c) = self.channels.get_mut(i)
+                    && c.is_live()
+                    && c.reset_pending
+                {
+                    c.reset_pending = false;
+                    c.out_reset = true;
+                    c.in_reset = true;
                     self.finish_close(i);
                 }
             }
@@ -377,7 +389,9 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
     /// them (libwebrtc closes such channels when the association comes up, too).
     pub(super) fn close_channels_beyond_peer_streams(&mut self) {
         for i in 0..CHANNELS {
-            let c = self.channels[i];
+            let Some(&c) = self.channels.get(i) else {
+                break;
+            };
             if !c.is_live() || c.id < self.out_streams {
                 continue;
             }

@@ -489,7 +489,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         self.state = State::Closed;
         self.timers.clear_all();
         for i in 0..CHANNELS {
-            if self.channels[i].is_live() {
+            if self.channels.get(i).is_some_and(|c| c.is_live()) {
                 self.mark_closed(i);
             }
         }

@@ -52,8 +52,8 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                         let mut listed = false;
                         for s in ReconfigParam::stream_ids(streams) {
                             listed = true;
-                            if let Some(i) = self.channel_index(s) {
-                                self.channels[i].in_reset_deferred = true;
+                            if let Some(c) = self.channel_mut(s) {
+                                c.in_reset_deferred = true;
                             }
                         }
                         // An empty list resets every stream.
@@ -92,26 +92,29 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         }
         self.deferred_reset = None;
         for i in 0..CHANNELS {
-            let c = self.channels[i];
+            let Some(c) = self.channels.get_mut(i) else {
+                break;
+            };
             if c.is_live() && (all || c.in_reset_deferred) {
-                self.channels[i].in_reset_deferred = false;
-                self.incoming_reset(c.id);
+                c.in_reset_deferred = false;
+                let stream = c.id;
+                self.incoming_reset(stream);
             }
         }
         self.last_peer_reconfig_result = ReconfigResult::SUCCESS_PERFORMED;
     }
 
     pub(super) fn incoming_reset(&mut self, stream: u16) {
-        let Some(i) = self.channel_index(stream) else {
+        let Some(c) = self.channel_mut(stream) else {
             return;
         };
-        self.channels[i].next_in_ssn = 0;
-        self.channels[i].in_reset = true;
-        if self.channels[i].state == ChannelState::Open {
+        c.next_in_ssn = 0;
+        c.in_reset = true;
+        if c.state == ChannelState::Open {
             // The peer closed the channel: close our direction too (RFC 8831 §6.7).
-            self.channels[i].state = ChannelState::Closing;
+            c.state = ChannelState::Closing;
         }
-        if !self.channels[i].out_reset_requested {
+        if !c.out_reset_requested {
             self.request_reset(stream);
         }
         if let Some(i) = self.channel_index(stream) {
@@ -129,8 +132,11 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             entry.1 = result;
             return;
         }
-        if self.reconfig_response_count < self.reconfig_responses.len() {
-            self.reconfig_responses[self.reconfig_response_count] = (seq, result);
+        if let Some(free) = self
+            .reconfig_responses
+            .get_mut(self.reconfig_response_count)
+        {
+            *free = (seq, result);
             self.reconfig_response_count += 1;
         } else {
             // Only a peer breaking RFC 6525's one-request-at-a-time rule gets here; it will
@@ -169,11 +175,14 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         self.timers.clear(Timer::Reconfig);
         self.next_reconfig_seq = self.next_reconfig_seq.wrapping_add(1);
         for i in 0..CHANNELS {
-            if self.channels[i].is_live() && self.channels[i].reset_in_flight {
+            if let Some(c) = self.channels.get_mut(i)
+                && c.is_live()
+                && c.reset_in_flight
+            {
                 // Success or a refusal: either way the stream carries nothing more from us.
-                self.channels[i].reset_in_flight = false;
-                self.channels[i].out_reset = true;
-                self.channels[i].next_out_ssn = 0;
+                c.reset_in_flight = false;
+                c.out_reset = true;
+                c.next_out_ssn = 0;
                 self.finish_close(i);
             }
         }

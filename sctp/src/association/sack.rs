@@ -98,13 +98,11 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         // Walk what remains against the gap blocks.
         let mut gaps = [(0u16, 0u16); MAX_GAPS];
         let mut ngaps = 0;
-        for g in sack.gap_blocks() {
-            if ngaps < MAX_GAPS && g.0 <= g.1 {
-                gaps[ngaps] = g;
-                ngaps += 1;
-            }
+        for (g, slot) in sack.gap_blocks().filter(|g| g.0 <= g.1).zip(&mut gaps) {
+            *slot = g;
+            ngaps += 1;
         }
-        let gaps = &gaps[..ngaps];
+        let gaps = gaps.get(..ngaps).unwrap_or_default();
         let mut highest_newly_acked: Option<u32> = None;
         let mut reneged = false;
         if ngaps > 0 || self.gap_acked > 0 {

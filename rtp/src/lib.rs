@@ -16,6 +16,10 @@
 //!   a depacketizer rebuilds a frame from payloads handed to it in sequence order, into a lent
 //!   buffer, and says whether it is a keyframe. Audio: Opus, G.711, G.722, telephone-event
 //!   (RFC 4733 DTMF); video: VP8, VP9.
+//! - [`codec::h264`] (RFC 6184, modes 0 and 1) and [`codec::h265`] (RFC 7798): Annex-B access
+//!   units in and out, single NAL units, STAP-A/AP aggregation, FU-A/FU fragmentation, the last
+//!   parameter sets repeated before a keyframe that lacks them; [`codec::annexb`] splits a byte
+//!   stream into NAL units.
 //! - [`container`]: IVF (VP8/VP9/AV1 frames at rest) for tests and tools; off the packet path.
 //! - [`send`]: the sender's parts: a send history in a lent ring that answers NACKs as RTX or
 //!   plain retransmissions within a byte budget, sender statistics for SR, the send record of

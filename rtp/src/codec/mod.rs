@@ -22,6 +22,13 @@
 
 use core::fmt;
 
+pub mod annexb;
+pub mod h264;
+pub mod h265;
+mod nal;
+
+pub use nal::PacketizationMode;
+
 /// What a packetizer wrote into the caller's buffer: one RTP payload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]

@@ -7,12 +7,12 @@
 
 mod payload_support;
 
+use payload_support::{annexb, annexb4, depacketize, packetize};
 use peerless_rtp::codec::h264::{H264Depacketizer, H264Packetizer};
 use peerless_rtp::codec::{
     CodecError, Depacketizer, FrameBuf, PacketizationMode, Packetizer, Packets,
 };
 use proptest::prelude::*;
-use payload_support::{annexb, annexb4, depacketize, packetize};
 
 const SPS: &[u8] = &[0x67, 0x42, 0xc0, 0x1e, 0xda, 0x02, 0x80, 0xbf, 0xe5];
 const PPS: &[u8] = &[0x68, 0xce, 0x3c, 0x80];

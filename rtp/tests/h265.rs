@@ -7,10 +7,10 @@
 
 mod payload_support;
 
+use payload_support::{annexb, annexb4, depacketize, packetize};
 use peerless_rtp::codec::h265::{H265Depacketizer, H265Packetizer};
 use peerless_rtp::codec::{CodecError, Depacketizer, FrameBuf};
 use proptest::prelude::*;
-use payload_support::{annexb, annexb4, depacketize, packetize};
 
 /// A NAL unit header: type, LayerId, TID (nuh_temporal_id_plus1).
 fn header(t: u8, layer: u8, tid: u8) -> [u8; 2] {

@@ -11,10 +11,10 @@
 
 mod payload_support;
 
+use payload_support::{annexb4, depacketize, packetize};
 use peerless_rtp::codec::h264::{H264Depacketizer, H264Packetizer};
 use peerless_rtp::codec::h265::{H265Depacketizer, H265Packetizer};
 use peerless_rtp::codec::{Depacketizer, PacketizationMode, Packetizer};
-use payload_support::{annexb4, depacketize, packetize};
 
 const MAX_PAYLOAD: usize = 1200;
 

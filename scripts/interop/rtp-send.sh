@@ -6,12 +6,16 @@
 # abs-send-time, transport-wide sequence number), payload types with their apt mapping, and
 # both marker values. No network is involved.
 #
-# The generated answers must equal the checked-in rtp/tests/data/rtx_aiortc.txt (same seed),
-# and `cargo test --test retransmission` runs against the fresh file too.
-# RTP_SEND_REGENERATE=1 rewrites the checked-in file instead of comparing.
+# Second, the RTCP interval: RFC 3550 A.7's rtcp_interval() written in C with doubles (as the
+# RFC gives it, the random draw passed in) computes intervals for a grid of members, senders,
+# bandwidths, sizes and draws; our integer version must agree within 2 microseconds.
+#
+# The generated answers must equal the checked-in files in rtp/tests/data/ (same seeds), and
+# the Rust tests run against the fresh files too. RTP_SEND_REGENERATE=1 rewrites the
+# checked-in files instead of comparing.
 . "$(dirname "$0")/../lib.sh"
 
-section "rtp: RTX (RFC 4588) known answers from aiortc"
+section "rtp: send side known answers (aiortc's RTX, RFC 3550 A.7's RTCP interval)"
 need_pip aiortc
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 cd "$ROOT"
@@ -59,6 +63,69 @@ if cmp -s "$fresh" "$checked_in"; then
 else
     echo "FAIL - aiortc's RTX answers differ from $checked_in"; exit 1
 fi
+
+need_apt gcc
+cc_dir="$(mktemp -d)"
+trap 'rm -f "$fresh"; rm -rf "$cc_dir"' EXIT
+cat >"$cc_dir/interval.c" <<'C'
+/* RFC 3550 A.7's interval, in double precision, with the uniform draw as an argument. */
+#include <stdio.h>
+static double rtcp_interval(int members, int senders, double rtcp_bw, int we_sent,
+                            double avg_rtcp_size, int initial, double min_time, double draw) {
+    double const sender_fraction = 0.25, receiver_fraction = 1.0 - sender_fraction;
+    double const compensation = 2.71828 - 1.5;
+    double t, rtcp_min_time = initial ? min_time / 2 : min_time;
+    int n = members;
+    if (senders <= members * sender_fraction) {
+        if (we_sent) { rtcp_bw *= sender_fraction; n = senders; }
+        else { rtcp_bw *= receiver_fraction; n -= senders; }
+    }
+    t = avg_rtcp_size * n / rtcp_bw;
+    if (t < rtcp_min_time) t = rtcp_min_time;
+    t = t * (draw + 0.5);
+    return t / compensation;
+}
+int main(void) {
+    int const members[] = {1, 2, 3, 8, 40};
+    int const bws[] = {50, 400, 6250, 125000};
+    int const sizes[] = {60, 128, 1200};
+    int const mins_ms[] = {5000, 0, 144};
+    unsigned draws[] = {0, 250000, 999999};
+    printf("# members senders rtcp_bytes_per_s we_sent avg_size initial min_us draw_millionths interval_us (RFC 3550 A.7 in C; scripts/interop/rtp-send.sh)\n");
+    for (unsigned a = 0; a < sizeof members / sizeof *members; a++)
+    for (int s = 0; s <= members[a] && s <= 3; s++)
+    for (unsigned b = 0; b < sizeof bws / sizeof *bws; b++)
+    for (int we = 0; we <= (s > 0); we++)
+    for (unsigned z = 0; z < sizeof sizes / sizeof *sizes; z++)
+    for (int init = 0; init <= 1; init++)
+    for (unsigned m = 0; m < sizeof mins_ms / sizeof *mins_ms; m++)
+    for (unsigned d = 0; d < sizeof draws / sizeof *draws; d++) {
+        if ((a * 5 + s * 3 + b * 2 + z * 7 + init + m * 11 + d * 13) % 7 != 0) continue; /* a seventh of the grid keeps the file small */
+        double t = rtcp_interval(members[a], s, bws[b], we, sizes[z], init, mins_ms[m] / 1000.0, draws[d] / 1e6);
+        printf("%d %d %d %d %d %d %d %u %.3f\n", members[a], s, bws[b], we, sizes[z], init,
+               mins_ms[m] * 1000, draws[d], t * 1e6);
+    }
+    return 0;
+}
+C
+gcc -O2 -o "$cc_dir/interval" "$cc_dir/interval.c"
+"$cc_dir/interval" >"$cc_dir/interval.txt"
+interval_checked_in=rtp/tests/data/rtcp_interval_rfc3550.txt
+if [ "${RTP_SEND_REGENERATE:-0}" = 1 ]; then
+    cp "$cc_dir/interval.txt" "$interval_checked_in"
+    echo "ok - regenerated $interval_checked_in"
+fi
+if cmp -s "$cc_dir/interval.txt" "$interval_checked_in"; then
+    echo "ok - RFC 3550 A.7 in C gives the checked-in $interval_checked_in"
+else
+    echo "FAIL - RFC 3550 A.7 in C differs from $interval_checked_in"; exit 1
+fi
+if RTCP_INTERVAL_KNOWN_ANSWERS="$cc_dir/interval.txt" cargo test -q -p peerless-rtp --test rtcp_schedule interval_matches_rfc3550_a7 >/dev/null 2>&1; then
+    echo "ok - the schedule's intervals equal RFC 3550 A.7's for all $(grep -vc '^#' "$cc_dir/interval.txt") inputs"
+else
+    echo "FAIL - the schedule's intervals differ from RFC 3550 A.7's (cargo test -p peerless-rtp --test rtcp_schedule)"; exit 1
+fi
+
 if RTX_KNOWN_ANSWERS="$fresh" cargo test -q -p peerless-rtp --test retransmission rtx_matches_aiortc >/dev/null 2>&1; then
     echo "ok - SendHistory writes aiortc's RTX bytes for all $(grep -vc '^#' "$fresh") packets"
 else

@@ -1,5 +1,5 @@
-//! The send history answering NACKs: RTX as RFC 4588 writes it (and as aiortc writes it, byte
-//! for byte), plain retransmission, packets gone from the ring refused and counted, the
+//! The send history answering NACKs: RTX as RFC 4588 writes it (and as aiortc and GStreamer
+//! write it, byte for byte), plain retransmission, packets gone from the ring refused and counted, the
 //! budget holding under a NACK storm, and a model check over arbitrary record/NACK sequences.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -124,7 +124,14 @@ fn nack_answered_as_rtx_with_the_original_sequence_number_in_front() {
         expected[2..4].copy_from_slice(&0xfffeu16.wrapping_add(k as u16).to_be_bytes());
         expected[8..12].copy_from_slice(&0xabcd_ef01u32.to_be_bytes());
         expected.extend_from_slice(&want.to_be_bytes());
-        expected.extend_from_slice(&original[header_len..]);
+        // The padding (packet 42's five bytes) stays behind, and P is cleared.
+        let padding = if original[0] & 0x20 != 0 {
+            usize::from(*original.last().unwrap())
+        } else {
+            0
+        };
+        expected[0] &= !0x20;
+        expected.extend_from_slice(&original[header_len..original.len() - padding]);
         assert_eq!(rtx, &expected, "NACK for {want}");
         assert_eq!(rtx[1] & 0x80, original[1] & 0x80, "marker kept");
         assert_eq!(rtx[4..8], original[4..8], "timestamp kept");
@@ -221,6 +228,15 @@ fn a_jump_in_sequence_numbers_leaves_no_stale_packet_behind() {
         history.record(ms(2), &[0x80, 96, 0]),
         Err(RecordError::Malformed)
     );
+    // P set with a zero count, or a count reaching into the header.
+    let mut padded = simple(21, 4);
+    padded[0] |= 0x20;
+    *padded.last_mut().unwrap() = 0;
+    assert_eq!(history.record(ms(2), &padded), Err(RecordError::Malformed));
+    *padded.last_mut().unwrap() = 5;
+    assert_eq!(history.record(ms(2), &padded), Err(RecordError::Malformed));
+    *padded.last_mut().unwrap() = 4;
+    assert_eq!(history.record(ms(2), &padded), Ok(()));
     assert_eq!(
         history.record(ms(2), &simple(21, 70_000)),
         Err(RecordError::TooLarge {
@@ -328,13 +344,11 @@ fn the_budget_holds_under_a_nack_storm() {
     assert!(history.stats().dropped_nack_rate_limited > 10_000);
 }
 
-/// aiortc's `wrap_rtx` on the same packets (scripts/interop/rtp-send.sh writes the file;
-/// `RTX_KNOWN_ANSWERS` points at a freshly generated one).
-#[test]
-fn rtx_matches_aiortc() {
-    let path = std::env::var("RTX_KNOWN_ANSWERS").unwrap_or_else(|_| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/rtx_aiortc.txt").into()
-    });
+/// Each line: RTX SSRC, RTX payload type, the RTX sequence number, the original packet and the
+/// RTX packet the independent implementation wrote when that packet was NACKed.
+fn check_rtx_known_answers(variable: &str, file: &str) -> usize {
+    let path = std::env::var(variable)
+        .unwrap_or_else(|_| format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR")));
     let text = std::fs::read_to_string(path).unwrap();
     let mut cases = 0;
     for line in text.lines().filter(|l| !l.starts_with('#')) {
@@ -357,10 +371,30 @@ fn rtx_matches_aiortc() {
         history.handle_nack(ms(100), [u16::from_be_bytes([original[2], original[3]])]);
         let out = drain(&mut history);
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].0, expected, "case {cases}");
+        assert_eq!(out[0].0, expected, "{file} case {cases}");
         cases += 1;
     }
-    assert_eq!(cases, 64);
+    cases
+}
+
+/// aiortc's `wrap_rtx` on 64 packets (scripts/interop/rtp-send.sh writes the file;
+/// `RTX_KNOWN_ANSWERS` points at a freshly generated one).
+#[test]
+fn rtx_matches_aiortc() {
+    assert_eq!(
+        check_rtx_known_answers("RTX_KNOWN_ANSWERS", "rtx_aiortc.txt"),
+        64
+    );
+}
+
+/// GStreamer's `rtprtxsend` answering 48 retransmission requests (CSRCs, header extensions,
+/// padding, sequence numbers across the wrap).
+#[test]
+fn rtx_matches_gstreamer() {
+    assert_eq!(
+        check_rtx_known_answers("RTX_GSTREAMER_KNOWN_ANSWERS", "rtx_gstreamer.txt"),
+        48
+    );
 }
 
 fn hex(s: &str) -> Vec<u8> {

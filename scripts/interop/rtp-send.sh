@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The send side against aiortc (an independent Python implementation): aiortc wraps RTP
+# The send side against independent implementations. First aiortc (Python): it wraps RTP
 # packets as RTX (aiortc.rtp.wrap_rtx, the function its RTCRtpSender answers NACKs with, RTX
 # sequence numbers counted up from a first one as its sender does), and our SendHistory must
 # write the same bytes for the same NACKs. The packets carry CSRCs and header extensions (mid,
-# abs-send-time, transport-wide sequence number), payload types with their apt mapping, and
-# both marker values. No network is involved.
+# abs-send-time, transport-wide sequence number), padding (which RTX leaves behind), payload
+# types with their apt mapping, and both marker values. No network is involved.
 #
 # Second, the RTCP interval: RFC 3550 A.7's rtcp_interval() written in C with doubles (as the
 # RFC gives it, the random draw passed in) computes intervals for a grid of members, senders,
@@ -15,7 +15,7 @@
 # checked-in files instead of comparing.
 . "$(dirname "$0")/../lib.sh"
 
-section "rtp: send side known answers (aiortc's RTX, RFC 3550 A.7's RTCP interval)"
+section "rtp: send side known answers (aiortc's and GStreamer's RTX, RFC 3550 A.7's RTCP interval)"
 need_pip aiortc
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 cd "$ROOT"
@@ -42,13 +42,17 @@ with open(sys.argv[1], "w") as out:
         pt = rng.choice(list(apt))
         p = RtpPacket(payload_type=pt, marker=rng.getrandbits(1), sequence_number=rng.getrandbits(16),
                       timestamp=rng.getrandbits(32), ssrc=rng.getrandbits(32),
-                      payload=bytes(rng.getrandbits(8) for _ in range(rng.choice([1, 7, 100, 1188]))))
+                      payload=bytes(rng.getrandbits(8) for _ in range(rng.choice([1, 7, 100, 700]))))
         p.csrc = [rng.getrandbits(32) for _ in range(rng.randrange(0, 4))]
         if rng.random() < 0.6:
             p.extensions.mid = rng.choice(["0", "1", "video"])
             p.extensions.abs_send_time = rng.getrandbits(24)
             p.extensions.transport_sequence_number = rng.getrandbits(16)
         original = p.serialize(xmap)
+        if rng.random() < 0.25:
+            # Padding (aiortc pads with random bytes; these are fixed): P set, count last.
+            pad = rng.randrange(1, 9)
+            original = bytes([original[0] | 0x20]) + original[1:] + bytes(pad - 1) + bytes([pad])
         # Parse back as a receiver would, then wrap as aiortc's sender does.
         rtx = wrap_rtx(RtpPacket.parse(original, xmap), payload_type=apt[pt], sequence_number=rtx_seq, ssrc=rtx_ssrc)
         out.write(f"{rtx_ssrc} {apt[pt]} {rtx_seq} {original.hex()} {rtx.serialize(xmap).hex()}\n")
@@ -63,6 +67,79 @@ if cmp -s "$fresh" "$checked_in"; then
 else
     echo "FAIL - aiortc's RTX answers differ from $checked_in"; exit 1
 fi
+
+# GStreamer's rtprtxsend answers the same kind of NACKs (GstRTPRetransmissionRequest events);
+# its RTX sequence numbers start at random, so each line carries the one it used and the
+# comparison is the Rust test run on the fresh file.
+need_apt gstreamer1.0-tools gstreamer1.0-plugins-good python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
+gst_fresh="$(mktemp)"
+# GStreamer 1.22's rtprtxsend prints a GStreamer-RTP-CRITICAL (gst_rtp_buffer_unmap) for some
+# padded packets yet writes the right RTX; its stderr goes to a log shown only on failure.
+gst_log="$(mktemp)"
+if ! /usr/bin/python3 - "$gst_fresh" 2>"$gst_log" <<'PY'
+import random, struct, sys
+import gi
+gi.require_version("Gst", "1.0")
+from gi.repository import Gst
+Gst.init(None)
+SSRC, RTX_SSRC = 0x12345678, 0x0BADCAFE
+pipe = Gst.parse_launch(
+    'appsrc name=src is-live=true format=time caps="application/x-rtp,media=video,clock-rate=90000,'
+    'encoding-name=VP8,payload=96,ssrc=(uint)%d" ! rtprtxsend name=rtx max-size-packets=200 '
+    '! appsink name=sink sync=false' % SSRC)
+rtx = pipe.get_by_name("rtx")
+rtx.set_property("payload-type-map", Gst.Structure.new_from_string("application/x-rtp-pt-map, 96=(uint)97"))
+rtx.set_property("ssrc-map", Gst.Structure.new_from_string(
+    "application/x-rtp-ssrc-map, %d=(uint)%d" % (SSRC, RTX_SSRC)))
+src, sink = pipe.get_by_name("src"), pipe.get_by_name("sink")
+pipe.set_state(Gst.State.PLAYING)
+rng = random.Random(4588)
+sent = {}
+for k in range(120):
+    seq = (65500 + k) & 0xFFFF
+    csrcs = [rng.getrandbits(32) for _ in range(rng.choice([0, 0, 1, 3]))]
+    ext = b""
+    if rng.random() < 0.5:  # one-byte header extensions: id 1 (2 bytes), id 3 (3 bytes), padded
+        ext = struct.pack("!HH", 0xBEDE, 2) + bytes([0x11, rng.getrandbits(8), rng.getrandbits(8), 0x32]) + bytes(rng.getrandbits(8) for _ in range(3)) + b"\0"
+    first = 0x80 | (0x10 if ext else 0) | len(csrcs)
+    header = struct.pack("!BBHII", first, (0x80 if k % 5 == 4 else 0) | 96, seq, 1000 + 3000 * (k // 5), SSRC)
+    header += b"".join(struct.pack("!I", c) for c in csrcs) + ext
+    pkt = header + bytes(rng.getrandbits(8) for _ in range(rng.choice([1, 50, 400, 1100])))
+    if rng.random() < 0.2:
+        pad = rng.randrange(1, 9)
+        pkt = bytes([pkt[0] | 0x20]) + pkt[1:] + bytes(pad - 1) + bytes([pad])
+    buf = Gst.Buffer.new_wrapped(pkt)
+    buf.pts = k * 10_000_000
+    src.emit("push-buffer", buf)
+    assert sink.emit("try-pull-sample", Gst.SECOND) is not None
+    sent[seq] = pkt
+with open(sys.argv[1], "w") as out:
+    out.write("# rtx_ssrc rtx_pt rtx_seq original_hex rtx_hex (GStreamer rtprtxsend; see scripts/interop/rtp-send.sh)\n")
+    for seq in rng.sample(sorted(sent), 48):
+        event = Gst.Event.new_custom(Gst.EventType.CUSTOM_UPSTREAM, Gst.Structure.new_from_string(
+            "GstRTPRetransmissionRequest, seqnum=(uint)%d, ssrc=(uint)%d" % (seq, SSRC)))
+        sink.send_event(event)
+        sample = sink.emit("try-pull-sample", Gst.SECOND)
+        assert sample is not None, "no RTX for %d" % seq
+        buffer = sample.get_buffer()
+        data = buffer.extract_dup(0, buffer.get_size())
+        out.write("%d 97 %d %s %s\n" % (RTX_SSRC, struct.unpack_from("!H", data, 2)[0], sent[seq].hex(), data.hex()))
+pipe.set_state(Gst.State.NULL)
+PY
+then
+    cat "$gst_log"; echo "FAIL - GStreamer rtprtxsend did not answer every request"; exit 1
+fi
+rm -f "$gst_log"
+if [ "${RTP_SEND_REGENERATE:-0}" = 1 ]; then
+    cp "$gst_fresh" rtp/tests/data/rtx_gstreamer.txt
+    echo "ok - regenerated rtp/tests/data/rtx_gstreamer.txt"
+fi
+if RTX_GSTREAMER_KNOWN_ANSWERS="$gst_fresh" cargo test -q -p peerless-rtp --test retransmission rtx_matches_gstreamer >/dev/null 2>&1; then
+    echo "ok - SendHistory writes GStreamer rtprtxsend's RTX bytes for all $(grep -vc '^#' "$gst_fresh") NACKed packets"
+else
+    echo "FAIL - SendHistory's RTX differs from GStreamer rtprtxsend's (cargo test -p peerless-rtp --test retransmission)"; exit 1
+fi
+rm -f "$gst_fresh"
 
 need_apt gcc
 cc_dir="$(mktemp -d)"

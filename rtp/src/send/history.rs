@@ -6,8 +6,8 @@
 //!   NACK ───handle_nack(now, lost)──▶ check: in the ring? sent long enough ago? budget left?
 //!                                       │ yes: queue the sequence number      no: dropped_nack_<why>
 //!   poll_transmit(buf) ◀────────────────┘
-//!     RTX:   | header: RTX PT, RTX seq, RTX SSRC | original seq (OSN) | original payload |
-//!     plain: the packet as it was first sent
+//!     RTX:   | header: RTX PT, RTX seq, RTX SSRC, P clear | original seq (OSN) | original payload |
+//!     plain: the packet as it was first sent (padding and all)
 //! ```
 //!
 //! Storage is lent: a byte area that holds the packets back to back (wrapping to the start when
@@ -68,7 +68,8 @@ impl Rtx {
 pub struct HistoryConfig {
     /// RTX, when negotiated; `None` answers with the original packet.
     pub rtx: Option<Rtx>,
-    /// The retransmission budget: bytes per second (RTX packets counted with their OSN).
+    /// The retransmission budget: bytes per second (RTX packets counted as written: with
+    /// their OSN, without the original's padding).
     pub budget_bytes_per_second: u32,
     /// Bytes the budget may save up while idle, and so the largest burst (at least one
     /// packet's worth, or nothing is ever resent).
@@ -299,10 +300,10 @@ impl<'a, const PENDING: usize> SendHistory<'a, PENDING> {
     /// [`RecordError`]: the packet is not RTP, does not fit, or is not newer than the last.
     pub fn record(&mut self, now: Instant, packet: &[u8]) -> Result<(), RecordError> {
         let now = self.now.advance(now);
-        let sequence = match header_len(packet) {
-            Some(_) => sequence_of(packet),
-            None => return Err(RecordError::Malformed),
-        };
+        if layout(packet).is_none() {
+            return Err(RecordError::Malformed);
+        }
+        let sequence = sequence_of(packet);
         let capacity = self.bytes.len();
         let len = u16::try_from(packet.len())
             .ok()
@@ -400,12 +401,12 @@ impl<'a, const PENDING: usize> SendHistory<'a, PENDING> {
             }
             let mut cost = u64::from(slot.len);
             if let Some(rtx) = self.config.rtx {
-                let pt = self.get(sequence).map_or(0, payload_type_of);
-                if rtx.payload_type_for(pt).is_none() {
+                let packet = self.get(sequence).unwrap_or_default();
+                if rtx.payload_type_for(payload_type_of(packet)).is_none() {
                     self.stats.dropped_nack_no_rtx_payload_type += 1;
                     continue;
                 }
-                cost += 2;
+                cost = rtx_len(packet) as u64;
             }
             let cost = cost * MICROS_PER_SECOND;
             if self.tokens < cost {
@@ -445,21 +446,36 @@ impl<'a, const PENDING: usize> SendHistory<'a, PENDING> {
                 self.stats.dropped_nack_overwritten += 1;
                 continue;
             };
-            let header = header_len(packet).unwrap_or(FIXED_HEADER);
             let rtx = self
                 .config
                 .rtx
                 .and_then(|r| Some((r, r.payload_type_for(payload_type_of(packet))?)));
-            let needed = packet.len() + if rtx.is_some() { 2 } else { 0 };
+            let needed = if rtx.is_some() {
+                rtx_len(packet)
+            } else {
+                packet.len()
+            };
             let Some(out) = buf.get_mut(..needed) else {
                 return Err(BufferTooSmall { needed });
             };
             match rtx {
                 Some((rtx, payload_type)) => {
-                    let (head, body) = packet.split_at(header.min(packet.len()));
-                    let (out_head, out_rest) = out.split_at_mut(head.len());
+                    // Recorded packets passed `layout`; the fallback is never taken.
+                    let Layout { header, padding } = layout(packet).unwrap_or(Layout {
+                        header: FIXED_HEADER,
+                        padding: 0,
+                    });
+                    let head = packet.get(..header).unwrap_or_default();
+                    let body = packet
+                        .get(header..packet.len() - padding)
+                        .unwrap_or_default();
+                    let (out_head, out_rest) = out.split_at_mut(head.len().min(out.len()));
                     out_head.copy_from_slice(head);
-                    // Keep the marker bit, give the RTX payload type, sequence and SSRC.
+                    // The padding stays behind (as aiortc and GStreamer do): clear P. Keep the
+                    // marker bit; give the RTX payload type, sequence number and SSRC.
+                    if let Some(b) = out_head.get_mut(0) {
+                        *b &= !0x20;
+                    }
                     if let Some(b) = out_head.get_mut(1) {
                         *b = (*b & 0x80) | (payload_type & 0x7f);
                     }
@@ -518,19 +534,39 @@ impl<'a, const PENDING: usize> SendHistory<'a, PENDING> {
     }
 }
 
-/// The RTP header's length (fixed part, CSRCs, extension), if `packet` is RTP version 2 with
-/// its whole header present.
-fn header_len(packet: &[u8]) -> Option<usize> {
+/// Where an RTP packet's payload lies.
+#[derive(Clone, Copy)]
+struct Layout {
+    /// The header's length: fixed part, CSRCs, extension.
+    header: usize,
+    /// Padding bytes at the end (the P bit's count), 0 without.
+    padding: usize,
+}
+
+/// The layout of `packet`, if it is RTP version 2 with its whole header present and a padding
+/// count (when P is set) of at least 1 that stays clear of the header.
+fn layout(packet: &[u8]) -> Option<Layout> {
     let first = *packet.first()?;
     if first >> 6 != 2 || packet.len() < FIXED_HEADER {
         return None;
     }
-    let mut len = FIXED_HEADER + 4 * usize::from(first & 0x0f);
+    let mut header = FIXED_HEADER + 4 * usize::from(first & 0x0f);
     if first & 0x10 != 0 {
-        let words = u16::from_be_bytes([*packet.get(len + 2)?, *packet.get(len + 3)?]);
-        len += 4 + 4 * usize::from(words);
+        let words = u16::from_be_bytes([*packet.get(header + 2)?, *packet.get(header + 3)?]);
+        header += 4 + 4 * usize::from(words);
     }
-    (len <= packet.len()).then_some(len)
+    let padding = if first & 0x20 != 0 {
+        usize::from(*packet.last()?)
+    } else {
+        0
+    };
+    let fits = header <= packet.len() && padding <= packet.len() - header;
+    (fits && (first & 0x20 == 0 || padding > 0)).then_some(Layout { header, padding })
+}
+
+/// The length of `packet` as RTX: two bytes more for the OSN, the padding left behind.
+fn rtx_len(packet: &[u8]) -> usize {
+    packet.len() + 2 - layout(packet).map_or(0, |l| l.padding)
 }
 
 fn sequence_of(packet: &[u8]) -> u16 {

@@ -260,10 +260,7 @@ fn sender_report_while_sending_receiver_report_after_two_quiet_intervals() {
         let Kind::Sdes(sdes) = &packets[1] else {
             panic!("{:?}", packets[1])
         };
-        assert_eq!(
-            sdes.chunks().next().unwrap().cname(),
-            Some(CONTENT.cname)
-        );
+        assert_eq!(sdes.chunks().next().unwrap().cname(), Some(CONTENT.cname));
         assert_eq!(packets.len(), 2);
         kinds.push(w.sender_report);
     }

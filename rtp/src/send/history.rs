@@ -25,6 +25,8 @@ use core::time::Duration;
 
 use peerless_base::{BufferTooSmall, Instant, Queue};
 
+use crate::packet::Packet;
+
 /// How many (original, RTX) payload type pairs an [`Rtx`] configuration holds.
 pub const RTX_PAYLOAD_TYPES: usize = 4;
 
@@ -543,25 +545,14 @@ struct Layout {
     padding: usize,
 }
 
-/// The layout of `packet`, if it is RTP version 2 with its whole header present and a padding
-/// count (when P is set) of at least 1 that stays clear of the header.
+/// The layout of `packet`, if it is an RTP packet ([`Packet::parse`]: version 2, the whole
+/// header present, a padding count of at least 1 that stays clear of the header).
 fn layout(packet: &[u8]) -> Option<Layout> {
-    let first = *packet.first()?;
-    if first >> 6 != 2 || packet.len() < FIXED_HEADER {
-        return None;
-    }
-    let mut header = FIXED_HEADER + 4 * usize::from(first & 0x0f);
-    if first & 0x10 != 0 {
-        let words = u16::from_be_bytes([*packet.get(header + 2)?, *packet.get(header + 3)?]);
-        header += 4 + 4 * usize::from(words);
-    }
-    let padding = if first & 0x20 != 0 {
-        usize::from(*packet.last()?)
-    } else {
-        0
-    };
-    let fits = header <= packet.len() && padding <= packet.len() - header;
-    (fits && (first & 0x20 == 0 || padding > 0)).then_some(Layout { header, padding })
+    let packet = Packet::parse(packet).ok()?;
+    Some(Layout {
+        header: packet.header_len(),
+        padding: packet.padding_len(),
+    })
 }
 
 /// The length of `packet` as RTX: two bytes more for the OSN, the padding left behind.

@@ -41,6 +41,9 @@ fn run<D: Depacketizer>(d: &mut D, data: &[u8]) {
 fuzz_target!(|data: &[u8]| {
     run(&mut Vp8Depacketizer::new(), data);
     run(&mut Vp9Depacketizer::new(), data);
+    run(&mut OpusDepacketizer::new(), data);
+    run(&mut G711Depacketizer::new(), data);
+    run(&mut G722Depacketizer::new(), data);
     if let Some(ss) = Vp9Payload::parse(data)
         .ok()
         .and_then(|p| p.scalability_structure)

@@ -33,7 +33,7 @@
 //! channel's slot is free again once its `ChannelClosed` was polled), so none can be lost.
 //!
 //! With the default parameters (`CHUNKS = 256` receive records, `CHANNELS = 32`) an
-//! `Association` is 11160 bytes on a 64-bit host (printed and bounded by
+//! `Association` is 11168 bytes on a 64-bit host (printed and bounded by
 //! `tests/association.rs`), beyond the two areas.
 //!
 //! # The run loop

@@ -159,6 +159,10 @@ pub(crate) struct SendQueue<'a> {
     pub(crate) head_tsn: u32,
     /// TSN the next queued chunk gets.
     pub(crate) next_tsn: u32,
+    /// `Some(stream)` while every entry from the unsent cursor to the tail is on `stream`:
+    /// then there is no sending order among channels to decide. Entries join that run only at
+    /// the tail (`push`), so one comparison there keeps it true; `None` means "maybe mixed".
+    one_unsent_stream: Option<u16>,
 }
 
 /// The area cannot hold the message now (`Full`) or ever (`TooLarge`).
@@ -177,6 +181,7 @@ impl<'a> SendQueue<'a> {
             next_unsent: 0,
             head_tsn: initial_tsn,
             next_tsn: initial_tsn,
+            one_unsent_stream: None,
         }
     }
 
@@ -187,6 +192,13 @@ impl<'a> SendQueue<'a> {
         self.next_unsent = 0;
         self.head_tsn = initial_tsn;
         self.next_tsn = initial_tsn;
+        self.one_unsent_stream = None;
+    }
+
+    /// Whether the entries not yet sent are all on one stream (or there are none), so the
+    /// scheduler has nothing to reorder.
+    pub(crate) fn unsent_on_one_stream(&self) -> bool {
+        self.next_unsent >= self.tail || self.one_unsent_stream.is_some()
     }
 
     /// Bytes of the area a message of `len` bytes takes when cut into `max_payload` chunks.
@@ -246,6 +258,11 @@ impl<'a> SendQueue<'a> {
         let max_payload = max_payload.clamp(1, usize::from(u16::MAX));
         let need = Self::footprint(message.data.len(), max_payload);
         self.make_room(need)?;
+        self.one_unsent_stream = match self.one_unsent_stream {
+            _ if self.next_unsent >= self.tail => Some(message.stream),
+            Some(stream) if stream == message.stream => Some(stream),
+            _ => None,
+        };
         let chunks = message.data.len().div_ceil(max_payload).max(1);
         for i in 0..chunks {
             let start = i * max_payload;
@@ -452,6 +469,36 @@ mod tests {
         assert_eq!(q.used(), 280);
         let (m, _) = q.entry(q.head()).unwrap();
         assert_eq!(m.tsn, 2);
+    }
+
+    #[test]
+    fn the_unsent_run_is_known_to_be_one_stream_until_another_joins_it() {
+        let mut area = [0u8; 4096];
+        let mut q = SendQueue::new(&mut area, 1);
+        let send_next = |q: &mut SendQueue<'_>| {
+            let at = q.next_unsent;
+            let (mut m, next) = q.entry(at).unwrap();
+            m.state = ChunkState::InFlight;
+            q.update(at, &m);
+            q.mark_sent_cursor(at, next);
+        };
+        assert!(q.unsent_on_one_stream()); // nothing unsent
+        q.push(&msg(b"a1", 1), 8).unwrap();
+        q.push(&msg(b"a2", 1), 8).unwrap();
+        assert!(q.unsent_on_one_stream());
+        q.push(&msg(b"b1", 2), 8).unwrap();
+        assert!(!q.unsent_on_one_stream());
+        send_next(&mut q);
+        send_next(&mut q);
+        // Only b1 is left, but the queue does not scan to learn it: still "maybe mixed".
+        assert!(!q.unsent_on_one_stream());
+        send_next(&mut q);
+        // Everything sent: the next message starts a new run.
+        assert!(q.unsent_on_one_stream());
+        q.push(&msg(b"b2", 2), 8).unwrap();
+        assert!(q.unsent_on_one_stream());
+        q.push(&msg(b"a3", 1), 8).unwrap();
+        assert!(!q.unsent_on_one_stream());
     }
 
     #[test]

@@ -39,6 +39,13 @@ impl Reno {
         }
     }
 
+    /// Back to the initial values of a new association (a peer restart, RFC 9260 §5.2.4
+    /// action A): the initial window, no threshold until the peer's window is known, no
+    /// partial count, no recovery.
+    pub(super) fn reset(&mut self) {
+        *self = Reno::new(self.mtu);
+    }
+
     /// The congestion window in bytes.
     pub(super) fn window(&self) -> usize {
         self.cwnd

@@ -420,6 +420,19 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         self.stats.restarts += 1;
         self.local_tag = body.local_tag;
         self.local_initial_tsn = body.local_tsn;
+        // RFC 9260 §5.2.4 action A: as an ABORT followed by a new association. Congestion
+        // control starts from its initial values ("MUST be reset"), the RTO estimate from
+        // RTO.Initial, the error count from zero, and no timer of the old data is left (a T3
+        // with nothing in flight would collapse the new window and back off the new RTO at
+        // each expiry, until max_retransmits aborted an idle association).
+        self.congestion.reset();
+        self.rto.reset();
+        self.error_count = 0;
+        self.timers.clear(Timer::T3);
+        self.timers.clear(Timer::Reconfig);
+        self.timers.clear(Timer::DelayedSack);
+        self.dup_count = 0;
+        self.unacked_packets = 0;
         self.set_peer(
             body.peer_tag,
             body.peer_tsn,

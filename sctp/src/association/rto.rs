@@ -53,6 +53,14 @@ impl RtoEstimator {
         self.rto = self.initial;
     }
 
+    /// Forgets every measurement (a peer restart, RFC 9260 §5.2.4 action A: a new
+    /// association, whose path is measured afresh): RTO.Initial until the first sample.
+    pub(super) fn reset(&mut self) {
+        self.srtt = 0;
+        self.rttvar = 0;
+        self.rto = self.initial;
+    }
+
     /// One round-trip measurement (Karn: never of a retransmitted chunk).
     pub(super) fn rtt_sample(&mut self, rtt: Duration) {
         // Bounded so the arithmetic below cannot overflow whatever times the host passes.

@@ -428,3 +428,29 @@ proptest! {
         );
     }
 }
+
+#[test]
+fn after_a_restart_a_jump_ahead_gives_up_only_the_new_streams_holes() {
+    // Found by the fuzz target: the old stream's highest sequence outlived the resync, and
+    // giving up a hole to make room for a jump ahead skipped to it, then underflowed.
+    let mut stream = video_stream(30000, 0, 5, 1, |_| 1);
+    // The restart: a frame whose last packet is lost (100 is a stray, 101 in sequence
+    // confirms the restart and is held, mid-frame), then a jump of three windows.
+    let mut restart = video_stream(100, 90000, 1, 1, |_| 3);
+    restart.pop();
+    stream.extend(restart);
+    stream.extend(video_stream(100 + 3 * SLOTS as u16, 900_000, 3, 1, |_| 1));
+    let config = Config {
+        wait_for_keyframe: false,
+        ..Config::video()
+    };
+    let (out, stats) = run(config, &stream, Duration::from_millis(1));
+    let indices: Vec<u8> = out.iter().map(|f| f.index).collect();
+    assert_eq!(indices, [0, 1, 2, 3, 4, 0, 1, 2]);
+    assert!(!out[5].contiguous);
+    assert_eq!(
+        stats.dropped_gave_up, 1,
+        "the restarted frame's held packet"
+    );
+    assert_eq!(stats.dropped_late, 1, "the stray");
+}

@@ -18,6 +18,10 @@
 //! until a keyframe arrives, and [`JitterBuffer::needs_keyframe`] tells the caller to ask for
 //! one (PLI/FIR, [`super::keyframe`]).
 //!
+//! The stream opens at the first packet to arrive; until a frame is released, an older packet
+//! moves the start back, after that it is late. Frames go out as soon as they are complete:
+//! playout timing is the player's, from [`Frame::extended_timestamp`].
+//!
 //! Sequence numbers and timestamps are extended to 64 bits ([`super::seq`]), so both wraps
 //! are ordinary arithmetic. Storage is `N` slot descriptors inline and one byte area lent by
 //! the caller, cut into `N` equal slots of `area.len() / N` bytes (the largest payload kept).
@@ -183,8 +187,11 @@ pub struct Stats {
     pub dropped_late: u64,
     /// Payloads larger than a slot.
     pub dropped_too_large: u64,
-    /// Payloads the depacketizer rejected, at `inspect` or while building the frame.
+    /// Payloads the depacketizer rejected at `inspect`.
     pub dropped_malformed: u64,
+    /// Packets of frames the depacketizer refused to build (a payload that does not
+    /// continue the frame, a fragment without its end).
+    pub dropped_malformed_frame: u64,
     /// Packets beyond the window while complete frames waited to be polled.
     pub dropped_full: u64,
     /// Held packets thrown away with a hole given up.
@@ -409,6 +416,7 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
             self.sequences = SequenceUnwrapper::new();
             self.timestamps = TimestampUnwrapper::new();
             self.next = None;
+            self.highest = 0;
             self.stray = None;
             self.skipped = true;
             self.start_waiting_for_keyframe();
@@ -422,7 +430,7 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
     /// A packet at or past `next + N`: give up holes in front until it fits.
     fn make_room(&mut self, sequence: u64) -> Result<(), InsertError> {
         while let Some(next) = self.next {
-            if sequence - next < N as u64 {
+            if sequence.saturating_sub(next) < N as u64 {
                 return Ok(());
             }
             match self.head() {
@@ -455,7 +463,16 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
     pub fn poll_frame<'b>(&mut self, out: &'b mut [u8]) -> Option<Result<Frame<'b>, PollError>> {
         loop {
             let (first, last) = match self.head() {
-                Head::Empty | Head::Blocked => return None,
+                Head::Empty => return None,
+                Head::Blocked => {
+                    // A release can uncover a hole whose packets already waited too long:
+                    // give it up now rather than leave a deadline in the past.
+                    if self.deadline.is_some_and(|d| d <= self.now) {
+                        self.give_up();
+                        continue;
+                    }
+                    return None;
+                }
                 Head::Padding => {
                     self.free_head();
                     self.after_head_moved();
@@ -470,7 +487,7 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
                     return Some(Err(PollError::BufferTooSmall { needed }));
                 }
                 Err(_) => {
-                    self.stats.dropped_malformed += packets;
+                    self.stats.dropped_malformed_frame += packets;
                     self.release(last);
                     self.skipped = true;
                     self.start_waiting_for_keyframe();
@@ -651,9 +668,10 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
         });
         let resume = resume.unwrap_or(self.highest + 1);
         let before = self.held;
-        while self.next.is_some_and(|n| n < resume) {
+        while self.held > 0 && self.next.is_some_and(|n| n < resume) {
             self.free_head();
         }
+        self.next = self.next.map(|n| n.max(resume));
         self.stats.dropped_gave_up += (before - self.held) as u64;
         self.stats.gaps_given_up += 1;
         self.skipped = true;

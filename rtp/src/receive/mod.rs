@@ -12,6 +12,23 @@
 //! differently (an SFU keeps no jitter buffer but sends NACKs; an audio-only device needs no
 //! PLI). None of them writes RTCP: they hand out plain data ([`ReportBlock`], lost sequence
 //! numbers, [`FirEntry`], transport-cc statuses) for the RTCP builder.
+//!
+//! # What a receiver costs
+//!
+//! Printed by `tests/receiver_sizes.rs` (x86-64; `cargo test -p peerless-rtp --test
+//! receiver_sizes -- --nocapture`):
+//!
+//! | part | inline | lent |
+//! |---|---|---|
+//! | `JitterBuffer<Vp8Depacketizer, 256>` | 10 520 B | 256 slots x 1 200 B = 307 200 B, plus the caller's frame buffer (256 KiB for a 720p keyframe) |
+//! | `JitterBuffer<OpusDepacketizer, 16>` | 896 B | 16 slots x 1 276 B = 20 416 B, plus a 1 276 B frame buffer |
+//! | `ReceiverStats` | 112 B | |
+//! | `NackRequests<256>` | 10 400 B | |
+//! | `KeyframeRequests` | 72 B | |
+//! | `TwccFeedback<512>` | 12 440 B | |
+//!
+//! A 720p30 video receiver (all five) is 33 544 B of machines and about 556 KiB lent; an Opus
+//! receiver (jitter buffer and statistics) is 1 008 B of machines and about 21 KiB lent.
 
 pub mod jitter;
 pub mod keyframe;

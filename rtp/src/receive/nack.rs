@@ -90,7 +90,7 @@ impl<const N: usize> NackRequests<N> {
     pub fn new(config: NackConfig) -> Self {
         NackRequests {
             config,
-            rtt: config.initial_rtt,
+            rtt: config.initial_rtt.max(Duration::from_millis(1)),
             entries: [Missing::default(); N],
             sequences: SequenceUnwrapper::new(),
             highest: None,
@@ -105,9 +105,10 @@ impl<const N: usize> NackRequests<N> {
         self.stats
     }
 
-    /// The round-trip time (from RTCP: LSR/DLSR, or XR): a NACK is repeated once per RTT.
+    /// The round-trip time (from RTCP: LSR/DLSR, or XR): a NACK is repeated once per RTT
+    /// (at least 1 ms apart, so a zero estimate cannot spend every try at once).
     pub fn set_rtt(&mut self, rtt: Duration) {
-        self.rtt = rtt;
+        self.rtt = rtt.max(Duration::from_millis(1));
     }
 
     /// Sequence numbers missing now, oldest first.

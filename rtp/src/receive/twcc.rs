@@ -236,12 +236,6 @@ impl<const N: usize> TwccFeedback<N> {
         if count == 0 {
             return None;
         }
-        // Trailing not-received statuses say nothing the next feedback would not: drop them
-        // and report those sequence numbers next time.
-        while count > 0 && statuses.get(count - 1) == Some(&TccStatus::NotReceived) {
-            count -= 1;
-            end -= 1;
-        }
         self.base = Some(end);
         let report = TwccReport {
             base_sequence: base as u16,

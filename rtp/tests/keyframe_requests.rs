@@ -104,3 +104,37 @@ fn fir_repeats_keep_their_sequence_number_and_new_requests_take_the_next() {
     );
     assert_eq!(kf.stats().coalesced, 1);
 }
+
+#[test]
+fn requests_written_by_the_rtcp_builder_parse_as_pli_and_fir() {
+    use peerless_rtp::rtcp::{Compound, CompoundBuilder, FeedbackSsrcs, Kind};
+    let mut buf = [0u8; 128];
+    let mut b = CompoundBuilder::new(&mut buf);
+    KeyframeRequest::Pli { media_ssrc: 0x22 }.write(0x11, &mut b);
+    KeyframeRequest::Fir(FirEntry {
+        ssrc: 0x22,
+        sequence: 7,
+    })
+    .write(0x11, &mut b);
+    let n = b.finish().unwrap();
+    let compound = Compound::parse(&buf[..n]).unwrap();
+    let mut packets = compound.packets();
+    assert!(matches!(
+        packets.next().unwrap().kind(),
+        Ok(Kind::Pli(FeedbackSsrcs {
+            sender: 0x11,
+            media: 0x22
+        }))
+    ));
+    let Ok(Kind::Fir(fir)) = packets.next().unwrap().kind() else {
+        panic!("not a FIR");
+    };
+    assert_eq!(fir.sender_ssrc(), 0x11);
+    assert_eq!(
+        fir.entries().collect::<Vec<_>>(),
+        [FirEntry {
+            ssrc: 0x22,
+            sequence: 7
+        }]
+    );
+}

@@ -223,3 +223,34 @@ fn a_burst_loss_is_recovered_by_nack_and_every_frame_comes_out_contiguous() {
     assert_eq!(s.requested, 10);
     assert!(nacks_sent >= 2);
 }
+
+#[test]
+fn nacks_written_by_the_rtcp_builder_list_exactly_the_missing_packets() {
+    use peerless_rtp::rtcp::{Compound, CompoundBuilder, FeedbackSsrcs, Kind};
+    let mut nack = NackRequests::<128>::new(NackConfig {
+        reorder_delay: Duration::ZERO,
+        ..config()
+    });
+    for seq in [65530u16, 65531, 65533, 2, 3, 30, 31, 50] {
+        nack.record(ms(0), seq);
+    }
+    let missing: Vec<u16> = nack.missing().map(|s| s as u16).collect();
+    let mut pairs = [NackPair::default(); 16];
+    let n = nack.poll_nack(ms(0), &mut pairs);
+    let mut buf = [0u8; 256];
+    let mut b = CompoundBuilder::new(&mut buf);
+    b.nack(
+        FeedbackSsrcs {
+            sender: 7,
+            media: 9,
+        },
+        &pairs[..n],
+    );
+    let len = b.finish().unwrap();
+    let compound = Compound::parse(&buf[..len]).unwrap();
+    let Ok(Kind::Nack(parsed)) = compound.packets().next().unwrap().kind() else {
+        panic!("not a NACK");
+    };
+    assert_eq!(parsed.lost().collect::<Vec<_>>(), missing);
+    assert_eq!(missing.len(), 1 + 4 + 26 + 18);
+}

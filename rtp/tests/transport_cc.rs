@@ -156,3 +156,56 @@ proptest! {
         prop_assert_eq!(lost + truth.len() as u64, reported.len() as u64 + late);
     }
 }
+
+#[test]
+fn feedback_written_by_the_rtcp_builder_parses_back_to_the_same_statuses() {
+    use peerless_rtp::rtcp::{Compound, CompoundBuilder, FeedbackSsrcs, Kind};
+    let mut tw = TwccFeedback::<256>::new(TwccConfig::default());
+    let mut statuses = [TccStatus::NotReceived; 128];
+    // 60 packets over 30 ms with every fifth lost, a 300 ms stall (a two-byte delta), one
+    // reordered pair (a negative delta).
+    let mut t = 5_000_000u64;
+    for k in 0u16..60 {
+        t += if k == 30 { 300_000 } else { 500 };
+        if k % 5 != 0 {
+            let k = match k {
+                41 => 42,
+                42 => 41,
+                k => k,
+            };
+            tw.record(us(t), 65500u16.wrapping_add(k));
+        }
+    }
+    let r = tw.poll_feedback(us(t + 50_000), &mut statuses).unwrap();
+    let ssrcs = FeedbackSsrcs {
+        sender: 1,
+        media: 2,
+    };
+    let mut buf = [0u8; 512];
+    let mut b = CompoundBuilder::new(&mut buf);
+    r.write(ssrcs, &statuses, &mut b);
+    let n = b.finish().unwrap();
+    let compound = Compound::parse(&buf[..n]).unwrap();
+    let packet = compound.packets().next().unwrap();
+    let Ok(Kind::TransportCc(fb)) = packet.kind() else {
+        panic!("not transport-cc: {packet:?}");
+    };
+    assert_eq!(fb.base_sequence(), r.base_sequence);
+    assert_eq!(fb.reference_time(), r.reference_time);
+    assert_eq!(usize::from(fb.status_count()), r.status_count);
+    let parsed: Vec<_> = fb.packets().map(|p| (p.sequence, p.status)).collect();
+    let ours: Vec<_> = statuses[..r.status_count]
+        .iter()
+        .enumerate()
+        .map(|(k, s)| (r.base_sequence.wrapping_add(k as u16), *s))
+        .collect();
+    assert_eq!(parsed, ours);
+    assert!(
+        ours.iter()
+            .any(|(_, s)| matches!(s, TccStatus::Received(d) if *d < 0))
+    );
+    assert!(
+        ours.iter()
+            .any(|(_, s)| matches!(s, TccStatus::Received(d) if *d > 255))
+    );
+}

@@ -15,6 +15,7 @@ use core::time::Duration;
 use peerless_base::Instant;
 
 use super::FirEntry;
+use crate::rtcp::CompoundBuilder;
 
 /// Which message asks for a keyframe (the SDP's `a=rtcp-fb:* nack pli` / `ccm fir`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,6 +38,16 @@ pub enum KeyframeRequest {
     },
     /// A FIR entry (the media SSRC and its request sequence number).
     Fir(FirEntry),
+}
+
+impl KeyframeRequest {
+    /// Adds the PLI or FIR, sent by `sender_ssrc`, to `builder`.
+    pub fn write(&self, sender_ssrc: u32, builder: &mut CompoundBuilder<'_>) {
+        match self {
+            KeyframeRequest::Pli { media_ssrc } => builder.pli(sender_ssrc, *media_ssrc),
+            KeyframeRequest::Fir(entry) => builder.fir(sender_ssrc, core::slice::from_ref(entry)),
+        };
+    }
 }
 
 /// What the requester did.

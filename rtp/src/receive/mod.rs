@@ -10,8 +10,9 @@
 //!
 //! Each part is its own machine, because a Peer, a media server and a camera wire them
 //! differently (an SFU keeps no jitter buffer but sends NACKs; an audio-only device needs no
-//! PLI). None of them writes RTCP: they hand out plain data ([`ReportBlock`], lost sequence
-//! numbers, [`FirEntry`], transport-cc statuses) for the RTCP builder.
+//! PLI). None of them writes RTCP on its own: they hand out the [`crate::rtcp`] types
+//! ([`ReportBlock`], [`NackPair`], [`FirEntry`], [`TccStatus`]) and each has a `write_*` helper
+//! that adds its packet to a [`crate::rtcp::CompoundBuilder`].
 //!
 //! # What a receiver costs
 //!
@@ -37,14 +38,12 @@ pub mod seq;
 pub mod stats;
 pub mod twcc;
 
-mod stand_in;
-
+pub use crate::rtcp::{FirEntry, NackPair, ReportBlock, TccStatus};
 pub use jitter::{
     Config, Frame, InsertError, JitterBuffer, MediaKind, MediaPacket, PollError, Stats,
 };
 pub use keyframe::{KeyframeMethod, KeyframeRequest, KeyframeRequests, KeyframeStats};
 pub use nack::{NackConfig, NackRequests, NackStats};
 pub use seq::{SequenceUnwrapper, TimestampUnwrapper, Unwrapper};
-pub use stand_in::{FirEntry, NackPair, ReportBlock, TccStatus};
 pub use stats::{Counters, ReceiverStats, Validity, round_trip};
 pub use twcc::{TwccConfig, TwccFeedback, TwccReport, TwccStats};

@@ -21,6 +21,7 @@ use peerless_base::Instant;
 
 use super::TccStatus;
 use super::seq::SequenceUnwrapper;
+use crate::rtcp::{CompoundBuilder, FeedbackSsrcs, TransportCcRepr};
 
 const TICK_MICROS: i128 = 250;
 const REFERENCE_MICROS: u64 = 64_000;
@@ -57,6 +58,31 @@ pub struct TwccReport {
     pub feedback_count: u8,
     /// Statuses written.
     pub status_count: usize,
+}
+
+impl TwccReport {
+    /// The feedback as the RTCP builder takes it: `statuses` is the slice `poll_feedback`
+    /// filled (only the first `status_count` are used).
+    #[must_use]
+    pub fn repr<'a>(&self, ssrcs: FeedbackSsrcs, statuses: &'a [TccStatus]) -> TransportCcRepr<'a> {
+        TransportCcRepr {
+            ssrcs,
+            base_sequence: self.base_sequence,
+            reference_time: self.reference_time,
+            feedback_count: self.feedback_count,
+            statuses: statuses.get(..self.status_count).unwrap_or(statuses),
+        }
+    }
+
+    /// Adds the transport-cc packet to `builder`.
+    pub fn write(
+        &self,
+        ssrcs: FeedbackSsrcs,
+        statuses: &[TccStatus],
+        builder: &mut CompoundBuilder<'_>,
+    ) {
+        builder.transport_cc(&self.repr(ssrcs, statuses));
+    }
 }
 
 /// What the recorder did.

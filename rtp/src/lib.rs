@@ -19,7 +19,9 @@
 //! - [`codec::h264`] (RFC 6184, modes 0 and 1) and [`codec::h265`] (RFC 7798): Annex-B access
 //!   units in and out, single NAL units, STAP-A/AP aggregation, FU-A/FU fragmentation, the last
 //!   parameter sets repeated before a keyframe that lacks them; [`codec::annexb`] splits a byte
-//!   stream into NAL units.
+//!   stream into NAL units. [`codec::av1`] (AOM AV1 RTP v1.0): temporal units of OBUs in and
+//!   out, OBU size fields removed and restored, temporal delimiters and tile lists dropped, N
+//!   on a new coded video sequence.
 //! - [`container`]: IVF (VP8/VP9/AV1 frames at rest) for tests and tools; off the packet path.
 //! - [`send`]: the sender's parts: a send history in a lent ring that answers NACKs as RTX or
 //!   plain retransmissions within a byte budget, sender statistics for SR, the send record of

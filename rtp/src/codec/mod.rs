@@ -23,6 +23,7 @@
 use core::fmt;
 
 pub mod annexb;
+pub mod av1;
 pub mod h264;
 pub mod h265;
 mod nal;

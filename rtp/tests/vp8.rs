@@ -241,7 +241,7 @@ proptest! {
         if let Ok((d, _)) = Vp8Descriptor::parse(&bytes) {
             let mut out = [0u8; 6];
             let n = d.emit(&mut out).unwrap();
-            prop_assert_eq!(n, d.len());
+            prop_assert_eq!(n, d.encoded_len());
             prop_assert_eq!(Vp8Descriptor::parse(&out[..n]).unwrap().0, d);
         }
     }

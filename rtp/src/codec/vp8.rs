@@ -151,9 +151,9 @@ impl Vp8Descriptor {
         Ok((d, media))
     }
 
-    /// The octets [`Vp8Descriptor::emit`] writes.
+    /// How many octets [`Vp8Descriptor::emit`] writes.
     #[must_use]
-    pub fn len(&self) -> usize {
+    pub fn encoded_len(&self) -> usize {
         let pid = match self.picture_id {
             None => 0,
             Some(_) if self.long_picture_id => 2,
@@ -165,17 +165,11 @@ impl Vp8Descriptor {
         1 + if ext > 0 { 1 + ext } else { 0 }
     }
 
-    /// Never empty: the required octet is always there.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        false
-    }
-
     /// Writes the descriptor at the start of `out`; returns its length.
     ///
     /// # Errors
     ///
-    /// [`CodecError::BufferTooSmall`] when `out` is shorter than [`Vp8Descriptor::len`].
+    /// [`CodecError::BufferTooSmall`] when `out` is shorter than [`Vp8Descriptor::encoded_len`].
     pub fn emit(&self, out: &mut [u8]) -> Result<usize, CodecError> {
         let mut w = Writer::new(out);
         let first = u8::from(self.non_reference) << 5
@@ -262,7 +256,7 @@ impl Packetizer for Vp8Packetizer {
             ..Vp8Descriptor::default()
         };
         let media_per_payload = max_payload
-            .checked_sub(descriptor.len())
+            .checked_sub(descriptor.encoded_len())
             .filter(|&n| n > 0)
             .ok_or(CodecError::PayloadTooSmall)?;
         let partitions = if self.config.partitions {
@@ -301,7 +295,7 @@ impl Packets for Vp8Packets<'_> {
             partition_index: index,
             ..self.descriptor
         };
-        let header = descriptor.len();
+        let header = descriptor.encoded_len();
         let needed = header + media.len();
         let Some(room) = out.get_mut(..needed) else {
             return Some(Err(CodecError::BufferTooSmall { needed }));

@@ -19,6 +19,7 @@ use aes_gcm::AesGcm;
 use aes_gcm::aead::AeadInOut;
 use aes_gcm::aead::consts::U12;
 use cipher::{InnerIvInit, KeyInit, StreamCipher};
+use core::slice::SliceIndex;
 use hmac::{Hmac, Mac};
 use peerless_base::ct_eq;
 use sha1::Sha1;
@@ -279,9 +280,29 @@ fn gcm_salt(t: &Transform) -> u128 {
 
 fn be32(bytes: &[u8], at: usize) -> Result<u32, Error> {
     bytes
-        .get(at..at + 4)
-        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        .get(at..)
+        .and_then(<[u8]>::first_chunk)
+        .map(|b| u32::from_be_bytes(*b))
         .ok_or(Error::Malformed)
+}
+
+/// `buf[range]`, or [`Error::Malformed`]: every range below is within the lengths checked
+/// first, so the error is never seen, but a mistake costs a dropped packet, not a panic.
+fn at<R: SliceIndex<[u8], Output = [u8]>>(buf: &[u8], range: R) -> Result<&[u8], Error> {
+    buf.get(range).ok_or(Error::Malformed)
+}
+
+/// `&mut buf[range]`, or [`Error::Malformed`] (see [`at`]).
+fn at_mut<R: SliceIndex<[u8], Output = [u8]>>(
+    buf: &mut [u8],
+    range: R,
+) -> Result<&mut [u8], Error> {
+    buf.get_mut(range).ok_or(Error::Malformed)
+}
+
+/// `buf.split_at_mut(mid)`, or [`Error::Malformed`] (see [`at`]).
+fn split(buf: &mut [u8], mid: usize) -> Result<(&mut [u8], &mut [u8]), Error> {
+    buf.split_at_mut_checked(mid).ok_or(Error::Malformed)
 }
 
 /// What a context remembers about one SSRC.
@@ -653,16 +674,22 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
             None => u64::from(seq),
         };
         let roc = (index >> 16) as u32;
-        let (header_and_body, tag_out) = packet.split_at_mut(len);
+        let (header_and_body, tag_out) = split(packet, len)?;
         match &self.rtp {
             Transform::Cm { aes, mac, salt } => {
-                cm_crypt(aes, *salt, ssrc, index, &mut header_and_body[header_len..]);
+                cm_crypt(
+                    aes,
+                    *salt,
+                    ssrc,
+                    index,
+                    at_mut(header_and_body, header_len..)?,
+                );
                 let tag = cm_tag(mac, header_and_body, Some(roc));
-                tag_out.copy_from_slice(&tag[..tag_len]);
+                tag_out.copy_from_slice(at(&tag, ..tag_len)?);
             }
             t => {
                 let nonce = gcm_nonce(gcm_salt(t), ssrc, roc, u32::from(seq));
-                let (aad, body) = header_and_body.split_at_mut(header_len);
+                let (aad, body) = split(header_and_body, header_len)?;
                 tag_out.copy_from_slice(&gcm_seal(t, &nonce, aad, body)?);
             }
         }
@@ -704,19 +731,25 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
             None => u64::from(seq),
         };
         let roc = (index >> 16) as u32;
-        let (header_and_body, tag) = buf.split_at_mut(len);
+        let (header_and_body, tag) = split(buf, len)?;
         match &self.rtp {
             Transform::Cm { aes, mac, salt } => {
                 let expected = cm_tag(mac, header_and_body, Some(roc));
-                if !ct_eq(&expected[..tag_len], tag) {
+                if !ct_eq(at(&expected, ..tag_len)?, tag) {
                     return Err(Error::AuthenticationFailed);
                 }
-                cm_crypt(aes, *salt, ssrc, index, &mut header_and_body[header_len..]);
+                cm_crypt(
+                    aes,
+                    *salt,
+                    ssrc,
+                    index,
+                    at_mut(header_and_body, header_len..)?,
+                );
             }
             t => {
                 let nonce = gcm_nonce(gcm_salt(t), ssrc, roc, u32::from(seq));
                 let tag: [u8; 16] = (&*tag).try_into().map_err(|_| Error::Malformed)?;
-                let (aad, body) = header_and_body.split_at_mut(header_len);
+                let (aad, body) = split(header_and_body, header_len)?;
                 gcm_open(t, &nonce, aad, body, &tag)?;
             }
         }
@@ -754,27 +787,27 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
         match &self.rtcp {
             Transform::Cm { aes, mac, salt } => {
                 if encrypt {
-                    cm_crypt(aes, *salt, ssrc, u64::from(index), &mut packet[8..len]);
+                    cm_crypt(aes, *salt, ssrc, u64::from(index), at_mut(packet, 8..len)?);
                 }
-                packet[len..len + 4].copy_from_slice(&trailer);
-                let tag = cm_tag(mac, &packet[..len + 4], None);
-                packet[len + 4..].copy_from_slice(&tag[..tag_len]);
+                at_mut(packet, len..len + 4)?.copy_from_slice(&trailer);
+                let tag = cm_tag(mac, at(packet, ..len + 4)?, None);
+                at_mut(packet, len + 4..)?.copy_from_slice(at(&tag, ..tag_len)?);
             }
             t => {
                 let nonce = gcm_nonce(gcm_salt(t), ssrc, 0, index);
                 let tag = if encrypt {
                     // AAD: the first 8 octets and the E‖index word (RFC 7714 §9.2).
                     let mut aad = [0u8; 12];
-                    aad[..8].copy_from_slice(&packet[..8]);
+                    aad[..8].copy_from_slice(at(packet, ..8)?);
                     aad[8..].copy_from_slice(&trailer);
-                    gcm_seal(t, &nonce, &aad, &mut packet[8..len])?
+                    gcm_seal(t, &nonce, &aad, at_mut(packet, 8..len)?)?
                 } else {
                     // Authentication only: the whole packet and the E‖index word are AAD.
-                    packet[len..len + 4].copy_from_slice(&trailer);
-                    gcm_seal(t, &nonce, &packet[..len + 4], &mut [])?
+                    at_mut(packet, len..len + 4)?.copy_from_slice(&trailer);
+                    gcm_seal(t, &nonce, at(packet, ..len + 4)?, &mut [])?
                 };
-                packet[len..len + 16].copy_from_slice(&tag);
-                packet[len + 16..].copy_from_slice(&trailer);
+                at_mut(packet, len..len + 16)?.copy_from_slice(&tag);
+                at_mut(packet, len + 16..)?.copy_from_slice(&trailer);
             }
         }
         if let Some(stream) = self.claim(slot, ssrc) {
@@ -820,30 +853,30 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
         }
         match &self.rtcp {
             Transform::Cm { aes, mac, salt } => {
-                let (authenticated, tag) = buf.split_at_mut(len + 4);
+                let (authenticated, tag) = split(buf, len + 4)?;
                 let expected = cm_tag(mac, authenticated, None);
-                if !ct_eq(&expected[..tag_len], tag) {
+                if !ct_eq(at(&expected, ..tag_len)?, tag) {
                     return Err(Error::AuthenticationFailed);
                 }
                 if encrypted {
-                    cm_crypt(aes, *salt, ssrc, u64::from(index), &mut buf[8..len]);
+                    cm_crypt(aes, *salt, ssrc, u64::from(index), at_mut(buf, 8..len)?);
                 }
             }
             t => {
                 let nonce = gcm_nonce(gcm_salt(t), ssrc, 0, index);
-                let tag: [u8; 16] = buf[len..len + 16]
+                let tag: [u8; 16] = at(buf, len..len + 16)?
                     .try_into()
                     .map_err(|_| Error::Malformed)?;
                 if encrypted {
                     let mut aad = [0u8; 12];
-                    aad[..8].copy_from_slice(&buf[..8]);
+                    aad[..8].copy_from_slice(at(buf, ..8)?);
                     aad[8..].copy_from_slice(&trailer.to_be_bytes());
-                    gcm_open(t, &nonce, &aad, &mut buf[8..len], &tag)?;
+                    gcm_open(t, &nonce, &aad, at_mut(buf, 8..len)?, &tag)?;
                 } else {
                     // The AAD is the packet followed by E‖index; the tag sits between them on
                     // the wire, so move the trailer next to the packet (the tag is copied out).
-                    buf[len..len + 4].copy_from_slice(&trailer.to_be_bytes());
-                    gcm_open(t, &nonce, &buf[..len + 4], &mut [], &tag)?;
+                    at_mut(buf, len..len + 4)?.copy_from_slice(&trailer.to_be_bytes());
+                    gcm_open(t, &nonce, at(buf, ..len + 4)?, &mut [], &tag)?;
                 }
             }
         }

@@ -86,8 +86,11 @@ impl SessionKeys {
                 key: [0; 32],
                 salt: [0; 14],
             };
-            m.key[..k].copy_from_slice(&exported[key_at..key_at + k]);
-            m.salt[..s].copy_from_slice(&exported[salt_at..salt_at + s]);
+            // The length was checked above: each zip copies exactly k and s bytes.
+            let key = exported.iter().skip(key_at).take(k);
+            let salt = exported.iter().skip(salt_at).take(s);
+            m.key.iter_mut().zip(key).for_each(|(d, b)| *d = *b);
+            m.salt.iter_mut().zip(salt).for_each(|(d, b)| *d = *b);
             m
         };
         let client = take(0, 2 * k);
@@ -114,9 +117,20 @@ impl SessionKeys {
         m: &Master,
         config: Config,
     ) -> Result<Context<S, W>, Error> {
-        let key = &m.key[..self.profile.master_key_len()];
-        let salt = &m.salt[..self.profile.master_salt_len()];
+        let (key, salt) = self.master(m);
         Context::new(self.profile, key, salt, config)
+    }
+
+    /// A master's key and salt at the profile's lengths (at most the arrays' 32 and 14).
+    fn master<'m>(&self, m: &'m Master) -> (&'m [u8], &'m [u8]) {
+        (
+            m.key
+                .get(..self.profile.master_key_len())
+                .unwrap_or_default(),
+            m.salt
+                .get(..self.profile.master_salt_len())
+                .unwrap_or_default(),
+        )
     }
 
     /// The context that protects what we send (our write keys).
@@ -138,19 +152,13 @@ impl SessionKeys {
     /// Our master key and salt, for handing to another SRTP implementation.
     #[must_use]
     pub fn local_master(&self) -> (&[u8], &[u8]) {
-        (
-            &self.local.key[..self.profile.master_key_len()],
-            &self.local.salt[..self.profile.master_salt_len()],
-        )
+        self.master(&self.local)
     }
 
     /// The peer's master key and salt.
     #[must_use]
     pub fn remote_master(&self) -> (&[u8], &[u8]) {
-        (
-            &self.remote.key[..self.profile.master_key_len()],
-            &self.remote.salt[..self.profile.master_salt_len()],
-        )
+        self.master(&self.remote)
     }
 }
 

@@ -65,6 +65,7 @@
 //! [`Error::Replayed`] or [`Error::TooOld`] for packets to drop, count them in
 //! [`Context::stats`], and leave the context unchanged. Tags are compared in constant time.
 #![no_std]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 #![deny(missing_docs)]
 

@@ -73,8 +73,8 @@ impl<'b> PacketLoop<'b> {
         }
         let key = [0x11u8; 32];
         let salt = [0x22u8; 14];
-        let key = &key[..profile.master_key_len()];
-        let salt = &salt[..profile.master_salt_len()];
+        let key = key.get(..profile.master_key_len()).unwrap_or_default();
+        let salt = salt.get(..profile.master_salt_len()).unwrap_or_default();
         Ok(PacketLoop {
             tx: Context::new(profile, key, salt, Config::default())?,
             rx: Context::new(profile, key, salt, Config::default())?,
@@ -91,8 +91,12 @@ impl<'b> PacketLoop<'b> {
             .get_mut(..PACKET_LEN)
             .ok_or(Error::BufferTooSmall { needed: PACKET_LEN })?;
         packet.fill(0x5a);
-        packet[..12].copy_from_slice(&[0x80, 0x60, 0, 0, 0, 0, 0x03, 0xc0, 0x12, 0x34, 0x56, 0x78]);
-        packet[2..4].copy_from_slice(&self.sequence.to_be_bytes());
+        let [seq_hi, seq_lo] = self.sequence.to_be_bytes();
+        if let Some(header) = packet.first_chunk_mut() {
+            *header = [
+                0x80, 0x60, seq_hi, seq_lo, 0, 0, 0x03, 0xc0, 0x12, 0x34, 0x56, 0x78,
+            ];
+        }
         self.tx.protect_rtp(self.buf, PACKET_LEN)
     }
 

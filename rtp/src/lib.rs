@@ -7,6 +7,9 @@
 //! - [`packet`]: the RTP header as a checked view ([`packet::Packet`], and
 //!   [`packet::HeaderView`] for a packet whose payload is still encrypted) with RFC 8285
 //!   header extensions (one- and two-byte forms), and an emitter ([`packet::Header`]);
+//! - [`extension`]: typed header extensions (mid, rid, repaired-rid, abs-send-time,
+//!   transport-wide sequence number, audio level, video orientation, playout delay,
+//!   abs-capture-time) through the negotiated [`extension::ExtensionMap`];
 //! - [`rtcp`]: compound RTCP packets (RFC 3550, 4585, 5104, 5506): an iterator and typed
 //!   views of SR, RR, SDES, BYE, APP, generic NACK, transport-wide congestion control
 //!   feedback, PLI, FIR and REMB, and a compound writer; [`rtcp::is_rtcp`] tells RTCP from
@@ -48,6 +51,7 @@ extern crate std;
 pub mod codec;
 pub mod container;
 mod error;
+pub mod extension;
 pub mod packet;
 pub mod receive;
 pub mod rtcp;

@@ -255,7 +255,7 @@ impl RtcpSchedule {
             reports: 0,
             deferred: 0,
         };
-        let t = schedule.draw_interval(now);
+        let t = schedule.draw_interval();
         schedule.next = Some(now.saturating_add(t));
         schedule
     }
@@ -287,7 +287,7 @@ impl RtcpSchedule {
         if self.due || now < next {
             return;
         }
-        let t = self.draw_interval(now);
+        let t = self.draw_interval();
         // Before the first report, tp is the time we joined (RFC 3550 §6.3.2).
         let tp = self.last_report.unwrap_or(self.joined);
         let at = tp.saturating_add(t);
@@ -414,7 +414,7 @@ impl RtcpSchedule {
         if self.bye {
             self.next = None;
         } else {
-            let t = self.draw_interval(now);
+            let t = self.draw_interval();
             self.next = Some(now.saturating_add(t));
         }
         Ok(Written {
@@ -486,7 +486,7 @@ impl RtcpSchedule {
             .saturating_add(size);
     }
 
-    fn draw_interval(&mut self, _now: Instant) -> Duration {
+    fn draw_interval(&mut self) -> Duration {
         let draw = self.rng.below(1_000_000) as u32;
         randomized_interval(&self.interval_inputs(), draw)
     }

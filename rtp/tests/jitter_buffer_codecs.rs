@@ -55,16 +55,9 @@ fn gstreamer_vp8_shuffled_comes_out_as_the_encoders_frames() {
     let mut buf = vec![0u8; 64 * 1024];
     let mut out = Vec::new();
     for (i, p) in arrivals.iter().enumerate() {
-        let r = rtp(p);
-        let _ = jb.insert(
-            Instant::from_millis(i as u64),
-            MediaPacket {
-                sequence: r.sequence,
-                timestamp: r.timestamp,
-                marker: r.marker,
-                payload: r.payload,
-            },
-        );
+        // Through rtp-wire's packet view this time (the other tests use the test helper).
+        let packet = peerless_rtp::packet::Packet::parse(p).unwrap();
+        let _ = jb.insert(Instant::from_millis(i as u64), MediaPacket::from(&packet));
         while let Some(f) = jb.poll_frame(&mut buf) {
             let f = f.unwrap();
             assert!(f.contiguous);

@@ -7,7 +7,8 @@
 use core::time::Duration;
 
 use peerless_base::Instant;
-use peerless_rtp::receive::{ReceiverStats, Validity, round_trip};
+use peerless_rtp::receive::{ReceiverStats, Validity};
+use peerless_rtp::send::{NtpTime, round_trip_time};
 
 /// aiortc's reports on the trace (rtp/tests/data/README.md), or a fresh trace from
 /// `RTP_STATS_TRACE` (scripts/interop/rtp-receiver-stats.sh).
@@ -105,30 +106,30 @@ fn sequence_wrap_counts_cycles_and_a_restart_needs_two_packets() {
 
 #[test]
 fn rtt_from_a_known_sr_rr_exchange() {
-    // The sender sends an SR at NTP time T (its wall clock) ; it takes 30 ms to arrive, the
-    // receiver holds it 250 ms before its RR, which takes 30 ms back: RTT 60 ms.
-    let ntp_at = |secs_since_1900: f64| (secs_since_1900 * 4_294_967_296.0) as u64;
-    let t_sr = 3_900_000_000.0;
+    // The sender sends an SR at its NTP time T; it takes 30 ms to arrive, the receiver holds
+    // it 250 ms before its RR, which takes 30 ms back: the sender (rtp::send) computes 60 ms
+    // from our block's LSR and DLSR.
+    let t_sr =
+        NtpTime::from_unix(Duration::from_secs(1_765_000_000) + Duration::from_micros(123_456));
     let mut rx = ReceiverStats::new(0xabc, 90000);
     rx.record(Instant::from_millis(1000), 1, 0);
     rx.record(Instant::from_millis(1010), 2, 900);
-    rx.sender_report(Instant::from_millis(2030), ntp_at(t_sr));
+    rx.sender_report(Instant::from_millis(2030), t_sr.0);
     let block = rx.report_block(Instant::from_millis(2280)).unwrap();
-    assert_eq!(block.last_sr, (ntp_at(t_sr) >> 16) as u32);
-    assert_eq!(block.delay_since_last_sr, 250 * 65536 / 1000);
-    // The RR reaches the sender at T + 0.030 + 0.250 + 0.030.
-    let arrival = (ntp_at(t_sr + 0.310) >> 16) as u32;
-    let rtt = round_trip(arrival, &block).unwrap();
+    assert_eq!(block.last_sr, t_sr.middle_32());
+    // 250 ms in 1/65536 s, rounded: 16384.
+    assert_eq!(block.delay_since_last_sr, 16384);
+    let arrival = t_sr.add_duration(Duration::from_millis(310));
+    let rtt = round_trip_time(arrival, &block).unwrap();
     assert!(
         rtt.abs_diff(Duration::from_millis(60)) < Duration::from_micros(50),
         "{rtt:?}"
     );
-    // No SR yet: no RTT.
+    // No SR yet: LSR and DLSR are zero, and the sender gets no RTT.
     let mut fresh = ReceiverStats::new(1, 8000);
     fresh.record(Instant::ZERO, 1, 0);
     fresh.record(Instant::ZERO, 2, 0);
-    assert_eq!(
-        round_trip(arrival, &fresh.report_block(Instant::ZERO).unwrap()),
-        None
-    );
+    let block = fresh.report_block(Instant::ZERO).unwrap();
+    assert_eq!((block.last_sr, block.delay_since_last_sr), (0, 0));
+    assert_eq!(round_trip_time(arrival, &block), None);
 }

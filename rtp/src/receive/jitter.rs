@@ -79,8 +79,9 @@ impl Config {
 }
 
 /// The parts of an RTP packet the buffer needs (the header already checked and the padding
-/// removed by the packet view).
+/// removed by the packet view: `MediaPacket::from(&packet)` for a [`crate::packet::Packet`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct MediaPacket<'a> {
     /// The RTP sequence number.
     pub sequence: u16,
@@ -90,6 +91,17 @@ pub struct MediaPacket<'a> {
     pub marker: bool,
     /// The payload (empty for a padding-only packet, which only fills its sequence number).
     pub payload: &'a [u8],
+}
+
+impl<'a> From<&crate::packet::Packet<'a>> for MediaPacket<'a> {
+    fn from(packet: &crate::packet::Packet<'a>) -> Self {
+        MediaPacket {
+            sequence: packet.sequence_number(),
+            timestamp: packet.timestamp(),
+            marker: packet.marker(),
+            payload: packet.payload(),
+        }
+    }
 }
 
 /// A frame released in order, borrowing the caller's buffer.

@@ -45,5 +45,5 @@ pub use jitter::{
 pub use keyframe::{KeyframeMethod, KeyframeRequest, KeyframeRequests, KeyframeStats};
 pub use nack::{NackConfig, NackRequests, NackStats};
 pub use seq::{SequenceUnwrapper, TimestampUnwrapper, Unwrapper};
-pub use stats::{Counters, ReceiverStats, Validity, round_trip};
+pub use stats::{Counters, ReceiverStats, Validity};
 pub use twcc::{TwccConfig, TwccFeedback, TwccReport, TwccStats};

@@ -8,6 +8,8 @@
 //!   SR ──sender_report(now, ntp)──────▶ LSR = middle 32 bits of its NTP time, kept with `now`
 //!   report_block(now) ────────────────▶ A.3 cumulative and fraction lost (since the last
 //!                                        block), extended highest seq, jitter, LSR, DLSR
+//!                                        (the sender turns LSR/DLSR into an RTT with
+//!                                        crate::send::round_trip_time)
 //! ```
 
 use peerless_base::Instant;
@@ -244,11 +246,10 @@ impl ReceiverStats {
         };
         let (last_sr, delay_since_last_sr) = match self.last_sr {
             None => (0, 0),
-            Some((lsr, at)) => {
-                let micros = now.saturating_duration_since(at).as_micros();
-                let units = (micros * 65536 / 1_000_000).min(u128::from(u32::MAX)) as u32;
-                (lsr, units)
-            }
+            Some((lsr, at)) => (
+                lsr,
+                crate::send::duration_to_16_16(now.saturating_duration_since(at)),
+            ),
         };
         Some(ReportBlock {
             ssrc: self.ssrc,
@@ -260,25 +261,6 @@ impl ReceiverStats {
             delay_since_last_sr,
         })
     }
-}
-
-/// The round-trip time a report block tells its sender (RFC 3550 §6.4.1): the arrival time
-/// `arrival_ntp` (the middle 32 bits of the NTP time the block arrived) minus LSR minus DLSR,
-/// in 1/65536 s; `None` when the block carries no LSR or the times do not add up.
-#[must_use]
-pub fn round_trip(arrival_ntp: u32, block: &ReportBlock) -> Option<core::time::Duration> {
-    if block.last_sr == 0 {
-        return None;
-    }
-    let rtt = arrival_ntp
-        .wrapping_sub(block.last_sr)
-        .wrapping_sub(block.delay_since_last_sr);
-    if rtt > 1 << 31 {
-        return None;
-    }
-    Some(core::time::Duration::from_micros(
-        u64::from(rtt) * 1_000_000 / 65536,
-    ))
 }
 
 #[cfg(test)]

@@ -97,6 +97,34 @@ fn gstreamer_rtp_depacketizes_to_the_encoded_frames() {
     write_out("vp8_from_gst.ivf", &out);
 }
 
+/// ffmpeg's RTP packetizer, a second independent sender: 15-bit picture ids from 0, no
+/// partition labels.
+#[test]
+fn ffmpeg_rtp_depacketizes_to_the_encoded_frames() {
+    let ivf = read("vp8_gst.ivf");
+    let rtp_stream = read("vp8_ffmpeg.rtp");
+    let packets = rfc4571_packets(&rtp_stream);
+    let (_, frames) = IvfReader::new(&ivf).unwrap();
+    let encoded: Vec<_> = frames.map(Result::unwrap).collect();
+    let by_ts = frames_by_timestamp(&packets);
+    assert_eq!(by_ts.len(), encoded.len());
+    let mut d = Vp8Depacketizer::new();
+    let mut keyframes = Vec::new();
+    for (i, (packets, original)) in by_ts.iter().zip(&encoded).enumerate() {
+        assert!(packets.last().unwrap().marker);
+        let payloads: Vec<_> = packets.iter().map(|p| p.payload).collect();
+        let (frame, info) = depacketize_all(&mut d, &payloads, 64 * 1024).unwrap();
+        assert_eq!(frame, original.data, "frame {i}");
+        if info.keyframe {
+            keyframes.push(i);
+        }
+        let descriptor = d.last_descriptor().unwrap();
+        assert_eq!(descriptor.picture_id, Some(i as u16));
+        assert!(descriptor.long_picture_id);
+    }
+    assert_eq!(keyframes, [0, 5]);
+}
+
 /// Our own packets of the encoder's frames (libwebrtc's layout: no partition labels), which the
 /// interop script also feeds to GStreamer's `rtpvp8depay` and decodes with ffmpeg.
 #[test]

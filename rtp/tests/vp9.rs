@@ -88,6 +88,33 @@ fn gstreamer_rtp_depacketizes_to_the_encoded_frames() {
     write_out("vp9_from_gst.ivf", &out);
 }
 
+/// ffmpeg's RTP packetizer, a second independent sender: a one-octet descriptor (B and E, no
+/// picture id, P never set), so keyframes are told by the frame header.
+#[test]
+fn ffmpeg_rtp_depacketizes_to_the_encoded_frames() {
+    let ivf = read("vp9_gst.ivf");
+    let rtp_stream = read("vp9_ffmpeg.rtp");
+    let packets = rfc4571_packets(&rtp_stream);
+    let (_, frames) = IvfReader::new(&ivf).unwrap();
+    let encoded: Vec<_> = frames.map(Result::unwrap).collect();
+    let by_ts = frames_by_timestamp(&packets);
+    assert_eq!(by_ts.len(), encoded.len());
+    let mut d = Vp9Depacketizer::new();
+    let mut keyframes = Vec::new();
+    for (i, (packets, original)) in by_ts.iter().zip(&encoded).enumerate() {
+        let first = Vp9Payload::parse(packets[0].payload).unwrap().descriptor;
+        assert!(!first.inter_picture && first.picture_id.is_none());
+        let payloads: Vec<_> = packets.iter().map(|p| p.payload).collect();
+        let (frame, info) = depacketize_all(&mut d, &payloads, 64 * 1024).unwrap();
+        assert_eq!(frame, original.data, "frame {i}");
+        assert_eq!(info.keyframe, d.inspect(payloads[0]).unwrap().keyframe);
+        if info.keyframe {
+            keyframes.push(i);
+        }
+    }
+    assert_eq!(keyframes, [0, 5]);
+}
+
 /// Our own packets of the encoder's frames in flexible mode, which the interop script also
 /// feeds to GStreamer's `rtpvp9depay` and decodes with ffmpeg.
 #[test]

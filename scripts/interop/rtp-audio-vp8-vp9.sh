@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # rtp's payload formats for Opus, G.711, G.722, telephone-event, VP8 and VP9 against GStreamer
-# and ffmpeg (independent implementations). No network is involved: files only.
+# and ffmpeg (independent implementations). Files only, but for ffmpeg's RTP, which goes over
+# loopback in a fresh network namespace.
 #
-#  1. GStreamer encodes and packetizes fresh known answers (the commands of
-#     rtp/tests/data/README.md) and rtp's tests run against them (PEERLESS_RTP_DATA): our
-#     payloads equal GStreamer's byte for byte, and GStreamer's RTP depacketizes to the
-#     encoder's frames.
+#  1. GStreamer encodes and packetizes fresh known answers, ffmpeg's RTP muxer packetizes the
+#     same VP8 and VP9 frames (the commands of rtp/tests/data/README.md), and rtp's tests run
+#     against them (PEERLESS_RTP_DATA): our payloads equal GStreamer's byte for byte, and
+#     GStreamer's and ffmpeg's RTP depacketize to the encoder's frames.
 #  2. What we depacketized from GStreamer's RTP decodes with ffmpeg without a single error.
 #  3. Our own RTP (VP8 without partition labels, VP9 in flexible mode, Opus, PCMU, PCMA, G.722)
 #     goes through GStreamer's depayloaders: the video and Opus decode with ffmpeg without an
@@ -57,15 +58,28 @@ for c in "pcmu mulawenc rtppcmupay 8000" "pcma alawenc rtppcmapay 8000" "g722 av
         ! rtpstreampay ! filesink location="$data/${1}_gst.rtp"
 done
 /usr/bin/python3 scripts/interop/rtp/dtmf_gst.py "$data/dtmf_gst.rtp" || fail "rtpdtmfsrc"
+# ffmpeg's own RTP packetizers on the same frames, over loopback in a fresh network namespace.
+ffmpeg_rtp() { # CODEC PAYLOAD_TYPE PORT [ffmpeg options]
+    local codec="$1" pt="$2" port="$3"; shift 3
+    in_netns sh -c '
+        script="$1" port="$2" file="$3" ivf="$4" pt="$5"; shift 5
+        python3 "$script" "$port" "$file" & capture=$!
+        sleep 0.5
+        ffmpeg -nostdin -v error -re -i "$ivf" -c copy -f rtp -payload_type "$pt" -ssrc 1 "$@" "rtp://127.0.0.1:$port?pkt_size=500" >/dev/null
+        wait $capture' sh scripts/interop/rtp/udp_capture.py "$port" "$data/${codec}_ffmpeg.rtp" \
+        "$data/${codec}_gst.ivf" "$pt" "$@" || fail "ffmpeg's $codec RTP"
+}
+ffmpeg_rtp vp8 96 5004
+ffmpeg_rtp vp9 98 5006 -strict experimental
 for f in "$data"/*; do
-    [ -s "$f" ] || fail "GStreamer wrote nothing to $(basename "$f")"
+    [ -s "$f" ] || fail "nothing was written to $(basename "$f")"
 done
 
 if PEERLESS_RTP_DATA="$data" PEERLESS_RTP_OUT="$out" cargo test -q -p peerless-rtp \
     --test vp8 --test vp9 --test opus --test g711_g722 --test telephone_event >"$out/test.log" 2>&1; then
-    ok "rtp's VP8, VP9, Opus, G.711, G.722 and telephone-event tests pass on GStreamer's fresh output"
+    ok "rtp's VP8, VP9, Opus, G.711, G.722 and telephone-event tests pass on GStreamer's and ffmpeg's fresh output"
 else
-    tail -40 "$out/test.log"; fail "rtp's payload-format tests on GStreamer's fresh output"
+    tail -40 "$out/test.log"; fail "rtp's payload-format tests on GStreamer's and ffmpeg's fresh output"
 fi
 
 # decode FILE EXPECTED_FRAMES [ffmpeg input options]: no error from ffmpeg, and every frame.

@@ -26,6 +26,9 @@
 //! does not build a VP9 superframe index for several spatial layers: a decoder fed one layer
 //! (the common single-layer stream) gets exactly the encoder's frame.
 //!
+//! A keyframe is a picture whose first payload has P clear and whose frame header says
+//! KEY_FRAME: senders that never set P (ffmpeg's) are read right.
+//!
 //! The packetizer sends one spatial and one temporal layer, as GStreamer's `rtpvp9pay` and
 //! ffmpeg do: non-flexible mode with a scalability structure on each keyframe (the frame's
 //! resolution, one picture group referring to the previous picture), or flexible mode with a
@@ -613,8 +616,14 @@ fn opens_picture(d: &Vp9Descriptor) -> bool {
             .is_none_or(|l| l.spatial == 0 || !l.inter_layer_dependency)
 }
 
-fn keyframe_start(d: &Vp9Descriptor) -> bool {
-    opens_picture(d) && !d.inter_picture
+/// A keyframe starts here: P clear, and the frame header agrees when it can be read (ffmpeg's
+/// packetizer never sets P, so the bitstream's frame type decides for it).
+fn keyframe_start(d: &Vp9Descriptor, media: &[u8]) -> bool {
+    opens_picture(d) && keyframe_bits(d, media)
+}
+
+fn keyframe_bits(d: &Vp9Descriptor, media: &[u8]) -> bool {
+    !d.inter_picture && FrameHeader::parse(media).is_none_or(|h| h.keyframe)
 }
 
 impl Depacketizer for Vp9Depacketizer {
@@ -624,7 +633,7 @@ impl Depacketizer for Vp9Depacketizer {
         let base_layer = d.layers.is_none_or(|l| l.spatial == 0);
         Ok(PayloadInfo {
             starts_frame: d.start_of_frame && base_layer,
-            keyframe: d.start_of_frame && base_layer && !d.inter_picture,
+            keyframe: d.start_of_frame && base_layer && keyframe_bits(&d, p.media),
         })
     }
 
@@ -642,7 +651,7 @@ impl Depacketizer for Vp9Depacketizer {
                     flexible: d.flexible,
                 };
                 Building {
-                    keyframe: keyframe_start(&d),
+                    keyframe: keyframe_start(&d, p.media),
                     layer_ended: false,
                     last_spatial: None,
                 }

@@ -60,6 +60,18 @@ impl core::fmt::Debug for Drbg {
     }
 }
 
+/// The same as `Debug`: never the state, which would predict every later output.
+#[cfg(feature = "defmt")]
+impl defmt::Format for Drbg {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(
+            f,
+            "Drbg {{ reseed_counter: {=u64}, .. }}",
+            self.reseed_counter
+        );
+    }
+}
+
 impl Drbg {
     /// A generator for one machine from the host's 32-byte seed.
     ///

@@ -183,6 +183,14 @@ impl StdClock {
     }
 }
 
+/// `std::time::Instant` has no `defmt` form, and its value means nothing off the host.
+#[cfg(all(feature = "std", feature = "defmt"))]
+impl defmt::Format for StdClock {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "StdClock");
+    }
+}
+
 #[cfg(feature = "std")]
 impl Default for StdClock {
     fn default() -> Self {

@@ -11,7 +11,8 @@
 //! - [`Timers`]: a fixed table of deadlines keyed by an enum;
 //! - [`Queue`]: a fixed-capacity FIFO for pending events and replies (a full one gives the
 //!   item back, so the drop is counted);
-//! - the logging shim (`trace!` .. `error!`), silent unless the `log` or `defmt` feature is on.
+//! - the logging shim (`trace!` .. `error!`), silent unless the `log` or `defmt` feature is on
+//!   (with both, `defmt` wins).
 //!
 //! Non-goals: no clock, no sockets, no allocation, no `unsafe`.
 //!

@@ -3,12 +3,14 @@
 //! With the `log` feature they forward to the `log` crate, with `defmt` to `defmt`, and with
 //! neither they compile to nothing (the arguments are type-checked, never evaluated). Format
 //! strings use the subset both backends share: `{}` and `{:?}`. Never pass a secret.
-
-#[cfg(all(feature = "log", feature = "defmt"))]
-compile_error!("peerless-base: the `log` and `defmt` features are mutually exclusive");
+//!
+//! **With both features on, `defmt` wins**: the lines go to `defmt` and `log` stays silent.
+//! Cargo unifies features across a build, so a firmware that asks for `defmt` can find `log`
+//! switched on by some other dependency; its lines then still reach the probe it reads. (A
+//! host binary that turns on `defmt` needs a `defmt` global logger to link.)
 
 /// Dispatches a log line at a level to the enabled backend. Not part of the public API.
-#[cfg(feature = "log")]
+#[cfg(all(feature = "log", not(feature = "defmt")))]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __log {
@@ -79,7 +81,7 @@ mod tests {
     }
 
     /// With the `log` feature the shim reaches the `log` crate's logger, level and text intact.
-    #[cfg(feature = "log")]
+    #[cfg(all(feature = "log", not(feature = "defmt")))]
     #[test]
     fn forwards_to_the_log_crate() {
         extern crate std;

@@ -42,6 +42,7 @@ impl core::error::Error for ReadError {}
 /// # Ok::<(), ReadError>(())
 /// ```
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Reader<'a> {
     input: &'a [u8],
     position: usize,

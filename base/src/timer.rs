@@ -30,6 +30,7 @@ pub trait TimerKey: Copy + 'static {
 /// (and never fires), so a mismatched `N` is a silent no-op rather than a panic; size `N` as
 /// `K::ALL.len()`.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Timers<K: TimerKey, const N: usize> {
     deadlines: [Option<Instant>; N],
     _key: core::marker::PhantomData<K>,

@@ -9,6 +9,7 @@ use core::net::SocketAddr;
 /// empty: the layer below decides where the bytes go. ICE and the Peer always fill it, and say
 /// from which local address (the candidate's base) to send.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Transmit<'b> {
     /// The local address to send from (`None`: any; the host's one socket).
     pub source: Option<SocketAddr>,

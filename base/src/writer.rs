@@ -27,6 +27,7 @@ use crate::BufferTooSmall;
 /// assert_eq!(w.finish(), Err(BufferTooSmall { needed: 8 }));
 /// ```
 #[derive(Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Writer<'a> {
     buf: &'a mut [u8],
     /// Bytes emitted so far, counting those that did not fit.

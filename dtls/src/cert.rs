@@ -43,6 +43,7 @@ pub enum CertificateError {
 
 /// The validity window of a generated certificate, in seconds since the Unix epoch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Validity {
     /// notBefore.
     pub not_before: u64,
@@ -111,6 +112,14 @@ impl core::fmt::Debug for Certificate {
         f.debug_struct("Certificate")
             .field("der_len", &self.der_len)
             .finish_non_exhaustive()
+    }
+}
+
+/// As `Debug`: never the private key.
+#[cfg(feature = "defmt")]
+impl defmt::Format for Certificate {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "Certificate {{ der_len: {=usize}, .. }}", self.der_len);
     }
 }
 
@@ -491,6 +500,14 @@ impl core::fmt::Display for Fingerprint {
 impl core::fmt::Debug for Fingerprint {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         core::fmt::Display::fmt(self, f)
+    }
+}
+
+/// The SDP form, as `Display` writes it.
+#[cfg(feature = "defmt")]
+impl defmt::Format for Fingerprint {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "{}", defmt::Display2Format(self));
     }
 }
 

@@ -234,6 +234,7 @@ pub const MAX_FRAGMENT_LEN: usize = 16384 + 2048;
 
 /// A checked view of one DTLS record (RFC 6347 §4.1): its header fields and its fragment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Record<'a> {
     content_type: ContentType,
     version: ProtocolVersion,
@@ -319,6 +320,7 @@ pub fn emit_record_header(
 
 /// A checked view of one handshake message fragment (RFC 6347 §4.2.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct HandshakeFragment<'a> {
     msg_type: HandshakeType,
     length: u32,
@@ -399,6 +401,7 @@ pub fn emit_handshake_header(
 
 /// An iterator over `(type, body)` of a hello's extensions; stops at the first malformed one.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Extensions<'a> {
     r: Reader<'a>,
 }
@@ -415,6 +418,7 @@ impl<'a> Iterator for Extensions<'a> {
 
 /// An iterator over big-endian u16 values of a vector (cipher suites, groups, profiles).
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct U16List<'a> {
     r: Reader<'a>,
 }
@@ -458,6 +462,7 @@ fn check_extensions(bytes: &[u8]) -> Result<(), WireError> {
 
 /// A checked view of a ClientHello body (RFC 6347 §4.2.1, RFC 5246 §7.4.1.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ClientHello<'a> {
     version: ProtocolVersion,
     random: &'a [u8],
@@ -555,6 +560,7 @@ impl<'a> ClientHello<'a> {
 
 /// A checked view of a ServerHello body (RFC 5246 §7.4.1.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ServerHello<'a> {
     version: ProtocolVersion,
     random: &'a [u8],
@@ -636,6 +642,7 @@ impl<'a> ServerHello<'a> {
 
 /// A HelloVerifyRequest body (RFC 6347 §4.2.1): `server_version` and the cookie.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct HelloVerifyRequest<'a> {
     /// The server's version; any DTLS version is accepted (RFC 6347 says 1.0 is fine here).
     pub version: ProtocolVersion,
@@ -663,6 +670,7 @@ impl<'a> HelloVerifyRequest<'a> {
 
 /// The use_srtp extension body (RFC 5764 §4.1.1): profiles and the (ignored) MKI.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct UseSrtp<'a> {
     profiles: &'a [u8],
     /// srtp_mki: we never send one and ignore the peer's.
@@ -724,6 +732,7 @@ pub fn emit_u16_vector(w: &mut Writer<'_>, values: impl Iterator<Item = u16>) {
 
 /// A checked view of a ServerKeyExchange for ECDHE_ECDSA (RFC 8422 §5.4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ServerKeyExchange<'a> {
     /// The named curve of the server's ephemeral key.
     pub group: NamedGroup,
@@ -764,6 +773,7 @@ impl<'a> ServerKeyExchange<'a> {
 
 /// A checked view of a CertificateRequest (RFC 5246 §7.4.4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct CertificateRequest<'a> {
     /// certificate_types (ecdsa_sign is 64).
     pub certificate_types: &'a [u8],
@@ -815,6 +825,7 @@ pub fn parse_certificate_list(body: &[u8]) -> Result<Option<&[u8]>, WireError> {
 
 /// A checked view of a CertificateVerify (RFC 5246 §7.4.8).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct CertificateVerify<'a> {
     /// The signature scheme.
     pub scheme: SignatureScheme,
@@ -845,6 +856,7 @@ pub fn parse_client_key_exchange(body: &[u8]) -> Result<&[u8], WireError> {
 
 /// A checked view of an alert (RFC 5246 §7.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Alert {
     /// 1 warning, 2 fatal.
     pub level: u8,

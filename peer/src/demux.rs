@@ -12,6 +12,7 @@
 
 /// What a datagram on the shared socket carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Protocol {
     /// STUN (ICE connectivity checks and consent).
     Stun,

@@ -27,6 +27,7 @@ use crate::peer::{ChannelId, Config, Event, MessageKind, Peer, SdpType};
 
 /// Which Peer a measured call ran on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Side {
     /// The offerer (creates the channel, sends the probe).
     Offerer,
@@ -36,6 +37,7 @@ pub enum Side {
 
 /// Why the self-test did not complete.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum SelftestError {
     /// A description could not be written or applied.
     Signalling,
@@ -51,6 +53,7 @@ pub enum SelftestError {
 
 /// What the self-test measured.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Report {
     /// Datagrams moved across the link.
     pub datagrams: u32,

@@ -53,6 +53,7 @@ impl ChannelType {
 
 /// A checked DATA_CHANNEL_OPEN.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Open<'a> {
     /// The channel type.
     pub channel_type: ChannelType,
@@ -68,6 +69,7 @@ pub struct Open<'a> {
 
 /// A checked DCEP message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Message<'a> {
     /// DATA_CHANNEL_OPEN.
     Open(Open<'a>),

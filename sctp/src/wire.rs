@@ -314,6 +314,7 @@ pub fn seal(packet: &mut [u8], zero: bool) {
 
 /// A checked view of one SCTP packet: a common header and well-framed chunks.
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Packet<'a> {
     bytes: &'a [u8],
 }
@@ -376,6 +377,7 @@ impl<'a> Packet<'a> {
 
 /// Iterator over the chunks of a packet.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Chunks<'a> {
     reader: Reader<'a>,
 }
@@ -417,6 +419,7 @@ fn read_tlv_chunk<'a>(r: &mut Reader<'a>) -> Result<Chunk<'a>, Error> {
 
 /// One chunk: its type, flags and value (without header and padding).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Chunk<'a> {
     /// The chunk type.
     pub chunk_type: ChunkType,
@@ -428,6 +431,7 @@ pub struct Chunk<'a> {
 
 /// Iterator over TLV parameters (INIT, INIT-ACK, RE-CONFIG, HEARTBEAT, error causes).
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Params<'a> {
     reader: Reader<'a>,
 }
@@ -444,6 +448,7 @@ impl<'a> Params<'a> {
 
 /// One parameter (or error cause): type, value, and the raw bytes with header (for reports).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Param<'a> {
     /// The parameter type.
     pub param_type: ParamType,
@@ -566,6 +571,7 @@ impl Ppid {
 
 /// A checked DATA chunk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Data<'a> {
     /// B/E/U/I flags ([`data_flags`]).
     pub flags: u8,
@@ -617,6 +623,7 @@ impl<'a> Data<'a> {
 
 /// A checked INIT or INIT-ACK chunk: the fixed fields and the parameters that matter here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Init<'a> {
     /// The tag the sender wants on every packet sent to it.
     pub initiate_tag: u32,
@@ -712,6 +719,7 @@ pub struct Capabilities {
 
 /// The fields of an INIT or INIT-ACK this endpoint sends.
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct InitFields<'a> {
     /// INIT or INIT-ACK.
     pub chunk_type: ChunkType,
@@ -773,6 +781,7 @@ impl InitFields<'_> {
 
 /// A checked SACK chunk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Sack<'a> {
     /// Cumulative TSN acknowledged.
     pub cumulative_tsn: u32,
@@ -848,6 +857,7 @@ impl<'a> Sack<'a> {
 
 /// A checked FORWARD-TSN chunk (RFC 3758 §3.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ForwardTsn<'a> {
     /// The new cumulative TSN.
     pub new_cumulative_tsn: u32,
@@ -896,6 +906,7 @@ impl<'a> ForwardTsn<'a> {
 
 /// A RE-CONFIG parameter this implementation understands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum ReconfigParam<'a> {
     /// Outgoing SSN Reset Request: the sender resets its outgoing `streams` (all if empty)
     /// after `last_tsn`.

@@ -58,6 +58,7 @@ pub(crate) fn parse_pt(s: &str) -> Option<u8> {
 /// The hash function of a certificate fingerprint (RFC 8122 §5, the IANA "Hash Function
 /// Textual Names" registry). Unknown names are kept so they round-trip.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum HashFunction<'a> {
     /// `sha-1` (20 bytes).
     Sha1,
@@ -123,6 +124,7 @@ pub const MAX_FINGERPRINT_LEN: usize = 64;
 /// `a=fingerprint:<hash-func> <XX:XX:...>` (RFC 8122 §5): the hash of the DTLS certificate the
 /// peer will present.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Fingerprint<'a> {
     /// The hash function.
     pub hash: HashFunction<'a>,
@@ -211,6 +213,7 @@ pub fn format_fingerprint<'b>(digest: &[u8], out: &'b mut [u8]) -> Option<&'b st
 
 /// `a=setup` (RFC 4145 §4, RFC 8842): which side opens the DTLS association.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Setup {
     /// The offerer lets the answerer choose (every JSEP offer).
     Actpass,
@@ -256,6 +259,7 @@ impl fmt::Display for Setup {
 /// The media direction attribute (`a=sendrecv` ...; RFC 8866 §6.7), from this description's
 /// author's point of view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Direction {
     /// Sends and receives (the default when none is given).
     SendRecv,
@@ -342,6 +346,7 @@ impl fmt::Display for Direction {
 
 /// `a=rtpmap:<pt> <encoding>/<clock rate>[/<channels>]` (RFC 8866 §6.6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Rtpmap<'a> {
     /// The payload type (0..=127).
     pub payload_type: u8,
@@ -393,6 +398,7 @@ impl fmt::Display for Rtpmap<'_> {
 
 /// `a=fmtp:<format> <parameters>` (RFC 8866 §6.15).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Fmtp<'a> {
     /// The payload type the parameters apply to.
     pub payload_type: u8,
@@ -454,6 +460,7 @@ impl fmt::Display for Fmtp<'_> {
 
 /// `a=rtcp-fb:<pt|*> <type> [<parameters>]` (RFC 4585 §4.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct RtcpFb<'a> {
     /// The payload type, or `None` for `*` (every payload type of the section).
     pub payload_type: Option<u8>,
@@ -494,6 +501,7 @@ impl fmt::Display for RtcpFb<'_> {
 
 /// `a=extmap:<id>[/<direction>] <uri> [<attributes>]` (RFC 8285 §8).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Extmap<'a> {
     /// The local identifier (1..=14 one-byte, up to 255 two-byte; 4096..=4351 in offers that
     /// leave the choice to the answerer).
@@ -544,6 +552,7 @@ impl fmt::Display for Extmap<'_> {
 
 /// `a=ssrc:<ssrc> <attribute>[:<value>]` (RFC 5576 §4.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Ssrc<'a> {
     /// The synchronization source.
     pub ssrc: u32,
@@ -584,6 +593,7 @@ impl fmt::Display for Ssrc<'_> {
 /// `a=ssrc-group:<semantics> <ssrc>...` (RFC 5576 §4.2), e.g. `FID` pairing a stream with its
 /// retransmissions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct SsrcGroup<'a> {
     /// The grouping semantics (`FID`, `SIM`, `FEC-FR`).
     pub semantics: &'a str,
@@ -626,6 +636,7 @@ impl fmt::Display for SsrcGroup<'_> {
 
 /// `a=msid:<stream id> [<track id>]` (RFC 8830 §2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Msid<'a> {
     /// The media stream id (`-` for none).
     pub stream: &'a str,
@@ -657,6 +668,7 @@ impl fmt::Display for Msid<'_> {
 
 /// `a=group:<semantics> <tag>...` (RFC 5888 §5), e.g. `BUNDLE 0 1 2` (RFC 8843).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Group<'a> {
     /// The semantics (`BUNDLE`, `LS`).
     pub semantics: &'a str,
@@ -708,6 +720,7 @@ impl fmt::Display for Group<'_> {
 
 /// The direction of a restriction identifier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum RidDirection {
     /// The author sends this stream.
     Send,
@@ -738,6 +751,7 @@ impl RidDirection {
 
 /// `a=rid:<id> <send|recv> [<restrictions>]` (RFC 8851 §4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Rid<'a> {
     /// The RTP stream id.
     pub id: &'a str,
@@ -774,6 +788,7 @@ impl fmt::Display for Rid<'_> {
 /// `a=simulcast:[send <list>] [recv <list>]` (RFC 8853 §5.1). The lists are kept as written
 /// (`a;b;~c`, alternatives separated by `,`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Simulcast<'a> {
     /// The streams the author sends.
     pub send: Option<&'a str>,

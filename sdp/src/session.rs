@@ -31,6 +31,7 @@ pub const MAX_MEDIA: usize = 32;
 /// Why a description did not parse, and on which line (1-based, counting every line of the
 /// input including blank ones).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ParseError {
     /// The line the problem is on (the last line for problems of the whole description).
     pub line: usize,
@@ -40,6 +41,7 @@ pub struct ParseError {
 
 /// What is wrong with a description.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum ParseErrorKind {
     /// The input has no lines.
     Empty,
@@ -161,6 +163,7 @@ fn checked_lines(text: &str) -> impl Iterator<Item = Line<'_>> {
 /// An `a=` line: a name and an optional value (RFC 8866 §5.13: `a=<name>` or
 /// `a=<name>:<value>`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Attribute<'a> {
     /// The attribute name.
     pub name: &'a str,
@@ -198,6 +201,13 @@ pub struct Attributes<'a> {
     lines: Lines<'a>,
 }
 
+#[cfg(feature = "defmt")]
+impl defmt::Format for Attributes<'_> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "Attributes {{ .. }}");
+    }
+}
+
 impl<'a> Iterator for Attributes<'a> {
     type Item = Attribute<'a>;
 
@@ -212,6 +222,7 @@ impl<'a> Iterator for Attributes<'a> {
 
 /// `o=<username> <sess-id> <sess-version> <nettype> <addrtype> <address>` (RFC 8866 §5.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Origin<'a> {
     /// The user name (`-` in WebRTC).
     pub username: &'a str,
@@ -261,6 +272,7 @@ impl fmt::Display for Origin<'_> {
 
 /// `c=<nettype> <addrtype> <address>` (RFC 8866 §5.7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Connection<'a> {
     /// `IN`.
     pub net_type: &'a str,
@@ -292,6 +304,7 @@ impl fmt::Display for Connection<'_> {
 
 /// The media type of an `m=` line. Unknown types are kept as written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum MediaKind<'a> {
     /// `audio`.
     Audio,
@@ -335,6 +348,7 @@ impl fmt::Display for MediaKind<'_> {
 
 /// The fields of an `m=` line (RFC 8866 §5.14).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct MediaLine<'a> {
     /// The media type.
     pub kind: MediaKind<'a>,
@@ -431,6 +445,20 @@ pub struct Session<'a> {
     name: &'a str,
     media: [Span; MAX_MEDIA],
     media_count: usize,
+}
+
+/// The origin, the name and how many media sections; not the text.
+#[cfg(feature = "defmt")]
+impl defmt::Format for Session<'_> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(
+            f,
+            "Session {{ origin: {}, name: {=str}, media: {=usize}, .. }}",
+            self.origin,
+            self.name,
+            self.media_count
+        );
+    }
 }
 
 impl<'a> Session<'a> {
@@ -742,6 +770,19 @@ pub struct Media<'a> {
     session: &'a str,
 }
 
+/// Its index and `m=` line; not the text.
+#[cfg(feature = "defmt")]
+impl defmt::Format for Media<'_> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(
+            f,
+            "Media {{ index: {=usize}, line: {}, .. }}",
+            self.index,
+            self.line
+        );
+    }
+}
+
 impl<'a> Media<'a> {
     /// The position of this section in the description (0-based).
     #[must_use]
@@ -1049,6 +1090,7 @@ impl<'a> Media<'a> {
 
 /// One payload type of a media section with what describes it.
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Codec<'a> {
     /// The payload type.
     pub payload_type: u8,

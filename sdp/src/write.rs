@@ -15,6 +15,7 @@ use peerless_base::{BufferTooSmall, Writer};
 /// Writes never fail: output that does not fit is counted, and [`SliceWriter::finish`] reports
 /// the length that would have been enough (retry with a buffer that large).
 #[derive(Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct SliceWriter<'b> {
     inner: Writer<'b>,
 }
@@ -58,6 +59,7 @@ pub fn write_to_slice(
 
 /// Why [`write_to_slice`] failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum WriteError {
     /// The buffer is too small; this many bytes are needed.
     BufferTooSmall(BufferTooSmall),
@@ -99,6 +101,14 @@ impl core::error::Error for WriteError {}
 #[derive(Debug)]
 pub struct SdpWriter<'w, W: fmt::Write + ?Sized> {
     out: &'w mut W,
+}
+
+/// Any `fmt::Write` can be the output, so there is nothing of it to show.
+#[cfg(feature = "defmt")]
+impl<W: fmt::Write + ?Sized> defmt::Format for SdpWriter<'_, W> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "SdpWriter");
+    }
 }
 
 impl<'w, W: fmt::Write + ?Sized> SdpWriter<'w, W> {

@@ -197,6 +197,7 @@ impl AddressFamily {
 
 /// A password algorithm (RFC 8489 §18.5): the codepoint and its parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct PasswordAlgorithm<'a> {
     /// The algorithm: [`PasswordAlgorithm::MD5`] or [`PasswordAlgorithm::SHA256`].
     pub algorithm: u16,
@@ -213,6 +214,7 @@ impl PasswordAlgorithm<'_> {
 
 /// ERROR-CODE: a code from 300 to 699 and a reason phrase.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ErrorCode<'a> {
     /// The code (`class * 100 + number`).
     pub code: u16,
@@ -239,6 +241,7 @@ impl ErrorCode<'_> {
 
 /// A list of 16-bit values on the wire (UNKNOWN-ATTRIBUTES) or a slice to emit.
 #[derive(Clone, Copy)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum AttrList<'a> {
     /// Received: big-endian pairs of bytes.
     Wire(&'a [u8]),
@@ -283,6 +286,7 @@ impl fmt::Debug for AttrList<'_> {
 
 /// PASSWORD-ALGORITHMS: a list of algorithms with parameters, on the wire or to send.
 #[derive(Clone, Copy)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum AlgorithmList<'a> {
     /// Received: the attribute value.
     Wire(&'a [u8]),
@@ -330,6 +334,7 @@ fn read_algorithm<'a>(r: &mut Reader<'a>) -> Option<PasswordAlgorithm<'a>> {
 /// One STUN attribute, decoded. What [`crate::Message::attributes`] yields and what the
 /// [`crate::Builder`] emits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[allow(missing_docs)] // each variant is the attribute of the same name (see AttrType)
 pub enum Attribute<'a> {
     MappedAddress(SocketAddr),

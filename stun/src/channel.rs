@@ -46,6 +46,7 @@ impl core::error::Error for ChannelDataError {}
 
 /// A ChannelData message: a checked view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ChannelData<'a> {
     /// The channel number.
     pub channel: u16,

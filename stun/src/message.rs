@@ -172,6 +172,27 @@ impl fmt::Debug for Message<'_> {
     }
 }
 
+/// Like `Debug`: the header and the attribute types, not their values.
+#[cfg(feature = "defmt")]
+impl defmt::Format for Message<'_> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(
+            f,
+            "Message {{ class: {}, method: {}, tid: {}, attributes: [",
+            self.class,
+            self.method,
+            self.tid
+        );
+        for (i, (t, _)) in self.raw_attributes().enumerate() {
+            if i > 0 {
+                defmt::write!(f, ", ");
+            }
+            defmt::write!(f, "{}", t);
+        }
+        defmt::write!(f, "] }}");
+    }
+}
+
 struct AttrsDebug<'a>(Message<'a>);
 
 impl fmt::Debug for AttrsDebug<'_> {
@@ -630,6 +651,24 @@ pub struct Builder<'a, const N: usize = 16> {
     integrity_sha256: Option<(&'a [u8], usize)>,
     fingerprint: bool,
     padding: u8,
+}
+
+/// The header and the attributes so far; never the integrity keys.
+#[cfg(feature = "defmt")]
+impl<const N: usize> defmt::Format for Builder<'_, N> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(
+            f,
+            "Builder {{ class: {}, method: {}, tid: {}, attributes: {=usize}, integrity: {=bool}, \
+             fingerprint: {=bool} }}",
+            self.class,
+            self.method,
+            self.tid,
+            self.count,
+            self.integrity.is_some() || self.integrity_sha256.is_some(),
+            self.fingerprint
+        );
+    }
 }
 
 impl Message<'_> {

@@ -58,6 +58,7 @@ pub enum RetransmitStep {
 
 /// The send schedule of one client transaction: when to (re)send, when to give up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Retransmit {
     config: RetransmitConfig,
     sends: u8,
@@ -128,6 +129,7 @@ impl Retransmit {
 
 /// What a [`ClientTransaction`] reports, once.
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum Event<'a> {
     /// A success or error response matched the transaction.
@@ -159,6 +161,7 @@ impl core::fmt::Display for StartError {
 impl core::error::Error for StartError {}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 enum State {
     AwaitResponse,
     Responded,
@@ -181,6 +184,21 @@ pub struct ClientTransaction<const MAX: usize = 576> {
     schedule: Retransmit,
     send_due: bool,
     state: State,
+}
+
+/// Where it stands, not the stored datagram.
+#[cfg(feature = "defmt")]
+impl<const MAX: usize> defmt::Format for ClientTransaction<MAX> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(
+            f,
+            "ClientTransaction {{ tid: {}, destination: {}, schedule: {}, state: {} }}",
+            self.tid,
+            self.destination,
+            self.schedule,
+            self.state
+        );
+    }
 }
 
 impl<const MAX: usize> ClientTransaction<MAX> {

@@ -43,6 +43,29 @@ pub struct Config {
     pub cookies: bool,
 }
 
+/// As `Debug`: everything but the seed.
+#[cfg(feature = "defmt")]
+impl defmt::Format for Config {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(
+            f,
+            "Config {{ role: {}, certificate: {}, cipher_suites: {}, groups: {}, \
+             srtp_profiles: {}, mtu: {=usize}, retransmit_initial: {}, retransmit_max: {}, \
+             handshake_timeout: {}, cookies: {}, .. }}",
+            self.role,
+            self.certificate,
+            self.cipher_suites,
+            self.groups,
+            self.srtp_profiles,
+            self.mtu,
+            self.retransmit_initial,
+            self.retransmit_max,
+            self.handshake_timeout,
+            self.cookies
+        );
+    }
+}
+
 /// Everything but the seed (a secret: it determines every key the endpoint makes).
 impl core::fmt::Debug for Config {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {

@@ -246,6 +246,24 @@ impl<const RX: usize, const TX: usize> core::fmt::Debug for Endpoint<RX, TX> {
     }
 }
 
+/// As `Debug`: never the secrets nor the buffers.
+#[cfg(feature = "defmt")]
+impl<const RX: usize, const TX: usize> defmt::Format for Endpoint<RX, TX> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        let c = &self.core;
+        defmt::write!(
+            f,
+            "Endpoint {{ role: {}, state: {}, suite: {}, group: {}, srtp: {}, stats: {}, .. }}",
+            c.role,
+            c.state,
+            c.suite,
+            c.group,
+            c.srtp,
+            c.stats
+        );
+    }
+}
+
 impl Drop for Core {
     fn drop(&mut self) {
         // The record keys are wiped by the ciphers themselves (the `zeroize` features of

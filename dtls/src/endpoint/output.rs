@@ -21,6 +21,14 @@ impl Drop for SrtpKeyingMaterial {
     }
 }
 
+/// The profile only, never the keys.
+#[cfg(feature = "defmt")]
+impl defmt::Format for SrtpKeyingMaterial {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "SrtpKeyingMaterial {{ profile: {}, .. }}", self.profile);
+    }
+}
+
 impl core::fmt::Debug for SrtpKeyingMaterial {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("SrtpKeyingMaterial")

@@ -29,6 +29,14 @@ pub struct Credentials {
     pub pwd: Str<64>,
 }
 
+/// The ufrag only: unlike `Debug`, the `defmt` form never shows the password.
+#[cfg(feature = "defmt")]
+impl defmt::Format for Credentials {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "Credentials {{ ufrag: {}, .. }}", self.ufrag);
+    }
+}
+
 /// Why credentials were rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -125,6 +133,22 @@ pub struct Config {
     /// As controlling, how long to wait for better pairs after the first valid one before
     /// nominating the best valid pair (it nominates sooner once no better pair is pending).
     pub nomination_delay: Duration,
+}
+
+/// Never the seed (it gives the credentials and transaction ids) nor the password.
+#[cfg(feature = "defmt")]
+impl defmt::Format for Config {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(
+            f,
+            "Config {{ role: {}, lite: {=bool}, credentials: {}, stun_servers: {}, ta: {}, .. }}",
+            self.role,
+            self.lite,
+            self.credentials,
+            self.stun_servers,
+            self.ta
+        );
+    }
 }
 
 impl Config {

@@ -126,6 +126,23 @@ impl<const C: usize, const P: usize, const T: usize, const R: usize> core::fmt::
     }
 }
 
+/// A summary, as `Debug` gives; never the credentials or the seed.
+#[cfg(feature = "defmt")]
+impl<const C: usize, const P: usize, const T: usize, const R: usize> defmt::Format
+    for Agent<C, P, T, R>
+{
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(
+            f,
+            "Agent {{ role: {}, state: {}, selected: {}, stats: {}, .. }}",
+            self.role,
+            self.state,
+            self.selected_pair(),
+            self.stats
+        );
+    }
+}
+
 /// Debug-prints the occupied slots of a table.
 struct DebugList<'a, X, const N: usize>(&'a [Option<X>; N]);
 

@@ -46,6 +46,7 @@ impl CandidatePairState {
 
 /// One candidate pair of the agent's table, borrowed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub struct PairView<'a> {
     /// Our candidate.

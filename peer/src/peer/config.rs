@@ -40,6 +40,27 @@ pub struct Config {
     pub dtls_timeout: core::time::Duration,
 }
 
+/// Never the seed (every key and credential comes from it) nor the private key.
+#[cfg(feature = "defmt")]
+impl defmt::Format for Config {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(
+            f,
+            "Config {{ certificate: {}, stun_servers: {}, answer_setup: {}, trickle: {=bool}, \
+             mtu: {=usize}, polite: {=bool}, ice: {}, dtls_retransmit: {}, dtls_timeout: {}, .. }}",
+            self.certificate,
+            self.stun_servers,
+            self.answer_setup,
+            self.trickle,
+            self.mtu,
+            self.polite,
+            self.ice,
+            self.dtls_retransmit,
+            self.dtls_timeout
+        );
+    }
+}
+
 impl Config {
     /// Browser-compatible defaults: no STUN servers, answer as DTLS client, trickle, MTU 1200.
     #[must_use]

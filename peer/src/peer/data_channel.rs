@@ -70,6 +70,14 @@ pub struct DataChannel<'p, P> {
     id: ChannelId,
 }
 
+/// The channel's id (the Peer it borrows is not shown).
+#[cfg(feature = "defmt")]
+impl<P> defmt::Format for DataChannel<'_, P> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "DataChannel {{ id: {} }}", self.id);
+    }
+}
+
 impl<
     'a,
     const CHUNKS: usize,

@@ -92,6 +92,7 @@ impl DtlsTransportState {
 
 /// `RTCPeerConnectionStats` (`type: "peer-connection"`).
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub struct PeerConnectionStats {
     /// `timestamp`: see [`StatsEntry::timestamp`].
@@ -104,6 +105,7 @@ pub struct PeerConnectionStats {
 
 /// `RTCTransportStats` (`type: "transport"`): the one bundled ICE + DTLS transport.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub struct TransportStats<'r> {
     /// `timestamp`.
@@ -144,6 +146,7 @@ pub struct TransportStats<'r> {
 
 /// `RTCIceCandidatePairStats` (`type: "candidate-pair"`), for every pair the ICE agent has.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub struct CandidatePairStats<'r> {
     /// `timestamp`.
@@ -196,6 +199,7 @@ pub struct PairTraffic {
 
 /// `RTCIceCandidateStats` (`type: "local-candidate"` or `"remote-candidate"`).
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub struct CandidateStats<'r> {
     /// `timestamp`.
@@ -225,6 +229,7 @@ pub struct CandidateStats<'r> {
 
 /// `RTCCertificateStats` (`type: "certificate"`).
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub struct CertificateStats<'r> {
     /// `timestamp`.
@@ -242,6 +247,7 @@ pub struct CertificateStats<'r> {
 
 /// `RTCDataChannelStats` (`type: "data-channel"`).
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub struct DataChannelStats<'r> {
     /// `timestamp`.
@@ -262,6 +268,7 @@ pub struct DataChannelStats<'r> {
 
 /// One entry of the report, as the spec's `RTCStats` dictionaries (see the module docs).
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum StatsEntry<'r> {
     /// `peer-connection`.
@@ -301,6 +308,19 @@ impl fmt::Debug for StatsValue<'_> {
             StatsValue::Uint(n) => write!(f, "{n}"),
             StatsValue::Float(x) => write!(f, "{x}"),
             StatsValue::Bool(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+/// A string member is any `Display`, so it goes through `Display2Format`.
+#[cfg(feature = "defmt")]
+impl defmt::Format for StatsValue<'_> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        match self {
+            StatsValue::Str(s) => defmt::write!(f, "\"{}\"", defmt::Display2Format(s)),
+            StatsValue::Uint(n) => defmt::write!(f, "{=u64}", n),
+            StatsValue::Float(x) => defmt::write!(f, "{=f64}", x),
+            StatsValue::Bool(b) => defmt::write!(f, "{=bool}", b),
         }
     }
 }

@@ -136,6 +136,14 @@ pub struct SrtpContexts {
     pub inbound: srtp::Context,
 }
 
+/// Nothing of the contexts: they hold the session keys.
+#[cfg(feature = "defmt")]
+impl defmt::Format for SrtpContexts {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "SrtpContexts {{ .. }}");
+    }
+}
+
 impl<
     'a,
     const CHUNKS: usize,

@@ -170,6 +170,7 @@ pub struct ChannelId(pub u16);
 
 /// `RTCDataChannelInit`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ChannelInit<'a> {
     /// Ordered, reliability and negotiated id.
     pub options: ChannelOptions,
@@ -179,6 +180,7 @@ pub struct ChannelInit<'a> {
 
 /// What the Peer reports. Drain with [`Peer::poll_event`] until `None`.
 #[derive(Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum Event<'e> {
     /// A local candidate to signal to the peer (`onicecandidate`, an `RTCIceCandidate`):
@@ -282,6 +284,7 @@ pub enum Event<'e> {
 
 /// Why a description was refused. Nothing changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum SdpError {
     /// The text does not parse.
@@ -315,6 +318,7 @@ pub enum SdpError {
 
 /// Why a candidate was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum CandidateError {
     /// The ICE agent refused it.
@@ -327,6 +331,7 @@ pub enum CandidateError {
 
 /// Why a data channel command was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum ChannelError {
     /// Every channel slot is in use.
@@ -343,6 +348,7 @@ pub enum ChannelError {
 
 /// Why [`Peer::send`] refused a message. Nothing was queued.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum SendError {
     /// No such channel.
@@ -355,6 +361,7 @@ pub enum SendError {
 
 /// Per-channel counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub struct ChannelStats {
     /// Messages sent.
@@ -369,6 +376,7 @@ pub struct ChannelStats {
 
 /// `getStats()`: a plain struct, no allocation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub struct Stats {
     /// Datagrams handed to `handle_packet`.

@@ -5,6 +5,7 @@ use super::*;
 
 /// `RTCIceTransport`: the ICE side of the one bundled transport.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub struct IceTransport {
     /// `state`.
@@ -19,6 +20,7 @@ pub struct IceTransport {
 
 /// `RTCDtlsTransport`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub struct DtlsTransport {
     /// `state`.
@@ -81,6 +83,7 @@ pub enum SctpTransportState {
 
 /// `RTCSctpTransport`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub struct SctpTransport {
     /// `state`.
@@ -91,6 +94,29 @@ pub struct SctpTransport {
     /// `maxChannels`: data channels open at once, once connected (`null` before); the Peer's
     /// channel table, which the association's matches.
     pub max_channels: Option<u16>,
+}
+
+/// The states a host watches, through the public getters (the fields hold keys and buffers).
+#[cfg(feature = "defmt")]
+impl<
+    const CHUNKS: usize,
+    const CHANNELS: usize,
+    const DTLS: usize,
+    const LOCAL_SDP: usize,
+    const REMOTE_SDP: usize,
+    const REMOTE_CANDIDATES: usize,
+> defmt::Format for Peer<'_, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
+{
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(
+            f,
+            "Peer {{ connection: {}, signaling: {}, ice: {}, selected_pair: {}, .. }}",
+            self.connection_state(),
+            self.signaling_state(),
+            self.ice_state(),
+            self.selected_pair()
+        );
+    }
 }
 
 impl<

@@ -60,6 +60,46 @@ pub struct Config {
     pub max_label: u16,
 }
 
+/// Everything but the seed (it gives the verification tags and the cookie key).
+#[cfg(feature = "defmt")]
+impl defmt::Format for Config {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(
+            f,
+            "Config {{ role: {}, local_port: {=u16}, remote_port: {=u16}, mtu: {=usize}, \
+             rto_initial: {}, rto_min: {}, rto_max: {}, sack_delay: {}, zero_checksum: {=bool}, \
+             remote_max_message_size: {=usize}, .. }}",
+            self.role,
+            self.local_port,
+            self.remote_port,
+            self.mtu,
+            self.rto_initial,
+            self.rto_min,
+            self.rto_max,
+            self.sack_delay,
+            self.zero_checksum,
+            self.remote_max_message_size
+        );
+    }
+}
+
+/// The association's `defmt` form (here, beside its settings, to keep the machine's file to
+/// the protocol): role, state and counters, never the cookie key or the queued data.
+#[cfg(feature = "defmt")]
+impl<const CHUNKS: usize, const CHANNELS: usize> defmt::Format
+    for super::Association<'_, CHUNKS, CHANNELS>
+{
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(
+            f,
+            "Association {{ role: {}, state: {}, stats: {}, .. }}",
+            self.config.role,
+            defmt::Debug2Format(&self.state),
+            self.stats()
+        );
+    }
+}
+
 impl Config {
     /// WebRTC defaults for `role`, with the host's entropy.
     #[must_use]

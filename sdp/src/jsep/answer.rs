@@ -73,6 +73,7 @@ pub fn answer_to_slice<'b>(
 
 /// How an answer uses one offered section; see [`answer_sections`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum SectionUse {
     /// Accepted as the data channel section.
     DataChannel,

@@ -55,6 +55,14 @@ pub struct IceCredentials<'a> {
     pub pwd: &'a str,
 }
 
+/// The ufrag only: the password never goes to a log.
+#[cfg(feature = "defmt")]
+impl defmt::Format for IceCredentials<'_> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "IceCredentials {{ ufrag: {=str}, .. }}", self.ufrag);
+    }
+}
+
 impl<'a> IceCredentials<'a> {
     /// Credentials from their two strings.
     #[must_use]
@@ -65,6 +73,7 @@ impl<'a> IceCredentials<'a> {
 
 /// The data channel section we offer or accept (RFC 8841).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct DataChannel<'a> {
     /// Its mid when we offer it (in an answer the offerer's mid is used).
     pub mid: &'a str,
@@ -88,6 +97,7 @@ impl<'a> DataChannel<'a> {
 
 /// Audio or video.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum TrackKind {
     /// `m=audio`.
     Audio,
@@ -114,6 +124,7 @@ impl TrackKind {
 
 /// A codec we can send and receive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct CodecCapability<'a> {
     /// The payload type we use in our offers (answers use the offerer's).
     pub payload_type: u8,
@@ -263,6 +274,7 @@ pub const DEFAULT_VIDEO_EXTMAPS: &[Extmap<'static>] = &[
 
 /// One RTP transceiver (`RTCRtpTransceiver`): a media section we offer or answer with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Transceiver<'a> {
     /// Its mid. In an answer it is matched to the offered section with the same mid, or, if
     /// no offered section has it, to the first unmatched offered section of its kind.
@@ -303,6 +315,7 @@ impl<'a> Transceiver<'a> {
 /// Everything we bring to a negotiation. Built by the `Peer` from its configuration, its
 /// certificate, its ICE agent and its transceivers.
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Local<'a> {
     /// Our `o=` session id, chosen once at random (RFC 8829 §5.2.1: below 2^63).
     pub session_id: u64,
@@ -381,6 +394,7 @@ impl<'a> Local<'a> {
 
 /// Why an offer or answer could not be made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum JsepError {
     /// A section of the offer or of the previous description has no `a=mid` (RFC 8829 §5.2.1
     /// requires one).
@@ -508,6 +522,7 @@ pub fn offerer_role(answer: Setup) -> Option<Setup> {
 
 /// Why a remote answer does not fit our offer; see [`check_answer`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum AnswerError {
     /// The answer does not have one section per offered section (RFC 3264 §6).
     SectionCount,

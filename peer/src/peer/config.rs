@@ -120,6 +120,14 @@ pub struct Storage<const SEND: usize, const RECV: usize> {
     recv: [u8; RECV],
 }
 
+/// The sizes, not the bytes (queued and received application data).
+#[cfg(feature = "defmt")]
+impl<const SEND: usize, const RECV: usize> defmt::Format for Storage<SEND, RECV> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "Storage {{ send: {=usize}, recv: {=usize} }}", SEND, RECV);
+    }
+}
+
 impl<const SEND: usize, const RECV: usize> Storage<SEND, RECV> {
     /// Zeroed storage (put it in a `static` or on a big stack on an MCU).
     #[must_use]

@@ -71,15 +71,11 @@ impl<'b> CompoundBuilder<'b> {
         self.error.get_or_insert(WireError::Unrepresentable);
     }
 
-    /// Writes a packet: header, then `body` fills the rest; pads to 32 bits (with the P bit
-    /// if `pad_with_p`, else with zeros inside the body).
-    fn packet(
-        &mut self,
-        count: u8,
-        pt: PacketType,
-        pad_with_p: bool,
-        body: impl FnOnce(&mut Writer<'_>),
-    ) {
+    /// Writes a packet: header, then `body` fills the rest; pads to 32 bits with zeros inside
+    /// the body. (Never with the P bit: RFC 3550 §6.4.1 wants a padding count that is a
+    /// multiple of four, which 1-3 bytes of alignment are not, and GStreamer drops such a
+    /// compound as invalid.)
+    fn packet(&mut self, count: u8, pt: PacketType, body: impl FnOnce(&mut Writer<'_>)) {
         if count > 31 {
             return self.fail();
         }
@@ -94,20 +90,13 @@ impl<'b> CompoundBuilder<'b> {
             for _ in 1..pad {
                 self.w.u8(0);
             }
-            self.w.u8(if pad_with_p { pad as u8 } else { 0 });
+            self.w.u8(0);
         }
         let words = (self.w.position() - start) / 4 - 1;
         let Ok(words) = u16::try_from(words) else {
             return self.fail();
         };
         self.w.patch_u16(start + 2, words);
-        if pad != 0
-            && pad_with_p
-            && !self.w.is_overflowed()
-            && let Some(first) = self.w.written_mut().get_mut(start)
-        {
-            *first |= 0x20;
-        }
     }
 
     /// A sender report with up to 31 report blocks.
@@ -121,7 +110,7 @@ impl<'b> CompoundBuilder<'b> {
             self.fail();
             return self;
         };
-        self.packet(count, PacketType::SR, false, |w| {
+        self.packet(count, PacketType::SR, |w| {
             w.u32(ssrc);
             w.u64(info.ntp_timestamp);
             w.u32(info.rtp_timestamp);
@@ -140,7 +129,7 @@ impl<'b> CompoundBuilder<'b> {
             self.fail();
             return self;
         };
-        self.packet(count, PacketType::RR, false, |w| {
+        self.packet(count, PacketType::RR, |w| {
             w.u32(ssrc);
             for r in reports {
                 r.write(w);
@@ -162,7 +151,7 @@ impl<'b> CompoundBuilder<'b> {
             self.fail();
             return self;
         }
-        self.packet(count, PacketType::SDES, false, |w| {
+        self.packet(count, PacketType::SDES, |w| {
             for c in chunks {
                 let start = w.position();
                 w.u32(c.ssrc);
@@ -191,7 +180,7 @@ impl<'b> CompoundBuilder<'b> {
             self.fail();
             return self;
         }
-        self.packet(count, PacketType::BYE, false, |w| {
+        self.packet(count, PacketType::BYE, |w| {
             for &s in ssrcs {
                 w.u32(s);
             }
@@ -209,7 +198,7 @@ impl<'b> CompoundBuilder<'b> {
             self.fail();
             return self;
         }
-        self.packet(subtype, PacketType::APP, false, |w| {
+        self.packet(subtype, PacketType::APP, |w| {
             w.u32(ssrc);
             w.bytes(&name);
             w.bytes(data);
@@ -219,7 +208,7 @@ impl<'b> CompoundBuilder<'b> {
 
     /// A generic NACK.
     pub fn nack(&mut self, ssrcs: FeedbackSsrcs, pairs: &[NackPair]) -> &mut Self {
-        self.packet(Fmt::NACK.0, PacketType::RTPFB, false, |w| {
+        self.packet(Fmt::NACK.0, PacketType::RTPFB, |w| {
             w.u32(ssrcs.sender);
             w.u32(ssrcs.media);
             for p in pairs {
@@ -232,7 +221,7 @@ impl<'b> CompoundBuilder<'b> {
 
     /// A picture loss indication.
     pub fn pli(&mut self, sender: u32, media: u32) -> &mut Self {
-        self.packet(Fmt::PLI.0, PacketType::PSFB, false, |w| {
+        self.packet(Fmt::PLI.0, PacketType::PSFB, |w| {
             w.u32(sender);
             w.u32(media);
         });
@@ -241,7 +230,7 @@ impl<'b> CompoundBuilder<'b> {
 
     /// A full intra request.
     pub fn fir(&mut self, sender: u32, entries: &[FirEntry]) -> &mut Self {
-        self.packet(Fmt::FIR.0, PacketType::PSFB, false, |w| {
+        self.packet(Fmt::FIR.0, PacketType::PSFB, |w| {
             w.u32(sender);
             w.u32(0);
             for e in entries {
@@ -265,7 +254,7 @@ impl<'b> CompoundBuilder<'b> {
             exp += 1;
         }
         let mantissa = (bitrate >> exp) as u32;
-        self.packet(Fmt::AFB.0, PacketType::PSFB, false, |w| {
+        self.packet(Fmt::AFB.0, PacketType::PSFB, |w| {
             w.u32(sender);
             w.u32(0);
             w.bytes(b"REMB");
@@ -278,46 +267,30 @@ impl<'b> CompoundBuilder<'b> {
         self
     }
 
-    /// Transport-wide feedback. Runs of seven or more equal statuses are written as
-    /// run-length chunks, the rest as two-bit status vectors; padding uses the P bit, as
-    /// libwebrtc does.
+    /// Transport-wide feedback (draft-holmer-rmcat-transport-wide-cc-extensions-01 §3.1).
+    ///
+    /// Each chunk is the form that covers the most statuses from where the last one ended:
+    /// a run-length chunk for a run of 14 or more equal statuses (or one that reaches the
+    /// end), else a one-bit status vector of 14 while none of them needs a large delta, else
+    /// a run-length chunk for a run of 7 or more, else a two-bit vector of 7. A delta in
+    /// 0..=255 (250 µs units) takes one byte, any other two (signed); the FCI ends in zero
+    /// padding, as the draft draws it.
     pub fn transport_cc(&mut self, fb: &TransportCcRepr<'_>) -> &mut Self {
         let Ok(status_count) = u16::try_from(fb.statuses.len()) else {
             self.fail();
             return self;
         };
-        let symbol = |s: &TccStatus| match s {
-            TccStatus::NotReceived => 0u16,
-            TccStatus::Received(d) if (0..=255).contains(d) => 1,
-            TccStatus::Received(_) => 2,
-        };
-        self.packet(Fmt::TRANSPORT_CC.0, PacketType::RTPFB, true, |w| {
+        self.packet(Fmt::TRANSPORT_CC.0, PacketType::RTPFB, |w| {
             w.u32(fb.ssrcs.sender);
             w.u32(fb.ssrcs.media);
             w.u16(fb.base_sequence);
             w.u16(status_count);
             w.u24((fb.reference_time as u32) & 0x00ff_ffff);
             w.u8(fb.feedback_count);
-            let mut i = 0;
-            while let Some(first) = fb.statuses.get(i) {
-                let s = symbol(first);
-                let rest = fb.statuses.get(i..).unwrap_or_default();
-                let run = rest
-                    .iter()
-                    .take(0x1fff)
-                    .take_while(|x| symbol(x) == s)
-                    .count();
-                if run >= 7 {
-                    w.u16(s << 13 | run as u16);
-                    i += run;
-                } else {
-                    let mut chunk = 0xc000u16;
-                    for (k, x) in rest.iter().take(7).enumerate() {
-                        chunk |= symbol(x) << (2 * (6 - k));
-                    }
-                    w.u16(chunk);
-                    i += 7;
-                }
+            let mut rest = fb.statuses;
+            while let Some((chunk, used)) = tcc_chunk(rest) {
+                w.u16(chunk);
+                rest = rest.get(used..).unwrap_or_default();
             }
             for s in fb.statuses {
                 match s {
@@ -337,7 +310,7 @@ impl<'b> CompoundBuilder<'b> {
             self.fail();
             return self;
         }
-        self.packet(count, packet_type, false, |w| w.bytes(body));
+        self.packet(count, packet_type, |w| w.bytes(body));
         self
     }
 
@@ -348,4 +321,46 @@ impl<'b> CompoundBuilder<'b> {
         }
         Ok(self.w.finish()?)
     }
+}
+
+/// The status symbol (0 not received, 1 small delta, 2 large or negative delta).
+fn tcc_symbol(s: &TccStatus) -> u16 {
+    match s {
+        TccStatus::NotReceived => 0,
+        TccStatus::Received(d) if (0..=255).contains(d) => 1,
+        TccStatus::Received(_) => 2,
+    }
+}
+
+/// The next packet status chunk for `statuses` and how many statuses it covers (see
+/// [`CompoundBuilder::transport_cc`]); `None` when none are left.
+fn tcc_chunk(statuses: &[TccStatus]) -> Option<(u16, usize)> {
+    let first = tcc_symbol(statuses.first()?);
+    let run = statuses
+        .iter()
+        .take(0x1fff)
+        .take_while(|s| tcc_symbol(s) == first)
+        .count();
+    let run_length = (first << 13 | run as u16, run);
+    if run >= 14 || run == statuses.len() {
+        return Some(run_length);
+    }
+    let next14 = statuses.iter().take(14);
+    if next14.clone().all(|s| tcc_symbol(s) < 2) {
+        // 1 | 0 | 14 one-bit symbols, the first in the highest bit.
+        let chunk = next14
+            .enumerate()
+            .fold(0x8000, |c, (k, s)| c | tcc_symbol(s) << (13 - k));
+        return Some((chunk, 14));
+    }
+    if run >= 7 {
+        return Some(run_length);
+    }
+    // 1 | 1 | 7 two-bit symbols.
+    let chunk = statuses
+        .iter()
+        .take(7)
+        .enumerate()
+        .fold(0xc000, |c, (k, s)| c | tcc_symbol(s) << (2 * (6 - k)));
+    Some((chunk, 7))
 }

@@ -454,3 +454,35 @@ fn after_a_restart_a_jump_ahead_gives_up_only_the_new_streams_holes() {
     );
     assert_eq!(stats.dropped_late, 1, "the stray");
 }
+
+#[test]
+fn a_paced_frame_arriving_slower_than_max_delay_is_not_given_up() {
+    // A 40-packet keyframe paced over 800 ms (20 ms apart) with a 100 ms delay: nothing is
+    // missing while it arrives, so nothing is given up.
+    let stream = video_stream(500, 0, 2, 1, |i| if i == 0 { 40 } else { 2 });
+    let config = Config {
+        max_delay: Duration::from_millis(100),
+        ..Config::video()
+    };
+    let (out, stats) = run(config, &stream, Duration::from_millis(20));
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[0].packets, 40);
+    assert!(out.iter().all(|f| f.contiguous));
+    assert_eq!(stats.gaps_given_up, 0);
+    // The same pacing with one packet lost: the hole is given up 100 ms after the first
+    // packet behind it, not 100 ms after the frame's first packet.
+    let mut lossy = video_stream(500, 0, 3, 1, |i| if i == 0 { 40 } else { 2 });
+    lossy.retain(|p| p.sequence != 530);
+    let mut area = [0u8; SLOTS * SLOT];
+    let mut jb = JitterBuffer::<_, SLOTS>::new(config, Tagged::default(), &mut area);
+    let t0 = Instant::from_millis(0);
+    for (k, p) in lossy.iter().enumerate() {
+        jb.insert(t0 + Duration::from_millis(20 * k as u64), p.as_media())
+            .unwrap();
+        if k < 30 {
+            assert_eq!(jb.poll_timeout(), None, "packet {k}: no hole yet");
+        }
+    }
+    // 531 (the 31st packet sent, index 30 after the loss) arrived at 600 ms.
+    assert_eq!(jb.poll_timeout(), Some(t0 + Duration::from_millis(700)));
+}

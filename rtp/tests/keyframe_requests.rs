@@ -54,12 +54,13 @@ fn a_given_up_hole_asks_for_a_keyframe_rate_limited_until_one_arrives() {
         }
     }
     let pli = KeyframeRequest::Pli { media_ssrc: 0x5678 };
-    // Frame i arrives at 33.3 i ms. Frame 3 (100 ms) is given up 100 ms later, when frame 6
-    // arrives at 200 ms; the request repeats every 300 ms until frame 20 (666 ms).
+    // Frame i arrives at 33.3 i ms. Frame 3 lost its last packet: the hole shows when frame 4
+    // arrives (133 ms) and is given up 100 ms later, as frame 7 arrives (233 ms); the request
+    // repeats every 300 ms until frame 20 (666 ms).
     let times: Vec<u64> = sent.iter().map(|(t, _)| *t).collect();
     assert_eq!(
         times,
-        [200, 500],
+        [233, 533],
         "first at the give-up, again 300 ms later"
     );
     assert!(sent.iter().all(|(_, r)| *r == pli));

@@ -5,7 +5,9 @@
 //!                              │
 //!        head = next sequence to release
 //!          ├─ frame complete (start .. marker, no hole) ──▶ poll_frame(out) ──▶ Frame { contiguous, keyframe }
-//!          ├─ hole, or frame not complete yet         ──▶ wait; poll_timeout() = oldest held + max_delay
+//!          ├─ frame not complete yet, nothing missing ──▶ wait for its tail (no deadline)
+//!          ├─ a hole (a missing sequence number)       ──▶ wait; poll_timeout() = first packet
+//!          │                                               behind the hole + max_delay
 //!          │                                               handle_timeout: give up the hole, skip to the
 //!          │                                               next frame start (next frame contiguous: false)
 //!          └─ a packet beyond the window (N slots)    ──▶ give up holes until it fits, else Full
@@ -697,21 +699,34 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
         self.refresh_deadline();
     }
 
-    /// Arms the deadline from the oldest held packet when the head is blocked.
+    /// Arms the deadline when a hole blocks the head: `max_delay` after the first packet
+    /// that arrived behind the hole. A frame whose tail has not arrived yet, with nothing
+    /// missing up to the newest packet, is not a hole: a paced keyframe may take longer than
+    /// the delay to arrive.
     fn refresh_deadline(&mut self) {
         if self.head() != Head::Blocked {
             self.deadline = None;
             return;
         }
-        if self.deadline.is_none() {
-            let oldest = self
-                .slots
-                .iter()
-                .filter(|s| s.used)
-                .map(|s| s.arrival)
-                .min();
-            self.deadline = oldest.map(|t| t.saturating_add(self.config.max_delay));
+        if self.deadline.is_some() {
+            return;
         }
+        let Some(next) = self.next else { return };
+        let head = self.slot(next);
+        let lost_start = self.config.kind == MediaKind::Video && !head.starts_frame;
+        let hole = if !head.used || lost_start {
+            Some(next)
+        } else {
+            (next..=self.highest).find(|&s| !self.slot(s).used)
+        };
+        let Some(hole) = hole else { return };
+        let waiting = self
+            .slots
+            .iter()
+            .filter(|s| s.used && s.sequence >= hole)
+            .map(|s| s.arrival)
+            .min();
+        self.deadline = waiting.map(|t| t.saturating_add(self.config.max_delay));
     }
 
     fn clear_slots(&mut self) {

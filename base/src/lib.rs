@@ -5,7 +5,8 @@
 //!
 //! - [`Instant`]: time as the host hands it in (microseconds since an origin it picks), and
 //!   [`Instant::advance`], the one rule for a `now` earlier than the last;
-//! - [`Transmit`] and [`BufferTooSmall`]: output written into the caller's buffer;
+//! - [`Transmit`] (a datagram with both its addresses) and [`BufferTooSmall`]: output
+//!   written into the caller's buffer;
 //! - [`Reader`] and [`Writer`]: the checked byte cursor every wire format parses and emits with;
 //! - [`Drbg`]: HMAC-DRBG (NIST SP 800-90A) over SHA-256, the only source of randomness;
 //! - [`Timers`]: a fixed table of deadlines keyed by an enum;
@@ -23,29 +24,37 @@
 //! `poll_event` until both say `None`, then arm one timer at `poll_timeout()`:
 //!
 //! ```
+//! use core::net::SocketAddr;
 //! use peerless_base::{BufferTooSmall, Instant, Transmit};
-//! # struct Machine { out: Option<[u8; 3]> }
+//! # struct Machine { out: Option<[u8; 3]>, local: SocketAddr, remote: SocketAddr }
 //! # impl Machine {
 //! #     fn handle_timeout(&mut self, _now: Instant) { self.out = Some(*b"abc"); }
 //! #     fn poll_transmit<'b>(&mut self, buf: &'b mut [u8]) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
 //! #         let Some(bytes) = self.out.take() else { return Ok(None) };
 //! #         let out = buf.get_mut(..3).ok_or(BufferTooSmall { needed: 3 })?;
 //! #         out.copy_from_slice(&bytes);
-//! #         Ok(Some(Transmit::on_path(out)))
+//! #         Ok(Some(Transmit::between(self.local, self.remote, out)))
 //! #     }
 //! #     fn poll_timeout(&self) -> Option<Instant> { None }
 //! # }
-//! # let mut machine = Machine { out: None };
+//! # let local: SocketAddr = "192.0.2.1:5000".parse().unwrap();
+//! # let remote: SocketAddr = "192.0.2.2:6000".parse().unwrap();
+//! # let mut machine = Machine { out: None, local, remote };
 //! let mut buf = [0u8; 1500];
 //! let now = Instant::from_millis(10);
 //! machine.handle_timeout(now);
 //! while let Some(transmit) = machine.poll_transmit(&mut buf).unwrap() {
-//!     // socket.send_to(transmit.payload, transmit.destination) in a real host
-//!     assert_eq!(transmit.payload, b"abc");
+//!     // socket.send_to(transmit.payload, transmit.destination) in a real host,
+//!     // from the socket bound to transmit.source
+//!     assert_eq!((transmit.destination, transmit.payload), (remote, &b"abc"[..]));
 //! }
 //! let next_wakeup = machine.poll_timeout();
 //! # assert!(next_wakeup.is_none());
 //! ```
+//!
+//! Machines on one connected path (DTLS, SCTP) have the same verbs, but their `poll_transmit`
+//! returns just the datagram they wrote, `Result<Option<&[u8]>, BufferTooSmall>`: the layer
+//! below them picks the addresses.
 //!
 //! # Error contract
 //!

@@ -3,39 +3,32 @@
 use core::fmt;
 use core::net::SocketAddr;
 
-/// A datagram to send, borrowed from the buffer the caller passed to `poll_transmit`.
+/// A datagram to send from one local address to one remote address, borrowed from the buffer
+/// the caller passed to `poll_transmit`.
 ///
-/// Machines that sit on one connected path (DTLS over ICE, SCTP over DTLS) leave `destination`
-/// empty: the layer below decides where the bytes go. ICE and the Peer always fill it, and say
-/// from which local address (the candidate's base) to send.
+/// Machines that choose among paths (ICE, the Peer) return a `Transmit`: both addresses are
+/// always known, so neither is optional. Machines that sit on one connected path (DTLS over
+/// ICE, SCTP over DTLS) return just the datagram they wrote (`&[u8]`): the layer below decides
+/// where the bytes go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Transmit<'b> {
-    /// The local address to send from (`None`: any; the host's one socket).
-    pub source: Option<SocketAddr>,
-    /// Where to send (`None`: the one path this machine runs on).
-    pub destination: Option<SocketAddr>,
+    /// The local address to send from (the candidate's base; a host with one socket sends
+    /// from it).
+    pub source: SocketAddr,
+    /// Where to send.
+    pub destination: SocketAddr,
     /// The bytes to send: one datagram.
     pub payload: &'b [u8],
 }
 
 impl<'b> Transmit<'b> {
-    /// A datagram for a machine's single connected path.
-    #[must_use]
-    pub const fn on_path(payload: &'b [u8]) -> Self {
-        Transmit {
-            source: None,
-            destination: None,
-            payload,
-        }
-    }
-
     /// A datagram from `source` to `destination`.
     #[must_use]
     pub const fn between(source: SocketAddr, destination: SocketAddr, payload: &'b [u8]) -> Self {
         Transmit {
-            source: Some(source),
-            destination: Some(destination),
+            source,
+            destination,
             payload,
         }
     }
@@ -64,16 +57,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn constructors_fill_the_path() {
+    fn between_fills_both_addresses() {
         let a: SocketAddr = "127.0.0.1:1000".parse().unwrap();
         let b: SocketAddr = "[::1]:2000".parse().unwrap();
         let t = Transmit::between(a, b, b"x");
-        assert_eq!(
-            (t.source, t.destination, t.payload),
-            (Some(a), Some(b), &b"x"[..])
-        );
-        let t = Transmit::on_path(b"y");
-        assert_eq!((t.source, t.destination), (None, None));
+        assert_eq!((t.source, t.destination, t.payload), (a, b, &b"x"[..]));
     }
 
     #[test]

@@ -137,7 +137,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Drain output and events (the drain rule).
         while let Some(t) = ep.poll_transmit(&mut out).map_err(|e| format!("{e}"))? {
             if let Some(p) = peer {
-                socket.send_to(t.payload, p)?;
+                socket.send_to(t, p)?;
             }
         }
         let mut done = false;
@@ -180,7 +180,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             // The queued record goes out at the top of the loop.
             while let Some(t) = ep.poll_transmit(&mut out).map_err(|e| format!("{e}"))? {
                 if let Some(p) = peer {
-                    socket.send_to(t.payload, p)?;
+                    socket.send_to(t, p)?;
                 }
             }
             return finish(ep, socket, peer, &expect, done, deadline, &clock);
@@ -251,7 +251,7 @@ fn finish(
         }
         while let Some(t) = ep.poll_transmit(&mut out).map_err(|e| format!("{e}"))? {
             if let Some(p) = peer {
-                socket.send_to(t.payload, p)?;
+                socket.send_to(t, p)?;
             }
         }
         while let Some(ev) = ep.poll_event() {
@@ -274,7 +274,7 @@ fn finish(
     ep.close(clock.now());
     while let Some(t) = ep.poll_transmit(&mut out).map_err(|e| format!("{e}"))? {
         if let Some(p) = peer {
-            socket.send_to(t.payload, p)?;
+            socket.send_to(t, p)?;
         }
     }
     println!("OK");

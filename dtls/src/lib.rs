@@ -56,12 +56,12 @@
 //! let mut keys = None;
 //! for _ in 0..10 {
 //!     // A host sends each datagram on its socket; here they go straight to the other side.
-//!     while let Some(t) = client.poll_transmit(&mut buf)? {
-//!         let n = t.payload.len();
+//!     while let Some(datagram) = client.poll_transmit(&mut buf)? {
+//!         let n = datagram.len();
 //!         server.handle_packet(now, &mut buf[..n]);
 //!     }
-//!     while let Some(t) = server.poll_transmit(&mut buf)? {
-//!         let n = t.payload.len();
+//!     while let Some(datagram) = server.poll_transmit(&mut buf)? {
+//!         let n = datagram.len();
 //!         client.handle_packet(now, &mut buf[..n]);
 //!     }
 //!     while let Some(event) = client.poll_event() {

@@ -144,7 +144,7 @@ fn flush<const RX: usize, const TX: usize>(
     loop {
         let mut len = Ok(None);
         measure(side_from, &mut || {
-            len = from.poll_transmit(buf).map(|t| t.map(|t| t.payload.len()));
+            len = from.poll_transmit(buf).map(|t| t.map(|t| t.len()));
         });
         let Some(n) = len.map_err(|_| SelftestError::BufferTooSmall)? else {
             return Ok(moved);

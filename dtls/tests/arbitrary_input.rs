@@ -37,11 +37,11 @@ proptest! {
         let mut buf = [0u8; 1500];
         for _ in 0..step {
             if let Some(t) = pair.client.poll_transmit(&mut buf).unwrap() {
-                let n = t.payload.len();
+                let n = t.len();
                 pair.server.handle_packet(pair.now, &mut buf[..n]);
             }
             if let Some(t) = pair.server.poll_transmit(&mut buf).unwrap() {
-                let n = t.payload.len();
+                let n = t.len();
                 pair.client.handle_packet(pair.now, &mut buf[..n]);
             }
         }
@@ -67,7 +67,7 @@ proptest! {
         pair.run_until_connected();
         pair.client.send(b"a message long enough to mutate anywhere in it, header included").unwrap();
         let mut buf = [0u8; 1500];
-        let mut d = pair.client.poll_transmit(&mut buf).unwrap().unwrap().payload.to_vec();
+        let mut d = pair.client.poll_transmit(&mut buf).unwrap().unwrap().to_vec();
         let i = byte % d.len();
         d[i] ^= 1 << bit;
         pair.server.handle_packet(pair.now, &mut d);

@@ -184,12 +184,7 @@ fn client_echoes_the_cookie_of_any_hello_verify_request_version() {
         );
         client.connect(peerless_base::Instant::ZERO);
         let mut buf = [0u8; 1500];
-        let first = client
-            .poll_transmit(&mut buf)
-            .unwrap()
-            .unwrap()
-            .payload
-            .to_vec();
+        let first = client.poll_transmit(&mut buf).unwrap().unwrap().to_vec();
         let cookie = [0xc0, 0x0c, 0x1e, 0x5e, 0x01];
         let mut hvr = vec![22];
         hvr.extend_from_slice(&version.to_be_bytes());
@@ -199,12 +194,7 @@ fn client_echoes_the_cookie_of_any_hello_verify_request_version() {
         hvr.push(cookie.len() as u8);
         hvr.extend_from_slice(&cookie);
         client.handle_packet(peerless_base::Instant::ZERO, &mut hvr);
-        let second = client
-            .poll_transmit(&mut buf)
-            .unwrap()
-            .unwrap()
-            .payload
-            .to_vec();
+        let second = client.poll_transmit(&mut buf).unwrap().unwrap().to_vec();
         let f1 = HandshakeFragment::parse(Record::parse(&first).unwrap().fragment()).unwrap();
         let f2 = HandshakeFragment::parse(Record::parse(&second).unwrap().fragment()).unwrap();
         assert_eq!((f1.message_seq(), f2.message_seq()), (0, 1));
@@ -235,12 +225,7 @@ fn client_hello_always_offers_secp256r1() {
     );
     client.connect(peerless_base::Instant::ZERO);
     let mut buf = [0u8; 1500];
-    let first = client
-        .poll_transmit(&mut buf)
-        .unwrap()
-        .unwrap()
-        .payload
-        .to_vec();
+    let first = client.poll_transmit(&mut buf).unwrap().unwrap().to_vec();
     let f = HandshakeFragment::parse(Record::parse(&first).unwrap().fragment()).unwrap();
     let ch = ClientHello::parse(f.body()).unwrap();
     let groups: Vec<u16> = parse_u16_vector(ch.extension(ExtensionType::SUPPORTED_GROUPS).unwrap())
@@ -264,20 +249,10 @@ fn hello_verify_request_reuses_the_client_hello_record_sequence() {
         peerless_base::Instant::ZERO,
     );
     let mut buf = [0u8; 1500];
-    let mut ch = client
-        .poll_transmit(&mut buf)
-        .unwrap()
-        .unwrap()
-        .payload
-        .to_vec();
+    let mut ch = client.poll_transmit(&mut buf).unwrap().unwrap().to_vec();
     ch[10] = 9; // as if it were the client's tenth record
     server.handle_packet(peerless_base::Instant::ZERO, &mut ch);
-    let hvr = server
-        .poll_transmit(&mut buf)
-        .unwrap()
-        .unwrap()
-        .payload
-        .to_vec();
+    let hvr = server.poll_transmit(&mut buf).unwrap().unwrap().to_vec();
     assert_eq!(Record::parse(&hvr).unwrap().sequence(), 9);
 }
 
@@ -288,15 +263,7 @@ fn an_mtu_below_the_minimum_is_raised_not_a_livelock() {
     pair.exchange_app_data();
     let mut buf = [0u8; 1500];
     pair.client.send(b"x").unwrap();
-    assert!(
-        pair.client
-            .poll_transmit(&mut buf)
-            .unwrap()
-            .unwrap()
-            .payload
-            .len()
-            <= MIN_MTU
-    );
+    assert!(pair.client.poll_transmit(&mut buf).unwrap().unwrap().len() <= MIN_MTU);
 }
 
 /// The one start rule: `new` sends nothing; a client starts with `connect`, once; a server
@@ -344,7 +311,6 @@ fn a_client_starts_with_connect_and_only_once() {
         .poll_transmit(&mut buf)
         .unwrap()
         .expect("ClientHello")
-        .payload
         .to_vec();
     assert_eq!(hello.first(), Some(&22), "a handshake record");
     assert!(client.poll_transmit(&mut buf).unwrap().is_none());
@@ -370,7 +336,6 @@ fn close_sends_close_notify_once() {
         .poll_transmit(&mut buf)
         .unwrap()
         .expect("close_notify")
-        .payload
         .to_vec();
     assert_eq!(alert.first(), Some(&21), "an alert record");
     pair.client.close(pair.now);

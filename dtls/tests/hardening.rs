@@ -138,7 +138,7 @@ fn transmit_all(ep: &mut Endpoint) -> Vec<Vec<u8>> {
     let mut buf = [0u8; 1500];
     let mut out = Vec::new();
     while let Some(t) = ep.poll_transmit(&mut buf).unwrap() {
-        out.push(t.payload.to_vec());
+        out.push(t.to_vec());
     }
     out
 }

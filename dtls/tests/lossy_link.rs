@@ -8,10 +8,10 @@ mod common;
 use core::net::SocketAddr;
 use core::time::Duration;
 
-use peerless_base::{BufferTooSmall, Instant, Transmit};
+use peerless_base::{BufferTooSmall, Instant};
 use peerless_dtls::wire::{ContentType, HandshakeFragment, Record};
 use peerless_dtls::*;
-use peerless_proptest::sim::{LinkConfig, Network, Node};
+use peerless_proptest::sim::{LinkConfig, Network, Node, Outgoing};
 
 struct DtlsNode {
     ep: Endpoint,
@@ -59,19 +59,19 @@ impl Node for DtlsNode {
     fn poll_transmit<'b>(
         &mut self,
         buf: &'b mut [u8],
-    ) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
+    ) -> Result<Option<Outgoing<'b>>, BufferTooSmall> {
         loop {
             let Some(t) = self.ep.poll_transmit(buf)? else {
                 return Ok(None);
             };
-            let len = t.payload.len();
-            if self.drop_first_ccs && !self.dropped_ccs && t.payload.first() == Some(&20) {
+            let len = t.len();
+            if self.drop_first_ccs && !self.dropped_ccs && t.first() == Some(&20) {
                 self.dropped_ccs = true;
                 continue;
             }
             self.sent += 1;
             self.largest = self.largest.max(len);
-            let mut rest = t.payload;
+            let mut rest = t;
             while let Ok(r) = Record::parse(rest) {
                 if r.content_type() == ContentType::HANDSHAKE && r.epoch() == 0 {
                     let mut body = r.fragment();
@@ -84,7 +84,7 @@ impl Node for DtlsNode {
                 }
                 rest = &rest[r.len()..];
             }
-            return Ok(Some(Transmit::on_path(&buf[..len])));
+            return Ok(Some(Outgoing::OnPath(&buf[..len])));
         }
     }
     fn poll_timeout(&self) -> Option<Instant> {

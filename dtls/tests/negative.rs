@@ -177,7 +177,6 @@ fn replayed_and_corrupted_records_are_dropped_and_counted() {
         .poll_transmit(&mut buf)
         .unwrap()
         .unwrap()
-        .payload
         .to_vec();
     for _ in 0..3 {
         pair.server.handle_packet(pair.now, &mut datagram.clone());
@@ -211,7 +210,6 @@ fn replay_window_accepts_late_records_within_64() {
                 .poll_transmit(&mut buf)
                 .unwrap()
                 .unwrap()
-                .payload
                 .to_vec(),
         );
     }
@@ -244,7 +242,7 @@ fn client_hello_split_across_three_datagrams_out_of_order() {
     let mut buf = [0u8; 1500];
     let mut first = Vec::new();
     while let Some(t) = pair.client.poll_transmit(&mut buf).unwrap() {
-        first.push(t.payload.to_vec());
+        first.push(t.to_vec());
     }
     assert_eq!(first.len(), 3);
     // ...delivered last, first, middle.
@@ -329,7 +327,7 @@ fn dtls13_style_client_hello_negotiates_1_2() {
         .poll_transmit(&mut buf)
         .unwrap()
         .expect("a ServerHello");
-    let rec = Record::parse(reply.payload).unwrap();
+    let rec = Record::parse(reply).unwrap();
     let f = HandshakeFragment::parse(rec.fragment()).unwrap();
     assert_eq!(f.msg_type(), HandshakeType::SERVER_HELLO);
     let sh = peerless_dtls::wire::ServerHello::parse(f.body()).unwrap();
@@ -377,8 +375,8 @@ fn client_hello_without_extended_master_secret_is_refused() {
     );
     let mut buf = [0u8; 100];
     let alert = server.poll_transmit(&mut buf).unwrap().unwrap();
-    assert_eq!(alert.payload[0], 21);
-    assert_eq!(&alert.payload[13..], &[2, 40]);
+    assert_eq!(alert[0], 21);
+    assert_eq!(&alert[13..], &[2, 40]);
 }
 
 #[test]

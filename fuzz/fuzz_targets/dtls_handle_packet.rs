@@ -38,7 +38,7 @@ fn endpoints(cookies: bool, mtu: usize) -> (Endpoint, Endpoint) {
 fn drain(ep: &mut Endpoint, now: Instant, out: &mut Vec<Vec<u8>>) {
     let mut buf = [0u8; 1500];
     while let Ok(Some(t)) = ep.poll_transmit(&mut buf) {
-        out.push(t.payload.to_vec());
+        out.push(t.to_vec());
     }
     while ep.poll_event().is_some() {}
     if ep.poll_timeout().is_some_and(|t| t <= now) {

@@ -16,7 +16,7 @@ fn drain(a: &mut Assoc<'_>) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     let mut buf = [0u8; 1500];
     while let Ok(Some(t)) = a.poll_transmit(&mut buf) {
-        out.push(t.payload.to_vec());
+        out.push(t.to_vec());
     }
     while a.poll_event().is_some() {}
     out

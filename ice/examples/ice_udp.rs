@@ -101,9 +101,7 @@ fn main() -> Result<()> {
     while StdInstant::now() < deadline {
         agent.handle_timeout(now());
         while let Some(t) = agent.poll_transmit(&mut out)? {
-            if let Some(to) = t.destination {
-                let _ = socket.send_to(t.payload, to);
-            }
+            let _ = socket.send_to(t.payload, t.destination);
         }
         while let Some(event) = agent.poll_event() {
             match event {
@@ -123,9 +121,8 @@ fn main() -> Result<()> {
         }
         if StdInstant::now() >= next_ping
             && let Some(t) = agent.send_to_selected(b"ping from rust")
-            && let Some(to) = t.destination
         {
-            let _ = socket.send_to(t.payload, to);
+            let _ = socket.send_to(t.payload, t.destination);
             sent += 1;
             next_ping = StdInstant::now() + Duration::from_millis(100);
         }

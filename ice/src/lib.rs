@@ -29,7 +29,7 @@
 //! agent.handle_timeout(now);
 //! while let Some(t) = agent.poll_transmit(&mut buf)? {
 //!     // socket(t.source).send_to(t.payload, t.destination)
-//!     assert_eq!(t.destination, Some("192.0.2.20:6000".parse()?));
+//!     assert_eq!(t.destination, "192.0.2.20:6000".parse()?);
 //! }
 //! while let Some(event) = agent.poll_event() {
 //!     if let Event::LocalCandidate(c) = event {

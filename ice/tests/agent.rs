@@ -59,11 +59,7 @@ fn drain<const C: usize, const P: usize, const T: usize, const R: usize>(
     let mut out = Vec::new();
     let mut buf = [0u8; 1500];
     while let Some(t) = a.poll_transmit(&mut buf).unwrap() {
-        out.push((
-            t.source.unwrap(),
-            t.destination.unwrap(),
-            t.payload.to_vec(),
-        ));
+        out.push((t.source, t.destination, t.payload.to_vec()));
     }
     out
 }

@@ -11,7 +11,7 @@ use core::time::Duration;
 
 use peerless_base::{BufferTooSmall, Instant, Transmit};
 use peerless_ice::{Agent, CandidateType, Config, Event, IceState, Role};
-use peerless_proptest::sim::{LinkConfig, Network, Node};
+use peerless_proptest::sim::{LinkConfig, Network, Node, Outgoing};
 
 struct IceNode {
     agent: Agent,
@@ -47,7 +47,7 @@ impl IceNode {
         match self.agent.send_to_selected(payload) {
             Some(t) => {
                 self.outbox
-                    .push((t.source.unwrap(), t.destination.unwrap(), payload.to_vec()));
+                    .push((t.source, t.destination, payload.to_vec()));
                 true
             }
             None => false,
@@ -70,13 +70,13 @@ impl Node for IceNode {
     fn poll_transmit<'b>(
         &mut self,
         buf: &'b mut [u8],
-    ) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
+    ) -> Result<Option<Outgoing<'b>>, BufferTooSmall> {
         if let Some((from, to, bytes)) = self.outbox.pop() {
             let out = &mut buf[..bytes.len()];
             out.copy_from_slice(&bytes);
-            return Ok(Some(Transmit::between(from, to, out)));
+            return Ok(Some(Transmit::between(from, to, out).into()));
         }
-        self.agent.poll_transmit(buf)
+        self.agent.poll_transmit(buf).map(|o| o.map(Into::into))
     }
     fn poll_timeout(&self) -> Option<Instant> {
         self.agent.poll_timeout()

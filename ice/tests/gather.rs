@@ -9,7 +9,7 @@ use core::time::Duration;
 
 use peerless_base::{BufferTooSmall, Instant, Transmit};
 use peerless_ice::{Agent, Candidate, CandidateType, Config, Event, IceState, Role};
-use peerless_proptest::sim::{LinkConfig, Network, Node};
+use peerless_proptest::sim::{LinkConfig, Network, Node, Outgoing};
 use peerless_stun::{Class, Message, Method};
 
 /// A STUN Binding server: answers every Binding request with the source address it saw.
@@ -62,16 +62,16 @@ impl Node for SimNode {
     fn poll_transmit<'b>(
         &mut self,
         buf: &'b mut [u8],
-    ) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
+    ) -> Result<Option<Outgoing<'b>>, BufferTooSmall> {
         match self {
-            SimNode::Ice { agent, .. } => agent.poll_transmit(buf),
+            SimNode::Ice { agent, .. } => agent.poll_transmit(buf).map(|o| o.map(Into::into)),
             SimNode::Stun(s) => {
                 let Some((to, bytes)) = s.outbox.pop() else {
                     return Ok(None);
                 };
                 let out = &mut buf[..bytes.len()];
                 out.copy_from_slice(&bytes);
-                Ok(Some(Transmit::between(s.addr, to, out)))
+                Ok(Some(Transmit::between(s.addr, to, out).into()))
             }
         }
     }

@@ -58,9 +58,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // The drain rule: every datagram out, every event handled, then wait for the next
         // datagram or the Peer's deadline, whichever comes first.
         while let Some(t) = peer.poll_transmit(&mut buf)? {
-            if let Some(to) = t.destination {
-                socket.send_to(t.payload, to)?;
-            }
+            socket.send_to(t.payload, t.destination)?;
         }
         while let Some(event) = peer.poll_event() {
             match event {

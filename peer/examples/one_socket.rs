@@ -118,14 +118,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
             while let Some(t) = peer.poll_transmit(&mut buf)? {
-                if let Some(to) = t.destination {
-                    server.send_to(t.payload, to)?;
-                }
+                server.send_to(t.payload, t.destination)?;
             }
             while let Some(t) = side.peer.poll_transmit(&mut buf)? {
-                if let Some(to) = t.destination {
-                    side.socket.send_to(t.payload, to)?;
-                }
+                side.socket.send_to(t.payload, t.destination)?;
             }
             let mut echo = None;
             while let Some(event) = peer.poll_event() {

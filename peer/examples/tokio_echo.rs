@@ -54,9 +54,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         // The drain rule: every datagram out, every event handled, then wait for a datagram or
         // the Peer's deadline, whichever comes first.
         while let Some(t) = peer.poll_transmit(&mut buf)? {
-            if let Some(to) = t.destination {
-                socket.send_to(t.payload, to).await?;
-            }
+            socket.send_to(t.payload, t.destination).await?;
         }
         while let Some(event) = peer.poll_event() {
             match event {

@@ -252,10 +252,7 @@ fn exchange<
                 let Some((source, destination, n)) = out else {
                     break;
                 };
-                let (from, to) = match side {
-                    Side::Offerer => (source.unwrap_or(OFFERER), destination.unwrap_or(ANSWERER)),
-                    Side::Answerer => (source.unwrap_or(ANSWERER), destination.unwrap_or(OFFERER)),
-                };
+                let (from, to) = (source, destination);
                 let Some(datagram) = buf.get_mut(..n) else {
                     return Err(SelftestError::BufferTooSmall);
                 };

@@ -99,7 +99,8 @@ fn every_fixture_offer_is_answered_by_the_default_peer() {
                 let t = p.poll_timeout().unwrap();
                 p.handle_timeout(t);
                 while let Ok(Some(t)) = p.poll_transmit(&mut out) {
-                    checked |= t.destination.is_some();
+                    // A STUN request (RFC 7983: first byte 0..=3) to a candidate of the offer.
+                    checked |= t.payload.first().is_some_and(|b| *b < 4);
                 }
                 while p.poll_event().is_some() {}
             }
@@ -176,7 +177,7 @@ fn the_transport_comes_from_the_bundle_tagged_section() {
     let mut now = Instant::ZERO;
     for _ in 0..20 {
         while let Ok(Some(t)) = p.poll_transmit(&mut out) {
-            destinations.extend(t.destination);
+            destinations.push(t.destination);
         }
         while p.poll_event().is_some() {}
         now = p

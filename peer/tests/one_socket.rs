@@ -63,7 +63,7 @@ fn a_hundred_peers_share_one_socket_and_each_datagram_finds_its_peer() {
             for i in 0..CLIENTS {
                 while let Some(t) = clients[i].poll_transmit(&mut out).unwrap() {
                     moved = true;
-                    assert_eq!(t.destination, Some(server_addr));
+                    assert_eq!(t.destination, server_addr);
                     let n = t.payload.len();
                     let from = client_addr(i);
                     let mut datagram = out[..n].to_vec();
@@ -77,7 +77,7 @@ fn a_hundred_peers_share_one_socket_and_each_datagram_finds_its_peer() {
                 }
                 while let Some(t) = servers[i].poll_transmit(&mut out).unwrap() {
                     moved = true;
-                    let to = t.destination.unwrap();
+                    let to = t.destination;
                     let j = (0..CLIENTS).find(|&j| client_addr(j) == to).unwrap();
                     assert_eq!(j, i);
                     let n = t.payload.len();

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use common::{Ev, addr, areas, certs};
 use peerless::{ChannelId, Config, ConnectionState, Event, MessageKind, Peer, SdpType};
-use peerless_base::{BufferTooSmall, Instant, Transmit};
-use peerless_proptest::sim::{Burst, LinkConfig, Network, Node, seeded_rng};
+use peerless_base::{BufferTooSmall, Instant};
+use peerless_proptest::sim::{Burst, LinkConfig, Network, Node, Outgoing, seeded_rng};
 
 /// A Peer as a simulator node: it records events, echoes (answerer) or sends a workload and
 /// checks the echoes (offerer).
@@ -77,8 +77,8 @@ impl Node for SimPeer {
     fn poll_transmit<'b>(
         &mut self,
         buf: &'b mut [u8],
-    ) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
-        self.peer.poll_transmit(buf)
+    ) -> Result<Option<Outgoing<'b>>, BufferTooSmall> {
+        self.peer.poll_transmit(buf).map(|o| o.map(Into::into))
     }
     fn poll_timeout(&self) -> Option<Instant> {
         self.peer.poll_timeout()

@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::{addr, areas, certs};
 use peerless::{ChannelId, Config, Event, Peer, SdpType};
 use peerless_base::{BufferTooSmall, Instant, Transmit};
-use peerless_proptest::sim::{LinkConfig, NatConfig, Network, Node};
+use peerless_proptest::sim::{LinkConfig, NatConfig, Network, Node, Outgoing};
 use peerless_stun::{Class, Message, Method};
 
 /// A STUN Binding server: answers every Binding request with the source address it saw.
@@ -67,16 +67,16 @@ impl Node for SimNode {
     fn poll_transmit<'b>(
         &mut self,
         buf: &'b mut [u8],
-    ) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
+    ) -> Result<Option<Outgoing<'b>>, BufferTooSmall> {
         match self {
-            SimNode::Peer(p) => p.peer.poll_transmit(buf),
+            SimNode::Peer(p) => p.peer.poll_transmit(buf).map(|o| o.map(Into::into)),
             SimNode::Stun(s) => {
                 let Some((to, bytes)) = s.outbox.pop() else {
                     return Ok(None);
                 };
                 let out = &mut buf[..bytes.len()];
                 out.copy_from_slice(&bytes);
-                Ok(Some(Transmit::between(s.addr, to, out)))
+                Ok(Some(Transmit::between(s.addr, to, out).into()))
             }
         }
     }

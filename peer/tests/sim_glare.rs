@@ -19,8 +19,8 @@ use common::{addr, certs};
 use peerless::{
     ChannelId, ChannelInit, Config, ConnectionState, Event, Peer, SdpType, SignalingState, Storage,
 };
-use peerless_base::{BufferTooSmall, Instant, Transmit};
-use peerless_proptest::sim::{LinkConfig, Network, Node, seeded_rng};
+use peerless_base::{BufferTooSmall, Instant};
+use peerless_proptest::sim::{LinkConfig, Network, Node, Outgoing, seeded_rng};
 
 const A_ADDR: &str = "10.0.0.1:5000";
 const B_ADDR: &str = "10.0.0.2:6000";
@@ -168,8 +168,8 @@ impl Node for Host {
     fn poll_transmit<'b>(
         &mut self,
         buf: &'b mut [u8],
-    ) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
-        self.peer.poll_transmit(buf)
+    ) -> Result<Option<Outgoing<'b>>, BufferTooSmall> {
+        self.peer.poll_transmit(buf).map(|o| o.map(Into::into))
     }
 
     fn poll_timeout(&self) -> Option<Instant> {

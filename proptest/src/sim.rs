@@ -24,6 +24,41 @@ use peerless_base::{BufferTooSmall, Drbg, Instant, Transmit};
 
 pub use nat::{Filtering, Mapping, Nat, NatConfig, NatStats};
 
+/// A datagram a node hands the network.
+///
+/// `From` turns both shapes of machine output into it: a point-to-point machine's `&[u8]`
+/// ([`Outgoing::OnPath`]) and an addressed [`Transmit`] ([`Outgoing::Between`]), so an
+/// adapter's `poll_transmit` is `machine.poll_transmit(buf).map(|o| o.map(Into::into))`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outgoing<'b> {
+    /// A machine on one connected path (DTLS, SCTP): from the node's first address to its
+    /// default peer ([`Network::set_default_peer`]).
+    OnPath(&'b [u8]),
+    /// To `destination`, from the node's first address (a host with one socket).
+    To(SocketAddr, &'b [u8]),
+    /// From `source` (a local address the node does not have leaves through its first one) to
+    /// `destination`.
+    Between(Transmit<'b>),
+}
+
+impl<'b> From<&'b [u8]> for Outgoing<'b> {
+    fn from(payload: &'b [u8]) -> Self {
+        Outgoing::OnPath(payload)
+    }
+}
+
+impl<'b> From<&'b mut [u8]> for Outgoing<'b> {
+    fn from(payload: &'b mut [u8]) -> Self {
+        Outgoing::OnPath(payload)
+    }
+}
+
+impl<'b> From<Transmit<'b>> for Outgoing<'b> {
+    fn from(t: Transmit<'b>) -> Self {
+        Outgoing::Between(t)
+    }
+}
+
 /// A machine as the simulator drives it: the five verbs, with events drained by the adapter.
 pub trait Node {
     /// A datagram arrived from `from`, sent to our address `to`.
@@ -34,7 +69,7 @@ pub trait Node {
     fn poll_transmit<'b>(
         &mut self,
         buf: &'b mut [u8],
-    ) -> Result<Option<Transmit<'b>>, BufferTooSmall>;
+    ) -> Result<Option<Outgoing<'b>>, BufferTooSmall>;
     /// The next deadline.
     fn poll_timeout(&self) -> Option<Instant>;
     /// Drains the machine's events (the adapter records what its test asserts on).
@@ -197,7 +232,7 @@ struct Iface {
 struct Host<N> {
     node: N,
     ifaces: Vec<Iface>,
-    /// Where a `Transmit` with no destination goes (point-to-point machines).
+    /// Where an [`Outgoing::OnPath`] datagram goes (point-to-point machines).
     default_peer: Option<SocketAddr>,
     link: LinkConfig,
     burst_bad: bool,
@@ -319,7 +354,7 @@ impl<N: Node> Network<N> {
     }
 
     /// Gives node `id` another address (a second interface, or IPv6 beside IPv4) in `realm`.
-    /// Datagrams to it arrive with it as their `to`; a `Transmit` whose `source` is it leaves
+    /// Datagrams to it arrive with it as their `to`; an [`Outgoing::Between`] whose `source` is it leaves
     /// through it. All of a node's interfaces share its one outgoing link.
     pub fn add_address(&mut self, id: NodeId, addr: SocketAddr, realm: Realm) {
         if let Some(h) = self.hosts.get_mut(id) {
@@ -367,7 +402,7 @@ impl<N: Node> Network<N> {
         &mut self.nats[nat].nat
     }
 
-    /// Where `id`'s datagrams without a destination go (for DTLS and SCTP, which sit on one path).
+    /// Where `id`'s [`Outgoing::OnPath`] datagrams go (for DTLS and SCTP, which sit on one path).
     pub fn set_default_peer(&mut self, id: NodeId, peer: SocketAddr) {
         if let Some(h) = self.hosts.get_mut(id) {
             h.default_peer = Some(peer);
@@ -547,8 +582,12 @@ impl<N: Node> Network<N> {
         loop {
             let host = &mut self.hosts[id];
             let (source, to_addr, bytes) = match host.node.poll_transmit(&mut buf) {
-                Ok(Some(t)) => match t.destination.or(host.default_peer) {
-                    Some(dest) => (t.source, dest, t.payload.to_vec()),
+                Ok(Some(Outgoing::Between(t))) => {
+                    (Some(t.source), t.destination, t.payload.to_vec())
+                }
+                Ok(Some(Outgoing::To(to, payload))) => (None, to, payload.to_vec()),
+                Ok(Some(Outgoing::OnPath(payload))) => match host.default_peer {
+                    Some(dest) => (None, dest, payload.to_vec()),
                     None => {
                         self.stats.unroutable += 1;
                         continue;

@@ -75,7 +75,7 @@ fn run(size: usize, total: usize, zero_checksum: bool) -> f64 {
         }
         let mut progress = false;
         while let Some(t) = a.poll_transmit(&mut buf).unwrap() {
-            packets.push(t.payload.to_vec());
+            packets.push(t.to_vec());
         }
         // The drain rule: events after every packet.
         for p in &mut packets {
@@ -90,7 +90,7 @@ fn run(size: usize, total: usize, zero_checksum: bool) -> f64 {
         }
         packets.clear();
         while let Some(t) = b.poll_transmit(&mut buf).unwrap() {
-            packets.push(t.payload.to_vec());
+            packets.push(t.to_vec());
         }
         for p in &mut packets {
             progress = true;

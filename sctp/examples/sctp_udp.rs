@@ -163,11 +163,11 @@ fn main() {
         while let Some(t) = assoc.poll_transmit(&mut buf).unwrap() {
             // The SCTP server never starts the association (the first chunk type at byte 12).
             assert!(
-                !(passive && t.payload.get(12) == Some(&1)),
+                !(passive && t.get(12) == Some(&1)),
                 "passive side sent INIT"
             );
-            trace("out", t.payload);
-            socket.send(t.payload).unwrap();
+            trace("out", t);
+            socket.send(t).unwrap();
         }
         while let Some(e) = assoc.poll_event() {
             match e {
@@ -321,11 +321,11 @@ fn bulk_close(
         while let Some(t) = assoc.poll_transmit(&mut buf).unwrap() {
             // The SCTP server never starts the association (the first chunk type at byte 12).
             assert!(
-                !(passive && t.payload.get(12) == Some(&1)),
+                !(passive && t.get(12) == Some(&1)),
                 "passive side sent INIT"
             );
-            trace("out", t.payload);
-            socket.send(t.payload).unwrap();
+            trace("out", t);
+            socket.send(t).unwrap();
         }
         while let Some(e) = assoc.poll_event() {
             match e {

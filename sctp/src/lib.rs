@@ -51,8 +51,8 @@
 //! assoc.connect(now);
 //! let mut buf = [0u8; 1200];
 //! while let Some(transmit) = assoc.poll_transmit(&mut buf).unwrap() {
-//!     // dtls.send_application_data(transmit.payload) in a real host
-//!     assert_eq!(&transmit.payload[12..13], &[1]); // an INIT chunk
+//!     // dtls.send_application_data(transmit) in a real host
+//!     assert_eq!(&transmit[12..13], &[1]); // an INIT chunk
 //! }
 //! while let Some(event) = assoc.poll_event() {
 //!     if let Event::Message { stream, kind, data } = event { let _ = (stream, kind, data); }

@@ -36,7 +36,7 @@ fn drain(a: &mut Assoc) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     let mut buf = [0u8; 1500];
     while let Some(t) = a.poll_transmit(&mut buf).unwrap() {
-        out.push(t.payload.to_vec());
+        out.push(t.to_vec());
     }
     out
 }
@@ -769,7 +769,7 @@ fn rto_and_congestion_window_follow_rfc9260() {
         let mut buf = [0u8; 1500];
         a.handle_timeout(t0);
         while let Some(t) = a.poll_transmit(&mut buf).unwrap() {
-            out.push(t.payload.to_vec());
+            out.push(t.to_vec());
         }
         out
     };

@@ -311,8 +311,8 @@ impl peerless_proptest::sim::Node for SimNode {
     fn poll_transmit<'b>(
         &mut self,
         buf: &'b mut [u8],
-    ) -> Result<Option<peerless_base::Transmit<'b>>, peerless_base::BufferTooSmall> {
-        self.assoc.poll_transmit(buf)
+    ) -> Result<Option<peerless_proptest::sim::Outgoing<'b>>, peerless_base::BufferTooSmall> {
+        self.assoc.poll_transmit(buf).map(|o| o.map(Into::into))
     }
     fn poll_timeout(&self) -> Option<Instant> {
         self.assoc.poll_timeout()

@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use peerless_base::{BufferTooSmall, Drbg, Instant, Transmit};
-use peerless_proptest::sim::{LinkConfig, Network, Node};
+use peerless_base::{BufferTooSmall, Drbg, Instant};
+use peerless_proptest::sim::{LinkConfig, Network, Node, Outgoing};
 use peerless_sctp::wire::{ChunkType, Data, Packet};
 use peerless_sctp::{
     Association, ChannelOptions, CloseReason, Config, DtlsRole, Event, MessageKind, Reliability,
@@ -177,11 +177,11 @@ impl Node for Peer {
     fn poll_transmit<'b>(
         &mut self,
         buf: &'b mut [u8],
-    ) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
+    ) -> Result<Option<Outgoing<'b>>, BufferTooSmall> {
         let t = self.assoc.poll_transmit(buf)?;
         if let Some(t) = &t {
             // Sniff our own DATA chunks to check the partial-reliability budgets.
-            let packet = Packet::parse(t.payload).expect("we emit well-formed packets");
+            let packet = Packet::parse(t).expect("we emit well-formed packets");
             for chunk in packet.chunks().flatten() {
                 if chunk.chunk_type == ChunkType::DATA {
                     let d = Data::parse(&chunk).expect("we emit valid DATA");
@@ -200,7 +200,7 @@ impl Node for Peer {
                 }
             }
         }
-        Ok(t)
+        Ok(t.map(Outgoing::OnPath))
     }
     fn poll_timeout(&self) -> Option<Instant> {
         let t = self.assoc.poll_timeout();

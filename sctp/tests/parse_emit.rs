@@ -161,7 +161,7 @@ fn drain(a: &mut Assoc) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     let mut buf = [0u8; 1500];
     while let Some(t) = a.poll_transmit(&mut buf).unwrap() {
-        out.push(t.payload.to_vec());
+        out.push(t.to_vec());
     }
     out
 }

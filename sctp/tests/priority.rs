@@ -19,11 +19,11 @@ fn exchange(a: &mut Assoc, b: &mut Assoc, now: Instant, got: &mut Vec<StreamId>)
     let mut buf = [0u8; 1500];
     let mut moved = false;
     while let Some(t) = a.poll_transmit(&mut buf).unwrap() {
-        b.handle_packet(now, t.payload);
+        b.handle_packet(now, t);
         moved = true;
     }
     while let Some(t) = b.poll_transmit(&mut buf).unwrap() {
-        a.handle_packet(now, t.payload);
+        a.handle_packet(now, t);
         moved = true;
     }
     while let Some(e) = b.poll_event() {

@@ -10,8 +10,8 @@ use core::net::SocketAddr;
 use core::time::Duration;
 use std::collections::BTreeSet;
 
-use peerless_base::{BufferTooSmall, Instant, Transmit};
-use peerless_proptest::sim::{LinkConfig, Network, Node};
+use peerless_base::{BufferTooSmall, Instant};
+use peerless_proptest::sim::{LinkConfig, Network, Node, Outgoing};
 use peerless_rtp::packet::{Header, Packet};
 use peerless_rtp::rtcp::{CompoundBuilder, SenderInfo};
 use peerless_srtp::{Config, Context, Error, Profile, Role, SessionKeys};
@@ -140,7 +140,7 @@ impl Node for Peer {
     fn poll_transmit<'b>(
         &mut self,
         buf: &'b mut [u8],
-    ) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
+    ) -> Result<Option<Outgoing<'b>>, BufferTooSmall> {
         let Peer::Sender { out, to, .. } = self else {
             return Ok(None);
         };
@@ -151,11 +151,7 @@ impl Node for Peer {
             needed: bytes.len(),
         })?;
         dst.copy_from_slice(&bytes);
-        Ok(Some(Transmit {
-            source: None,
-            destination: Some(*to),
-            payload: dst,
-        }))
+        Ok(Some(Outgoing::To(*to, dst)))
     }
 
     fn poll_timeout(&self) -> Option<Instant> {

@@ -47,7 +47,7 @@ impl Client {
         let mut tx = ClientTransaction::<1500>::start(
             self.now(),
             request,
-            None,
+            self.socket.local_addr()?,
             self.server,
             RetransmitConfig::default(),
         )
@@ -55,7 +55,7 @@ impl Client {
         let mut buf = [0u8; 1500];
         loop {
             while let Some(t) = tx.poll_transmit(&mut buf)? {
-                self.socket.send_to(t.payload, self.server)?;
+                self.socket.send_to(t.payload, t.destination)?;
             }
             match tx.poll_event() {
                 Some(TxEvent::Response(msg)) => return Ok(msg.as_bytes().to_vec()),

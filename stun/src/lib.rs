@@ -21,17 +21,19 @@
 //! use peerless_stun::{ClientTransaction, Class, Message, Method, RetransmitConfig, TransactionId, TxEvent};
 //!
 //! let server = "192.0.2.1:3478".parse()?;
+//! let local = "192.0.2.9:50000".parse()?; // the socket's own address
 //! let mut req = [0u8; 64];
 //! let n = Message::builder(Class::Request, Method::BINDING, TransactionId([1; 12]))
 //!     .fingerprint()
 //!     .emit(&mut req)?;
-//! let mut tx = ClientTransaction::<256>::start(Instant::ZERO, &req[..n], None, server, RetransmitConfig::default())
+//! let mut tx = ClientTransaction::<256>::start(Instant::ZERO, &req[..n], local, server, RetransmitConfig::default())
 //!     .map_err(|_| "start")?;
 //! let mut buf = [0u8; 1500];
 //! let mut now = Instant::ZERO;
 //! let mut sends = 0;
 //! loop {
 //!     while let Some(t) = tx.poll_transmit(&mut buf)? {
+//!         assert_eq!((t.source, t.destination), (local, server));
 //!         sends += 1; // socket.send_to(t.payload, t.destination) in a real host
 //!     }
 //!     if let Some(TxEvent::TimedOut) = tx.poll_event() {

@@ -179,7 +179,7 @@ pub struct ClientTransaction<const MAX: usize = 576> {
     buf: [u8; MAX],
     len: usize,
     tid: TransactionId,
-    source: Option<SocketAddr>,
+    source: SocketAddr,
     destination: SocketAddr,
     schedule: Retransmit,
     send_due: bool,
@@ -202,12 +202,12 @@ impl<const MAX: usize> defmt::Format for ClientTransaction<MAX> {
 }
 
 impl<const MAX: usize> ClientTransaction<MAX> {
-    /// Starts sending `request` to `destination` (from `source`, if the host has several
-    /// sockets) at `now`.
+    /// Starts sending `request` from the local address `source` (the socket's own address) to
+    /// `destination` at `now`.
     pub fn start(
         now: Instant,
         request: &[u8],
-        source: Option<SocketAddr>,
+        source: SocketAddr,
         destination: SocketAddr,
         config: RetransmitConfig,
     ) -> Result<Self, StartError> {
@@ -298,11 +298,7 @@ impl<const MAX: usize> ClientTransaction<MAX> {
         })?;
         out.copy_from_slice(request);
         self.send_due = false;
-        Ok(Some(Transmit {
-            source: self.source,
-            destination: Some(self.destination),
-            payload: out,
-        }))
+        Ok(Some(Transmit::between(self.source, self.destination, out)))
     }
 
     /// The outcome, once.
@@ -383,6 +379,7 @@ mod tests {
     #[test]
     fn a_transaction_retransmits_matches_and_times_out() {
         let server = addr("192.0.2.1:3478");
+        let client = addr("192.0.2.9:50000");
         let mut req = [0u8; 64];
         let tid = TransactionId([3; 12]);
         let n = Message::builder(Class::Request, Method::BINDING, tid)
@@ -392,14 +389,17 @@ mod tests {
         let mut tx = ClientTransaction::<128>::start(
             Instant::ZERO,
             &req[..n],
-            None,
+            client,
             server,
             RetransmitConfig::default(),
         )
         .unwrap();
         let mut out = [0u8; 128];
         let sent = tx.poll_transmit(&mut out).unwrap().unwrap();
-        assert_eq!((sent.destination, sent.payload.len()), (Some(server), n));
+        assert_eq!(
+            (sent.source, sent.destination, sent.payload.len()),
+            (client, server, n)
+        );
         assert!(tx.poll_transmit(&mut out).unwrap().is_none());
         assert_eq!(tx.poll_timeout(), Some(Instant::from_millis(500)));
         tx.handle_timeout(Instant::from_millis(500));
@@ -427,7 +427,7 @@ mod tests {
         let mut tx = ClientTransaction::<128>::start(
             Instant::ZERO,
             &req[..n],
-            None,
+            client,
             server,
             RetransmitConfig::default(),
         )
@@ -445,7 +445,7 @@ mod tests {
             ClientTransaction::<8>::start(
                 Instant::ZERO,
                 &req[..n],
-                None,
+                client,
                 server,
                 RetransmitConfig::default()
             )

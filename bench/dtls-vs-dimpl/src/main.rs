@@ -53,10 +53,10 @@ fn peerless_handshake(certs: &Certs, seed: u8) -> (Duration, Duration) {
     let mut buf = [0u8; 1500];
     let (mut c_ok, mut s_ok) = (false, false);
     for _ in 0..20 {
-        while let Some(n) = timed(&mut tc, || client.poll_transmit(&mut buf).unwrap().map(|t| t.payload.len())) {
+        while let Some(n) = timed(&mut tc, || client.poll_transmit(&mut buf).unwrap().map(|t| t.len())) {
             timed(&mut ts, || server.handle_packet(now, &mut buf[..n]));
         }
-        while let Some(n) = timed(&mut ts, || server.poll_transmit(&mut buf).unwrap().map(|t| t.payload.len())) {
+        while let Some(n) = timed(&mut ts, || server.poll_transmit(&mut buf).unwrap().map(|t| t.len())) {
             timed(&mut tc, || client.handle_packet(now, &mut buf[..n]));
         }
         timed(&mut tc, || while let Some(ev) = client.poll_event() {
@@ -140,7 +140,7 @@ fn interop(certs: &Certs, dimpl_cert: &dimpl::DtlsCertificate, config: &Arc<dimp
     for _ in 0..30 {
         let mut to_peer = Vec::new();
         while let Some(t) = ep.poll_transmit(&mut buf).unwrap() {
-            to_peer.push(t.payload.to_vec());
+            to_peer.push(t.to_vec());
         }
         for p in &to_peer {
             peer.handle_packet(p).unwrap();

@@ -107,19 +107,13 @@ mod ours {
                 let mut any = false;
                 while let Ok(Some(t)) = self.a.poll_transmit(&mut self.buf) {
                     let n = t.payload.len();
-                    let (from, to) = (
-                        t.source.unwrap_or(addr(A)),
-                        t.destination.unwrap_or(addr(B)),
-                    );
+                    let (from, to) = (t.source, t.destination);
                     self.b.handle_packet(self.now, from, to, &mut self.buf[..n]);
                     any = true;
                 }
                 while let Ok(Some(t)) = self.b.poll_transmit(&mut self.buf) {
                     let n = t.payload.len();
-                    let (from, to) = (
-                        t.source.unwrap_or(addr(B)),
-                        t.destination.unwrap_or(addr(A)),
-                    );
+                    let (from, to) = (t.source, t.destination);
                     self.a.handle_packet(self.now, from, to, &mut self.buf[..n]);
                     any = true;
                 }

@@ -35,7 +35,7 @@ mod output;
 
 use core::time::Duration;
 
-use peerless_base::{BufferTooSmall, Drbg, Instant, Queue, Transmit, Writer, debug};
+use peerless_base::{BufferTooSmall, Drbg, Instant, Queue, Writer, debug};
 use zeroize::Zeroize;
 
 use crate::cert::{Fingerprint, HashAlgorithm, PeerKey};
@@ -539,12 +539,13 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
         self.core.closed_pending.take().map(Event::Closed)
     }
 
-    /// The next datagram to send, written into `buf`. A buffer smaller than the MTU still
+    /// The next datagram to send, written into `buf`: just its bytes, since the endpoint runs
+    /// on one path and the layer below addresses them. A buffer smaller than the MTU still
     /// works if it holds the next record; otherwise [`BufferTooSmall`] says what would.
     pub fn poll_transmit<'b>(
         &mut self,
         buf: &'b mut [u8],
-    ) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
+    ) -> Result<Option<&'b [u8]>, BufferTooSmall> {
         let limit = buf.len().min(self.core.config.mtu);
         let result = if self.core.pending_alert.is_some() {
             self.emit_alert(buf)
@@ -577,7 +578,7 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
             return Err(BufferTooSmall { needed: n });
         };
         self.core.stats.datagrams_sent += 1;
-        Ok(Some(Transmit::on_path(datagram)))
+        Ok(Some(datagram))
     }
 
     fn emit_alert(&mut self, buf: &mut [u8]) -> Result<usize, SealError> {

@@ -19,7 +19,7 @@ fn flush(from: &mut Endpoint, to: &mut Endpoint) -> usize {
     let mut buf = [0u8; 1500];
     let mut out = Vec::new();
     while let Some(t) = from.poll_transmit(&mut buf).unwrap() {
-        out.push(t.payload.to_vec());
+        out.push(t.to_vec());
     }
     for d in &mut out {
         to.handle_packet(Instant::ZERO, d);
@@ -82,7 +82,7 @@ fn records_out(from: &mut Endpoint) -> Vec<(ContentType, u16, usize)> {
     let mut buf = [0u8; 1500];
     let mut out = Vec::new();
     while let Some(t) = from.poll_transmit(&mut buf).unwrap() {
-        let mut d = t.payload;
+        let mut d = t;
         while let Ok(r) = Record::parse(d) {
             out.push((r.content_type(), r.epoch(), r.fragment().len()));
             d = &d[r.len()..];
@@ -136,8 +136,8 @@ fn write_sequence_stops_at_the_last_48_bit_number() {
     client.send(b"last").unwrap();
     let mut buf = [0u8; 1500];
     let t = client.poll_transmit(&mut buf).unwrap().unwrap();
-    assert_eq!(Record::parse(t.payload).unwrap().sequence(), MAX_SEQ);
-    let mut d = t.payload.to_vec();
+    assert_eq!(Record::parse(t).unwrap().sequence(), MAX_SEQ);
+    let mut d = t.to_vec();
     server.handle_packet(Instant::ZERO, &mut d);
     assert_eq!(server.poll_event(), Some(Event::ApplicationData(b"last")));
     client.send(b"one too many").unwrap();

@@ -109,14 +109,14 @@ impl Pair {
         loop {
             let mut progress = false;
             while let Some(t) = self.client.poll_transmit(&mut buf).unwrap() {
-                for mut d in (self.c2s)(t.payload.to_vec()) {
+                for mut d in (self.c2s)(t.to_vec()) {
                     self.server.handle_packet(self.now, &mut d);
                 }
                 moved += 1;
                 progress = true;
             }
             while let Some(t) = self.server.poll_transmit(&mut buf).unwrap() {
-                for mut d in (self.s2c)(t.payload.to_vec()) {
+                for mut d in (self.s2c)(t.to_vec()) {
                     self.client.handle_packet(self.now, &mut d);
                 }
                 moved += 1;

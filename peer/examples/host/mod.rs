@@ -62,10 +62,8 @@ impl Host {
                 Ok(None) => return Ok(()),
                 Err(e) => return Err(io::Error::other(e)),
             };
-            if let Some(to) = t.destination {
-                // A full socket buffer or an unreachable address is packet loss to the protocols.
-                let _ = self.socket.send_to(t.payload, to);
-            }
+            // A full socket buffer or an unreachable address is packet loss to the protocols.
+            let _ = self.socket.send_to(t.payload, t.destination);
         }
     }
 

@@ -180,7 +180,7 @@ fn range_in(base: usize, part: &[u8]) -> Range<usize> {
 
 /// A sealed-off copy of a transmit's addresses and where its payload sits in the buffer, so
 /// the buffer can be lent again (a conditional return of a reborrow would pin it).
-type Out = (Option<SocketAddr>, Option<SocketAddr>, Range<usize>);
+type Out = (SocketAddr, SocketAddr, Range<usize>);
 
 fn detach(base: usize, t: &Transmit<'_>) -> Out {
     (t.source, t.destination, range_in(base, t.payload))

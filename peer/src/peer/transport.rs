@@ -392,14 +392,14 @@ impl<
             return Ok(None);
         };
         if let Some(t) = run.dtls.poll_transmit(buf)? {
-            return Ok(Some(range_in(base, t.payload)));
+            return Ok(Some(range_in(base, t)));
         }
         if !run.dtls.is_connected() {
             return Ok(None);
         }
         // One SCTP packet into one record: DTLS keeps it until we poll it out just below.
         let sealed = match run.sctp.poll_transmit(buf)? {
-            Some(t) => run.dtls.send(t.payload).is_ok(),
+            Some(packet) => run.dtls.send(packet).is_ok(),
             None if run.close_pending => {
                 // `close()` ran and SCTP's ABORT is out: now the close_notify.
                 run.close_pending = false;
@@ -411,10 +411,7 @@ impl<
         if !sealed {
             return Ok(None);
         }
-        Ok(run
-            .dtls
-            .poll_transmit(buf)?
-            .map(|t| range_in(base, t.payload)))
+        Ok(run.dtls.poll_transmit(buf)?.map(|t| range_in(base, t)))
     }
 
     /// `close()`: SCTP aborts now; the ABORT goes out sealed before close_notify, so the

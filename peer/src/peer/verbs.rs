@@ -127,11 +127,7 @@ impl<
         let payload: &'b [u8] = buf.get(range).unwrap_or_default();
         self.stats.packets_sent += 1;
         self.stats.bytes_sent += payload.len() as u64;
-        Ok(Some(Transmit {
-            source,
-            destination,
-            payload,
-        }))
+        Ok(Some(Transmit::between(source, destination, payload)))
     }
 
     pub(super) fn next_transmit(&mut self, buf: &mut [u8]) -> Result<Option<Out>, BufferTooSmall> {
@@ -151,6 +147,6 @@ impl<
         if let Some(range) = &out {
             self.report.sent(range.len());
         }
-        Ok(out.map(|range| (Some(local), Some(remote), range)))
+        Ok(out.map(|range| (local, remote, range)))
     }
 }

@@ -148,7 +148,7 @@ impl Pair {
         loop {
             let mut any = false;
             while let Some(t) = self.a.poll_transmit(&mut buf).unwrap() {
-                let (from, to, n) = (t.source.unwrap(), t.destination.unwrap(), t.payload.len());
+                let (from, to, n) = (t.source, t.destination, t.payload.len());
                 any = true;
                 self.datagrams += 1;
                 if !self.cut && to == addr(B) {
@@ -156,7 +156,7 @@ impl Pair {
                 }
             }
             while let Some(t) = self.b.poll_transmit(&mut buf).unwrap() {
-                let (from, to, n) = (t.source.unwrap(), t.destination.unwrap(), t.payload.len());
+                let (from, to, n) = (t.source, t.destination, t.payload.len());
                 any = true;
                 self.datagrams += 1;
                 if to == addr(A) && !(self.drop_from_b)(&buf[..n]) {

@@ -59,7 +59,7 @@ impl Node for Pinger {
     fn poll_transmit<'b>(
         &mut self,
         buf: &'b mut [u8],
-    ) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
+    ) -> Result<Option<Outgoing<'b>>, BufferTooSmall> {
         let Some((to, bytes)) = self.outbox.first() else {
             return Ok(None);
         };
@@ -69,10 +69,9 @@ impl Node for Pinger {
         out.copy_from_slice(bytes);
         let to = *to;
         self.outbox.remove(0);
-        Ok(Some(Transmit {
-            source: self.source,
-            destination: Some(to),
-            payload: out,
+        Ok(Some(match self.source {
+            Some(source) => Outgoing::Between(Transmit::between(source, to, out)),
+            None => Outgoing::To(to, out),
         }))
     }
     fn poll_timeout(&self) -> Option<Instant> {
@@ -186,18 +185,14 @@ impl Node for Blaster {
     fn poll_transmit<'b>(
         &mut self,
         buf: &'b mut [u8],
-    ) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
+    ) -> Result<Option<Outgoing<'b>>, BufferTooSmall> {
         if !self.fired || self.count == 0 {
             return Ok(None);
         }
         self.count -= 1;
         let out = &mut buf[..self.size];
         out.fill(b'x');
-        Ok(Some(Transmit {
-            source: None,
-            destination: Some(self.peer),
-            payload: out,
-        }))
+        Ok(Some(Outgoing::To(self.peer, out)))
     }
     fn poll_timeout(&self) -> Option<Instant> {
         (!self.fired).then_some(Instant::ZERO)
@@ -227,7 +222,7 @@ impl Node for Either {
     fn poll_transmit<'b>(
         &mut self,
         buf: &'b mut [u8],
-    ) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
+    ) -> Result<Option<Outgoing<'b>>, BufferTooSmall> {
         match self {
             Either::B(b) => b.poll_transmit(buf),
             Either::P(x) => x.poll_transmit(buf),
@@ -545,7 +540,7 @@ impl Node for Stuck {
     fn poll_transmit<'b>(
         &mut self,
         _: &'b mut [u8],
-    ) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
+    ) -> Result<Option<Outgoing<'b>>, BufferTooSmall> {
         Ok(None)
     }
     fn poll_timeout(&self) -> Option<Instant> {

@@ -8,7 +8,7 @@
 //!                     --> CRC32c (or zero checksum when both sides agreed, RFC 9653)
 //! ```
 
-use peerless_base::{BufferTooSmall, Transmit, Writer, trace};
+use peerless_base::{BufferTooSmall, Writer, trace};
 
 use super::event::CloseReason;
 use super::{Association, MAX_GAPS, MAX_RESET_STREAMS, State, Timer};
@@ -20,11 +20,12 @@ use crate::wire::{
 
 impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHANNELS> {
     // poll_transmit
-    /// The next SCTP packet to send (at most `Config::mtu` bytes; the buffer must hold that).
+    /// The next SCTP packet to send (at most `Config::mtu` bytes; the buffer must hold that):
+    /// just its bytes, since the association runs on one path (DTLS) that carries them.
     pub fn poll_transmit<'b>(
         &mut self,
         buf: &'b mut [u8],
-    ) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
+    ) -> Result<Option<&'b [u8]>, BufferTooSmall> {
         self.release();
         let mtu = self.config.mtu;
         let Some(out) = buf.get_mut(..mtu) else {
@@ -38,7 +39,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             return Ok(None);
         };
         self.stats.packets_sent += 1;
-        Ok(Some(Transmit::on_path(packet)))
+        Ok(Some(packet))
     }
 
     pub(super) fn has_output(&self) -> bool {

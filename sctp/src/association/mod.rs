@@ -161,10 +161,10 @@ struct Pending {
 /// let mut got = None;
 /// for _ in 0..10 {
 ///     while let Some(t) = a.poll_transmit(&mut buf).unwrap() {
-///         b.handle_packet(now, t.payload);
+///         b.handle_packet(now, t);
 ///     }
 ///     while let Some(t) = b.poll_transmit(&mut buf).unwrap() {
-///         a.handle_packet(now, t.payload);
+///         a.handle_packet(now, t);
 ///     }
 ///     while let Some(event) = b.poll_event() {
 ///         if let Event::Message { data, .. } = event { got = Some(data.to_vec()); }

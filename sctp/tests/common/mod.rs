@@ -33,7 +33,7 @@ pub(crate) fn drain<const C: usize, const N: usize>(a: &mut Assoc<C, N>) -> Vec<
     let mut out = Vec::new();
     let mut buf = [0u8; 1500];
     while let Some(t) = a.poll_transmit(&mut buf).unwrap() {
-        out.push(t.payload.to_vec());
+        out.push(t.to_vec());
     }
     out
 }

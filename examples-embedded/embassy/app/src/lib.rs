@@ -434,7 +434,7 @@ fn next_datagram(peer: &mut AppPeer<'_>, buf: &mut [u8]) -> Option<(usize, usize
     let base = buf.as_ptr() as usize;
     loop {
         let t = peer.poll_transmit(buf).ok()??;
-        let Some(to) = t.destination.and_then(endpoint) else {
+        let Some(to) = endpoint(t.destination) else {
             continue;
         };
         // The payload is a slice of `buf`; its offset is a plain address difference.

@@ -97,6 +97,88 @@ fn gstreamer_rtp_depacketizes_to_the_encoded_frames() {
     write_out("vp8_from_gst.ivf", &out);
 }
 
+/// aiortc's VP8 payloader (`aiortc.codecs.vpx`), a third independent implementation: the same
+/// descriptors and slices as ours with libwebrtc's layout, and its descriptor writer's bytes
+/// for every optional field (picture id, TL0PICIDX, TID/Y, KEYIDX) equal ours.
+#[test]
+fn payloads_and_descriptors_equal_aiortc() {
+    let ivf = read("vp8_gst.ivf");
+    let (_, frames) = IvfReader::new(&ivf).unwrap();
+    let frames: Vec<_> = frames.map(|f| f.unwrap().data).collect();
+    let answers = String::from_utf8(read("vp8_aiortc.txt")).unwrap();
+    let mut lines = answers.lines().filter(|l| !l.starts_with('#'));
+    let max_payload: usize = lines
+        .next()
+        .unwrap()
+        .strip_prefix("max_payload ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut theirs: Vec<Vec<(Vec<u8>, usize)>> = std::vec![Vec::new(); frames.len()];
+    let mut descriptors = 0;
+    for line in lines {
+        let fields: Vec<&str> = line.split(' ').collect();
+        match fields[0] {
+            "payload" => {
+                let frame: usize = fields[1].parse().unwrap();
+                theirs[frame].push((hex(fields[2]), fields[3].parse().unwrap()));
+            }
+            "descriptor" => {
+                let opt = |s: &str| (s != "-").then(|| s.parse::<u16>().unwrap());
+                let d = Vp8Descriptor {
+                    non_reference: false,
+                    partition_start: fields[1] == "1",
+                    partition_index: fields[2].parse().unwrap(),
+                    picture_id: opt(fields[3]),
+                    long_picture_id: true,
+                    tl0_pic_idx: opt(fields[4]).map(|v| v as u8),
+                    temporal_layer: opt(fields[5]).map(|v| v as u8),
+                    layer_sync: fields[6] == "1",
+                    key_idx: opt(fields[7]).map(|v| v as u8),
+                };
+                let mut out = [0u8; 6];
+                let n = d.emit(&mut out).unwrap();
+                assert_eq!(out[..n], hex(fields[8]), "{line}");
+                let (back, media) = Vp8Descriptor::parse(&out[..n]).unwrap();
+                assert_eq!(
+                    back,
+                    Vp8Descriptor {
+                        long_picture_id: d.picture_id.is_some(),
+                        ..d
+                    }
+                );
+                assert!(media.is_empty());
+                descriptors += 1;
+            }
+            other => panic!("unknown line {other}"),
+        }
+    }
+    assert_eq!(descriptors, 200);
+    let mut ours = Vp8Packetizer::new(Vp8Config {
+        first_picture_id: 32700,
+        ..Vp8Config::default()
+    });
+    for (i, frame) in frames.iter().enumerate() {
+        let payloads = packetize_all(&mut ours, frame, max_payload).unwrap();
+        assert_eq!(payloads.len(), theirs[i].len(), "frame {i}");
+        let mut at = 0;
+        for ((payload, _), (descriptor, media_len)) in payloads.iter().zip(&theirs[i]) {
+            let (header, media) = payload.split_at(descriptor.len());
+            assert_eq!(header, descriptor.as_slice(), "frame {i}");
+            assert_eq!(media, &frame[at..at + media_len], "frame {i}");
+            at += media_len;
+        }
+        assert_eq!(at, frame.len());
+    }
+}
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
 /// ffmpeg's RTP packetizer, a second independent sender: 15-bit picture ids from 0, no
 /// partition labels.
 #[test]

@@ -3,10 +3,11 @@
 # and ffmpeg (independent implementations). Files only, but for ffmpeg's RTP, which goes over
 # loopback in a fresh network namespace.
 #
-#  1. GStreamer encodes and packetizes fresh known answers, ffmpeg's RTP muxer packetizes the
-#     same VP8 and VP9 frames (the commands of rtp/tests/data/README.md), and rtp's tests run
-#     against them (PEERLESS_RTP_DATA): our payloads equal GStreamer's byte for byte, and
-#     GStreamer's and ffmpeg's RTP depacketize to the encoder's frames.
+#  1. GStreamer encodes and packetizes fresh known answers, ffmpeg's RTP muxer and aiortc's VP8
+#     payloader packetize the same VP8 (and ffmpeg VP9) frames (the commands of
+#     rtp/tests/data/README.md), and rtp's tests run against them (PEERLESS_RTP_DATA): our
+#     payloads equal GStreamer's and aiortc's byte for byte, and GStreamer's and ffmpeg's RTP
+#     depacketize to the encoder's frames.
 #  2. What we depacketized from GStreamer's RTP decodes with ffmpeg without a single error.
 #  3. Our own RTP (VP8 without partition labels, VP9 in flexible mode, Opus, PCMU, PCMA, G.722)
 #     goes through GStreamer's depayloaders: the video and Opus decode with ffmpeg without an
@@ -15,7 +16,7 @@
 # RTP_CODECA_REGENERATE=1 also copies the fresh files over rtp/tests/data.
 . "$(dirname "$0")/../lib.sh"
 
-section "rtp: payload formats (Opus, G.711, G.722, telephone-event, VP8, VP9) against GStreamer and ffmpeg"
+section "rtp: payload formats (Opus, G.711, G.722, telephone-event, VP8, VP9) against GStreamer, ffmpeg and aiortc"
 need_apt gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
     gstreamer1.0-plugins-bad gstreamer1.0-libav ffmpeg python3-gi gir1.2-gstreamer-1.0
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
@@ -71,15 +72,18 @@ ffmpeg_rtp() { # CODEC PAYLOAD_TYPE PORT [ffmpeg options]
 }
 ffmpeg_rtp vp8 96 5004
 ffmpeg_rtp vp9 98 5006 -strict experimental
+# aiortc's VP8 payloader and descriptor writer on the same frames.
+need_pip aiortc
+"$VENV/bin/python" scripts/interop/rtp/vp8_aiortc.py "$data/vp8_gst.ivf" >"$data/vp8_aiortc.txt" || fail "aiortc's VP8 payloader"
 for f in "$data"/*; do
     [ -s "$f" ] || fail "nothing was written to $(basename "$f")"
 done
 
 if PEERLESS_RTP_DATA="$data" PEERLESS_RTP_OUT="$out" cargo test -q -p peerless-rtp \
     --test vp8 --test vp9 --test opus --test g711_g722 --test telephone_event >"$out/test.log" 2>&1; then
-    ok "rtp's VP8, VP9, Opus, G.711, G.722 and telephone-event tests pass on GStreamer's and ffmpeg's fresh output"
+    ok "rtp's VP8, VP9, Opus, G.711, G.722 and telephone-event tests pass on GStreamer's, ffmpeg's and aiortc's fresh output"
 else
-    tail -40 "$out/test.log"; fail "rtp's payload-format tests on GStreamer's and ffmpeg's fresh output"
+    tail -40 "$out/test.log"; fail "rtp's payload-format tests on GStreamer's, ffmpeg's and aiortc's fresh output"
 fi
 
 # decode FILE EXPECTED_FRAMES [ffmpeg input options]: no error from ffmpeg, and every frame.

@@ -38,11 +38,13 @@ extern crate std;
 mod delay;
 mod estimator;
 mod loss;
+mod pacer;
 mod probe;
 mod rate;
 
 pub use delay::BandwidthUsage;
 pub use estimator::{BitrateLimits, EstimateParts, Estimator, EstimatorStats, Event, LimitsError};
+pub use pacer::{Class, Pacer, PacerConfig, PacerError, PacerStats, Release};
 pub use probe::ProbeCluster;
 
 #[cfg(test)]
@@ -52,8 +54,15 @@ mod sizes {
         let estimator = core::mem::size_of::<crate::Estimator>();
         std::println!("Estimator: {estimator} bytes");
         assert!(
-            estimator < 1024,
+            estimator <= 1024,
             "the estimator grew a buffer: {estimator} bytes"
+        );
+        let pacer = core::mem::size_of::<crate::Pacer<0>>();
+        let entry = (core::mem::size_of::<crate::Pacer<64>>() - pacer) / 64;
+        std::println!("Pacer<N>: {pacer} bytes + {entry} per queued packet id");
+        assert!(
+            pacer <= 256 && entry <= 16,
+            "the pacer grew: {pacer} + {entry}"
         );
     }
 }

@@ -91,7 +91,9 @@
 //! message plus one bit per byte; reused for received application data afterwards) and `TX`
 //! bytes for our current flight (kept for retransmission) plus queued application data, a
 //! 512-byte stash for early next-epoch records, the record ciphers and the handshake state.
-//! Measured: `Endpoint` (4096/4096) is 12 960 bytes and `Endpoint<2048, 2048>` 8 864 bytes
+//! Up to 16 received records wait for `poll_event` (a `peerless_base::Queue`); one that finds
+//! it, or the receive buffer, full is dropped and counted in `Stats::dropped_rx_full`.
+//! Measured: `Endpoint` (4096/4096) is 12 848 bytes and `Endpoint<2048, 2048>` 8 752 bytes
 //! on x86-64 (`cargo test -p peerless-dtls --test handshake -- --nocapture endpoint_size`);
 //! `Endpoint<2048, 2048>` is about 7.6 KiB on Cortex-M4, where one full handshake costs about
 //! 24.6 M instructions per side (x25519 + ECDSA P-256, the reference firmware under QEMU).

@@ -20,7 +20,7 @@ build() {
 }
 
 for crate in peerless-base peerless-stun peerless-ice peerless-dtls peerless-srtp peerless-sctp \
-    peerless-sdp peerless-rtp peerless; do
+    peerless-sdp peerless-rtp peerless-cc peerless; do
     build "$crate" defmt
 done
 # The Peer's `log` and `defmt` reach every crate below it, so one build covers them all.

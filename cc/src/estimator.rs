@@ -133,6 +133,10 @@ const REPORT_CHANGE_PERCENT: u64 = 5;
 const RTT_DEFAULT_MS: f32 = 200.0;
 /// A probe asked for by the application waits this long after the last probe.
 const APPLICATION_PROBE_QUIET: Duration = Duration::from_secs(5);
+/// A probe for a link that grew waits this long after the last probe.
+const GROWTH_PROBE_QUIET: Duration = Duration::from_secs(3);
+/// So long without an overuse, a probe looks for more.
+const CALM_PROBE_AFTER: Duration = Duration::from_secs(3);
 
 /// The estimator: 992 bytes on a 64-bit host (the crate's `sizes` test prints it), no lent
 /// storage.
@@ -152,6 +156,7 @@ pub struct Estimator {
     rtt_from_host: bool,
     target_bps: u64,
     reported_bps: Option<u64>,
+    last_overuse: Instant,
     now: Instant,
     stats: EstimatorStats,
 }
@@ -180,6 +185,7 @@ impl Estimator {
             rtt_from_host: false,
             target_bps: limits.start_bps,
             reported_bps: None,
+            last_overuse: Instant::ZERO,
             now: Instant::ZERO,
             stats: EstimatorStats::default(),
         })
@@ -320,13 +326,29 @@ impl Estimator {
                 signal
             };
             let before = self.aimd.rate_bps();
-            let after = self
-                .aimd
-                .update(signal, self.acked.bps(), self.rtt_ms, now.as_micros());
+            let after = self.aimd.update(
+                signal,
+                self.acked.bps(),
+                self.acked.recent_bps(),
+                self.rtt_ms,
+                now.as_micros(),
+            );
             if after < before {
+                self.last_overuse = now;
                 self.stats.overuses += 1;
                 // A decrease ends the search for more.
                 self.prober.stop_exponential();
+            }
+            let calm = now.saturating_duration_since(self.last_overuse) >= CALM_PROBE_AFTER;
+            if self.aimd.take_capacity_grew() || calm {
+                // More got through than the link carried at its last overuse, or no overuse
+                // for a while: the link may have grown. A probe at twice the rate finds out
+                // by how much in a round trip, where the additive increase needs tens of
+                // seconds (libwebrtc probes in application-limited periods only).
+                let probe = after.saturating_mul(2).min(self.limits.max_bps);
+                if probe > after {
+                    self.prober.request(now, probe, GROWTH_PROBE_QUIET);
+                }
             }
             self.usage = signal;
         }

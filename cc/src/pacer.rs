@@ -181,6 +181,8 @@ struct Probe {
 pub struct Pacer<const N: usize> {
     config: PacerConfig,
     queue: [Option<Entry>; N],
+    /// Packets waiting per class, so the class checks of every poll need no scan.
+    waiting: [u32; 4],
     next_order: u32,
     queued_bytes: u64,
     target_bps: u64,
@@ -201,6 +203,7 @@ impl<const N: usize> Pacer<N> {
         Pacer {
             config,
             queue: [None; N],
+            waiting: [0; 4],
             next_order: 0,
             queued_bytes: 0,
             target_bps,
@@ -266,6 +269,9 @@ impl<const N: usize> Pacer<N> {
         });
         self.next_order = self.next_order.wrapping_add(1);
         self.queued_bytes += u64::from(size);
+        if let Some(count) = self.waiting.get_mut(class as usize) {
+            *count += 1;
+        }
         Ok(())
     }
 
@@ -385,10 +391,13 @@ impl<const N: usize> Pacer<N> {
     }
 
     fn waiting(&self, class: Class) -> bool {
-        self.queue.iter().flatten().any(|e| e.class == class)
+        self.waiting.get(class as usize).is_some_and(|&n| n > 0)
     }
 
     fn oldest(&self, class: Class) -> Option<usize> {
+        if !self.waiting(class) {
+            return None;
+        }
         let base = self.next_order;
         self.queue
             .iter()
@@ -401,6 +410,9 @@ impl<const N: usize> Pacer<N> {
 
     fn release(&mut self, index: usize) -> Option<Release> {
         let entry = self.queue.get_mut(index)?.take()?;
+        if let Some(count) = self.waiting.get_mut(entry.class as usize) {
+            *count = count.saturating_sub(1);
+        }
         self.queued_bytes = self.queued_bytes.saturating_sub(u64::from(entry.size));
         self.pacing.spend(entry.size);
         self.average.spend(entry.size);

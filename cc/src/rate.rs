@@ -21,6 +21,7 @@ pub(crate) struct AckedBitrate {
     window_bytes: u32,
     estimate_kbps: Option<f32>,
     variance: f32,
+    last_sample_kbps: Option<f32>,
 }
 
 /// The first window is longer so the first estimate is not one frame's burst.
@@ -54,13 +55,17 @@ impl AckedBitrate {
     }
 
     fn update(&mut self, sample_kbps: f32) {
+        self.last_sample_kbps = Some(sample_kbps);
         let Some(estimate) = self.estimate_kbps else {
             self.estimate_kbps = Some(sample_kbps);
             self.variance = INITIAL_VARIANCE;
             return;
         };
-        // A sample far from the estimate counts less, unless the estimate is stale.
-        let uncertainty = 10.0 * (estimate - sample_kbps).abs() / estimate.max(1.0);
+        // A sample far from the estimate counts less. Relative to estimate + sample (as
+        // libwebrtc's uncertainty-symmetry field trial does), so the uncertainty stays below
+        // 10 and a throughput that jumps after a probe is believed within a few windows
+        // instead of being smoothed away while the rate controller decides on it.
+        let uncertainty = 10.0 * (estimate - sample_kbps).abs() / (estimate + sample_kbps).max(1.0);
         let sample_variance = uncertainty * uncertainty;
         let predicted = self.variance + VARIANCE_GROWTH;
         let blended = (sample_variance * estimate + predicted * sample_kbps)
@@ -72,6 +77,17 @@ impl AckedBitrate {
     /// The estimate in bit/s, once there is one.
     pub(crate) fn bps(&self) -> Option<u64> {
         self.estimate_kbps.map(|k| (k * 1000.0) as u64)
+    }
+
+    /// What the path delivered lately: the estimate, or the last window if that was more.
+    /// At an overuse the bottleneck is full, so its last window is its capacity, while the
+    /// smoothed estimate may still trail a rate a probe just raised.
+    pub(crate) fn recent_bps(&self) -> Option<u64> {
+        let recent = match (self.estimate_kbps, self.last_sample_kbps) {
+            (Some(e), Some(s)) => Some(e.max(s)),
+            (e, s) => e.or(s),
+        };
+        recent.map(|k| (k * 1000.0) as u64)
     }
 }
 
@@ -140,6 +156,8 @@ pub(crate) struct Aimd {
     capacity: LinkCapacity,
     last_change_micros: Option<u64>,
     last_decrease_micros: Option<u64>,
+    /// Set when the acknowledged rate left the capacity seen at past overuses upwards.
+    capacity_grew: bool,
 }
 
 impl Aimd {
@@ -150,11 +168,17 @@ impl Aimd {
             capacity: LinkCapacity::default(),
             last_change_micros: None,
             last_decrease_micros: None,
+            capacity_grew: false,
         }
     }
 
     pub(crate) fn rate_bps(&self) -> u64 {
         self.rate_bps as u64
+    }
+
+    /// Whether the link grew past the capacity past overuses showed, since the last call.
+    pub(crate) fn take_capacity_grew(&mut self) -> bool {
+        core::mem::take(&mut self.capacity_grew)
     }
 
     /// Sets the rate from outside (a probe's result, the limits).
@@ -163,10 +187,12 @@ impl Aimd {
     }
 
     /// Moves the rate for a detector signal at `now_micros` (our clock).
+    /// `acked_bps` caps increases; `delivered_bps` (the recent throughput) sets decreases.
     pub(crate) fn update(
         &mut self,
         usage: BandwidthUsage,
         acked_bps: Option<u64>,
+        delivered_bps: Option<u64>,
         rtt_ms: f32,
         now_micros: u64,
     ) -> u64 {
@@ -187,6 +213,7 @@ impl Aimd {
                 {
                     // The link grew past what the overuses said: search again.
                     self.capacity = LinkCapacity::default();
+                    self.capacity_grew = true;
                 }
                 let increase = if self.capacity.estimate_kbps.is_some() {
                     self.additive_per_second(rtt_ms) * dt_s
@@ -206,7 +233,7 @@ impl Aimd {
             }
             RateState::Decrease => {
                 self.last_decrease_micros = Some(now_micros);
-                if let Some(a) = acked {
+                if let Some(a) = delivered_bps.map(|b| b as f32).or(acked) {
                     let mut decreased = BETA * a;
                     if decreased > self.rate_bps
                         && let Some(c) = self.capacity.estimate_kbps
@@ -301,36 +328,96 @@ mod tests {
     #[test]
     fn overuse_decreases_to_085_of_acknowledged_then_holds() {
         let mut c = Aimd::new(1_000_000);
-        let r = c.update(BandwidthUsage::Overusing, Some(800_000), 50.0, 0);
+        let r = c.update(
+            BandwidthUsage::Overusing,
+            Some(800_000),
+            Some(800_000),
+            50.0,
+            0,
+        );
         assert_eq!(r, 680_000);
-        let r = c.update(BandwidthUsage::Normal, Some(680_000), 50.0, 100_000);
+        let r = c.update(
+            BandwidthUsage::Normal,
+            Some(680_000),
+            Some(680_000),
+            50.0,
+            100_000,
+        );
         // Normal again: increase, additively now that an overuse showed the capacity
         // (680 kbit/s at 30 fps: 3 packets of 7556 bits per 0.3 s, for 0.1 s).
         assert_eq!(r, 682_518);
-        let r2 = c.update(BandwidthUsage::Underusing, Some(680_000), 50.0, 200_000);
+        let r2 = c.update(
+            BandwidthUsage::Underusing,
+            Some(680_000),
+            Some(680_000),
+            50.0,
+            200_000,
+        );
         assert_eq!(r2, r, "hold while the queue drains");
-        let r = c.update(BandwidthUsage::Overusing, Some(680_000), 50.0, 220_000);
+        let r = c.update(
+            BandwidthUsage::Overusing,
+            Some(680_000),
+            Some(680_000),
+            50.0,
+            220_000,
+        );
         assert_eq!(r, 578_000, "a round trip after the last decrease");
-        let r = c.update(BandwidthUsage::Overusing, Some(500_000), 50.0, 240_000);
+        let r = c.update(
+            BandwidthUsage::Overusing,
+            Some(500_000),
+            Some(500_000),
+            50.0,
+            240_000,
+        );
         assert_eq!(r, 578_000, "not again within the round trip");
     }
 
     #[test]
     fn far_from_convergence_the_rate_grows_eight_percent_per_second() {
         let mut c = Aimd::new(1_000_000);
-        c.update(BandwidthUsage::Normal, Some(1_000_000), 50.0, 0);
-        let r = c.update(BandwidthUsage::Normal, Some(1_000_000), 50.0, 500_000);
+        c.update(
+            BandwidthUsage::Normal,
+            Some(1_000_000),
+            Some(1_000_000),
+            50.0,
+            0,
+        );
+        let r = c.update(
+            BandwidthUsage::Normal,
+            Some(1_000_000),
+            Some(1_000_000),
+            50.0,
+            500_000,
+        );
         assert_eq!(r, 1_040_000);
     }
 
     #[test]
     fn near_convergence_the_rate_grows_by_about_a_packet_per_response_time() {
         let mut c = Aimd::new(1_000_000);
-        c.update(BandwidthUsage::Overusing, Some(1_000_000), 50.0, 0);
+        c.update(
+            BandwidthUsage::Overusing,
+            Some(1_000_000),
+            Some(1_000_000),
+            50.0,
+            0,
+        );
         assert_eq!(c.rate_bps(), 850_000);
-        c.update(BandwidthUsage::Normal, Some(850_000), 50.0, 100_000);
+        c.update(
+            BandwidthUsage::Normal,
+            Some(850_000),
+            Some(850_000),
+            50.0,
+            100_000,
+        );
         let before = c.rate_bps();
-        let after = c.update(BandwidthUsage::Normal, Some(850_000), 50.0, 1_100_000);
+        let after = c.update(
+            BandwidthUsage::Normal,
+            Some(850_000),
+            Some(850_000),
+            50.0,
+            1_100_000,
+        );
         // 850 kbit/s at 30 fps: 28 333 bits a frame, 3 packets of 9444 bits, per 0.3 s.
         let grown = after - before;
         assert!((31_000..=32_500).contains(&grown), "{grown}");
@@ -340,12 +427,24 @@ mod tests {
     fn an_application_limited_sender_does_not_raise_the_estimate() {
         let mut c = Aimd::new(2_000_000);
         for i in 0..20 {
-            c.update(BandwidthUsage::Normal, Some(300_000), 50.0, i * 500_000);
+            c.update(
+                BandwidthUsage::Normal,
+                Some(300_000),
+                Some(300_000),
+                50.0,
+                i * 500_000,
+            );
         }
         assert_eq!(c.rate_bps(), 2_000_000, "above 1.5 × acked: held");
         let mut c = Aimd::new(400_000);
         for i in 0..40 {
-            c.update(BandwidthUsage::Normal, Some(300_000), 50.0, i * 500_000);
+            c.update(
+                BandwidthUsage::Normal,
+                Some(300_000),
+                Some(300_000),
+                50.0,
+                i * 500_000,
+            );
         }
         assert_eq!(
             c.rate_bps(),

@@ -67,24 +67,30 @@ impl<'a> Iterator for NalUnits<'a> {
 
 /// Where the first `00 00 01` in `data` starts.
 fn find_start_code(data: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let at = |p: usize| data.get(p..p + 3) == Some(&[0, 0, 1][..]);
     let mut i = 0;
-    // A window whose third byte is above 1 cannot hold a start code at any of its three
-    // positions, so the scan moves three bytes at a time through ordinary slice data.
-    while let Some(&third) = data.get(i + 2) {
-        if third > 1 {
-            i += 3;
-        } else if third == 1 && data.get(i..i + 2) == Some(&[0, 0][..]) {
-            return Some(i);
-        } else {
-            i += 1;
+    // Eight bytes at a time: a start code begins with a zero byte, so a word without one
+    // (the classic has-zero-byte test) holds no start of one.
+    while let Some(word) = data.get(i..i + 8) {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        let v = u64::from_le_bytes(bytes);
+        if v.wrapping_sub(ONES) & !v & HIGHS != 0
+            && let Some(p) = (i..i + 8).find(|&p| at(p))
+        {
+            return Some(p);
         }
+        i += 8;
     }
-    None
+    (i..data.len()).find(|&p| at(p))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::vec;
 
     fn units(stream: &[u8]) -> std::vec::Vec<&[u8]> {
         NalUnits::new(stream).unwrap().collect()
@@ -114,6 +120,32 @@ mod tests {
         );
         assert_eq!(NalUnits::new(&[0, 0]).err(), Some(CodecError::Malformed));
         assert_eq!(NalUnits::new(&[]).err(), Some(CodecError::Malformed));
+    }
+
+    #[test]
+    fn start_code_at_every_offset_and_across_words() {
+        for at in 0..20 {
+            let mut s = vec![7u8; 24];
+            s[at..at + 3].copy_from_slice(&[0, 0, 1]);
+            assert_eq!(find_start_code(&s), Some(at), "at {at}");
+            // Zeros that start no code do not hide the one after them.
+            let mut z = vec![0u8, 5, 0, 0, 2, 0, 9, 0];
+            z.extend(vec![3u8; at]);
+            z.extend([0, 0, 1, 4]);
+            assert_eq!(find_start_code(&z), Some(8 + at), "after zeros, at {at}");
+        }
+        assert_eq!(find_start_code(&[0, 0]), None);
+        assert_eq!(find_start_code(&[9; 30]), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn finds_what_a_plain_scan_finds(
+            data in proptest::collection::vec(proptest::sample::select(vec![0u8, 0, 1, 3, 0x65]), 0..80),
+        ) {
+            let plain = data.windows(3).position(|w| w == [0, 0, 1]);
+            proptest::prop_assert_eq!(find_start_code(&data), plain);
+        }
     }
 
     #[test]

@@ -121,6 +121,8 @@ impl<S: NalSyntax, const CAP: usize> NalPacketizer<S, CAP> {
         }
         // One pass that refuses the frame before anything is remembered or sent.
         let mut present = [false; PARAM_SLOTS];
+        // The last of each parameter set kind, remembered once the frame is accepted.
+        let mut latest: [&[u8]; PARAM_SLOTS] = [&[]; PARAM_SLOTS];
         let mut has_keyframe = false;
         let mut any = false;
         for unit in NalUnits::new(frame)? {
@@ -136,8 +138,9 @@ impl<S: NalSyntax, const CAP: usize> NalPacketizer<S, CAP> {
                 if unit.len() > CAP {
                     return Err(CodecError::BufferTooSmall { needed: unit.len() });
                 }
-                if let Some(p) = present.get_mut(slot) {
+                if let (Some(p), Some(l)) = (present.get_mut(slot), latest.get_mut(slot)) {
                     *p = true;
+                    *l = unit;
                 }
             }
             has_keyframe |= S::is_keyframe(unit_type);
@@ -152,8 +155,7 @@ impl<S: NalSyntax, const CAP: usize> NalPacketizer<S, CAP> {
                 }
             }
         }
-        for unit in NalUnits::new(frame)? {
-            let slot = S::param_slot(S::unit_type(unit)).unwrap_or(PARAM_SLOTS);
+        for (slot, unit) in latest.iter().enumerate().filter(|(_, u)| !u.is_empty()) {
             if let (Some(store), Some(len)) =
                 (self.params.get_mut(slot), self.param_lens.get_mut(slot))
                 && let Some(room) = store.get_mut(..unit.len())

@@ -597,6 +597,35 @@ mod tests {
     }
 
     #[test]
+    fn an_application_wanting_more_gets_a_probe_at_most_every_five_seconds() {
+        let mut e = Estimator::new(BitrateLimits::default()).expect("limits");
+        e.poll_probe(Instant::ZERO).expect("initial probe");
+        let due = e.poll_timeout().expect("second initial probe");
+        e.poll_probe(due).expect("second initial probe");
+        // No feedback ever comes: both fail a second after their windows.
+        let t = Instant::from_secs(2);
+        assert!(e.poll_timeout().is_some_and(|d| d <= t));
+        e.handle_timeout(t);
+        e.set_desired_bitrate(t, 2_000_000);
+        assert_eq!(e.poll_probe(t), None, "2 s after the initial probes");
+        let t = Instant::from_secs(6);
+        e.set_desired_bitrate(t, 320_000);
+        assert_eq!(e.poll_probe(t), None, "within 10 % of the target");
+        e.set_desired_bitrate(t, 2_000_000);
+        let probe = e.poll_probe(t).expect("a probe at the wanted rate");
+        assert_eq!(probe.bitrate_bps, 2_000_000);
+        let t = Instant::from_secs(8);
+        e.handle_timeout(t);
+        e.set_desired_bitrate(t, 3_000_000);
+        assert_eq!(e.poll_probe(t), None, "2 s after the last probe");
+        let t = Instant::from_millis(11_100);
+        e.set_desired_bitrate(t, 30_000_000);
+        let probe = e.poll_probe(t).expect("5 s later");
+        assert_eq!(probe.bitrate_bps, 10_000_000, "capped at max");
+        assert_eq!(e.target_bps(), 300_000, "a probe alone moves nothing");
+    }
+
+    #[test]
     fn a_target_change_under_five_percent_is_not_reported() {
         let mut e = Estimator::new(BitrateLimits::default()).expect("limits");
         assert!(e.poll_event().is_some());

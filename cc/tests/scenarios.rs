@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Outcome, Scenario, Step, header, row, run};
+use common::{Outcome, Scenario, Step, header, phase_rows, row, run};
 
 fn report(title: &str, outcomes: &[Outcome]) {
     println!("\n{title}\n{}", header());
@@ -153,5 +153,34 @@ fn random_loss_without_congestion() {
             "collapsed: {}",
             row(o)
         );
+    }
+}
+
+/// RFC 8867 §5.1, variable available capacity with a single flow: 1, 2.5, 0.6, 1 Mbit/s
+/// from 0, 40, 60, 80 s for 100 s, 50 ms one-way delay, 300 ms queue. Printed per phase,
+/// the setup published evaluations of GCC use.
+#[test]
+fn rfc8867_variable_capacity_single_flow() {
+    let mut s = Scenario::new("RFC 8867 5.1", 1_000_000, 100);
+    s.duration = Duration::from_secs(100);
+    s.schedule = [(40, 2_500_000), (60, 600_000), (80, 1_000_000)]
+        .into_iter()
+        .map(|(at, capacity_bps)| Step {
+            at: Duration::from_secs(at),
+            capacity_bps,
+        })
+        .collect();
+    let o = run(&s);
+    report(
+        "RFC 8867 5.1 (1 / 2.5 / 0.6 / 1 Mbit/s at 0 / 40 / 60 / 80 s, RTT 100 ms)",
+        std::slice::from_ref(&o),
+    );
+    for line in phase_rows(&o) {
+        println!("{line}");
+    }
+    assert!(o.loss <= 0.02, "{}", row(&o));
+    for p in &o.phases {
+        assert!(p.utilization >= 0.75, "phase {p:?}");
+        assert!(p.queue_delay <= Duration::from_millis(100), "phase {p:?}");
     }
 }

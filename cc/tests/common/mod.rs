@@ -323,6 +323,8 @@ pub struct Scenario {
     pub flow_start: Duration,
     pub duration: Duration,
     pub step: Option<Step>,
+    /// More capacity changes (RFC 8867 §5.1's schedule), reported per phase only.
+    pub schedule: Vec<Step>,
     pub seed: u64,
 }
 
@@ -337,6 +339,7 @@ impl Scenario {
             flow_start: Duration::ZERO,
             duration: Duration::from_secs(30),
             step: None,
+            schedule: Vec::new(),
             seed: 1,
         }
     }
@@ -361,6 +364,18 @@ pub struct Outcome {
     pub flow_rates: Vec<u64>,
     /// Each flow's last target.
     pub final_targets: Vec<u64>,
+    /// Between capacity changes: delivered / capacity and mean queueing delay.
+    pub phases: Vec<Phase>,
+}
+
+/// One stretch of constant capacity.
+#[derive(Clone, Copy, Debug)]
+pub struct Phase {
+    pub start: Duration,
+    pub end: Duration,
+    pub capacity_bps: u64,
+    pub utilization: f64,
+    pub queue_delay: Duration,
 }
 
 const BIN: Duration = Duration::from_millis(250);
@@ -421,13 +436,14 @@ pub fn run(s: &Scenario) -> Outcome {
         Some(step) if t >= step.at => step.capacity_bps,
         _ => s.capacity_bps,
     };
-    if let Some(step) = s.step {
-        net.run_for(step.at);
-        net.set_link(sender, link(step.capacity_bps, s.rtt, s.random_loss));
-        net.run_for(s.duration - step.at);
-    } else {
-        net.run_for(s.duration);
+    let changes: Vec<Step> = s.step.iter().chain(&s.schedule).copied().collect();
+    let mut elapsed = Duration::ZERO;
+    for change in &changes {
+        net.run_for(change.at - elapsed);
+        net.set_link(sender, link(change.capacity_bps, s.rtt, s.random_loss));
+        elapsed = change.at;
     }
+    net.run_for(s.duration - elapsed);
     let stats = net.link_stats(sender);
     let Host::Receiver { arrivals, .. } = net.node(receiver) else {
         unreachable!()
@@ -467,8 +483,20 @@ pub fn run(s: &Scenario) -> Outcome {
         .filter(|a| a.at >= Instant::ZERO + steady_from)
         .collect();
     let steady_bytes: u64 = steady.iter().map(|a| a.size as u64).sum();
-    let window = (s.duration - steady_from).as_secs_f64();
-    let utilization = steady_bytes as f64 * 8.0 / (capacity_at(steady_from) as f64 * window);
+    // Capacity over the window, through every change in it.
+    let mut capacity_bits = 0.0;
+    let mut at = steady_from;
+    let mut rate = changes
+        .iter()
+        .rfind(|c| c.at <= steady_from)
+        .map_or(s.capacity_bps, |c| c.capacity_bps);
+    for c in changes.iter().filter(|c| c.at > steady_from) {
+        capacity_bits += rate as f64 * (c.at - at).as_secs_f64();
+        at = c.at;
+        rate = c.capacity_bps;
+    }
+    capacity_bits += rate as f64 * (s.duration - at).as_secs_f64();
+    let utilization = steady_bytes as f64 * 8.0 / capacity_bits;
     let base = arrivals.iter().map(|a| a.one_way).min().unwrap_or_default();
     let queue_delay = if steady.is_empty() {
         Duration::ZERO
@@ -516,6 +544,34 @@ pub fn run(s: &Scenario) -> Outcome {
         })
         .collect();
     let final_targets = flows.iter().map(|f| f.estimator.target_bps()).collect();
+    let mut bounds: Vec<(Duration, u64)> = vec![(Duration::ZERO, s.capacity_bps)];
+    bounds.extend(changes.iter().map(|c| (c.at, c.capacity_bps)));
+    let phases = bounds
+        .iter()
+        .enumerate()
+        .map(|(i, &(start, capacity_bps))| {
+            let end = bounds.get(i + 1).map_or(s.duration, |b| b.0);
+            let inside: Vec<&Arrival> = arrivals
+                .iter()
+                .filter(|a| a.at >= Instant::ZERO + start && a.at < Instant::ZERO + end)
+                .collect();
+            let bytes: u64 = inside.iter().map(|a| a.size as u64).sum();
+            let utilization =
+                bytes as f64 * 8.0 / (capacity_bps as f64 * (end - start).as_secs_f64());
+            let queue_delay = if inside.is_empty() {
+                Duration::ZERO
+            } else {
+                inside.iter().map(|a| a.one_way - base).sum::<Duration>() / inside.len() as u32
+            };
+            Phase {
+                start,
+                end,
+                capacity_bps,
+                utilization,
+                queue_delay,
+            }
+        })
+        .collect();
     Outcome {
         scenario: s.clone(),
         time_to_85,
@@ -525,7 +581,24 @@ pub fn run(s: &Scenario) -> Outcome {
         reaction,
         flow_rates,
         final_targets,
+        phases,
     }
+}
+
+pub fn phase_rows(o: &Outcome) -> Vec<String> {
+    o.phases
+        .iter()
+        .map(|p| {
+            format!(
+                "  {:>5.0}-{:<5.0} s {:>5.2} Mbit/s  utilization {:>5.1}%  queueing {:>6.1} ms",
+                p.start.as_secs_f64(),
+                p.end.as_secs_f64(),
+                p.capacity_bps as f64 / 1e6,
+                p.utilization * 100.0,
+                p.queue_delay.as_secs_f64() * 1000.0
+            )
+        })
+        .collect()
 }
 
 pub fn header() -> String {

@@ -70,8 +70,8 @@ impl PacketGroups {
             self.current = Group::start(send, arrival, size);
             return None;
         }
-        if arrival - self.current.last_arrival > RESET_GAP_MICROS
-            || arrival < self.current.first_arrival - RESET_GAP_MICROS
+        if arrival.saturating_sub(self.current.last_arrival) > RESET_GAP_MICROS
+            || arrival < self.current.first_arrival.saturating_sub(RESET_GAP_MICROS)
         {
             *self = PacketGroups::default();
             self.current = Group::start(send, arrival, size);
@@ -89,8 +89,16 @@ impl PacketGroups {
             return None;
         }
         let delta = self.previous.started.then(|| GroupDelta {
-            send_ms: (self.current.last_send - self.previous.last_send) as f32 / 1000.0,
-            arrival_ms: (self.current.last_arrival - self.previous.last_arrival) as f32 / 1000.0,
+            send_ms: self
+                .current
+                .last_send
+                .saturating_sub(self.previous.last_send) as f32
+                / 1000.0,
+            arrival_ms: self
+                .current
+                .last_arrival
+                .saturating_sub(self.previous.last_arrival) as f32
+                / 1000.0,
             arrival_micros: self.current.last_arrival,
         });
         self.previous = self.current;
@@ -100,13 +108,13 @@ impl PacketGroups {
 
     fn belongs_to_current(&self, send: i64, arrival: i64) -> bool {
         let g = &self.current;
-        if send - g.first_send <= GROUP_SPAN_MICROS {
+        if send.saturating_sub(g.first_send) <= GROUP_SPAN_MICROS {
             return true;
         }
         // A burst: it arrived right behind the group although sent later, so a queue held
         // both and released them together.
-        let arrival_delta = arrival - g.last_arrival;
-        let propagation = arrival_delta - (send - g.last_send);
+        let arrival_delta = arrival.saturating_sub(g.last_arrival);
+        let propagation = arrival_delta.saturating_sub(send.saturating_sub(g.last_send));
         propagation < 0 && arrival_delta <= BURST_SPAN_MICROS
     }
 }
@@ -167,7 +175,7 @@ impl Trendline {
         self.deltas = self.deltas.saturating_add(1);
         self.accumulated_ms += delta.arrival_ms - delta.send_ms;
         self.smoothed_ms = SMOOTHING * self.smoothed_ms + (1.0 - SMOOTHING) * self.accumulated_ms;
-        let x = (delta.arrival_micros - first) as f32 / 1000.0;
+        let x = delta.arrival_micros.saturating_sub(first) as f32 / 1000.0;
         if let Some(slot) = self.points.get_mut(self.next) {
             *slot = (x, self.smoothed_ms);
         }
@@ -249,6 +257,9 @@ impl OveruseDetector {
         send_delta_ms: f32,
         arrival_micros: i64,
     ) -> BandwidthUsage {
+        if !trend.is_finite() {
+            return self.state;
+        }
         if trend > self.threshold {
             let over = match self.time_over_ms {
                 // The first sample over: assume it crossed halfway through its interval.
@@ -288,7 +299,7 @@ impl OveruseDetector {
         } else {
             K_UP
         };
-        let dt_ms = ((now_micros - last) as f32 / 1000.0).clamp(0.0, 100.0);
+        let dt_ms = (now_micros.saturating_sub(last) as f32 / 1000.0).clamp(0.0, 100.0);
         self.threshold += k * (magnitude - self.threshold) * dt_ms;
         self.threshold = self.threshold.clamp(THRESHOLD_MIN, THRESHOLD_MAX);
         self.last_update_micros = Some(now_micros);

@@ -249,7 +249,7 @@ impl Estimator {
     /// finds out whether the path carries it (at most one every 5 s).
     pub fn set_desired_bitrate(&mut self, now: Instant, bps: u64) {
         let wanted = bps.min(self.limits.max_bps);
-        if wanted > self.target_bps + self.target_bps / 10 {
+        if wanted > self.target_bps.saturating_add(self.target_bps / 10) {
             self.prober.request(now, wanted, APPLICATION_PROBE_QUIET);
         }
     }

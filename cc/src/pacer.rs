@@ -239,7 +239,9 @@ impl<const N: usize> Pacer<N> {
     #[must_use]
     pub fn media_target_bps(&self) -> u64 {
         if self.waiting(Class::Data) {
-            self.target_bps * u64::from(100 - self.config.data_share_percent.min(100)) / 100
+            self.target_bps
+                .saturating_mul(u64::from(100 - self.config.data_share_percent.min(100)))
+                / 100
         } else {
             self.target_bps
         }
@@ -366,9 +368,12 @@ impl<const N: usize> Pacer<N> {
         if let Some(p) = self.probe {
             return p.rate_bps;
         }
-        let paced = self.target_bps * u64::from(self.config.pacing_factor_percent) / 100;
+        let paced = self
+            .target_bps
+            .saturating_mul(u64::from(self.config.pacing_factor_percent))
+            / 100;
         let max_queue_micros = (self.config.max_queue_time.as_micros() as u64).max(1);
-        let drain = self.queued_bytes * 8 * 1_000_000 / max_queue_micros;
+        let drain = self.queued_bytes.saturating_mul(8_000_000) / max_queue_micros;
         paced.max(drain)
     }
 

@@ -43,9 +43,10 @@ impl AckedBitrate {
         };
         if arrival < start {
             // Reordered into the previous window: count it here.
-        } else if arrival - start >= span {
+        } else if arrival.saturating_sub(start) >= span {
             if self.window_bytes >= MIN_WINDOW_BYTES {
-                let sample = self.window_bytes as f32 * 8.0 / ((arrival - start) as f32 / 1000.0);
+                let sample = self.window_bytes as f32 * 8.0
+                    / (arrival.saturating_sub(start) as f32 / 1000.0);
                 self.update(sample);
             }
             self.window_start = Some(arrival);

@@ -51,6 +51,7 @@ impl ExtensionProfile {
 /// the padding count in its last byte, is still ciphertext, so [`Packet::parse`] cannot be
 /// used yet. [`Packet::parse`] starts with this view, so both agree on every header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct HeaderView<'a> {
     bytes: &'a [u8],
     header_len: usize,
@@ -143,6 +144,7 @@ impl<'a> HeaderView<'a> {
 /// A checked view of an RTP packet. Every accessor is infallible once [`Packet::parse`]
 /// succeeded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Packet<'a> {
     header: HeaderView<'a>,
     padding_len: usize,
@@ -315,6 +317,7 @@ pub struct Element<'a> {
 
 /// Iterator over the elements of a one- or two-byte header extension.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Extensions<'a> {
     reader: Reader<'a>,
     two_byte: bool,
@@ -386,6 +389,7 @@ pub enum ExtensionForm {
 /// # Ok::<(), peerless_rtp::WireError>(())
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Header<'h> {
     /// The marker bit.
     pub marker: bool,

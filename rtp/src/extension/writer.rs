@@ -29,6 +29,7 @@ use crate::packet::Element;
 /// # Ok::<(), peerless_rtp::extension::ExtensionError>(())
 /// ```
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ExtensionWriter<'m, const N: usize = 8, const B: usize = 64> {
     map: &'m ExtensionMap,
     bytes: [u8; B],
@@ -99,6 +100,7 @@ impl<'m, const N: usize, const B: usize> ExtensionWriter<'m, N, B> {
 /// The elements of an [`ExtensionWriter`], as the slice a [`Header`](crate::packet::Header)
 /// takes.
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct WrittenElements<'a, const N: usize> {
     list: [Element<'a>; N],
     len: usize,

@@ -12,6 +12,7 @@ use crate::WireError;
 
 /// One SDES chunk to emit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct SdesChunkRepr<'a> {
     /// The source described.
     pub ssrc: u32,
@@ -21,6 +22,7 @@ pub struct SdesChunkRepr<'a> {
 
 /// Transport-wide feedback to emit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct TransportCcRepr<'a> {
     /// Sender and media SSRCs.
     pub ssrcs: FeedbackSsrcs,
@@ -52,6 +54,7 @@ pub struct TransportCcRepr<'a> {
 /// # Ok::<(), peerless_rtp::WireError>(())
 /// ```
 #[derive(Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct CompoundBuilder<'b> {
     w: Writer<'b>,
     error: Option<WireError>,

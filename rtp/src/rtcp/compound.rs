@@ -96,6 +96,7 @@ pub fn sender_ssrc(datagram: &[u8]) -> Result<u32, WireError> {
 
 /// A checked compound RTCP packet: one or more RTCP packets back to back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Compound<'a> {
     bytes: &'a [u8],
 }
@@ -131,6 +132,7 @@ impl<'a> Compound<'a> {
 
 /// Iterator over the packets of a [`Compound`].
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Packets<'a> {
     rest: &'a [u8],
 }
@@ -147,6 +149,7 @@ impl<'a> Iterator for Packets<'a> {
 
 /// One RTCP packet of a compound: its header and body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Packet<'a> {
     bytes: &'a [u8],
     padding_len: usize,
@@ -275,6 +278,7 @@ impl<'a> Packet<'a> {
 
 /// The typed view of one RTCP packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Kind<'a> {
     /// A sender report.
     SenderReport(SenderReport<'a>),

@@ -16,6 +16,7 @@ pub struct FeedbackSsrcs {
 
 /// The common part of RTPFB/PSFB messages: two SSRCs and the feedback control information.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub(super) struct Feedback<'a> {
     pub(super) sender: u32,
     pub(super) media: u32,

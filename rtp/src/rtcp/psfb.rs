@@ -19,6 +19,7 @@ pub struct FirEntry {
 
 /// Full intra request (RFC 5104 §4.3.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Fir<'a>(pub(super) Feedback<'a>);
 
 impl<'a> Fir<'a> {
@@ -39,6 +40,7 @@ impl<'a> Fir<'a> {
 
 /// Receiver estimated maximum bitrate (draft-alvestrand-rmcat-remb-03).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Remb<'a> {
     sender: u32,
     bitrate: u64,

@@ -72,6 +72,7 @@ pub(super) fn report_blocks(blocks: &[u8]) -> impl ExactSizeIterator<Item = Repo
 
 /// A sender report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct SenderReport<'a> {
     pub(super) body: &'a [u8],
     pub(super) blocks: &'a [u8],
@@ -109,6 +110,7 @@ impl<'a> SenderReport<'a> {
 
 /// A receiver report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ReceiverReport<'a> {
     pub(super) body: &'a [u8],
     pub(super) blocks: &'a [u8],

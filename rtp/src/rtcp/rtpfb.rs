@@ -26,6 +26,7 @@ pub struct NackPair {
 
 /// Generic NACK (RFC 4585 §6.2.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Nack<'a>(pub(super) Feedback<'a>);
 
 impl<'a> Nack<'a> {
@@ -79,6 +80,7 @@ pub struct TccPacket {
 /// Transport-wide congestion control feedback
 /// (draft-holmer-rmcat-transport-wide-cc-extensions-01 §3.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct TransportCc<'a> {
     fb: Feedback<'a>,
     /// Bytes of packet status chunks, after the 8-byte fixed FCI part.

@@ -41,6 +41,7 @@ pub struct SdesItem<'a> {
 
 /// Source description packet: chunks of items per SSRC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Sdes<'a> {
     body: &'a [u8],
 }
@@ -86,6 +87,7 @@ impl<'a> Sdes<'a> {
 
 /// The items an SDES packet gives for one source.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct SdesChunk<'a> {
     /// The source described.
     pub ssrc: u32,
@@ -117,6 +119,7 @@ impl<'a> SdesChunk<'a> {
 
 /// Goodbye packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Bye<'a> {
     ssrcs: &'a [u8],
     reason: Option<&'a [u8]>,
@@ -149,6 +152,7 @@ impl<'a> Bye<'a> {
 
 /// Application-defined packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct App<'a> {
     pub(super) subtype: u8,
     pub(super) body: &'a [u8],

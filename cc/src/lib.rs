@@ -24,6 +24,44 @@
 //!        │ Event::BitrateEstimate { target_bps } on a > 5 % move
 //! ```
 //!
+//! # Wiring (what a Peer does)
+//!
+//! ```
+//! use peerless_base::Instant;
+//! use peerless_cc::{BitrateLimits, Class, Estimator, Event, Pacer, PacerConfig, Release};
+//! use peerless_rtp::send::{TwccSendRecord, TwccSlot};
+//!
+//! let mut estimator = Estimator::new(BitrateLimits::default())?;
+//! let mut pacer: Pacer<64> = Pacer::new(PacerConfig::default(), estimator.target_bps());
+//! let mut slots = [TwccSlot::EMPTY; 512];
+//! let mut record = TwccSendRecord::new(&mut slots, 0);
+//! let now = Instant::from_millis(10);
+//!
+//! // The encoder's packets go in by id; the host keeps their bytes.
+//! pacer.enqueue(now, 7, Class::Video, 1200)?;
+//! // A probe the estimator wants goes to the pacer at once.
+//! if let Some(cluster) = estimator.poll_probe(now) {
+//!     pacer.start_probe(now, &cluster);
+//! }
+//! // Whatever the pacer releases gets a transport-wide sequence number as it leaves.
+//! let later = Instant::from_millis(20);
+//! while let Some(release) = pacer.poll_send(later) {
+//!     let size = match release {
+//!         Release::Packet { size, .. } => size,
+//!         Release::Padding { size } => size, // an RTX padding packet of this size
+//!     };
+//!     let _transport_seq = record.on_sent(later, usize::from(size));
+//! }
+//! // On transport-cc feedback: estimator.on_feedback(now, record.feedback(&fb));
+//! // then the new target to the pacer and, on an event, to the encoder.
+//! pacer.set_target(later, estimator.target_bps());
+//! while let Some(Event::BitrateEstimate { target_bps }) = estimator.poll_event() {
+//!     assert_eq!(target_bps, 300_000); // the encoder's budget
+//! }
+//! // The host sleeps until the earliest of pacer.poll_timeout(), estimator.poll_timeout().
+//! # Ok::<(), Box<dyn core::error::Error>>(())
+//! ```
+//!
 //! Arithmetic is `f32` and integers only (no `f64`, nothing beyond what `core` offers), so it
 //! runs on a Cortex-M4F as on a server. Neither machine allocates, copies a packet nor panics
 //! on any input; a full pacer queue is an error the caller sees.

@@ -34,7 +34,7 @@
 //!
 //! With the default parameters (`CHUNKS = 256` receive records, `CHANNELS = 32`) an
 //! `Association` is 11168 bytes on a 64-bit host (printed and bounded by
-//! `tests/association.rs`), beyond the two areas.
+//! `tests/limits.rs`), beyond the two areas.
 //!
 //! # The run loop
 //!

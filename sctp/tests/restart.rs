@@ -1,0 +1,120 @@
+//! A peer that restarts (RFC 9260 §5.2.2, §5.2.4 action A): recognised by its tie-tags,
+//! and the association it replaces leaves nothing behind.
+
+// Test code: a failed expectation is the assertion.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod pair;
+
+use pair::*;
+
+#[test]
+fn a_restarted_peer_is_recognised_by_its_tie_tags() {
+    // RFC 9260 §5.2.2 and §5.2.4 case A: the peer loses its state and connects again while we
+    // are established. We answer its INIT with a new tag and our current tags as tie-tags; its
+    // COOKIE-ECHO then restarts the association instead of being discarded.
+    let (_, mut b, _, mut sb) = established(true, true);
+    let mut a2 = assoc(DtlsRole::Client, 9, 64 * 1024); // fresh state, a new tag
+    let mut sa2 = Seen::default();
+    a2.connect(Instant::ZERO);
+    exchange(&mut a2, &mut b, &mut sa2, &mut sb, Instant::ZERO);
+    assert_eq!(sa2.connected, 1);
+    assert_eq!(b.stats().restarts, 1);
+    let ch = a2
+        .open_channel("again", "", ChannelOptions::default())
+        .unwrap();
+    a2.send(ch, MessageKind::Text, b"after restart").unwrap();
+    exchange(&mut a2, &mut b, &mut sa2, &mut sb, Instant::ZERO);
+    assert!(sb.messages.iter().any(|m| m.2 == b"after restart"));
+}
+
+#[test]
+fn a_restart_starts_congestion_control_and_the_rto_estimate_afresh() {
+    // RFC 9260 §5.2.4 action A: the restart is handled as an ABORT followed by a new
+    // association, and "all the congestion control parameters (e.g., cwnd, ssthresh) related
+    // to this peer MUST be reset to their initial values"; nothing measured on the old
+    // association (RTT, back-off, loss) carries over, and no timer of its data is left.
+    let (mut a, mut b, mut sa, mut sb) = established(true, true);
+    let fresh = b.stats();
+    // b learns the path: slow start grows its window, the RTT is sampled.
+    let ch = b
+        .open_channel("bulk", "", ChannelOptions::default())
+        .unwrap();
+    let mut now = Instant::ZERO;
+    for _ in 0..20 {
+        for _ in 0..8 {
+            let _ = b.send(ch, MessageKind::Binary, &[7; 1000]);
+        }
+        now = now.saturating_add(Duration::from_millis(30));
+        exchange(&mut a, &mut b, &mut sa, &mut sb, now);
+    }
+    assert!(b.stats().cwnd > fresh.cwnd, "{:?}", b.stats());
+    assert!(b.stats().srtt > Duration::ZERO);
+    let rto_learned = b.stats().rto;
+    // Then a loss: data in flight, T3 expires (window collapsed, ssthresh cut, RTO doubled).
+    for _ in 0..4 {
+        b.send(ch, MessageKind::Binary, &[8; 1000]).unwrap();
+    }
+    assert!(!drain(&mut b).is_empty()); // lost
+    let t3 = b.poll_timeout().unwrap();
+    b.handle_timeout(t3);
+    now = t3;
+    let before = b.stats();
+    assert_eq!(before.t3_expirations, 1);
+    assert_eq!(before.rto, rto_learned * 2, "{before:?}");
+    assert_ne!(before.rto, fresh.rto);
+    assert!(before.cwnd < fresh.cwnd && before.ssthresh != fresh.ssthresh);
+    // The peer restarts.
+    let mut a2 = assoc(DtlsRole::Client, 9, 64 * 1024);
+    let mut sa2 = Seen::default();
+    a2.connect(now);
+    for _ in 0..4 {
+        for p in drain(&mut a2) {
+            b.handle_packet(now, &p);
+        }
+        for p in drain(&mut b) {
+            a2.handle_packet(now, &p);
+        }
+    }
+    events(&mut a2, &mut sa2);
+    assert_eq!(sa2.connected, 1);
+    assert_eq!(b.stats().restarts, 1);
+    let after = b.stats();
+    assert_eq!(after.cwnd, fresh.cwnd, "cwnd: {after:?}");
+    assert_eq!(
+        after.ssthresh, after.peer_rwnd,
+        "ssthresh: the new peer's window"
+    );
+    assert_eq!(
+        after.srtt,
+        Duration::ZERO,
+        "no RTT measured on the new association"
+    );
+    assert_eq!(
+        after.rto,
+        Config::new(DtlsRole::Server, [2; 32]).rto_initial
+    );
+    assert_eq!(after.flight_size, 0);
+    // Idle for ten minutes: nothing of the old association's is outstanding, so no T3 expires
+    // and the association stays up.
+    let end = now.saturating_add(Duration::from_secs(600));
+    while let Some(t) = b.poll_timeout().filter(|&t| t <= end) {
+        b.handle_timeout(t);
+        for p in drain(&mut b) {
+            a2.handle_packet(t, &p);
+        }
+        for p in drain(&mut a2) {
+            b.handle_packet(t, &p);
+        }
+    }
+    events(&mut b, &mut sb);
+    assert_eq!(sb.closed, None);
+    assert_eq!(b.stats().t3_expirations, 1, "{:?}", b.stats());
+    // And the new association carries data.
+    let ch2 = a2
+        .open_channel("again", "", ChannelOptions::default())
+        .unwrap();
+    a2.send(ch2, MessageKind::Text, b"after restart").unwrap();
+    exchange(&mut a2, &mut b, &mut sa2, &mut sb, end);
+    assert!(sb.messages.iter().any(|m| m.2 == b"after restart"));
+}

@@ -214,6 +214,8 @@ impl CauseCode {
     pub const UNRECOGNIZED_PARAMETERS: CauseCode = CauseCode(8);
     /// No user data.
     pub const NO_USER_DATA: CauseCode = CauseCode(9);
+    /// Cookie received while shutting down.
+    pub const COOKIE_RECEIVED_WHILE_SHUTTING_DOWN: CauseCode = CauseCode(10);
     /// User-initiated abort.
     pub const USER_INITIATED_ABORT: CauseCode = CauseCode(12);
     /// Protocol violation.

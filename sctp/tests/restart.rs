@@ -118,3 +118,86 @@ fn a_restart_starts_congestion_control_and_the_rto_estimate_afresh() {
     exchange(&mut a2, &mut b, &mut sa2, &mut sb, end);
     assert!(sb.messages.iter().any(|m| m.2 == b"after restart"));
 }
+
+/// The chunk types of a packet, in order.
+fn chunk_types(packet: &[u8]) -> Vec<ChunkType> {
+    Packet::parse(packet)
+        .unwrap()
+        .chunks()
+        .map(|c| c.unwrap().chunk_type)
+        .collect()
+}
+
+#[test]
+fn a_restart_in_shutdown_ack_sent_is_answered_with_the_shutdown_ack() {
+    // RFC 9260 §9.2: in SHUTDOWN-ACK-SENT an INIT is discarded and the SHUTDOWN ACK sent
+    // again; §5.2.4 action A: a restarting peer's COOKIE ECHO there "MUST NOT set up a new
+    // association", but resends the SHUTDOWN ACK with an ERROR "Cookie Received While
+    // Shutting Down" (cause 10).
+    let (mut a, mut b, _, mut sb) = established(true, true);
+    // The restarted peer's INIT reaches `b` while it is still established: INIT ACK with
+    // tie-tags, held back for now.
+    let mut a2 = assoc(DtlsRole::Client, 9, 64 * 1024);
+    a2.connect(Instant::ZERO);
+    for p in drain(&mut a2) {
+        b.handle_packet(Instant::ZERO, &p);
+    }
+    let init_ack = drain(&mut b);
+    assert_eq!(first_chunk_type(&init_ack[0]), ChunkType::INIT_ACK);
+    // The old `a` shuts down; `b` answers with SHUTDOWN ACK (lost) and is in SHUTDOWN-ACK-SENT.
+    a.close(Instant::ZERO);
+    for p in drain(&mut a) {
+        b.handle_packet(Instant::ZERO, &p);
+    }
+    let lost = drain(&mut b);
+    assert!(
+        lost.iter()
+            .any(|p| chunk_types(p).contains(&ChunkType::SHUTDOWN_ACK))
+    );
+    // A new INIT: no INIT ACK, the SHUTDOWN ACK again.
+    let mut a3 = assoc(DtlsRole::Client, 10, 64 * 1024);
+    a3.connect(Instant::ZERO);
+    for p in drain(&mut a3) {
+        b.handle_packet(Instant::ZERO, &p);
+    }
+    let reply: Vec<_> = drain(&mut b).iter().flat_map(|p| chunk_types(p)).collect();
+    assert_eq!(reply, vec![ChunkType::SHUTDOWN_ACK]);
+    // The COOKIE ECHO from the INIT ACK of before: no restart, SHUTDOWN ACK and the ERROR.
+    for p in init_ack {
+        a2.handle_packet(Instant::ZERO, &p);
+    }
+    let echo = drain(&mut a2);
+    assert_eq!(first_chunk_type(&echo[0]), ChunkType::COOKIE_ECHO);
+    for p in echo {
+        b.handle_packet(Instant::ZERO, &p);
+    }
+    let reply = drain(&mut b);
+    assert_eq!(reply.len(), 1);
+    let packet = Packet::parse(&reply[0]).unwrap();
+    let chunks: Vec<_> = packet.chunks().map(|c| c.unwrap()).collect();
+    let types: Vec<_> = chunks.iter().map(|c| c.chunk_type).collect();
+    assert_eq!(types, vec![ChunkType::SHUTDOWN_ACK, ChunkType::ERROR]);
+    assert_eq!(
+        chunks[1].value,
+        [0, 10, 0, 4],
+        "cause 10, no cause information"
+    );
+    assert_eq!(b.stats().restarts, 0);
+    events(&mut b, &mut sb);
+    assert_eq!(sb.connected, 1, "no second Connected");
+    assert_eq!(sb.closed, None);
+    // The shutdown still completes with the old peer.
+    for p in drain(&mut a) {
+        b.handle_packet(Instant::ZERO, &p);
+    }
+    let t2 = b.poll_timeout().unwrap();
+    b.handle_timeout(t2);
+    for p in drain(&mut b) {
+        a.handle_packet(t2, &p);
+    }
+    for p in drain(&mut a) {
+        b.handle_packet(t2, &p);
+    }
+    events(&mut b, &mut sb);
+    assert_eq!(sb.closed, Some(CloseReason::Shutdown));
+}

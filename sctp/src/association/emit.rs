@@ -193,6 +193,13 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             self.pending.shutdown_ack = false;
             wire::emit_chunk(&mut w, ChunkType::SHUTDOWN_ACK, 0, |_| {});
         }
+        if self.pending.cookie_while_shutting_down {
+            self.pending.cookie_while_shutting_down = false;
+            wire::emit_chunk(&mut w, ChunkType::ERROR, 0, |w| {
+                w.u16(CauseCode::COOKIE_RECEIVED_WHILE_SHUTTING_DOWN.0);
+                w.u16(4);
+            });
+        }
         if self.pending.forward_tsn {
             self.pending.forward_tsn = false;
             self.emit_forward_tsn(&mut w);

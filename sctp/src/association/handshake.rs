@@ -7,6 +7,9 @@
 //!   AwaitCookieAck --COOKIE-ECHO--> (T1-cookie)      COOKIE-ECHO: MAC and age checked, then
 //!          <--COOKIE-ACK--                           the §5.2.4 table: new, collision (B, C),
 //!   Established                                      restart (A, new tags), or duplicate (D)
+//!
+//!   AwaitShutdownComplete (SHUTDOWN-ACK-SENT): an INIT is discarded, a restart's COOKIE-ECHO
+//!   refused; both answered with the SHUTDOWN-ACK again (§9.2, §5.2.4 A)
 //! ```
 
 use hmac::{Hmac, KeyInit, Mac};
@@ -138,6 +141,13 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                 (self.local_tag, self.local_initial_tsn, 0, 0)
             }
             State::Closed => return,
+            State::AwaitShutdownComplete => {
+                // §9.2: in SHUTDOWN-ACK-SENT an INIT (the peer lost our SHUTDOWN ACK's answer
+                // and started over) is discarded and the SHUTDOWN ACK sent again; the peer,
+                // not knowing the association, answers it with SHUTDOWN COMPLETE.
+                self.pending.shutdown_ack = true;
+                return;
+            }
             _ => {
                 // §5.2.2: an INIT in an established association (peer restart): new tag, with
                 // the current tags as tie-tags.
@@ -306,6 +316,13 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
                     && body.local_tie == self.local_tag
                     && body.peer_tie == self.peer_tag
                 {
+                    if self.state == State::AwaitShutdownComplete {
+                        // §5.2.4 A: a restart in SHUTDOWN-ACK-SENT "MUST NOT set up a new
+                        // association": the SHUTDOWN ACK again, with an ERROR saying why.
+                        self.pending.shutdown_ack = true;
+                        self.pending.cookie_while_shutting_down = true;
+                        return true;
+                    }
                     // Case A: the peer restarted.
                     self.restart(&body, caps);
                 } else if local_match && !peer_match {

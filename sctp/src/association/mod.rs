@@ -128,6 +128,8 @@ struct Pending {
     shutdown: bool,
     shutdown_ack: bool,
     shutdown_complete: bool,
+    /// An ERROR "Cookie Received While Shutting Down" beside the SHUTDOWN ACK (§5.2.4 A).
+    cookie_while_shutting_down: bool,
     /// Send a SACK in the next packet (immediately).
     sack: bool,
     forward_tsn: bool,

@@ -438,6 +438,20 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> core::fmt::Debug
     }
 }
 
+/// As `Debug`: never the keys.
+#[cfg(feature = "defmt")]
+impl<const SSRCS: usize, const WINDOW_WORDS: usize> defmt::Format for Context<SSRCS, WINDOW_WORDS> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(
+            f,
+            "Context {{ profile: {}, config: {}, stats: {}, .. }}",
+            self.profile,
+            self.config,
+            self.stats
+        );
+    }
+}
+
 impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS> {
     /// Derives the SRTP and SRTCP session keys from a master key and salt (RFC 3711 §4.3)
     /// and keys the ciphers.

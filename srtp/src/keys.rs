@@ -63,6 +63,14 @@ pub struct SessionKeys {
     remote: Master,
 }
 
+/// The profile only, never the keys.
+#[cfg(feature = "defmt")]
+impl defmt::Format for SessionKeys {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "SessionKeys {{ profile: {}, .. }}", self.profile);
+    }
+}
+
 impl core::fmt::Debug for SessionKeys {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("SessionKeys")

@@ -63,6 +63,20 @@ pub struct PacketLoop<'b> {
     sequence: u16,
 }
 
+/// The sequence number reached; the contexts show no keys, the buffer is not shown.
+#[cfg(feature = "defmt")]
+impl defmt::Format for PacketLoop<'_> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(
+            f,
+            "PacketLoop {{ tx: {}, rx: {}, sequence: {=u16} }}",
+            self.tx,
+            self.rx,
+            self.sequence
+        );
+    }
+}
+
 impl<'b> PacketLoop<'b> {
     /// Keys both contexts for `profile` (fixed test keys). `buf` needs
     /// `PACKET_LEN + profile.rtp_overhead()` bytes.

@@ -16,6 +16,7 @@ pub(crate) const START_CODE: [u8; 4] = [0, 0, 0, 1];
 /// The NAL units of an Annex-B byte stream, in order, without their start codes and trailing
 /// zero bytes. Empty units (two start codes in a row) are skipped.
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct NalUnits<'a> {
     /// What follows the last start code found.
     rest: &'a [u8],

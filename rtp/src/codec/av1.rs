@@ -198,6 +198,7 @@ fn starts_sequence(obus: Obus<'_>) -> bool {
 
 /// Turns AV1 temporal units into RTP payloads. It keeps nothing across frames.
 #[derive(Clone, Copy, Debug, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Av1Packetizer;
 
 impl Av1Packetizer {
@@ -247,6 +248,7 @@ impl Packetizer for Av1Packetizer {
 
 /// One temporal unit's payloads.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Av1Packets<'a> {
     obus: Obus<'a>,
     /// The OBU being sent and how many of its element bytes went out.
@@ -367,6 +369,7 @@ impl Packets for Av1Packets<'_> {
 /// Rebuilds temporal units (a temporal delimiter, then every OBU with its size field) from
 /// RTP payloads.
 #[derive(Clone, Copy, Debug, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Av1Depacketizer {
     /// Where the OBU still being received starts in the frame, if one is.
     open_obu: Option<usize>,

@@ -22,6 +22,7 @@ pub const G711_OCTETS_PER_MS: usize = 8;
 /// Cuts encoded audio into payloads of a fixed size (shared by G.711 and G.722, whose octet
 /// rates are both 8 per millisecond).
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub(super) struct FixedPtime {
     octets: usize,
     talkspurt: bool,
@@ -61,6 +62,7 @@ impl FixedPtime {
 
 /// One frame of encoded audio as fixed-size payloads; see [`G711Packetizer`].
 #[derive(Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ChunkPackets<'a> {
     rest: &'a [u8],
     octets: usize,
@@ -89,6 +91,7 @@ impl Packets for ChunkPackets<'_> {
 
 /// G.711 (PCMU or PCMA) packetizer: a fixed packet time, the marker at each talkspurt's start.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct G711Packetizer {
     chunks: FixedPtime,
 }
@@ -131,6 +134,7 @@ pub fn g711_timestamp_increment(payload_len: usize) -> u32 {
 /// Audio whose every payload is a whole frame (G.711, G.722, Opus): no header to strip, every
 /// payload starts a frame and is independently decodable.
 #[derive(Clone, Debug, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub(super) struct WholePayloads {
     pushed: bool,
 }
@@ -173,6 +177,7 @@ impl WholePayloads {
 
 /// G.711 depacketizer: each payload is a frame of encoded samples.
 #[derive(Clone, Debug, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct G711Depacketizer {
     inner: WholePayloads,
 }

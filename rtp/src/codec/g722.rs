@@ -19,6 +19,7 @@ pub const G722_RTP_CLOCK_HZ: u32 = 8_000;
 
 /// G.722 packetizer: a fixed packet time, the marker at each talkspurt's start.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct G722Packetizer {
     chunks: FixedPtime,
 }
@@ -65,6 +66,7 @@ pub fn g722_samples(payload_len: usize) -> usize {
 
 /// G.722 depacketizer: each payload is a frame.
 #[derive(Clone, Debug, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct G722Depacketizer {
     inner: WholePayloads,
 }

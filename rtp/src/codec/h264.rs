@@ -102,6 +102,7 @@ impl NalSyntax for H264 {
 /// Turns Annex-B access units into RTP payloads. `PARAM_CAP` bounds the SPS and PPS it
 /// remembers (each); a longer one is refused with [`CodecError::BufferTooSmall`].
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct H264Packetizer<const PARAM_CAP: usize = 256> {
     inner: NalPacketizer<H264, PARAM_CAP>,
 }
@@ -164,6 +165,7 @@ impl<const PARAM_CAP: usize> Packetizer for H264Packetizer<PARAM_CAP> {
 
 /// One H.264 access unit's payloads.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct H264Packets<'a>(NalPackets<'a, H264>);
 
 impl Packets for H264Packets<'_> {
@@ -174,6 +176,7 @@ impl Packets for H264Packets<'_> {
 
 /// Rebuilds Annex-B access units (4-byte start codes) from RTP payloads of mode 0 or 1.
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct H264Depacketizer(NalDepacketizer<H264>);
 
 impl H264Depacketizer {

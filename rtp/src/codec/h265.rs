@@ -128,6 +128,7 @@ impl NalSyntax for H265 {
 /// Turns Annex-B access units into RTP payloads. `PARAM_CAP` bounds the VPS, SPS and PPS it
 /// remembers (each); a longer one is refused with [`CodecError::BufferTooSmall`].
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct H265Packetizer<const PARAM_CAP: usize = 256> {
     inner: NalPacketizer<H265, PARAM_CAP>,
 }
@@ -194,6 +195,7 @@ impl<const PARAM_CAP: usize> Packetizer for H265Packetizer<PARAM_CAP> {
 
 /// One H.265 access unit's payloads.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct H265Packets<'a>(NalPackets<'a, H265>);
 
 impl Packets for H265Packets<'_> {
@@ -204,6 +206,7 @@ impl Packets for H265Packets<'_> {
 
 /// Rebuilds Annex-B access units (4-byte start codes) from RTP payloads.
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct H265Depacketizer(NalDepacketizer<H265>);
 
 impl H265Depacketizer {

@@ -133,6 +133,7 @@ pub trait Depacketizer {
 
 /// A frame being rebuilt in a buffer the caller lends.
 #[derive(Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct FrameBuf<'a> {
     buf: &'a mut [u8],
     len: usize,

@@ -338,6 +338,7 @@ fn write(out: &mut [u8], parts: &[&[u8]]) -> Result<usize, CodecError> {
 
 /// Rebuilds an Annex-B frame from one frame's payloads.
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub(crate) struct NalDepacketizer<S> {
     in_fragment: bool,
     keyframe: bool,

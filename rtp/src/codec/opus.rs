@@ -64,6 +64,7 @@ pub fn opus_packet_samples(packet: &[u8]) -> Result<u32, CodecError> {
 /// Opus packetizer: one packet, one payload; the marker on the first payload and on the first
 /// speech payload after DTX silence.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct OpusPacketizer {
     talkspurt: bool,
 }
@@ -117,6 +118,7 @@ impl Packetizer for OpusPacketizer {
 
 /// One Opus packet as its payload.
 #[derive(Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct OpusPackets<'a> {
     packet: Option<&'a [u8]>,
     marker: bool,
@@ -142,6 +144,7 @@ impl Packets for OpusPackets<'_> {
 /// Opus depacketizer: each payload is one Opus packet; every packet is a frame the decoder can
 /// start from.
 #[derive(Clone, Debug, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct OpusDepacketizer {
     inner: WholePayloads,
 }

@@ -124,6 +124,7 @@ impl fmt::Display for SendEventError {
 impl core::error::Error for SendEventError {}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 enum SenderState {
     Idle,
     Playing { code: u8, volume: u8, first: bool },
@@ -134,6 +135,7 @@ enum SenderState {
 /// interval with the duration so far (all with the event's start timestamp), then ends it and
 /// drains the three end packets.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct TelephoneEventSender {
     state: SenderState,
 }
@@ -270,6 +272,7 @@ pub struct ReceivedEvent {
 
 /// Turns received telephone-event payloads into events, each reported once.
 #[derive(Clone, Debug, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct TelephoneEventReceiver {
     current: Option<ReceivedEvent>,
     ready: [Option<ReceivedEvent>; 2],

@@ -210,6 +210,7 @@ impl Vp8Descriptor {
 
 /// Turns VP8 frames into RTP payloads, numbering the frames with picture ids.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Vp8Packetizer {
     config: Vp8Config,
     next_picture_id: u16,
@@ -277,6 +278,7 @@ impl Packetizer for Vp8Packetizer {
 
 /// One VP8 frame's payloads; see [`Vp8Packetizer`].
 #[derive(Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Vp8Packets<'a> {
     frame: &'a [u8],
     offset: usize,
@@ -316,6 +318,7 @@ impl Packets for Vp8Packets<'_> {
 /// Where a frame's partitions start (RFC 6386 §9): partition 0 is the frame header, the
 /// first partition and the table of token partition sizes; then one per token partition.
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 struct Partitions {
     starts: [usize; 9],
     count: usize,
@@ -468,12 +471,14 @@ impl<'a> BoolDecoder<'a> {
 
 /// Rebuilds VP8 frames from payloads and reports their descriptors.
 #[derive(Clone, Debug, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Vp8Depacketizer {
     frame: Option<FrameState>,
     last: Option<Vp8Descriptor>,
 }
 
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 struct FrameState {
     keyframe: bool,
     picture_id: Option<u16>,

@@ -89,6 +89,7 @@ pub struct Vp9Descriptor {
 
 /// The scalability structure (SS) of a payload: a view over its octets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Vp9ScalabilityStructure<'a> {
     spatial_layers: u8,
     resolutions: Option<&'a [u8]>,
@@ -97,6 +98,7 @@ pub struct Vp9ScalabilityStructure<'a> {
 
 /// One entry of the SS's picture group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Vp9PictureGroupEntry<'a> {
     /// The picture's temporal layer.
     pub temporal: u8,
@@ -186,6 +188,7 @@ impl<'a> Vp9ScalabilityStructure<'a> {
 
 /// A parsed payload: the descriptor, the SS if present, and the media.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Vp9Payload<'a> {
     /// The descriptor.
     pub descriptor: Vp9Descriptor,
@@ -382,6 +385,7 @@ impl FrameHeader {
 
 /// Turns VP9 frames into RTP payloads: one spatial and one temporal layer.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Vp9Packetizer {
     config: Vp9Config,
     next_picture_id: u16,
@@ -456,6 +460,7 @@ impl Packetizer for Vp9Packetizer {
 
 /// The descriptor fields fixed for a frame.
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 struct FirstPayload {
     picture_id: Option<u16>,
     long_picture_id: bool,
@@ -513,6 +518,7 @@ impl FirstPayload {
 
 /// One VP9 frame's payloads; see [`Vp9Packetizer`].
 #[derive(Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Vp9Packets<'a> {
     frame: &'a [u8],
     offset: usize,
@@ -573,6 +579,7 @@ pub struct Vp9StreamLayout {
 
 /// Rebuilds VP9 pictures from payloads, reporting layers and the scalability structure.
 #[derive(Clone, Debug, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Vp9Depacketizer {
     building: Option<Building>,
     picture: Vp9PictureInfo,
@@ -580,6 +587,7 @@ pub struct Vp9Depacketizer {
 }
 
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 struct Building {
     keyframe: bool,
     /// The last payload pushed ended its layer frame (E).

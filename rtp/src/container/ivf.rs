@@ -94,6 +94,7 @@ impl IvfHeader {
 
 /// One frame read from a file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct IvfFrame<'a> {
     /// The frame's timestamp in the file's timebase.
     pub timestamp: u64,
@@ -121,6 +122,7 @@ pub fn emit_frame_header(size: usize, timestamp: u64, out: &mut [u8]) -> Result<
 
 /// Reads an IVF file held in memory: the header, then the frames as an iterator.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct IvfReader<'a> {
     rest: &'a [u8],
 }

@@ -241,6 +241,7 @@ enum Head {
 }
 
 /// A jitter buffer of `N` slots over a lent byte area, releasing frames through `D`.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct JitterBuffer<'a, D, const N: usize> {
     config: Config,
     depacketizer: D,

@@ -74,6 +74,7 @@ struct Missing {
 
 /// The NACK machine for one SSRC, tracking up to `N` missing sequence numbers.
 #[derive(Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct NackRequests<const N: usize> {
     config: NackConfig,
     rtt: Duration,

@@ -111,6 +111,7 @@ struct Arrival {
 
 /// Transport-wide feedback for one transport, remembering up to `N` arrivals.
 #[derive(Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct TwccFeedback<const N: usize> {
     config: TwccConfig,
     arrivals: [Arrival; N],

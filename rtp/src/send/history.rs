@@ -97,6 +97,7 @@ impl Default for HistoryConfig {
 
 /// One entry of the lent sequence-number table. Lend `[HistorySlot::EMPTY; N]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct HistorySlot {
     /// Where the packet starts, as a logical position in the byte area.
     start: u64,
@@ -184,6 +185,7 @@ pub struct HistoryStats {
 
 /// A retransmission written by [`SendHistory::poll_transmit`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Retransmission<'b> {
     /// The RTP packet to protect and send (in the caller's buffer).
     pub packet: &'b [u8],
@@ -216,6 +218,7 @@ const MICROS_PER_SECOND: u64 = 1_000_000;
 /// assert_eq!(rtx.packet, [0x80, 97, 0, 100, 0, 0, 0x03, 0xe8, 0, 0, 0x56, 0x78, 0, 7, b'a', b'b', b'c']);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct SendHistory<'a, const PENDING: usize = 64> {
     config: HistoryConfig,
     bytes: &'a mut [u8],

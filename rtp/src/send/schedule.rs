@@ -133,6 +133,7 @@ impl ScheduleConfig {
 
 /// What one report says; the schedule adds the packets' order and the SR/RR choice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ReportContent<'a> {
     /// Our SSRC (the sender's, or a receive-only SSRC).
     pub ssrc: u32,
@@ -196,6 +197,7 @@ pub struct Written {
 }
 
 /// The RTCP schedule of one participant (all its SSRCs report in one compound).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct RtcpSchedule {
     config: ScheduleConfig,
     rng: Drbg,

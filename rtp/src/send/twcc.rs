@@ -19,6 +19,7 @@ use crate::rtcp::{TccStatus, TransportCc};
 /// One entry of the lent table. Lend `[TwccSlot::EMPTY; N]`, N at least the packets sent in
 /// the longest feedback delay you tolerate (a second of 720p30 video is about 300).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct TwccSlot {
     sent_at: Instant,
     size: u16,
@@ -73,6 +74,7 @@ pub struct TwccStats {
 
 /// The send record, over a lent table indexed by transport-wide sequence number.
 #[derive(Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct TwccSendRecord<'a> {
     slots: &'a mut [TwccSlot],
     next_sequence: u16,

@@ -161,6 +161,20 @@ pub struct Estimator {
     stats: EstimatorStats,
 }
 
+/// What it estimates and its counters; the detectors' inner state stays out.
+#[cfg(feature = "defmt")]
+impl defmt::Format for Estimator {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(
+            f,
+            "Estimator {{ target_bps: {=u64}, parts: {}, stats: {}, .. }}",
+            self.target_bps(),
+            self.parts(),
+            self.stats()
+        );
+    }
+}
+
 impl Estimator {
     /// An estimator starting at `limits.start_bps`, with the initial probes planned.
     ///

@@ -135,6 +135,7 @@ struct Entry {
 
 /// A leaky bucket in bits, refilled at a rate with the sub-bit remainder carried.
 #[derive(Clone, Copy, Debug, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 struct Bucket {
     bits: i64,
     carry: u64,
@@ -171,6 +172,7 @@ impl Bucket {
 }
 
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 struct Probe {
     rate_bps: u64,
     bytes_left: u32,
@@ -178,6 +180,7 @@ struct Probe {
 
 /// The pacer, holding up to `N` packet ids.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Pacer<const N: usize> {
     config: PacerConfig,
     queue: [Option<Entry>; N],

@@ -124,7 +124,12 @@ pub struct Storage<const SEND: usize, const RECV: usize> {
 #[cfg(feature = "defmt")]
 impl<const SEND: usize, const RECV: usize> defmt::Format for Storage<SEND, RECV> {
     fn format(&self, f: defmt::Formatter<'_>) {
-        defmt::write!(f, "Storage {{ send: {=usize}, recv: {=usize} }}", SEND, RECV);
+        defmt::write!(
+            f,
+            "Storage {{ send: {=usize}, recv: {=usize} }}",
+            SEND,
+            RECV
+        );
     }
 }
 

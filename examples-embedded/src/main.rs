@@ -17,9 +17,9 @@
 use peerless as _;
 use peerless_dtls as _;
 use peerless_ice as _;
+use peerless_rtp as _;
 use peerless_sctp as _;
 use peerless_sdp as _;
-use peerless_rtp as _;
 use peerless_srtp as _;
 use peerless_stun as _;
 

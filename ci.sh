@@ -43,7 +43,8 @@ for step in "${steps[@]}"; do
         run clippy cargo clippy --workspace --all-targets -- -D warnings
         run "clippy base+log" cargo clippy -p peerless-base --all-targets --features log -- -D warnings
         run "clippy base+defmt (thumbv7em)" cargo clippy -p peerless-base --features defmt \
-            --target thumbv7em-none-eabihf -- -D warnings ;;
+            --target thumbv7em-none-eabihf -- -D warnings
+        run "defmt (thumbv7em, every library crate)" scripts/defmt.sh ;;
     test)
         run test cargo test --workspace
         run "test base+log+std" cargo test -p peerless-base --features log,std

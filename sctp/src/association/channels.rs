@@ -345,6 +345,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             ..FREE_CHANNEL
         };
         self.next_closed_seq = self.next_closed_seq.wrapping_add(1);
+        self.closed_maybe_pending = true;
     }
 
     pub(super) fn unbuffer(&mut self, stream: u16, len: usize) {
@@ -353,6 +354,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             c.buffered = c.buffered.saturating_sub(len);
             if before > c.low_threshold && c.buffered <= c.low_threshold {
                 c.low_pending = true;
+                self.low_maybe_pending = true;
             }
         }
     }

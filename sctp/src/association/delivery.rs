@@ -49,9 +49,12 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             self.connected_pending = false;
             return Some(Event::Connected);
         }
-        if let Some(c) = self.channels.iter_mut().find(|c| c.low_pending) {
-            c.low_pending = false;
-            return Some(Event::BufferedAmountLow(StreamId(c.id)));
+        if self.low_maybe_pending {
+            if let Some(c) = self.channels.iter_mut().find(|c| c.low_pending) {
+                c.low_pending = false;
+                return Some(Event::BufferedAmountLow(StreamId(c.id)));
+            }
+            self.low_maybe_pending = false;
         }
         if self.dcep_waiting {
             self.process_dcep();
@@ -238,16 +241,19 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
     }
 
     pub(super) fn pop_closed_event(&mut self) -> Option<Event<'_>> {
-        let base = self.next_closed_seq;
-        let next = self
-            .channels
-            .iter_mut()
-            .filter(|c| c.state == ChannelState::Closed)
-            .min_by_key(|c| c.closed_seq.wrapping_sub(base));
-        if let Some(c) = next {
-            let id = c.id;
-            *c = FREE_CHANNEL;
-            return Some(Event::ChannelClosed(StreamId(id)));
+        if self.closed_maybe_pending {
+            let base = self.next_closed_seq;
+            let next = self
+                .channels
+                .iter_mut()
+                .filter(|c| c.state == ChannelState::Closed)
+                .min_by_key(|c| c.closed_seq.wrapping_sub(base));
+            if let Some(c) = next {
+                let id = c.id;
+                *c = FREE_CHANNEL;
+                return Some(Event::ChannelClosed(StreamId(id)));
+            }
+            self.closed_maybe_pending = false;
         }
         self.closed_pending.take().map(Event::Closed)
     }

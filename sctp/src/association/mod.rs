@@ -261,6 +261,11 @@ pub struct Association<'a, const CHUNKS: usize = 256, const CHANNELS: usize = 32
     /// Why the association ended (for the ABORT's cause).
     closed_reason: Option<CloseReason>,
     next_closed_seq: u32,
+    /// A channel may have `low_pending` set / may be `Closed`: set wherever those are set,
+    /// cleared only by a scan that finds none, so `poll_event` skips the channel scans when
+    /// nothing is waiting and an event can never be missed.
+    low_maybe_pending: bool,
+    closed_maybe_pending: bool,
     /// The scheduler's virtual clock: where the message being sent started (schedule.rs).
     sched_vtime: u64,
     connected_reported: bool,
@@ -347,6 +352,8 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
             closed_pending: None,
             closed_reason: None,
             next_closed_seq: 0,
+            low_maybe_pending: false,
+            closed_maybe_pending: false,
             sched_vtime: 0,
             connected_reported: false,
             stats: Stats::default(),

@@ -164,6 +164,11 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHA
         let cum = self.tracker.cumulative;
         let mut i = 0;
         while let Some(&r) = self.recv.records().get(i) {
+            // Every case below needs a record at or below the cumulative TSN; the records are
+            // in TSN order, so those held above a hole (under loss, most of them) are not read.
+            if tsn_lt(cum, r.tsn) {
+                break;
+            }
             let Some(found) = self.recv.complete_at(i) else {
                 if self.is_orphan(i) {
                     // Fragments whose first or last piece is gone for good (the TSN next to

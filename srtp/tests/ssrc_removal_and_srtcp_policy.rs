@@ -1,4 +1,5 @@
-//! Issue 12 hardening of the SRTP context: each test here failed before its fix.
+//! Removing an SSRC never lets an (SSRC, index) be protected twice, and SRTCP follows the
+//! E-flag policy: each test here failed before its fix.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use peerless_srtp::{Config, Context, Error, Profile};

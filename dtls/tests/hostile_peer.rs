@@ -1,4 +1,4 @@
-//! Issue 12 hardening: each test here failed before the fix it names.
+//! What a hostile or broken peer cannot do: each test here failed before the fix it names.
 #![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)]
 
 mod common;

@@ -1,15 +1,28 @@
 //! Payload-format CPU cost, peerless-rtp vs str0m 0.24 (its `unversioned` packetizers and
-//! depacketizers) in the same run: a 150 KB H.264 keyframe (SPS, PPS, one IDR slice, Annex-B)
-//! and a 30 KB VP8 keyframe, packetized at a 1200-byte payload and depacketized back, the
-//! packets arriving shuffled within windows of 8.
+//! depacketizers) in the same run, over three frames packetized at a 1200-byte payload:
 //!
-//! Ours go through peerless-rtp's jitter buffer (copied into its slots, grouped, released as a
-//! frame through the depacketizer into a lent buffer). str0m's jitter buffer is not public, so
-//! its packets are sorted by sequence number (a Vec sort) and depacketized in order into a Vec:
-//! ours does more work per packet than the str0m path measured here.
+//! - H.264 150 KB keyframe, encoder-like: SPS, PPS and four IDR slices whose bytes are uniform
+//!   (as CABAC output is), zeros included, with emulation-prevention bytes inserted wherever
+//!   two zeros precede a byte <= 3, as an encoder must (so the Annex-B scan meets real zeros);
+//! - H.264 150 KB keyframe, synthetic: one IDR slice without a zero byte (the scan's best case,
+//!   the previous benchmark's frame, kept to compare with its numbers);
+//! - VP8 30 KB keyframe.
 //!
-//! The frames are synthetic (fixed-seed bytes, no start-code emulation), the same for both;
-//! both sides' output is checked against the input before timing. Printed: packets per
+//! Each frame gets four rows, each the same work on both sides:
+//!
+//! - `packetize`: the frame into payloads (ours into caller buffers, str0m's into new Vecs: its
+//!   API);
+//! - `depacketize in order`: the payloads, in sequence order, back into the frame (ours through
+//!   `Depacketizer::push` into a lent buffer, str0m's `depacketize` into a Vec);
+//! - `reorder + depacketize`: the payloads arriving shuffled within windows of 8 and put back in
+//!   order before depacketizing. Ours go through peerless-rtp's jitter buffer (copied into its
+//!   slots, sequence numbers and timestamps extended, holes tracked, the frame released through
+//!   the depacketizer into a lent buffer); str0m's jitter buffer is not public API, so its
+//!   packets are sorted by sequence number (a Vec sort, no loss handling) and depacketized:
+//!   ours still does more per packet here;
+//! - `round trip`: packetize + reorder + depacketize, the previous benchmark's single row.
+//!
+//! Both sides' output is checked against the input before timing. Printed: packets per
 //! CPU-second (thread CPU time) for each, and ours/str0m.
 
 use std::time::Duration;
@@ -17,7 +30,7 @@ use std::time::Duration;
 use peerless_base::Instant;
 use peerless_rtp::codec::h264::{H264Depacketizer, H264Packetizer};
 use peerless_rtp::codec::vp8::{Vp8Depacketizer, Vp8Packetizer};
-use peerless_rtp::codec::{Depacketizer, PacketizationMode, Packetizer, Packets};
+use peerless_rtp::codec::{Depacketizer, FrameBuf, PacketizationMode, Packetizer, Packets};
 use peerless_rtp::receive::{Config, JitterBuffer, MediaPacket};
 use str0m::format::CodecExtra;
 use str0m::unversioned::{
@@ -50,17 +63,69 @@ fn noise(len: usize, seed: u32) -> Vec<u8> {
         .collect()
 }
 
-fn h264_keyframe() -> Vec<u8> {
-    let sps = [0x67, 0x42, 0xc0, 0x1e, 0xda, 0x02, 0x80, 0xbf, 0xe5];
-    let pps = [0x68, 0xce, 0x3c, 0x80];
-    let mut idr = vec![0x65];
-    idr.extend(noise(150_000 - 30, 7));
+/// Fixed-seed uniform bytes (zeros included), as an entropy coder's output looks.
+fn uniform(len: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed;
+    (0..len)
+        .map(|_| {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// A NAL unit's header and RBSP with emulation prevention (H.264 §7.4.1): 0x03 after every
+/// two zeros that a byte <= 3 follows, so no start code appears inside.
+fn escaped(header: u8, rbsp: &[u8]) -> Vec<u8> {
+    let mut out = vec![header];
+    let mut zeros = 0;
+    for &b in rbsp {
+        if zeros >= 2 && b <= 3 {
+            out.push(3);
+            zeros = 0;
+        }
+        out.push(b);
+        zeros = if b == 0 { zeros + 1 } else { 0 };
+    }
+    // A NAL unit never ends in a zero byte (the RBSP trailing bits end in a 1).
+    if out.last() == Some(&0) {
+        out.push(0x80);
+    }
+    out
+}
+
+const SPS: [u8; 9] = [0x67, 0x42, 0xc0, 0x1e, 0xda, 0x02, 0x80, 0xbf, 0xe5];
+const PPS: [u8; 4] = [0x68, 0xce, 0x3c, 0x80];
+
+fn annexb(units: &[&[u8]]) -> Vec<u8> {
     let mut f = Vec::new();
-    for unit in [&sps[..], &pps, &idr] {
+    for unit in units {
         f.extend_from_slice(&[0, 0, 0, 1]);
         f.extend_from_slice(unit);
     }
     f
+}
+
+/// 150 KB, SPS, PPS and four IDR slices of uniform bytes with emulation prevention.
+fn h264_encoder_like_keyframe() -> Vec<u8> {
+    let slices: Vec<Vec<u8>> = (0..4)
+        .map(|i| escaped(0x65, &uniform(37_400, 100 + i)))
+        .collect();
+    let mut units: Vec<&[u8]> = vec![&SPS, &PPS];
+    units.extend(slices.iter().map(Vec::as_slice));
+    let f = annexb(&units);
+    assert!(
+        f.windows(3).filter(|w| *w == [0, 0, 3]).count() > 0,
+        "the frame carries emulation-prevention bytes"
+    );
+    f
+}
+
+/// 150 KB, SPS, PPS and one IDR slice without a zero byte: the Annex-B scan's best case.
+fn h264_synthetic_keyframe() -> Vec<u8> {
+    let mut idr = vec![0x65];
+    idr.extend(noise(150_000 - 30, 7));
+    annexb(&[&SPS, &PPS, &idr])
 }
 
 fn vp8_keyframe() -> Vec<u8> {
@@ -95,6 +160,7 @@ fn arrival_order(n: usize) -> Vec<usize> {
 
 struct Ours<P, D: Depacketizer> {
     packetizer: P,
+    depacketizer: D,
     jitter: JitterBuffer<'static, D, SLOTS>,
     payloads: Vec<[u8; MTU]>,
     meta: Vec<(usize, bool)>,
@@ -104,11 +170,12 @@ struct Ours<P, D: Depacketizer> {
 }
 
 impl<P: Packetizer, D: Depacketizer> Ours<P, D> {
-    fn new(packetizer: P, depacketizer: D) -> Self {
+    fn new(packetizer: P, depacketizer: impl Fn() -> D) -> Self {
         let area: &'static mut [u8] = Box::leak(vec![0u8; SLOTS * MTU].into_boxed_slice());
         Ours {
             packetizer,
-            jitter: JitterBuffer::new(Config::video(), depacketizer, area),
+            depacketizer: depacketizer(),
+            jitter: JitterBuffer::new(Config::video(), depacketizer(), area),
             payloads: vec![[0u8; MTU]; SLOTS],
             meta: Vec::with_capacity(SLOTS),
             frame: vec![0u8; 256 * 1024],
@@ -117,17 +184,33 @@ impl<P: Packetizer, D: Depacketizer> Ours<P, D> {
         }
     }
 
-    /// Packetizes and depacketizes `frame` once; returns the packet count and the frame out.
-    fn round(&mut self, frame: &[u8], order: &[usize]) -> (usize, &[u8]) {
+    /// Packetizes `frame` into `payloads`; returns the payload count.
+    fn packetize(&mut self, frame: &[u8]) -> usize {
         self.meta.clear();
         let mut packets = self.packetizer.packetize(frame, MTU).expect("packetize");
-        let mut n = 0;
-        while let Some(p) = packets.next_payload(&mut self.payloads[n]) {
+        while let Some(p) = packets.next_payload(&mut self.payloads[self.meta.len()]) {
             let p = p.expect("payload");
             self.meta.push((p.len, p.marker));
-            n += 1;
         }
-        drop(packets);
+        self.meta.len()
+    }
+
+    /// The payloads, in order, back into the frame.
+    fn depacketize_in_order(&mut self) -> &[u8] {
+        let mut frame = FrameBuf::new(&mut self.frame);
+        self.depacketizer.reset();
+        for (payload, &(len, _)) in self.payloads.iter().zip(&self.meta) {
+            self.depacketizer
+                .push(&payload[..len], &mut frame)
+                .expect("push");
+        }
+        let len = self.depacketizer.finish(&mut frame).expect("finish").len;
+        &self.frame[..len]
+    }
+
+    /// The payloads, arriving in `order`, through the jitter buffer back into the frame.
+    fn reorder(&mut self, order: &[usize]) -> &[u8] {
+        let n = self.meta.len();
         for &i in order.iter().filter(|&&i| i < n) {
             let (len, marker) = self.meta[i];
             let packet = MediaPacket {
@@ -140,30 +223,60 @@ impl<P: Packetizer, D: Depacketizer> Ours<P, D> {
         }
         self.sequence = self.sequence.wrapping_add(n as u16);
         self.timestamp = self.timestamp.wrapping_add(3000);
-        let out = self
-            .jitter
+        self.jitter
             .poll_frame(&mut self.frame)
             .expect("a frame")
-            .expect("the frame");
-        (n, out.data)
+            .expect("the frame")
+            .data
     }
 }
 
 struct Theirs<P, D> {
     packetizer: P,
     depacketizer: D,
+    payloads: Vec<Vec<u8>>,
     out: Vec<u8>,
     sequence: u16,
 }
 
 impl<P: str0m::unversioned::Packetizer, D: str0m::unversioned::Depacketizer> Theirs<P, D> {
-    fn round(&mut self, frame: &[u8], order: &[usize]) -> (usize, &[u8]) {
-        let payloads = self.packetizer.packetize(MTU, frame).expect("packetize");
-        let n = payloads.len();
+    fn new(packetizer: P, depacketizer: D) -> Self {
+        Theirs {
+            packetizer,
+            depacketizer,
+            payloads: Vec::new(),
+            out: Vec::new(),
+            sequence: 1000,
+        }
+    }
+
+    fn packetize(&mut self, frame: &[u8]) -> usize {
+        self.payloads = self.packetizer.packetize(MTU, frame).expect("packetize");
+        self.payloads.len()
+    }
+
+    fn depacketize_in_order(&mut self) -> &[u8] {
+        self.out.clear();
+        let mut extra = CodecExtra::None;
+        for payload in &self.payloads {
+            self.depacketizer
+                .depacketize(payload, &mut self.out, &mut extra)
+                .expect("depacketize");
+        }
+        &self.out
+    }
+
+    fn reorder(&mut self, order: &[usize]) -> &[u8] {
+        let n = self.payloads.len();
         let mut arrived: Vec<(u16, &[u8])> = order
             .iter()
             .filter(|&&i| i < n)
-            .map(|&i| (self.sequence.wrapping_add(i as u16), payloads[i].as_slice()))
+            .map(|&i| {
+                (
+                    self.sequence.wrapping_add(i as u16),
+                    self.payloads[i].as_slice(),
+                )
+            })
             .collect();
         arrived.sort_by_key(|&(seq, _)| seq.wrapping_sub(self.sequence));
         self.sequence = self.sequence.wrapping_add(n as u16);
@@ -174,7 +287,7 @@ impl<P: str0m::unversioned::Packetizer, D: str0m::unversioned::Depacketizer> The
                 .depacketize(payload, &mut self.out, &mut extra)
                 .expect("depacketize");
         }
-        (n, &self.out)
+        &self.out
     }
 }
 
@@ -187,19 +300,92 @@ fn measure(mut round: impl FnMut() -> usize, iterations: usize) -> (usize, Durat
     (packets, cpu_now() - start)
 }
 
-fn report(name: &str, ours: (usize, Duration), theirs: (usize, Duration)) {
+fn report(name: &str, row: &str, ours: (usize, Duration), theirs: (usize, Duration)) {
     let rate = |(p, t): (usize, Duration)| p as f64 / t.as_secs_f64();
     let (a, b) = (rate(ours), rate(theirs));
     println!(
-        "{name}: peerless {:.0} packets/CPU-s ({} packets in {:.3} s), str0m {:.0} packets/CPU-s ({} in {:.3} s), peerless/str0m {:.2}",
-        a,
-        ours.0,
-        ours.1.as_secs_f64(),
-        b,
-        theirs.0,
-        theirs.1.as_secs_f64(),
+        "{name:<22} {row:<24} peerless {:>6.2} M packets/CPU-s   str0m {:>6.2} M   peerless/str0m {:.2}",
+        a / 1e6,
+        b / 1e6,
         a / b
     );
+}
+
+/// Checks both sides round-trip `frame`, then times the four rows.
+fn compare<P, D, Q, E>(
+    name: &str,
+    frame: &[u8],
+    ours: &mut Ours<P, D>,
+    theirs: &mut Theirs<Q, E>,
+    iterations: usize,
+) where
+    P: Packetizer,
+    D: Depacketizer,
+    Q: str0m::unversioned::Packetizer,
+    E: str0m::unversioned::Depacketizer,
+{
+    let n = ours.packetize(frame);
+    let m = theirs.packetize(frame);
+    let order = arrival_order(n);
+    let their_order = arrival_order(m);
+    assert_eq!(ours.depacketize_in_order(), frame, "peerless: in order");
+    assert_eq!(ours.reorder(&order), frame, "peerless: reordered");
+    assert_eq!(theirs.depacketize_in_order(), frame, "str0m: in order");
+    assert_eq!(theirs.reorder(&their_order), frame, "str0m: reordered");
+    println!(
+        "{name}: {} bytes, {n} payloads (peerless), {m} (str0m) at {MTU}",
+        frame.len()
+    );
+    let a = measure(|| ours.packetize(frame), iterations);
+    let b = measure(|| theirs.packetize(frame), iterations);
+    report(name, "packetize", a, b);
+    let a = measure(
+        || {
+            ours.depacketize_in_order();
+            n
+        },
+        iterations,
+    );
+    let b = measure(
+        || {
+            theirs.depacketize_in_order();
+            m
+        },
+        iterations,
+    );
+    report(name, "depacketize in order", a, b);
+    let a = measure(
+        || {
+            ours.reorder(&order);
+            n
+        },
+        iterations,
+    );
+    let b = measure(
+        || {
+            theirs.reorder(&their_order);
+            m
+        },
+        iterations,
+    );
+    report(name, "reorder + depacketize", a, b);
+    let a = measure(
+        || {
+            let n = ours.packetize(frame);
+            ours.reorder(&order);
+            n
+        },
+        iterations,
+    );
+    let b = measure(
+        || {
+            let m = theirs.packetize(frame);
+            theirs.reorder(&their_order);
+            m
+        },
+        iterations,
+    );
+    report(name, "round trip", a, b);
 }
 
 fn main() {
@@ -207,57 +393,44 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(2000);
-
-    let h264 = h264_keyframe();
-    let mut ours = Ours::new(
-        H264Packetizer::new(PacketizationMode::NonInterleaved),
-        H264Depacketizer::new(),
-    );
-    let mut theirs = Theirs {
-        packetizer: Str0mH264Packetizer::default(),
-        depacketizer: Str0mH264Depacketizer::default(),
-        out: Vec::new(),
-        sequence: 1000,
-    };
-    let n = ours.round(&h264, &arrival_order(SLOTS)).0;
-    let order = arrival_order(n);
-    assert_eq!(
-        ours.round(&h264, &order).1,
-        h264,
-        "peerless: the frame comes back"
-    );
-    let (m, out) = theirs.round(&h264, &order);
-    assert_eq!(out, h264, "str0m: the frame comes back");
+    // BENCH_ONLY=VP8 (a substring of the frame's name) runs one frame, for a profiler.
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     println!(
-        "H.264 keyframe: {} bytes, {n} payloads (peerless), {m} (str0m) at {MTU}",
-        h264.len()
+        "rows: packetize | depacketize in order (both sides the same work) | reorder + depacketize \
+         (packets shuffled within windows of {WINDOW}: peerless through its jitter buffer, str0m \
+         sorted with a Vec sort, its jitter buffer not being public) | round trip (packetize + \
+         reorder + depacketize)"
     );
-    let a = measure(|| ours.round(&h264, &order).0, iterations);
-    let b = measure(|| theirs.round(&h264, &order).0, iterations);
-    report("H.264 150 KB keyframe, packetize + depacketize", a, b);
-
-    let vp8 = vp8_keyframe();
-    let mut ours = Ours::new(Vp8Packetizer::default(), Vp8Depacketizer::new());
-    let mut theirs = Theirs {
-        packetizer: Str0mVp8Packetizer::default(),
-        depacketizer: Str0mVp8Depacketizer::default(),
-        out: Vec::new(),
-        sequence: 1000,
-    };
-    let n = ours.round(&vp8, &arrival_order(SLOTS)).0;
-    let order = arrival_order(n);
-    assert_eq!(
-        ours.round(&vp8, &order).1,
-        vp8,
-        "peerless: the frame comes back"
+    for (name, frame) in [
+        ("H.264 encoder-like", h264_encoder_like_keyframe()),
+        ("H.264 no-zero", h264_synthetic_keyframe()),
+    ] {
+        if !name.contains(only.as_str()) {
+            continue;
+        }
+        let mut ours = Ours::new(
+            H264Packetizer::new(PacketizationMode::NonInterleaved),
+            H264Depacketizer::new,
+        );
+        let mut theirs = Theirs::new(
+            Str0mH264Packetizer::default(),
+            Str0mH264Depacketizer::default(),
+        );
+        compare(name, &frame, &mut ours, &mut theirs, iterations);
+    }
+    if !"VP8".contains(only.as_str()) {
+        return;
+    }
+    let mut ours = Ours::new(Vp8Packetizer::default(), Vp8Depacketizer::new);
+    let mut theirs = Theirs::new(
+        Str0mVp8Packetizer::default(),
+        Str0mVp8Depacketizer::default(),
     );
-    let (m, out) = theirs.round(&vp8, &order);
-    assert_eq!(out, vp8, "str0m: the frame comes back");
-    println!(
-        "VP8 keyframe: {} bytes, {n} payloads (peerless), {m} (str0m) at {MTU}",
-        vp8.len()
+    compare(
+        "VP8",
+        &vp8_keyframe(),
+        &mut ours,
+        &mut theirs,
+        iterations * 5,
     );
-    let a = measure(|| ours.round(&vp8, &order).0, iterations * 10);
-    let b = measure(|| theirs.round(&vp8, &order).0, iterations * 10);
-    report("VP8 30 KB keyframe, packetize + depacketize", a, b);
 }

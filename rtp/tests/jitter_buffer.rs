@@ -402,6 +402,41 @@ proptest! {
         }
     }
 
+    /// The same with markers lost (a sender that never sets them, or a lost last packet's
+    /// retransmission without it): a frame then ends where the next timestamp starts, and
+    /// that start may arrive long after the frame's own packets were looked at.
+    #[test]
+    fn frames_without_markers_end_at_the_next_timestamp_in_any_order(
+        frames in 2usize..25,
+        first_sequence in any::<u16>(),
+        sizes in proptest::collection::vec(1usize..5, 25),
+        unmarked in proptest::collection::vec(any::<bool>(), 25),
+        swaps in proptest::collection::vec((0usize..200, 1usize..12), 0..60),
+    ) {
+        let mut stream = video_stream(first_sequence, 90_000, frames, 7, |i| sizes[i]);
+        // Every frame but the last (nothing would end it) may lose its marker.
+        let last_timestamp = stream.last().map(|p| p.timestamp);
+        for p in &mut stream {
+            let frame = p.payload[1] as usize;
+            if unmarked[frame] && Some(p.timestamp) != last_timestamp {
+                p.marker = false;
+            }
+        }
+        let n = stream.len();
+        for (at, distance) in swaps {
+            let a = 1 + at % n.max(2).saturating_sub(1);
+            let (a, b) = (a.min(n - 1), (a + distance).min(n - 1));
+            stream.swap(a, b);
+        }
+        let (out, stats) = run(Config { wait_for_keyframe: false, ..Config::video() }, &stream, Duration::from_millis(1));
+        let indices: Vec<usize> = out.iter().map(|f| f.index as usize).collect();
+        prop_assert_eq!(indices, (0..frames).collect::<Vec<_>>());
+        prop_assert_eq!(stats.gaps_given_up, 0);
+        for (i, f) in out.iter().enumerate() {
+            prop_assert_eq!(f.packets, sizes[i]);
+        }
+    }
+
     /// Arbitrary packets and times never panic the buffer, and every packet is accounted for:
     /// kept, or dropped under one reason.
     #[test]

@@ -26,8 +26,6 @@
 //! partition starts; without it every payload has PID 0 and only the first has S, as
 //! libwebrtc sends. Both are valid RFC 7741; receivers need neither.
 
-use peerless_base::Writer;
-
 use super::{
     CodecError, Depacketizer, FrameBuf, FrameInfo, Packetizer, Packets, Payload, PayloadInfo,
 };
@@ -171,7 +169,16 @@ impl Vp8Descriptor {
     ///
     /// [`CodecError::BufferTooSmall`] when `out` is shorter than [`Vp8Descriptor::encoded_len`].
     pub fn emit(&self, out: &mut [u8]) -> Result<usize, CodecError> {
-        let mut w = Writer::new(out);
+        // Built in a register-sized array and copied once: the descriptor is at most six
+        // octets and is written for every payload.
+        let mut bytes = [0u8; 6];
+        let mut len = 0;
+        let mut push = |b: u8| {
+            if let Some(slot) = bytes.get_mut(len) {
+                *slot = b;
+            }
+            len += 1;
+        };
         let first = u8::from(self.non_reference) << 5
             | u8::from(self.partition_start) << 4
             | (self.partition_index & 0x07);
@@ -181,18 +188,22 @@ impl Vp8Descriptor {
             | u8::from(self.temporal_layer.is_some()) << 5
             | u8::from(self.key_idx.is_some()) << 4;
         if ext == 0 {
-            w.u8(first);
+            push(first);
         } else {
-            w.u8(first | 0x80);
-            w.u8(ext);
+            push(first | 0x80);
+            push(ext);
         }
         match self.picture_id {
-            Some(id) if self.long_picture_id => w.u16(0x8000 | (id & 0x7fff)),
-            Some(id) => w.u8((id & 0x7f) as u8),
+            Some(id) if self.long_picture_id => {
+                let [high, low] = (0x8000 | (id & 0x7fff)).to_be_bytes();
+                push(high);
+                push(low);
+            }
+            Some(id) => push((id & 0x7f) as u8),
             None => {}
         }
         if let Some(tl0) = self.tl0_pic_idx {
-            w.u8(tl0);
+            push(tl0);
         }
         if has_tk {
             let tid = self.temporal_layer.map_or(0, |t| (t & 0x03) << 6);
@@ -201,10 +212,15 @@ impl Vp8Descriptor {
             } else {
                 0
             };
-            w.u8(tid | sync | self.key_idx.unwrap_or(0) & 0x1f);
+            push(tid | sync | self.key_idx.unwrap_or(0) & 0x1f);
         }
-        w.finish()
-            .map_err(|e| CodecError::BufferTooSmall { needed: e.needed })
+        let written = bytes
+            .get(..len)
+            .ok_or(CodecError::BufferTooSmall { needed: len })?;
+        out.get_mut(..len)
+            .ok_or(CodecError::BufferTooSmall { needed: len })?
+            .copy_from_slice(written);
+        Ok(len)
     }
 }
 

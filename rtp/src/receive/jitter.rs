@@ -263,6 +263,11 @@ pub struct JitterBuffer<'a, D, const N: usize> {
     deadline: Option<Instant>,
     /// A packet far behind the window: two in a row mean the sender restarted its sequence.
     stray: Option<u64>,
+    /// How far [`JitterBuffer::head`] got through the head frame while it was incomplete:
+    /// `(next, resume)`, every slot in `next..resume` held and not ending the frame. Held
+    /// slots do not change until the head passes them, so the next look resumes there
+    /// instead of rescanning the frame at every insert (quadratic in its packets).
+    scan: Option<(u64, u64)>,
     now: Instant,
     stats: Stats,
 }
@@ -300,6 +305,7 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
             waiting_for_keyframe: config.wait_for_keyframe && config.kind == MediaKind::Video,
             deadline: None,
             stray: None,
+            scan: None,
             now: Instant::ZERO,
             stats: Stats::default(),
         }
@@ -418,6 +424,7 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
         let span = self.highest.max(next) - sequence;
         if !self.released_any && span < N as u64 {
             self.next = Some(sequence);
+            self.scan = None;
             self.deadline = None;
             return Ok(false);
         }
@@ -452,6 +459,7 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
                 Head::Empty => {
                     // Everything between was lost: start over at this packet.
                     self.next = Some(sequence);
+                    self.scan = None;
                     self.skipped = true;
                     self.stats.gaps_given_up += 1;
                     self.start_waiting_for_keyframe();
@@ -571,7 +579,7 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
             .unwrap_or_default()
     }
 
-    fn head(&self) -> Head {
+    fn head(&mut self) -> Head {
         let Some(next) = self.next else {
             return Head::Empty;
         };
@@ -591,10 +599,15 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
         if !first.starts_frame {
             return Head::Blocked;
         }
-        let mut sequence = next;
+        let mut sequence = match self.scan {
+            Some((from, resume)) if from == next => resume,
+            _ => next,
+        };
         loop {
             let slot = self.slot(sequence);
             if !slot.used {
+                // The slot before looked at this one as its follower: look again from there.
+                self.scan = Some((next, sequence.saturating_sub(1).max(next)));
                 return Head::Blocked;
             }
             if slot.marker && slot.timestamp == first.timestamp {
@@ -607,6 +620,7 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
                 return Head::Frame(next, sequence);
             }
             if sequence >= self.highest {
+                self.scan = Some((next, sequence));
                 return Head::Blocked;
             }
             sequence += 1;
@@ -662,6 +676,7 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
             self.held -= 1;
         }
         self.next = Some(next + 1);
+        self.scan = None;
     }
 
     /// Skips the blocked head to the next frame start past it (audio: the next held packet),
@@ -687,6 +702,7 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
             self.free_head();
         }
         self.next = self.next.map(|n| n.max(resume));
+        self.scan = None;
         self.stats.dropped_gave_up += (before - self.held) as u64;
         self.stats.gaps_given_up += 1;
         self.skipped = true;
@@ -718,13 +734,18 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
         let hole = if !head.used || lost_start {
             Some(next)
         } else {
-            (next..=self.highest).find(|&s| !self.slot(s).used)
+            // `head` just found every slot before its resume point held.
+            let from = match self.scan {
+                Some((from, resume)) if from == next => resume,
+                _ => next,
+            };
+            (from..=self.highest).find(|&s| !self.slot(s).used)
         };
         let Some(hole) = hole else { return };
-        let waiting = self
-            .slots
-            .iter()
-            .filter(|s| s.used && s.sequence >= hole)
+        // Every held packet lies at or below `highest`, within one window of the head.
+        let waiting = (hole..=self.highest)
+            .map(|s| self.slot(s))
+            .filter(|s| s.used)
             .map(|s| s.arrival)
             .min();
         self.deadline = waiting.map(|t| t.saturating_add(self.config.max_delay));
@@ -736,6 +757,7 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
         }
         self.held = 0;
         self.deadline = None;
+        self.scan = None;
     }
 }
 

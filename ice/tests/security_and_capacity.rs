@@ -534,8 +534,26 @@ fn a_small_buffer_is_reported_and_nothing_is_lost() {
     );
 }
 
+/// Runs `a` from time zero to `until`, waking at every `poll_timeout`, and returns when each
+/// new transaction first went out and where to.
+fn first_sends(a: &mut Agent, until: Instant) -> Vec<(Instant, SocketAddr)> {
+    let mut now = Instant::ZERO;
+    let mut sends: Vec<(Instant, SocketAddr)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    while now < until {
+        a.handle_timeout(now);
+        for (_, dst, p) in drain(a) {
+            if seen.insert(Message::parse(&p).unwrap().transaction_id()) {
+                sends.push((now, dst));
+            }
+        }
+        now = a.poll_timeout().unwrap().min(until);
+    }
+    sends
+}
+
 #[test]
-fn new_checks_are_paced_by_ta_in_pair_priority_order() {
+fn the_first_check_of_every_new_pair_goes_out_at_once_in_pair_priority_order() {
     let mut a = agent(Role::Controlling);
     for (i, prio) in [(2, 1000u32), (3, 3000), (4, 2000), (5, 4000)] {
         a.add_remote_candidate(&format!(
@@ -543,30 +561,77 @@ fn new_checks_are_paced_by_ta_in_pair_priority_order() {
         ))
         .unwrap();
     }
-    let mut now = Instant::ZERO;
-    let mut first_sends: Vec<(Instant, SocketAddr)> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    while now < Instant::from_millis(400) {
-        a.handle_timeout(now);
-        for (_, dst, p) in drain(&mut a) {
-            if seen.insert(Message::parse(&p).unwrap().transaction_id()) {
-                first_sends.push((now, dst));
-            }
-        }
-        now = a.poll_timeout().unwrap().min(Instant::from_millis(400));
-    }
-    let order: Vec<_> = first_sends
-        .iter()
-        .map(|(_, d)| d.ip().to_string())
-        .collect();
-    // Each remote has its own foundation, so all four start Waiting: highest priority first.
+    let sends = first_sends(&mut a, Instant::from_millis(400));
+    let order: Vec<_> = sends.iter().map(|(_, d)| d.ip().to_string()).collect();
+    // Each remote has its own foundation, so all four start Waiting: highest priority first,
+    // none of them waiting for a Ta slot (RFC 8445 §6.1.4.2).
     assert_eq!(order, ["192.0.2.5", "192.0.2.3", "192.0.2.4", "192.0.2.2"]);
-    for w in first_sends.windows(2) {
-        assert!(
-            w[1].0 - w[0].0 >= Duration::from_millis(50),
-            "{first_sends:?}"
-        );
+    assert!(sends.iter().all(|(t, _)| *t == Instant::ZERO), "{sends:?}");
+}
+
+#[test]
+fn frozen_pairs_are_unfrozen_one_per_ta() {
+    let mut a = agent(Role::Controlling);
+    // One foundation: the first pair waits, the other three are frozen and get a Ta each.
+    for (i, prio) in [(2, 1000u32), (3, 3000), (4, 2000), (5, 4000)] {
+        a.add_remote_candidate(&format!("candidate:7 1 udp {prio} 192.0.2.{i} 9 typ host"))
+            .unwrap();
     }
+    let sends = first_sends(&mut a, Instant::from_millis(400));
+    assert_eq!(sends.len(), 4, "{sends:?}");
+    assert_eq!(sends[0].0, Instant::ZERO, "{sends:?}");
+    for w in sends.windows(2) {
+        assert!(w[1].0 - w[0].0 >= Duration::from_millis(50), "{sends:?}");
+    }
+}
+
+#[test]
+fn a_trickled_candidate_is_checked_at_once_even_inside_a_ta() {
+    let mut a = agent(Role::Controlling);
+    a.add_remote_candidate("candidate:2 1 udp 1000 192.0.2.2 9 typ host")
+        .unwrap();
+    a.handle_timeout(Instant::ZERO);
+    assert_eq!(drain(&mut a).len(), 1);
+    // 10 ms later, well inside the Ta that the first check started.
+    let t = Instant::from_millis(10);
+    a.add_remote_candidate("candidate:3 1 udp 2000 192.0.2.3 9 typ host")
+        .unwrap();
+    // The wake-up is due now, not at the next Ta slot (50 ms).
+    assert!(
+        a.poll_timeout().is_some_and(|w| w <= t),
+        "{:?}",
+        a.poll_timeout()
+    );
+    a.handle_timeout(t);
+    let out = drain(&mut a);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].1, addr("192.0.2.3:9"));
+}
+
+#[test]
+fn a_triggered_check_is_not_delayed_by_the_pacer() {
+    let mut a = agent(Role::Controlled);
+    a.add_remote_candidate("candidate:2 1 udp 1000 192.0.2.9 9 typ host")
+        .unwrap();
+    a.handle_timeout(Instant::ZERO);
+    assert_eq!(drain(&mut a).len(), 1, "the ordinary check");
+    // A request from an address we do not know, 5 ms into the Ta: the answer and the
+    // triggered check to the new peer-reflexive candidate both go out now.
+    let t = Instant::from_millis(5);
+    let req = request(
+        9,
+        &user(),
+        OURS.1.as_bytes(),
+        &[Attribute::IceControlling(5)],
+    );
+    a.handle_packet(t, remote(), local(), &req);
+    let out = drain(&mut a);
+    let classes: Vec<_> = out
+        .iter()
+        .map(|(_, d, p)| (*d, Message::parse(p).unwrap().class()))
+        .collect();
+    assert!(classes.contains(&(remote(), Class::Success)), "{classes:?}");
+    assert!(classes.contains(&(remote(), Class::Request)), "{classes:?}");
 }
 
 #[test]

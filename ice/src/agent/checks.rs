@@ -2,6 +2,7 @@
 //! and the triggered checks they cause, role conflicts.
 //!
 //! ```text
+//!  at once: triggered pairs, first check of each Waiting pair (RFC 8445 §6.1.4.2)
 //!  every Ta: triggered pair | gather job | best Waiting (else Frozen) pair --start_txn-->
 //!      Request USERNAME theirs:ours PRIORITY ICE-CONTROLL(ING|ED) [USE-CANDIDATE] MI FP
 //!      <-- Success (MI their pwd, XOR-MAPPED) : pair Succeeded, unfreeze its foundation,
@@ -410,6 +411,71 @@ impl<
         self.nominate_at = None;
         self.reprioritise();
         self.emit(PendingEvent::Role(role));
+    }
+
+    /// The checks that owe nothing to the pacer (RFC 8445 §6.1.4.2 lets an agent start the
+    /// first check at once): every queued triggered check (the peer is waiting on it, and a
+    /// nomination rides on one), and the first check of every Waiting pair never checked.
+    /// Later checks of a pair, unfrozen pairs and gathering keep to one per Ta; whatever goes
+    /// out here pushes the next paced slot a Ta away.
+    pub(super) fn start_unpaced(&mut self, now: Instant) {
+        if self.config.lite || self.remote_creds.is_none() {
+            return;
+        }
+        let mut started = false;
+        while let Some(i) = self.next_triggered() {
+            if !self.start_check(now, i) {
+                // Its candidates are gone: the pair cannot be checked, so it is dropped from
+                // the queue rather than tried forever.
+                if let Some(p) = self.pairs.get_mut(i).and_then(|p| p.as_mut()) {
+                    p.triggered = None;
+                }
+                continue;
+            }
+            started = true;
+        }
+        // A burst larger than the transaction table would evict its own checks before they
+        // went out: what does not fit waits for the pacer.
+        while self.txn_slot_free()
+            && let Some(i) = self.next_first_check()
+        {
+            if !self.start_check(now, i) {
+                if let Some(p) = self.pairs.get_mut(i).and_then(|p| p.as_mut()) {
+                    p.state = PairState::Failed;
+                }
+                continue;
+            }
+            started = true;
+        }
+        if started {
+            self.next_pace = self.next_pace.max(now + self.config.ta);
+        }
+    }
+
+    /// The best Waiting pair that has never been checked.
+    pub(super) fn next_first_check(&self) -> Option<usize> {
+        self.remote_creds?;
+        if self.role == Role::Controlling && self.selected.is_some_and(|s| !s.old) {
+            return None;
+        }
+        self.pairs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.map(|p| (i, p)))
+            .filter(|(_, p)| p.state == PairState::Waiting && p.counters.requests_sent == 0)
+            .max_by_key(|(_, p)| p.priority)
+            .map(|(i, _)| i)
+    }
+
+    /// Whether [`Self::start_unpaced`] has work now.
+    pub(super) fn unpaced_work(&self) -> bool {
+        !self.config.lite
+            && (self.next_triggered().is_some()
+                || (self.txn_slot_free() && self.next_first_check().is_some()))
+    }
+
+    fn txn_slot_free(&self) -> bool {
+        self.txns.iter().any(Option::is_none)
     }
 
     /// One Ta slot: a triggered check, else a gathering request, else an ordinary check.

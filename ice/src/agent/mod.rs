@@ -5,7 +5,8 @@
 //!  signalling --set_remote_credentials / add_remote_candidate / end_of_remote_candidates--+
 //!                                                                                          v
 //!  New -> Checking: pairs = host locals x remotes (same family), ordered by pair priority
-//!           every Ta: triggered queue first, else the best Waiting pair (unfreezing by foundation)
+//!           at once: triggered checks and the first check of each Waiting pair;
+//!           every Ta after: the best Waiting pair (unfreezing by foundation), gathering
 //!           Binding request  USERNAME=theirs:ours PRIORITY ICE-CONTROLLING|ICE-CONTROLLED
 //!                            [USE-CANDIDATE] MESSAGE-INTEGRITY(their pwd) FINGERPRINT
 //!           <-- success (XOR-MAPPED-ADDRESS, MI with their pwd) -> pair valid (unknown mapped
@@ -556,6 +557,7 @@ impl<
             // Binding indications are keepalives: nothing to do.
             Class::Indication => {}
         }
+        self.start_unpaced(now);
         self.update_state();
     }
 
@@ -607,6 +609,8 @@ impl<
         self.refresh_consent(now);
         self.maybe_renominate(now);
         self.follow_renomination(now);
+        self.maybe_nominate(now);
+        self.start_unpaced(now);
         if now >= self.next_pace {
             self.pace(now);
         }
@@ -724,7 +728,9 @@ impl<
                                 && !(self.role == Role::Controlling
                                     && self.selected.is_some_and(|s| !s.old)))
                     }));
-            if pacing_work {
+            if self.unpaced_work() {
+                at(self.now);
+            } else if pacing_work {
                 at(self.next_pace.max(self.now));
             }
             if let Some(n) = self.nominate_at

@@ -20,7 +20,10 @@
 //!   the depacketizer into a lent buffer); str0m's jitter buffer is not public API, so its
 //!   packets are sorted by sequence number (a Vec sort, no loss handling) and depacketized:
 //!   ours still does more per packet here;
-//! - `round trip`: packetize + reorder + depacketize, the previous benchmark's single row.
+//! - `round trip`: packetize + reorder + depacketize, the previous benchmark's single row;
+//! - `copy floor`: the payload bytes only moved, once (what packetize and an in-order
+//!   depacketize cannot avoid) and twice via a ring of slots (what a jitter buffer that owns
+//!   its packets without an allocator cannot avoid).
 //!
 //! Both sides' output is checked against the input before timing. Printed: packets per
 //! CPU-second (thread CPU time) for each, and ours/str0m.
@@ -386,6 +389,44 @@ fn compare<P, D, Q, E>(
         iterations,
     );
     report(name, "round trip", a, b);
+    // The floor under the copying rows: the payloads' bytes moved once (into the frame) and
+    // twice (into a slot of a ring as large as the jitter buffer's, then into the frame).
+    let mut ring = vec![0u8; SLOTS * MTU];
+    let mut next_slot = 0;
+    let once = measure(
+        || {
+            let mut at = 0;
+            for (payload, &(len, _)) in ours.payloads.iter().zip(&ours.meta) {
+                ours.frame[at..at + len].copy_from_slice(&payload[..len]);
+                at += len;
+            }
+            std::hint::black_box(&ours.frame);
+            n
+        },
+        iterations,
+    );
+    let twice = measure(
+        || {
+            let mut at = 0;
+            for (payload, &(len, _)) in ours.payloads.iter().zip(&ours.meta) {
+                let slot = &mut ring[next_slot * MTU..next_slot * MTU + len];
+                slot.copy_from_slice(&payload[..len]);
+                ours.frame[at..at + len].copy_from_slice(std::hint::black_box(slot));
+                at += len;
+                next_slot = (next_slot + 1) % SLOTS;
+            }
+            std::hint::black_box(&ours.frame);
+            n
+        },
+        iterations,
+    );
+    let rate = |(p, t): (usize, Duration)| p as f64 / t.as_secs_f64() / 1e6;
+    println!(
+        "{name:<22} {:<24} memcpy once {:>6.2} M packets/CPU-s, twice (via a {SLOTS}-slot ring) {:.2} M",
+        "copy floor",
+        rate(once),
+        rate(twice)
+    );
 }
 
 fn main() {

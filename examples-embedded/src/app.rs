@@ -149,9 +149,9 @@ fn peer_connect(out: &mut impl Write, instructions: &impl Fn() -> u64) -> Result
     let [sa, sb] = unsafe { &mut *core::ptr::addr_of_mut!(PEER_STORAGE) };
     let (a_send, a_recv) = sa.areas();
     let (b_send, b_recv) = sb.areas();
-    let mut offerer: SmallPeer<'_> =
+    let mut offerer: SmallPeer<&mut [u8]> =
         Peer::new(selftest::config(ca, 1), Instant::ZERO, a_send, a_recv);
-    let mut answerer: SmallPeer<'_> =
+    let mut answerer: SmallPeer<&mut [u8]> =
         Peer::new(selftest::config(cb, 2), Instant::ZERO, b_send, b_recv);
     let (mut sdp, mut buf) = ([0u8; 2048], [0u8; 1500]);
     let mut spent = [0u64; 2];
@@ -182,7 +182,7 @@ fn peer_connect(out: &mut impl Write, instructions: &impl Fn() -> u64) -> Result
     writeln!(
         out,
         "peer_small_bytes={}",
-        core::mem::size_of::<SmallPeer<'_>>()
+        core::mem::size_of::<SmallPeer<&mut [u8]>>()
     )?;
     writeln!(
         out,

@@ -14,8 +14,8 @@ fuzz_target!(|data: &[u8]| {
     let mut sb = Box::new(Storage::<8192, 8192>::new());
     let (a_send, a_recv) = sa.areas();
     let (b_send, b_recv) = sb.areas();
-    let mut remote: SmallPeer<'_> = Peer::new(selftest::config(ca, 1), Instant::ZERO, a_send, a_recv);
-    let mut peer: SmallPeer<'_> = Peer::new(selftest::config(cb, 2), Instant::ZERO, b_send, b_recv);
+    let mut remote: SmallPeer<&mut [u8]> = Peer::new(selftest::config(ca, 1), Instant::ZERO, a_send, a_recv);
+    let mut peer: SmallPeer<&mut [u8]> = Peer::new(selftest::config(cb, 2), Instant::ZERO, b_send, b_recv);
     let _ = remote.create_data_channel("fuzz", Default::default());
     let _ = remote.add_local_candidate(selftest::OFFERER);
     let _ = peer.add_local_candidate(selftest::ANSWERER);

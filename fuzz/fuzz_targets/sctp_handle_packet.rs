@@ -10,7 +10,7 @@ use peerless_base::Instant;
 use peerless_sctp::wire::{self, Packet};
 use peerless_sctp::{Association, ChannelOptions, Config, DtlsRole, MessageKind, Reliability};
 
-type Assoc<'a> = Association<'a, 64, 8>;
+type Assoc<'a> = Association<&'a mut [u8], 64, 8>;
 
 fn drain(a: &mut Assoc<'_>) -> Vec<Vec<u8>> {
     let mut out = Vec::new();

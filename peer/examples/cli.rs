@@ -163,7 +163,8 @@ fn run(o: &Options) -> Result<bool, Box<dyn std::error::Error>> {
     let (cert, seed) = host::identity()?;
     let mut storage = Box::new(Storage::<{ 256 * 1024 }, { 256 * 1024 }>::new());
     let (send_area, recv_area) = storage.areas();
-    let mut peer: Peer<'_> = Peer::new(Config::new(cert, seed), host.now(), send_area, recv_area);
+    let mut peer: Peer<&mut [u8]> =
+        Peer::new(Config::new(cert, seed), host.now(), send_area, recv_area);
     let err = |e: &dyn std::fmt::Debug| format!("{e:?}");
     peer.add_local_candidate(host.local).map_err(|e| err(&e))?;
     let mut sdp = vec![0u8; 16384];

@@ -149,7 +149,7 @@ fn session(
     let (cert, seed) = host::identity()?;
     let mut storage = Box::new(Storage::<{ 256 * 1024 }, { 256 * 1024 }>::new());
     let (s, r) = storage.areas();
-    let mut peer: Peer<'_> = Peer::new(Config::new(cert, seed), host.now(), s, r);
+    let mut peer: Peer<&mut [u8]> = Peer::new(Config::new(cert, seed), host.now(), s, r);
     peer.add_local_candidate(host.local).map_err(err)?;
     peer.set_remote_description(SdpType::Offer, offer)
         .map_err(err)?;
@@ -224,7 +224,7 @@ fn selftest(count: usize) -> Result<(), Error> {
         let (cert, seed) = host::identity()?;
         let mut storage = Box::new(Storage::<{ 256 * 1024 }, { 256 * 1024 }>::new());
         let (s, r) = storage.areas();
-        let mut peer: Peer<'_> = Peer::new(Config::new(cert, seed), host.now(), s, r);
+        let mut peer: Peer<&mut [u8]> = Peer::new(Config::new(cert, seed), host.now(), s, r);
         peer.add_local_candidate(host.local).map_err(err)?;
         let offer = offer_rx.recv()?;
         peer.set_remote_description(SdpType::Offer, &offer)
@@ -272,7 +272,7 @@ fn selftest(count: usize) -> Result<(), Error> {
     let mut storage = Box::new(Storage::<{ 256 * 1024 }, { 256 * 1024 }>::new());
     let (s, r) = storage.areas();
     let t_new = WallInstant::now();
-    let mut peer: Peer<'_> = Peer::new(Config::new(cert, seed), host.now(), s, r);
+    let mut peer: Peer<&mut [u8]> = Peer::new(Config::new(cert, seed), host.now(), s, r);
     let chat = peer
         .create_data_channel("selftest", Default::default())
         .map_err(err)?;
@@ -386,7 +386,7 @@ fn selftest(count: usize) -> Result<(), Error> {
 
 /// Checks the JSON report the page shows: it parses, has an entry of every type, and its
 /// data channel counted what the selftest sent.
-fn report_summary(peer: &Peer<'_>) -> Result<String, Error> {
+fn report_summary(peer: &Peer<&mut [u8]>) -> Result<String, Error> {
     let mut json = String::new();
     peer.write_stats_json(&mut json).map_err(err)?;
     let entries: Vec<serde_json::Value> = serde_json::from_str(&json)?;

@@ -34,7 +34,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut storage = Box::new(DefaultStorage::new());
     let (send_area, recv_area) = storage.areas();
-    let mut peer: Peer<'_> = Peer::new(Config::new(certificate, seed), now(), send_area, recv_area);
+    let mut peer: Peer<&mut [u8]> =
+        Peer::new(Config::new(certificate, seed), now(), send_area, recv_area);
     peer.add_local_candidate(local)
         .map_err(|e| format!("{e:?}"))?;
 

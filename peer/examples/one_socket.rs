@@ -12,28 +12,38 @@
 //! channel and sends a message, its server Peer echoes it, and the run ends when every client
 //! has its echo (exit 0) or after 30 s (exit 1). Signalling is a function call.
 //!
+//! Each Peer owns its SCTP storage (`Peer<Box<[u8]>>`), so the server keeps its Peers in a
+//! `HashMap` by session with no lifetime to thread through and nothing leaked; firmware lends
+//! `&'static mut [u8]` areas instead.
+//!
 //! ```text
 //!   cargo run --release -p peerless --example one_socket -- [CLIENTS]   # 100 by default
 //! ```
 
+use std::collections::HashMap;
 use std::net::UdpSocket;
 use std::time::Duration;
 
-use peerless::{ChannelInit, Config, Event, Peer, SdpType, Storage};
+use peerless::{ChannelInit, Config, Event, Peer, SdpType};
 use peerless_base::{Drbg, Instant};
 use peerless_dtls::{Certificate, Validity};
 
+/// A Peer that owns its SCTP areas: it can live in a map, be moved, and be dropped.
+type HostPeer = Peer<Box<[u8]>>;
+
 /// 32 KiB each way per Peer: messages up to about 28 KiB, plenty for an echo.
-type PeerStorage = Storage<{ 32 * 1024 }, { 32 * 1024 }>;
+const AREA: usize = 32 * 1024;
+
+/// A session's id on the server (what a signalling server would hand out).
+type SessionId = usize;
 
 struct Side {
-    peer: Peer<'static>,
+    peer: HostPeer,
     socket: UdpSocket,
 }
 
-fn new_peer(certificate: &Certificate, seed: &mut Drbg) -> Peer<'static> {
-    let storage: &'static mut PeerStorage = Box::leak(Box::new(PeerStorage::new()));
-    let (send_area, recv_area) = storage.areas();
+fn new_peer(certificate: &Certificate, seed: &mut Drbg) -> HostPeer {
+    let (send_area, recv_area) = (vec![0u8; AREA].into(), vec![0u8; AREA].into());
     let mut bytes = [0u8; 32];
     seed.fill(&mut bytes);
     Peer::new(
@@ -64,10 +74,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = UdpSocket::bind("127.0.0.1:0")?;
     server.set_nonblocking(true)?;
     let server_addr = server.local_addr()?;
-    let mut served: Vec<Peer<'static>> = Vec::with_capacity(clients);
+    let mut served: HashMap<SessionId, HostPeer> = HashMap::with_capacity(clients);
     let mut sides: Vec<Side> = Vec::with_capacity(clients);
     let mut sdp = vec![0u8; 16 * 1024];
-    for _ in 0..clients {
+    for session in 0..clients {
         let socket = UdpSocket::bind("127.0.0.1:0")?;
         socket.set_nonblocking(true)?;
         let mut client = new_peer(&certificate, &mut rng);
@@ -81,7 +91,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let answer = peer.create_answer(&mut sdp)?.to_owned();
         peer.set_local_description(SdpType::Answer, &answer)?;
         client.set_remote_description(SdpType::Answer, &answer)?;
-        served.push(peer);
+        served.insert(session, peer);
         sides.push(Side {
             peer: client,
             socket,
@@ -96,7 +106,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // The server's socket: each datagram to the Peer that accepts it.
         while let Ok((n, from)) = server.recv_from(&mut buf) {
             let datagram = &mut buf[..n];
-            match served.iter_mut().find(|p| p.accepts(from, datagram)) {
+            match served.values_mut().find(|p| p.accepts(from, datagram)) {
                 Some(peer) => {
                     routed += 1;
                     peer.handle_packet(now(), from, server_addr, datagram);
@@ -111,7 +121,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         // The drain rule, for every Peer on both sides.
-        for (i, (peer, side)) in served.iter_mut().zip(sides.iter_mut()).enumerate() {
+        for (i, side) in sides.iter_mut().enumerate() {
+            let Some(peer) = served.get_mut(&i) else {
+                continue;
+            };
             for p in [&mut *peer, &mut side.peer] {
                 if p.poll_timeout().is_some_and(|t| t <= now()) {
                     p.handle_timeout(now());

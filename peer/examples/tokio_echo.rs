@@ -36,7 +36,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut storage = Box::new(DefaultStorage::new());
     let (send_area, recv_area) = storage.areas();
-    let mut peer: Peer<'_> = Peer::new(Config::new(certificate, seed), now(), send_area, recv_area);
+    let mut peer: Peer<&mut [u8]> =
+        Peer::new(Config::new(certificate, seed), now(), send_area, recv_area);
     peer.add_local_candidate(local)?;
 
     let mut offer = String::new();

@@ -50,7 +50,9 @@
 //!
 //! # Memory
 //!
-//! Everything is inline except the two SCTP areas the caller lends ([`Storage`]). On x86-64
+//! Everything is inline except the two SCTP areas, which the caller lends (`&mut [u8]`, e.g.
+//! from a [`Storage`] in a `static`) or hands over (`Vec<u8>`, `Box<[u8]>`: then the Peer owns
+//! them and needs no lifetime; see [`Area`]). On x86-64
 //! a default [`Peer`] (what browsers need: 4 KiB DTLS buffers for their post-quantum
 //! ClientHellos, 32 channels, a 16 KiB remote SDP) is 70 928 bytes and a [`SmallPeer`] (2 KiB
 //! DTLS buffers, 4 channels, 64 SCTP chunks, 1.5/2 KiB SDP copies, 8 remote candidates) is
@@ -77,8 +79,8 @@ pub mod selftest;
 mod text;
 
 pub use peer::{
-    CandidateError, ChannelError, ChannelId, ChannelInit, ChannelOptions, ChannelStats, Config,
-    ConnectionState, DTLS_BUFFER, DataChannel, DefaultStorage, EARLY_DTLS_DATAGRAMS, Event,
+    Area, CandidateError, ChannelError, ChannelId, ChannelInit, ChannelOptions, ChannelStats,
+    Config, ConnectionState, DTLS_BUFFER, DataChannel, DefaultStorage, EARLY_DTLS_DATAGRAMS, Event,
     IceGatheringState, IceState, LOCAL_SDP_CAPACITY, MAX_HOSTS, MAX_LABEL, MessageKind, Peer,
     REMOTE_CANDIDATE_CAPACITY, REMOTE_SDP_CAPACITY, ReadyState, Reliability, SdpError, SdpType,
     SendError, SignalingState, SmallStorage, SrtpContexts, Stats, Storage,
@@ -100,7 +102,7 @@ pub use text::Text;
 /// offer from Chromium (690 bytes) or Firefox (769 bytes) with a few candidates does; a
 /// browser app's audio + video + data offer (Firefox 4.5 KB, Chromium 6.4 KB) does not and is
 /// refused with `SdpError::TooLarge`: such an app needs the default [`Peer`].
-pub type SmallPeer<'a> = Peer<'a, 64, 4, 2048, 1536, 2048, 8>;
+pub type SmallPeer<S = &'static mut [u8]> = Peer<S, 64, 4, 2048, 1536, 2048, 8>;
 
 pub use peerless_dtls as dtls;
 pub use peerless_ice as ice;

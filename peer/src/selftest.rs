@@ -23,7 +23,7 @@ use core::time::Duration;
 use peerless_base::Instant;
 use peerless_dtls::Certificate;
 
-use crate::peer::{ChannelId, Config, Event, MessageKind, Peer, SdpType};
+use crate::peer::{Area, ChannelId, Config, Event, MessageKind, Peer, SdpType};
 
 /// Which Peer a measured call ran on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,6 +95,7 @@ const PROBE: &[u8] = b"peerless selftest";
 /// assert!(report.echo_us >= report.open_us);
 /// ```
 pub fn run<
+    S: Area,
     const K: usize,
     const C: usize,
     const D: usize,
@@ -102,8 +103,8 @@ pub fn run<
     const R: usize,
     const N: usize,
 >(
-    offerer: &mut Peer<'_, K, C, D, L, R, N>,
-    answerer: &mut Peer<'_, K, C, D, L, R, N>,
+    offerer: &mut Peer<S, K, C, D, L, R, N>,
+    answerer: &mut Peer<S, K, C, D, L, R, N>,
     sdp: &mut [u8],
     buf: &mut [u8],
     mut measure: impl FnMut(Side, &mut dyn FnMut()),
@@ -175,6 +176,7 @@ struct Seen {
 }
 
 fn drain<
+    S: Area,
     const K: usize,
     const C: usize,
     const D: usize,
@@ -182,7 +184,7 @@ fn drain<
     const R: usize,
     const N: usize,
 >(
-    peer: &mut Peer<'_, K, C, D, L, R, N>,
+    peer: &mut Peer<S, K, C, D, L, R, N>,
     echo: &mut [u8; 64],
 ) -> Seen {
     let mut seen = Seen::default();
@@ -208,6 +210,7 @@ fn drain<
 }
 
 fn exchange<
+    S: Area,
     const K: usize,
     const C: usize,
     const D: usize,
@@ -215,8 +218,8 @@ fn exchange<
     const R: usize,
     const N: usize,
 >(
-    a: &mut Peer<'_, K, C, D, L, R, N>,
-    b: &mut Peer<'_, K, C, D, L, R, N>,
+    a: &mut Peer<S, K, C, D, L, R, N>,
+    b: &mut Peer<S, K, C, D, L, R, N>,
     channel: ChannelId,
     buf: &mut [u8],
     measure: &mut impl FnMut(Side, &mut dyn FnMut()),

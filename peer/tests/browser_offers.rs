@@ -115,7 +115,7 @@ fn small_peer_takes_data_only_offers_and_refuses_media_offers_as_too_large() {
         let (cert, _) = certs();
         let storage: &'static mut peerless::SmallStorage = Box::leak(Box::new(Storage::new()));
         let (s, r) = storage.areas();
-        let mut p: SmallPeer<'static> =
+        let mut p: SmallPeer =
             SmallPeer::new(peerless::Config::new(cert, [3; 32]), Instant::ZERO, s, r);
         let result = p.set_remote_description(SdpType::Offer, &offer);
         if name.contains("audio-video") {

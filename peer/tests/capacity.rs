@@ -112,7 +112,7 @@ fn a_host_that_drains_late_still_learns_every_channel_and_the_latest_state() {
 }
 
 /// A Peer whose ICE agent keeps two remote candidates.
-type TwoCandidatePeer = Peer<'static, 256, 32, 4096, 2048, 16384, 2>;
+type TwoCandidatePeer = Peer<&'static mut [u8], 256, 32, 4096, 2048, 16384, 2>;
 
 #[test]
 fn candidates_beyond_the_remote_table_are_reported_once_per_description() {

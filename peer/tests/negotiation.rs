@@ -37,7 +37,7 @@ enum N {
     Other,
 }
 
-fn events(p: &mut Peer<'static>) -> Vec<N> {
+fn events(p: &mut Peer) -> Vec<N> {
     let mut out = Vec::new();
     while let Some(e) = p.poll_event() {
         out.push(match e {
@@ -81,12 +81,12 @@ fn needed(evs: &[N]) -> usize {
     evs.iter().filter(|e| **e == N::Needed).count()
 }
 
-fn offer(p: &mut Peer<'static>) -> String {
+fn offer(p: &mut Peer) -> String {
     let mut buf = vec![0u8; 4096];
     p.create_offer(&mut buf).unwrap().to_string()
 }
 
-fn answer(p: &mut Peer<'static>) -> String {
+fn answer(p: &mut Peer) -> String {
     let mut buf = vec![0u8; 4096];
     p.create_answer(&mut buf).unwrap().to_string()
 }
@@ -543,7 +543,7 @@ fn a_stun_server_that_never_answers_is_a_candidate_error_and_gathering_completes
     let (ca, _) = certs();
     let (s, r) = areas();
     let server = addr("198.51.100.7:3478");
-    let mut a: Peer<'static> = Peer::new(
+    let mut a: Peer = Peer::new(
         Config::new(ca, [1; 32]).with_stun_server(server),
         Instant::ZERO,
         s,
@@ -598,7 +598,7 @@ fn can_trickle_follows_the_remote_ice_options() {
     let (s, r) = areas();
     let mut cfg = Config::new(cb, [2; 32]);
     cfg.trickle = false;
-    let mut b: Peer<'static> = Peer::new(cfg, Instant::ZERO, s, r);
+    let mut b: Peer = Peer::new(cfg, Instant::ZERO, s, r);
     b.add_local_candidate(addr(B)).unwrap();
     let o = offer(&mut b);
     assert_eq!(a.can_trickle_ice_candidates(), None);

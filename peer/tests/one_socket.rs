@@ -9,15 +9,14 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::{addr, certs};
-use peerless::{ChannelInit, Config, Event, Peer, SdpType, Storage};
+use peerless::{ChannelInit, Config, Event, Peer, SdpType};
 use peerless_base::Instant;
 
 const CLIENTS: usize = 100;
 
-fn small_peer(cert: peerless_dtls::Certificate, seed: u64) -> Peer<'static> {
-    let storage: &'static mut Storage<{ 32 * 1024 }, { 32 * 1024 }> =
-        Box::leak(Box::new(Storage::new()));
-    let (s, r) = storage.areas();
+/// A Peer owning its areas, as a server keeps it (in a `Vec` here, moved in and out).
+fn small_peer(cert: peerless_dtls::Certificate, seed: u64) -> Peer<Vec<u8>> {
+    let (s, r) = (vec![0u8; 32 * 1024], vec![0u8; 32 * 1024]);
     let mut bytes = [0u8; 32];
     bytes[..8].copy_from_slice(&seed.to_le_bytes());
     Peer::new(Config::new(cert, bytes), Instant::ZERO, s, r)
@@ -32,8 +31,8 @@ fn a_hundred_peers_share_one_socket_and_each_datagram_finds_its_peer() {
             .parse()
             .unwrap()
     };
-    let mut servers: Vec<Peer<'static>> = Vec::new();
-    let mut clients: Vec<Peer<'static>> = Vec::new();
+    let mut servers: Vec<Peer<Vec<u8>>> = Vec::new();
+    let mut clients: Vec<Peer<Vec<u8>>> = Vec::new();
     let mut buf = vec![0u8; 8192];
     for i in 0..CLIENTS {
         let mut c = small_peer(client_cert.clone(), 10_000 + i as u64);

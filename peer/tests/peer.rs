@@ -37,13 +37,13 @@ fn selftest_connects_and_echoes() {
     let (a_send, a_recv) = sa.areas();
     let (b_send, b_recv) = sb.areas();
     let (ca, cb) = certs();
-    let mut a: peerless::SmallPeer<'_> = peerless::Peer::new(
+    let mut a: peerless::SmallPeer<&mut [u8]> = peerless::Peer::new(
         peerless::selftest::config(ca, 1),
         peerless_base::Instant::ZERO,
         a_send,
         a_recv,
     );
-    let mut b: peerless::SmallPeer<'_> = peerless::Peer::new(
+    let mut b: peerless::SmallPeer<&mut [u8]> = peerless::Peer::new(
         peerless::selftest::config(cb, 2),
         peerless_base::Instant::ZERO,
         b_send,
@@ -68,8 +68,8 @@ fn selftest_connects_and_echoes() {
 
 #[test]
 fn peer_size() {
-    let default = std::mem::size_of::<peerless::Peer<'static>>();
-    let small = std::mem::size_of::<peerless::SmallPeer<'static>>();
+    let default = std::mem::size_of::<peerless::Peer>();
+    let small = std::mem::size_of::<peerless::SmallPeer>();
     println!(
         "size_of::<Peer>() = {default} bytes; size_of::<SmallPeer>() = {small} bytes (SCTP storage lent separately)"
     );
@@ -77,8 +77,8 @@ fn peer_size() {
         "  parts: ice::Agent {} + dtls::Endpoint {} + sctp::Association {} (small: {}) + srtp::Context x2 {} + SDP copies {} + early DTLS stash {}",
         std::mem::size_of::<peerless_ice::Agent>(),
         std::mem::size_of::<peerless_dtls::Endpoint>(),
-        std::mem::size_of::<peerless_sctp::Association<'static>>(),
-        std::mem::size_of::<peerless_sctp::Association<'static, 64, 4>>(),
+        std::mem::size_of::<peerless_sctp::Association>(),
+        std::mem::size_of::<peerless_sctp::Association<&'static mut [u8], 64, 4>>(),
         2 * std::mem::size_of::<peerless_srtp::Context>(),
         peerless::LOCAL_SDP_CAPACITY + peerless::REMOTE_SDP_CAPACITY,
         peerless::DTLS_BUFFER,
@@ -488,7 +488,7 @@ fn trickled_candidates_connect_without_candidates_in_the_descriptions() {
     // Then the sockets, and their candidates over signalling.
     pair.a.add_local_candidate(common::addr(common::A)).unwrap();
     pair.b.add_local_candidate(common::addr(common::B)).unwrap();
-    let trickle = |p: &mut peerless::Peer<'static>| {
+    let trickle = |p: &mut peerless::Peer| {
         let mut lines = Vec::new();
         let mut complete = false;
         while let Some(e) = p.poll_event() {

@@ -20,7 +20,7 @@ use peerless_proptest::sim::{Burst, LinkConfig, Network, Node, Outgoing, seeded_
 /// A Peer as a simulator node: it records events, echoes (answerer) or sends a workload and
 /// checks the echoes (offerer).
 struct SimPeer {
-    peer: Peer<'static>,
+    peer: Peer,
     events: Vec<Ev>,
     echo: bool,
     channel: Option<ChannelId>,
@@ -33,7 +33,7 @@ struct SimPeer {
 }
 
 impl SimPeer {
-    fn new(peer: Peer<'static>, echo: bool) -> Self {
+    fn new(peer: Peer, echo: bool) -> Self {
         SimPeer {
             peer,
             events: Vec::new(),
@@ -194,7 +194,7 @@ fn random_link(seed: u64) -> LinkConfig {
     }
 }
 
-fn new_peer(cert: peerless_dtls::Certificate, seed: u64, tag: u8) -> Peer<'static> {
+fn new_peer(cert: peerless_dtls::Certificate, seed: u64, tag: u8) -> Peer {
     let (s, r) = areas();
     let mut bytes = [tag; 32];
     bytes[..8].copy_from_slice(&seed.to_be_bytes());

@@ -22,7 +22,7 @@ struct StunServer {
 }
 
 struct PeerNode {
-    peer: Peer<'static>,
+    peer: Peer,
     channel: Option<ChannelId>,
     gathered: bool,
     opened: bool,

@@ -35,7 +35,7 @@ enum Signal {
 
 /// A host running MDN's perfect-negotiation code around one Peer.
 struct Host {
-    peer: Peer<'static>,
+    peer: Peer,
     name: &'static str,
     polite: bool,
     /// MDN's `makingOffer`: true while an offer is being made. Our calls are synchronous, so
@@ -56,7 +56,7 @@ struct Host {
 }
 
 impl Host {
-    fn new(peer: Peer<'static>, name: &'static str, polite: bool, channel_at: Instant) -> Self {
+    fn new(peer: Peer, name: &'static str, polite: bool, channel_at: Instant) -> Self {
         Host {
             peer,
             name,
@@ -227,7 +227,7 @@ fn seed_base() -> u64 {
         .unwrap_or(0)
 }
 
-fn new_peer(cert: peerless_dtls::Certificate, seed: u64, tag: u8, polite: bool) -> Peer<'static> {
+fn new_peer(cert: peerless_dtls::Certificate, seed: u64, tag: u8, polite: bool) -> Peer {
     // Leaked (a test process): small areas, since hundreds of seeds each leak two.
     let storage: &'static mut Storage<{ 32 * 1024 }, { 32 * 1024 }> =
         Box::leak(Box::new(Storage::new()));

@@ -29,7 +29,7 @@ struct StunServer {
 }
 
 struct PeerNode {
-    peer: Peer<'static>,
+    peer: Peer,
     channel: Option<ChannelId>,
     gathered: bool,
     opened: bool,

@@ -196,7 +196,7 @@ fn connected(label: &str) -> Pair {
     pair
 }
 
-fn json(p: &Peer<'static>) -> Vec<Value> {
+fn json(p: &Peer) -> Vec<Value> {
     let mut s = String::new();
     p.write_stats_json(&mut s).unwrap();
     match serde_json::from_str(&s) {
@@ -209,7 +209,7 @@ fn json(p: &Peer<'static>) -> Vec<Value> {
 type Typed = (String, String, Vec<(String, Value)>);
 
 /// The typed entries, in report order.
-fn typed(p: &Peer<'static>) -> Vec<Typed> {
+fn typed(p: &Peer) -> Vec<Typed> {
     let mut out = Vec::new();
     p.stats_report(|e: StatsEntry<'_>| {
         let mut members = Vec::new();

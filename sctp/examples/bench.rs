@@ -42,13 +42,13 @@ fn run(size: usize, total: usize, zero_checksum: bool) -> f64 {
         zero_checksum,
         ..Config::new(role, [seed; 32])
     };
-    let mut a: Association<'static> = Association::new(
+    let mut a: Association = Association::new(
         config(DtlsRole::Client, 1),
         Instant::ZERO,
         area(1 << 20),
         area(1 << 20),
     );
-    let mut b: Association<'static> = Association::new(
+    let mut b: Association = Association::new(
         config(DtlsRole::Server, 2),
         Instant::ZERO,
         area(1 << 20),

@@ -92,7 +92,7 @@ fn main() {
     let mut recv_area = vec![0u8; 1 << 20];
     let mut config = Config::new(role, [0x42; 32]);
     config.remote_max_message_size = 262_144;
-    let mut assoc: Association<'_, 256, 256> =
+    let mut assoc: Association<&mut [u8], 256, 256> =
         Association::new(config, clock.now(), &mut send_area, &mut recv_area);
     if !passive {
         assoc.connect(clock.now());
@@ -290,7 +290,7 @@ fn main() {
 /// The `channels` mode: open [`CHANNELS`], close them all at once when the peer's are open,
 /// and wait for all 2 x [`CHANNELS`] to close.
 fn bulk_close(
-    assoc: &mut Association<'_, 256, 256>,
+    assoc: &mut Association<&mut [u8], 256, 256>,
     socket: &UdpSocket,
     clock: &StdClock,
     passive: bool,

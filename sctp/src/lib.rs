@@ -46,8 +46,8 @@
 //! use peerless_sctp::{Association, Config, DtlsRole, Event};
 //! let (mut send_area, mut recv_area) = ([0u8; 4096], [0u8; 4096]);
 //! let now = Instant::from_millis(1);
-//! let mut assoc: Association<'_> =
-//!     Association::new(Config::new(DtlsRole::Client, [7; 32]), now, &mut send_area, &mut recv_area);
+//! let mut assoc: Association<&mut [u8]> =
+//!     Association::new(Config::new(DtlsRole::Client, [7; 32]), now, &mut send_area[..], &mut recv_area[..]);
 //! assoc.connect(now);
 //! let mut buf = [0u8; 1200];
 //! while let Some(transmit) = assoc.poll_transmit(&mut buf).unwrap() {
@@ -83,3 +83,11 @@ pub use association::{
     Association, ChannelError, ChannelOptions, CloseReason, Config, DtlsRole, Event, MessageKind,
     Reliability, SendError, Stats, StreamId,
 };
+
+/// The bytes an association keeps its send queue or its reassembly in: borrowed (`&mut [u8]`,
+/// as firmware lends a `static`) or owned (`[u8; N]`, and on a host `Vec<u8>` or `Box<[u8]>`),
+/// so a struct or a map can own an association with no lifetime. Any type that is both
+/// `AsRef<[u8]>` and `AsMut<[u8]>` is one.
+pub trait Area: AsRef<[u8]> + AsMut<[u8]> {}
+
+impl<T: AsRef<[u8]> + AsMut<[u8]> + ?Sized> Area for T {}

@@ -233,16 +233,16 @@ pub(crate) enum StoreError {
 
 /// The reassembly store: `N` records over the user's byte area.
 #[derive(Debug)]
-pub(crate) struct Reassembly<'a, const N: usize> {
-    area: &'a mut [u8],
+pub(crate) struct Reassembly<S, const N: usize> {
+    area: S,
     records: [Record; N],
     count: usize,
     /// Bytes of payload stored.
     used: usize,
 }
 
-impl<'a, const N: usize> Reassembly<'a, N> {
-    pub(crate) fn new(area: &'a mut [u8]) -> Self {
+impl<S: crate::Area, const N: usize> Reassembly<S, N> {
+    pub(crate) fn new(area: S) -> Self {
         Reassembly {
             area,
             records: [Record::default(); N],
@@ -252,7 +252,7 @@ impl<'a, const N: usize> Reassembly<'a, N> {
     }
 
     pub(crate) fn capacity(&self) -> usize {
-        self.area.len()
+        self.area.as_ref().len()
     }
 
     #[cfg(test)]
@@ -276,7 +276,7 @@ impl<'a, const N: usize> Reassembly<'a, N> {
     /// retransmitted (in-order chunks join their message's record and need none).
     pub(crate) fn free(&self, per_record: usize) -> usize {
         let records = N.saturating_sub(self.count).max(1);
-        (self.area.len() - self.used).min(records.saturating_mul(per_record))
+        (self.area.as_ref().len() - self.used).min(records.saturating_mul(per_record))
     }
 
     pub(crate) fn records(&self) -> &[Record] {
@@ -300,7 +300,7 @@ impl<'a, const N: usize> Reassembly<'a, N> {
         for r in self.records.iter_mut().take(self.count) {
             let (from, len) = (r.offset as usize, r.len as usize);
             if from != at {
-                self.area.copy_within(from..from + len, at);
+                self.area.as_mut().copy_within(from..from + len, at);
                 r.offset = at as u32;
             }
             at += len;
@@ -316,7 +316,7 @@ impl<'a, const N: usize> Reassembly<'a, N> {
         payload: &[u8],
     ) -> Result<(), StoreError> {
         let len = payload.len();
-        if self.used + len > self.area.len() || u32::try_from(len).is_err() {
+        if self.used + len > self.area.as_ref().len() || u32::try_from(len).is_err() {
             return Err(StoreError::NoRoom);
         }
         let record = Record {
@@ -342,7 +342,7 @@ impl<'a, const N: usize> Reassembly<'a, N> {
         }
         // Out of order, or no room at the end: make the payloads contiguous first, so the new
         // payload goes right after its predecessor's and in front of its successor's.
-        if index < self.count || self.end() + len > self.area.len() {
+        if index < self.count || self.end() + len > self.area.as_ref().len() {
             self.compact();
         }
         let at = self
@@ -350,12 +350,12 @@ impl<'a, const N: usize> Reassembly<'a, N> {
             .map_or(0, |p| p.offset as usize + p.len as usize);
         let end = self.end();
         if at < end {
-            self.area.copy_within(at..end, at + len);
+            self.area.as_mut().copy_within(at..end, at + len);
             for r in self.records.iter_mut().take(self.count).skip(index) {
                 r.offset += len as u32;
             }
         }
-        let Some(dst) = self.area.get_mut(at..at + len) else {
+        let Some(dst) = self.area.as_mut().get_mut(at..at + len) else {
             return Err(StoreError::NoRoom);
         };
         dst.copy_from_slice(payload);
@@ -450,7 +450,7 @@ impl<'a, const N: usize> Reassembly<'a, N> {
         };
         let start = a.offset as usize;
         let end = b.offset as usize + b.len as usize;
-        self.area.get(start..end).unwrap_or_default()
+        self.area.as_ref().get(start..end).unwrap_or_default()
     }
 
     /// The complete message starting at record `i` (which must hold its first fragment).
@@ -593,7 +593,7 @@ mod tests {
     #[test]
     fn reassembly_orders_by_tsn_and_hands_out_contiguous_messages() {
         let mut area = [0u8; 64];
-        let mut store = Reassembly::<'_, 8>::new(&mut area);
+        let mut store = Reassembly::<_, 8>::new(&mut area[..]);
         let rec = |tsn, flags, ssn| Record {
             tsn,
             tsns: 1,

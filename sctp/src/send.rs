@@ -149,8 +149,8 @@ pub(crate) struct Outgoing<'d> {
 
 /// The queue over the user's area.
 #[derive(Debug)]
-pub(crate) struct SendQueue<'a> {
-    buf: &'a mut [u8],
+pub(crate) struct SendQueue<S> {
+    buf: S,
     head: usize,
     tail: usize,
     /// First entry never sent (`tail` when all were sent).
@@ -172,8 +172,8 @@ pub(crate) enum QueueError {
     TooLarge,
 }
 
-impl<'a> SendQueue<'a> {
-    pub(crate) fn new(buf: &'a mut [u8], initial_tsn: u32) -> Self {
+impl<S: crate::Area> SendQueue<S> {
+    pub(crate) fn new(buf: S, initial_tsn: u32) -> Self {
         SendQueue {
             buf,
             head: 0,
@@ -225,7 +225,7 @@ impl<'a> SendQueue<'a> {
 
     /// Whether the area can take `need` more bytes, compacting if that is worth it.
     fn make_room(&mut self, need: usize) -> Result<(), QueueError> {
-        if need > self.buf.len() {
+        if need > self.buf.as_ref().len() {
             return Err(QueueError::TooLarge);
         }
         if self.head == self.tail {
@@ -233,14 +233,14 @@ impl<'a> SendQueue<'a> {
             self.tail = 0;
             self.next_unsent = 0;
         }
-        if self.tail + need <= self.buf.len() {
+        if self.tail + need <= self.buf.as_ref().len() {
             return Ok(());
         }
-        let free = self.buf.len() - self.used();
+        let free = self.buf.as_ref().len() - self.used();
         // Compact only when it frees a good share of the area, so bytes move a bounded number
         // of times; otherwise the caller waits for acknowledgements.
-        if free >= need && (self.head >= self.buf.len() / 4 || self.head >= need) {
-            self.buf.copy_within(self.head..self.tail, 0);
+        if free >= need && (self.head >= self.buf.as_ref().len() / 4 || self.head >= need) {
+            self.buf.as_mut().copy_within(self.head..self.tail, 0);
             self.next_unsent -= self.head;
             self.tail -= self.head;
             self.head = 0;
@@ -294,7 +294,11 @@ impl<'a> SendQueue<'a> {
                 expires_at: message.policy.expires_at,
             };
             let at = self.tail;
-            if let Some(slot) = self.buf.get_mut(at..at + ENTRY_HEADER + payload.len()) {
+            if let Some(slot) = self
+                .buf
+                .as_mut()
+                .get_mut(at..at + ENTRY_HEADER + payload.len())
+            {
                 meta.write(slot);
                 if let Some(body) = slot.get_mut(ENTRY_HEADER..) {
                     body.copy_from_slice(payload);
@@ -311,13 +315,13 @@ impl<'a> SendQueue<'a> {
         if at >= self.tail {
             return None;
         }
-        let meta = Meta::read(self.buf.get(at..)?)?;
+        let meta = Meta::read(self.buf.as_ref().get(at..)?)?;
         Some((meta, at + ENTRY_HEADER + usize::from(meta.len)))
     }
 
     /// Rewrites the header at `at`.
     pub(crate) fn update(&mut self, at: usize, meta: &Meta) {
-        if let Some(b) = self.buf.get_mut(at..) {
+        if let Some(b) = self.buf.as_mut().get_mut(at..) {
             meta.write(b);
         }
     }
@@ -326,6 +330,7 @@ impl<'a> SendQueue<'a> {
     pub(crate) fn payload(&self, at: usize, meta: &Meta) -> &[u8] {
         let start = at + ENTRY_HEADER;
         self.buf
+            .as_ref()
             .get(start..start + usize::from(meta.len))
             .unwrap_or_default()
     }
@@ -361,7 +366,7 @@ impl<'a> SendQueue<'a> {
                 break;
             }
         }
-        let Some(region) = self.buf.get_mut(start..end) else {
+        let Some(region) = self.buf.as_mut().get_mut(start..end) else {
             return;
         };
         region.rotate_right(end - from);
@@ -475,7 +480,7 @@ mod tests {
     fn the_unsent_run_is_known_to_be_one_stream_until_another_joins_it() {
         let mut area = [0u8; 4096];
         let mut q = SendQueue::new(&mut area, 1);
-        let send_next = |q: &mut SendQueue<'_>| {
+        let send_next = |q: &mut SendQueue<_>| {
             let at = q.next_unsent;
             let (mut m, next) = q.entry(at).unwrap();
             m.state = ChunkState::InFlight;

@@ -10,7 +10,7 @@ use pair::*;
 
 #[test]
 fn size_of_an_association_with_the_default_configuration() {
-    let size = core::mem::size_of::<Association<'static>>();
+    let size = core::mem::size_of::<Association>();
     println!("size_of::<Association>() = {size} bytes");
     // The target: at most 16 KiB beyond the message storage the user lends.
     assert!(size <= 16 * 1024, "{size}");

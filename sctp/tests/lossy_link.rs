@@ -46,7 +46,7 @@ struct Wire {
 }
 
 struct Peer {
-    assoc: Association<'static>,
+    assoc: Association,
     /// Messages still to hand to `send`, in order.
     outbox: Vec<(StreamId, MessageKind, Vec<u8>, Instant)>,
     next_out: usize,

@@ -151,7 +151,7 @@ proptest! {
     }
 }
 
-type Assoc = Association<'static, 64, 8>;
+type Assoc = Association<&'static mut [u8], 64, 8>;
 
 fn area(n: usize) -> &'static mut [u8] {
     Box::leak(vec![0u8; n].into_boxed_slice())

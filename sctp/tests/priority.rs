@@ -9,7 +9,7 @@ use peerless_sctp::{
     Association, ChannelOptions, Config, DtlsRole, Event, MessageKind, Stats, StreamId,
 };
 
-type Assoc = Association<'static>;
+type Assoc = Association;
 
 fn area(n: usize) -> &'static mut [u8] {
     Box::leak(vec![0u8; n].into_boxed_slice())

@@ -38,8 +38,8 @@ mod ours {
     use peerless_base::Instant;
 
     pub struct Pair {
-        pub a: Peer<'static>,
-        pub b: Peer<'static>,
+        pub a: Peer,
+        pub b: Peer,
         pub now: Instant,
         pub chan_a: ChannelId,
         pub open: [bool; 2],
@@ -59,14 +59,14 @@ mod ours {
             seed: u8,
         ) -> Pair {
             let (s, r) = storage();
-            let mut a: Peer<'static> = Peer::new(
+            let mut a: Peer = Peer::new(
                 Config::new(certs.0.clone(), [seed; 32]),
                 Instant::ZERO,
                 s,
                 r,
             );
             let (s, r) = storage();
-            let mut b: Peer<'static> = Peer::new(
+            let mut b: Peer = Peer::new(
                 Config::new(certs.1.clone(), [seed ^ 0x55; 32]),
                 Instant::ZERO,
                 s,

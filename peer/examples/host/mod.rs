@@ -47,6 +47,7 @@ impl Host {
 
     /// Sends everything the Peer has queued.
     pub(crate) fn flush<
+        S: peerless::Area,
         const K: usize,
         const C: usize,
         const D: usize,
@@ -54,7 +55,7 @@ impl Host {
         const R: usize,
     >(
         &mut self,
-        peer: &mut Peer<'_, K, C, D, L, R>,
+        peer: &mut Peer<S, K, C, D, L, R>,
     ) -> io::Result<()> {
         loop {
             let t = match peer.poll_transmit(&mut self.buf) {
@@ -70,6 +71,7 @@ impl Host {
     /// One turn: flush, wait for one datagram or the Peer's deadline (at most `max_wait`),
     /// hand it in, flush again. Drain `poll_event` after it.
     pub(crate) fn turn<
+        S: peerless::Area,
         const K: usize,
         const C: usize,
         const D: usize,
@@ -77,7 +79,7 @@ impl Host {
         const R: usize,
     >(
         &mut self,
-        peer: &mut Peer<'_, K, C, D, L, R>,
+        peer: &mut Peer<S, K, C, D, L, R>,
         max_wait: Duration,
     ) -> io::Result<()> {
         self.flush(peer)?;
@@ -115,6 +117,7 @@ impl Host {
 
     /// Hands in every datagram already waiting, without blocking.
     pub(crate) fn poll_ready<
+        S: peerless::Area,
         const K: usize,
         const C: usize,
         const D: usize,
@@ -122,7 +125,7 @@ impl Host {
         const R: usize,
     >(
         &mut self,
-        peer: &mut Peer<'_, K, C, D, L, R>,
+        peer: &mut Peer<S, K, C, D, L, R>,
     ) -> io::Result<()> {
         self.socket.set_nonblocking(true)?;
         let result = loop {

@@ -1,6 +1,7 @@
 //! Data channels: the Peer's table (a slot per channel, what it still has to announce) and
 //! the `RTCDataChannel` commands, and SCTP's events turned into channel events.
 
+use super::Area;
 use super::*;
 
 /// A data channel's life in the Peer.
@@ -58,14 +59,14 @@ pub(super) const FREE: Channel = Channel {
 };
 
 impl<
-    'a,
+    S: Area,
     const CHUNKS: usize,
     const CHANNELS: usize,
     const DTLS: usize,
     const LOCAL_SDP: usize,
     const REMOTE_SDP: usize,
     const REMOTE_CANDIDATES: usize,
-> Peer<'a, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
+> Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
 {
     // -----------------------------------------------------------------------------------------
     // Data channels

@@ -7,6 +7,7 @@
 //!               closing --both directions reset (RFC 8831 §6.7)--> closed (Event::ChannelClosed)
 //! ```
 
+use super::Area;
 use super::*;
 
 /// `RTCDataChannelState`.
@@ -55,7 +56,7 @@ impl ChannelState {
 /// # let (cert, _) = peerless::selftest::certificates().unwrap();
 /// # let mut storage = Box::new(Storage::<8192, 8192>::new());
 /// # let (s, r) = storage.areas();
-/// let mut peer: Peer<'_> = Peer::new(Config::new(cert, [7; 32]), Instant::ZERO, s, r);
+/// let mut peer: Peer<&mut [u8]> = Peer::new(Config::new(cert, [7; 32]), Instant::ZERO, s, r);
 /// let id = peer.create_data_channel("chat", ChannelInit::default())?;
 /// let mut chat = peer.channel(id).expect("just created");
 /// assert_eq!(chat.label(), "chat");
@@ -79,14 +80,14 @@ impl<P> defmt::Format for DataChannel<'_, P> {
 }
 
 impl<
-    'a,
+    S: Area,
     const CHUNKS: usize,
     const CHANNELS: usize,
     const DTLS: usize,
     const LOCAL_SDP: usize,
     const REMOTE_SDP: usize,
     const REMOTE_CANDIDATES: usize,
-> Peer<'a, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
+> Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
 {
     /// The channel `id` (`None` once it is closed and its [`Event::ChannelClosed`] was handed
     /// out).
@@ -97,14 +98,14 @@ impl<
 }
 
 impl<
-    'a,
+    S: Area,
     const CHUNKS: usize,
     const CHANNELS: usize,
     const DTLS: usize,
     const LOCAL_SDP: usize,
     const REMOTE_SDP: usize,
     const REMOTE_CANDIDATES: usize,
-> DataChannel<'_, Peer<'a, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>>
+> DataChannel<'_, Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>>
 {
     fn slot(&self) -> &Channel {
         self.peer.channel_slot(self.id).unwrap_or(&FREE)

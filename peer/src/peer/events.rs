@@ -1,6 +1,7 @@
 //! What `poll_event` hands out, in order: connection-level events from a queue that coalesces
 //! by kind instead of dropping, then each channel's announcements, then SCTP's own.
 
+use super::Area;
 use super::*;
 
 /// Events produced while handling input, handed out by `poll_event` before SCTP's own.
@@ -42,14 +43,14 @@ impl Queued {
 }
 
 impl<
-    'a,
+    S: Area,
     const CHUNKS: usize,
     const CHANNELS: usize,
     const DTLS: usize,
     const LOCAL_SDP: usize,
     const REMOTE_SDP: usize,
     const REMOTE_CANDIDATES: usize,
-> Peer<'a, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
+> Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
 {
     /// The next event. Messages and channel labels borrow the Peer until the next call.
     ///

@@ -37,6 +37,7 @@ use peerless_ice as ice;
 use peerless_sctp as sctp;
 use peerless_sdp as sdp;
 use peerless_srtp as srtp;
+pub use sctp::Area;
 use sdp::attr::{HashFunction, Setup};
 use sdp::{Session, jsep};
 
@@ -119,15 +120,42 @@ const DTLS_OVERHEAD: usize = 48;
 /// channels); the Peer's own channel table has `CHANNELS` slots too. `DTLS` sizes the DTLS
 /// reassembly and flight buffers and the early DTLS stash; `LOCAL_SDP` and `REMOTE_SDP` the
 /// descriptions it keeps (each side's current and pending ones share one buffer, so a pending
-/// description must fit beside the current one, else `SdpError::TooLarge`). The SCTP byte areas are
-/// lent by the caller ([`Storage`]), so they are not part of `size_of::<Peer>()`.
+/// description must fit beside the current one, else `SdpError::TooLarge`).
+///
+/// `S` is the SCTP send and receive areas' storage ([`Area`]), not part of
+/// `size_of::<Peer>()`: borrowed, `&mut [u8]` (the default is `&'static mut [u8]`, what
+/// firmware lends from its statics; [`Storage`] holds both areas), or owned, `Vec<u8>`,
+/// `Box<[u8]>`, `[u8; N]`, so a server keeps Peers in a struct or a `HashMap` with no
+/// lifetime:
+///
+/// ```
+/// use std::collections::HashMap;
+/// use peerless::{Config, Peer, Storage};
+/// use peerless_base::{Drbg, Instant};
+/// use peerless_dtls::{Certificate, Validity};
+///
+/// let mut rng = Drbg::from_seed(&[1; 32], b"doc");
+/// let cert = Certificate::generate(&mut rng, Validity::days_from(1_700_000_000, 30))?;
+/// // Owned: the Peer can be moved into a map and dropped with it.
+/// let mut sessions: HashMap<u32, Peer<Box<[u8]>>> = HashMap::new();
+/// let (send, recv) = (vec![0u8; 65536].into(), vec![0u8; 65536].into());
+/// sessions.insert(7, Peer::new(Config::new(cert.clone(), [2; 32]), Instant::ZERO, send, recv));
+/// // Borrowed: the areas outlive the Peer (a `static` on a microcontroller).
+/// let mut storage = Box::new(Storage::<65536, 65536>::new());
+/// let (send, recv) = storage.areas();
+/// let mut borrowed: Peer<&mut [u8]> = Peer::new(Config::new(cert, [3; 32]), Instant::ZERO, send, recv);
+/// for peer in [sessions.get_mut(&7).ok_or("no session")?, &mut borrowed] {
+///     peer.create_data_channel("chat", Default::default()).map_err(|e| format!("{e:?}"))?;
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 ///
 /// # The drain rule
 ///
 /// After every `handle_packet`, `handle_timeout` or command, call `poll_transmit` until it
 /// returns `Ok(None)` and `poll_event` until `None`, then arm a timer at `poll_timeout()`.
 pub struct Peer<
-    'a,
+    S = &'static mut [u8],
     const CHUNKS: usize = 256,
     const CHANNELS: usize = 32,
     const DTLS: usize = DTLS_BUFFER,
@@ -146,7 +174,7 @@ pub struct Peer<
     remote_ufrag: Text<256>,
     remote_fingerprint: Option<dtls::Fingerprint>,
     /// DTLS, SCTP and SRTP, once our DTLS role is known.
-    transport: Transport<'a, CHUNKS, CHANNELS, DTLS>,
+    transport: Transport<S, CHUNKS, CHANNELS, DTLS>,
     remote_sctp_port: u16,
     remote_max_message_size: Option<u64>,
     local_max_message_size: usize,
@@ -210,23 +238,18 @@ fn data_section<'s>(s: &Session<'s>) -> Option<sdp::Media<'s>> {
 }
 
 impl<
-    'a,
+    S: Area,
     const CHUNKS: usize,
     const CHANNELS: usize,
     const DTLS: usize,
     const LOCAL_SDP: usize,
     const REMOTE_SDP: usize,
     const REMOTE_CANDIDATES: usize,
-> Peer<'a, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
+> Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
 {
     /// A new Peer at `now` (`new RTCPeerConnection(config)`), with the SCTP send and receive
-    /// areas it borrows (see [`Storage`]).
-    pub fn new(
-        config: Config,
-        now: Instant,
-        send_area: &'a mut [u8],
-        recv_area: &'a mut [u8],
-    ) -> Self {
+    /// areas, borrowed or owned (see [`Area`] and [`Storage`]).
+    pub fn new(config: Config, now: Instant, send_area: S, recv_area: S) -> Self {
         let mut rng = Drbg::from_seed(&config.seed, b"peerless-peer");
         let session_id = rng.u64() >> 1;
         let mut fingerprint = Text::new();
@@ -235,7 +258,7 @@ impl<
         let _ = write!(fingerprint, "{fp}");
         let ice = Self::make_agent(&config, &mut rng, ice::Role::Controlling, None, now);
         // Reassembly keeps per-chunk headers: announce what the receive area can hold.
-        let local_max_message_size = recv_area.len().saturating_sub(4096).max(1024);
+        let local_max_message_size = recv_area.as_ref().len().saturating_sub(4096).max(1024);
         Peer {
             rng,
             now,

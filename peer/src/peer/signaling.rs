@@ -17,17 +17,18 @@
 //!   stable again: NegotiationNeeded if a channel or an ICE restart still wants an offer
 //! ```
 
+use super::Area;
 use super::*;
 
 impl<
-    'a,
+    S: Area,
     const CHUNKS: usize,
     const CHANNELS: usize,
     const DTLS: usize,
     const LOCAL_SDP: usize,
     const REMOTE_SDP: usize,
     const REMOTE_CANDIDATES: usize,
-> Peer<'a, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
+> Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
 {
     // -----------------------------------------------------------------------------------------
     // Candidates

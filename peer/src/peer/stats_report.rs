@@ -24,6 +24,7 @@
 use core::fmt;
 use core::net::IpAddr;
 
+use super::Area;
 use super::*;
 
 /// The id of a report entry. Written with `Display` (`P`, `T01`, `I1A2B3C4D`,
@@ -554,14 +555,14 @@ impl ReportCounters {
 }
 
 impl<
-    'a,
+    S: Area,
     const CHUNKS: usize,
     const CHANNELS: usize,
     const DTLS: usize,
     const LOCAL_SDP: usize,
     const REMOTE_SDP: usize,
     const REMOTE_CANDIDATES: usize,
-> Peer<'a, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
+> Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
 {
     /// The getStats report (`getStats()`): calls `visit` with each entry, named and shaped as
     /// the W3C webrtc-stats dictionaries (see [`StatsEntry`]): the peer connection, the

@@ -14,6 +14,7 @@
 //!        SRTP: contexts from the exported keys when DTLS connects with use_srtp
 //! ```
 
+use super::Area;
 use super::*;
 
 /// DTLS state as the connection state needs it.
@@ -33,20 +34,23 @@ pub(super) enum DtlsState {
     reason = "no allocator to box into: the running transport lives inline, and the stash \
               before it shares its space"
 )]
-pub(super) enum Transport<'a, const CHUNKS: usize, const CHANNELS: usize, const DTLS: usize> {
+pub(super) enum Transport<S, const CHUNKS: usize, const CHANNELS: usize, const DTLS: usize> {
     /// No answer applied yet, so no DTLS role: the SCTP areas wait to be lent to the
     /// association, DTLS that arrives waits in the stash (a browser answering our offer sends
     /// its ClientHello as soon as ICE works, often before the host applies its answer).
     AwaitRole {
-        areas: (&'a mut [u8], &'a mut [u8]),
+        areas: (S, S),
         early: EarlyStash<DTLS>,
     },
     /// DTLS runs in its role and SCTP rides on it.
-    Running(Running<'a, CHUNKS, CHANNELS, DTLS>),
+    Running(Running<S, CHUNKS, CHANNELS, DTLS>),
+    /// Only within `start_transport`, while the areas and the stash move out of `AwaitRole`
+    /// into `Running`: owned storage is moved, never copied, and needs no `Default`.
+    Starting,
 }
 
 /// The running transport.
-pub(super) struct Running<'a, const CHUNKS: usize, const CHANNELS: usize, const DTLS: usize> {
+pub(super) struct Running<S, const CHUNKS: usize, const CHANNELS: usize, const DTLS: usize> {
     pub(super) dtls: dtls::Endpoint<DTLS, DTLS>,
     /// Never `New`: a running transport has a role.
     pub(super) dtls_state: DtlsState,
@@ -54,7 +58,7 @@ pub(super) struct Running<'a, const CHUNKS: usize, const CHANNELS: usize, const 
     pub(super) dtls_deadline: Option<Instant>,
     /// `close()` ran: DTLS sends close_notify once SCTP's last packets (the ABORT) are out.
     pub(super) close_pending: bool,
-    pub(super) sctp: sctp::Association<'a, CHUNKS, CHANNELS>,
+    pub(super) sctp: sctp::Association<S, CHUNKS, CHANNELS>,
     pub(super) sctp_established: bool,
     /// As DTLS server: when to send our own INIT if the client's has not come.
     pub(super) sctp_connect_at: Option<Instant>,
@@ -63,20 +67,20 @@ pub(super) struct Running<'a, const CHUNKS: usize, const CHANNELS: usize, const 
     pub(super) dtls_failure: Option<DtlsFailure>,
 }
 
-impl<'a, const CHUNKS: usize, const CHANNELS: usize, const DTLS: usize>
-    Transport<'a, CHUNKS, CHANNELS, DTLS>
+impl<S: Area, const CHUNKS: usize, const CHANNELS: usize, const DTLS: usize>
+    Transport<S, CHUNKS, CHANNELS, DTLS>
 {
-    pub(super) fn running(&self) -> Option<&Running<'a, CHUNKS, CHANNELS, DTLS>> {
+    pub(super) fn running(&self) -> Option<&Running<S, CHUNKS, CHANNELS, DTLS>> {
         match self {
             Transport::Running(r) => Some(r),
-            Transport::AwaitRole { .. } => None,
+            Transport::AwaitRole { .. } | Transport::Starting => None,
         }
     }
 
-    pub(super) fn running_mut(&mut self) -> Option<&mut Running<'a, CHUNKS, CHANNELS, DTLS>> {
+    pub(super) fn running_mut(&mut self) -> Option<&mut Running<S, CHUNKS, CHANNELS, DTLS>> {
         match self {
             Transport::Running(r) => Some(r),
-            Transport::AwaitRole { .. } => None,
+            Transport::AwaitRole { .. } | Transport::Starting => None,
         }
     }
 
@@ -85,7 +89,7 @@ impl<'a, const CHUNKS: usize, const CHANNELS: usize, const DTLS: usize>
     }
 
     /// The association, once there is one.
-    pub(super) fn sctp(&mut self) -> Option<&mut sctp::Association<'a, CHUNKS, CHANNELS>> {
+    pub(super) fn sctp(&mut self) -> Option<&mut sctp::Association<S, CHUNKS, CHANNELS>> {
         self.running_mut().map(|r| &mut r.sctp)
     }
 }
@@ -145,27 +149,29 @@ impl defmt::Format for SrtpContexts {
 }
 
 impl<
-    'a,
+    S: Area,
     const CHUNKS: usize,
     const CHANNELS: usize,
     const DTLS: usize,
     const LOCAL_SDP: usize,
     const REMOTE_SDP: usize,
     const REMOTE_CANDIDATES: usize,
-> Peer<'a, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
+> Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
 {
     /// Our DTLS role is known: the DTLS endpoint and the SCTP association start, the channels
     /// created so far register with SCTP, and the DTLS that arrived early is replayed.
     pub(super) fn start_transport(&mut self, role: dtls::Role) {
-        let Transport::AwaitRole {
-            areas: (send_area, recv_area),
-            early,
-        } = &mut self.transport
-        else {
-            return;
-        };
-        let (send_area, recv_area) = (core::mem::take(send_area), core::mem::take(recv_area));
-        let early = core::mem::replace(early, EarlyStash::new());
+        let (send_area, recv_area, early) =
+            match core::mem::replace(&mut self.transport, Transport::Starting) {
+                Transport::AwaitRole {
+                    areas: (send_area, recv_area),
+                    early,
+                } => (send_area, recv_area, early),
+                started => {
+                    self.transport = started;
+                    return;
+                }
+            };
 
         let mut seed = [0u8; SEED_LEN];
         self.rng.fill(&mut seed);
@@ -250,6 +256,7 @@ impl<
                 }
                 return;
             }
+            Transport::Starting => return,
             Transport::Running(_) if !known => {
                 self.stats.dropped_dtls_unknown_source += 1;
                 return;

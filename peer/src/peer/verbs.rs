@@ -1,17 +1,18 @@
 //! The five verbs (`handle_packet`, `handle_timeout`, `poll_transmit`, `poll_timeout`; the fifth,
 //! `poll_event`, lives with the events) and `close`.
 
+use super::Area;
 use super::*;
 
 impl<
-    'a,
+    S: Area,
     const CHUNKS: usize,
     const CHANNELS: usize,
     const DTLS: usize,
     const LOCAL_SDP: usize,
     const REMOTE_SDP: usize,
     const REMOTE_CANDIDATES: usize,
-> Peer<'a, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
+> Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
 {
     /// Closes the connection (`close()`): SCTP aborts, DTLS sends close_notify, ICE stops.
     pub fn close(&mut self) {

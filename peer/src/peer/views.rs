@@ -1,6 +1,7 @@
 //! The transports as the browser shows them: `RTCIceTransport`, `RTCDtlsTransport` and
 //! `RTCSctpTransport`, read-only snapshots taken from the Peer's machines.
 
+use super::Area;
 use super::*;
 
 /// `RTCIceTransport`: the ICE side of the one bundled transport.
@@ -99,13 +100,14 @@ pub struct SctpTransport {
 /// The states a host watches, through the public getters (the fields hold keys and buffers).
 #[cfg(feature = "defmt")]
 impl<
+    S: Area,
     const CHUNKS: usize,
     const CHANNELS: usize,
     const DTLS: usize,
     const LOCAL_SDP: usize,
     const REMOTE_SDP: usize,
     const REMOTE_CANDIDATES: usize,
-> defmt::Format for Peer<'_, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
+> defmt::Format for Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
 {
     fn format(&self, f: defmt::Formatter<'_>) {
         defmt::write!(
@@ -120,14 +122,14 @@ impl<
 }
 
 impl<
-    'a,
+    S: Area,
     const CHUNKS: usize,
     const CHANNELS: usize,
     const DTLS: usize,
     const LOCAL_SDP: usize,
     const REMOTE_SDP: usize,
     const REMOTE_CANDIDATES: usize,
-> Peer<'a, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
+> Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
 {
     /// `sctp.transport.iceTransport`.
     #[must_use]

@@ -25,7 +25,7 @@ pub(crate) fn certs() -> (peerless_dtls::Certificate, peerless_dtls::Certificate
     peerless::selftest::certificates().unwrap()
 }
 
-pub(crate) fn peer(cert: peerless_dtls::Certificate, seed: u8) -> Peer<'static> {
+pub(crate) fn peer(cert: peerless_dtls::Certificate, seed: u8) -> Peer {
     let (s, r) = areas();
     Peer::new(Config::new(cert, [seed; 32]), Instant::ZERO, s, r)
 }
@@ -53,7 +53,7 @@ pub(crate) enum Ev {
     Other,
 }
 
-pub(crate) fn drain(p: &mut Peer<'static>) -> Vec<Ev> {
+pub(crate) fn drain(p: &mut Peer) -> Vec<Ev> {
     let mut out = Vec::new();
     while let Some(e) = p.poll_event() {
         out.push(match e {
@@ -91,8 +91,8 @@ pub(crate) fn drain(p: &mut Peer<'static>) -> Vec<Ev> {
 
 /// Two peers joined by a perfect link, in virtual time.
 pub(crate) struct Pair {
-    pub(crate) a: Peer<'static>,
-    pub(crate) b: Peer<'static>,
+    pub(crate) a: Peer,
+    pub(crate) b: Peer,
     pub(crate) now: Instant,
     pub(crate) events_a: Vec<Ev>,
     pub(crate) events_b: Vec<Ev>,
@@ -106,7 +106,7 @@ pub(crate) struct Pair {
 }
 
 impl Pair {
-    pub(crate) fn new(a: Peer<'static>, b: Peer<'static>) -> Self {
+    pub(crate) fn new(a: Peer, b: Peer) -> Self {
         Pair {
             a,
             b,

@@ -13,6 +13,7 @@ use peerless_base::{Writer, debug};
 use super::config::{ChannelOptions, DtlsRole, Reliability, StreamId};
 use super::event::{ChannelError, MessageKind, SendError};
 use super::{Association, State};
+use crate::Area;
 use crate::dcep;
 use crate::send::{Outgoing, Policy, QueueError};
 use crate::wire::Ppid;
@@ -91,7 +92,7 @@ impl Channel {
     }
 }
 
-impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHANNELS> {
+impl<S: Area, const CHUNKS: usize, const CHANNELS: usize> Association<S, CHUNKS, CHANNELS> {
     /// Opens a data channel. With `negotiated: None` the id is the lowest free one of our
     /// parity and a DATA_CHANNEL_OPEN is queued; with `Some(id)` no DCEP is sent and the peer
     /// must open the same id. May be called before the association is up.

@@ -87,7 +87,7 @@ impl defmt::Format for Config {
 /// the protocol): role, state and counters, never the cookie key or the queued data.
 #[cfg(feature = "defmt")]
 impl<const CHUNKS: usize, const CHANNELS: usize> defmt::Format
-    for super::Association<'_, CHUNKS, CHANNELS>
+    for super::Association<&mut [u8], CHUNKS, CHANNELS>
 {
     fn format(&self, f: defmt::Formatter<'_>) {
         defmt::write!(

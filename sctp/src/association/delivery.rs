@@ -14,6 +14,7 @@ use super::channels::{Channel, ChannelState, FREE_CHANNEL};
 use super::config::{ChannelOptions, DtlsRole, Reliability, StreamId};
 use super::event::{CloseReason, Event, MessageKind};
 use super::{Association, State};
+use crate::Area;
 use crate::dcep;
 use crate::recv::{Arrival, PROCESSED_FLAG as PROCESSED, Record, ssn_lt, tsn_le, tsn_lt};
 use crate::send::{Outgoing, Policy};
@@ -30,7 +31,7 @@ pub(super) struct DcepOpen {
     pub(super) protocol_len: usize,
 }
 
-impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHANNELS> {
+impl<S: Area, const CHUNKS: usize, const CHANNELS: usize> Association<S, CHUNKS, CHANNELS> {
     /// Stops (`true`) or resumes (`false`) handing out messages. While paused, received data
     /// stays in storage and the advertised window shrinks to zero: the peer's sender stops
     /// and probes, as a browser does when its application does not read.

@@ -12,13 +12,14 @@ use peerless_base::{BufferTooSmall, Writer, trace};
 
 use super::event::CloseReason;
 use super::{Association, MAX_GAPS, MAX_RESET_STREAMS, State, Timer};
+use crate::Area;
 use crate::recv::{ssn_lt, tsn_le, tsn_lt};
 use crate::send::{ChunkState, Meta};
 use crate::wire::{
     self, CauseCode, ChunkType, Data, ForwardTsn, InitFields, Ppid, ReconfigParam, Sack, data_flags,
 };
 
-impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHANNELS> {
+impl<S: Area, const CHUNKS: usize, const CHANNELS: usize> Association<S, CHUNKS, CHANNELS> {
     // poll_transmit
     /// The next SCTP packet to send (at most `Config::mtu` bytes; the buffer must hold that):
     /// just its bytes, since the association runs on one path (DTLS) that carries them.

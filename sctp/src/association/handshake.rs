@@ -19,6 +19,7 @@ use sha2::Sha256;
 use super::event::CloseReason;
 use super::rto::micros;
 use super::{Association, COOKIE_BODY, COOKIE_LEN, MAX_ECHO, State, Timer};
+use crate::Area;
 use crate::recv::TsnTracker;
 use crate::send::ChunkState;
 use crate::wire::{self, CauseCode, Chunk, Init, ParamType, data_flags};
@@ -106,7 +107,7 @@ pub(super) fn caps_from_bits(b: u8) -> wire::Capabilities {
     }
 }
 
-impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHANNELS> {
+impl<S: Area, const CHUNKS: usize, const CHANNELS: usize> Association<S, CHUNKS, CHANNELS> {
     pub(super) fn on_init(&mut self, chunk: &Chunk<'_>) {
         let Ok(init) = Init::parse(chunk) else {
             self.stats.dropped_malformed += 1;

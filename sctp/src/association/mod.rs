@@ -57,6 +57,7 @@ use self::channels::{Channel, FREE_CHANNEL};
 use self::congestion::Reno;
 use self::handshake::InitAckReply;
 use self::rto::RtoEstimator;
+use crate::Area;
 use crate::recv::{Found, Reassembly, TsnTracker};
 use crate::send::SendQueue;
 use crate::wire::{self, ChunkType, Packet, ReconfigResult};
@@ -138,7 +139,9 @@ struct Pending {
 
 /// An SCTP association carrying WebRTC data channels, over caller-provided storage.
 ///
-/// `'a` is the lifetime of the two byte areas the user lends: `send_area` holds queued and
+/// `S` is the storage of the two byte areas ([`Area`]: borrowed `&mut [u8]`, the default, as
+/// firmware lends its statics; or owned, `[u8; N]`, `Vec<u8>`, `Box<[u8]>`, so an owner needs no
+/// lifetime): `send_area` holds queued and
 /// unacknowledged messages (each chunk with a 40-byte header), `recv_area` holds received
 /// chunks until their message is complete and read. `CHUNKS` bounds the records of received
 /// data (each a run of consecutive chunks of one message: holes in the received sequence, not
@@ -152,10 +155,14 @@ struct Pending {
 /// ```
 /// use peerless_sctp::{Association, Config, DtlsRole, Event, ChannelOptions, MessageKind};
 /// use peerless_base::Instant;
-/// let (mut sa, mut ra, mut sb, mut rb) = ([0u8; 8192], [0u8; 8192], [0u8; 8192], [0u8; 8192]);
+/// let (mut sa, mut ra) = ([0u8; 8192], [0u8; 8192]);
 /// let now = Instant::ZERO;
-/// let mut a: Association<'_> = Association::new(Config::new(DtlsRole::Client, [1; 32]), now, &mut sa, &mut ra);
-/// let mut b: Association<'_> = Association::new(Config::new(DtlsRole::Server, [2; 32]), now, &mut sb, &mut rb);
+/// // Borrowed areas (what firmware does with its statics) ...
+/// let mut a: Association<&mut [u8]> =
+///     Association::new(Config::new(DtlsRole::Client, [1; 32]), now, &mut sa[..], &mut ra[..]);
+/// // ... or owned ones, so `b` can live in a struct or a map with no lifetime.
+/// let mut b: Association<Vec<u8>> =
+///     Association::new(Config::new(DtlsRole::Server, [2; 32]), now, vec![0; 8192], vec![0; 8192]);
 /// a.connect(now);
 /// let ch = a.open_channel("chat", "", ChannelOptions::default()).unwrap();
 /// a.send(ch, MessageKind::Text, b"hello").unwrap();
@@ -175,7 +182,8 @@ struct Pending {
 /// }
 /// assert_eq!(got.as_deref(), Some(&b"hello"[..]));
 /// ```
-pub struct Association<'a, const CHUNKS: usize = 256, const CHANNELS: usize = 32> {
+pub struct Association<S = &'static mut [u8], const CHUNKS: usize = 256, const CHANNELS: usize = 32>
+{
     config: Config,
     state: State,
     now: Instant,
@@ -198,7 +206,7 @@ pub struct Association<'a, const CHUNKS: usize = 256, const CHANNELS: usize = 32
     pending: Pending,
 
     // Sender.
-    send: SendQueue<'a>,
+    send: SendQueue<S>,
     /// Chunks in `Retransmit` state.
     retransmit_count: usize,
     /// The next packet may carry fast retransmissions beyond cwnd (RFC 9260 §7.2.4 (3): only
@@ -220,7 +228,7 @@ pub struct Association<'a, const CHUNKS: usize = 256, const CHANNELS: usize = 32
 
     // Receiver.
     tracker: TsnTracker,
-    recv: Reassembly<'a, CHUNKS>,
+    recv: Reassembly<S, CHUNKS>,
     dups: [u32; MAX_DUPS],
     dup_count: usize,
     unacked_packets: u32,
@@ -272,18 +280,13 @@ pub struct Association<'a, const CHUNKS: usize = 256, const CHANNELS: usize = 32
     stats: Stats,
 }
 
-impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHANNELS> {
+impl<S: Area, const CHUNKS: usize, const CHANNELS: usize> Association<S, CHUNKS, CHANNELS> {
     /// A passive association (it answers an INIT) over the two storage areas.
     ///
     /// `send_area` bounds what can be queued (a message needs its length plus 40 bytes per
     /// chunk); `recv_area` bounds reassembly and is the receive window we advertise: announce
     /// at most its size as `a=max-message-size`.
-    pub fn new(
-        config: Config,
-        now: Instant,
-        send_area: &'a mut [u8],
-        recv_area: &'a mut [u8],
-    ) -> Self {
+    pub fn new(config: Config, now: Instant, send_area: S, recv_area: S) -> Self {
         let mut drbg = Drbg::from_seed(&config.seed, b"peerless-sctp");
         let mut cookie_key = [0u8; 32];
         drbg.fill(&mut cookie_key);

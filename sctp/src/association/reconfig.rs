@@ -11,10 +11,11 @@
 use super::channels::ChannelState;
 use super::event::CloseReason;
 use super::{Association, Timer};
+use crate::Area;
 use crate::recv::{tsn_le, tsn_lt};
 use crate::wire::{Chunk, Params, ReconfigParam, ReconfigResult};
 
-impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHANNELS> {
+impl<S: Area, const CHUNKS: usize, const CHANNELS: usize> Association<S, CHUNKS, CHANNELS> {
     pub(super) fn on_reconfig(&mut self, chunk: &Chunk<'_>) {
         if !self.is_established_like() {
             return;

@@ -10,11 +10,12 @@
 
 use super::event::CloseReason;
 use super::{Association, Timer};
+use crate::Area;
 use crate::recv::tsn_lt;
 use crate::send::ChunkState;
 use crate::wire::data_flags;
 
-impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHANNELS> {
+impl<S: Area, const CHUNKS: usize, const CHANNELS: usize> Association<S, CHUNKS, CHANNELS> {
     pub(super) fn on_t3(&mut self) {
         if !self.is_established_like() {
             return;

@@ -10,11 +10,12 @@
 
 use super::event::CloseReason;
 use super::{Association, MAX_GAPS, Timer};
+use crate::Area;
 use crate::recv::{tsn_le, tsn_lt};
 use crate::send::ChunkState;
 use crate::wire::{Chunk, Sack};
 
-impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHANNELS> {
+impl<S: Area, const CHUNKS: usize, const CHANNELS: usize> Association<S, CHUNKS, CHANNELS> {
     /// Frees everything up to `cum` (SACK or SHUTDOWN). Returns bytes newly acknowledged and
     /// whether the cumulative point advanced.
     pub(super) fn ack_up_to(&mut self, cum: u32) -> (usize, bool) {

@@ -14,13 +14,14 @@
 //! channel's messages keep their order (SSNs), and nothing already sent moves.
 
 use super::Association;
+use crate::Area;
 use crate::send::ChunkState;
 use crate::wire::data_flags;
 
 /// Virtual time per byte at priority 1.
 const SCALE: u64 = 65_536;
 
-impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHANNELS> {
+impl<S: Area, const CHUNKS: usize, const CHANNELS: usize> Association<S, CHUNKS, CHANNELS> {
     /// Before the next new chunk: if it starts a message and two or more channels have
     /// unsent data, the channel furthest behind its share sends first.
     pub(super) fn schedule_next_message(&mut self) {

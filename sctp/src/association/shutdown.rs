@@ -12,9 +12,10 @@ use peerless_base::Instant;
 
 use super::event::CloseReason;
 use super::{Association, State, Timer};
+use crate::Area;
 use crate::wire::Chunk;
 
-impl<'a, const CHUNKS: usize, const CHANNELS: usize> Association<'a, CHUNKS, CHANNELS> {
+impl<S: Area, const CHUNKS: usize, const CHANNELS: usize> Association<S, CHUNKS, CHANNELS> {
     /// Graceful close: sends what is queued, then SHUTDOWN (RFC 9260 §9.2). Before the
     /// association is up it simply ends. [`Event::Closed`](crate::Event::Closed) follows.
     pub fn close(&mut self, now: Instant) {

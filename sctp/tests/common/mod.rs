@@ -15,7 +15,7 @@ pub(crate) use peerless_sctp::{
     Reliability, StreamId,
 };
 
-pub(crate) type Assoc<const C: usize, const N: usize> = Association<'static, C, N>;
+pub(crate) type Assoc<const C: usize, const N: usize> = Association<&'static mut [u8], C, N>;
 
 pub(crate) fn area(n: usize) -> &'static mut [u8] {
     Box::leak(vec![0u8; n].into_boxed_slice())

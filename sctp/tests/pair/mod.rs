@@ -14,7 +14,7 @@ pub(crate) use peerless_sctp::{
     StreamId,
 };
 
-pub(crate) type Assoc = Association<'static>;
+pub(crate) type Assoc = Association;
 
 pub(crate) fn area(n: usize) -> &'static mut [u8] {
     Box::leak(vec![0u8; n].into_boxed_slice())

@@ -59,6 +59,12 @@ impl<T, const N: usize> Queue<T, N> {
         self.0.iter()
     }
 
+    /// The items, oldest first, to change in place (a full queue coalescing a new item into
+    /// the newest one of its kind walks this backwards).
+    pub fn iter_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut T> {
+        self.0.iter_mut()
+    }
+
     /// How many items are queued.
     #[must_use]
     pub fn len(&self) -> usize {
@@ -106,6 +112,22 @@ impl<T: defmt::Format, const N: usize> defmt::Format for Queue<T, N> {
 #[cfg(test)]
 mod tests {
     use super::Queue;
+
+    #[test]
+    fn items_change_in_place_newest_first_when_walked_backwards() {
+        let mut q: Queue<(u8, u32), 4> = Queue::new();
+        for item in [(1, 10), (2, 20), (1, 30)] {
+            assert_eq!(q.push(item), Ok(()));
+        }
+        let newest_one = q.iter_mut().rev().find(|(kind, _)| *kind == 1);
+        if let Some(item) = newest_one {
+            item.1 += 1;
+        }
+        assert_eq!(
+            q.iter().copied().collect::<heapless::Vec<_, 4>>(),
+            [(1, 10), (2, 20), (1, 31)]
+        );
+    }
 
     #[test]
     fn a_queue_is_fifo_and_gives_back_what_does_not_fit() {

@@ -67,6 +67,7 @@
 //! [`CandidateError`], [`ChannelError`], [`SendError`]). The end of a connection is an event
 //! ([`Event::ConnectionState`] with `Failed` or `Closed`).
 #![no_std]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 #![deny(missing_docs)]
 
 #[cfg(feature = "std")]

@@ -63,7 +63,7 @@ impl<
             a.close_channel(sctp::StreamId(stream));
         }
         let mut candidate = None;
-        while let Some(q) = self.queue.pop_front() {
+        while let Some(q) = self.queue.pop() {
             match q {
                 Queued::LocalCandidate(address, kind) => {
                     // Skipped if an ICE restart replaced it meanwhile.
@@ -154,7 +154,7 @@ impl<
     /// where things stand. With one entry per kind and per local candidate the queue cannot
     /// overflow; `dropped_events` stays a tripwire that tests assert is zero.
     pub(super) fn push(&mut self, q: Queued) {
-        let Err(q) = self.queue.push_back(q) else {
+        let Err(q) = self.queue.push(q) else {
             return;
         };
         match self.queue.iter_mut().rev().find(|old| old.same_kind(&q)) {

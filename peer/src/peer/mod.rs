@@ -31,7 +31,7 @@ use core::fmt::Write as _;
 use core::net::SocketAddr;
 use core::ops::Range;
 
-use peerless_base::{BufferTooSmall, Drbg, Instant, SEED_LEN, Transmit, debug};
+use peerless_base::{BufferTooSmall, Drbg, Instant, Queue, SEED_LEN, Transmit, debug};
 use peerless_dtls as dtls;
 use peerless_ice as ice;
 use peerless_sctp as sctp;
@@ -40,8 +40,6 @@ use peerless_srtp as srtp;
 pub use sctp::Area;
 use sdp::attr::{HashFunction, Setup};
 use sdp::{Session, jsep};
-
-use heapless::Deque;
 
 use crate::demux::{self, Protocol};
 use crate::text::Text;
@@ -179,7 +177,7 @@ pub struct Peer<
     remote_max_message_size: Option<u64>,
     local_max_message_size: usize,
     channels: [Channel; CHANNELS],
-    queue: Deque<Queued, EVENT_QUEUE>,
+    queue: Queue<Queued, EVENT_QUEUE>,
     /// A stream [`Event::ChannelRefused`] reported, reset on the next `poll_event`.
     refused_stream: Option<u16>,
     /// Our current and pending descriptions, sharing one buffer (see `descriptions`).
@@ -277,7 +275,7 @@ impl<
             remote_max_message_size: Some(jsep::IMPLICIT_MAX_MESSAGE_SIZE),
             local_max_message_size,
             channels: [FREE; CHANNELS],
-            queue: Deque::new(),
+            queue: Queue::new(),
             refused_stream: None,
             local: Descriptions::new(),
             remote: Descriptions::new(),

@@ -6,7 +6,9 @@ mod common;
 use std::time::Duration;
 
 use common::{Ev, Pair, certs, peer};
-use peerless::{ChannelId, ChannelInit, ChannelOptions, ConnectionState, Reliability, SdpType};
+use peerless::{
+    ChannelId, ChannelInit, ChannelOptions, ConnectionState, ReadyState, Reliability, SdpType,
+};
 
 fn open_pair() -> (Pair, ChannelId) {
     let (ca, cb) = certs();
@@ -249,6 +251,38 @@ fn closing_a_channel_closes_it_on_both_sides() {
             && p.events_b.iter().any(|e| matches!(e, Ev::Closed(_)))
     }));
     assert!(pair.a.send(ch, peerless::MessageKind::Text, b"x").is_err());
+}
+
+/// RFC 8831 §6.7 as browsers show it: the side that did not start the close sees `closing`
+/// (its readyState `Closing`) before `close`; the side that called close() is `Closing` at once
+/// and gets no `closing` event.
+#[test]
+fn a_remote_close_is_announced_as_closing_before_closed() {
+    let (mut pair, ch) = open_pair();
+    let b_ch = pair
+        .events_b
+        .iter()
+        .find_map(|e| match e {
+            Ev::Open { channel, .. } => Some(ChannelId(*channel)),
+            _ => None,
+        })
+        .unwrap();
+    pair.a.close_channel(ch).unwrap();
+    let state = |p: &mut peerless::Peer, c| p.channel(c).map(|c| c.ready_state());
+    assert_eq!(state(&mut pair.a, ch), Some(ReadyState::Closing));
+    assert!(pair.run_until(Duration::from_secs(5), |p| {
+        p.events_b.contains(&Ev::Closing(b_ch.0))
+    }));
+    if !pair.events_b.contains(&Ev::Closed(b_ch.0)) {
+        assert_eq!(state(&mut pair.b, b_ch), Some(ReadyState::Closing));
+    }
+    assert!(pair.run_until(Duration::from_secs(5), |p| {
+        p.events_a.contains(&Ev::Closed(ch.0)) && p.events_b.contains(&Ev::Closed(b_ch.0))
+    }));
+    let at = |evs: &[Ev], e: Ev| evs.iter().position(|x| *x == e).unwrap();
+    assert!(at(&pair.events_b, Ev::Closing(b_ch.0)) < at(&pair.events_b, Ev::Closed(b_ch.0)));
+    assert!(!pair.events_a.iter().any(|e| matches!(e, Ev::Closing(_))));
+    assert_eq!(state(&mut pair.b, b_ch), None);
 }
 
 #[test]

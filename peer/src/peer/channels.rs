@@ -308,6 +308,16 @@ impl<
                 // A channel closed meanwhile: its low mark means nothing to anyone.
                 None => Event::ChannelRefused { stream },
             },
+            sctp::Event::ChannelClosing(StreamId(stream)) => match slot_of(channels, stream) {
+                Some(slot) => {
+                    if let Some(c) = channels.get_mut(slot) {
+                        c.state = ChannelState::Closing;
+                    }
+                    Event::ChannelClosing(ChannelId(slot as u16))
+                }
+                // The peer resets a stream the Peer refused: the refusal's reset completes.
+                None => Event::ChannelRefused { stream },
+            },
             sctp::Event::ChannelClosed(StreamId(stream)) => {
                 match (slot_of(channels, stream), failure) {
                     // The association failed under the channel: `onerror` first, then the close

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //!   readyState: connecting --association up / DCEP ACK not needed--> open
-//!               open --close() or the remote resets its stream--> closing
+//!               open --close()--> closing
+//!               open --the remote resets its stream--> closing (Event::ChannelClosing)
 //!               closing --both directions reset (RFC 8831 §6.7)--> closed (Event::ChannelClosed)
 //! ```
 

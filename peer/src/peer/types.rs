@@ -256,6 +256,11 @@ pub enum Event<'e> {
     },
     /// The channel's buffered amount fell to its low threshold (`bufferedamountlow`).
     BufferedAmountLow(ChannelId),
+    /// The peer started closing the channel (`onclosing`): its `ready_state` is now
+    /// `Closing`, and `ChannelClosed` follows once both directions are reset. Not raised for
+    /// a close this side started (the browser raises none either; the state is `Closing` all
+    /// the same).
+    ChannelClosing(ChannelId),
     /// The channel closed (`onclose`).
     ChannelClosed(ChannelId),
     /// The association failed under the channel (`onerror` with `RTCError` detail

@@ -6,6 +6,7 @@
 //!   send()         --> DATA on the channel's stream (PPID string/binary, empty PPIDs)
 //!   close_channel() -> Closing --our outgoing reset (reconfig.rs)--> waits for the peer's
 //!                      reset of its side --> Closed --ChannelClosed polled--> Free
+//!   the peer's outgoing reset first: Open -> Closing (ChannelClosing) --our reset--> Closed
 //! ```
 
 use peerless_base::{Writer, debug};
@@ -54,6 +55,9 @@ pub(super) struct Channel {
     pub(super) in_reset_deferred: bool,
     /// `BufferedAmountLow` to report.
     pub(super) low_pending: bool,
+    /// `ChannelClosing` to report: the peer reset its outgoing stream first (RFC 8831 §6.7),
+    /// so the application learns the channel is closing before it is closed.
+    pub(super) closing_pending: bool,
     /// Order of `ChannelClosed` events (state `Closed`).
     pub(super) closed_seq: u32,
     /// Virtual time of the channel's sending share (schedule.rs).
@@ -81,6 +85,7 @@ pub(super) const FREE_CHANNEL: Channel = Channel {
     reset_in_flight: false,
     in_reset_deferred: false,
     low_pending: false,
+    closing_pending: false,
     closed_seq: 0,
     vtime: 0,
 };
@@ -342,6 +347,7 @@ impl<S: Area, const CHUNKS: usize, const CHANNELS: usize> Association<S, CHUNKS,
             id: c.id,
             state: ChannelState::Closed,
             low_pending: c.low_pending,
+            closing_pending: c.closing_pending,
             closed_seq: self.next_closed_seq,
             ..FREE_CHANNEL
         };

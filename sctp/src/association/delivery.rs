@@ -57,6 +57,10 @@ impl<S: Area, const CHUNKS: usize, const CHANNELS: usize> Association<S, CHUNKS,
             }
             self.low_maybe_pending = false;
         }
+        if let Some(c) = self.channels.iter_mut().find(|c| c.closing_pending) {
+            c.closing_pending = false;
+            return Some(Event::ChannelClosing(StreamId(c.id)));
+        }
         if self.dcep_waiting {
             self.process_dcep();
         }

@@ -1,7 +1,7 @@
 //! What the association tells its user, and why a command was refused.
 //!
 //! ```text
-//!   poll_event --> Connected | ChannelOpen | Message | BufferedAmountLow | ChannelClosed
+//!   poll_event --> Connected | ChannelOpen | Message | BufferedAmountLow | ChannelClosing | ChannelClosed
 //!                  | Closed(reason)
 //!   send / open_channel --> Err(SendError | ChannelError), nothing queued
 //! ```
@@ -62,6 +62,10 @@ pub enum Event<'e> {
     },
     /// The channel's buffered amount fell to its low threshold.
     BufferedAmountLow(StreamId),
+    /// The peer reset its outgoing stream (RFC 8831 §6.7, an RFC 6525 Outgoing SSN Reset
+    /// Request): the channel is closing; our own reset follows, then
+    /// [`Event::ChannelClosed`]. Not reported for a close we started.
+    ChannelClosing(StreamId),
     /// The channel is closed in both directions (stream reset done).
     ChannelClosed(StreamId),
     /// The association ended.

@@ -112,8 +112,10 @@ impl<S: Area, const CHUNKS: usize, const CHANNELS: usize> Association<S, CHUNKS,
         c.next_in_ssn = 0;
         c.in_reset = true;
         if c.state == ChannelState::Open {
-            // The peer closed the channel: close our direction too (RFC 8831 §6.7).
+            // The peer closed the channel: close our direction too (RFC 8831 §6.7), and say
+            // so first (the browser's `closing`, before `close`).
             c.state = ChannelState::Closing;
+            c.closing_pending = true;
         }
         if !c.out_reset_requested {
             self.request_reset(stream);

@@ -48,6 +48,8 @@ pub(crate) struct Seen {
     pub(crate) messages: Vec<(StreamId, MessageKind, Vec<u8>)>,
     pub(crate) opened: Vec<(StreamId, String)>,
     pub(crate) closed: Option<CloseReason>,
+    /// `ChannelClosing` and `ChannelClosed`, in the order they came.
+    pub(crate) channel_ends: Vec<(&'static str, StreamId)>,
 }
 
 pub(crate) fn events(a: &mut Assoc, seen: &mut Seen) {
@@ -61,6 +63,8 @@ pub(crate) fn events(a: &mut Assoc, seen: &mut Seen) {
                 stream: id, label, ..
             } => seen.opened.push((id, label.to_string())),
             Event::Closed(r) => seen.closed = Some(r),
+            Event::ChannelClosing(s) => seen.channel_ends.push(("closing", s)),
+            Event::ChannelClosed(s) => seen.channel_ends.push(("closed", s)),
             _ => {}
         }
     }

@@ -26,7 +26,7 @@
 //! let mut storage = Box::new(Storage::<65536, 65536>::new());
 //! let (send, recv) = storage.areas();
 //! let now = Instant::ZERO;
-//! let mut peer: Peer = Peer::new(Config::new(cert, [2; 32]), now, send, recv);
+//! let mut peer: Peer<&mut [u8]> = Peer::new(Config::new(cert, [2; 32]), now, send, recv);
 //! let chat = peer.create_data_channel("chat", Default::default()).map_err(|e| format!("{e:?}"))?;
 //! peer.add_local_candidate("127.0.0.1:5000".parse()?).map_err(|e| format!("{e:?}"))?;
 //! let mut sdp = [0u8; 2048];

@@ -142,9 +142,9 @@ const DTLS_OVERHEAD: usize = 48;
 /// let mut storage = Box::new(Storage::<65536, 65536>::new());
 /// let (send, recv) = storage.areas();
 /// let mut borrowed: Peer<&mut [u8]> = Peer::new(Config::new(cert, [3; 32]), Instant::ZERO, send, recv);
-/// for peer in [sessions.get_mut(&7).ok_or("no session")?, &mut borrowed] {
-///     peer.create_data_channel("chat", Default::default()).map_err(|e| format!("{e:?}"))?;
-/// }
+/// let owned = sessions.get_mut(&7).ok_or("no session")?;
+/// owned.create_data_channel("chat", Default::default()).map_err(|e| format!("{e:?}"))?;
+/// borrowed.create_data_channel("chat", Default::default()).map_err(|e| format!("{e:?}"))?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///

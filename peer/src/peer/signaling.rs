@@ -340,9 +340,9 @@ impl<
     /// let (a_cert, b_cert) = peerless::selftest::certificates().map_err(|e| format!("{e:?}"))?;
     /// let (mut sa, mut sb) = (Box::new(Storage::<8192, 8192>::new()), Box::new(Storage::<8192, 8192>::new()));
     /// let (s, r) = sa.areas();
-    /// let mut impolite: Peer = Peer::new(Config::new(a_cert, [1; 32]), Instant::ZERO, s, r);
+    /// let mut impolite: Peer<&mut [u8]> = Peer::new(Config::new(a_cert, [1; 32]), Instant::ZERO, s, r);
     /// let (s, r) = sb.areas();
-    /// let mut polite: Peer =
+    /// let mut polite: Peer<&mut [u8]> =
     ///     Peer::new(Config::new(b_cert, [2; 32]).with_polite(true), Instant::ZERO, s, r);
     ///
     /// // Both create a channel; each host offers on `NegotiationNeeded`, at the same time.

@@ -577,7 +577,7 @@ impl<
     /// #     peerless_dtls::Validity::days_from(1_700_000_000, 30))?;
     /// # let mut storage = Box::new(Storage::<65536, 65536>::new());
     /// # let (send, recv) = storage.areas();
-    /// let peer: Peer = Peer::new(Config::new(cert, [2; 32]), Instant::ZERO, send, recv);
+    /// let peer: Peer<&mut [u8]> = Peer::new(Config::new(cert, [2; 32]), Instant::ZERO, send, recv);
     /// let mut types = Vec::new();
     /// peer.stats_report(|entry| types.push(entry.type_name()));
     /// assert_eq!(types, ["peer-connection", "transport", "certificate"]);
@@ -699,7 +699,7 @@ impl<
     /// #     peerless_dtls::Validity::days_from(1_700_000_000, 30))?;
     /// # let mut storage = Box::new(Storage::<65536, 65536>::new());
     /// # let (send, recv) = storage.areas();
-    /// let peer: Peer = Peer::new(Config::new(cert, [2; 32]), Instant::ZERO, send, recv);
+    /// let peer: Peer<&mut [u8]> = Peer::new(Config::new(cert, [2; 32]), Instant::ZERO, send, recv);
     /// let mut json = String::new();
     /// peer.write_stats_json(&mut json)?;
     /// assert!(json.starts_with(r#"[{"id":"P","timestamp":0,"type":"peer-connection","#));

@@ -353,3 +353,26 @@ fn a_short_buffer_leaves_the_report_due() {
     assert!(s.is_due());
     assert_eq!(s.reports_sent(), 0);
 }
+
+/// Member counts come from the SSRCs a peer shows us; a session claiming every SSRC, then
+/// shrinking, must neither overflow the senders' count nor the scaled-down interval (a
+/// `Duration * u32` panics even in release).
+#[test]
+fn huge_member_counts_do_not_overflow() {
+    let t0 = Instant::from_millis(0);
+    let mut schedule = RtcpSchedule::new(ScheduleConfig::rfc3550(160), t0, rng(7));
+    schedule.on_rtp_sent(t0);
+    schedule.set_remote(t0, u32::MAX, u32::MAX);
+    let inputs = schedule.interval_inputs();
+    assert_eq!(inputs.senders, u32::MAX);
+    let mut buf = [0u8; 512];
+    schedule.write_report(t0, &mut buf, &CONTENT).unwrap();
+    let far = schedule.poll_timeout().unwrap();
+    assert!(far > t0 + Duration::from_secs(1_000_000_000));
+    // Half of them leave: the wait shrinks in proportion (RFC 3550 §6.3.4).
+    schedule.set_remote(t0, 1 << 31, 1);
+    let near = schedule.poll_timeout().unwrap();
+    // Members (us included) went from u32::MAX (saturated) to 2^31 + 1.
+    let (far, near) = ((far - t0).as_micros(), (near - t0).as_micros());
+    assert_eq!(near, far * ((1 << 31) + 1) / u128::from(u32::MAX));
+}

@@ -328,7 +328,12 @@ impl RtcpSchedule {
         self.remote_senders = senders.min(members);
         let total = self.members();
         if total < self.pmembers {
-            let scale = |d: Duration| d * total / self.pmembers.max(1);
+            // In u128: `Duration * u32` panics on overflow, and a wait of years (a huge
+            // session) times billions of members would.
+            let scale = |d: Duration| {
+                let micros = d.as_micros() * u128::from(total) / u128::from(self.pmembers.max(1));
+                Duration::from_micros(u64::try_from(micros).unwrap_or(u64::MAX))
+            };
             if let Some(next) = self.next {
                 self.next = Some(now.saturating_add(scale(next.saturating_duration_since(now))));
             }
@@ -378,7 +383,7 @@ impl RtcpSchedule {
         let we_sent = self.we_sent();
         IntervalInputs {
             members: self.members(),
-            senders: self.remote_senders + u32::from(we_sent),
+            senders: self.remote_senders.saturating_add(u32::from(we_sent)),
             rtcp_bytes_per_second: self.config.rtcp_bytes_per_second(),
             we_sent,
             avg_rtcp_size: self.avg_size_sixteenths / 16,

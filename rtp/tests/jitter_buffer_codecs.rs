@@ -171,3 +171,44 @@ fn gstreamer_opus_shuffled_comes_out_as_the_encoders_packets() {
     }
     assert_eq!(out, audio);
 }
+
+/// A frame that depacketizes larger than the host's only buffer (a STAP-A of one-byte units
+/// grows by the start codes) stays at the head; before `skip_frame` every packet after it was
+/// refused as full for ever. Skipping it lets the next frame out, and is counted.
+#[test]
+fn a_frame_larger_than_the_host_buffer_can_be_skipped() {
+    use peerless_rtp::codec::h264::H264Depacketizer;
+    use peerless_rtp::receive::{InsertError, PollError};
+    let mut stap = vec![24u8];
+    for _ in 0..20 {
+        stap.extend_from_slice(&[0, 1, 0x65]);
+    }
+    let idr = [0x65u8, 0x88, 0x84, 0x00];
+    let mut area = [0u8; 8 * 64];
+    let mut jb = JitterBuffer::<_, 8>::new(Config::video(), H264Depacketizer::new(), &mut area);
+    let mut buf = [0u8; 64];
+    let t = Instant::from_millis(0);
+    let packet = |sequence: u16, timestamp: u32, payload| MediaPacket {
+        sequence,
+        timestamp,
+        marker: true,
+        payload,
+    };
+    jb.insert(t, packet(10, 0, &stap)).unwrap();
+    jb.insert(t, packet(11, 3000, &idr)).unwrap();
+    for _ in 0..3 {
+        let polled = jb.poll_frame(&mut buf).unwrap();
+        assert!(matches!(polled, Err(PollError::BufferTooSmall { .. })));
+    }
+    // Stuck: the window cannot move past the big frame.
+    assert_eq!(jb.insert(t, packet(18, 6000, &idr)), Err(InsertError::Full));
+    assert_eq!(jb.skip_frame(), 1);
+    let frame = jb.poll_frame(&mut buf).unwrap().unwrap();
+    assert_eq!(frame.data, [&[0, 0, 0, 1][..], &idr].concat());
+    assert!(!frame.contiguous);
+    assert!(jb.poll_frame(&mut buf).is_none());
+    assert_eq!(jb.skip_frame(), 0);
+    assert_eq!(jb.stats().dropped_skipped_frame, 1);
+    jb.insert(t, packet(12, 6000, &idr)).unwrap();
+    assert!(jb.poll_frame(&mut buf).unwrap().unwrap().contiguous);
+}

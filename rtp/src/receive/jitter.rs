@@ -214,6 +214,9 @@ pub struct Stats {
     pub dropped_waiting_for_keyframe: u64,
     /// Packets thrown away when the sender's sequence jumped back and the buffer resynced.
     pub dropped_resync: u64,
+    /// Packets of frames the caller skipped with [`JitterBuffer::skip_frame`] (a frame
+    /// larger than any buffer it has).
+    pub dropped_skipped_frame: u64,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -482,7 +485,8 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
     ///
     /// # Errors
     ///
-    /// [`PollError::BufferTooSmall`] when the frame does not fit `out`; it stays at the head.
+    /// [`PollError::BufferTooSmall`] when the frame does not fit `out`; it stays at the head,
+    /// for a larger buffer or [`skip_frame`](Self::skip_frame).
     pub fn poll_frame<'b>(&mut self, out: &'b mut [u8]) -> Option<Result<Frame<'b>, PollError>> {
         loop {
             let (first, last) = match self.head() {
@@ -544,6 +548,25 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
                 }
             }
         }
+    }
+
+    /// Drops the complete frame at the head, the one [`poll_frame`](Self::poll_frame) refused
+    /// with [`PollError::BufferTooSmall`]. Without it a host whose buffers are all fixed would
+    /// keep that frame at the head for ever, and every packet after it would be refused as
+    /// full: a sender could stall the stream with one frame that depacketizes larger than the
+    /// host's buffer (H.264 start codes make a STAP-A grow). The next frame is not contiguous
+    /// and video waits for a keyframe. Returns the packets dropped (0 when no frame is
+    /// complete at the head).
+    pub fn skip_frame(&mut self) -> u64 {
+        let Head::Frame(first, last) = self.head() else {
+            return 0;
+        };
+        let packets = last - first + 1;
+        self.stats.dropped_skipped_frame += packets;
+        self.release(last);
+        self.skipped = true;
+        self.start_waiting_for_keyframe();
+        packets
     }
 
     /// When a hole gives up, if one blocks the head.

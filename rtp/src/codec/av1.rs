@@ -400,7 +400,8 @@ impl Av1Depacketizer {
             // The sender kept the size field; it must be right.
             let rest = element.get(header_len..).unwrap_or_default();
             let (size, used) = read_leb128(rest)?;
-            return if used + size == rest.len() {
+            // checked: on a 32-bit MCU a leb128 of up to 2^32 - 1 plus its length overflows.
+            return if used.checked_add(size) == Some(rest.len()) {
                 Ok(())
             } else {
                 Err(CodecError::Malformed)
@@ -434,8 +435,10 @@ fn elements(payload: &[u8]) -> impl Iterator<Item = Result<&[u8], CodecError>> +
             Ok(core::mem::take(&mut rest))
         } else {
             read_leb128(rest).and_then(|(len, used)| {
-                let body = rest.get(used..used + len).ok_or(CodecError::Malformed)?;
-                rest = rest.get(used + len..).unwrap_or_default();
+                // checked: on a 32-bit MCU a leb128 near 2^32 plus its length overflows.
+                let end = used.checked_add(len).ok_or(CodecError::Malformed)?;
+                let body = rest.get(used..end).ok_or(CodecError::Malformed)?;
+                rest = rest.get(end..).unwrap_or_default();
                 Ok(body)
             })
         };

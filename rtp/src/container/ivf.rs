@@ -165,13 +165,19 @@ impl<'a> Iterator for IvfReader<'a> {
             return None;
         }
         let frame = (|| {
-            let size = le32(self.rest, 0)? as usize;
+            let size = le32(self.rest, 0)?;
             let timestamp = u64::from(le32(self.rest, 4)?) | u64::from(le32(self.rest, 8)?) << 32;
+            // A size near 2^32 cannot be in the file; on a 32-bit target adding the header
+            // to it would overflow.
+            let end = usize::try_from(size)
+                .ok()
+                .and_then(|size| FRAME_HEADER_LEN.checked_add(size))
+                .ok_or(IvfError::Truncated)?;
             let data = self
                 .rest
-                .get(FRAME_HEADER_LEN..FRAME_HEADER_LEN + size)
+                .get(FRAME_HEADER_LEN..end)
                 .ok_or(IvfError::Truncated)?;
-            self.rest = self.rest.get(FRAME_HEADER_LEN + size..).unwrap_or_default();
+            self.rest = self.rest.get(end..).unwrap_or_default();
             Ok(IvfFrame { timestamp, data })
         })();
         if frame.is_err() {

@@ -222,7 +222,7 @@ impl ReceiverStats {
     /// Remembers a sender report from this SSRC: the middle 32 bits of its NTP time (LSR)
     /// and when it arrived, for the next block's DLSR.
     pub fn sender_report(&mut self, now: Instant, ntp_timestamp: u64) {
-        self.last_sr = Some(((ntp_timestamp >> 16) as u32, now));
+        self.last_sr = Some((crate::send::NtpTime(ntp_timestamp).middle_32(), now));
     }
 
     /// The reception report block for now. Fraction lost covers the packets since the

@@ -283,6 +283,7 @@ fn selftest(count: usize) -> Result<(), Error> {
         .map_err(err)?;
     offer_tx.send(offer)?;
     let answer = answer_rx.recv_timeout(Duration::from_secs(10))?;
+    let t_remote = WallInstant::now();
     peer.set_remote_description(SdpType::Answer, &answer)
         .map_err(err)?;
 
@@ -307,7 +308,7 @@ fn selftest(count: usize) -> Result<(), Error> {
         while let Some(ev) = peer.poll_event() {
             match ev {
                 Event::ChannelOpen { channel, .. } if channel == chat => {
-                    opened_at = Some(t_new.elapsed())
+                    opened_at = Some((t_new.elapsed(), t_remote.elapsed()))
                 }
                 Event::Message { kind, data, .. } => {
                     got.push((kind == MessageKind::Binary, data.to_vec()))
@@ -343,11 +344,15 @@ fn selftest(count: usize) -> Result<(), Error> {
     peer.close();
     host.flush(&mut peer)?;
     let other = answerer.join().map_err(|_| "answerer panicked")??;
-    let open = opened_at.ok_or("the channel never opened")?;
+    let (open, connect) = opened_at.ok_or("the channel never opened")?;
     println!("peerless demo --selftest: two Peers over UDP on 127.0.0.1");
     println!(
         "  channel open after      {:.2} ms (wall time from Peer::new; signalling in-process)",
         open.as_secs_f64() * 1000.0
+    );
+    println!(
+        "  connect time            {:.2} ms (set_remote_description to open channel)",
+        connect.as_secs_f64() * 1000.0
     );
     println!(
         "  messages echoed         {echoed}/{count} in {:.1} ms",

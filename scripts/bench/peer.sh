@@ -5,7 +5,8 @@
 #      (the published crate, RustCrypto provider) in the same run, with ratios; our DTLS
 #      handshake alone is printed as the floor of a connect;
 #   2. connect wall time over real loopback UDP (two Peers, two sockets, lo-only namespace),
-#      from Peer::new to the open channel, from `demo --selftest`.
+#      from Peer::new and from set_remote_description to the open channel (median of
+#      BENCH_CONNECTS runs, default 11), from `demo --selftest`.
 # BENCH_ITERATIONS (default 20) sets the connects per implementation.
 . "$(dirname "$0")/../lib.sh"
 section "bench: peer, peerless vs str0m"
@@ -18,9 +19,17 @@ section "bench: peer connect wall time over loopback UDP"
 cd "$ROOT"
 cargo build -q --release -p peerless --example demo
 DEMO="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/demo"
+# The connect time, set_remote_description to the open channel, is the figure issue 17 sets
+# a goal for (<= 5 ms; its figure for Pion on the same machine is 2.4 ms, not measured here).
+runs="${BENCH_CONNECTS:-11}"
 times=()
-for _ in 1 2 3 4 5; do
-    t=$(in_netns "$DEMO" --selftest --count 20 | sed -n 's/.*channel open after *\([0-9.]*\) ms.*/\1/p')
-    times+=("$t")
+connects=()
+for _ in $(seq "$runs"); do
+    out=$(in_netns "$DEMO" --selftest --count 20)
+    times+=("$(echo "$out" | sed -n 's/.*channel open after *\([0-9.]*\) ms.*/\1/p')")
+    connects+=("$(echo "$out" | sed -n 's/.*connect time *\([0-9.]*\) ms.*/\1/p')")
 done
-echo "connect wall time over loopback UDP, Peer::new to open channel (ms, 5 runs): ${times[*]}"
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+echo "connect wall time over loopback UDP, Peer::new to open channel (ms, $runs runs): ${times[*]}"
+echo "connect wall time over loopback UDP, set_remote_description to open channel (ms, $runs runs): ${connects[*]}"
+echo "  median: $(median "${connects[@]}") ms (goal <= 5 ms; Pion 2.4 ms per issue 17, not measured in this run)"

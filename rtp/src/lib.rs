@@ -32,6 +32,8 @@
 //! - [`receive`]: the receive side: a jitter buffer over a lent byte area that releases whole
 //!   frames in order, receiver statistics and report blocks (RFC 3550), NACK requests
 //!   (RFC 4585), keyframe requests (PLI, FIR), transport-wide congestion control feedback.
+//! - `selftest` (feature `selftest`): the media path end to end (a VP8 frame with a loss
+//!   answered by RTX, an Opus stream, an SR/RR exchange) for firmware to run on the target.
 //!
 //! Non-goals: encoding or decoding media, clocks, sockets, allocation, `unsafe`.
 //!
@@ -55,6 +57,8 @@ pub mod extension;
 pub mod packet;
 pub mod receive;
 pub mod rtcp;
+#[cfg(feature = "selftest")]
+pub mod selftest;
 pub mod send;
 
 pub use error::WireError;

@@ -67,7 +67,7 @@ fuzz_target!(|data: &[u8]| {
             let _ = stats.report_block(now);
         }
         if flags & 8 != 0 {
-            nack.set_rtt(Duration::from_micros(step));
+            nack.set_round_trip_time(Duration::from_micros(step));
         }
         if flags & 16 != 0 {
             if let Some(next) = video.next_sequence() {

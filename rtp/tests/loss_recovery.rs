@@ -80,7 +80,7 @@ fn call(seed: u8, budget_bytes_per_second: u32) -> Outcome {
         max_age: Duration::from_millis(1000),
         ..NackConfig::default()
     });
-    nacks.set_rtt(2 * ONE_WAY);
+    nacks.set_round_trip_time(2 * ONE_WAY);
     let mut received = std::collections::HashSet::new();
     let mut buf = [0u8; 1500];
     let mut pairs = [ReceiverNackPair::default(); 32];

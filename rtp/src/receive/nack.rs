@@ -29,7 +29,7 @@ pub struct NackConfig {
     pub max_tries: u8,
     /// Give up a sequence number missing for longer than this (the jitter buffer's delay).
     pub max_age: Duration,
-    /// Retry interval until [`NackRequests::set_rtt`] tells the real round trip.
+    /// Retry interval until [`NackRequests::set_round_trip_time`] tells the real round trip.
     pub initial_rtt: Duration,
 }
 
@@ -108,7 +108,7 @@ impl<const N: usize> NackRequests<N> {
 
     /// The round-trip time (from RTCP: LSR/DLSR, or XR): a NACK is repeated once per RTT
     /// (at least 1 ms apart, so a zero estimate cannot spend every try at once).
-    pub fn set_rtt(&mut self, rtt: Duration) {
+    pub fn set_round_trip_time(&mut self, rtt: Duration) {
         self.rtt = rtt.max(Duration::from_millis(1));
     }
 

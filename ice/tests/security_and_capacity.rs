@@ -347,6 +347,63 @@ fn a_controlled_agent_accepts_nomination_before_and_after_its_check() {
     assert_eq!((p.requests_received, p.responses_sent), (1, 1));
 }
 
+/// Feeds `a` the peer's request from `from` (tid `tid`, `extra` attributes) and answers every
+/// check the agent sends, for the next 200 ms of its wake-ups (at most 20).
+fn peer_checks(
+    a: &mut Agent,
+    now: &mut Instant,
+    from: SocketAddr,
+    tid: u8,
+    extra: &[Attribute<'_>],
+) {
+    let req = request(tid, &user(), OURS.1.as_bytes(), extra);
+    a.handle_packet(*now, from, local(), &req);
+    for _ in 0..20 {
+        for (_, dst, p) in drain(a) {
+            if Message::parse(&p).unwrap().class() == Class::Request {
+                let resp = response_to(&p, THEIRS.1.as_bytes(), local());
+                a.handle_packet(*now, dst, local(), &resp);
+            }
+        }
+        let Some(next) = a.poll_timeout() else { break };
+        if next > *now + Duration::from_millis(200) {
+            break;
+        }
+        *now = next.max(*now);
+        a.handle_timeout(*now);
+    }
+}
+
+#[test]
+fn a_controlled_agent_follows_the_latest_nomination() {
+    let mut a = agent(Role::Controlled);
+    let (best, cheaper) = (remote(), addr("192.0.2.3:6000"));
+    a.add_remote_candidate("candidate:1 1 udp 2130706431 192.0.2.2 6000 typ host")
+        .unwrap();
+    a.add_remote_candidate("candidate:2 1 udp 1694498815 192.0.2.3 6000 typ host")
+        .unwrap();
+    let mut now = Instant::ZERO;
+    let nominate = [Attribute::IceControlling(1), Attribute::UseCandidate];
+    peer_checks(&mut a, &mut now, best, 1, &nominate);
+    assert_eq!(a.selected_pair(), Some((local(), best)));
+    // The peer moves to the lower-priority pair (a cheaper network): we follow, though the
+    // pair we selected first is still valid and of higher priority.
+    now += Duration::from_millis(300);
+    peer_checks(&mut a, &mut now, cheaper, 2, &nominate);
+    assert_eq!(a.selected_pair(), Some((local(), cheaper)));
+    let changes = std::iter::from_fn(|| a.poll_event())
+        .filter(|e| matches!(e, Event::SelectedPair { .. }))
+        .count();
+    assert_eq!(changes, 2, "one SelectedPair per nomination");
+    // A check without USE-CANDIDATE on the old pair does not move it back; a new
+    // nomination of it does.
+    now += Duration::from_millis(300);
+    peer_checks(&mut a, &mut now, best, 3, &[Attribute::IceControlling(1)]);
+    assert_eq!(a.selected_pair(), Some((local(), cheaper)));
+    peer_checks(&mut a, &mut now, best, 4, &nominate);
+    assert_eq!(a.selected_pair(), Some((local(), best)));
+}
+
 #[test]
 fn a_full_remote_table_keeps_relayed_candidates_and_refuses_the_surplus_hosts() {
     let mut a: Agent<2, 16, 2, 4> =

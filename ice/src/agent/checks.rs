@@ -197,9 +197,19 @@ impl<
             return;
         };
         let use_candidate = msg.use_candidate() && self.role == Role::Controlled;
+        let nomination = if use_candidate {
+            self.nominations = self.nominations.saturating_add(1);
+            self.nominations
+        } else {
+            0
+        };
         let Some(pair) = self.pairs.get_mut(pair_idx).and_then(|p| p.as_mut()) else {
             return;
         };
+        if use_candidate {
+            // The latest USE-CANDIDATE wins once its pair is valid (see `update_selection`).
+            pair.nomination = nomination;
+        }
         pair.counters.request_received(answered);
         if self.config.lite {
             // A lite agent's pairs are valid as soon as a check arrives (RFC 8445 §7.3.1.5 note).

@@ -14,7 +14,8 @@
 //!           <-- 487 -> switch role, check again          <-- request -> triggered check,
 //!                                                             unknown source: remote prflx
 //!        controlling: best valid pair, checked again with USE-CANDIDATE -> nominated
-//!        controlled:  USE-CANDIDATE on a valid pair (or once its check succeeds) -> nominated
+//!        controlled:  USE-CANDIDATE on a valid pair (or once its check succeeds) -> nominated;
+//!                     a later USE-CANDIDATE on another pair moves the selection there
 //!     -> Connected (selected = best nominated pair) -> Completed (checks done, end-of-candidates)
 //!           consent: Binding request on the selected pair every 4-6 s; a response refreshes
 //!           no response for 10 s -> Disconnected;  for 30 s -> Failed (sending stops)
@@ -106,6 +107,8 @@ pub struct Agent<
     /// When the controlling agent nominates even if better pairs are still pending.
     nominate_at: Option<Instant>,
     trigger_seq: u32,
+    /// USE-CANDIDATEs received (controlled), to order the peer's nominations.
+    nominations: u32,
     now: Instant,
     stats: Stats,
     /// Round-trip time of the last unretransmitted check or consent request.
@@ -196,6 +199,7 @@ impl<
             next_pace: now,
             nominate_at: None,
             trigger_seq: 0,
+            nominations: 0,
             now,
             stats: Stats::default(),
             rtt: None,

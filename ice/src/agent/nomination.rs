@@ -3,7 +3,8 @@
 //! ```text
 //!  controlling: first valid pair -> wait nomination_delay (or no better pair pending)
 //!               -> check again with USE-CANDIDATE -> success -> nominated
-//!  controlled:  USE-CANDIDATE on a valid pair (or when its check succeeds) -> nominated
+//!  controlled:  USE-CANDIDATE on a valid pair (or when its check succeeds) -> nominated;
+//!               the latest nomination that is valid is the one selected (renomination)
 //!  best nominated valid pair -> selected (SelectedPair); the rest of the checklist goes
 //!  selected: consent request every 4-6 s; response refreshes; 10 s silent Disconnected,
 //!            30 s Failed (sending stops); silent but another pair fresh -> renominate/follow
@@ -176,7 +177,10 @@ impl<
         self.update_selection(now);
     }
 
-    /// Picks the best nominated valid pair; reports a change.
+    /// Picks the peer's latest nomination among the valid nominated pairs (the controlling
+    /// agent may renominate, as libwebrtc does when it moves to a cheaper network, and both
+    /// ends must then use the one path), the best of them by priority when that does not
+    /// decide; reports a change.
     pub(super) fn update_selection(&mut self, now: Instant) {
         let best = self
             .pairs
@@ -184,7 +188,7 @@ impl<
             .enumerate()
             .filter_map(|(i, p)| p.map(|p| (i, p)))
             .filter(|(_, p)| p.nominated && p.state == PairState::Succeeded)
-            .max_by_key(|(_, p)| p.priority);
+            .max_by_key(|(_, p)| (p.nomination, p.priority));
         let Some((idx, pair)) = best else { return };
         if self.selected.is_some_and(|s| s.pair == Some(idx)) {
             return;

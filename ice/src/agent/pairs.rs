@@ -39,6 +39,9 @@ pub(super) struct Pair {
     pub(super) nominated: bool,
     /// The peer nominated it before our check succeeded (controlled).
     pub(super) nominate_on_success: bool,
+    /// When the peer's USE-CANDIDATE last came on it (controlled): the agent's count of
+    /// nominations then, 0 if never. The highest valid one is the peer's latest choice.
+    pub(super) nomination: u32,
     /// When a check on it last succeeded.
     pub(super) last_success: Instant,
     /// What the statistics report shows of its requests and responses.
@@ -337,6 +340,7 @@ impl<
             nominate_next: false,
             nominated: false,
             nominate_on_success: false,
+            nomination: 0,
             last_success: Instant::ZERO,
             counters: super::report::PairCounters::ZERO,
         };

@@ -57,7 +57,7 @@
 //! ClientHellos, 32 channels, a 16 KiB remote SDP) is 70 928 bytes and a [`SmallPeer`] (2 KiB
 //! DTLS buffers, 4 channels, 64 SCTP chunks, 1.5/2 KiB SDP copies, 8 remote candidates) is
 //! 38 176 bytes; both
-//! are printed by `cargo test -p peerless --test peer -- --nocapture peer_size` with the
+//! are printed by `cargo test -p peerless --test selftest -- --nocapture peer_size` with the
 //! parts (ICE agent, DTLS endpoint, SCTP association, SRTP contexts, SDP copies).
 //!
 //! # Error contract

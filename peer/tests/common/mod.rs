@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use peerless::{Config, Event, Peer, SdpType, Storage};
+use peerless::{ChannelId, ChannelInit, Config, Event, Peer, SdpType, Storage};
 use peerless_base::Instant;
 
 pub(crate) const A: &str = "10.0.0.1:5000";
@@ -212,4 +212,18 @@ impl Pair {
         };
         evs.iter().any(|e| matches!(e, Ev::Open { .. }))
     }
+}
+
+/// Two Peers connected with one channel (created by A) open on both sides.
+pub(crate) fn open_pair() -> (Pair, ChannelId) {
+    let (ca, cb) = certs();
+    let mut pair = Pair::new(peer(ca, 1), peer(cb, 2));
+    let ch = pair
+        .a
+        .create_data_channel("chat", ChannelInit::default())
+        .unwrap();
+    pair.signal();
+    assert!(pair.run_until(Duration::from_secs(10), |p| p.opened(false)
+        && p.opened(true)));
+    (pair, ch)
 }

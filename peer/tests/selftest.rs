@@ -1,0 +1,67 @@
+//! The firmware's selftest run between two Peers, and what a Peer costs in memory.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::certs;
+
+#[test]
+fn selftest_connects_and_echoes() {
+    let mut sa = Box::new(peerless::Storage::<8192, 8192>::new());
+    let mut sb = Box::new(peerless::Storage::<8192, 8192>::new());
+    let (a_send, a_recv) = sa.areas();
+    let (b_send, b_recv) = sb.areas();
+    let (ca, cb) = certs();
+    let mut a: peerless::SmallPeer<&mut [u8]> = peerless::Peer::new(
+        peerless::selftest::config(ca, 1),
+        peerless_base::Instant::ZERO,
+        a_send,
+        a_recv,
+    );
+    let mut b: peerless::SmallPeer<&mut [u8]> = peerless::Peer::new(
+        peerless::selftest::config(cb, 2),
+        peerless_base::Instant::ZERO,
+        b_send,
+        b_recv,
+    );
+    let (mut sdp, mut buf) = ([0u8; 2048], [0u8; 1500]);
+    let mut calls = [0u32; 2];
+    let report = peerless::selftest::run(&mut a, &mut b, &mut sdp, &mut buf, |side, call| {
+        calls[side as usize] += 1;
+        call();
+    })
+    .unwrap();
+    println!("selftest: {report:?}, calls {calls:?}");
+    assert!(report.open_us > 0 && report.echo_us >= report.open_us);
+    assert_eq!(
+        report.dtls_cipher, 0xC02B,
+        "browsers' suite is negotiated first"
+    );
+    assert_eq!(report.srtp_profile, 0x0007, "AEAD_AES_128_GCM");
+    assert!(report.datagrams >= 10);
+}
+
+#[test]
+fn peer_size() {
+    let default = std::mem::size_of::<peerless::Peer>();
+    let small = std::mem::size_of::<peerless::SmallPeer>();
+    println!(
+        "size_of::<Peer>() = {default} bytes; size_of::<SmallPeer>() = {small} bytes (SCTP storage lent separately)"
+    );
+    println!(
+        "  parts: ice::Agent {} + dtls::Endpoint {} + sctp::Association {} (small: {}) + srtp::Context x2 {} + SDP copies {} + early DTLS stash {}",
+        std::mem::size_of::<peerless_ice::Agent>(),
+        std::mem::size_of::<peerless_dtls::Endpoint>(),
+        std::mem::size_of::<peerless_sctp::Association>(),
+        std::mem::size_of::<peerless_sctp::Association<&'static mut [u8], 64, 4>>(),
+        2 * std::mem::size_of::<peerless_srtp::Context>(),
+        peerless::LOCAL_SDP_CAPACITY + peerless::REMOTE_SDP_CAPACITY,
+        peerless::DTLS_BUFFER,
+    );
+    assert!(small < default);
+    assert!(
+        small <= 40 * 1024,
+        "two small Peers and their storage fit a 128 KiB MCU"
+    );
+    assert!(default < 96 * 1024, "the Peer stays inline and bounded");
+}

@@ -3,6 +3,7 @@
 //! ```text
 //!   cargo run --release -p peerless --example demo            serve http://127.0.0.1:8080
 //!   cargo run --release -p peerless --example demo -- --selftest   two Peers over UDP, no browser
+//!   ... -- --selftest --ipv6                                          the same on ::1
 //!
 //!   browser --GET /--> page (chat + live stats)
 //!   browser --POST /offer (SDP, candidates gathered)--> new session thread: UDP socket,
@@ -34,7 +35,13 @@ fn main() -> ExitCode {
         let count = value(&args, "--count")
             .and_then(|v| v.parse().ok())
             .unwrap_or(200);
-        selftest(count)
+        // --ipv6: both Peers on ::1 (IPv6 host candidates, pairs within the family).
+        let loopback = if args.iter().any(|a| a == "--ipv6") {
+            "[::1]:0"
+        } else {
+            "127.0.0.1:0"
+        };
+        selftest(count, loopback)
     } else {
         let addr = value(&args, "--http").unwrap_or("127.0.0.1:8080");
         serve(addr)
@@ -213,14 +220,14 @@ fn session(
 }
 
 // ---------------------------------------------------------------------------------------------
-// --selftest: two Peers over real UDP on localhost
+// --selftest: two Peers over real UDP on localhost (127.0.0.1, or ::1 with --ipv6)
 
-fn selftest(count: usize) -> Result<(), Error> {
+fn selftest(count: usize, loopback: &'static str) -> Result<(), Error> {
     let t0 = WallInstant::now();
     let (offer_tx, offer_rx) = mpsc::channel::<String>();
     let (answer_tx, answer_rx) = mpsc::channel::<String>();
     let answerer = std::thread::spawn(move || -> Result<Stats, Error> {
-        let mut host = host::Host::bind("127.0.0.1:0".parse()?)?;
+        let mut host = host::Host::bind(loopback.parse()?)?;
         let (cert, seed) = host::identity()?;
         let mut storage = Box::new(Storage::<{ 256 * 1024 }, { 256 * 1024 }>::new());
         let (s, r) = storage.areas();
@@ -267,7 +274,7 @@ fn selftest(count: usize) -> Result<(), Error> {
         Ok(peer.stats())
     });
 
-    let mut host = host::Host::bind("127.0.0.1:0".parse()?)?;
+    let mut host = host::Host::bind(loopback.parse()?)?;
     let (cert, seed) = host::identity()?;
     let mut storage = Box::new(Storage::<{ 256 * 1024 }, { 256 * 1024 }>::new());
     let (s, r) = storage.areas();
@@ -345,7 +352,10 @@ fn selftest(count: usize) -> Result<(), Error> {
     host.flush(&mut peer)?;
     let other = answerer.join().map_err(|_| "answerer panicked")??;
     let (open, connect) = opened_at.ok_or("the channel never opened")?;
-    println!("peerless demo --selftest: two Peers over UDP on 127.0.0.1");
+    println!(
+        "peerless demo --selftest: two Peers over UDP on {}",
+        host.local.ip()
+    );
     println!(
         "  channel open after      {:.2} ms (wall time from Peer::new; signalling in-process)",
         open.as_secs_f64() * 1000.0

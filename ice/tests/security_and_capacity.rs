@@ -964,3 +964,47 @@ fn a_stun_server_that_never_answers_is_reported_once_then_gathering_completes() 
             < at(|e| matches!(e, Event::GatheringComplete))
     );
 }
+
+#[test]
+fn a_dual_stack_agent_pairs_on_loopback_within_each_family_and_checks_both_at_once() {
+    let (l4, l6) = (addr("127.0.0.1:5000"), addr("[::1]:5000"));
+    let creds = Credentials::new(OURS.0, OURS.1).unwrap();
+    let mut a: Agent = Agent::new(
+        Config::new(Role::Controlling, [1; 32]).with_credentials(creds),
+        Instant::ZERO,
+    );
+    a.add_local_candidate(l4).unwrap();
+    a.add_local_candidate(l6).unwrap();
+    a.set_remote_credentials(THEIRS.0, THEIRS.1).unwrap();
+    for c in [
+        "candidate:1 1 udp 2122260223 127.0.0.1 6000 typ host",
+        "candidate:2 1 udp 2122262783 ::1 6000 typ host",
+        "candidate:3 1 udp 2122260222 127.0.0.1 6001 typ host",
+    ] {
+        a.add_remote_candidate(c).unwrap();
+    }
+    let pairs: Vec<_> = a
+        .pairs()
+        .map(|p| (p.local.address, p.remote.address))
+        .collect();
+    // Two IPv4 remotes with the IPv4 local, one IPv6 remote with the IPv6 local; no pair
+    // crosses families (a v4 socket cannot reach a v6 address).
+    assert_eq!(pairs.len(), 3, "{pairs:?}");
+    assert!(
+        pairs.iter().all(|(l, r)| l.is_ipv4() == r.is_ipv4()),
+        "{pairs:?}"
+    );
+    assert!(pairs.contains(&(l6, addr("[::1]:6000"))), "{pairs:?}");
+    // Each family's first check goes out at once, from the socket of its family.
+    a.handle_timeout(Instant::ZERO);
+    let out = drain(&mut a);
+    assert!(
+        out.iter()
+            .any(|(s, d, _)| *s == l6 && *d == addr("[::1]:6000")),
+        "{out:?}"
+    );
+    assert!(
+        out.iter().all(|(s, d, _)| s.is_ipv4() == d.is_ipv4()),
+        "{out:?}"
+    );
+}

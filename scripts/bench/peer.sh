@@ -11,7 +11,7 @@
 . "$(dirname "$0")/../lib.sh"
 section "bench: peer, peerless vs str0m"
 cd "$ROOT/bench/peer-vs-str0m"
-BENCH_TARGET="${CARGO_TARGET_DIR:-$ROOT/target}/bench-peer-vs-str0m"
+BENCH_TARGET="${CARGO_TARGET_DIR:-$ROOT/target}/bench-str0m"  # shared with rtp.sh: str0m and aws-lc-sys build once
 CARGO_TARGET_DIR="$BENCH_TARGET" cargo build -q --release
 "$BENCH_TARGET/release/peer-vs-str0m"
 

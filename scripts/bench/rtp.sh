@@ -10,6 +10,6 @@
 . "$(dirname "$0")/../lib.sh"
 section "bench: rtp payload formats, peerless vs str0m"
 cd "$ROOT/bench/rtp-vs-str0m"
-BENCH_TARGET="${CARGO_TARGET_DIR:-$ROOT/target}/bench-rtp-vs-str0m"
+BENCH_TARGET="${CARGO_TARGET_DIR:-$ROOT/target}/bench-str0m"  # shared with peer.sh: str0m and aws-lc-sys build once
 CARGO_TARGET_DIR="$BENCH_TARGET" cargo build -q --release
 "$BENCH_TARGET/release/rtp-vs-str0m"

@@ -268,7 +268,7 @@ impl<
             remote_ufrag: Text::new(),
             remote_fingerprint: None,
             transport: Transport::AwaitRole {
-                areas: (send_area, recv_area),
+                areas: Some((send_area, recv_area)),
                 early: EarlyStash::new(),
             },
             remote_sctp_port: 5000,

@@ -39,14 +39,15 @@ pub(super) enum Transport<S, const CHUNKS: usize, const CHANNELS: usize, const D
     /// association, DTLS that arrives waits in the stash (a browser answering our offer sends
     /// its ClientHello as soon as ICE works, often before the host applies its answer).
     AwaitRole {
-        areas: (S, S),
+        /// `None` only within `start_transport`, while the areas move into the association:
+        /// taking them out of the `Option` moves two storage values, where moving the whole
+        /// transport out would put it on the stack (8 KiB more on the Cortex-M4 proof), and
+        /// owned storage has no `Default` to leave behind.
+        areas: Option<(S, S)>,
         early: EarlyStash<DTLS>,
     },
     /// DTLS runs in its role and SCTP rides on it.
     Running(Running<S, CHUNKS, CHANNELS, DTLS>),
-    /// Only within `start_transport`, while the areas and the stash move out of `AwaitRole`
-    /// into `Running`: owned storage is moved, never copied, and needs no `Default`.
-    Starting,
 }
 
 /// The running transport.
@@ -73,14 +74,14 @@ impl<S: Area, const CHUNKS: usize, const CHANNELS: usize, const DTLS: usize>
     pub(super) fn running(&self) -> Option<&Running<S, CHUNKS, CHANNELS, DTLS>> {
         match self {
             Transport::Running(r) => Some(r),
-            Transport::AwaitRole { .. } | Transport::Starting => None,
+            Transport::AwaitRole { .. } => None,
         }
     }
 
     pub(super) fn running_mut(&mut self) -> Option<&mut Running<S, CHUNKS, CHANNELS, DTLS>> {
         match self {
             Transport::Running(r) => Some(r),
-            Transport::AwaitRole { .. } | Transport::Starting => None,
+            Transport::AwaitRole { .. } => None,
         }
     }
 
@@ -161,17 +162,13 @@ impl<
     /// Our DTLS role is known: the DTLS endpoint and the SCTP association start, the channels
     /// created so far register with SCTP, and the DTLS that arrived early is replayed.
     pub(super) fn start_transport(&mut self, role: dtls::Role) {
-        let (send_area, recv_area, early) =
-            match core::mem::replace(&mut self.transport, Transport::Starting) {
-                Transport::AwaitRole {
-                    areas: (send_area, recv_area),
-                    early,
-                } => (send_area, recv_area, early),
-                started => {
-                    self.transport = started;
-                    return;
-                }
-            };
+        let Transport::AwaitRole { areas, early } = &mut self.transport else {
+            return;
+        };
+        let Some((send_area, recv_area)) = areas.take() else {
+            return;
+        };
+        let early = core::mem::replace(early, EarlyStash::new());
 
         let mut seed = [0u8; SEED_LEN];
         self.rng.fill(&mut seed);
@@ -256,7 +253,6 @@ impl<
                 }
                 return;
             }
-            Transport::Starting => return,
             Transport::Running(_) if !known => {
                 self.stats.dropped_dtls_unknown_source += 1;
                 return;

@@ -118,8 +118,6 @@ pub struct EstimatorStats {
     pub feedback_packets: u64,
     /// Packets reported lost.
     pub feedback_lost: u64,
-    /// Feedback entries with no send record (too old for the record, or never sent).
-    pub dropped_feedback_unknown: u64,
     /// Overuse signals that decreased the delay-based rate.
     pub overuses: u64,
     /// Probe clusters handed out.
@@ -291,8 +289,9 @@ impl Estimator {
         let mut latest_send: Option<Instant> = None;
         for p in packets {
             self.stats.feedback_packets += 1;
+            // The send record counted it (`TwccSendStats::dropped_feedback_unknown`): the
+            // record is what knows the packet is gone, so the count lives there once.
             let Some(sent) = p.sent else {
-                self.stats.dropped_feedback_unknown += 1;
                 continue;
             };
             let send = sent.sent_at.as_micros();

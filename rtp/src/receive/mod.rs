@@ -46,4 +46,4 @@ pub use keyframe::{KeyframeMethod, KeyframeRequest, KeyframeRequests, KeyframeSt
 pub use nack::{NackConfig, NackRequests, NackStats};
 pub use seq::{SequenceUnwrapper, TimestampUnwrapper, Unwrapper};
 pub use stats::{Counters, ReceiverStats, Validity};
-pub use twcc::{TwccConfig, TwccFeedback, TwccReport, TwccStats};
+pub use twcc::{TwccConfig, TwccFeedback, TwccFeedbackStats, TwccReport};

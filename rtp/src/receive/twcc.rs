@@ -89,7 +89,7 @@ impl TwccReport {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
-pub struct TwccStats {
+pub struct TwccFeedbackStats {
     /// Arrivals recorded.
     pub recorded: u64,
     /// Feedback reports handed out.
@@ -125,7 +125,7 @@ pub struct TwccFeedback<const N: usize> {
     feedback_count: u8,
     feedback_sent: bool,
     now: Instant,
-    stats: TwccStats,
+    stats: TwccFeedbackStats,
 }
 
 impl<const N: usize> TwccFeedback<N> {
@@ -144,13 +144,13 @@ impl<const N: usize> TwccFeedback<N> {
             feedback_count: 0,
             feedback_sent: false,
             now: Instant::ZERO,
-            stats: TwccStats::default(),
+            stats: TwccFeedbackStats::default(),
         }
     }
 
     /// The counters.
     #[must_use]
-    pub fn stats(&self) -> TwccStats {
+    pub fn stats(&self) -> TwccFeedbackStats {
         self.stats
     }
 

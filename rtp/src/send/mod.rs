@@ -57,4 +57,4 @@ pub use schedule::{
     Written, deterministic_interval, randomized_interval, reduced_minimum,
 };
 pub use stats::{NtpTime, SenderStats, duration_from_16_16, duration_to_16_16, round_trip_time};
-pub use twcc::{PacketFeedback, SentPacket, TwccSendRecord, TwccSlot, TwccStats};
+pub use twcc::{PacketFeedback, SentPacket, TwccSendRecord, TwccSendStats, TwccSlot};

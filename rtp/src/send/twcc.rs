@@ -65,7 +65,7 @@ pub struct PacketFeedback {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
-pub struct TwccStats {
+pub struct TwccSendStats {
     /// Packets recorded.
     pub recorded: u64,
     /// Feedback entries about packets no longer in the record (overwritten or never sent).
@@ -78,7 +78,7 @@ pub struct TwccStats {
 pub struct TwccSendRecord<'a> {
     slots: &'a mut [TwccSlot],
     next_sequence: u16,
-    stats: TwccStats,
+    stats: TwccSendStats,
 }
 
 impl<'a> TwccSendRecord<'a> {
@@ -88,13 +88,13 @@ impl<'a> TwccSendRecord<'a> {
         TwccSendRecord {
             slots,
             next_sequence: first_sequence,
-            stats: TwccStats::default(),
+            stats: TwccSendStats::default(),
         }
     }
 
     /// Counters.
     #[must_use]
-    pub fn stats(&self) -> &TwccStats {
+    pub fn stats(&self) -> &TwccSendStats {
         &self.stats
     }
 

@@ -60,7 +60,8 @@ use peerless_dtls::{Certificate, Validity};
 use sizes::*;
 
 /// The Peer as this application sizes it (see [`sizes`]).
-pub type AppPeer<'a> = Peer<&'a mut [u8], SCTP_CHUNKS, CHANNELS, DTLS_BUFFER, ANSWER_MAX, OFFER_MAX>;
+pub type AppPeer<'a> =
+    Peer<&'a mut [u8], SCTP_CHUNKS, CHANNELS, DTLS_BUFFER, ANSWER_MAX, OFFER_MAX>;
 
 /// The one request buffer: the HTTP task reads a request into it, leaves the offer in it,
 /// and the peer task replaces the offer with the answer. Zeroed bytes and a length, so a

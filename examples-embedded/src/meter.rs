@@ -11,7 +11,7 @@
 use core::cell::Cell;
 use core::sync::atomic::{AtomicU32, Ordering};
 use cortex_m::interrupt::Mutex;
-use cortex_m::peripheral::{SCB, SYST, syst::SystClkSource};
+use cortex_m::peripheral::{SYST, syst::SystClkSource};
 use cortex_m_rt::exception;
 
 const RELOAD: u32 = 0x00ff_ffff;

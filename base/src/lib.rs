@@ -12,6 +12,7 @@
 //! - [`Timers`]: a fixed table of deadlines keyed by an enum;
 //! - [`Queue`]: a fixed-capacity FIFO for pending events and replies (a full one gives the
 //!   item back, so the drop is counted);
+//! - [`Area`]: the byte storage a machine is lent, borrowed or owned;
 //! - the logging shim (`trace!` .. `error!`), silent unless the `log` or `defmt` feature is on
 //!   (with both, `defmt` wins).
 //!
@@ -86,6 +87,14 @@ pub use reader::{ReadError, Reader};
 pub use timer::{TimerKey, Timers};
 pub use transmit::{BufferTooSmall, Transmit};
 pub use writer::Writer;
+
+/// Bytes a machine keeps its buffers in: borrowed (`&mut [u8]`, as firmware lends a `static`)
+/// or owned (`[u8; N]`, and on a host `Vec<u8>` or `Box<[u8]>`), so a struct or a map can own
+/// the machine with no lifetime. Any type that is both `AsRef<[u8]>` and `AsMut<[u8]>` is one.
+/// The machine lays out its own records inside it, so nothing else needs lending.
+pub trait Area: AsRef<[u8]> + AsMut<[u8]> {}
+
+impl<T: AsRef<[u8]> + AsMut<[u8]> + ?Sized> Area for T {}
 
 /// Re-exports used by the logging macros; not part of the public API.
 #[doc(hidden)]

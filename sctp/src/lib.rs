@@ -85,9 +85,6 @@ pub use association::{
 };
 
 /// The bytes an association keeps its send queue or its reassembly in: borrowed (`&mut [u8]`,
-/// as firmware lends a `static`) or owned (`[u8; N]`, and on a host `Vec<u8>` or `Box<[u8]>`),
-/// so a struct or a map can own an association with no lifetime. Any type that is both
-/// `AsRef<[u8]>` and `AsMut<[u8]>` is one.
-pub trait Area: AsRef<[u8]> + AsMut<[u8]> {}
-
-impl<T: AsRef<[u8]> + AsMut<[u8]> + ?Sized> Area for T {}
+/// as firmware lends a `static`) or owned (`[u8; N]`, and on a host `Vec<u8>` or `Box<[u8]>`).
+/// The one storage trait of every peerless machine, from [`peerless_base`].
+pub use peerless_base::Area;

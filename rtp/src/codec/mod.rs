@@ -19,15 +19,21 @@
 //!
 //! The RTP header (sequence number, timestamp, marker, SSRC) is not the codec's business: the
 //! caller writes it, setting the marker bit from [`Payload::marker`].
+//!
+//! A caller that learns its formats at run time (a Peer, from SDP) names them with [`Codec`]
+//! (`Codec::from_rtpmap`) and uses [`AnyPacketizer`] and [`AnyDepacketizer`], enums over every
+//! format's machines with the same two shapes.
 
 use core::fmt;
 
 pub mod annexb;
+mod any;
 pub mod av1;
 pub mod h264;
 pub mod h265;
 mod nal;
 
+pub use any::{AnyDepacketizer, AnyPacketizer, AnyPackets, Codec, PacketizerOptions};
 pub use nal::PacketizationMode;
 
 /// What a packetizer wrote into the caller's buffer: one RTP payload.

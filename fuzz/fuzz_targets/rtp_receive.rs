@@ -1,5 +1,6 @@
-//! The receive side (rtp/src/receive/) on arbitrary packets and times: a VP8 and an Opus
-//! jitter buffer (its frames into a host buffer sometimes too small, then skipped), receiver
+//! The receive side (rtp/src/receive/) on arbitrary packets and times: a VP8 jitter buffer
+//! (its frame output smaller than many frames, which are then skipped) over a borrowed area
+//! and an Opus one over an owned array, receiver
 //! statistics, NACK, keyframe and transport-cc machines never panic,
 //! keep every packet or count it, and never ask to be woken in the past after their timeout.
 #![no_main]
@@ -16,17 +17,23 @@ use peerless_rtp::receive::{
 };
 
 fuzz_target!(|data: &[u8]| {
-    let mut video_area = [0u8; 32 * 128];
-    let mut audio_area = [0u8; 8 * 128];
-    let mut video =
-        JitterBuffer::<_, 32>::new(Config::video(), Vp8Depacketizer::new(), &mut video_area);
-    let mut audio =
-        JitterBuffer::<_, 8>::new(Config::audio(), OpusDepacketizer::new(), &mut audio_area);
+    const VIDEO: Config = Config {
+        max_frame: 1024,
+        slot_size: 128,
+        ..Config::video()
+    };
+    const AUDIO: Config = Config {
+        max_frame: 128,
+        slot_size: 128,
+        ..Config::audio()
+    };
+    let mut video_area = [0u8; VIDEO.area_for(32)];
+    let mut video = JitterBuffer::new(VIDEO, Vp8Depacketizer::new(), &mut video_area[..]);
+    let mut audio = JitterBuffer::new(AUDIO, OpusDepacketizer::new(), [0u8; AUDIO.area_for(8)]);
     let mut stats = ReceiverStats::new(1, 90_000);
     let mut nack = NackRequests::<32>::new(NackConfig::default());
     let mut keyframe = KeyframeRequests::new(1, KeyframeMethod::Fir, Duration::from_millis(300));
     let mut twcc = TwccFeedback::<64>::new(TwccConfig::default());
-    let mut frame = [0u8; 4096];
     let mut pairs = [NackPair::default(); 4];
     let mut statuses = [TccStatus::NotReceived; 16];
     let mut now = Instant::ZERO;
@@ -79,16 +86,15 @@ fuzz_target!(|data: &[u8]| {
         nack.handle_timeout(now);
         twcc.handle_timeout(now);
         keyframe.handle_timeout(now);
-        // Now and then a host buffer smaller than a frame: the frame it refuses is skipped.
-        let frame_len = if flags & 32 != 0 { 64 } else { frame.len() };
-        while let Some(f) = video.poll_frame(&mut frame[..frame_len]) {
+        // A frame larger than the frame output is refused, then skipped.
+        while let Some(f) = video.poll_frame() {
             match f {
                 Ok(f) if f.keyframe => keyframe.keyframe_received(),
                 Ok(_) => {}
                 Err(_) => assert!(video.skip_frame() > 0),
             }
         }
-        while audio.poll_frame(&mut frame).is_some() {}
+        while audio.poll_frame().is_some() {}
         if video.needs_keyframe() {
             keyframe.request(now);
         }
@@ -111,6 +117,7 @@ fuzz_target!(|data: &[u8]| {
             + s.dropped_too_large
             + s.dropped_malformed
             + s.dropped_full
+            + s.dropped_no_slots
     };
     assert_eq!(dropped(s) + dropped(a), refused);
 });

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //!   sender                                   link (5 ms each way)             receiver
-//!   VP8 keyframe (5000 B) ─packetize(1188)─▶ Header::emit ─▶ SendHistory
+//!   VP8 keyframe (5000 B) ─packetize(1188)─▶ Header::emit ─▶ SendHistory: enqueue, poll_unsent
 //!     p0 p1 p2 p3 p4  ──────────────────────  p0 p1 p4 p2 (p3 lost)  ──▶ ReceiverStats, NackRequests,
 //!                                                                         JitterBuffer (holds p4)
 //!   SR (SenderStats) ──────────────────────────────────────────────────▶ sender_report
@@ -41,7 +41,7 @@ use crate::receive::{
     Config, JitterBuffer, MediaPacket, NackConfig, NackPair, NackRequests, ReceiverStats,
 };
 use crate::rtcp::{Compound, CompoundBuilder, FeedbackSsrcs, Kind};
-use crate::send::{HistoryConfig, HistorySlot, NtpTime, Rtx, SendHistory, SenderStats};
+use crate::send::{HistoryConfig, NtpTime, Rtx, SendHistory, SenderStats};
 
 /// The RTP packet size the video is cut to (header included).
 pub const MTU: usize = 1200;
@@ -182,21 +182,29 @@ fn at(ms: u64) -> Instant {
 // add to the frame of a caller that goes on to something deeper (the firmware's stack budget).
 #[inline(never)]
 fn video(instructions: &impl Fn() -> u64, report: &mut Report) -> Result<(), Failure> {
-    // The frame to send, and later the buffer the jitter buffer releases it into.
-    let mut frame = [0u8; VIDEO_FRAME_LEN];
-    for (b, k) in frame.iter_mut().zip(keyframe()) {
+    // The jitter buffer's area, whose frame output at the front first holds the frame to send
+    // and later the frame released: one buffer on the stack for both.
+    const JITTER: Config = Config {
+        max_frame: VIDEO_FRAME_LEN,
+        slot_size: MTU - 12,
+        ..Config::video()
+    };
+    let mut area = [0u8; JITTER.area_for(8)];
+    for (b, k) in area.iter_mut().zip(keyframe()) {
         *b = k;
     }
+    let frame = area.get(..VIDEO_FRAME_LEN).unwrap_or_default();
 
-    // Sender: packetize at t=0; each packet is recorded in the history, whose copies are then
-    // the link (the bytes the receiver gets are the bytes that were sent).
-    let (mut history_bytes, mut history_slots) = ([0u8; 6 * 1024], [HistorySlot::EMPTY; 16]);
+    // Sender: packetize at t=0; each packet goes through the history's send queue, whose
+    // copies are then the link (the bytes the receiver gets are the bytes that were sent).
+    const HISTORY_PACKETS: usize = 16;
+    let mut history_area = [0u8; SendHistory::<&mut [u8]>::area_for(HISTORY_PACKETS, 6 * 1024)];
     let config = HistoryConfig {
         rtx: Some(Rtx::new(RTX_SSRC, RTX_FIRST_SEQUENCE, VP8_PT, RTX_PT)),
         ..HistoryConfig::default()
     };
-    let mut history: SendHistory<'_, 8> =
-        SendHistory::new(config, &mut history_bytes, &mut history_slots);
+    let mut history: SendHistory<&mut [u8], 8> =
+        SendHistory::new(config, &mut history_area[..], HISTORY_PACKETS);
     let mut sender = SenderStats::new(90_000, NtpTime::from_unix(UNIX_ORIGIN));
     let mut packetizer = Vp8Packetizer::default();
     // One packet's payload, later the RTX packet (two bytes longer: the OSN).
@@ -205,7 +213,7 @@ fn video(instructions: &impl Fn() -> u64, report: &mut Report) -> Result<(), Fai
 
     let t = instructions();
     let mut packets = packetizer
-        .packetize(&frame, MTU - 12)
+        .packetize(frame, MTU - 12)
         .map_err(|_| Failure::Packetize)?;
     let mut count = 0;
     let mut wire = [0u8; MTU];
@@ -224,7 +232,12 @@ fn video(instructions: &impl Fn() -> u64, report: &mut Report) -> Result<(), Fai
             .emit(body, &mut wire)
             .map_err(|_| Failure::Packetize)?;
         let sent = wire.get(..len).unwrap_or_default();
-        history.record(at(0), sent).map_err(|_| Failure::History)?;
+        history.enqueue(at(0), sent).map_err(|_| Failure::History)?;
+        // What the queue hands out is what was enqueued.
+        let out = history.poll_unsent(at(0), &mut wire);
+        if out != Ok(Some(len)) || history.unsent_len() != 0 {
+            return Err(Failure::History);
+        }
         sender.on_sent(at(0), timestamp, p.len);
         count += 1;
     }
@@ -235,12 +248,13 @@ fn video(instructions: &impl Fn() -> u64, report: &mut Report) -> Result<(), Fai
     report.video_packets = count;
 
     // Receiver: the link delivers p0 p1 p4 p2, 1 ms apart after its delay.
-    let mut area = [0u8; 8 * (MTU - 12)];
-    let mut jitter: JitterBuffer<'_, Vp8Depacketizer, 8> =
-        JitterBuffer::new(Config::video(), Vp8Depacketizer::new(), &mut area);
+    let mut jitter: JitterBuffer<&mut [u8], Vp8Depacketizer> =
+        JitterBuffer::new(JITTER, Vp8Depacketizer::new(), &mut area[..]);
+    if jitter.slots() != 8 {
+        return Err(Failure::Jitter);
+    }
     let mut nacks: NackRequests<32> = NackRequests::new(NackConfig::default());
     let mut stats = ReceiverStats::new(VIDEO_SSRC, 90_000);
-    let out = &mut frame;
     for (k, &i) in DELIVERY.iter().enumerate() {
         let now = at(5 + k as u64);
         let sent = history.get(FIRST_SEQUENCE.wrapping_add(i as u16));
@@ -252,7 +266,7 @@ fn video(instructions: &impl Fn() -> u64, report: &mut Report) -> Result<(), Fai
             .insert(now, MediaPacket::from(&packet))
             .map_err(|_| Failure::Jitter)?;
         // Nothing may come out while p3 is missing.
-        let early = jitter.poll_frame(out).is_some();
+        let early = jitter.poll_frame().is_some();
         report.instructions.jitter += instructions() - t;
         if early {
             return Err(Failure::Jitter);
@@ -370,7 +384,7 @@ fn video(instructions: &impl Fn() -> u64, report: &mut Report) -> Result<(), Fai
     jitter
         .insert(at(30), original)
         .map_err(|_| Failure::Jitter)?;
-    let released = jitter.poll_frame(out);
+    let released = jitter.poll_frame();
     report.instructions.jitter += instructions() - t;
     let released = released
         .ok_or(Failure::Frame)?
@@ -404,10 +418,15 @@ fn audio(instructions: &impl Fn() -> u64, report: &mut Report) -> Result<(), Fai
         p
     };
     let mut packetizer = OpusPacketizer::new();
-    let mut area = [0u8; SLOTS * LEN];
-    let mut jitter: JitterBuffer<'_, OpusDepacketizer, SLOTS> =
-        JitterBuffer::new(Config::audio(), OpusDepacketizer::new(), &mut area);
-    let (mut payload, mut wire, mut out) = ([0u8; LEN], [0u8; 12 + LEN], [0u8; LEN]);
+    const JITTER: Config = Config {
+        max_frame: LEN,
+        slot_size: LEN,
+        ..Config::audio()
+    };
+    let mut area = [0u8; JITTER.area_for(SLOTS)];
+    let mut jitter: JitterBuffer<&mut [u8], OpusDepacketizer> =
+        JitterBuffer::new(JITTER, OpusDepacketizer::new(), &mut area[..]);
+    let (mut payload, mut wire) = ([0u8; LEN], [0u8; 12 + LEN]);
     let mut expected = 0usize;
     let mut released = 0usize;
 
@@ -441,7 +460,7 @@ fn audio(instructions: &impl Fn() -> u64, report: &mut Report) -> Result<(), Fai
             .map_err(|_| Failure::Audio)?;
         if i == LOST + 1 {
             // Packet 8 waits behind the hole: nothing out until max_delay has passed.
-            if jitter.poll_frame(&mut out).is_some() {
+            if jitter.poll_frame().is_some() {
                 return Err(Failure::Audio);
             }
             continue;
@@ -449,7 +468,7 @@ fn audio(instructions: &impl Fn() -> u64, report: &mut Report) -> Result<(), Fai
         if i == LOST + 2 {
             jitter.handle_timeout(at(5 + 20 * (k as u64 - 1)) + Config::audio().max_delay);
         }
-        while let Some(frame) = jitter.poll_frame(&mut out) {
+        while let Some(frame) = jitter.poll_frame() {
             let frame = frame.map_err(|_| Failure::Audio)?;
             if expected == LOST {
                 expected += 1;

@@ -16,6 +16,18 @@ use support::{Pkt, Tagged, video_stream};
 const SLOTS: usize = 64;
 const SLOT: usize = 64;
 
+/// A buffer of `SLOTS` slots of `SLOT` bytes and frames up to 4 KiB, owning its area.
+fn buffer(config: Config) -> JitterBuffer<Vec<u8>, Tagged> {
+    let config = Config {
+        max_frame: 4096,
+        slot_size: SLOT,
+        ..config
+    };
+    let jb = JitterBuffer::new(config, Tagged::default(), vec![0u8; config.area_for(SLOTS)]);
+    assert_eq!(jb.slots(), SLOTS);
+    jb
+}
+
 /// A released frame, owned.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Out {
@@ -37,19 +49,17 @@ fn own(frame: Frame<'_>) -> Out {
     }
 }
 
-fn drain(jb: &mut JitterBuffer<'_, Tagged, SLOTS>, out: &mut Vec<Out>) {
-    let mut buf = [0u8; 4096];
-    while let Some(frame) = jb.poll_frame(&mut buf) {
+fn drain(jb: &mut JitterBuffer<Vec<u8>, Tagged>, out: &mut Vec<Out>) {
+    while let Some(frame) = jb.poll_frame() {
         let frame = own(frame.expect("frame fits"));
         // The frame's bytes are its packets in order: [i, 0, i, 1, ...].
         out.push(frame);
     }
 }
 
-fn check_frame_bytes(jb: &mut JitterBuffer<'_, Tagged, SLOTS>) -> Vec<Out> {
+fn check_frame_bytes(jb: &mut JitterBuffer<Vec<u8>, Tagged>) -> Vec<Out> {
     let mut out = Vec::new();
-    let mut buf = [0u8; 4096];
-    while let Some(frame) = jb.poll_frame(&mut buf) {
+    while let Some(frame) = jb.poll_frame() {
         let frame = frame.expect("frame fits");
         let i = frame.data[0];
         for (k, pair) in frame.data.chunks(2).enumerate() {
@@ -65,8 +75,7 @@ fn run(
     packets: &[Pkt],
     step: Duration,
 ) -> (Vec<Out>, peerless_rtp::receive::Stats) {
-    let mut area = [0u8; SLOTS * SLOT];
-    let mut jb = JitterBuffer::<_, SLOTS>::new(config, Tagged::default(), &mut area);
+    let mut jb = buffer(config);
     let mut out = Vec::new();
     let mut now = Instant::from_millis(1000);
     for p in packets {
@@ -157,27 +166,25 @@ fn a_lost_packet_is_given_up_after_the_delay_and_the_next_frame_is_not_contiguou
 #[test]
 fn the_hole_waits_exactly_max_delay_from_the_oldest_held_packet() {
     let stream = video_stream(0, 0, 3, 1, |_| 2);
-    let mut area = [0u8; SLOTS * SLOT];
     let config = Config {
         max_delay: Duration::from_millis(80),
         ..Config::video()
     };
-    let mut jb = JitterBuffer::<_, SLOTS>::new(config, Tagged::default(), &mut area);
-    let mut buf = [0u8; 256];
+    let mut jb = buffer(config);
     // Frame 0 whole, frame 1 loses its first packet (2), frame 2 arrives.
     let t0 = Instant::from_millis(100);
     for (p, at) in [(0, 0), (1, 0), (3, 10), (4, 30), (5, 30)] {
         jb.insert(t0 + Duration::from_millis(at), stream[p].as_media())
             .unwrap();
     }
-    assert_eq!(jb.poll_frame(&mut buf).unwrap().unwrap().data[0], 0);
-    assert!(jb.poll_frame(&mut buf).is_none());
+    assert_eq!(jb.poll_frame().unwrap().unwrap().data[0], 0);
+    assert!(jb.poll_frame().is_none());
     // Packet 3 (held since t0 + 10 ms) is the oldest waiting.
     assert_eq!(jb.poll_timeout(), Some(t0 + Duration::from_millis(90)));
     jb.handle_timeout(t0 + Duration::from_millis(89));
-    assert!(jb.poll_frame(&mut buf).is_none());
+    assert!(jb.poll_frame().is_none());
     jb.handle_timeout(t0 + Duration::from_millis(90));
-    let f = jb.poll_frame(&mut buf).unwrap().unwrap();
+    let f = jb.poll_frame().unwrap().unwrap();
     assert_eq!((f.data[0], f.contiguous, f.keyframe), (2, false, true));
     assert_eq!(jb.poll_timeout(), None);
     // The lost packet arriving now is late.
@@ -192,8 +199,7 @@ fn after_a_skipped_frame_delta_frames_wait_for_a_keyframe() {
     let mut stream = video_stream(100, 0, 15, 5, |_| 2);
     // Frame 1 loses a packet: frames 2-4 are deltas, 5 is a keyframe.
     stream.retain(|p| p.sequence != 102);
-    let mut area = [0u8; SLOTS * SLOT];
-    let mut jb = JitterBuffer::<_, SLOTS>::new(Config::video(), Tagged::default(), &mut area);
+    let mut jb = buffer(Config::video());
     let mut out = Vec::new();
     let mut now = Instant::from_millis(0);
     let mut asked_at = None;
@@ -261,13 +267,11 @@ fn a_packet_beyond_the_window_gives_up_the_holes_in_front() {
     // Frame 0 lost its last packet; then more than SLOTS packets arrive without any timer.
     let mut stream = video_stream(0, 0, 40, 1, |_| 2);
     stream.retain(|p| p.sequence != 1);
-    let mut area = [0u8; SLOTS * SLOT];
-    let mut jb = JitterBuffer::<_, SLOTS>::new(Config::video(), Tagged::default(), &mut area);
-    let mut buf = [0u8; 256];
+    let mut jb = buffer(Config::video());
     let mut frames = 0;
     for p in &stream {
         jb.insert(Instant::ZERO, p.as_media()).unwrap();
-        while let Some(f) = jb.poll_frame(&mut buf) {
+        while let Some(f) = jb.poll_frame() {
             assert!(
                 p.sequence >= SLOTS as u16,
                 "released before the window filled"
@@ -286,8 +290,7 @@ fn a_packet_beyond_the_window_gives_up_the_holes_in_front() {
 #[test]
 fn complete_frames_not_polled_make_the_buffer_full() {
     let stream = video_stream(0, 0, 40, 1, |_| 2);
-    let mut area = [0u8; SLOTS * SLOT];
-    let mut jb = JitterBuffer::<_, SLOTS>::new(Config::video(), Tagged::default(), &mut area);
+    let mut jb = buffer(Config::video());
     let results: Vec<_> = stream
         .iter()
         .map(|p| jb.insert(Instant::ZERO, p.as_media()))
@@ -300,9 +303,8 @@ fn complete_frames_not_polled_make_the_buffer_full() {
     );
     assert_eq!(jb.stats().dropped_full, (80 - SLOTS) as u64);
     // Nothing was thrown away: all 32 frames come out.
-    let mut buf = [0u8; 256];
     let mut n = 0;
-    while let Some(f) = jb.poll_frame(&mut buf) {
+    while let Some(f) = jb.poll_frame() {
         assert!(f.unwrap().contiguous);
         n += 1;
     }
@@ -310,26 +312,113 @@ fn complete_frames_not_polled_make_the_buffer_full() {
 }
 
 #[test]
-fn a_frame_too_big_for_the_callers_buffer_stays_until_a_bigger_one_comes() {
-    let stream = video_stream(0, 0, 1, 1, |_| 5);
-    let mut area = [0u8; SLOTS * SLOT];
-    let mut jb = JitterBuffer::<_, SLOTS>::new(Config::video(), Tagged::default(), &mut area);
+fn a_frame_larger_than_max_frame_stays_until_skipped() {
+    // Two frames of five 2-byte packets: 10 bytes each, against a 9-byte frame output.
+    let stream = video_stream(0, 0, 2, 1, |_| 5);
+    let config = Config {
+        max_frame: 9,
+        slot_size: SLOT,
+        wait_for_keyframe: false,
+        ..Config::video()
+    };
+    let mut jb = JitterBuffer::new(config, Tagged::default(), vec![0u8; config.area_for(SLOTS)]);
     for p in &stream {
         jb.insert(Instant::ZERO, p.as_media()).unwrap();
     }
-    let mut small = [0u8; 4];
-    assert!(matches!(
-        jb.poll_frame(&mut small),
-        Some(Err(peerless_rtp::receive::PollError::BufferTooSmall { .. }))
-    ));
-    let mut big = [0u8; 10];
-    assert_eq!(jb.poll_frame(&mut big).unwrap().unwrap().data.len(), 10);
+    for _ in 0..2 {
+        assert!(matches!(
+            jb.poll_frame(),
+            Some(Err(peerless_rtp::receive::PollError::BufferTooSmall {
+                needed: 10
+            }))
+        ));
+    }
+    assert_eq!(jb.skip_frame(), 5);
+    assert!(matches!(jb.poll_frame(), Some(Err(_))));
+    assert_eq!(jb.skip_frame(), 5);
+    assert!(jb.poll_frame().is_none());
+    assert_eq!(jb.stats().dropped_skipped_frame, 10);
+}
+
+#[test]
+fn the_area_is_cut_into_frame_output_index_and_slots() {
+    let config = Config {
+        max_frame: 1000,
+        slot_size: 100,
+        ..Config::video()
+    };
+    let per_slot = 100 + JitterBuffer::<Vec<u8>, Tagged>::INDEX_BYTES_PER_SLOT;
+    assert_eq!(config.bytes_per_slot(), per_slot);
+    assert_eq!(config.area_for(7), 1000 + 7 * per_slot);
+    type Jb = JitterBuffer<Vec<u8>, Tagged>;
+    assert_eq!(Jb::slots_for(1000 + 7 * per_slot, &config), 7);
+    assert_eq!(Jb::slots_for(1000 + 8 * per_slot - 1, &config), 7);
+    assert_eq!(Jb::slots_for(1000 + per_slot - 1, &config), 0);
+    assert_eq!(Jb::slots_for(999, &config), 0);
+    // Borrowed, boxed and inline areas behave the same.
+    let stream = video_stream(7, 0, 3, 1, |_| 3);
+    let mut borrowed = vec![0u8; config.area_for(7)];
+    let outputs = [
+        frames_through(JitterBuffer::new(
+            config,
+            Tagged::default(),
+            &mut borrowed[..],
+        )),
+        frames_through(JitterBuffer::new(
+            config,
+            Tagged::default(),
+            vec![0u8; config.area_for(7)].into_boxed_slice(),
+        )),
+        frames_through(JitterBuffer::new(
+            config,
+            Tagged::default(),
+            [0u8; 1000 + 7 * 132],
+        )),
+    ];
+    fn frames_through<A: peerless_base::Area>(mut jb: JitterBuffer<A, Tagged>) -> Vec<Vec<u8>> {
+        assert_eq!(jb.slots(), 7);
+        let mut frames = Vec::new();
+        for p in video_stream(7, 0, 3, 1, |_| 3) {
+            jb.insert(Instant::ZERO, p.as_media()).unwrap();
+            while let Some(f) = jb.poll_frame() {
+                frames.push(f.unwrap().data.to_vec());
+            }
+        }
+        frames
+    }
+    assert_eq!(outputs[0].len(), 3);
+    assert_eq!(outputs[0], outputs[1]);
+    assert_eq!(outputs[0], outputs[2]);
+    let expected: Vec<Vec<u8>> = (0..3)
+        .map(|f| {
+            stream[3 * f..3 * f + 3]
+                .iter()
+                .flat_map(|p| p.payload[1..].to_vec())
+                .collect()
+        })
+        .collect();
+    assert_eq!(outputs[0], expected);
+}
+
+#[test]
+fn an_area_without_room_for_a_slot_refuses_every_packet_and_counts_it() {
+    let config = Config::video();
+    let mut jb = JitterBuffer::new(config, Tagged::default(), vec![0u8; config.area_for(1) - 1]);
+    assert_eq!(jb.slots(), 0);
+    for p in video_stream(0, 0, 2, 1, |_| 2) {
+        assert_eq!(
+            jb.insert(Instant::ZERO, p.as_media()),
+            Err(InsertError::NoSlots)
+        );
+    }
+    assert!(jb.poll_frame().is_none());
+    assert_eq!(jb.stats().dropped_no_slots, 4);
+    assert_eq!(jb.stats().packets, 0);
 }
 
 #[test]
 fn oversized_and_malformed_payloads_are_counted() {
-    let mut area = [0u8; SLOTS * SLOT];
-    let mut jb = JitterBuffer::<_, SLOTS>::new(Config::video(), Tagged::default(), &mut area);
+    let mut jb = buffer(Config::video());
     let big = Pkt {
         sequence: 1,
         timestamp: 0,
@@ -443,9 +532,7 @@ proptest! {
     fn arbitrary_input_is_kept_or_counted(
         packets in proptest::collection::vec((any::<u16>(), any::<u32>(), any::<bool>(), proptest::collection::vec(any::<u8>(), 0..80), 0u64..300_000), 0..200),
     ) {
-        let mut area = [0u8; SLOTS * SLOT];
-        let mut jb = JitterBuffer::<_, SLOTS>::new(Config::video(), Tagged::default(), &mut area);
-        let mut buf = [0u8; 8192];
+        let mut jb = buffer(Config::video());
         let mut errors = 0u64;
         let mut now = Instant::ZERO;
         for (sequence, timestamp, marker, payload, dt) in &packets {
@@ -453,13 +540,13 @@ proptest! {
             let p = Pkt { sequence: *sequence, timestamp: *timestamp, marker: *marker, payload: payload.clone() };
             if jb.insert(now, p.as_media()).is_err() { errors += 1; }
             jb.handle_timeout(now);
-            while let Some(f) = jb.poll_frame(&mut buf) { f.unwrap(); }
+            while let Some(f) = jb.poll_frame() { f.unwrap(); }
         }
         let s = jb.stats();
         prop_assert_eq!(s.packets + errors, packets.len() as u64);
         prop_assert_eq!(
             errors,
-            s.dropped_duplicate + s.dropped_late + s.dropped_too_large + s.dropped_malformed + s.dropped_full
+            s.dropped_duplicate + s.dropped_late + s.dropped_too_large + s.dropped_malformed + s.dropped_full + s.dropped_no_slots
         );
     }
 }
@@ -508,8 +595,7 @@ fn a_paced_frame_arriving_slower_than_max_delay_is_not_given_up() {
     // packet behind it, not 100 ms after the frame's first packet.
     let mut lossy = video_stream(500, 0, 3, 1, |i| if i == 0 { 40 } else { 2 });
     lossy.retain(|p| p.sequence != 530);
-    let mut area = [0u8; SLOTS * SLOT];
-    let mut jb = JitterBuffer::<_, SLOTS>::new(config, Tagged::default(), &mut area);
+    let mut jb = buffer(config);
     let t0 = Instant::from_millis(0);
     for (k, p) in lossy.iter().enumerate() {
         jb.insert(t0 + Duration::from_millis(20 * k as u64), p.as_media())

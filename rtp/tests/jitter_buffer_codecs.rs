@@ -50,15 +50,22 @@ fn gstreamer_vp8_shuffled_comes_out_as_the_encoders_frames() {
     let stream = read("vp8_gst.rtp");
     let packets = rfc4571_packets(&stream);
     let arrivals = shuffle(&packets, 8);
-    let mut area = vec![0u8; 256 * 1200];
-    let mut jb = JitterBuffer::<_, 256>::new(Config::video(), Vp8Depacketizer::new(), &mut area);
-    let mut buf = vec![0u8; 64 * 1024];
+    let config = Config {
+        max_frame: 64 * 1024,
+        slot_size: 1200,
+        ..Config::video()
+    };
+    let mut jb = JitterBuffer::new(
+        config,
+        Vp8Depacketizer::new(),
+        vec![0u8; config.area_for(256)],
+    );
     let mut out = Vec::new();
     for (i, p) in arrivals.iter().enumerate() {
         // Through rtp-wire's packet view this time (the other tests use the test helper).
         let packet = peerless_rtp::packet::Packet::parse(p).unwrap();
         let _ = jb.insert(Instant::from_millis(i as u64), MediaPacket::from(&packet));
-        while let Some(f) = jb.poll_frame(&mut buf) {
+        while let Some(f) = jb.poll_frame() {
             let f = f.unwrap();
             assert!(f.contiguous);
             out.push((f.data.to_vec(), f.keyframe));
@@ -87,9 +94,16 @@ fn a_lost_vp8_packet_skips_to_the_next_keyframe() {
         .iter()
         .rposition(|p| rtp(p).timestamp == timestamps[lost_frame])
         .unwrap();
-    let mut area = vec![0u8; 256 * 1200];
-    let mut jb = JitterBuffer::<_, 256>::new(Config::video(), Vp8Depacketizer::new(), &mut area);
-    let mut buf = vec![0u8; 64 * 1024];
+    let config = Config {
+        max_frame: 64 * 1024,
+        slot_size: 1200,
+        ..Config::video()
+    };
+    let mut jb = JitterBuffer::new(
+        config,
+        Vp8Depacketizer::new(),
+        vec![0u8; config.area_for(256)],
+    );
     let mut out = Vec::new();
     for (i, p) in packets.iter().enumerate() {
         if i == victim {
@@ -109,13 +123,13 @@ fn a_lost_vp8_packet_skips_to_the_next_keyframe() {
         )
         .unwrap();
         jb.handle_timeout(now);
-        while let Some(f) = jb.poll_frame(&mut buf) {
+        while let Some(f) = jb.poll_frame() {
             let f = f.unwrap();
             out.push((f.data.to_vec(), f.contiguous));
         }
     }
     jb.handle_timeout(Instant::from_secs(100));
-    while let Some(f) = jb.poll_frame(&mut buf) {
+    while let Some(f) = jb.poll_frame() {
         let f = f.unwrap();
         out.push((f.data.to_vec(), f.contiguous));
     }
@@ -143,14 +157,20 @@ fn gstreamer_opus_shuffled_comes_out_as_the_encoders_packets() {
     let stream = read("opus_gst.rtp");
     let packets = rfc4571_packets(&stream);
     let arrivals = shuffle(&packets, 4);
-    let mut area = vec![0u8; 32 * 1276];
-    // Swaps chain, so a packet can travel far: wait long enough for the furthest.
+    // Swaps chain, so a packet can travel far: wait long enough for the furthest. Opus
+    // packets up to 1276 bytes (RFC 6716 §3.4's largest single frame, plus its TOC).
     let config = Config {
         max_delay: core::time::Duration::from_secs(2),
+        max_frame: 1276,
+        slot_size: 1276,
         ..Config::audio()
     };
-    let mut jb = JitterBuffer::<_, 32>::new(config, OpusDepacketizer::new(), &mut area);
-    let mut buf = vec![0u8; 1276];
+    // Boxed: the Peer's own storage on a host.
+    let mut jb = JitterBuffer::new(
+        config,
+        OpusDepacketizer::new(),
+        vec![0u8; config.area_for(32)].into_boxed_slice(),
+    );
     let mut out = Vec::new();
     for (i, p) in arrivals.iter().enumerate() {
         let r = rtp(p);
@@ -163,7 +183,7 @@ fn gstreamer_opus_shuffled_comes_out_as_the_encoders_packets() {
                 payload: r.payload,
             },
         );
-        while let Some(f) = jb.poll_frame(&mut buf) {
+        while let Some(f) = jb.poll_frame() {
             let f = f.unwrap();
             assert!(f.contiguous);
             out.push(f.data.to_vec());
@@ -184,9 +204,15 @@ fn a_frame_larger_than_the_host_buffer_can_be_skipped() {
         stap.extend_from_slice(&[0, 1, 0x65]);
     }
     let idr = [0x65u8, 0x88, 0x84, 0x00];
-    let mut area = [0u8; 8 * 64];
-    let mut jb = JitterBuffer::<_, 8>::new(Config::video(), H264Depacketizer::new(), &mut area);
-    let mut buf = [0u8; 64];
+    let config = Config {
+        max_frame: 64,
+        slot_size: 64,
+        ..Config::video()
+    };
+    // Inline: firmware's static array.
+    let mut jb: JitterBuffer<[u8; 64 + 8 * (64 + 32)], _> =
+        JitterBuffer::new(config, H264Depacketizer::new(), [0u8; 64 + 8 * (64 + 32)]);
+    assert_eq!(jb.slots(), 8);
     let t = Instant::from_millis(0);
     let packet = |sequence: u16, timestamp: u32, payload| MediaPacket {
         sequence,
@@ -197,18 +223,18 @@ fn a_frame_larger_than_the_host_buffer_can_be_skipped() {
     jb.insert(t, packet(10, 0, &stap)).unwrap();
     jb.insert(t, packet(11, 3000, &idr)).unwrap();
     for _ in 0..3 {
-        let polled = jb.poll_frame(&mut buf).unwrap();
+        let polled = jb.poll_frame().unwrap();
         assert!(matches!(polled, Err(PollError::BufferTooSmall { .. })));
     }
     // Stuck: the window cannot move past the big frame.
     assert_eq!(jb.insert(t, packet(18, 6000, &idr)), Err(InsertError::Full));
     assert_eq!(jb.skip_frame(), 1);
-    let frame = jb.poll_frame(&mut buf).unwrap().unwrap();
+    let frame = jb.poll_frame().unwrap().unwrap();
     assert_eq!(frame.data, [&[0, 0, 0, 1][..], &idr].concat());
     assert!(!frame.contiguous);
-    assert!(jb.poll_frame(&mut buf).is_none());
+    assert!(jb.poll_frame().is_none());
     assert_eq!(jb.skip_frame(), 0);
     assert_eq!(jb.stats().dropped_skipped_frame, 1);
     jb.insert(t, packet(12, 6000, &idr)).unwrap();
-    assert!(jb.poll_frame(&mut buf).unwrap().unwrap().contiguous);
+    assert!(jb.poll_frame().unwrap().unwrap().contiguous);
 }

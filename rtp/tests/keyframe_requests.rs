@@ -24,21 +24,21 @@ fn a_given_up_hole_asks_for_a_keyframe_rate_limited_until_one_arrives() {
     // 30 frames of 2 packets, 33 ms apart; keyframes at 0 and 20; frame 3 loses a packet.
     let mut stream = video_stream(0, 0, 30, 20, |_| 2);
     stream.retain(|p| p.sequence != 7);
-    let mut area = vec![0u8; 64 * 64];
     let config = Config {
         max_delay: Duration::from_millis(100),
+        max_frame: 64,
+        slot_size: 64,
         ..Config::video()
     };
-    let mut jb = JitterBuffer::<_, 64>::new(config, Tagged::default(), &mut area);
+    let mut jb = JitterBuffer::new(config, Tagged::default(), vec![0u8; config.area_for(64)]);
     let mut kf = KeyframeRequests::new(0x5678, KeyframeMethod::Pli, Duration::from_millis(300));
     let mut sent = Vec::new();
     let mut released = Vec::new();
-    let mut buf = [0u8; 64];
     for p in &stream {
         let now = ms(u64::from(p.timestamp / 90));
         jb.insert(now, p.as_media()).unwrap();
         jb.handle_timeout(now);
-        while let Some(f) = jb.poll_frame(&mut buf) {
+        while let Some(f) = jb.poll_frame() {
             let f = f.unwrap();
             if f.keyframe {
                 kf.keyframe_received();

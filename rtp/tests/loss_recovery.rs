@@ -10,7 +10,7 @@ use core::time::Duration;
 use peerless_base::{Drbg, Instant};
 use peerless_rtp::receive::{NackConfig, NackPair as ReceiverNackPair, NackRequests};
 use peerless_rtp::rtcp::{Compound, CompoundBuilder, FeedbackSsrcs, Kind, NackPair};
-use peerless_rtp::send::{HistoryConfig, HistorySlot, Rtx, SendHistory};
+use peerless_rtp::send::{HistoryConfig, Rtx, SendHistory};
 
 const SSRC: u32 = 0x1234_5678;
 const RTX_SSRC: u32 = 0x8765_4321;
@@ -68,14 +68,18 @@ fn call(seed: u8, budget_bytes_per_second: u32) -> Outcome {
         loss_per_mille: 50,
         in_flight: Vec::new(),
     };
-    let (mut bytes, mut slots) = (vec![0u8; 512 * 1024], vec![HistorySlot::EMPTY; 512]);
+    let (ring, packets) = (512 * 1024, 512);
     let config = HistoryConfig {
         rtx: Some(Rtx::new(RTX_SSRC, 1000, 96, 97)),
         budget_bytes_per_second,
         budget_burst_bytes: budget_bytes_per_second / 4,
         min_resend_interval: Duration::from_millis(80),
     };
-    let mut history: SendHistory<'_> = SendHistory::new(config, &mut bytes, &mut slots);
+    let mut history: SendHistory<Vec<u8>> = SendHistory::new(
+        config,
+        vec![0u8; SendHistory::<Vec<u8>>::area_for(packets, ring)],
+        packets,
+    );
     let mut nacks: NackRequests<512> = NackRequests::new(NackConfig {
         max_age: Duration::from_millis(1000),
         ..NackConfig::default()

@@ -140,8 +140,12 @@ fn a_burst_loss_is_recovered_by_nack_and_every_frame_comes_out_contiguous() {
     let burst: Vec<u16> = (0..9).map(|k| 65500u16.wrapping_add(41 + k)).collect();
     let mut lost_again = Some(burst[4]);
 
-    let mut area = vec![0u8; 128 * 64];
-    let mut jb = JitterBuffer::<_, 128>::new(Config::video(), Tagged::default(), &mut area);
+    let config = Config {
+        max_frame: 1024,
+        slot_size: 64,
+        ..Config::video()
+    };
+    let mut jb = JitterBuffer::new(config, Tagged::default(), vec![0u8; config.area_for(128)]);
     let mut nack = NackRequests::<128>::new(NackConfig {
         initial_rtt: 2 * one_way,
         ..NackConfig::default()
@@ -154,7 +158,6 @@ fn a_burst_loss_is_recovered_by_nack_and_every_frame_comes_out_contiguous() {
         }
     }
     let mut frames = Vec::new();
-    let mut buf = [0u8; 1024];
     let mut retransmitted = 0;
     let mut nacks_sent = 0;
     let mut now = ms(0);
@@ -190,7 +193,7 @@ fn a_burst_loss_is_recovered_by_nack_and_every_frame_comes_out_contiguous() {
             }
         }
         jb.handle_timeout(now);
-        while let Some(f) = jb.poll_frame(&mut buf) {
+        while let Some(f) = jb.poll_frame() {
             let f = f.unwrap();
             frames.push((f.data[0], f.contiguous));
         }

@@ -16,46 +16,60 @@ use peerless_rtp::receive::{
 /// 720p30 at up to 2.5 Mbit/s in 1200-byte payloads is about 260 packets a second: 256 slots
 /// hold the 500 ms the video buffer waits plus a keyframe's burst.
 const VIDEO_SLOTS: usize = 256;
-const VIDEO_SLOT: usize = 1200;
-/// The largest 720p frame the application takes (a 2 Mbit keyframe).
-const VIDEO_FRAME: usize = 256 * 1024;
-/// 20 ms Opus packets, at most 1275 bytes (RFC 6716 §3.4): 16 slots are 320 ms.
+/// 20 ms Opus packets: 16 slots are 320 ms.
 const OPUS_SLOTS: usize = 16;
-const OPUS_SLOT: usize = 1276;
 
 #[test]
 fn print_the_receive_machines_and_their_lent_storage() {
-    let video_jb = size_of::<JitterBuffer<'static, Vp8Depacketizer, VIDEO_SLOTS>>();
-    let opus_jb = size_of::<JitterBuffer<'static, OpusDepacketizer, OPUS_SLOTS>>();
+    // The machines own their areas here (`Box<[u8]>`, as a Peer on a host does); borrowed
+    // ones (`&mut [u8]`) are the same size.
+    let video_jb = size_of::<JitterBuffer<Box<[u8]>, Vp8Depacketizer>>();
+    let opus_jb = size_of::<JitterBuffer<Box<[u8]>, OpusDepacketizer>>();
+    assert_eq!(
+        video_jb,
+        size_of::<JitterBuffer<&mut [u8], Vp8Depacketizer>>()
+    );
     let stats = size_of::<ReceiverStats>();
     let nack = size_of::<NackRequests<VIDEO_SLOTS>>();
     let keyframe = size_of::<KeyframeRequests>();
     let twcc = size_of::<TwccFeedback<512>>();
-    println!("size_of JitterBuffer<Vp8Depacketizer, {VIDEO_SLOTS}> = {video_jb}");
-    println!("size_of JitterBuffer<OpusDepacketizer, {OPUS_SLOTS}> = {opus_jb}");
+    println!("size_of JitterBuffer<Box<[u8]>, Vp8Depacketizer> = {video_jb}");
+    println!("size_of JitterBuffer<Box<[u8]>, OpusDepacketizer> = {opus_jb}");
     println!("size_of ReceiverStats = {stats}");
     println!("size_of NackRequests<{VIDEO_SLOTS}> = {nack}");
     println!("size_of KeyframeRequests = {keyframe}");
     println!("size_of TwccFeedback<512> = {twcc}");
-    let video_area = VIDEO_SLOTS * VIDEO_SLOT;
-    let opus_area = OPUS_SLOTS * OPUS_SLOT;
+    let (video, opus) = (Config::video(), Config::audio());
+    let video_area = video.area_for(VIDEO_SLOTS);
+    let opus_area = opus.area_for(OPUS_SLOTS);
     println!(
-        "720p30 video receiver: jitter area {video_area} B + frame buffer {VIDEO_FRAME} B lent; machines {} B",
+        "720p30 video receiver: jitter area {video_area} B lent ({} B frame output, {VIDEO_SLOTS} x ({} + {}) B slots); machines {} B",
+        video.max_frame,
+        video.slot_size,
+        JitterBuffer::<Box<[u8]>, Vp8Depacketizer>::INDEX_BYTES_PER_SLOT,
         video_jb + stats + nack + keyframe + twcc
     );
     println!(
-        "Opus receiver: jitter area {opus_area} B + frame buffer {OPUS_SLOT} B lent; machines {} B",
+        "Opus receiver: jitter area {opus_area} B lent ({} B frame output, {OPUS_SLOTS} x ({} + {}) B slots); machines {} B",
+        opus.max_frame,
+        opus.slot_size,
+        JitterBuffer::<Box<[u8]>, OpusDepacketizer>::INDEX_BYTES_PER_SLOT,
         opus_jb + stats
     );
     // The area is cut exactly as documented.
-    let mut area = vec![0u8; video_area];
-    let jb =
-        JitterBuffer::<_, VIDEO_SLOTS>::new(Config::video(), Vp8Depacketizer::new(), &mut area);
-    assert_eq!(jb.slot_size(), VIDEO_SLOT);
-    let mut area = vec![0u8; opus_area];
-    let jb =
-        JitterBuffer::<_, OPUS_SLOTS>::new(Config::audio(), OpusDepacketizer::new(), &mut area);
-    assert_eq!(jb.slot_size(), OPUS_SLOT);
-    // The per-slot bookkeeping stays small next to the slot itself (here under 4 %).
-    assert!(video_jb < VIDEO_SLOTS * 48 + 512, "{video_jb}");
+    let jb = JitterBuffer::new(
+        video,
+        Vp8Depacketizer::new(),
+        vec![0u8; video_area].into_boxed_slice(),
+    );
+    assert_eq!((jb.slot_size(), jb.slots()), (video.slot_size, VIDEO_SLOTS));
+    let jb = JitterBuffer::new(opus, OpusDepacketizer::new(), vec![0u8; opus_area]);
+    assert_eq!((jb.slot_size(), jb.slots()), (opus.slot_size, OPUS_SLOTS));
+    // The index costs little next to the slots themselves (under 3 %).
+    assert!(
+        VIDEO_SLOTS * JitterBuffer::<Box<[u8]>, Vp8Depacketizer>::INDEX_BYTES_PER_SLOT * 100
+            < video_area * 3
+    );
+    // Nothing grows with the slot count inline any more.
+    assert!(video_jb < 512, "{video_jb}");
 }

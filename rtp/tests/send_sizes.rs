@@ -9,8 +9,12 @@ use core::mem::size_of;
 
 use peerless_base::Instant;
 use peerless_rtp::send::{
-    HistoryConfig, HistorySlot, RtcpSchedule, SendHistory, SenderStats, TwccSendRecord, TwccSlot,
+    HistoryConfig, RtcpSchedule, SendHistory, SenderStats, TwccSendRecord, TwccSlot,
 };
+
+/// A history owning its area, as a Peer holds it.
+type History = SendHistory<Box<[u8]>>;
+const INDEX: usize = History::INDEX_BYTES_PER_PACKET;
 
 /// An RTP packet of `payload` bytes with a 12-byte header and an 8-byte extension block
 /// (transport-wide sequence number and mid), as a browser sends them.
@@ -32,9 +36,9 @@ fn stream(
     bytes: usize,
     slots: usize,
 ) -> (usize, usize) {
-    let (mut area, mut table) = (vec![0u8; bytes], vec![HistorySlot::EMPTY; slots]);
-    let mut history: SendHistory<'_> =
-        SendHistory::new(HistoryConfig::default(), &mut area, &mut table);
+    let area = vec![0u8; History::area_for(slots, bytes)].into_boxed_slice();
+    let mut history: History = SendHistory::new(HistoryConfig::default(), area, slots);
+    assert_eq!((history.packets(), history.capacity()), (slots, bytes));
     let frame_bytes = bits_per_second / 8 / fps;
     let mut seq = 0u16;
     let mut last_second = Vec::new();
@@ -49,7 +53,11 @@ fn stream(
                 frame_bytes - (count - 1) * (frame_bytes / count)
             };
             let p = packet(seq, len);
-            history.record(now, &p).unwrap();
+            // Through the queue, as a Peer sends.
+            history.enqueue(now, &p).unwrap();
+            let mut out = [0u8; 1500];
+            assert_eq!(history.poll_unsent(now, &mut out), Ok(Some(p.len())));
+            assert_eq!(&out[..p.len()], &p[..]);
             if frame >= 2 * fps {
                 last_second.push(seq);
                 wire_bytes += p.len();
@@ -68,14 +76,14 @@ fn stream(
 #[test]
 fn sizes_and_lent_storage() {
     println!(
-        "size_of SendHistory (64 pending) = {} bytes",
-        size_of::<SendHistory<'static>>()
+        "size_of SendHistory<Box<[u8]>> (64 pending) = {} bytes",
+        size_of::<SendHistory<Box<[u8]>>>()
     );
     println!(
-        "size_of SendHistory<8> = {} bytes",
-        size_of::<SendHistory<'static, 8>>()
+        "size_of SendHistory<Box<[u8]>, 8> = {} bytes",
+        size_of::<SendHistory<Box<[u8]>, 8>>()
     );
-    println!("size_of HistorySlot = {} bytes", size_of::<HistorySlot>());
+    println!("index bytes per packet = {INDEX}");
     println!("size_of SenderStats = {} bytes", size_of::<SenderStats>());
     println!("size_of RtcpSchedule = {} bytes", size_of::<RtcpSchedule>());
     println!(
@@ -89,9 +97,9 @@ fn sizes_and_lent_storage() {
     let video_slots = 320;
     let (packets, wire) = stream(2_500_000, 30, 1200, video_bytes, video_slots);
     println!(
-        "720p30 2.5 Mbit/s, 1 s of history: {packets} packets, {wire} bytes on the wire; lend {video_bytes} bytes + {video_slots} slots ({} bytes) = {} KiB; transport-wide record {video_slots} slots = {} bytes",
-        video_slots * size_of::<HistorySlot>(),
-        (video_bytes + video_slots * size_of::<HistorySlot>()) / 1024,
+        "720p30 2.5 Mbit/s, 1 s of history: {packets} packets, {wire} bytes on the wire; lend {video_bytes} bytes + {video_slots} index records ({} bytes) = {} KiB; transport-wide record {video_slots} slots = {} bytes",
+        video_slots * INDEX,
+        History::area_for(video_slots, video_bytes) / 1024,
         video_slots * size_of::<TwccSlot>(),
     );
     assert_eq!(packets, 270);
@@ -102,15 +110,15 @@ fn sizes_and_lent_storage() {
     let audio_slots = 64;
     let (packets, wire) = stream(32_000, 50, 1200, audio_bytes, audio_slots);
     println!(
-        "Opus 32 kbit/s 20 ms, 1 s of history: {packets} packets, {wire} bytes on the wire; lend {audio_bytes} bytes + {audio_slots} slots ({} bytes) = {} KiB",
-        audio_slots * size_of::<HistorySlot>(),
-        (audio_bytes + audio_slots * size_of::<HistorySlot>()) / 1024,
+        "Opus 32 kbit/s 20 ms, 1 s of history: {packets} packets, {wire} bytes on the wire; lend {audio_bytes} bytes + {audio_slots} index records ({} bytes) = {} KiB",
+        audio_slots * INDEX,
+        History::area_for(audio_slots, audio_bytes) as f64 / 1024.0,
     );
     assert_eq!(packets, 50);
     assert!(wire + 100 <= audio_bytes, "{wire}");
 
     // The machines stay small enough to live inline in a Peer.
-    assert!(size_of::<SendHistory<'static>>() <= 512);
+    assert!(size_of::<SendHistory<Box<[u8]>>>() <= 512);
     assert!(size_of::<RtcpSchedule>() <= 512);
 }
 

@@ -164,7 +164,7 @@ fn arrival_order(n: usize) -> Vec<usize> {
 struct Ours<P, D: Depacketizer> {
     packetizer: P,
     depacketizer: D,
-    jitter: JitterBuffer<'static, D, SLOTS>,
+    jitter: JitterBuffer<Box<[u8]>, D>,
     payloads: Vec<[u8; MTU]>,
     meta: Vec<(usize, bool)>,
     frame: Vec<u8>,
@@ -174,11 +174,17 @@ struct Ours<P, D: Depacketizer> {
 
 impl<P: Packetizer, D: Depacketizer> Ours<P, D> {
     fn new(packetizer: P, depacketizer: impl Fn() -> D) -> Self {
-        let area: &'static mut [u8] = Box::leak(vec![0u8; SLOTS * MTU].into_boxed_slice());
+        // The buffer owns its area: the frame output, then SLOTS slots of MTU bytes.
+        let config = Config {
+            max_frame: 256 * 1024,
+            slot_size: MTU,
+            ..Config::video()
+        };
+        let area = vec![0u8; config.area_for(SLOTS)].into_boxed_slice();
         Ours {
             packetizer,
             depacketizer: depacketizer(),
-            jitter: JitterBuffer::new(Config::video(), depacketizer(), area),
+            jitter: JitterBuffer::new(config, depacketizer(), area),
             payloads: vec![[0u8; MTU]; SLOTS],
             meta: Vec::with_capacity(SLOTS),
             frame: vec![0u8; 256 * 1024],
@@ -227,7 +233,7 @@ impl<P: Packetizer, D: Depacketizer> Ours<P, D> {
         self.sequence = self.sequence.wrapping_add(n as u16);
         self.timestamp = self.timestamp.wrapping_add(3000);
         self.jitter
-            .poll_frame(&mut self.frame)
+            .poll_frame()
             .expect("a frame")
             .expect("the frame")
             .data

@@ -1,16 +1,16 @@
 //! The jitter buffer: packets in any order in, whole frames in sequence order out.
 //!
 //! ```text
-//!   insert(now, packet) ──▶ slot[ext_seq % N]  (payload copied into the lent area)
+//!   insert(now, packet) ──▶ slot[ext_seq % slots]  (payload copied into the lent area)
 //!                              │
 //!        head = next sequence to release
-//!          ├─ frame complete (start .. marker, no hole) ──▶ poll_frame(out) ──▶ Frame { contiguous, keyframe }
+//!          ├─ frame complete (start .. marker, no hole) ──▶ poll_frame() ──▶ Frame { contiguous, keyframe }
 //!          ├─ frame not complete yet, nothing missing ──▶ wait for its tail (no deadline)
 //!          ├─ a hole (a missing sequence number)       ──▶ wait; poll_timeout() = first packet
 //!          │                                               behind the hole + max_delay
 //!          │                                               handle_timeout: give up the hole, skip to the
 //!          │                                               next frame start (next frame contiguous: false)
-//!          └─ a packet beyond the window (N slots)    ──▶ give up holes until it fits, else Full
+//!          └─ a packet beyond the window (all slots)  ──▶ give up holes until it fits, else Full
 //! ```
 //!
 //! Video frames are the packets of one timestamp from a payload that starts a frame (the
@@ -25,13 +25,24 @@
 //! playout timing is the player's, from [`Frame::extended_timestamp`].
 //!
 //! Sequence numbers and timestamps are extended to 64 bits ([`super::seq`]), so both wraps
-//! are ordinary arithmetic. Storage is `N` slot descriptors inline and one byte area lent by
-//! the caller, cut into `N` equal slots of `area.len() / N` bytes (the largest payload kept).
+//! are ordinary arithmetic.
+//!
+//! Storage is one byte area ([`Area`]: borrowed or owned), laid out by the buffer itself:
+//!
+//! ```text
+//!   | frame output (max_frame) | index: slots x INDEX_BYTES_PER_SLOT | slot 0 | slot 1 | … (slot_size each) |
+//! ```
+//!
+//! The frame output is where [`JitterBuffer::poll_frame`] rebuilds a frame, so the frame it
+//! hands out borrows the buffer. Each index record is fixed-width little-endian: extended
+//! sequence (8), extended timestamp (8), arrival in microseconds (8), payload length (4), flags
+//! (1: held, marker, starts a frame), 3 reserved (32 in all). The slot count is what fits:
+//! [`JitterBuffer::slots_for`].
 
 use core::fmt;
 use core::time::Duration;
 
-use peerless_base::Instant;
+use peerless_base::{Area, Instant};
 
 use super::seq::{SequenceUnwrapper, TimestampUnwrapper};
 use crate::codec::{CodecError, Depacketizer, FrameBuf};
@@ -56,29 +67,67 @@ pub struct Config {
     pub max_delay: Duration,
     /// Video: after a skipped frame (and at the start), drop delta frames until a keyframe.
     pub wait_for_keyframe: bool,
+    /// The largest frame handed out: the area's frame output. A larger one is refused with
+    /// [`PollError::BufferTooSmall`] (then [`JitterBuffer::skip_frame`]).
+    pub max_frame: usize,
+    /// The largest payload kept: one slot's bytes.
+    pub slot_size: usize,
 }
 
 impl Config {
-    /// Audio: 100 ms of waiting for a late or retransmitted packet.
+    /// Audio: 100 ms of waiting for a late or retransmitted packet; payloads up to
+    /// [`MAX_PAYLOAD`] bytes and frames of the same size, since every audio format's frame is
+    /// its one payload, copied unchanged.
     #[must_use]
     pub const fn audio() -> Self {
         Config {
             kind: MediaKind::Audio,
             max_delay: Duration::from_millis(100),
             wait_for_keyframe: false,
+            max_frame: MAX_PAYLOAD,
+            slot_size: MAX_PAYLOAD,
         }
     }
 
-    /// Video: 500 ms (room for a NACK round trip or two), delta frames dropped until a keyframe.
+    /// Video: 500 ms (room for a NACK round trip or two), delta frames dropped until a
+    /// keyframe; payloads up to [`MAX_PAYLOAD`] bytes, frames up to 256 KiB (a 720p keyframe).
     #[must_use]
     pub const fn video() -> Self {
         Config {
             kind: MediaKind::Video,
             max_delay: Duration::from_millis(500),
             wait_for_keyframe: true,
+            max_frame: 262_144,
+            slot_size: MAX_PAYLOAD,
         }
     }
+
+    /// The area bytes one slot costs: its payload bytes and its index record.
+    #[must_use]
+    pub const fn bytes_per_slot(&self) -> usize {
+        self.slot_size + INDEX_RECORD
+    }
+
+    /// The area that holds the frame output and `slots` slots.
+    #[must_use]
+    pub const fn area_for(&self, slots: usize) -> usize {
+        self.max_frame + slots * self.bytes_per_slot()
+    }
 }
+
+/// The default largest payload: 1232 bytes, the UDP payload of a 1280-byte IPv6 packet (the
+/// smallest MTU IPv6 allows, which WebRTC senders keep under), so any payload a sender sizes for
+/// the path fits with room to spare for its RTP header and SRTP tag.
+pub const MAX_PAYLOAD: usize = 1232;
+
+/// The bytes of one slot's index record in the area: 29 used, 3 reserved, so a record's
+/// place is a shift away.
+const INDEX_RECORD: usize = 32;
+/// Where the flags sit in an index record, and what they say.
+const FLAGS: usize = 28;
+const HELD: u8 = 1;
+const MARKER: u8 = 2;
+const STARTS_FRAME: u8 = 4;
 
 /// The parts of an RTP packet the buffer needs (the header already checked and the padding
 /// removed by the packet view: `MediaPacket::from(&packet)` for a [`crate::packet::Packet`]).
@@ -106,7 +155,7 @@ impl<'a> From<&crate::packet::Packet<'a>> for MediaPacket<'a> {
     }
 }
 
-/// A frame released in order, borrowing the caller's buffer.
+/// A frame released in order, borrowing the buffer's frame output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Frame<'b> {
@@ -141,6 +190,8 @@ pub enum InsertError {
     Malformed,
     /// The packet is beyond the window and the frames in front are complete but not polled.
     Full,
+    /// The area is too small for the frame output and one slot: nothing can be kept.
+    NoSlots,
 }
 
 impl fmt::Display for InsertError {
@@ -151,6 +202,7 @@ impl fmt::Display for InsertError {
             InsertError::TooLarge => "payload larger than a jitter buffer slot",
             InsertError::Malformed => "payload malformed for its format",
             InsertError::Full => "jitter buffer full of frames not yet polled",
+            InsertError::NoSlots => "jitter buffer area too small for a single slot",
         })
     }
 }
@@ -162,8 +214,8 @@ impl core::error::Error for InsertError {}
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum PollError {
-    /// The caller's buffer is too small for the frame at the head; it stays, so the call can
-    /// be repeated with a larger buffer. `needed` is a lower bound.
+    /// The frame at the head is larger than [`Config::max_frame`]; it stays until
+    /// [`JitterBuffer::skip_frame`]. `needed` is a lower bound.
     BufferTooSmall {
         /// Bytes needed at least.
         needed: usize,
@@ -217,8 +269,11 @@ pub struct Stats {
     /// Packets of frames the caller skipped with [`JitterBuffer::skip_frame`] (a frame
     /// larger than any buffer it has).
     pub dropped_skipped_frame: u64,
+    /// Packets refused because the area holds no slot.
+    pub dropped_no_slots: u64,
 }
 
+/// One slot's index record, decoded.
 #[derive(Clone, Copy, Debug, Default)]
 struct Slot {
     used: bool,
@@ -243,14 +298,61 @@ enum Head {
     Blocked,
 }
 
-/// A jitter buffer of `N` slots over a lent byte area, releasing frames through `D`.
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct JitterBuffer<'a, D, const N: usize> {
+impl Slot {
+    #[inline]
+    fn decode(record: &[u8; INDEX_RECORD]) -> Slot {
+        let word = |at: usize| {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(record.get(at..at + 8).unwrap_or(&[0; 8]));
+            u64::from_le_bytes(bytes)
+        };
+        let flags = record[FLAGS];
+        Slot {
+            used: flags & HELD != 0,
+            sequence: word(0),
+            timestamp: word(8),
+            arrival: Instant::from_micros(word(16)),
+            len: u32::from_le_bytes([record[24], record[25], record[26], record[27]]) as usize,
+            marker: flags & MARKER != 0,
+            starts_frame: flags & STARTS_FRAME != 0,
+        }
+    }
+
+    #[inline]
+    fn encode(&self) -> [u8; INDEX_RECORD] {
+        let mut flags = 0;
+        for (set, flag) in [
+            (self.used, HELD),
+            (self.marker, MARKER),
+            (self.starts_frame, STARTS_FRAME),
+        ] {
+            if set {
+                flags |= flag;
+            }
+        }
+        let len = u32::try_from(self.len).unwrap_or(u32::MAX);
+        let mut record = [0u8; INDEX_RECORD];
+        record[..8].copy_from_slice(&self.sequence.to_le_bytes());
+        record[8..16].copy_from_slice(&self.timestamp.to_le_bytes());
+        record[16..24].copy_from_slice(&self.arrival.as_micros().to_le_bytes());
+        record[24..28].copy_from_slice(&len.to_le_bytes());
+        record[FLAGS] = flags;
+        record
+    }
+}
+
+/// A jitter buffer over one byte area `A` (borrowed or owned), releasing frames through `D`.
+pub struct JitterBuffer<A, D> {
     config: Config,
     depacketizer: D,
-    area: &'a mut [u8],
+    area: A,
+    /// Where the index starts (the frame output's length) and where the slots start.
+    index_at: usize,
+    slots_at: usize,
     slot_size: usize,
-    slots: [Slot; N],
+    slots: usize,
+    /// A sequence number and its slot index.
+    base: (u64, usize),
     sequences: SequenceUnwrapper,
     timestamps: TimestampUnwrapper,
     /// The first sequence not yet released or given up.
@@ -275,11 +377,11 @@ pub struct JitterBuffer<'a, D, const N: usize> {
     stats: Stats,
 }
 
-impl<D, const N: usize> fmt::Debug for JitterBuffer<'_, D, N> {
+impl<A, D> fmt::Debug for JitterBuffer<A, D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JitterBuffer")
             .field("config", &self.config)
-            .field("slot_size", &self.slot_size)
+            .field("slots", &self.slots)
             .field("next", &self.next)
             .field("held", &self.held)
             .field("stats", &self.stats)
@@ -287,17 +389,55 @@ impl<D, const N: usize> fmt::Debug for JitterBuffer<'_, D, N> {
     }
 }
 
-impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
-    /// A buffer over `area`, cut into `N` slots of `area.len() / N` bytes: the largest payload
-    /// it keeps.
-    pub fn new(config: Config, depacketizer: D, area: &'a mut [u8]) -> Self {
-        let slot_size = area.len().checked_div(N).unwrap_or(0);
-        JitterBuffer {
+#[cfg(feature = "defmt")]
+impl<A, D> defmt::Format for JitterBuffer<A, D> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(
+            f,
+            "JitterBuffer {{ config: {}, slots: {}, next: {}, held: {}, stats: {} }}",
+            self.config,
+            self.slots,
+            self.next,
+            self.held,
+            self.stats
+        );
+    }
+}
+
+impl<A, D> JitterBuffer<A, D> {
+    /// The bytes of one slot's index record: extended sequence, extended timestamp, arrival
+    /// (8 bytes each), payload length (4), flags (1), 3 bytes reserved; little-endian.
+    pub const INDEX_BYTES_PER_SLOT: usize = INDEX_RECORD;
+
+    /// The slots an area of `area_len` bytes holds under `config`: what is left after the frame
+    /// output, at [`Config::bytes_per_slot`] each.
+    #[must_use]
+    pub const fn slots_for(area_len: usize, config: &Config) -> usize {
+        match area_len.checked_sub(config.max_frame) {
+            Some(rest) => rest / config.bytes_per_slot(),
+            None => 0,
+        }
+    }
+}
+
+impl<A: Area, D: Depacketizer> JitterBuffer<A, D> {
+    /// A buffer over `area`: the frame output of [`Config::max_frame`] bytes, then as many
+    /// slots of [`Config::slot_size`] bytes (with their index records) as fit. An area too
+    /// small for the frame output and one slot makes a buffer that refuses every packet
+    /// ([`InsertError::NoSlots`], counted); [`slots`](Self::slots) tells.
+    pub fn new(config: Config, depacketizer: D, area: A) -> Self {
+        let slots = Self::slots_for(area.as_ref().len(), &config);
+        let index_at = config.max_frame;
+        let slots_at = index_at + slots * INDEX_RECORD;
+        let mut buffer = JitterBuffer {
             config,
             depacketizer,
             area,
-            slot_size,
-            slots: [Slot::default(); N],
+            index_at,
+            slots_at,
+            slot_size: config.slot_size,
+            slots,
+            base: (0, 0),
             sequences: SequenceUnwrapper::new(),
             timestamps: TimestampUnwrapper::new(),
             next: None,
@@ -311,7 +451,15 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
             scan: None,
             now: Instant::ZERO,
             stats: Stats::default(),
-        }
+        };
+        buffer.clear_slots();
+        buffer
+    }
+
+    /// The slots the area holds: how many packets the window spans.
+    #[must_use]
+    pub fn slots(&self) -> usize {
+        self.slots
     }
 
     /// The counters.
@@ -358,6 +506,10 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
     /// [`InsertError`] says why the packet was not kept; it is counted in [`Stats`] too.
     pub fn insert(&mut self, now: Instant, packet: MediaPacket<'_>) -> Result<(), InsertError> {
         let now = self.now.advance(now);
+        if self.slots == 0 {
+            self.stats.dropped_no_slots += 1;
+            return Err(InsertError::NoSlots);
+        }
         if packet.payload.len() > self.slot_size {
             self.stats.dropped_too_large += 1;
             return Err(InsertError::TooLarge);
@@ -377,30 +529,32 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
         };
         let mut sequence = self.sequences.peek(u64::from(packet.sequence));
         let mut next = *self.next.get_or_insert(sequence);
+        self.rebase(next);
         if sequence < next && self.take_behind(sequence, next)? {
             // The sender restarted its sequence: this packet opens the new one.
             sequence = self.sequences.peek(u64::from(packet.sequence));
             next = *self.next.get_or_insert(sequence);
         }
-        if sequence >= next && sequence - next >= N as u64 {
+        if sequence >= next && sequence - next >= self.slots as u64 {
             self.make_room(sequence)?;
         }
-        let Some(slot) = self.slots.get_mut(slot_index::<N>(sequence)) else {
-            self.stats.dropped_full += 1;
-            return Err(InsertError::Full);
-        };
-        if slot.used {
+        let index = self.slot_index(sequence);
+        if self.record(index).is_none_or(|r| r[FLAGS] & HELD != 0) {
             self.stats.dropped_duplicate += 1;
             return Err(InsertError::Duplicate);
         }
-        let start = slot_index::<N>(sequence) * self.slot_size;
-        let Some(room) = self.area.get_mut(start..start + packet.payload.len()) else {
+        let start = self.slots_at + index * self.slot_size;
+        let Some(room) = self
+            .area
+            .as_mut()
+            .get_mut(start..start + packet.payload.len())
+        else {
             self.stats.dropped_too_large += 1;
             return Err(InsertError::TooLarge);
         };
         room.copy_from_slice(packet.payload);
         self.sequences.unwrap(u64::from(packet.sequence));
-        *slot = Slot {
+        let slot = Slot {
             used: true,
             sequence,
             timestamp: self.timestamps.unwrap(u64::from(packet.timestamp)),
@@ -409,6 +563,9 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
             marker: packet.marker,
             starts_frame: starts_frame && !padding,
         };
+        if let Some(record) = self.record_mut(index) {
+            *record = slot.encode();
+        }
         self.stray = None;
         self.held += 1;
         self.highest = self.highest.max(sequence);
@@ -425,13 +582,13 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
     /// buffer starts over and the answer is `true`).
     fn take_behind(&mut self, sequence: u64, next: u64) -> Result<bool, InsertError> {
         let span = self.highest.max(next) - sequence;
-        if !self.released_any && span < N as u64 {
+        if !self.released_any && span < self.slots as u64 {
             self.next = Some(sequence);
             self.scan = None;
             self.deadline = None;
             return Ok(false);
         }
-        if next - sequence < N as u64 {
+        if next - sequence < self.slots as u64 {
             self.stats.dropped_late += 1;
             return Err(InsertError::Late);
         }
@@ -452,10 +609,10 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
         Err(InsertError::Late)
     }
 
-    /// A packet at or past `next + N`: give up holes in front until it fits.
+    /// A packet at or past `next + slots`: give up holes in front until it fits.
     fn make_room(&mut self, sequence: u64) -> Result<(), InsertError> {
         while let Some(next) = self.next {
-            if sequence.saturating_sub(next) < N as u64 {
+            if sequence.saturating_sub(next) < self.slots as u64 {
                 return Ok(());
             }
             match self.head() {
@@ -479,15 +636,16 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
         Ok(())
     }
 
-    /// Hands out the next complete frame, depacketized into `out`.
+    /// Hands out the next complete frame, depacketized into the area's frame output; the
+    /// frame borrows the buffer until the next call.
     ///
     /// Call until `None` after every `insert` and `handle_timeout`.
     ///
     /// # Errors
     ///
-    /// [`PollError::BufferTooSmall`] when the frame does not fit `out`; it stays at the head,
-    /// for a larger buffer or [`skip_frame`](Self::skip_frame).
-    pub fn poll_frame<'b>(&mut self, out: &'b mut [u8]) -> Option<Result<Frame<'b>, PollError>> {
+    /// [`PollError::BufferTooSmall`] when the frame is larger than [`Config::max_frame`]; it
+    /// stays at the head until [`skip_frame`](Self::skip_frame).
+    pub fn poll_frame(&mut self) -> Option<Result<Frame<'_>, PollError>> {
         loop {
             let (first, last) = match self.head() {
                 Head::Empty => return None,
@@ -507,7 +665,7 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
                 }
                 Head::Frame(first, last) => (first, last),
             };
-            let built = self.build(first, last, out);
+            let built = self.build(first, last);
             let packets = last - first + 1;
             match built {
                 Err(CodecError::BufferTooSmall { needed }) => {
@@ -536,6 +694,7 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
                     self.skipped = false;
                     self.released_any = true;
                     self.stats.frames += 1;
+                    let out = self.area.as_ref().get(..self.index_at).unwrap_or_default();
                     return Some(Ok(Frame {
                         data: out.get(..info.len).unwrap_or_default(),
                         timestamp: timestamp as u32,
@@ -594,12 +753,82 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
         }
     }
 
+    #[inline]
+    fn slot_index(&self, sequence: u64) -> usize {
+        // Look-ups cluster just past the head: count on from a known slot, and divide only
+        // for the others.
+        let (base, base_index) = self.base;
+        let ahead = sequence.wrapping_sub(base);
+        if ahead < self.slots as u64 {
+            let index = base_index + ahead as usize;
+            return if index >= self.slots {
+                index - self.slots
+            } else {
+                index
+            };
+        }
+        (sequence % (self.slots.max(1) as u64)) as usize
+    }
+
+    /// Moves the known slot to `sequence` (the head), so the look-ups after it count on.
+    fn rebase(&mut self, sequence: u64) {
+        if self.base.0 != sequence {
+            self.base = (sequence, self.slot_index(sequence));
+        }
+    }
+
+    #[inline]
+    fn records(&self) -> &[[u8; INDEX_RECORD]] {
+        let index = self
+            .area
+            .as_ref()
+            .get(self.index_at..self.slots_at)
+            .unwrap_or_default();
+        index.as_chunks::<INDEX_RECORD>().0
+    }
+
+    #[inline]
+    fn record(&self, index: usize) -> Option<&[u8; INDEX_RECORD]> {
+        self.records().get(index)
+    }
+
+    #[inline]
+    fn record_mut(&mut self, index: usize) -> Option<&mut [u8; INDEX_RECORD]> {
+        let (at, end) = (self.index_at, self.slots_at);
+        let records = self.area.as_mut().get_mut(at..end).unwrap_or_default();
+        records.as_chunks_mut::<INDEX_RECORD>().0.get_mut(index)
+    }
+
+    /// The record of `sequence`, if its slot holds it.
+    #[inline]
+    fn holding(&self, sequence: u64) -> Option<&[u8; INDEX_RECORD]> {
+        self.record(self.slot_index(sequence))
+            .filter(|r| holds(r, sequence))
+    }
+
+    /// The records of `from..=to` in order, each with its sequence number, `None` where its
+    /// slot does not hold it: one look-up for the first, then the next slot each time.
+    fn window(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> impl Iterator<Item = (u64, Option<&[u8; INDEX_RECORD]>)> + '_ {
+        let records = self.records();
+        let mut index = self.slot_index(from);
+        (from..=to).map(move |sequence| {
+            let record = records.get(index).filter(|r| holds(r, sequence));
+            index += 1;
+            if index == records.len() {
+                index = 0;
+            }
+            (sequence, record)
+        })
+    }
+
+    /// The record of `sequence`, if its slot holds it (an empty one otherwise).
+    #[inline]
     fn slot(&self, sequence: u64) -> Slot {
-        self.slots
-            .get(slot_index::<N>(sequence))
-            .copied()
-            .filter(|s| s.used && s.sequence == sequence)
-            .unwrap_or_default()
+        self.holding(sequence).map(Slot::decode).unwrap_or_default()
     }
 
     fn head(&mut self) -> Head {
@@ -622,51 +851,74 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
         if !first.starts_frame {
             return Head::Blocked;
         }
-        let mut sequence = match self.scan {
+        let start = match self.scan {
             Some((from, resume)) if from == next => resume,
             _ => next,
         };
-        loop {
-            let slot = self.slot(sequence);
+        let highest = self.highest;
+        // One walk over the slots from where the last look stopped to one past the newest
+        // (each slot is looked at with its follower).
+        let mut walk = self
+            .window(start, highest.saturating_add(1))
+            .map(|(s, r)| (s, r.map(Slot::decode).unwrap_or_default()));
+        let (mut sequence, mut slot) = walk.next().unwrap_or((start, Slot::default()));
+        let (head, scan) = loop {
             if !slot.used {
                 // The slot before looked at this one as its follower: look again from there.
-                self.scan = Some((next, sequence.saturating_sub(1).max(next)));
-                return Head::Blocked;
+                break (Head::Blocked, Some(sequence.saturating_sub(1).max(next)));
             }
             if slot.marker && slot.timestamp == first.timestamp {
-                return Head::Frame(next, sequence);
+                break (Head::Frame(next, sequence), None);
             }
-            let following = self.slot(sequence + 1);
+            let (_, following) = walk.next().unwrap_or((sequence + 1, Slot::default()));
             if following.used && following.timestamp != first.timestamp && following.len > 0 {
                 // The marker was not set (or lost with nothing after it): a new timestamp ends
                 // the frame.
-                return Head::Frame(next, sequence);
+                break (Head::Frame(next, sequence), None);
             }
-            if sequence >= self.highest {
-                self.scan = Some((next, sequence));
-                return Head::Blocked;
+            if sequence >= highest {
+                break (Head::Blocked, Some(sequence));
             }
             sequence += 1;
+            slot = following;
+        };
+        drop(walk);
+        if let Some(resume) = scan {
+            self.scan = Some((next, resume));
         }
+        head
     }
 
     /// Runs the depacketizer over the frame's payloads.
-    fn build(
-        &mut self,
-        first: u64,
-        last: u64,
-        out: &mut [u8],
-    ) -> Result<crate::codec::FrameInfo, CodecError> {
+    fn build(&mut self, first: u64, last: u64) -> Result<crate::codec::FrameInfo, CodecError> {
+        let slots = self.slots;
+        let mut at = self.slot_index(first);
+        let (out, stored) = self
+            .area
+            .as_mut()
+            .split_at_mut_checked(self.index_at)
+            .ok_or(CodecError::Malformed)?;
+        let (index, payloads) = stored
+            .split_at_mut_checked(slots * INDEX_RECORD)
+            .ok_or(CodecError::Malformed)?;
+        let records = index.as_chunks::<INDEX_RECORD>().0;
         let mut frame = FrameBuf::new(out);
         self.depacketizer.reset();
         for sequence in first..=last {
-            let slot = self.slot(sequence);
+            let slot = records
+                .get(at)
+                .map(Slot::decode)
+                .filter(|s| s.used && s.sequence == sequence)
+                .unwrap_or_default();
+            let start = at * self.slot_size;
+            at += 1;
+            if at == slots {
+                at = 0;
+            }
             if slot.len == 0 {
                 continue;
             }
-            let start = slot_index::<N>(sequence) * self.slot_size;
-            let payload = self
-                .area
+            let payload = payloads
                 .get(start..start + slot.len)
                 .ok_or(CodecError::Malformed)?;
             if let Err(e) = self.depacketizer.push(payload, &mut frame) {
@@ -691,14 +943,22 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
 
     fn free_head(&mut self) {
         let Some(next) = self.next else { return };
-        if let Some(slot) = self.slots.get_mut(slot_index::<N>(next))
-            && slot.used
-            && slot.sequence == next
+        let index = self.slot_index(next);
+        if let Some(record) = self.record_mut(index)
+            && holds(record, next)
         {
-            slot.used = false;
+            record[FLAGS] &= !HELD;
             self.held -= 1;
         }
         self.next = Some(next + 1);
+        self.base = (
+            next + 1,
+            if index + 1 >= self.slots {
+                0
+            } else {
+                index + 1
+            },
+        );
         self.scan = None;
     }
 
@@ -707,17 +967,17 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
     fn give_up(&mut self) {
         let Some(next) = self.next else { return };
         let head_timestamp = self.slot(next);
-        let resume = (next + 1..=self.highest).find(|&s| {
-            let slot = self.slot(s);
-            slot.used
-                && slot.len > 0
+        let resume = self.window(next + 1, self.highest).find_map(|(s, r)| {
+            let slot = Slot::decode(r?);
+            let resumes = slot.len > 0
                 && match self.config.kind {
                     MediaKind::Audio => true,
                     MediaKind::Video => {
                         slot.starts_frame
                             && !(head_timestamp.used && slot.timestamp == head_timestamp.timestamp)
                     }
-                }
+                };
+            resumes.then_some(s)
         });
         let resume = resume.unwrap_or(self.highest + 1);
         let before = self.held;
@@ -762,21 +1022,26 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
                 Some((from, resume)) if from == next => resume,
                 _ => next,
             };
-            (from..=self.highest).find(|&s| !self.slot(s).used)
+            self.window(from, self.highest)
+                .find(|(_, r)| r.is_none())
+                .map(|(s, _)| s)
         };
         let Some(hole) = hole else { return };
         // Every held packet lies at or below `highest`, within one window of the head.
-        let waiting = (hole..=self.highest)
-            .map(|s| self.slot(s))
-            .filter(|s| s.used)
-            .map(|s| s.arrival)
-            .min();
+        let waiting = self
+            .window(hole, self.highest)
+            .filter_map(|(_, r)| r)
+            .map(|r| u64::from_le_bytes([r[16], r[17], r[18], r[19], r[20], r[21], r[22], r[23]]))
+            .min()
+            .map(Instant::from_micros);
         self.deadline = waiting.map(|t| t.saturating_add(self.config.max_delay));
     }
 
     fn clear_slots(&mut self) {
-        for slot in &mut self.slots {
-            slot.used = false;
+        for index in 0..self.slots {
+            if let Some(record) = self.record_mut(index) {
+                record[FLAGS] &= !HELD;
+            }
         }
         self.held = 0;
         self.deadline = None;
@@ -784,6 +1049,11 @@ impl<'a, D: Depacketizer, const N: usize> JitterBuffer<'a, D, N> {
     }
 }
 
-fn slot_index<const N: usize>(sequence: u64) -> usize {
-    (sequence % (N.max(1) as u64)) as usize
+/// Whether `record` holds `sequence`.
+#[inline]
+fn holds(record: &[u8; INDEX_RECORD], sequence: u64) -> bool {
+    record[FLAGS] & HELD != 0
+        && u64::from_le_bytes([
+            record[0], record[1], record[2], record[3], record[4], record[5], record[6], record[7],
+        ]) == sequence
 }

@@ -1,29 +1,42 @@
-//! The send history: packets kept after they leave, to answer NACKs (RFC 4585 §6.2.1) as RTX
-//! (RFC 4588) or as a plain retransmission, within a byte budget.
+//! The send history, which is also the send queue: packets wait in it until they go out
+//! (RFC 3550 RTP, before SRTP), then stay to answer NACKs (RFC 4585 §6.2.1) as RTX (RFC 4588)
+//! or as a plain retransmission, within a byte budget.
 //!
 //! ```text
-//!   sender ──record(now, packet)──▶ slots[seq % n] ──▶ bytes (a ring, oldest overwritten first)
-//!   NACK ───handle_nack(now, lost)──▶ check: in the ring? sent long enough ago? budget left?
+//!   sender ──enqueue(now, packet)──▶ unsent ──poll_unsent(now, buf)──▶ sent (the oldest first)
+//!          ──record(now, packet)───────────────────────────────────────▶ sent (the caller sent it)
+//!            Full when keeping it would overwrite a packet still unsent (unsent_room says ahead)
+//!   NACK ───handle_nack(now, lost)──▶ check: sent and still held? sent long enough ago? budget?
 //!                                       │ yes: queue the sequence number      no: dropped_nack_<why>
 //!   poll_transmit(buf) ◀────────────────┘
 //!     RTX:   | header: RTX PT, RTX seq, RTX SSRC, P clear | original seq (OSN) | original payload |
 //!     plain: the packet as it was first sent (padding and all)
 //! ```
 //!
-//! Storage is lent: a byte area that holds the packets back to back (wrapping to the start when
-//! the next one does not fit before the end) and a table of [`HistorySlot`]s indexed by
-//! sequence number. A packet is gone when either its slot is taken by a sequence number one
-//! table length later or its bytes are written over; both are checked on every look-up, so a
-//! NACK can never be answered with another packet's bytes.
+//! Storage is one byte area ([`Area`]: borrowed or owned), laid out by the history itself:
 //!
-//! Positions in the byte area are *logical*: they only grow, and a packet's bytes are intact
-//! while fewer than `bytes.len()` bytes have been claimed after its start. That one comparison
-//! replaces any eviction bookkeeping.
+//! ```text
+//!   | index: packets x INDEX_BYTES_PER_PACKET | packet bytes (a ring, the oldest sent overwritten first) |
+//! ```
+//!
+//! Each index record is fixed-width little-endian: the extended sequence number (8), where the
+//! packet starts as a logical position (8), when it was last sent in microseconds (8), its
+//! length (2; 0 marks an empty record) and flags (1: unsent). Sequence numbers are extended to
+//! 64 bits as they are kept, and a record is found at `extended % packets`, so the table has no
+//! seam at the 16-bit wrap and a record from another lap never answers for a number.
+//!
+//! Positions in the byte ring are *logical*: they only grow, and a packet's bytes are intact
+//! while fewer than the ring's length have been claimed after its start. That one comparison
+//! replaces any eviction bookkeeping; a packet that would not fit before the ring's end starts
+//! at the next lap. A packet is gone when its record is taken by a number `packets` later or
+//! its bytes are written over; both are checked on every look-up, so a NACK can never be
+//! answered with another packet's bytes. Neither may happen to an unsent packet: that is
+//! [`RecordError::Full`].
 
 use core::fmt;
 use core::time::Duration;
 
-use peerless_base::{BufferTooSmall, Instant, Queue};
+use peerless_base::{Area, BufferTooSmall, Instant, Queue};
 
 use crate::packet::Packet;
 
@@ -95,27 +108,51 @@ impl Default for HistoryConfig {
     }
 }
 
-/// One entry of the lent sequence-number table. Lend `[HistorySlot::EMPTY; N]`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct HistorySlot {
-    /// Where the packet starts, as a logical position in the byte area.
+/// The bytes of one index record.
+const INDEX_RECORD: usize = 27;
+/// The record's packet waits in the queue.
+const UNSENT: u8 = 1;
+/// The extended number the first packet after a start or a reset gets for sequence 0: room to
+/// look a half sequence space back without going below zero.
+const EXTENDED_BASE: u64 = 0x1_0000;
+
+/// One index record, decoded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Record {
+    extended: u64,
+    /// Where the packet starts, as a logical position in the byte ring.
     start: u64,
     /// When the packet was last sent (first sending or a retransmission).
     last_sent: Instant,
-    /// Packet length; 0 marks an empty slot.
+    /// Packet length; 0 marks an empty record.
     len: u16,
-    sequence: u16,
+    unsent: bool,
 }
 
-impl HistorySlot {
-    /// A slot holding nothing.
-    pub const EMPTY: HistorySlot = HistorySlot {
-        start: 0,
-        last_sent: Instant::ZERO,
-        len: 0,
-        sequence: 0,
-    };
+impl Record {
+    fn decode(bytes: &[u8; INDEX_RECORD]) -> Record {
+        let (extended, rest) = bytes.split_first_chunk::<8>().unwrap_or((&[0; 8], &[]));
+        let (start, rest) = rest.split_first_chunk::<8>().unwrap_or((&[0; 8], &[]));
+        let (last_sent, rest) = rest.split_first_chunk::<8>().unwrap_or((&[0; 8], &[]));
+        let (len, rest) = rest.split_first_chunk::<2>().unwrap_or((&[0; 2], &[]));
+        Record {
+            extended: u64::from_le_bytes(*extended),
+            start: u64::from_le_bytes(*start),
+            last_sent: Instant::from_micros(u64::from_le_bytes(*last_sent)),
+            len: u16::from_le_bytes(*len),
+            unsent: rest.first().is_some_and(|f| f & UNSENT != 0),
+        }
+    }
+
+    fn encode(&self) -> [u8; INDEX_RECORD] {
+        let mut bytes = [0u8; INDEX_RECORD];
+        bytes[..8].copy_from_slice(&self.extended.to_le_bytes());
+        bytes[8..16].copy_from_slice(&self.start.to_le_bytes());
+        bytes[16..24].copy_from_slice(&self.last_sent.as_micros().to_le_bytes());
+        bytes[24..26].copy_from_slice(&self.len.to_le_bytes());
+        bytes[26] = if self.unsent { UNSENT } else { 0 };
+        bytes
+    }
 }
 
 /// Why a packet was not recorded.
@@ -126,18 +163,21 @@ pub enum RecordError {
     /// Not an RTP packet: shorter than its header, version not 2, CSRCs or extension past
     /// the end.
     Malformed,
-    /// The packet is larger than the byte area (or than 65 535 bytes).
+    /// The packet is larger than the byte ring (or than 65 535 bytes).
     TooLarge {
         /// The packet's length.
         len: usize,
-        /// The byte area's length.
+        /// The byte ring's length.
         capacity: usize,
     },
     /// The sequence number is not after the newest recorded one (a retransmission, or a
     /// restarted stream: [`SendHistory::reset`] first).
     NotNewer,
-    /// The slot table is empty.
+    /// The index is empty: the area is too small for one index record.
     NoSlots,
+    /// Keeping the packet would overwrite a packet still unsent (its bytes or its index
+    /// record): send some first ([`SendHistory::poll_unsent`]). Nothing was kept.
+    Full,
 }
 
 impl fmt::Display for RecordError {
@@ -151,7 +191,8 @@ impl fmt::Display for RecordError {
                 )
             }
             RecordError::NotNewer => f.write_str("sequence number not after the newest recorded"),
-            RecordError::NoSlots => f.write_str("the history has no slots"),
+            RecordError::NoSlots => f.write_str("the history has no index records"),
+            RecordError::Full => f.write_str("the send queue is full of unsent packets"),
         }
     }
 }
@@ -163,15 +204,20 @@ impl core::error::Error for RecordError {}
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub struct HistoryStats {
-    /// Packets recorded.
+    /// Packets kept (recorded as sent, or enqueued).
     pub recorded: u64,
+    /// Enqueued packets handed out by [`SendHistory::poll_unsent`].
+    pub sent_from_queue: u64,
+    /// Packets refused with [`RecordError::Full`].
+    pub refused_full: u64,
     /// Retransmissions written (RTX or plain).
     pub retransmitted_packets: u64,
     /// Their bytes (as written: with the OSN for RTX).
     pub retransmitted_bytes: u64,
     /// NACKed packets no longer in the ring (overwritten, or never recorded).
     pub dropped_nack_overwritten: u64,
-    /// NACKed sequence numbers after the newest sent (a confused or hostile receiver).
+    /// NACKed sequence numbers not sent yet: after the newest kept, or still in the queue (a
+    /// confused or hostile receiver).
     pub dropped_nack_unsent: u64,
     /// NACKed packets sent less than `min_resend_interval` ago.
     pub dropped_nack_too_soon: u64,
@@ -200,32 +246,42 @@ const FIXED_HEADER: usize = 12;
 /// One byte of budget, in the token bucket's units (the bucket refills per microsecond).
 const MICROS_PER_SECOND: u64 = 1_000_000;
 
-/// The send history of one RTP stream, over lent storage; `PENDING` retransmissions can wait
-/// between [`handle_nack`](Self::handle_nack) and [`poll_transmit`](Self::poll_transmit).
+/// The send history and send queue of one RTP stream, over one byte area `A` (borrowed or
+/// owned); `PENDING` retransmissions can wait between [`handle_nack`](Self::handle_nack) and
+/// [`poll_transmit`](Self::poll_transmit).
 ///
 /// ```
 /// use peerless_base::Instant;
-/// use peerless_rtp::send::{HistoryConfig, HistorySlot, Rtx, SendHistory};
-/// let (mut bytes, mut slots) = ([0u8; 4096], [HistorySlot::EMPTY; 16]);
+/// use peerless_rtp::send::{HistoryConfig, Rtx, SendHistory};
 /// let config = HistoryConfig { rtx: Some(Rtx::new(0x5678, 100, 96, 97)), ..Default::default() };
-/// let mut history: SendHistory<'_> = SendHistory::new(config, &mut bytes, &mut slots);
+/// // 16 index records at the front of a 4 KiB area, packet bytes after them.
+/// let mut history: SendHistory<[u8; 4096]> = SendHistory::new(config, [0u8; 4096], 16);
 /// // V=2, PT 96, seq 7, timestamp 1000, SSRC 0x1234, payload "abc"
 /// let packet = [0x80, 96, 0, 7, 0, 0, 0x03, 0xe8, 0, 0, 0x12, 0x34, b'a', b'b', b'c'];
-/// history.record(Instant::from_millis(0), &packet)?;
-/// history.handle_nack(Instant::from_millis(50), [7]);
+/// history.enqueue(Instant::from_millis(0), &packet)?;
 /// let mut buf = [0u8; 1500];
+/// // The queue hands it out (to protect and send), and keeps it for NACKs.
+/// let len = history.poll_unsent(Instant::from_millis(0), &mut buf)?.unwrap();
+/// assert_eq!(buf[..len], packet);
+/// history.handle_nack(Instant::from_millis(50), [7]);
 /// let rtx = history.poll_transmit(&mut buf)?.unwrap();
 /// assert_eq!(rtx.packet, [0x80, 97, 0, 100, 0, 0, 0x03, 0xe8, 0, 0, 0x56, 0x78, 0, 7, b'a', b'b', b'c']);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct SendHistory<'a, const PENDING: usize = 64> {
+pub struct SendHistory<A, const PENDING: usize = 64> {
     config: HistoryConfig,
-    bytes: &'a mut [u8],
-    slots: &'a mut [HistorySlot],
+    area: A,
+    /// Index records at the front of the area; the byte ring starts after them.
+    packets: usize,
+    ring_at: usize,
     /// The logical end of the newest packet's bytes.
     cursor: u64,
     newest: Option<u16>,
+    /// The newest packet's extended sequence number.
+    newest_extended: u64,
+    /// Packets waiting in the queue, and the extended number of the oldest of them.
+    unsent: usize,
+    first_unsent: u64,
     rtx_sequence: u16,
     /// Budget in byte-microseconds: one byte costs a million.
     tokens: u64,
@@ -235,36 +291,71 @@ pub struct SendHistory<'a, const PENDING: usize = 64> {
     stats: HistoryStats,
 }
 
-impl<const PENDING: usize> fmt::Debug for SendHistory<'_, PENDING> {
+impl<A, const PENDING: usize> fmt::Debug for SendHistory<A, PENDING> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SendHistory")
-            .field("bytes", &self.bytes.len())
-            .field("slots", &self.slots.len())
+            .field("packets", &self.packets)
             .field("newest", &self.newest)
+            .field("unsent", &self.unsent)
             .field("pending", &self.pending.len())
             .field("stats", &self.stats)
             .finish_non_exhaustive()
     }
 }
 
-impl<'a, const PENDING: usize> SendHistory<'a, PENDING> {
-    /// A history keeping packets in `bytes`, indexed by `slots` (one per sequence number it
-    /// can remember). The budget starts full.
-    pub fn new(config: HistoryConfig, bytes: &'a mut [u8], slots: &'a mut [HistorySlot]) -> Self {
-        slots.fill(HistorySlot::EMPTY);
-        SendHistory {
+#[cfg(feature = "defmt")]
+impl<A, const PENDING: usize> defmt::Format for SendHistory<A, PENDING> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(
+            f,
+            "SendHistory {{ packets: {}, newest: {}, unsent: {}, pending: {}, stats: {} }}",
+            self.packets,
+            self.newest,
+            self.unsent,
+            self.pending.len(),
+            self.stats
+        );
+    }
+}
+
+impl<A, const PENDING: usize> SendHistory<A, PENDING> {
+    /// The bytes of one index record: extended sequence number, logical start, last sending
+    /// (8 bytes each), length (2), flags (1), little-endian.
+    pub const INDEX_BYTES_PER_PACKET: usize = INDEX_RECORD;
+
+    /// The area that holds `packets` index records and a byte ring of `ring` bytes.
+    #[must_use]
+    pub const fn area_for(packets: usize, ring: usize) -> usize {
+        packets * INDEX_RECORD + ring
+    }
+}
+
+impl<A: Area, const PENDING: usize> SendHistory<A, PENDING> {
+    /// A history over `area`: an index of `packets` records (one per sequence number it can
+    /// remember) at the front, packet bytes after it. An area too small for that index holds
+    /// as many records as fit and no bytes ([`packets`](Self::packets) tells). The budget
+    /// starts full.
+    pub fn new(config: HistoryConfig, area: A, packets: usize) -> Self {
+        let packets = packets.min(area.as_ref().len() / INDEX_RECORD);
+        let mut history = SendHistory {
             rtx_sequence: config.rtx.map_or(0, |r| r.first_sequence),
             tokens: u64::from(config.budget_burst_bytes) * MICROS_PER_SECOND,
             config,
-            bytes,
-            slots,
+            area,
+            packets,
+            ring_at: packets * INDEX_RECORD,
             cursor: 0,
             newest: None,
+            newest_extended: 0,
+            unsent: 0,
+            first_unsent: 0,
             refilled_at: Instant::ZERO,
             now: Instant::ZERO,
             pending: Queue::new(),
             stats: HistoryStats::default(),
-        }
+        };
+        history.reset();
+        history
     }
 
     /// The configuration.
@@ -285,31 +376,65 @@ impl<'a, const PENDING: usize> SendHistory<'a, PENDING> {
         &self.stats
     }
 
+    /// The index records: how many sequence numbers the history can hold at once.
+    #[must_use]
+    pub fn packets(&self) -> usize {
+        self.packets
+    }
+
+    /// The byte ring's length: the largest packet, and the most bytes held at once.
+    #[must_use]
+    pub fn capacity(&self) -> usize {
+        self.area.as_ref().len().saturating_sub(self.ring_at)
+    }
+
     /// The next RTX sequence number to be used.
     #[must_use]
     pub fn next_rtx_sequence(&self) -> u16 {
         self.rtx_sequence
     }
 
-    /// Forgets every packet and pending retransmission (a new SSRC or a sequence jump).
+    /// Forgets every packet, the unsent ones too (a new SSRC: they would go out under the old
+    /// one), and every pending retransmission.
     pub fn reset(&mut self) {
-        self.slots.fill(HistorySlot::EMPTY);
+        if let Some(index) = self.area.as_mut().get_mut(..self.ring_at) {
+            index.fill(0);
+        }
         self.newest = None;
+        self.unsent = 0;
         self.pending.clear();
     }
 
-    /// Keeps a copy of `packet` (a whole RTP packet, before SRTP) sent at `now`.
+    /// Keeps `packet` (a whole RTP packet, before SRTP) as unsent, for
+    /// [`poll_unsent`](Self::poll_unsent) to hand out in order.
     ///
     /// # Errors
     ///
-    /// [`RecordError`]: the packet is not RTP, does not fit, or is not newer than the last.
+    /// [`RecordError::Full`] when keeping it would overwrite a packet still unsent (see
+    /// [`unsent_room`](Self::unsent_room) to know ahead); otherwise the packet is not RTP, does
+    /// not fit the ring, or is not newer than the last.
+    pub fn enqueue(&mut self, now: Instant, packet: &[u8]) -> Result<(), RecordError> {
+        self.keep(now, packet, true)
+    }
+
+    /// Keeps a copy of `packet` (a whole RTP packet, before SRTP) the caller sent at `now`:
+    /// [`enqueue`](Self::enqueue) and sent at once.
+    ///
+    /// # Errors
+    ///
+    /// [`RecordError`]: the packet is not RTP, does not fit, is not newer than the last, or
+    /// would overwrite a packet still unsent.
     pub fn record(&mut self, now: Instant, packet: &[u8]) -> Result<(), RecordError> {
+        self.keep(now, packet, false)
+    }
+
+    fn keep(&mut self, now: Instant, packet: &[u8], unsent: bool) -> Result<(), RecordError> {
         let now = self.now.advance(now);
         if layout(packet).is_none() {
             return Err(RecordError::Malformed);
         }
         let sequence = sequence_of(packet);
-        let capacity = self.bytes.len();
+        let capacity = self.capacity();
         let len = u16::try_from(packet.len())
             .ok()
             .filter(|&l| usize::from(l) <= capacity)
@@ -317,79 +442,186 @@ impl<'a, const PENDING: usize> SendHistory<'a, PENDING> {
                 len: packet.len(),
                 capacity,
             })?;
-        if self.slots.is_empty() {
+        if self.packets == 0 {
             return Err(RecordError::NoSlots);
         }
-        if let Some(newest) = self.newest {
-            let ahead = sequence.wrapping_sub(newest);
-            if ahead == 0 || ahead >= 0x8000 {
-                return Err(RecordError::NotNewer);
-            }
-            // A jump forward leaves the skipped slots holding packets of a lap ago: clear
-            // them, so a NACK for a skipped number is refused rather than answered from the
-            // wrong lap. Only the slots the jump passes over, at most the whole table.
-            let skipped = usize::from(ahead - 1).min(self.slots.len());
-            for k in 1..=skipped {
-                let index = self.slot_index(newest.wrapping_add(k as u16));
-                if let Some(slot) = self.slots.get_mut(index) {
-                    *slot = HistorySlot::EMPTY;
+        let extended = match self.newest {
+            Some(newest) => {
+                let ahead = sequence.wrapping_sub(newest);
+                if ahead == 0 || ahead >= 0x8000 {
+                    return Err(RecordError::NotNewer);
                 }
+                self.newest_extended + u64::from(ahead)
             }
+            None => EXTENDED_BASE + u64::from(sequence),
+        };
+        let index = self.index_of(extended);
+        if self
+            .record_at(index)
+            .is_some_and(|r| r.unsent && r.len != 0)
+        {
+            self.stats.refused_full += 1;
+            return Err(RecordError::Full);
         }
-        // Place the packet at the cursor, or at the area's start when it would cross its end.
-        let capacity = capacity as u64;
-        let offset = self.cursor % capacity;
+        // Place the packet at the cursor, or at the ring's start when it would cross its end.
+        let ring = capacity as u64;
+        let offset = self.cursor % ring;
         let mut start = self.cursor;
-        if offset + u64::from(len) > capacity {
-            start += capacity - offset;
+        if offset + u64::from(len) > ring {
+            start += ring - offset;
         }
-        let at = (start % capacity) as usize;
-        let Some(dest) = self.bytes.get_mut(at..at + usize::from(len)) else {
+        if let Some(oldest) = self.oldest_unsent()
+            && start + u64::from(len) > oldest.start + ring
+        {
+            self.stats.refused_full += 1;
+            return Err(RecordError::Full);
+        }
+        let at = self.ring_at + (start % ring) as usize;
+        let Some(dest) = self.area.as_mut().get_mut(at..at + usize::from(len)) else {
             return Err(RecordError::TooLarge {
                 len: packet.len(),
-                capacity: self.bytes.len(),
+                capacity,
             });
         };
         dest.copy_from_slice(packet);
         self.cursor = start + u64::from(len);
-        let index = self.slot_index(sequence);
-        if let Some(slot) = self.slots.get_mut(index) {
-            *slot = HistorySlot {
+        self.write_record(
+            index,
+            &Record {
+                extended,
                 start,
                 last_sent: now,
                 len,
-                sequence,
-            };
-        }
+                unsent,
+            },
+        );
         self.newest = Some(sequence);
+        self.newest_extended = extended;
+        if unsent {
+            if self.unsent == 0 {
+                self.first_unsent = extended;
+            }
+            self.unsent += 1;
+        }
         self.stats.recorded += 1;
         Ok(())
     }
 
-    /// Whether the packet with this sequence number is still held.
+    /// Packets waiting in the queue.
+    #[must_use]
+    pub fn unsent_len(&self) -> usize {
+        self.unsent
+    }
+
+    /// The length of the packet [`poll_unsent`](Self::poll_unsent) hands out next.
+    #[must_use]
+    pub fn next_unsent_len(&self) -> Option<usize> {
+        self.oldest_unsent().map(|r| usize::from(r.len))
+    }
+
+    /// The bytes that can be enqueued now without overwriting an unsent packet.
+    ///
+    /// The guarantee: packets of `b` bytes in all, the largest `m` bytes, can all be enqueued
+    /// now if `b + m <= unsent_room()` and there are at most
+    /// [`unsent_room_packets`](Self::unsent_room_packets) of them, numbered on from the newest
+    /// kept (`m` pays for the bytes left unused where a packet does not fit before the ring's
+    /// end). [`can_enqueue`](Self::can_enqueue) checks both.
+    #[must_use]
+    pub fn unsent_room(&self) -> usize {
+        let ring = self.capacity() as u64;
+        let room = match self.oldest_unsent() {
+            Some(oldest) => (oldest.start + ring).saturating_sub(self.cursor),
+            None => ring,
+        };
+        usize::try_from(room).unwrap_or(usize::MAX)
+    }
+
+    /// How many packets, numbered on from the newest kept (newest + 1, newest + 2, ...), can
+    /// be enqueued now without taking the index record of an unsent packet.
+    #[must_use]
+    pub fn unsent_room_packets(&self) -> usize {
+        if self.unsent == 0 {
+            return self.packets;
+        }
+        let span = self.newest_extended + 1 - self.first_unsent;
+        self.packets
+            .saturating_sub(usize::try_from(span).unwrap_or(usize::MAX))
+    }
+
+    /// Whether `packets` packets of `bytes` bytes in all, none longer than `largest`,
+    /// numbered on from the newest kept, can all be enqueued now (the guarantee of
+    /// [`unsent_room`](Self::unsent_room)): a whole frame is refused up front rather than
+    /// half sent.
+    #[must_use]
+    pub fn can_enqueue(&self, packets: usize, bytes: usize, largest: usize) -> bool {
+        packets <= self.unsent_room_packets() && bytes.saturating_add(largest) <= self.unsent_room()
+    }
+
+    /// Copies the oldest unsent packet into `buf` and marks it sent at `now`: from now on a
+    /// NACK for it is answered. Returns its length, `None` when nothing waits.
+    ///
+    /// # Errors
+    ///
+    /// [`BufferTooSmall`] with the packet's length; it stays first in the queue.
+    pub fn poll_unsent(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+    ) -> Result<Option<usize>, BufferTooSmall> {
+        let now = self.now.advance(now);
+        let Some(mut record) = self.oldest_unsent() else {
+            return Ok(None);
+        };
+        let len = usize::from(record.len);
+        let Some(out) = buf.get_mut(..len) else {
+            return Err(BufferTooSmall { needed: len });
+        };
+        let at = self.ring_at + (record.start % self.capacity().max(1) as u64) as usize;
+        let Some(bytes) = self.area.as_ref().get(at..at + len) else {
+            return Ok(None);
+        };
+        out.copy_from_slice(bytes);
+        record.unsent = false;
+        record.last_sent = now;
+        self.write_record(self.index_of(record.extended), &record);
+        self.unsent -= 1;
+        self.stats.sent_from_queue += 1;
+        // The next unsent packet is the next kept after this one that is still unsent: the
+        // numbers between were skipped by the sender or recorded as sent by the caller.
+        if self.unsent > 0 {
+            let next = (record.extended + 1..=self.newest_extended)
+                .find(|&e| self.find_extended(e).is_some_and(|r| r.unsent));
+            match next {
+                Some(next) => self.first_unsent = next,
+                // Every unsent packet lies between; the fallback is never taken.
+                None => self.unsent = 0,
+            }
+        }
+        Ok(Some(len))
+    }
+
+    /// Whether the packet with this sequence number is still held (sent or not).
     #[must_use]
     pub fn contains(&self, sequence: u16) -> bool {
         self.find(sequence).is_some()
     }
 
-    /// The packet with this sequence number, as recorded, if still held.
+    /// The packet with this sequence number, as kept, if still held (sent or not).
     #[must_use]
     pub fn get(&self, sequence: u16) -> Option<&[u8]> {
-        let slot = self.find(sequence)?;
-        let at = (slot.start % self.bytes.len() as u64) as usize;
-        self.bytes.get(at..at + usize::from(slot.len))
+        let record = self.find(sequence)?;
+        self.bytes_of(&record)
     }
 
     /// A receiver lost these packets (the sequence numbers of a generic NACK, RFC 4585
-    /// §6.2.1). Each one still held, not sent within `min_resend_interval`, and within the
-    /// budget is queued for [`poll_transmit`](Self::poll_transmit); every other one is
-    /// counted in [`stats`](Self::stats) under its reason.
+    /// §6.2.1). Each one sent and still held, not sent within `min_resend_interval`, and
+    /// within the budget is queued for [`poll_transmit`](Self::poll_transmit); every other one
+    /// is counted in [`stats`](Self::stats) under its reason.
     pub fn handle_nack(&mut self, now: Instant, lost: impl IntoIterator<Item = u16>) {
         let now = self.now.advance(now);
         self.refill(now);
         for sequence in lost {
-            let index = self.slot_index(sequence);
-            let Some(slot) = self.find(sequence).copied() else {
+            let Some(mut record) = self.find(sequence) else {
                 let unsent = self
                     .newest
                     .is_none_or(|n| matches!(sequence.wrapping_sub(n), 1..0x8000));
@@ -400,13 +632,17 @@ impl<'a, const PENDING: usize> SendHistory<'a, PENDING> {
                 }
                 continue;
             };
-            if now.saturating_duration_since(slot.last_sent) < self.config.min_resend_interval {
+            if record.unsent {
+                self.stats.dropped_nack_unsent += 1;
+                continue;
+            }
+            if now.saturating_duration_since(record.last_sent) < self.config.min_resend_interval {
                 self.stats.dropped_nack_too_soon += 1;
                 continue;
             }
-            let mut cost = u64::from(slot.len);
+            let mut cost = u64::from(record.len);
             if let Some(rtx) = self.config.rtx {
-                let packet = self.get(sequence).unwrap_or_default();
+                let packet = self.bytes_of(&record).unwrap_or_default();
                 if rtx.payload_type_for(payload_type_of(packet)).is_none() {
                     self.stats.dropped_nack_no_rtx_payload_type += 1;
                     continue;
@@ -423,9 +659,8 @@ impl<'a, const PENDING: usize> SendHistory<'a, PENDING> {
                 continue;
             }
             self.tokens -= cost;
-            if let Some(slot) = self.slots.get_mut(index) {
-                slot.last_sent = now;
-            }
+            record.last_sent = now;
+            self.write_record(self.index_of(record.extended), &record);
         }
     }
 
@@ -515,7 +750,7 @@ impl<'a, const PENDING: usize> SendHistory<'a, PENDING> {
         self.tokens / MICROS_PER_SECOND
     }
 
-    fn capacity(&self) -> u64 {
+    fn bucket(&self) -> u64 {
         u64::from(self.config.budget_burst_bytes) * MICROS_PER_SECOND
     }
 
@@ -525,17 +760,60 @@ impl<'a, const PENDING: usize> SendHistory<'a, PENDING> {
         // Ten seconds fill any budget that fits in a u32; capping keeps the product in range.
         let micros = elapsed.as_micros().min(10 * u128::from(MICROS_PER_SECOND)) as u64;
         let gained = micros.saturating_mul(u64::from(self.config.budget_bytes_per_second));
-        self.tokens = self.tokens.saturating_add(gained).min(self.capacity());
+        self.tokens = self.tokens.saturating_add(gained).min(self.bucket());
     }
 
-    fn slot_index(&self, sequence: u16) -> usize {
-        usize::from(sequence) % self.slots.len().max(1)
+    fn index_of(&self, extended: u64) -> usize {
+        (extended % self.packets.max(1) as u64) as usize
     }
 
-    fn find(&self, sequence: u16) -> Option<&HistorySlot> {
-        let slot = self.slots.get(self.slot_index(sequence))?;
-        let intact = slot.start + self.bytes.len() as u64 >= self.cursor;
-        (slot.len != 0 && slot.sequence == sequence && intact).then_some(slot)
+    fn record_at(&self, index: usize) -> Option<Record> {
+        let at = index.checked_mul(INDEX_RECORD)?;
+        let bytes = self.area.as_ref().get(at..self.ring_at)?;
+        bytes.first_chunk::<INDEX_RECORD>().map(Record::decode)
+    }
+
+    fn write_record(&mut self, index: usize, record: &Record) {
+        let at = index * INDEX_RECORD;
+        let ring_at = self.ring_at;
+        if let Some(bytes) = self
+            .area
+            .as_mut()
+            .get_mut(at..ring_at)
+            .and_then(|b| b.first_chunk_mut::<INDEX_RECORD>())
+        {
+            *bytes = record.encode();
+        }
+    }
+
+    /// The record of the packet with this extended number, if held: its record not taken by
+    /// another number and its bytes not written over.
+    fn find_extended(&self, extended: u64) -> Option<Record> {
+        let record = self.record_at(self.index_of(extended))?;
+        let intact = record.start + self.capacity() as u64 >= self.cursor;
+        (record.len != 0 && record.extended == extended && intact).then_some(record)
+    }
+
+    /// The record of `sequence`, if held: it lies within half the sequence space behind the
+    /// newest kept.
+    fn find(&self, sequence: u16) -> Option<Record> {
+        let behind = self.newest?.wrapping_sub(sequence);
+        if behind >= 0x8000 {
+            return None;
+        }
+        self.find_extended(self.newest_extended.checked_sub(u64::from(behind))?)
+    }
+
+    fn oldest_unsent(&self) -> Option<Record> {
+        if self.unsent == 0 {
+            return None;
+        }
+        self.find_extended(self.first_unsent)
+    }
+
+    fn bytes_of(&self, record: &Record) -> Option<&[u8]> {
+        let at = self.ring_at + (record.start % self.capacity().max(1) as u64) as usize;
+        self.area.as_ref().get(at..at + usize::from(record.len))
     }
 }
 

@@ -49,8 +49,7 @@ mod stats;
 mod twcc;
 
 pub use history::{
-    HistoryConfig, HistorySlot, HistoryStats, RTX_PAYLOAD_TYPES, RecordError, Retransmission, Rtx,
-    SendHistory,
+    HistoryConfig, HistoryStats, RTX_PAYLOAD_TYPES, RecordError, Retransmission, Rtx, SendHistory,
 };
 pub use schedule::{
     IntervalInputs, RFC3550_MINIMUM, ReportContent, ReportError, RtcpSchedule, ScheduleConfig,

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //!   RTP ──▶ ReceiverStats::record ─────────────────────────▶ report_block ──▶ RR / SR blocks
-//!      ├──▶ JitterBuffer::insert ──▶ poll_frame ──▶ Frame { contiguous, keyframe }
+//!      ├──▶ JitterBuffer::insert ──▶ poll_frame ──▶ Frame { contiguous, keyframe } (in its own area)
 //!      │          │ gave up a hole (video) ──▶ needs_keyframe ──▶ KeyframeRequests ──▶ PLI / FIR
 //!      ├──▶ NackRequests::record ──▶ poll_nack (retried every RTT, given up when too old) ──▶ NACK
 //!      └──▶ TwccFeedback::record (transport-wide seq, arrival) ──▶ poll_feedback ──▶ transport-cc
@@ -21,15 +21,16 @@
 //!
 //! | part | inline | lent |
 //! |---|---|---|
-//! | `JitterBuffer<Vp8Depacketizer, 256>` | 10 520 B | 256 slots x 1 200 B = 307 200 B, plus the caller's frame buffer (256 KiB for a 720p keyframe) |
-//! | `JitterBuffer<OpusDepacketizer, 16>` | 896 B | 16 slots x 1 276 B = 20 416 B, plus a 1 276 B frame buffer |
+//! | `JitterBuffer<Box<[u8]>, Vp8Depacketizer>` (`Config::video()`, 256 slots) | 384 B | 585 728 B: a 256 KiB frame output (a 720p keyframe), 256 x (1 232 + 32) B slots |
+//! | `JitterBuffer<Box<[u8]>, OpusDepacketizer>` (`Config::audio()`, 16 slots) | 360 B | 21 456 B: a 1 232 B frame output, 16 x (1 232 + 32) B slots |
 //! | `ReceiverStats` | 112 B | |
 //! | `NackRequests<256>` | 10 400 B | |
 //! | `KeyframeRequests` | 72 B | |
 //! | `TwccFeedback<512>` | 12 440 B | |
 //!
-//! A 720p30 video receiver (all five) is 33 544 B of machines and about 556 KiB lent; an Opus
-//! receiver (jitter buffer and statistics) is 1 008 B of machines and about 21 KiB lent.
+//! A 720p30 video receiver (all five) is 23 408 B of machines and about 572 KiB lent; an Opus
+//! receiver (jitter buffer and statistics) is 472 B of machines and about 21 KiB lent. The
+//! jitter buffer's slot index lives in its area, so its own size does not grow with the slots.
 
 pub mod jitter;
 pub mod keyframe;

@@ -1,7 +1,7 @@
 //! The send side: what a sender keeps after a packet leaves, and when it reports.
 //!
 //! ```text
-//!   packetizer ─▶ RTP packet ─┬─▶ SendHistory::record ──────▶ lent ring: sequence number → packet
+//!   packetizer ─▶ RTP packet ─┬─▶ SendHistory::enqueue ─────▶ one area: index + ring ─▶ poll_unsent ─▶ SRTP, socket
 //!                             ├─▶ SenderStats::on_sent ─────▶ packets, octets, NTP/RTP anchor ─▶ SR
 //!                             └─▶ TwccSendRecord::on_sent ──▶ transport-wide seq → send time, size
 //!   NACK ─▶ SendHistory::handle_nack ─▶ poll_transmit ─▶ RTX (RFC 4588) or the original, budgeted
@@ -9,10 +9,12 @@
 //!   report block about us (LSR, DLSR) ─▶ round-trip time (RFC 3550 §6.4.1)
 //! ```
 //!
-//! Every part is a plain struct over storage the caller lends (the history's bytes and slots,
-//! the transport-wide record's slots); none reads a clock or owns a socket.
+//! Every part is a plain struct over storage the caller lends (the history's one byte area,
+//! borrowed or owned; the transport-wide record's slots); none reads a clock or owns a socket.
 //!
-//! - [`SendHistory`]: answers NACKs from a lent ring, as RTX (RFC 4588) or the original
+//! - [`SendHistory`]: the send queue and what stays after sending, in one area: packets wait
+//!   unsent until [`SendHistory::poll_unsent`] (a full queue refuses a packet rather than
+//!   overwrite one that never left), then answer NACKs as RTX (RFC 4588) or the original
 //!   packet, within a byte budget and a minimum resend interval; every refusal is counted.
 //! - [`SenderStats`]: packet and octet counts and the NTP/RTP mapping an SR carries;
 //!   [`round_trip_time`] from a report block's LSR and DLSR.
@@ -27,7 +29,7 @@
 //!
 //! | machine | `size_of` |
 //! |---|---|
-//! | `SendHistory` (64 pending retransmissions; 232 with 8) | 344 bytes |
+//! | `SendHistory<Box<[u8]>>` (64 pending retransmissions; 272 with 8) | 384 bytes |
 //! | `SenderStats` | 88 bytes |
 //! | `TwccSendRecord` | 40 bytes |
 //! | `RtcpSchedule` (most of it the HMAC-DRBG of its random draws) | 216 bytes |
@@ -35,10 +37,10 @@
 //! Lent storage for one second of history (NACKs arrive within an RTT, so a second is
 //! generous), proven by streaming through it in the same test:
 //!
-//! | sender | packets/s | history bytes | history slots (24 bytes each) | total |
+//! | sender | packets/s | ring bytes | index records (27 bytes each) | area |
 //! |---|---|---|---|---|
-//! | 720p30 video, 2.5 Mbit/s, 1200-byte payloads | 270 | 320 KiB | 320 (7.5 KiB) | 327.5 KiB |
-//! | Opus 32 kbit/s, 20 ms | 50 | 6 KiB | 64 (1.5 KiB) | 7.5 KiB |
+//! | 720p30 video, 2.5 Mbit/s, 1200-byte payloads | 270 | 320 KiB | 320 (8 640 B) | 328.4 KiB |
+//! | Opus 32 kbit/s, 20 ms | 50 | 6 KiB | 64 (1 728 B) | 7.7 KiB |
 //!
 //! The transport-wide record needs one 16-byte slot per packet sent within the feedback delay
 //! tolerated: 320 slots (5 KiB) for a second of the video above.

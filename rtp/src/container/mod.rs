@@ -2,3 +2,4 @@
 //! path a packet takes, and the firmware links none of it unless it asks.
 
 pub mod ivf;
+pub mod ogg;

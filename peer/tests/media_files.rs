@@ -224,6 +224,7 @@ fn opus_source_and_sink_round_trip() {
     let mut source = AudioSource::open(clip("tone.opus")).unwrap();
     assert_eq!(source.codec(), "opus");
     assert_eq!(source.channels(), 1);
+    assert_eq!(source.clock_rate(), 48_000);
     assert_eq!(source.frames(), 101);
     assert_eq!(source.frame_interval(), Duration::from_millis(20));
     let out = out_path("tone.opus");
@@ -266,6 +267,7 @@ fn g711_source_and_sink_round_trip() {
         let original = std::fs::read(clip(name)).unwrap();
         let mut source = AudioSource::open(clip(name)).unwrap();
         assert_eq!(source.codec(), codec);
+        assert_eq!(source.clock_rate(), 8_000);
         // 2 s at 8 kHz: 16000 octets, 100 frames of 160.
         assert_eq!(source.frames(), 100);
         assert_eq!(source.frame_interval(), Duration::from_millis(20));

@@ -89,7 +89,10 @@ impl Clip {
         let Some(frame) = self.frames.get(self.next) else {
             return (0, &[]);
         };
-        let time = self.loops * self.loop_ticks + frame.time;
+        let time = self
+            .loops
+            .wrapping_mul(self.loop_ticks)
+            .wrapping_add(frame.time);
         self.last_keyframe = frame.keyframe;
         let range = frame.range.clone();
         self.next += 1;
@@ -374,6 +377,11 @@ impl AudioSource {
     /// Frames in one pass of the clip.
     pub(crate) fn frames(&self) -> usize {
         self.clip.frames.len()
+    }
+
+    /// The RTP clock of [`AudioSource::next_frame`]'s times: 48000 for Opus, 8000 for G.711.
+    pub(crate) fn clock_rate(&self) -> u32 {
+        if self.codec == "opus" { 48_000 } else { 8_000 }
     }
 
     /// The clip's channel count (Opus: from its OpusHead; G.711: 1).

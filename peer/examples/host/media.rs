@@ -9,7 +9,7 @@
 //!                           ──▶ Peer::write_frame(mid, pt, base + time, frame)
 //!
 //!   Event::MediaData { rtp_time, data, .. }
-//!     ──VideoSink/AudioSink::write_frame(rtp_time, data)──▶ out.ivf | out.h264 | out.opus | out.ulaw
+//!     ──VideoSink/AudioSink::write_frame(rtp_time, data)──▶ out.ivf|.h264|.h265|.opus|.ulaw|.alaw
 //!     ──finish()──▶ IVF frame count patched, Ogg's last page marked
 //! ```
 //!

@@ -2,11 +2,12 @@
 //! sender can hand the packetizer one picture at a time.
 //!
 //! ```text
-//!   00 00 00 01 AUD | SPS | PPS | SEI | slice (first) | slice | 00 00 00 01 SEI | slice (first) …
-//!   ╰──────────────────────── access unit ─────────────────────╯ ╰──── next access unit ────
+//!   00 00 00 01 AUD | SPS | PPS | SEI | slice (first) | slice | 00 00 01 SEI | slice (first) …
+//!   ╰───────────────────── access unit ──────────────────────╯ ╰────── next access unit ──────
 //!
 //!   after a picture's slices, a new unit starts at
-//!     H.264 (7.4.1.2.3): AUD 9, SPS 7, PPS 8, SEI 6, types 14-18, or a slice with first_mb_in_slice 0
+//!     H.264 (7.4.1.2.3): AUD 9, SPS 7, PPS 8, SEI 6, types 14-18,
+//!                        or a slice with first_mb_in_slice 0
 //!     H.265 (7.4.2.4.4): AUD 35, VPS 32, SPS 33, PPS 34, prefix SEI 39, types 41-44 and 48-55,
 //!                        or a slice with first_slice_segment_in_pic_flag 1 (layer 0 only)
 //! ```
@@ -227,7 +228,8 @@ mod tests {
         #[test]
         fn units_cover_the_stream_in_order(
             units in proptest::collection::vec(
-                (proptest::sample::select(std::vec![0x09u8, 0x67, 0x68, 0x06, 0x65, 0x41, 0x01, 0x0c]),
+                (proptest::sample::select(
+                    std::vec![0x09u8, 0x67, 0x68, 0x06, 0x65, 0x41, 0x01, 0x0c]),
                  proptest::num::u8::ANY, 1usize..6),
                 1..30),
             four in proptest::collection::vec(proptest::bool::ANY, 30),
@@ -247,7 +249,8 @@ mod tests {
             let all: Vec<&[u8]> = NalUnits::new(&s).unwrap().collect();
             proptest::prop_assert_eq!(from_aus, all);
             for au in &aus {
-                proptest::prop_assert!(au.data.starts_with(&[0, 0, 1]) || au.data.starts_with(&[0, 0, 0, 1]));
+                proptest::prop_assert!(
+                    au.data.starts_with(&[0, 0, 1]) || au.data.starts_with(&[0, 0, 0, 1]));
             }
         }
     }

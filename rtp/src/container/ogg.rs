@@ -836,7 +836,9 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn arbitrary_bytes_never_panic(data in proptest::collection::vec(proptest::num::u8::ANY, 0..600)) {
+        fn arbitrary_bytes_never_panic(
+            data in proptest::collection::vec(proptest::num::u8::ANY, 0..600),
+        ) {
             let mut with_magic = b"OggS\0".to_vec();
             with_magic.extend_from_slice(&data);
             for input in [&data[..], &with_magic[..]] {

@@ -838,19 +838,19 @@ impl<A: Area, D: Depacketizer> JitterBuffer<A, D> {
         if self.held == 0 {
             return Head::Empty;
         }
-        let first = self.slot(next);
-        if !first.used {
+        let Some(first) = self.holding(next) else {
             return Head::Blocked;
-        }
-        if first.len == 0 {
+        };
+        if len_of(first) == 0 {
             return Head::Padding;
         }
         if self.config.kind == MediaKind::Audio {
             return Head::Frame(next, next);
         }
-        if !first.starts_frame {
+        if first[FLAGS] & STARTS_FRAME == 0 {
             return Head::Blocked;
         }
+        let first_timestamp = timestamp_of(first);
         let start = match self.scan {
             Some((from, resume)) if from == next => resume,
             _ => next,
@@ -858,20 +858,25 @@ impl<A: Area, D: Depacketizer> JitterBuffer<A, D> {
         let highest = self.highest;
         // One walk over the slots from where the last look stopped to one past the newest
         // (each slot is looked at with its follower).
-        let mut walk = self
-            .window(start, highest.saturating_add(1))
-            .map(|(s, r)| (s, r.map(Slot::decode).unwrap_or_default()));
-        let (mut sequence, mut slot) = walk.next().unwrap_or((start, Slot::default()));
+        let records = self.records();
+        let mut index = self.slot_index(start);
+        let mut sequence = start;
+        // Each slot is looked at with its follower, reading only the fields needed.
+        let mut current = records.get(index).filter(|r| holds(r, sequence));
         let (head, scan) = loop {
-            if !slot.used {
+            let Some(record) = current else {
                 // The slot before looked at this one as its follower: look again from there.
                 break (Head::Blocked, Some(sequence.saturating_sub(1).max(next)));
-            }
-            if slot.marker && slot.timestamp == first.timestamp {
+            };
+            if record[FLAGS] & MARKER != 0 && timestamp_of(record) == first_timestamp {
                 break (Head::Frame(next, sequence), None);
             }
-            let (_, following) = walk.next().unwrap_or((sequence + 1, Slot::default()));
-            if following.used && following.timestamp != first.timestamp && following.len > 0 {
+            index += 1;
+            if index == records.len() {
+                index = 0;
+            }
+            let following = records.get(index).filter(|r| holds(r, sequence + 1));
+            if following.is_some_and(|f| timestamp_of(f) != first_timestamp && len_of(f) > 0) {
                 // The marker was not set (or lost with nothing after it): a new timestamp ends
                 // the frame.
                 break (Head::Frame(next, sequence), None);
@@ -880,9 +885,8 @@ impl<A: Area, D: Depacketizer> JitterBuffer<A, D> {
                 break (Head::Blocked, Some(sequence));
             }
             sequence += 1;
-            slot = following;
+            current = following;
         };
-        drop(walk);
         if let Some(resume) = scan {
             self.scan = Some((next, resume));
         }
@@ -905,21 +909,20 @@ impl<A: Area, D: Depacketizer> JitterBuffer<A, D> {
         let mut frame = FrameBuf::new(out);
         self.depacketizer.reset();
         for sequence in first..=last {
-            let slot = records
+            let len = records
                 .get(at)
-                .map(Slot::decode)
-                .filter(|s| s.used && s.sequence == sequence)
-                .unwrap_or_default();
+                .filter(|r| holds(r, sequence))
+                .map_or(0, |r| len_of(r) as usize);
             let start = at * self.slot_size;
             at += 1;
             if at == slots {
                 at = 0;
             }
-            if slot.len == 0 {
+            if len == 0 {
                 continue;
             }
             let payload = payloads
-                .get(start..start + slot.len)
+                .get(start..start + len)
                 .ok_or(CodecError::Malformed)?;
             if let Err(e) = self.depacketizer.push(payload, &mut frame) {
                 self.depacketizer.reset();
@@ -1056,4 +1059,19 @@ fn holds(record: &[u8; INDEX_RECORD], sequence: u64) -> bool {
         && u64::from_le_bytes([
             record[0], record[1], record[2], record[3], record[4], record[5], record[6], record[7],
         ]) == sequence
+}
+
+/// The extended timestamp in `record`.
+#[inline]
+fn timestamp_of(record: &[u8; INDEX_RECORD]) -> u64 {
+    u64::from_le_bytes([
+        record[8], record[9], record[10], record[11], record[12], record[13], record[14],
+        record[15],
+    ])
+}
+
+/// The payload length in `record`.
+#[inline]
+fn len_of(record: &[u8; INDEX_RECORD]) -> u32 {
+    u32::from_le_bytes([record[24], record[25], record[26], record[27]])
 }

@@ -80,6 +80,11 @@ pub mod selftest;
 mod text;
 
 pub use peer::{
+    AUDIO_CODECS, AUDIO_EXTENSIONS, AreaUse, Codec, Direction, KeyframeKind, MAX_TONES,
+    MEDIA_AREAS, MediaData, MediaError, MediaKind, MediaStats, TransceiverId, VIDEO_CODECS,
+    VIDEO_EXTENSIONS,
+};
+pub use peer::{
     Area, CandidateError, ChannelError, ChannelId, ChannelInit, ChannelOptions, ChannelStats,
     Config, ConnectionState, DTLS_BUFFER, DataChannel, DefaultStorage, EARLY_DTLS_DATAGRAMS, Event,
     IceGatheringState, IceState, LOCAL_SDP_CAPACITY, MAX_HOSTS, MAX_LABEL, MessageKind, Peer,
@@ -102,8 +107,9 @@ pub use text::Text;
 /// Which offers fit (`tests/browser_offers.rs` checks every fixture): a data-channel-only
 /// offer from Chromium (690 bytes) or Firefox (769 bytes) with a few candidates does; a
 /// browser app's audio + video + data offer (Firefox 4.5 KB, Chromium 6.4 KB) does not and is
-/// refused with `SdpError::TooLarge`: such an app needs the default [`Peer`].
-pub type SmallPeer<S = &'static mut [u8]> = Peer<S, 64, 4, 2048, 1536, 2048, 8>;
+/// refused with `SdpError::TooLarge`: such an app needs the default [`Peer`]. No
+/// transceivers: media sections are answered with port 0.
+pub type SmallPeer<S = &'static mut [u8]> = Peer<S, 64, 4, 2048, 1536, 2048, 8, 0>;
 
 pub use peerless_dtls as dtls;
 pub use peerless_ice as ice;

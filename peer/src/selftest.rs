@@ -102,9 +102,10 @@ pub fn run<
     const L: usize,
     const R: usize,
     const N: usize,
+    const T: usize,
 >(
-    offerer: &mut Peer<S, K, C, D, L, R, N>,
-    answerer: &mut Peer<S, K, C, D, L, R, N>,
+    offerer: &mut Peer<S, K, C, D, L, R, N, T>,
+    answerer: &mut Peer<S, K, C, D, L, R, N, T>,
     sdp: &mut [u8],
     buf: &mut [u8],
     mut measure: impl FnMut(Side, &mut dyn FnMut()),
@@ -183,8 +184,9 @@ fn drain<
     const L: usize,
     const R: usize,
     const N: usize,
+    const T: usize,
 >(
-    peer: &mut Peer<S, K, C, D, L, R, N>,
+    peer: &mut Peer<S, K, C, D, L, R, N, T>,
     echo: &mut [u8; 64],
 ) -> Seen {
     let mut seen = Seen::default();
@@ -217,9 +219,10 @@ fn exchange<
     const L: usize,
     const R: usize,
     const N: usize,
+    const T: usize,
 >(
-    a: &mut Peer<S, K, C, D, L, R, N>,
-    b: &mut Peer<S, K, C, D, L, R, N>,
+    a: &mut Peer<S, K, C, D, L, R, N, T>,
+    b: &mut Peer<S, K, C, D, L, R, N, T>,
     channel: ChannelId,
     buf: &mut [u8],
     measure: &mut impl FnMut(Side, &mut dyn FnMut()),

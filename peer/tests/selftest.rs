@@ -63,5 +63,7 @@ fn peer_size() {
         small <= 40 * 1024,
         "two small Peers and their storage fit a 128 KiB MCU"
     );
-    assert!(default < 96 * 1024, "the Peer stays inline and bounded");
+    // Media added four transceivers with their streams' state (about 5 KiB each; the bytes
+    // are lent) and 6 KiB more for our descriptions.
+    assert!(default < 112 * 1024, "the Peer stays inline and bounded");
 }

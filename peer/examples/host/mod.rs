@@ -53,9 +53,10 @@ impl Host {
         const D: usize,
         const L: usize,
         const R: usize,
+        const T: usize,
     >(
         &mut self,
-        peer: &mut Peer<S, K, C, D, L, R>,
+        peer: &mut Peer<S, K, C, D, L, R, T>,
     ) -> io::Result<()> {
         loop {
             let t = match peer.poll_transmit(&mut self.buf) {
@@ -77,9 +78,10 @@ impl Host {
         const D: usize,
         const L: usize,
         const R: usize,
+        const T: usize,
     >(
         &mut self,
-        peer: &mut Peer<S, K, C, D, L, R>,
+        peer: &mut Peer<S, K, C, D, L, R, T>,
         max_wait: Duration,
     ) -> io::Result<()> {
         self.flush(peer)?;
@@ -123,9 +125,10 @@ impl Host {
         const D: usize,
         const L: usize,
         const R: usize,
+        const T: usize,
     >(
         &mut self,
-        peer: &mut Peer<S, K, C, D, L, R>,
+        peer: &mut Peer<S, K, C, D, L, R, T>,
     ) -> io::Result<()> {
         self.socket.set_nonblocking(true)?;
         let result = loop {

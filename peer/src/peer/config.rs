@@ -38,6 +38,11 @@ pub struct Config {
     /// 30 s by default, about what a browser waits; without it a Peer that is the DTLS
     /// server and never hears a ClientHello would stay "connecting" forever.
     pub dtls_timeout: core::time::Duration,
+    /// The audio codecs we offer and accept, in preference order (default
+    /// [`media::AUDIO_CODECS`]; narrow it to choose, e.g. PCMU only).
+    pub audio_codecs: &'static [sdp::jsep::CodecCapability<'static>],
+    /// The video codecs, with their RTX entries (default [`media::VIDEO_CODECS`]).
+    pub video_codecs: &'static [sdp::jsep::CodecCapability<'static>],
 }
 
 /// Never the seed (every key and credential comes from it) nor the private key.
@@ -79,6 +84,8 @@ impl Config {
                 core::time::Duration::from_secs(4),
             ),
             dtls_timeout: core::time::Duration::from_secs(30),
+            audio_codecs: media::AUDIO_CODECS,
+            video_codecs: media::VIDEO_CODECS,
         }
     }
 

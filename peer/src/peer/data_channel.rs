@@ -88,7 +88,8 @@ impl<
     const LOCAL_SDP: usize,
     const REMOTE_SDP: usize,
     const REMOTE_CANDIDATES: usize,
-> Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
+    const TRANSCEIVERS: usize,
+> Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES, TRANSCEIVERS>
 {
     /// The channel `id` (`None` once it is closed and its [`Event::ChannelClosed`] was handed
     /// out).
@@ -106,7 +107,12 @@ impl<
     const LOCAL_SDP: usize,
     const REMOTE_SDP: usize,
     const REMOTE_CANDIDATES: usize,
-> DataChannel<'_, Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>>
+    const TRANSCEIVERS: usize,
+>
+    DataChannel<
+        '_,
+        Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES, TRANSCEIVERS>,
+    >
 {
     fn slot(&self) -> &Channel {
         self.peer.channel_slot(self.id).unwrap_or(&FREE)

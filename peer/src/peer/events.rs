@@ -50,7 +50,8 @@ impl<
     const LOCAL_SDP: usize,
     const REMOTE_SDP: usize,
     const REMOTE_CANDIDATES: usize,
-> Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
+    const TRANSCEIVERS: usize,
+> Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES, TRANSCEIVERS>
 {
     /// The next event. Messages and channel labels borrow the Peer until the next call.
     ///
@@ -121,6 +122,12 @@ impl<
             *c = FREE;
             self.stats.channels_closed += 1;
             return Some(Event::ChannelClosed(ChannelId(slot as u16)));
+        }
+        if self.has_media_announcement() {
+            return self.poll_media_announcement();
+        }
+        if let Some((i, meta)) = self.poll_media_frame() {
+            return self.media_data(i, meta);
         }
         self.poll_sctp_event()
     }

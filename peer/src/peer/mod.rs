@@ -49,6 +49,7 @@ mod config;
 mod data_channel;
 mod descriptions;
 mod events;
+mod media;
 mod signaling;
 mod stats_report;
 mod transport;
@@ -64,6 +65,12 @@ use transport::{DtlsState, EarlyStash, Transport};
 pub use config::{Config, DefaultStorage, SmallStorage, Storage};
 pub use data_channel::{DataChannel, ReadyState};
 pub use ice::IceState;
+use media::Media;
+pub use media::{
+    AUDIO_CODECS, AUDIO_EXTENSIONS, AreaUse, Codec, Direction, KeyframeKind, MAX_TONES,
+    MEDIA_AREAS, MediaData, MediaError, MediaKind, MediaStats, TransceiverId, VIDEO_CODECS,
+    VIDEO_EXTENSIONS,
+};
 use sctp::StreamId;
 pub use sctp::{ChannelOptions, MessageKind, Reliability};
 pub use stats_report::{
@@ -83,7 +90,7 @@ pub use views::{DtlsFailure, DtlsTransport, IceTransport, SctpTransport, SctpTra
 pub const DTLS_BUFFER: usize = 4096;
 /// Default room for our own descriptions: the current one (the base of the next offer) and,
 /// while an exchange is open, the pending one beside it (see [`Peer::pending_local_description`]).
-pub const LOCAL_SDP_CAPACITY: usize = 2048;
+pub const LOCAL_SDP_CAPACITY: usize = 8192;
 /// Default room for the remote descriptions (an offer is answered later, when the host asks),
 /// current and pending sharing it: during a renegotiation both must fit together. A
 /// browser's audio + video + data offer is 4.5 KB (Firefox) to 6.5 KB (Chromium) with one host
@@ -160,6 +167,7 @@ pub struct Peer<
     const LOCAL_SDP: usize = LOCAL_SDP_CAPACITY,
     const REMOTE_SDP: usize = REMOTE_SDP_CAPACITY,
     const REMOTE_CANDIDATES: usize = REMOTE_CANDIDATE_CAPACITY,
+    const TRANSCEIVERS: usize = 4,
 > {
     config: Config,
     rng: Drbg,
@@ -196,6 +204,8 @@ pub struct Peer<
     closed: bool,
     stats: Stats,
     report: stats_report::ReportCounters,
+    /// Transceivers, their streams and the media areas.
+    media: Media<S, TRANSCEIVERS>,
 }
 
 /// The offset range of `part` inside `whole` (both from the same buffer).
@@ -243,7 +253,8 @@ impl<
     const LOCAL_SDP: usize,
     const REMOTE_SDP: usize,
     const REMOTE_CANDIDATES: usize,
-> Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
+    const TRANSCEIVERS: usize,
+> Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES, TRANSCEIVERS>
 {
     /// A new Peer at `now` (`new RTCPeerConnection(config)`), with the SCTP send and receive
     /// areas, borrowed or owned (see [`Area`] and [`Storage`]).
@@ -255,6 +266,7 @@ impl<
         // 7 + 95 characters always fit.
         let _ = write!(fingerprint, "{fp}");
         let ice = Self::make_agent(&config, &mut rng, ice::Role::Controlling, None, now);
+        let media = Media::new(&mut rng);
         // Reassembly keeps per-chunk headers: announce what the receive area can hold.
         let local_max_message_size = recv_area.as_ref().len().saturating_sub(4096).max(1024);
         Peer {
@@ -289,6 +301,7 @@ impl<
             closed: false,
             stats: Stats::default(),
             report: stats_report::ReportCounters::default(),
+            media,
             config,
         }
     }
@@ -406,6 +419,9 @@ impl<
             s.dtls = run.dtls.stats();
             s.sctp = run.sctp.stats();
         }
+        s.dropped_media_no_area = self.media.dropped_no_area;
+        s.dropped_media_unrouted = self.media.dropped_unrouted;
+        s.dropped_media_malformed = self.media.dropped_malformed;
         s.selected_pair = self.selected;
         s
     }

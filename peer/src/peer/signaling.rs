@@ -28,7 +28,8 @@ impl<
     const LOCAL_SDP: usize,
     const REMOTE_SDP: usize,
     const REMOTE_CANDIDATES: usize,
-> Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
+    const TRANSCEIVERS: usize,
+> Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES, TRANSCEIVERS>
 {
     // -----------------------------------------------------------------------------------------
     // Candidates
@@ -119,6 +120,17 @@ impl<
     }
 
     pub(super) fn with_local<R>(&self, f: impl FnOnce(&jsep::Local<'_>) -> R) -> R {
+        self.with_local_for(false, f)
+    }
+
+    /// Our capabilities for JSEP. `receive_only`: an offered media section no transceiver
+    /// takes is accepted receive-only (only while associating a remote offer, which then
+    /// creates the transceiver).
+    pub(super) fn with_local_for<R>(
+        &self,
+        receive_only: bool,
+        f: impl FnOnce(&jsep::Local<'_>) -> R,
+    ) -> R {
         let creds = self.ice.local_credentials();
         let Some(fp) = sdp::attr::Fingerprint::parse(self.fingerprint.as_str()) else {
             // Our own fingerprint always parses; an empty list makes JSEP refuse cleanly.
@@ -151,14 +163,49 @@ impl<
             dtls::Role::Client => Setup::Active,
             dtls::Role::Server => Setup::Passive,
         });
-        // Until the Peer carries media, audio and video sections are rejected with port 0
-        // (RFC 8829 §5.3.1): no codecs to answer with. Accepting them receive-only would make
-        // the peer send media we would decrypt and throw away.
-        local.audio_codecs = &[];
-        local.video_codecs = &[];
+        local.audio_codecs = self.config.audio_codecs;
+        local.video_codecs = self.config.video_codecs;
+        local.audio_extmaps = media::AUDIO_EXTENSIONS;
+        local.video_extmaps = media::VIDEO_EXTENSIONS;
+        local.receive_only = receive_only;
+        // Our transceivers in slot order (`live_slot` maps an index back to its slot).
+        let mut transceivers = [jsep::Transceiver::new("", jsep::TrackKind::Audio); TRANSCEIVERS];
+        let mut count = 0;
+        for ((_, t), dst) in self.media.iter().zip(transceivers.iter_mut()) {
+            let mut j = jsep::Transceiver::new(t.mid.as_str(), t.kind);
+            j.direction = t.direction;
+            j.stopped = t.stopped;
+            j.cname = self.media.cname.as_str();
+            if t.direction.sends() {
+                let stream = if t.stream_id.is_empty() {
+                    "-"
+                } else {
+                    t.stream_id.as_str()
+                };
+                j.msid = Some(sdp::attr::Msid {
+                    stream,
+                    track: Some(t.mid.as_str()),
+                });
+                j.ssrc = Some(t.ssrc);
+                let rtx = match t.kind {
+                    jsep::TrackKind::Audio => local.audio_codecs,
+                    jsep::TrackKind::Video => local.video_codecs,
+                }
+                .iter()
+                .any(|c| c.name.eq_ignore_ascii_case("rtx"));
+                j.rtx_ssrc = rtx.then_some(t.rtx_ssrc);
+            }
+            *dst = j;
+            count += 1;
+        }
+        local.transceivers = transceivers.get(..count).unwrap_or_default();
         let mut dc = jsep::DataChannel::new(mid);
         dc.max_message_size = self.local_max_message_size as u64;
-        local.data_channel = Some(dc);
+        let answering = matches!(
+            self.signaling,
+            SignalingState::HaveRemoteOffer | SignalingState::HaveLocalPranswer
+        );
+        local.data_channel = (answering || self.offers_data()).then_some(dc);
         f(&local)
     }
 
@@ -181,6 +228,7 @@ impl<
         ) {
             return Err(SdpError::WrongState);
         }
+        self.assign_mids();
         let previous = self.local.latest().and_then(|t| Session::parse(t).ok());
         let len = self
             .with_local(|local| jsep::offer_to_slice(local, previous.as_ref(), buf).map(str::len));
@@ -285,7 +333,7 @@ impl<
             return self.rollback_local();
         }
         let session = Session::parse(text).map_err(SdpError::Parse)?;
-        let data = data_section(&session).ok_or(SdpError::NoDataSection)?;
+        let data = transport_section(&session).ok_or(SdpError::NoDataSection)?;
         let next = self
             .signaling
             .after(kind, Applied::Local)
@@ -314,6 +362,9 @@ impl<
         self.set_signaling(next);
         if let Some(role) = role {
             self.start_transport(role);
+        }
+        if next == SignalingState::Stable {
+            self.apply_negotiation(true);
         }
         self.pump();
         self.update_negotiation_needed(true);
@@ -381,7 +432,7 @@ impl<
             return self.rollback_remote();
         }
         let session = Session::parse(text).map_err(SdpError::Parse)?;
-        let data = data_section(&session).ok_or(SdpError::NoDataSection)?;
+        let data = transport_section(&session).ok_or(SdpError::NoDataSection)?;
         let collision = kind == SdpType::Offer && self.signaling == SignalingState::HaveLocalOffer;
         if collision && !self.config.polite {
             return Err(SdpError::OfferCollision);
@@ -467,8 +518,14 @@ impl<
         }
         self.refresh_data_mid();
         self.set_signaling(next);
+        if kind == SdpType::Offer {
+            self.associate_remote_offer(&session);
+        }
         if let Some(role) = role {
             self.start_transport(role);
+        }
+        if next == SignalingState::Stable {
+            self.apply_negotiation(false);
         }
         self.pump();
         self.update_negotiation_needed(true);
@@ -566,7 +623,7 @@ impl<
         // The current remote description was checked when it was applied.
         let current = self.remote.current().and_then(|text| {
             let session = Session::parse(text).ok()?;
-            let data = data_section(&session)?;
+            let data = transport_section(&session)?;
             let p = RemoteTransport::of(&session, &data).ok()?;
             let creds = ice::Credentials::new(p.ufrag, p.pwd).ok()?;
             let ufrag = Text::<256>::copy_from(p.ufrag)?;
@@ -601,7 +658,7 @@ impl<
                     let mut refused = 0;
                     if let Some(session) =
                         self.remote.current().and_then(|t| Session::parse(t).ok())
-                        && let Some(data) = data_section(&session)
+                        && let Some(data) = transport_section(&session)
                     {
                         refused =
                             Self::add_candidates(&mut self.ice, &mut self.stats, &session, &data);
@@ -635,10 +692,17 @@ impl<
             .flatten()
             .find_map(|text| {
                 let session = Session::parse(text).ok()?;
-                let (index, data) = session
-                    .media()
-                    .enumerate()
-                    .find(|(_, m)| !m.is_rejected() && m.media_line().is_datachannel())?;
+                // The data section, else (media only) the first live one: candidates belong to
+                // the BUNDLE transport either way.
+                let live = || {
+                    session
+                        .media()
+                        .enumerate()
+                        .filter(|(_, m)| !m.is_rejected())
+                };
+                let (index, data) = live()
+                    .find(|(_, m)| m.media_line().is_datachannel())
+                    .or_else(|| live().next())?;
                 Some((
                     Text::copy_from(data.mid().unwrap_or_default())?,
                     u16::try_from(index).ok()?,
@@ -659,13 +723,52 @@ impl<
     fn needs_negotiation(&self) -> bool {
         let channels = self.channels.iter().any(|c| c.state != ChannelState::Free);
         let Some(session) = self.local.current().and_then(|t| Session::parse(t).ok()) else {
-            return channels;
+            return channels || self.media.any();
         };
+        if self.media_needs_negotiation(&session) {
+            return true;
+        }
         let Some(data) = data_section(&session) else {
-            return channels;
+            return channels
+                || transport_section(&session).is_some_and(|t| {
+                    jsep::bundle_transport(&session, &t).ice_ufrag()
+                        != Some(self.ice.local_credentials().ufrag.as_str())
+                });
         };
         jsep::bundle_transport(&session, &data).ice_ufrag()
             != Some(self.ice.local_credentials().ufrag.as_str())
+    }
+
+    /// W3C "check if negotiation is needed", for transceivers: one not yet in a description,
+    /// one stopped whose section is still live, or one whose direction is not what our
+    /// current description says.
+    fn media_needs_negotiation(&self, local: &Session<'_>) -> bool {
+        let remote = self.remote.current().and_then(|t| Session::parse(t).ok());
+        let we_offered = self.local_is_offer();
+        self.media.iter().any(|(_, t)| {
+            if t.mid.is_empty() {
+                return !t.stopped;
+            }
+            let Some(section) = local.media_by_mid(t.mid.as_str()) else {
+                return !t.stopped;
+            };
+            if t.stopped {
+                return !section.is_rejected();
+            }
+            if section.is_rejected() {
+                return false;
+            }
+            let wanted = if we_offered {
+                t.direction
+            } else {
+                let offered = remote
+                    .as_ref()
+                    .and_then(|r| r.media_by_mid(t.mid.as_str()))
+                    .map_or(Direction::SendRecv, |m| m.direction());
+                Direction::answer(offered, t.direction)
+            };
+            section.direction() != wanted
+        })
     }
 
     /// W3C "update the negotiation-needed flag": in stable only, raise
@@ -682,6 +785,15 @@ impl<
             self.push(Queued::Ready(Ready::NegotiationNeeded));
         }
     }
+}
+
+/// The section whose BUNDLE transport carries everything: the data section, else the first
+/// live media section.
+pub(super) fn transport_section<'s>(s: &Session<'s>) -> Option<sdp::Media<'s>> {
+    data_section(s).or_else(|| {
+        s.media()
+            .find(|m| !m.is_rejected() && (m.media_line().is_rtp() || m.bundle_only()))
+    })
 }
 
 /// The transport parameters a remote description sets, read from the data section's BUNDLE

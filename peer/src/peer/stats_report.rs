@@ -562,7 +562,8 @@ impl<
     const LOCAL_SDP: usize,
     const REMOTE_SDP: usize,
     const REMOTE_CANDIDATES: usize,
-> Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
+    const TRANSCEIVERS: usize,
+> Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES, TRANSCEIVERS>
 {
     /// The getStats report (`getStats()`): calls `visit` with each entry, named and shaped as
     /// the W3C webrtc-stats dictionaries (see [`StatsEntry`]): the peer connection, the

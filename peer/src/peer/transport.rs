@@ -157,7 +157,8 @@ impl<
     const LOCAL_SDP: usize,
     const REMOTE_SDP: usize,
     const REMOTE_CANDIDATES: usize,
-> Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
+    const TRANSCEIVERS: usize,
+> Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES, TRANSCEIVERS>
 {
     /// Our DTLS role is known: the DTLS endpoint and the SCTP association start, the channels
     /// created so far register with SCTP, and the DTLS that arrived early is replayed.
@@ -368,7 +369,7 @@ impl<
         }
     }
 
-    pub(super) fn handle_srtp(&mut self, packet: &mut [u8], rtcp: bool) {
+    pub(super) fn handle_srtp(&mut self, now: Instant, packet: &mut [u8], rtcp: bool) {
         let Some(s) = self.transport.running_mut().and_then(|r| r.srtp.as_mut()) else {
             self.stats.dropped_srtp += 1;
             return;
@@ -378,10 +379,29 @@ impl<
         } else {
             s.inbound.unprotect_rtp(packet)
         };
-        match result {
-            Ok(_) => self.stats.srtp_received += 1,
-            Err(_) => self.stats.dropped_srtp += 1,
+        let Ok(len) = result else {
+            self.stats.dropped_srtp += 1;
+            return;
+        };
+        self.stats.srtp_received += 1;
+        let plain = packet.get(..len).unwrap_or_default();
+        if rtcp {
+            self.handle_rtcp(now, plain);
+        } else {
+            self.handle_rtp(now, plain);
         }
+    }
+
+    /// DTLS's own output only (handshake flights, alerts), never SCTP.
+    pub(super) fn transport_handshake_transmit(
+        &mut self,
+        buf: &mut [u8],
+    ) -> Result<Option<Range<usize>>, BufferTooSmall> {
+        let base = buf.as_ptr() as usize;
+        let Some(run) = self.transport.running_mut() else {
+            return Ok(None);
+        };
+        Ok(run.dtls.poll_transmit(buf)?.map(|t| range_in(base, t)))
     }
 
     /// The next DTLS record over the selected pair: DTLS's own output first, then one SCTP

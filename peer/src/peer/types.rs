@@ -285,6 +285,57 @@ pub enum Event<'e> {
         /// The SCTP stream id.
         stream: u16,
     },
+    /// The peer started sending on a transceiver (`ontrack`): a new remote track, or one
+    /// whose direction now includes sending to us. Its frames come as [`Event::MediaData`].
+    Track {
+        /// The transceiver.
+        transceiver: TransceiverId,
+        /// Its mid.
+        mid: &'e str,
+        /// Audio or video.
+        kind: MediaKind,
+        /// The peer's media stream id (`a=msid`), if it gave one.
+        stream_id: Option<&'e str>,
+    },
+    /// A frame, in order, borrowed from the stream's area until the next call.
+    MediaData(MediaData<'e>),
+    /// The peer asks for a keyframe (PLI or FIR) on what we send: the host's encoder should
+    /// make one.
+    KeyframeRequest {
+        /// The transceiver's mid.
+        mid: &'e str,
+        /// PLI or FIR.
+        kind: KeyframeKind,
+    },
+    /// A DTMF tone started (`ontonechange` with the tone), or the tone buffer ran out
+    /// (`None`, the browser's empty string).
+    ToneChange {
+        /// The transceiver's mid.
+        mid: &'e str,
+        /// The tone.
+        tone: Option<char>,
+    },
+    /// The peer sent a DTMF event (RFC 4733), reported once when it ends.
+    Dtmf {
+        /// The transceiver's mid.
+        mid: &'e str,
+        /// The key (`0`-`9`, `*`, `#`, `A`-`D`), or `None` for another event code.
+        tone: Option<char>,
+        /// The event code.
+        code: u8,
+        /// How long it lasted.
+        duration: core::time::Duration,
+    },
+    /// A media stream found no lent area of its kind and use ([`Peer::lend_media_area`]):
+    /// its packets are dropped (and counted) until one is lent.
+    MediaAreaNeeded {
+        /// The transceiver's mid.
+        mid: &'e str,
+        /// Audio or video.
+        kind: MediaKind,
+        /// Sending or receiving.
+        use_: AreaUse,
+    },
 }
 
 /// Why a description was refused. Nothing changed.
@@ -427,6 +478,14 @@ pub struct Stats {
     pub dropped_dtls_after_failure: u64,
     /// Dropped: SRTP/SRTCP before keys, or failing authentication or replay checks.
     pub dropped_srtp: u64,
+    /// RTP or RTCP we could not protect (a packet too large for the caller's buffer).
+    pub dropped_srtp_protect: u64,
+    /// Dropped: RTP for which no lent area was free (see [`Event::MediaAreaNeeded`]).
+    pub dropped_media_no_area: u64,
+    /// Dropped: RTP that matched no receiving transceiver, or RTCP about no stream of ours.
+    pub dropped_media_unrouted: u64,
+    /// Dropped: RTP or RTCP that did not parse after unprotecting.
+    pub dropped_media_malformed: u64,
     /// Dropped: an event did not fit the Peer's event queue. Never happens (each kind is
     /// coalesced first); a tripwire the tests assert is zero.
     pub dropped_events: u64,

@@ -12,7 +12,8 @@ impl<
     const LOCAL_SDP: usize,
     const REMOTE_SDP: usize,
     const REMOTE_CANDIDATES: usize,
-> Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
+    const TRANSCEIVERS: usize,
+> Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES, TRANSCEIVERS>
 {
     /// Closes the connection (`close()`): SCTP aborts, DTLS sends close_notify, ICE stops.
     pub fn close(&mut self) {
@@ -49,8 +50,8 @@ impl<
         match protocol {
             Some(Protocol::Stun) => self.ice.handle_packet(now, from, to, packet),
             Some(Protocol::Dtls) => self.handle_dtls(now, from, packet),
-            Some(Protocol::Rtp) => self.handle_srtp(packet, false),
-            Some(Protocol::Rtcp) => self.handle_srtp(packet, true),
+            Some(Protocol::Rtp) => self.handle_srtp(now, packet, false),
+            Some(Protocol::Rtcp) => self.handle_srtp(now, packet, true),
             _ => self.stats.dropped_unknown_protocol += 1,
         }
         self.pump();
@@ -94,6 +95,7 @@ impl<
         let now = self.now.advance(now);
         self.ice.handle_timeout(now);
         self.transport_timeout(now);
+        self.media_timeout(now);
         self.pump();
     }
 
@@ -112,6 +114,7 @@ impl<
             take(run.sctp_connect_at);
             take(run.dtls_deadline);
         }
+        take(self.media_poll_timeout());
         next
     }
 
@@ -144,7 +147,15 @@ impl<
             // Consent lost (RFC 7675 §5.1): nothing but ICE goes out.
             return Ok(None);
         }
-        let out = self.transport_transmit(buf)?;
+        // DTLS's own records (handshake, retransmissions) before media; media before SCTP,
+        // whose congestion control yields to it (until the pacer shares one budget).
+        let out = match self.transport_handshake_transmit(buf)? {
+            Some(r) => Some(r),
+            None => match self.media_transmit(buf)? {
+                Some(r) => Some(r),
+                None => self.transport_transmit(buf)?,
+            },
+        };
         if let Some(range) = &out {
             self.report.sent(range.len());
         }

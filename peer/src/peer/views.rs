@@ -107,7 +107,9 @@ impl<
     const LOCAL_SDP: usize,
     const REMOTE_SDP: usize,
     const REMOTE_CANDIDATES: usize,
-> defmt::Format for Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
+    const TRANSCEIVERS: usize,
+> defmt::Format
+    for Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES, TRANSCEIVERS>
 {
     fn format(&self, f: defmt::Formatter<'_>) {
         defmt::write!(
@@ -129,7 +131,8 @@ impl<
     const LOCAL_SDP: usize,
     const REMOTE_SDP: usize,
     const REMOTE_CANDIDATES: usize,
-> Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES>
+    const TRANSCEIVERS: usize,
+> Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES, TRANSCEIVERS>
 {
     /// `sctp.transport.iceTransport`.
     #[must_use]

@@ -51,6 +51,24 @@ pub(crate) enum Ev {
     Ice(peerless::IceState),
     Sctp,
     SctpClosed,
+    Track {
+        mid: String,
+        kind: peerless::MediaKind,
+        stream_id: Option<String>,
+    },
+    Media {
+        mid: String,
+        rid: Option<String>,
+        pt: u8,
+        rtp_time: u32,
+        keyframe: bool,
+        contiguous: bool,
+        data: Vec<u8>,
+    },
+    Keyframe(String, peerless::KeyframeKind),
+    AreaNeeded(String, peerless::AreaUse),
+    Tone(Option<char>),
+    Dtmf(Option<char>, Duration),
     Other,
 }
 
@@ -85,6 +103,29 @@ pub(crate) fn drain(p: &mut Peer) -> Vec<Ev> {
             Event::IceState(s) => Ev::Ice(s),
             Event::SctpConnected => Ev::Sctp,
             Event::SctpClosed(_) => Ev::SctpClosed,
+            Event::Track {
+                mid,
+                kind,
+                stream_id,
+                ..
+            } => Ev::Track {
+                mid: mid.to_string(),
+                kind,
+                stream_id: stream_id.map(str::to_string),
+            },
+            Event::MediaData(m) => Ev::Media {
+                mid: m.mid.to_string(),
+                rid: m.rid.map(str::to_string),
+                pt: m.pt,
+                rtp_time: m.rtp_time,
+                keyframe: m.keyframe,
+                contiguous: m.contiguous,
+                data: m.data.to_vec(),
+            },
+            Event::KeyframeRequest { mid, kind } => Ev::Keyframe(mid.to_string(), kind),
+            Event::MediaAreaNeeded { mid, use_, .. } => Ev::AreaNeeded(mid.to_string(), use_),
+            Event::ToneChange { tone, .. } => Ev::Tone(tone),
+            Event::Dtmf { tone, duration, .. } => Ev::Dtmf(tone, duration),
             _ => Ev::Other,
         });
     }
@@ -105,6 +146,8 @@ pub(crate) struct Pair {
     pub(crate) hold_a: bool,
     /// Datagrams from B for which this says true are lost (a peer that never sends DTLS).
     pub(crate) drop_from_b: fn(&[u8]) -> bool,
+    /// Datagrams from A for which this says true are lost.
+    pub(crate) drop_from_a: fn(&[u8]) -> bool,
 }
 
 impl Pair {
@@ -119,6 +162,7 @@ impl Pair {
             datagrams: 0,
             hold_a: false,
             drop_from_b: |_| false,
+            drop_from_a: |_| false,
         }
     }
 
@@ -126,7 +170,7 @@ impl Pair {
     pub(crate) fn signal(&mut self) {
         self.a.add_local_candidate(addr(A)).unwrap();
         self.b.add_local_candidate(addr(B)).unwrap();
-        let mut buf = vec![0u8; 4096];
+        let mut buf = vec![0u8; 16384];
         let offer = self.a.create_offer(&mut buf).unwrap().to_string();
         self.a
             .set_local_description(SdpType::Offer, &offer)
@@ -153,7 +197,7 @@ impl Pair {
                 let (from, to, n) = (t.source, t.destination, t.payload.len());
                 any = true;
                 self.datagrams += 1;
-                if !self.cut && to == addr(B) {
+                if !self.cut && to == addr(B) && !(self.drop_from_a)(&buf[..n]) {
                     self.b.handle_packet(self.now, from, to, &mut buf[..n]);
                 }
             }

@@ -636,6 +636,19 @@ impl<A: Area, D: Depacketizer> JitterBuffer<A, D> {
         Ok(())
     }
 
+    /// The area's frame output: the last frame [`poll_frame`](Self::poll_frame) handed out
+    /// starts at its first byte, so a caller that kept only the frame's length (to end the
+    /// borrow) can read it again.
+    #[must_use]
+    pub fn frame_buffer(&self) -> &[u8] {
+        self.area.as_ref().get(..self.index_at).unwrap_or_default()
+    }
+
+    /// The lent area back (the stream ended).
+    pub fn into_area(self) -> A {
+        self.area
+    }
+
     /// Hands out the next complete frame, depacketized into the area's frame output; the
     /// frame borrows the buffer until the next call.
     ///

@@ -358,6 +358,11 @@ impl<A: Area, const PENDING: usize> SendHistory<A, PENDING> {
         history
     }
 
+    /// The lent area back (the stream ended).
+    pub fn into_area(self) -> A {
+        self.area
+    }
+
     /// The configuration.
     #[must_use]
     pub fn config(&self) -> &HistoryConfig {

@@ -183,7 +183,8 @@ pub(super) fn plan_answer<'a>(
                     };
                 match by_mid.filter(|i| !taken(*i)).or_else(free) {
                     Some(i) => Content::Track(i),
-                    None => Content::ReceiveOnly(kind),
+                    None if local.receive_only => Content::ReceiveOnly(kind),
+                    None => Content::Rejected(m.index()),
                 }
             }
         } else {

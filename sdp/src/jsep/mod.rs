@@ -348,6 +348,10 @@ pub struct Local<'a> {
     pub audio_extmaps: &'a [Extmap<'a>],
     /// Video header extensions.
     pub video_extmaps: &'a [Extmap<'a>],
+    /// An offered audio or video section that no local transceiver takes is accepted
+    /// receive-only (a browser creates a transceiver for it); `false` rejects it instead, for
+    /// a caller with no room for another transceiver.
+    pub receive_only: bool,
 }
 
 impl<'a> Local<'a> {
@@ -374,6 +378,7 @@ impl<'a> Local<'a> {
             video_codecs: DEFAULT_VIDEO_CODECS,
             audio_extmaps: DEFAULT_AUDIO_EXTMAPS,
             video_extmaps: DEFAULT_VIDEO_EXTMAPS,
+            receive_only: true,
         }
     }
 

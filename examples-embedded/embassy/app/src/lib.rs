@@ -59,9 +59,18 @@ use peerless_dtls::{Certificate, Validity};
 
 use sizes::*;
 
-/// The Peer as this application sizes it (see [`sizes`]).
-pub type AppPeer<'a> =
-    Peer<&'a mut [u8], SCTP_CHUNKS, CHANNELS, DTLS_BUFFER, ANSWER_MAX, OFFER_MAX>;
+/// The Peer as this application sizes it (see [`sizes`]): data channels only, so no
+/// transceivers (a page's media sections are answered with port 0).
+pub type AppPeer<'a> = Peer<
+    &'a mut [u8],
+    SCTP_CHUNKS,
+    CHANNELS,
+    DTLS_BUFFER,
+    ANSWER_MAX,
+    OFFER_MAX,
+    { peerless::REMOTE_CANDIDATE_CAPACITY },
+    0,
+>;
 
 /// The one request buffer: the HTTP task reads a request into it, leaves the offer in it,
 /// and the peer task replaces the offer with the answer. Zeroed bytes and a length, so a

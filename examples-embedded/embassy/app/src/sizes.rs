@@ -56,8 +56,10 @@ pub const TCP_TX_BYTES: usize = 2048;
 /// many candidates. (peerless's default, 6 KiB, also fits offers with media sections.)
 pub const OFFER_MAX: usize = 4096;
 
-/// The largest SDP answer: the Peer's copy of its local description.
-pub const ANSWER_MAX: usize = peerless::LOCAL_SDP_CAPACITY;
+/// The largest SDP answer: the Peer's copy of its local description. A data-channel answer
+/// is about 600 bytes (media sections rejected with port 0 add about 60 each); peerless's
+/// default (8 KiB) is sized for offers and answers with media.
+pub const ANSWER_MAX: usize = 2048;
 
 /// The Peer's DTLS handshake buffers. peerless's default (4 KiB) takes the large
 /// ClientHellos of browsers that offer post-quantum key shares; as the answerer we are the

@@ -1,0 +1,445 @@
+//! Incoming RTP: which stream a packet belongs to (RFC 8843 §9.2, RFC 8852), and each
+//! incoming stream's statistics, NACK and keyframe requests and jitter buffer.
+//!
+//! ```text
+//!   unprotected RTP ─► a stream with its SSRC (media, or its RTX: restored from the OSN)
+//!                   ─► else the mid extension's transceiver (rid: that layer; repaired rid:
+//!                      that layer's RTX), else the signalled SSRCs, else the only receiving
+//!                      transceiver with the payload type
+//!                   ─► new stream: an area of its kind from the pool (none: dropped, counted,
+//!                      Event::MediaAreaNeeded once)
+//!   stream: ReceiverStats (RR, jitter) · NackRequests (when nack was agreed)
+//!           · JitterBuffer (frames in order) · KeyframeRequests (PLI/FIR when a keyframe
+//!             is needed and agreed)
+//! ```
+
+use core::time::Duration;
+
+use peerless_rtp::codec::AnyDepacketizer;
+use peerless_rtp::extension::ExtensionMap;
+use peerless_rtp::packet::Packet;
+use peerless_rtp::receive::{
+    self as rx, JitterBuffer, KeyframeMethod, KeyframeRequests, MediaPacket, NackRequests,
+    ReceiverStats,
+};
+
+use super::*;
+
+/// Missing packets a stream tracks for NACK at once (each entry costs 42 bytes in the
+/// Peer; 32 cover a burst of a third of a 720p keyframe).
+const NACK_WINDOW: usize = 32;
+
+/// A released frame's facts, apart from its bytes.
+#[derive(Clone, Copy, Debug)]
+pub(in crate::peer) struct FrameMeta {
+    pub(in crate::peer) len: usize,
+    pub(in crate::peer) rtp_time: u32,
+    pub(in crate::peer) keyframe: bool,
+    pub(in crate::peer) contiguous: bool,
+}
+
+pub(in crate::peer) struct ReceiveStream<S> {
+    pub(in crate::peer) transceiver: usize,
+    pub(in crate::peer) kind: MediaKind,
+    pub(in crate::peer) ssrc: u32,
+    pub(in crate::peer) rtx_ssrc: Option<u32>,
+    pub(in crate::peer) rid: Text<MAX_RID>,
+    pub(in crate::peer) pt: u8,
+    pub(in crate::peer) codec: Codec,
+    jitter: JitterBuffer<S, AnyDepacketizer>,
+    pub(in crate::peer) stats: ReceiverStats,
+    nack: Option<NackRequests<NACK_WINDOW>>,
+    pub(in crate::peer) keyframes: Option<KeyframeRequests>,
+    packets: u64,
+    bytes: u64,
+    frames: u64,
+    rtx: u64,
+    pub(in crate::peer) nacks_sent: u64,
+    pub(in crate::peer) plis_sent: u64,
+    pub(in crate::peer) firs_sent: u64,
+    dropped: u64,
+}
+
+impl<S: Area> ReceiveStream<S> {
+    fn new(
+        transceiver: usize,
+        kind: MediaKind,
+        ssrc: u32,
+        codec: &negotiate::NegotiatedCodec,
+        area: S,
+    ) -> Option<Self> {
+        let config = match kind {
+            MediaKind::Audio => rx::Config::audio(),
+            MediaKind::Video => rx::Config::video(),
+        };
+        let depacketizer = AnyDepacketizer::new(codec.codec)?;
+        let method = if codec.pli {
+            Some(KeyframeMethod::Pli)
+        } else if codec.fir {
+            Some(KeyframeMethod::Fir)
+        } else {
+            None
+        };
+        Some(ReceiveStream {
+            transceiver,
+            kind,
+            ssrc,
+            rtx_ssrc: None,
+            rid: Text::new(),
+            pt: codec.pt,
+            codec: codec.codec,
+            jitter: JitterBuffer::new(config, depacketizer, area),
+            stats: ReceiverStats::new(ssrc, codec.codec.clock_rate()),
+            nack: codec
+                .nack
+                .then(|| NackRequests::new(rx::NackConfig::default())),
+            keyframes: method
+                .filter(|_| kind == MediaKind::Video)
+                .map(|m| KeyframeRequests::new(ssrc, m, Duration::from_millis(300))),
+            packets: 0,
+            bytes: 0,
+            frames: 0,
+            rtx: 0,
+            nacks_sent: 0,
+            plis_sent: 0,
+            firs_sent: 0,
+            dropped: 0,
+        })
+    }
+
+    pub(in crate::peer) fn into_area(self) -> S {
+        self.jitter.into_area()
+    }
+
+    /// One media packet of this stream (an RTX packet already restored to its original).
+    fn insert(&mut self, now: Instant, pt: u8, codec: Codec, packet: MediaPacket<'_>) {
+        if codec != self.codec {
+            // The peer switched codecs: frames in flight of the old one are given up.
+            match AnyDepacketizer::new(codec) {
+                Some(d) => {
+                    *self.jitter.depacketizer() = d;
+                    self.codec = codec;
+                }
+                None => {
+                    self.dropped += 1;
+                    return;
+                }
+            }
+        }
+        self.pt = pt;
+        self.packets += 1;
+        self.bytes += packet.payload.len() as u64;
+        self.stats.record(now, packet.sequence, packet.timestamp);
+        if let Some(n) = self.nack.as_mut() {
+            n.record(now, packet.sequence);
+        }
+        if self.jitter.insert(now, packet).is_err() {
+            self.dropped += 1;
+        }
+        self.check_keyframe(now);
+    }
+
+    fn check_keyframe(&mut self, now: Instant) {
+        if self.jitter.needs_keyframe()
+            && let Some(k) = self.keyframes.as_mut()
+        {
+            k.request(now);
+        }
+    }
+
+    /// The next frame in order (its bytes: [`ReceiveStream::frame`]). A frame the
+    /// depacketizer refuses is counted and skipped.
+    pub(in crate::peer) fn poll_frame(&mut self) -> Option<FrameMeta> {
+        let meta = loop {
+            // Owned metadata first: a borrowed frame returned from inside the loop would
+            // hold the buffer for the error path too.
+            let polled = self.jitter.poll_frame()?.map(|f| FrameMeta {
+                len: f.data.len(),
+                rtp_time: f.timestamp,
+                keyframe: f.keyframe,
+                contiguous: f.contiguous,
+            });
+            match polled {
+                Ok(meta) => break meta,
+                // Larger than the area's frame output: given up, so the stream goes on.
+                Err(_) => {
+                    self.jitter.skip_frame();
+                    self.dropped += 1;
+                }
+            }
+        };
+        self.frames += 1;
+        if meta.keyframe
+            && let Some(k) = self.keyframes.as_mut()
+        {
+            k.keyframe_received();
+        }
+        Some(meta)
+    }
+
+    /// The bytes of the frame `poll_frame` released last.
+    pub(in crate::peer) fn frame(&self, meta: &FrameMeta) -> &[u8] {
+        self.jitter
+            .frame_buffer()
+            .get(..meta.len)
+            .unwrap_or_default()
+    }
+
+    pub(in crate::peer) fn poll_timeout(&self) -> Option<Instant> {
+        [
+            self.jitter.poll_timeout(),
+            self.nack.as_ref().and_then(NackRequests::poll_timeout),
+            self.keyframes
+                .as_ref()
+                .and_then(KeyframeRequests::poll_timeout),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    pub(in crate::peer) fn handle_timeout(&mut self, now: Instant) {
+        self.jitter.handle_timeout(now);
+        if let Some(n) = self.nack.as_mut() {
+            n.handle_timeout(now);
+        }
+        if let Some(k) = self.keyframes.as_mut() {
+            k.handle_timeout(now);
+        }
+        self.check_keyframe(now);
+    }
+
+    /// NACK pairs due now, written into `pairs`; how many.
+    pub(in crate::peer) fn poll_nack(&mut self, now: Instant, pairs: &mut [rx::NackPair]) -> usize {
+        self.nack.as_mut().map_or(0, |n| n.poll_nack(now, pairs))
+    }
+
+    pub(in crate::peer) fn set_round_trip_time(&mut self, rtt: Duration) {
+        if let Some(n) = self.nack.as_mut() {
+            n.set_round_trip_time(rtt);
+        }
+    }
+
+    pub(in crate::peer) fn add_stats(&self, s: &mut MediaStats) {
+        s.packets_received += self.packets;
+        s.bytes_received += self.bytes;
+        s.packets_lost += i64::from(self.stats.cumulative_lost());
+        s.frames_received += self.frames;
+        s.frames_dropped += self.jitter.stats().gaps_given_up;
+        s.nacks_sent += self.nacks_sent;
+        s.plis_sent += self.plis_sent;
+        s.firs_sent += self.firs_sent;
+        s.rtx_received += self.rtx;
+        s.jitter = s.jitter.max(self.stats.jitter());
+        s.dropped += self.dropped;
+    }
+}
+
+impl<
+    S: Area,
+    const CHUNKS: usize,
+    const CHANNELS: usize,
+    const DTLS: usize,
+    const LOCAL_SDP: usize,
+    const REMOTE_SDP: usize,
+    const REMOTE_CANDIDATES: usize,
+    const TRANSCEIVERS: usize,
+> Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES, TRANSCEIVERS>
+{
+    /// An unprotected RTP packet.
+    pub(in crate::peer) fn handle_rtp(&mut self, now: Instant, bytes: &[u8]) {
+        let Ok(packet) = Packet::parse(bytes) else {
+            self.media.dropped_malformed += 1;
+            return;
+        };
+        let ssrc = packet.ssrc();
+        // A known stream, by its media or RTX SSRC.
+        let known = self.media.receivers.iter().position(|r| {
+            r.as_ref()
+                .is_some_and(|r| r.ssrc == ssrc || r.rtx_ssrc == Some(ssrc))
+        });
+        if let Some(i) = known {
+            self.insert_into(now, i, &packet);
+            return;
+        }
+        let Some((slot, rid, repaired)) = self.route_new(&packet) else {
+            self.media.dropped_unrouted += 1;
+            return;
+        };
+        let Some(t) = self.media.transceivers.get(slot).and_then(Option::as_ref) else {
+            return;
+        };
+        if !t.receives() {
+            self.media.dropped_unrouted += 1;
+            return;
+        }
+        let pt = packet.payload_type();
+        let negotiated = t.negotiated;
+        // An RTX stream: pair it with its media stream (by repaired rid, the signalled FID
+        // group, or the transceiver's only stream).
+        if let Some(media) = negotiated.repaired(pt) {
+            let _ = media;
+            let fid = negotiated
+                .remote_ssrcs
+                .iter()
+                .flatten()
+                .find(|(_, r)| *r == Some(ssrc))
+                .map(|(m, _)| *m);
+            let target = self.media.receivers.iter().position(|r| {
+                r.as_ref().is_some_and(|r| {
+                    r.transceiver == slot
+                        && r.rtx_ssrc.is_none()
+                        && match (repaired.as_ref(), fid) {
+                            (Some(rr), _) => r.rid.as_str() == rr.as_str(),
+                            (None, Some(m)) => r.ssrc == m,
+                            (None, None) => true,
+                        }
+                })
+            });
+            match target {
+                Some(i) => {
+                    if let Some(Some(r)) = self.media.receivers.get_mut(i) {
+                        r.rtx_ssrc = Some(ssrc);
+                    }
+                    self.insert_into(now, i, &packet);
+                }
+                None => self.media.dropped_unrouted += 1,
+            }
+            return;
+        }
+        let Some(codec) = negotiated.codec(pt).copied() else {
+            self.media.dropped_unrouted += 1;
+            return;
+        };
+        let Some(free) = self.media.receivers.iter().position(Option::is_none) else {
+            self.media.dropped_no_area += 1;
+            return;
+        };
+        let kind = t.kind;
+        let Some(area) = self.media.take_area(kind, AreaUse::Receive) else {
+            if let Some(Some(t)) = self.media.transceivers.get_mut(slot)
+                && t.announce_area_needed.is_none()
+            {
+                t.announce_area_needed = Some(AreaUse::Receive);
+            }
+            self.media.dropped_no_area += 1;
+            return;
+        };
+        let Some(mut stream) = ReceiveStream::new(slot, kind, ssrc, &codec, area) else {
+            self.media.dropped_unrouted += 1;
+            return;
+        };
+        if let Some(rid) = rid {
+            stream.rid = rid;
+        }
+        if let Some(r) = self.media.receivers.get_mut(free) {
+            *r = Some(stream);
+        }
+        self.insert_into(now, free, &packet);
+    }
+
+    /// The transceiver a packet from an unknown SSRC belongs to, with its rid and repaired
+    /// rid.
+    #[allow(clippy::type_complexity, reason = "one private tuple")]
+    fn route_new(
+        &self,
+        packet: &Packet<'_>,
+    ) -> Option<(usize, Option<Text<MAX_RID>>, Option<Text<MAX_RID>>)> {
+        // RFC 8843 §9.2: the mid extension, read with each transceiver's ids (one BUNDLE
+        // group shares them, but each section states its own).
+        for (slot, t) in self.media.iter() {
+            let map: &ExtensionMap = &t.negotiated.extensions;
+            let values = map.values(packet);
+            let Some(mid) = values.mid else {
+                continue;
+            };
+            if mid.0 != t.mid.as_str() {
+                continue;
+            }
+            let rid = values.rid.and_then(|r| Text::copy_from(r.0));
+            let repaired = values.repaired_rid.and_then(|r| Text::copy_from(r.0));
+            return Some((slot, rid, repaired));
+        }
+        let ssrc = packet.ssrc();
+        for (slot, t) in self.media.iter() {
+            if t.negotiated
+                .remote_ssrcs
+                .iter()
+                .flatten()
+                .any(|(m, r)| *m == ssrc || *r == Some(ssrc))
+            {
+                return Some((slot, None, None));
+            }
+        }
+        // The payload type, when exactly one receiving transceiver has it.
+        let pt = packet.payload_type();
+        let has = |t: &Transceiver<S>| {
+            t.receives()
+                && (t.negotiated.codec(pt).is_some() || t.negotiated.repaired(pt).is_some())
+        };
+        let mut found = self.media.iter().filter(|(_, t)| has(t));
+        let first = found.next()?;
+        if found.next().is_some() {
+            return None;
+        }
+        Some((first.0, None, None))
+    }
+
+    fn insert_into(&mut self, now: Instant, i: usize, packet: &Packet<'_>) {
+        let Some(Some(r)) = self.media.receivers.get(i) else {
+            return;
+        };
+        let Some(t) = self
+            .media
+            .transceivers
+            .get(r.transceiver)
+            .and_then(Option::as_ref)
+        else {
+            return;
+        };
+        let negotiated = t.negotiated;
+        let is_rtx = r.rtx_ssrc == Some(packet.ssrc());
+        let pt = packet.payload_type();
+        let Some(Some(r)) = self.media.receivers.get_mut(i) else {
+            return;
+        };
+        if is_rtx {
+            // RFC 4588 §4: the original sequence number, then the original payload.
+            let Some(codec) = negotiated.repaired(pt).copied() else {
+                r.dropped += 1;
+                return;
+            };
+            let payload = packet.payload();
+            let osn = payload.get(..2).and_then(|b| <[u8; 2]>::try_from(b).ok());
+            let (Some(osn), Some(rest)) = (osn, payload.get(2..)) else {
+                // Padding-only RTX probes: nothing to restore.
+                return;
+            };
+            r.rtx += 1;
+            let original = MediaPacket {
+                sequence: u16::from_be_bytes(osn),
+                timestamp: packet.timestamp(),
+                marker: packet.marker(),
+                payload: rest,
+            };
+            r.insert(now, codec.pt, codec.codec, original);
+            return;
+        }
+        if negotiated.dtmf.is_some_and(|(dpt, _)| dpt == pt) {
+            let slot = r.transceiver;
+            r.packets += 1;
+            if let Some(Some(t)) = self.media.transceivers.get_mut(slot) {
+                let d = t.dtmf.get_or_insert_with(Dtmf::new);
+                if !d.receive(packet.timestamp(), packet.payload()) {
+                    t.stats.dropped += 1;
+                }
+            }
+            return;
+        }
+        let Some(codec) = negotiated.codec(pt).copied() else {
+            r.dropped += 1;
+            return;
+        };
+        r.insert(now, pt, codec.codec, MediaPacket::from(packet));
+    }
+}

@@ -1,0 +1,302 @@
+//! The outgoing stream of a transceiver: frames become RTP packets that wait in the send
+//! history (the lent area) until `poll_transmit` protects them, and stay there for NACKs.
+//!
+//! ```text
+//!   write_frame(mid, pt, ts, frame)
+//!     room for the whole frame?  no -> MediaError::Full (nothing queued: backpressure)
+//!     packetizer(pt) -> payloads -> header (our SSRC, next sequence, mid extension)
+//!                    -> SendHistory::enqueue (unsent)
+//!   poll_transmit: history.poll_transmit (RTX answering NACKs, budgeted) first,
+//!                  then history.poll_unsent (originals, oldest first) -> SRTP protect
+//!   NACK in -> history.handle_nack; SR out <- SenderStats
+//! ```
+
+use peerless_rtp::codec::{AnyPacketizer, Packetizer, PacketizerOptions, Packets as _};
+use peerless_rtp::extension::{self, ExtensionWriter};
+use peerless_rtp::packet::Header;
+use peerless_rtp::send::{HistoryConfig, NtpTime, Rtx, SendHistory, SenderStats};
+
+use super::negotiate::mid_id;
+use super::*;
+
+/// Index entries the send history keeps per stream: about 2 s of 720p video at 1 Mbit/s.
+const HISTORY_PACKETS: usize = 512;
+/// Room for one packet's header with extensions.
+const MAX_HEADER: usize = 12 + 4 + 40;
+
+pub(in crate::peer) struct SendStream<S> {
+    ssrc: u32,
+    rtx_ssrc: u32,
+    sequence: u16,
+    history: SendHistory<S>,
+    /// The packetizer of the payload type last written.
+    packetizer: Option<(u8, AnyPacketizer)>,
+    /// The sender report's clock: of the payload type last written.
+    sender: SenderStats,
+    clock_rate: u32,
+    mid: Text<MAX_MID>,
+    extensions: peerless_rtp::extension::ExtensionMap,
+    /// Frames written.
+    frames: u64,
+    retransmissions: u64,
+    /// The last measured round trip (zero until one is).
+    round_trip: core::time::Duration,
+}
+
+impl<S: Area> SendStream<S> {
+    pub(in crate::peer) fn new(t: &Transceiver<S>, area: S, now: Instant) -> Self {
+        let mut seq = [0u8; 2];
+        // The first sequence number is random (RFC 3550 §5.1): from the SSRC, itself random.
+        seq.copy_from_slice(&t.ssrc.to_be_bytes()[..2]);
+        let _ = now;
+        SendStream {
+            ssrc: t.ssrc,
+            rtx_ssrc: t.rtx_ssrc,
+            sequence: u16::from_be_bytes(seq),
+            history: SendHistory::new(HistoryConfig::default(), area, HISTORY_PACKETS),
+            packetizer: None,
+            sender: SenderStats::new(90_000, NtpTime::from_unix(core::time::Duration::ZERO)),
+            clock_rate: 0,
+            mid: t.mid,
+            extensions: t.negotiated.extensions,
+            frames: 0,
+            retransmissions: 0,
+            round_trip: core::time::Duration::ZERO,
+        }
+    }
+
+    pub(in crate::peer) fn into_area(self) -> S {
+        self.history.into_area()
+    }
+
+    /// What a (re)negotiation agreed: extension ids and RTX payload types.
+    pub(in crate::peer) fn configure(&mut self, n: &Negotiated) {
+        self.extensions = n.extensions;
+        let mut rtx = Rtx::new(self.rtx_ssrc, self.sequence.wrapping_add(0x4000), 0, 0);
+        rtx.payload_types = [None; peerless_rtp::send::RTX_PAYLOAD_TYPES];
+        let pairs = n
+            .codecs
+            .iter()
+            .flatten()
+            .filter(|c| c.nack)
+            .filter_map(|c| Some((c.pt, c.rtx?)));
+        let mut any = false;
+        for (slot, pair) in rtx.payload_types.iter_mut().zip(pairs) {
+            *slot = Some(pair);
+            any = true;
+        }
+        let mut config = *self.history.config();
+        config.rtx = any.then_some(rtx);
+        // Until a round trip is measured, every NACK is answered (a duplicate costs one
+        // packet; a refused one costs a frame).
+        config.min_resend_interval = self.round_trip;
+        self.history.set_config(config);
+        if let Some((pt, _)) = self.packetizer
+            && n.codec(pt).is_none()
+        {
+            self.packetizer = None;
+        }
+    }
+
+    /// Packetizes `frame` and queues its packets.
+    pub(in crate::peer) fn write_frame(
+        &mut self,
+        now: Instant,
+        codec: &negotiate::NegotiatedCodec,
+        rtp_time: u32,
+        frame: &[u8],
+        mtu: usize,
+    ) -> Result<(), MediaError> {
+        let max_payload = mtu.saturating_sub(MAX_HEADER + SRTP_OVERHEAD).max(64);
+        // Whole frames or nothing: a frame cut short is worse than one not sent.
+        let packets = frame.len() / max_payload.saturating_sub(16).max(1) + 2;
+        if frame.len() + packets * (MAX_HEADER + 16) > self.history.unsent_room() {
+            return Err(MediaError::Full);
+        }
+        if self
+            .packetizer
+            .as_ref()
+            .is_none_or(|(pt, _)| *pt != codec.pt)
+        {
+            let p = AnyPacketizer::new(codec.codec, &PacketizerOptions::default())
+                .ok_or(MediaError::Unsupported)?;
+            self.packetizer = Some((codec.pt, p));
+        }
+        if self.clock_rate != codec.codec.clock_rate() {
+            self.clock_rate = codec.codec.clock_rate();
+            self.sender = SenderStats::new(
+                self.clock_rate,
+                NtpTime::from_unix(core::time::Duration::ZERO),
+            );
+        }
+        let Some((_, packetizer)) = self.packetizer.as_mut() else {
+            return Err(MediaError::Unsupported);
+        };
+        let mut cursor = packetizer
+            .packetize(frame, max_payload)
+            .map_err(|_| MediaError::Malformed)?;
+        let mut payload = [0u8; 1500];
+        let mut packet = [0u8; 1600];
+        let mut writer = ExtensionWriter::<2, 40>::new(&self.extensions);
+        if mid_id(&self.extensions).is_some() {
+            let _ = writer.put(&extension::Mid(self.mid.as_str()));
+        }
+        let room = payload.get_mut(..max_payload).unwrap_or_default();
+        while let Some(next) = cursor.next_payload(room) {
+            let p = next.map_err(|_| MediaError::Malformed)?;
+            let elements = writer.elements();
+            let header = Header {
+                marker: p.marker,
+                payload_type: codec.pt,
+                sequence_number: self.sequence,
+                timestamp: rtp_time,
+                ssrc: self.ssrc,
+                extensions: elements.as_slice(),
+                ..Header::default()
+            };
+            let body = room.get(..p.len).unwrap_or_default();
+            let len = header
+                .emit(body, &mut packet)
+                .map_err(|_| MediaError::Malformed)?;
+            self.history
+                .enqueue(now, packet.get(..len).unwrap_or_default())
+                .map_err(|_| MediaError::Full)?;
+            self.sequence = self.sequence.wrapping_add(1);
+            self.sender.on_sent(now, rtp_time, p.len);
+        }
+        self.frames += 1;
+        Ok(())
+    }
+
+    /// A packet from the host (`write_rtp`): its payload type, marker, timestamp and
+    /// payload under our SSRC, sequence and extensions.
+    pub(in crate::peer) fn write_rtp(
+        &mut self,
+        now: Instant,
+        packet: &peerless_rtp::packet::Packet<'_>,
+        clock_rate: u32,
+    ) -> Result<(), MediaError> {
+        if self.clock_rate != clock_rate {
+            self.clock_rate = clock_rate;
+            self.sender =
+                SenderStats::new(clock_rate, NtpTime::from_unix(core::time::Duration::ZERO));
+        }
+        self.enqueue_payload(
+            now,
+            packet.payload_type(),
+            packet.marker(),
+            packet.timestamp(),
+            packet.payload(),
+        )
+    }
+
+    /// A telephone-event packet (RFC 4733) on this stream's clock.
+    pub(in crate::peer) fn write_event(
+        &mut self,
+        now: Instant,
+        pt: u8,
+        marker: bool,
+        rtp_time: u32,
+        payload: &[u8],
+    ) -> Result<(), MediaError> {
+        self.enqueue_payload(now, pt, marker, rtp_time, payload)
+    }
+
+    /// Our RTP clock at `at`, extrapolated from the last packet sent (0 before any).
+    pub(in crate::peer) fn rtp_timestamp_at(&self, at: Instant) -> u32 {
+        self.sender.rtp_timestamp_at(at).unwrap_or(0)
+    }
+
+    fn enqueue_payload(
+        &mut self,
+        now: Instant,
+        pt: u8,
+        marker: bool,
+        rtp_time: u32,
+        payload: &[u8],
+    ) -> Result<(), MediaError> {
+        if payload.len() + MAX_HEADER + 16 > self.history.unsent_room() {
+            return Err(MediaError::Full);
+        }
+        let mut writer = ExtensionWriter::<2, 40>::new(&self.extensions);
+        if mid_id(&self.extensions).is_some() {
+            let _ = writer.put(&extension::Mid(self.mid.as_str()));
+        }
+        let elements = writer.elements();
+        let header = Header {
+            marker,
+            payload_type: pt,
+            sequence_number: self.sequence,
+            timestamp: rtp_time,
+            ssrc: self.ssrc,
+            extensions: elements.as_slice(),
+            ..Header::default()
+        };
+        let mut out = [0u8; 1600];
+        let len = header
+            .emit(payload, &mut out)
+            .map_err(|_| MediaError::Malformed)?;
+        self.history
+            .enqueue(now, out.get(..len).unwrap_or_default())
+            .map_err(|_| MediaError::Full)?;
+        self.sequence = self.sequence.wrapping_add(1);
+        self.sender.on_sent(now, rtp_time, payload.len());
+        Ok(())
+    }
+
+    /// NACKed sequence numbers: queued for retransmission (within the history's budget).
+    pub(in crate::peer) fn handle_nack(
+        &mut self,
+        now: Instant,
+        lost: impl IntoIterator<Item = u16>,
+    ) {
+        self.history.handle_nack(now, lost);
+    }
+
+    /// The next packet to send, unprotected, into `buf`: a retransmission first, else the
+    /// oldest unsent original.
+    pub(in crate::peer) fn poll_packet(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+    ) -> Result<Option<usize>, BufferTooSmall> {
+        if let Some(r) = self.history.poll_transmit(buf)? {
+            self.retransmissions += 1;
+            return Ok(Some(r.packet.len()));
+        }
+        self.history.poll_unsent(now, buf)
+    }
+
+    /// The path's round trip: a packet asked for twice within it is resent once.
+    pub(in crate::peer) fn set_round_trip_time(&mut self, rtt: core::time::Duration) {
+        self.round_trip = rtt;
+        let mut config = *self.history.config();
+        config.min_resend_interval = rtt;
+        self.history.set_config(config);
+    }
+
+    pub(in crate::peer) fn sender_info(
+        &self,
+        now: Instant,
+    ) -> Option<peerless_rtp::rtcp::SenderInfo> {
+        self.sender.sender_info(now)
+    }
+
+    pub(in crate::peer) fn round_trip_time(
+        &self,
+        now: Instant,
+        block: &peerless_rtp::rtcp::ReportBlock,
+    ) -> Option<core::time::Duration> {
+        self.sender.round_trip_time(now, block)
+    }
+
+    pub(in crate::peer) fn add_stats(&self, s: &mut MediaStats) {
+        s.packets_sent += self.sender.packets();
+        s.bytes_sent += self.sender.octets();
+        s.frames_sent += self.frames;
+        s.retransmissions_sent += self.retransmissions;
+    }
+}
+
+/// SRTP's auth tag, the largest of the profiles (AEAD_AES_256_GCM: 16).
+pub(in crate::peer) const SRTP_OVERHEAD: usize = 16;

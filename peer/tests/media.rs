@@ -1,0 +1,428 @@
+//! Media between two Peers: tracks negotiated in one BUNDLE with a data channel, frames
+//! packetized, protected, routed and depacketized, loss repaired by NACK and RTX, keyframe
+//! requests, renegotiation that adds and stops media.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Ev, Pair, certs, peer};
+use peerless::{AreaUse, Codec, Direction, Event, KeyframeKind, MediaKind, SdpType};
+
+/// A VP8 frame the depacketizer takes for what it says: a keyframe starts with a frame tag
+/// whose bit 0 is clear and the start code 9d 01 2a (RFC 6386 §9.1), then a 320x240 size.
+fn vp8_frame(n: u32, keyframe: bool, len: usize) -> Vec<u8> {
+    let mut f = Vec::with_capacity(len);
+    if keyframe {
+        f.extend_from_slice(&[0x50, 0x42, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00]);
+    } else {
+        f.extend_from_slice(&[0x51, 0x42, 0x00]);
+    }
+    let mut x = n.wrapping_mul(2_654_435_761);
+    while f.len() < len {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        f.push(x as u8);
+    }
+    f
+}
+
+fn lend(p: &mut peerless::Peer, kind: MediaKind, use_: AreaUse, bytes: usize) {
+    let area: &'static mut [u8] = Box::leak(vec![0u8; bytes].into_boxed_slice());
+    p.lend_media_area(kind, use_, area).unwrap();
+}
+
+/// Both Peers lend audio and video areas both ways.
+fn lend_all(p: &mut peerless::Peer) {
+    for use_ in [AreaUse::Send, AreaUse::Receive] {
+        lend(p, MediaKind::Audio, use_, 64 * 1024);
+        lend(p, MediaKind::Video, use_, 1024 * 1024);
+    }
+}
+
+/// A sends audio and video to B, which sends audio back; a channel rides beside them.
+fn connected_av() -> Pair {
+    let (ca, cb) = certs();
+    let mut pair = Pair::new(peer(ca, 1), peer(cb, 2));
+    lend_all(&mut pair.a);
+    lend_all(&mut pair.b);
+    pair.a
+        .create_data_channel("chat", Default::default())
+        .unwrap();
+    pair.a.add_track(MediaKind::Audio, "stream-a").unwrap();
+    pair.a.add_track(MediaKind::Video, "stream-a").unwrap();
+    pair.signal();
+    assert!(pair.run_until(Duration::from_secs(10), |p| p.opened(false)
+        && p.opened(true)));
+    pair
+}
+
+fn media(events: &[Ev], mid: &str) -> Vec<(u32, bool, bool, Vec<u8>)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Ev::Media {
+                mid: m,
+                rtp_time,
+                keyframe,
+                contiguous,
+                data,
+                ..
+            } if m == mid => Some((*rtp_time, *keyframe, *contiguous, data.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn offer_and_answer_carry_audio_video_and_data_in_one_bundle() {
+    let pair = connected_av();
+    let offer = pair.a.current_local_description().unwrap();
+    let answer = pair.b.current_local_description().unwrap();
+    assert!(offer.contains("a=group:BUNDLE 0 1 2"), "{offer}");
+    assert!(
+        offer.contains(" UDP/TLS/RTP/SAVPF 111 0 8 110 126\r\n"),
+        "{offer}"
+    );
+    assert!(offer.contains("a=rtpmap:96 VP8/90000"), "{offer}");
+    assert!(offer.contains("a=msid:stream-a"), "{offer}");
+    // Only what is implemented is offered: no transport-cc, no REMB, no abs-send-time.
+    assert!(
+        !offer.contains("transport-cc") && !offer.contains("goog-remb"),
+        "{offer}"
+    );
+    assert!(!offer.contains("abs-send-time"), "{offer}");
+    // B had no track: it answers recvonly on both, with A's payload types.
+    assert!(answer.contains("a=recvonly"), "{answer}");
+    assert!(!answer.contains("a=sendrecv"), "{answer}");
+    let (a_video, b_video) = (
+        pair.a.transceiver("2").unwrap(),
+        pair.b.transceiver("2").unwrap(),
+    );
+    assert_eq!(pair.a.current_direction(a_video), Some(Direction::SendOnly));
+    assert_eq!(pair.b.current_direction(b_video), Some(Direction::RecvOnly));
+    assert_eq!(pair.a.payload_type("2", Codec::Vp8), Some(96));
+    assert_eq!(pair.b.payload_type("1", Codec::Opus), Some(111));
+    // ontrack on B, for both, with A's stream id.
+    let tracks: Vec<_> = pair
+        .events_b
+        .iter()
+        .filter_map(|e| match e {
+            Ev::Track {
+                mid,
+                kind,
+                stream_id,
+            } => Some((mid.clone(), *kind, stream_id.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        tracks,
+        [
+            ("1".into(), MediaKind::Audio, Some("stream-a".into())),
+            ("2".into(), MediaKind::Video, Some("stream-a".into()))
+        ]
+    );
+    assert!(!pair.events_a.iter().any(|e| matches!(e, Ev::Track { .. })));
+}
+
+#[test]
+fn frames_arrive_whole_and_in_order_beside_the_channel() {
+    let mut pair = connected_av();
+    let mut sent_video = Vec::new();
+    let mut sent_audio = Vec::new();
+    for n in 0..30u32 {
+        // 30 fps video, every frame several packets; 20 ms Opus frames.
+        let frame = vp8_frame(n, n % 10 == 0, 2500 + 97 * n as usize);
+        pair.a.write_frame("2", 96, 3000 * n, &frame).unwrap();
+        sent_video.push(frame);
+        for k in 0..2 {
+            let opus = vec![0x78, n as u8, k as u8, 0xaa];
+            pair.a
+                .write_frame("1", 111, 960 * (2 * n + k), &opus)
+                .unwrap();
+            sent_audio.push(opus);
+        }
+        pair.run_until(Duration::from_millis(33), |_| false);
+    }
+    pair.run_until(Duration::from_millis(200), |_| false);
+    let video = media(&pair.events_b, "2");
+    let audio = media(&pair.events_b, "1");
+    assert_eq!(video.len(), sent_video.len());
+    for (n, (rtp_time, keyframe, contiguous, data)) in video.iter().enumerate() {
+        assert_eq!(*rtp_time, 3000 * n as u32);
+        assert_eq!(*keyframe, n % 10 == 0, "frame {n}");
+        assert!(*contiguous);
+        assert_eq!(data, &sent_video[n], "frame {n}");
+    }
+    assert_eq!(
+        audio.iter().map(|a| a.3.clone()).collect::<Vec<_>>(),
+        sent_audio
+    );
+    let a_video = pair.a.transceiver("2").unwrap();
+    let b_video = pair.b.transceiver("2").unwrap();
+    let sent = pair.a.media_stats(a_video).unwrap();
+    let received = pair.b.media_stats(b_video).unwrap();
+    assert_eq!(sent.frames_sent, 30);
+    assert_eq!(received.frames_received, 30);
+    assert_eq!(received.packets_received, sent.packets_sent);
+    assert_eq!(received.packets_lost, 0);
+    // Reports flowed: A learned the round trip from B's receiver reports.
+    pair.run_until(Duration::from_secs(6), |_| false);
+    assert!(
+        pair.a
+            .media_stats(a_video)
+            .unwrap()
+            .round_trip_time_us
+            .is_some()
+    );
+    assert_eq!(pair.a.stats().dropped_media_unrouted, 0);
+    assert_eq!(pair.b.stats().dropped_media_unrouted, 0);
+}
+
+#[test]
+fn lost_packets_come_back_by_nack_and_rtx() {
+    let mut pair = connected_av();
+    // Every 7th datagram from A after this point is lost (SRTP: first byte 0x80..0xbf).
+    static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    pair.drop_from_a = |d| {
+        (0x80..0xc0).contains(&d[0])
+            && d[1] & 0x7f == 96
+            && COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 7 == 3
+    };
+    let mut sent = Vec::new();
+    for n in 0..40u32 {
+        let frame = vp8_frame(n, n == 0, 4000);
+        pair.a.write_frame("2", 96, 3000 * n, &frame).unwrap();
+        sent.push(frame);
+        pair.run_until(Duration::from_millis(33), |_| false);
+    }
+    pair.run_until(Duration::from_secs(1), |_| false);
+    let video = media(&pair.events_b, "2");
+    assert_eq!(video.len(), 40, "every frame, repaired");
+    assert!(video.iter().zip(&sent).all(|(v, s)| &v.3 == s));
+    let a = pair
+        .a
+        .media_stats(pair.a.transceiver("2").unwrap())
+        .unwrap();
+    let b = pair
+        .b
+        .media_stats(pair.b.transceiver("2").unwrap())
+        .unwrap();
+    assert!(a.nacks_received > 0 && a.retransmissions_sent > 0, "{a:?}");
+    assert!(b.nacks_sent > 0 && b.rtx_received > 0, "{b:?}");
+}
+
+#[test]
+fn a_keyframe_request_reaches_the_sender() {
+    let mut pair = connected_av();
+    pair.a
+        .write_frame("2", 96, 0, &vp8_frame(0, true, 3000))
+        .unwrap();
+    pair.run_until(Duration::from_millis(100), |_| false);
+    pair.b.request_keyframe("2", None).unwrap();
+    pair.run_until(Duration::from_millis(100), |_| false);
+    assert!(
+        pair.events_a
+            .iter()
+            .any(|e| *e == Ev::Keyframe("2".into(), KeyframeKind::Pli)),
+        "{:?}",
+        pair.events_a
+    );
+    let a = pair
+        .a
+        .media_stats(pair.a.transceiver("2").unwrap())
+        .unwrap();
+    assert_eq!(a.plis_received, 1);
+}
+
+#[test]
+fn write_frame_says_why_it_cannot_send() {
+    let (ca, _) = certs();
+    let mut p = peer(ca, 1);
+    let t = p.add_track(MediaKind::Video, "s").unwrap();
+    assert_eq!(p.mid(t), None);
+    assert_eq!(
+        p.write_frame("0", 96, 0, b"x"),
+        Err(peerless::MediaError::UnknownTransceiver)
+    );
+    let mut pair = connected_av();
+    assert_eq!(
+        pair.a.write_frame("2", 111, 0, b"x"),
+        Err(peerless::MediaError::UnknownPayloadType)
+    );
+    // B only receives.
+    assert_eq!(
+        pair.b.write_frame("2", 96, 0, b"x"),
+        Err(peerless::MediaError::NotSending)
+    );
+    // Backpressure: a send area full of unsent packets refuses the next frame whole.
+    let big = vp8_frame(1, true, 60_000);
+    let mut refused = false;
+    for n in 0..100 {
+        match pair.a.write_frame("2", 96, n * 3000, &big) {
+            Ok(()) => {}
+            Err(peerless::MediaError::Full) => {
+                refused = true;
+                break;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(refused);
+}
+
+#[test]
+fn media_without_an_area_is_refused_not_thrown_away() {
+    let (ca, cb) = certs();
+    let mut pair = Pair::new(peer(ca, 1), peer(cb, 2));
+    lend_all(&mut pair.a);
+    pair.a
+        .create_data_channel("chat", Default::default())
+        .unwrap();
+    pair.a.add_track(MediaKind::Video, "s").unwrap();
+    pair.signal();
+    // B lent nothing: its answer rejects the video section.
+    let answer = pair.b.current_local_description().unwrap().to_string();
+    assert!(answer.contains("m=video 0 "), "{answer}");
+    assert!(pair.run_until(Duration::from_secs(10), |p| p.opened(false)
+        && p.opened(true)));
+    // Rejected: A's transceiver is stopped and gone (W3C), its slot free.
+    assert_eq!(pair.a.transceivers().count(), 0);
+}
+
+#[test]
+fn renegotiation_adds_and_stops_media() {
+    let (ca, cb) = certs();
+    let mut pair = Pair::new(peer(ca, 1), peer(cb, 2));
+    lend_all(&mut pair.a);
+    lend_all(&mut pair.b);
+    let chat = pair
+        .a
+        .create_data_channel("chat", Default::default())
+        .unwrap();
+    pair.signal();
+    assert!(pair.run_until(Duration::from_secs(10), |p| p.opened(false)
+        && p.opened(true)));
+    // Video joins: negotiation needed, a new offer from B this time.
+    pair.events_b.clear();
+    let t = pair.b.add_track(MediaKind::Video, "late").unwrap();
+    assert!(
+        pair.b
+            .poll_event()
+            .is_some_and(|e| e == Event::NegotiationNeeded)
+    );
+    let mut buf = vec![0u8; 16384];
+    let offer = pair.b.create_offer(&mut buf).unwrap().to_string();
+    pair.b
+        .set_local_description(SdpType::Offer, &offer)
+        .unwrap();
+    pair.a
+        .set_remote_description(SdpType::Offer, &offer)
+        .unwrap();
+    let answer = pair.a.create_answer(&mut buf).unwrap().to_string();
+    pair.a
+        .set_local_description(SdpType::Answer, &answer)
+        .unwrap();
+    pair.b
+        .set_remote_description(SdpType::Answer, &answer)
+        .unwrap();
+    let mid = pair.b.mid(t).unwrap().to_string();
+    assert_eq!(mid, "1");
+    for n in 0..5u32 {
+        pair.b
+            .write_frame(&mid, 96, n * 3000, &vp8_frame(n, n == 0, 1800))
+            .unwrap();
+        pair.run_until(Duration::from_millis(33), |_| false);
+    }
+    pair.run_until(Duration::from_millis(100), |_| false);
+    assert_eq!(media(&pair.events_a, &mid).len(), 5);
+    // B stops it: the next exchange rejects the section and the slot is free again.
+    pair.b.stop_transceiver(t).unwrap();
+    assert_eq!(
+        pair.b.write_frame(&mid, 96, 0, b"x"),
+        Err(peerless::MediaError::Stopped)
+    );
+    let offer = pair.b.create_offer(&mut buf).unwrap().to_string();
+    assert!(offer.contains("m=video 0 "), "{offer}");
+    pair.b
+        .set_local_description(SdpType::Offer, &offer)
+        .unwrap();
+    pair.a
+        .set_remote_description(SdpType::Offer, &offer)
+        .unwrap();
+    let answer = pair.a.create_answer(&mut buf).unwrap().to_string();
+    pair.a
+        .set_local_description(SdpType::Answer, &answer)
+        .unwrap();
+    pair.b
+        .set_remote_description(SdpType::Answer, &answer)
+        .unwrap();
+    assert_eq!(pair.b.transceivers().count(), 0);
+    assert_eq!(pair.a.transceivers().count(), 0);
+    // The channel still works.
+    pair.a
+        .send(chat, peerless::MessageKind::Text, b"still here")
+        .unwrap();
+    pair.run_until(Duration::from_millis(100), |_| false);
+    assert!(
+        pair.events_b
+            .iter()
+            .any(|e| matches!(e, Ev::Message { data, .. } if data == b"still here"))
+    );
+}
+
+#[test]
+fn dtmf_tones_go_out_as_rfc_4733_events_and_come_back_as_events() {
+    let mut pair = connected_av();
+    // A's audio must have sent something for the events to take its clock.
+    pair.a.write_frame("1", 111, 0, &[0x78, 1, 2]).unwrap();
+    pair.a
+        .insert_dtmf(
+            "1",
+            "1#,9",
+            Duration::from_millis(100),
+            Duration::from_millis(70),
+        )
+        .unwrap();
+    assert_eq!(pair.a.tone_buffer("1"), Some("1#,9"));
+    assert_eq!(
+        pair.a.insert_dtmf(
+            "1",
+            "1x",
+            Duration::from_millis(100),
+            Duration::from_millis(70)
+        ),
+        Err(peerless::MediaError::Unsupported)
+    );
+    pair.run_until(Duration::from_secs(4), |_| false);
+    let tones: Vec<_> = pair
+        .events_a
+        .iter()
+        .filter_map(|e| match e {
+            Ev::Tone(t) => Some(*t),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tones, [Some('1'), Some('#'), Some('9'), None]);
+    let received: Vec<_> = pair
+        .events_b
+        .iter()
+        .filter_map(|e| match e {
+            Ev::Dtmf(t, d) => Some((*t, *d)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(received.len(), 3, "{received:?}");
+    for ((tone, duration), want) in received.iter().zip(['1', '#', '9']) {
+        assert_eq!(*tone, Some(want));
+        // 100 ms (in 48 kHz ticks: Opus's clock), to the 50 ms update grid.
+        assert!(
+            (Duration::from_millis(95)..=Duration::from_millis(155)).contains(duration),
+            "{duration:?}"
+        );
+    }
+    assert_eq!(pair.a.tone_buffer("1"), Some(""));
+}

@@ -342,6 +342,24 @@ impl Slot {
 }
 
 /// A jitter buffer over one byte area `A` (borrowed or owned), releasing frames through `D`.
+///
+/// ```
+/// use peerless_base::Instant;
+/// use peerless_rtp::codec::opus::OpusDepacketizer;
+/// use peerless_rtp::receive::{Config, JitterBuffer, MediaPacket};
+/// let config = Config::audio();
+/// // Owned here (no lifetime to carry); firmware lends `&mut STATIC[..]` the same way.
+/// let area = vec![0u8; config.area_for(16)];
+/// let mut jb = JitterBuffer::new(config, OpusDepacketizer::new(), area);
+/// assert_eq!(jb.slots(), 16);
+/// let payload = [0x78, 1, 2, 3]; // an Opus packet
+/// let packet = MediaPacket { sequence: 7, timestamp: 960, marker: false, payload: &payload };
+/// jb.insert(Instant::ZERO, packet)?;
+/// // The frame borrows the buffer's own frame output.
+/// let frame = jb.poll_frame().unwrap()?;
+/// assert_eq!((frame.data, frame.first_sequence), (&payload[..], 7 + (1 << 16)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct JitterBuffer<A, D> {
     config: Config,
     depacketizer: D,

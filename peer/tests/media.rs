@@ -426,3 +426,74 @@ fn dtmf_tones_go_out_as_rfc_4733_events_and_come_back_as_events() {
     }
     assert_eq!(pair.a.tone_buffer("1"), Some(""));
 }
+
+#[test]
+fn a_media_server_forwards_raw_packets_and_the_far_end_gets_the_frames() {
+    // A -> (B, raw) ... B's host forwards with write_rtp ... (B2) -> C.
+    let (ca, cb) = certs();
+    let mut upstream = Pair::new(peer(ca.clone(), 1), {
+        let (s, r) = common::areas();
+        let mut config = peerless::Config::new(cb.clone(), [2; 32]);
+        config.raw_receive = true;
+        peerless::Peer::new(config, peerless_base::Instant::ZERO, s, r)
+    });
+    lend_all(&mut upstream.a);
+    // The media server lends small areas: raw packets only wait there until drained.
+    lend(
+        &mut upstream.b,
+        MediaKind::Video,
+        AreaUse::Receive,
+        32 * 1024,
+    );
+    upstream
+        .a
+        .create_data_channel("chat", Default::default())
+        .unwrap();
+    upstream.a.add_track(MediaKind::Video, "cam").unwrap();
+    upstream.signal();
+    assert!(
+        upstream.run_until(Duration::from_secs(10), |p| p.opened(false)
+            && p.opened(true))
+    );
+    let mut downstream = Pair::new(peer(cb, 3), peer(ca, 4));
+    lend_all(&mut downstream.a);
+    lend_all(&mut downstream.b);
+    downstream
+        .a
+        .create_data_channel("chat", Default::default())
+        .unwrap();
+    downstream
+        .a
+        .add_track(MediaKind::Video, "forwarded")
+        .unwrap();
+    downstream.signal();
+    assert!(
+        downstream.run_until(Duration::from_secs(10), |p| p.opened(false)
+            && p.opened(true))
+    );
+
+    let mut sent = Vec::new();
+    for n in 0..20u32 {
+        let frame = vp8_frame(n, n % 10 == 0, 3000);
+        upstream.a.write_frame("1", 96, 3000 * n, &frame).unwrap();
+        sent.push(frame);
+        upstream.run_until(Duration::from_millis(33), |_| false);
+        for e in upstream.events_b.drain(..) {
+            if let Ev::Rtp(mid, packet) = e {
+                assert_eq!(mid, "1");
+                downstream.a.write_rtp("1", &packet).unwrap();
+            }
+        }
+        downstream.run_until(Duration::from_millis(5), |_| false);
+    }
+    downstream.run_until(Duration::from_millis(200), |_| false);
+    let got = media(&downstream.events_b, "1");
+    assert_eq!(got.len(), 20);
+    assert!(got.iter().zip(&sent).all(|(g, s)| &g.3 == s));
+    let b = upstream
+        .b
+        .media_stats(upstream.b.transceiver("1").unwrap())
+        .unwrap();
+    assert!(b.packets_received >= 60 && b.frames_received == 0, "{b:?}");
+    assert_eq!(upstream.b.stats().dropped_media_undrained, 0);
+}

@@ -43,6 +43,9 @@ pub struct Config {
     pub audio_codecs: &'static [sdp::jsep::CodecCapability<'static>],
     /// The video codecs, with their RTX entries (default [`media::VIDEO_CODECS`]).
     pub video_codecs: &'static [sdp::jsep::CodecCapability<'static>],
+    /// Every transceiver receives in raw mode ([`Peer::set_raw_receive`]): what a media
+    /// server wants.
+    pub raw_receive: bool,
 }
 
 /// Never the seed (every key and credential comes from it) nor the private key.
@@ -86,6 +89,7 @@ impl Config {
             dtls_timeout: core::time::Duration::from_secs(30),
             audio_codecs: media::AUDIO_CODECS,
             video_codecs: media::VIDEO_CODECS,
+            raw_receive: false,
         }
     }
 

@@ -59,6 +59,8 @@ impl<
     /// channel has to announce (open before close), then what SCTP delivers (messages, remote
     /// channels, closes), so a channel's `ChannelOpen` always precedes its messages.
     pub fn poll_event(&mut self) -> Option<Event<'_>> {
+        // The raw packet the last event lent is done with.
+        self.release_raw();
         // The event that refused a stream borrowed the association; its reset happens now.
         if let (Some(stream), Some(a)) = (self.refused_stream.take(), self.transport.sctp()) {
             a.close_channel(sctp::StreamId(stream));
@@ -125,6 +127,9 @@ impl<
         }
         if self.has_media_announcement() {
             return self.poll_media_announcement();
+        }
+        if self.has_raw() {
+            return self.poll_raw();
         }
         if let Some((i, meta)) = self.poll_media_frame() {
             return self.media_data(i, meta);

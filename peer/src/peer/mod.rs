@@ -422,6 +422,7 @@ impl<
         s.dropped_media_no_area = self.media.dropped_no_area;
         s.dropped_media_unrouted = self.media.dropped_unrouted;
         s.dropped_media_malformed = self.media.dropped_malformed;
+        s.dropped_media_undrained = self.media.dropped_undrained;
         s.selected_pair = self.selected;
         s
     }

@@ -299,6 +299,16 @@ pub enum Event<'e> {
     },
     /// A frame, in order, borrowed from the stream's area until the next call.
     MediaData(MediaData<'e>),
+    /// An RTP packet, unprotected, on a transceiver in raw mode
+    /// ([`Peer::set_raw_receive`]), borrowed until the next call.
+    Rtp {
+        /// The transceiver's mid.
+        mid: &'e str,
+        /// The simulcast layer's rid, if any.
+        rid: Option<&'e str>,
+        /// The whole packet, header and payload.
+        packet: &'e [u8],
+    },
     /// The peer asks for a keyframe (PLI or FIR) on what we send: the host's encoder should
     /// make one.
     KeyframeRequest {
@@ -486,6 +496,9 @@ pub struct Stats {
     pub dropped_media_unrouted: u64,
     /// Dropped: RTP or RTCP that did not parse after unprotecting.
     pub dropped_media_malformed: u64,
+    /// Dropped: a raw packet ([`Event::Rtp`]) arrived before the previous one was handed out
+    /// (the host did not drain events after `handle_packet`).
+    pub dropped_media_undrained: u64,
     /// Dropped: an event did not fit the Peer's event queue. Never happens (each kind is
     /// coalesced first); a tripwire the tests assert is zero.
     pub dropped_events: u64,

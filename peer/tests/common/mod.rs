@@ -68,6 +68,7 @@ pub(crate) enum Ev {
     Keyframe(String, peerless::KeyframeKind),
     AreaNeeded(String, peerless::AreaUse),
     Tone(Option<char>),
+    Rtp(String, Vec<u8>),
     Dtmf(Option<char>, Duration),
     Other,
 }
@@ -125,6 +126,7 @@ pub(crate) fn drain(p: &mut Peer) -> Vec<Ev> {
             Event::KeyframeRequest { mid, kind } => Ev::Keyframe(mid.to_string(), kind),
             Event::MediaAreaNeeded { mid, use_, .. } => Ev::AreaNeeded(mid.to_string(), use_),
             Event::ToneChange { tone, .. } => Ev::Tone(tone),
+            Event::Rtp { mid, packet, .. } => Ev::Rtp(mid.to_string(), packet.to_vec()),
             Event::Dtmf { tone, duration, .. } => Ev::Dtmf(tone, duration),
             _ => Ev::Other,
         });

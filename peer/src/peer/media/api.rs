@@ -74,7 +74,9 @@ impl<
             .position(Option::is_none)
             .ok_or(MediaError::TooManyTransceivers)?;
         if let Some(s) = self.media.transceivers.get_mut(slot) {
-            *s = Some(Transceiver::new(kind, direction, ssrc, rtx));
+            let mut t = Transceiver::new(kind, direction, ssrc, rtx);
+            t.raw = self.config.raw_receive;
+            *s = Some(t);
         }
         self.update_negotiation_needed(false);
         Ok(TransceiverId(slot as u8))
@@ -167,6 +169,25 @@ impl<
         t.current_direction = None;
         self.update_streams(usize::from(id.0));
         self.update_negotiation_needed(false);
+        Ok(())
+    }
+
+    /// Raw mode for what the transceiver receives (a media server that forwards packets):
+    /// every RTP packet is handed out as it comes, unprotected, in [`Event::Rtp`], with no
+    /// jitter buffer: the stream's receive area queues whole packets until they are handed
+    /// out (a host that reads datagrams in batches before draining loses none while the area
+    /// has room); RTX is restored to the original packet; statistics, receiver reports and
+    /// NACKs go on as in frame mode. Applies to streams that start after the call (set it
+    /// before the negotiation).
+    ///
+    /// # Errors
+    ///
+    /// [`MediaError::UnknownTransceiver`].
+    pub fn set_raw_receive(&mut self, id: TransceiverId, raw: bool) -> Result<(), MediaError> {
+        self.media
+            .get_mut(id)
+            .ok_or(MediaError::UnknownTransceiver)?
+            .raw = raw;
         Ok(())
     }
 
@@ -340,6 +361,42 @@ impl<
             mid: t.mid.as_str(),
             kind: t.kind,
             use_,
+        })
+    }
+
+    /// Whether a raw-mode stream has a packet queued.
+    pub(in crate::peer) fn has_raw(&self) -> bool {
+        self.media
+            .receivers
+            .iter()
+            .flatten()
+            .any(|r| r.raw.as_ref().is_some_and(|q| !q.is_empty()))
+    }
+
+    /// The packet `Event::Rtp` lent out last leaves its queue.
+    pub(in crate::peer) fn release_raw(&mut self) {
+        if let Some(i) = self.media.raw_lent.take()
+            && let Some(Some(r)) = self.media.receivers.get_mut(i)
+            && let Some(q) = r.raw.as_mut()
+        {
+            q.pop();
+        }
+    }
+
+    /// `Event::Rtp` for the oldest packet of the first raw stream with one queued.
+    pub(in crate::peer) fn poll_raw(&mut self) -> Option<Event<'_>> {
+        let i = self.media.receivers.iter().position(|r| {
+            r.as_ref()
+                .and_then(|r| r.raw.as_ref())
+                .is_some_and(|q| !q.is_empty())
+        })?;
+        self.media.raw_lent = Some(i);
+        let r = self.media.receivers.get(i)?.as_ref()?;
+        let t = self.media.transceivers.get(r.transceiver)?.as_ref()?;
+        Some(Event::Rtp {
+            mid: t.mid.as_str(),
+            rid: Some(r.rid.as_str()).filter(|s| !s.is_empty()),
+            packet: r.raw.as_ref()?.front()?,
         })
     }
 

@@ -26,6 +26,7 @@ use super::*;
 mod api;
 mod dtmf;
 mod negotiate;
+mod raw;
 mod receive;
 mod rtcp;
 mod send;
@@ -244,6 +245,9 @@ pub(super) struct Transceiver<S> {
     pub(super) announce_area_needed: Option<AreaUse>,
     /// DTMF sent and received (audio), once used.
     pub(super) dtmf: Option<Dtmf>,
+    /// Incoming packets go to the host as they come ([`Event::Rtp`]), without a jitter
+    /// buffer or an area.
+    pub(super) raw: bool,
     pub(super) stats: MediaStats,
 }
 
@@ -266,6 +270,7 @@ impl<S> Transceiver<S> {
             send: None,
             announce_area_needed: None,
             dtmf: None,
+            raw: false,
             stats: MediaStats::default(),
         }
     }
@@ -302,6 +307,11 @@ pub(super) struct Media<S, const TRANSCEIVERS: usize> {
     pub(super) next_sender: usize,
     /// We offered in the last finished exchange (our current description is an offer).
     pub(super) we_offered: bool,
+    /// The raw packet `Event::Rtp` lent out last: taken from its queue at the next
+    /// `poll_event`.
+    pub(super) raw_lent: Option<usize>,
+    /// Raw packets dropped because their stream's queue was full.
+    pub(super) dropped_undrained: u64,
 }
 
 impl<S: Area, const TRANSCEIVERS: usize> Media<S, TRANSCEIVERS> {
@@ -319,6 +329,8 @@ impl<S: Area, const TRANSCEIVERS: usize> Media<S, TRANSCEIVERS> {
             dropped_malformed: 0,
             next_sender: 0,
             we_offered: false,
+            raw_lent: None,
+            dropped_undrained: 0,
         }
     }
 

@@ -289,6 +289,7 @@ impl<
                         .flatten()
                         .filter(|a| a.kind == kind && a.use_ == AreaUse::Receive)
                         .count();
+                    let raw = self.config.raw_receive;
                     if self.media.by_mid(mid).is_some() || areas <= promised {
                         continue;
                     }
@@ -296,6 +297,7 @@ impl<
                     if let Some(slot) = self.media.transceivers.iter_mut().find(|t| t.is_none()) {
                         let mut t = Transceiver::new(kind, Direction::RecvOnly, ssrc, rtx);
                         t.mid = Text::copy_from(mid).unwrap_or_default();
+                        t.raw = raw;
                         *slot = Some(t);
                     }
                 }
@@ -481,8 +483,9 @@ impl<
             }
             if let Some(r) = self.media.receivers.get_mut(i).and_then(Option::take) {
                 let kind = r.kind;
-                self.media
-                    .return_area(kind, AreaUse::Receive, r.into_area());
+                if let Some(area) = r.into_area() {
+                    self.media.return_area(kind, AreaUse::Receive, area);
+                }
             }
         }
     }

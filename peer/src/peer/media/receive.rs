@@ -23,7 +23,11 @@ use peerless_rtp::receive::{
     ReceiverStats,
 };
 
+use super::raw::PacketRing;
 use super::*;
+
+/// The largest RTP packet handed out raw.
+pub(in crate::peer) const RAW_MAX: usize = 1500;
 
 /// Missing packets a stream tracks for NACK at once (each entry costs 42 bytes in the
 /// Peer; 32 cover a burst of a third of a 720p keyframe).
@@ -46,7 +50,10 @@ pub(in crate::peer) struct ReceiveStream<S> {
     pub(in crate::peer) rid: Text<MAX_RID>,
     pub(in crate::peer) pt: u8,
     pub(in crate::peer) codec: Codec,
-    jitter: JitterBuffer<S, AnyDepacketizer>,
+    /// `None` in raw mode: packets go to the host as they come ([`Event::Rtp`]).
+    jitter: Option<JitterBuffer<S, AnyDepacketizer>>,
+    /// Raw mode: packets waiting for `Event::Rtp`, in the area.
+    pub(in crate::peer) raw: Option<PacketRing<S>>,
     pub(in crate::peer) stats: ReceiverStats,
     nack: Option<NackRequests<NACK_WINDOW>>,
     pub(in crate::peer) keyframes: Option<KeyframeRequests>,
@@ -67,6 +74,7 @@ impl<S: Area> ReceiveStream<S> {
         ssrc: u32,
         codec: &negotiate::NegotiatedCodec,
         area: S,
+        raw: bool,
     ) -> Option<Self> {
         let config = match kind {
             MediaKind::Audio => rx::Config::audio(),
@@ -80,7 +88,7 @@ impl<S: Area> ReceiveStream<S> {
         } else {
             None
         };
-        Some(ReceiveStream {
+        let mut stream = ReceiveStream {
             transceiver,
             kind,
             ssrc,
@@ -88,7 +96,8 @@ impl<S: Area> ReceiveStream<S> {
             rid: Text::new(),
             pt: codec.pt,
             codec: codec.codec,
-            jitter: JitterBuffer::new(config, depacketizer, area),
+            jitter: None,
+            raw: None,
             stats: ReceiverStats::new(ssrc, codec.codec.clock_rate()),
             nack: codec
                 .nack
@@ -104,11 +113,37 @@ impl<S: Area> ReceiveStream<S> {
             plis_sent: 0,
             firs_sent: 0,
             dropped: 0,
-        })
+        };
+        if raw {
+            stream.raw = Some(PacketRing::new(area));
+        } else {
+            stream.jitter = Some(JitterBuffer::new(config, depacketizer, area));
+        }
+        Some(stream)
     }
 
-    pub(in crate::peer) fn into_area(self) -> S {
-        self.jitter.into_area()
+    /// The lent area back.
+    pub(in crate::peer) fn into_area(self) -> Option<S> {
+        match (self.jitter, self.raw) {
+            (Some(j), _) => Some(j.into_area()),
+            (None, Some(r)) => Some(r.into_area()),
+            (None, None) => None,
+        }
+    }
+
+    /// Whether packets go to the host as they come.
+    pub(in crate::peer) fn is_raw(&self) -> bool {
+        self.raw.is_some()
+    }
+
+    /// Counts a packet handed out raw (statistics and NACK as for any packet).
+    fn record_raw(&mut self, now: Instant, sequence: u16, timestamp: u32, payload_len: usize) {
+        self.packets += 1;
+        self.bytes += payload_len as u64;
+        self.stats.record(now, sequence, timestamp);
+        if let Some(n) = self.nack.as_mut() {
+            n.record(now, sequence);
+        }
     }
 
     /// One media packet of this stream (an RTX packet already restored to its original).
@@ -117,7 +152,9 @@ impl<S: Area> ReceiveStream<S> {
             // The peer switched codecs: frames in flight of the old one are given up.
             match AnyDepacketizer::new(codec) {
                 Some(d) => {
-                    *self.jitter.depacketizer() = d;
+                    if let Some(j) = self.jitter.as_mut() {
+                        *j.depacketizer() = d;
+                    }
                     self.codec = codec;
                 }
                 None => {
@@ -133,14 +170,19 @@ impl<S: Area> ReceiveStream<S> {
         if let Some(n) = self.nack.as_mut() {
             n.record(now, packet.sequence);
         }
-        if self.jitter.insert(now, packet).is_err() {
+        if let Some(j) = self.jitter.as_mut()
+            && j.insert(now, packet).is_err()
+        {
             self.dropped += 1;
         }
         self.check_keyframe(now);
     }
 
     fn check_keyframe(&mut self, now: Instant) {
-        if self.jitter.needs_keyframe()
+        if self
+            .jitter
+            .as_ref()
+            .is_some_and(JitterBuffer::needs_keyframe)
             && let Some(k) = self.keyframes.as_mut()
         {
             k.request(now);
@@ -153,7 +195,7 @@ impl<S: Area> ReceiveStream<S> {
         let meta = loop {
             // Owned metadata first: a borrowed frame returned from inside the loop would
             // hold the buffer for the error path too.
-            let polled = self.jitter.poll_frame()?.map(|f| FrameMeta {
+            let polled = self.jitter.as_mut()?.poll_frame()?.map(|f| FrameMeta {
                 len: f.data.len(),
                 rtp_time: f.timestamp,
                 keyframe: f.keyframe,
@@ -163,7 +205,9 @@ impl<S: Area> ReceiveStream<S> {
                 Ok(meta) => break meta,
                 // Larger than the area's frame output: given up, so the stream goes on.
                 Err(_) => {
-                    self.jitter.skip_frame();
+                    if let Some(j) = self.jitter.as_mut() {
+                        j.skip_frame();
+                    }
                     self.dropped += 1;
                 }
             }
@@ -180,14 +224,14 @@ impl<S: Area> ReceiveStream<S> {
     /// The bytes of the frame `poll_frame` released last.
     pub(in crate::peer) fn frame(&self, meta: &FrameMeta) -> &[u8] {
         self.jitter
-            .frame_buffer()
-            .get(..meta.len)
+            .as_ref()
+            .and_then(|j| j.frame_buffer().get(..meta.len))
             .unwrap_or_default()
     }
 
     pub(in crate::peer) fn poll_timeout(&self) -> Option<Instant> {
         [
-            self.jitter.poll_timeout(),
+            self.jitter.as_ref().and_then(JitterBuffer::poll_timeout),
             self.nack.as_ref().and_then(NackRequests::poll_timeout),
             self.keyframes
                 .as_ref()
@@ -199,7 +243,9 @@ impl<S: Area> ReceiveStream<S> {
     }
 
     pub(in crate::peer) fn handle_timeout(&mut self, now: Instant) {
-        self.jitter.handle_timeout(now);
+        if let Some(j) = self.jitter.as_mut() {
+            j.handle_timeout(now);
+        }
         if let Some(n) = self.nack.as_mut() {
             n.handle_timeout(now);
         }
@@ -225,7 +271,7 @@ impl<S: Area> ReceiveStream<S> {
         s.bytes_received += self.bytes;
         s.packets_lost += i64::from(self.stats.cumulative_lost());
         s.frames_received += self.frames;
-        s.frames_dropped += self.jitter.stats().gaps_given_up;
+        s.frames_dropped += self.jitter.as_ref().map_or(0, |j| j.stats().gaps_given_up);
         s.nacks_sent += self.nacks_sent;
         s.plis_sent += self.plis_sent;
         s.firs_sent += self.firs_sent;
@@ -316,6 +362,7 @@ impl<
             return;
         };
         let kind = t.kind;
+        let raw = t.raw;
         let Some(area) = self.media.take_area(kind, AreaUse::Receive) else {
             if let Some(Some(t)) = self.media.transceivers.get_mut(slot)
                 && t.announce_area_needed.is_none()
@@ -325,7 +372,7 @@ impl<
             self.media.dropped_no_area += 1;
             return;
         };
-        let Some(mut stream) = ReceiveStream::new(slot, kind, ssrc, &codec, area) else {
+        let Some(mut stream) = ReceiveStream::new(slot, kind, ssrc, &codec, area, raw) else {
             self.media.dropped_unrouted += 1;
             return;
         };
@@ -422,6 +469,25 @@ impl<
                 marker: packet.marker(),
                 payload: rest,
             };
+            if r.is_raw() {
+                // The original as the sender first sent it (RFC 4588 §4): its SSRC, sequence
+                // number and payload type again.
+                let header = peerless_rtp::packet::Header {
+                    marker: original.marker,
+                    payload_type: codec.pt,
+                    sequence_number: original.sequence,
+                    timestamp: original.timestamp,
+                    ssrc: r.ssrc,
+                    ..Default::default()
+                };
+                r.record_raw(now, original.sequence, original.timestamp, rest.len());
+                let mut restored = [0u8; RAW_MAX];
+                match header.emit(rest, &mut restored) {
+                    Ok(n) => self.hand_out_raw(i, restored.get(..n).unwrap_or_default()),
+                    Err(_) => self.media.dropped_malformed += 1,
+                }
+                return;
+            }
             r.insert(now, codec.pt, codec.codec, original);
             return;
         }
@@ -440,6 +506,32 @@ impl<
             r.dropped += 1;
             return;
         };
+        if r.is_raw() {
+            r.record_raw(
+                now,
+                packet.sequence_number(),
+                packet.timestamp(),
+                packet.payload().len(),
+            );
+            self.hand_out_raw(i, packet.as_bytes());
+            return;
+        }
         r.insert(now, pt, codec.codec, MediaPacket::from(packet));
+    }
+
+    /// Queues a raw packet for `Event::Rtp` in its stream's area; a host that lets the
+    /// area fill (it does not drain events) loses the newer packet, counted in
+    /// `Stats::dropped_media_undrained`.
+    fn hand_out_raw(&mut self, stream: usize, packet: &[u8]) {
+        let queued = self
+            .media
+            .receivers
+            .get_mut(stream)
+            .and_then(Option::as_mut)
+            .and_then(|r| r.raw.as_mut())
+            .is_some_and(|ring| ring.push(packet));
+        if !queued {
+            self.media.dropped_undrained += 1;
+        }
     }
 }

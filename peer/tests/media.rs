@@ -497,3 +497,113 @@ fn a_media_server_forwards_raw_packets_and_the_far_end_gets_the_frames() {
     assert!(b.packets_received >= 60 && b.frames_received == 0, "{b:?}");
     assert_eq!(upstream.b.stats().dropped_media_undrained, 0);
 }
+
+/// The sizes the crate docs advise, proven: an audio-only device Peer (one transceiver, 8 KiB
+/// to send and 24 KiB to receive) and a 720p host Peer (512 KiB to send, 1 MiB to receive
+/// video) carry their media whole.
+#[test]
+fn the_documented_media_areas_carry_audio_on_a_device_and_720p_on_a_host() {
+    type DevicePeer = peerless::Peer<&'static mut [u8], 64, 4, 2048, 4096, 8192, 8, 1>;
+    let (ca, cb) = certs();
+    let device_size = std::mem::size_of::<DevicePeer>();
+    let host_size = std::mem::size_of::<peerless::Peer>();
+    println!("size_of: audio device Peer {device_size} B, default (host) Peer {host_size} B");
+    assert!(device_size < 56 * 1024, "{device_size}");
+
+    // The device: Opus both ways with the default Peer.
+    let (s, r) = common::areas();
+    let mut device: DevicePeer = peerless::Peer::new(
+        peerless::Config::new(ca, [5; 32]),
+        peerless_base::Instant::ZERO,
+        s,
+        r,
+    );
+    let lend_to = |p: &mut DevicePeer, use_, bytes| {
+        let area: &'static mut [u8] = Box::leak(vec![0u8; bytes].into_boxed_slice());
+        p.lend_media_area(MediaKind::Audio, use_, area).unwrap();
+    };
+    lend_to(&mut device, AreaUse::Send, 8 * 1024);
+    lend_to(&mut device, AreaUse::Receive, 24 * 1024);
+    let mut host = peer(cb, 6);
+    lend_all(&mut host);
+    device.add_track(MediaKind::Audio, "mic").unwrap();
+    host.add_track(MediaKind::Audio, "speaker").unwrap();
+    // The Pair harness is for the default Peer: drive these two by hand.
+    let a = common::addr(common::A);
+    let b = common::addr(common::B);
+    device.add_local_candidate(a).unwrap();
+    host.add_local_candidate(b).unwrap();
+    let mut buf = vec![0u8; 16384];
+    let offer = device.create_offer(&mut buf).unwrap().to_string();
+    device
+        .set_local_description(SdpType::Offer, &offer)
+        .unwrap();
+    host.set_remote_description(SdpType::Offer, &offer).unwrap();
+    let answer = host.create_answer(&mut buf).unwrap().to_string();
+    host.set_local_description(SdpType::Answer, &answer)
+        .unwrap();
+    device
+        .set_remote_description(SdpType::Answer, &answer)
+        .unwrap();
+    let mut now = peerless_base::Instant::ZERO;
+    let (mut to_host, mut to_device) = (0usize, 0usize);
+    let mut step = |device: &mut DevicePeer, host: &mut peerless::Peer, now| {
+        let mut moved = true;
+        while moved {
+            moved = false;
+            while let Some(t) = device.poll_transmit(&mut buf).unwrap() {
+                let n = t.payload.len();
+                host.handle_packet(now, a, b, &mut buf[..n]);
+                moved = true;
+            }
+            while let Some(t) = host.poll_transmit(&mut buf).unwrap() {
+                let n = t.payload.len();
+                device.handle_packet(now, b, a, &mut buf[..n]);
+                moved = true;
+            }
+            while let Some(e) = device.poll_event() {
+                to_device += usize::from(matches!(e, Event::MediaData(_)));
+            }
+            while let Some(e) = host.poll_event() {
+                to_host += usize::from(matches!(e, Event::MediaData(_)));
+            }
+        }
+        device.handle_timeout(now);
+        host.handle_timeout(now);
+    };
+    for _ in 0..300 {
+        now += Duration::from_millis(10);
+        step(&mut device, &mut host, now);
+    }
+    assert_eq!(
+        device.connection_state(),
+        peerless::ConnectionState::Connected
+    );
+    let (dm, hm) = ("0", "0");
+    for n in 0..100u32 {
+        let opus = [0x78, (n >> 8) as u8, n as u8, 0x55, 0xaa, 0x11, 0x22, 0x33];
+        device.write_frame(dm, 111, 960 * n, &opus).unwrap();
+        host.write_frame(hm, 111, 960 * n, &opus).unwrap();
+        now += Duration::from_millis(20);
+        step(&mut device, &mut host, now);
+    }
+    for _ in 0..20 {
+        now += Duration::from_millis(20);
+        step(&mut device, &mut host, now);
+    }
+    assert_eq!((to_host, to_device), (100, 100));
+
+    // The host: 720p-sized VP8 at 30 fps, 2.5 Mbit/s (a 100 KB keyframe a second).
+    let mut pair = connected_av();
+    let mut sent = 0;
+    for n in 0..90u32 {
+        let size = if n % 30 == 0 { 100_000 } else { 7_000 };
+        pair.a
+            .write_frame("2", 96, 3000 * n, &vp8_frame(n, n % 30 == 0, size))
+            .unwrap();
+        sent += 1;
+        pair.run_until(Duration::from_millis(33), |_| false);
+    }
+    pair.run_until(Duration::from_millis(300), |_| false);
+    assert_eq!(media(&pair.events_b, "2").len(), sent);
+}

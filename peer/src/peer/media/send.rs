@@ -19,8 +19,10 @@ use peerless_rtp::send::{HistoryConfig, NtpTime, Rtx, SendHistory, SenderStats};
 use super::negotiate::mid_id;
 use super::*;
 
-/// Index entries the send history keeps per stream: about 2 s of 720p video at 1 Mbit/s.
-const HISTORY_PACKETS: usize = 512;
+/// The packet size the send history's index is sized for: an audio frame, a video packet.
+/// An index record costs 32 bytes of the area, so the index takes a fraction of it.
+const AUDIO_PACKET_GUESS: usize = 160;
+const VIDEO_PACKET_GUESS: usize = 1100;
 /// Room for one packet's header with extensions.
 const MAX_HEADER: usize = 12 + 4 + 40;
 
@@ -53,7 +55,15 @@ impl<S: Area> SendStream<S> {
             ssrc: t.ssrc,
             rtx_ssrc: t.rtx_ssrc,
             sequence: u16::from_be_bytes(seq),
-            history: SendHistory::new(HistoryConfig::default(), area, HISTORY_PACKETS),
+            history: {
+                let guess = match t.kind {
+                    MediaKind::Audio => AUDIO_PACKET_GUESS,
+                    MediaKind::Video => VIDEO_PACKET_GUESS,
+                };
+                let per_packet = guess + SendHistory::<S>::INDEX_BYTES_PER_PACKET;
+                let packets = (area.as_ref().len() / per_packet).clamp(8, 4096);
+                SendHistory::new(HistoryConfig::default(), area, packets)
+            },
             packetizer: None,
             sender: SenderStats::new(90_000, NtpTime::from_unix(core::time::Duration::ZERO)),
             clock_rate: 0,
@@ -110,7 +120,13 @@ impl<S: Area> SendStream<S> {
         let max_payload = mtu.saturating_sub(MAX_HEADER + SRTP_OVERHEAD).max(64);
         // Whole frames or nothing: a frame cut short is worse than one not sent.
         let packets = frame.len() / max_payload.saturating_sub(16).max(1) + 2;
-        if frame.len() + packets * (MAX_HEADER + 16) > self.history.unsent_room() {
+        // Bytes, index records and the largest packet (a packet that does not fit before the
+        // ring's end starts over at its start): whole frames or nothing.
+        let bytes = frame.len() + packets * (MAX_HEADER + 16);
+        if !self
+            .history
+            .can_enqueue(packets, bytes, max_payload + MAX_HEADER)
+        {
             return Err(MediaError::Full);
         }
         if self
@@ -215,7 +231,8 @@ impl<S: Area> SendStream<S> {
         rtp_time: u32,
         payload: &[u8],
     ) -> Result<(), MediaError> {
-        if payload.len() + MAX_HEADER + 16 > self.history.unsent_room() {
+        let len = payload.len() + MAX_HEADER;
+        if !self.history.can_enqueue(1, len, len) {
             return Err(MediaError::Full);
         }
         let mut writer = ExtensionWriter::<2, 40>::new(&self.extensions);

@@ -607,3 +607,162 @@ fn the_documented_media_areas_carry_audio_on_a_device_and_720p_on_a_host() {
     pair.run_until(Duration::from_millis(300), |_| false);
     assert_eq!(media(&pair.events_b, "2").len(), sent);
 }
+
+/// A's offer as a browser sending simulcast writes it (RFC 8853): three rids in the video
+/// section. A's own Peer does not send simulcast, so its host writes the layers by hand
+/// (RTP with the mid and rid extensions, protected with A's SRTP context), as a browser would.
+#[test]
+fn three_simulcast_layers_arrive_as_three_streams_by_rid() {
+    use peerless_rtp::extension::{ExtensionMap, ExtensionWriter, Mid, Rid, uri};
+    use peerless_rtp::packet::Header;
+    let (ca, cb) = certs();
+    let mut pair = Pair::new(peer(ca, 1), peer(cb, 2));
+    lend_all(&mut pair.a);
+    lend_all(&mut pair.b);
+    for _ in 0..2 {
+        // Two more receive areas: one per layer.
+        lend(&mut pair.b, MediaKind::Video, AreaUse::Receive, 512 * 1024);
+    }
+    pair.a
+        .create_data_channel("chat", Default::default())
+        .unwrap();
+    pair.a.add_track(MediaKind::Video, "cam").unwrap();
+    pair.a.add_local_candidate(common::addr(common::A)).unwrap();
+    pair.b.add_local_candidate(common::addr(common::B)).unwrap();
+    let mut buf = vec![0u8; 16384];
+    let offer = pair.a.create_offer(&mut buf).unwrap().to_string();
+    pair.a
+        .set_local_description(SdpType::Offer, &offer)
+        .unwrap();
+    let simulcast = offer.replace(
+        "a=msid:cam",
+        "a=rid:q send\r\na=rid:h send\r\na=rid:f send\r\na=simulcast:send q;h;f\r\na=msid:cam",
+    );
+    assert_ne!(simulcast, offer);
+    pair.b
+        .set_remote_description(SdpType::Offer, &simulcast)
+        .unwrap();
+    let answer = pair.b.create_answer(&mut buf).unwrap().to_string();
+    assert!(answer.contains("a=simulcast:recv q;h;f"), "{answer}");
+    pair.b
+        .set_local_description(SdpType::Answer, &answer)
+        .unwrap();
+    pair.a
+        .set_remote_description(SdpType::Answer, &answer)
+        .unwrap();
+    assert!(pair.run_until(Duration::from_secs(10), |p| p.opened(false)
+        && p.opened(true)));
+
+    let mut map = ExtensionMap::new();
+    map.insert_uri(4, uri::MID).unwrap();
+    map.insert_uri(10, uri::RID).unwrap();
+    let (from, to) = (common::addr(common::A), common::addr(common::B));
+    let mut sent = std::collections::HashMap::new();
+    for n in 0..10u16 {
+        for (layer, rid) in ["q", "h", "f"].into_iter().enumerate() {
+            let frame = vp8_frame(u32::from(n) * 3 + layer as u32, n == 0, 200 * (layer + 1));
+            let mut w = ExtensionWriter::<2, 40>::new(&map);
+            w.put(&Mid("1")).unwrap().put(&Rid(rid)).unwrap();
+            let elements = w.elements();
+            let header = Header {
+                marker: true,
+                payload_type: 96,
+                sequence_number: 1000 * layer as u16 + n,
+                timestamp: 3000 * u32::from(n),
+                ssrc: 0x1000 + layer as u32,
+                extensions: elements.as_slice(),
+                ..Header::default()
+            };
+            // A VP8 payload descriptor (S bit, partition 0) and the frame: one packet each.
+            let mut payload = vec![0x10];
+            payload.extend_from_slice(&frame);
+            let mut packet = vec![0u8; 2048];
+            let len = header.emit(&payload, &mut packet).unwrap();
+            let len = pair
+                .a
+                .srtp()
+                .unwrap()
+                .outbound
+                .protect_rtp(&mut packet, len)
+                .unwrap();
+            pair.b.handle_packet(pair.now, from, to, &mut packet[..len]);
+            sent.entry(rid).or_insert_with(Vec::new).push(frame);
+        }
+        pair.run_until(Duration::from_millis(33), |_| false);
+    }
+    for rid in ["q", "h", "f"] {
+        let got: Vec<_> = pair
+            .events_b
+            .iter()
+            .filter_map(|e| match e {
+                Ev::Media {
+                    rid: Some(r), data, ..
+                } if r == rid => Some(data.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(&got, &sent[rid], "layer {rid}");
+    }
+    let stats = pair
+        .b
+        .media_stats(pair.b.transceiver("1").unwrap())
+        .unwrap();
+    assert_eq!(stats.frames_received, 30);
+    assert_eq!(pair.b.stats().dropped_media_unrouted, 0);
+}
+
+fn renegotiate(pair: &mut Pair, offerer_is_a: bool) {
+    let mut buf = vec![0u8; 16384];
+    let (o, a) = if offerer_is_a {
+        (&mut pair.a, &mut pair.b)
+    } else {
+        (&mut pair.b, &mut pair.a)
+    };
+    let offer = o.create_offer(&mut buf).unwrap().to_string();
+    o.set_local_description(SdpType::Offer, &offer).unwrap();
+    a.set_remote_description(SdpType::Offer, &offer).unwrap();
+    let answer = a.create_answer(&mut buf).unwrap().to_string();
+    a.set_local_description(SdpType::Answer, &answer).unwrap();
+    o.set_remote_description(SdpType::Answer, &answer).unwrap();
+}
+
+#[test]
+fn remove_track_and_direction_changes_take_effect_with_the_next_negotiation() {
+    let mut pair = connected_av();
+    let video = pair.a.transceiver("2").unwrap();
+    pair.a.remove_track(video).unwrap();
+    // Not yet: the agreed direction still sends until the exchange.
+    assert_eq!(pair.a.current_direction(video), Some(Direction::SendOnly));
+    assert!(
+        pair.a
+            .poll_event()
+            .is_some_and(|e| e == Event::NegotiationNeeded)
+    );
+    renegotiate(&mut pair, true);
+    assert_eq!(pair.a.current_direction(video), Some(Direction::Inactive));
+    assert_eq!(
+        pair.a.write_frame("2", 96, 0, b"x"),
+        Err(peerless::MediaError::NotSending)
+    );
+    // B now wants to send video too; A receives it after B's offer.
+    let b_video = pair.b.transceiver("2").unwrap();
+    pair.b.set_direction(b_video, Direction::SendRecv).unwrap();
+    pair.a.set_direction(video, Direction::RecvOnly).unwrap();
+    renegotiate(&mut pair, false);
+    assert_eq!(pair.b.current_direction(b_video), Some(Direction::SendOnly));
+    assert_eq!(pair.a.current_direction(video), Some(Direction::RecvOnly));
+    pair.events_a.clear();
+    pair.run_until(Duration::from_millis(50), |_| false);
+    for n in 0..3u32 {
+        pair.b
+            .write_frame("2", 96, 3000 * n, &vp8_frame(n, n == 0, 1500))
+            .unwrap();
+        pair.run_until(Duration::from_millis(33), |_| false);
+    }
+    assert!(
+        pair.events_a
+            .iter()
+            .any(|e| matches!(e, Ev::Track { mid, .. } if mid == "2"))
+    );
+    assert_eq!(media(&pair.events_a, "2").len(), 3);
+}

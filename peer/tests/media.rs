@@ -766,3 +766,54 @@ fn remove_track_and_direction_changes_take_effect_with_the_next_negotiation() {
     );
     assert_eq!(media(&pair.events_a, "2").len(), 3);
 }
+
+#[test]
+fn codec_preferences_order_and_limit_what_a_transceiver_offers_and_answers() {
+    let (ca, cb) = certs();
+    let mut pair = Pair::new(peer(ca, 1), peer(cb, 2));
+    lend_all(&mut pair.a);
+    lend_all(&mut pair.b);
+    pair.a
+        .create_data_channel("chat", Default::default())
+        .unwrap();
+    let video = pair.a.add_track(MediaKind::Video, "cam").unwrap();
+    let audio = pair.a.add_track(MediaKind::Audio, "mic").unwrap();
+    // H.264 first, then VP8; nothing else. PCMU only for audio (DTMF stays).
+    pair.a
+        .set_codec_preferences(video, &[Codec::H264, Codec::Vp8])
+        .unwrap();
+    pair.a.set_codec_preferences(audio, &[Codec::Pcmu]).unwrap();
+    assert_eq!(
+        pair.a.set_codec_preferences(audio, &[Codec::Vp8]),
+        Err(peerless::MediaError::Unsupported)
+    );
+    pair.signal();
+    let offer = pair.a.current_local_description().unwrap().to_string();
+    assert!(
+        offer.contains(" UDP/TLS/RTP/SAVPF 102 103 96 97\r\n"),
+        "{offer}"
+    );
+    assert!(
+        offer.contains(" UDP/TLS/RTP/SAVPF 0 110 126\r\n"),
+        "{offer}"
+    );
+    // B answers with the offer's order (the offerer's preference).
+    let mid = pair.a.mid(video).unwrap().to_string();
+    assert_eq!(
+        pair.b
+            .codecs(pair.b.transceiver(&mid).unwrap())
+            .collect::<Vec<_>>(),
+        [(102, Codec::H264), (96, Codec::Vp8)]
+    );
+    // B prefers VP8 for what it answers next: its answer keeps VP8 alone, with the
+    // offerer's payload types.
+    let b_video = pair.b.transceiver(&mid).unwrap();
+    pair.b
+        .set_codec_preferences(b_video, &[Codec::Vp8])
+        .unwrap();
+    renegotiate(&mut pair, true);
+    let answer = pair.b.current_local_description().unwrap().to_string();
+    assert!(answer.contains(" UDP/TLS/RTP/SAVPF 96 97\r\n"), "{answer}");
+    assert_eq!(pair.a.payload_type(&mid, Codec::H264), None);
+    assert_eq!(pair.a.payload_type(&mid, Codec::Vp8), Some(96));
+}

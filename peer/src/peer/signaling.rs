@@ -168,11 +168,35 @@ impl<
         local.audio_extmaps = media::AUDIO_EXTENSIONS;
         local.video_extmaps = media::VIDEO_EXTENSIONS;
         local.receive_only = receive_only;
-        // Our transceivers in slot order (`live_slot` maps an index back to its slot).
+        // Our transceivers in slot order (`live_slot` maps an index back to its slot), each
+        // with its codec preferences expanded here.
+        let mut preferred = [[media::NO_CODEC; media::MAX_PREFERRED_ENTRIES]; TRANSCEIVERS];
+        let mut preferred_len = [0usize; TRANSCEIVERS];
+        for (((_, t), list), len) in self
+            .media
+            .iter()
+            .zip(preferred.iter_mut())
+            .zip(preferred_len.iter_mut())
+        {
+            let all = match t.kind {
+                jsep::TrackKind::Audio => self.config.audio_codecs,
+                jsep::TrackKind::Video => self.config.video_codecs,
+            };
+            if t.codec_preferences.iter().any(Option::is_some) {
+                *len = media::preferred_codecs(all, &t.codec_preferences, list);
+            }
+        }
         let mut transceivers = [jsep::Transceiver::new("", jsep::TrackKind::Audio); TRANSCEIVERS];
         let mut count = 0;
-        for ((_, t), dst) in self.media.iter().zip(transceivers.iter_mut()) {
+        for ((((_, t), dst), list), len) in self
+            .media
+            .iter()
+            .zip(transceivers.iter_mut())
+            .zip(preferred.iter())
+            .zip(preferred_len.iter())
+        {
             let mut j = jsep::Transceiver::new(t.mid.as_str(), t.kind);
+            j.codecs = list.get(..*len).filter(|l| !l.is_empty());
             j.direction = t.direction;
             j.stopped = t.stopped;
             j.cname = self.media.cname.as_str();

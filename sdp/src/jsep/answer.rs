@@ -157,7 +157,7 @@ pub(super) fn plan_answer<'a>(
         } else if let Some(kind) = TrackKind::of(m.kind()).filter(|_| is_dtls_srtp(line.proto)) {
             // A section whose transceiver we stopped stays rejected (RFC 8829 §5.3.1).
             let stopped = local.transceivers.iter().any(|t| t.mid == mid && t.stopped);
-            if stopped || accepted_codecs(local, kind, &m).next().is_none() {
+            if stopped || accepted_codecs(local.codecs(kind), &m).next().is_none() {
                 Content::Rejected(m.index())
             } else {
                 let taken = |i: usize| {
@@ -288,8 +288,7 @@ fn fmtp_compatible(name: &str, offered: Option<&str>, ours: Option<&str>) -> boo
 
 /// The local codec that answers offered payload type `pt`, if any (not for RTX).
 fn match_codec<'l>(
-    local: &Local<'l>,
-    kind: TrackKind,
+    codecs: &'l [CodecCapability<'l>],
     m: &Media<'_>,
     pt: u8,
 ) -> Option<&'l CodecCapability<'l>> {
@@ -298,7 +297,7 @@ fn match_codec<'l>(
         return None;
     }
     let offered_fmtp = m.fmtp(pt).map(|f| f.params);
-    local.codecs(kind).iter().find(|c| {
+    codecs.iter().find(|c| {
         c.name.eq_ignore_ascii_case(map.encoding)
             && c.clock_rate == map.clock_rate
             && c.channels.unwrap_or(1) == map.channels.unwrap_or(1)
@@ -309,12 +308,14 @@ fn match_codec<'l>(
 /// The offered payload types we accept, in the offer's order, with the local codec that
 /// answers each and, for RTX, the payload type it repairs.
 fn accepted_codecs<'l, 'm>(
-    local: &'m Local<'l>,
-    kind: TrackKind,
+    codecs: &'l [CodecCapability<'l>],
     m: &'m Media<'m>,
-) -> impl Iterator<Item = (u8, &'l CodecCapability<'l>, Option<u8>)> + 'm {
+) -> impl Iterator<Item = (u8, &'l CodecCapability<'l>, Option<u8>)> + 'm
+where
+    'l: 'm,
+{
     m.payload_types().filter_map(move |pt| {
-        if let Some(c) = match_codec(local, kind, m, pt) {
+        if let Some(c) = match_codec(codecs, m, pt) {
             return Some((pt, c, None));
         }
         // RTX (RFC 4588) is accepted when what it repairs is and we do RTX at that rate.
@@ -323,9 +324,8 @@ fn accepted_codecs<'l, 'm>(
             return None;
         }
         let apt = crate::attr::parse_pt(m.fmtp(pt)?.get("apt")?)?;
-        match_codec(local, kind, m, apt)?;
-        let rtx = local
-            .codecs(kind)
+        match_codec(codecs, m, apt)?;
+        let rtx = codecs
             .iter()
             .find(|c| c.name.eq_ignore_ascii_case("rtx") && c.clock_rate == map.clock_rate)?;
         Some((pt, rtx, Some(apt)))
@@ -406,10 +406,17 @@ fn write_answer_section(
         Content::ReceiveOnly(kind) => (kind, None),
         Content::BundleTag => return write_bundle_tag(w, local, m, slot.mid, role),
     };
+    // The transceiver's preferences, unless they leave nothing the offer has (then ours).
+    let preferred = local.codecs_of(kind, transceiver);
+    let codecs = if accepted_codecs(preferred, m).next().is_some() {
+        preferred
+    } else {
+        local.codecs(kind)
+    };
     let wanted = transceiver.map_or(Direction::RecvOnly, |t| t.direction);
     let direction = Direction::answer(m.direction(), wanted);
     write!(w, "m={} {port} {}", line.kind, line.proto)?;
-    for (pt, _, _) in accepted_codecs(local, kind, m) {
+    for (pt, _, _) in accepted_codecs(codecs, m) {
         write!(w, " {pt}")?;
     }
     w.write_str("\r\n")?;
@@ -440,7 +447,7 @@ fn write_answer_section(
     if m.rtcp_rsize() {
         s.flag("rtcp-rsize")?;
     }
-    for (pt, c, apt) in accepted_codecs(local, kind, m) {
+    for (pt, c, apt) in accepted_codecs(codecs, m) {
         let offered_fb = |fb: &str| m.rtcp_fb(pt).any(|o| o.feedback.eq_ignore_ascii_case(fb));
         match apt {
             Some(apt) => {

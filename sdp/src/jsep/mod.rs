@@ -293,6 +293,9 @@ pub struct Transceiver<'a> {
     pub rtx_ssrc: Option<u32>,
     /// Our RTCP CNAME (RFC 7022).
     pub cname: &'a str,
+    /// Its codec preferences (`setCodecPreferences`): the codecs, in order, it offers and
+    /// accepts instead of [`Local`]'s list for its kind (RTX entries included as wanted).
+    pub codecs: Option<&'a [CodecCapability<'a>]>,
 }
 
 impl<'a> Transceiver<'a> {
@@ -308,6 +311,7 @@ impl<'a> Transceiver<'a> {
             ssrc: None,
             rtx_ssrc: None,
             cname: "peerless",
+            codecs: None,
         }
     }
 }
@@ -380,6 +384,18 @@ impl<'a> Local<'a> {
             video_extmaps: DEFAULT_VIDEO_EXTMAPS,
             receive_only: true,
         }
+    }
+
+    /// The codecs of `transceiver` (its preferences, else ours for its kind).
+    fn codecs_of(
+        &self,
+        kind: TrackKind,
+        transceiver: Option<&Transceiver<'a>>,
+    ) -> &'a [CodecCapability<'a>] {
+        transceiver
+            .and_then(|t| t.codecs)
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(|| self.codecs(kind))
     }
 
     fn codecs(&self, kind: TrackKind) -> &'a [CodecCapability<'a>] {

@@ -43,7 +43,7 @@ pub fn create_offer<W: fmt::Write>(
         Content::Track(i) => local
             .transceivers
             .get(i)
-            .is_none_or(|t| local.codecs(t.kind).is_empty()),
+            .is_none_or(|t| local.codecs_of(t.kind, Some(t)).is_empty()),
         _ => false,
     };
     if plan.iter().any(without_codecs) {
@@ -178,7 +178,7 @@ fn write_offer_section(
         Content::ReceiveOnly(_) | Content::BundleTag => Err(fmt::Error),
         Content::Track(i) => {
             let t = local.transceivers.get(i).ok_or(fmt::Error)?;
-            let codecs = local.codecs(t.kind);
+            let codecs = local.codecs_of(t.kind, Some(t));
             w.write_str("m=")?;
             write!(w, "{} {port} UDP/TLS/RTP/SAVPF", t.kind.media_kind())?;
             for c in codecs {

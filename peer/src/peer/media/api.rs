@@ -191,6 +191,43 @@ impl<
         Ok(())
     }
 
+    /// `setCodecPreferences(codecs)`: the codecs this transceiver offers and accepts, in this
+    /// order, from the configured ones of its kind (their RTX entries and telephone-event
+    /// follow on their own); an empty list goes back to all of them. Takes effect with the
+    /// next negotiation (it does not by itself need one, as in the browser).
+    ///
+    /// # Errors
+    ///
+    /// [`MediaError::UnknownTransceiver`]; [`MediaError::Unsupported`] for a codec not
+    /// configured for the transceiver's kind, or more than [`MAX_PREFERENCES`].
+    pub fn set_codec_preferences(
+        &mut self,
+        id: TransceiverId,
+        codecs: &[Codec],
+    ) -> Result<(), MediaError> {
+        let (audio, video) = (self.config.audio_codecs, self.config.video_codecs);
+        let t = self
+            .media
+            .get_mut(id)
+            .ok_or(MediaError::UnknownTransceiver)?;
+        let all = match t.kind {
+            MediaKind::Audio => audio,
+            MediaKind::Video => video,
+        };
+        let known = |c: &Codec| {
+            all.iter()
+                .any(|x| Codec::from_rtpmap(x.name, x.clock_rate) == Some(*c))
+        };
+        if codecs.len() > MAX_PREFERENCES || !codecs.iter().all(known) {
+            return Err(MediaError::Unsupported);
+        }
+        t.codec_preferences = [None; MAX_PREFERENCES];
+        for (slot, c) in t.codec_preferences.iter_mut().zip(codecs) {
+            *slot = Some(*c);
+        }
+        Ok(())
+    }
+
     /// The transceivers, in creation order of their slots.
     pub fn transceivers(&self) -> impl Iterator<Item = TransceiverId> + '_ {
         self.media.iter().map(|(slot, _)| TransceiverId(slot as u8))

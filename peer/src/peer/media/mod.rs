@@ -51,6 +51,10 @@ pub(super) const MAX_RID: usize = 16;
 pub(super) const MAX_STREAM_ID: usize = 64;
 /// Payload types we keep per transceiver after negotiation (media codecs, RTX, DTMF).
 pub(super) const MAX_PAYLOAD_TYPES: usize = 12;
+/// Codecs a transceiver's preferences name at most.
+pub const MAX_PREFERENCES: usize = 8;
+/// Codec entries (with RTX and telephone-event) a transceiver's preferences expand to.
+pub(super) const MAX_PREFERRED_ENTRIES: usize = 16;
 /// Simulcast layers received per transceiver (RFC 8853: browsers send three).
 pub(super) const MAX_RIDS: usize = 3;
 
@@ -248,8 +252,57 @@ pub(super) struct Transceiver<S> {
     /// Incoming packets go to the host as they come ([`Event::Rtp`]), without a jitter
     /// buffer or an area.
     pub(super) raw: bool,
+    /// `setCodecPreferences`: the codecs it offers and accepts, in order (none: all).
+    pub(super) codec_preferences: [Option<Codec>; MAX_PREFERENCES],
     pub(super) stats: MediaStats,
 }
+
+/// A transceiver's codec entries from `all` (the configured list of its kind), in the order
+/// of its `preferences`, each with its RTX entries, then telephone-event (DTMF is not a
+/// codec choice); how many were written into `out`.
+pub(super) fn preferred_codecs<'c>(
+    all: &'c [CodecCapability<'c>],
+    preferences: &[Option<Codec>],
+    out: &mut [CodecCapability<'c>],
+) -> usize {
+    let mut n = 0;
+    let mut push = |c: &CodecCapability<'c>| {
+        if let Some(slot) = out.get_mut(n) {
+            *slot = *c;
+            n += 1;
+        }
+    };
+    let is = |c: &CodecCapability<'_>, name: &str| c.name.eq_ignore_ascii_case(name);
+    for want in preferences.iter().flatten() {
+        for c in all
+            .iter()
+            .filter(|c| Codec::from_rtpmap(c.name, c.clock_rate) == Some(*want))
+            .filter(|c| !is(c, "telephone-event"))
+        {
+            push(c);
+            for rtx in all.iter().filter(|r| is(r, "rtx")) {
+                let apt = rtx.fmtp.and_then(|f| sdp::attr::fmtp_get(f, "apt"));
+                if apt.and_then(|a| a.parse::<u8>().ok()) == Some(c.payload_type) {
+                    push(rtx);
+                }
+            }
+        }
+    }
+    for c in all.iter().filter(|c| is(c, "telephone-event")) {
+        push(c);
+    }
+    n
+}
+
+/// An unused entry of a preference list.
+pub(super) const NO_CODEC: CodecCapability<'static> = CodecCapability {
+    payload_type: 0,
+    name: "",
+    clock_rate: 0,
+    channels: None,
+    fmtp: None,
+    feedback: &[],
+};
 
 impl<S> Transceiver<S> {
     fn new(kind: MediaKind, direction: Direction, ssrc: u32, rtx_ssrc: u32) -> Self {
@@ -271,6 +324,7 @@ impl<S> Transceiver<S> {
             announce_area_needed: None,
             dtmf: None,
             raw: false,
+            codec_preferences: [None; MAX_PREFERENCES],
             stats: MediaStats::default(),
         }
     }

@@ -817,3 +817,21 @@ fn codec_preferences_order_and_limit_what_a_transceiver_offers_and_answers() {
     assert_eq!(pair.a.payload_type(&mid, Codec::H264), None);
     assert_eq!(pair.a.payload_type(&mid, Codec::Vp8), Some(96));
 }
+
+#[test]
+fn close_says_goodbye_for_every_source_before_the_transport_ends() {
+    let mut pair = connected_av();
+    for n in 0..3u32 {
+        pair.a
+            .write_frame("2", 96, 3000 * n, &vp8_frame(n, n == 0, 1500))
+            .unwrap();
+        pair.a.write_frame("1", 111, 960 * n, &[0x78, 1]).unwrap();
+        pair.run_until(Duration::from_millis(33), |_| false);
+    }
+    pair.a.close();
+    pair.shuttle();
+    for mid in ["1", "2"] {
+        let t = pair.b.transceiver(mid).unwrap();
+        assert_eq!(pair.b.media_stats(t).unwrap().byes_received, 1, "{mid}");
+    }
+}

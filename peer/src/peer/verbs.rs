@@ -20,6 +20,12 @@ impl<
         if self.closed {
             return;
         }
+        // Each RTP source says goodbye (RFC 3550 §6.6) before SCTP's ABORT and DTLS's
+        // close_notify: media leaves `poll_transmit` ahead of them.
+        let now = self.now;
+        for r in self.media.rtcp.iter_mut().flatten() {
+            r.bye(now);
+        }
         self.close_transport();
         self.closed = true;
         self.signaling = SignalingState::Closed;

@@ -206,6 +206,8 @@ pub struct MediaStats {
     pub remote_fraction_lost: u8,
     /// The peer's interarrival jitter of our stream, in RTP timestamp units.
     pub remote_jitter: u32,
+    /// RTCP BYE received for the peer's sources on this transceiver.
+    pub byes_received: u64,
     /// Packets dropped: unknown payload type, no area, malformed, or too late.
     pub dropped: u64,
 }

@@ -84,7 +84,24 @@ impl<
                         }
                     }
                 }
-                // SDES, BYE (consent ends the connection, not BYE), APP, REMB and
+                Kind::Bye(bye) => {
+                    // Counted; consent, not BYE, ends the connection (a BYE is unauthenticated
+                    // beyond SRTCP and browsers send it on every stopped track).
+                    for ssrc in bye.ssrcs() {
+                        let slot = self
+                            .media
+                            .receivers
+                            .iter()
+                            .flatten()
+                            .find(|r| r.ssrc == ssrc)
+                            .map(|r| r.transceiver);
+                        if let Some(Some(t)) = slot.and_then(|s| self.media.transceivers.get_mut(s))
+                        {
+                            t.stats.byes_received += 1;
+                        }
+                    }
+                }
+                // SDES, APP, REMB and
                 // transport-wide feedback (until the estimator is wired) carry nothing we act
                 // on.
                 _ => {}

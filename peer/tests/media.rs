@@ -835,3 +835,74 @@ fn close_says_goodbye_for_every_source_before_the_transport_ends() {
         assert_eq!(pair.b.media_stats(t).unwrap().byes_received, 1, "{mid}");
     }
 }
+
+/// Authenticated garbage (protected with the peer's real SRTP keys, so it reaches the RTP and
+/// RTCP parsers, the router, the jitter buffers and the depacketizers) is dropped and counted;
+/// media still flows after it.
+#[test]
+fn authenticated_garbage_is_dropped_and_counted_and_media_goes_on() {
+    let mut pair = connected_av();
+    pair.a
+        .write_frame("2", 96, 0, &vp8_frame(0, true, 2000))
+        .unwrap();
+    pair.run_until(Duration::from_millis(50), |_| false);
+    let (from, to) = (common::addr(common::A), common::addr(common::B));
+    let mut x = 0x2545_f491_u32;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x
+    };
+    let mut packet = vec![0u8; 2048];
+    for i in 0..20_000u32 {
+        let len = 4 + (next() % 300) as usize;
+        for b in packet.iter_mut().take(len) {
+            *b = next() as u8;
+        }
+        let rtcp = i % 3 == 0;
+        if rtcp {
+            // V=2, a known or unknown packet type, a length that may or may not fit.
+            packet[0] = 0x80 | (next() as u8 & 0x1f);
+            packet[1] = [200, 201, 202, 203, 204, 205, 206, next() as u8][(next() % 8) as usize];
+        } else {
+            packet[0] = 0x80 | (next() as u8 & 0x3f);
+            // Mostly negotiated payload types, with our SSRCs or new ones, so the router and
+            // the depacketizers see them.
+            packet[1] =
+                (next() as u8 & 0x80) | [96, 97, 111, 110, 102, 45, 0, 13][(next() % 8) as usize];
+        }
+        let len = len.max(12);
+        let srtp = pair.a.srtp().unwrap();
+        let protected = if rtcp {
+            srtp.outbound.protect_rtcp(&mut packet, len)
+        } else {
+            srtp.outbound.protect_rtp(&mut packet, len)
+        };
+        let Ok(n) = protected else { continue };
+        pair.b.handle_packet(pair.now, from, to, &mut packet[..n]);
+        while pair.b.poll_event().is_some() {}
+        if i % 500 == 0 {
+            pair.run_until(Duration::from_millis(5), |_| false);
+        }
+    }
+    let s = pair.b.stats();
+    assert!(
+        s.dropped_media_malformed + s.dropped_media_unrouted + s.dropped_media_no_area > 0,
+        "{s:?}"
+    );
+    // Real media after the storm: keyframes from A get through (the streams A's random SSRCs
+    // opened may hold areas; A's own stream keeps its own).
+    pair.events_b.clear();
+    for n in 1..=30u32 {
+        pair.a
+            .write_frame("2", 96, 3000 * n, &vp8_frame(n, true, 2000))
+            .unwrap();
+        pair.run_until(Duration::from_millis(33), |_| false);
+    }
+    assert!(
+        media(&pair.events_b, "2").len() >= 25,
+        "{:?}",
+        pair.b.stats()
+    );
+}

@@ -96,7 +96,7 @@ mod text;
 
 pub use peer::{
     AUDIO_CODECS, AUDIO_EXTENSIONS, AreaUse, Codec, Direction, KeyframeKind, MAX_PREFERENCES,
-    MAX_TONES, MEDIA_AREAS, MediaData, MediaError, MediaKind, MediaStats, TransceiverId,
+    MAX_TONES, MEDIA_AREAS, MediaData, MediaError, MediaKind, MediaStats, RtpSource, TransceiverId,
     VIDEO_CODECS, VIDEO_EXTENSIONS,
 };
 pub use peer::{

@@ -906,3 +906,23 @@ fn authenticated_garbage_is_dropped_and_counted_and_media_goes_on() {
         pair.b.stats()
     );
 }
+
+#[test]
+fn the_receiver_names_its_synchronization_source_and_its_last_packet() {
+    let mut pair = connected_av();
+    let b_video = pair.b.transceiver("2").unwrap();
+    assert_eq!(pair.b.synchronization_sources(b_video).count(), 0);
+    for n in 0..5u32 {
+        pair.a
+            .write_frame("2", 96, 90_000 + 3000 * n, &vp8_frame(n, n == 0, 900))
+            .unwrap();
+        pair.run_until(Duration::from_millis(33), |_| false);
+    }
+    let sources: Vec<_> = pair.b.synchronization_sources(b_video).collect();
+    assert_eq!(sources.len(), 1);
+    assert_eq!(sources[0].rtp_timestamp, 90_000 + 3000 * 4);
+    assert!(sources[0].timestamp <= pair.now);
+    assert!(sources[0].timestamp + Duration::from_millis(40) > pair.now);
+    // Browsers send no CSRCs: no contributing sources.
+    assert_eq!(pair.b.contributing_sources(b_video).count(), 0);
+}

@@ -68,7 +68,7 @@ pub use ice::IceState;
 use media::Media;
 pub use media::{
     AUDIO_CODECS, AUDIO_EXTENSIONS, AreaUse, Codec, Direction, KeyframeKind, MAX_PREFERENCES,
-    MAX_TONES, MEDIA_AREAS, MediaData, MediaError, MediaKind, MediaStats, TransceiverId,
+    MAX_TONES, MEDIA_AREAS, MediaData, MediaError, MediaKind, MediaStats, RtpSource, TransceiverId,
     VIDEO_CODECS, VIDEO_EXTENSIONS,
 };
 use sctp::StreamId;

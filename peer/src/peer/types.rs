@@ -314,6 +314,8 @@ pub enum Event<'e> {
     KeyframeRequest {
         /// The transceiver's mid.
         mid: &'e str,
+        /// The simulcast layer asked about: always `None` (the Peer sends one layer).
+        rid: Option<&'e str>,
         /// PLI or FIR.
         kind: KeyframeKind,
     },

@@ -123,7 +123,7 @@ pub(crate) fn drain(p: &mut Peer) -> Vec<Ev> {
                 contiguous: m.contiguous,
                 data: m.data.to_vec(),
             },
-            Event::KeyframeRequest { mid, kind } => Ev::Keyframe(mid.to_string(), kind),
+            Event::KeyframeRequest { mid, kind, .. } => Ev::Keyframe(mid.to_string(), kind),
             Event::MediaAreaNeeded { mid, use_, .. } => Ev::AreaNeeded(mid.to_string(), use_),
             Event::ToneChange { tone, .. } => Ev::Tone(tone),
             Event::Rtp { mid, packet, .. } => Ev::Rtp(mid.to_string(), packet.to_vec()),

@@ -228,6 +228,54 @@ impl<
         Ok(())
     }
 
+    /// `receiver.getSynchronizationSources()`: each source the transceiver receives (one
+    /// per simulcast layer), with when its last packet arrived and that packet's RTP
+    /// timestamp. No audio level: the extension is not negotiated.
+    pub fn synchronization_sources(
+        &self,
+        id: TransceiverId,
+    ) -> impl Iterator<Item = RtpSource> + '_ {
+        let slot = usize::from(id.0);
+        self.media
+            .receivers
+            .iter()
+            .flatten()
+            .filter(move |r| r.transceiver == slot)
+            .filter_map(|r| {
+                let (timestamp, rtp_timestamp) = r.last_packet?;
+                Some(RtpSource {
+                    source: r.ssrc,
+                    timestamp,
+                    rtp_timestamp,
+                })
+            })
+    }
+
+    /// `receiver.getContributingSources()`: the CSRCs of the last packet of each stream
+    /// (what a mixer names as its inputs), with that packet's arrival and RTP timestamp.
+    pub fn contributing_sources(&self, id: TransceiverId) -> impl Iterator<Item = RtpSource> + '_ {
+        let slot = usize::from(id.0);
+        self.media
+            .receivers
+            .iter()
+            .flatten()
+            .filter(move |r| r.transceiver == slot)
+            .flat_map(|r| {
+                let last = r.last_packet;
+                r.csrcs
+                    .iter()
+                    .take(usize::from(r.csrc_count))
+                    .filter_map(move |&c| {
+                        let (timestamp, rtp_timestamp) = last?;
+                        Some(RtpSource {
+                            source: c,
+                            timestamp,
+                            rtp_timestamp,
+                        })
+                    })
+            })
+    }
+
     /// The transceivers, in creation order of their slots.
     pub fn transceivers(&self) -> impl Iterator<Item = TransceiverId> + '_ {
         self.media.iter().map(|(slot, _)| TransceiverId(slot as u8))
@@ -390,6 +438,7 @@ impl<
         if let Some(kind) = t.announce_keyframe.take() {
             return Some(Event::KeyframeRequest {
                 mid: t.mid.as_str(),
+                rid: None,
                 kind,
             });
         }

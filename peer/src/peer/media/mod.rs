@@ -159,6 +159,21 @@ pub struct MediaData<'e> {
     pub data: &'e [u8],
 }
 
+/// A source a receiver hears (`RTCRtpContributingSource` / `RTCRtpSynchronizationSource`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct RtpSource {
+    /// The SSRC or CSRC.
+    pub source: u32,
+    /// When its last packet arrived.
+    pub timestamp: Instant,
+    /// That packet's RTP timestamp.
+    pub rtp_timestamp: u32,
+}
+
+/// Contributing sources kept per stream (a packet may name 15).
+pub(super) const MAX_CSRCS: usize = 4;
+
 /// One transceiver's counters (what `stats_report` turns into `inbound-rtp` and
 /// `outbound-rtp` entries).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -65,6 +65,11 @@ pub(in crate::peer) struct ReceiveStream<S> {
     pub(in crate::peer) plis_sent: u64,
     pub(in crate::peer) firs_sent: u64,
     dropped: u64,
+    /// The last packet's arrival and RTP timestamp (`getSynchronizationSources`).
+    pub(in crate::peer) last_packet: Option<(Instant, u32)>,
+    /// Its CSRCs (`getContributingSources`), the first [`MAX_CSRCS`].
+    pub(in crate::peer) csrcs: [u32; MAX_CSRCS],
+    pub(in crate::peer) csrc_count: u8,
 }
 
 impl<S: Area> ReceiveStream<S> {
@@ -113,6 +118,9 @@ impl<S: Area> ReceiveStream<S> {
             plis_sent: 0,
             firs_sent: 0,
             dropped: 0,
+            last_packet: None,
+            csrcs: [0; MAX_CSRCS],
+            csrc_count: 0,
         };
         if raw {
             stream.raw = Some(PacketRing::new(area));
@@ -433,6 +441,16 @@ impl<
     }
 
     fn insert_into(&mut self, now: Instant, i: usize, packet: &Packet<'_>) {
+        if let Some(Some(r)) = self.media.receivers.get_mut(i)
+            && r.ssrc == packet.ssrc()
+        {
+            r.last_packet = Some((now, packet.timestamp()));
+            r.csrc_count = 0;
+            for (slot, c) in r.csrcs.iter_mut().zip(packet.csrcs()) {
+                *slot = c;
+                r.csrc_count += 1;
+            }
+        }
         let Some(Some(r)) = self.media.receivers.get(i) else {
             return;
         };

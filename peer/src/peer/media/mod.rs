@@ -215,6 +215,10 @@ pub struct MediaStats {
     pub jitter: u32,
     /// Round-trip time from the peer's reception reports, in microseconds.
     pub round_trip_time_us: Option<u64>,
+    /// Round trips measured (`remote-inbound-rtp` roundTripTimeMeasurements).
+    pub round_trip_time_measurements: u64,
+    /// Their sum, in microseconds (`remote-inbound-rtp` totalRoundTripTime).
+    pub total_round_trip_time_us: u64,
     /// What the peer reports it lost of ours (`remote-inbound-rtp` packetsLost).
     pub remote_packets_lost: i64,
     /// The peer's last fraction lost, in 1/256 (`remote-inbound-rtp` fractionLost).
@@ -272,6 +276,8 @@ pub(super) struct Transceiver<S> {
     /// `setCodecPreferences`: the codecs it offers and accepts, in order (none: all).
     pub(super) codec_preferences: [Option<Codec>; MAX_PREFERENCES],
     pub(super) stats: MediaStats,
+    /// When the peer's last reception report about our stream arrived (`remote-inbound-rtp`).
+    pub(super) report_received_at: Option<Instant>,
 }
 
 /// A transceiver's codec entries from `all` (the configured list of its kind), in the order
@@ -343,6 +349,7 @@ impl<S> Transceiver<S> {
             raw: false,
             codec_preferences: [None; MAX_PREFERENCES],
             stats: MediaStats::default(),
+            report_received_at: None,
         }
     }
 

@@ -70,6 +70,10 @@ pub(in crate::peer) struct ReceiveStream<S> {
     /// Its CSRCs (`getContributingSources`), the first [`MAX_CSRCS`].
     pub(in crate::peer) csrcs: [u32; MAX_CSRCS],
     pub(in crate::peer) csrc_count: u8,
+    /// The peer's last sender report for this stream and when it arrived
+    /// (`remote-outbound-rtp`), and how many arrived.
+    pub(in crate::peer) sender_report: Option<(Instant, peerless_rtp::rtcp::SenderInfo)>,
+    pub(in crate::peer) sender_reports: u64,
 }
 
 impl<S: Area> ReceiveStream<S> {
@@ -121,6 +125,8 @@ impl<S: Area> ReceiveStream<S> {
             last_packet: None,
             csrcs: [0; MAX_CSRCS],
             csrc_count: 0,
+            sender_report: None,
+            sender_reports: 0,
         };
         if raw {
             stream.raw = Some(PacketRing::new(area));
@@ -266,6 +272,17 @@ impl<S: Area> ReceiveStream<S> {
     /// NACK pairs due now, written into `pairs`; how many.
     pub(in crate::peer) fn poll_nack(&mut self, now: Instant, pairs: &mut [rx::NackPair]) -> usize {
         self.nack.as_mut().map_or(0, |n| n.poll_nack(now, pairs))
+    }
+
+    /// The peer's sender report about this stream.
+    pub(in crate::peer) fn on_sender_report(
+        &mut self,
+        now: Instant,
+        info: peerless_rtp::rtcp::SenderInfo,
+    ) {
+        self.stats.sender_report(now, info.ntp_timestamp);
+        self.sender_report = Some((now, info));
+        self.sender_reports += 1;
     }
 
     pub(in crate::peer) fn set_round_trip_time(&mut self, rtt: Duration) {

@@ -50,7 +50,7 @@ impl<
                 Kind::SenderReport(sr) => {
                     let info = sr.sender_info();
                     if let Some(r) = self.receiver_by_ssrc(sr.ssrc()) {
-                        r.stats.sender_report(now, info.ntp_timestamp);
+                        r.on_sender_report(now, info);
                     }
                     for block in sr.reports() {
                         self.handle_report_block(now, &block);
@@ -118,8 +118,14 @@ impl<
             t.stats.remote_packets_lost = i64::from(block.cumulative_lost);
             t.stats.remote_fraction_lost = block.fraction_lost;
             t.stats.remote_jitter = block.jitter;
+            t.report_received_at = Some(now);
             if let Some(rtt) = rtt {
                 t.stats.round_trip_time_us = Some(rtt.as_micros() as u64);
+                t.stats.round_trip_time_measurements += 1;
+                t.stats.total_round_trip_time_us = t
+                    .stats
+                    .total_round_trip_time_us
+                    .saturating_add(rtt.as_micros() as u64);
                 if let Some(send) = t.send.as_mut() {
                     send.set_round_trip_time(rtt);
                 }

@@ -41,6 +41,10 @@ pub(in crate::peer) struct SendStream<S> {
     /// Frames written.
     frames: u64,
     retransmissions: u64,
+    /// Their payload bytes (an RTX packet's without its original sequence number).
+    retransmitted_bytes: u64,
+    /// The media payload type last written (`write_frame`, `write_rtp`; not DTMF).
+    pt: Option<u8>,
     /// The last measured round trip (zero until one is).
     round_trip: core::time::Duration,
 }
@@ -71,6 +75,8 @@ impl<S: Area> SendStream<S> {
             extensions: t.negotiated.extensions,
             frames: 0,
             retransmissions: 0,
+            retransmitted_bytes: 0,
+            pt: None,
             round_trip: core::time::Duration::ZERO,
         }
     }
@@ -181,6 +187,7 @@ impl<S: Area> SendStream<S> {
             self.sender.on_sent(now, rtp_time, p.len);
         }
         self.frames += 1;
+        self.pt = Some(codec.pt);
         Ok(())
     }
 
@@ -203,7 +210,9 @@ impl<S: Area> SendStream<S> {
             packet.marker(),
             packet.timestamp(),
             packet.payload(),
-        )
+        )?;
+        self.pt = Some(packet.payload_type());
+        Ok(())
     }
 
     /// A telephone-event packet (RFC 4733) on this stream's clock.
@@ -279,6 +288,11 @@ impl<S: Area> SendStream<S> {
     ) -> Result<Option<usize>, BufferTooSmall> {
         if let Some(r) = self.history.poll_transmit(buf)? {
             self.retransmissions += 1;
+            // RFC 4588 §4: an RTX payload starts with the original sequence number.
+            let osn = if r.rtx { 2 } else { 0 };
+            let payload = peerless_rtp::packet::Packet::parse(r.packet)
+                .map_or(0, |p| p.payload().len().saturating_sub(osn));
+            self.retransmitted_bytes += payload as u64;
             return Ok(Some(r.packet.len()));
         }
         self.history.poll_unsent(now, buf)
@@ -305,6 +319,16 @@ impl<S: Area> SendStream<S> {
         block: &peerless_rtp::rtcp::ReportBlock,
     ) -> Option<core::time::Duration> {
         self.sender.round_trip_time(now, block)
+    }
+
+    /// The media payload type last written, for the report's `codecId`.
+    pub(in crate::peer) fn payload_type(&self) -> Option<u8> {
+        self.pt
+    }
+
+    /// Payload bytes retransmitted (`retransmittedBytesSent`).
+    pub(in crate::peer) fn retransmitted_bytes(&self) -> u64 {
+        self.retransmitted_bytes
     }
 
     pub(in crate::peer) fn add_stats(&self, s: &mut MediaStats) {

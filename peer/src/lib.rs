@@ -107,8 +107,9 @@ pub use peer::{
     SendError, SignalingState, SmallStorage, SrtpContexts, Stats, Storage,
 };
 pub use peer::{
-    CandidatePairStats, CandidateStats, CertificateStats, DataChannelStats, DtlsTransportState,
-    PairTraffic, PeerConnectionStats, StatsEntry, StatsId, StatsValue, TransportStats,
+    CandidatePairStats, CandidateStats, CertificateStats, CodecStats, DataChannelStats,
+    DtlsTransportState, InboundRtpStats, OutboundRtpStats, PairTraffic, PeerConnectionStats,
+    RemoteInboundRtpStats, RemoteOutboundRtpStats, StatsEntry, StatsId, StatsValue, TransportStats,
 };
 pub use peer::{DtlsFailure, DtlsTransport, IceTransport, SctpTransport, SctpTransportState};
 pub use text::Text;

@@ -74,8 +74,9 @@ pub use media::{
 use sctp::StreamId;
 pub use sctp::{ChannelOptions, MessageKind, Reliability};
 pub use stats_report::{
-    CandidatePairStats, CandidateStats, CertificateStats, DataChannelStats, DtlsTransportState,
-    PairTraffic, PeerConnectionStats, StatsEntry, StatsId, StatsValue, TransportStats,
+    CandidatePairStats, CandidateStats, CertificateStats, CodecStats, DataChannelStats,
+    DtlsTransportState, InboundRtpStats, OutboundRtpStats, PairTraffic, PeerConnectionStats,
+    RemoteInboundRtpStats, RemoteOutboundRtpStats, StatsEntry, StatsId, StatsValue, TransportStats,
 };
 pub use transport::SrtpContexts;
 use types::Applied;

@@ -12,14 +12,15 @@
 //!   certificate      CF<..>     ours with base64Certificate; the peer's without (DTLS keeps
 //!                               only the fingerprints of what it received, not the DER)
 //!   data-channel     D<slot>    every channel in the table
+//!   codec, outbound-rtp, remote-inbound-rtp, inbound-rtp, remote-outbound-rtp: see `rtp`
 //! ```
 //!
 //! Ids are stable while the thing they name lives: a candidate's is a hash of what it is (side,
 //! type, protocol, address, foundation), so a pair's id follows from its candidates' and needs no
 //! table. Entries borrow the Peer, so the report is built on the stack, one entry at a time.
 //!
-//! The RTP entry types (`codec`, `inbound-rtp`, `outbound-rtp`, `remote-inbound-rtp`,
-//! `remote-outbound-rtp`, `media-source`, `media-playout`) join when the Peer carries media.
+//! `media-source` and `media-playout` are left out: the host captures and plays the media,
+//! the Peer never sees a track's samples.
 
 use core::fmt;
 use core::net::IpAddr;
@@ -27,8 +28,15 @@ use core::net::IpAddr;
 use super::Area;
 use super::*;
 
+mod rtp;
+
+pub use rtp::{
+    CodecStats, InboundRtpStats, OutboundRtpStats, RemoteInboundRtpStats, RemoteOutboundRtpStats,
+};
+
 /// The id of a report entry. Written with `Display` (`P`, `T01`, `I1A2B3C4D`,
-/// `CP1A2B3C4D_5E6F7A8B`, `CFAB:CD:..`, `D0`); equal ids name the same object.
+/// `CP1A2B3C4D_5E6F7A8B`, `CFAB:CD:..`, `D0`, `C96`, `OR<ssrc>`, `IR<ssrc>`, `RI<ssrc>`,
+/// `RO<ssrc>`, the SSRC in decimal); equal ids name the same object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
@@ -45,6 +53,16 @@ pub enum StatsId<'r> {
     Certificate(&'r [u8]),
     /// A data channel, by its slot in the Peer's table ([`ChannelId`]).
     DataChannel(u16),
+    /// A codec, by its payload type (every section shares the one transport).
+    Codec(u8),
+    /// An `outbound-rtp` stream, by our SSRC.
+    OutboundRtp(u32),
+    /// An `inbound-rtp` stream, by the peer's SSRC.
+    InboundRtp(u32),
+    /// A `remote-inbound-rtp` entry, by our SSRC it reports on.
+    RemoteInboundRtp(u32),
+    /// A `remote-outbound-rtp` entry, by the peer's SSRC it reports on.
+    RemoteOutboundRtp(u32),
 }
 
 impl fmt::Display for StatsId<'_> {
@@ -56,6 +74,12 @@ impl fmt::Display for StatsId<'_> {
             StatsId::CandidatePair(l, r) => write!(f, "CP{l:08X}_{r:08X}"),
             StatsId::Certificate(digest) => write!(f, "CF{}", Hex(digest)),
             StatsId::DataChannel(slot) => write!(f, "D{slot}"),
+            // Two letters that are not hex digits: no candidate's `I<hash>` looks the same.
+            StatsId::Codec(pt) => write!(f, "C{pt}"),
+            StatsId::OutboundRtp(ssrc) => write!(f, "OR{ssrc}"),
+            StatsId::InboundRtp(ssrc) => write!(f, "IR{ssrc}"),
+            StatsId::RemoteInboundRtp(ssrc) => write!(f, "RI{ssrc}"),
+            StatsId::RemoteOutboundRtp(ssrc) => write!(f, "RO{ssrc}"),
         }
     }
 }
@@ -286,6 +310,16 @@ pub enum StatsEntry<'r> {
     Certificate(CertificateStats<'r>),
     /// `data-channel`.
     DataChannel(DataChannelStats<'r>),
+    /// `codec`.
+    Codec(CodecStats<'r>),
+    /// `outbound-rtp`.
+    OutboundRtp(OutboundRtpStats<'r>),
+    /// `remote-inbound-rtp`.
+    RemoteInboundRtp(RemoteInboundRtpStats<'r>),
+    /// `inbound-rtp`.
+    InboundRtp(InboundRtpStats<'r>),
+    /// `remote-outbound-rtp`.
+    RemoteOutboundRtp(RemoteOutboundRtpStats<'r>),
 }
 
 /// One member's value, as JSON writes it.
@@ -296,6 +330,8 @@ pub enum StatsValue<'v> {
     Str(&'v dyn fmt::Display),
     /// An integer.
     Uint(u64),
+    /// An integer that may be negative (`packetsLost`).
+    Int(i64),
     /// A number (`null` if not finite).
     Float(f64),
     /// A boolean.
@@ -307,6 +343,7 @@ impl fmt::Debug for StatsValue<'_> {
         match self {
             StatsValue::Str(s) => write!(f, "\"{s}\""),
             StatsValue::Uint(n) => write!(f, "{n}"),
+            StatsValue::Int(n) => write!(f, "{n}"),
             StatsValue::Float(x) => write!(f, "{x}"),
             StatsValue::Bool(b) => write!(f, "{b}"),
         }
@@ -320,6 +357,7 @@ impl defmt::Format for StatsValue<'_> {
         match self {
             StatsValue::Str(s) => defmt::write!(f, "\"{}\"", defmt::Display2Format(s)),
             StatsValue::Uint(n) => defmt::write!(f, "{=u64}", n),
+            StatsValue::Int(n) => defmt::write!(f, "{=i64}", n),
             StatsValue::Float(x) => defmt::write!(f, "{=f64}", x),
             StatsValue::Bool(b) => defmt::write!(f, "{=bool}", b),
         }
@@ -338,6 +376,11 @@ impl<'r> StatsEntry<'r> {
             StatsEntry::RemoteCandidate(_) => "remote-candidate",
             StatsEntry::Certificate(_) => "certificate",
             StatsEntry::DataChannel(_) => "data-channel",
+            StatsEntry::Codec(_) => "codec",
+            StatsEntry::OutboundRtp(_) => "outbound-rtp",
+            StatsEntry::RemoteInboundRtp(_) => "remote-inbound-rtp",
+            StatsEntry::InboundRtp(_) => "inbound-rtp",
+            StatsEntry::RemoteOutboundRtp(_) => "remote-outbound-rtp",
         }
     }
 
@@ -351,11 +394,17 @@ impl<'r> StatsEntry<'r> {
             StatsEntry::LocalCandidate(e) | StatsEntry::RemoteCandidate(e) => e.id,
             StatsEntry::Certificate(e) => e.id,
             StatsEntry::DataChannel(e) => e.id,
+            StatsEntry::Codec(e) => StatsId::Codec(e.payload_type),
+            StatsEntry::OutboundRtp(e) => StatsId::OutboundRtp(e.ssrc),
+            StatsEntry::RemoteInboundRtp(e) => StatsId::RemoteInboundRtp(e.ssrc),
+            StatsEntry::InboundRtp(e) => StatsId::InboundRtp(e.ssrc),
+            StatsEntry::RemoteOutboundRtp(e) => StatsId::RemoteOutboundRtp(e.ssrc),
         }
     }
 
     /// `timestamp`: milliseconds since the origin of the host's [`Instant`]s (the spec counts
-    /// from the page's time origin; a Peer has no other clock), at the Peer's latest `now`.
+    /// from the page's time origin; a Peer has no other clock), at the Peer's latest `now`;
+    /// for `remote-inbound-rtp` and `remote-outbound-rtp`, when their RTCP report arrived.
     #[must_use]
     pub const fn timestamp(&self) -> f64 {
         match self {
@@ -365,6 +414,11 @@ impl<'r> StatsEntry<'r> {
             StatsEntry::LocalCandidate(e) | StatsEntry::RemoteCandidate(e) => e.timestamp,
             StatsEntry::Certificate(e) => e.timestamp,
             StatsEntry::DataChannel(e) => e.timestamp,
+            StatsEntry::Codec(e) => e.timestamp,
+            StatsEntry::OutboundRtp(e) => e.timestamp,
+            StatsEntry::RemoteInboundRtp(e) => e.timestamp,
+            StatsEntry::InboundRtp(e) => e.timestamp,
+            StatsEntry::RemoteOutboundRtp(e) => e.timestamp,
         }
     }
 
@@ -497,6 +551,11 @@ impl<'r> StatsEntry<'r> {
                 member("messagesReceived", Uint(e.counters.messages_received))?;
                 member("bytesReceived", Uint(e.counters.bytes_received))?;
             }
+            StatsEntry::Codec(e) => e.members(member)?,
+            StatsEntry::OutboundRtp(e) => e.members(member)?,
+            StatsEntry::RemoteInboundRtp(e) => e.members(member)?,
+            StatsEntry::InboundRtp(e) => e.members(member)?,
+            StatsEntry::RemoteOutboundRtp(e) => e.members(member)?,
         }
         Ok(())
     }
@@ -518,6 +577,7 @@ impl<'r> StatsEntry<'r> {
                     w.write_char('"')
                 }
                 StatsValue::Uint(n) => write!(w, "{n}"),
+                StatsValue::Int(n) => write!(w, "{n}"),
                 StatsValue::Float(x) if x.is_finite() => write!(w, "{x}"),
                 StatsValue::Float(_) => w.write_str("null"),
                 StatsValue::Bool(b) => write!(w, "{b}"),
@@ -568,7 +628,10 @@ impl<
     /// The getStats report (`getStats()`): calls `visit` with each entry, named and shaped as
     /// the W3C webrtc-stats dictionaries (see [`StatsEntry`]): the peer connection, the
     /// transport, every candidate pair of the ICE agent, the local and remote candidates, the
-    /// certificates and every data channel. Nothing is allocated; entries borrow the Peer.
+    /// certificates, every data channel, then the codecs in use, each sending transceiver's
+    /// `outbound-rtp` (and `remote-inbound-rtp` once the peer reported on it) and each incoming
+    /// stream's `inbound-rtp` (and `remote-outbound-rtp` once the peer sent a sender report).
+    /// Nothing is allocated; entries borrow the Peer.
     ///
     /// ```
     /// # use peerless::{Config, Peer, StatsEntry, Storage};
@@ -687,6 +750,8 @@ impl<
                 counters: c.stats,
             }));
         }
+
+        self.rtp_report(timestamp, &mut visit);
     }
 
     /// The getStats report as JSON (an array of the entries of [`Peer::stats_report`], each

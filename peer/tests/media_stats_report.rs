@@ -271,8 +271,9 @@ fn lend_all(p: &mut Peer) {
     }
 }
 
-/// Both Peers send audio and video (mids "1" and "2"), a channel beside them.
-fn connected_both_ways() -> Pair {
+/// Both Peers send audio and video (mids "1" and "2"), a channel beside them; B receives in
+/// raw mode (packets handed out, not frames) when `raw_b`.
+fn connected(raw_b: bool) -> Pair {
     let (ca, cb) = certs();
     let mut pair = Pair::new(peer(ca, 1), peer(cb, 2));
     lend_all(&mut pair.a);
@@ -283,6 +284,12 @@ fn connected_both_ways() -> Pair {
     for p in [&mut pair.a, &mut pair.b] {
         p.add_track(MediaKind::Audio, "s").unwrap();
         p.add_track(MediaKind::Video, "s").unwrap();
+    }
+    if raw_b {
+        let ids: Vec<_> = pair.b.transceivers().collect();
+        for id in ids {
+            pair.b.set_raw_receive(id, true).unwrap();
+        }
     }
     pair.signal();
     assert!(pair.run_until(Duration::from_secs(10), |p| p.opened(false)
@@ -363,7 +370,7 @@ fn fmtp(sdp: &str, pt: u64) -> Option<String> {
 
 #[test]
 fn member_names_are_the_spec_dictionaries_and_ids_cross_reference() {
-    let mut pair = connected_both_ways();
+    let mut pair = connected(false);
     let _ = send_media(&mut pair, true, 20);
     let _ = send_media(&mut pair, false, 20);
     // Reports flow at least once a second.
@@ -453,7 +460,7 @@ fn member_names_are_the_spec_dictionaries_and_ids_cross_reference() {
 
 #[test]
 fn values_match_what_the_other_side_sent_received_and_reported() {
-    let mut pair = connected_both_ways();
+    let mut pair = connected(false);
     let times = send_media(&mut pair, true, 30);
     let _ = send_media(&mut pair, false, 12);
     pair.run_until(Duration::from_secs(4), |_| false);
@@ -579,7 +586,7 @@ static SEEN: AtomicU64 = AtomicU64::new(0);
 
 #[test]
 fn a_lossy_link_shows_in_nacks_and_retransmissions() {
-    let mut pair = connected_both_ways();
+    let mut pair = connected(false);
     // Every 7th video RTP packet from A (SRTP, payload type 96; RTX's 97 passes) is lost.
     pair.drop_from_a = |d| {
         let lost = (0x80..0xc0).contains(&d[0])
@@ -641,7 +648,7 @@ fn a_lossy_link_shows_in_nacks_and_retransmissions() {
 
 #[test]
 fn typed_entries_say_what_the_json_says() {
-    let mut pair = connected_both_ways();
+    let mut pair = connected(false);
     let _ = send_media(&mut pair, true, 5);
     let _ = send_media(&mut pair, false, 5);
     pair.run_until(Duration::from_secs(3), |_| false);
@@ -692,7 +699,7 @@ fn typed_entries_say_what_the_json_says() {
 
 #[test]
 fn before_media_flows_there_is_no_codec_and_no_remote_entry() {
-    let pair = connected_both_ways();
+    let pair = connected(false);
     let entries = json(&pair.a);
     for kind in [
         "codec",
@@ -709,4 +716,20 @@ fn before_media_flows_there_is_no_codec_and_no_remote_entry() {
         assert_eq!(o["packetsSent"], 0);
         assert!(o.get("codecId").is_none() && o.get("remoteId").is_none());
     }
+}
+
+#[test]
+fn a_raw_receiver_counts_packets_but_no_frames() {
+    let mut pair = connected(true);
+    let _ = send_media(&mut pair, true, 10);
+    pair.run_until(Duration::from_secs(2), |_| false);
+    let (a, b) = (json(&pair.a), json(&pair.b));
+    let out = stream(&a, "outbound-rtp", "video");
+    let inb = stream(&b, "inbound-rtp", "video");
+    assert_eq!(inb["packetsReceived"], out["packetsSent"]);
+    assert_eq!(inb["bytesReceived"], out["bytesSent"]);
+    assert_eq!(out["framesSent"], 10);
+    // Packets went to the host unjoined: there is no frame count to give.
+    assert!(inb.get("framesReceived").is_none(), "{inb}");
+    assert!(inb.get("pliCount").is_some());
 }

@@ -114,8 +114,9 @@ pub struct InboundRtpStats<'r> {
     pub packets_lost: i64,
     /// `jitter` in seconds: RFC 3550's interarrival jitter over the codec's clock rate.
     pub jitter: f64,
-    /// `framesReceived` (JSON has it for video only): frames handed out in order.
-    pub frames_received: u64,
+    /// `framesReceived` (JSON has it for video only): frames handed out in order; `None` in
+    /// raw receive mode, where packets go to the host without being joined into frames.
+    pub frames_received: Option<u64>,
     /// `nackCount`: NACK messages sent for the stream.
     pub nack_count: u64,
     /// `pliCount` (video): PLI sent.
@@ -305,7 +306,9 @@ impl InboundRtpStats<'_> {
         member("jitter", Float(self.jitter))?;
         member("nackCount", Uint(self.nack_count))?;
         if self.kind == MediaKind::Video {
-            member("framesReceived", Uint(self.frames_received))?;
+            if let Some(n) = self.frames_received {
+                member("framesReceived", Uint(n))?;
+            }
             member("pliCount", Uint(self.pli_count))?;
             member("firCount", Uint(self.fir_count))?;
         }
@@ -512,7 +515,7 @@ impl<
                 bytes_received: s.bytes_received,
                 packets_lost: s.packets_lost,
                 jitter: seconds(s.jitter, r.codec.clock_rate()),
-                frames_received: s.frames_received,
+                frames_received: (!r.is_raw()).then_some(s.frames_received),
                 nack_count: s.nacks_sent,
                 pli_count: s.plis_sent,
                 fir_count: s.firs_sent,

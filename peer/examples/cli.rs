@@ -1,25 +1,46 @@
-//! A command-line WebRTC peer for interop tests: one UDP socket, a data channel, echo checks.
+//! A command-line WebRTC peer for interop tests: one UDP socket, a data channel, echo checks,
+//! and media from files into files.
 //!
 //! ```text
 //!   cli answer --offer FILE|- --answer-out FILE|-   [common options]
 //!       read a complete offer, write a complete answer, echo every message unchanged
 //!   cli offer --offer-out FILE|- --answer-in FILE|- [--count N] [common options]
-//!       create channel "chat", write the offer, read the answer, send N text and binary
-//!       messages (one of 60 000 bytes, or `--big BYTES`) and check every echo
+//!       create channel "chat" (unless --no-data), write the offer, read the answer, send N
+//!       text and binary messages (one of 60 000 bytes, or `--big BYTES`) and check every echo
 //!   common: --json  --greet  --duration S  --bind ADDR (127.0.0.1:0)  --summary FILE
+//!   media:  --video FILE (.ivf VP8/VP9/AV1, .h264, .h265)  --audio FILE (.opus, .ulaw, .alaw)
+//!           --recv-video OUT (.ivf, .h264, .h265)  --recv-audio OUT (.opus, .ulaw, .alaw)
+//!           --video-codec vp8|vp9|h264|h265|av1  --audio-codec opus|pcmu|pcma
+//!           --no-data  --min-frames N
 //! ```
 //!
-//! Exit status 0 only when everything asked for held (channel open; in offer mode every echo
-//! matched).
+//! Media (host/cli_media.rs) plays the files from the moment the connection is up, at their
+//! frame rate, looped, and writes what arrives so that ffmpeg decodes it. With any media
+//! option both kinds get receive areas, so an answer accepts every media section the offer
+//! has and receives what the peer sends. Without one the CLI is the data-channel peer it
+//! always was.
+//!
+//! Exit status 0 only when everything asked for held: the channel open (unless `--no-data`;
+//! in offer mode every echo matched); every `--video`/`--audio` file sent frames, none
+//! refused; every kind the peer sends arrived `--min-frames` times (a `--recv-*` file wants
+//! at least one frame), and every output file was written. The offerer ends the call once
+//! that holds and the echoes are checked (with `--min-frames`, after sending as many frames
+//! too); without a channel either side ends it once `--min-frames` holds; an answerer with a
+//! channel waits for the offerer to close it. Otherwise the run ends at `--duration`.
 
+#[path = "host/cli_media.rs"]
+mod cli_media;
 #[path = "host/mod.rs"]
 mod host;
+#[path = "host/media.rs"]
+mod media;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::{Duration, Instant as WallInstant};
 
+use cli_media::{CliPeer, Media, MediaOptions, kind_name};
 use peerless::{
     ChannelId, Config, ConnectionState, Event, MessageKind, Peer, SdpType, SendError, Storage,
 };
@@ -37,11 +58,14 @@ struct Options {
     duration: Duration,
     bind: SocketAddr,
     summary: Option<String>,
+    media: MediaOptions,
 }
 
 fn usage() -> String {
     "usage: cli answer --offer FILE|- --answer-out FILE|- | offer --offer-out FILE|- --answer-in FILE|- [--count N]\n\
-     \x20      [--json] [--greet] [--duration S] [--bind ADDR] [--summary FILE]"
+     \x20      [--json] [--greet] [--duration S] [--bind ADDR] [--summary FILE]\n\
+     \x20      [--video FILE] [--audio FILE] [--recv-video OUT] [--recv-audio OUT]\n\
+     \x20      [--video-codec vp8|vp9|h264|h265|av1] [--audio-codec opus|pcmu|pcma] [--no-data] [--min-frames N]"
         .to_string()
 }
 
@@ -62,9 +86,11 @@ fn parse_args() -> Result<Options, String> {
         duration: Duration::from_secs(30),
         bind: "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?,
         summary: None,
+        media: MediaOptions::default(),
     };
     while let Some(a) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{a} needs a value"));
+        let m = &mut o.media;
         match a.as_str() {
             "--offer" | "--offer-out" => o.offer = value()?,
             "--answer-out" | "--answer-in" => o.answer = value()?,
@@ -79,6 +105,16 @@ fn parse_args() -> Result<Options, String> {
             }
             "--bind" => o.bind = value()?.parse().map_err(|e| format!("--bind: {e}"))?,
             "--summary" => o.summary = Some(value()?),
+            "--video" => m.video = Some(value()?),
+            "--audio" => m.audio = Some(value()?),
+            "--recv-video" => m.recv_video = Some(value()?),
+            "--recv-audio" => m.recv_audio = Some(value()?),
+            "--video-codec" => m.video_codec = Some(value()?),
+            "--audio-codec" => m.audio_codec = Some(value()?),
+            "--no-data" => m.no_data = true,
+            "--min-frames" => {
+                m.min_frames = Some(value()?.parse().map_err(|e| format!("--min-frames: {e}"))?)
+            }
             _ => return Err(format!("unknown option {a}\n{}", usage())),
         }
     }
@@ -161,18 +197,24 @@ fn run(o: &Options) -> Result<bool, Box<dyn std::error::Error>> {
     let wall = WallInstant::now();
     let mut host = host::Host::bind(o.bind)?;
     let (cert, seed) = host::identity()?;
-    let mut storage = Box::new(Storage::<{ 256 * 1024 }, { 256 * 1024 }>::new());
+    // Leaked: the Peer holds the areas for the process's life, with the media areas' type.
+    let storage = Box::leak(Box::new(Storage::<{ 256 * 1024 }, { 256 * 1024 }>::new()));
     let (send_area, recv_area) = storage.areas();
-    let mut peer: Peer<&mut [u8]> =
-        Peer::new(Config::new(cert, seed), host.now(), send_area, recv_area);
+    let mut config = Config::new(cert, seed);
+    let m = &o.media;
+    let mut media = Media::new(m, &mut config)?;
+    let mut peer: CliPeer = Peer::new(config, host.now(), send_area, recv_area);
     let err = |e: &dyn std::fmt::Debug| format!("{e:?}");
     peer.add_local_candidate(host.local).map_err(|e| err(&e))?;
+    media.lend_areas(&mut peer)?;
+    let data = !m.no_data;
     let mut sdp = vec![0u8; 16384];
     let mut chat = None;
     if o.mode == "answer" {
         let offer = host::read_description(&o.offer, o.json, o.duration)?;
         peer.set_remote_description(SdpType::Offer, &offer)
             .map_err(|e| err(&e))?;
+        media.add_tracks(&mut peer, false)?;
         let answer = peer
             .create_answer(&mut sdp)
             .map_err(|e| err(&e))?
@@ -181,10 +223,13 @@ fn run(o: &Options) -> Result<bool, Box<dyn std::error::Error>> {
             .map_err(|e| err(&e))?;
         host::write_description(&o.answer, "answer", &answer, o.json)?;
     } else {
-        chat = Some(
-            peer.create_data_channel("chat", Default::default())
-                .map_err(|e| err(&e))?,
-        );
+        if data {
+            chat = Some(
+                peer.create_data_channel("chat", Default::default())
+                    .map_err(|e| err(&e))?,
+            );
+        }
+        media.add_tracks(&mut peer, true)?;
         let offer = peer
             .create_offer(&mut sdp)
             .map_err(|e| err(&e))?
@@ -206,7 +251,7 @@ fn run(o: &Options) -> Result<bool, Box<dyn std::error::Error>> {
     let mut tally = Tally::default();
     let mut to_send: VecDeque<(ChannelId, bool, Vec<u8>)> = VecDeque::new();
     let mut expected: VecDeque<(bool, Vec<u8>)> = VecDeque::new();
-    let mut work = if o.mode == "offer" {
+    let mut work = if o.mode == "offer" && data {
         workload(o.count, o.big)
     } else {
         VecDeque::new()
@@ -215,7 +260,9 @@ fn run(o: &Options) -> Result<bool, Box<dyn std::error::Error>> {
     let mut ended = false;
     let deadline = wall + o.duration;
     while WallInstant::now() < deadline && !ended {
-        host.turn(&mut peer, Duration::from_millis(20))?;
+        // Wake for the next frame due as well as for the Peer.
+        let wait = media.wait(WallInstant::now(), Duration::from_millis(20));
+        host.turn(&mut peer, wait)?;
         host.poll_ready(&mut peer)?;
         let mut incoming = Vec::new();
         while let Some(ev) = peer.poll_event() {
@@ -259,11 +306,33 @@ fn run(o: &Options) -> Result<bool, Box<dyn std::error::Error>> {
                     if matches!(s, ConnectionState::Failed | ConnectionState::Closed) {
                         ended = true;
                     }
+                    if s == ConnectionState::Connected {
+                        media.start(WallInstant::now());
+                    }
                 }
                 Event::SctpClosed(r) => {
                     eprintln!("cli: SCTP closed ({r:?})");
                     ended = true;
                 }
+                Event::Track {
+                    mid,
+                    kind,
+                    stream_id,
+                    ..
+                } => eprintln!(
+                    "cli: track: {} on mid {mid} (stream {})",
+                    kind_name(kind),
+                    stream_id.unwrap_or("-")
+                ),
+                Event::MediaData(d) => media.frame(&d),
+                Event::KeyframeRequest { mid, kind, .. } => {
+                    eprintln!("cli: keyframe request ({kind:?}) on mid {mid}");
+                    media.keyframe_request(mid);
+                }
+                Event::MediaAreaNeeded { mid, kind, use_ } => eprintln!(
+                    "cli: mid {mid} needs a {} {use_:?} area: its packets are dropped",
+                    kind_name(kind)
+                ),
                 _ => {}
             }
         }
@@ -305,27 +374,40 @@ fn run(o: &Options) -> Result<bool, Box<dyn std::error::Error>> {
                 Err(e) => eprintln!("cli: send failed: {e:?}"),
             }
         }
-        if o.mode == "offer"
+        media.pump(&mut peer, WallInstant::now());
+        let echoes_done = o.mode == "offer"
             && tally.opened
             && work.is_empty()
             && expected.is_empty()
-            && to_send.is_empty()
-            && !finished
-        {
+            && to_send.is_empty();
+        if echoes_done && !finished {
             finished = true;
             eprintln!("cli: all {} echoes checked", tally.echoed);
+        }
+        // The offerer ends once the echoes and the media are done; without a channel either
+        // side ends when the media is. An answerer with a channel waits for the offerer.
+        let media_ends = m.any() && media.done(&peer);
+        let ends = if data {
+            finished && (!m.any() || media_ends)
+        } else {
+            media_ends && m.min_frames.is_some()
+        };
+        if ends {
             peer.close();
             host.flush(&mut peer)?;
             ended = true;
         }
     }
     let stats = peer.stats();
-    let ok = tally.opened
-        && tally.mismatched == 0
-        && (o.mode == "answer" || (finished && tally.echoed == o.count as u64))
-        && (!o.greet || o.mode != "answer" || tally.sent > 0);
-    let summary = format!(
-        "{{\"mode\":\"{}\",\"ok\":{ok},\"opened\":{},\"open_ms\":{},\"sent\":{},\"received\":{},\"echoed\":{},\"mismatched\":{},\"bytes\":{},\"dtls_cipher\":\"{}\",\"srtp_profile\":\"{}\",\"selected_pair\":\"{}\"}}",
+    let media_ok = media.finish(&peer);
+    let data_ok = !data
+        || (tally.opened
+            && tally.mismatched == 0
+            && (o.mode == "answer" || (finished && tally.echoed == o.count as u64))
+            && (!o.greet || o.mode != "answer" || tally.sent > 0));
+    let ok = data_ok && media_ok;
+    let mut summary = format!(
+        "{{\"mode\":\"{}\",\"ok\":{ok},\"opened\":{},\"open_ms\":{},\"sent\":{},\"received\":{},\"echoed\":{},\"mismatched\":{},\"bytes\":{},\"dtls_cipher\":\"{}\",\"srtp_profile\":\"{}\",\"selected_pair\":\"{}\"",
         o.mode,
         tally.opened,
         tally.open_ms.map_or("null".to_string(), |m| m.to_string()),
@@ -340,6 +422,8 @@ fn run(o: &Options) -> Result<bool, Box<dyn std::error::Error>> {
             .selected_pair
             .map_or(String::new(), |(l, r)| format!("{l} -> {r}")),
     );
+    summary.push_str(&media.summary(&peer));
+    summary.push('}');
     eprintln!("cli: {summary}");
     if let Some(path) = &o.summary {
         std::fs::write(path, summary + "\n")?;

@@ -169,6 +169,9 @@ fn frames_arrive_whole_and_in_order_beside_the_channel() {
     assert_eq!(received.frames_received, 30);
     assert_eq!(received.packets_received, sent.packets_sent);
     assert_eq!(received.packets_lost, 0);
+    // The opening keyframe spans packets: nobody asked for another.
+    assert_eq!(received.plis_sent, 0);
+    assert_eq!(sent.plis_received, 0);
     // Reports flowed: A learned the round trip from B's receiver reports.
     pair.run_until(Duration::from_secs(6), |_| false);
     assert!(

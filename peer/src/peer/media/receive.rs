@@ -29,6 +29,9 @@ use super::*;
 /// The largest RTP packet handed out raw.
 pub(in crate::peer) const RAW_MAX: usize = 1500;
 
+/// How long a new video stream may take to deliver its first keyframe before it is asked for.
+const KEYFRAME_GRACE: Duration = Duration::from_millis(500);
+
 /// Missing packets a stream tracks for NACK at once (each entry costs 42 bytes in the
 /// Peer; 32 cover a burst of a third of a 720p keyframe).
 const NACK_WINDOW: usize = 32;
@@ -65,6 +68,8 @@ pub(in crate::peer) struct ReceiveStream<S> {
     pub(in crate::peer) plis_sent: u64,
     pub(in crate::peer) firs_sent: u64,
     dropped: u64,
+    /// When the stream's first packet arrived.
+    first_packet_at: Option<Instant>,
     /// The last packet's arrival and RTP timestamp (`getSynchronizationSources`).
     pub(in crate::peer) last_packet: Option<(Instant, u32)>,
     /// Its CSRCs (`getContributingSources`), the first [`MAX_CSRCS`].
@@ -122,6 +127,7 @@ impl<S: Area> ReceiveStream<S> {
             plis_sent: 0,
             firs_sent: 0,
             dropped: 0,
+            first_packet_at: None,
             last_packet: None,
             csrcs: [0; MAX_CSRCS],
             csrc_count: 0,
@@ -178,6 +184,7 @@ impl<S: Area> ReceiveStream<S> {
             }
         }
         self.pt = pt;
+        self.first_packet_at.get_or_insert(now);
         self.packets += 1;
         self.bytes += packet.payload.len() as u64;
         self.stats.record(now, packet.sequence, packet.timestamp);
@@ -192,13 +199,25 @@ impl<S: Area> ReceiveStream<S> {
         self.check_keyframe(now);
     }
 
+    /// Asks for a keyframe when the jitter buffer waits for one and one is really missing:
+    /// a delta frame was dropped for want of it, a hole was given up, or none came within
+    /// [`KEYFRAME_GRACE`] of the stream's first packet. A stream's opening keyframe spans
+    /// several packets, and asking on its first one would cost the sender a keyframe for
+    /// nothing.
     fn check_keyframe(&mut self, now: Instant) {
-        if self
-            .jitter
-            .as_ref()
-            .is_some_and(JitterBuffer::needs_keyframe)
-            && let Some(k) = self.keyframes.as_mut()
-        {
+        let Some(j) = self.jitter.as_ref() else {
+            return;
+        };
+        if !j.needs_keyframe() {
+            return;
+        }
+        let stats = j.stats();
+        let missing = stats.dropped_waiting_for_keyframe > 0
+            || stats.gaps_given_up > 0
+            || self
+                .first_packet_at
+                .is_some_and(|t| now.saturating_duration_since(t) >= KEYFRAME_GRACE);
+        if missing && let Some(k) = self.keyframes.as_mut() {
             k.request(now);
         }
     }

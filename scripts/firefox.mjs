@@ -5,7 +5,8 @@ import { createRequire } from 'node:module';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 
-export async function launchFirefox(npmDir, workDir) {
+// `prefs` adds to (or overrides) these for one script.
+export async function launchFirefox(npmDir, workDir, prefs = {}) {
   const require = createRequire(join(npmDir, 'package.json'));
   const puppeteer = require('puppeteer-core');
   return puppeteer.launch({
@@ -19,6 +20,7 @@ export async function launchFirefox(npmDir, workDir) {
       'media.peerconnection.default_iceservers': '[]',
       'media.navigator.permission.disabled': true,
       'media.navigator.streams.fake': true,
+      ...prefs,
     },
   });
 }

@@ -317,21 +317,7 @@ fn renegotiation_adds_and_stops_media() {
             .poll_event()
             .is_some_and(|e| e == Event::NegotiationNeeded)
     );
-    let mut buf = vec![0u8; 16384];
-    let offer = pair.b.create_offer(&mut buf).unwrap().to_string();
-    pair.b
-        .set_local_description(SdpType::Offer, &offer)
-        .unwrap();
-    pair.a
-        .set_remote_description(SdpType::Offer, &offer)
-        .unwrap();
-    let answer = pair.a.create_answer(&mut buf).unwrap().to_string();
-    pair.a
-        .set_local_description(SdpType::Answer, &answer)
-        .unwrap();
-    pair.b
-        .set_remote_description(SdpType::Answer, &answer)
-        .unwrap();
+    pair.exchange(false);
     let mid = pair.b.mid(t).unwrap().to_string();
     assert_eq!(mid, "1");
     for n in 0..5u32 {
@@ -348,21 +334,8 @@ fn renegotiation_adds_and_stops_media() {
         pair.b.write_frame(&mid, 96, 0, b"x"),
         Err(peerless::MediaError::Stopped)
     );
-    let offer = pair.b.create_offer(&mut buf).unwrap().to_string();
+    let (offer, _) = pair.exchange(false);
     assert!(offer.contains("m=video 0 "), "{offer}");
-    pair.b
-        .set_local_description(SdpType::Offer, &offer)
-        .unwrap();
-    pair.a
-        .set_remote_description(SdpType::Offer, &offer)
-        .unwrap();
-    let answer = pair.a.create_answer(&mut buf).unwrap().to_string();
-    pair.a
-        .set_local_description(SdpType::Answer, &answer)
-        .unwrap();
-    pair.b
-        .set_remote_description(SdpType::Answer, &answer)
-        .unwrap();
     assert_eq!(pair.b.transceivers().count(), 0);
     assert_eq!(pair.a.transceivers().count(), 0);
     // The channel still works.
@@ -714,21 +687,6 @@ fn three_simulcast_layers_arrive_as_three_streams_by_rid() {
     assert_eq!(pair.b.stats().dropped_media_unrouted, 0);
 }
 
-fn renegotiate(pair: &mut Pair, offerer_is_a: bool) {
-    let mut buf = vec![0u8; 16384];
-    let (o, a) = if offerer_is_a {
-        (&mut pair.a, &mut pair.b)
-    } else {
-        (&mut pair.b, &mut pair.a)
-    };
-    let offer = o.create_offer(&mut buf).unwrap().to_string();
-    o.set_local_description(SdpType::Offer, &offer).unwrap();
-    a.set_remote_description(SdpType::Offer, &offer).unwrap();
-    let answer = a.create_answer(&mut buf).unwrap().to_string();
-    a.set_local_description(SdpType::Answer, &answer).unwrap();
-    o.set_remote_description(SdpType::Answer, &answer).unwrap();
-}
-
 #[test]
 fn remove_track_and_direction_changes_take_effect_with_the_next_negotiation() {
     let mut pair = connected_av();
@@ -741,7 +699,7 @@ fn remove_track_and_direction_changes_take_effect_with_the_next_negotiation() {
             .poll_event()
             .is_some_and(|e| e == Event::NegotiationNeeded)
     );
-    renegotiate(&mut pair, true);
+    pair.exchange(true);
     assert_eq!(pair.a.current_direction(video), Some(Direction::Inactive));
     assert_eq!(
         pair.a.write_frame("2", 96, 0, b"x"),
@@ -751,7 +709,7 @@ fn remove_track_and_direction_changes_take_effect_with_the_next_negotiation() {
     let b_video = pair.b.transceiver("2").unwrap();
     pair.b.set_direction(b_video, Direction::SendRecv).unwrap();
     pair.a.set_direction(video, Direction::RecvOnly).unwrap();
-    renegotiate(&mut pair, false);
+    pair.exchange(false);
     assert_eq!(pair.b.current_direction(b_video), Some(Direction::SendOnly));
     assert_eq!(pair.a.current_direction(video), Some(Direction::RecvOnly));
     pair.events_a.clear();
@@ -814,7 +772,7 @@ fn codec_preferences_order_and_limit_what_a_transceiver_offers_and_answers() {
     pair.b
         .set_codec_preferences(b_video, &[Codec::Vp8])
         .unwrap();
-    renegotiate(&mut pair, true);
+    pair.exchange(true);
     let answer = pair.b.current_local_description().unwrap().to_string();
     assert!(answer.contains(" UDP/TLS/RTP/SAVPF 96 97\r\n"), "{answer}");
     assert_eq!(pair.a.payload_type(&mid, Codec::H264), None);

@@ -172,21 +172,33 @@ impl Pair {
     pub(crate) fn signal(&mut self) {
         self.a.add_local_candidate(addr(A)).unwrap();
         self.b.add_local_candidate(addr(B)).unwrap();
+        self.exchange(true);
+    }
+
+    /// One offer/answer exchange, applied at once on both sides (A offers if `a_offers`);
+    /// the offer and the answer.
+    pub(crate) fn exchange(&mut self, a_offers: bool) -> (String, String) {
         let mut buf = vec![0u8; 16384];
-        let offer = self.a.create_offer(&mut buf).unwrap().to_string();
-        self.a
+        let (offerer, answerer) = if a_offers {
+            (&mut self.a, &mut self.b)
+        } else {
+            (&mut self.b, &mut self.a)
+        };
+        let offer = offerer.create_offer(&mut buf).unwrap().to_string();
+        offerer
             .set_local_description(SdpType::Offer, &offer)
             .unwrap();
-        self.b
+        answerer
             .set_remote_description(SdpType::Offer, &offer)
             .unwrap();
-        let answer = self.b.create_answer(&mut buf).unwrap().to_string();
-        self.b
+        let answer = answerer.create_answer(&mut buf).unwrap().to_string();
+        answerer
             .set_local_description(SdpType::Answer, &answer)
             .unwrap();
-        self.a
+        offerer
             .set_remote_description(SdpType::Answer, &answer)
             .unwrap();
+        (offer, answer)
     }
 
     /// Moves every datagram; returns whether anything moved.

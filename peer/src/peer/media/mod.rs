@@ -227,7 +227,8 @@ pub struct MediaStats {
     pub remote_jitter: u32,
     /// RTCP BYE received for the peer's sources on this transceiver.
     pub byes_received: u64,
-    /// Packets dropped: unknown payload type, no area, malformed, or too late.
+    /// Packets dropped: unknown payload type, no area, malformed, too late, or (video) ahead
+    /// of the stream's first frame start.
     pub dropped: u64,
 }
 

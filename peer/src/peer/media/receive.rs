@@ -15,7 +15,7 @@
 
 use core::time::Duration;
 
-use peerless_rtp::codec::AnyDepacketizer;
+use peerless_rtp::codec::{AnyDepacketizer, Depacketizer as _};
 use peerless_rtp::extension::ExtensionMap;
 use peerless_rtp::packet::Packet;
 use peerless_rtp::receive::{
@@ -60,6 +60,11 @@ pub(in crate::peer) struct ReceiveStream<S> {
     pub(in crate::peer) stats: ReceiverStats,
     nack: Option<NackRequests<NACK_WINDOW>>,
     pub(in crate::peer) keyframes: Option<KeyframeRequests>,
+    /// A packet that starts a frame arrived. Video packets before one are dropped, so the
+    /// jitter buffer opens on a frame's start: opened mid-frame (the stream's first packets
+    /// lost, which no NACK can ask for since nothing before them is known), it held that
+    /// fragment at its head, and every frame behind it, for its whole delay (500 ms).
+    opened: bool,
     packets: u64,
     bytes: u64,
     frames: u64,
@@ -119,6 +124,7 @@ impl<S: Area> ReceiveStream<S> {
             keyframes: method
                 .filter(|_| kind == MediaKind::Video)
                 .map(|m| KeyframeRequests::new(ssrc, m, Duration::from_millis(300))),
+            opened: false,
             packets: 0,
             bytes: 0,
             frames: 0,
@@ -188,6 +194,14 @@ impl<S: Area> ReceiveStream<S> {
         self.packets += 1;
         self.bytes += packet.payload.len() as u64;
         self.stats.record(now, packet.sequence, packet.timestamp);
+        if !self.opened && !self.starts_frame(packet.payload) {
+            // Not recorded for NACK either: if the frame's start comes later (reordered), the
+            // packet counts as missing behind it and is asked for again.
+            self.dropped += 1;
+            self.check_keyframe(now);
+            return;
+        }
+        self.opened = true;
         if let Some(n) = self.nack.as_mut() {
             n.record(now, packet.sequence);
         }
@@ -197,6 +211,17 @@ impl<S: Area> ReceiveStream<S> {
             self.dropped += 1;
         }
         self.check_keyframe(now);
+    }
+
+    /// Whether a payload starts a frame (every audio payload does; without a jitter buffer
+    /// nothing is framed here).
+    fn starts_frame(&mut self, payload: &[u8]) -> bool {
+        self.kind == MediaKind::Audio
+            || self.jitter.as_mut().is_none_or(|j| {
+                j.depacketizer()
+                    .inspect(payload)
+                    .is_ok_and(|i| i.starts_frame)
+            })
     }
 
     /// Asks for a keyframe when the jitter buffer waits for one and one is really missing:

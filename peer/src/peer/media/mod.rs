@@ -391,6 +391,8 @@ pub(super) struct Media<S, const TRANSCEIVERS: usize> {
     pub(super) raw_lent: Option<usize>,
     /// Raw packets dropped because their stream's queue was full.
     pub(super) dropped_undrained: u64,
+    /// A round trip was measured from reception reports (else ICE's paces our NACKs).
+    pub(super) rtcp_rtt: bool,
 }
 
 impl<S: Area, const TRANSCEIVERS: usize> Media<S, TRANSCEIVERS> {
@@ -410,6 +412,7 @@ impl<S: Area, const TRANSCEIVERS: usize> Media<S, TRANSCEIVERS> {
             we_offered: false,
             raw_lent: None,
             dropped_undrained: 0,
+            rtcp_rtt: false,
         }
     }
 

@@ -451,6 +451,7 @@ impl<
         if let Some(r) = self.media.receivers.get_mut(free) {
             *r = Some(stream);
         }
+        self.nack_pace_from_ice();
         self.insert_into(now, free, &packet);
     }
 

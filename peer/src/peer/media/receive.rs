@@ -571,22 +571,14 @@ impl<
             r.insert(now, codec.pt, codec.codec, original);
             return;
         }
-        if negotiated.dtmf.is_some_and(|(dpt, _)| dpt == pt) {
-            let slot = r.transceiver;
-            r.packets += 1;
-            if let Some(Some(t)) = self.media.transceivers.get_mut(slot) {
-                let d = t.dtmf.get_or_insert_with(Dtmf::new);
-                if !d.receive(packet.timestamp(), packet.payload()) {
-                    t.stats.dropped += 1;
-                }
-            }
-            return;
-        }
-        let Some(codec) = negotiated.codec(pt).copied() else {
+        let is_dtmf = negotiated.dtmf.is_some_and(|(dpt, _)| dpt == pt);
+        let codec = negotiated.codec(pt).copied();
+        if codec.is_none() && !is_dtmf {
             r.dropped += 1;
             return;
-        };
+        }
         if r.is_raw() {
+            // A media server forwards telephone-events like any packet of the stream.
             r.record_raw(
                 now,
                 packet.sequence_number(),
@@ -596,6 +588,28 @@ impl<
             self.hand_out_raw(i, packet.as_bytes());
             return;
         }
+        let Some(codec) = codec else {
+            // telephone-event shares the audio stream's sequence numbers (RFC 4733 §2.1): it
+            // fills its place in the statistics and the jitter buffer, or each event packet
+            // would count as lost and hold the audio back as a hole.
+            r.insert(
+                now,
+                r.pt,
+                r.codec,
+                MediaPacket {
+                    payload: &[],
+                    ..MediaPacket::from(packet)
+                },
+            );
+            let slot = r.transceiver;
+            if let Some(Some(t)) = self.media.transceivers.get_mut(slot) {
+                let d = t.dtmf.get_or_insert_with(Dtmf::new);
+                if !d.receive(packet.timestamp(), packet.payload()) {
+                    t.stats.dropped += 1;
+                }
+            }
+            return;
+        };
         r.insert(now, pt, codec.codec, MediaPacket::from(packet));
     }
 

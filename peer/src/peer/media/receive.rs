@@ -75,6 +75,11 @@ pub(in crate::peer) struct ReceiveStream<S> {
     dropped: u64,
     /// When the stream's first packet arrived.
     first_packet_at: Option<Instant>,
+    /// A keyframe was released.
+    keyframe_seen: bool,
+    /// The jitter buffer's count of packets dropped waiting for a keyframe, when the last
+    /// keyframe was released: more since then means one is missing.
+    dropped_waiting_at_keyframe: u64,
     /// The last packet's arrival and RTP timestamp (`getSynchronizationSources`).
     pub(in crate::peer) last_packet: Option<(Instant, u32)>,
     /// Its CSRCs (`getContributingSources`), the first [`MAX_CSRCS`].
@@ -134,6 +139,8 @@ impl<S: Area> ReceiveStream<S> {
             firs_sent: 0,
             dropped: 0,
             first_packet_at: None,
+            keyframe_seen: false,
+            dropped_waiting_at_keyframe: 0,
             last_packet: None,
             csrcs: [0; MAX_CSRCS],
             csrc_count: 0,
@@ -224,11 +231,11 @@ impl<S: Area> ReceiveStream<S> {
             })
     }
 
-    /// Asks for a keyframe when the jitter buffer waits for one and one is really missing:
-    /// a delta frame was dropped for want of it, a hole was given up, or none came within
-    /// [`KEYFRAME_GRACE`] of the stream's first packet. A stream's opening keyframe spans
-    /// several packets, and asking on its first one would cost the sender a keyframe for
-    /// nothing.
+    /// Asks for a keyframe when one is really missing: a delta frame was dropped for want of
+    /// one since the last keyframe released, or none came within [`KEYFRAME_GRACE`] of the
+    /// stream's first packet. Not merely because the buffer waits: a stream's opening
+    /// keyframe spans several packets, and a hole given up may have a whole keyframe right
+    /// behind it; asking then would cost the sender a keyframe for nothing.
     fn check_keyframe(&mut self, now: Instant) {
         let Some(j) = self.jitter.as_ref() else {
             return;
@@ -236,13 +243,14 @@ impl<S: Area> ReceiveStream<S> {
         if !j.needs_keyframe() {
             return;
         }
-        let stats = j.stats();
-        let missing = stats.dropped_waiting_for_keyframe > 0
-            || stats.gaps_given_up > 0
-            || self
+        let dropped = j.stats().dropped_waiting_for_keyframe > self.dropped_waiting_at_keyframe;
+        let late = !self.keyframe_seen
+            && self
                 .first_packet_at
                 .is_some_and(|t| now.saturating_duration_since(t) >= KEYFRAME_GRACE);
-        if missing && let Some(k) = self.keyframes.as_mut() {
+        if (dropped || late)
+            && let Some(k) = self.keyframes.as_mut()
+        {
             k.request(now);
         }
     }
@@ -271,6 +279,13 @@ impl<S: Area> ReceiveStream<S> {
             }
         };
         self.frames += 1;
+        if meta.keyframe {
+            self.keyframe_seen = true;
+            self.dropped_waiting_at_keyframe = self
+                .jitter
+                .as_ref()
+                .map_or(0, |j| j.stats().dropped_waiting_for_keyframe);
+        }
         if meta.keyframe
             && let Some(k) = self.keyframes.as_mut()
         {

@@ -134,6 +134,8 @@ struct Tally {
     mismatched: u64,
     greeted: bool,
     bytes: u64,
+    /// The DTMF keys the peer sent, in order (`?` for an event code that is no key).
+    dtmf: String,
 }
 
 fn cipher_name(c: Option<peerless_dtls::CipherSuite>) -> &'static str {
@@ -325,6 +327,15 @@ fn run(o: &Options) -> Result<bool, Box<dyn std::error::Error>> {
                     stream_id.unwrap_or("-")
                 ),
                 Event::MediaData(d) => media.frame(&d),
+                Event::Dtmf {
+                    mid,
+                    tone,
+                    code,
+                    duration,
+                } => {
+                    eprintln!("cli: DTMF {tone:?} (event {code}, {duration:?}) on mid {mid}");
+                    tally.dtmf.push(tone.unwrap_or('?'));
+                }
                 Event::KeyframeRequest { mid, kind, .. } => {
                     eprintln!("cli: keyframe request ({kind:?}) on mid {mid}");
                     media.keyframe_request(mid);
@@ -407,7 +418,7 @@ fn run(o: &Options) -> Result<bool, Box<dyn std::error::Error>> {
             && (!o.greet || o.mode != "answer" || tally.sent > 0));
     let ok = data_ok && media_ok;
     let mut summary = format!(
-        "{{\"mode\":\"{}\",\"ok\":{ok},\"opened\":{},\"open_ms\":{},\"sent\":{},\"received\":{},\"echoed\":{},\"mismatched\":{},\"bytes\":{},\"dtls_cipher\":\"{}\",\"srtp_profile\":\"{}\",\"selected_pair\":\"{}\"",
+        "{{\"mode\":\"{}\",\"ok\":{ok},\"opened\":{},\"open_ms\":{},\"sent\":{},\"received\":{},\"echoed\":{},\"mismatched\":{},\"bytes\":{},\"dtls_cipher\":\"{}\",\"srtp_profile\":\"{}\",\"selected_pair\":\"{}\",\"dtmf\":\"{}\"",
         o.mode,
         tally.opened,
         tally.open_ms.map_or("null".to_string(), |m| m.to_string()),
@@ -421,6 +432,7 @@ fn run(o: &Options) -> Result<bool, Box<dyn std::error::Error>> {
         stats
             .selected_pair
             .map_or(String::new(), |(l, r)| format!("{l} -> {r}")),
+        tally.dtmf,
     );
     summary.push_str(&media.summary(&peer));
     summary.push('}');

@@ -260,6 +260,9 @@ fn run(o: &Options) -> Result<bool, Box<dyn std::error::Error>> {
     };
     let mut finished = false;
     let mut ended = false;
+    // Channels open now: an answerer's call ends when the offerer has closed them all.
+    let mut open_channels = 0usize;
+    let mut remote_closed = false;
     let deadline = wall + o.duration;
     while WallInstant::now() < deadline && !ended {
         // Wake for the next frame due as well as for the Peer.
@@ -280,6 +283,7 @@ fn run(o: &Options) -> Result<bool, Box<dyn std::error::Error>> {
                         channel.0,
                         if remote { "remote" } else { "ours" }
                     );
+                    open_channels += 1;
                     if !tally.opened {
                         tally.opened = true;
                         tally.open_ms = Some(wall.elapsed().as_millis());
@@ -311,6 +315,11 @@ fn run(o: &Options) -> Result<bool, Box<dyn std::error::Error>> {
                     if s == ConnectionState::Connected {
                         media.start(WallInstant::now());
                     }
+                }
+                Event::ChannelClosed(channel) => {
+                    eprintln!("cli: channel {} closed", channel.0);
+                    open_channels = open_channels.saturating_sub(1);
+                    remote_closed |= o.mode == "answer" && open_channels == 0;
                 }
                 Event::SctpClosed(r) => {
                     eprintln!("cli: SCTP closed ({r:?})");
@@ -396,10 +405,11 @@ fn run(o: &Options) -> Result<bool, Box<dyn std::error::Error>> {
             eprintln!("cli: all {} echoes checked", tally.echoed);
         }
         // The offerer ends once the echoes and the media are done; without a channel either
-        // side ends when the media is. An answerer with a channel waits for the offerer.
+        // side ends when the media is. An answerer with a channel waits for the offerer to
+        // close its channels (a stream reset, RFC 8831 §6.7) or the call.
         let media_ends = m.any() && media.done(&peer);
         let ends = if data {
-            finished && (!m.any() || media_ends)
+            remote_closed || (finished && (!m.any() || media_ends))
         } else {
             media_ends && m.min_frames.is_some()
         };

@@ -904,3 +904,26 @@ fn the_receiver_names_its_synchronization_source_and_its_last_packet() {
     // Browsers send no CSRCs: no contributing sources.
     assert_eq!(pair.b.contributing_sources(b_video).count(), 0);
 }
+
+#[test]
+fn a_tone_before_any_audio_opens_the_stream_and_arrives() {
+    // The remote's first audio packets are telephone-events (insertDTMF at connect time).
+    let mut pair = connected_av();
+    pair.a
+        .insert_dtmf(
+            "1",
+            "5",
+            Duration::from_millis(100),
+            Duration::from_millis(70),
+        )
+        .unwrap();
+    pair.run_until(Duration::from_secs(1), |_| false);
+    assert!(
+        pair.events_b
+            .iter()
+            .any(|e| matches!(e, Ev::Dtmf(Some('5'), _))),
+        "{:?}",
+        pair.events_b
+    );
+    assert_eq!(pair.b.stats().dropped_media_unrouted, 0);
+}

@@ -437,7 +437,14 @@ impl<
             }
             return;
         }
-        let Some(codec) = negotiated.codec(pt).copied() else {
+        // A telephone-event may open the audio stream: a browser sends nothing else while a
+        // tone plays, and `insertDTMF` at connect time starts before any audio.
+        let dtmf = negotiated.dtmf.is_some_and(|(d, _)| d == pt);
+        let opening = negotiated.codec(pt).copied().or_else(|| {
+            dtmf.then(|| negotiated.codecs.iter().flatten().next().copied())
+                .flatten()
+        });
+        let Some(codec) = opening else {
             self.media.dropped_unrouted += 1;
             return;
         };
@@ -507,7 +514,9 @@ impl<
         let pt = packet.payload_type();
         let has = |t: &Transceiver<S>| {
             t.receives()
-                && (t.negotiated.codec(pt).is_some() || t.negotiated.repaired(pt).is_some())
+                && (t.negotiated.codec(pt).is_some()
+                    || t.negotiated.repaired(pt).is_some()
+                    || t.negotiated.dtmf.is_some_and(|(d, _)| d == pt))
         };
         let mut found = self.media.iter().filter(|(_, t)| has(t));
         let first = found.next()?;

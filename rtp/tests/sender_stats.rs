@@ -255,3 +255,32 @@ fn transport_wide_feedback_is_matched_with_send_times() {
     assert!(record.feedback(&fb).all(|r| r.sent.is_none()));
     assert_eq!(record.stats().dropped_feedback_unknown, 10);
 }
+
+/// An owner without a lifetime keeps the table and the next sequence number, and makes a
+/// record per call: what one record wrote, the next one finds, and the numbering goes on.
+#[test]
+fn a_resumed_send_record_keeps_what_an_earlier_one_wrote() {
+    let mut slots = [TwccSlot::EMPTY; 8];
+    let mut next = 65_535;
+    for k in 0..3u64 {
+        let mut record = TwccSendRecord::resume(&mut slots, next);
+        assert_eq!(
+            record.on_sent(Instant::from_millis(10 * k), 100 + k as usize),
+            next
+        );
+        next = record.next_sequence();
+    }
+    assert_eq!(next, 2);
+    let record = TwccSendRecord::resume(&mut slots, next);
+    for (k, seq) in [65_535u16, 0, 1].into_iter().enumerate() {
+        let s = record.sent(seq).unwrap();
+        assert_eq!(
+            (s.sent_at, s.size),
+            (Instant::from_millis(10 * k as u64), 100 + k as u16)
+        );
+    }
+    assert_eq!(record.sent(2), None);
+    // `new` starts over: nothing is held.
+    let record = TwccSendRecord::new(&mut slots, 0);
+    assert_eq!(record.sent(0), None);
+}

@@ -92,6 +92,23 @@ impl<'a> TwccSendRecord<'a> {
         }
     }
 
+    /// A record over `slots` as an earlier record left them (nothing cleared), handing out
+    /// `next_sequence` next: for an owner that keeps the table and the next sequence number
+    /// itself, with no lifetime, and makes the record only for the call (counters start at 0).
+    pub fn resume(slots: &'a mut [TwccSlot], next_sequence: u16) -> Self {
+        TwccSendRecord {
+            slots,
+            next_sequence,
+            stats: TwccSendStats::default(),
+        }
+    }
+
+    /// The sequence number [`on_sent`](Self::on_sent) hands out next.
+    #[must_use]
+    pub fn next_sequence(&self) -> u16 {
+        self.next_sequence
+    }
+
     /// Counters.
     #[must_use]
     pub fn stats(&self) -> &TwccSendStats {

@@ -95,9 +95,9 @@ pub mod selftest;
 mod text;
 
 pub use peer::{
-    AUDIO_CODECS, AUDIO_EXTENSIONS, AreaUse, Codec, Direction, KeyframeKind, MAX_PREFERENCES,
-    MAX_TONES, MEDIA_AREAS, MediaData, MediaError, MediaKind, MediaStats, RtpSource, TransceiverId,
-    VIDEO_CODECS, VIDEO_EXTENSIONS,
+    AUDIO_CODECS, AUDIO_EXTENSIONS, AreaUse, BitrateLimitsError, Codec, Direction, KeyframeKind,
+    MAX_PREFERENCES, MAX_TONES, MEDIA_AREAS, MediaData, MediaError, MediaKind, MediaStats,
+    RtpSource, TransceiverId, VIDEO_CODECS, VIDEO_EXTENSIONS,
 };
 pub use peer::{
     Area, CandidateError, ChannelError, ChannelId, ChannelInit, ChannelOptions, ChannelStats,

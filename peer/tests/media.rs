@@ -88,11 +88,17 @@ fn offer_and_answer_carry_audio_video_and_data_in_one_bundle() {
     );
     assert!(offer.contains("a=rtpmap:96 VP8/90000"), "{offer}");
     assert!(offer.contains("a=msid:stream-a"), "{offer}");
-    // Only what is implemented is offered: no transport-cc, no REMB, no abs-send-time.
-    assert!(
-        !offer.contains("transport-cc") && !offer.contains("goog-remb"),
-        "{offer}"
-    );
+    // Transport-wide feedback for the bandwidth estimator, on Opus and every video codec,
+    // with its sequence number extension in both kinds of section, and agreed in the answer.
+    let twcc_uri =
+        "a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n";
+    for sdp in [offer, answer] {
+        assert!(sdp.contains("a=rtcp-fb:111 transport-cc\r\n"), "{sdp}");
+        assert!(sdp.contains("a=rtcp-fb:96 transport-cc\r\n"), "{sdp}");
+        assert_eq!(sdp.matches(twcc_uri).count(), 2, "{sdp}");
+    }
+    // Only what is implemented is offered: no REMB, no abs-send-time.
+    assert!(!offer.contains("goog-remb"), "{offer}");
     assert!(!offer.contains("abs-send-time"), "{offer}");
     // B had no track: it answers recvonly on both, with A's payload types.
     assert!(answer.contains("a=recvonly"), "{answer}");

@@ -125,6 +125,9 @@ impl<
             self.stats.channels_closed += 1;
             return Some(Event::ChannelClosed(ChannelId(slot as u16)));
         }
+        if let Some(target_bps) = self.poll_bitrate_estimate() {
+            return Some(Event::BitrateEstimate { target_bps });
+        }
         if self.has_media_announcement() {
             return self.poll_media_announcement();
         }

@@ -319,6 +319,12 @@ pub enum Event<'e> {
         /// PLI or FIR.
         kind: KeyframeKind,
     },
+    /// The bandwidth estimate moved by more than 5 % (the first once media starts): what
+    /// the host's encoders together should aim at ([`Peer::bitrate_estimate`]).
+    BitrateEstimate {
+        /// Bit/s, before SRTP and header overhead.
+        target_bps: u64,
+    },
     /// A DTMF tone started (`ontonechange` with the tone), or the tone buffer ran out
     /// (`None`, the browser's empty string).
     ToneChange {

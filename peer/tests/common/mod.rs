@@ -70,6 +70,7 @@ pub(crate) enum Ev {
     Tone(Option<char>),
     Rtp(String, Vec<u8>),
     Dtmf(Option<char>, Duration),
+    Bitrate(u64),
     Other,
 }
 
@@ -128,6 +129,7 @@ pub(crate) fn drain(p: &mut Peer) -> Vec<Ev> {
             Event::ToneChange { tone, .. } => Ev::Tone(tone),
             Event::Rtp { mid, packet, .. } => Ev::Rtp(mid.to_string(), packet.to_vec()),
             Event::Dtmf { tone, duration, .. } => Ev::Dtmf(tone, duration),
+            Event::BitrateEstimate { target_bps } => Ev::Bitrate(target_bps),
             _ => Ev::Other,
         });
     }

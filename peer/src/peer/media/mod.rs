@@ -24,6 +24,7 @@ use super::Area;
 use super::*;
 
 mod api;
+mod congestion;
 mod dtmf;
 mod negotiate;
 mod raw;
@@ -31,6 +32,8 @@ mod receive;
 mod rtcp;
 mod send;
 
+pub use congestion::BitrateLimitsError;
+pub(super) use congestion::Congestion;
 pub(super) use dtmf::Dtmf;
 pub use dtmf::MAX_TONES;
 pub(super) use negotiate::Negotiated;
@@ -393,6 +396,12 @@ pub(super) struct Media<S, const TRANSCEIVERS: usize> {
     pub(super) dropped_undrained: u64,
     /// A round trip was measured from reception reports (else ICE's paces our NACKs).
     pub(super) rtcp_rtt: bool,
+    /// The bandwidth estimator and the transport-wide send record (`congestion.rs`).
+    pub(super) congestion: Option<Congestion<TRANSCEIVERS>>,
+    /// Transport-wide arrivals to report to the peer: only the first is used
+    /// (`congestion.rs` says why it is an array).
+    pub(super) arrivals:
+        [Option<peerless_rtp::receive::twcc::TwccFeedback<{ congestion::ARRIVALS }>>; TRANSCEIVERS],
 }
 
 impl<S: Area, const TRANSCEIVERS: usize> Media<S, TRANSCEIVERS> {
@@ -413,6 +422,14 @@ impl<S: Area, const TRANSCEIVERS: usize> Media<S, TRANSCEIVERS> {
             raw_lent: None,
             dropped_undrained: 0,
             rtcp_rtt: false,
+            // The first transport-wide sequence number is random, like RTP's. A Peer without
+            // transceivers sends no RTP: it has no estimator to run (nor link).
+            congestion: if TRANSCEIVERS > 0 {
+                Congestion::new(rng.u64() as u16)
+            } else {
+                None
+            },
+            arrivals: core::array::from_fn(|i| (i == 0).then(congestion::arrivals)),
         }
     }
 
@@ -464,9 +481,13 @@ impl<S: Area, const TRANSCEIVERS: usize> Media<S, TRANSCEIVERS> {
 
 use sdp::jsep::CodecCapability;
 
-/// The feedback we answer and send for video: NACK (with RTX), PLI and FIR. Transport-wide
-/// feedback and REMB join when the bandwidth estimator is wired.
-const VIDEO_FEEDBACK: &[&str] = &["nack", "nack pli", "ccm fir"];
+/// The feedback we answer and send for video: NACK (with RTX), PLI, FIR and transport-wide
+/// feedback (for the bandwidth estimator, `congestion.rs`).
+const VIDEO_FEEDBACK: &[&str] = &["nack", "nack pli", "ccm fir", "transport-cc"];
+
+/// For Opus: transport-wide feedback, so audio packets count in the estimate as browsers'
+/// do.
+const AUDIO_FEEDBACK: &[&str] = &["transport-cc"];
 
 /// Audio codecs the Peer offers and accepts by default, in preference order: Opus, G.711
 /// µ-law and A-law, and telephone-event (RFC 4733) for DTMF.
@@ -477,7 +498,7 @@ pub const AUDIO_CODECS: &[CodecCapability<'static>] = &[
         clock_rate: 48_000,
         channels: Some(2),
         fmtp: Some("minptime=10;useinbandfec=1"),
-        feedback: &[],
+        feedback: AUDIO_FEEDBACK,
     },
     CodecCapability {
         payload_type: 0,
@@ -563,17 +584,23 @@ const fn rtx(payload_type: u8, apt: &'static str) -> CodecCapability<'static> {
     }
 }
 
-/// The header extensions we offer and accept for audio: the mid (BUNDLE demultiplexing).
-pub const AUDIO_EXTENSIONS: &[sdp::attr::Extmap<'static>] = &[extmap(4, MID_URI)];
+/// The header extensions we offer and accept for audio: the mid (BUNDLE demultiplexing) and
+/// the transport-wide sequence number (the bandwidth estimator's feedback).
+pub const AUDIO_EXTENSIONS: &[sdp::attr::Extmap<'static>] =
+    &[extmap(4, MID_URI), extmap(3, TRANSPORT_CC_URI)];
 
-/// For video: the mid, and the rid and repaired rid of simulcast layers we receive.
+/// For video: the mid, the transport-wide sequence number, and the rid and repaired rid of
+/// simulcast layers we receive.
 pub const VIDEO_EXTENSIONS: &[sdp::attr::Extmap<'static>] = &[
     extmap(4, MID_URI),
+    extmap(3, TRANSPORT_CC_URI),
     extmap(10, "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"),
     extmap(11, "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"),
 ];
 
 const MID_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:mid";
+/// draft-holmer-rmcat-transport-wide-cc-extensions-01 §2 (browsers offer this URI).
+const TRANSPORT_CC_URI: &str = peerless_rtp::extension::uri::TRANSPORT_SEQUENCE_NUMBER;
 
 const fn extmap(id: u16, uri: &'static str) -> sdp::attr::Extmap<'static> {
     sdp::attr::Extmap {

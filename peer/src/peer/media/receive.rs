@@ -382,6 +382,7 @@ impl<
             self.media.dropped_malformed += 1;
             return;
         };
+        self.record_arrival(now, &packet);
         let ssrc = packet.ssrc();
         // A known stream, by its media or RTX SSRC.
         let known = self.media.receivers.iter().position(|r| {

@@ -101,9 +101,17 @@ impl<
                         }
                     }
                 }
-                // SDES, APP, REMB and
-                // transport-wide feedback (until the estimator is wired) carry nothing we act
-                // on.
+                Kind::TransportCc(feedback) => {
+                    if let Some(c) = self.media.congestion.as_mut() {
+                        c.on_transport_cc(now, &feedback);
+                    }
+                }
+                Kind::Remb(remb) => {
+                    if let Some(c) = self.media.congestion.as_mut() {
+                        c.on_remb(now, remb.bitrate());
+                    }
+                }
+                // SDES and APP carry nothing we act on.
                 _ => {}
             }
         }
@@ -132,9 +140,13 @@ impl<
             }
             rtt
         };
-        // The path's round trip paces our NACKs too.
+        // The path's round trip paces our NACKs too, and tells the estimator how fast the
+        // path answers.
         if let Some(rtt) = rtt {
             self.media.rtcp_rtt = true;
+            if let Some(c) = self.media.congestion.as_mut() {
+                c.set_round_trip_time(rtt);
+            }
             for r in self.media.receivers.iter_mut().flatten() {
                 r.set_round_trip_time(rtt);
             }
@@ -174,6 +186,9 @@ impl<
         let start = self.media.next_sender;
         for k in 0..TRANSCEIVERS {
             let slot = (start + k) % TRANSCEIVERS.max(1);
+            if let Some(len) = self.transport_feedback(slot, now, buf)? {
+                return Ok(self.protect(buf, len, true).map(|n| 0..n));
+            }
             if let Some(len) = self.rtcp_for(slot, now, buf)? {
                 return Ok(self.protect(buf, len, true).map(|n| 0..n));
             }
@@ -188,7 +203,24 @@ impl<
                 if let Some(r) = self.media.rtcp.get_mut(slot).and_then(Option::as_mut) {
                     r.on_rtp_sent(now);
                 }
-                return Ok(self.protect(buf, len, false).map(|n| 0..n));
+                // The transport-wide sequence number is taken as the packet leaves, so the
+                // feedback describes the order on the wire (retransmissions too).
+                let twcc = match (send.transport_sequence_id(), self.media.congestion.as_ref()) {
+                    (Some(id), Some(c)) => {
+                        let sequence = c.next_sequence();
+                        let packet = buf.get_mut(..len).unwrap_or_default();
+                        congestion::patch_transport_sequence(packet, id, sequence)
+                            .then_some(sequence)
+                    }
+                    _ => None,
+                };
+                let protected = self.protect(buf, len, false);
+                if let (Some(sequence), Some(n), Some(c)) =
+                    (twcc, protected, self.media.congestion.as_mut())
+                {
+                    c.on_sent(now, sequence, n);
+                }
+                return Ok(protected.map(|n| 0..n));
             }
         }
         Ok(None)
@@ -326,6 +358,12 @@ impl<
     pub(in crate::peer) fn media_timeout(&mut self, now: Instant) {
         self.dtmf_timeout(now);
         self.nack_pace_from_ice();
+        if let Some(c) = self.media.congestion.as_mut() {
+            c.handle_timeout(now);
+        }
+        for a in self.media.arrivals.iter_mut().flatten() {
+            a.handle_timeout(now);
+        }
         for r in self.media.rtcp.iter_mut().flatten() {
             r.handle_timeout(now);
         }
@@ -363,6 +401,21 @@ impl<
             .iter()
             .flatten()
             .filter_map(ReceiveStream::poll_timeout);
-        rtcp.chain(streams).chain(self.dtmf_poll_timeout()).min()
+        let congestion = self
+            .media
+            .congestion
+            .as_ref()
+            .and_then(Congestion::poll_timeout);
+        let arrivals = self
+            .media
+            .arrivals
+            .iter()
+            .flatten()
+            .filter_map(|a| a.poll_timeout());
+        rtcp.chain(streams)
+            .chain(self.dtmf_poll_timeout())
+            .chain(congestion)
+            .chain(arrivals)
+            .min()
     }
 }

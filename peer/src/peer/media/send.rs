@@ -160,6 +160,15 @@ impl<S: Area> SendStream<S> {
         let mut payload = [0u8; 1500];
         let mut packet = [0u8; 1600];
         let mut writer = ExtensionWriter::<2, 40>::new(&self.extensions);
+        // First, so the element sits at a known place: patched with the transport-wide
+        // sequence number as the packet leaves (congestion.rs).
+        if self
+            .extensions
+            .id(extension::ExtensionKind::TransportSequenceNumber)
+            .is_some()
+        {
+            let _ = writer.put(&extension::TransportSequenceNumber(0));
+        }
         if mid_id(&self.extensions).is_some() {
             let _ = writer.put(&extension::Mid(self.mid.as_str()));
         }
@@ -245,6 +254,15 @@ impl<S: Area> SendStream<S> {
             return Err(MediaError::Full);
         }
         let mut writer = ExtensionWriter::<2, 40>::new(&self.extensions);
+        // First, so the element sits at a known place: patched with the transport-wide
+        // sequence number as the packet leaves (congestion.rs).
+        if self
+            .extensions
+            .id(extension::ExtensionKind::TransportSequenceNumber)
+            .is_some()
+        {
+            let _ = writer.put(&extension::TransportSequenceNumber(0));
+        }
         if mid_id(&self.extensions).is_some() {
             let _ = writer.put(&extension::Mid(self.mid.as_str()));
         }
@@ -319,6 +337,12 @@ impl<S: Area> SendStream<S> {
         block: &peerless_rtp::rtcp::ReportBlock,
     ) -> Option<core::time::Duration> {
         self.sender.round_trip_time(now, block)
+    }
+
+    /// The negotiated id of the transport-wide sequence number extension.
+    pub(in crate::peer) fn transport_sequence_id(&self) -> Option<u8> {
+        self.extensions
+            .id(extension::ExtensionKind::TransportSequenceNumber)
     }
 
     /// The media payload type last written, for the report's `codecId`.

@@ -1,0 +1,337 @@
+//! The send side of congestion control: every RTP packet that leaves gets a transport-wide
+//! sequence number and a line in the send record; the peer's transport-wide feedback, its
+//! REMB and the measured round trip feed the bandwidth estimator (`peerless_cc`), whose
+//! target the host hears as `Event::BitrateEstimate`.
+//!
+//! ```text
+//!   write_frame ─► header with a transport-wide sequence element holding 0 (a placeholder)
+//!   media_transmit: packet out of the send history (original or RTX)
+//!        └─► patch the element with the next transport-wide sequence number
+//!            ─► SRTP protect ─► send record (sequence, now, protected size) ─► wire
+//!   RTCP in: transport-cc ─► send record: (sent at, size, arrival or lost) ─► Estimator
+//!            REMB ─► Estimator::on_remb         RR/SR's RTT ─► set_round_trip_time
+//!   poll_event ◄─ Estimator::poll_event: Event::BitrateEstimate { target_bps }
+//!
+//!   receive side, for the peer's estimator:
+//!   RTP in with the element ─► TwccFeedback::record(now, sequence)
+//!   media_transmit: feedback due ─► transport-cc (alone with reduced size, else after an RR)
+//! ```
+//!
+//! Memory: the estimator (1000 bytes) is inline, the one cost a Peer without transceivers
+//! (`SmallPeer`, firmware) pays; the send record is
+//! `[[TwccSlot; RECORD_PER_TRANSCEIVER]; TRANSCEIVERS]`, one table viewed flat, so such a
+//! Peer carries none and a host's record grows with the streams it may send. The arrival ring
+//! sits in an array of `TRANSCEIVERS` of which only the first is used: a stable-Rust way to
+//! have one when there are transceivers and none when there are not (`min(T, 1)` is not a
+//! const expression a generic can use).
+
+use super::*;
+pub use peerless_cc::LimitsError as BitrateLimitsError;
+use peerless_cc::{BitrateLimits, Estimator, LimitsError};
+use peerless_rtp::packet::{ExtensionProfile, Packet};
+use peerless_rtp::receive::TccStatus;
+use peerless_rtp::receive::twcc::{TwccConfig, TwccFeedback};
+use peerless_rtp::rtcp::TransportCc;
+use peerless_rtp::send::{TwccSendRecord, TwccSlot};
+
+/// Send-record lines per transceiver slot: 64 packets each, 256 for the default four, a
+/// third of a second of 5 Mbit/s video (feedback comes every 100 ms, plus the round trip).
+pub(in crate::peer) const RECORD_PER_TRANSCEIVER: usize = 64;
+
+/// Arrivals the receive side remembers until it reports them (24 bytes each).
+pub(in crate::peer) const ARRIVALS: usize = 64;
+
+/// Statuses written per feedback packet (the rest goes in the next, due at once).
+const STATUSES: usize = 64;
+
+/// The receive side's recorder: feedback every 50 ms, or at once when half the ring waits,
+/// so the ring is never overrun below about 10 Mbit/s.
+pub(in crate::peer) fn arrivals() -> TwccFeedback<ARRIVALS> {
+    TwccFeedback::new(TwccConfig {
+        max_packets: ARRIVALS as u32 / 2,
+        ..TwccConfig::default()
+    })
+}
+
+/// The estimator and the transport-wide send record.
+pub(in crate::peer) struct Congestion<const TRANSCEIVERS: usize> {
+    estimator: Estimator,
+    record: [[TwccSlot; RECORD_PER_TRANSCEIVER]; TRANSCEIVERS],
+    next_sequence: u16,
+    /// Feedback entries about packets the record no longer holds.
+    pub(in crate::peer) dropped_feedback_unknown: u64,
+}
+
+impl<const TRANSCEIVERS: usize> Congestion<TRANSCEIVERS> {
+    /// `None` only if the estimator refused its default limits (they are ordered).
+    pub(in crate::peer) fn new(first_sequence: u16) -> Option<Self> {
+        Some(Congestion {
+            estimator: Estimator::new(BitrateLimits::default()).ok()?,
+            record: [[TwccSlot::EMPTY; RECORD_PER_TRANSCEIVER]; TRANSCEIVERS],
+            next_sequence: first_sequence,
+            dropped_feedback_unknown: 0,
+        })
+    }
+
+    /// The next transport-wide sequence number, written into a packet about to leave.
+    pub(in crate::peer) fn next_sequence(&self) -> u16 {
+        self.next_sequence
+    }
+
+    /// The packet with `sequence` left at `now`, `size` bytes on the wire.
+    pub(in crate::peer) fn on_sent(&mut self, now: Instant, sequence: u16, size: usize) {
+        let mut record = TwccSendRecord::resume(self.record.as_flattened_mut(), sequence);
+        record.on_sent(now, size);
+        self.next_sequence = record.next_sequence();
+    }
+
+    /// Transport-wide feedback from the peer.
+    pub(in crate::peer) fn on_transport_cc(&mut self, now: Instant, feedback: &TransportCc<'_>) {
+        let mut record = TwccSendRecord::resume(self.record.as_flattened_mut(), 0);
+        self.estimator.on_feedback(now, record.feedback(feedback));
+        self.dropped_feedback_unknown += record.stats().dropped_feedback_unknown;
+    }
+
+    pub(in crate::peer) fn on_remb(&mut self, now: Instant, bps: u64) {
+        self.estimator.on_remb(now, bps);
+    }
+
+    pub(in crate::peer) fn set_round_trip_time(&mut self, rtt: core::time::Duration) {
+        self.estimator.set_round_trip_time(rtt);
+    }
+
+    pub(in crate::peer) fn set_bitrate_limits(
+        &mut self,
+        now: Instant,
+        limits: BitrateLimits,
+    ) -> Result<(), LimitsError> {
+        self.estimator.set_bitrate_limits(now, limits)
+    }
+
+    pub(in crate::peer) fn target_bps(&self) -> u64 {
+        self.estimator.target_bps()
+    }
+
+    /// The target to announce, when it moved enough.
+    pub(in crate::peer) fn poll_target(&mut self) -> Option<u64> {
+        match self.estimator.poll_event()? {
+            peerless_cc::Event::BitrateEstimate { target_bps } => Some(target_bps),
+            _ => None,
+        }
+    }
+
+    pub(in crate::peer) fn poll_timeout(&self) -> Option<Instant> {
+        self.estimator.poll_timeout()
+    }
+
+    pub(in crate::peer) fn handle_timeout(&mut self, now: Instant) {
+        self.estimator.handle_timeout(now);
+        // Probe clusters need a pacer to send padding (issue 16's second part): until it
+        // lands they are taken and left, so the estimator finds them unanswered and gives up.
+        while self.estimator.poll_probe(now).is_some() {}
+    }
+}
+
+/// Writes `sequence` into the transport-wide sequence element (id `id`, two bytes) of the
+/// unprotected RTP packet in `packet`; false when the packet has no such element.
+pub(in crate::peer) fn patch_transport_sequence(packet: &mut [u8], id: u8, sequence: u16) -> bool {
+    let Ok(view) = Packet::parse(packet) else {
+        return false;
+    };
+    let Some((profile, elements)) = view.extension() else {
+        return false;
+    };
+    let one_byte = profile.is_one_byte();
+    if !one_byte && !profile_is_two_byte(profile) {
+        return false;
+    }
+    // The elements start after the fixed header, the CSRCs and the extension's 4-byte
+    // header; `extension()` handed them out as the rest of the header.
+    let end = view.header_len();
+    let mut at = end.saturating_sub(elements.len());
+    while at < end {
+        let Some(&first) = packet.get(at) else {
+            return false;
+        };
+        if first == 0 {
+            // Padding between elements (RFC 8285 §4.2).
+            at += 1;
+            continue;
+        }
+        let (element_id, len, header) = if one_byte {
+            if first >> 4 == 15 {
+                return false;
+            }
+            (first >> 4, usize::from(first & 0x0f) + 1, 1)
+        } else {
+            let Some(&len) = packet.get(at + 1) else {
+                return false;
+            };
+            (first, usize::from(len), 2)
+        };
+        if element_id == id && len == 2 {
+            return match packet.get_mut(at + header..at + header + 2) {
+                Some(value) => {
+                    value.copy_from_slice(&sequence.to_be_bytes());
+                    true
+                }
+                None => false,
+            };
+        }
+        at += header + len;
+    }
+    false
+}
+
+fn profile_is_two_byte(profile: ExtensionProfile) -> bool {
+    profile.0 & 0xfff0 == ExtensionProfile::TWO_BYTE.0
+}
+
+impl<
+    S: Area,
+    const CHUNKS: usize,
+    const CHANNELS: usize,
+    const DTLS: usize,
+    const LOCAL_SDP: usize,
+    const REMOTE_SDP: usize,
+    const REMOTE_CANDIDATES: usize,
+    const TRANSCEIVERS: usize,
+> Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES, TRANSCEIVERS>
+{
+    /// Bounds on the bandwidth estimate, in bit/s, and where it starts before any feedback
+    /// (defaults: 30 kbit/s, 300 kbit/s, 10 Mbit/s). A start given after feedback arrived
+    /// is ignored; min and max apply at once.
+    ///
+    /// # Errors
+    ///
+    /// [`BitrateLimitsError`] unless `0 < min <= start <= max`; nothing changes then.
+    pub fn set_bitrate_limits(
+        &mut self,
+        min_bps: u64,
+        start_bps: u64,
+        max_bps: u64,
+    ) -> Result<(), BitrateLimitsError> {
+        let now = self.now;
+        let limits = BitrateLimits {
+            min_bps,
+            start_bps,
+            max_bps,
+        };
+        match self.media.congestion.as_mut() {
+            Some(c) => c.set_bitrate_limits(now, limits),
+            None => Ok(()),
+        }
+    }
+
+    /// What the bandwidth estimator allows us to send now, in bit/s (for the encoders
+    /// together); `None` in a Peer without transceivers.
+    #[must_use]
+    pub fn bitrate_estimate(&self) -> Option<u64> {
+        self.media.congestion.as_ref().map(Congestion::target_bps)
+    }
+
+    /// The estimate to announce (`Event::BitrateEstimate`): once something is sent, when it
+    /// moved by more than 5 %.
+    pub(in crate::peer) fn poll_bitrate_estimate(&mut self) -> Option<u64> {
+        let sending = self
+            .media
+            .transceivers
+            .iter()
+            .flatten()
+            .any(|t| t.send.is_some());
+        if !sending {
+            return None;
+        }
+        self.media.congestion.as_mut()?.poll_target()
+    }
+}
+
+impl<
+    S: Area,
+    const CHUNKS: usize,
+    const CHANNELS: usize,
+    const DTLS: usize,
+    const LOCAL_SDP: usize,
+    const REMOTE_SDP: usize,
+    const REMOTE_CANDIDATES: usize,
+    const TRANSCEIVERS: usize,
+> Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES, TRANSCEIVERS>
+{
+    /// Notes an incoming packet's transport-wide sequence number, if it carries one (the id
+    /// is the transport's: BUNDLE gives every section the same).
+    pub(in crate::peer) fn record_arrival(&mut self, now: Instant, packet: &Packet<'_>) {
+        let sequence = self
+            .media
+            .transceivers
+            .iter()
+            .flatten()
+            .filter(|t| t.receives())
+            .find_map(|t| {
+                t.negotiated
+                    .extensions
+                    .read::<peerless_rtp::extension::TransportSequenceNumber>(packet)
+                    .ok()
+                    .flatten()
+            });
+        if let (Some(s), Some(Some(arrivals))) = (sequence, self.media.arrivals.first_mut()) {
+            arrivals.record(now, s.0);
+        }
+    }
+
+    /// Transport-wide feedback due now, as RTCP from the transceiver in `slot`'s schedule,
+    /// unprotected, into `buf`.
+    pub(in crate::peer) fn transport_feedback(
+        &mut self,
+        slot: usize,
+        now: Instant,
+        buf: &mut [u8],
+    ) -> Result<Option<usize>, BufferTooSmall> {
+        let Some(Some(arrivals)) = self.media.arrivals.first_mut() else {
+            return Ok(None);
+        };
+        if arrivals.poll_timeout().is_none_or(|at| at > now) {
+            return Ok(None);
+        }
+        let Some(Some(t)) = self.media.transceivers.get(slot) else {
+            return Ok(None);
+        };
+        let (ssrc, sender_info) = (t.ssrc, t.send.as_ref().and_then(|s| s.sender_info(now)));
+        // The media source named is one the peer sends on this transceiver (the feedback is
+        // about the transport; browsers take any).
+        let media = self
+            .media
+            .receivers
+            .iter()
+            .flatten()
+            .find(|r| r.transceiver == slot)
+            .map(|r| r.ssrc);
+        let (Some(media), Some(Some(schedule))) = (media, self.media.rtcp.get_mut(slot)) else {
+            return Ok(None);
+        };
+        let mut statuses = [TccStatus::NotReceived; STATUSES];
+        let Some(Some(arrivals)) = self.media.arrivals.first_mut() else {
+            return Ok(None);
+        };
+        let Some(report) = arrivals.poll_feedback(now, &mut statuses) else {
+            return Ok(None);
+        };
+        let content = peerless_rtp::send::ReportContent {
+            ssrc,
+            sender_info,
+            blocks: &[],
+            cname: self.media.cname.as_str().as_bytes(),
+        };
+        let ssrcs = peerless_rtp::rtcp::FeedbackSsrcs {
+            sender: ssrc,
+            media,
+        };
+        match schedule.write_feedback(buf, &content, |b| report.write(ssrcs, &statuses, b)) {
+            Ok(len) => Ok(Some(len)),
+            Err(peerless_rtp::send::ReportError::BufferTooSmall { needed }) => {
+                Err(BufferTooSmall { needed })
+            }
+            // 64 statuses: always encodable.
+            Err(_) => Ok(None),
+        }
+    }
+}

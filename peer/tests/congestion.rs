@@ -105,8 +105,15 @@ struct Outcome {
 }
 
 /// A connected pair (A sends video, B receives), then `seconds` through a link of `bps`
-/// from A to B with `queue_ms` of queue, `one_way` delay each way.
-fn run(bps: u64, queue_ms: u64, one_way: Duration, seconds: u64) -> Outcome {
+/// from A to B with `queue_ms` of queue, `one_way` delay each way; at `step`'s second the
+/// link's rate becomes its second value.
+fn run(
+    bps: u64,
+    queue_ms: u64,
+    one_way: Duration,
+    seconds: u64,
+    step: Option<(u64, u64)>,
+) -> Outcome {
     let (ca, cb) = certs();
     let mut pair = Pair::new(peer(ca, 1), peer(cb, 2));
     lend(&mut pair.a, MediaKind::Video, AreaUse::Send, 1024 * 1024);
@@ -138,6 +145,11 @@ fn run(bps: u64, queue_ms: u64, one_way: Duration, seconds: u64) -> Outcome {
     let mut buf = vec![0u8; 2048];
     let end = start + Duration::from_secs(seconds);
     while now < end {
+        if let Some((at, new_bps)) = step
+            && now >= start + Duration::from_secs(at)
+        {
+            forward.bps = new_bps;
+        }
         if now >= next_frame {
             // 30 frames a second at the target; a keyframe every 3 s.
             let bytes = (target / 30 / 8) as usize;
@@ -235,7 +247,7 @@ fn print(name: &str, capacity: u64, o: &Outcome) {
 #[test]
 fn the_target_follows_a_one_megabit_bottleneck() {
     let capacity = 1_000_000;
-    let o = run(capacity, 200, Duration::from_millis(25), 20);
+    let o = run(capacity, 200, Duration::from_millis(25), 20, None);
     print("1 Mbit/s bottleneck", capacity, &o);
     let late: Vec<_> = o.rows.iter().filter(|r| r.0 >= 10).collect();
     assert!(!late.is_empty());
@@ -250,4 +262,30 @@ fn the_target_follows_a_one_megabit_bottleneck() {
         "frames stopped: {}",
         o.frames_received_last_2s
     );
+}
+
+/// 2 Mbit/s halving to 1 Mbit/s at 15 s: within 2 s the target is under the new capacity,
+/// and it stays there without collapsing.
+#[test]
+fn the_target_drops_under_a_halved_capacity_within_two_seconds() {
+    let o = run(
+        2_000_000,
+        200,
+        Duration::from_millis(25),
+        25,
+        Some((15, 1_000_000)),
+    );
+    print("2 Mbit/s halving to 1 Mbit/s at 15 s", 2_000_000, &o);
+    let before: Vec<_> = o.rows.iter().filter(|r| (12..15).contains(&r.0)).collect();
+    assert!(
+        before.iter().all(|r| r.1 >= 1_200_000),
+        "never used the 2 Mbit/s: {before:?}"
+    );
+    for (s, target, _, _) in o.rows.iter().filter(|r| r.0 >= 17) {
+        assert!(
+            (500_000..=1_000_000).contains(target),
+            "second {s}: target {target} bit/s on a 1 Mbit/s link"
+        );
+    }
+    assert!(o.frames_received_last_2s >= 40);
 }

@@ -260,6 +260,11 @@ impl<
     /// Notes an incoming packet's transport-wide sequence number, if it carries one (the id
     /// is the transport's: BUNDLE gives every section the same).
     pub(in crate::peer) fn record_arrival(&mut self, now: Instant, packet: &Packet<'_>) {
+        // Only what can be reported is recorded: a due feedback nobody writes would keep
+        // `poll_timeout` in the past.
+        if !self.media.rtcp.iter().any(Option::is_some) {
+            return;
+        }
         let sequence = self
             .media
             .transceivers
@@ -296,16 +301,15 @@ impl<
             return Ok(None);
         };
         let (ssrc, sender_info) = (t.ssrc, t.send.as_ref().and_then(|s| s.sender_info(now)));
-        // The media source named is one the peer sends on this transceiver (the feedback is
-        // about the transport; browsers take any).
-        let media = self
-            .media
-            .receivers
-            .iter()
-            .flatten()
+        // The media source named is one the peer sends on this transceiver, else any, else
+        // none (0): the feedback is about the transport, and packets that found no stream
+        // (no area yet) are in it too.
+        let receivers = || self.media.receivers.iter().flatten();
+        let media = receivers()
             .find(|r| r.transceiver == slot)
-            .map(|r| r.ssrc);
-        let (Some(media), Some(Some(schedule))) = (media, self.media.rtcp.get_mut(slot)) else {
+            .or_else(|| receivers().next())
+            .map_or(0, |r| r.ssrc);
+        let Some(Some(schedule)) = self.media.rtcp.get_mut(slot) else {
             return Ok(None);
         };
         let mut statuses = [TccStatus::NotReceived; STATUSES];

@@ -406,11 +406,15 @@ impl<
             .congestion
             .as_ref()
             .and_then(Congestion::poll_timeout);
+        // Feedback leaves on a transceiver's RTCP schedule: with none left (renegotiated
+        // away), waiting arrivals are not a deadline.
+        let reportable = self.media.rtcp.iter().any(Option::is_some);
         let arrivals = self
             .media
             .arrivals
             .iter()
             .flatten()
+            .filter(|_| reportable)
             .filter_map(|a| a.poll_timeout());
         rtcp.chain(streams)
             .chain(self.dtmf_poll_timeout())

@@ -7,8 +7,9 @@
 //! five verbs every peerless machine speaks. Datagrams on the shared socket are told apart by
 //! their first byte ([`demux`], RFC 7983).
 //!
-//! Non-goals (for now): TURN relays, sending simulcast, congestion control in the Peer (the
-//! `peerless-cc` crate exists; the Peer sends media as fast as the host writes it). Perfect
+//! Non-goals (for now): TURN relays, sending simulcast, a pacer (the Peer estimates the
+//! bandwidth and tells the host, `Event::BitrateEstimate`, but sends media as the host writes
+//! it). Perfect
 //! negotiation (provisional answers, rollback, a polite Peer that yields to a colliding offer)
 //! is in: see [`Peer::set_remote_description`].
 //!
@@ -55,21 +56,22 @@
 //! from a [`Storage`] in a `static`) or hands over (`Vec<u8>`, `Box<[u8]>`: then the Peer owns
 //! them and needs no lifetime; see [`Area`]). On x86-64
 //! a default [`Peer`] (what browsers need: 4 KiB DTLS buffers for their post-quantum
-//! ClientHellos, 32 channels, a 16 KiB remote SDP) is 95 872 bytes and a [`SmallPeer`] (2 KiB
+//! ClientHellos, 32 channels, a 16 KiB remote SDP) is 108 480 bytes and a [`SmallPeer`] (2 KiB
 //! DTLS buffers, 4 channels, 64 SCTP chunks, 1.5/2 KiB SDP copies, 8 remote candidates) is
-//! 38 432 bytes; both
+//! 39 456 bytes; both
 //! are printed by `cargo test -p peerless --test selftest -- --nocapture peer_size` with the
 //! parts (ICE agent, DTLS endpoint, SCTP association, SRTP contexts, SDP copies).
 //!
 //! Media bytes are lent the same way, one area per stream ([`Peer::lend_media_area`]); the
-//! Peer's own media state is `TRANSCEIVERS` slots (about 5.5 KiB each on x86-64). Measured by
+//! Peer's own media state is `TRANSCEIVERS` slots (about 8 KiB each on x86-64, with their share of
+//! the transport-wide congestion state; 1 KiB for the estimator whatever the count). Measured by
 //! `cargo test -p peerless --test media -- --nocapture documented`, which carries the media
 //! whole through these sizes:
 //!
 //! | Peer | Peer struct | areas lent |
 //! |---|---|---|
-//! | audio-only device: `Peer<_, 64, 4, 2048, 4096, 8192, 8, 1>` (one transceiver, 4/8 KiB SDP) | 51 776 B | audio: send 8 KiB, receive 24 KiB (Opus or G.711 both ways) |
-//! | 720p host: the default [`Peer`] (4 transceivers) | 95 872 B | video: send 512 KiB (about 2 s at 2.5 Mbit/s kept for NACKs), receive 1 MiB (a 256 KiB keyframe and 630 packet slots); audio: 64 KiB each way |
+//! | audio-only device: `Peer<_, 64, 4, 2048, 4096, 8192, 8, 1>` (one transceiver, 4/8 KiB SDP) | 55 680 B | audio: send 8 KiB, receive 24 KiB (Opus or G.711 both ways) |
+//! | 720p host: the default [`Peer`] (4 transceivers) | 108 480 B | video: send 512 KiB (about 2 s at 2.5 Mbit/s kept for NACKs), receive 1 MiB (a 256 KiB keyframe and 630 packet slots); audio: 64 KiB each way |
 //!
 //! A receive area holds the largest frame (`rtp::receive::jitter::Config::max_frame`: 256 KiB
 //! for video, one packet for audio) and then packet slots of 1 264 bytes; a send area holds a

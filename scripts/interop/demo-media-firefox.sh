@@ -11,9 +11,9 @@
 #      over the data channel ("dtmf 1 100ms") and shown on the page.
 #   2. Simulcast (?simulcast: sendEncodings q /4, h /2, f full size) on one video section: the
 #      demo sees frames on every rid Firefox sends and sends the widest back; Firefox decodes
-#      >= 30 frames of it. With its default prefs Firefox sends q and h only: the Peer offers
-#      no congestion feedback (transport-cc, goog-remb), its bandwidth estimate stays low and
-#      its allocator leaves f off.
+#      >= 30 frames of it. Before the Peer sent transport-cc feedback, Firefox with its default
+#      prefs sent q and h only (its estimate stayed low and its allocator left f off); now it
+#      sends all three.
 #   3. As 2 in a second Firefox whose estimate has a 2 Mbit/s floor
 #      (media.peerconnection.video.min_bitrate_estimate): all three layers must arrive.
 . "$(dirname "$0")/../lib.sh"

@@ -12,7 +12,7 @@
 //! ```
 
 use peerless_rtp::codec::{AnyPacketizer, Packetizer, PacketizerOptions, Packets as _};
-use peerless_rtp::extension::{self, ExtensionWriter};
+use peerless_rtp::extension::{self, ExtensionMap, ExtensionWriter};
 use peerless_rtp::packet::Header;
 use peerless_rtp::send::{HistoryConfig, NtpTime, Rtx, SendHistory, SenderStats};
 
@@ -144,13 +144,7 @@ impl<S: Area> SendStream<S> {
                 .ok_or(MediaError::Unsupported)?;
             self.packetizer = Some((codec.pt, p));
         }
-        if self.clock_rate != codec.codec.clock_rate() {
-            self.clock_rate = codec.codec.clock_rate();
-            self.sender = SenderStats::new(
-                self.clock_rate,
-                NtpTime::from_unix(core::time::Duration::ZERO),
-            );
-        }
+        self.use_clock(codec.codec.clock_rate());
         let Some((_, packetizer)) = self.packetizer.as_mut() else {
             return Err(MediaError::Unsupported);
         };
@@ -158,42 +152,28 @@ impl<S: Area> SendStream<S> {
             .packetize(frame, max_payload)
             .map_err(|_| MediaError::Malformed)?;
         let mut payload = [0u8; 1500];
-        let mut packet = [0u8; 1600];
-        let mut writer = ExtensionWriter::<2, 40>::new(&self.extensions);
-        // First, so the element sits at a known place: patched with the transport-wide
-        // sequence number as the packet leaves (congestion.rs).
-        if self
-            .extensions
-            .id(extension::ExtensionKind::TransportSequenceNumber)
-            .is_some()
-        {
-            let _ = writer.put(&extension::TransportSequenceNumber(0));
-        }
-        if mid_id(&self.extensions).is_some() {
-            let _ = writer.put(&extension::Mid(self.mid.as_str()));
-        }
+        let writer = packet_extensions(&self.extensions, self.mid.as_str());
+        let elements = writer.elements();
         let room = payload.get_mut(..max_payload).unwrap_or_default();
         while let Some(next) = cursor.next_payload(room) {
             let p = next.map_err(|_| MediaError::Malformed)?;
-            let elements = writer.elements();
             let header = Header {
                 marker: p.marker,
                 payload_type: codec.pt,
-                sequence_number: self.sequence,
                 timestamp: rtp_time,
                 ssrc: self.ssrc,
                 extensions: elements.as_slice(),
                 ..Header::default()
             };
             let body = room.get(..p.len).unwrap_or_default();
-            let len = header
-                .emit(body, &mut packet)
-                .map_err(|_| MediaError::Malformed)?;
-            self.history
-                .enqueue(now, packet.get(..len).unwrap_or_default())
-                .map_err(|_| MediaError::Full)?;
-            self.sequence = self.sequence.wrapping_add(1);
-            self.sender.on_sent(now, rtp_time, p.len);
+            enqueue(
+                &mut self.history,
+                &mut self.sequence,
+                &mut self.sender,
+                now,
+                header,
+                body,
+            )?;
         }
         self.frames += 1;
         self.pt = Some(codec.pt);
@@ -208,11 +188,7 @@ impl<S: Area> SendStream<S> {
         packet: &peerless_rtp::packet::Packet<'_>,
         clock_rate: u32,
     ) -> Result<(), MediaError> {
-        if self.clock_rate != clock_rate {
-            self.clock_rate = clock_rate;
-            self.sender =
-                SenderStats::new(clock_rate, NtpTime::from_unix(core::time::Duration::ZERO));
-        }
+        self.use_clock(clock_rate);
         self.enqueue_payload(
             now,
             packet.payload_type(),
@@ -222,6 +198,16 @@ impl<S: Area> SendStream<S> {
         )?;
         self.pt = Some(packet.payload_type());
         Ok(())
+    }
+
+    /// The sender report's clock follows the payload type written: a new clock rate starts
+    /// its statistics afresh.
+    fn use_clock(&mut self, clock_rate: u32) {
+        if self.clock_rate != clock_rate {
+            self.clock_rate = clock_rate;
+            self.sender =
+                SenderStats::new(clock_rate, NtpTime::from_unix(core::time::Duration::ZERO));
+        }
     }
 
     /// A telephone-event packet (RFC 4733) on this stream's clock.
@@ -253,38 +239,24 @@ impl<S: Area> SendStream<S> {
         if !self.history.can_enqueue(1, len, len) {
             return Err(MediaError::Full);
         }
-        let mut writer = ExtensionWriter::<2, 40>::new(&self.extensions);
-        // First, so the element sits at a known place: patched with the transport-wide
-        // sequence number as the packet leaves (congestion.rs).
-        if self
-            .extensions
-            .id(extension::ExtensionKind::TransportSequenceNumber)
-            .is_some()
-        {
-            let _ = writer.put(&extension::TransportSequenceNumber(0));
-        }
-        if mid_id(&self.extensions).is_some() {
-            let _ = writer.put(&extension::Mid(self.mid.as_str()));
-        }
+        let writer = packet_extensions(&self.extensions, self.mid.as_str());
         let elements = writer.elements();
         let header = Header {
             marker,
             payload_type: pt,
-            sequence_number: self.sequence,
             timestamp: rtp_time,
             ssrc: self.ssrc,
             extensions: elements.as_slice(),
             ..Header::default()
         };
-        let mut out = [0u8; 1600];
-        let len = header
-            .emit(payload, &mut out)
-            .map_err(|_| MediaError::Malformed)?;
-        self.history
-            .enqueue(now, out.get(..len).unwrap_or_default())
-            .map_err(|_| MediaError::Full)?;
-        self.sequence = self.sequence.wrapping_add(1);
-        self.sender.on_sent(now, rtp_time, payload.len());
+        enqueue(
+            &mut self.history,
+            &mut self.sequence,
+            &mut self.sender,
+            now,
+            header,
+            payload,
+        )?;
         Ok(())
     }
 
@@ -370,6 +342,49 @@ impl<S: Area> SendStream<S> {
 /// loss asked for twice in quick succession into one resend.
 fn resend_interval(rtt: core::time::Duration) -> core::time::Duration {
     rtt / 2
+}
+
+/// The header extensions every packet of a stream carries. The transport-wide sequence
+/// element comes first, holding 0, so it sits at a known place: it is patched with the real
+/// number as the packet leaves (congestion.rs).
+fn packet_extensions<'m>(map: &'m ExtensionMap, mid: &str) -> ExtensionWriter<'m, 2, 40> {
+    let mut writer = ExtensionWriter::new(map);
+    if map
+        .id(extension::ExtensionKind::TransportSequenceNumber)
+        .is_some()
+    {
+        let _ = writer.put(&extension::TransportSequenceNumber(0));
+    }
+    if mid_id(map).is_some() {
+        let _ = writer.put(&extension::Mid(mid));
+    }
+    writer
+}
+
+/// `header` (its sequence number the stream's next) on `payload`, into the history as
+/// unsent; the sequence number and the sender's counts move on.
+fn enqueue<S: Area>(
+    history: &mut SendHistory<S>,
+    sequence: &mut u16,
+    sender: &mut SenderStats,
+    now: Instant,
+    header: Header<'_>,
+    payload: &[u8],
+) -> Result<(), MediaError> {
+    let mut packet = [0u8; 1600];
+    let header = Header {
+        sequence_number: *sequence,
+        ..header
+    };
+    let len = header
+        .emit(payload, &mut packet)
+        .map_err(|_| MediaError::Malformed)?;
+    history
+        .enqueue(now, packet.get(..len).unwrap_or_default())
+        .map_err(|_| MediaError::Full)?;
+    *sequence = sequence.wrapping_add(1);
+    sender.on_sent(now, header.timestamp, payload.len());
+    Ok(())
 }
 
 /// SRTP's auth tag, the largest of the profiles (AEAD_AES_256_GCM: 16).

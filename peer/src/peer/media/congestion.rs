@@ -28,7 +28,7 @@
 use super::*;
 pub use peerless_cc::LimitsError as BitrateLimitsError;
 use peerless_cc::{BitrateLimits, Estimator, LimitsError};
-use peerless_rtp::packet::{ExtensionProfile, Packet};
+use peerless_rtp::packet::Packet;
 use peerless_rtp::receive::TccStatus;
 use peerless_rtp::receive::twcc::{TwccConfig, TwccFeedback};
 use peerless_rtp::rtcp::TransportCc;
@@ -133,58 +133,22 @@ impl<const TRANSCEIVERS: usize> Congestion<TRANSCEIVERS> {
 }
 
 /// Writes `sequence` into the transport-wide sequence element (id `id`, two bytes) of the
-/// unprotected RTP packet in `packet`; false when the packet has no such element.
+/// unprotected RTP packet in `packet`; false when the packet has no such element. The element
+/// is found with the rtp crate's own reader; its place in `packet` is where its data lies.
 pub(in crate::peer) fn patch_transport_sequence(packet: &mut [u8], id: u8, sequence: u16) -> bool {
-    let Ok(view) = Packet::parse(packet) else {
-        return false;
-    };
-    let Some((profile, elements)) = view.extension() else {
-        return false;
-    };
-    let one_byte = profile.is_one_byte();
-    if !one_byte && !profile_is_two_byte(profile) {
-        return false;
-    }
-    // The elements start after the fixed header, the CSRCs and the extension's 4-byte
-    // header; `extension()` handed them out as the rest of the header.
-    let end = view.header_len();
-    let mut at = end.saturating_sub(elements.len());
-    while at < end {
-        let Some(&first) = packet.get(at) else {
-            return false;
-        };
-        if first == 0 {
-            // Padding between elements (RFC 8285 §4.2).
-            at += 1;
-            continue;
+    let base = packet.as_ptr() as usize;
+    let place = Packet::parse(packet).ok().and_then(|view| {
+        view.extensions()
+            .find(|e| e.id == id && e.data.len() == 2)
+            .map(|e| range_in(base, e.data))
+    });
+    match place.and_then(|r| packet.get_mut(r)) {
+        Some(value) => {
+            value.copy_from_slice(&sequence.to_be_bytes());
+            true
         }
-        let (element_id, len, header) = if one_byte {
-            if first >> 4 == 15 {
-                return false;
-            }
-            (first >> 4, usize::from(first & 0x0f) + 1, 1)
-        } else {
-            let Some(&len) = packet.get(at + 1) else {
-                return false;
-            };
-            (first, usize::from(len), 2)
-        };
-        if element_id == id && len == 2 {
-            return match packet.get_mut(at + header..at + header + 2) {
-                Some(value) => {
-                    value.copy_from_slice(&sequence.to_be_bytes());
-                    true
-                }
-                None => false,
-            };
-        }
-        at += header + len;
+        None => false,
     }
-    false
-}
-
-fn profile_is_two_byte(profile: ExtensionProfile) -> bool {
-    profile.0 & 0xfff0 == ExtensionProfile::TWO_BYTE.0
 }
 
 impl<
@@ -336,6 +300,42 @@ impl<
             }
             // 64 statuses: always encodable.
             Err(_) => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use peerless_rtp::packet::{Element, ExtensionForm, Header};
+
+    use super::*;
+
+    #[test]
+    fn the_transport_sequence_is_patched_in_either_extension_form() {
+        for form in [ExtensionForm::OneByte, ExtensionForm::TwoByte] {
+            let elements = [
+                Element {
+                    id: 3,
+                    data: &[0, 0],
+                },
+                Element { id: 4, data: b"1" },
+            ];
+            let header = Header {
+                payload_type: 96,
+                extensions: &elements,
+                extension_form: form,
+                ..Header::default()
+            };
+            let mut packet = [0u8; 64];
+            let len = header.emit(b"payload", &mut packet).unwrap_or(0);
+            let packet = &mut packet[..len];
+            assert!(patch_transport_sequence(packet, 3, 0xbeef));
+            let view = Packet::parse(packet).unwrap();
+            let got: [(u8, &[u8]); 2] = [(3, &[0xbe, 0xef]), (4, b"1")];
+            assert!(view.extensions().map(|e| (e.id, e.data)).eq(got));
+            assert_eq!(view.payload(), b"payload");
+            // No such element: nothing written.
+            assert!(!patch_transport_sequence(packet, 5, 1));
         }
     }
 }

@@ -70,35 +70,19 @@ impl Negotiated {
         let mut dtmf_offers: [Option<(u8, u32)>; 2] = [None; 2];
         let mut dtmf_count = 0u8;
         for pt in answer.payload_types() {
-            let Some(map) = answer
-                .rtpmap(pt)
-                .or_else(|| remote.rtpmap(pt))
-                .or(match pt {
-                    0 => Some(sdp::attr::Rtpmap {
-                        payload_type: 0,
-                        encoding: "PCMU",
-                        clock_rate: 8000,
-                        channels: None,
-                    }),
-                    8 => Some(sdp::attr::Rtpmap {
-                        payload_type: 8,
-                        encoding: "PCMA",
-                        clock_rate: 8000,
-                        channels: None,
-                    }),
-                    _ => None,
-                })
-            else {
-                continue;
-            };
-            if map.encoding.eq_ignore_ascii_case("telephone-event") {
-                if let Some(slot) = dtmf_offers.get_mut(usize::from(dtmf_count)) {
-                    *slot = Some((pt, map.clock_rate));
+            // Static payload types may come without an rtpmap (RFC 3551 §6).
+            let codec = match answer.rtpmap(pt).or_else(|| remote.rtpmap(pt)) {
+                Some(map) if map.encoding.eq_ignore_ascii_case("telephone-event") => {
+                    if let Some(slot) = dtmf_offers.get_mut(usize::from(dtmf_count)) {
+                        *slot = Some((pt, map.clock_rate));
+                    }
+                    dtmf_count = dtmf_count.saturating_add(1);
+                    continue;
                 }
-                dtmf_count = dtmf_count.saturating_add(1);
-                continue;
-            }
-            let Some(codec) = Codec::from_rtpmap(map.encoding, map.clock_rate) else {
+                Some(map) => Codec::from_rtpmap(map.encoding, map.clock_rate),
+                None => Codec::from_static_payload_type(pt),
+            };
+            let Some(codec) = codec else {
                 continue;
             };
             let fb = |name: &str| {

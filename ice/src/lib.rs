@@ -2,14 +2,26 @@
 //! state machine, no allocator.
 //!
 //! [`Agent`] finds a working path between two peers: it pairs our candidates (the host's
-//! sockets, and what STUN servers see of them) with the peer's, checks the pairs with
+//! sockets, what STUN servers see of them, and addresses relayed by TURN servers) with the
+//! peer's, checks the pairs with
 //! authenticated STUN Binding requests, nominates one, and then keeps checking that the peer
 //! still consents to receive. [`Candidate`] parses and writes `a=candidate` lines as browsers do.
 //!
 //! Non-goals: no sockets (the host owns them and tells the agent which one received what), no
-//! demultiplexing (the Peer separates STUN from DTLS and media by RFC 7983 first), no TURN
-//! relaying yet (the candidate type and priority are ready for it), no TCP candidates (parsed,
-//! not checked), one component (rtcp-mux, as WebRTC always negotiates).
+//! demultiplexing (the Peer separates STUN from DTLS and media by RFC 7983 first), no DNS
+//! ([`IceServerUrl`] hands a host name back to be resolved), TURN over UDP only (no TCP or TLS
+//! to the server yet), no TCP candidates (parsed, not checked), one component (rtcp-mux, as
+//! WebRTC always negotiates).
+//!
+//! # TURN
+//!
+//! `Config::with_ice_server("turn:192.0.2.1?transport=udp", user, credential)` adds a TURN
+//! server (RFC 8656): each host socket allocates a relayed candidate, and everything from the
+//! relayed address (checks, responses, and the host's DTLS/SRTP through
+//! [`Agent::relay_transmit`]) leaves the host socket framed for the server. A host hands every
+//! datagram to [`Agent::unwrap_relayed`] first: relayed traffic comes back as the peer's
+//! datagram addressed to the relayed address. `with_relay_only()` is `iceTransportPolicy:
+//! "relay"`.
 //!
 //! # The run loop
 //!
@@ -48,8 +60,10 @@
 //! # Memory
 //!
 //! Everything is inline: `Agent<CANDIDATES = 8, PAIRS = 32, TRANSACTIONS = 16,
-//! REMOTE_CANDIDATES = 16>` is 13 024 bytes on x86-64 (asserted by a test; 32 bytes of each
-//! pair are its statistics counters); shrink the const parameters for a small MCU.
+//! REMOTE_CANDIDATES = 16>` is 15 416 bytes on x86-64 (asserted by a test; 32 bytes of each
+//! pair are its statistics counters, and 2 392 bytes are TURN: two configured servers with
+//! their credentials and two allocations with their nonce, permissions and channels); shrink
+//! the const parameters for a small MCU.
 //!
 //! # Error contract
 //!
@@ -68,9 +82,11 @@ extern crate std;
 
 mod agent;
 mod candidate;
+pub mod ice_server;
 
 pub use agent::{
     AddCandidateError, Agent, CandidatePairState, Config, Credentials, CredentialsError, Event,
-    IceState, MAX_STUN_SERVERS, PairView, Role, Stats,
+    IceState, MAX_STUN_SERVERS, MAX_TURN_SERVERS, PairView, Role, Stats, UNREACHABLE,
 };
 pub use candidate::{Candidate, CandidateType, ParseError, Str, TcpType, Transport, priority};
+pub use ice_server::{IceServerUrl, TurnServer, UrlError};

@@ -28,6 +28,11 @@ pub(super) enum TxnKind {
     Consent {
         old: bool,
     },
+    /// A TURN request (RFC 8656) on allocation `alloc`.
+    Turn {
+        alloc: usize,
+        request: super::turn::TurnRequest,
+    },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -125,7 +130,13 @@ impl<
         }
         let Some(local_idx) = self.locals.iter().position(|l| {
             l.is_some_and(|l| {
-                l.base == to && matches!(l.cand.kind, CandidateType::Host | CandidateType::Relayed)
+                l.base == to
+                    && match l.cand.kind {
+                        // iceTransportPolicy "relay": the host socket answers no checks.
+                        CandidateType::Host => !self.config.relay_only,
+                        CandidateType::Relayed => true,
+                        _ => false,
+                    }
             })
         }) else {
             self.stats.dropped_unknown_local += 1;
@@ -282,7 +293,7 @@ impl<
         // Checks and consent are authenticated with the peer's password; gathering responses
         // from a STUN server are not.
         let pwd = match txn.kind {
-            TxnKind::Gather { .. } => None,
+            TxnKind::Gather { .. } | TxnKind::Turn { .. } => None,
             TxnKind::Consent { old: true } => match self.old_creds {
                 Some((_, r)) => Some(r.pwd),
                 None => self.remote_creds.map(|r| r.pwd),
@@ -312,6 +323,8 @@ impl<
                 }
                 self.check_gathering_done();
             }
+            // Routed to `handle_turn_response` by method before this.
+            TxnKind::Turn { .. } => {}
             TxnKind::Consent { .. } => {
                 if !error {
                     self.count_response(now, self.selected.and_then(|s| s.pair), &txn);
@@ -586,7 +599,7 @@ impl<
         let mut tid = [0u8; 12];
         self.rng.fill(&mut tid);
         let mut config = match kind {
-            TxnKind::Gather { .. } => self.config.retransmit,
+            TxnKind::Gather { .. } | TxnKind::Turn { .. } => self.config.retransmit,
             TxnKind::Check { .. } | TxnKind::Consent { .. } => self.config.check_retransmit,
         };
         if matches!(kind, TxnKind::Check { .. }) {

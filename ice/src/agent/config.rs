@@ -2,13 +2,20 @@
 //!
 //! ```text
 //!  Config::new(role, seed) --with_lite / with_credentials / with_stun_server--> Agent::new
+//!      with_ice_server(url, username, credential)     stun: -> stun_servers, turn: -> turn_servers
+//!      with_resolved_ice_server(url, ip, ..)          the same, for a URL naming a host
+//!      with_relay_only()                              iceTransportPolicy "relay"
 //!  Credentials: ufrag (4..32 ice-chars) + pwd (22..64), random from the seed when not given
 //! ```
 
 use super::*;
+use crate::ice_server::{IceServerUrl, TurnServer, UrlError};
 
 /// Up to this many STUN servers for server-reflexive gathering.
 pub const MAX_STUN_SERVERS: usize = 4;
+
+/// Up to this many TURN servers for relayed candidates.
+pub const MAX_TURN_SERVERS: usize = 2;
 
 /// Our role in the session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -113,6 +120,13 @@ pub struct Config {
     pub credentials: Option<Credentials>,
     /// STUN servers for server-reflexive candidates (empty: host candidates only).
     pub stun_servers: [Option<SocketAddr>; MAX_STUN_SERVERS],
+    /// TURN servers for relayed candidates (RFC 8656; UDP to the server).
+    pub turn_servers: [Option<TurnServer>; MAX_TURN_SERVERS],
+    /// `iceTransportPolicy: "relay"`: only relayed candidates are signalled, paired and
+    /// answered on; host sockets only carry the traffic to the TURN servers.
+    pub relay_only: bool,
+    /// The lifetime asked for in Allocate (RFC 8656 §7.2: the server's default is 10 min).
+    pub turn_lifetime: Duration,
     /// The pacing interval Ta (RFC 8445 §14.2: 50 ms).
     pub ta: Duration,
     /// Retransmission of requests to STUN servers (RFC 8489 defaults: RTO 500 ms, 7 sends,
@@ -161,6 +175,9 @@ impl Config {
             seed,
             credentials: None,
             stun_servers: [None; MAX_STUN_SERVERS],
+            turn_servers: [None; MAX_TURN_SERVERS],
+            relay_only: false,
+            turn_lifetime: Duration::from_secs(600),
             ta: Duration::from_millis(50),
             retransmit: RetransmitConfig::default(),
             check_retransmit: RetransmitConfig {
@@ -198,5 +215,78 @@ impl Config {
             *slot = Some(server);
         }
         self
+    }
+
+    /// Adds a TURN server (beyond [`MAX_TURN_SERVERS`] it is ignored).
+    #[must_use]
+    pub fn with_turn_server(mut self, server: TurnServer) -> Self {
+        if let Some(slot) = self.turn_servers.iter_mut().find(|s| s.is_none()) {
+            *slot = Some(server);
+        }
+        self
+    }
+
+    /// `iceTransportPolicy: "relay"`: only relayed candidates.
+    #[must_use]
+    pub fn with_relay_only(mut self) -> Self {
+        self.relay_only = true;
+        self
+    }
+
+    /// Adds one `iceServers` URL with its username and credential (ignored for `stun:`).
+    /// A URL naming a host gives [`UrlError::NeedsResolution`]: resolve the name
+    /// ([`IceServerUrl::host_name`]) and call [`Config::with_resolved_ice_server`].
+    pub fn with_ice_server(
+        self,
+        url: &str,
+        username: &str,
+        credential: &str,
+    ) -> Result<Self, UrlError> {
+        let parsed = IceServerUrl::parse(url)?;
+        let address = parsed.address().ok_or(UrlError::NeedsResolution)?;
+        self.add_ice_server(url, &parsed, address, username, credential)
+    }
+
+    /// As [`Config::with_ice_server`], for a URL whose host name the host resolved to `ip`.
+    pub fn with_resolved_ice_server(
+        self,
+        url: &str,
+        ip: core::net::IpAddr,
+        username: &str,
+        credential: &str,
+    ) -> Result<Self, UrlError> {
+        let parsed = IceServerUrl::parse(url)?;
+        let address = parsed.address().unwrap_or(parsed.resolved(ip));
+        self.add_ice_server(url, &parsed, address, username, credential)
+    }
+
+    fn add_ice_server(
+        mut self,
+        text: &str,
+        url: &IceServerUrl<'_>,
+        address: SocketAddr,
+        username: &str,
+        credential: &str,
+    ) -> Result<Self, UrlError> {
+        if url.scheme.is_turn() {
+            let server = TurnServer::new(text, url, address, username, credential)?;
+            let slot = self
+                .turn_servers
+                .iter_mut()
+                .find(|s| s.is_none())
+                .ok_or(UrlError::TooManyServers)?;
+            *slot = Some(server);
+        } else {
+            if url.scheme.is_secure() {
+                return Err(UrlError::UnsupportedTransport);
+            }
+            let slot = self
+                .stun_servers
+                .iter_mut()
+                .find(|s| s.is_none())
+                .ok_or(UrlError::TooManyServers)?;
+            *slot = Some(address);
+        }
+        Ok(self)
     }
 }

@@ -37,6 +37,8 @@ pub(super) enum PendingEvent {
     /// The local candidate's index (its base is the socket) and the server's index in
     /// `Config::stun_servers`: indices keep the event queue's entries as small as before.
     ServerUnreachable(usize, usize),
+    /// A TURN allocation failed (its index): `icecandidateerror`.
+    CandidateError(usize),
 }
 
 /// USERNAME for a request from us to them: `theirs:ours`.
@@ -108,6 +110,9 @@ impl<
         let (local, remote, nominate, controlling) = match t.kind {
             TxnKind::Gather { .. } => {
                 return finish(b.fingerprint().emit(buf));
+            }
+            TxnKind::Turn { alloc, request } => {
+                return self.emit_turn_request(t, alloc, request, buf);
             }
             TxnKind::Check {
                 nominate,

@@ -82,6 +82,23 @@ pub enum Event {
         #[cfg_attr(feature = "defmt", defmt(Display2Format))]
         server: SocketAddr,
     },
+    /// `icecandidateerror`: a TURN server refused or never answered the allocation made from
+    /// `local` (or lost it later); gathering goes on without its relayed candidate.
+    CandidateError {
+        /// The host socket the allocation started from (`address`/`port` of the event).
+        #[cfg_attr(feature = "defmt", defmt(Display2Format))]
+        local: SocketAddr,
+        /// The TURN server.
+        #[cfg_attr(feature = "defmt", defmt(Display2Format))]
+        server: SocketAddr,
+        /// The server's URL as configured (`url`).
+        url: Str<96>,
+        /// The STUN error code (`errorCode`): 300 to 699 from the server, 701 when it never
+        /// answered.
+        code: u16,
+        /// The server's reason phrase, or ours (`errorText`).
+        text: Str<64>,
+    },
 }
 
 /// Why a command failed.
@@ -157,4 +174,8 @@ pub struct Stats {
     pub role_conflicts: u64,
     /// Candidates or pairs evicted for higher-priority ones.
     pub evicted: u64,
+    /// Datagrams sent through a TURN relay (ChannelData or Send indications).
+    pub relayed_sent: u64,
+    /// Datagrams received through a TURN relay (ChannelData or Data indications).
+    pub relayed_received: u64,
 }

@@ -23,6 +23,7 @@ impl<
         server: SocketAddr,
     ) {
         if mapped == base
+            || self.config.relay_only
             || self
                 .locals
                 .iter()
@@ -51,7 +52,8 @@ impl<
     }
 
     pub(super) fn check_gathering_done(&mut self) {
-        let pending = !self.gather_queue.is_empty()
+        let pending = self.allocating()
+            || !self.gather_queue.is_empty()
             || self
                 .txns
                 .iter()

@@ -48,14 +48,17 @@ mod gather;
 mod nomination;
 mod pairs;
 mod report;
+mod turn;
 
 use checks::{Txn, TxnKind, find_attr};
-pub use config::{Config, Credentials, CredentialsError, MAX_STUN_SERVERS, Role};
+pub use config::{Config, Credentials, CredentialsError, MAX_STUN_SERVERS, MAX_TURN_SERVERS, Role};
 use emit::{PendingEvent, PendingResponse, ResponseKind};
 pub use event::{AddCandidateError, Event, IceState, Stats};
 use nomination::Selected;
 use pairs::{Local, Pair, PairState, decimal};
 pub use report::{CandidatePairState, PairView};
+pub use turn::UNREACHABLE;
+use turn::{Allocation, MAX_ALLOCATIONS};
 
 /// Responses waiting to be sent; a request that finds this full is dropped (the peer retries).
 const RESPONSE_QUEUE: usize = 8;
@@ -96,6 +99,8 @@ pub struct Agent<
     responses: Queue<PendingResponse, RESPONSE_QUEUE>,
     events: Queue<PendingEvent, EVENT_QUEUE>,
     gather_queue: Queue<(usize, SocketAddr), GATHER_QUEUE>,
+    /// TURN allocations (RFC 8656), one per server and host socket.
+    allocations: [Option<Allocation>; MAX_ALLOCATIONS],
     gathering_reported: bool,
     remote_end_of_candidates: bool,
     selected: Option<Selected>,
@@ -190,6 +195,7 @@ impl<
             responses: Queue::new(),
             events: Queue::new(),
             gather_queue: Queue::new(),
+            allocations: [None; MAX_ALLOCATIONS],
             gathering_reported: false,
             remote_end_of_candidates: false,
             selected: None,
@@ -288,10 +294,41 @@ impl<
                 .is_some_and(|(old, _)| old.ufrag.as_str() == ufrag)
     }
 
-    /// Whether `addr` is one of the configured STUN servers (their responses are ours).
+    /// Whether `addr` is one of the configured STUN or TURN servers (their responses, and
+    /// what a TURN server relays, are ours).
     #[must_use]
     pub fn is_stun_server(&self, addr: SocketAddr) -> bool {
-        self.config.stun_servers.contains(&Some(addr))
+        self.config.stun_servers.contains(&Some(addr)) || self.is_turn_server(addr)
+    }
+
+    /// For a host sending over the selected pair (DTLS, SRTP): `buf[range]` is a datagram
+    /// from `source` to `destination`. When `source` is a relayed address, the datagram is
+    /// framed in place for the TURN server (ChannelData once the channel is bound, else a
+    /// Send indication) and the host socket, the server and the framed range come back;
+    /// otherwise the arguments come back unchanged. `buf` needs up to 52 bytes more than the
+    /// datagram.
+    pub fn relay_transmit(
+        &mut self,
+        source: SocketAddr,
+        destination: SocketAddr,
+        buf: &mut [u8],
+        range: core::ops::Range<usize>,
+    ) -> Result<(SocketAddr, SocketAddr, core::ops::Range<usize>), BufferTooSmall> {
+        self.relay_in_place(source, destination, buf, range)
+    }
+
+    /// For a host receiving on socket `to` from `from`: when `packet` is a ChannelData message
+    /// or a Data indication from one of our TURN servers, the peer's address, our relayed
+    /// address and where the peer's datagram lies in `packet`. The host then handles that
+    /// datagram as if it came from the peer to the relayed address (STUN to
+    /// [`Agent::handle_packet`], the rest to DTLS/SRTP). `None`: not relayed traffic.
+    pub fn unwrap_relayed(
+        &mut self,
+        from: SocketAddr,
+        to: SocketAddr,
+        packet: &[u8],
+    ) -> Option<(SocketAddr, SocketAddr, core::ops::Range<usize>)> {
+        self.unwrap(from, to, packet)
     }
 
     /// `payload` addressed over the selected pair, or `None` when [`Agent::can_send`] is false.
@@ -304,9 +341,14 @@ impl<
         Some(Transmit::between(from, to, payload))
     }
 
-    /// Our local candidates, as signalled.
+    /// Our local candidates, as signalled (with a relay-only policy: the relayed ones).
     pub fn local_candidates(&self) -> impl Iterator<Item = &Candidate> {
-        self.locals.iter().flatten().map(|l| &l.cand)
+        let relay_only = self.config.relay_only;
+        self.locals
+            .iter()
+            .flatten()
+            .filter(move |l| !relay_only || l.cand.kind == CandidateType::Relayed)
+            .map(|l| &l.cand)
     }
 
     /// The remote candidates known (signalled or peer-reflexive).
@@ -363,8 +405,14 @@ impl<
             cand,
             base: address,
         })?;
-        self.emit(PendingEvent::LocalCandidate(idx, address));
+        if !self.config.relay_only {
+            self.emit(PendingEvent::LocalCandidate(idx, address));
+        }
         if !self.config.lite {
+            let now = self.now;
+            self.start_allocations(now, address);
+        }
+        if !self.config.lite && !self.config.relay_only {
             let servers = self.config.stun_servers;
             for server in servers
                 .into_iter()
@@ -420,6 +468,8 @@ impl<
         }
         let idx = self.insert_remote(cand)?;
         self.pair_remote(idx);
+        let now = self.now;
+        self.turn_maintain(now);
         self.update_state();
         Ok(())
     }
@@ -443,6 +493,7 @@ impl<
         for i in 0..CANDIDATES {
             if let Some(l) = self.locals.get(i).copied().flatten()
                 && l.cand.kind != CandidateType::PeerReflexive
+                && (!self.config.relay_only || l.cand.kind == CandidateType::Relayed)
             {
                 self.emit(PendingEvent::LocalCandidate(i, l.cand.address));
             }
@@ -465,7 +516,7 @@ impl<
             if !matches!(
                 t,
                 Some(Txn {
-                    kind: TxnKind::Consent { .. } | TxnKind::Gather { .. },
+                    kind: TxnKind::Consent { .. } | TxnKind::Gather { .. } | TxnKind::Turn { .. },
                     ..
                 })
             ) {
@@ -487,11 +538,13 @@ impl<
         }
     }
 
-    /// Closes the agent: checks and consent stop, nothing more is sent or answered. ICE has no
-    /// goodbye on the wire (the peer's consent checks simply go unanswered).
+    /// Closes the agent: checks and consent stop, nothing more is answered. ICE has no
+    /// goodbye on the wire (the peer's consent checks simply go unanswered); TURN allocations
+    /// are released (a Refresh with lifetime 0 each, the last datagrams `poll_transmit` gives).
     pub fn close(&mut self, now: Instant) {
         self.now.advance(now);
         self.closed = true;
+        self.release_allocations();
         self.txns = [None; TRANSACTIONS];
         self.responses.clear();
         self.update_state();
@@ -547,11 +600,35 @@ impl<
             self.stats.dropped_closed += 1;
             return;
         }
+        // A check relayed by our TURN server (a host that does not unwrap it first).
+        if let Some((peer, relayed, range)) = self.unwrap(from, to, packet) {
+            if let Some(inner) = packet.get(range).filter(|p| is_stun(p)) {
+                self.stats.packets_received = self.stats.packets_received.saturating_sub(1);
+                self.handle_packet(now, peer, relayed, inner);
+            } else {
+                self.stats.dropped_malformed += 1;
+            }
+            return;
+        }
         let Ok(msg) = Message::parse(packet) else {
             self.stats.dropped_malformed += 1;
             return;
         };
-        if msg.method() != Method::BINDING || msg.check_fingerprint() == Some(false) {
+        if msg.check_fingerprint() == Some(false) {
+            self.stats.dropped_malformed += 1;
+            return;
+        }
+        if matches!(
+            msg.method(),
+            Method::ALLOCATE | Method::REFRESH | Method::CREATE_PERMISSION | Method::CHANNEL_BIND
+        ) && matches!(msg.class(), Class::Success | Class::Error)
+        {
+            self.handle_turn_response(now, from, to, &msg);
+            self.turn_maintain(now);
+            self.update_state();
+            return;
+        }
+        if msg.method() != Method::BINDING {
             self.stats.dropped_malformed += 1;
             return;
         }
@@ -562,6 +639,7 @@ impl<
             Class::Indication => {}
         }
         self.start_unpaced(now);
+        self.turn_maintain(now);
         self.update_state();
     }
 
@@ -605,6 +683,9 @@ impl<
                             }
                             self.check_gathering_done();
                         }
+                        TxnKind::Turn { alloc, request } => {
+                            self.turn_timed_out(alloc, request);
+                        }
                         _ => {}
                     }
                 }
@@ -619,6 +700,7 @@ impl<
             self.pace(now);
         }
         self.maybe_nominate(now);
+        self.turn_maintain(now);
         self.update_state();
     }
 
@@ -628,12 +710,21 @@ impl<
         buf: &'b mut [u8],
     ) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
         while let Some(&r) = self.responses.peek() {
-            let emitted = self.emit_response(&r, buf)?;
+            // From a relayed address, the response is written after room for the TURN framing.
+            let head = self.relay_headroom(r.source, r.destination);
+            let emitted = match buf.get_mut(head..) {
+                Some(inner) => self.emit_response(&r, inner),
+                None => Err(BufferTooSmall { needed: head }),
+            }
+            .map_err(|e| BufferTooSmall {
+                needed: e.needed + head,
+            })?;
             self.responses.pop();
             if let Some(n) = emitted {
+                let (from, to, n) = self.frame_relayed(r.source, r.destination, buf, n)?;
                 return Ok(Some(Transmit::between(
-                    r.source,
-                    r.destination,
+                    from,
+                    to,
                     buf.get(..n).unwrap_or_default(),
                 )));
             }
@@ -645,7 +736,15 @@ impl<
             if !t.due {
                 continue;
             }
-            let n = match self.emit_request(&t, buf) {
+            let head = self.relay_headroom(t.source, t.destination);
+            let emitted = match buf.get_mut(head..) {
+                Some(inner) => self.emit_request(&t, inner),
+                None => Err(BufferTooSmall { needed: head }),
+            }
+            .map_err(|e| BufferTooSmall {
+                needed: e.needed + head,
+            });
+            let n = match emitted {
                 Ok(Some(n)) => n,
                 Ok(None) => {
                     // Credentials went away (restart): the transaction cannot be sent.
@@ -659,13 +758,14 @@ impl<
             if let Some(t) = self.txns.get_mut(i).and_then(|t| t.as_mut()) {
                 t.due = false;
             }
+            let (from, to, n) = self.frame_relayed(t.source, t.destination, buf, n)?;
             return Ok(Some(Transmit::between(
-                t.source,
-                t.destination,
+                from,
+                to,
                 buf.get(..n).unwrap_or_default(),
             )));
         }
-        Ok(None)
+        self.poll_release(buf)
     }
 
     /// The next event.
@@ -695,6 +795,7 @@ impl<
                     .is_none()
                     .then_some(Event::SelectedPairCleared),
                 PendingEvent::Role(r) => Some(Event::RoleChanged(r)),
+                PendingEvent::CandidateError(alloc) => self.candidate_error(alloc),
                 PendingEvent::ServerUnreachable(i, server) => {
                     let local = self.locals.get(i).copied().flatten();
                     let server = self.config.stun_servers.get(server).copied().flatten();
@@ -722,6 +823,9 @@ impl<
         let mut at = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
         for t in self.txns.iter().flatten() {
             at(t.schedule.deadline());
+        }
+        if let Some(t) = self.turn_deadline() {
+            at(t);
         }
         if !self.config.lite {
             let pacing_work = !self.gather_queue.is_empty()

@@ -312,6 +312,7 @@ impl<
         // Only host (and, later, relayed) locals form pairs: a server-reflexive candidate
         // shares its base with its host candidate (RFC 8445 §6.1.2.4 pruning).
         if !matches!(l.cand.kind, CandidateType::Host | CandidateType::Relayed)
+            || (self.config.relay_only && l.cand.kind != CandidateType::Relayed)
             || l.base.is_ipv4() != r.address.is_ipv4()
         {
             return None;

@@ -1,0 +1,398 @@
+//! TURN relayed candidates (RFC 8656) through the agent's verbs on the simulator: two agents
+//! behind symmetric NATs reach each other only through a TURN server (a fixture in
+//! `turn_server/`); the allocation survives its lifetime by refreshing, data moves through
+//! Send indications and then a channel, close releases the allocations; a relay-only agent
+//! signals nothing but its relayed candidate; a server that never answers or refuses the
+//! credentials gives `CandidateError` and gathering still completes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
+
+mod turn_server;
+
+use core::net::SocketAddr;
+use core::time::Duration;
+
+use peerless_base::{BufferTooSmall, Instant, Transmit};
+use peerless_ice::{Agent, Candidate, CandidateType, Config, Event, IceState, Role};
+use peerless_proptest::sim::{LinkConfig, NatConfig, Network, Node, Outgoing, Realm};
+use peerless_stun::{RetransmitConfig, is_stun};
+use turn_server::TurnServer;
+
+struct Peer {
+    agent: Agent,
+    candidates: Vec<Candidate>,
+    gathered: bool,
+    errors: Vec<(u16, String, String)>,
+    /// Application datagrams to send over the selected pair.
+    outbox: Vec<Vec<u8>>,
+    /// Application datagrams received, with the address they came from.
+    received: Vec<(SocketAddr, Vec<u8>)>,
+}
+
+#[allow(clippy::large_enum_variant)]
+enum SimNode {
+    Ice(Peer),
+    Turn(TurnServer),
+}
+
+impl Node for SimNode {
+    fn handle_packet(&mut self, now: Instant, from: SocketAddr, to: SocketAddr, packet: &mut [u8]) {
+        match self {
+            SimNode::Ice(p) => {
+                // What a host does: unwrap relayed traffic, then STUN to the agent and the
+                // rest to the application.
+                let (from, to, range) = match p.agent.unwrap_relayed(from, to, packet) {
+                    Some(x) => x,
+                    None => (from, to, 0..packet.len()),
+                };
+                let inner = &packet[range];
+                if is_stun(inner) {
+                    p.agent.handle_packet(now, from, to, inner);
+                } else if p.agent.knows_remote(from) {
+                    p.received.push((from, inner.to_vec()));
+                }
+            }
+            SimNode::Turn(t) => t.handle_packet(now, from, to, packet),
+        }
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        if let SimNode::Ice(p) = self {
+            p.agent.handle_timeout(now);
+        }
+    }
+    fn poll_transmit<'b>(
+        &mut self,
+        buf: &'b mut [u8],
+    ) -> Result<Option<Outgoing<'b>>, BufferTooSmall> {
+        match self {
+            SimNode::Ice(p) => {
+                // The agent writes from buf[0]; only the addresses and length leave the borrow.
+                let got = p
+                    .agent
+                    .poll_transmit(buf)?
+                    .map(|t| (t.source, t.destination, t.payload.len()));
+                if let Some((from, to, n)) = got {
+                    return Ok(Some(Transmit::between(from, to, &buf[..n]).into()));
+                }
+                if let Some((local, remote)) = p.agent.selected_pair()
+                    && !p.outbox.is_empty()
+                {
+                    let data = p.outbox.remove(0);
+                    buf[..data.len()].copy_from_slice(&data);
+                    let (from, to, range) =
+                        p.agent.relay_transmit(local, remote, buf, 0..data.len())?;
+                    return Ok(Some(Transmit::between(from, to, &buf[range]).into()));
+                }
+                Ok(None)
+            }
+            SimNode::Turn(t) => t.poll_transmit(buf).map(|o| o.map(Into::into)),
+        }
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        match self {
+            SimNode::Ice(p) => p.agent.poll_timeout(),
+            SimNode::Turn(_) => None,
+        }
+    }
+    fn drain_events(&mut self, _now: Instant) {
+        if let SimNode::Ice(p) = self {
+            while let Some(e) = p.agent.poll_event() {
+                match e {
+                    Event::LocalCandidate(c) => p.candidates.push(c),
+                    Event::GatheringComplete => p.gathered = true,
+                    Event::CandidateError {
+                        code, text, url, ..
+                    } => p
+                        .errors
+                        .push((code, text.as_str().into(), url.as_str().into())),
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn peer(net: &Network<SimNode>, id: usize) -> &Peer {
+    match net.node(id) {
+        SimNode::Ice(p) => p,
+        SimNode::Turn(_) => unreachable!(),
+    }
+}
+
+fn peer_mut(net: &mut Network<SimNode>, id: usize) -> &mut Peer {
+    match net.node_mut(id) {
+        SimNode::Ice(p) => p,
+        SimNode::Turn(_) => unreachable!(),
+    }
+}
+
+fn turn(net: &Network<SimNode>, id: usize) -> &TurnServer {
+    match net.node(id) {
+        SimNode::Turn(t) => t,
+        SimNode::Ice(_) => unreachable!(),
+    }
+}
+
+fn node(config: Config, local: SocketAddr) -> SimNode {
+    let mut agent = Agent::new(config, Instant::ZERO);
+    agent.add_local_candidate(local).unwrap();
+    SimNode::Ice(Peer {
+        agent,
+        candidates: Vec::new(),
+        gathered: false,
+        errors: Vec::new(),
+        outbox: Vec::new(),
+        received: Vec::new(),
+    })
+}
+
+const SERVER: &str = "198.51.100.1:3478";
+const URL: &str = "turn:198.51.100.1:3478?transport=udp";
+
+/// Signals one agent's credentials and candidates to the other.
+fn signal(net: &mut Network<SimNode>, from: usize, to: usize) {
+    let creds = *peer(net, from).agent.local_credentials();
+    let lines: Vec<String> = peer(net, from)
+        .candidates
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let p = peer_mut(net, to);
+    p.agent
+        .set_remote_credentials(creds.ufrag.as_str(), creds.pwd.as_str())
+        .unwrap();
+    for l in &lines {
+        p.agent.add_remote_candidate(l).unwrap();
+    }
+    p.agent.end_of_remote_candidates();
+    net.kick(to);
+}
+
+/// A network with a TURN server (node 0) and agents A (node 1) and B (node 2), each behind
+/// its own symmetric NAT, configured by `config(role, seed)`.
+fn behind_symmetric_nats(
+    seed: u64,
+    config: impl Fn(Role, u8) -> Config,
+    server: impl FnOnce(&mut TurnServer),
+) -> Network<SimNode> {
+    let mut net = Network::new(seed);
+    let relays = [addr("198.51.100.1:50000"), addr("198.51.100.1:50001")];
+    let mut t = TurnServer::new(addr(SERVER), &relays, "alice", "secret");
+    server(&mut t);
+    let id = net.add(SimNode::Turn(t), addr(SERVER), LinkConfig::default());
+    for r in relays {
+        net.add_address(id, r, Realm::PUBLIC);
+    }
+    let nat_a = net.add_nat(NatConfig::symmetric(addr("203.0.113.1:0").ip()));
+    let nat_b = net.add_nat(NatConfig::symmetric(addr("203.0.113.2:0").ip()));
+    let link = LinkConfig::with_delay(Duration::from_millis(10));
+    net.add_behind_nat(
+        nat_a,
+        node(config(Role::Controlling, 1), addr("10.0.0.1:1000")),
+        addr("10.0.0.1:1000"),
+        link.clone(),
+    );
+    net.add_behind_nat(
+        nat_b,
+        node(config(Role::Controlled, 2), addr("10.0.0.1:1000")),
+        addr("10.0.0.1:1000"),
+        link.clone(),
+    );
+    net
+}
+
+fn with_turn(role: Role, seed: u8) -> Config {
+    Config::new(role, [seed; 32])
+        .with_ice_server(URL, "alice", "secret")
+        .unwrap()
+}
+
+#[test]
+fn agents_behind_symmetric_nats_connect_only_through_the_turn_server() {
+    let mut net = behind_symmetric_nats(5, with_turn, |t| {
+        t.stale_once = true;
+        t.lifetime = 300;
+    });
+    assert!(
+        net.run_until(Duration::from_secs(5), |n| peer(n, 1).gathered
+            && peer(n, 2).gathered)
+    );
+    for id in [1, 2] {
+        let p = peer(&net, id);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let kinds: Vec<CandidateType> = p.candidates.iter().map(|c| c.kind).collect();
+        // The Allocate response's XOR-MAPPED-ADDRESS gives the server-reflexive one too.
+        assert_eq!(
+            kinds,
+            [
+                CandidateType::Host,
+                CandidateType::ServerReflexive,
+                CandidateType::Relayed
+            ]
+        );
+        let relay = p.candidates[2];
+        assert_eq!(relay.address.ip(), addr(SERVER).ip());
+        assert_eq!(relay.priority >> 24, 0, "type preference 0");
+        assert_eq!(relay.related, Some(p.candidates[1].address));
+        assert!(relay.to_string().contains(" typ relay raddr 203.0.113."));
+    }
+    // 401 for each first Allocate, 438 for the requests carrying the nonce the fixture
+    // expired, then success.
+    let c = turn(&net, 0).counters;
+    assert_eq!((c.unauthenticated, c.allocations), (2, 2));
+    assert!((1..=2).contains(&c.stale), "{c:?}");
+
+    signal(&mut net, 1, 2);
+    signal(&mut net, 2, 1);
+    let up = |s: IceState| matches!(s, IceState::Connected | IceState::Completed);
+    assert!(
+        net.run_until(Duration::from_secs(30), |n| up(peer(n, 1).agent.state())
+            && up(peer(n, 2).agent.state()))
+    );
+    // Host and server-reflexive paths cannot cross two symmetric NATs: the selected pair
+    // runs through a relayed address (A's checks from its host socket through its NAT to
+    // B's relayed address win on priority over relay-to-relay: the browsers' "relay, host").
+    let relay_a = peer(&net, 1).candidates[2].address;
+    let relay_b = peer(&net, 2).candidates[2].address;
+    let (a_local, a_remote) = peer(&net, 1).agent.selected_pair().unwrap();
+    let (b_local, b_remote) = peer(&net, 2).agent.selected_pair().unwrap();
+    assert!(
+        a_local == relay_a || a_remote == relay_b,
+        "{a_local} {a_remote}"
+    );
+    assert!(
+        b_local == relay_b || b_remote == relay_a,
+        "{b_local} {b_remote}"
+    );
+
+    // Data both ways over the relay; the channel is bound once the pair is selected.
+    net.run_for(Duration::from_secs(1));
+    assert!(turn(&net, 0).counters.binds >= 1);
+    peer_mut(&mut net, 1).outbox.push(b"hello from a".to_vec());
+    peer_mut(&mut net, 2).outbox.push(b"hello from b".to_vec());
+    net.kick(1);
+    net.kick(2);
+    net.run_for(Duration::from_secs(1));
+    assert_eq!(
+        peer(&net, 2).received,
+        vec![(b_remote, b"hello from a".to_vec())]
+    );
+    assert_eq!(
+        peer(&net, 1).received,
+        vec![(a_remote, b"hello from b".to_vec())]
+    );
+    let c = turn(&net, 0).counters;
+    assert!(
+        c.sent_by_channel >= 1 && c.delivered_by_channel >= 1,
+        "{c:?}"
+    );
+    assert!(c.permissions >= 2, "{c:?}");
+    let relayed = |id| {
+        let s = peer(&net, id).agent.stats();
+        s.relayed_sent + s.relayed_received
+    };
+    assert!(relayed(1) + relayed(2) > 0);
+
+    // Twelve minutes: the 300 s allocations live on by refreshing (every 240 s) and their
+    // NAT mappings by keepalives (the NATs forget after 120 s), consent keeps flowing.
+    net.run_for(Duration::from_secs(720));
+    let c = turn(&net, 0).counters;
+    assert_eq!(c.refreshes, 2 * 3, "{c:?}");
+    assert!(peer(&net, 1).errors.is_empty() && peer(&net, 2).errors.is_empty());
+    assert_eq!(turn(&net, 0).allocations().len(), 2);
+    assert!(up(peer(&net, 1).agent.state()) && up(peer(&net, 2).agent.state()));
+    assert_eq!(
+        peer(&net, 1).agent.selected_pair(),
+        Some((a_local, a_remote))
+    );
+
+    // Close releases both allocations (Refresh with lifetime 0).
+    for id in [1, 2] {
+        let now = net.now();
+        peer_mut(&mut net, id).agent.close(now);
+        net.kick(id);
+    }
+    net.run_for(Duration::from_secs(1));
+    assert_eq!(turn(&net, 0).counters.released, 2);
+    assert!(turn(&net, 0).allocations().is_empty());
+}
+
+#[test]
+fn a_relay_only_agent_signals_and_uses_only_its_relayed_candidate() {
+    let relay_only = |role, seed| with_turn(role, seed).with_relay_only();
+    let mut net = behind_symmetric_nats(6, relay_only, |_| {});
+    assert!(
+        net.run_until(Duration::from_secs(5), |n| peer(n, 1).gathered
+            && peer(n, 2).gathered)
+    );
+    for id in [1, 2] {
+        let p = peer(&net, id);
+        let kinds: Vec<CandidateType> = p.candidates.iter().map(|c| c.kind).collect();
+        assert_eq!(kinds, [CandidateType::Relayed]);
+        let listed: Vec<CandidateType> = p.agent.local_candidates().map(|c| c.kind).collect();
+        assert_eq!(listed, [CandidateType::Relayed]);
+    }
+    signal(&mut net, 1, 2);
+    signal(&mut net, 2, 1);
+    let up = |s: IceState| matches!(s, IceState::Connected | IceState::Completed);
+    assert!(
+        net.run_until(Duration::from_secs(30), |n| up(peer(n, 1).agent.state())
+            && up(peer(n, 2).agent.state()))
+    );
+    let relay_a = peer(&net, 1).candidates[0].address;
+    let relay_b = peer(&net, 2).candidates[0].address;
+    assert_eq!(
+        peer(&net, 1).agent.selected_pair(),
+        Some((relay_a, relay_b))
+    );
+}
+
+#[test]
+fn a_silent_turn_server_ends_in_a_candidate_error_and_gathering_completes() {
+    let mut net = Network::new(7);
+    // Nothing listens at the server's address; requests retransmit 3 times over 1.5 s.
+    let mut config = with_turn(Role::Controlling, 3);
+    config.retransmit = RetransmitConfig {
+        rto: Duration::from_millis(250),
+        max_sends: 3,
+        last_wait: 2,
+        max_rto: None,
+    };
+    net.add(
+        node(config, addr("192.0.2.1:1000")),
+        addr("192.0.2.1:1000"),
+        LinkConfig::default(),
+    );
+    assert!(!net.run_until(Duration::from_secs(1), |n| peer(n, 0).gathered));
+    assert!(net.run_until(Duration::from_secs(5), |n| peer(n, 0).gathered));
+    let p = peer(&net, 0);
+    assert_eq!(p.errors.len(), 1);
+    assert_eq!(p.errors[0].0, peerless_ice::UNREACHABLE);
+    assert_eq!(p.errors[0].2, URL);
+    assert_eq!(p.candidates.len(), 1, "host only");
+}
+
+#[test]
+fn wrong_credentials_end_in_a_401_candidate_error() {
+    let wrong = |role, seed| {
+        Config::new(role, [seed; 32])
+            .with_ice_server(URL, "alice", "not the secret")
+            .unwrap()
+    };
+    let mut net = behind_symmetric_nats(8, wrong, |_| {});
+    assert!(net.run_until(Duration::from_secs(5), |n| peer(n, 1).gathered));
+    let p = peer(&net, 1);
+    assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
+    assert_eq!(p.errors[0].0, 401);
+    assert_eq!(p.errors[0].1, "Unauthorized");
+    assert!(
+        p.candidates
+            .iter()
+            .all(|c| c.kind != CandidateType::Relayed)
+    );
+    assert_eq!(turn(&net, 0).counters.allocations, 0);
+}

@@ -808,9 +808,11 @@ impl<
         })
     }
 
-    /// Bytes to leave free in front of a datagram from `source` to `destination` (0 unless
-    /// `source` is a relayed address).
-    pub(super) fn relay_headroom(&self, source: SocketAddr, destination: SocketAddr) -> usize {
+    /// Bytes to leave free in front of a datagram from `source` to `destination` for
+    /// [`Agent::relay_transmit`]: 0 unless `source` is a relayed address, then 4 (a bound
+    /// channel) or 36/48 (a Send indication, IPv4/IPv6).
+    #[must_use]
+    pub fn relay_headroom(&self, source: SocketAddr, destination: SocketAddr) -> usize {
         self.route(source, destination)
             .map_or(0, |r| r.header_len(destination))
     }
@@ -884,7 +886,9 @@ impl<
         if buf.len() < needed || range.end > buf.len() {
             return Err(BufferTooSmall { needed });
         }
-        buf.copy_within(range, head);
+        if range.start != head {
+            buf.copy_within(range, head);
+        }
         let (from, to, total) = self.frame_relayed(source, destination, buf, n)?;
         Ok((from, to, 0..total))
     }

@@ -12,6 +12,10 @@ pub struct Config {
     pub certificate: dtls::Certificate,
     /// STUN servers for server-reflexive candidates (`iceServers`; empty: host only).
     pub stun_servers: [Option<SocketAddr>; ice::MAX_STUN_SERVERS],
+    /// TURN servers for relayed candidates (`iceServers` with `turn:` URLs).
+    pub turn_servers: [Option<ice::TurnServer>; ice::MAX_TURN_SERVERS],
+    /// `iceTransportPolicy: "relay"`: only relayed candidates are gathered and used.
+    pub relay_only: bool,
     /// The `a=setup` we answer an `actpass` offer with: `Active` (we are the DTLS client, as
     /// browsers answer, RFC 8829 §5.3.1) or `Passive`.
     pub answer_setup: Setup,
@@ -77,6 +81,8 @@ impl Config {
             seed,
             certificate,
             stun_servers: [None; ice::MAX_STUN_SERVERS],
+            turn_servers: [None; ice::MAX_TURN_SERVERS],
+            relay_only: false,
             answer_setup: Setup::Active,
             trickle: true,
             mtu: 1200,
@@ -99,6 +105,57 @@ impl Config {
         if let Some(slot) = self.stun_servers.iter_mut().find(|s| s.is_none()) {
             *slot = Some(server);
         }
+        self
+    }
+
+    /// Adds one `iceServers` URL (`stun:`, `turn:`; RFC 7064/7065) with its username and
+    /// credential (ignored for `stun:`). A URL naming a host gives
+    /// [`ice::UrlError::NeedsResolution`]: resolve it and use
+    /// [`Config::with_resolved_ice_server`].
+    pub fn with_ice_server(
+        self,
+        url: &str,
+        username: &str,
+        credential: &str,
+    ) -> Result<Self, ice::UrlError> {
+        self.with_resolved_ice_server_opt(url, None, username, credential)
+    }
+
+    /// As [`Config::with_ice_server`], with the address the host resolved the URL's name to.
+    pub fn with_resolved_ice_server(
+        self,
+        url: &str,
+        ip: core::net::IpAddr,
+        username: &str,
+        credential: &str,
+    ) -> Result<Self, ice::UrlError> {
+        self.with_resolved_ice_server_opt(url, Some(ip), username, credential)
+    }
+
+    fn with_resolved_ice_server_opt(
+        mut self,
+        url: &str,
+        ip: Option<core::net::IpAddr>,
+        username: &str,
+        credential: &str,
+    ) -> Result<Self, ice::UrlError> {
+        // The agent's Config parses and files it; its tables are copied back.
+        let mut c = ice::Config::new(ice::Role::Controlling, [0; SEED_LEN]);
+        c.stun_servers = self.stun_servers;
+        c.turn_servers = self.turn_servers;
+        c = match ip {
+            Some(ip) => c.with_resolved_ice_server(url, ip, username, credential)?,
+            None => c.with_ice_server(url, username, credential)?,
+        };
+        self.stun_servers = c.stun_servers;
+        self.turn_servers = c.turn_servers;
+        Ok(self)
+    }
+
+    /// `iceTransportPolicy: "relay"`.
+    #[must_use]
+    pub fn with_relay_only(mut self) -> Self {
+        self.relay_only = true;
         self
     }
 

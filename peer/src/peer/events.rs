@@ -19,8 +19,9 @@ pub(super) enum Queued {
 pub(super) enum Ready {
     GatheringComplete,
     IceGatheringState(IceGatheringState),
-    /// A STUN server (the second address) did not answer requests from a host socket.
-    IceCandidateError(SocketAddr, SocketAddr),
+    /// A STUN or TURN server (the second address) did not answer requests from a host socket
+    /// (701) or refused them (the STUN error code).
+    IceCandidateError(SocketAddr, SocketAddr, u16),
     SignalingState(SignalingState),
     NegotiationNeeded,
     IceState(IceState),
@@ -144,11 +145,15 @@ impl<
         match q {
             Ready::GatheringComplete => Event::GatheringComplete,
             Ready::IceGatheringState(s) => Event::IceGatheringState(s),
-            Ready::IceCandidateError(address, server) => Event::IceCandidateError {
+            Ready::IceCandidateError(address, server, error_code) => Event::IceCandidateError {
                 address,
                 server,
-                error_code: 701,
-                error_text: "STUN server did not answer",
+                error_code,
+                error_text: match error_code {
+                    701 => "server did not answer",
+                    401 => "TURN server refused the credentials",
+                    _ => "TURN allocation failed",
+                },
             },
             Ready::SignalingState(s) => Event::SignalingState(s),
             Ready::NegotiationNeeded => Event::NegotiationNeeded,
@@ -201,7 +206,15 @@ impl<
                     self.push(Queued::Ready(Ready::GatheringComplete));
                 }
                 ice::Event::ServerUnreachable { local, server } => {
-                    self.push(Queued::Ready(Ready::IceCandidateError(local, server)));
+                    self.push(Queued::Ready(Ready::IceCandidateError(local, server, 701)));
+                }
+                ice::Event::CandidateError {
+                    local,
+                    server,
+                    code,
+                    ..
+                } => {
+                    self.push(Queued::Ready(Ready::IceCandidateError(local, server, code)));
                 }
                 ice::Event::StateChanged(s) if s != self.ice_state => {
                     self.ice_state = s;

@@ -320,6 +320,8 @@ impl<
         c.role = role;
         c.seed = seed;
         c.stun_servers = config.stun_servers;
+        c.turn_servers = config.turn_servers;
+        c.relay_only = config.relay_only;
         if let Some(creds) = credentials {
             c.credentials = Some(creds);
         }

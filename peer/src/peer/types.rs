@@ -199,14 +199,16 @@ pub enum Event<'e> {
     GatheringComplete,
     /// `iceGatheringState` changed (`onicegatheringstatechange`).
     IceGatheringState(IceGatheringState),
-    /// A STUN server did not answer (`onicecandidateerror`): no server-reflexive candidate
-    /// comes from this socket and server.
+    /// A STUN server did not answer, or a TURN server did not answer or refused the
+    /// allocation (`onicecandidateerror`): no server-reflexive or relayed candidate comes from
+    /// this socket and server.
     IceCandidateError {
         /// The host socket the request left from (`address` and `port`).
         address: SocketAddr,
         /// The STUN server (the browser gives its `url`).
         server: SocketAddr,
-        /// `errorCode`: 701, the browser's code for a server that did not answer.
+        /// `errorCode`: 701, the browser's code for a server that did not answer, or the TURN
+        /// server's error code (401 wrong credentials, 486 quota, ...).
         error_code: u16,
         /// `errorText`.
         error_text: &'e str,

@@ -49,6 +49,14 @@ impl<
         let now = self.now.advance(now);
         self.stats.packets_received += 1;
         self.stats.bytes_received += packet.len() as u64;
+        // Through a TURN relay: the peer's datagram, from the peer to our relayed address.
+        let (from, to, packet) = match self.ice.unwrap_relayed(from, to, packet) {
+            Some((peer, relayed, range)) => match packet.get_mut(range) {
+                Some(inner) => (peer, relayed, inner),
+                None => return,
+            },
+            None => (from, to, packet),
+        };
         let protocol = demux::classify(packet);
         if self.selected == Some((to, from)) && !matches!(protocol, Some(Protocol::Stun)) {
             self.report.received(packet.len());
@@ -153,18 +161,28 @@ impl<
             // Consent lost (RFC 7675 §5.1): nothing but ICE goes out.
             return Ok(None);
         }
+        // Over a relayed candidate the datagram is written after room for the TURN framing.
+        let head = self.ice.relay_headroom(local, remote);
+        let grow = |e: BufferTooSmall| BufferTooSmall {
+            needed: e.needed + head + 3,
+        };
+        let inner = buf
+            .get_mut(head..)
+            .ok_or(BufferTooSmall { needed: head + 1 })?;
         // DTLS's own records (handshake, retransmissions) before media; media before SCTP,
         // whose congestion control yields to it (until the pacer shares one budget).
-        let out = match self.transport_handshake_transmit(buf)? {
+        let out = match self.transport_handshake_transmit(inner).map_err(grow)? {
             Some(r) => Some(r),
-            None => match self.media_transmit(buf)? {
+            None => match self.media_transmit(inner).map_err(grow)? {
                 Some(r) => Some(r),
-                None => self.transport_transmit(buf)?,
+                None => self.transport_transmit(inner).map_err(grow)?,
             },
         };
-        if let Some(range) = &out {
-            self.report.sent(range.len());
-        }
-        Ok(out.map(|range| (local, remote, range)))
+        let Some(range) = out else {
+            return Ok(None);
+        };
+        self.report.sent(range.len());
+        let range = range.start + head..range.end + head;
+        Ok(Some(self.ice.relay_transmit(local, remote, buf, range)?))
     }
 }

@@ -1,0 +1,205 @@
+//! Two Peers behind symmetric NATs with `iceTransportPolicy: "relay"`: each gathers a relayed
+//! candidate from a TURN server on the simulated network (the fixture in
+//! `ice/tests/turn_server/`), signals only it, and the data channel opens through the relay
+//! (STUN checks, DTLS and SCTP all framed as Send indications, then ChannelData).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+#[path = "../../ice/tests/turn_server/mod.rs"]
+mod turn_server;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::{addr, areas, certs};
+use peerless::{ChannelId, Config, Event, Peer, SdpType};
+use peerless_base::{BufferTooSmall, Instant};
+use peerless_proptest::sim::{LinkConfig, NatConfig, Network, Node, Outgoing, Realm};
+use turn_server::TurnServer;
+
+struct PeerNode {
+    peer: Peer,
+    channel: Option<ChannelId>,
+    gathered: bool,
+    opened: bool,
+    received: Vec<Vec<u8>>,
+    errors: Vec<u16>,
+}
+
+#[allow(clippy::large_enum_variant)]
+enum SimNode {
+    Peer(PeerNode),
+    Turn(TurnServer),
+}
+
+impl Node for SimNode {
+    fn handle_packet(&mut self, now: Instant, from: SocketAddr, to: SocketAddr, packet: &mut [u8]) {
+        match self {
+            SimNode::Peer(p) => p.peer.handle_packet(now, from, to, packet),
+            SimNode::Turn(t) => t.handle_packet(now, from, to, packet),
+        }
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        if let SimNode::Peer(p) = self {
+            p.peer.handle_timeout(now);
+        }
+    }
+    fn poll_transmit<'b>(
+        &mut self,
+        buf: &'b mut [u8],
+    ) -> Result<Option<Outgoing<'b>>, BufferTooSmall> {
+        match self {
+            SimNode::Peer(p) => p.peer.poll_transmit(buf).map(|o| o.map(Into::into)),
+            SimNode::Turn(t) => t.poll_transmit(buf).map(|o| o.map(Into::into)),
+        }
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        match self {
+            SimNode::Peer(p) => p.peer.poll_timeout(),
+            SimNode::Turn(_) => None,
+        }
+    }
+    fn drain_events(&mut self, _now: Instant) {
+        let SimNode::Peer(p) = self else { return };
+        while let Some(e) = p.peer.poll_event() {
+            match e {
+                Event::GatheringComplete => p.gathered = true,
+                Event::ChannelOpen { .. } => p.opened = true,
+                Event::Message { data, .. } => p.received.push(data.to_vec()),
+                Event::IceCandidateError { error_code, .. } => p.errors.push(error_code),
+                _ => {}
+            }
+        }
+    }
+}
+
+fn peer_mut(net: &mut Network<SimNode>, id: usize) -> &mut PeerNode {
+    match net.node_mut(id) {
+        SimNode::Peer(p) => p,
+        SimNode::Turn(_) => unreachable!(),
+    }
+}
+
+fn peer(net: &Network<SimNode>, id: usize) -> &PeerNode {
+    match net.node(id) {
+        SimNode::Peer(p) => p,
+        SimNode::Turn(_) => unreachable!(),
+    }
+}
+
+#[test]
+fn relay_only_peers_behind_symmetric_nats_open_a_data_channel_through_turn() {
+    let server = addr("198.51.100.1:3478");
+    let relays = [addr("198.51.100.1:50000"), addr("198.51.100.1:50001")];
+    let url = "turn:198.51.100.1:3478?transport=udp";
+    let (ca, cb) = certs();
+    let config = |cert, seed| {
+        Config::new(cert, [seed; 32])
+            .with_ice_server(url, "alice", "secret")
+            .unwrap()
+            .with_relay_only()
+    };
+    let (s, r) = areas();
+    let mut a = Peer::new(config(ca, 41), Instant::ZERO, s, r);
+    let channel = Some(a.create_data_channel("chat", Default::default()).unwrap());
+    let (s, r) = areas();
+    let b = Peer::new(config(cb, 42), Instant::ZERO, s, r);
+    let node = |peer, channel| {
+        SimNode::Peer(PeerNode {
+            peer,
+            channel,
+            gathered: false,
+            opened: false,
+            received: Vec::new(),
+            errors: Vec::new(),
+        })
+    };
+    let mut net = Network::new(41);
+    let link = LinkConfig::with_delay(Duration::from_millis(15));
+    let t = net.add(
+        SimNode::Turn(TurnServer::new(server, &relays, "alice", "secret")),
+        server,
+        link.clone(),
+    );
+    for r in relays {
+        net.add_address(t, r, Realm::PUBLIC);
+    }
+    let nat_a = net.add_nat(NatConfig::symmetric(addr("203.0.113.1:0").ip()));
+    let nat_b = net.add_nat(NatConfig::symmetric(addr("203.0.113.2:0").ip()));
+    let local = addr("10.0.0.1:1000");
+    let ia = net.add_behind_nat(nat_a, node(a, channel), local, link.clone());
+    let ib = net.add_behind_nat(nat_b, node(b, None), local, link);
+
+    for id in [ia, ib] {
+        peer_mut(&mut net, id)
+            .peer
+            .add_local_candidate(local)
+            .unwrap();
+        net.kick(id);
+    }
+    assert!(
+        net.run_until(Duration::from_secs(10), |n| peer(n, ia).gathered
+            && peer(n, ib).gathered)
+    );
+    let mut buf = vec![0u8; 8192];
+    let offer = peer_mut(&mut net, ia)
+        .peer
+        .create_offer(&mut buf)
+        .unwrap()
+        .to_string();
+    // Only the relayed candidate is signalled; its related address is the NAT's mapping.
+    assert!(
+        offer.contains("198.51.100.1 50000 typ relay raddr 203.0.113.1"),
+        "{offer}"
+    );
+    assert!(!offer.contains("typ host") && !offer.contains("typ srflx"));
+    peer_mut(&mut net, ia)
+        .peer
+        .set_local_description(SdpType::Offer, &offer)
+        .unwrap();
+    let pb = &mut peer_mut(&mut net, ib).peer;
+    pb.set_remote_description(SdpType::Offer, &offer).unwrap();
+    let answer = pb.create_answer(&mut buf).unwrap().to_string();
+    assert!(answer.contains("typ relay"), "{answer}");
+    assert!(!answer.contains("typ host"));
+    pb.set_local_description(SdpType::Answer, &answer).unwrap();
+    peer_mut(&mut net, ia)
+        .peer
+        .set_remote_description(SdpType::Answer, &answer)
+        .unwrap();
+    net.kick(ia);
+    net.kick(ib);
+    assert!(
+        net.run_until(Duration::from_secs(20), |n| peer(n, ia).opened
+            && peer(n, ib).opened)
+    );
+    let ch = peer(&net, ia).channel.unwrap();
+    let mut sent = Vec::new();
+    for i in 0..20u32 {
+        let msg = format!("through the relay {i}").into_bytes();
+        peer_mut(&mut net, ia)
+            .peer
+            .send(ch, peerless::MessageKind::Text, &msg)
+            .unwrap();
+        sent.push(msg);
+    }
+    net.kick(ia);
+    assert!(net.run_until(Duration::from_secs(5), |n| peer(n, ib).received.len() == 20));
+    assert_eq!(peer(&net, ib).received, sent);
+    assert_eq!(
+        peer(&net, ia).peer.selected_pair(),
+        Some((relays[0], relays[1]))
+    );
+    assert_eq!(
+        peer(&net, ib).peer.selected_pair(),
+        Some((relays[1], relays[0]))
+    );
+    assert!(peer(&net, ia).errors.is_empty() && peer(&net, ib).errors.is_empty());
+    let SimNode::Turn(t) = net.node(t) else {
+        unreachable!()
+    };
+    let c = t.counters;
+    // The first checks went as Send indications, the rest over the bound channels.
+    assert!(c.sent_by_indication > 0 && c.sent_by_channel > 0, "{c:?}");
+    assert_eq!(c.allocations, 2);
+}

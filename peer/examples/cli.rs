@@ -12,6 +12,9 @@
 //!           --recv-video OUT (.ivf, .h264, .h265)  --recv-audio OUT (.opus, .ulaw, .alaw)
 //!           --video-codec vp8|vp9|h264|h265|av1  --audio-codec opus|pcmu|pcma
 //!           --no-data  --min-frames N
+//!   bandwidth: --video-ladder A.ivf,B.ivf,...  (renditions of one clip, keyframes on the same
+//!           frames: at each keyframe the highest whose bitrate fits the target is sent)
+//!           --bitrate-limits MIN,START,MAX  (bit/s, Peer::set_bitrate_limits)
 //! ```
 //!
 //! Media (host/cli_media.rs) plays the files from the moment the connection is up, at their
@@ -19,6 +22,13 @@
 //! option both kinds get receive areas, so an answer accepts every media section the offer
 //! has and receives what the peer sends. Without one the CLI is the data-channel peer it
 //! always was.
+//!
+//! With media the summary carries "bitrate": the estimator's target at the end
+//! (`target_bps_last`), the lowest and highest seen (`target_bps_min`, `target_bps_max`),
+//! `events` (Event::BitrateEstimate), the ladder's `renditions_bps` (each file's mean bitrate,
+//! ascending), `rendition_bps_last`, `rendition_switches` and `rendition_frames` (frames sent
+//! from each), and `samples`, one a second: [ms since the media started, target, rendition
+//! bit/s (0 without a ladder), video bit/s written in that second].
 //!
 //! Exit status 0 only when everything asked for held: the channel open (unless `--no-data`;
 //! in offer mode every echo matched); every `--video`/`--audio` file sent frames, none
@@ -65,7 +75,8 @@ fn usage() -> String {
     "usage: cli answer --offer FILE|- --answer-out FILE|- | offer --offer-out FILE|- --answer-in FILE|- [--count N]\n\
      \x20      [--json] [--greet] [--duration S] [--bind ADDR] [--summary FILE]\n\
      \x20      [--video FILE] [--audio FILE] [--recv-video OUT] [--recv-audio OUT]\n\
-     \x20      [--video-codec vp8|vp9|h264|h265|av1] [--audio-codec opus|pcmu|pcma] [--no-data] [--min-frames N]"
+     \x20      [--video-codec vp8|vp9|h264|h265|av1] [--audio-codec opus|pcmu|pcma] [--no-data] [--min-frames N]\n\
+     \x20      [--video-ladder A.ivf,B.ivf,...] [--bitrate-limits MIN,START,MAX]"
         .to_string()
 }
 
@@ -106,6 +117,19 @@ fn parse_args() -> Result<Options, String> {
             "--bind" => o.bind = value()?.parse().map_err(|e| format!("--bind: {e}"))?,
             "--summary" => o.summary = Some(value()?),
             "--video" => m.video = Some(value()?),
+            "--video-ladder" => m.video_ladder = Some(value()?),
+            "--bitrate-limits" => {
+                let v = value()?;
+                let n: Vec<u64> = v
+                    .split(',')
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| format!("--bitrate-limits: {e}"))?;
+                let [min, start, max] = n[..] else {
+                    return Err("--bitrate-limits MIN,START,MAX".to_string());
+                };
+                m.bitrate_limits = Some((min, start, max));
+            }
             "--audio" => m.audio = Some(value()?),
             "--recv-video" => m.recv_video = Some(value()?),
             "--recv-audio" => m.recv_audio = Some(value()?),
@@ -336,6 +360,10 @@ fn run(o: &Options) -> Result<bool, Box<dyn std::error::Error>> {
                     stream_id.unwrap_or("-")
                 ),
                 Event::MediaData(d) => media.frame(&d),
+                Event::BitrateEstimate { target_bps } => {
+                    eprintln!("cli: bitrate estimate {target_bps} bit/s");
+                    media.bitrate_estimate(target_bps);
+                }
                 Event::Dtmf {
                     mid,
                     tone,

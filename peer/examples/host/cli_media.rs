@@ -3,10 +3,13 @@
 //!
 //! ```text
 //!   --video/--audio FILE ─VideoSource/AudioSource─▶ a frame every frame interval, looped
+//!   --video-ladder A,B,C ─VideoLadder─▶ the same, from the rendition that fits the budget
+//!        (Peer::bitrate_estimate × 0.95 − the audio file's bitrate), switched at keyframes
 //!        ─▶ Peer::write_frame (Full: the same frame again next turn; KeyframeRequest: skip to
 //!           the file's next keyframe, which takes the RTP time of the frame it replaces)
 //!   Event::MediaData ─▶ counted ─▶ VideoSink/AudioSink (video from a keyframe on, and again
 //!        from the next keyframe after a gap) ─▶ --recv-video/--recv-audio OUT
+//!   Event::BitrateEstimate, Peer::bitrate_estimate once a second ─▶ the summary's "bitrate"
 //! ```
 //!
 //! The file's codec (or `--video-codec`/`--audio-codec`) narrows the codecs the Peer offers
@@ -14,7 +17,7 @@
 
 use std::time::{Duration, Instant as WallInstant};
 
-use crate::media::{AudioSink, AudioSource, VideoSink, VideoSource};
+use crate::media::{AudioSink, AudioSource, VideoLadder, VideoSink, VideoSource};
 use peerless::sdp::jsep::CodecCapability;
 use peerless::{
     AUDIO_CODECS, AreaUse, Codec, Config, Direction, MediaData, MediaError, MediaKind, Peer,
@@ -28,6 +31,9 @@ const VIDEO_RECEIVE_AREA: usize = 1024 * 1024;
 const AUDIO_AREA: usize = 64 * 1024;
 /// The media stream id (`a=msid`) of the tracks we send.
 const STREAM_ID: &str = "peerless-cli";
+/// The share of the target a ladder's video may take (percent): the rest is left for the RTP,
+/// SRTP and UDP headers the target counts and the encoders' own bitrates do not.
+const LADDER_SHARE_PERCENT: u64 = 95;
 
 /// The CLI's Peer: every area is leaked, lent for the process's life.
 pub(crate) type CliPeer = Peer<&'static mut [u8]>;
@@ -36,6 +42,10 @@ pub(crate) type CliPeer = Peer<&'static mut [u8]>;
 #[derive(Default)]
 pub(crate) struct MediaOptions {
     pub(crate) video: Option<String>,
+    /// `--video-ladder A,B,C`: renditions of one clip, switched to follow the target.
+    pub(crate) video_ladder: Option<String>,
+    /// `--bitrate-limits MIN,START,MAX` (bit/s), for `Peer::set_bitrate_limits`.
+    pub(crate) bitrate_limits: Option<(u64, u64, u64)>,
     pub(crate) audio: Option<String>,
     pub(crate) recv_video: Option<String>,
     pub(crate) recv_audio: Option<String>,
@@ -49,6 +59,7 @@ impl MediaOptions {
     /// Whether any option asks for media (then both kinds get receive areas).
     pub(crate) fn any(&self) -> bool {
         self.video.is_some()
+            || self.video_ladder.is_some()
             || self.audio.is_some()
             || self.recv_video.is_some()
             || self.recv_audio.is_some()
@@ -119,6 +130,38 @@ trait Source {
     fn is_keyframe(&self) -> bool;
     fn frame_interval(&self) -> Duration;
     fn frames(&self) -> usize;
+    /// The file's mean bitrate (a ladder's: the current rendition's).
+    fn bitrate_bps(&self) -> u64;
+    /// What the source may use from now on; only a ladder follows it.
+    fn set_budget(&mut self, _bps: u64) {}
+    /// The ladder, when the source is one.
+    fn ladder(&self) -> Option<&VideoLadder> {
+        None
+    }
+}
+
+impl Source for VideoLadder {
+    fn next_frame(&mut self) -> (u32, &[u8]) {
+        VideoLadder::next_frame(self)
+    }
+    fn is_keyframe(&self) -> bool {
+        VideoLadder::is_keyframe(self)
+    }
+    fn frame_interval(&self) -> Duration {
+        VideoLadder::frame_interval(self)
+    }
+    fn frames(&self) -> usize {
+        VideoLadder::frames(self)
+    }
+    fn bitrate_bps(&self) -> u64 {
+        self.current_bps()
+    }
+    fn set_budget(&mut self, bps: u64) {
+        VideoLadder::set_budget(self, bps);
+    }
+    fn ladder(&self) -> Option<&VideoLadder> {
+        Some(self)
+    }
 }
 
 impl Source for VideoSource {
@@ -134,6 +177,9 @@ impl Source for VideoSource {
     fn frames(&self) -> usize {
         VideoSource::frames(self)
     }
+    fn bitrate_bps(&self) -> u64 {
+        VideoSource::bitrate_bps(self)
+    }
 }
 
 impl Source for AudioSource {
@@ -148,6 +194,9 @@ impl Source for AudioSource {
     }
     fn frames(&self) -> usize {
         AudioSource::frames(self)
+    }
+    fn bitrate_bps(&self) -> u64 {
+        AudioSource::bitrate_bps(self)
     }
 }
 
@@ -174,6 +223,8 @@ struct Outgoing {
     /// whole), and it answers the request already.
     keyframe_in_flight: bool,
     sent: u64,
+    /// Octets of the frames written.
+    octets: u64,
     full: u64,
     keyframe_requests: u64,
     keyframe_skips: u64,
@@ -195,6 +246,7 @@ impl Outgoing {
             skip_to_keyframe: false,
             keyframe_in_flight: false,
             sent: 0,
+            octets: 0,
             full: 0,
             keyframe_requests: 0,
             keyframe_skips: 0,
@@ -259,6 +311,7 @@ impl Outgoing {
             match peer.write_frame(&mid, pt, rtp_time, &frame) {
                 Ok(()) => {
                     self.sent += 1;
+                    self.octets += frame.len() as u64;
                     self.keyframe_in_flight =
                         self.kind == MediaKind::Video && self.source.is_keyframe();
                 }
@@ -386,6 +439,29 @@ impl Incoming {
     }
 }
 
+/// What the bandwidth estimator said during the run, for the summary's "bitrate".
+#[derive(Default)]
+struct Bitrate {
+    events: u64,
+    /// The lowest and highest target seen (events and once-a-second samples).
+    min: Option<u64>,
+    max: Option<u64>,
+    /// When the media started, and the next sample is due.
+    started: Option<WallInstant>,
+    next_sample: Option<WallInstant>,
+    /// Once a second: (ms since the start, target, the ladder's rendition or 0, video bit/s
+    /// written in that second).
+    samples: Vec<(u128, u64, u64, u64)>,
+    video_octets: u64,
+}
+
+impl Bitrate {
+    fn seen(&mut self, bps: u64) {
+        self.min = Some(self.min.map_or(bps, |m| m.min(bps)));
+        self.max = Some(self.max.map_or(bps, |m| m.max(bps)));
+    }
+}
+
 /// The media side of a run: what we send and what we receive, by kind.
 pub(crate) struct Media {
     /// The files to send, until `add_tracks` gives them transceivers.
@@ -396,6 +472,8 @@ pub(crate) struct Media {
     min_frames: Option<u64>,
     /// Any media option was given (else the CLI is the data-channel peer it always was).
     on: bool,
+    bitrate: Bitrate,
+    limits: Option<(u64, u64, u64)>,
 }
 
 impl Media {
@@ -407,6 +485,23 @@ impl Media {
             .as_ref()
             .map(|p| VideoSource::open(p).map_err(|e| format!("{p}: {e}")))
             .transpose()?;
+        let ladder = match (&m.video_ladder, &video) {
+            (Some(_), Some(_)) => {
+                return Err("--video and --video-ladder exclude each other".into());
+            }
+            (Some(list), None) => {
+                let paths: Vec<&str> = list.split(',').filter(|p| !p.is_empty()).collect();
+                let ladder =
+                    VideoLadder::open(&paths).map_err(|e| format!("--video-ladder: {e}"))?;
+                eprintln!(
+                    "cli: video ladder of {} renditions: {:?} bit/s",
+                    paths.len(),
+                    ladder.bitrates()
+                );
+                Some(ladder)
+            }
+            (None, _) => None,
+        };
         let audio = m
             .audio
             .as_ref()
@@ -414,7 +509,10 @@ impl Media {
             .transpose()?;
         let video_codec = pick(
             &m.video_codec,
-            video.as_ref().map(VideoSource::codec),
+            video
+                .as_ref()
+                .map(VideoSource::codec)
+                .or(ladder.as_ref().map(VideoLadder::codec)),
             MediaKind::Video,
         )?;
         let audio_codec = pick(
@@ -432,6 +530,9 @@ impl Media {
         if let (Some(s), Some(c)) = (video, video_codec) {
             sources.push((MediaKind::Video, c, Box::new(s)));
         }
+        if let (Some(s), Some(c)) = (ladder, video_codec) {
+            sources.push((MediaKind::Video, c, Box::new(s)));
+        }
         if let (Some(s), Some(c)) = (audio, audio_codec) {
             sources.push((MediaKind::Audio, c, Box::new(s)));
         }
@@ -442,12 +543,19 @@ impl Media {
             audio_in: Incoming::new(m.recv_audio.clone()),
             min_frames: m.min_frames,
             on: m.any(),
+            bitrate: Bitrate::default(),
+            limits: m.bitrate_limits,
         })
     }
 
     /// Lends the areas: receive areas of both kinds whenever media is on (so an answer accepts
     /// every media section the offer has), send areas for the files.
+    /// The `--bitrate-limits` go to the Peer here too.
     pub(crate) fn lend_areas(&self, peer: &mut CliPeer) -> Result<(), String> {
+        if let Some((min, start, max)) = self.limits {
+            peer.set_bitrate_limits(min, start, max)
+                .map_err(|e| format!("--bitrate-limits {min},{start},{max}: {e}"))?;
+        }
         if !self.on {
             return Ok(());
         }
@@ -492,6 +600,16 @@ impl Media {
         for t in &mut self.outgoing {
             t.next_due.get_or_insert(now);
         }
+        self.bitrate.started.get_or_insert(now);
+        self.bitrate
+            .next_sample
+            .get_or_insert(now + Duration::from_secs(1));
+    }
+
+    /// `Event::BitrateEstimate`: counted and noted (the ladder reads the target each turn).
+    pub(crate) fn bitrate_estimate(&mut self, target_bps: u64) {
+        self.bitrate.events += 1;
+        self.bitrate.seen(target_bps);
     }
 
     /// How long until the next frame is due, at most `max`.
@@ -505,8 +623,47 @@ impl Media {
 
     /// Sends every frame that is due.
     pub(crate) fn pump(&mut self, peer: &mut CliPeer, now: WallInstant) {
+        // The video's budget: the target less the audio files' bitrate and the headers.
+        let target = peer.bitrate_estimate().unwrap_or(0);
+        let audio: u64 = self
+            .outgoing
+            .iter()
+            .filter(|t| t.kind == MediaKind::Audio)
+            .map(|t| t.source.bitrate_bps())
+            .sum();
+        let budget = (target * LADDER_SHARE_PERCENT / 100).saturating_sub(audio);
         for t in &mut self.outgoing {
+            if t.kind == MediaKind::Video {
+                t.source.set_budget(budget);
+            }
             t.pump(peer, now);
+        }
+        let b = &mut self.bitrate;
+        if let (Some(start), Some(due)) = (b.started, b.next_sample)
+            && now >= due
+        {
+            let octets: u64 = self
+                .outgoing
+                .iter()
+                .filter(|t| t.kind == MediaKind::Video)
+                .map(|t| t.octets)
+                .sum();
+            let rendition = self
+                .outgoing
+                .iter()
+                .find_map(|t| t.source.ladder())
+                .map_or(0, VideoLadder::current_bps);
+            let span = now.saturating_duration_since(due) + Duration::from_secs(1);
+            let video_bps = (octets - b.video_octets) * 8_000 / (span.as_millis() as u64).max(1);
+            b.video_octets = octets;
+            b.samples.push((
+                now.saturating_duration_since(start).as_millis(),
+                target,
+                rendition,
+                video_bps,
+            ));
+            b.seen(target);
+            b.next_sample = Some(now + Duration::from_secs(1));
         }
     }
 
@@ -640,6 +797,28 @@ impl Media {
                     )),
             ));
         }
+        let ladder = self.outgoing.iter().find_map(|t| t.source.ladder());
+        let list = |v: &[u64]| v.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+        let b = &self.bitrate;
+        let bitrate = format!(
+            "{{\"target_bps_last\":{},\"target_bps_min\":{},\"target_bps_max\":{},\"events\":{},\
+             \"renditions_bps\":[{}],\"rendition_bps_last\":{},\"rendition_switches\":{},\
+             \"rendition_frames\":[{}],\"samples\":[{}]}}",
+            peer.bitrate_estimate()
+                .map_or("null".into(), |t| t.to_string()),
+            b.min.map_or("null".into(), |t| t.to_string()),
+            b.max.map_or("null".into(), |t| t.to_string()),
+            b.events,
+            list(&ladder.map(VideoLadder::bitrates).unwrap_or_default()),
+            ladder.map_or(0, VideoLadder::current_bps),
+            ladder.map_or(0, VideoLadder::switches),
+            list(ladder.map(VideoLadder::frames_sent).unwrap_or_default()),
+            b.samples
+                .iter()
+                .map(|(ms, t, r, v)| format!("[{ms},{t},{r},{v}]"))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
         let keyframes: u64 = self.outgoing.iter().map(|o| o.keyframe_requests).sum();
         let skips: u64 = self.outgoing.iter().map(|o| o.keyframe_skips).sum();
         let full: u64 = self.outgoing.iter().map(|o| o.full).sum();
@@ -647,7 +826,7 @@ impl Media {
         format!(
             ",\"frames\":{{\"video\":{},\"audio\":{}}},\"frames_written\":{{\"video\":{},\"audio\":{}}},\
              \"frames_sent\":{{\"video\":{},\"audio\":{}}},\"keyframe_requests\":{keyframes},\"keyframe_skips\":{skips},\
-             \"send_full\":{full},\"send_failed\":{failed},\"media\":[{}]",
+             \"send_full\":{full},\"send_failed\":{failed},\"bitrate\":{bitrate},\"media\":[{}]",
             self.video_in.frames,
             self.audio_in.frames,
             self.video_in.written,

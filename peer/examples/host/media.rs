@@ -85,6 +85,13 @@ impl Clip {
         })
     }
 
+    /// The mean bitrate of one pass, bit/s, with times counted at `clock` Hz.
+    fn bitrate_bps(&self, clock: u32) -> u64 {
+        let octets: usize = self.frames.iter().map(|f| f.range.len()).sum();
+        let micros = self.loop_ticks.saturating_mul(1_000_000) / u64::from(clock.max(1));
+        (octets as u64).saturating_mul(8_000_000) / micros.max(1)
+    }
+
     fn next_frame(&mut self) -> (u32, &[u8]) {
         let Some(frame) = self.frames.get(self.next) else {
             return (0, &[]);
@@ -226,6 +233,172 @@ impl VideoSource {
     /// Frames in one pass of the clip.
     pub(crate) fn frames(&self) -> usize {
         self.clip.frames.len()
+    }
+
+    /// The clip's mean bitrate, bit/s: every frame's octets over one pass's duration.
+    pub(crate) fn bitrate_bps(&self) -> u64 {
+        self.clip.bitrate_bps(VIDEO_CLOCK)
+    }
+
+    /// Whether frame `index` of a pass is a keyframe.
+    fn keyframe_at(&self, index: usize) -> bool {
+        self.clip.frames.get(index).is_some_and(|f| f.keyframe)
+    }
+
+    /// The index in the pass of the frame `next_frame` returns next.
+    fn next_index(&self) -> usize {
+        self.clip.next
+    }
+}
+
+/// Several encodings (renditions) of one clip at different bitrates, with keyframes on the
+/// same frames, played in lockstep: at a frame that is a keyframe in every rendition the
+/// ladder moves to the highest rendition whose bitrate fits the budget (the lowest when none
+/// does), so the stream decodes across the switch and follows the bandwidth estimate.
+///
+/// ```text
+///   set_budget(bps) ─▶ budget
+///   next_frame: next index a keyframe in all? ─▶ current = highest rung with bitrate <= budget
+///               every rendition advances one frame ─▶ the current one's frame (same RTP time)
+/// ```
+pub(crate) struct VideoLadder {
+    /// Ascending by bitrate.
+    rungs: Vec<(VideoSource, u64)>,
+    current: usize,
+    budget_bps: u64,
+    switches: u64,
+    /// Frames sent from each rung.
+    sent: Vec<u64>,
+    last_keyframe: bool,
+}
+
+impl VideoLadder {
+    /// Reads each file; they must hold the same codec, frame count and frame rate, and every
+    /// keyframe of one must be a keyframe in all (else a switch could land on a frame that
+    /// needs another rendition's references). Starts on the lowest rendition.
+    pub(crate) fn open(paths: &[impl AsRef<Path>]) -> io::Result<Self> {
+        let mut rungs = Vec::new();
+        for p in paths {
+            let source = VideoSource::open(p)
+                .map_err(|e| invalid(format!("{}: {e}", p.as_ref().display())))?;
+            let bps = source.bitrate_bps();
+            rungs.push((source, bps));
+        }
+        rungs.sort_by_key(|(_, bps)| *bps);
+        let Some((first, _)) = rungs.first() else {
+            return Err(invalid("a ladder needs at least one file"));
+        };
+        let (codec, frames, interval) = (first.codec(), first.frames(), first.frame_interval());
+        for (r, _) in &rungs {
+            if r.codec() != codec || r.frames() != frames || r.frame_interval() != interval {
+                return Err(invalid(format!(
+                    "the ladder's files differ: {} {} frames every {:?} against {codec} {frames} every {interval:?}",
+                    r.codec(),
+                    r.frames(),
+                    r.frame_interval()
+                )));
+            }
+            if let Some(i) = (0..frames).find(|&i| r.keyframe_at(i) != first.keyframe_at(i)) {
+                return Err(invalid(format!(
+                    "the ladder's files have keyframes on different frames (frame {i})"
+                )));
+            }
+        }
+        let sent = vec![0; rungs.len()];
+        Ok(VideoLadder {
+            rungs,
+            current: 0,
+            budget_bps: 0,
+            switches: 0,
+            sent,
+            last_keyframe: false,
+        })
+    }
+
+    /// What the video may use now, bit/s; taken at the next keyframe.
+    pub(crate) fn set_budget(&mut self, bps: u64) {
+        self.budget_bps = bps;
+    }
+
+    /// The rendition for `budget_bps`: the highest that fits, else the lowest.
+    fn fitting(&self) -> usize {
+        self.rungs
+            .iter()
+            .rposition(|(_, bps)| *bps <= self.budget_bps)
+            .unwrap_or(0)
+    }
+
+    /// The next frame of the current rendition (switching first at a keyframe) and its RTP
+    /// time since the clip's start.
+    pub(crate) fn next_frame(&mut self) -> (u32, &[u8]) {
+        let index = self.rungs.first().map_or(0, |(r, _)| r.next_index());
+        let at_keyframe = self
+            .rungs
+            .first()
+            .is_some_and(|(r, _)| r.keyframe_at(index));
+        if at_keyframe {
+            let fit = self.fitting();
+            if fit != self.current {
+                self.switches += 1;
+                self.current = fit;
+            }
+        }
+        let current = self.current;
+        if let Some(n) = self.sent.get_mut(current) {
+            *n += 1;
+        }
+        // Every rendition moves on, so all stand on the same frame at the next switch.
+        for (i, (r, _)) in self.rungs.iter_mut().enumerate() {
+            if i != current {
+                r.next_frame();
+            }
+        }
+        match self.rungs.get_mut(current) {
+            Some((r, _)) => {
+                self.last_keyframe = r.keyframe_at(index);
+                r.next_frame()
+            }
+            None => (0, &[]),
+        }
+    }
+
+    /// Whether the frame `next_frame` returned last is a keyframe.
+    pub(crate) fn is_keyframe(&self) -> bool {
+        self.last_keyframe
+    }
+
+    pub(crate) fn codec(&self) -> &'static str {
+        self.rungs.first().map_or("", |(r, _)| r.codec())
+    }
+
+    pub(crate) fn frame_interval(&self) -> Duration {
+        self.rungs
+            .first()
+            .map_or(Duration::from_millis(33), |(r, _)| r.frame_interval())
+    }
+
+    pub(crate) fn frames(&self) -> usize {
+        self.rungs.first().map_or(0, |(r, _)| r.frames())
+    }
+
+    /// Each rendition's bitrate, ascending.
+    pub(crate) fn bitrates(&self) -> Vec<u64> {
+        self.rungs.iter().map(|(_, bps)| *bps).collect()
+    }
+
+    /// The bitrate of the rendition being sent.
+    pub(crate) fn current_bps(&self) -> u64 {
+        self.rungs.get(self.current).map_or(0, |(_, bps)| *bps)
+    }
+
+    /// Times the ladder moved to another rendition.
+    pub(crate) fn switches(&self) -> u64 {
+        self.switches
+    }
+
+    /// Frames sent from each rendition, in `bitrates` order.
+    pub(crate) fn frames_sent(&self) -> &[u64] {
+        &self.sent
     }
 }
 
@@ -377,6 +550,11 @@ impl AudioSource {
     /// Frames in one pass of the clip.
     pub(crate) fn frames(&self) -> usize {
         self.clip.frames.len()
+    }
+
+    /// The clip's mean bitrate, bit/s (payload octets only).
+    pub(crate) fn bitrate_bps(&self) -> u64 {
+        self.clip.bitrate_bps(self.clock_rate())
     }
 
     /// The RTP clock of [`AudioSource::next_frame`]'s times: 48000 for Opus, 8000 for G.711.

@@ -18,7 +18,8 @@
 //!       simulcast layers (rids): the widest keyframe's layer is the one echoed
 //!   RTCDTMFSender.insertDTMF --> Event::Dtmf --> "dtmf 1 100ms" on the data channel
 //!   browser --GET /stats, /call (every second)--> the Peer's getStats report and the call's
-//!       counters (frames per mid and rid, echoed, tones), shown as tables
+//!       counters (frames per mid and rid, echoed, tones, the bandwidth estimator's target
+//!       bitrate), shown as tables
 //! ```
 
 #[path = "demo/call.rs"]
@@ -350,6 +351,7 @@ fn session(
                     let mid = mid.to_string();
                     call.keyframe_requested(&mut peer, &mid);
                 }
+                Event::BitrateEstimate { target_bps } => call.bitrate_estimate(target_bps),
                 Event::Dtmf { tone, duration, .. } => {
                     let text = format!("dtmf {} {}ms", tone.unwrap_or('?'), duration.as_millis());
                     println!("demo: session {id}: {text}");

@@ -8,7 +8,8 @@
 #      received audio packets from the Peer and sent packets on both; the demo's counters say
 #      >= 30 frames of each kind arrived from Firefox and were sent back; the keypad's "1#9"
 #      (RTCDTMFSender.insertDTMF) arrives as three Event::Dtmf with those keys, reported back
-#      over the data channel ("dtmf 1 100ms") and shown on the page.
+#      over the data channel ("dtmf 1 100ms") and shown on the page. The page's stats show the
+#      Peer's target bitrate (the "bandwidth" table: > 0 kbit/s, after Event::BitrateEstimate).
 #   2. Simulcast (?simulcast: sendEncodings q /4, h /2, f full size) on one video section: the
 #      demo sees frames on every rid Firefox sends and sends the widest back; Firefox decodes
 #      >= 30 frames of it. Before the Peer sent transport-cc feedback, Firefox with its default

@@ -8,6 +8,7 @@
 //!               ─► write_frame; refused (Full ...) ─► counted, skip to the next keyframe,
 //!                  request_keyframe towards the browser
 //!   Event::KeyframeRequest (the browser lost ours) ─► request_keyframe on the echoed layer
+//!   Event::BitrateEstimate, Peer::bitrate_estimate ─► /call's "bandwidth" (the page's stats)
 //! ```
 
 use std::collections::BTreeMap;
@@ -71,6 +72,9 @@ pub(crate) struct Call {
     keyframe_requests: u64,
     keyframe_requests_forwarded: u64,
     pub(crate) dtmf: Vec<String>,
+    /// Event::BitrateEstimate: how many, and the last target announced.
+    estimates: u64,
+    last_estimate_bps: Option<u64>,
 }
 
 /// A VP8 keyframe's size: after the 3-octet frame tag and the start code 9d 01 2a, two
@@ -171,6 +175,12 @@ impl Call {
         }
     }
 
+    /// The Peer's bandwidth estimate moved (`Event::BitrateEstimate`).
+    pub(crate) fn bitrate_estimate(&mut self, target_bps: u64) {
+        self.estimates += 1;
+        self.last_estimate_bps = Some(target_bps);
+    }
+
     pub(crate) fn to_json(&self, peer: &DemoPeer<'_>) -> serde_json::Value {
         use serde_json::json;
         let received: Vec<_> = self
@@ -211,6 +221,13 @@ impl Call {
             "keyframeRequests": self.keyframe_requests,
             "keyframeRequestsForwarded": self.keyframe_requests_forwarded,
             "dtmf": self.dtmf,
+            // What the estimator lets us send now (the echo does not follow it: it returns
+            // what the browser's encoder made), and its events.
+            "bandwidth": {
+                "targetBps": peer.bitrate_estimate(),
+                "estimateEvents": self.estimates,
+                "lastEventBps": self.last_estimate_bps,
+            },
         })
     }
 
@@ -230,11 +247,13 @@ impl Call {
             .map(|(mid, e)| format!("{mid} {}", e.frames))
             .collect();
         format!(
-            "frames received {} | echoed {} | keyframe requests {} | dtmf \"{}\"",
+            "frames received {} | echoed {} | keyframe requests {} | dtmf \"{}\" | {} bitrate estimates, last {} bit/s",
             received.join(", "),
             echoed.join(", "),
             self.keyframe_requests,
-            self.dtmf.concat()
+            self.dtmf.concat(),
+            self.estimates,
+            self.last_estimate_bps.unwrap_or(0)
         )
     }
 }

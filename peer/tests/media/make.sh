@@ -23,3 +23,12 @@ ff -f lavfi -i "sine=frequency=440:sample_rate=48000" -t 2 -c:a libopus -b:a 32k
     -frame_duration 20 -fflags +bitexact tone.opus
 ff -f lavfi -i "sine=frequency=440:sample_rate=8000" -t 2 -f mulaw -ar 8000 -ac 1 tone.ulaw
 ff -f lavfi -i "sine=frequency=440:sample_rate=8000" -t 2 -f alaw -ar 8000 -ac 1 tone.alaw
+# A three-rendition ladder of the VP8 clip for --video-ladder (peer/tests/media_ladder.rs):
+# constant bitrate, keyframes forced on frames 0 and 30 in each, so a sender can switch at
+# either. make-ladder.sh makes the larger ladders the interop scripts use.
+for kbps in 60 120 240; do
+    ff -f lavfi -i "$video" -t 2 -pix_fmt yuv420p -c:v libvpx -b:v "${kbps}k" -minrate "${kbps}k" \
+        -maxrate "${kbps}k" -bufsize "$((kbps / 2))k" -g 30 -keyint_min 30 \
+        -force_key_frames 'expr:eq(mod(n,30),0)' -auto-alt-ref 0 -deadline realtime -cpu-used 8 \
+        -threads 1 -qmin 2 -qmax 56 -fflags +bitexact "ladder-${kbps}k.vp8.ivf"
+done

@@ -8,6 +8,9 @@
 //!       create channel "chat" (unless --no-data), write the offer, read the answer, send N
 //!       text and binary messages (one of 60 000 bytes, or `--big BYTES`) and check every echo
 //!   common: --json  --greet  --duration S  --bind ADDR (127.0.0.1:0)  --summary FILE
+//!   ICE:    --ice-server URL (stun:/turn:, repeatable)  --ice-username U  --ice-credential C
+//!           --relay-only (iceTransportPolicy "relay"); with servers, descriptions wait for
+//!           gathering; the summary's "selected_types" names the selected pair's types
 //!   media:  --video FILE (.ivf VP8/VP9/AV1, .h264, .h265)  --audio FILE (.opus, .ulaw, .alaw)
 //!           --recv-video OUT (.ivf, .h264, .h265)  --recv-audio OUT (.opus, .ulaw, .alaw)
 //!           --video-codec vp8|vp9|h264|h265|av1  --audio-codec opus|pcmu|pcma
@@ -42,6 +45,8 @@
 mod cli_media;
 #[path = "host/mod.rs"]
 mod host;
+#[path = "host/ice_servers.rs"]
+mod ice_servers;
 #[path = "host/media.rs"]
 mod media;
 
@@ -69,11 +74,13 @@ struct Options {
     bind: SocketAddr,
     summary: Option<String>,
     media: MediaOptions,
+    ice: ice_servers::IceServerOptions,
 }
 
 fn usage() -> String {
     "usage: cli answer --offer FILE|- --answer-out FILE|- | offer --offer-out FILE|- --answer-in FILE|- [--count N]\n\
      \x20      [--json] [--greet] [--duration S] [--bind ADDR] [--summary FILE]\n\
+     \x20      [--ice-server URL].. [--ice-username U] [--ice-credential C] [--relay-only]\n\
      \x20      [--video FILE] [--audio FILE] [--recv-video OUT] [--recv-audio OUT]\n\
      \x20      [--video-codec vp8|vp9|h264|h265|av1] [--audio-codec opus|pcmu|pcma] [--no-data] [--min-frames N]\n\
      \x20      [--video-ladder A.ivf,B.ivf,...] [--bitrate-limits MIN,START,MAX]"
@@ -98,6 +105,7 @@ fn parse_args() -> Result<Options, String> {
         bind: "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?,
         summary: None,
         media: MediaOptions::default(),
+        ice: Default::default(),
     };
     while let Some(a) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{a} needs a value"));
@@ -139,6 +147,7 @@ fn parse_args() -> Result<Options, String> {
             "--min-frames" => {
                 m.min_frames = Some(value()?.parse().map_err(|e| format!("--min-frames: {e}"))?)
             }
+            flag if o.ice.parse_flag(flag, &mut value)? => {}
             _ => return Err(format!("unknown option {a}\n{}", usage())),
         }
     }
@@ -226,7 +235,7 @@ fn run(o: &Options) -> Result<bool, Box<dyn std::error::Error>> {
     // Leaked: the Peer holds the areas for the process's life, with the media areas' type.
     let storage = Box::leak(Box::new(Storage::<{ 256 * 1024 }, { 256 * 1024 }>::new()));
     let (send_area, recv_area) = storage.areas();
-    let mut config = Config::new(cert, seed);
+    let mut config = o.ice.apply(Config::new(cert, seed))?;
     let m = &o.media;
     let mut media = Media::new(m, &mut config)?;
     let mut peer: CliPeer = Peer::new(config, host.now(), send_area, recv_area);
@@ -236,10 +245,18 @@ fn run(o: &Options) -> Result<bool, Box<dyn std::error::Error>> {
     let data = !m.no_data;
     let mut sdp = vec![0u8; 16384];
     let mut chat = None;
+    // One complete description each way: with ICE servers, wait for their candidates.
+    let gather = |host: &mut host::Host, peer: &mut CliPeer| -> std::io::Result<()> {
+        if o.ice.gathers() && !ice_servers::wait_gathered(host, peer, Duration::from_secs(10))? {
+            eprintln!("cli: gathering did not complete in 10 s");
+        }
+        Ok(())
+    };
     if o.mode == "answer" {
         let offer = host::read_description(&o.offer, o.json, o.duration)?;
         peer.set_remote_description(SdpType::Offer, &offer)
             .map_err(|e| err(&e))?;
+        gather(&mut host, &mut peer)?;
         media.add_tracks(&mut peer, false)?;
         let answer = peer
             .create_answer(&mut sdp)
@@ -256,6 +273,7 @@ fn run(o: &Options) -> Result<bool, Box<dyn std::error::Error>> {
             );
         }
         media.add_tracks(&mut peer, true)?;
+        gather(&mut host, &mut peer)?;
         let offer = peer
             .create_offer(&mut sdp)
             .map_err(|e| err(&e))?
@@ -473,6 +491,7 @@ fn run(o: &Options) -> Result<bool, Box<dyn std::error::Error>> {
         tally.dtmf,
     );
     summary.push_str(&media.summary(&peer));
+    summary.push_str(&ice_servers::selected_types(&peer));
     summary.push('}');
     eprintln!("cli: {summary}");
     if let Some(path) = &o.summary {

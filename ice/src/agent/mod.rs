@@ -733,7 +733,8 @@ impl<
             let Some(t) = self.txns.get(i).copied().flatten() else {
                 continue;
             };
-            if !t.due {
+            // A check from a relayed candidate waits (still due) for its permission.
+            if !t.due || self.awaits_permission(t.source, t.destination) {
                 continue;
             }
             let head = self.relay_headroom(t.source, t.destination);

@@ -808,6 +808,22 @@ impl<
         })
     }
 
+    /// Whether a request from the relayed address `source` to `destination` should wait: the
+    /// permission for the peer's IP is being created, and the server would drop it until then
+    /// (the retransmission would come 500 ms later).
+    pub(super) fn awaits_permission(&self, source: SocketAddr, destination: SocketAddr) -> bool {
+        self.allocations
+            .iter()
+            .flatten()
+            .find(|a| a.relayed == Some(source))
+            .is_some_and(|a| {
+                a.permissions
+                    .iter()
+                    .flatten()
+                    .any(|p| p.ip == destination.ip() && p.pending && !p.installed)
+            })
+    }
+
     /// Bytes to leave free in front of a datagram from `source` to `destination` for
     /// [`Agent::relay_transmit`]: 0 unless `source` is a relayed address, then 4 (a bound
     /// channel) or 36/48 (a Send indication, IPv4/IPv6).

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The Peer through a TURN server (coturn, Debian `coturn`) on loopback, against aiortc, in a
+# lo-only namespace. coturn runs with long-term credentials (alice/secret), relays on
+# 127.0.0.1 (--allow-loopback-peers: it refuses loopback peers otherwise) and UDP only.
+#   1. our offer, both relay-only: the CLI's data channel, 40 text/binary messages echoed by
+#      aiortc; both descriptions carry only relayed candidates; the selected pair is
+#      relay/relay;
+#   2. aiortc's offer, both relay-only: aiortc sends, the CLI echoes and greets;
+#   3. our offer with every candidate type, aiortc relay-only: the pair is our host socket to
+#      aiortc's relayed address (host/relay);
+#   4. the CLI against itself, both relay-only.
+# Each case prints the connect time, the selected pair and its candidate types; at the end
+# coturn's (verbose) log gives the allocations, channel binds and permissions it granted.
+. "$(dirname "$0")/../lib.sh"
+
+section "peer: TURN relay through coturn (aiortc and peerless)"
+need_apt coturn
+need_pip aiortc
+
+cd "$ROOT"
+cargo build -q --release -p peerless --example cli
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/cli"
+[ -x "$BIN" ] || { echo "cli not built at $BIN" >&2; exit 1; }
+
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+
+in_netns bash -c '
+    BIN="$1"; WORK="$2"; PY="$3"; DRIVER="$4"
+    URL="turn:127.0.0.1:3478?transport=udp"
+    turnserver -n --listening-ip=127.0.0.1 --relay-ip=127.0.0.1 --listening-port=3478 \
+        --min-port=49160 --max-port=49400 --lt-cred-mech --user=alice:secret --realm=test \
+        --fingerprint --allow-loopback-peers --no-multicast-peers \
+        --denied-peer-ip=0.0.0.0-126.255.255.255 --denied-peer-ip=128.0.0.0-255.255.255.255 \
+        --no-tls --no-dtls --no-cli --verbose --log-file=stdout --simple-log > "$WORK/coturn.log" 2>&1 &
+    server=$!
+    for _ in $(seq 50); do grep -q "listener opened on" "$WORK/coturn.log" 2>/dev/null && break; sleep 0.1; done
+    status=0
+    timeout 240 "$PY" "$DRIVER" "$BIN" "$WORK" "$URL" || status=1
+
+    # 4. peerless against peerless, both relay-only.
+    ICE="--ice-server $URL --ice-username alice --ice-credential secret --relay-only"
+    timeout 60 "$BIN" answer --json --offer "$WORK/p-o.json" --answer-out "$WORK/p-a.json" \
+        --duration 30 --summary "$WORK/p-s2.json" $ICE > "$WORK/p-answer.log" 2>&1 &
+    answerer=$!
+    timeout 60 "$BIN" offer --json --offer-out "$WORK/p-o.json" --answer-in "$WORK/p-a.json" \
+        --count 40 --duration 30 --summary "$WORK/p-s1.json" $ICE > "$WORK/p-offer.log" 2>&1
+    offer_rc=$?
+    wait $answerer; answer_rc=$?
+    if [ $offer_rc -eq 0 ] && [ $answer_rc -eq 0 ] \
+        && grep -q "\"selected_types\":\[\"relay\",\"relay\"\]" "$WORK/p-s1.json" \
+        && grep -q "\"selected_types\":\[\"relay\",\"relay\"\]" "$WORK/p-s2.json"; then
+        echo "ok   peerless-peerless: both relay-only, 40 echoes checked, relay/relay"
+    else
+        echo "FAIL peerless-peerless: offer exit $offer_rc, answer exit $answer_rc"
+        tail -5 "$WORK/p-offer.log" "$WORK/p-answer.log"
+        status=1
+    fi
+    cat "$WORK/p-s1.json" 2>/dev/null
+    echo "coturn: $(grep -c "ALLOCATE processed, success" "$WORK/coturn.log") allocations," \
+        "$(grep -c "CHANNEL_BIND processed, success" "$WORK/coturn.log") channel binds," \
+        "$(grep -c "CREATE_PERMISSION processed, success" "$WORK/coturn.log") permissions"
+    kill $server 2>/dev/null; wait $server 2>/dev/null
+    [ $status -eq 0 ] || { echo "--- coturn log"; tail -30 "$WORK/coturn.log"; }
+    exit $status' sh "$BIN" "$WORK" "$VENV/bin/python" "$ROOT/scripts/interop/peers/peer-turn-coturn.py"

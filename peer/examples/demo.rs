@@ -416,7 +416,7 @@ fn selftest_answerer(
     loopback: &str,
     offer_rx: &mpsc::Receiver<String>,
     answer_tx: &mpsc::Sender<String>,
-) -> Result<(Stats, Vec<FrameId>), Error> {
+) -> Result<(Stats, Vec<FrameId>, Steps), Error> {
     let mut host = host::Host::bind(loopback.parse()?)?;
     let (cert, seed) = host::identity()?;
     let mut storage = Box::new(Storage::<{ 256 * 1024 }, { 256 * 1024 }>::new());
@@ -426,6 +426,7 @@ fn selftest_answerer(
     lend_areas(&mut peer, &mut areas)?;
     peer.add_local_candidate(host.local).map_err(err)?;
     let offer = offer_rx.recv()?;
+    let set_remote = WallInstant::now();
     peer.set_remote_description(SdpType::Offer, &offer)
         .map_err(err)?;
     let mut buf = vec![0u8; 16384];
@@ -436,11 +437,13 @@ fn selftest_answerer(
     let deadline = WallInstant::now() + Duration::from_secs(30);
     let mut echo = VecDeque::new();
     let mut frames = Vec::new();
+    let mut steps = vec![("set_remote_description", set_remote)];
     while WallInstant::now() < deadline {
         host.turn(&mut peer, Duration::from_millis(20))?;
         host.poll_ready(&mut peer)?;
         let mut ended = false;
         while let Some(ev) = peer.poll_event() {
+            record_step(&mut steps, &ev);
             match ev {
                 Event::Message {
                     channel,
@@ -472,7 +475,38 @@ fn selftest_answerer(
             break;
         }
     }
-    Ok((peer.stats(), frames))
+    Ok((peer.stats(), frames, steps))
+}
+
+/// When each step of a connect happened on one side: what the Peer reported, and the wall
+/// time it was seen (the host sees an event after the turn that caused it).
+type Steps = Vec<(&'static str, WallInstant)>;
+
+/// Records the first time each step of a connect shows in the events.
+fn record_step(steps: &mut Steps, ev: &Event<'_>) {
+    let step = match ev {
+        Event::SelectedPair { .. } => "ICE pair selected",
+        Event::ConnectionState(ConnectionState::Connected) => "DTLS connected",
+        Event::SctpConnected => "SCTP association up",
+        Event::ChannelOpen { .. } => "data channel open",
+        _ => return,
+    };
+    if steps.iter().all(|(s, _)| *s != step) {
+        steps.push((step, WallInstant::now()));
+    }
+}
+
+/// One line per side: each step in ms from `origin` (the offerer's set_remote_description).
+fn print_steps(side: &str, steps: &Steps, origin: WallInstant) {
+    let ms = |t: WallInstant| match t.checked_duration_since(origin) {
+        Some(d) => d.as_secs_f64() * 1000.0,
+        None => -origin.duration_since(t).as_secs_f64() * 1000.0,
+    };
+    let line: Vec<String> = steps
+        .iter()
+        .map(|(s, t)| format!("{s} {:+.2}", ms(*t)))
+        .collect();
+    println!("  {side:<23} {}", line.join(", "));
 }
 
 /// One clip being sent at its pace: the next frame goes when its time has come and the send
@@ -606,6 +640,7 @@ fn selftest(count: usize, loopback: &'static str, clips: &Clips) -> Result<(), E
     ];
 
     let mut opened_at = None;
+    let mut steps = vec![("set_remote_description", t_remote)];
     let mut sent = 0usize;
     let mut echoed = 0usize;
     let mut media_done_at = None;
@@ -630,6 +665,7 @@ fn selftest(count: usize, loopback: &'static str, clips: &Clips) -> Result<(), E
         host.poll_ready(&mut peer)?;
         let mut got = Vec::new();
         while let Some(ev) = peer.poll_event() {
+            record_step(&mut steps, &ev);
             match ev {
                 Event::ChannelOpen { channel, .. } if channel == chat => {
                     opened_at = Some((t_new.elapsed(), t_remote.elapsed()))
@@ -677,7 +713,7 @@ fn selftest(count: usize, loopback: &'static str, clips: &Clips) -> Result<(), E
     let video_stats = peer.media_stats(video_track).unwrap_or_default();
     peer.close();
     host.flush(&mut peer)?;
-    let (other, frames) = answerer.join().map_err(|_| "answerer panicked")??;
+    let (other, frames, answerer_steps) = answerer.join().map_err(|_| "answerer panicked")??;
     let (open, connect) = opened_at.ok_or("the channel never opened")?;
     println!(
         "peerless demo --selftest: two Peers over UDP on {}",
@@ -691,6 +727,10 @@ fn selftest(count: usize, loopback: &'static str, clips: &Clips) -> Result<(), E
         "  connect time            {:.2} ms (set_remote_description to open channel)",
         connect.as_secs_f64() * 1000.0
     );
+    println!("  Pion, same machine      2.4 ms (issue 17's quoted figure, not measured here)");
+    println!("  connect steps (ms from the offerer's set_remote_description):");
+    print_steps("offerer", &steps, t_remote);
+    print_steps("answerer", &answerer_steps, t_remote);
     println!(
         "  messages echoed         {echoed}/{count} in {:.1} ms",
         elapsed.as_secs_f64() * 1000.0

@@ -6,7 +6,9 @@
 #      handshake alone is printed as the floor of a connect;
 #   2. connect wall time over real loopback UDP (two Peers, two sockets, lo-only namespace),
 #      from Peer::new and from set_remote_description to the open channel (median of
-#      BENCH_CONNECTS runs, default 11), from `demo --selftest`.
+#      BENCH_CONNECTS runs, default 11), from `demo --selftest`, with the last run's steps (ICE
+#      pair, DTLS, SCTP, channel as each side saw them) and the load average (other processes'
+#      scheduling delay adds to every hop).
 # BENCH_ITERATIONS (default 20) sets the connects per implementation.
 . "$(dirname "$0")/../lib.sh"
 section "bench: peer, peerless vs str0m"
@@ -28,8 +30,13 @@ for _ in $(seq "$runs"); do
     out=$(in_netns "$DEMO" --selftest --count 20)
     times+=("$(echo "$out" | sed -n 's/.*channel open after *\([0-9.]*\) ms.*/\1/p')")
     connects+=("$(echo "$out" | sed -n 's/.*connect time *\([0-9.]*\) ms.*/\1/p')")
+    steps=$(echo "$out" | sed -n '/connect steps/,/answerer/p')
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "connect wall time over loopback UDP, Peer::new to open channel (ms, $runs runs): ${times[*]}"
 echo "connect wall time over loopback UDP, set_remote_description to open channel (ms, $runs runs): ${connects[*]}"
 echo "  median: $(median "${connects[@]}") ms (goal <= 5 ms; Pion 2.4 ms per issue 17, not measured in this run)"
+echo "  the last run's steps:"
+echo "$steps"
+# Other processes on the machine add their scheduling delay to every hop of a connect.
+echo "  load average while measuring: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -17,6 +17,13 @@ use std::time::Duration;
 use peerless::Peer;
 use peerless_base::Instant;
 
+/// Waits shorter than this are sleeps between non-blocking reads instead of a socket read
+/// timeout, which ends on a kernel tick.
+const FINE_WAIT: Duration = Duration::from_millis(1);
+
+/// How often such a short wait looks for a datagram.
+const FINE_STEP: Duration = Duration::from_micros(100);
+
 /// A UDP socket and a clock for one Peer.
 pub(crate) struct Host {
     /// The socket.
@@ -88,28 +95,92 @@ impl Host {
         let now = self.now();
         let wait = peer
             .poll_timeout()
-            .map_or(max_wait, |t| t.saturating_duration_since(now).min(max_wait))
-            .max(Duration::from_micros(100));
-        self.socket.set_read_timeout(Some(wait))?;
+            .map_or(max_wait, |t| t.saturating_duration_since(now).min(max_wait));
+        // A socket read timeout (SO_RCVTIMEO) counts in kernel ticks: even 100 us sleeps
+        // until the next tick (up to 4 ms at HZ=250). A deadline that is due now (a check the
+        // ICE agent sends at once, a DTLS or SCTP reply to write) must not wait a tick: then
+        // one non-blocking read; a deadline under FINE_WAIT away is waited for in sleeps
+        // (precise) between non-blocking reads; longer waits block on the socket as before,
+        // where a tick late costs nothing a connect waits for.
+        if wait >= FINE_WAIT {
+            self.socket.set_read_timeout(Some(wait))?;
+            self.receive(peer)?;
+            return self.after_wait(peer);
+        }
+        let deadline = std::time::Instant::now() + wait;
+        self.socket.set_nonblocking(true)?;
+        let read = loop {
+            match self.receive(peer) {
+                Ok(Some(true)) => break Ok(()),
+                Ok(_) => {}
+                Err(e) => break Err(e),
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break Ok(());
+            }
+            std::thread::sleep(left.min(FINE_STEP));
+        };
+        self.socket.set_nonblocking(false)?;
+        read?;
+        self.after_wait(peer)
+    }
+
+    /// One read: `Some(true)` a datagram went in, `Some(false)` an ICMP error came instead
+    /// (loss to the protocols), `None` nothing (the timeout passed, or it would block).
+    fn receive<
+        S: peerless::Area,
+        const K: usize,
+        const C: usize,
+        const D: usize,
+        const L: usize,
+        const R: usize,
+        const T: usize,
+    >(
+        &mut self,
+        peer: &mut Peer<S, K, C, D, L, R, T>,
+    ) -> io::Result<Option<bool>> {
         match self.socket.recv_from(&mut self.buf) {
             Ok((n, from)) => {
                 let now = self.now();
                 let local = self.local;
                 peer.handle_packet(now, from, local, &mut self.buf[..n]);
+                Ok(Some(true))
             }
             Err(e)
                 if matches!(
                     e.kind(),
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) => {}
+                ) =>
+            {
+                Ok(None)
+            }
             // ICMP port unreachable surfaces as ConnectionRefused/Reset on some systems: loss.
             Err(e)
                 if matches!(
                     e.kind(),
                     io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset
-                ) => {}
-            Err(e) => return Err(e),
+                ) =>
+            {
+                Ok(Some(false))
+            }
+            Err(e) => Err(e),
         }
+    }
+
+    /// The end of a turn: the deadline if it passed, then whatever is queued goes out.
+    fn after_wait<
+        S: peerless::Area,
+        const K: usize,
+        const C: usize,
+        const D: usize,
+        const L: usize,
+        const R: usize,
+        const T: usize,
+    >(
+        &mut self,
+        peer: &mut Peer<S, K, C, D, L, R, T>,
+    ) -> io::Result<()> {
         let now = self.now();
         if peer.poll_timeout().is_some_and(|t| t <= now) {
             peer.handle_timeout(now);

@@ -81,7 +81,8 @@ impl<
     /// accepts is a new client's first check (its offer is not applied yet) or noise.
     #[must_use]
     pub fn accepts(&self, from: SocketAddr, datagram: &[u8]) -> bool {
-        if self.knows_remote(from) {
+        // What a TURN server sends (responses, ChannelData, Data indications) is ours too.
+        if self.knows_remote(from) || self.ice.is_stun_server(from) {
             return true;
         }
         if demux::classify(datagram) != Some(Protocol::Stun) {

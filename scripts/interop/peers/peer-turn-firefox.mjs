@@ -1,0 +1,141 @@
+// The page side of scripts/interop/peer-turn-firefox.sh, which says what it checks and runs it:
+//   node peer-turn-firefox.mjs CLI NPM_DIR WORK TURN_URL   (ROOT in the environment)
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const [BIN, NPM_DIR, WORK, URL] = process.argv.slice(2);
+const COUNT = 40;
+const ICE = ['--ice-server', URL, '--ice-username', 'alice', '--ice-credential', 'secret', '--relay-only'];
+let failures = 0;
+function check(ok, what) {
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
+  if (!ok) failures++;
+}
+function cli(args) {
+  const p = spawn(BIN, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  const exit = new Promise((resolve) => p.on('exit', (code, signal) => resolve(code ?? signal)));
+  exit.kill = () => p.kill();
+  return exit;
+}
+async function waitJson(path, seconds = 25) {
+  for (let i = 0; i < seconds * 10; i++) {
+    if (existsSync(path)) {
+      try { return JSON.parse(readFileSync(path, 'utf8')); } catch (e) { /* being written */ }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no ${path}`);
+}
+function writeJson(path, value) {
+  writeFileSync(path + '.tmp', JSON.stringify(value));
+  renameSync(path + '.tmp', path);
+}
+const types = (sdp) => [...new Set(sdp.split(/\r?\n/).filter((l) => l.startsWith('a=candidate:'))
+  .map((l) => l.split(' typ ')[1].split(' ')[0]))].sort();
+
+const { launchFirefox } = await import(join(process.env.ROOT, 'scripts', 'firefox.mjs'));
+const browser = await launchFirefox(NPM_DIR, WORK);
+const timer = setTimeout(() => { console.log('FAIL timed out'); process.exit(1); }, 150000);
+try {
+  const page = await browser.newPage();
+  const config = { iceServers: [{ urls: URL, username: 'alice', credential: 'secret' }], iceTransportPolicy: 'relay' };
+
+  // 1. Firefox offers (relay only), the CLI answers (relay only) and echoes.
+  {
+    const offerPath = join(WORK, 'o1.json'), answerPath = join(WORK, 'a1.json'), summ = join(WORK, 's1.json');
+    const offer = await page.evaluate(async (config) => {
+      const pc = new RTCPeerConnection(config);
+      window.pc = pc;
+      window.ch = pc.createDataChannel('chat');
+      await pc.setLocalDescription(await pc.createOffer());
+      await new Promise((resolve) => {
+        if (pc.iceGatheringState === 'complete') return resolve();
+        pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === 'complete') resolve(); };
+      });
+      return pc.localDescription.sdp;
+    }, config);
+    check(types(offer).join() === 'relay', `firefox offers: Firefox's candidate types ${types(offer)}`);
+    writeJson(offerPath, { type: 'offer', sdp: offer });
+    const exit = cli(['answer', '--json', '--greet', '--offer', offerPath, '--answer-out', answerPath,
+      '--duration', '40', '--summary', summ, ...ICE]);
+    const answer = await waitJson(answerPath);
+    check(types(answer.sdp).join() === 'relay', `firefox offers: our answer's candidate types ${types(answer.sdp)}`);
+    const r = await page.evaluate(async (sdp, count) => {
+      const pc = window.pc, ch = window.ch;
+      const sent = Array.from({ length: count }, (_, i) => `through coturn ${i}`);
+      const got = [];
+      let greeted = false;
+      const done = new Promise((resolve) => {
+        ch.onmessage = (e) => {
+          if (!greeted && e.data === 'hello from peerless') { greeted = true; return; }
+          got.push(e.data);
+          if (got.length === sent.length) resolve();
+        };
+        setTimeout(resolve, 30000);
+      });
+      ch.onopen = () => sent.forEach((m) => ch.send(m));
+      await pc.setRemoteDescription({ type: 'answer', sdp });
+      await done;
+      let pair = null;
+      (await pc.getStats()).forEach((s) => {
+        if (s.type === 'candidate-pair' && s.selected) pair = s;
+      });
+      const stats = await pc.getStats();
+      const kind = (id) => { let t = null; stats.forEach((s) => { if (s.id === id) t = s.candidateType; }); return t; };
+      const result = { greeted, echoed: got.length, same: got.every((m, i) => m === sent[i]),
+        local: pair && kind(pair.localCandidateId), remote: pair && kind(pair.remoteCandidateId) };
+      ch.close();
+      pc.close();
+      return result;
+    }, answer.sdp, COUNT);
+    check(r.greeted, 'firefox offers: our greeting arrived in Firefox through the relay');
+    check(r.echoed === COUNT && r.same, `firefox offers: ${r.echoed}/${COUNT} echoes came back equal`);
+    check(r.local === 'relay' && r.remote === 'relay', `firefox offers: Firefox's selected pair ${r.local}/${r.remote}`);
+    const code = await exit;
+    check(code === 0, `firefox offers: the CLI exited ${code}`);
+    const s = await waitJson(summ, 5);
+    console.log(`     firefox offers: open_ms=${s.open_ms} selected_pair=${s.selected_pair} selected_types=${JSON.stringify(s.selected_types)}`);
+    check(JSON.stringify(s.selected_types) === '["relay","relay"]', 'firefox offers: our selected pair is relay/relay');
+  }
+
+  // 2. The CLI offers (relay only), Firefox answers (relay only) and echoes.
+  {
+    const offerPath = join(WORK, 'o2.json'), answerPath = join(WORK, 'a2.json'), summ = join(WORK, 's2.json');
+    const exit = cli(['offer', '--json', '--offer-out', offerPath, '--answer-in', answerPath,
+      '--count', String(COUNT), '--big', '20000', '--duration', '40', '--summary', summ, ...ICE]);
+    const offer = await waitJson(offerPath);
+    check(types(offer.sdp).join() === 'relay', `we offer: our offer's candidate types ${types(offer.sdp)}`);
+    const answer = await page.evaluate(async (config, sdp) => {
+      const pc = new RTCPeerConnection(config);
+      window.pc = pc;
+      pc.ondatachannel = (e) => {
+        e.channel.binaryType = 'arraybuffer';
+        e.channel.onmessage = (m) => e.channel.send(m.data);
+      };
+      await pc.setRemoteDescription({ type: 'offer', sdp });
+      await pc.setLocalDescription(await pc.createAnswer());
+      await new Promise((resolve) => {
+        if (pc.iceGatheringState === 'complete') return resolve();
+        pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === 'complete') resolve(); };
+      });
+      return pc.localDescription.sdp;
+    }, config, offer.sdp);
+    check(types(answer).join() === 'relay', `we offer: Firefox's candidate types ${types(answer)}`);
+    writeJson(answerPath, { type: 'answer', sdp: answer });
+    const code = await exit;
+    check(code === 0, `we offer: the CLI checked every echo (exit ${code})`);
+    const s = await waitJson(summ, 5);
+    console.log(`     we offer: open_ms=${s.open_ms} echoed=${s.echoed} selected_pair=${s.selected_pair} selected_types=${JSON.stringify(s.selected_types)}`);
+    check(s.echoed === COUNT && JSON.stringify(s.selected_types) === '["relay","relay"]', 'we offer: summary: all echoed over relay/relay');
+    await page.evaluate(() => window.pc.close());
+  }
+} catch (e) {
+  console.log(`FAIL ${e.stack || e}`);
+  failures++;
+} finally {
+  clearTimeout(timer);
+  await browser.close();
+}
+console.log(failures ? `peer-turn-firefox: ${failures} check(s) failed` : 'peer-turn-firefox: all checks passed');
+process.exit(failures ? 1 : 0);

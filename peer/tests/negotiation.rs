@@ -568,6 +568,7 @@ fn a_stun_server_that_never_answers_is_a_candidate_error_and_gathering_completes
                 server: s,
                 error_code,
                 error_text,
+                ..
             } = e
             {
                 errors.push((address, s, error_code, error_text.to_string()));

@@ -23,7 +23,7 @@ struct PeerNode {
     gathered: bool,
     opened: bool,
     received: Vec<Vec<u8>>,
-    errors: Vec<u16>,
+    errors: Vec<(u16, String)>,
 }
 
 #[allow(clippy::large_enum_variant)]
@@ -66,7 +66,9 @@ impl Node for SimNode {
                 Event::GatheringComplete => p.gathered = true,
                 Event::ChannelOpen { .. } => p.opened = true,
                 Event::Message { data, .. } => p.received.push(data.to_vec()),
-                Event::IceCandidateError { error_code, .. } => p.errors.push(error_code),
+                Event::IceCandidateError {
+                    error_code, url, ..
+                } => p.errors.push((error_code, url.to_string())),
                 _ => {}
             }
         }
@@ -202,4 +204,58 @@ fn relay_only_peers_behind_symmetric_nats_open_a_data_channel_through_turn() {
     // The first checks went as Send indications, the rest over the bound channels.
     assert!(c.sent_by_indication > 0 && c.sent_by_channel > 0, "{c:?}");
     assert_eq!(c.allocations, 2);
+}
+
+#[test]
+fn refused_credentials_are_an_icecandidateerror_with_the_url() {
+    let server = addr("198.51.100.1:3478");
+    let url = "turn:198.51.100.1:3478";
+    let (ca, _) = certs();
+    let config = Config::new(ca, [43; 32])
+        .with_ice_server(url, "alice", "wrong")
+        .unwrap()
+        .with_ice_server("stun:198.51.100.1", "", "")
+        .unwrap();
+    assert_eq!(config.stun_servers[0], Some(server));
+    assert!(matches!(
+        Config::new(certs().0, [1; 32]).with_ice_server("turn:host.invalid", "a", "b"),
+        Err(peerless_ice::UrlError::NeedsResolution)
+    ));
+    let (s, r) = areas();
+    let a = Peer::new(config, Instant::ZERO, s, r);
+    let mut net = Network::new(43);
+    net.add(
+        SimNode::Turn(TurnServer::new(
+            server,
+            &[addr("198.51.100.1:50000")],
+            "alice",
+            "secret",
+        )),
+        server,
+        LinkConfig::default(),
+    );
+    let local = addr("192.0.2.1:1000");
+    let ia = net.add(
+        SimNode::Peer(PeerNode {
+            peer: a,
+            channel: None,
+            gathered: false,
+            opened: false,
+            received: Vec::new(),
+            errors: Vec::new(),
+        }),
+        local,
+        LinkConfig::default(),
+    );
+    peer_mut(&mut net, ia)
+        .peer
+        .add_local_candidate(local)
+        .unwrap();
+    net.kick(ia);
+    assert!(net.run_until(Duration::from_secs(10), |n| peer(n, ia).gathered));
+    assert!(
+        peer(&net, ia).errors.contains(&(401, url.to_string())),
+        "{:?}",
+        peer(&net, ia).errors
+    );
 }

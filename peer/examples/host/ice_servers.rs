@@ -95,11 +95,12 @@ pub(crate) fn wait_gathered<
                 Event::GatheringComplete => return Ok(true),
                 Event::LocalCandidate { candidate, .. } => eprintln!("cli: candidate {candidate}"),
                 Event::IceCandidateError {
+                    url,
                     server,
                     error_code,
                     error_text,
                     ..
-                } => eprintln!("cli: icecandidateerror {server} {error_code} {error_text}"),
+                } => eprintln!("cli: icecandidateerror {url} {server} {error_code} {error_text}"),
                 _ => {}
             }
         }

@@ -84,7 +84,7 @@ impl<
                 // exchange opened) since it was queued is not announced.
                 Queued::Ready(Ready::NegotiationNeeded)
                     if self.signaling != SignalingState::Stable || !self.negotiation_needed => {}
-                Queued::Ready(r) => return Some(Self::expand(r)),
+                Queued::Ready(r) => return Some(self.expand(r)),
             }
         }
         if let Some(mut candidate) = candidate {
@@ -141,13 +141,20 @@ impl<
         self.poll_sctp_event()
     }
 
-    pub(super) fn expand(q: Ready) -> Event<'static> {
+    pub(super) fn expand(&self, q: Ready) -> Event<'_> {
         match q {
             Ready::GatheringComplete => Event::GatheringComplete,
             Ready::IceGatheringState(s) => Event::IceGatheringState(s),
             Ready::IceCandidateError(address, server, error_code) => Event::IceCandidateError {
                 address,
                 server,
+                url: self
+                    .config
+                    .turn_servers
+                    .iter()
+                    .flatten()
+                    .find(|s| s.address == server)
+                    .map_or("", |s| s.url.as_str()),
                 error_code,
                 error_text: match error_code {
                     701 => "server did not answer",

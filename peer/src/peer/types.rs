@@ -205,8 +205,11 @@ pub enum Event<'e> {
     IceCandidateError {
         /// The host socket the request left from (`address` and `port`).
         address: SocketAddr,
-        /// The STUN server (the browser gives its `url`).
+        /// The STUN or TURN server.
         server: SocketAddr,
+        /// `url`: the TURN server's URL as configured (empty for a STUN server, which the
+        /// configuration names by address).
+        url: &'e str,
         /// `errorCode`: 701, the browser's code for a server that did not answer, or the TURN
         /// server's error code (401 wrong credentials, 486 quota, ...).
         error_code: u16,

@@ -5,6 +5,7 @@
 //!   cargo run --release -p peerless --example demo            serve http://127.0.0.1:8080
 //!   cargo run --release -p peerless --example demo -- --selftest   two Peers over UDP, no browser
 //!   ... -- --selftest --ipv6                                          the same on ::1
+//!   ... -- --selftest --dual-stack             each Peer on 127.0.0.1 and ::1 (pairs per family)
 //!
 //!   browser --GET /--> page (chat, call, DTMF keypad, live stats)
 //!   browser --POST /offer (SDP, candidates gathered)--> new session thread: UDP socket,
@@ -63,11 +64,14 @@ fn main() -> ExitCode {
         let count = value(&args, "--count")
             .and_then(|v| v.parse().ok())
             .unwrap_or(200);
-        // --ipv6: both Peers on ::1 (IPv6 host candidates, pairs within the family).
-        let loopback = if args.iter().any(|a| a == "--ipv6") {
-            "[::1]:0"
+        // --ipv6: both Peers on ::1 (IPv6 host candidates, pairs within the family);
+        // --dual-stack: each Peer on 127.0.0.1 and ::1 (two sockets, two host candidates).
+        let loopback: &'static [&'static str] = if args.iter().any(|a| a == "--dual-stack") {
+            &["127.0.0.1:0", "[::1]:0"]
+        } else if args.iter().any(|a| a == "--ipv6") {
+            &["[::1]:0"]
         } else {
-            "127.0.0.1:0"
+            &["127.0.0.1:0"]
         };
         let clips = Clips {
             video: value(&args, "--video").unwrap_or(DEFAULT_VIDEO).to_string(),
@@ -413,18 +417,18 @@ fn frame_id(kind: MediaKind, rtp_time: u32, data: &[u8]) -> FrameId {
 
 /// The answerer's side: it receives and counts frames, echoes messages.
 fn selftest_answerer(
-    loopback: &str,
+    loopback: &[&str],
     offer_rx: &mpsc::Receiver<String>,
     answer_tx: &mpsc::Sender<String>,
 ) -> Result<(Stats, Vec<FrameId>, Steps), Error> {
-    let mut host = host::Host::bind(loopback.parse()?)?;
+    let mut host = Sockets::bind(loopback)?;
     let (cert, seed) = host::identity()?;
     let mut storage = Box::new(Storage::<{ 256 * 1024 }, { 256 * 1024 }>::new());
     let mut areas = new_areas();
     let (s, r) = storage.areas();
     let mut peer: DemoPeer<'_> = Peer::new(Config::new(cert, seed), host.now(), s, r);
     lend_areas(&mut peer, &mut areas)?;
-    peer.add_local_candidate(host.local).map_err(err)?;
+    host.add_candidates(&mut peer)?;
     let offer = offer_rx.recv()?;
     let set_remote = WallInstant::now();
     peer.set_remote_description(SdpType::Offer, &offer)
@@ -571,7 +575,7 @@ impl<'c> Sending<'c> {
     }
 }
 
-fn selftest(count: usize, loopback: &'static str, clips: &Clips) -> Result<(), Error> {
+fn selftest(count: usize, loopback: &'static [&'static str], clips: &Clips) -> Result<(), Error> {
     let mut video =
         media::VideoSource::open(&clips.video).map_err(|e| format!("{}: {e}", clips.video))?;
     let mut audio =
@@ -597,7 +601,7 @@ fn selftest(count: usize, loopback: &'static str, clips: &Clips) -> Result<(), E
     let (answer_tx, answer_rx) = mpsc::channel::<String>();
     let answerer = std::thread::spawn(move || selftest_answerer(loopback, &offer_rx, &answer_tx));
 
-    let mut host = host::Host::bind(loopback.parse()?)?;
+    let mut host = Sockets::bind(loopback)?;
     let (cert, seed) = host::identity()?;
     let mut storage = Box::new(Storage::<{ 256 * 1024 }, { 256 * 1024 }>::new());
     let mut areas = new_areas();
@@ -610,7 +614,7 @@ fn selftest(count: usize, loopback: &'static str, clips: &Clips) -> Result<(), E
         .map_err(err)?;
     let audio_track = peer.add_track(MediaKind::Audio, "selftest").map_err(err)?;
     let video_track = peer.add_track(MediaKind::Video, "selftest").map_err(err)?;
-    peer.add_local_candidate(host.local).map_err(err)?;
+    host.add_candidates(&mut peer)?;
     let mut buf = vec![0u8; 16384];
     let offer = peer.create_offer(&mut buf).map_err(err)?.to_string();
     peer.set_local_description(SdpType::Offer, &offer)
@@ -710,6 +714,7 @@ fn selftest(count: usize, loopback: &'static str, clips: &Clips) -> Result<(), E
     let elapsed = t0.elapsed();
     let stats = peer.stats();
     let report = report_summary(&peer)?;
+    let (pairs, families) = pair_families(&peer)?;
     let video_stats = peer.media_stats(video_track).unwrap_or_default();
     peer.close();
     host.flush(&mut peer)?;
@@ -717,7 +722,7 @@ fn selftest(count: usize, loopback: &'static str, clips: &Clips) -> Result<(), E
     let (open, connect) = opened_at.ok_or("the channel never opened")?;
     println!(
         "peerless demo --selftest: two Peers over UDP on {}",
-        host.local.ip()
+        host.ips()
     );
     println!(
         "  channel open after      {:.2} ms (wall time from Peer::new; signalling in-process)",
@@ -781,8 +786,16 @@ fn selftest(count: usize, loopback: &'static str, clips: &Clips) -> Result<(), E
         other.messages_received, other.messages_sent
     );
     println!("  getStats report         {report}");
+    println!("  candidate pairs         {pairs}");
     if echoed != count {
         return Err(format!("only {echoed} of {count} echoes").into());
+    }
+    if families < loopback.len() {
+        return Err(format!(
+            "pairs in {families} address families, sockets in {}",
+            loopback.len()
+        )
+        .into());
     }
     if !media_ok {
         return Err("the clips did not arrive whole".into());
@@ -800,6 +813,178 @@ impl Sending<'_> {
             .map_or("?", |(_, c)| c.name());
         format!("{codec} on mid {}", self.mid)
     }
+}
+
+/// The selftest's sockets: one (the host loop as the other examples run it), or one per
+/// address family with --dual-stack.
+///
+/// ```text
+///   one socket:  Host::turn / Host::poll_ready
+///   several:     flush, each datagram from the socket of its source address
+///                read every socket without blocking, sleep FINE_STEP, until a datagram or
+///                the Peer's deadline; handle_timeout when due; flush
+/// ```
+struct Sockets {
+    hosts: Vec<host::Host>,
+    buf: Vec<u8>,
+}
+
+/// How often the several-socket loop looks at its sockets.
+const FINE_STEP: Duration = Duration::from_micros(100);
+
+impl Sockets {
+    fn bind(addrs: &[&str]) -> Result<Self, Error> {
+        let mut hosts = Vec::new();
+        for a in addrs {
+            let h = host::Host::bind(a.parse()?)?;
+            if addrs.len() > 1 {
+                h.socket.set_nonblocking(true)?;
+            }
+            hosts.push(h);
+        }
+        Ok(Sockets {
+            hosts,
+            buf: vec![0; 65536],
+        })
+    }
+
+    /// The Peer's clock (the first socket's).
+    fn now(&self) -> peerless_base::Instant {
+        self.hosts
+            .first()
+            .map_or(peerless_base::Instant::from_micros(0), host::Host::now)
+    }
+
+    /// The sockets' IPs, for the report.
+    fn ips(&self) -> String {
+        let ips: Vec<String> = self
+            .hosts
+            .iter()
+            .map(|h| h.local.ip().to_string())
+            .collect();
+        ips.join(" and ")
+    }
+
+    /// A host candidate for every socket.
+    fn add_candidates(&self, peer: &mut DemoPeer<'_>) -> Result<(), Error> {
+        for h in &self.hosts {
+            peer.add_local_candidate(h.local).map_err(err)?;
+        }
+        Ok(())
+    }
+
+    fn turn(&mut self, peer: &mut DemoPeer<'_>, max_wait: Duration) -> Result<(), Error> {
+        if let [h] = self.hosts.as_mut_slice() {
+            return Ok(h.turn(peer, max_wait)?);
+        }
+        self.flush(peer)?;
+        let now = self.now();
+        let wait = peer
+            .poll_timeout()
+            .map_or(max_wait, |t| t.saturating_duration_since(now).min(max_wait));
+        let deadline = WallInstant::now() + wait;
+        while !self.read_all(peer)? {
+            let left = deadline.saturating_duration_since(WallInstant::now());
+            if left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left.min(FINE_STEP));
+        }
+        let now = self.now();
+        if peer.poll_timeout().is_some_and(|t| t <= now) {
+            peer.handle_timeout(now);
+        }
+        self.flush(peer)
+    }
+
+    fn poll_ready(&mut self, peer: &mut DemoPeer<'_>) -> Result<(), Error> {
+        if let [h] = self.hosts.as_mut_slice() {
+            return Ok(h.poll_ready(peer)?);
+        }
+        self.read_all(peer)?;
+        self.flush(peer)
+    }
+
+    /// Every datagram waiting on any socket goes in; whether there was one.
+    fn read_all(&mut self, peer: &mut DemoPeer<'_>) -> Result<bool, Error> {
+        let now = self.now();
+        let mut any = false;
+        for h in &self.hosts {
+            loop {
+                match h.socket.recv_from(&mut self.buf) {
+                    Ok((n, from)) => {
+                        peer.handle_packet(now, from, h.local, &mut self.buf[..n]);
+                        any = true;
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    // ICMP errors are loss to the protocols.
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::ConnectionRefused
+                                | std::io::ErrorKind::ConnectionReset
+                        ) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(any)
+    }
+
+    /// Sends what the Peer queued, each datagram from the socket of its source address.
+    fn flush(&mut self, peer: &mut DemoPeer<'_>) -> Result<(), Error> {
+        if let [h] = self.hosts.as_mut_slice() {
+            return Ok(h.flush(peer)?);
+        }
+        while let Some(t) = peer.poll_transmit(&mut self.buf).map_err(err)? {
+            let Some(h) = self.hosts.iter().find(|h| h.local == t.source) else {
+                return Err(
+                    format!("a datagram from {}, which is no socket of ours", t.source).into(),
+                );
+            };
+            // A full socket buffer or an unreachable address is loss to the protocols.
+            let _ = h.socket.send_to(t.payload, t.destination);
+        }
+        Ok(())
+    }
+}
+
+/// The candidate pairs of the getStats report, by address, and how many address families
+/// they cover: an error if a pair joins two families (ICE pairs candidates only within one,
+/// RFC 8445 §6.1.2.2).
+fn pair_families(peer: &Peer<&mut [u8]>) -> Result<(String, usize), Error> {
+    let mut json = String::new();
+    peer.write_stats_json(&mut json).map_err(err)?;
+    let entries: Vec<serde_json::Value> = serde_json::from_str(&json)?;
+    let address = |id: &serde_json::Value| -> Result<std::net::IpAddr, Error> {
+        let e = entries
+            .iter()
+            .find(|e| e["id"] == *id)
+            .ok_or_else(|| format!("no candidate {id}"))?;
+        let a = e["address"]
+            .as_str()
+            .ok_or("a candidate without an address")?;
+        Ok(a.trim_matches(['[', ']']).parse()?)
+    };
+    let mut pairs = Vec::new();
+    let (mut v4, mut v6) = (false, false);
+    for e in entries.iter().filter(|e| e["type"] == "candidate-pair") {
+        let (l, r) = (
+            address(&e["localCandidateId"])?,
+            address(&e["remoteCandidateId"])?,
+        );
+        if l.is_ipv4() != r.is_ipv4() {
+            return Err(format!("a pair across address families: {l} with {r}").into());
+        }
+        v4 |= l.is_ipv4();
+        v6 |= l.is_ipv6();
+        pairs.push(format!(
+            "{l} with {r} {}",
+            e["state"].as_str().unwrap_or("?")
+        ));
+    }
+    let families = usize::from(v4) + usize::from(v6);
+    Ok((format!("{}: {}", pairs.len(), pairs.join(", ")), families))
 }
 
 /// Checks the JSON report the page shows: it parses, has an entry of every type, and its

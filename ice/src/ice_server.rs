@@ -110,7 +110,7 @@ pub enum UrlError {
     NeedsResolution,
     /// The configured table of servers of this kind is full.
     TooManyServers,
-    /// A transport this agent does not run yet (TCP or TLS to the server).
+    /// A transport this agent does not run (`stuns:`, DTLS to a TURN server).
     UnsupportedTransport,
 }
 
@@ -127,7 +127,7 @@ impl core::fmt::Display for UrlError {
             UrlError::TooLong => "ICE server URL is too long",
             UrlError::NeedsResolution => "ICE server host name must be resolved by the host",
             UrlError::TooManyServers => "too many ICE servers",
-            UrlError::UnsupportedTransport => "TCP and TLS to the ICE server are not supported",
+            UrlError::UnsupportedTransport => "stuns: and turns: over UDP are not supported",
         })
     }
 }
@@ -267,8 +267,11 @@ fn is_host_name(h: &str) -> bool {
 pub struct TurnServer {
     /// The server's address (resolved by the host when the URL had a name).
     pub address: SocketAddr,
-    /// The transport to the server (UDP only for now).
+    /// The transport to the server: UDP, or a byte stream the host opens (TCP for `turn:` with
+    /// `?transport=tcp`, TLS over TCP for `turns:`; see `Agent::turn_stream_connected`).
     pub transport: ServerTransport,
+    /// `turns:`: the host runs TLS on the stream (the agent sees the same bytes either way).
+    pub secure: bool,
     /// The username (`iceServers[].username`).
     pub username: Str<64>,
     /// The credential (`iceServers[].credential`). Never printed.
@@ -313,7 +316,8 @@ impl TurnServer {
         if !url.scheme.is_turn() {
             return Err(UrlError::UnknownScheme);
         }
-        if url.scheme.is_secure() || url.transport != ServerTransport::Udp {
+        // `turns:` with `?transport=udp` would be DTLS to the server: not run here.
+        if url.scheme.is_secure() && url.transport == ServerTransport::Udp {
             return Err(UrlError::UnsupportedTransport);
         }
         if username.is_empty() || credential.is_empty() {
@@ -322,6 +326,7 @@ impl TurnServer {
         Ok(TurnServer {
             address,
             transport: url.transport,
+            secure: url.scheme.is_secure(),
             username: Str::copy_from(username).ok_or(UrlError::CredentialsTooLong)?,
             credential: Str::copy_from(credential).ok_or(UrlError::CredentialsTooLong)?,
             url: Str::copy_from(url_text).ok_or(UrlError::TooLong)?,
@@ -397,6 +402,14 @@ mod tests {
         assert_eq!(s.url.as_str(), text);
         assert!(!format!("{s:?}").contains("secret"));
         let text = "turn:192.0.2.1?transport=tcp";
+        let u = IceServerUrl::parse(text).unwrap();
+        let s = TurnServer::new(text, &u, a, "alice", "secret").unwrap();
+        assert_eq!((s.transport, s.secure), (ServerTransport::Tcp, false));
+        let text = "turns:192.0.2.1";
+        let u = IceServerUrl::parse(text).unwrap();
+        let s = TurnServer::new(text, &u, a, "alice", "secret").unwrap();
+        assert_eq!((s.transport, s.secure), (ServerTransport::Tcp, true));
+        let text = "turns:192.0.2.1?transport=udp";
         let u = IceServerUrl::parse(text).unwrap();
         assert_eq!(
             TurnServer::new(text, &u, a, "alice", "secret"),

@@ -9,8 +9,8 @@
 //!
 //! Non-goals: no sockets (the host owns them and tells the agent which one received what), no
 //! demultiplexing (the Peer separates STUN from DTLS and media by RFC 7983 first), no DNS
-//! ([`IceServerUrl`] hands a host name back to be resolved), TURN over UDP only (no TCP or TLS
-//! to the server yet), no TCP candidates (parsed, not checked), one component (rtcp-mux, as
+//! ([`IceServerUrl`] hands a host name back to be resolved), no TLS (a `turns:` server runs
+//! over a TLS stream the host opens), no TCP candidates (parsed, not checked), one component (rtcp-mux, as
 //! WebRTC always negotiates).
 //!
 //! # TURN
@@ -21,7 +21,9 @@
 //! [`Agent::relay_transmit`]) leaves the host socket framed for the server. A host hands every
 //! datagram to [`Agent::unwrap_relayed`] first: relayed traffic comes back as the peer's
 //! datagram addressed to the relayed address. `with_relay_only()` is `iceTransportPolicy:
-//! "relay"`.
+//! "relay"`. For `?transport=tcp` and `turns:` the host opens the stream and calls
+//! [`Agent::turn_stream_connected`]; transmits from that stream's local address go on it, and
+//! [`peerless_stun::stream_frame_len`] splits what comes back into messages.
 //!
 //! # The run loop
 //!
@@ -60,8 +62,8 @@
 //! # Memory
 //!
 //! Everything is inline: `Agent<CANDIDATES = 8, PAIRS = 32, TRANSACTIONS = 16,
-//! REMOTE_CANDIDATES = 16>` is 15 416 bytes on x86-64 (asserted by a test; 32 bytes of each
-//! pair are its statistics counters, and 2 392 bytes are TURN: two configured servers with
+//! REMOTE_CANDIDATES = 16>` is 15 424 bytes on x86-64 (asserted by a test; 32 bytes of each
+//! pair are its statistics counters, and 2 400 bytes are TURN: two configured servers with
 //! their credentials and two allocations with their nonce, permissions and channels); shrink
 //! the const parameters for a small MCU.
 //!

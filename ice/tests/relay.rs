@@ -396,3 +396,137 @@ fn wrong_credentials_end_in_a_401_candidate_error() {
     );
     assert_eq!(turn(&net, 0).counters.allocations, 0);
 }
+
+/// One agent's allocation over a TCP stream (RFC 8656 §3.1), the bytes cut into 5-byte
+/// segments both ways and reassembled with `stream_frame_len`; its peer is a plain agent on
+/// UDP. The whole check/consent/data path then runs over the stream.
+#[test]
+fn a_relay_only_agent_runs_its_allocation_over_a_tcp_stream_the_host_provides() {
+    use peerless_stun::stream_frame_len;
+    let server = addr(SERVER);
+    let relay = addr("198.51.100.1:50000");
+    let (tcp_local, b_addr) = (addr("192.0.2.1:40000"), addr("198.51.100.9:7000"));
+    let config = Config::new(Role::Controlling, [9; 32])
+        .with_ice_server("turn:198.51.100.1:3478?transport=tcp", "alice", "secret")
+        .unwrap()
+        .with_relay_only();
+    let mut a: Agent = Agent::new(config, Instant::ZERO);
+    let mut b: Agent = Agent::new(Config::new(Role::Controlled, [10; 32]), Instant::ZERO);
+    let mut t = TurnServer::new(server, &[relay], "alice", "secret");
+    let mut now = Instant::ZERO;
+    assert!(a.turn_stream_connected(now, server, tcp_local));
+    assert!(!a.turn_stream_connected(now, addr("198.51.100.2:3478"), tcp_local));
+    a.add_local_candidate(addr("192.0.2.1:1000")).unwrap();
+    b.add_local_candidate(b_addr).unwrap();
+    let (mut up, mut down): (Vec<u8>, Vec<u8>) = (Vec::new(), Vec::new());
+    let (mut rx_up, mut rx_down): (Vec<u8>, Vec<u8>) = (Vec::new(), Vec::new());
+    let mut buf = vec![0u8; 2048];
+    let (mut a_cands, mut b_cands) = (Vec::new(), Vec::new());
+    let (mut signalled, mut a_got) = (false, Vec::new());
+    let mut frames_up = 0;
+    for step in 0..4000 {
+        while let Some(tx) = a.poll_transmit(&mut buf).unwrap() {
+            assert_eq!(
+                (tx.source, tx.destination),
+                (tcp_local, server),
+                "all on the stream"
+            );
+            up.extend_from_slice(tx.payload);
+        }
+        while let Some(tx) = b.poll_transmit(&mut buf).unwrap() {
+            let (from, to) = (tx.source, tx.destination);
+            let data = tx.payload.to_vec();
+            t.handle_packet(now, from, to, &data);
+        }
+        // 5-byte TCP segments up; the fixture sees whole messages.
+        let seg: Vec<u8> = up.drain(..up.len().min(5)).collect();
+        rx_up.extend(seg);
+        while let Ok(Some(n)) = stream_frame_len(&rx_up) {
+            if rx_up.len() < n {
+                break;
+            }
+            let frame: Vec<u8> = rx_up.drain(..n).collect();
+            assert_eq!(
+                frame.len() % 4,
+                0,
+                "over a stream every message ends on four bytes"
+            );
+            frames_up += 1;
+            t.handle_packet(now, tcp_local, server, &frame);
+        }
+        assert!(stream_frame_len(&rx_up).is_ok());
+        while let Some(tx) = t.poll_transmit(&mut buf).unwrap() {
+            if tx.destination == tcp_local {
+                down.extend_from_slice(tx.payload);
+            } else {
+                assert_eq!(tx.destination, b_addr);
+                let (from, payload) = (tx.source, tx.payload.to_vec());
+                if is_stun(&payload) {
+                    b.handle_packet(now, from, b_addr, &payload);
+                }
+            }
+        }
+        let seg: Vec<u8> = down.drain(..down.len().min(5)).collect();
+        rx_down.extend(seg);
+        while let Ok(Some(n)) = stream_frame_len(&rx_down) {
+            if rx_down.len() < n {
+                break;
+            }
+            let frame: Vec<u8> = rx_down.drain(..n).collect();
+            match a.unwrap_relayed(server, tcp_local, &frame) {
+                Some((from, to, range)) if is_stun(&frame[range.clone()]) => {
+                    a.handle_packet(now, from, to, &frame[range]);
+                }
+                Some((from, _, range)) => a_got.push((from, frame[range].to_vec())),
+                None => a.handle_packet(now, server, tcp_local, &frame),
+            }
+        }
+        for (agent, cands) in [(&mut a, &mut a_cands), (&mut b, &mut b_cands)] {
+            while let Some(e) = agent.poll_event() {
+                if let Event::LocalCandidate(c) = e {
+                    cands.push(c);
+                }
+            }
+        }
+        if !signalled && !a_cands.is_empty() {
+            signalled = true;
+            assert_eq!(a_cands.len(), 1);
+            assert_eq!(a_cands[0].kind, CandidateType::Relayed);
+            assert_eq!(a_cands[0].address, relay);
+            let (ca, cb) = (*a.local_credentials(), *b.local_credentials());
+            b.set_remote_credentials(ca.ufrag.as_str(), ca.pwd.as_str())
+                .unwrap();
+            b.add_remote(a_cands[0]).unwrap();
+            a.set_remote_credentials(cb.ufrag.as_str(), cb.pwd.as_str())
+                .unwrap();
+            a.add_remote(b_cands[0]).unwrap();
+        }
+        if step == 3000 {
+            // Data from B to A's relayed address arrives over the stream as ChannelData.
+            let to = b.selected_pair().expect("B selected a pair").1;
+            assert_eq!(to, relay);
+            t.handle_packet(now, b_addr, relay, b"data over tcp!");
+        }
+        now += Duration::from_millis(5);
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+    }
+    assert!(matches!(
+        a.state(),
+        IceState::Connected | IceState::Completed
+    ));
+    assert_eq!(a.selected_pair(), Some((relay, b_addr)));
+    assert_eq!(a_got, vec![(b_addr, b"data over tcp!".to_vec())]);
+    let c = t.counters;
+    assert!(
+        c.binds >= 1 && c.delivered_by_channel >= 1 && c.sent_by_channel >= 1,
+        "{c:?}"
+    );
+    // No TURN request is retransmitted over the stream (checks through the relay are: the
+    // leg beyond the server is UDP): one 401, one allocation, one permission, one binding.
+    assert_eq!(
+        (c.unauthenticated, c.allocations, c.permissions, c.binds),
+        (1, 1, 1, 1)
+    );
+    assert!(frames_up > 10);
+}

@@ -238,7 +238,9 @@ fn run(o: &Options) -> Result<bool, Box<dyn std::error::Error>> {
     let mut config = o.ice.apply(Config::new(cert, seed))?;
     let m = &o.media;
     let mut media = Media::new(m, &mut config)?;
+    let turn_servers = config.turn_servers;
     let mut peer: CliPeer = Peer::new(config, host.now(), send_area, recv_area);
+    o.ice.connect_streams(&turn_servers, &mut host, &mut peer)?;
     let err = |e: &dyn std::fmt::Debug| format!("{e:?}");
     peer.add_local_candidate(host.local).map_err(|e| err(&e))?;
     media.lend_areas(&mut peer)?;

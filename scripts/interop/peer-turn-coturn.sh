@@ -8,7 +8,8 @@
 #   2. aiortc's offer, both relay-only: aiortc sends, the CLI echoes and greets;
 #   3. our offer with every candidate type, aiortc relay-only: the pair is our host socket to
 #      aiortc's relayed address (host/relay);
-#   4. the CLI against itself, both relay-only.
+#   4. as 1, with both sides on TCP to coturn (`?transport=tcp`; our host opens the stream);
+#   5. the CLI against itself, both relay-only, over UDP and over TCP to coturn.
 # Each case prints the connect time, the selected pair and its candidate types; at the end
 # coturn's (verbose) log gives the allocations, channel binds and permissions it granted.
 . "$(dirname "$0")/../lib.sh"
@@ -38,25 +39,28 @@ in_netns bash -c '
     status=0
     timeout 240 "$PY" "$DRIVER" "$BIN" "$WORK" "$URL" || status=1
 
-    # 4. peerless against peerless, both relay-only.
-    ICE="--ice-server $URL --ice-username alice --ice-credential secret --relay-only"
-    timeout 60 "$BIN" answer --json --offer "$WORK/p-o.json" --answer-out "$WORK/p-a.json" \
-        --duration 30 --summary "$WORK/p-s2.json" $ICE > "$WORK/p-answer.log" 2>&1 &
-    answerer=$!
-    timeout 60 "$BIN" offer --json --offer-out "$WORK/p-o.json" --answer-in "$WORK/p-a.json" \
-        --count 40 --duration 30 --summary "$WORK/p-s1.json" $ICE > "$WORK/p-offer.log" 2>&1
-    offer_rc=$?
-    wait $answerer; answer_rc=$?
-    if [ $offer_rc -eq 0 ] && [ $answer_rc -eq 0 ] \
-        && grep -q "\"selected_types\":\[\"relay\",\"relay\"\]" "$WORK/p-s1.json" \
-        && grep -q "\"selected_types\":\[\"relay\",\"relay\"\]" "$WORK/p-s2.json"; then
-        echo "ok   peerless-peerless: both relay-only, 40 echoes checked, relay/relay"
-    else
-        echo "FAIL peerless-peerless: offer exit $offer_rc, answer exit $answer_rc"
-        tail -5 "$WORK/p-offer.log" "$WORK/p-answer.log"
-        status=1
-    fi
-    cat "$WORK/p-s1.json" 2>/dev/null
+    # 5. peerless against peerless, both relay-only, over UDP and over TCP to the server.
+    for transport in udp tcp; do
+        ICE="--ice-server turn:127.0.0.1:3478?transport=$transport --ice-username alice --ice-credential secret --relay-only"
+        p="$WORK/p-$transport"
+        timeout 60 "$BIN" answer --json --offer "$p-o.json" --answer-out "$p-a.json" \
+            --duration 30 --summary "$p-s2.json" $ICE > "$p-answer.log" 2>&1 &
+        answerer=$!
+        timeout 60 "$BIN" offer --json --offer-out "$p-o.json" --answer-in "$p-a.json" \
+            --count 40 --duration 30 --summary "$p-s1.json" $ICE > "$p-offer.log" 2>&1
+        offer_rc=$?
+        wait $answerer; answer_rc=$?
+        if [ $offer_rc -eq 0 ] && [ $answer_rc -eq 0 ] \
+            && grep -q "\"selected_types\":\[\"relay\",\"relay\"\]" "$p-s1.json" \
+            && grep -q "\"selected_types\":\[\"relay\",\"relay\"\]" "$p-s2.json"; then
+            echo "ok   peerless-peerless over $transport: both relay-only, 40 echoes checked, relay/relay"
+        else
+            echo "FAIL peerless-peerless over $transport: offer exit $offer_rc, answer exit $answer_rc"
+            tail -5 "$p-offer.log" "$p-answer.log"
+            status=1
+        fi
+        cat "$p-s1.json" 2>/dev/null
+    done
     echo "coturn: $(grep -c "ALLOCATE processed, success" "$WORK/coturn.log") allocations," \
         "$(grep -c "CHANNEL_BIND processed, success" "$WORK/coturn.log") channel binds," \
         "$(grep -c "CREATE_PERMISSION processed, success" "$WORK/coturn.log") permissions"

@@ -84,9 +84,43 @@ impl<'a> ChannelData<'a> {
     }
 }
 
+/// The length of the first message on a TURN byte stream (TCP or TLS to the server, RFC 8656
+/// §12.5): a STUN message (20-byte header plus its length) or a ChannelData message (4-byte
+/// header plus its length padded to four). `Ok(None)`: fewer than the 4 bytes that tell;
+/// `Err`: the first byte starts neither (the stream is broken: close it).
+pub fn stream_frame_len(stream: &[u8]) -> Result<Option<usize>, ChannelDataError> {
+    let Some(&[first, _, hi, lo]) = stream.first_chunk::<4>() else {
+        return Ok(None);
+    };
+    let len = usize::from(u16::from_be_bytes([hi, lo]));
+    match first >> 6 {
+        0 => Ok(Some(20 + len)),
+        1 if (0x40..=0x4f).contains(&first) => Ok(Some(4 + padded(len))),
+        _ => Err(ChannelDataError::BadChannel),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stream_frames_are_delimited() {
+        assert_eq!(stream_frame_len(b"\x00\x01\x00"), Ok(None));
+        // A Binding request with 8 bytes of attributes.
+        assert_eq!(stream_frame_len(b"\x00\x01\x00\x08"), Ok(Some(28)));
+        // ChannelData: 5 bytes of data pad to 8.
+        assert_eq!(stream_frame_len(b"\x40\x01\x00\x05hello"), Ok(Some(12)));
+        assert_eq!(stream_frame_len(b"\x40\x01\x00\x08"), Ok(Some(12)));
+        assert_eq!(
+            stream_frame_len(b"\x80\x00\x00\x00"),
+            Err(ChannelDataError::BadChannel)
+        );
+        assert_eq!(
+            stream_frame_len(b"\x50\x00\x00\x00"),
+            Err(ChannelDataError::BadChannel)
+        );
+    }
 
     #[test]
     fn round_trips_with_and_without_padding() {

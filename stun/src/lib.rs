@@ -7,12 +7,13 @@
 //!   MESSAGE-INTEGRITY (HMAC-SHA1), MESSAGE-INTEGRITY-SHA256 and FINGERPRINT.
 //! - Credentials: short-term (the password is the key) and long-term
 //!   ([`long_term_key_md5`], [`long_term_key_sha256`]); MACs are compared in constant time.
-//! - [`ChannelData`] framing for TURN channels.
+//! - [`ChannelData`] framing for TURN channels; [`stream_frame_len`] splits a TURN byte stream
+//!   (TCP or TLS to the server) into messages.
 //! - [`ClientTransaction`]: one request retransmitted per RFC 8489 §6.2.1 through the sans-IO
 //!   verbs; [`Retransmit`] is its schedule alone.
 //!
 //! Non-goals: no STUN server logic beyond what ICE needs (the ICE agent answers binding
-//! requests itself), no SASLprep (pass prepared strings), no TCP framing, no allocation.
+//! requests itself), no SASLprep (pass prepared strings), no allocation.
 //!
 //! # The run loop
 //!
@@ -69,7 +70,7 @@ pub use attr::{
     AddressFamily, AlgorithmList, AttrList, AttrType, Attribute, BadAttribute, ErrorCode,
     PasswordAlgorithm,
 };
-pub use channel::{CHANNEL_MAX, CHANNEL_MIN, ChannelData, ChannelDataError};
+pub use channel::{CHANNEL_MAX, CHANNEL_MIN, ChannelData, ChannelDataError, stream_frame_len};
 pub use integrity::{FINGERPRINT_XOR, long_term_key_md5, long_term_key_sha256, userhash};
 pub use message::{
     Builder, Class, EmitError, Error, HEADER_LEN, MAGIC_COOKIE, Message, Method, TransactionId,

@@ -599,7 +599,8 @@ impl<
         let mut tid = [0u8; 12];
         self.rng.fill(&mut tid);
         let mut config = match kind {
-            TxnKind::Gather { .. } | TxnKind::Turn { .. } => self.config.retransmit,
+            TxnKind::Gather { .. } => self.config.retransmit,
+            TxnKind::Turn { alloc, .. } => self.turn_retransmit(alloc),
             TxnKind::Check { .. } | TxnKind::Consent { .. } => self.config.check_retransmit,
         };
         if matches!(kind, TxnKind::Check { .. }) {

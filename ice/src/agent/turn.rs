@@ -16,6 +16,12 @@
 //!     out (from the relayed address): bound ? ChannelData : Send(XOR-PEER-ADDRESS, DATA)
 //!     in  (from the server):          ChannelData | Data indication -> (peer, relayed, inner)
 //!  close(): Refresh LIFETIME=0 once, unacknowledged (the agent is gone after it)
+//!
+//!  TCP/TLS to the server (RFC 8656 §3.1): the host opens the stream and calls
+//!  turn_stream_connected(server, its local address); the allocation runs as above over it:
+//!  transmits from that local address go on the stream (one request each, no retransmission:
+//!  RFC 8489 §6.2.2), ChannelData padded to four; the host splits what arrives with
+//!  peerless_stun::stream_frame_len and hands in each message as a datagram.
 //! ```
 //!
 //! A relayed candidate's base is the relayed address itself (RFC 8445 §5.1.1.2), so checks,
@@ -125,6 +131,8 @@ pub(super) struct Allocation {
     refresh_pending: bool,
     /// Refresh LIFETIME=0 still to go out (after close).
     release: bool,
+    /// Over a byte stream (TCP/TLS) the host opened: `base` is its local address.
+    stream: bool,
     /// When the next keepalive is due, and whether one waits for `poll_transmit`.
     keepalive_at: Instant,
     keepalive_due: bool,
@@ -139,6 +147,7 @@ pub(super) struct Allocation {
 /// Where a datagram from a relayed address goes: the allocation and how it is framed.
 #[derive(Clone, Copy, Debug)]
 struct Route {
+    stream: bool,
     host: SocketAddr,
     server: SocketAddr,
     channel: Option<u16>,
@@ -175,6 +184,7 @@ impl<
         for (index, server) in servers.iter().enumerate() {
             let Some(server) = server else { continue };
             if server.address.is_ipv4() != base.is_ipv4()
+                || server.transport != crate::ice_server::ServerTransport::Udp
                 || self
                     .allocations
                     .iter()
@@ -183,14 +193,84 @@ impl<
             {
                 continue;
             }
-            let Some(slot) = self.allocations.iter().position(Option::is_none) else {
-                self.stats.dropped_full += 1;
-                continue;
-            };
+            self.new_allocation(now, index, server.address, base, false);
+        }
+    }
+
+    /// The host opened a TCP (or TLS) stream from `local` to the TURN server at `server`
+    /// (one configured with `?transport=tcp` or `turns:`): the allocation starts over it.
+    /// Every transmit from `local` then goes on that stream; split what arrives with
+    /// [`peerless_stun::stream_frame_len`] and hand each message to `handle_packet` (or the
+    /// Peer's) with `from = server`, `to = local`. Connect before adding the host candidates:
+    /// gathering completes once every allocation started has ended. `false`: no such server.
+    pub fn turn_stream_connected(
+        &mut self,
+        now: Instant,
+        server: SocketAddr,
+        local: SocketAddr,
+    ) -> bool {
+        let now = self.now.advance(now);
+        let Some(index) = self.config.turn_servers.iter().position(|s| {
+            s.is_some_and(|s| {
+                s.address == server && s.transport == crate::ice_server::ServerTransport::Tcp
+            })
+        }) else {
+            return false;
+        };
+        if self.closed
+            || self
+                .allocations
+                .iter()
+                .flatten()
+                .any(|a| a.index == index && a.base == local)
+        {
+            return false;
+        }
+        self.gathering_reported = false;
+        self.new_allocation(now, index, server, local, true);
+        true
+    }
+
+    /// The host's stream to `server` from `local` closed: its allocation is gone (a
+    /// `CandidateError`, and its relayed candidate is withdrawn).
+    pub fn turn_stream_closed(&mut self, server: SocketAddr, local: SocketAddr) {
+        if let Some(i) = self
+            .allocations
+            .iter()
+            .position(|a| a.is_some_and(|a| a.stream && a.server == server && a.base == local))
+            && self
+                .allocations
+                .get(i)
+                .copied()
+                .flatten()
+                .is_some_and(|a| a.state != AllocState::Failed)
+        {
+            self.allocation_failed(i, UNREACHABLE, "TURN server stream closed");
+        }
+    }
+
+    fn new_allocation(
+        &mut self,
+        now: Instant,
+        index: usize,
+        server: SocketAddr,
+        base: SocketAddr,
+        stream: bool,
+    ) {
+        // A failed allocation's slot is reused.
+        let Some(slot) = self
+            .allocations
+            .iter()
+            .position(|a| a.is_none_or(|a| a.state == AllocState::Failed && !a.release))
+        else {
+            self.stats.dropped_full += 1;
+            return;
+        };
+        {
             if let Some(s) = self.allocations.get_mut(slot) {
                 *s = Some(Allocation {
                     index,
-                    server: server.address,
+                    server,
                     base,
                     state: AllocState::Allocating,
                     auth: None,
@@ -199,6 +279,7 @@ impl<
                     refresh_at: now,
                     refresh_pending: false,
                     release: false,
+                    stream,
                     keepalive_at: now + KEEPALIVE,
                     keepalive_due: false,
                     permissions: [None; PERMISSIONS],
@@ -209,6 +290,27 @@ impl<
                 });
             }
             self.start_turn(now, slot, TurnRequest::Allocate);
+        }
+    }
+
+    /// The retransmission schedule of a TURN request: RFC 8489's over UDP; over a stream one
+    /// send and 39.5 s of waiting (§6.2.2: reliable transports are not retransmitted on).
+    pub(super) fn turn_retransmit(&self, alloc: usize) -> peerless_stun::RetransmitConfig {
+        if self
+            .allocations
+            .get(alloc)
+            .copied()
+            .flatten()
+            .is_some_and(|a| a.stream)
+        {
+            peerless_stun::RetransmitConfig {
+                rto: Duration::from_millis(39_500),
+                max_sends: 1,
+                last_wait: 1,
+                max_rto: None,
+            }
+        } else {
+            self.config.retransmit
         }
     }
 
@@ -454,15 +556,25 @@ impl<
         let mapped = msg.xor_mapped_address();
         debug!("ice: TURN allocation, relayed port {}", relayed.port());
         // Browsers take the server-reflexive candidate an Allocate response reveals too.
+        let stream = self
+            .allocations
+            .get(alloc)
+            .copied()
+            .flatten()
+            .is_some_and(|a| a.stream);
         if let Some(m) = mapped
             && !self.config.relay_only
+            && !stream
             && let Some(host) = self.locals.iter().position(|l| {
                 l.is_some_and(|l| l.base == base && l.cand.kind == CandidateType::Host)
             })
         {
             self.add_srflx(host, base, m, server);
         }
-        let pref = 65535u16.saturating_sub(u16::try_from(index).unwrap_or(0).saturating_mul(256));
+        // Browsers' order: UDP to the server before TCP before TLS.
+        let pref = 65535u16
+            .saturating_sub(u16::try_from(index).unwrap_or(0).saturating_mul(256))
+            .saturating_sub(if stream { 16384 } else { 0 });
         let mut cand = self.make_local(CandidateType::Relayed, relayed, relayed, pref, None);
         cand.foundation = pairs::foundation(CandidateType::Relayed, base, Some(server));
         cand.related = Some(mapped.unwrap_or(base));
@@ -568,6 +680,7 @@ impl<
                 continue;
             };
             if now >= a.keepalive_at
+                && !a.stream
                 && let Some(a) = self.allocations.get_mut(ai).and_then(|a| a.as_mut())
             {
                 a.keepalive_due = true;
@@ -711,7 +824,9 @@ impl<
             if !a.refresh_pending {
                 at(a.refresh_at);
             }
-            at(a.keepalive_at);
+            if !a.stream {
+                at(a.keepalive_at);
+            }
             for p in a.permissions.iter().flatten().filter(|p| !p.pending) {
                 at(p.refresh_at);
             }
@@ -797,6 +912,7 @@ impl<
             .flatten()
             .find(|a| a.relayed == Some(source))?;
         Some(Route {
+            stream: a.stream,
             host: a.base,
             server: a.server,
             channel: a
@@ -847,9 +963,10 @@ impl<
         };
         let head = route.header_len(destination);
         let pad = match route.channel {
-            // Over UDP the ChannelData padding is optional (RFC 8656 §12.5).
-            Some(_) => 0,
-            None => (4 - n % 4) % 4,
+            // Over UDP the ChannelData padding is optional, over a stream it delimits the next
+            // message (RFC 8656 §12.5).
+            Some(_) if !route.stream => 0,
+            _ => (4 - n % 4) % 4,
         };
         let total = head + n + pad;
         if buf.len() < total {
@@ -897,7 +1014,7 @@ impl<
             return Ok((source, destination, range));
         }
         let n = range.len();
-        let pad = if head == 4 { 0 } else { (4 - n % 4) % 4 };
+        let pad = (4 - n % 4) % 4;
         let needed = head + n + pad;
         if buf.len() < needed || range.end > buf.len() {
             return Err(BufferTooSmall { needed });

@@ -66,6 +66,46 @@ impl IceServerOptions {
         Ok(config)
     }
 
+    /// Opens the TCP stream to the first `?transport=tcp` TURN server (one per run) and hands
+    /// it to the Peer; call before adding the host candidate.
+    pub(crate) fn connect_streams<
+        S: peerless::Area,
+        const K: usize,
+        const C: usize,
+        const D: usize,
+        const L: usize,
+        const R: usize,
+        const T: usize,
+    >(
+        &self,
+        turn_servers: &[Option<peerless_ice::TurnServer>],
+        host: &mut super::host::Host,
+        peer: &mut Peer<S, K, C, D, L, R, T>,
+    ) -> Result<(), String> {
+        let Some(server) = turn_servers
+            .iter()
+            .flatten()
+            .find(|s| s.transport == peerless_ice::ice_server::ServerTransport::Tcp)
+        else {
+            return Ok(());
+        };
+        if server.secure {
+            return Err(format!(
+                "{}: turns: needs a TLS stream; this CLI opens TCP only",
+                server.url.as_str()
+            ));
+        }
+        let stream = super::host::TurnStream::connect(server.address)
+            .map_err(|e| format!("{}: {e}", server.url.as_str()))?;
+        eprintln!(
+            "cli: TCP to the TURN server {} from {}",
+            stream.server, stream.local
+        );
+        peer.turn_stream_connected(stream.server, stream.local);
+        host.turn_stream = Some(stream);
+        Ok(())
+    }
+
     /// Whether a description should wait for gathering (servers give candidates later).
     pub(crate) fn gathers(&self) -> bool {
         !self.urls.is_empty()

@@ -32,6 +32,8 @@ pub(crate) struct Host {
     pub(crate) local: SocketAddr,
     start: std::time::Instant,
     buf: Vec<u8>,
+    /// A TCP stream to a TURN server (`turn:...?transport=tcp`), when the CLI opened one.
+    pub(crate) turn_stream: Option<TurnStream>,
 }
 
 impl Host {
@@ -44,6 +46,7 @@ impl Host {
             local,
             start: std::time::Instant::now(),
             buf: vec![0; 65536],
+            turn_stream: None,
         })
     }
 
@@ -71,6 +74,10 @@ impl Host {
                 Ok(None) => return Ok(()),
                 Err(e) => return Err(io::Error::other(e)),
             };
+            if let Some(s) = self.turn_stream.as_mut().filter(|s| s.local == t.source) {
+                s.write(t.payload)?;
+                continue;
+            }
             // A full socket buffer or an unreachable address is packet loss to the protocols.
             let _ = self.socket.send_to(t.payload, t.destination);
         }
@@ -181,6 +188,10 @@ impl Host {
         &mut self,
         peer: &mut Peer<S, K, C, D, L, R, T>,
     ) -> io::Result<()> {
+        if let Some(s) = self.turn_stream.as_mut() {
+            let now = Instant::from_micros(self.start.elapsed().as_micros() as u64);
+            s.read(now, peer)?;
+        }
         let now = self.now();
         if peer.poll_timeout().is_some_and(|t| t <= now) {
             peer.handle_timeout(now);
@@ -361,5 +372,86 @@ pub(crate) fn write_description(path: &str, kind: &str, sdp: &str, json: bool) -
         let tmp = format!("{path}.tmp");
         std::fs::write(&tmp, text)?;
         std::fs::rename(tmp, path)
+    }
+}
+
+/// A TCP stream to a TURN server (RFC 8656 §3.1): the Peer's transmits from `local` are
+/// written to it, and what arrives is split into STUN and ChannelData messages
+/// (`peerless_stun::stream_frame_len`) and handed in as datagrams from `server` to `local`.
+pub(crate) struct TurnStream {
+    stream: std::net::TcpStream,
+    /// The server.
+    pub(crate) server: SocketAddr,
+    /// The stream's local address (the allocation's base).
+    pub(crate) local: SocketAddr,
+    rx: Vec<u8>,
+}
+
+impl TurnStream {
+    /// Connects to `server` (5 s at most).
+    pub(crate) fn connect(server: SocketAddr) -> io::Result<Self> {
+        let stream = std::net::TcpStream::connect_timeout(&server, Duration::from_secs(5))?;
+        stream.set_nodelay(true)?;
+        stream.set_nonblocking(true)?;
+        let local = stream.local_addr()?;
+        Ok(TurnStream {
+            stream,
+            server,
+            local,
+            rx: Vec::new(),
+        })
+    }
+
+    fn write(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        use std::io::Write;
+        while !bytes.is_empty() {
+            match self.stream.write(bytes) {
+                Ok(n) => bytes = &bytes[n..],
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands in every whole message that arrived.
+    fn read<
+        S: peerless::Area,
+        const K: usize,
+        const C: usize,
+        const D: usize,
+        const L: usize,
+        const R: usize,
+        const T: usize,
+    >(
+        &mut self,
+        now: Instant,
+        peer: &mut Peer<S, K, C, D, L, R, T>,
+    ) -> io::Result<()> {
+        use std::io::Read;
+        let mut chunk = [0u8; 16384];
+        loop {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => {
+                    peer.turn_stream_closed(self.server, self.local);
+                    return Err(io::Error::other("TURN server closed the stream"));
+                }
+                Ok(n) => self.rx.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e),
+            }
+        }
+        loop {
+            match peerless_stun::stream_frame_len(&self.rx) {
+                Ok(Some(n)) if self.rx.len() >= n => {
+                    let mut frame: Vec<u8> = self.rx.drain(..n).collect();
+                    peer.handle_packet(now, self.server, self.local, &mut frame);
+                }
+                Ok(_) => return Ok(()),
+                Err(_) => return Err(io::Error::other("not a TURN stream")),
+            }
+        }
     }
 }

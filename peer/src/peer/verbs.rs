@@ -71,6 +71,24 @@ impl<
         self.pump();
     }
 
+    /// The host opened a TCP or TLS stream from `local` to a TURN server configured with
+    /// `?transport=tcp` or `turns:` (see [`ice::Agent::turn_stream_connected`]): the allocation
+    /// runs over it. Transmits from `local` go on the stream; what arrives is split with
+    /// `peerless_stun::stream_frame_len` and each message handed to
+    /// [`Peer::handle_packet`] as from the server to `local`. Call it before adding the host
+    /// candidates. `false`: no such server.
+    pub fn turn_stream_connected(&mut self, server: SocketAddr, local: SocketAddr) -> bool {
+        let ok = self.ice.turn_stream_connected(self.now, server, local);
+        self.pump();
+        ok
+    }
+
+    /// The host's stream to a TURN server closed: its relayed candidate is gone.
+    pub fn turn_stream_closed(&mut self, server: SocketAddr, local: SocketAddr) {
+        self.ice.turn_stream_closed(server, local);
+        self.pump();
+    }
+
     /// Whether a datagram that arrived from `from` is this Peer's, so that a server can serve
     /// many Peers on one UDP socket: a STUN request whose USERNAME starts with our ICE ufrag
     /// (RFC 8445 §7.2.2: "ours:theirs"; during an ICE restart the old one too), STUN from one of

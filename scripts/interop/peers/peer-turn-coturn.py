@@ -13,7 +13,9 @@ from aiortc import (RTCConfiguration, RTCIceServer, RTCIceTransportPolicy, RTCPe
 BIN, WORK, URL = sys.argv[1], sys.argv[2], sys.argv[3]
 USER, SECRET = "alice", "secret"
 COUNT, BIG = 40, 30000
+TCP_URL = URL.replace("transport=udp", "transport=tcp")
 ICE = ["--ice-server", URL, "--ice-username", USER, "--ice-credential", SECRET]
+ICE_TCP = ["--ice-server", TCP_URL, "--ice-username", USER, "--ice-credential", SECRET]
 failures = []
 
 
@@ -23,9 +25,9 @@ def check(cond, what):
         failures.append(what)
 
 
-def relay_only_pc():
+def relay_only_pc(url=URL):
     return RTCPeerConnection(RTCConfiguration(
-        iceServers=[RTCIceServer(urls=URL, username=USER, credential=SECRET)],
+        iceServers=[RTCIceServer(urls=url, username=USER, credential=SECRET)],
         iceTransportPolicy=RTCIceTransportPolicy.RELAY))
 
 
@@ -59,13 +61,13 @@ def summary(path):
         return json.load(f)
 
 
-async def we_offer(tag, cli_args, want_types):
+async def we_offer(tag, cli_args, want_types, their_url=URL):
     """The CLI offers (channel "chat", COUNT messages), aiortc (relay only) answers and echoes."""
     offer, answer, summ = (os.path.join(WORK, f"{tag}-{n}") for n in ("o.json", "a.json", "s.json"))
     cli = subprocess.Popen([BIN, "offer", "--json", "--offer-out", offer, "--answer-in", answer,
                             "--count", str(COUNT), "--big", str(BIG), "--duration", "40",
                             "--summary", summ] + cli_args)
-    pc = relay_only_pc()
+    pc = relay_only_pc(their_url)
     opened, echoed = asyncio.Event(), [0]
 
     @pc.on("datachannel")
@@ -151,6 +153,8 @@ async def main():
     # We gather everything, aiortc only relays: our host socket talks to aiortc's relayed
     # address (the browsers' "host, relay").
     await we_offer("offer-all", ICE, ["host", "relay"])
+    # Both relay only, both over TCP to coturn (RFC 8656 §3.1 framing on the stream).
+    await we_offer("offer-tcp", ICE_TCP + ["--relay-only"], ["relay", "relay"], TCP_URL)
 
 
 asyncio.run(main())

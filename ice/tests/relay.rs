@@ -530,3 +530,66 @@ fn a_relay_only_agent_runs_its_allocation_over_a_tcp_stream_the_host_provides() 
     );
     assert!(frames_up > 10);
 }
+
+/// An agent with a live allocation (on the UDP fixture), driven by hand.
+fn allocated_agent() -> (Agent, SocketAddr, SocketAddr) {
+    let server = addr(SERVER);
+    let base = addr("192.0.2.1:1000");
+    let mut a: Agent = Agent::new(with_turn(Role::Controlling, 11), Instant::ZERO);
+    let mut t = TurnServer::new(server, &[addr("198.51.100.1:50000")], "alice", "secret");
+    a.add_local_candidate(base).unwrap();
+    a.add_remote_candidate("candidate:1 1 udp 2130706431 198.51.100.9 7000 typ host")
+        .unwrap();
+    let mut buf = vec![0u8; 2048];
+    for _ in 0..6 {
+        while let Some(tx) = a.poll_transmit(&mut buf).unwrap() {
+            if tx.destination == server {
+                let p = tx.payload.to_vec();
+                t.handle_packet(Instant::ZERO, base, server, &p);
+            }
+        }
+        while let Some(tx) = t.poll_transmit(&mut buf).unwrap() {
+            let p = tx.payload.to_vec();
+            a.handle_packet(Instant::ZERO, server, base, &p);
+        }
+    }
+    while a.poll_event().is_some() {}
+    assert!(
+        a.local_candidates()
+            .any(|c| c.kind == CandidateType::Relayed)
+    );
+    (a, server, base)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Whatever a TURN server (or someone spoofing it) sends: ChannelData-shaped, Data
+    /// indication-shaped or noise, it is dropped or unwrapped within bounds, never a panic.
+    #[test]
+    fn arbitrary_bytes_from_the_turn_server_never_panic(
+        packets in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200), 1..8)
+    ) {
+        let (mut a, server, base) = allocated_agent();
+        let mut buf = vec![0u8; 2048];
+        for (i, mut p) in packets.into_iter().enumerate() {
+            match (i % 3, p.len()) {
+                // ChannelData-shaped: a channel number and a length that may lie.
+                (0, 4..) => p[0] = 0x40 | (p[0] & 0x0f),
+                // A Data indication's header with random attributes.
+                (1, 20..) => {
+                    p[..8].copy_from_slice(&[0x00, 0x17, 0, 0, 0x21, 0x12, 0xa4, 0x42]);
+                    let len = ((p.len() - 20) & !3) as u16;
+                    p[2..4].copy_from_slice(&len.to_be_bytes());
+                }
+                _ => {}
+            }
+            if let Some((_, _, range)) = a.unwrap_relayed(server, base, &p) {
+                proptest::prop_assert!(range.end <= p.len());
+            }
+            a.handle_packet(Instant::ZERO, server, base, &p);
+            while a.poll_transmit(&mut buf).unwrap().is_some() {}
+            while a.poll_event().is_some() {}
+        }
+    }
+}

@@ -9,13 +9,15 @@
 #   3. our offer with every candidate type, aiortc relay-only: the pair is our host socket to
 #      aiortc's relayed address (host/relay);
 #   4. as 1, with both sides on TCP to coturn (`?transport=tcp`; our host opens the stream);
-#   5. the CLI against itself, both relay-only, over UDP and over TCP to coturn.
+#   5. the CLI against itself, both relay-only, over UDP and over TCP to coturn;
+#   6. media through the relay: the CLI sends clip.vp8.ivf to another CLI, both relay-only;
+#      ffprobe must decode the 30 VP8 frames the receiver wrote.
 # Each case prints the connect time, the selected pair and its candidate types; at the end
 # coturn's (verbose) log gives the allocations, channel binds and permissions it granted.
 . "$(dirname "$0")/../lib.sh"
 
 section "peer: TURN relay through coturn (aiortc and peerless)"
-need_apt coturn
+need_apt coturn ffmpeg
 need_pip aiortc
 
 cd "$ROOT"
@@ -27,7 +29,7 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
 in_netns bash -c '
-    BIN="$1"; WORK="$2"; PY="$3"; DRIVER="$4"
+    BIN="$1"; WORK="$2"; PY="$3"; DRIVER="$4"; MEDIA="$5"
     URL="turn:127.0.0.1:3478?transport=udp"
     turnserver -n --listening-ip=127.0.0.1 --relay-ip=127.0.0.1 --listening-port=3478 \
         --min-port=49160 --max-port=49400 --lt-cred-mech --user=alice:secret --realm=test \
@@ -61,9 +63,29 @@ in_netns bash -c '
         fi
         cat "$p-s1.json" 2>/dev/null
     done
+    # 6. VP8 through the relay, decoded by ffprobe.
+    ICE="--ice-server turn:127.0.0.1:3478?transport=udp --ice-username alice --ice-credential secret --relay-only"
+    timeout 60 "$BIN" answer --json --offer "$WORK/m-o.json" --answer-out "$WORK/m-a.json" --duration 20 \
+        --no-data --recv-video "$WORK/rec.ivf" --min-frames 30 --summary "$WORK/m-s2.json" $ICE > "$WORK/m-answer.log" 2>&1 &
+    answerer=$!
+    timeout 60 "$BIN" offer --json --offer-out "$WORK/m-o.json" --answer-in "$WORK/m-a.json" --duration 20 \
+        --no-data --video "$MEDIA/clip.vp8.ivf" --min-frames 30 --summary "$WORK/m-s1.json" $ICE > "$WORK/m-offer.log" 2>&1
+    offer_rc=$?
+    wait $answerer; answer_rc=$?
+    decoded="$(ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=codec_name,nb_read_frames -of csv=p=0 "$WORK/rec.ivf" 2>&1)"
+    echo "     media: ffprobe decoded $decoded (codec,frames) from what came through the relay"
+    if [ $offer_rc -eq 0 ] && [ $answer_rc -eq 0 ] && [ "${decoded%%,*}" = vp8 ] && [ "${decoded##*,}" -ge 30 ] 2>/dev/null \
+        && grep -q "\"selected_types\":\[\"relay\",\"relay\"\]" "$WORK/m-s2.json"; then
+        echo "ok   media: 30 VP8 frames through coturn, relay/relay, decoded by ffprobe"
+    else
+        echo "FAIL media: offer exit $offer_rc, answer exit $answer_rc, decoded $decoded"
+        tail -5 "$WORK/m-offer.log" "$WORK/m-answer.log"
+        status=1
+    fi
     echo "coturn: $(grep -c "ALLOCATE processed, success" "$WORK/coturn.log") allocations," \
         "$(grep -c "CHANNEL_BIND processed, success" "$WORK/coturn.log") channel binds," \
         "$(grep -c "CREATE_PERMISSION processed, success" "$WORK/coturn.log") permissions"
     kill $server 2>/dev/null; wait $server 2>/dev/null
     [ $status -eq 0 ] || { echo "--- coturn log"; tail -30 "$WORK/coturn.log"; }
-    exit $status' sh "$BIN" "$WORK" "$VENV/bin/python" "$ROOT/scripts/interop/peers/peer-turn-coturn.py"
+    exit $status' sh "$BIN" "$WORK" "$VENV/bin/python" "$ROOT/scripts/interop/peers/peer-turn-coturn.py" \
+    "$ROOT/peer/tests/media"

@@ -307,6 +307,34 @@ fn thousand_messages_under_0_5_and_20_percent_loss() {
     }
 }
 
+/// A connect waits on no timer, only on the network: with signalling done at time zero and
+/// 10 ms each way, the offerer's channel opens after exactly ten one-way trips. ICE: both
+/// first checks go out at once (0), each side answers the other's (10), the offerer's check
+/// succeeds and it nominates at once (20), the answerer selects the pair and sends its
+/// ClientHello (30); DTLS: server flight (40), client flight (50), server Finished (60), the
+/// client is connected and sends INIT (70); SCTP: INIT-ACK (80), COOKIE-ECHO (90),
+/// COOKIE-ACK (100), and the offerer's channel is open. A triggered check or the nomination
+/// held for the next Ta, a nomination delay, or a DTLS or SCTP timer would each add 40 ms
+/// or more (triggered checks held by the pacer make it fail).
+#[test]
+fn a_connect_waits_on_no_timer_only_on_the_network() {
+    let one_way = Duration::from_millis(10);
+    for seed in 0..seeds(3) {
+        let (mut net, a, b) = setup(seed, LinkConfig::with_delay(one_way), 0);
+        assert!(
+            net.run_until(Duration::from_secs(10), |n| n.node(a).open_at.is_some()
+                && n.node(b).open_at.is_some())
+        );
+        let open = net.node(a).open_at.unwrap().since_origin();
+        assert_eq!(
+            open,
+            one_way * 10,
+            "seed {seed}: events {:?}",
+            net.node(a).events
+        );
+    }
+}
+
 #[test]
 fn connects_over_hundreds_of_random_links() {
     // Every seed runs even after one fails, so a soak names all its failing seeds at once

@@ -134,6 +134,8 @@ trait Source {
     fn bitrate_bps(&self) -> u64;
     /// What the source may use from now on; only a ladder follows it.
     fn set_budget(&mut self, _bps: u64) {}
+    /// The frame `next_frame` gave last went out (a ladder counts it for its rendition).
+    fn frame_sent(&mut self) {}
     /// The ladder, when the source is one.
     fn ladder(&self) -> Option<&VideoLadder> {
         None
@@ -158,6 +160,9 @@ impl Source for VideoLadder {
     }
     fn set_budget(&mut self, bps: u64) {
         VideoLadder::set_budget(self, bps);
+    }
+    fn frame_sent(&mut self) {
+        VideoLadder::frame_sent(self);
     }
     fn ladder(&self) -> Option<&VideoLadder> {
         Some(self)
@@ -312,6 +317,7 @@ impl Outgoing {
                 Ok(()) => {
                     self.sent += 1;
                     self.octets += frame.len() as u64;
+                    self.source.frame_sent();
                     self.keyframe_in_flight =
                         self.kind == MediaKind::Video && self.source.is_keyframe();
                 }

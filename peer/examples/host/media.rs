@@ -344,9 +344,6 @@ impl VideoLadder {
             }
         }
         let current = self.current;
-        if let Some(n) = self.sent.get_mut(current) {
-            *n += 1;
-        }
         // Every rendition moves on, so all stand on the same frame at the next switch.
         for (i, (r, _)) in self.rungs.iter_mut().enumerate() {
             if i != current {
@@ -365,6 +362,14 @@ impl VideoLadder {
     /// Whether the frame `next_frame` returned last is a keyframe.
     pub(crate) fn is_keyframe(&self) -> bool {
         self.last_keyframe
+    }
+
+    /// The frame `next_frame` returned last was sent: counted for its rendition (frames
+    /// skipped on the way to a keyframe are not).
+    pub(crate) fn frame_sent(&mut self) {
+        if let Some(n) = self.sent.get_mut(self.current) {
+            *n += 1;
+        }
     }
 
     pub(crate) fn codec(&self) -> &'static str {
@@ -396,7 +401,7 @@ impl VideoLadder {
         self.switches
     }
 
-    /// Frames sent from each rendition, in `bitrates` order.
+    /// Frames sent from each rendition (as `frame_sent` counted them), in `bitrates` order.
     pub(crate) fn frames_sent(&self) -> &[u64] {
         &self.sent
     }

@@ -30,6 +30,9 @@ mkdir -p "$WORK"
 LADDER="$("$ROOT/peer/tests/media/make-ladder.sh" "$WORK/ladder" 4 150 250 400 600 800 1000 1250 1600)"
 RATE_KBIT="${RATE_KBIT:-1000}"
 export RATE_KBIT
+# The top rendition must not fit under the limit: a sender that cannot exceed it is
+# application-limited, and its target may float above the limit (1.5 x what is acknowledged).
+[ "$RATE_KBIT" -le 1300 ] || { echo "RATE_KBIT must be <= 1300 (the ladder tops at 1600)" >&2; exit 2; }
 # The queue holds 300 ms at the limit: a keyframe of the top rendition fits without a tail drop,
 # and a sender above the limit sees its delay grow (what the delay-based part reacts to).
 in_netns sh -c 'ip route add default dev lo src 127.0.0.1 &&

@@ -9,7 +9,8 @@
 //!       text and binary messages (one of 60 000 bytes, or `--big BYTES`) and check every echo
 //!   common: --json  --greet  --duration S  --bind ADDR (127.0.0.1:0)  --summary FILE
 //!   ICE:    --ice-server URL (stun:/turn:, repeatable)  --ice-username U  --ice-credential C
-//!           --relay-only (iceTransportPolicy "relay"); with servers, descriptions wait for
+//!           --relay-only (iceTransportPolicy "relay")  --ice-ca PEM (trust for turns:, TLS
+//!           by rustls; turn:?transport=tcp opens TCP); with servers, descriptions wait for
 //!           gathering; the summary's "selected_types" names the selected pair's types
 //!   media:  --video FILE (.ivf VP8/VP9/AV1, .h264, .h265)  --audio FILE (.opus, .ulaw, .alaw)
 //!           --recv-video OUT (.ivf, .h264, .h265)  --recv-audio OUT (.opus, .ulaw, .alaw)
@@ -80,7 +81,7 @@ struct Options {
 fn usage() -> String {
     "usage: cli answer --offer FILE|- --answer-out FILE|- | offer --offer-out FILE|- --answer-in FILE|- [--count N]\n\
      \x20      [--json] [--greet] [--duration S] [--bind ADDR] [--summary FILE]\n\
-     \x20      [--ice-server URL].. [--ice-username U] [--ice-credential C] [--relay-only]\n\
+     \x20      [--ice-server URL].. [--ice-username U] [--ice-credential C] [--relay-only] [--ice-ca PEM]\n\
      \x20      [--video FILE] [--audio FILE] [--recv-video OUT] [--recv-audio OUT]\n\
      \x20      [--video-codec vp8|vp9|h264|h265|av1] [--audio-codec opus|pcmu|pcma] [--no-data] [--min-frames N]\n\
      \x20      [--video-ladder A.ivf,B.ivf,...] [--bitrate-limits MIN,START,MAX]"

@@ -9,7 +9,9 @@
 #   3. our offer with every candidate type, aiortc relay-only: the pair is our host socket to
 #      aiortc's relayed address (host/relay);
 #   4. as 1, with both sides on TCP to coturn (`?transport=tcp`; our host opens the stream);
-#   5. the CLI against itself, both relay-only, over UDP and over TCP to coturn;
+#   5. the CLI against itself, both relay-only, over UDP, TCP and TLS (`turns:`, rustls, a
+#      self-signed certificate made here with openssl) to coturn; and a `turns:` server whose
+#      certificate the CLI was not told to trust must be refused;
 #   6. media through the relay: the CLI sends clip.vp8.ivf to another CLI, both relay-only;
 #      ffprobe must decode the 30 VP8 frames the receiver wrote.
 # Each case prints the connect time, the selected pair and its candidate types; at the end
@@ -17,7 +19,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 section "peer: TURN relay through coturn (aiortc and peerless)"
-need_apt coturn ffmpeg
+need_apt coturn ffmpeg openssl
 need_pip aiortc
 
 cd "$ROOT"
@@ -27,23 +29,34 @@ BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/cli"
 
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
+# coturn's TLS certificate (for 127.0.0.1) and one nobody signed it with.
+for n in cert other; do
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -keyout "$WORK/$n-key.pem" -out "$WORK/$n.pem" -subj /CN=127.0.0.1 \
+        -addext subjectAltName=IP:127.0.0.1 -addext basicConstraints=critical,CA:FALSE 2>/dev/null
+done
 
 in_netns bash -c '
     BIN="$1"; WORK="$2"; PY="$3"; DRIVER="$4"; MEDIA="$5"
     URL="turn:127.0.0.1:3478?transport=udp"
     turnserver -n --listening-ip=127.0.0.1 --relay-ip=127.0.0.1 --listening-port=3478 \
+        --tls-listening-port=5349 --cert="$WORK/cert.pem" --pkey="$WORK/cert-key.pem" \
         --min-port=49160 --max-port=49400 --lt-cred-mech --user=alice:secret --realm=test \
         --fingerprint --allow-loopback-peers --no-multicast-peers \
         --denied-peer-ip=0.0.0.0-126.255.255.255 --denied-peer-ip=128.0.0.0-255.255.255.255 \
-        --no-tls --no-dtls --no-cli --verbose --log-file=stdout --simple-log > "$WORK/coturn.log" 2>&1 &
+        --no-dtls --no-cli --verbose --log-file=stdout --simple-log > "$WORK/coturn.log" 2>&1 &
     server=$!
     for _ in $(seq 50); do grep -q "listener opened on" "$WORK/coturn.log" 2>/dev/null && break; sleep 0.1; done
     status=0
     timeout 240 "$PY" "$DRIVER" "$BIN" "$WORK" "$URL" || status=1
 
     # 5. peerless against peerless, both relay-only, over UDP and over TCP to the server.
-    for transport in udp tcp; do
-        ICE="--ice-server turn:127.0.0.1:3478?transport=$transport --ice-username alice --ice-credential secret --relay-only"
+    for transport in udp tcp tls; do
+        case $transport in
+            tls) URL5="turns:127.0.0.1:5349" ;;
+            *) URL5="turn:127.0.0.1:3478?transport=$transport" ;;
+        esac
+        ICE="--ice-server $URL5 --ice-username alice --ice-credential secret --relay-only --ice-ca $WORK/cert.pem"
         p="$WORK/p-$transport"
         timeout 60 "$BIN" answer --json --offer "$p-o.json" --answer-out "$p-a.json" \
             --duration 30 --summary "$p-s2.json" $ICE > "$p-answer.log" 2>&1 &
@@ -63,6 +76,15 @@ in_netns bash -c '
         fi
         cat "$p-s1.json" 2>/dev/null
     done
+    # A turns: server whose certificate is not trusted: the CLI must refuse it.
+    timeout 20 "$BIN" offer --json --offer-out "$WORK/x-o.json" --answer-in "$WORK/x-a.json" \
+        --duration 5 --ice-server turns:127.0.0.1:5349 --ice-username alice --ice-credential secret \
+        --relay-only --ice-ca "$WORK/other.pem" > "$WORK/x.log" 2>&1
+    if [ $? -ne 0 ] && grep -qi "certificate" "$WORK/x.log"; then
+        echo "ok   turns: an untrusted certificate is refused: $(grep -i certificate "$WORK/x.log" | head -1)"
+    else
+        echo "FAIL turns: an untrusted certificate was not refused"; cat "$WORK/x.log"; status=1
+    fi
     # 6. VP8 through the relay, decoded by ffprobe.
     ICE="--ice-server turn:127.0.0.1:3478?transport=udp --ice-username alice --ice-credential secret --relay-only"
     timeout 60 "$BIN" answer --json --offer "$WORK/m-o.json" --answer-out "$WORK/m-a.json" --duration 20 \

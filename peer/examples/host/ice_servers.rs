@@ -23,6 +23,8 @@ pub(crate) struct IceServerOptions {
     pub(crate) username: String,
     pub(crate) credential: String,
     pub(crate) relay_only: bool,
+    /// PEM certificates to trust for `turns:` (the CLI trusts nothing else).
+    pub(crate) ca: Option<String>,
 }
 
 impl IceServerOptions {
@@ -37,6 +39,7 @@ impl IceServerOptions {
             "--ice-username" => self.username = value()?,
             "--ice-credential" => self.credential = value()?,
             "--relay-only" => self.relay_only = true,
+            "--ice-ca" => self.ca = Some(value()?),
             _ => return Ok(false),
         }
         Ok(true)
@@ -66,8 +69,8 @@ impl IceServerOptions {
         Ok(config)
     }
 
-    /// Opens the TCP stream to the first `?transport=tcp` TURN server (one per run) and hands
-    /// it to the Peer; call before adding the host candidate.
+    /// Opens the TCP (or, for `turns:`, TLS) stream to the first such TURN server (one per
+    /// run) and hands it to the Peer; call before adding the host candidate.
     pub(crate) fn connect_streams<
         S: peerless::Area,
         const K: usize,
@@ -89,17 +92,28 @@ impl IceServerOptions {
         else {
             return Ok(());
         };
-        if server.secure {
-            return Err(format!(
-                "{}: turns: needs a TLS stream; this CLI opens TCP only",
-                server.url.as_str()
-            ));
+        let url = server.url.as_str();
+        let stream = if server.secure {
+            let ca = self
+                .ca
+                .as_deref()
+                .ok_or_else(|| format!("{url}: turns: needs --ice-ca FILE"))?;
+            // The certificate must name the URL's host (a name, or the IP literal).
+            let name = match IceServerUrl::parse(url).ok().and_then(|u| u.host_name()) {
+                Some(host) => rustls::pki_types::ServerName::try_from(host.to_string())
+                    .map_err(|e| format!("{url}: {e}"))?,
+                None => rustls::pki_types::ServerName::IpAddress(server.address.ip().into()),
+            };
+            super::host::TurnStream::connect_tls(server.address, name, ca)
+        } else {
+            super::host::TurnStream::connect(server.address)
         }
-        let stream = super::host::TurnStream::connect(server.address)
-            .map_err(|e| format!("{}: {e}", server.url.as_str()))?;
+        .map_err(|e| format!("{url}: {e}"))?;
         eprintln!(
-            "cli: TCP to the TURN server {} from {}",
-            stream.server, stream.local
+            "cli: {} to the TURN server {} from {}",
+            if server.secure { "TLS" } else { "TCP" },
+            stream.server,
+            stream.local
         );
         peer.turn_stream_connected(stream.server, stream.local);
         host.turn_stream = Some(stream);

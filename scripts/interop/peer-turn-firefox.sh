@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The Peer and Firefox ESR, both with iceTransportPolicy "relay", through coturn (Debian
-# `coturn`) on loopback in a lo-only namespace (UDP to the server, long-term credentials):
+# `coturn`) on loopback in a lo-only namespace (long-term credentials):
 #   1. Firefox offers a data channel, the CLI answers, echoes 40 messages and greets;
-#   2. the CLI offers, Firefox answers and echoes 40 text and binary messages.
+#   2. as 1 with both on TCP to coturn (`?transport=tcp`);
+#   3. the CLI offers, Firefox answers and echoes 40 text and binary messages.
 # Both descriptions must carry relayed candidates only, and both ends must select relay/relay
 # (Firefox's getStats and our --summary). Prints the connect time and the selected pairs.
 . "$(dirname "$0")/../lib.sh"

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 
 const [BIN, NPM_DIR, WORK, URL] = process.argv.slice(2);
 const COUNT = 40;
-const ICE = ['--ice-server', URL, '--ice-username', 'alice', '--ice-credential', 'secret', '--relay-only'];
+const TCP_URL = URL.replace('transport=udp', 'transport=tcp');
+const ice = (url) => ['--ice-server', url, '--ice-username', 'alice', '--ice-credential', 'secret', '--relay-only'];
 let failures = 0;
 function check(ok, what) {
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
@@ -36,14 +37,18 @@ const types = (sdp) => [...new Set(sdp.split(/\r?\n/).filter((l) => l.startsWith
 
 const { launchFirefox } = await import(join(process.env.ROOT, 'scripts', 'firefox.mjs'));
 const browser = await launchFirefox(NPM_DIR, WORK);
-const timer = setTimeout(() => { console.log('FAIL timed out'); process.exit(1); }, 150000);
+const timer = setTimeout(() => { console.log("FAIL timed out"); process.exit(1); }, 180000);
 try {
   const page = await browser.newPage();
-  const config = { iceServers: [{ urls: URL, username: 'alice', credential: 'secret' }], iceTransportPolicy: 'relay' };
+  const configFor = (url) => ({ iceServers: [{ urls: url, username: 'alice', credential: 'secret' }], iceTransportPolicy: 'relay' });
+  const config = configFor(URL);
 
-  // 1. Firefox offers (relay only), the CLI answers (relay only) and echoes.
-  {
-    const offerPath = join(WORK, 'o1.json'), answerPath = join(WORK, 'a1.json'), summ = join(WORK, 's1.json');
+  // 1. Firefox offers (relay only), the CLI answers (relay only) and echoes; then the same
+  //    with both on TCP to the server.
+  for (const [tag, url] of [['firefox offers', URL], ['firefox offers over tcp', TCP_URL]]) {
+    const config = configFor(url);
+    const offerPath = join(WORK, `o1-${tag.length}.json`), answerPath = join(WORK, `a1-${tag.length}.json`);
+    const summ = join(WORK, `s1-${tag.length}.json`);
     const offer = await page.evaluate(async (config) => {
       const pc = new RTCPeerConnection(config);
       window.pc = pc;
@@ -55,12 +60,12 @@ try {
       });
       return pc.localDescription.sdp;
     }, config);
-    check(types(offer).join() === 'relay', `firefox offers: Firefox's candidate types ${types(offer)}`);
+    check(types(offer).join() === 'relay', `${tag}: Firefox's candidate types ${types(offer)}`);
     writeJson(offerPath, { type: 'offer', sdp: offer });
     const exit = cli(['answer', '--json', '--greet', '--offer', offerPath, '--answer-out', answerPath,
-      '--duration', '40', '--summary', summ, ...ICE]);
+      '--duration', '40', '--summary', summ, ...ice(url)]);
     const answer = await waitJson(answerPath);
-    check(types(answer.sdp).join() === 'relay', `firefox offers: our answer's candidate types ${types(answer.sdp)}`);
+    check(types(answer.sdp).join() === 'relay', `${tag}: our answer's candidate types ${types(answer.sdp)}`);
     const r = await page.evaluate(async (sdp, count) => {
       const pc = window.pc, ch = window.ch;
       const sent = Array.from({ length: count }, (_, i) => `through coturn ${i}`);
@@ -89,21 +94,21 @@ try {
       pc.close();
       return result;
     }, answer.sdp, COUNT);
-    check(r.greeted, 'firefox offers: our greeting arrived in Firefox through the relay');
-    check(r.echoed === COUNT && r.same, `firefox offers: ${r.echoed}/${COUNT} echoes came back equal`);
-    check(r.local === 'relay' && r.remote === 'relay', `firefox offers: Firefox's selected pair ${r.local}/${r.remote}`);
+    check(r.greeted, `${tag}: our greeting arrived in Firefox through the relay`);
+    check(r.echoed === COUNT && r.same, `${tag}: ${r.echoed}/${COUNT} echoes came back equal`);
+    check(r.local === 'relay' && r.remote === 'relay', `${tag}: Firefox's selected pair ${r.local}/${r.remote}`);
     const code = await exit;
-    check(code === 0, `firefox offers: the CLI exited ${code}`);
+    check(code === 0, `${tag}: the CLI exited ${code}`);
     const s = await waitJson(summ, 5);
-    console.log(`     firefox offers: open_ms=${s.open_ms} selected_pair=${s.selected_pair} selected_types=${JSON.stringify(s.selected_types)}`);
-    check(JSON.stringify(s.selected_types) === '["relay","relay"]', 'firefox offers: our selected pair is relay/relay');
+    console.log(`     ${tag}: open_ms=${s.open_ms} selected_pair=${s.selected_pair} selected_types=${JSON.stringify(s.selected_types)}`);
+    check(JSON.stringify(s.selected_types) === '["relay","relay"]', `${tag}: our selected pair is relay/relay`);
   }
 
   // 2. The CLI offers (relay only), Firefox answers (relay only) and echoes.
   {
     const offerPath = join(WORK, 'o2.json'), answerPath = join(WORK, 'a2.json'), summ = join(WORK, 's2.json');
     const exit = cli(['offer', '--json', '--offer-out', offerPath, '--answer-in', answerPath,
-      '--count', String(COUNT), '--big', '20000', '--duration', '40', '--summary', summ, ...ICE]);
+      '--count', String(COUNT), '--big', '20000', '--duration', '40', '--summary', summ, ...ice(URL)]);
     const offer = await waitJson(offerPath);
     check(types(offer.sdp).join() === 'relay', `we offer: our offer's candidate types ${types(offer.sdp)}`);
     const answer = await page.evaluate(async (config, sdp) => {

@@ -15,7 +15,8 @@
 #   6. media through the relay: the CLI sends clip.vp8.ivf to another CLI, both relay-only;
 #      ffprobe must decode the 30 VP8 frames the receiver wrote.
 # Each case prints the connect time, the selected pair and its candidate types; at the end
-# coturn's (verbose) log gives the allocations, channel binds and permissions it granted.
+# coturn's (verbose) log gives the allocations, channel binds and permissions it granted, and
+# must show the CLIs' allocations released (Refresh with lifetime 0) when they close.
 . "$(dirname "$0")/../lib.sh"
 
 section "peer: TURN relay through coturn (aiortc and peerless)"
@@ -106,7 +107,16 @@ in_netns bash -c '
     fi
     echo "coturn: $(grep -c "ALLOCATE processed, success" "$WORK/coturn.log") allocations," \
         "$(grep -c "CHANNEL_BIND processed, success" "$WORK/coturn.log") channel binds," \
-        "$(grep -c "CREATE_PERMISSION processed, success" "$WORK/coturn.log") permissions"
+        "$(grep -c "CREATE_PERMISSION processed, success" "$WORK/coturn.log") permissions," \
+        "$(grep -c "refreshed, .*lifetime=0" "$WORK/coturn.log") released (Refresh lifetime 0)"
+    # Each CLI closes its Peer at the end: its allocation is released, over UDP, TCP and TLS
+    # (2 CLIs each) and after the media (2).
+    released="$(grep -c "refreshed, .*lifetime=0" "$WORK/coturn.log")"
+    if [ "$released" -ge 8 ]; then
+        echo "ok   the CLIs released their allocations on close ($released Refresh lifetime=0)"
+    else
+        echo "FAIL only $released allocations released with Refresh lifetime=0 (want >= 8)"; status=1
+    fi
     kill $server 2>/dev/null; wait $server 2>/dev/null
     [ $status -eq 0 ] || { echo "--- coturn log"; tail -30 "$WORK/coturn.log"; }
     exit $status' sh "$BIN" "$WORK" "$VENV/bin/python" "$ROOT/scripts/interop/peers/peer-turn-coturn.py" \

@@ -73,6 +73,7 @@
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+mod budget;
 mod delay;
 mod estimator;
 mod loss;
@@ -80,9 +81,10 @@ mod pacer;
 mod probe;
 mod rate;
 
+pub use budget::{Backlog, Class, Grant, PacerConfig, PacerStats, PacingBudget};
 pub use delay::BandwidthUsage;
 pub use estimator::{BitrateLimits, EstimateParts, Estimator, EstimatorStats, Event, LimitsError};
-pub use pacer::{Class, Pacer, PacerConfig, PacerError, PacerStats, Release};
+pub use pacer::{Pacer, PacerError, Release};
 pub use probe::ProbeCluster;
 
 #[cfg(test)]
@@ -95,11 +97,13 @@ mod sizes {
             estimator <= 1024,
             "the estimator grew a buffer: {estimator} bytes"
         );
+        let budget = core::mem::size_of::<crate::PacingBudget>();
+        std::println!("PacingBudget: {budget} bytes");
         let pacer = core::mem::size_of::<crate::Pacer<0>>();
         let entry = (core::mem::size_of::<crate::Pacer<64>>() - pacer) / 64;
         std::println!("Pacer<N>: {pacer} bytes + {entry} per queued packet id");
         assert!(
-            pacer <= 256 && entry <= 16,
+            budget <= 256 && pacer <= budget + 32 && entry <= 16,
             "the pacer grew: {pacer} + {entry}"
         );
     }

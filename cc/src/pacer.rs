@@ -1,46 +1,21 @@
-//! The pacer: packets leave at the pacing rate instead of in the encoder's bursts, in order
-//! of class, and data-channel traffic shares the estimate with the call.
+//! The pacer for a host that hands packets over by id: a queue of ids on the
+//! [`PacingBudget`], which decides what may leave.
 //!
 //! ```text
 //!   enqueue(id, class, size) ──▶ queue of N (ids only: the host keeps the packets)
-//!   poll_send(now):
-//!     audio                 ─▶ at once (counted against both budgets)
-//!     pacing budget ≤ 0     ─▶ wait (poll_timeout says until when)
-//!     retransmission       ─▶ next
-//!     video ≍ data          ─▶ data only within the average budget (target rate), and at
-//!                              least its share of the bytes while both wait
-//!     probe running, idle   ─▶ Padding { size }: the host sends padding of that size
-//!   budgets: pacing = target × factor (bursty media drains fast), burst allowance on top;
-//!            average = target (what data may use beside the media)
+//!   poll_send(now): backlog of the queue ─▶ PacingBudget::next
+//!     Send(class)       ─▶ the oldest id of that class: Release::Packet
+//!     Padding { size }  ─▶ Release::Padding: the host sends padding of that size
 //! ```
-//!
-//! A queue that would take longer than `max_queue_time` at the pacing rate raises the rate
-//! so the encoder's backlog does not grow into seconds of latency.
 
 use core::fmt;
-use core::time::Duration;
 
 use peerless_base::Instant;
 
+use crate::budget::{Backlog, Class, Grant, PacerConfig, PacerStats, PacingBudget};
 use crate::probe::ProbeCluster;
 
-/// What a queued packet is, in order of priority (padding is never queued: the pacer asks
-/// for it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum Class {
-    /// Audio: small and late-sensitive, never held.
-    Audio,
-    /// Retransmissions (RTX or plain), before new media.
-    Retransmission,
-    /// Video.
-    Video,
-    /// Data-channel (SCTP) packets: the budget left beside the media, and a share while
-    /// both wait.
-    Data,
-}
-
-/// What may leave now.
+/// What may leave.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Release {
@@ -80,52 +55,8 @@ impl fmt::Display for PacerError {
 
 impl core::error::Error for PacerError {}
 
-/// Tuning.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct PacerConfig {
-    /// The pacing rate is the target times this, in percent (libwebrtc uses 250 %): a
-    /// frame's burst drains in well under a frame time, but not at line rate.
-    pub pacing_factor_percent: u32,
-    /// Bytes the pacing budget may save up while idle, as time at the pacing rate.
-    pub burst: Duration,
-    /// What the average budget (at the target) may save up: how long data may burst.
-    pub average_window: Duration,
-    /// Data's share of the bytes, in percent, while media and data both wait.
-    pub data_share_percent: u32,
-    /// A queue taking longer than this at the pacing rate raises the rate.
-    pub max_queue_time: Duration,
-    /// The largest padding packet asked for.
-    pub max_padding: u16,
-}
-
-impl Default for PacerConfig {
-    fn default() -> Self {
-        PacerConfig {
-            pacing_factor_percent: 250,
-            burst: Duration::from_millis(5),
-            average_window: Duration::from_millis(40),
-            data_share_percent: 20,
-            max_queue_time: Duration::from_secs(2),
-            max_padding: 1200,
-        }
-    }
-}
-
-/// Counters.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[non_exhaustive]
-pub struct PacerStats {
-    /// Bytes released per class: audio, retransmission, video, data.
-    pub bytes: [u64; 4],
-    /// Padding bytes asked for.
-    pub padding_bytes: u64,
-    /// Enqueues refused because the queue was full.
-    pub rejected_full: u64,
-}
-
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 struct Entry {
     id: u32,
     size: u16,
@@ -133,70 +64,16 @@ struct Entry {
     order: u32,
 }
 
-/// A leaky bucket in bits, refilled at a rate with the sub-bit remainder carried.
-#[derive(Clone, Copy, Debug, Default)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-struct Bucket {
-    bits: i64,
-    carry: u64,
-}
-
-impl Bucket {
-    fn refill(&mut self, rate_bps: u64, micros: u64, cap_bits: i64) {
-        let total = u128::from(rate_bps) * u128::from(micros) + u128::from(self.carry);
-        let add = i64::try_from(total / 1_000_000).unwrap_or(i64::MAX);
-        self.carry = (total % 1_000_000) as u64;
-        self.bits = self.bits.saturating_add(add).min(cap_bits.max(0));
-        if self.bits >= cap_bits.max(0) {
-            self.carry = 0;
-        }
-    }
-
-    fn spend(&mut self, bytes: u16) {
-        self.bits = self.bits.saturating_sub(i64::from(bytes) * 8);
-    }
-
-    /// When the bucket is above zero again at `rate_bps`.
-    fn positive_at(&self, now: Instant, rate_bps: u64) -> Instant {
-        if self.bits > 0 {
-            return now;
-        }
-        let missing = u128::from(self.bits.unsigned_abs() + 1) * 1_000_000;
-        let micros = missing
-            .saturating_sub(u128::from(self.carry))
-            .div_ceil(u128::from(rate_bps.max(1)));
-        now.saturating_add(Duration::from_micros(
-            u64::try_from(micros).unwrap_or(u64::MAX),
-        ))
-    }
-}
-
-#[derive(Clone, Copy, Debug)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-struct Probe {
-    rate_bps: u64,
-    bytes_left: u32,
-}
-
 /// The pacer, holding up to `N` packet ids.
 #[derive(Clone, Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Pacer<const N: usize> {
-    config: PacerConfig,
+    budget: PacingBudget,
     queue: [Option<Entry>; N],
     /// Packets waiting per class, so the class checks of every poll need no scan.
     waiting: [u32; 4],
     next_order: u32,
     queued_bytes: u64,
-    target_bps: u64,
-    pacing: Bucket,
-    average: Bucket,
-    last_refill: Option<Instant>,
-    probe: Option<Probe>,
-    /// Bytes each of media and data sent while both waited (reset when one runs dry).
-    contended_video: u64,
-    contended_data: u64,
-    stats: PacerStats,
 }
 
 impl<const N: usize> Pacer<N> {
@@ -204,26 +81,18 @@ impl<const N: usize> Pacer<N> {
     #[must_use]
     pub fn new(config: PacerConfig, target_bps: u64) -> Self {
         Pacer {
-            config,
+            budget: PacingBudget::new(config, target_bps),
             queue: [None; N],
             waiting: [0; 4],
             next_order: 0,
             queued_bytes: 0,
-            target_bps,
-            pacing: Bucket::default(),
-            average: Bucket::default(),
-            last_refill: None,
-            probe: None,
-            contended_video: 0,
-            contended_data: 0,
-            stats: PacerStats::default(),
         }
     }
 
     /// Counters.
     #[must_use]
     pub fn stats(&self) -> &PacerStats {
-        &self.stats
+        self.budget.stats()
     }
 
     /// Bytes waiting.
@@ -234,20 +103,13 @@ impl<const N: usize> Pacer<N> {
 
     /// A new target from the estimator.
     pub fn set_target(&mut self, now: Instant, target_bps: u64) {
-        self.refill(now);
-        self.target_bps = target_bps;
+        self.budget.set_target(now, target_bps);
     }
 
     /// What the encoder may use: the target, less data's share while data waits.
     #[must_use]
     pub fn media_target_bps(&self) -> u64 {
-        if self.waiting(Class::Data) {
-            self.target_bps
-                .saturating_mul(u64::from(100 - self.config.data_share_percent.min(100)))
-                / 100
-        } else {
-            self.target_bps
-        }
+        self.budget.media_target_bps(&self.backlog())
     }
 
     /// Queues a packet the host holds under `id`.
@@ -261,9 +123,9 @@ impl<const N: usize> Pacer<N> {
         class: Class,
         size: u16,
     ) -> Result<(), PacerError> {
-        self.refill(now);
+        self.budget.handle_timeout(now);
         let Some(slot) = self.queue.iter_mut().find(|e| e.is_none()) else {
-            self.stats.rejected_full += 1;
+            self.budget.stats_mut().rejected_full += 1;
             return Err(PacerError::QueueFull);
         };
         *slot = Some(Entry {
@@ -282,120 +144,65 @@ impl<const N: usize> Pacer<N> {
 
     /// Sends `cluster` from now: at its rate, media first and padding for the rest.
     pub fn start_probe(&mut self, now: Instant, cluster: &ProbeCluster) {
-        self.refill(now);
-        self.pacing = Bucket::default();
-        self.probe = Some(Probe {
-            rate_bps: cluster.bitrate_bps,
-            bytes_left: cluster.bytes,
-        });
+        self.budget.start_probe(now, cluster);
     }
 
     /// Whether a probe is running.
     #[must_use]
     pub fn probing(&self) -> bool {
-        self.probe.is_some()
+        self.budget.probing()
     }
 
     /// Advances the budgets to `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.refill(now);
+        self.budget.handle_timeout(now);
     }
 
     /// The next packet (or padding) that may leave at `now`.
     pub fn poll_send(&mut self, now: Instant) -> Option<Release> {
-        self.refill(now);
-        if let Some(i) = self.oldest(Class::Audio) {
-            return self.release(i);
-        }
-        if self.pacing.bits <= 0 {
-            return None;
-        }
-        if let Some(i) = self.oldest(Class::Retransmission) {
-            return self.release(i);
-        }
-        let video = self.oldest(Class::Video);
-        let data = self.oldest(Class::Data);
-        let pick = match (video, data) {
-            (Some(v), Some(d)) => {
-                // Both wait: data takes its share of the bytes whatever the average budget
-                // says, so a video backlog cannot starve it, nor it the video.
-                let share = u64::from(self.config.data_share_percent.min(100));
-                let data_behind =
-                    self.contended_data * (100 - share) <= self.contended_video * share;
-                Some(if data_behind { d } else { v })
+        let backlog = self.backlog();
+        match self.budget.next(now, &backlog)? {
+            Grant::Send(class) => {
+                let i = self.oldest(class)?;
+                let entry = self.queue.get_mut(i)?.take()?;
+                if let Some(count) = self.waiting.get_mut(class as usize) {
+                    *count = count.saturating_sub(1);
+                }
+                self.queued_bytes = self.queued_bytes.saturating_sub(u64::from(entry.size));
+                self.budget
+                    .on_sent(class, usize::from(entry.size), &backlog);
+                Some(Release::Packet {
+                    id: entry.id,
+                    class,
+                    size: entry.size,
+                })
             }
-            (video, data) => {
-                self.contended_video = 0;
-                self.contended_data = 0;
-                // Data alone: only what the target leaves beside the media.
-                video.or(data.filter(|_| self.average.bits > 0))
+            Grant::Padding { size } => {
+                self.budget.on_padding_sent(usize::from(size));
+                Some(Release::Padding { size })
             }
-        };
-        if let Some(i) = pick {
-            return self.release(i);
         }
-        let probe = self.probe.as_mut()?;
-        let size = self
-            .config
-            .max_padding
-            .min(u16::try_from(probe.bytes_left).unwrap_or(u16::MAX));
-        let size = size.max(1);
-        self.pacing.spend(size);
-        self.average.spend(size);
-        self.stats.padding_bytes += u64::from(size);
-        self.count_probe(size);
-        Some(Release::Padding { size })
     }
 
     /// When [`poll_send`](Self::poll_send) may give something.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let now = self.last_refill.unwrap_or(Instant::ZERO);
-        if self.waiting(Class::Audio) {
-            return Some(now);
-        }
-        let media = self.waiting(Class::Retransmission)
-            || self.waiting(Class::Video)
-            || self.probe.is_some();
-        let paced = self.pacing.positive_at(now, self.pacing_rate());
-        if media {
-            return Some(paced);
-        }
-        if self.waiting(Class::Data) {
-            return Some(paced.max(self.average.positive_at(now, self.target_bps)));
-        }
-        None
+        self.budget.poll_timeout(&self.backlog())
     }
 
-    fn pacing_rate(&self) -> u64 {
-        if let Some(p) = self.probe {
-            return p.rate_bps;
+    /// What waits, for the budget. A host of this pacer can always pad (it is asked to).
+    fn backlog(&self) -> Backlog {
+        let mut backlog = Backlog {
+            bytes: self.queued_bytes,
+            can_pad: true,
+            ..Backlog::default()
+        };
+        for class in Class::ALL {
+            if self.waiting(class) {
+                backlog.add(class);
+            }
         }
-        let paced = self
-            .target_bps
-            .saturating_mul(u64::from(self.config.pacing_factor_percent))
-            / 100;
-        let max_queue_micros = (self.config.max_queue_time.as_micros() as u64).max(1);
-        let drain = self.queued_bytes.saturating_mul(8_000_000) / max_queue_micros;
-        paced.max(drain)
-    }
-
-    fn refill(&mut self, now: Instant) {
-        let last = *self.last_refill.get_or_insert(now);
-        let micros = now.saturating_duration_since(last).as_micros() as u64;
-        if micros == 0 {
-            return;
-        }
-        let rate = self.pacing_rate();
-        let burst_micros = self.config.burst.as_micros() as u64;
-        let cap = i64::try_from(u128::from(rate) * u128::from(burst_micros) / 1_000_000)
-            .unwrap_or(i64::MAX);
-        self.pacing.refill(rate, micros, cap);
-        let window = self.config.average_window.as_micros() as u64;
-        let cap = i64::try_from(u128::from(self.target_bps) * u128::from(window) / 1_000_000)
-            .unwrap_or(i64::MAX);
-        self.average.refill(self.target_bps, micros, cap);
-        self.last_refill = Some(now);
+        backlog
     }
 
     fn waiting(&self, class: Class) -> bool {
@@ -415,45 +222,12 @@ impl<const N: usize> Pacer<N> {
             .max_by_key(|(_, e)| base.wrapping_sub(e.order))
             .map(|(i, _)| i)
     }
-
-    fn release(&mut self, index: usize) -> Option<Release> {
-        let entry = self.queue.get_mut(index)?.take()?;
-        if let Some(count) = self.waiting.get_mut(entry.class as usize) {
-            *count = count.saturating_sub(1);
-        }
-        self.queued_bytes = self.queued_bytes.saturating_sub(u64::from(entry.size));
-        self.pacing.spend(entry.size);
-        self.average.spend(entry.size);
-        let size = u64::from(entry.size);
-        let class_index = entry.class as usize;
-        if let Some(b) = self.stats.bytes.get_mut(class_index) {
-            *b += size;
-        }
-        match entry.class {
-            Class::Video if self.waiting(Class::Data) => self.contended_video += size,
-            Class::Data if self.waiting(Class::Video) => self.contended_data += size,
-            _ => {}
-        }
-        self.count_probe(entry.size);
-        Some(Release::Packet {
-            id: entry.id,
-            class: entry.class,
-            size: entry.size,
-        })
-    }
-
-    fn count_probe(&mut self, size: u16) {
-        if let Some(p) = self.probe.as_mut() {
-            p.bytes_left = p.bytes_left.saturating_sub(u32::from(size));
-            if p.bytes_left == 0 {
-                self.probe = None;
-            }
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
+    use core::time::Duration;
+
     use super::*;
 
     /// Drives the pacer like a host until `until`, returning (time, release) pairs.

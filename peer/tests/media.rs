@@ -97,9 +97,13 @@ fn offer_and_answer_carry_audio_video_and_data_in_one_bundle() {
         assert!(sdp.contains("a=rtcp-fb:96 transport-cc\r\n"), "{sdp}");
         assert_eq!(sdp.matches(twcc_uri).count(), 2, "{sdp}");
     }
-    // Only what is implemented is offered: no REMB, no abs-send-time.
-    assert!(!offer.contains("goog-remb"), "{offer}");
-    assert!(!offer.contains("abs-send-time"), "{offer}");
+    // REMB (a cap on our estimate) for video, and abs-send-time in both kinds, so that peers
+    // estimating on their side can send it; nothing else we do not implement.
+    let abs_uri = "a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time\r\n";
+    assert_eq!(offer.matches(abs_uri).count(), 2, "{offer}");
+    assert!(offer.contains("a=rtcp-fb:96 goog-remb\r\n"), "{offer}");
+    assert!(!offer.contains("a=rtcp-fb:111 goog-remb"), "{offer}");
+    assert!(!offer.contains("ssrc-audio-level"), "{offer}");
     // B had no track: it answers recvonly on both, with A's payload types.
     assert!(answer.contains("a=recvonly"), "{answer}");
     assert!(!answer.contains("a=sendrecv"), "{answer}");
@@ -173,6 +177,12 @@ fn frames_arrive_whole_and_in_order_beside_the_channel() {
     let received = pair.b.media_stats(b_video).unwrap();
     assert_eq!(sent.frames_sent, 30);
     assert_eq!(received.frames_received, 30);
+    // Every original arrived, and beside them only RTX: the opening probe's padding (recent
+    // packets again), no retransmission (nothing was lost).
+    assert_eq!(sent.retransmissions_sent, 0);
+    assert!(sent.padding_packets_sent > 0, "{sent:?}");
+    assert_eq!(received.rtx_received, 0);
+    assert_eq!(received.duplicates_received, sent.padding_packets_sent);
     assert_eq!(received.packets_received, sent.packets_sent);
     assert_eq!(received.packets_lost, 0);
     // The opening keyframe spans packets: nobody asked for another.
@@ -483,7 +493,9 @@ fn a_media_server_forwards_raw_packets_and_the_far_end_gets_the_frames() {
                 downstream.a.write_rtp("1", &packet).unwrap();
             }
         }
-        downstream.run_until(Duration::from_millis(5), |_| false);
+        // The forwarder's clock runs with the source's: its pacer lets a frame's packets out
+        // over the frame time, as on a real server.
+        downstream.run_until(Duration::from_millis(33), |_| false);
     }
     downstream.run_until(Duration::from_millis(200), |_| false);
     let got = media(&downstream.events_b, "1");
@@ -932,4 +944,89 @@ fn a_tone_before_any_audio_opens_the_stream_and_arrives() {
         pair.events_b
     );
     assert_eq!(pair.b.stats().dropped_media_unrouted, 0);
+}
+
+/// Every packet leaves with the time it left (abs-send-time, for peers that estimate on their
+/// side and send REMB) and a transport-wide sequence number in wire order; the estimator's
+/// target is the selected pair's `availableOutgoingBitrate`.
+#[test]
+fn packets_carry_their_send_time_and_the_target_is_in_the_stats() {
+    let (ca, cb) = certs();
+    let mut pair = Pair::new(peer(ca, 1), {
+        let (s, r) = common::areas();
+        let mut config = peerless::Config::new(cb, [2; 32]);
+        config.raw_receive = true;
+        peerless::Peer::new(config, peerless_base::Instant::ZERO, s, r)
+    });
+    lend_all(&mut pair.a);
+    lend(&mut pair.b, MediaKind::Video, AreaUse::Receive, 64 * 1024);
+    pair.a
+        .create_data_channel("chat", Default::default())
+        .unwrap();
+    pair.a.add_track(MediaKind::Video, "cam").unwrap();
+    pair.signal();
+    let offer = pair.a.local_description().unwrap().to_owned();
+    assert!(offer.contains("a=rtcp-fb:96 goog-remb\r\n"), "{offer}");
+    assert!(
+        offer.contains("a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time\r\n")
+    );
+    assert!(pair.run_until(Duration::from_secs(10), |p| p.opened(false)
+        && p.opened(true)));
+    let mut sequences = Vec::new();
+    for n in 0..10u32 {
+        let written = pair.now;
+        pair.a
+            .write_frame("1", 96, 3000 * n, &vp8_frame(n, n == 0, 3000))
+            .unwrap();
+        pair.run_until(Duration::from_millis(33), |_| false);
+        for e in pair.events_b.drain(..) {
+            let Ev::Rtp(_, packet) = e else { continue };
+            let view = peerless_rtp::packet::Packet::parse(&packet).unwrap();
+            let element = |id| {
+                view.extensions()
+                    .find(|e| e.id == id)
+                    .map(|e| e.data.to_vec())
+            };
+            let at = element(2).expect("abs-send-time");
+            let at = u32::from_be_bytes([0, at[0], at[1], at[2]]);
+            let sent = peerless_rtp::extension::AbsSendTime(at).as_micros();
+            // Sent within the 33 ms after the frame was written (the field's unit is 4 µs).
+            let from = written.as_micros() % 64_000_000;
+            assert!(
+                sent + 4 >= from && sent <= from + 33_000,
+                "{sent} vs {from}"
+            );
+            let twcc = element(3).expect("transport-wide sequence");
+            sequences.push(u16::from_be_bytes([twcc[0], twcc[1]]));
+        }
+    }
+    // In wire order; the numbers missing went to the probe's padding, which the receiver
+    // drops as duplicates before its host sees them.
+    assert!(sequences.len() >= 30, "{}", sequences.len());
+    let gaps: u64 = sequences
+        .windows(2)
+        .map(|w| u64::from(w[1].wrapping_sub(w[0])) - 1)
+        .sum();
+    let a = pair
+        .a
+        .media_stats(pair.a.transceiver("1").unwrap())
+        .unwrap();
+    assert!(gaps <= a.padding_packets_sent, "{sequences:?} {a:?}");
+    assert!(
+        sequences.windows(2).all(|w| w[1].wrapping_sub(w[0]) < 8),
+        "{sequences:?}"
+    );
+    let target = pair.a.bitrate_estimate().unwrap();
+    let parts = pair.a.bitrate_estimate_parts().unwrap();
+    assert!(parts.remb_bps.is_none(), "nobody sent REMB");
+    let mut json = String::new();
+    pair.a.write_stats_json(&mut json).unwrap();
+    assert!(
+        json.contains(&format!("\"availableOutgoingBitrate\":{target}")),
+        "{json}"
+    );
+    // Only the sender has one.
+    json.clear();
+    pair.b.write_stats_json(&mut json).unwrap();
+    assert!(!json.contains("availableOutgoingBitrate"));
 }

@@ -149,6 +149,56 @@ fn nack_answered_as_rtx_with_the_original_sequence_number_in_front() {
 }
 
 #[test]
+fn probe_padding_resends_the_recent_packet_that_fits_best_as_rtx() {
+    let packets = 64;
+    let config = HistoryConfig {
+        rtx: Some(Rtx::new(0x5555_0001, 100, 96, 97)),
+        ..Default::default()
+    };
+    let area = SendHistory::<Vec<u8>>::area_for(packets, 32 * 1024);
+    let mut history: SendHistory<Vec<u8>> = SendHistory::new(config, vec![0u8; area], packets);
+    let mut buf = [0u8; 1600];
+    // Nothing sent yet: nothing to pad with.
+    assert_eq!(history.poll_padding(1200, &mut buf).unwrap(), None);
+    // Sent packets of 1000, 400 and 1100 payload bytes; one of 1150 still unsent.
+    for (seq, len) in [(10u16, 1000), (11, 400), (12, 1100)] {
+        history
+            .record(ms(u64::from(seq)), &simple(seq, len))
+            .unwrap();
+    }
+    history.enqueue(ms(13), &simple(13, 1150)).unwrap();
+    // The largest that fits in 1100 bytes as RTX (12 + 2 + payload): seq 10.
+    let n = history.poll_padding(1100, &mut buf).unwrap().unwrap();
+    let original = simple(10, 1000);
+    let mut expected = original[..12].to_vec();
+    expected[1] = 97;
+    expected[2..4].copy_from_slice(&100u16.to_be_bytes());
+    expected[8..12].copy_from_slice(&0x5555_0001u32.to_be_bytes());
+    expected.extend_from_slice(&10u16.to_be_bytes());
+    expected.extend_from_slice(&original[12..]);
+    assert_eq!(&buf[..n], &expected[..]);
+    // Nothing fits in 200: the smallest sent one (the unsent packet never goes as padding).
+    let n = history.poll_padding(200, &mut buf).unwrap().unwrap();
+    assert_eq!(n, 12 + 2 + 400);
+    assert_eq!(u16::from_be_bytes([buf[12], buf[13]]), 11);
+    assert_eq!(
+        u16::from_be_bytes([buf[2], buf[3]]),
+        101,
+        "RTX numbers move on"
+    );
+    // Padding is neither a retransmission nor bound by the NACK budget; it is counted.
+    assert_eq!(history.stats().padding_packets, 2);
+    assert_eq!(history.stats().retransmitted_packets, 0);
+    assert_eq!(history.unsent_len(), 1);
+    assert_eq!(history.unsent_bytes(), simple(13, 1150).len() as u64);
+    // Without RTX there is no padding.
+    let mut plain: SendHistory<Vec<u8>> =
+        SendHistory::new(HistoryConfig::default(), vec![0u8; area], packets);
+    plain.record(ms(1), &simple(1, 500)).unwrap();
+    assert_eq!(plain.poll_padding(1200, &mut buf).unwrap(), None);
+}
+
+#[test]
 fn without_rtx_the_original_packet_is_sent_again() {
     let (ring, packets) = (16 * 1024, 64);
     let mut history: SendHistory<Vec<u8>> = SendHistory::new(

@@ -67,9 +67,9 @@ pub use data_channel::{DataChannel, ReadyState};
 pub use ice::IceState;
 use media::Media;
 pub use media::{
-    AUDIO_CODECS, AUDIO_EXTENSIONS, AreaUse, BitrateLimitsError, Codec, Direction, KeyframeKind,
-    MAX_PREFERENCES, MAX_TONES, MEDIA_AREAS, MediaData, MediaError, MediaKind, MediaStats,
-    RtpSource, TransceiverId, VIDEO_CODECS, VIDEO_EXTENSIONS,
+    AUDIO_CODECS, AUDIO_EXTENSIONS, AreaUse, BandwidthUsage, BitrateLimitsError, Codec, Direction,
+    EstimateParts, KeyframeKind, MAX_PREFERENCES, MAX_TONES, MEDIA_AREAS, MediaData, MediaError,
+    MediaKind, MediaStats, RtpSource, TransceiverId, VIDEO_CODECS, VIDEO_EXTENSIONS,
 };
 use sctp::StreamId;
 pub use sctp::{ChannelOptions, MessageKind, Reliability};

@@ -205,6 +205,9 @@ pub struct CandidatePairStats<'r> {
     pub requests_received: u64,
     /// `responsesSent`: our success responses to them.
     pub responses_sent: u64,
+    /// `availableOutgoingBitrate` in bit/s: the bandwidth estimator's target, on the selected
+    /// pair of a Peer that sends media.
+    pub available_outgoing_bitrate: Option<u64>,
 }
 
 /// What went over the selected pair besides STUN.
@@ -503,6 +506,9 @@ impl<'r> StatsEntry<'r> {
                 member("consentRequestsSent", Uint(e.consent_requests_sent))?;
                 member("requestsReceived", Uint(e.requests_received))?;
                 member("responsesSent", Uint(e.responses_sent))?;
+                if let Some(bps) = e.available_outgoing_bitrate {
+                    member("availableOutgoingBitrate", Uint(bps))?;
+                }
             }
             StatsEntry::LocalCandidate(e) | StatsEntry::RemoteCandidate(e) => {
                 member("transportId", Str(&StatsId::Transport))?;
@@ -701,6 +707,9 @@ impl<
                 consent_requests_sent: p.consent_requests_sent,
                 requests_received: p.requests_received,
                 responses_sent: p.responses_sent,
+                available_outgoing_bitrate: self
+                    .bitrate_estimate()
+                    .filter(|_| p.selected && self.media.sends()),
             }));
         }
         let candidate = |local, c| candidate_stats(timestamp, local, c);

@@ -411,6 +411,9 @@ impl<
         buf: &mut [u8],
     ) -> Result<Option<Range<usize>>, BufferTooSmall> {
         let (base, now) = (buf.as_ptr() as usize, self.now);
+        // While media flows, DATA waits for the pacer's grant (`media/pacing.rs`); control
+        // chunks never wait, and DATA bundled with them is charged like any other.
+        let data_may_send = self.data_may_send();
         let Some(run) = self.transport.running_mut() else {
             return Ok(None);
         };
@@ -420,9 +423,16 @@ impl<
         if !run.dtls.is_connected() {
             return Ok(None);
         }
+        if !data_may_send && !run.sctp.control_waiting() && !run.close_pending {
+            return Ok(None);
+        }
         // One SCTP packet into one record: DTLS keeps it until we poll it out just below.
+        let mut data_sent = 0;
         let sealed = match run.sctp.poll_transmit(buf)? {
-            Some(packet) => run.dtls.send(packet).is_ok(),
+            Some(packet) => {
+                data_sent = packet.len();
+                run.dtls.send(packet).is_ok()
+            }
             None if run.close_pending => {
                 // `close()` ran and SCTP's ABORT is out: now the close_notify.
                 run.close_pending = false;
@@ -434,7 +444,13 @@ impl<
         if !sealed {
             return Ok(None);
         }
-        Ok(run.dtls.poll_transmit(buf)?.map(|t| range_in(base, t)))
+        let out = run.dtls.poll_transmit(buf)?.map(|t| range_in(base, t));
+        if let Some(range) = &out
+            && data_sent > 0
+        {
+            self.on_data_sent(range.len());
+        }
+        Ok(out)
     }
 
     /// `close()`: SCTP aborts now; the ABORT goes out sealed before close_notify, so the

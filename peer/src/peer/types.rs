@@ -324,10 +324,11 @@ pub enum Event<'e> {
         /// PLI or FIR.
         kind: KeyframeKind,
     },
-    /// The bandwidth estimate moved by more than 5 % (the first once media starts): what
-    /// the host's encoders together should aim at ([`Peer::bitrate_estimate`]).
+    /// What the host's encoders together should aim at moved by more than 5 % (the first
+    /// once media starts): the bandwidth estimate ([`Peer::bitrate_estimate`]), less the
+    /// data channels' share (20 %) while a transfer waits beside the media.
     BitrateEstimate {
-        /// Bit/s, before SRTP and header overhead.
+        /// Bit/s of RTP as it leaves (headers and the SRTP tag included).
         target_bps: u64,
     },
     /// A DTMF tone started (`ontonechange` with the tone), or the tone buffer ran out

@@ -188,8 +188,8 @@ impl<
         let inner = buf
             .get_mut(head..)
             .ok_or(BufferTooSmall { needed: head + 1 })?;
-        // DTLS's own records (handshake, retransmissions) before media; media before SCTP,
-        // whose congestion control yields to it (until the pacer shares one budget).
+        // DTLS's own records (handshake, retransmissions) before media; media and SCTP's
+        // DATA as the pacer's one budget lets them out (`media/pacing.rs`).
         let out = match self.transport_handshake_transmit(inner).map_err(grow)? {
             Some(r) => Some(r),
             None => match self.media_transmit(inner).map_err(grow)? {

@@ -117,6 +117,13 @@ impl<const N: usize> NackRequests<N> {
         self.window().filter(|&s| self.entry(s).is_some())
     }
 
+    /// Whether `sequence` is a hole still asked for (not received, not given up): a
+    /// retransmission of anything else is a duplicate (a probe's padding, say).
+    #[must_use]
+    pub fn is_missing(&self, sequence: u16) -> bool {
+        self.missing().any(|s| s as u16 == sequence)
+    }
+
     /// Notes a packet received at `now` (original or retransmission).
     pub fn record(&mut self, now: Instant, sequence: u16) {
         let now = self.now.advance(now);

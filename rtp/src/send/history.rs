@@ -214,6 +214,8 @@ pub struct HistoryStats {
     pub retransmitted_packets: u64,
     /// Their bytes (as written: with the OSN for RTX).
     pub retransmitted_bytes: u64,
+    /// Sent packets resent as RTX to pad a bandwidth probe.
+    pub padding_packets: u64,
     /// NACKed packets no longer in the ring (overwritten, or never recorded).
     pub dropped_nack_overwritten: u64,
     /// NACKed sequence numbers not sent yet: after the newest kept, or still in the queue (a
@@ -245,6 +247,8 @@ pub struct Retransmission<'b> {
 const FIXED_HEADER: usize = 12;
 /// One byte of budget, in the token bucket's units (the bucket refills per microsecond).
 const MICROS_PER_SECOND: u64 = 1_000_000;
+/// How far back from the newest packet padding looks for one that fits.
+const PADDING_CANDIDATES: u16 = 16;
 
 /// The send history and send queue of one RTP stream, over one byte area `A` (borrowed or
 /// owned); `PENDING` retransmissions can wait between [`handle_nack`](Self::handle_nack) and
@@ -281,6 +285,7 @@ pub struct SendHistory<A, const PENDING: usize = 64> {
     newest_extended: u64,
     /// Packets waiting in the queue, and the extended number of the oldest of them.
     unsent: usize,
+    unsent_bytes: u64,
     first_unsent: u64,
     rtx_sequence: u16,
     /// Budget in byte-microseconds: one byte costs a million.
@@ -348,6 +353,7 @@ impl<A: Area, const PENDING: usize> SendHistory<A, PENDING> {
             newest: None,
             newest_extended: 0,
             unsent: 0,
+            unsent_bytes: 0,
             first_unsent: 0,
             refilled_at: Instant::ZERO,
             now: Instant::ZERO,
@@ -407,6 +413,7 @@ impl<A: Area, const PENDING: usize> SendHistory<A, PENDING> {
         }
         self.newest = None;
         self.unsent = 0;
+        self.unsent_bytes = 0;
         self.pending.clear();
     }
 
@@ -507,6 +514,7 @@ impl<A: Area, const PENDING: usize> SendHistory<A, PENDING> {
                 self.first_unsent = extended;
             }
             self.unsent += 1;
+            self.unsent_bytes += u64::from(len);
         }
         self.stats.recorded += 1;
         Ok(())
@@ -516,6 +524,18 @@ impl<A: Area, const PENDING: usize> SendHistory<A, PENDING> {
     #[must_use]
     pub fn unsent_len(&self) -> usize {
         self.unsent
+    }
+
+    /// Bytes waiting in the queue (what a pacer drains).
+    #[must_use]
+    pub fn unsent_bytes(&self) -> u64 {
+        self.unsent_bytes
+    }
+
+    /// Retransmissions waiting for [`poll_transmit`](Self::poll_transmit).
+    #[must_use]
+    pub fn retransmissions_waiting(&self) -> usize {
+        self.pending.len()
     }
 
     /// The length of the packet [`poll_unsent`](Self::poll_unsent) hands out next.
@@ -590,6 +610,7 @@ impl<A: Area, const PENDING: usize> SendHistory<A, PENDING> {
         record.last_sent = now;
         self.write_record(self.index_of(record.extended), &record);
         self.unsent -= 1;
+        self.unsent_bytes = self.unsent_bytes.saturating_sub(len as u64);
         self.stats.sent_from_queue += 1;
         // The next unsent packet is the next kept after this one that is still unsent: the
         // numbers between were skipped by the sender or recorded as sent by the caller.
@@ -599,7 +620,10 @@ impl<A: Area, const PENDING: usize> SendHistory<A, PENDING> {
             match next {
                 Some(next) => self.first_unsent = next,
                 // Every unsent packet lies between; the fallback is never taken.
-                None => self.unsent = 0,
+                None => {
+                    self.unsent = 0;
+                    self.unsent_bytes = 0;
+                }
             }
         }
         Ok(Some(len))
@@ -705,34 +729,14 @@ impl<A: Area, const PENDING: usize> SendHistory<A, PENDING> {
             };
             match rtx {
                 Some((rtx, payload_type)) => {
-                    // Recorded packets passed `layout`; the fallback is never taken.
-                    let Layout { header, padding } = layout(packet).unwrap_or(Layout {
-                        header: FIXED_HEADER,
-                        padding: 0,
-                    });
-                    let head = packet.get(..header).unwrap_or_default();
-                    let body = packet
-                        .get(header..packet.len() - padding)
-                        .unwrap_or_default();
-                    let (out_head, out_rest) = out.split_at_mut(head.len().min(out.len()));
-                    out_head.copy_from_slice(head);
-                    // The padding stays behind (as aiortc and GStreamer do): clear P. Keep the
-                    // marker bit; give the RTX payload type, sequence number and SSRC.
-                    if let Some(b) = out_head.get_mut(0) {
-                        *b &= !0x20;
-                    }
-                    if let Some(b) = out_head.get_mut(1) {
-                        *b = (*b & 0x80) | (payload_type & 0x7f);
-                    }
-                    if let Some(b) = out_head.get_mut(2..4) {
-                        b.copy_from_slice(&self.rtx_sequence.to_be_bytes());
-                    }
-                    if let Some(b) = out_head.get_mut(8..12) {
-                        b.copy_from_slice(&rtx.ssrc.to_be_bytes());
-                    }
-                    let (osn, payload) = out_rest.split_at_mut(2.min(out_rest.len()));
-                    osn.copy_from_slice(&sequence.to_be_bytes());
-                    payload.copy_from_slice(body);
+                    write_rtx(
+                        packet,
+                        sequence,
+                        rtx.ssrc,
+                        payload_type,
+                        self.rtx_sequence,
+                        out,
+                    );
                     self.rtx_sequence = self.rtx_sequence.wrapping_add(1);
                 }
                 None => out.copy_from_slice(packet),
@@ -746,6 +750,69 @@ impl<A: Area, const PENDING: usize> SendHistory<A, PENDING> {
                 rtx: rtx.is_some(),
             }));
         }
+    }
+
+    /// Padding for a bandwidth probe: a recently sent packet resent as RTX, the largest of
+    /// the newest few that fits in `size` (else the smallest), so the probe's bytes are
+    /// useful if the original was lost and harmless if not (the receiver drops duplicates).
+    /// Nothing when RTX is not configured or nothing was sent yet. Neither the NACK budget
+    /// nor the resend interval applies; it is counted in `padding_packets`.
+    ///
+    /// # Errors
+    ///
+    /// [`BufferTooSmall`] with the size needed.
+    pub fn poll_padding(
+        &mut self,
+        size: usize,
+        buf: &mut [u8],
+    ) -> Result<Option<usize>, BufferTooSmall> {
+        let Some(rtx) = self.config.rtx else {
+            return Ok(None);
+        };
+        let Some(newest) = self.newest else {
+            return Ok(None);
+        };
+        // (sequence, RTX length, RTX payload type) of the best candidate so far.
+        let mut best: Option<(u16, usize, u8)> = None;
+        for back in 0..PADDING_CANDIDATES {
+            let sequence = newest.wrapping_sub(back);
+            let Some(record) = self.find(sequence).filter(|r| !r.unsent) else {
+                continue;
+            };
+            let Some(packet) = self.bytes_of(&record) else {
+                continue;
+            };
+            let Some(pt) = rtx.payload_type_for(payload_type_of(packet)) else {
+                continue;
+            };
+            let len = rtx_len(packet);
+            let better = match best {
+                None => true,
+                Some((_, b, _)) if b > size => len < b,
+                Some((_, b, _)) => len <= size && len > b,
+            };
+            if better {
+                best = Some((sequence, len, pt));
+            }
+        }
+        let Some((sequence, len, payload_type)) = best else {
+            return Ok(None);
+        };
+        let Some(out) = buf.get_mut(..len) else {
+            return Err(BufferTooSmall { needed: len });
+        };
+        let packet = self.get(sequence).unwrap_or_default();
+        write_rtx(
+            packet,
+            sequence,
+            rtx.ssrc,
+            payload_type,
+            self.rtx_sequence,
+            out,
+        );
+        self.rtx_sequence = self.rtx_sequence.wrapping_add(1);
+        self.stats.padding_packets += 1;
+        Ok(Some(len))
     }
 
     /// The bytes of retransmission budget available now (after refilling to `now`).
@@ -839,6 +906,48 @@ fn layout(packet: &[u8]) -> Option<Layout> {
         header: packet.header_len(),
         padding: packet.padding_len(),
     })
+}
+
+/// `packet` (sequence number `sequence`) as RTX into `out` (exactly [`rtx_len`] bytes): the
+/// header with the RTX payload type, sequence number and SSRC, the original sequence number,
+/// the payload. The padding stays behind (as aiortc and GStreamer do): P is cleared; the
+/// marker bit is kept.
+fn write_rtx(
+    packet: &[u8],
+    sequence: u16,
+    ssrc: u32,
+    payload_type: u8,
+    rtx_sequence: u16,
+    out: &mut [u8],
+) {
+    // Recorded packets passed `layout`; the fallback is never taken.
+    let Layout { header, padding } = layout(packet).unwrap_or(Layout {
+        header: FIXED_HEADER,
+        padding: 0,
+    });
+    let head = packet.get(..header).unwrap_or_default();
+    let body = packet
+        .get(header..packet.len() - padding)
+        .unwrap_or_default();
+    let (out_head, out_rest) = out.split_at_mut(head.len().min(out.len()));
+    out_head.copy_from_slice(head);
+    if let Some(b) = out_head.get_mut(0) {
+        *b &= !0x20;
+    }
+    if let Some(b) = out_head.get_mut(1) {
+        *b = (*b & 0x80) | (payload_type & 0x7f);
+    }
+    if let Some(b) = out_head.get_mut(2..4) {
+        b.copy_from_slice(&rtx_sequence.to_be_bytes());
+    }
+    if let Some(b) = out_head.get_mut(8..12) {
+        b.copy_from_slice(&ssrc.to_be_bytes());
+    }
+    let (osn, payload) = out_rest.split_at_mut(2.min(out_rest.len()));
+    osn.copy_from_slice(&sequence.to_be_bytes());
+    if let Some(payload) = payload.get_mut(..body.len()) {
+        payload.copy_from_slice(body);
+    }
 }
 
 /// The length of `packet` as RTX: two bytes more for the OSN, the padding left behind.

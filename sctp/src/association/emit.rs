@@ -43,7 +43,51 @@ impl<S: Area, const CHUNKS: usize, const CHANNELS: usize> Association<S, CHUNKS,
         Ok(Some(packet))
     }
 
-    pub(super) fn has_output(&self) -> bool {
+    /// Whether DATA (new or retransmitted) waits that the windows allow out now: what a pacer
+    /// sharing the path with other traffic weighs ([`poll_transmit`](Self::poll_transmit)
+    /// sends it whenever called).
+    ///
+    /// It says exactly what the next [`poll_transmit`](Self::poll_transmit) would do about
+    /// DATA (the same window checks as `emit_data`), so a pacer that grants a send on it is
+    /// never left waiting on a packet that does not come.
+    #[must_use]
+    pub fn data_waiting(&self) -> bool {
+        if !matches!(
+            self.state,
+            State::Established | State::ShutdownPending | State::ShutdownReceived
+        ) {
+            return false;
+        }
+        let window = self.congestion.window();
+        if self.retransmit_count > 0 {
+            let now = self.now.as_micros();
+            let mut at = self.send.head();
+            while at < self.send.next_unsent {
+                let Some((meta, next)) = self.send.entry(at) else {
+                    return false;
+                };
+                if meta.state == ChunkState::Retransmit {
+                    let expired = self.peer_caps.forward_tsn
+                        && (meta.retransmits >= meta.max_retransmits || now >= meta.expires_at);
+                    return expired
+                        || self.fast_retransmit_budget
+                        || self.flight == 0
+                        || self.flight + usize::from(meta.len) <= window;
+                }
+                at = next;
+            }
+            return false;
+        }
+        let Some((meta, _)) = self.send.entry(self.send.next_unsent) else {
+            return false;
+        };
+        self.flight == 0 || (self.flight < window && usize::from(meta.len) <= self.peer_rwnd)
+    }
+
+    /// Whether a control chunk (handshake, SACK, HEARTBEAT-ACK, SHUTDOWN, ABORT, RE-CONFIG ...)
+    /// waits: a pacer lets these out at once.
+    #[must_use]
+    pub fn control_waiting(&self) -> bool {
         let p = self.pending;
         p.init
             || p.cookie_echo
@@ -58,6 +102,10 @@ impl<S: Area, const CHUNKS: usize, const CHANNELS: usize> Association<S, CHUNKS,
             || self.init_ack_reply.is_some()
             || self.heartbeat_echo_len.is_some()
             || self.reconfig_response_count > 0
+    }
+
+    pub(super) fn has_output(&self) -> bool {
+        self.control_waiting()
             || (self.is_established_like()
                 && (self.retransmit_count > 0 || self.send.next_unsent < self.send.tail()))
     }

@@ -17,7 +17,7 @@
 //!   media_transmit: feedback due ─► transport-cc (alone with reduced size, else after an RR)
 //! ```
 //!
-//! Memory: the estimator (1000 bytes) is inline, the one cost a Peer without transceivers
+//! Memory: the estimator (1000 bytes) and the pacing budget are inline, the one cost a Peer without transceivers
 //! (`SmallPeer`, firmware) pays; the send record is
 //! `[[TwccSlot; RECORD_PER_TRANSCEIVER]; TRANSCEIVERS]`, one table viewed flat, so such a
 //! Peer carries none and a host's record grows with the streams it may send. The arrival ring
@@ -27,7 +27,8 @@
 
 use super::*;
 pub use peerless_cc::LimitsError as BitrateLimitsError;
-use peerless_cc::{BitrateLimits, Estimator, LimitsError};
+pub use peerless_cc::{BandwidthUsage, EstimateParts};
+use peerless_cc::{BitrateLimits, Estimator, LimitsError, PacerConfig, PacingBudget};
 use peerless_rtp::packet::Packet;
 use peerless_rtp::receive::TccStatus;
 use peerless_rtp::receive::twcc::{TwccConfig, TwccFeedback};
@@ -53,9 +54,19 @@ pub(in crate::peer) fn arrivals() -> TwccFeedback<ARRIVALS> {
     })
 }
 
-/// The estimator and the transport-wide send record.
+/// Media counts as flowing this long after its last packet: while it does, probes run and
+/// data-channel packets share the pacer's budget; after, SCTP alone decides (a data-only
+/// session is not held to an estimate nothing measures).
+const MEDIA_ACTIVE: core::time::Duration = core::time::Duration::from_secs(1);
+
+/// The estimator, the pacing budget and the transport-wide send record.
 pub(in crate::peer) struct Congestion<const TRANSCEIVERS: usize> {
     estimator: Estimator,
+    pub(in crate::peer) budget: PacingBudget,
+    /// When the last RTP packet left.
+    media_sent_at: Option<Instant>,
+    /// The encoders' target last announced (`Event::BitrateEstimate`).
+    announced_bps: Option<u64>,
     record: [[TwccSlot; RECORD_PER_TRANSCEIVER]; TRANSCEIVERS],
     next_sequence: u16,
     /// Feedback entries about packets the record no longer holds.
@@ -65,8 +76,12 @@ pub(in crate::peer) struct Congestion<const TRANSCEIVERS: usize> {
 impl<const TRANSCEIVERS: usize> Congestion<TRANSCEIVERS> {
     /// `None` only if the estimator refused its default limits (they are ordered).
     pub(in crate::peer) fn new(first_sequence: u16) -> Option<Self> {
+        let estimator = Estimator::new(BitrateLimits::default()).ok()?;
         Some(Congestion {
-            estimator: Estimator::new(BitrateLimits::default()).ok()?,
+            budget: PacingBudget::new(PacerConfig::default(), estimator.target_bps()),
+            media_sent_at: None,
+            announced_bps: None,
+            estimator,
             record: [[TwccSlot::EMPTY; RECORD_PER_TRANSCEIVER]; TRANSCEIVERS],
             next_sequence: first_sequence,
             dropped_feedback_unknown: 0,
@@ -78,11 +93,21 @@ impl<const TRANSCEIVERS: usize> Congestion<TRANSCEIVERS> {
         self.next_sequence
     }
 
-    /// The packet with `sequence` left at `now`, `size` bytes on the wire.
-    pub(in crate::peer) fn on_sent(&mut self, now: Instant, sequence: u16, size: usize) {
-        let mut record = TwccSendRecord::resume(self.record.as_flattened_mut(), sequence);
-        record.on_sent(now, size);
-        self.next_sequence = record.next_sequence();
+    /// An RTP packet left at `now`, `size` bytes on the wire, numbered `sequence` if it
+    /// carries the transport-wide element.
+    pub(in crate::peer) fn on_sent(&mut self, now: Instant, sequence: Option<u16>, size: usize) {
+        self.media_sent_at = Some(now);
+        if let Some(sequence) = sequence {
+            let mut record = TwccSendRecord::resume(self.record.as_flattened_mut(), sequence);
+            record.on_sent(now, size);
+            self.next_sequence = record.next_sequence();
+        }
+    }
+
+    /// Whether media left recently (`MEDIA_ACTIVE`).
+    pub(in crate::peer) fn media_active(&self, now: Instant) -> bool {
+        self.media_sent_at
+            .is_some_and(|at| now.saturating_duration_since(at) < MEDIA_ACTIVE)
     }
 
     /// Transport-wide feedback from the peer.
@@ -90,10 +115,17 @@ impl<const TRANSCEIVERS: usize> Congestion<TRANSCEIVERS> {
         let mut record = TwccSendRecord::resume(self.record.as_flattened_mut(), 0);
         self.estimator.on_feedback(now, record.feedback(feedback));
         self.dropped_feedback_unknown += record.stats().dropped_feedback_unknown;
+        self.follow_target(now);
     }
 
     pub(in crate::peer) fn on_remb(&mut self, now: Instant, bps: u64) {
         self.estimator.on_remb(now, bps);
+        self.follow_target(now);
+    }
+
+    /// The pacer spends what the estimator allows.
+    fn follow_target(&mut self, now: Instant) {
+        self.budget.set_target(now, self.estimator.target_bps());
     }
 
     pub(in crate::peer) fn set_round_trip_time(&mut self, rtt: core::time::Duration) {
@@ -105,46 +137,73 @@ impl<const TRANSCEIVERS: usize> Congestion<TRANSCEIVERS> {
         now: Instant,
         limits: BitrateLimits,
     ) -> Result<(), LimitsError> {
-        self.estimator.set_bitrate_limits(now, limits)
+        self.estimator.set_bitrate_limits(now, limits)?;
+        self.follow_target(now);
+        Ok(())
     }
 
     pub(in crate::peer) fn target_bps(&self) -> u64 {
         self.estimator.target_bps()
     }
 
-    /// The target to announce, when it moved enough.
-    pub(in crate::peer) fn poll_target(&mut self) -> Option<u64> {
-        match self.estimator.poll_event()? {
-            peerless_cc::Event::BitrateEstimate { target_bps } => Some(target_bps),
-            _ => None,
+    /// The encoders' share of the target to announce, when it moved by more than 5 %: the
+    /// whole target, less data's share while a transfer waits beside the media (the pacer
+    /// gives data that share whatever the encoders do, so announcing it keeps the two
+    /// within the target together).
+    pub(in crate::peer) fn poll_target(&mut self, backlog: &peerless_cc::Backlog) -> Option<u64> {
+        let media = self.budget.media_target_bps(backlog);
+        let moved = self
+            .announced_bps
+            .is_none_or(|a| media.abs_diff(a).saturating_mul(20) > a);
+        if !moved {
+            return None;
         }
+        self.announced_bps = Some(media);
+        Some(media)
     }
 
-    pub(in crate::peer) fn poll_timeout(&self) -> Option<Instant> {
-        self.estimator.poll_timeout()
+    /// The estimator's deadline (probes, an overdue result): only while media flows, since
+    /// probes wait for media to carry them.
+    pub(in crate::peer) fn poll_timeout(&self, now: Instant) -> Option<Instant> {
+        self.estimator
+            .poll_timeout()
+            .filter(|_| self.media_active(now))
     }
 
-    pub(in crate::peer) fn handle_timeout(&mut self, now: Instant) {
+    /// `wants_more`: data waits beside the media, so more than the target would be used: a
+    /// probe finds out whether the path has it (at most one every few seconds).
+    pub(in crate::peer) fn handle_timeout(&mut self, now: Instant, wants_more: bool) {
+        self.budget.handle_timeout(now);
+        if !self.media_active(now) {
+            return;
+        }
+        if wants_more {
+            let target = self.estimator.target_bps();
+            self.estimator
+                .set_desired_bitrate(now, target.saturating_mul(2));
+        }
         self.estimator.handle_timeout(now);
-        // Probe clusters need a pacer to send padding (issue 16's second part): until it
-        // lands they are taken and left, so the estimator finds them unanswered and gives up.
-        while self.estimator.poll_probe(now).is_some() {}
+        while let Some(cluster) = self.estimator.poll_probe(now) {
+            self.budget.start_probe(now, &cluster);
+        }
+        self.follow_target(now);
     }
 }
 
-/// Writes `sequence` into the transport-wide sequence element (id `id`, two bytes) of the
-/// unprotected RTP packet in `packet`; false when the packet has no such element. The element
-/// is found with the rtp crate's own reader; its place in `packet` is where its data lies.
-pub(in crate::peer) fn patch_transport_sequence(packet: &mut [u8], id: u8, sequence: u16) -> bool {
+/// Writes `value` over the data of the header extension element `id` of the unprotected RTP
+/// packet in `packet` (an element written as a placeholder of the same length); false when the
+/// packet has no such element. The element is found with the rtp crate's own reader; its
+/// place in `packet` is where its data lies.
+pub(in crate::peer) fn patch_extension(packet: &mut [u8], id: u8, value: &[u8]) -> bool {
     let base = packet.as_ptr() as usize;
     let place = Packet::parse(packet).ok().and_then(|view| {
         view.extensions()
-            .find(|e| e.id == id && e.data.len() == 2)
+            .find(|e| e.id == id && e.data.len() == value.len())
             .map(|e| range_in(base, e.data))
     });
     match place.and_then(|r| packet.get_mut(r)) {
-        Some(value) => {
-            value.copy_from_slice(&sequence.to_be_bytes());
+        Some(data) => {
+            data.copy_from_slice(value);
             true
         }
         None => false,
@@ -194,19 +253,21 @@ impl<
         self.media.congestion.as_ref().map(Congestion::target_bps)
     }
 
+    /// What the estimate is made of: the delay-based and loss-based rates, the peer's REMB,
+    /// the acknowledged rate, the round trip; `None` in a Peer without transceivers.
+    #[must_use]
+    pub fn bitrate_estimate_parts(&self) -> Option<EstimateParts> {
+        self.media.congestion.as_ref().map(|c| c.estimator.parts())
+    }
+
     /// The estimate to announce (`Event::BitrateEstimate`): once something is sent, when it
     /// moved by more than 5 %.
     pub(in crate::peer) fn poll_bitrate_estimate(&mut self) -> Option<u64> {
-        let sending = self
-            .media
-            .transceivers
-            .iter()
-            .flatten()
-            .any(|t| t.send.is_some());
-        if !sending {
+        if !self.media.sends() {
             return None;
         }
-        self.media.congestion.as_mut()?.poll_target()
+        let backlog = self.backlog(self.now);
+        self.media.congestion.as_mut()?.poll_target(&backlog)
     }
 }
 
@@ -311,7 +372,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_transport_sequence_is_patched_in_either_extension_form() {
+    fn an_extension_placeholder_is_patched_in_either_extension_form() {
         for form in [ExtensionForm::OneByte, ExtensionForm::TwoByte] {
             let elements = [
                 Element {
@@ -329,13 +390,15 @@ mod tests {
             let mut packet = [0u8; 64];
             let len = header.emit(b"payload", &mut packet).unwrap_or(0);
             let packet = &mut packet[..len];
-            assert!(patch_transport_sequence(packet, 3, 0xbeef));
+            assert!(patch_extension(packet, 3, &0xbeef_u16.to_be_bytes()));
             let view = Packet::parse(packet).unwrap();
             let got: [(u8, &[u8]); 2] = [(3, &[0xbe, 0xef]), (4, b"1")];
             assert!(view.extensions().map(|e| (e.id, e.data)).eq(got));
             assert_eq!(view.payload(), b"payload");
             // No such element: nothing written.
-            assert!(!patch_transport_sequence(packet, 5, 1));
+            assert!(!patch_extension(packet, 5, &[0, 1]));
+            // Nor over an element of another length.
+            assert!(!patch_extension(packet, 4, &[0, 1]));
         }
     }
 }

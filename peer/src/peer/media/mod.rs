@@ -27,13 +27,14 @@ mod api;
 mod congestion;
 mod dtmf;
 mod negotiate;
+mod pacing;
 mod raw;
 mod receive;
 mod rtcp;
 mod send;
 
-pub use congestion::BitrateLimitsError;
 pub(super) use congestion::Congestion;
+pub use congestion::{BandwidthUsage, BitrateLimitsError, EstimateParts};
 pub(super) use dtmf::Dtmf;
 pub use dtmf::MAX_TONES;
 pub(super) use negotiate::Negotiated;
@@ -190,6 +191,8 @@ pub struct MediaStats {
     pub frames_sent: u64,
     /// Retransmissions sent (RTX or the original resent).
     pub retransmissions_sent: u64,
+    /// Recent packets resent as RTX to pad a bandwidth probe.
+    pub padding_packets_sent: u64,
     /// NACK feedback messages received.
     pub nacks_received: u64,
     /// PLI received.
@@ -214,6 +217,9 @@ pub struct MediaStats {
     pub firs_sent: u64,
     /// RTX packets received and restored.
     pub rtx_received: u64,
+    /// RTX packets for packets already received (a probe's padding, or a retransmission
+    /// that crossed its original): dropped, counted neither as received nor as RTX.
+    pub duplicates_received: u64,
     /// Interarrival jitter in RTP timestamp units (the largest layer's).
     pub jitter: u32,
     /// Round-trip time from the peer's reception reports, in microseconds.
@@ -473,6 +479,11 @@ impl<S: Area, const TRANSCEIVERS: usize> Media<S, TRANSCEIVERS> {
         }
     }
 
+    /// Whether any transceiver has a send stream.
+    pub(super) fn sends(&self) -> bool {
+        self.transceivers.iter().flatten().any(|t| t.send.is_some())
+    }
+
     /// Whether any transceiver exists (a description then carries media sections).
     pub(super) fn any(&self) -> bool {
         self.transceivers.iter().any(Option::is_some)
@@ -481,9 +492,10 @@ impl<S: Area, const TRANSCEIVERS: usize> Media<S, TRANSCEIVERS> {
 
 use sdp::jsep::CodecCapability;
 
-/// The feedback we answer and send for video: NACK (with RTX), PLI, FIR and transport-wide
-/// feedback (for the bandwidth estimator, `congestion.rs`).
-const VIDEO_FEEDBACK: &[&str] = &["nack", "nack pli", "ccm fir", "transport-cc"];
+/// The feedback we answer and send for video: NACK (with RTX), PLI, FIR, transport-wide
+/// feedback (for the bandwidth estimator, `congestion.rs`), and REMB from peers that only
+/// estimate on their side (it caps our estimate).
+const VIDEO_FEEDBACK: &[&str] = &["goog-remb", "nack", "nack pli", "ccm fir", "transport-cc"];
 
 /// For Opus: transport-wide feedback, so audio packets count in the estimate as browsers'
 /// do.
@@ -584,16 +596,21 @@ const fn rtx(payload_type: u8, apt: &'static str) -> CodecCapability<'static> {
     }
 }
 
-/// The header extensions we offer and accept for audio: the mid (BUNDLE demultiplexing) and
-/// the transport-wide sequence number (the bandwidth estimator's feedback).
-pub const AUDIO_EXTENSIONS: &[sdp::attr::Extmap<'static>] =
-    &[extmap(4, MID_URI), extmap(3, TRANSPORT_CC_URI)];
+/// The header extensions we offer and accept for audio: the mid (BUNDLE demultiplexing), the
+/// transport-wide sequence number (our estimator's feedback) and the absolute send time (the
+/// receive-side estimate of peers that send REMB instead).
+pub const AUDIO_EXTENSIONS: &[sdp::attr::Extmap<'static>] = &[
+    extmap(4, MID_URI),
+    extmap(3, TRANSPORT_CC_URI),
+    extmap(2, ABS_SEND_TIME_URI),
+];
 
-/// For video: the mid, the transport-wide sequence number, and the rid and repaired rid of
-/// simulcast layers we receive.
+/// For video: the mid, the transport-wide sequence number, the absolute send time, and the
+/// rid and repaired rid of simulcast layers we receive.
 pub const VIDEO_EXTENSIONS: &[sdp::attr::Extmap<'static>] = &[
     extmap(4, MID_URI),
     extmap(3, TRANSPORT_CC_URI),
+    extmap(2, ABS_SEND_TIME_URI),
     extmap(10, "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"),
     extmap(11, "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"),
 ];
@@ -601,6 +618,7 @@ pub const VIDEO_EXTENSIONS: &[sdp::attr::Extmap<'static>] = &[
 const MID_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:mid";
 /// draft-holmer-rmcat-transport-wide-cc-extensions-01 §2 (browsers offer this URI).
 const TRANSPORT_CC_URI: &str = peerless_rtp::extension::uri::TRANSPORT_SEQUENCE_NUMBER;
+const ABS_SEND_TIME_URI: &str = peerless_rtp::extension::uri::ABS_SEND_TIME;
 
 const fn extmap(id: u16, uri: &'static str) -> sdp::attr::Extmap<'static> {
     sdp::attr::Extmap {

@@ -69,6 +69,8 @@ pub(in crate::peer) struct ReceiveStream<S> {
     bytes: u64,
     frames: u64,
     rtx: u64,
+    /// RTX packets for packets already here (not handed on).
+    duplicates: u64,
     pub(in crate::peer) nacks_sent: u64,
     pub(in crate::peer) plis_sent: u64,
     pub(in crate::peer) firs_sent: u64,
@@ -134,6 +136,7 @@ impl<S: Area> ReceiveStream<S> {
             bytes: 0,
             frames: 0,
             rtx: 0,
+            duplicates: 0,
             nacks_sent: 0,
             plis_sent: 0,
             firs_sent: 0,
@@ -360,6 +363,7 @@ impl<S: Area> ReceiveStream<S> {
         s.plis_sent += self.plis_sent;
         s.firs_sent += self.firs_sent;
         s.rtx_received += self.rtx;
+        s.duplicates_received += self.duplicates;
         s.jitter = s.jitter.max(self.stats.jitter());
         s.dropped += self.dropped;
     }
@@ -567,6 +571,14 @@ impl<
                 // Padding-only RTX probes: nothing to restore.
                 return;
             };
+            // A packet that is not a hole is a duplicate (a probe's padding resends recent
+            // packets; a retransmission may cross its original): it would count twice in the
+            // statistics, and a forwarding host's `write_rtp` refuses a number it already sent.
+            let sequence = u16::from_be_bytes(osn);
+            if r.nack.as_ref().is_some_and(|n| !n.is_missing(sequence)) {
+                r.duplicates += 1;
+                return;
+            }
             r.rtx += 1;
             let original = MediaPacket {
                 sequence: u16::from_be_bytes(osn),

@@ -7,7 +7,7 @@
 //!   out, per transceiver, round robin:
 //!        feedback due (NACK pairs, PLI/FIR)  -> RtcpSchedule::write_feedback
 //!        report due                          -> SR (we send) or RR + SDES CNAME
-//!        an RTP packet waiting               -> retransmission first, then the oldest
+//!   then RTP, as the pacing budget lets it out (`pacing.rs`)
 //!   every one protected in place with the outbound SRTP context
 //! ```
 
@@ -183,6 +183,8 @@ impl<
         {
             return Ok(None);
         }
+        // RTCP is never paced: it is small, and feedback is what the peer's estimator and
+        // loss recovery wait for.
         let start = self.media.next_sender;
         for k in 0..TRANSCEIVERS {
             let slot = (start + k) % TRANSCEIVERS.max(1);
@@ -192,42 +194,17 @@ impl<
             if let Some(len) = self.rtcp_for(slot, now, buf)? {
                 return Ok(self.protect(buf, len, true).map(|n| 0..n));
             }
-            let Some(Some(t)) = self.media.transceivers.get_mut(slot) else {
-                continue;
-            };
-            let Some(send) = t.send.as_mut() else {
-                continue;
-            };
-            if let Some(len) = send.poll_packet(now, buf)? {
-                self.media.next_sender = slot + 1;
-                if let Some(r) = self.media.rtcp.get_mut(slot).and_then(Option::as_mut) {
-                    r.on_rtp_sent(now);
-                }
-                // The transport-wide sequence number is taken as the packet leaves, so the
-                // feedback describes the order on the wire (retransmissions too).
-                let twcc = match (send.transport_sequence_id(), self.media.congestion.as_ref()) {
-                    (Some(id), Some(c)) => {
-                        let sequence = c.next_sequence();
-                        let packet = buf.get_mut(..len).unwrap_or_default();
-                        congestion::patch_transport_sequence(packet, id, sequence)
-                            .then_some(sequence)
-                    }
-                    _ => None,
-                };
-                let protected = self.protect(buf, len, false);
-                if let (Some(sequence), Some(n), Some(c)) =
-                    (twcc, protected, self.media.congestion.as_mut())
-                {
-                    c.on_sent(now, sequence, n);
-                }
-                return Ok(protected.map(|n| 0..n));
-            }
         }
-        Ok(None)
+        Ok(self.paced_transmit(now, buf)?.map(|n| 0..n))
     }
 
     /// Protects `len` bytes at the start of `buf` in place; the protected length.
-    fn protect(&mut self, buf: &mut [u8], len: usize, rtcp: bool) -> Option<usize> {
+    pub(in crate::peer) fn protect(
+        &mut self,
+        buf: &mut [u8],
+        len: usize,
+        rtcp: bool,
+    ) -> Option<usize> {
         let srtp = self.transport.running_mut()?.srtp.as_mut()?;
         let result = if rtcp {
             srtp.outbound.protect_rtcp(buf, len)
@@ -358,8 +335,10 @@ impl<
     pub(in crate::peer) fn media_timeout(&mut self, now: Instant) {
         self.dtmf_timeout(now);
         self.nack_pace_from_ice();
+        // Data waiting beside the media wants more than the target: probes look for it.
+        let wants_more = self.backlog(now).has(peerless_cc::Class::Data);
         if let Some(c) = self.media.congestion.as_mut() {
-            c.handle_timeout(now);
+            c.handle_timeout(now, wants_more);
         }
         for a in self.media.arrivals.iter_mut().flatten() {
             a.handle_timeout(now);
@@ -405,7 +384,7 @@ impl<
             .media
             .congestion
             .as_ref()
-            .and_then(Congestion::poll_timeout);
+            .and_then(|c| c.poll_timeout(self.now));
         // Feedback leaves on a transceiver's RTCP schedule: with none left (renegotiated
         // away), waiting arrivals are not a deadline.
         let reportable = self.media.rtcp.iter().any(Option::is_some);
@@ -419,6 +398,7 @@ impl<
         rtcp.chain(streams)
             .chain(self.dtmf_poll_timeout())
             .chain(congestion)
+            .chain(self.pacing_timeout())
             .chain(arrivals)
             .min()
     }

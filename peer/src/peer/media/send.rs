@@ -271,21 +271,54 @@ impl<S: Area> SendStream<S> {
 
     /// The next packet to send, unprotected, into `buf`: a retransmission first, else the
     /// oldest unsent original.
-    pub(in crate::peer) fn poll_packet(
+    /// The next retransmission a NACK asked for, into `buf`: its length.
+    pub(in crate::peer) fn poll_retransmission(
+        &mut self,
+        buf: &mut [u8],
+    ) -> Result<Option<usize>, BufferTooSmall> {
+        let Some(r) = self.history.poll_transmit(buf)? else {
+            return Ok(None);
+        };
+        self.retransmissions += 1;
+        // RFC 4588 §4: an RTX payload starts with the original sequence number.
+        let osn = if r.rtx { 2 } else { 0 };
+        let payload = peerless_rtp::packet::Packet::parse(r.packet)
+            .map_or(0, |p| p.payload().len().saturating_sub(osn));
+        self.retransmitted_bytes += payload as u64;
+        Ok(Some(r.packet.len()))
+    }
+
+    /// The oldest packet not sent yet, into `buf`: its length.
+    pub(in crate::peer) fn poll_unsent(
         &mut self,
         now: Instant,
         buf: &mut [u8],
     ) -> Result<Option<usize>, BufferTooSmall> {
-        if let Some(r) = self.history.poll_transmit(buf)? {
-            self.retransmissions += 1;
-            // RFC 4588 §4: an RTX payload starts with the original sequence number.
-            let osn = if r.rtx { 2 } else { 0 };
-            let payload = peerless_rtp::packet::Packet::parse(r.packet)
-                .map_or(0, |p| p.payload().len().saturating_sub(osn));
-            self.retransmitted_bytes += payload as u64;
-            return Ok(Some(r.packet.len()));
-        }
         self.history.poll_unsent(now, buf)
+    }
+
+    /// A recent packet again as RTX, about `size` bytes, to pad a bandwidth probe.
+    pub(in crate::peer) fn poll_padding(
+        &mut self,
+        size: usize,
+        buf: &mut [u8],
+    ) -> Result<Option<usize>, BufferTooSmall> {
+        self.history.poll_padding(size, buf)
+    }
+
+    /// Whether a NACKed packet waits to be resent.
+    pub(in crate::peer) fn retransmission_waiting(&self) -> bool {
+        self.history.retransmissions_waiting() > 0
+    }
+
+    /// Whether a packet waits to be sent the first time, and the bytes waiting.
+    pub(in crate::peer) fn unsent_bytes(&self) -> Option<u64> {
+        (self.history.unsent_len() > 0).then(|| self.history.unsent_bytes())
+    }
+
+    /// Whether this stream can pad a probe: RTX agreed and a packet sent to resend.
+    pub(in crate::peer) fn can_pad(&self) -> bool {
+        self.history.config().rtx.is_some() && self.history.stats().sent_from_queue > 0
     }
 
     /// The path's round trip: a packet asked for twice within half of it is resent once.
@@ -317,6 +350,11 @@ impl<S: Area> SendStream<S> {
             .id(extension::ExtensionKind::TransportSequenceNumber)
     }
 
+    /// The abs-send-time element's id, if agreed (REMB-only peers estimate from it).
+    pub(in crate::peer) fn abs_send_time_id(&self) -> Option<u8> {
+        self.extensions.id(extension::ExtensionKind::AbsSendTime)
+    }
+
     /// The media payload type last written, for the report's `codecId`.
     pub(in crate::peer) fn payload_type(&self) -> Option<u8> {
         self.pt
@@ -332,6 +370,7 @@ impl<S: Area> SendStream<S> {
         s.bytes_sent += self.sender.octets();
         s.frames_sent += self.frames;
         s.retransmissions_sent += self.retransmissions;
+        s.padding_packets_sent += self.history.stats().padding_packets;
     }
 }
 
@@ -347,13 +386,18 @@ fn resend_interval(rtt: core::time::Duration) -> core::time::Duration {
 /// The header extensions every packet of a stream carries. The transport-wide sequence
 /// element comes first, holding 0, so it sits at a known place: it is patched with the real
 /// number as the packet leaves (congestion.rs).
-fn packet_extensions<'m>(map: &'m ExtensionMap, mid: &str) -> ExtensionWriter<'m, 2, 40> {
+fn packet_extensions<'m>(map: &'m ExtensionMap, mid: &str) -> ExtensionWriter<'m, 3, 40> {
     let mut writer = ExtensionWriter::new(map);
+    // Placeholders: both are written as the packet leaves (`media_transmit`), so they tell
+    // the wire's order and time, not the encoder's.
     if map
         .id(extension::ExtensionKind::TransportSequenceNumber)
         .is_some()
     {
         let _ = writer.put(&extension::TransportSequenceNumber(0));
+    }
+    if map.id(extension::ExtensionKind::AbsSendTime).is_some() {
+        let _ = writer.put(&extension::AbsSendTime(0));
     }
     if mid_id(map).is_some() {
         let _ = writer.put(&extension::Mid(mid));

@@ -157,8 +157,9 @@ fn random_loss_without_congestion() {
 }
 
 /// RFC 8867 §5.1, variable available capacity with a single flow: 1, 2.5, 0.6, 1 Mbit/s
-/// from 0, 40, 60, 80 s for 100 s, 50 ms one-way delay, 300 ms queue. Printed per phase,
-/// the setup published evaluations of GCC use.
+/// from 0, 40, 60, 80 s for 100 s, 50 ms one-way delay, 300 ms queue. Printed per phase.
+/// (The nearest published GCC run, MMSys 2016 §6.1, used 1/2.5/0.5/1 Mbit/s every 50 s at
+/// RTT 50 ms.)
 #[test]
 fn rfc8867_variable_capacity_single_flow() {
     let mut s = Scenario::new("RFC 8867 5.1", 1_000_000, 100);

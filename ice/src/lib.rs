@@ -85,6 +85,7 @@ extern crate std;
 mod agent;
 mod candidate;
 pub mod ice_server;
+pub mod tcp;
 
 pub use agent::{
     AddCandidateError, Agent, CandidatePairState, Config, Credentials, CredentialsError, Event,
@@ -92,3 +93,4 @@ pub use agent::{
 };
 pub use candidate::{Candidate, CandidateType, ParseError, Str, TcpType, Transport, priority};
 pub use ice_server::{IceServerUrl, TurnServer, UrlError};
+pub use tcp::{FrameReader, FrameTooLong, frame_header};

@@ -183,15 +183,17 @@ impl<
                 let prio = msg
                     .priority()
                     .unwrap_or_else(|| priority(CandidateType::PeerReflexive, 65535, 1));
+                // Over TCP: the peer's active candidate, at the port it connected from.
+                let (transport, tcp_type) = self.prflx_transport(local_idx);
                 let cand = Candidate {
                     foundation: decimal(self.rng.u32()),
                     component: 1,
-                    transport: Transport::Udp,
+                    transport,
                     priority: prio,
                     address: from,
                     kind: CandidateType::PeerReflexive,
                     related: None,
-                    tcp_type: None,
+                    tcp_type,
                     generation: None,
                     ufrag: None,
                     network_id: None,

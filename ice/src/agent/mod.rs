@@ -48,6 +48,7 @@ mod gather;
 mod nomination;
 mod pairs;
 mod report;
+mod tcp;
 mod turn;
 
 use checks::{Txn, TxnKind, find_attr};
@@ -388,7 +389,11 @@ impl<
             .flatten()
             .find(|l| l.base == address && l.cand.kind == CandidateType::Host)
         {
-            return Ok(l.cand);
+            // A passive TCP candidate's address cannot be a UDP one's too (see `tcp`).
+            return match l.cand.transport {
+                Transport::Udp => Ok(l.cand),
+                Transport::Tcp => Err(AddCandidateError::Unsupported),
+            };
         }
         let hosts = self
             .locals

@@ -314,6 +314,7 @@ impl<
         if !matches!(l.cand.kind, CandidateType::Host | CandidateType::Relayed)
             || (self.config.relay_only && l.cand.kind != CandidateType::Relayed)
             || l.base.is_ipv4() != r.address.is_ipv4()
+            || !Self::tcp_pairable(&l, &r)
         {
             return None;
         }

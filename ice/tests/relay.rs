@@ -5,6 +5,7 @@
 //! signals nothing but its relayed candidate; a server that never answers or refuses the
 //! credentials gives `CandidateError` and gathering still completes.
 
+#![cfg(feature = "turn")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
 
 mod turn_server;

@@ -59,8 +59,12 @@ fn peer_size() {
         peerless::DTLS_BUFFER,
     );
     assert!(small < default);
+    // The firmware builds without the `turn` feature (workspace dependencies take no default
+    // features): that build keeps the 40 KiB. TURN's tables (two servers with credentials in
+    // the configurations, two allocations in the agent) add about 3.2 KiB.
+    let budget = if cfg!(feature = "turn") { 43 } else { 40 } * 1024;
     assert!(
-        small <= 40 * 1024,
+        small <= budget,
         "two small Peers and their storage fit a 128 KiB MCU"
     );
     // Media added four transceivers with their streams' state (about 5 KiB each; the bytes

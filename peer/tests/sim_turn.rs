@@ -2,6 +2,7 @@
 //! candidate from a TURN server on the simulated network (the fixture in
 //! `ice/tests/turn_server/`), signals only it, and the data channel opens through the relay
 //! (STUN checks, DTLS and SCTP all framed as Send indications, then ChannelData).
+#![cfg(feature = "turn")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;

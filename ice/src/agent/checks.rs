@@ -28,9 +28,10 @@ pub(super) enum TxnKind {
     Consent {
         old: bool,
     },
-    /// A TURN request (RFC 8656) on allocation `alloc`.
+    /// A TURN request (RFC 8656) on allocation `alloc` (indices as `u8`: the transaction
+    /// table stays as small as before TURN).
     Turn {
-        alloc: usize,
+        alloc: u8,
         request: super::turn::TurnRequest,
     },
 }
@@ -602,7 +603,7 @@ impl<
         self.rng.fill(&mut tid);
         let mut config = match kind {
             TxnKind::Gather { .. } => self.config.retransmit,
-            TxnKind::Turn { alloc, .. } => self.turn_retransmit(alloc),
+            TxnKind::Turn { alloc, .. } => self.turn_retransmit(usize::from(alloc)),
             TxnKind::Check { .. } | TxnKind::Consent { .. } => self.config.check_retransmit,
         };
         if matches!(kind, TxnKind::Check { .. }) {

@@ -14,8 +14,9 @@ use crate::ice_server::{IceServerUrl, TurnServer, UrlError};
 /// Up to this many STUN servers for server-reflexive gathering.
 pub const MAX_STUN_SERVERS: usize = 4;
 
-/// Up to this many TURN servers for relayed candidates.
-pub const MAX_TURN_SERVERS: usize = 2;
+/// Up to this many TURN servers for relayed candidates: 2 with the `turn` feature, 0 (no
+/// tables, no TURN) without it.
+pub const MAX_TURN_SERVERS: usize = if cfg!(feature = "turn") { 2 } else { 0 };
 
 /// Our role in the session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -112,7 +112,7 @@ impl<
                 return finish(b.fingerprint().emit(buf));
             }
             TxnKind::Turn { alloc, request } => {
-                return self.emit_turn_request(t, alloc, request, buf);
+                return self.emit_turn_request(t, usize::from(alloc), request, buf);
             }
             TxnKind::Check {
                 nominate,

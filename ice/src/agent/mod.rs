@@ -689,7 +689,7 @@ impl<
                             self.check_gathering_done();
                         }
                         TxnKind::Turn { alloc, request } => {
-                            self.turn_timed_out(alloc, request);
+                            self.turn_timed_out(usize::from(alloc), request);
                         }
                         _ => {}
                     }

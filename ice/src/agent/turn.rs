@@ -69,8 +69,10 @@ pub const UNREACHABLE: u16 = 701;
 pub(super) enum TurnRequest {
     Allocate,
     Refresh,
-    Permission(usize),
-    Bind(usize),
+    /// The permission's slot.
+    Permission(u8),
+    /// The channel's slot.
+    Bind(u8),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -318,6 +320,8 @@ impl<
         let Some(a) = self.allocations.get(alloc).copied().flatten() else {
             return;
         };
+        // Slots are below MAX_ALLOCATIONS, PERMISSIONS and CHANNELS: they fit a u8.
+        let alloc = u8::try_from(alloc).unwrap_or(u8::MAX);
         self.start_txn(now, TxnKind::Turn { alloc, request }, a.base, a.server, 0);
     }
 
@@ -357,14 +361,14 @@ impl<
             TurnRequest::Refresh => Message::builder(Class::Request, Method::REFRESH, t.tid)
                 .attr(Attribute::Lifetime(lifetime)),
             TurnRequest::Permission(p) => {
-                let Some(p) = a.permissions.get(p).copied().flatten() else {
+                let Some(p) = a.permissions.get(usize::from(p)).copied().flatten() else {
                     return Ok(None);
                 };
                 Message::builder(Class::Request, Method::CREATE_PERMISSION, t.tid)
                     .attr(Attribute::XorPeerAddress(SocketAddr::new(p.ip, 0)))
             }
             TurnRequest::Bind(c) => {
-                let Some(c) = a.channels.get(c).copied().flatten() else {
+                let Some(c) = a.channels.get(usize::from(c)).copied().flatten() else {
                     return Ok(None);
                 };
                 Message::builder(Class::Request, Method::CHANNEL_BIND, t.tid)
@@ -415,6 +419,7 @@ impl<
         else {
             return;
         };
+        let alloc = usize::from(alloc);
         let Some(a) = self.allocations.get(alloc).copied().flatten() else {
             return;
         };
@@ -472,7 +477,7 @@ impl<
                     .allocations
                     .get_mut(alloc)
                     .and_then(|a| a.as_mut())
-                    .and_then(|a| a.permissions.get_mut(p))
+                    .and_then(|a| a.permissions.get_mut(usize::from(p)))
                     .and_then(|p| p.as_mut())
                 {
                     p.pending = false;
@@ -485,7 +490,7 @@ impl<
                     return;
                 };
                 let mut peer_ip = None;
-                if let Some(c) = a.channels.get_mut(c).and_then(|c| c.as_mut()) {
+                if let Some(c) = a.channels.get_mut(usize::from(c)).and_then(|c| c.as_mut()) {
                     c.pending = false;
                     c.bound = success;
                     c.refresh_at = now + if success { CHANNEL_REFRESH } else { RETRY };
@@ -629,7 +634,7 @@ impl<
                     .allocations
                     .get_mut(alloc)
                     .and_then(|a| a.as_mut())
-                    .and_then(|a| a.permissions.get_mut(p))
+                    .and_then(|a| a.permissions.get_mut(usize::from(p)))
                     .and_then(|p| p.as_mut())
                 {
                     p.pending = false;
@@ -641,7 +646,7 @@ impl<
                     .allocations
                     .get_mut(alloc)
                     .and_then(|a| a.as_mut())
-                    .and_then(|a| a.channels.get_mut(c))
+                    .and_then(|a| a.channels.get_mut(usize::from(c)))
                     .and_then(|c| c.as_mut())
                 {
                     c.pending = false;
@@ -672,7 +677,7 @@ impl<
             return;
         }
         let selected = self.selected.map(|s| (s.base, s.remote.address));
-        for ai in 0..MAX_ALLOCATIONS {
+        for ai in 0..self.allocations.len() {
             let Some(a) = self.allocations.get(ai).copied().flatten() else {
                 continue;
             };
@@ -721,6 +726,7 @@ impl<
                     && now >= p.refresh_at
                 {
                     self.set_permission_pending(ai, pi);
+                    let pi = u8::try_from(pi).unwrap_or(u8::MAX);
                     self.start_turn(now, ai, TurnRequest::Permission(pi));
                 }
             }
@@ -738,6 +744,7 @@ impl<
                     {
                         c.pending = true;
                     }
+                    let ci = u8::try_from(ci).unwrap_or(u8::MAX);
                     self.start_turn(now, ai, TurnRequest::Bind(ci));
                 }
             }

@@ -3,11 +3,22 @@
 # halving and doubling mid-call, two flows on one bottleneck, 5 % random loss), one table per
 # scenario: time to 85 % of capacity (first 1 s window), steady-state utilization, mean
 # queueing delay, bottleneck drops, reaction to a capacity drop, per-flow rate and target.
-# The goals are asserted by the tests themselves (cc/tests/scenarios.rs); this prints them.
+# First the bare estimator + pacer (cc/tests/scenarios.rs), then the same scenarios through two
+# real Peers (peer/tests/bandwidth_scenarios.rs: SRTP, transport-cc feedback from the remote
+# Peer, the host's encoder following Event::BitrateEstimate). The goals are asserted by the
+# tests themselves; this prints them. PEERLESS_SIM_SEEDS=N runs the Peer table for N seeds.
 . "$(dirname "$0")/../lib.sh"
 
-section "cc: GCC-style estimator + pacer over the simulated bottleneck"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 cd "$ROOT"
+quiet() { grep -vE '^(running [0-9]+ tests?|\.+)$|^test result:|^$'; }
+
+section "cc: GCC-style estimator + pacer over the simulated bottleneck"
+status=0
 cargo test -q --release -p peerless-cc --test scenarios -- --nocapture --test-threads 1 2>&1 |
-    grep -vE '^(running [0-9]+ tests?|\.+)$|^test result:|^$'
+    quiet || status=1
+
+section "cc: the same scenarios through two Peers (peerless)"
+cargo test -q --release -p peerless --test bandwidth_scenarios -- --nocapture --test-threads 1 2>&1 |
+    quiet || status=1
+exit "$status"

@@ -17,7 +17,8 @@
 //! delivered it), utilization and mean queueing delay (the wait in the bottleneck's queue)
 //! over the second half of the run or of what follows a step, loss at the bottleneck,
 //! reaction to a capacity drop (until the targets add up to less than the new capacity),
-//! each pair's delivered rate over the last 10 s and its final target.
+//! the datagrams each receiver sent back per second (feedback and reports), each pair's
+//! delivered rate over the last 10 s and its final target.
 //!
 //! The whole table runs in a release build (`scripts/bench/cc.sh`: `cargo test --release -p
 //! peerless --test bandwidth_scenarios -- --nocapture`, about 2 s); a debug build (the
@@ -243,6 +244,8 @@ struct Outcome {
     targets: Vec<Vec<(Duration, u64)>>,
     /// Video frames B handed out over the last 2 s, per pair.
     frames_last_2s: Vec<usize>,
+    /// Datagrams the receivers sent back per second (transport-cc feedback, reports).
+    back_per_s: f64,
 }
 
 /// The Peers' seed for run `seed`, side `side`: every byte of it depends on both.
@@ -436,7 +439,9 @@ fn run(s: &Scenario) -> Outcome {
             c.b.handle_timeout(now);
         }
     }
-    measure(s, start, &forward, &calls)
+    let mut o = measure(s, start, &forward, &calls);
+    o.back_per_s = back.sent as f64 / s.duration.as_secs_f64() / s.pairs as f64;
+    o
 }
 
 const BIN: Duration = Duration::from_millis(250);
@@ -526,12 +531,13 @@ fn measure(s: &Scenario, start: Instant, forward: &Link, calls: &[Call]) -> Outc
             .iter()
             .map(|c| c.received.iter().filter(|t| **t >= last2).count())
             .collect(),
+        back_per_s: 0.0,
     }
 }
 
 fn header() -> String {
     format!(
-        "{:<18} {:>4} {:>9} {:>6} {:>5} {:>8} {:>6} {:>9} {:>6} {:>8}  {}",
+        "{:<18} {:>4} {:>9} {:>6} {:>5} {:>8} {:>6} {:>9} {:>6} {:>8} {:>5}  {}",
         "scenario",
         "seed",
         "Mbit/s",
@@ -542,6 +548,7 @@ fn header() -> String {
         "queueing",
         "drops",
         "reaction",
+        "fb/s",
         "per pair: Mbit/s last 10 s / final target"
     )
 }
@@ -563,7 +570,7 @@ fn row(o: &Outcome) -> String {
         .map(|(r, t)| format!("{:.2}/{:.2}", *r as f64 / 1e6, *t as f64 / 1e6))
         .collect();
     format!(
-        "{:<18} {:>4} {:>9} {:>4}ms {:>4.0}% {:>8} {:>5.1}% {:>6.1} ms {:>5.2}% {:>8}  {}",
+        "{:<18} {:>4} {:>9} {:>4}ms {:>4.0}% {:>8} {:>5.1}% {:>6.1} ms {:>5.2}% {:>8} {:>5.1}  {}",
         s.name,
         s.seed,
         capacity,
@@ -578,6 +585,7 @@ fn row(o: &Outcome) -> String {
         } else {
             "-".into()
         },
+        o.back_per_s,
         pairs.join(" ")
     )
 }

@@ -24,7 +24,9 @@
 //! peerless --test bandwidth_scenarios -- --nocapture`, about 2 s); a debug build (the
 //! ordinary `cargo test`, where SRTP alone makes a simulated second cost a hundred times
 //! more) runs the grid's 1 Mbit/s, 100 ms case and the halving at 100 ms only. Runs are deterministic; `PEERLESS_SIM_SEEDS=N`
-//! runs N seeds (the Peers' DRBG seeds and the loss pattern), from `PEERLESS_SIM_SEED_BASE`.
+//! runs N seeds (the Peers' DRBG seeds and the loss pattern), from `PEERLESS_SIM_SEED_BASE`;
+//! `PEERLESS_CC_TRACE=1` adds each pair's estimate (target, delay- and loss-based parts,
+//! acknowledged rate, detector signal) every 100 ms under its row.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -240,8 +242,8 @@ struct Outcome {
     /// Each pair's delivered bit/s over the last 10 s.
     pair_rates: Vec<u64>,
     final_targets: Vec<u64>,
-    /// Each pair's (time, target) whenever it changed.
-    targets: Vec<Vec<(Duration, u64)>>,
+    /// `PEERLESS_CC_TRACE`: the estimate's parts every `TRACE_MS`.
+    trace: Vec<String>,
     /// Video frames B handed out over the last 2 s, per pair.
     frames_last_2s: Vec<usize>,
     /// Datagrams the receivers sent back per second (transport-cc feedback, reports).
@@ -279,6 +281,9 @@ struct Call {
     targets: Vec<(Duration, u64)>,
     /// When the pair finished connecting (its virtual time then).
     connected: Instant,
+    /// `PEERLESS_CC_TRACE`: the estimate's parts every `TRACE_MS`.
+    trace: Vec<String>,
+    next_trace: Instant,
 }
 
 /// A connected pair (A sends audio and video, B receives), through a perfect link.
@@ -314,6 +319,8 @@ fn connect(seed: u64, pair: usize) -> Call {
         received: Vec::new(),
         targets: Vec::new(),
         connected: p.now,
+        trace: Vec::new(),
+        next_trace: Instant::ZERO,
     }
 }
 
@@ -377,6 +384,7 @@ fn run(s: &Scenario) -> Outcome {
     let mut buf = vec![0u8; 2048];
     let end = start + s.duration;
     let mut stepped = false;
+    let tracing = std::env::var_os("PEERLESS_CC_TRACE").is_some();
     while now < end {
         if let Some(step) = s.step
             && !stepped
@@ -407,7 +415,7 @@ fn run(s: &Scenario) -> Outcome {
                 .a
                 .handle_packet(now, addr(B), addr(A), &mut d.bytes);
         }
-        for c in calls.iter_mut() {
+        for (i, c) in calls.iter_mut().enumerate() {
             for e in drain(&mut c.a) {
                 if let Ev::Bitrate(t) = e {
                     c.target = t;
@@ -419,6 +427,20 @@ fn run(s: &Scenario) -> Outcome {
                 {
                     c.received.push(now);
                 }
+            }
+            if tracing && now >= c.next_trace {
+                let p = c.a.bitrate_estimate_parts().unwrap();
+                c.trace.push(format!(
+                    "  {:>6.2} s pair {i}: target {:>8} delay {:>8} loss {:>8} acked {:>8?} {:?} sent {}",
+                    (now - start).as_secs_f64(),
+                    c.a.bitrate_estimate().unwrap(),
+                    p.delay_bps,
+                    p.loss_bps,
+                    p.acked_bps,
+                    p.usage,
+                    c.a.stats().bytes_sent,
+                ));
+                c.next_trace = now + Duration::from_millis(TRACE_MS);
             }
             let estimate = c.a.bitrate_estimate().unwrap();
             if c.targets.last().is_none_or(|t| t.1 != estimate) {
@@ -443,6 +465,9 @@ fn run(s: &Scenario) -> Outcome {
     o.back_per_s = back.sent as f64 / s.duration.as_secs_f64() / s.pairs as f64;
     o
 }
+
+/// `PEERLESS_CC_TRACE`: how often each pair's estimate is written down.
+const TRACE_MS: u64 = 100;
 
 const BIN: Duration = Duration::from_millis(250);
 
@@ -526,7 +551,7 @@ fn measure(s: &Scenario, start: Instant, forward: &Link, calls: &[Call]) -> Outc
             .iter()
             .map(|c| c.a.bitrate_estimate().unwrap())
             .collect(),
-        targets: calls.iter().map(|c| c.targets.clone()).collect(),
+        trace: calls.iter().flat_map(|c| c.trace.clone()).collect(),
         frames_last_2s: calls
             .iter()
             .map(|c| c.received.iter().filter(|t| **t >= last2).count())
@@ -600,9 +625,7 @@ fn table(title: &str, scenarios: &[Scenario], goal: fn(&Outcome) -> Option<Strin
             let o = run(&Scenario { seed, ..s.clone() });
             lines.push(row(&o));
             if std::env::var_os("PEERLESS_CC_TRACE").is_some() {
-                for (i, t) in o.targets.iter().enumerate() {
-                    lines.push(format!("  pair {i} targets: {t:?}"));
-                }
+                lines.extend(o.trace.iter().cloned());
             }
             if let Some(miss) = goal(&o) {
                 misses.push(format!("{miss}: {}", row(&o)));

@@ -29,10 +29,12 @@
 //!
 //! With media the summary carries "bitrate": the estimator's target at the end
 //! (`target_bps_last`), the lowest and highest seen (`target_bps_min`, `target_bps_max`),
-//! `events` (Event::BitrateEstimate), the ladder's `renditions_bps` (each file's mean bitrate,
-//! ascending), `rendition_bps_last`, `rendition_switches` and `rendition_frames` (frames sent
-//! from each), and `samples`, one a second: [ms since the media started, target, rendition
-//! bit/s (0 without a ladder), video bit/s written in that second].
+//! `events` (Event::BitrateEstimate), the parts at the end (`delay_bps_last`, `loss_bps_last`,
+//! `remb_bps_last` and `acked_bps_last`, null when there is none: Peer::bitrate_estimate_parts),
+//! the ladder's `renditions_bps` (each file's mean bitrate, ascending), `rendition_bps_last`,
+//! `rendition_switches` and `rendition_frames` (frames sent from each), and `samples`, one a
+//! second: [ms since the media started, target, rendition bit/s (0 without a ladder), video
+//! bit/s written in that second, the peer's last REMB (0 before any)].
 //!
 //! Exit status 0 only when everything asked for held: the channel open (unless `--no-data`;
 //! in offer mode every echo matched); every `--video`/`--audio` file sent frames, none

@@ -199,6 +199,7 @@ impl Call {
                     "refused": e.refused})
             })
             .collect();
+        let parts = peer.bitrate_estimate_parts();
         let transceivers: Vec<_> = peer
             .transceivers()
             .filter_map(|t| {
@@ -225,6 +226,10 @@ impl Call {
             // what the browser's encoder made), and its events.
             "bandwidth": {
                 "targetBps": peer.bitrate_estimate(),
+                "delayBps": parts.map(|p| p.delay_bps),
+                "lossBps": parts.map(|p| p.loss_bps),
+                "rembBps": parts.and_then(|p| p.remb_bps),
+                "ackedBps": parts.and_then(|p| p.acked_bps),
                 "estimateEvents": self.estimates,
                 "lastEventBps": self.last_estimate_bps,
             },

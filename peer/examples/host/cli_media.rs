@@ -9,7 +9,8 @@
 //!           the file's next keyframe, which takes the RTP time of the frame it replaces)
 //!   Event::MediaData ─▶ counted ─▶ VideoSink/AudioSink (video from a keyframe on, and again
 //!        from the next keyframe after a gap) ─▶ --recv-video/--recv-audio OUT
-//!   Event::BitrateEstimate, Peer::bitrate_estimate once a second ─▶ the summary's "bitrate"
+//!   Event::BitrateEstimate, Peer::bitrate_estimate(_parts) once a second ─▶ the summary's
+//!        "bitrate"
 //! ```
 //!
 //! The file's codec (or `--video-codec`/`--audio-codec`) narrows the codecs the Peer offers
@@ -456,8 +457,8 @@ struct Bitrate {
     started: Option<WallInstant>,
     next_sample: Option<WallInstant>,
     /// Once a second: (ms since the start, target, the ladder's rendition or 0, video bit/s
-    /// written in that second).
-    samples: Vec<(u128, u64, u64, u64)>,
+    /// written in that second, the peer's last REMB or 0).
+    samples: Vec<(u128, u64, u64, u64, u64)>,
     video_octets: u64,
 }
 
@@ -662,11 +663,16 @@ impl Media {
             let span = now.saturating_duration_since(due) + Duration::from_secs(1);
             let video_bps = (octets - b.video_octets) * 8_000 / (span.as_millis() as u64).max(1);
             b.video_octets = octets;
+            let remb = peer
+                .bitrate_estimate_parts()
+                .and_then(|p| p.remb_bps)
+                .unwrap_or(0);
             b.samples.push((
                 now.saturating_duration_since(start).as_millis(),
                 target,
                 rendition,
                 video_bps,
+                remb,
             ));
             b.seen(target);
             b.next_sample = Some(now + Duration::from_secs(1));
@@ -806,8 +812,11 @@ impl Media {
         let ladder = self.outgoing.iter().find_map(|t| t.source.ladder());
         let list = |v: &[u64]| v.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
         let b = &self.bitrate;
+        let parts = peer.bitrate_estimate_parts();
+        let opt = |v: Option<u64>| v.map_or("null".to_string(), |v| v.to_string());
         let bitrate = format!(
             "{{\"target_bps_last\":{},\"target_bps_min\":{},\"target_bps_max\":{},\"events\":{},\
+             \"delay_bps_last\":{},\"loss_bps_last\":{},\"remb_bps_last\":{},\"acked_bps_last\":{},\
              \"renditions_bps\":[{}],\"rendition_bps_last\":{},\"rendition_switches\":{},\
              \"rendition_frames\":[{}],\"samples\":[{}]}}",
             peer.bitrate_estimate()
@@ -815,13 +824,17 @@ impl Media {
             b.min.map_or("null".into(), |t| t.to_string()),
             b.max.map_or("null".into(), |t| t.to_string()),
             b.events,
+            opt(parts.map(|p| p.delay_bps)),
+            opt(parts.map(|p| p.loss_bps)),
+            opt(parts.and_then(|p| p.remb_bps)),
+            opt(parts.and_then(|p| p.acked_bps)),
             list(&ladder.map(VideoLadder::bitrates).unwrap_or_default()),
             ladder.map_or(0, VideoLadder::current_bps),
             ladder.map_or(0, VideoLadder::switches),
             list(ladder.map(VideoLadder::frames_sent).unwrap_or_default()),
             b.samples
                 .iter()
-                .map(|(ms, t, r, v)| format!("[{ms},{t},{r},{v}]"))
+                .map(|(ms, t, r, v, remb)| format!("[{ms},{t},{r},{v},{remb}]"))
                 .collect::<Vec<_>>()
                 .join(","),
         );

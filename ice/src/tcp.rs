@@ -51,6 +51,19 @@ pub struct FrameReader<const N: usize = 2048> {
     dropped: u64,
 }
 
+/// Its counters, never the bytes it holds.
+#[cfg(feature = "defmt")]
+impl<const N: usize> defmt::Format for FrameReader<N> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(
+            f,
+            "FrameReader {{ pending: {=usize}, dropped_too_long: {=u64} }}",
+            self.pending(),
+            self.dropped
+        );
+    }
+}
+
 impl<const N: usize> Default for FrameReader<N> {
     fn default() -> Self {
         Self::new()

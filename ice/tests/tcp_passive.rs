@@ -292,3 +292,17 @@ fn tcp_and_udp_candidates_pair_only_with_their_own_transport() {
     assert!(tcp.priority < udp.priority);
     assert_ne!(tcp.foundation, udp.foundation);
 }
+
+#[test]
+fn a_passive_agent_waits_for_the_connection_instead_of_failing() {
+    // The peer's candidates are all UDP (or TCP active) and it said end-of-candidates: no
+    // pair can form until it connects, which is no failure.
+    let mut a = passive_agent(Role::Controlled);
+    a.set_remote_credentials("peer", "aPasswordOf22CharsXYZ0")
+        .unwrap();
+    a.add_remote_candidate("candidate:1 1 udp 2122260223 10.0.0.2 6000 typ host")
+        .unwrap();
+    a.end_of_remote_candidates();
+    a.handle_timeout(Instant::ZERO + Duration::from_secs(40));
+    assert_eq!(a.state(), IceState::Checking);
+}

@@ -8,6 +8,7 @@
 //!       create channel "chat" (unless --no-data), write the offer, read the answer, send N
 //!       text and binary messages (one of 60 000 bytes, or `--big BYTES`) and check every echo
 //!   common: --json  --greet  --duration S  --bind ADDR (127.0.0.1:0)  --summary FILE
+//!           --tcp-listen ADDR (a passive ICE-TCP candidate, RFC 6544)  --no-udp (no UDP one)
 //!   ICE:    --ice-server URL (stun:/turn:, repeatable)  --ice-username U  --ice-credential C
 //!           --relay-only (iceTransportPolicy "relay")  --ice-ca PEM (trust for turns:, TLS
 //!           by rustls; turn:?transport=tcp opens TCP); with servers, descriptions wait for
@@ -75,6 +76,10 @@ struct Options {
     greet: bool,
     duration: Duration,
     bind: SocketAddr,
+    /// `--tcp-listen`: a passive ICE-TCP candidate on this address.
+    tcp_listen: Option<SocketAddr>,
+    /// `--no-udp`: no UDP host candidate (with `--tcp-listen`: reachable over TCP only).
+    no_udp: bool,
     summary: Option<String>,
     media: MediaOptions,
     ice: ice_servers::IceServerOptions,
@@ -82,7 +87,7 @@ struct Options {
 
 fn usage() -> String {
     "usage: cli answer --offer FILE|- --answer-out FILE|- | offer --offer-out FILE|- --answer-in FILE|- [--count N]\n\
-     \x20      [--json] [--greet] [--duration S] [--bind ADDR] [--summary FILE]\n\
+     \x20      [--json] [--greet] [--duration S] [--bind ADDR] [--summary FILE] [--tcp-listen ADDR] [--no-udp]\n\
      \x20      [--ice-server URL].. [--ice-username U] [--ice-credential C] [--relay-only] [--ice-ca PEM]\n\
      \x20      [--video FILE] [--audio FILE] [--recv-video OUT] [--recv-audio OUT]\n\
      \x20      [--video-codec vp8|vp9|h264|h265|av1] [--audio-codec opus|pcmu|pcma] [--no-data] [--min-frames N]\n\
@@ -106,6 +111,8 @@ fn parse_args() -> Result<Options, String> {
         greet: false,
         duration: Duration::from_secs(30),
         bind: "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?,
+        tcp_listen: None,
+        no_udp: false,
         summary: None,
         media: MediaOptions::default(),
         ice: Default::default(),
@@ -127,6 +134,10 @@ fn parse_args() -> Result<Options, String> {
             }
             "--bind" => o.bind = value()?.parse().map_err(|e| format!("--bind: {e}"))?,
             "--summary" => o.summary = Some(value()?),
+            "--tcp-listen" => {
+                o.tcp_listen = Some(value()?.parse().map_err(|e| format!("--tcp-listen: {e}"))?)
+            }
+            "--no-udp" => o.no_udp = true,
             "--video" => m.video = Some(value()?),
             "--video-ladder" => m.video_ladder = Some(value()?),
             "--bitrate-limits" => {
@@ -245,7 +256,16 @@ fn run(o: &Options) -> Result<bool, Box<dyn std::error::Error>> {
     let mut peer: CliPeer = Peer::new(config, host.now(), send_area, recv_area);
     o.ice.connect_streams(&turn_servers, &mut host, &mut peer)?;
     let err = |e: &dyn std::fmt::Debug| format!("{e:?}");
-    peer.add_local_candidate(host.local).map_err(|e| err(&e))?;
+    if let Some(addr) = o.tcp_listen {
+        let tcp = host::ice_tcp::IceTcp::bind(addr)?;
+        peer.add_local_candidate_tcp_passive(tcp.local)
+            .map_err(|e| err(&e))?;
+        eprintln!("cli: ICE-TCP passive candidate on {}", tcp.local);
+        host.ice_tcp = Some(tcp);
+    }
+    if !o.no_udp {
+        peer.add_local_candidate(host.local).map_err(|e| err(&e))?;
+    }
     media.lend_areas(&mut peer)?;
     let data = !m.no_data;
     let mut sdp = vec![0u8; 16384];
@@ -497,6 +517,12 @@ fn run(o: &Options) -> Result<bool, Box<dyn std::error::Error>> {
     );
     summary.push_str(&media.summary(&peer));
     summary.push_str(&ice_servers::selected_types(&peer));
+    if let Some(tcp) = &host.ice_tcp {
+        summary.push_str(&format!(
+            ",\"ice_tcp\":{{\"accepted\":{},\"sent\":{},\"received\":{},\"unroutable\":{}}}",
+            tcp.accepted, tcp.sent, tcp.received, tcp.unroutable
+        ));
+    }
     summary.push('}');
     eprintln!("cli: {summary}");
     if let Some(path) = &o.summary {

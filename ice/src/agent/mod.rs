@@ -927,7 +927,12 @@ impl<
             .iter()
             .flatten()
             .any(|t| matches!(t.kind, TxnKind::Check { .. }));
-        if !self.config.lite && self.remote_end_of_candidates && all_failed && !checks_in_flight {
+        if !self.config.lite
+            && self.remote_end_of_candidates
+            && all_failed
+            && !checks_in_flight
+            && !self.awaits_tcp_connection()
+        {
             return IceState::Failed;
         }
         if !has_pairs && self.remotes.iter().all(Option::is_none) {

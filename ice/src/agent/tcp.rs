@@ -85,6 +85,9 @@ impl<
     /// pairs fail (a selected pair on it is cleared, and ICE carries on with the other pairs or
     /// fails); a new connection from the same address starts them over.
     pub fn tcp_connection_closed(&mut self, local: SocketAddr, remote: SocketAddr) {
+        if self.closed {
+            return;
+        }
         let Some(l) = self
             .locals
             .iter()
@@ -129,6 +132,19 @@ impl<
             .iter()
             .flatten()
             .any(|l| l.base == source && l.cand.transport == Transport::Tcp)
+    }
+
+    /// Whether a passive TCP candidate still waits for the peer's first connection (no TCP pair
+    /// yet): ICE is not failed for want of pairs then, the pairs come with the connection.
+    pub(super) fn awaits_tcp_connection(&self) -> bool {
+        let tcp_local = |i: usize| {
+            self.locals
+                .get(i)
+                .copied()
+                .flatten()
+                .is_some_and(|l| l.cand.transport == Transport::Tcp)
+        };
+        (0..CANDIDATES).any(tcp_local) && !self.pairs.iter().flatten().any(|p| tcp_local(p.local))
     }
 
     /// RFC 6544 §6.2 and §7.2, for `find_or_add_pair`: UDP pairs with UDP; our passive TCP

@@ -17,6 +17,8 @@ use std::time::Duration;
 use peerless::Peer;
 use peerless_base::Instant;
 
+pub(crate) mod ice_tcp;
+
 /// Waits shorter than this are sleeps between non-blocking reads instead of a socket read
 /// timeout, which ends on a kernel tick.
 const FINE_WAIT: Duration = Duration::from_millis(1);
@@ -34,6 +36,8 @@ pub(crate) struct Host {
     buf: Vec<u8>,
     /// A TCP stream to a TURN server (`turn:...?transport=tcp`), when the CLI opened one.
     pub(crate) turn_stream: Option<TurnStream>,
+    /// A TCP listener offered as a passive ICE candidate (`--tcp-listen`), with its connections.
+    pub(crate) ice_tcp: Option<ice_tcp::IceTcp>,
 }
 
 impl Host {
@@ -47,6 +51,7 @@ impl Host {
             start: std::time::Instant::now(),
             buf: vec![0; 65536],
             turn_stream: None,
+            ice_tcp: None,
         })
     }
 
@@ -74,6 +79,12 @@ impl Host {
                 Ok(None) => return Ok(()),
                 Err(e) => return Err(io::Error::other(e)),
             };
+            if let Some(tcp) = self.ice_tcp.as_mut()
+                && peer.is_tcp_source(t.source)
+            {
+                tcp.send(t.destination, t.payload)?;
+                continue;
+            }
             if let Some(s) = self.turn_stream.as_mut().filter(|s| s.local == t.source) {
                 s.write(t.payload)?;
                 continue;
@@ -99,6 +110,12 @@ impl Host {
         max_wait: Duration,
     ) -> io::Result<()> {
         self.flush(peer)?;
+        // The TCP connections are polled between waits on the UDP socket: keep those short.
+        let max_wait = if self.ice_tcp.is_some() {
+            max_wait.min(FINE_WAIT)
+        } else {
+            max_wait
+        };
         let now = self.now();
         let wait = peer
             .poll_timeout()
@@ -191,6 +208,10 @@ impl Host {
         if let Some(s) = self.turn_stream.as_mut() {
             let now = Instant::from_micros(self.start.elapsed().as_micros() as u64);
             s.read(now, peer)?;
+        }
+        if let Some(tcp) = self.ice_tcp.as_mut() {
+            let now = Instant::from_micros(self.start.elapsed().as_micros() as u64);
+            tcp.poll(now, peer)?;
         }
         let now = self.now();
         if peer.poll_timeout().is_some_and(|t| t <= now) {

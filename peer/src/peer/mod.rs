@@ -49,6 +49,7 @@ mod config;
 mod data_channel;
 mod descriptions;
 mod events;
+mod ice_tcp;
 mod media;
 mod signaling;
 mod stats_report;
@@ -178,6 +179,8 @@ pub struct Peer<
     signaling: SignalingState,
     ice: Agent<REMOTE_CANDIDATES>,
     hosts: [Option<SocketAddr>; MAX_HOSTS],
+    /// TCP listeners offered as passive candidates (see `ice_tcp`).
+    tcp_hosts: [Option<SocketAddr>; ice_tcp::MAX_TCP_HOSTS],
     remote_ufrag: Text<256>,
     remote_fingerprint: Option<dtls::Fingerprint>,
     /// DTLS, SCTP and SRTP, once our DTLS role is known.
@@ -278,6 +281,7 @@ impl<
             signaling: SignalingState::Stable,
             ice,
             hosts: [None; MAX_HOSTS],
+            tcp_hosts: [None; ice_tcp::MAX_TCP_HOSTS],
             remote_ufrag: Text::new(),
             remote_fingerprint: None,
             transport: Transport::AwaitRole {

@@ -564,6 +564,7 @@ impl<
         for h in self.hosts.into_iter().flatten() {
             let _ = self.ice.add_local_candidate(h);
         }
+        self.readd_tcp_hosts();
     }
 
     /// The candidates of every section bundled with the data section; how many found no room

@@ -1,0 +1,240 @@
+//! The responder: answers A/AAAA questions for names we publish (what a browser does for its
+//! obfuscated host candidates). No probing or announcing: the names are random UUIDs, so a
+//! conflict is not expected (RFC 6762 §8 is out of scope).
+//!
+//! ```text
+//!  publish(name, addr)
+//!  handle_packet(query) -- question for a published name, matching type (A: IPv4, AAAA: IPv6,
+//!     |                    ANY: either) --> queue a reply
+//!     |   from port 5353: multicast to the group (unicast to the querier if QU)
+//!     '   from another port (legacy one-shot, §6.7): unicast, id and question echoed
+//!  poll_transmit hands the replies out
+//! ```
+
+use core::net::{IpAddr, SocketAddr};
+
+use peerless_base::{BufferTooSmall, Instant, Queue, Transmit};
+
+use crate::message::{
+    EmitError, Message, NameError, RecordType, emit_legacy_response, emit_response,
+};
+use crate::querier::{HostName, MDNS_PORT, SOCKETS, SocketsFull, group_for};
+
+/// TTL of our host records (RFC 6762 §10: 120 s for records with a host name).
+const HOST_TTL: u32 = 120;
+/// Replies waiting for `poll_transmit`.
+const REPLIES: usize = 8;
+
+/// Counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub struct ResponderStats {
+    /// Datagrams received.
+    pub packets_received: u64,
+    /// Not a well-formed DNS message.
+    pub dropped_malformed: u64,
+    /// Replies not queued because the queue was full.
+    pub dropped_full: u64,
+    /// Replies sent.
+    pub replies_sent: u64,
+}
+
+/// Why [`Responder::publish`] refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum PublishError {
+    /// Not a `.local` name.
+    Name(NameError),
+    /// The table of names is full.
+    Full,
+}
+
+impl core::fmt::Display for PublishError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            PublishError::Name(e) => e.fmt(f),
+            PublishError::Full => f.write_str("mdns: published name table full"),
+        }
+    }
+}
+
+impl core::error::Error for PublishError {}
+
+#[derive(Clone, Copy, Debug)]
+struct Reply {
+    source: SocketAddr,
+    destination: SocketAddr,
+    record: usize,
+    legacy: Option<(u16, RecordType)>,
+}
+
+/// A sans-IO responder for up to `N` published names.
+#[derive(Clone, Debug)]
+pub struct Responder<const N: usize = 4> {
+    now: Instant,
+    sockets: [Option<SocketAddr>; SOCKETS],
+    names: [Option<(HostName, IpAddr)>; N],
+    replies: Queue<Reply, REPLIES>,
+    stats: ResponderStats,
+}
+
+impl<const N: usize> Responder<N> {
+    /// A responder with nothing published.
+    #[must_use]
+    pub fn new(now: Instant) -> Self {
+        Responder {
+            now,
+            sockets: [None; SOCKETS],
+            names: [None; N],
+            replies: Queue::new(),
+            stats: ResponderStats::default(),
+        }
+    }
+
+    /// The host's mDNS socket at `local` (bound to 5353, joined to the group).
+    ///
+    /// # Errors
+    /// [`SocketsFull`] beyond [`SOCKETS`].
+    pub fn add_socket(&mut self, local: SocketAddr) -> Result<(), SocketsFull> {
+        if self.sockets.contains(&Some(local)) {
+            return Ok(());
+        }
+        let slot = self
+            .sockets
+            .iter_mut()
+            .find(|s| s.is_none())
+            .ok_or(SocketsFull)?;
+        *slot = Some(local);
+        Ok(())
+    }
+
+    /// Answers for `name` with `addr` from now on (replacing an earlier address of that name
+    /// and family).
+    ///
+    /// # Errors
+    /// [`PublishError`].
+    pub fn publish(&mut self, name: &str, addr: IpAddr) -> Result<(), PublishError> {
+        let host = HostName::new(name).map_err(PublishError::Name)?;
+        if let Some(entry) = self
+            .names
+            .iter_mut()
+            .flatten()
+            .find(|(n, a)| n.eq_ignore_case(host.as_str()) && a.is_ipv4() == addr.is_ipv4())
+        {
+            entry.1 = addr;
+            return Ok(());
+        }
+        let slot = self
+            .names
+            .iter_mut()
+            .find(|s| s.is_none())
+            .ok_or(PublishError::Full)?;
+        *slot = Some((host, addr));
+        Ok(())
+    }
+
+    /// A datagram that arrived on the socket at `to` from `from`.
+    pub fn handle_packet(&mut self, now: Instant, from: SocketAddr, to: SocketAddr, packet: &[u8]) {
+        self.now.advance(now);
+        self.stats.packets_received += 1;
+        let Ok(msg) = Message::parse(packet) else {
+            self.stats.dropped_malformed += 1;
+            return;
+        };
+        if msg.is_response() {
+            return;
+        }
+        // Reply from the socket the query came in on (or any of the same family).
+        let Some(source) = self
+            .sockets
+            .iter()
+            .flatten()
+            .copied()
+            .find(|s| *s == to)
+            .or_else(|| {
+                self.sockets
+                    .iter()
+                    .flatten()
+                    .copied()
+                    .find(|s| s.is_ipv4() == from.is_ipv4())
+            })
+        else {
+            return;
+        };
+        let legacy = from.port() != MDNS_PORT;
+        for q in msg.questions() {
+            for (record, entry) in self.names.iter().enumerate() {
+                let Some((name, addr)) = entry else { continue };
+                let type_ok = match q.qtype {
+                    RecordType::A => addr.is_ipv4(),
+                    RecordType::AAAA => addr.is_ipv6(),
+                    RecordType::ANY => true,
+                    _ => false,
+                };
+                if !type_ok || !q.name.eq_str(name.as_str()) {
+                    continue;
+                }
+                let reply = Reply {
+                    source,
+                    destination: if legacy || q.unicast_response {
+                        from
+                    } else {
+                        group_for(source)
+                    },
+                    record,
+                    legacy: legacy.then(|| (msg.id(), q.qtype)),
+                };
+                if self.replies.push(reply).is_err() {
+                    self.stats.dropped_full += 1;
+                }
+            }
+        }
+    }
+
+    /// The next reply.
+    ///
+    /// # Errors
+    /// [`BufferTooSmall`] (the reply stays queued).
+    pub fn poll_transmit<'b>(
+        &mut self,
+        buf: &'b mut [u8],
+    ) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
+        while let Some(reply) = self.replies.peek().copied() {
+            let Some((name, addr)) = self.names.get(reply.record).copied().flatten() else {
+                self.replies.pop();
+                continue;
+            };
+            let written = match reply.legacy {
+                Some((id, qtype)) => {
+                    emit_legacy_response(buf, id, qtype, name.as_str(), addr, HOST_TTL)
+                }
+                None => emit_response(buf, name.as_str(), addr, HOST_TTL),
+            };
+            let n = match written {
+                Ok(n) => n,
+                Err(EmitError::Buffer(e)) => return Err(e),
+                Err(EmitError::Name(_)) => {
+                    self.replies.pop();
+                    continue;
+                }
+            };
+            self.replies.pop();
+            self.stats.replies_sent += 1;
+            let payload = buf.get(..n).ok_or(BufferTooSmall { needed: n })?;
+            return Ok(Some(Transmit::between(
+                reply.source,
+                reply.destination,
+                payload,
+            )));
+        }
+        Ok(None)
+    }
+
+    /// The counters.
+    #[must_use]
+    pub fn stats(&self) -> ResponderStats {
+        self.stats
+    }
+}

@@ -1,0 +1,158 @@
+//! The querier against the responder through the five verbs: resolution, the RFC 6762 §5.2
+//! schedule (1 s, then doubling, 3 tries, failure at 5 s), a full table, and answers for other
+//! names counted.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use core::net::SocketAddr;
+
+use peerless_base::Instant;
+use peerless_mdns::{
+    Event, GROUP_V4, Querier, QuerierConfig, QueryError, Responder, emit_response,
+};
+
+const NAME: &str = "5f0b8f7a-1c2d-4e3f-8a9b-0c1d2e3f4a5b.local";
+
+fn ours() -> SocketAddr {
+    "127.0.0.1:5353".parse().unwrap()
+}
+
+fn drain(q: &mut Querier<4>, now: Instant) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 512];
+    q.handle_timeout(now);
+    while let Some(t) = q.poll_transmit(&mut buf).unwrap() {
+        assert_eq!((t.source, t.destination), (ours(), GROUP_V4));
+        out.push(t.payload.to_vec());
+    }
+    out
+}
+
+#[test]
+fn resolves_through_a_responder() {
+    let mut q = Querier::<4>::new(QuerierConfig::default(), Instant::ZERO);
+    q.add_socket(ours()).unwrap();
+    let theirs: SocketAddr = "127.0.0.2:5353".parse().unwrap();
+    let mut r = Responder::<2>::new(Instant::ZERO);
+    r.add_socket(theirs).unwrap();
+    r.publish(NAME, "127.0.0.2".parse().unwrap()).unwrap();
+    r.publish("other.local", "127.0.0.3".parse().unwrap())
+        .unwrap();
+    q.query(Instant::ZERO, &NAME.to_uppercase()).unwrap();
+    let sent = drain(&mut q, Instant::ZERO);
+    assert_eq!(sent.len(), 1);
+    r.handle_packet(Instant::ZERO, ours(), GROUP_V4, &sent[0]);
+    let mut buf = [0u8; 512];
+    let t = r.poll_transmit(&mut buf).unwrap().unwrap();
+    assert_eq!(
+        t.destination, GROUP_V4,
+        "a query from port 5353 is answered by multicast"
+    );
+    q.handle_packet(Instant::from_millis(3), theirs, t.payload);
+    assert!(
+        r.poll_transmit(&mut buf).unwrap().is_none(),
+        "one name asked, one answer"
+    );
+    match q.poll_event() {
+        Some(Event::Resolved { name, addr }) => {
+            assert!(name.eq_ignore_case(NAME));
+            assert_eq!(addr, "127.0.0.2".parse::<core::net::IpAddr>().unwrap());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(q.poll_event(), None);
+    assert_eq!(q.poll_timeout(), None, "nothing left to do");
+    assert_eq!(q.stats().resolved, 1);
+}
+
+#[test]
+fn retransmits_at_one_then_two_seconds_and_fails_at_five() {
+    let mut q = Querier::<4>::new(QuerierConfig::default(), Instant::ZERO);
+    q.add_socket(ours()).unwrap();
+    q.query(Instant::ZERO, NAME).unwrap();
+    let mut sends = Vec::new();
+    let mut now = Instant::ZERO;
+    let mut failed_at = None;
+    for _ in 0..20 {
+        for _ in drain(&mut q, now) {
+            sends.push(now.as_millis());
+        }
+        if let Some(Event::Failed { name }) = q.poll_event() {
+            assert_eq!(name.as_str(), NAME);
+            failed_at = Some(now.as_millis());
+            break;
+        }
+        let Some(next) = q.poll_timeout() else { break };
+        now = next;
+    }
+    assert_eq!(sends, vec![0, 1000, 3000]);
+    assert_eq!(failed_at, Some(5000));
+    assert_eq!((q.stats().failed, q.stats().queries_sent), (1, 3));
+}
+
+#[test]
+fn answers_for_other_names_and_garbage_are_counted() {
+    let mut q = Querier::<4>::new(QuerierConfig::default(), Instant::ZERO);
+    q.add_socket(ours()).unwrap();
+    q.query(Instant::ZERO, NAME).unwrap();
+    let mut buf = [0u8; 512];
+    let n = emit_response(
+        &mut buf,
+        "someone-else.local",
+        "127.0.0.9".parse().unwrap(),
+        120,
+    )
+    .unwrap();
+    q.handle_packet(Instant::ZERO, ours(), &buf[..n]);
+    q.handle_packet(Instant::ZERO, ours(), &[1, 2, 3]);
+    // A goodbye (TTL 0) for our name is not an address.
+    let n = emit_response(&mut buf, NAME, "127.0.0.9".parse().unwrap(), 0).unwrap();
+    q.handle_packet(Instant::ZERO, ours(), &buf[..n]);
+    assert_eq!(q.poll_event(), None);
+    let s = q.stats();
+    assert_eq!(
+        (s.answers_unmatched, s.dropped_malformed, s.resolved),
+        (1, 1, 0)
+    );
+}
+
+#[test]
+fn table_full_and_no_socket_are_errors() {
+    let mut q = Querier::<2>::new(QuerierConfig::default(), Instant::ZERO);
+    assert_eq!(q.query(Instant::ZERO, "a.local"), Err(QueryError::NoSocket));
+    q.add_socket(ours()).unwrap();
+    q.query(Instant::ZERO, "a.local").unwrap();
+    q.query(Instant::ZERO, "A.local").unwrap(); // the same name: no new slot
+    q.query(Instant::ZERO, "b.local").unwrap();
+    assert_eq!(q.query(Instant::ZERO, "c.local"), Err(QueryError::Full));
+    assert!(matches!(
+        q.query(Instant::ZERO, "c.example"),
+        Err(QueryError::Name(_))
+    ));
+    assert_eq!(q.pending(), 2);
+}
+
+#[test]
+fn legacy_one_shot_query_gets_a_unicast_reply() {
+    let theirs: SocketAddr = "127.0.0.2:5353".parse().unwrap();
+    let one_shot: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+    let mut q = Querier::<4>::new(QuerierConfig::default(), Instant::ZERO);
+    q.add_socket(one_shot).unwrap();
+    let mut r = Responder::<2>::new(Instant::ZERO);
+    r.add_socket(theirs).unwrap();
+    r.publish(NAME, "127.0.0.2".parse().unwrap()).unwrap();
+    q.query(Instant::ZERO, NAME).unwrap();
+    let mut buf = [0u8; 512];
+    let t = q.poll_transmit(&mut buf).unwrap().unwrap();
+    let payload = t.payload.to_vec();
+    r.handle_packet(Instant::ZERO, one_shot, GROUP_V4, &payload);
+    let t = r.poll_transmit(&mut buf).unwrap().unwrap();
+    assert_eq!(t.destination, one_shot);
+    q.handle_packet(Instant::ZERO, theirs, t.payload);
+    assert!(matches!(q.poll_event(), Some(Event::Resolved { .. })));
+}

@@ -50,6 +50,7 @@ mod data_channel;
 mod descriptions;
 mod events;
 mod ice_tcp;
+mod mdns;
 mod media;
 mod signaling;
 mod stats_report;
@@ -210,6 +211,8 @@ pub struct Peer<
     report: stats_report::ReportCounters,
     /// Transceivers, their streams and the media areas.
     media: Media<S, TRANSCEIVERS>,
+    /// `.local` remote candidates waiting for mDNS (`mdns.rs`).
+    mdns: mdns::MdnsCandidates,
 }
 
 /// The offset range of `part` inside `whole` (both from the same buffer).
@@ -271,6 +274,7 @@ impl<
         let _ = write!(fingerprint, "{fp}");
         let ice = Self::make_agent(&config, &mut rng, ice::Role::Controlling, None, now);
         let media = Media::new(&mut rng);
+        let mdns = mdns::MdnsCandidates::new(now);
         // Reassembly keeps per-chunk headers: announce what the receive area can hold.
         let local_max_message_size = recv_area.as_ref().len().saturating_sub(4096).max(1024);
         Peer {
@@ -307,6 +311,7 @@ impl<
             stats: Stats::default(),
             report: stats_report::ReportCounters::default(),
             media,
+            mdns,
             config,
         }
     }

@@ -64,11 +64,18 @@ impl<
         }
         let trimmed = line.trim();
         if trimmed.is_empty() || trimmed.trim_start_matches("a=") == "end-of-candidates" {
-            self.ice.end_of_remote_candidates();
+            Self::end_of_candidates(&mut self.ice, &mut self.mdns);
         } else {
-            self.ice
-                .add_remote_candidate(trimmed)
-                .map_err(CandidateError::Ice)?;
+            match self.ice.add_remote_candidate(trimmed) {
+                Ok(()) => {}
+                // A `.local` name: resolved through mDNS when the host lent a socket.
+                Err(e @ ice::AddCandidateError::Parse(ice::ParseError::Hostname)) => {
+                    if !Self::mdns_candidate(&mut self.mdns, &mut self.stats, self.now, trimmed)? {
+                        return Err(CandidateError::Ice(e));
+                    }
+                }
+                Err(e) => return Err(CandidateError::Ice(e)),
+            }
         }
         self.pump();
         Ok(())
@@ -79,11 +86,24 @@ impl<
     /// once per description ([`Event::RemoteCandidatesRefused`]).
     fn add_signalled_candidate(
         ice: &mut Agent<REMOTE_CANDIDATES>,
+        mdns: &mut mdns::MdnsCandidates,
         stats: &mut Stats,
+        now: Instant,
         line: &str,
     ) -> bool {
         match ice.add_remote_candidate(line) {
             Ok(()) => true,
+            Err(ice::AddCandidateError::Parse(ice::ParseError::Hostname)) => {
+                match Self::mdns_candidate(mdns, stats, now, line) {
+                    Ok(true) => true,
+                    Ok(false) => {
+                        stats.remote_candidates_unusable += 1;
+                        true
+                    }
+                    // Counted as refused already.
+                    Err(_) => false,
+                }
+            }
             Err(ice::AddCandidateError::Full) => {
                 stats.remote_candidates_refused += 1;
                 false
@@ -570,7 +590,14 @@ impl<
     /// The candidates of every section bundled with the data section; how many found no room
     /// is reported once ([`Event::RemoteCandidatesRefused`]).
     fn add_description_candidates(&mut self, session: &Session<'_>, data: &sdp::Media<'_>) {
-        let refused = Self::add_candidates(&mut self.ice, &mut self.stats, session, data);
+        let refused = Self::add_candidates(
+            &mut self.ice,
+            &mut self.mdns,
+            &mut self.stats,
+            self.now,
+            session,
+            data,
+        );
         if refused > 0 {
             self.push(Queued::Ready(Ready::RemoteCandidatesRefused(refused)));
         }
@@ -578,7 +605,9 @@ impl<
 
     fn add_candidates(
         ice: &mut Agent<REMOTE_CANDIDATES>,
+        mdns: &mut mdns::MdnsCandidates,
         stats: &mut Stats,
+        now: Instant,
         session: &Session<'_>,
         data: &sdp::Media<'_>,
     ) -> u32 {
@@ -589,7 +618,7 @@ impl<
         let mut refused = 0u32;
         for m in jsep::bundled_sections(session, data) {
             for c in m.candidates() {
-                if !Self::add_signalled_candidate(ice, stats, c) {
+                if !Self::add_signalled_candidate(ice, mdns, stats, now, c) {
                     refused += 1;
                 }
             }
@@ -598,7 +627,7 @@ impl<
         let evicted = ice.stats().evicted.saturating_sub(evicted_before);
         stats.remote_candidates_refused += evicted;
         if end_of_candidates {
-            ice.end_of_remote_candidates();
+            Self::end_of_candidates(ice, mdns);
         }
         refused.saturating_add(u32::try_from(evicted).unwrap_or(u32::MAX))
     }
@@ -685,8 +714,14 @@ impl<
                         self.remote.current().and_then(|t| Session::parse(t).ok())
                         && let Some(data) = transport_section(&session)
                     {
-                        refused =
-                            Self::add_candidates(&mut self.ice, &mut self.stats, &session, &data);
+                        refused = Self::add_candidates(
+                            &mut self.ice,
+                            &mut self.mdns,
+                            &mut self.stats,
+                            self.now,
+                            &session,
+                            &data,
+                        );
                     }
                     if refused > 0 {
                         self.push(Queued::Ready(Ready::RemoteCandidatesRefused(refused)));

@@ -526,6 +526,12 @@ pub struct Stats {
     /// Remote candidates in a description that ICE cannot use (TCP, another component, a
     /// stale generation, unparsable), skipped as browsers skip them.
     pub remote_candidates_unusable: u64,
+    /// Remote `.local` candidates kept while their name is resolved (mDNS).
+    pub mdns_queried: u64,
+    /// Of those, resolved and handed to ICE.
+    pub mdns_resolved: u64,
+    /// Of those, dropped because no mDNS answer came (3 queries over 5 s).
+    pub mdns_failed: u64,
 }
 
 impl fmt::Display for SdpError {

@@ -49,6 +49,11 @@ impl<
         let now = self.now.advance(now);
         self.stats.packets_received += 1;
         self.stats.bytes_received += packet.len() as u64;
+        if self.is_mdns_socket(to) {
+            self.mdns_packet(now, from, packet);
+            self.pump();
+            return;
+        }
         // Through a TURN relay: the peer's datagram, from the peer to our relayed address.
         let (from, to, packet) = match self.ice.unwrap_relayed(from, to, packet) {
             Some((peer, relayed, range)) => match packet.get_mut(range) {
@@ -126,6 +131,7 @@ impl<
     /// A deadline from [`Peer::poll_timeout`] passed.
     pub fn handle_timeout(&mut self, now: Instant) {
         let now = self.now.advance(now);
+        self.mdns_timeout(now);
         self.ice.handle_timeout(now);
         self.transport_timeout(now);
         self.media_timeout(now);
@@ -148,6 +154,7 @@ impl<
             take(run.dtls_deadline);
         }
         take(self.media_poll_timeout());
+        take(self.mdns.poll_timeout());
         next
     }
 
@@ -169,6 +176,10 @@ impl<
 
     pub(super) fn next_transmit(&mut self, buf: &mut [u8]) -> Result<Option<Out>, BufferTooSmall> {
         let base = buf.as_ptr() as usize;
+        if let Some(t) = self.mdns.poll_transmit(buf)? {
+            let out = detach(base, &t);
+            return Ok(Some(out));
+        }
         if let Some(t) = self.ice.poll_transmit(buf)? {
             let out = detach(base, &t);
             return Ok(Some(out));

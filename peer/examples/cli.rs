@@ -9,6 +9,8 @@
 //!       text and binary messages (one of 60 000 bytes, or `--big BYTES`) and check every echo
 //!   common: --json  --greet  --duration S  --bind ADDR (127.0.0.1:0)  --summary FILE
 //!           --tcp-listen ADDR (a passive ICE-TCP candidate, RFC 6544)  --no-udp (no UDP one)
+//!           --mdns (resolve the peer's `.local` candidates: a socket on 0.0.0.0:5353 joined
+//!           to 224.0.0.251 on --bind's interface; the summary's "mdns" counts them)
 //!   ICE:    --ice-server URL (stun:/turn:, repeatable)  --ice-username U  --ice-credential C
 //!           --relay-only (iceTransportPolicy "relay")  --ice-ca PEM (trust for turns:, TLS
 //!           by rustls; turn:?transport=tcp opens TCP); with servers, descriptions wait for
@@ -81,13 +83,14 @@ struct Options {
     /// `--no-udp`: no UDP host candidate (with `--tcp-listen`: reachable over TCP only).
     no_udp: bool,
     summary: Option<String>,
+    mdns: bool,
     media: MediaOptions,
     ice: ice_servers::IceServerOptions,
 }
 
 fn usage() -> String {
     "usage: cli answer --offer FILE|- --answer-out FILE|- | offer --offer-out FILE|- --answer-in FILE|- [--count N]\n\
-     \x20      [--json] [--greet] [--duration S] [--bind ADDR] [--summary FILE] [--tcp-listen ADDR] [--no-udp]\n\
+     \x20      [--json] [--greet] [--duration S] [--bind ADDR] [--summary FILE] [--tcp-listen ADDR] [--no-udp] [--mdns]\n\
      \x20      [--ice-server URL].. [--ice-username U] [--ice-credential C] [--relay-only] [--ice-ca PEM]\n\
      \x20      [--video FILE] [--audio FILE] [--recv-video OUT] [--recv-audio OUT]\n\
      \x20      [--video-codec vp8|vp9|h264|h265|av1] [--audio-codec opus|pcmu|pcma] [--no-data] [--min-frames N]\n\
@@ -114,6 +117,7 @@ fn parse_args() -> Result<Options, String> {
         tcp_listen: None,
         no_udp: false,
         summary: None,
+        mdns: false,
         media: MediaOptions::default(),
         ice: Default::default(),
     };
@@ -138,6 +142,7 @@ fn parse_args() -> Result<Options, String> {
                 o.tcp_listen = Some(value()?.parse().map_err(|e| format!("--tcp-listen: {e}"))?)
             }
             "--no-udp" => o.no_udp = true,
+            "--mdns" => o.mdns = true,
             "--video" => m.video = Some(value()?),
             "--video-ladder" => m.video_ladder = Some(value()?),
             "--bitrate-limits" => {
@@ -265,6 +270,10 @@ fn run(o: &Options) -> Result<bool, Box<dyn std::error::Error>> {
     }
     if !o.no_udp {
         peer.add_local_candidate(host.local).map_err(|e| err(&e))?;
+    }
+    if o.mdns {
+        let local = host.open_mdns()?;
+        peer.add_mdns_socket(local).map_err(|e| err(&e))?;
     }
     media.lend_areas(&mut peer)?;
     let data = !m.no_data;
@@ -523,6 +532,10 @@ fn run(o: &Options) -> Result<bool, Box<dyn std::error::Error>> {
             tcp.accepted, tcp.sent, tcp.received, tcp.unroutable
         ));
     }
+    summary.push_str(&format!(
+        ",\"mdns\":{{\"queried\":{},\"resolved\":{},\"failed\":{}}}",
+        stats.mdns_queried, stats.mdns_resolved, stats.mdns_failed
+    ));
     summary.push('}');
     eprintln!("cli: {summary}");
     if let Some(path) = &o.summary {

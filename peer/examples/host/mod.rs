@@ -38,6 +38,8 @@ pub(crate) struct Host {
     pub(crate) turn_stream: Option<TurnStream>,
     /// A TCP listener offered as a passive ICE candidate (`--tcp-listen`), with its connections.
     pub(crate) ice_tcp: Option<ice_tcp::IceTcp>,
+    /// The mDNS socket (`--mdns`) and the address the Peer knows it by.
+    pub(crate) mdns: Option<(UdpSocket, SocketAddr)>,
 }
 
 impl Host {
@@ -52,7 +54,53 @@ impl Host {
             buf: vec![0; 65536],
             turn_stream: None,
             ice_tcp: None,
+            mdns: None,
         })
+    }
+
+    /// Opens the mDNS socket: 0.0.0.0:5353 shared with any responder on the machine
+    /// (SO_REUSEADDR and SO_REUSEPORT), joined to 224.0.0.251 on the interface of our host
+    /// address, multicast sent from that interface, looped back (a browser on the same
+    /// machine must hear us). The Peer knows it as our IP with port 5353.
+    pub(crate) fn open_mdns(&mut self) -> io::Result<SocketAddr> {
+        use socket2::{Domain, Protocol, Socket, Type};
+        let std::net::IpAddr::V4(ip) = self.local.ip() else {
+            return Err(io::Error::other("--mdns needs an IPv4 --bind"));
+        };
+        let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+        s.set_reuse_address(true)?;
+        s.set_reuse_port(true)?;
+        s.bind(&SocketAddr::from(([0, 0, 0, 0], 5353)).into())?;
+        s.join_multicast_v4(&std::net::Ipv4Addr::new(224, 0, 0, 251), &ip)?;
+        s.set_multicast_if_v4(&ip)?;
+        s.set_multicast_loop_v4(true)?;
+        s.set_multicast_ttl_v4(255)?;
+        s.set_nonblocking(true)?;
+        let local = SocketAddr::new(ip.into(), 5353);
+        self.mdns = Some((s.into(), local));
+        Ok(local)
+    }
+
+    /// Hands in whatever waits on the mDNS socket.
+    fn read_mdns<
+        S: peerless::Area,
+        const K: usize,
+        const C: usize,
+        const D: usize,
+        const L: usize,
+        const R: usize,
+        const T: usize,
+    >(
+        &mut self,
+        peer: &mut Peer<S, K, C, D, L, R, T>,
+    ) {
+        let now = self.now();
+        let Some((socket, local)) = self.mdns.as_ref() else {
+            return;
+        };
+        while let Ok((n, from)) = socket.recv_from(&mut self.buf) {
+            peer.handle_packet(now, from, *local, &mut self.buf[..n]);
+        }
     }
 
     /// Now, as the Peer counts time.
@@ -87,6 +135,10 @@ impl Host {
             }
             if let Some(s) = self.turn_stream.as_mut().filter(|s| s.local == t.source) {
                 s.write(t.payload)?;
+                continue;
+            }
+            if let Some((socket, _)) = self.mdns.as_ref().filter(|(_, l)| *l == t.source) {
+                let _ = socket.send_to(t.payload, t.destination);
                 continue;
             }
             // A full socket buffer or an unreachable address is packet loss to the protocols.
@@ -213,6 +265,7 @@ impl Host {
             let now = Instant::from_micros(self.start.elapsed().as_micros() as u64);
             tcp.poll(now, peer)?;
         }
+        self.read_mdns(peer);
         let now = self.now();
         if peer.poll_timeout().is_some_and(|t| t <= now) {
             peer.handle_timeout(now);
@@ -251,6 +304,7 @@ impl Host {
             }
         };
         self.socket.set_nonblocking(false)?;
+        self.read_mdns(peer);
         let now = self.now();
         if peer.poll_timeout().is_some_and(|t| t <= now) {
             peer.handle_timeout(now);

@@ -175,6 +175,12 @@ fn a_passive_only_agent_is_reached_over_one_tcp_connection() {
         // What a browser signals for its active candidate: port 9, nothing to check.
         let active_line = "candidate:2 1 tcp 1518280447 10.0.0.2 9 typ host tcptype active";
         assert!(passive.agent.add_remote_candidate(active_line).is_err());
+        // Its UDP candidate may sit at the very address its connection comes from: another
+        // candidate, which the TCP checks must not be taken for.
+        passive
+            .agent
+            .add_remote_candidate("candidate:3 1 udp 2122260223 10.0.0.2 50123 typ host")
+            .unwrap();
         passive.agent.end_of_remote_candidates();
         active.end_of_remote_candidates();
         let mut active = Host::new(active);

@@ -173,19 +173,20 @@ impl<
         }
         let answered = self.respond(tid, to, from, ResponseKind::Success, false);
 
-        // RFC 8445 §7.3.1.3: a source we do not know is a peer-reflexive candidate.
+        // RFC 8445 §7.3.1.3: a source we do not know is a peer-reflexive candidate. Over TCP:
+        // the peer's active candidate, at the port it connected from (its UDP candidate may
+        // have the same address and port, yet is another candidate).
+        let (transport, tcp_type) = self.prflx_transport(local_idx);
         let remote_idx = match self
             .remotes
             .iter()
-            .position(|r| r.is_some_and(|r| r.address == from))
+            .position(|r| r.is_some_and(|r| r.address == from && r.transport == transport))
         {
             Some(i) => i,
             None => {
                 let prio = msg
                     .priority()
                     .unwrap_or_else(|| priority(CandidateType::PeerReflexive, 65535, 1));
-                // Over TCP: the peer's active candidate, at the port it connected from.
-                let (transport, tcp_type) = self.prflx_transport(local_idx);
                 let cand = Candidate {
                     foundation: decimal(self.rng.u32()),
                     component: 1,

@@ -312,3 +312,46 @@ fn a_passive_agent_waits_for_the_connection_instead_of_failing() {
     a.handle_timeout(Instant::ZERO + Duration::from_secs(40));
     assert_eq!(a.state(), IceState::Checking);
 }
+
+#[test]
+fn checks_over_tcp_are_not_retransmitted() {
+    // RFC 8489 §6.2.2: on a reliable transport a request goes once. The peer's check arrives,
+    // our answer and triggered check go out, and then nothing comes back for 20 s (on UDP the
+    // triggered check would have been sent eight times by then).
+    let mut active: Agent = Agent::new(Config::new(Role::Controlling, [2; 32]), Instant::ZERO);
+    active.add_local_candidate(addr(CONNECTED_FROM)).unwrap();
+    let mut passive = passive_agent(Role::Controlled);
+    let line = passive.local_candidates().next().unwrap().to_string();
+    active
+        .add_remote_candidate(
+            &line
+                .replace(" tcp ", " udp ")
+                .replace(" tcptype passive", ""),
+        )
+        .unwrap();
+    signal_creds(&passive, &mut active);
+    signal_creds(&active, &mut passive);
+    active.handle_timeout(Instant::ZERO);
+    let mut buf = [0u8; 1500];
+    let check = active
+        .poll_transmit(&mut buf)
+        .unwrap()
+        .unwrap()
+        .payload
+        .to_vec();
+    passive.handle_packet(Instant::ZERO, addr(CONNECTED_FROM), addr(LISTEN), &check);
+    let mut sent = 0;
+    let mut now = Instant::ZERO;
+    while now < Instant::ZERO + Duration::from_secs(20) {
+        while passive.poll_transmit(&mut buf).unwrap().is_some() {
+            sent += 1;
+        }
+        now = passive
+            .poll_timeout()
+            .unwrap()
+            .max(now + Duration::from_millis(1));
+        passive.handle_timeout(now);
+    }
+    assert_eq!(sent, 2, "one response, one triggered check");
+    assert_eq!(passive.stats().retransmits, 0);
+}

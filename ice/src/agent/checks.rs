@@ -605,7 +605,7 @@ impl<
         let mut config = match kind {
             TxnKind::Gather { .. } => self.config.retransmit,
             TxnKind::Turn { alloc, .. } => self.turn_retransmit(usize::from(alloc)),
-            TxnKind::Check { .. } | TxnKind::Consent { .. } => self.config.check_retransmit,
+            TxnKind::Check { .. } | TxnKind::Consent { .. } => self.check_retransmit(source),
         };
         if matches!(kind, TxnKind::Check { .. }) {
             // RFC 8445 §14.3: RTO = max(500 ms, Ta x active pairs).

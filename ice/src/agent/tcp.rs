@@ -8,6 +8,7 @@
 //!        check from R on L: R becomes a peer-reflexive remote, transport tcp, tcptype active
 //!        (RFC 6544 §7.2); pair (L, R); answer + triggered check go back as Transmits from L to R
 //!  host: a Transmit whose source is L goes on the connection to R, framed (frame_header)
+//!  checks and consent requests on a connection are sent once (reliable: RFC 8489 §6.2.2)
 //!  connection from R closed --tcp_connection_closed(L, R)--> its pairs fail (selection cleared)
 //! ```
 //!
@@ -145,6 +146,23 @@ impl<
                 .is_some_and(|l| l.cand.transport == Transport::Tcp)
         };
         (0..CANDIDATES).any(tcp_local) && !self.pairs.iter().flatten().any(|p| tcp_local(p.local))
+    }
+
+    /// The schedule of a check or consent request from `source`: over a TCP connection one
+    /// send and RFC 8489's 39.5 s of waiting (§6.2.2: requests on reliable transports are not
+    /// retransmitted; a lost connection is the host's `tcp_connection_closed`), else the UDP
+    /// schedule.
+    pub(super) fn check_retransmit(&self, source: SocketAddr) -> peerless_stun::RetransmitConfig {
+        if self.is_tcp_source(source) {
+            peerless_stun::RetransmitConfig {
+                rto: Duration::from_millis(39_500),
+                max_sends: 1,
+                last_wait: 1,
+                max_rto: None,
+            }
+        } else {
+            self.config.check_retransmit
+        }
     }
 
     /// RFC 6544 §6.2 and §7.2, for `find_or_add_pair`: UDP pairs with UDP; our passive TCP

@@ -40,6 +40,6 @@ export RATE_KBIT
 # The queue holds 300 ms at the limit: a keyframe of the top rendition fits without a tail drop,
 # and a sender above the limit sees its delay grow (what the delay-based part reacts to).
 in_netns sh -c 'ip route add default dev lo src 127.0.0.1 &&
-    tc qdisc add dev lo root tbf rate "${RATE_KBIT}kbit" burst 20kb latency 300ms && exec node "$@"' sh \
+    tc qdisc add dev lo root tbf rate "${RATE_KBIT}kbit" burst 20kb latency 300ms && exec timeout 300 node "$@"' sh \
     "$ROOT/scripts/interop/peers/peer-firefox-congestion.mjs" "$BIN" "$NPM_DIR" "$WORK" \
     "$LADDER" "$ROOT/peer/tests/media/tone.opus" "$RATE_KBIT" "${OFFERS:-cli}"

@@ -17,9 +17,13 @@ use peerless_base::Drbg;
 use sha2::Digest;
 use spki::{AlgorithmIdentifierRef, SubjectPublicKeyInfoRef};
 
+use crate::wire::SignatureScheme;
+
 const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const OID_PRIME256V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 const OID_ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+#[cfg(feature = "rsa")]
+const OID_RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 
 /// Room for our DER certificate: a P-256 self-signed certificate is about 300 bytes.
 pub const MAX_CERTIFICATE_LEN: usize = 512;
@@ -31,7 +35,8 @@ pub const MAX_CERTIFICATE_LEN: usize = 512;
 pub enum CertificateError {
     /// The DER did not parse as an X.509 certificate.
     Malformed,
-    /// The subject key is not an ECDSA P-256 key.
+    /// The subject key is neither ECDSA P-256 nor (with the `rsa` feature) RSA of 2048 to
+    /// 4096 bits with an odd exponent below 2^32; our own certificate must be ECDSA P-256.
     UnsupportedKey,
     /// The private key does not match the certificate, or is not a valid P-256 scalar.
     BadPrivateKey,
@@ -223,7 +228,7 @@ impl Certificate {
         let key = p256::ecdsa::SigningKey::from_slice(private_key)
             .map_err(|_| CertificateError::BadPrivateKey)?;
         let peer = PeerKey::from_certificate(der)?;
-        if peer.0 != *key.verifying_key() {
+        if peer.ecdsa() != Some(key.verifying_key()) {
             return Err(CertificateError::BadPrivateKey);
         }
         let mut buf = [0u8; MAX_CERTIFICATE_LEN];
@@ -305,15 +310,33 @@ fn encode_validity(v: Validity, buf: &mut [u8; 64]) -> Result<&[u8], Certificate
     res.map_err(|_| CertificateError::BadValidity)
 }
 
-/// A peer's certificate key: the ECDSA P-256 key from its subjectPublicKeyInfo.
+/// A peer's certificate key, from its subjectPublicKeyInfo: ECDSA P-256 or (with the `rsa`
+/// feature) RSA of 2048 to 4096 bits.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct PeerKey(pub(crate) p256::ecdsa::VerifyingKey);
+pub(crate) enum PeerKey {
+    /// id-ecPublicKey on prime256v1.
+    Ecdsa(p256::ecdsa::VerifyingKey),
+    /// rsaEncryption.
+    #[cfg(feature = "rsa")]
+    Rsa(crate::rsa::PublicKey),
+}
 
 impl PeerKey {
-    /// Parses an X.509 certificate and takes its subject key, which must be ECDSA P-256.
+    /// Parses an X.509 certificate and takes its subject key.
     pub(crate) fn from_certificate(der: &[u8]) -> Result<Self, CertificateError> {
         let cert = X509::from_der(der).map_err(|_| CertificateError::Malformed)?;
         let spki = cert.tbs.spki;
+        let key_bytes = spki
+            .subject_public_key
+            .as_bytes()
+            .ok_or(CertificateError::Malformed)?;
+        #[cfg(feature = "rsa")]
+        if spki.algorithm.oid == OID_RSA_ENCRYPTION {
+            // The RSAPublicKey's size is checked before any arithmetic can see it.
+            return crate::rsa::PublicKey::from_der(key_bytes)
+                .map(PeerKey::Rsa)
+                .map_err(|_| CertificateError::UnsupportedKey);
+        }
         if spki.algorithm.oid != OID_EC_PUBLIC_KEY {
             return Err(CertificateError::UnsupportedKey);
         }
@@ -324,21 +347,95 @@ impl PeerKey {
         if curve != Some(OID_PRIME256V1) {
             return Err(CertificateError::UnsupportedKey);
         }
-        let point = spki
-            .subject_public_key
-            .as_bytes()
-            .ok_or(CertificateError::Malformed)?;
-        p256::ecdsa::VerifyingKey::from_sec1_bytes(point)
-            .map(PeerKey)
+        p256::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes)
+            .map(PeerKey::Ecdsa)
             .map_err(|_| CertificateError::UnsupportedKey)
+    }
+
+    /// Whether this is an RSA key (it can only sign for ECDHE_RSA suites, and ECDSA keys
+    /// only for ECDHE_ECDSA ones).
+    pub(crate) fn is_rsa(&self) -> bool {
+        match self {
+            PeerKey::Ecdsa(_) => false,
+            #[cfg(feature = "rsa")]
+            PeerKey::Rsa(_) => true,
+        }
+    }
+
+    /// Whether `signature` made with `scheme` over `digest` (the scheme's hash of the signed
+    /// bytes; see [`scheme_hash`]) verifies with this key. A scheme of the other key type, or
+    /// one we do not implement, fails.
+    pub(crate) fn verify(&self, scheme: SignatureScheme, digest: &[u8], signature: &[u8]) -> bool {
+        match self {
+            PeerKey::Ecdsa(key) => {
+                scheme == SignatureScheme::ECDSA_SECP256R1_SHA256
+                    && <&[u8; 32]>::try_from(digest)
+                        .is_ok_and(|d| crate::crypto::verify_sha256(key, d, signature))
+            }
+            #[cfg(feature = "rsa")]
+            PeerKey::Rsa(key) => {
+                let padding = match scheme {
+                    SignatureScheme::RSA_PKCS1_SHA256 | SignatureScheme::RSA_PKCS1_SHA384 => {
+                        crate::rsa::Padding::Pkcs1
+                    }
+                    SignatureScheme::RSA_PSS_RSAE_SHA256
+                    | SignatureScheme::RSA_PSS_RSAE_SHA384 => crate::rsa::Padding::Pss,
+                    _ => return false,
+                };
+                scheme_hash(scheme).is_some_and(|h| h.len() == digest.len())
+                    && key.verify(padding, digest, signature)
+            }
+        }
+    }
+
+    /// The key if it is ECDSA P-256.
+    fn ecdsa(&self) -> Option<&p256::ecdsa::VerifyingKey> {
+        match self {
+            PeerKey::Ecdsa(key) => Some(key),
+            #[cfg(feature = "rsa")]
+            PeerKey::Rsa(_) => None,
+        }
+    }
+}
+
+/// The signature schemes we verify, in the order we prefer them (signature_algorithms in
+/// our ClientHello and CertificateRequest).
+#[cfg(feature = "rsa")]
+pub(crate) const VERIFY_SCHEMES: &[SignatureScheme] = &[
+    SignatureScheme::ECDSA_SECP256R1_SHA256,
+    SignatureScheme::RSA_PSS_RSAE_SHA256,
+    SignatureScheme::RSA_PKCS1_SHA256,
+    SignatureScheme::RSA_PSS_RSAE_SHA384,
+    SignatureScheme::RSA_PKCS1_SHA384,
+];
+/// The signature schemes we verify (signature_algorithms).
+#[cfg(not(feature = "rsa"))]
+pub(crate) const VERIFY_SCHEMES: &[SignatureScheme] = &[SignatureScheme::ECDSA_SECP256R1_SHA256];
+
+/// The hash a signature scheme we verify signs with, or `None` for any other scheme.
+pub(crate) fn scheme_hash(scheme: SignatureScheme) -> Option<HashAlgorithm> {
+    match scheme {
+        SignatureScheme::ECDSA_SECP256R1_SHA256 => Some(HashAlgorithm::Sha256),
+        #[cfg(feature = "rsa")]
+        SignatureScheme::RSA_PKCS1_SHA256 | SignatureScheme::RSA_PSS_RSAE_SHA256 => {
+            Some(HashAlgorithm::Sha256)
+        }
+        #[cfg(feature = "rsa")]
+        SignatureScheme::RSA_PKCS1_SHA384 | SignatureScheme::RSA_PSS_RSAE_SHA384 => {
+            Some(HashAlgorithm::Sha384)
+        }
+        _ => None,
     }
 }
 
 /// The subject public key of an X.509 certificate (which must be ECDSA P-256), as the
-/// uncompressed SEC1 point `04 || x || y`.
+/// uncompressed SEC1 point `04 || x || y`; an RSA certificate is `UnsupportedKey` here.
 pub fn certificate_public_key(der: &[u8]) -> Result<[u8; 65], CertificateError> {
     let key = PeerKey::from_certificate(der)?;
-    let point = key.0.to_sec1_point(false);
+    let point = key
+        .ecdsa()
+        .ok_or(CertificateError::UnsupportedKey)?
+        .to_sec1_point(false);
     point
         .as_bytes()
         .try_into()
@@ -515,7 +612,9 @@ impl core::fmt::Display for CertificateError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(match self {
             CertificateError::Malformed => "not a DER X.509 certificate",
-            CertificateError::UnsupportedKey => "the certificate key is not ECDSA P-256",
+            CertificateError::UnsupportedKey => {
+                "the certificate key is not ECDSA P-256 (nor RSA 2048..4096 for a peer)"
+            }
             CertificateError::BadPrivateKey => "the private key is invalid or does not match",
             CertificateError::TooLarge => "the certificate does not fit its storage",
             CertificateError::BadValidity => "the validity window cannot be encoded",
@@ -544,14 +643,14 @@ mod tests {
         let mut rng = Drbg::from_seed(&[5; 32], b"cert");
         let cert = Certificate::generate(&mut rng, Validity::days_from(1_700_000_000, 30)).unwrap();
         let key = PeerKey::from_certificate(cert.der()).unwrap();
-        assert_eq!(key.0, *cert.signing_key().verifying_key());
+        assert_eq!(key.ecdsa(), Some(cert.signing_key().verifying_key()));
         // The self-signature verifies with the certificate's own key.
         let parsed = X509::from_der(cert.der()).unwrap();
         let mut tbs = [0u8; MAX_CERTIFICATE_LEN];
         let tbs = parsed.tbs.encode_to_slice(&mut tbs).unwrap();
         let digest: [u8; 32] = sha2::Sha256::digest(tbs).into();
-        assert!(crate::crypto::verify_sha256(
-            &key.0,
+        assert!(key.verify(
+            SignatureScheme::ECDSA_SECP256R1_SHA256,
             &digest,
             parsed.signature.as_bytes().unwrap()
         ));
@@ -563,6 +662,131 @@ mod tests {
             Certificate::from_der(cert.der(), &[1; 32]).unwrap_err(),
             CertificateError::BadPrivateKey
         );
+    }
+
+    /// The known answers of tests/data/rsa (made by its make.sh with `openssl dgst -sign`).
+    #[cfg(feature = "rsa")]
+    mod rsa_known_answers {
+        use super::*;
+        use sha2::Sha384;
+
+        macro_rules! data {
+            ($($name:expr),+) => {
+                include_bytes!(concat!("../tests/data/rsa/", $($name),+))
+            };
+        }
+        const MESSAGE: &[u8] = data!("message.txt");
+
+        /// (certificate, [pkcs1-sha256, pkcs1-sha384, pss-sha256, pss-sha384]) per key.
+        type Case = (&'static str, &'static [u8], [&'static [u8]; 4]);
+        macro_rules! case {
+            ($name:literal) => {
+                (
+                    $name,
+                    data!($name, ".cert.der"),
+                    [
+                        data!($name, ".pkcs1-sha256.sig"),
+                        data!($name, ".pkcs1-sha384.sig"),
+                        data!($name, ".pss-sha256.sig"),
+                        data!($name, ".pss-sha384.sig"),
+                    ],
+                )
+            };
+        }
+        const GOOD: [Case; 5] = [
+            case!("rsa2048-e65537"),
+            case!("rsa2048-e3"),
+            case!("rsa2056-e65537"),
+            case!("rsa3072-e65537"),
+            case!("rsa4096-e65537"),
+        ];
+        const SCHEMES: [SignatureScheme; 4] = [
+            SignatureScheme::RSA_PKCS1_SHA256,
+            SignatureScheme::RSA_PKCS1_SHA384,
+            SignatureScheme::RSA_PSS_RSAE_SHA256,
+            SignatureScheme::RSA_PSS_RSAE_SHA384,
+        ];
+
+        fn digest(scheme: SignatureScheme) -> std::vec::Vec<u8> {
+            match scheme_hash(scheme).unwrap() {
+                HashAlgorithm::Sha256 => sha2::Sha256::digest(MESSAGE).to_vec(),
+                _ => Sha384::digest(MESSAGE).to_vec(),
+            }
+        }
+
+        #[test]
+        fn openssl_signatures_verify() {
+            for (name, cert, sigs) in GOOD {
+                let key = PeerKey::from_certificate(cert).unwrap();
+                assert!(key.is_rsa(), "{name}");
+                for (scheme, sig) in SCHEMES.into_iter().zip(sigs) {
+                    assert!(key.verify(scheme, &digest(scheme), sig), "{name} {scheme:?}");
+                }
+                // Each signature is for its own scheme only: PKCS#1 is not PSS, SHA-256 is
+                // not SHA-384, and an ECDSA scheme never verifies with an RSA key.
+                for (i, scheme) in SCHEMES.into_iter().enumerate() {
+                    for (j, sig) in sigs.iter().enumerate() {
+                        if i != j {
+                            assert!(!key.verify(scheme, &digest(scheme), sig), "{name} {i} {j}");
+                        }
+                    }
+                }
+                assert!(!key.verify(
+                    SignatureScheme::ECDSA_SECP256R1_SHA256,
+                    &digest(SignatureScheme::RSA_PKCS1_SHA256),
+                    sigs[0]
+                ));
+            }
+        }
+
+        #[test]
+        fn tampered_signatures_and_messages_are_rejected() {
+            for (name, cert, sigs) in GOOD {
+                let key = PeerKey::from_certificate(cert).unwrap();
+                for (scheme, sig) in SCHEMES.into_iter().zip(sigs) {
+                    let d = digest(scheme);
+                    // Every bit position class: first, middle, last byte of the signature.
+                    for at in [0, sig.len() / 2, sig.len() - 1] {
+                        let mut bad = sig.to_vec();
+                        bad[at] ^= 0x01;
+                        assert!(!key.verify(scheme, &d, &bad), "{name} {scheme:?} byte {at}");
+                    }
+                    let mut bad_digest = d.clone();
+                    bad_digest[5] ^= 0x80;
+                    assert!(!key.verify(scheme, &bad_digest, sig), "{name} {scheme:?}");
+                    // Wrong lengths: one byte short, one byte long (leading zero), empty.
+                    assert!(!key.verify(scheme, &d, &sig[1..]));
+                    let mut long = std::vec![0u8];
+                    long.extend_from_slice(sig);
+                    assert!(!key.verify(scheme, &d, &long));
+                    assert!(!key.verify(scheme, &d, &[]));
+                    // All ones: above the modulus.
+                    assert!(!key.verify(scheme, &d, &std::vec![0xff; sig.len()]));
+                    // Digest of the other length.
+                    assert!(!key.verify(scheme, &d[..20], sig));
+                }
+            }
+        }
+
+        #[test]
+        fn keys_outside_2048_to_4096_bits_are_refused() {
+            for cert in [
+                &data!("rsa1024-e65537.cert.der")[..],
+                &data!("rsa4104-e65537.cert.der")[..],
+            ] {
+                assert_eq!(
+                    PeerKey::from_certificate(cert).unwrap_err(),
+                    CertificateError::UnsupportedKey
+                );
+                // Never accepted as our own certificate either.
+                assert!(Certificate::from_der(cert, &[1; 32]).is_err());
+            }
+            // An RSA certificate has no SEC1 point.
+            assert_eq!(
+                certificate_public_key(data!("rsa2048-e65537.cert.der")).unwrap_err(),
+                CertificateError::UnsupportedKey
+            );
+        }
     }
 
     #[test]

@@ -27,7 +27,9 @@ pub(crate) enum PrfHash {
 
 impl PrfHash {
     pub(crate) fn of(suite: CipherSuite) -> Self {
-        if suite == CipherSuite::ECDHE_ECDSA_AES_256_GCM_SHA384 {
+        if suite == CipherSuite::ECDHE_ECDSA_AES_256_GCM_SHA384
+            || suite == CipherSuite::ECDHE_RSA_AES_256_GCM_SHA384
+        {
             PrfHash::Sha384
         } else {
             PrfHash::Sha256
@@ -133,14 +135,28 @@ impl core::fmt::Debug for RecordCipher {
     }
 }
 
+/// Whether a suite authenticates the server with an RSA key (ECDHE_RSA): we offer those as a
+/// client only, since our own certificate is ECDSA.
+pub(crate) fn suite_is_rsa(suite: CipherSuite) -> bool {
+    matches!(
+        suite,
+        CipherSuite::ECDHE_RSA_AES_128_GCM_SHA256
+            | CipherSuite::ECDHE_RSA_AES_256_GCM_SHA384
+            | CipherSuite::ECDHE_RSA_CHACHA20_POLY1305_SHA256
+    )
+}
+
 /// Tag length of every suite here.
 pub(crate) const TAG_LEN: usize = 16;
 
 /// Lengths of (key, fixed IV) for a suite.
 pub(crate) fn key_iv_len(suite: CipherSuite) -> (usize, usize) {
     match suite {
-        CipherSuite::ECDHE_ECDSA_AES_256_GCM_SHA384 => (32, 4),
-        CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256 => (32, 12),
+        CipherSuite::ECDHE_ECDSA_AES_256_GCM_SHA384 | CipherSuite::ECDHE_RSA_AES_256_GCM_SHA384 => {
+            (32, 4)
+        }
+        CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256
+        | CipherSuite::ECDHE_RSA_CHACHA20_POLY1305_SHA256 => (32, 12),
         _ => (16, 4),
     }
 }
@@ -152,15 +168,18 @@ pub(crate) struct BadRecordMac;
 impl RecordCipher {
     pub(crate) fn new(suite: CipherSuite, key: &[u8], iv: &[u8]) -> Option<Self> {
         match suite {
-            CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256 => Some(RecordCipher::Aes128Gcm(
+            CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256
+            | CipherSuite::ECDHE_RSA_AES_128_GCM_SHA256 => Some(RecordCipher::Aes128Gcm(
                 Aes128Gcm::new_from_slice(key).ok()?,
                 iv.try_into().ok()?,
             )),
-            CipherSuite::ECDHE_ECDSA_AES_256_GCM_SHA384 => Some(RecordCipher::Aes256Gcm(
+            CipherSuite::ECDHE_ECDSA_AES_256_GCM_SHA384
+            | CipherSuite::ECDHE_RSA_AES_256_GCM_SHA384 => Some(RecordCipher::Aes256Gcm(
                 Aes256Gcm::new_from_slice(key).ok()?,
                 iv.try_into().ok()?,
             )),
-            CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256 => Some(RecordCipher::ChaCha(
+            CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256
+            | CipherSuite::ECDHE_RSA_CHACHA20_POLY1305_SHA256 => Some(RecordCipher::ChaCha(
                 ChaCha20Poly1305::new_from_slice(key).ok()?,
                 iv.try_into().ok()?,
             )),

@@ -107,6 +107,8 @@ extern crate std;
 mod cert;
 mod crypto;
 mod endpoint;
+#[cfg(feature = "rsa")]
+mod rsa;
 #[cfg(feature = "selftest")]
 pub mod selftest;
 pub mod wire;

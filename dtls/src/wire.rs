@@ -114,6 +114,12 @@ codepoint!(
         ECDHE_ECDSA_AES_256_GCM_SHA384 = 0xC02C,
         /// TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 (RFC 7905): for MCUs without AES hardware.
         ECDHE_ECDSA_CHACHA20_POLY1305_SHA256 = 0xCCA9,
+        /// TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 (RFC 5289): a server with an RSA certificate.
+        ECDHE_RSA_AES_128_GCM_SHA256 = 0xC02F,
+        /// TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 (RFC 5289).
+        ECDHE_RSA_AES_256_GCM_SHA384 = 0xC030,
+        /// TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256 (RFC 7905).
+        ECDHE_RSA_CHACHA20_POLY1305_SHA256 = 0xCCA8,
         /// TLS_EMPTY_RENEGOTIATION_INFO_SCSV (RFC 5746 §3.3).
         EMPTY_RENEGOTIATION_INFO_SCSV = 0x00FF,
     }
@@ -158,6 +164,14 @@ codepoint!(
     SignatureScheme(u16) {
         /// ecdsa_secp256r1_sha256: hash SHA-256 (4), signature ECDSA (3).
         ECDSA_SECP256R1_SHA256 = 0x0403,
+        /// rsa_pkcs1_sha256: RSASSA-PKCS1-v1_5 with SHA-256.
+        RSA_PKCS1_SHA256 = 0x0401,
+        /// rsa_pkcs1_sha384: RSASSA-PKCS1-v1_5 with SHA-384.
+        RSA_PKCS1_SHA384 = 0x0501,
+        /// rsa_pss_rsae_sha256: RSASSA-PSS with SHA-256 and an rsaEncryption key (RFC 8446).
+        RSA_PSS_RSAE_SHA256 = 0x0804,
+        /// rsa_pss_rsae_sha384: RSASSA-PSS with SHA-384 and an rsaEncryption key.
+        RSA_PSS_RSAE_SHA384 = 0x0805,
     }
 );
 
@@ -730,7 +744,7 @@ pub fn emit_u16_vector(w: &mut Writer<'_>, values: impl Iterator<Item = u16>) {
     w.patch_u16(at, len as u16);
 }
 
-/// A checked view of a ServerKeyExchange for ECDHE_ECDSA (RFC 8422 §5.4).
+/// A checked view of a ServerKeyExchange for ECDHE_ECDSA or ECDHE_RSA (RFC 8422 §5.4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ServerKeyExchange<'a> {
@@ -742,7 +756,7 @@ pub struct ServerKeyExchange<'a> {
     pub params: &'a [u8],
     /// The signature scheme.
     pub scheme: SignatureScheme,
-    /// The DER ECDSA signature.
+    /// The signature: DER ECDSA, or the RSA signature block.
     pub signature: &'a [u8],
 }
 
@@ -829,7 +843,7 @@ pub fn parse_certificate_list(body: &[u8]) -> Result<Option<&[u8]>, WireError> {
 pub struct CertificateVerify<'a> {
     /// The signature scheme.
     pub scheme: SignatureScheme,
-    /// The DER ECDSA signature.
+    /// The signature: DER ECDSA, or the RSA signature block.
     pub signature: &'a [u8],
 }
 

@@ -89,7 +89,21 @@ pub const MIN_MTU: usize = 64;
 /// The largest MTU an endpoint uses (one maximal DTLS record).
 pub const MAX_MTU: usize = 16384 + 256;
 
+/// Every cipher suite, ECDSA then (with the `rsa` feature) RSA, AES-128-GCM first (what
+/// browsers pick). As a server we pick only ECDHE_ECDSA suites (our certificate is ECDSA);
+/// the ECDHE_RSA ones are offered as a client, for servers with RSA certificates (GStreamer,
+/// SIP gateways).
+#[cfg(feature = "rsa")]
+pub const ALL_CIPHER_SUITES: &[CipherSuite] = &[
+    CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256,
+    CipherSuite::ECDHE_ECDSA_AES_256_GCM_SHA384,
+    CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256,
+    CipherSuite::ECDHE_RSA_AES_128_GCM_SHA256,
+    CipherSuite::ECDHE_RSA_AES_256_GCM_SHA384,
+    CipherSuite::ECDHE_RSA_CHACHA20_POLY1305_SHA256,
+];
 /// Every cipher suite, AES-128-GCM first (what browsers pick).
+#[cfg(not(feature = "rsa"))]
 pub const ALL_CIPHER_SUITES: &[CipherSuite] = &[
     CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256,
     CipherSuite::ECDHE_ECDSA_AES_256_GCM_SHA384,

@@ -1,5 +1,8 @@
 //! The handshake steps of the DTLS 1.2 endpoint, both roles (RFC 6347 §4.2,
-//! RFC 5246 §7.3) with the WebRTC profile (mutual ECDSA authentication, use_srtp, EMS).
+//! RFC 5246 §7.3) with the WebRTC profile (mutual certificate authentication, use_srtp, EMS).
+//! Our certificate is always ECDSA P-256; the peer's may also be RSA (feature `rsa`): as a
+//! client we then accept an ECDHE_RSA suite and an RSA-signed ServerKeyExchange, as a server
+//! an RSA client certificate and its RSA CertificateVerify.
 //!
 //! ```text
 //!   Client                                              Server
@@ -10,7 +13,7 @@
 //!   ClientHello + cookie (flight 3) ------------------->
 //!   AwaitServerHello       <---------------------------- ServerHello         (flight 4)
 //!   AwaitServerCertificate <---------------------------- Certificate
-//!   AwaitServerKeyExchange <---------------------------- ServerKeyExchange (ECDHE, ECDSA-signed)
+//!   AwaitServerKeyExchange <---------------------------- ServerKeyExchange (ECDHE, ECDSA- or RSA-signed)
 //!   AwaitServerHelloDone   <---------------------------- CertificateRequest
 //!                          <---------------------------- ServerHelloDone
 //!   Certificate (flight 5) ---------------------------> AwaitClientCertificate
@@ -36,7 +39,7 @@ use zeroize::Zeroize;
 
 use super::buffers::{Entry, EntryKind, Flight};
 use super::{CloseReason, Core, MAX_SEQ, Role, SealError, SrtpKeyingMaterial, State};
-use crate::cert::{Fingerprint, HashAlgorithm, PeerKey};
+use crate::cert::{Fingerprint, HashAlgorithm, PeerKey, VERIFY_SCHEMES, scheme_hash};
 use crate::crypto::{
     self, KeyShare, MAX_PUBLIC_LEN, PrfHash, RecordCipher, Transcript, key_iv_len,
 };
@@ -270,7 +273,8 @@ impl Core {
             });
             emit_extension(w, ExtensionType::EC_POINT_FORMATS, |w| w.bytes(&[1, 0]));
             emit_extension(w, ExtensionType::SIGNATURE_ALGORITHMS, |w| {
-                emit_u16_vector(w, [SignatureScheme::ECDSA_SECP256R1_SHA256.0].into_iter());
+                // The schemes we can verify: the server signs its ServerKeyExchange with one.
+                emit_u16_vector(w, VERIFY_SCHEMES.iter().map(|s| s.0));
             });
             if !c.config.srtp_profiles.is_empty() {
                 emit_extension(w, ExtensionType::USE_SRTP, |w| {
@@ -400,9 +404,15 @@ impl Core {
                     .peer_key
                     .as_ref()
                     .ok_or(AlertDescription::INTERNAL_ERROR)?;
-                if cv.scheme != SignatureScheme::ECDSA_SECP256R1_SHA256
-                    || !crypto::verify_sha256(&key.0, &before.sha256(), cv.signature)
-                {
+                // The client signs the transcript hashed with its scheme's hash (RFC 5246
+                // §7.4.8), whatever the suite's PRF hash is; the transcript keeps both.
+                let mut digest = [0u8; 48];
+                let digest = match scheme_hash(cv.scheme) {
+                    Some(HashAlgorithm::Sha256) => before.snapshot(PrfHash::Sha256, &mut digest),
+                    Some(HashAlgorithm::Sha384) => before.snapshot(PrfHash::Sha384, &mut digest),
+                    _ => return Err(AlertDescription::ILLEGAL_PARAMETER),
+                };
+                if !key.verify(cv.scheme, digest, cv.signature) {
                     return Err(AlertDescription::DECRYPT_ERROR);
                 }
                 self.state = State::AwaitClientFinished;
@@ -492,6 +502,11 @@ impl Core {
             }
             _ => AlertDescription::BAD_CERTIFICATE,
         })?;
+        // A server's key must be the one its suite signs with (ECDHE_RSA: RSA); a client's
+        // may be either, its CertificateVerify says which scheme it used.
+        if self.role == Role::Client && key.is_rsa() != crypto::suite_is_rsa(self.suite) {
+            return Err(AlertDescription::UNSUPPORTED_CERTIFICATE);
+        }
         self.peer_key = Some(key);
         self.peer_fingerprints = Some([
             Fingerprint::of(der, HashAlgorithm::Sha256),
@@ -535,21 +550,35 @@ impl Core {
 
     pub(super) fn on_server_key_exchange(&mut self, body: &[u8]) -> Step {
         let ske = ServerKeyExchange::parse(body).map_err(|_| AlertDescription::DECODE_ERROR)?;
-        if !self.offered_groups().any(|g| g == ske.group.0)
-            || ske.scheme != SignatureScheme::ECDSA_SECP256R1_SHA256
+        if !self.offered_groups().any(|g| g == ske.group.0) || !VERIFY_SCHEMES.contains(&ske.scheme)
         {
             return Err(AlertDescription::ILLEGAL_PARAMETER);
         }
-        let mut h = Sha256::new();
-        h.update(self.client_random);
-        h.update(self.server_random);
-        h.update(ske.params);
-        let digest: [u8; 32] = h.finalize().into();
+        // RFC 8422 §5.4: the signature covers both randoms and the ECDH parameters, hashed
+        // with the scheme's hash.
+        let parts = [self.client_random.as_slice(), self.server_random.as_slice(), ske.params];
+        let mut digest = [0u8; 48];
+        let digest = match scheme_hash(ske.scheme) {
+            Some(HashAlgorithm::Sha256) => {
+                let mut h = Sha256::new();
+                parts.iter().for_each(|p| h.update(p));
+                let d = digest.get_mut(..32).ok_or(AlertDescription::INTERNAL_ERROR)?;
+                d.copy_from_slice(&h.finalize());
+                d
+            }
+            Some(HashAlgorithm::Sha384) => {
+                let mut h = sha2::Sha384::new();
+                parts.iter().for_each(|p| h.update(p));
+                digest.copy_from_slice(&h.finalize());
+                digest.as_mut_slice()
+            }
+            _ => return Err(AlertDescription::ILLEGAL_PARAMETER),
+        };
         let key = self
             .peer_key
             .as_ref()
             .ok_or(AlertDescription::INTERNAL_ERROR)?;
-        if !crypto::verify_sha256(&key.0, &digest, ske.signature) {
+        if !key.verify(ske.scheme, digest, ske.signature) {
             return Err(AlertDescription::DECRYPT_ERROR);
         }
         self.group = ske.group;
@@ -789,11 +818,14 @@ impl Core {
         if !ch.compression_methods().contains(&0) {
             return Err(AlertDescription::ILLEGAL_PARAMETER);
         }
+        // Our certificate is ECDSA: an ECDHE_RSA suite in our list is for the client role only,
+        // and a client that offers nothing else is refused.
         let suite = self
             .config
             .cipher_suites
             .iter()
             .copied()
+            .filter(|s| !crypto::suite_is_rsa(*s))
             .find(|s| ch.cipher_suites().any(|o| o == *s))
             .ok_or(AlertDescription::HANDSHAKE_FAILURE)?;
         let group = match ch.extension(ExtensionType::SUPPORTED_GROUPS) {
@@ -914,9 +946,13 @@ impl Core {
             w.bytes(sig);
         })?;
         self.push_message(tx, HandshakeType::CERTIFICATE_REQUEST, 0, |_, w| {
-            w.bytes(&[1, 64]);
-            w.u16(2);
-            w.u16(SignatureScheme::ECDSA_SECP256R1_SHA256.0);
+            // certificate_types: ecdsa_sign (64), and rsa_sign (1) when we can verify RSA.
+            if cfg!(feature = "rsa") {
+                w.bytes(&[2, 64, 1]);
+            } else {
+                w.bytes(&[1, 64]);
+            }
+            emit_u16_vector(w, VERIFY_SCHEMES.iter().map(|s| s.0));
             w.u16(0);
         })?;
         self.push_message(tx, HandshakeType::SERVER_HELLO_DONE, 0, |_, _| {})?;

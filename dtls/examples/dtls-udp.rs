@@ -4,7 +4,8 @@
 //! ```text
 //! dtls-udp --role client|server --addr 127.0.0.1:PORT --fingerprint "sha-256 AB:.." \
 //!          --cert PREFIX [--cookies] [--mtu N] [--profile aes128gcm|sha1_80|...]
-//!          [--suite aes128|aes256|chacha] [--expect TEXT] [--send TEXT]
+//!          [--suite aes128|aes256|chacha|rsa-aes128|rsa-aes256|rsa-chacha|all]
+//!          [--expect TEXT] [--send TEXT]
 //! ```
 //!
 //! `dtls-udp --gen-cert PREFIX` first writes a fresh certificate (PREFIX.pem for the peer's
@@ -73,6 +74,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some("aes256") => &[CipherSuite::ECDHE_ECDSA_AES_256_GCM_SHA384],
         Some("chacha") => &[CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256],
         Some("aes128") => &[CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256],
+        // A server with an RSA certificate (we verify it as a client; feature `rsa`).
+        Some("rsa-aes128") => &[CipherSuite::ECDHE_RSA_AES_128_GCM_SHA256],
+        Some("rsa-aes256") => &[CipherSuite::ECDHE_RSA_AES_256_GCM_SHA384],
+        Some("rsa-chacha") => &[CipherSuite::ECDHE_RSA_CHACHA20_POLY1305_SHA256],
         _ => peerless_dtls::ALL_CIPHER_SUITES,
     };
     let groups: &'static [NamedGroup] = match arg(&args, "--group").as_deref() {

@@ -313,6 +313,8 @@ fn encode_validity(v: Validity, buf: &mut [u8; 64]) -> Result<&[u8], Certificate
 /// A peer's certificate key, from its subjectPublicKeyInfo: ECDSA P-256 or (with the `rsa`
 /// feature) RSA of 2048 to 4096 bits.
 #[derive(Clone, Debug, PartialEq, Eq)]
+// No allocator to box the RSA key in: it lives inline, one per endpoint (about 530 bytes).
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum PeerKey {
     /// id-ecPublicKey on prime256v1.
     Ecdsa(p256::ecdsa::VerifyingKey),
@@ -378,8 +380,9 @@ impl PeerKey {
                     SignatureScheme::RSA_PKCS1_SHA256 | SignatureScheme::RSA_PKCS1_SHA384 => {
                         crate::rsa::Padding::Pkcs1
                     }
-                    SignatureScheme::RSA_PSS_RSAE_SHA256
-                    | SignatureScheme::RSA_PSS_RSAE_SHA384 => crate::rsa::Padding::Pss,
+                    SignatureScheme::RSA_PSS_RSAE_SHA256 | SignatureScheme::RSA_PSS_RSAE_SHA384 => {
+                        crate::rsa::Padding::Pss
+                    }
                     _ => return false,
                 };
                 scheme_hash(scheme).is_some_and(|h| h.len() == digest.len())
@@ -720,7 +723,10 @@ mod tests {
                 let key = PeerKey::from_certificate(cert).unwrap();
                 assert!(key.is_rsa(), "{name}");
                 for (scheme, sig) in SCHEMES.into_iter().zip(sigs) {
-                    assert!(key.verify(scheme, &digest(scheme), sig), "{name} {scheme:?}");
+                    assert!(
+                        key.verify(scheme, &digest(scheme), sig),
+                        "{name} {scheme:?}"
+                    );
                 }
                 // Each signature is for its own scheme only: PKCS#1 is not PSS, SHA-256 is
                 // not SHA-384, and an ECDSA scheme never verifies with an RSA key.

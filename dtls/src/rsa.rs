@@ -100,7 +100,9 @@ impl PublicKey {
         }
         let top = modulus.first().copied().unwrap_or(0);
         let bits = (modulus.len() - 1) * 8 + (8 - top.leading_zeros() as usize);
-        let e = exponent.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b));
+        let e = exponent
+            .iter()
+            .fold(0u32, |acc, b| (acc << 8) | u32::from(*b));
         let odd = modulus.last().is_some_and(|b| b & 1 == 1);
         if !(MIN_BITS..=MAX_BITS).contains(&bits) || !odd || e < 3 || e & 1 == 0 {
             return Err(KeyError::Unsupported);

@@ -201,6 +201,15 @@ fn cipher_name(c: Option<peerless_dtls::CipherSuite>) -> &'static str {
         Some(peerless_dtls::CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256) => {
             "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"
         }
+        Some(peerless_dtls::CipherSuite::ECDHE_RSA_AES_128_GCM_SHA256) => {
+            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+        }
+        Some(peerless_dtls::CipherSuite::ECDHE_RSA_AES_256_GCM_SHA384) => {
+            "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"
+        }
+        Some(peerless_dtls::CipherSuite::ECDHE_RSA_CHACHA20_POLY1305_SHA256) => {
+            "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"
+        }
         Some(_) => "other",
         None => "",
     }

@@ -11,12 +11,21 @@
 #    required and verified, keying material equal byte for byte (gnutls_prf_rfc5705), data both
 #    ways; both profiles, and at MTU 200 / 256.
 #  - peerless client -> gnutls-serv --echo: with its default cookies and without.
+#  - GnuTLS with an RSA certificate (KEY=rsa:BITS; ours stays ECDSA): our server verifies its
+#    RSA CertificateVerify, our client takes ECDHE_RSA and verifies its RSA ServerKeyExchange
+#    (gnutls-serv and the libgnutls server); the suite we negotiated is printed.
 . "$(dirname "$0")/../lib.sh"
 
 if [ "${1:-}" = "--case" ]; then
     kind="$2"; arg="$3"; dir="$4"; cd "$dir"
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -sha256 \
-        -subj /CN=gnutls-peer -keyout k.pem -out c.pem 2>/dev/null
+    key="${KEY:-ec}"
+    if [ "$key" = ec ]; then
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -sha256 \
+            -subj /CN=gnutls-peer -keyout k.pem -out c.pem 2>/dev/null
+    else
+        openssl req -x509 -newkey "$key" -nodes -days 2 -sha256 \
+            -subj /CN=gnutls-peer -keyout k.pem -out c.pem 2>/dev/null
+    fi
     "$EX" --gen-cert ours
     fp="sha-256 $(openssl x509 -in c.pem -noout -fingerprint -sha256 | sed 's/.*=//')"
     prio='NORMAL:-VERS-ALL:+VERS-DTLS1.2'
@@ -52,7 +61,7 @@ if [ "${1:-}" = "--case" ]; then
         else
             [ "$hvr" = 0 ] || { echo "a HelloVerifyRequest without cookies"; exit 1; }
         fi
-        echo "ok: peerless server <- gnutls-cli, $profile${small:+, MTU 200/256}, cookies $([ "$cookies" = cookies ] && echo on || echo off) (HelloVerifyRequests seen by GnuTLS: $hvr): $mine"
+        echo "ok: peerless server <- gnutls-cli ($key certificate, $(grep -o 'suite=[0-9A-F]*' ours.log | head -1)), $profile${small:+, MTU 200/256}, cookies $([ "$cookies" = cookies ] && echo on || echo off) (HelloVerifyRequests seen by GnuTLS: $hvr): $mine"
         ;;
     client-km)
         profile="$arg"; small="${5:-}"
@@ -77,7 +86,7 @@ if [ "${1:-}" = "--case" ]; then
         grep -q '^RECEIVED hello-from-peerless' peer.log || { echo "GnuTLS did not receive our data"; cat peer.log; exit 1; }
         grep -q 'RECEIVED "hello-from-gnutls' ours.log || { echo "we did not receive GnuTLS's data"; cat ours.log; exit 1; }
         [ -n "$theirs" ] && [ "$theirs" = "$mine" ] || { echo "keying material differs: ours [$mine] gnutls [$theirs]"; exit 1; }
-        echo "ok: peerless client -> libgnutls server, HelloVerifyRequest cookie, $profile${small:+, MTU 200/256}: $mine"
+        echo "ok: peerless client -> libgnutls server ($key certificate, $(grep -o 'suite=[0-9A-F]*' ours.log | head -1)), HelloVerifyRequest cookie, $profile${small:+, MTU 200/256}: $mine"
         ;;
     client)
         cookies="$arg"; nocookie=(); [ "$cookies" = off ] && nocookie=(--nocookie)
@@ -92,7 +101,7 @@ if [ "${1:-}" = "--case" ]; then
         kill "$pid" 2>/dev/null || true
         grep -q 'RECEIVED "hello-from-peerless' ours.log || { echo "no echo"; cat ours.log; exit 1; }
         grep -q 'Keying material: ' ours.log || { echo "no SRTP keys"; cat ours.log; exit 1; }
-        echo "ok: peerless client -> gnutls-serv (echo), cookies $cookies, SRTP_AES128_CM_HMAC_SHA1_80"
+        echo "ok: peerless client -> gnutls-serv (echo, $key certificate, $(grep -o 'suite=[0-9A-F]*' ours.log | head -1)), cookies $cookies, SRTP_AES128_CM_HMAC_SHA1_80"
         ;;
     esac
     exit 0
@@ -111,7 +120,7 @@ fail=0
 n=0
 run() {
     n=$((n + 1)); dir="$WORK/$n"; mkdir -p "$dir"
-    in_netns env EX="$EX" GTS="$GTS" bash "$0" --case "$1" "$2" "$dir" "${3:-}" "${4:-}" || fail=1
+    in_netns env EX="$EX" GTS="$GTS" KEY="${KEY:-ec}" bash "$0" --case "$1" "$2" "$dir" "${3:-}" "${4:-}" || fail=1
 }
 run server SRTP_AES128_CM_HMAC_SHA1_80
 run server SRTP_AES128_CM_HMAC_SHA1_80 "" cookies
@@ -122,4 +131,9 @@ run client-km SRTP_AES128_CM_HMAC_SHA1_32
 run client-km SRTP_AES128_CM_HMAC_SHA1_80 small
 run client on
 run client off
+# GnuTLS with RSA certificates (ours stays ECDSA).
+KEY=rsa:2048 run server SRTP_AES128_CM_HMAC_SHA1_80
+KEY=rsa:4096 run server SRTP_AES128_CM_HMAC_SHA1_80 "" cookies
+KEY=rsa:3072 run client-km SRTP_AES128_CM_HMAC_SHA1_80
+KEY=rsa:2048 run client off
 [ "$fail" = 0 ] && section "dtls-gnutls: all $n cases passed" || { section "dtls-gnutls: FAILED"; exit 1; }

@@ -556,13 +556,19 @@ impl Core {
         }
         // RFC 8422 §5.4: the signature covers both randoms and the ECDH parameters, hashed
         // with the scheme's hash.
-        let parts = [self.client_random.as_slice(), self.server_random.as_slice(), ske.params];
+        let parts = [
+            self.client_random.as_slice(),
+            self.server_random.as_slice(),
+            ske.params,
+        ];
         let mut digest = [0u8; 48];
         let digest = match scheme_hash(ske.scheme) {
             Some(HashAlgorithm::Sha256) => {
                 let mut h = Sha256::new();
                 parts.iter().for_each(|p| h.update(p));
-                let d = digest.get_mut(..32).ok_or(AlertDescription::INTERNAL_ERROR)?;
+                let d = digest
+                    .get_mut(..32)
+                    .ok_or(AlertDescription::INTERNAL_ERROR)?;
                 d.copy_from_slice(&h.finalize());
                 d
             }

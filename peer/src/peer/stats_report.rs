@@ -824,6 +824,11 @@ fn cipher_name(suite: dtls::CipherSuite) -> Option<&'static str> {
         dtls::CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256 => {
             "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"
         }
+        dtls::CipherSuite::ECDHE_RSA_AES_128_GCM_SHA256 => "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        dtls::CipherSuite::ECDHE_RSA_AES_256_GCM_SHA384 => "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        dtls::CipherSuite::ECDHE_RSA_CHACHA20_POLY1305_SHA256 => {
+            "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"
+        }
         _ => return None,
     })
 }

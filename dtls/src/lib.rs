@@ -9,11 +9,19 @@
 //! - Suites: TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 (what browsers pick),
 //!   _AES_256_GCM_SHA384 and _CHACHA20_POLY1305_SHA256; groups x25519 and secp256r1;
 //!   signatures ecdsa_secp256r1_sha256.
+//! - Peers with RSA certificates (feature `rsa`, on by default; stock GStreamer webrtcbin,
+//!   Asterisk, FreeSWITCH): as a client we also offer TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+//!   _AES_256_GCM_SHA384 and _CHACHA20_POLY1305_SHA256 and verify the server's RSA
+//!   ServerKeyExchange; as a server we accept an RSA client certificate and verify its
+//!   CertificateVerify. Verified: rsa_pss_rsae_sha256/384 and rsa_pkcs1_sha256/384, keys of
+//!   2048 to 4096 bits (others are refused with unsupported_certificate before any
+//!   arithmetic), no allocator. Our own certificate is always ECDSA P-256, so as a server we
+//!   pick only ECDHE_ECDSA suites.
 //! - Extensions: use_srtp (all four profiles), extended_master_secret (required),
 //!   renegotiation_info, supported_groups, ec_point_formats, signature_algorithms. Anything
 //!   else in a ClientHello (DTLS 1.3 supported_versions, key shares, unknown suites, groups
 //!   and extensions) is ignored and DTLS 1.2 is negotiated.
-//! - Mutual authentication with self-signed ECDSA P-256 certificates ([`Certificate`]),
+//! - Mutual authentication with self-signed certificates (ours ECDSA P-256, [`Certificate`]),
 //!   checked against the SDP fingerprint ([`Fingerprint`]).
 //! - Fragmentation and reassembly at any MTU, flights retransmitted with exponential backoff,
 //!   HelloVerifyRequest cookies (server, optional; bound to the whole ClientHello, secret
@@ -28,7 +36,7 @@
 //!   no_renegotiation warning; sequence numbers stop at 2^48 - 1
 //!   ([`CloseReason::SequenceExhausted`]); secrets are wiped on drop.
 //!
-//! Non-goals: DTLS 1.0, RSA, PSK, session resumption, renegotiation (refused), DTLS 1.3 (a
+//! Non-goals: DTLS 1.0, RSA certificates of our own and RSA key exchange, PSK, session resumption, renegotiation (refused), DTLS 1.3 (a
 //! later version), certificate chains and PKI (WebRTC pins fingerprints instead).
 //!
 //! # The run loop

@@ -12,9 +12,11 @@
 #   2. GStreamer's offer (max-bundle: port 0 + a=bundle-only after the first section, mids
 #      video0/audio1/application2), we answer;
 #   3, 4. H.264 (our Annex-B clip; GStreamer's openh264 or x264) with Opus, each side offering.
-#   5, 6. GStreamer's stock RSA-2048 DTLS certificate (gst-peer.py --cert rsa; the media cases
-#      give it an ECDSA P-256 one): the Peer is ECDSA-only, so the handshake fails and the
-#      cases pass when the call fails (they report it if it starts working).
+#   5, 6. GStreamer's stock RSA-2048 DTLS certificate (gst-peer.py --cert rsa; the other
+#      cases give it an ECDSA P-256 one), each side offering, with every check above: as the
+#      DTLS client we negotiate TLS_ECDHE_RSA_* and verify its RSA ServerKeyExchange; as the
+#      server we pick an ECDHE_ECDSA suite (webrtcbin's OpenSSL offers those too) and verify
+#      its RSA CertificateVerify. The suite we negotiated is printed.
 # The summaries, logs, descriptions and received files of a run stay in $KEEP if it is set.
 . "$(dirname "$0")/../lib.sh"
 

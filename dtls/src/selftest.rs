@@ -154,3 +154,31 @@ fn flush<const RX: usize, const TX: usize>(
         measure(side_to, &mut || to.handle_packet(Instant::ZERO, datagram));
     }
 }
+
+/// Verifies one RSA-2048 RSASSA-PKCS1-v1_5 SHA-256 signature made by OpenSSL (the known
+/// answer in tests/data/rsa, from its certificate's key) and checks that the same signature
+/// with one bit changed is refused: what the firmware runs to count the instructions an RSA
+/// peer's signature costs. True when both hold.
+///
+/// ```
+/// assert!(peerless_dtls::selftest::rsa_known_answer());
+/// ```
+#[cfg(feature = "rsa")]
+pub fn rsa_known_answer() -> bool {
+    use crate::cert::PeerKey;
+    use crate::wire::SignatureScheme;
+    use sha2::Digest;
+    const CERT: &[u8] = include_bytes!("../tests/data/rsa/rsa2048-e65537.cert.der");
+    const SIG: &[u8; 256] = include_bytes!("../tests/data/rsa/rsa2048-e65537.pkcs1-sha256.sig");
+    const MESSAGE: &[u8] = include_bytes!("../tests/data/rsa/message.txt");
+    let Ok(key) = PeerKey::from_certificate(CERT) else {
+        return false;
+    };
+    let digest = sha2::Sha256::digest(MESSAGE);
+    let good = key.verify(SignatureScheme::RSA_PKCS1_SHA256, &digest, SIG);
+    let mut bad = *SIG;
+    if let Some(b) = bad.last_mut() {
+        *b ^= 1;
+    }
+    good && !key.verify(SignatureScheme::RSA_PKCS1_SHA256, &digest, &bad)
+}

@@ -121,6 +121,21 @@ fn dtls_handshake(out: &mut impl Write, instructions: &impl Fn() -> u64) -> Resu
         "dtls_endpoint_bytes={}",
         core::mem::size_of::<Endpoint<2048, 2048>>()
     )?;
+    // With `rsa`: what verifying an RSA peer's signature costs (two 2048-bit verifications:
+    // OpenSSL's signature, and the same with one bit changed, which must be refused).
+    #[cfg(feature = "rsa")]
+    let ok = {
+        let t = instructions();
+        let rsa = selftest::rsa_known_answer();
+        let spent = instructions() - t;
+        writeln!(
+            out,
+            "dtls_rsa2048_verify={}",
+            if rsa { "pass" } else { "FAIL" }
+        )?;
+        writeln!(out, "dtls_rsa2048_verify_instructions={}", spent / 2)?;
+        ok && rsa
+    };
     Ok(ok)
 }
 

@@ -6,7 +6,8 @@
 //!
 //! ```text
 //!  byte 0: bit 0 our role (0 server, 1 client); bits 1..3 the certificate (2048, 3072, 4096,
-//!          1024, 4104 bits, or fuzzer-written); bits 4..5 the suite (client)
+//!          1024, 4104 bits, or fuzzer-written); bits 4..5 the suite (client); bit 6: the
+//!          signature is stretched to the key's length (so the arithmetic runs)
 //!  then:   [u16 cert length + cert] if fuzzer-written, u16 scheme, u8 edit offset, u8 edit
 //!          xor (one byte of the certificate changed), the signature (the rest, <= 1024)
 //!  server: our ClientHello -> server; Certificate ClientKeyExchange CertificateVerify -> server
@@ -99,9 +100,16 @@ fuzz_target!(|input: &[u8]| {
         der[i] ^= xor;
     }
     let mut signed = vec![s0, s1];
-    let sig = &data[..data.len().min(1024)];
+    let mut sig = data[..data.len().min(1024)].to_vec();
+    if mode & 0x40 != 0 && pick < CERTS.len() {
+        // Exactly the key's length, so the modular arithmetic runs (a shorter signature is
+        // refused before it): the fuzzer's bytes repeated.
+        let len = [256, 384, 512, 128, 513][pick];
+        let seed = if sig.is_empty() { vec![0x5a] } else { sig.clone() };
+        sig = seed.iter().copied().cycle().take(len).collect();
+    }
     signed.extend_from_slice(&(sig.len() as u16).to_be_bytes());
-    signed.extend_from_slice(sig);
+    signed.extend_from_slice(&sig);
     let fingerprint = Fingerprint::of(&der, HashAlgorithm::Sha256);
     let now = Instant::ZERO;
 

@@ -425,7 +425,14 @@ impl Estimator {
     fn update_target(&mut self) {
         let mut target = self.aimd.rate_bps().min(self.loss.rate_bps());
         if let Some(remb) = self.remb_bps {
-            target = target.min(remb);
+            // A peer that sends REMB and no transport-wide feedback estimates for us: with
+            // nothing to move our own parts off their start, its REMB is the estimate (as
+            // libwebrtc follows it); with feedback, it is a cap.
+            target = if self.stats.feedback_packets == 0 {
+                remb
+            } else {
+                target.min(remb)
+            };
         }
         self.target_bps = target.clamp(self.limits.min_bps, self.limits.max_bps);
     }
@@ -651,5 +658,17 @@ mod tests {
                 target_bps: 280_000
             })
         );
+    }
+
+    #[test]
+    fn a_remb_only_peer_sets_the_target_and_caps_it_once_feedback_comes() {
+        let mut e = Estimator::new(BitrateLimits::default()).expect("limits");
+        e.on_remb(Instant::from_millis(100), 2_000_000);
+        assert_eq!(e.target_bps(), 2_000_000, "REMB alone is the estimate");
+        e.on_remb(Instant::from_millis(200), 700_000);
+        assert_eq!(e.target_bps(), 700_000);
+        // Clamped to the limits like any estimate.
+        e.on_remb(Instant::from_millis(300), 50_000_000);
+        assert_eq!(e.target_bps(), BitrateLimits::default().max_bps);
     }
 }

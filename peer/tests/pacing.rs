@@ -260,3 +260,67 @@ fn a_bulk_transfer_shares_the_budget_with_the_call() {
         "the encoder got the target less data's share"
     );
 }
+
+/// Firefox's offer agrees the transport-wide number on video only (its audio section has no
+/// such extmap): each packet is numbered by its own stream's agreement, so the video still
+/// gets feedback and the estimate moves.
+#[test]
+fn the_transport_wide_number_follows_each_streams_own_agreement() {
+    use peerless::SdpType;
+    let (ca, cb) = certs();
+    let mut pair = Pair::new(peer(ca, 1), peer(cb, 2));
+    for p in [&mut pair.a, &mut pair.b] {
+        for use_ in [AreaUse::Send, AreaUse::Receive] {
+            lend(p, MediaKind::Audio, use_, 64 * 1024);
+            lend(p, MediaKind::Video, use_, 1024 * 1024);
+        }
+    }
+    pair.b.add_track(MediaKind::Audio, "s").unwrap();
+    pair.b.add_track(MediaKind::Video, "s").unwrap();
+    pair.a.add_local_candidate(addr(A)).unwrap();
+    pair.b.add_local_candidate(addr(B)).unwrap();
+    let mut buf = vec![0u8; 16384];
+    // A offers to receive; B answers, sending. The offer's audio section loses its
+    // transport-wide extmap, as Firefox's has none.
+    let offer = pair.b.create_offer(&mut buf).unwrap().to_string();
+    pair.b
+        .set_local_description(SdpType::Offer, &offer)
+        .unwrap();
+    pair.a
+        .set_remote_description(SdpType::Offer, &offer)
+        .unwrap();
+    let answer = pair.a.create_answer(&mut buf).unwrap().to_string();
+    let twcc =
+        "a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n";
+    let audio_end = answer.find("m=video").unwrap();
+    let answer = format!(
+        "{}{}",
+        answer[..audio_end].replacen(twcc, "", 1),
+        &answer[audio_end..]
+    );
+    assert_eq!(answer.matches(twcc).count(), 1, "{answer}");
+    pair.a
+        .set_local_description(SdpType::Answer, &answer)
+        .unwrap();
+    pair.b
+        .set_remote_description(SdpType::Answer, &answer)
+        .unwrap();
+    assert!(pair.run_until(Duration::from_secs(10), |p| {
+        p.events_b
+            .contains(&Ev::Conn(peerless::ConnectionState::Connected))
+    }));
+    // B sends both (audio first in its table, without the number).
+    for n in 0..60u32 {
+        pair.b
+            .write_frame("0", 111, 960 * n, &[0x78, n as u8, 1])
+            .unwrap();
+        pair.b
+            .write_frame("1", 96, 3000 * n, &vp8_frame(n, n == 0, 2000))
+            .unwrap();
+        pair.run_until(Duration::from_millis(33), |_| false);
+    }
+    // The video's feedback reached the estimator: its probes found more than the start.
+    let parts = pair.b.bitrate_estimate_parts().unwrap();
+    assert!(parts.delay_bps > 300_000, "{parts:?}");
+    assert!(pair.b.bitrate_estimate().unwrap() > 300_000, "{parts:?}");
+}

@@ -133,23 +133,23 @@ impl<
                 .find(|&class| class != Class::Data && backlog.has(class))
                 .map(Grant::Send),
         };
-        let (class, len) = match grant {
+        let (class, slot, len) = match grant {
             Some(Grant::Send(Class::Data)) | None => return Ok(None),
             Some(Grant::Send(class)) => match self.poll_class(class, now, buf)? {
                 Some((slot, len)) => {
                     if let Some(r) = self.media.rtcp.get_mut(slot).and_then(Option::as_mut) {
                         r.on_rtp_sent(now);
                     }
-                    (Some(class), len)
+                    (Some(class), slot, len)
                 }
                 None => return Ok(None),
             },
             Some(Grant::Padding { size }) => match self.poll_padding(usize::from(size), buf)? {
-                Some(len) => (None, len),
+                Some((slot, len)) => (None, slot, len),
                 None => return Ok(None),
             },
         };
-        let Some(protected) = self.stamp_and_protect(now, buf, len) else {
+        let Some(protected) = self.stamp_and_protect(now, slot, buf, len) else {
             return Ok(None);
         };
         if let Some(c) = self.media.congestion.as_mut() {
@@ -195,18 +195,22 @@ impl<
         Ok(None)
     }
 
-    /// Probe padding from the first video stream that can give it.
+    /// Probe padding from the first video stream that can give it: (its slot, length).
     fn poll_padding(
         &mut self,
         size: usize,
         buf: &mut [u8],
-    ) -> Result<Option<usize>, BufferTooSmall> {
-        for t in self.media.transceivers.iter_mut().flatten() {
-            let Some(send) = t.send.as_mut().filter(|s| s.can_pad()) else {
+    ) -> Result<Option<(usize, usize)>, BufferTooSmall> {
+        for (slot, t) in self.media.transceivers.iter_mut().enumerate() {
+            let Some(send) = t
+                .as_mut()
+                .and_then(|t| t.send.as_mut())
+                .filter(|s| s.can_pad())
+            else {
                 continue;
             };
             if let Some(len) = send.poll_padding(size, buf)? {
-                return Ok(Some(len));
+                return Ok(Some((slot, len)));
             }
         }
         Ok(None)
@@ -215,15 +219,21 @@ impl<
     /// Writes the send time and the transport-wide sequence number into the packet's
     /// placeholders as it leaves (so feedback describes the wire, retransmissions and padding
     /// too), protects it, and records it for the estimator: the protected length.
-    fn stamp_and_protect(&mut self, now: Instant, buf: &mut [u8], len: usize) -> Option<usize> {
-        // Every stream of the transport writes the same ids (BUNDLE): the first sender's
-        // agreed map says which.
+    fn stamp_and_protect(
+        &mut self,
+        now: Instant,
+        slot: usize,
+        buf: &mut [u8],
+        len: usize,
+    ) -> Option<usize> {
+        // The ids are the packet's own stream's: a peer may agree an extension on one section
+        // and not another (Firefox's audio section has no transport-wide number).
         let (abs_id, twcc_id) = self
             .media
             .transceivers
-            .iter()
-            .flatten()
-            .find_map(|t| t.send.as_ref())
+            .get(slot)
+            .and_then(Option::as_ref)
+            .and_then(|t| t.send.as_ref())
             .map_or((None, None), |s| {
                 (s.abs_send_time_id(), s.transport_sequence_id())
             });

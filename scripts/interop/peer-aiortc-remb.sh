@@ -3,15 +3,15 @@
 # only (from its abs-send-time estimator, aiortc/rate.py): in a lo-only namespace whose lo is
 # shaped by `tc qdisc ... tbf` (RATE_KBIT, default 1000), the CLI offers a VP8 bitrate ladder
 # (peer/tests/media/make-ladder.sh) and Opus with abs-send-time on every packet and goog-remb;
-# aiortc answers receive-only (scripts/interop/peers/peer-aiortc-remb.py). The CLI starts its
-# estimator at 2 Mbit/s (--bitrate-limits): with no transport-wide feedback the delay-based part
-# stays at its start, so the REMB is what bounds the target. Checks:
+# aiortc answers receive-only (scripts/interop/peers/peer-aiortc-remb.py). The CLI's estimator
+# starts at its default 300 kbit/s: with no transport-wide feedback, aiortc's REMB is the
+# estimate (as libwebrtc follows it). Checks:
 #   - aiortc's estimator read abs-send-time and computed REMBs; the last REMB our estimator
 #     read is one of them (as the REMB's mantissa/exponent carries it);
 #   - our target was at or under that REMB in every once-a-second sample after the first, and
 #     at the end; the ladder switched renditions to follow it;
 #   - aiortc decoded >= 300 of our video frames, >= 30 in every 5 s window from 10 s on (the
-#     2 Mbit/s start overfills the link until the first REMBs arrive); the CLI says ok.
+#     first REMBs take a few seconds); the CLI says ok.
 # Prints our target, rendition, sent rate and the REMB once a second, and aiortc's REMBs.
 . "$(dirname "$0")/../lib.sh"
 

@@ -12,11 +12,9 @@
 #     under the limit there;
 #   - the ladder switched renditions, and the CLI says ok.
 # Prints the target, rendition and sent rate once a second, and Firefox's counts. Logs and
-# summaries stay in $KEEP if it is set. OFFERS=firefox has Firefox offer receive-only audio
-# and video (audio first) and the CLI answer; OFFERS=both runs both calls. The default (the CLI
-# offers) is what CI runs until the Peer stamps the transport-wide sequence when the first
-# section has no such extmap (Firefox's offers put it on video only): with Firefox offering,
-# the target stays at its start today.
+# summaries stay in $KEEP if it is set. Two calls by default (OFFERS=both): the CLI offers, then
+# Firefox offers receive-only audio and video (audio first, the transport-wide number agreed on
+# video only) and the CLI answers; OFFERS=cli or OFFERS=firefox runs one.
 . "$(dirname "$0")/../lib.sh"
 
 section "peer: congestion control with Firefox over a tbf-limited loopback"
@@ -42,4 +40,4 @@ export RATE_KBIT
 in_netns sh -c 'ip route add default dev lo src 127.0.0.1 &&
     tc qdisc add dev lo root tbf rate "${RATE_KBIT}kbit" burst 20kb latency 300ms && exec timeout 300 node "$@"' sh \
     "$ROOT/scripts/interop/peers/peer-firefox-congestion.mjs" "$BIN" "$NPM_DIR" "$WORK" \
-    "$LADDER" "$ROOT/peer/tests/media/tone.opus" "$RATE_KBIT" "${OFFERS:-cli}"
+    "$LADDER" "$ROOT/peer/tests/media/tone.opus" "$RATE_KBIT" "${OFFERS:-both}"

@@ -22,13 +22,11 @@ from aiortc.rtp import pack_remb_fci, unpack_remb_fci
 BIN, WORK, LADDER, OPUS, RATE_KBIT = sys.argv[1:6]
 LIMIT = int(RATE_KBIT) * 1000
 DURATION, WINDOW, MIN_PER_WINDOW = 40, 5, 30
-# The 2 Mbit/s start overfills the link until aiortc's first REMBs bring the target down, and
-# aiortc (which NACKs a gap once) may hold frames behind a hole for a while: the windows of
-# decoded frames are counted from SETTLE s on.
+# aiortc (which NACKs a gap once) may hold frames behind a hole for a while, and its first
+# REMBs take a few seconds: the windows of decoded frames are counted from SETTLE s on.
 SETTLE = 10
-# The start the CLI gives its estimator: above the limit, so that the REMB is what bounds the
-# target (with no transport-wide feedback the delay-based part stays at its start).
-LIMITS = "30000,2000000,10000000"
+# The defaults (30 kbit/s, 300 kbit/s start, 10 Mbit/s): REMB alone moves the estimate.
+LIMITS = "30000,300000,10000000"
 
 # The shared aiortc helpers (loopback only) from aiortc-media.py beside this file (no
 # __pycache__ left in the repository).

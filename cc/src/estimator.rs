@@ -671,4 +671,19 @@ mod tests {
         e.on_remb(Instant::from_millis(300), 50_000_000);
         assert_eq!(e.target_bps(), BitrateLimits::default().max_bps);
     }
+
+    #[test]
+    fn a_start_at_the_max_plans_no_probe() {
+        let limits = BitrateLimits {
+            min_bps: 1_000_000,
+            start_bps: 5_000_000,
+            max_bps: 5_000_000,
+        };
+        let mut e = Estimator::new(limits).expect("limits");
+        assert_eq!(e.poll_probe(Instant::from_millis(1)), None);
+        let mut e = Estimator::new(BitrateLimits::default()).expect("limits");
+        e.set_bitrate_limits(Instant::ZERO, limits).expect("limits");
+        assert_eq!(e.poll_probe(Instant::from_millis(1)), None);
+        assert_eq!(e.target_bps(), 5_000_000);
+    }
 }

@@ -104,9 +104,16 @@ impl Prober {
         }
     }
 
-    /// Plans the initial clusters at 3× and 6× the start rate (capped at `max`).
+    /// Plans the initial clusters at 3× and 6× the start rate (capped at `max`); none when
+    /// the start is the max already (there is nothing above it to find, and a probe would
+    /// only hold the pacer back while it runs).
     pub(crate) fn start(&mut self, start_bps: u64, max_bps: u64) {
         self.started = true;
+        if start_bps >= max_bps {
+            self.exponential = false;
+            self.pending_len = 0;
+            return;
+        }
         self.exponential = true;
         self.pending = [
             start_bps.saturating_mul(3).min(max_bps),

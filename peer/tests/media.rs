@@ -519,7 +519,11 @@ fn the_documented_media_areas_carry_audio_on_a_device_and_720p_on_a_host() {
     let device_size = std::mem::size_of::<DevicePeer>();
     let host_size = std::mem::size_of::<peerless::Peer>();
     println!("size_of: audio device Peer {device_size} B, default (host) Peer {host_size} B");
-    assert!(device_size < 60 * 1024, "{device_size}");
+    // 60 KiB as the firmware builds it; the host features (TURN's and mDNS's tables, room
+    // for an RSA modulus) add about 7 KiB.
+    let host_features = cfg!(feature = "turn") || cfg!(feature = "mdns") || cfg!(feature = "rsa");
+    let budget = if host_features { 67 } else { 60 } * 1024;
+    assert!(device_size < budget, "{device_size}");
 
     // The device: Opus both ways with the default Peer.
     let (s, r) = common::areas();

@@ -6,7 +6,7 @@
 //!   [`MAX_POINTER_HOPS`] hops and only backwards. [`emit_query`], [`emit_response`] and
 //!   [`emit_legacy_response`] write into the caller's buffer.
 //! - [`Querier`]: a fixed table of names being resolved; one-question queries to
-//!   224.0.0.251:5353 / [ff02::fb]:5353, resent at 1 s then doubling, a bounded number of tries
+//!   `224.0.0.251:5353` / `[ff02::fb]:5353`, resent at 1 s then doubling, a bounded number of tries
 //!   ([`QuerierConfig`]: 3 tries, fail after 5 s), [`Event::Resolved`] or [`Event::Failed`].
 //! - [`Responder`]: answers A/AAAA/ANY questions for names we publish.
 //!

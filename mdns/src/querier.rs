@@ -10,7 +10,7 @@
 //! ```
 //!
 //! The host lends one UDP socket per family ([`Querier::add_socket`]); a query goes to
-//! 224.0.0.251:5353 or [ff02::fb]:5353 from it. Responses arrive there as multicast (socket
+//! `224.0.0.251:5353` or `[ff02::fb]:5353` from it. Responses arrive there as multicast (socket
 //! bound to 5353 and joined to the group) or as unicast (QU bit, or a one-shot socket on another
 //! port, §5.1 and §6.7): both are fed to [`Querier::handle_packet`].
 

@@ -180,6 +180,11 @@ impl<
     const REMOTE_CANDIDATES: usize,
 > Agent<CANDIDATES, PAIRS, TRANSACTIONS, REMOTE_CANDIDATES>
 {
+    /// The live allocation in slot `alloc`.
+    fn allocation_mut(&mut self, alloc: usize) -> Option<&mut Allocation> {
+        self.allocations.get_mut(alloc).and_then(Option::as_mut)
+    }
+
     /// Starts an allocation on every TURN server of `base`'s family.
     pub(super) fn start_allocations(&mut self, now: Instant, base: SocketAddr) {
         let servers = self.config.turn_servers;
@@ -451,7 +456,7 @@ impl<
             self.start_turn(now, alloc, request);
             return;
         }
-        if let Some(a) = self.allocations.get_mut(alloc).and_then(|a| a.as_mut()) {
+        if let Some(a) = self.allocation_mut(alloc) {
             a.stale = 0;
         }
         match request {
@@ -462,7 +467,7 @@ impl<
             }
             TurnRequest::Refresh => {
                 if success {
-                    if let Some(a) = self.allocations.get_mut(alloc).and_then(|a| a.as_mut()) {
+                    if let Some(a) = self.allocation_mut(alloc) {
                         a.refresh_pending = false;
                         a.refresh_at = lifetime_refresh(now, msg.lifetime());
                     }
@@ -474,9 +479,7 @@ impl<
             }
             TurnRequest::Permission(p) => {
                 if let Some(p) = self
-                    .allocations
-                    .get_mut(alloc)
-                    .and_then(|a| a.as_mut())
+                    .allocation_mut(alloc)
                     .and_then(|a| a.permissions.get_mut(usize::from(p)))
                     .and_then(|p| p.as_mut())
                 {
@@ -486,7 +489,7 @@ impl<
                 }
             }
             TurnRequest::Bind(c) => {
-                let Some(a) = self.allocations.get_mut(alloc).and_then(|a| a.as_mut()) else {
+                let Some(a) = self.allocation_mut(alloc) else {
                     return;
                 };
                 let mut peer_ip = None;
@@ -514,7 +517,7 @@ impl<
     /// repeated (a 401 although we sent credentials: they are wrong; too many 438s).
     fn learn_nonce(&mut self, alloc: usize, msg: &Message<'_>, stale: bool) -> bool {
         let config = self.config;
-        let Some(a) = self.allocations.get_mut(alloc).and_then(|a| a.as_mut()) else {
+        let Some(a) = self.allocation_mut(alloc) else {
             return false;
         };
         let Some(server) = server_of(&config, a) else {
@@ -547,7 +550,7 @@ impl<
     }
 
     fn allocated(&mut self, now: Instant, alloc: usize, msg: &Message<'_>) {
-        let Some(a) = self.allocations.get_mut(alloc).and_then(|a| a.as_mut()) else {
+        let Some(a) = self.allocation_mut(alloc) else {
             return;
         };
         let Some(relayed) = msg.xor_relayed_address() else {
@@ -595,7 +598,7 @@ impl<
     }
 
     fn allocation_failed(&mut self, alloc: usize, code: u16, reason: &str) {
-        let Some(a) = self.allocations.get_mut(alloc).and_then(|a| a.as_mut()) else {
+        let Some(a) = self.allocation_mut(alloc) else {
             return;
         };
         let was = a.state;
@@ -625,32 +628,30 @@ impl<
 
     /// A TURN transaction got no answer.
     pub(super) fn turn_timed_out(&mut self, alloc: usize, request: TurnRequest) {
+        // A permission or channel that got no answer is asked for again after RETRY.
+        let retry_at = self.now + RETRY;
         match request {
             TurnRequest::Allocate | TurnRequest::Refresh => {
                 self.allocation_failed(alloc, UNREACHABLE, "TURN server did not answer");
             }
             TurnRequest::Permission(p) => {
                 if let Some(p) = self
-                    .allocations
-                    .get_mut(alloc)
-                    .and_then(|a| a.as_mut())
+                    .allocation_mut(alloc)
                     .and_then(|a| a.permissions.get_mut(usize::from(p)))
                     .and_then(|p| p.as_mut())
                 {
                     p.pending = false;
-                    p.refresh_at = self.now + RETRY;
+                    p.refresh_at = retry_at;
                 }
             }
             TurnRequest::Bind(c) => {
                 if let Some(c) = self
-                    .allocations
-                    .get_mut(alloc)
-                    .and_then(|a| a.as_mut())
+                    .allocation_mut(alloc)
                     .and_then(|a| a.channels.get_mut(usize::from(c)))
                     .and_then(|c| c.as_mut())
                 {
                     c.pending = false;
-                    c.refresh_at = self.now + RETRY;
+                    c.refresh_at = retry_at;
                 }
             }
         }

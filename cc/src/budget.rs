@@ -202,6 +202,8 @@ pub struct PacingBudget {
     /// Bytes each of video and data sent while both waited (reset when one runs dry).
     contended_video: u64,
     contended_data: u64,
+    /// The encoders' share last announced ([`poll_media_target`](Self::poll_media_target)).
+    announced_bps: Option<u64>,
     stats: PacerStats,
 }
 
@@ -219,6 +221,7 @@ impl PacingBudget {
             probe: None,
             contended_video: 0,
             contended_data: 0,
+            announced_bps: None,
             stats: PacerStats::default(),
         }
     }
@@ -255,6 +258,18 @@ impl PacingBudget {
         } else {
             self.target_bps
         }
+    }
+
+    /// The encoders' share ([`media_target_bps`](Self::media_target_bps)) when it moved by more
+    /// than 5 % since it was last given (the first time always): what a host announces to its
+    /// encoders, by the estimator's rule for its own target.
+    pub fn poll_media_target(&mut self, backlog: &Backlog) -> Option<u64> {
+        let media = self.media_target_bps(backlog);
+        if !crate::estimator::moved_enough(self.announced_bps, media) {
+            return None;
+        }
+        self.announced_bps = Some(media);
+        Some(media)
     }
 
     /// Sends `cluster` from now: at its rate, media first and padding for the rest.
@@ -507,5 +522,25 @@ mod tests {
         assert_eq!(padded, 2400);
         assert_eq!(budget.stats().padding_bytes, 2400);
         assert_eq!(budget.stats().bytes[Class::Video as usize], 12_000);
+    }
+
+    #[test]
+    fn the_encoders_share_is_announced_when_it_moves_by_more_than_five_percent() {
+        let now = Instant::from_millis(1);
+        let mut budget = PacingBudget::new(PacerConfig::default(), 1_000_000);
+        let idle = Backlog::default();
+        assert_eq!(
+            budget.poll_media_target(&idle),
+            Some(1_000_000),
+            "the first always"
+        );
+        assert_eq!(budget.poll_media_target(&idle), None);
+        budget.set_target(now, 1_040_000);
+        assert_eq!(budget.poll_media_target(&idle), None, "4 %: not yet");
+        // A transfer waits: data's 20 % comes off the encoders' share.
+        let mut data = Backlog::default();
+        data.add(Class::Data);
+        assert_eq!(budget.poll_media_target(&data), Some(832_000));
+        assert_eq!(budget.poll_media_target(&idle), Some(1_040_000));
     }
 }

@@ -128,6 +128,14 @@ pub struct EstimatorStats {
 
 /// A target this much away from the last reported one is reported again, in percent.
 const REPORT_CHANGE_PERCENT: u64 = 5;
+
+/// Whether `value` should be reported after `reported` (the first always is): the one rule
+/// for the estimator's event and the pacer's encoder share.
+pub(crate) fn moved_enough(reported: Option<u64>, value: u64) -> bool {
+    reported.is_none_or(|r| {
+        value.abs_diff(r).saturating_mul(100) > r.saturating_mul(REPORT_CHANGE_PERCENT)
+    })
+}
 const RTT_DEFAULT_MS: f32 = 200.0;
 /// A probe asked for by the application waits this long after the last probe.
 const APPLICATION_PROBE_QUIET: Duration = Duration::from_secs(5);
@@ -412,10 +420,7 @@ impl Estimator {
     /// The next event.
     pub fn poll_event(&mut self) -> Option<Event> {
         let target = self.target_bps;
-        let moved = self.reported_bps.is_none_or(|r| {
-            target.abs_diff(r).saturating_mul(100) > r.saturating_mul(REPORT_CHANGE_PERCENT)
-        });
-        if !moved {
+        if !moved_enough(self.reported_bps, target) {
             return None;
         }
         self.reported_bps = Some(target);

@@ -65,8 +65,6 @@ pub(in crate::peer) struct Congestion<const TRANSCEIVERS: usize> {
     pub(in crate::peer) budget: PacingBudget,
     /// When the last RTP packet left.
     media_sent_at: Option<Instant>,
-    /// The encoders' target last announced (`Event::BitrateEstimate`).
-    announced_bps: Option<u64>,
     record: [[TwccSlot; RECORD_PER_TRANSCEIVER]; TRANSCEIVERS],
     next_sequence: u16,
     /// Feedback entries about packets the record no longer holds.
@@ -80,7 +78,6 @@ impl<const TRANSCEIVERS: usize> Congestion<TRANSCEIVERS> {
         Some(Congestion {
             budget: PacingBudget::new(PacerConfig::default(), estimator.target_bps()),
             media_sent_at: None,
-            announced_bps: None,
             estimator,
             record: [[TwccSlot::EMPTY; RECORD_PER_TRANSCEIVER]; TRANSCEIVERS],
             next_sequence: first_sequence,
@@ -151,15 +148,7 @@ impl<const TRANSCEIVERS: usize> Congestion<TRANSCEIVERS> {
     /// gives data that share whatever the encoders do, so announcing it keeps the two
     /// within the target together).
     pub(in crate::peer) fn poll_target(&mut self, backlog: &peerless_cc::Backlog) -> Option<u64> {
-        let media = self.budget.media_target_bps(backlog);
-        let moved = self
-            .announced_bps
-            .is_none_or(|a| media.abs_diff(a).saturating_mul(20) > a);
-        if !moved {
-            return None;
-        }
-        self.announced_bps = Some(media);
-        Some(media)
+        self.budget.poll_media_target(backlog)
     }
 
     /// The estimator's deadline (probes, an overdue result): only while media flows, since

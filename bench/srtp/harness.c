@@ -8,10 +8,14 @@
  *   prtp <hex> / urtp <hex>                        -> "ok <hex>" | "err <status>"
  *   prtcp <hex> / urtcp <hex>                      -> "ok <hex>" | "err <status>"
  *   bench <profile-id> <packet bytes> <packets>    -> "ok <protect ns/pkt> <unprotect ns/pkt>"
+ *   version                                        -> "ok <libsrtp version>; crypto: <libraries>"
  *   quit
  *
  * Profile ids are the DTLS-SRTP code points (1, 2, 7, 8). Built by
- * scripts/interop/srtp-libsrtp.sh with gcc -O2 and pkg-config libsrtp2.
+ * scripts/interop/srtp-libsrtp.sh with gcc -O2 and pkg-config libsrtp2, and by
+ * scripts/bench/srtp.sh twice: against Debian's libsrtp2 (NSS) and against libsrtp built from
+ * source with --enable-openssl. `version` names the crypto libraries this process has mapped
+ * (libcrypto for OpenSSL, libnss3/libsoftokn3 for NSS), so the bench says what each side ran.
  */
 #include <srtp2/srtp.h>
 #include <stdio.h>
@@ -63,9 +67,34 @@ static int open_pair(int profile, unsigned char *key, srtp_t *snd, srtp_t *rcv) 
     return 0;
 }
 
+/* The crypto libraries in this process's address space, from /proc/self/maps, each once. */
+static void print_crypto_libraries(void) {
+    static const char *names[] = {"libcrypto", "libnss3", "libsoftokn3", "libfreebl", "libgcrypt"};
+    int found = 0;
+    FILE *maps = fopen("/proc/self/maps", "r");
+    char line[512];
+    for (size_t n = 0; n < sizeof names / sizeof names[0]; n++) {
+        const char *path = NULL;
+        if (!maps) break;
+        rewind(maps);
+        while (!path && fgets(line, sizeof line, maps)) {
+            char *slash = strrchr(line, '/');
+            if (slash && !strncmp(slash + 1, names[n], strlen(names[n]))) path = slash + 1;
+        }
+        if (path) {
+            line[strcspn(line, "\n")] = 0;
+            printf("%s%s", found++ ? ", " : "", path);
+        }
+    }
+    if (maps) fclose(maps);
+    if (!found) printf("none of libcrypto/libnss3 mapped");
+}
+
+/* This thread's CPU time: other processes on a shared machine preempt the loop without
+ * counting (the Rust side reads the same clock). */
 static double now_ns(void) {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
@@ -140,6 +169,13 @@ int main(void) {
         if (sscanf(line, "%15s %n", cmd, &offset) != 1) continue;
         const char *arg = line + offset;
         if (!strcmp(cmd, "quit")) break;
+        if (!strcmp(cmd, "version")) {
+            printf("ok %s; crypto: ", srtp_get_version_string());
+            print_crypto_libraries();
+            printf("\n");
+            fflush(stdout);
+            continue;
+        }
         if (!strcmp(cmd, "session")) {
             int profile, skip = 0;
             unsigned char key[64];

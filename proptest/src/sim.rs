@@ -1,7 +1,7 @@
 //! A deterministic network simulator for sans-IO machines.
 //!
 //! ```text
-//!   node A --poll_transmit--> interface (by source address) --> NAT(A) mapping
+//!   node A --poll_transmit--> interface (by source address; down: dropped) --> NAT(A) mapping
 //!      --> link(A): MTU, bottleneck queue + bandwidth, loss, dup, delay+jitter --+
 //!      ^                                                                        |
 //!      +-- handle_packet <-- NAT(B) filter <-- queue ordered by (deliver_at, seq) <--+
@@ -188,6 +188,8 @@ pub struct NetStats {
     pub queue_dropped: u64,
     /// Dropped by a NAT on the way in: no live mapping, or its filter refused the sender.
     pub filtered: u64,
+    /// Sent from, or arriving at, an interface that is down ([`Network::set_address_up`]).
+    pub iface_down: u64,
 }
 
 /// Counters for the link out of one node.
@@ -227,6 +229,8 @@ struct Iface {
     /// ([`Network::set_public_address`]) sits in front of it.
     seen_as: SocketAddr,
     realm: Realm,
+    /// `false` while the interface is down: nothing leaves or arrives through it.
+    up: bool,
 }
 
 struct Host<N> {
@@ -329,6 +333,7 @@ impl<N: Node> Network<N> {
                 addr,
                 seen_as: addr,
                 realm,
+                up: true,
             }],
             default_peer: None,
             link,
@@ -362,6 +367,7 @@ impl<N: Node> Network<N> {
                 addr,
                 seen_as: addr,
                 realm,
+                up: true,
             });
         }
     }
@@ -415,6 +421,21 @@ impl<N: Node> Network<N> {
     pub fn set_public_address(&mut self, id: NodeId, public: SocketAddr) {
         if let Some(i) = self.hosts.get_mut(id).and_then(|h| h.ifaces.first_mut()) {
             i.seen_as = public;
+        }
+    }
+
+    /// Takes node `id`'s interface at local address `addr` down (`up == false`) or brings it
+    /// back: while it is down, datagrams the node sends from it and datagrams that reach it
+    /// (including those already in flight) are dropped and counted in
+    /// [`NetStats::iface_down`]. The node is not told, as a host whose Wi-Fi drops is not: its
+    /// machines must notice from the silence. Its other interfaces keep working.
+    pub fn set_address_up(&mut self, id: NodeId, addr: SocketAddr, up: bool) {
+        if let Some(i) = self
+            .hosts
+            .get_mut(id)
+            .and_then(|h| h.ifaces.iter_mut().find(|i| i.addr == addr))
+        {
+            i.up = up;
         }
     }
 
@@ -568,6 +589,11 @@ impl<N: Node> Network<N> {
                 }
             }
         };
+        if !self.hosts[host].ifaces[iface].up {
+            self.stats.iface_down += 1;
+            self.record(b'X', p.from, p.to_addr, &p.bytes);
+            return;
+        }
         self.stats.delivered += 1;
         let h = &mut self.hosts[host];
         let to = h.ifaces[iface].addr;
@@ -662,10 +688,18 @@ impl<N: Node> Network<N> {
         let iface = source
             .and_then(|s| host.ifaces.iter().find(|i| i.addr == s))
             .or(host.ifaces.first());
-        let Some(&Iface { seen_as, realm, .. }) = iface else {
+        let Some(&Iface {
+            seen_as, realm, up, ..
+        }) = iface
+        else {
             self.stats.unroutable += 1;
             return;
         };
+        if !up {
+            self.stats.iface_down += 1;
+            self.record(b'X', seen_as, to_addr, &bytes);
+            return;
+        }
         let link = host.link.clone();
         let Some((from, target)) = self.route(realm, seen_as, to_addr) else {
             self.stats.unroutable += 1;

@@ -405,6 +405,59 @@ fn a_controlled_agent_follows_the_latest_nomination() {
 }
 
 #[test]
+fn a_controlled_agent_ignores_stale_nominations() {
+    let mut a = agent(Role::Controlled);
+    let (best, cheaper) = (remote(), addr("192.0.2.3:6000"));
+    a.add_remote_candidate("candidate:1 1 udp 2130706431 192.0.2.2 6000 typ host")
+        .unwrap();
+    a.add_remote_candidate("candidate:2 1 udp 1694498815 192.0.2.3 6000 typ host")
+        .unwrap();
+    let mut now = Instant::ZERO;
+    let nominate = [Attribute::IceControlling(1), Attribute::UseCandidate];
+    peer_checks(&mut a, &mut now, best, 1, &nominate);
+    now += Duration::from_millis(300);
+    peer_checks(&mut a, &mut now, cheaper, 2, &nominate);
+    assert_eq!(a.selected_pair(), Some((local(), cheaper)));
+    // A retransmission of the first nomination (the same transaction), late: not a new one.
+    now += Duration::from_millis(300);
+    peer_checks(&mut a, &mut now, best, 1, &nominate);
+    assert_eq!(a.selected_pair(), Some((local(), cheaper)));
+    assert_eq!(a.stats().stale_nominations, 1);
+    // NOMINATION (0xC001) orders the peer's nominations by its count, not by arrival: 5 on
+    // the best pair, then 4 on the cheaper one (sent earlier, swapped by the network).
+    let (five, four, six) = (5u32.to_be_bytes(), 4u32.to_be_bytes(), 6u32.to_be_bytes());
+    fn nomination(v: &[u8; 4]) -> Attribute<'_> {
+        Attribute::Other {
+            typ: AttrType(0xC001),
+            value: v.as_slice(),
+        }
+    }
+    now += Duration::from_millis(300);
+    let with = |v| [Attribute::IceControlling(1), Attribute::UseCandidate, v];
+    peer_checks(&mut a, &mut now, best, 3, &with(nomination(&five)));
+    assert_eq!(a.selected_pair(), Some((local(), best)));
+    peer_checks(&mut a, &mut now, cheaper, 4, &with(nomination(&four)));
+    assert_eq!(a.selected_pair(), Some((local(), best)));
+    assert_eq!(a.stats().stale_nominations, 2);
+    // The same count again (a consent check repeating it) confirms, it does not reorder.
+    peer_checks(&mut a, &mut now, best, 5, &with(nomination(&five)));
+    assert_eq!(a.selected_pair(), Some((local(), best)));
+    // NOMINATION without USE-CANDIDATE (libwebrtc's form under renomination) nominates.
+    peer_checks(
+        &mut a,
+        &mut now,
+        cheaper,
+        6,
+        &[Attribute::IceControlling(1), nomination(&six)],
+    );
+    assert_eq!(a.selected_pair(), Some((local(), cheaper)));
+    let changes = std::iter::from_fn(|| a.poll_event())
+        .filter(|e| matches!(e, Event::SelectedPair { .. }))
+        .count();
+    assert_eq!(changes, 4, "best, cheaper, best (5), cheaper (6)");
+}
+
+#[test]
 fn a_full_remote_table_keeps_relayed_candidates_and_refuses_the_surplus_hosts() {
     let mut a: Agent<2, 16, 2, 4> =
         Agent::new(Config::new(Role::Controlling, [3; 32]), Instant::ZERO);

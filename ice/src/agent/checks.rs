@@ -211,20 +211,10 @@ impl<
         let Some(pair_idx) = self.find_or_add_pair(local_idx, remote_idx) else {
             return;
         };
-        let use_candidate = msg.use_candidate() && self.role == Role::Controlled;
-        let nomination = if use_candidate {
-            self.nominations = self.nominations.saturating_add(1);
-            self.nominations
-        } else {
-            0
-        };
+        let use_candidate = self.nomination_in(msg, pair_idx);
         let Some(pair) = self.pairs.get_mut(pair_idx).and_then(|p| p.as_mut()) else {
             return;
         };
-        if use_candidate {
-            // The latest USE-CANDIDATE wins once its pair is valid (see `update_selection`).
-            pair.nomination = nomination;
-        }
         pair.counters.request_received(answered);
         if self.config.lite {
             // A lite agent's pairs are valid as soon as a check arrives (RFC 8445 §7.3.1.5 note).
@@ -427,6 +417,9 @@ impl<
         }
         self.update_selection(now);
         self.maybe_nominate(now);
+        // A pair answering while the selected one is silent: renominate without waiting for
+        // the next timeout.
+        self.maybe_renominate(now);
     }
 
     pub(super) fn switch_role(&mut self, role: Role) {

@@ -107,7 +107,7 @@ impl<
         buf: &mut [u8],
     ) -> Result<Option<usize>, BufferTooSmall> {
         let b = Message::builder(Class::Request, Method::BINDING, t.tid);
-        let (local, remote, nominate, controlling) = match t.kind {
+        let (local, remote, nominate, controlling, pair) = match t.kind {
             TxnKind::Gather { .. } => {
                 return finish(b.fingerprint().emit(buf));
             }
@@ -117,9 +117,9 @@ impl<
             TxnKind::Check {
                 nominate,
                 controlling,
-                ..
+                pair,
             } => match self.remote_creds {
-                Some(r) => (self.local_creds, r, nominate, controlling),
+                Some(r) => (self.local_creds, r, nominate, controlling, Some(pair)),
                 None => return Ok(None),
             },
             TxnKind::Consent { old } => {
@@ -134,7 +134,13 @@ impl<
                 // nomination arrive from the new address and can follow it.
                 let controlling = self.role == Role::Controlling;
                 match creds {
-                    Some((l, r)) => (l, r, controlling && !old, controlling),
+                    Some((l, r)) => (
+                        l,
+                        r,
+                        controlling && !old,
+                        controlling,
+                        self.selected.and_then(|s| s.pair),
+                    ),
                     None => return Ok(None),
                 }
             }
@@ -148,8 +154,15 @@ impl<
         } else {
             b.ice_controlled(self.tie_breaker)
         };
+        let value = self.nomination_value(pair).unwrap_or(0).to_be_bytes();
         if nominate {
             b = b.use_candidate();
+            if value != [0; 4] {
+                b = b.attr(Attribute::Other {
+                    typ: super::nomination::NOMINATION,
+                    value: &value,
+                });
+            }
         }
         finish(
             b.integrity_sha1(remote.pwd.as_str().as_bytes())

@@ -174,6 +174,10 @@ pub struct Stats {
     pub role_conflicts: u64,
     /// Candidates or pairs evicted for higher-priority ones.
     pub evicted: u64,
+    /// USE-CANDIDATE or NOMINATION requests from the controlling peer that did not move our
+    /// selection because they were older than its latest nomination: a retransmission of a
+    /// nomination already counted, or a NOMINATION value below the highest seen.
+    pub stale_nominations: u64,
     /// Datagrams sent through a TURN relay (ChannelData or Send indications).
     pub relayed_sent: u64,
     /// Datagrams received through a TURN relay (ChannelData or Data indications).

@@ -34,7 +34,8 @@ use core::time::Duration;
 
 use peerless_base::{BufferTooSmall, Drbg, Instant, Queue, SEED_LEN, Transmit, debug, trace};
 use peerless_stun::{
-    AttrType, Class, ErrorCode, Message, Method, Retransmit, RetransmitConfig, RetransmitStep,
+    AttrType, Attribute, Class, ErrorCode, Message, Method, Retransmit, RetransmitConfig,
+    RetransmitStep,
     TransactionId, is_stun, peek_transaction_id,
 };
 
@@ -113,8 +114,11 @@ pub struct Agent<
     /// When the controlling agent nominates even if better pairs are still pending.
     nominate_at: Option<Instant>,
     trigger_seq: u32,
-    /// USE-CANDIDATEs received (controlled), to order the peer's nominations.
+    /// Nominations counted: the peer's (controlled), to order them; ours (controlling), the
+    /// NOMINATION value of the next one.
     nominations: u32,
+    /// The highest NOMINATION value the peer sent (draft-thatcher-ice-renomination).
+    peer_nomination: u32,
     now: Instant,
     stats: Stats,
     /// Round-trip time of the last unretransmitted check or consent request.
@@ -207,6 +211,7 @@ impl<
             nominate_at: None,
             trigger_seq: 0,
             nominations: 0,
+            peer_nomination: 0,
             now,
             stats: Stats::default(),
             rtt: None,
@@ -535,6 +540,8 @@ impl<
         }
         self.remote_end_of_candidates = false;
         self.nominate_at = None;
+        // The restarted peer may count its nominations from 1 again.
+        self.peer_nomination = 0;
         // Peer-reflexive locals belong to the old checks.
         for l in &mut self.locals {
             if l.is_some_and(|l| l.cand.kind == CandidateType::PeerReflexive) {

@@ -13,6 +13,11 @@
 
 use super::*;
 
+/// NOMINATION (draft-thatcher-ice-renomination, libwebrtc's 0xC001): the controlling agent's
+/// count of its nominations, so the controlled agent can tell the latest from a late copy.
+/// Comprehension-optional: agents that do not know it go by USE-CANDIDATE alone.
+pub(super) const NOMINATION: AttrType = AttrType(0xC001);
+
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Selected {
     pub(super) local: Candidate,
@@ -24,6 +29,9 @@ pub(super) struct Selected {
     pub(super) old: bool,
     pub(super) last_consent: Instant,
     pub(super) next_consent: Instant,
+    /// Controlling: the `last_consent` of the silence for which the other pairs were checked
+    /// again (once per silence).
+    pub(super) rechecked: Option<Instant>,
 }
 
 impl<
@@ -57,13 +65,70 @@ impl<
         }
     }
 
-    /// Queues a triggered check on pair `idx` that carries USE-CANDIDATE.
+    /// Queues a triggered check on pair `idx` that carries USE-CANDIDATE, and NOMINATION with
+    /// the next count (the pair's consent checks repeat both while it is selected).
     pub(super) fn queue_nomination(&mut self, idx: usize) {
         let seq = self.next_trigger();
+        self.nominations = self.nominations.saturating_add(1);
+        let count = self.nominations;
         if let Some(p) = self.pairs.get_mut(idx).and_then(|p| p.as_mut()) {
             p.nominate_next = true;
             p.triggered = Some(seq);
+            p.nomination = count;
         }
+    }
+
+    /// The NOMINATION value our USE-CANDIDATE on pair `idx` carries (controlling); `None`
+    /// before the pair was nominated.
+    pub(super) fn nomination_value(&self, idx: Option<usize>) -> Option<u32> {
+        let p = self.pairs.get(idx?).copied().flatten()?;
+        (p.nomination != 0).then_some(p.nomination)
+    }
+
+    /// Controlled: whether the peer's request on pair `idx` nominates it, and if it is a new
+    /// nomination, records it as the latest. A USE-CANDIDATE (or NOMINATION) is new unless it
+    /// is a retransmission (or a network copy) of the transaction already counted on the
+    /// pair; with NOMINATION, unless its value is below the highest seen, which also catches
+    /// two nominations the network swapped. A stale one does not nominate.
+    pub(super) fn nomination_in(&mut self, msg: &Message<'_>, idx: usize) -> bool {
+        let value = msg
+            .get(NOMINATION)
+            .and_then(|v| <[u8; 4]>::try_from(v).ok())
+            .map(u32::from_be_bytes)
+            .filter(|v| *v != 0);
+        if self.role != Role::Controlled || !(msg.use_candidate() || value.is_some()) {
+            return false;
+        }
+        let Some(p) = self.pairs.get(idx).copied().flatten() else {
+            return false;
+        };
+        let tid = msg.transaction_id();
+        let repeat = match value {
+            Some(v) if v < self.peer_nomination => {
+                self.stats.stale_nominations += 1;
+                return false;
+            }
+            Some(v) => v == self.peer_nomination && p.nomination != 0,
+            None => p.nomination != 0 && p.nomination_tid == tid,
+        };
+        if repeat {
+            // Already counted: it confirms the pair, it does not make it the latest again.
+            if value.is_none() {
+                self.stats.stale_nominations += 1;
+            }
+            return true;
+        }
+        self.nominations = self.nominations.saturating_add(1);
+        let count = self.nominations;
+        if let Some(v) = value {
+            self.peer_nomination = v;
+        }
+        if let Some(p) = self.pairs.get_mut(idx).and_then(|p| p.as_mut()) {
+            // The latest nomination wins once its pair is valid (see `update_selection`).
+            p.nomination = count;
+            p.nomination_tid = tid;
+        }
+        true
     }
 
     /// RFC 8445 §8.1.1: the controlling agent nominates the best valid pair once no better
@@ -108,8 +173,8 @@ impl<
 
     /// The selected pair stopped answering (a NAT rebinding, a dead interface) while another
     /// pair has just been validated, typically to a peer-reflexive address the peer's checks
-    /// revealed: as controlling, nominate that one instead (the controlled agent accepts
-    /// repeated nomination).
+    /// revealed, or by [`Self::recheck_other_pairs`]: as controlling, nominate that one
+    /// instead (the controlled agent follows the latest nomination).
     pub(super) fn maybe_renominate(&mut self, now: Instant) {
         let Some(sel) = self.selected else { return };
         if self.role != Role::Controlling
@@ -132,13 +197,48 @@ impl<
             })
             .max_by_key(|(_, p)| p.priority)
             .map(|(i, _)| i);
-        let Some(new) = fresh else { return };
+        let Some(new) = fresh else {
+            self.recheck_other_pairs(old, sel);
+            return;
+        };
         debug!("ice: selected pair unresponsive, renominating pair {}", new);
         if let Some(p) = self.pairs.get_mut(old).and_then(|p| p.as_mut()) {
             p.nominated = false;
             p.state = PairState::Failed;
         }
         self.queue_nomination(new);
+    }
+
+    /// Controlling, the selected pair silent for `disconnected_after` and no other pair heard
+    /// from since: check every other pair again, at once (as triggered checks), so a path
+    /// that still works (our other interface, the peer's other address) is found and
+    /// renominated, as libwebrtc moves to another network when one goes down. The pairs were
+    /// pruned at selection and nothing checks them otherwise; once per silence.
+    fn recheck_other_pairs(&mut self, old: usize, sel: Selected) {
+        if sel.rechecked == Some(sel.last_consent) {
+            return;
+        }
+        if let Some(s) = self.selected.as_mut() {
+            s.rechecked = Some(sel.last_consent);
+        }
+        debug!("ice: selected pair unresponsive, checking the other pairs again");
+        for i in 0..PAIRS {
+            if i == old
+                || self
+                    .pairs
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .is_none_or(|p| p.state == PairState::InProgress || p.triggered.is_some())
+            {
+                continue;
+            }
+            let seq = self.next_trigger();
+            if let Some(p) = self.pairs.get_mut(i).and_then(|p| p.as_mut()) {
+                p.state = PairState::Waiting;
+                p.triggered = Some(seq);
+            }
+        }
     }
 
     /// Controlled: the selected pair stopped answering consent while the peer nominated
@@ -213,11 +313,15 @@ impl<
             old: false,
             last_consent: now,
             next_consent: now + jitter,
+            rechecked: None,
         });
-        // A restart is complete once a new pair carries the traffic.
+        // A restart is complete once a new pair carries the traffic. The previous pair's
+        // consent requests go too: a late answer must not count as consent on the new pair,
+        // and (controlling) their USE-CANDIDATE must not reach the peer after our
+        // renomination, were the old path to come back.
         self.old_creds = None;
         self.txns.iter_mut().for_each(|t| {
-            if t.is_some_and(|t| matches!(t.kind, TxnKind::Consent { old: true })) {
+            if t.is_some_and(|t| matches!(t.kind, TxnKind::Consent { .. })) {
                 *t = None;
             }
         });

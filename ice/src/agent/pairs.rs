@@ -39,9 +39,13 @@ pub(super) struct Pair {
     pub(super) nominated: bool,
     /// The peer nominated it before our check succeeded (controlled).
     pub(super) nominate_on_success: bool,
-    /// When the peer's USE-CANDIDATE last came on it (controlled): the agent's count of
-    /// nominations then, 0 if never. The highest valid one is the peer's latest choice.
+    /// The order of the pair's latest nomination, 0 if never: controlled, the agent's count of
+    /// the peer's nominations when this one came; controlling, the count when we made it (and
+    /// the NOMINATION value we send with it). The highest valid one is the current choice.
     pub(super) nomination: u32,
+    /// The transaction that carried the latest nomination counted (controlled): its
+    /// retransmissions, or a copy the network delayed, are not a new nomination.
+    pub(super) nomination_tid: TransactionId,
     /// When a check on it last succeeded.
     pub(super) last_success: Instant,
     /// What the statistics report shows of its requests and responses.
@@ -343,6 +347,7 @@ impl<
             nominated: false,
             nominate_on_success: false,
             nomination: 0,
+            nomination_tid: TransactionId([0; 12]),
             last_success: Instant::ZERO,
             counters: super::report::PairCounters::ZERO,
         };

@@ -325,6 +325,7 @@ impl<
                 }
                 if !error && let Some(sel) = self.selected.as_mut() {
                     sel.last_consent = now;
+                    sel.rechecked = false;
                     // Karn: a retransmitted request's response says nothing about the RTT.
                     if txn.schedule.sends() == 1 {
                         self.rtt = Some(now.saturating_duration_since(txn.started));

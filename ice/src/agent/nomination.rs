@@ -13,6 +13,14 @@
 
 use super::*;
 
+/// A transaction id folded to 32 bits (its three words xored), for [`Pair::nomination_tid`].
+pub(super) fn tid_fold(tid: &TransactionId) -> u32 {
+    tid.0
+        .chunks_exact(4)
+        .filter_map(|w| <[u8; 4]>::try_from(w).ok())
+        .fold(0, |acc, w| acc ^ u32::from_be_bytes(w))
+}
+
 /// NOMINATION (draft-thatcher-ice-renomination, libwebrtc's 0xC001): the controlling agent's
 /// count of its nominations, so the controlled agent can tell the latest from a late copy.
 /// Comprehension-optional: agents that do not know it go by USE-CANDIDATE alone.
@@ -29,9 +37,9 @@ pub(super) struct Selected {
     pub(super) old: bool,
     pub(super) last_consent: Instant,
     pub(super) next_consent: Instant,
-    /// Controlling: the `last_consent` of the silence for which the other pairs were checked
-    /// again (once per silence).
-    pub(super) rechecked: Option<Instant>,
+    /// Controlling: the other pairs were checked again during this silence (once per
+    /// silence; a consent answer ends it).
+    pub(super) rechecked: bool,
 }
 
 impl<
@@ -102,7 +110,7 @@ impl<
         let Some(p) = self.pairs.get(idx).copied().flatten() else {
             return false;
         };
-        let tid = msg.transaction_id();
+        let tid = tid_fold(&msg.transaction_id());
         let repeat = match value {
             Some(v) if v < self.peer_nomination => {
                 self.stats.stale_nominations += 1;
@@ -215,11 +223,11 @@ impl<
     /// renominated, as libwebrtc moves to another network when one goes down. The pairs were
     /// pruned at selection and nothing checks them otherwise; once per silence.
     fn recheck_other_pairs(&mut self, old: usize, sel: Selected) {
-        if sel.rechecked == Some(sel.last_consent) {
+        if sel.rechecked {
             return;
         }
         if let Some(s) = self.selected.as_mut() {
-            s.rechecked = Some(sel.last_consent);
+            s.rechecked = true;
         }
         debug!("ice: selected pair unresponsive, checking the other pairs again");
         for i in 0..PAIRS {
@@ -313,7 +321,7 @@ impl<
             old: false,
             last_consent: now,
             next_consent: now + jitter,
-            rechecked: None,
+            rechecked: false,
         });
         // A restart is complete once a new pair carries the traffic. The previous pair's
         // consent requests go too: a late answer must not count as consent on the new pair,

@@ -43,9 +43,11 @@ pub(super) struct Pair {
     /// the peer's nominations when this one came; controlling, the count when we made it (and
     /// the NOMINATION value we send with it). The highest valid one is the current choice.
     pub(super) nomination: u32,
-    /// The transaction that carried the latest nomination counted (controlled): its
-    /// retransmissions, or a copy the network delayed, are not a new nomination.
-    pub(super) nomination_tid: TransactionId,
+    /// The transaction that carried the latest nomination counted (controlled), folded to 32
+    /// bits ([`tid_fold`]): its retransmissions, or a copy the network delayed, are not a new
+    /// nomination. The whole id would cost 16 B per pair; two different ids folding alike
+    /// (odds 2^-32) only leave that nomination's order where the pair had it.
+    pub(super) nomination_tid: u32,
     /// When a check on it last succeeded.
     pub(super) last_success: Instant,
     /// What the statistics report shows of its requests and responses.
@@ -347,7 +349,7 @@ impl<
             nominated: false,
             nominate_on_success: false,
             nomination: 0,
-            nomination_tid: TransactionId([0; 12]),
+            nomination_tid: 0,
             last_success: Instant::ZERO,
             counters: super::report::PairCounters::ZERO,
         };

@@ -175,7 +175,12 @@ fn connected_on_a1(
     let done = net.run_until(Duration::from_secs(5), |n| {
         connected(n.node(0).agent.state()) && connected(n.node(1).agent.state())
     });
-    assert!(done, "{:?} {:?}", net.node(0).selected, net.node(1).selected);
+    assert!(
+        done,
+        "{:?} {:?}",
+        net.node(0).selected,
+        net.node(1).selected
+    );
     assert_eq!(net.node(0).pair(), Some((a1, b)));
     assert_eq!(net.node(1).pair(), Some((b, a1)));
     let now = net.now();
@@ -190,7 +195,11 @@ fn connected_on_a1(
 
 #[test]
 fn the_controlled_agent_follows_a_renomination_when_an_interface_goes_down() {
-    interface_down(7, LinkConfig::with_delay(Duration::from_millis(15)), "clean link");
+    interface_down(
+        7,
+        LinkConfig::with_delay(Duration::from_millis(15)),
+        "clean link",
+    );
 }
 
 #[test]
@@ -209,7 +218,11 @@ fn renomination_survives_reordering_duplication_and_loss() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(3u64);
     for seed in 0..seeds {
-        interface_down(100 + seed, link.clone(), &format!("jitter, dup, loss, seed {seed}"));
+        interface_down(
+            100 + seed,
+            link.clone(),
+            &format!("jitter, dup, loss, seed {seed}"),
+        );
     }
 }
 
@@ -260,11 +273,18 @@ fn interface_down(seed: u64, link: LinkConfig, label: &str) {
     // from the last consent answer, which came at most one consent interval (6 s) before the
     // cut; the new pair then costs two round trips (check, nomination) plus a consent phase.
     // With loss, a lost consent answer can make the last one before the cut older.
-    let slack = if lossy { Duration::from_secs(3) } else { Duration::from_millis(500) };
+    let slack = if lossy {
+        Duration::from_secs(3)
+    } else {
+        Duration::from_millis(500)
+    };
     assert!(switched <= Duration::from_secs(10) + slack, "{switched:?}");
     assert!(switched >= Duration::from_secs(4), "{switched:?}");
     for outage in [outage_c, outage_d] {
-        assert!(outage <= switched + Duration::from_millis(300), "{outage:?}");
+        assert!(
+            outage <= switched + Duration::from_millis(300),
+            "{outage:?}"
+        );
     }
     // Data arrives on the new path, both ways.
     let after = net.now() - Duration::from_secs(1);
@@ -289,8 +309,9 @@ fn interface_down(seed: u64, link: LinkConfig, label: &str) {
     // agent after the renomination: stale, it changes nothing.
     let stale = net.node(1).agent.stats().stale_nominations;
     let now = net.now();
-    let mut copy = first_nomination.2.clone();
-    net.node_mut(1).agent.handle_packet(now, a1, b, &mut copy);
+    net.node_mut(1)
+        .agent
+        .handle_packet(now, a1, b, &first_nomination.2);
     net.kick(1);
     net.run_for(Duration::from_secs(1));
     assert_eq!(net.node(1).pair(), Some((b, a2)));

@@ -145,7 +145,11 @@ impl Node for PeerNode {
     }
 }
 
-fn negotiate(net: &mut Network<PeerNode>, (ia, a_local): (NodeId, &[SocketAddr]), (ib, b): (NodeId, SocketAddr)) {
+fn negotiate(
+    net: &mut Network<PeerNode>,
+    (ia, a_local): (NodeId, &[SocketAddr]),
+    (ib, b): (NodeId, SocketAddr),
+) {
     for &l in a_local {
         net.node_mut(ia).peer.add_local_candidate(l).unwrap();
     }
@@ -250,7 +254,10 @@ fn the_channels_carry_on_when_the_offerers_interface_goes_down() {
     }
     // SCTP's retransmission timer backed off during the outage: the message waits for its
     // next retransmission, which must come within one more backed-off RTO.
-    assert!(reliable_delay <= switched + Duration::from_secs(20), "{reliable_delay:?}");
+    assert!(
+        reliable_delay <= switched + Duration::from_secs(20),
+        "{reliable_delay:?}"
+    );
     // The first interface comes back: neither side moves back to it, the probes go on.
     net.set_address_up(ia, a1, true);
     let back = net.now();

@@ -35,8 +35,7 @@ use core::time::Duration;
 use peerless_base::{BufferTooSmall, Drbg, Instant, Queue, SEED_LEN, Transmit, debug, trace};
 use peerless_stun::{
     AttrType, Attribute, Class, ErrorCode, Message, Method, Retransmit, RetransmitConfig,
-    RetransmitStep,
-    TransactionId, is_stun, peek_transaction_id,
+    RetransmitStep, TransactionId, is_stun, peek_transaction_id,
 };
 
 use crate::candidate::{Candidate, CandidateType, Str, Transport, priority};

@@ -3,11 +3,16 @@
 //! ```text
 //!  controlling: first valid pair -> wait nomination_delay (or no better pair pending)
 //!               -> check again with USE-CANDIDATE -> success -> nominated
-//!  controlled:  USE-CANDIDATE on a valid pair (or when its check succeeds) -> nominated;
-//!               the latest nomination that is valid is the one selected (renomination)
+//!               (USE-CANDIDATE + NOMINATION n, n counting our nominations)
+//!  controlled:  USE-CANDIDATE or NOMINATION on a valid pair (or when its check succeeds)
+//!               -> nominated; the latest valid nomination is selected (renomination):
+//!               latest by the peer's NOMINATION value, else by arrival; a retransmitted
+//!               transaction or a lower value is stale (counted, changes nothing)
 //!  best nominated valid pair -> selected (SelectedPair); the rest of the checklist goes
 //!  selected: consent request every 4-6 s; response refreshes; 10 s silent Disconnected,
 //!            30 s Failed (sending stops); silent but another pair fresh -> renominate/follow
+//!  controlling, 10 s silent, no other pair fresh -> re-check the other pairs at once
+//!            -> the first to answer is renominated (NOMINATION n+1) -> the peer follows
 //!  restart: the selected pair keeps running under the old credentials until a new selection
 //! ```
 

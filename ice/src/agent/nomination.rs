@@ -235,17 +235,21 @@ impl<
             s.rechecked = true;
         }
         debug!("ice: selected pair unresponsive, checking the other pairs again");
-        for i in 0..PAIRS {
-            if i == old
-                || self
-                    .pairs
-                    .get(i)
-                    .copied()
-                    .flatten()
-                    .is_none_or(|p| p.state == PairState::InProgress || p.triggered.is_some())
-            {
-                continue;
-            }
+        // Best first, and no more than the transaction table takes with one slot to spare
+        // (for consent): a burst larger than the table would evict its own checks.
+        let room = self.txns.iter().filter(|t| t.is_none()).count();
+        for _ in 0..room.saturating_sub(1).max(1) {
+            let next = self
+                .pairs
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| p.map(|p| (i, p)))
+                .filter(|(i, p)| {
+                    *i != old && p.state != PairState::InProgress && p.triggered.is_none()
+                })
+                .max_by_key(|(_, p)| p.priority)
+                .map(|(i, _)| i);
+            let Some(i) = next else { break };
             let seq = self.next_trigger();
             if let Some(p) = self.pairs.get_mut(i).and_then(|p| p.as_mut()) {
                 p.state = PairState::Waiting;

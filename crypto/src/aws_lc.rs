@@ -59,6 +59,7 @@ macro_rules! aead {
             }
 
             /// Encrypts `buf` in place and returns the tag (authenticating `aad` too).
+            #[inline]
             pub fn seal_in_place_detached(
                 &self,
                 nonce: &[u8; 12],
@@ -78,6 +79,7 @@ macro_rules! aead {
 
             /// Verifies `tag` over `aad` and the ciphertext in `buf`, then decrypts `buf` in
             /// place. On [`Error`] the contents of `buf` are unspecified.
+            #[inline]
             pub fn open_in_place_detached(
                 &self,
                 nonce: &[u8; 12],
@@ -98,6 +100,7 @@ macro_rules! aead {
 
             /// As [`Self::open_in_place_detached`], reading `ciphertext` and writing the
             /// plaintext to `out` (of the same length).
+            #[inline]
             pub fn open_detached_into(
                 &self,
                 nonce: &[u8; 12],
@@ -179,6 +182,7 @@ macro_rules! ctr {
             ///
             /// A key AWS-LC refused (never seen for a key of the right length) leaves `data`
             /// as it was; the MAC or AEAD check of the packet then fails.
+            #[inline]
             pub fn apply_keystream(&self, iv: &[u8; 16], data: &mut [u8]) {
                 if let Some(key) = &self.0 {
                     let context = cipher::EncryptionContext::Iv128((*iv).into());
@@ -222,12 +226,14 @@ macro_rules! hmac {
             }
 
             /// Feeds `data` into the MAC.
+            #[inline]
             pub fn update(&mut self, data: &[u8]) {
                 self.0.update(data);
             }
 
             /// The tag.
             #[must_use]
+            #[inline]
             pub fn finalize(self) -> [u8; $len] {
                 let mut out = [0u8; $len];
                 for (o, b) in out.iter_mut().zip(self.0.sign().as_ref()) {
@@ -239,6 +245,7 @@ macro_rules! hmac {
             /// Whether `tag` equals the first `tag.len()` bytes of the tag, compared in
             /// constant time (an empty or over-long `tag` never verifies).
             #[must_use]
+            #[inline]
             pub fn verify(self, tag: &[u8]) -> bool {
                 crate::ct_prefix_eq(&self.finalize(), tag)
             }
@@ -299,12 +306,14 @@ macro_rules! hash {
             }
 
             /// Feeds `data` into the hash.
+            #[inline]
             pub fn update(&mut self, data: &[u8]) {
                 self.0.update(data);
             }
 
             /// The digest.
             #[must_use]
+            #[inline]
             pub fn finalize(self) -> [u8; $len] {
                 let mut out = [0u8; $len];
                 for (o, b) in out.iter_mut().zip(self.0.finish().as_ref()) {

@@ -45,6 +45,7 @@ macro_rules! aead {
             }
 
             /// Encrypts `buf` in place and returns the tag (authenticating `aad` too).
+            #[inline]
             pub fn seal_in_place_detached(
                 &self,
                 nonce: &[u8; 12],
@@ -59,6 +60,7 @@ macro_rules! aead {
 
             /// Verifies `tag` over `aad` and the ciphertext in `buf`, then decrypts `buf` in
             /// place. On [`Error`] the contents of `buf` are unspecified.
+            #[inline]
             pub fn open_in_place_detached(
                 &self,
                 nonce: &[u8; 12],
@@ -73,6 +75,7 @@ macro_rules! aead {
 
             /// As [`Self::open_in_place_detached`], reading `ciphertext` and writing the
             /// plaintext to `out` (of the same length).
+            #[inline]
             pub fn open_detached_into(
                 &self,
                 nonce: &[u8; 12],
@@ -130,6 +133,7 @@ macro_rules! ctr {
 
             /// XORs `data` with the keystream AES(iv), AES(iv + 1), ... (the counter block is
             /// one 128-bit big-endian number, as RFC 3711's AES-CM and SP 800-38A's CTR).
+            #[inline]
             pub fn apply_keystream(&self, iv: &[u8; 16], data: &mut [u8]) {
                 // The 32-bit counter flavour is RustCrypto's fast path; it equals the 128-bit
                 // one whenever the low word does not wrap within `data` (every SRTP packet).
@@ -191,12 +195,14 @@ macro_rules! hmac {
             }
 
             /// Feeds `data` into the MAC.
+            #[inline]
             pub fn update(&mut self, data: &[u8]) {
                 self.0.update(data);
             }
 
             /// The tag.
             #[must_use]
+            #[inline(always)]
             pub fn finalize(self) -> [u8; $len] {
                 self.0.finalize().into_bytes().into()
             }
@@ -204,6 +210,7 @@ macro_rules! hmac {
             /// Whether `tag` equals the first `tag.len()` bytes of the tag, compared in
             /// constant time (an empty or over-long `tag` never verifies).
             #[must_use]
+            #[inline(always)]
             pub fn verify(self, tag: &[u8]) -> bool {
                 crate::ct_prefix_eq(&self.finalize(), tag)
             }
@@ -258,12 +265,14 @@ macro_rules! hash {
             }
 
             /// Feeds `data` into the hash.
+            #[inline]
             pub fn update(&mut self, data: &[u8]) {
                 Digest::update(&mut self.0, data);
             }
 
             /// The digest.
             #[must_use]
+            #[inline]
             pub fn finalize(self) -> [u8; $len] {
                 self.0.finalize().into()
             }
@@ -442,5 +451,24 @@ impl X25519SecretKey {
             return Err(Error);
         }
         Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The keyed state behind every type wipes itself when dropped (as srtp and dtls relied
+    /// on before this crate).
+    #[test]
+    fn secrets_wipe_on_drop() {
+        fn wipes<T: zeroize::ZeroizeOnDrop>() {}
+        wipes::<aes::Aes128Enc>();
+        wipes::<aes::Aes256Enc>();
+        wipes::<aes_gcm::AesGcm<aes::Aes128Enc, aes_gcm::aead::consts::U12>>();
+        wipes::<aes_gcm::AesGcm<aes::Aes256Enc, aes_gcm::aead::consts::U12>>();
+        wipes::<chacha20poly1305::ChaCha20Poly1305>();
+        wipes::<p256::SecretKey>();
+        wipes::<p256::ecdsa::SigningKey>();
+        assert!(core::mem::needs_drop::<super::X25519SecretKey>());
+        assert!(core::mem::needs_drop::<crate::SharedSecret>());
     }
 }

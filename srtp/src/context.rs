@@ -14,15 +14,8 @@
 //! builds both from the DTLS exporter. Keys are derived and the AES key schedules and HMAC
 //! pads computed once, in [`Context::new`]; a packet costs its cipher and MAC passes only.
 
-use aes::{Aes128Enc, Aes256Enc};
-use aes_gcm::AesGcm;
-use aes_gcm::aead::AeadInOut;
-use aes_gcm::aead::consts::U12;
-use cipher::{InnerIvInit, KeyInit, StreamCipher};
 use core::slice::SliceIndex;
-use hmac::{Hmac, Mac};
-use peerless_base::ct_eq;
-use sha1::Sha1;
+use peerless_crypto::{Aes128Gcm, Aes256Gcm, AesCtr128, HmacSha1};
 
 use crate::kdf::{self, Label};
 use crate::replay::{Window, estimate_index};
@@ -30,9 +23,6 @@ use peerless_rtp::packet::{FIXED_HEADER_LEN, HeaderView};
 use peerless_rtp::rtcp;
 
 use crate::{Error, Profile};
-
-type Gcm128 = AesGcm<Aes128Enc, U12>;
-type Gcm256 = AesGcm<Aes256Enc, U12>;
 
 /// The highest SRTCP index (31 bits).
 const MAX_SRTCP_INDEX: u32 = 0x7fff_ffff;
@@ -117,18 +107,18 @@ pub struct Stats {
 #[derive(Clone)]
 enum Transform {
     Cm {
-        aes: Aes128Enc,
-        mac: Hmac<Sha1>,
+        aes: AesCtr128,
+        mac: HmacSha1,
         /// The 112-bit session salt times 2^16: the IV before SSRC and index are mixed in.
         salt: u128,
     },
     Gcm128 {
-        aead: Gcm128,
+        aead: Aes128Gcm,
         /// The 96-bit session salt as a number, ready to XOR into the nonce.
         salt: u128,
     },
     Gcm256 {
-        aead: Gcm256,
+        aead: Aes256Gcm,
         /// As for `Gcm128`.
         salt: u128,
     },
@@ -173,6 +163,9 @@ impl Transform {
         salt: &[u8],
     ) -> Result<Self, Error> {
         let bad = |_| Error::InvalidKeyLength;
+        if auth.len() != profile.auth_key_len() {
+            return Err(Error::InvalidKeyLength);
+        }
         let number = |salt: &[u8], shift: u32| {
             let n = salt.iter().fold(0u128, |acc, &b| acc << 8 | u128::from(b));
             n << shift
@@ -182,16 +175,16 @@ impl Transform {
         }
         Ok(match profile {
             Profile::AesCm128HmacSha1_80 | Profile::AesCm128HmacSha1_32 => Transform::Cm {
-                aes: Aes128Enc::new_from_slice(key).map_err(bad)?,
-                mac: <Hmac<Sha1> as KeyInit>::new_from_slice(auth).map_err(bad)?,
+                aes: AesCtr128::from_slice(key).map_err(bad)?,
+                mac: HmacSha1::new(auth),
                 salt: number(salt, 16),
             },
             Profile::AeadAes128Gcm => Transform::Gcm128 {
-                aead: Gcm128::from(Aes128Enc::new_from_slice(key).map_err(bad)?),
+                aead: Aes128Gcm::from_slice(key).map_err(bad)?,
                 salt: number(salt, 0),
             },
             Profile::AeadAes256Gcm => Transform::Gcm256 {
-                aead: Gcm256::from(Aes256Enc::new_from_slice(key).map_err(bad)?),
+                aead: Aes256Gcm::from_slice(key).map_err(bad)?,
                 salt: number(salt, 0),
             },
         })
@@ -203,23 +196,25 @@ impl Transform {
 /// IV = (salt · 2^16) XOR (SSRC · 2^64) XOR (index · 2^16), computed on a 128-bit number.
 /// Packets are far below 2^16 blocks, so a 32-bit block counter never carries into the IV's
 /// upper bits.
-fn cm_crypt(aes: &Aes128Enc, salt: u128, ssrc: u32, index: u64, data: &mut [u8]) {
+fn cm_crypt(aes: &AesCtr128, salt: u128, ssrc: u32, index: u64, data: &mut [u8]) {
     let iv = salt ^ u128::from(ssrc) << 64 ^ u128::from(index) << 16;
-    let core = ctr::CtrCore::<&Aes128Enc, ctr::flavors::Ctr32BE>::inner_iv_init(
-        aes,
-        &iv.to_be_bytes().into(),
-    );
-    cipher::StreamCipherCoreWrapper::from_core(core).apply_keystream(data);
+    aes.apply_keystream(&iv.to_be_bytes(), data);
 }
 
-/// HMAC-SHA1 over `data` followed by the ROC when there is one (SRTP; SRTCP has none).
-fn cm_tag(mac: &Hmac<Sha1>, data: &[u8], roc: Option<u32>) -> [u8; 20] {
+/// HMAC-SHA1 over `data` followed by the ROC when there is one (SRTP; SRTCP has none),
+/// from the keyed state (the pads are not rehashed per packet).
+fn cm_mac(mac: &HmacSha1, data: &[u8], roc: Option<u32>) -> HmacSha1 {
     let mut mac = mac.clone();
     mac.update(data);
     if let Some(roc) = roc {
         mac.update(&roc.to_be_bytes());
     }
-    mac.finalize().into_bytes().into()
+    mac
+}
+
+/// The full tag (protect truncates it to the profile's length).
+fn cm_tag(mac: &HmacSha1, data: &[u8], roc: Option<u32>) -> [u8; 20] {
+    cm_mac(mac, data, roc).finalize()
 }
 
 /// The GCM nonce (RFC 7714 §8.1 / §9.1), as a 96-bit number: `00 00 ‖ SSRC ‖ ROC ‖ SEQ`
@@ -240,16 +235,12 @@ fn gcm_seal(
     body: &mut [u8],
 ) -> Result<[u8; 16], Error> {
     let tag = match t {
-        Transform::Gcm128 { aead, .. } => {
-            aead.encrypt_inout_detached(nonce.into(), aad, body.into())
-        }
-        Transform::Gcm256 { aead, .. } => {
-            aead.encrypt_inout_detached(nonce.into(), aad, body.into())
-        }
+        Transform::Gcm128 { aead, .. } => aead.seal_in_place_detached(nonce, aad, body),
+        Transform::Gcm256 { aead, .. } => aead.seal_in_place_detached(nonce, aad, body),
         Transform::Cm { .. } => return Err(Error::Malformed),
     };
     // GCM refuses only inputs beyond 2^36 bytes, which no datagram reaches.
-    tag.map(Into::into).map_err(|_| Error::Malformed)
+    tag.map_err(|_| Error::Malformed)
 }
 
 fn gcm_open(
@@ -260,12 +251,8 @@ fn gcm_open(
     tag: &[u8; 16],
 ) -> Result<(), Error> {
     let ok = match t {
-        Transform::Gcm128 { aead, .. } => {
-            aead.decrypt_inout_detached(nonce.into(), aad, body.into(), tag.into())
-        }
-        Transform::Gcm256 { aead, .. } => {
-            aead.decrypt_inout_detached(nonce.into(), aad, body.into(), tag.into())
-        }
+        Transform::Gcm128 { aead, .. } => aead.open_in_place_detached(nonce, aad, body, tag),
+        Transform::Gcm256 { aead, .. } => aead.open_in_place_detached(nonce, aad, body, tag),
         Transform::Cm { .. } => return Err(Error::AuthenticationFailed),
     };
     ok.map_err(|_| Error::AuthenticationFailed)
@@ -748,8 +735,8 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
         let (header_and_body, tag) = split(buf, len)?;
         match &self.rtp {
             Transform::Cm { aes, mac, salt } => {
-                let expected = cm_tag(mac, header_and_body, Some(roc));
-                if !ct_eq(at(&expected, ..tag_len)?, tag) {
+                // Constant-time comparison of the truncated tag (in peerless-crypto).
+                if !cm_mac(mac, header_and_body, Some(roc)).verify(tag) {
                     return Err(Error::AuthenticationFailed);
                 }
                 cm_crypt(
@@ -868,8 +855,7 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
         match &self.rtcp {
             Transform::Cm { aes, mac, salt } => {
                 let (authenticated, tag) = split(buf, len + 4)?;
-                let expected = cm_tag(mac, authenticated, None);
-                if !ct_eq(at(&expected, ..tag_len)?, tag) {
+                if !cm_mac(mac, authenticated, None).verify(tag) {
                     return Err(Error::AuthenticationFailed);
                 }
                 if encrypted {
@@ -912,7 +898,7 @@ impl<const SSRCS: usize, const WINDOW_WORDS: usize> Context<SSRCS, WINDOW_WORDS>
 
 #[cfg(test)]
 pub(crate) fn cm_keystream_for_test(key: &[u8; 16], salt: &[u8; 14], out: &mut [u8]) {
-    let aes = Aes128Enc::new(key.into());
+    let aes = AesCtr128::new(key);
     let salt = salt.iter().fold(0u128, |acc, &b| acc << 8 | u128::from(b)) << 16;
     out.fill(0);
     cm_crypt(&aes, salt, 0, 0, out);

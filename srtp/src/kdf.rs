@@ -10,8 +10,7 @@
 //! use the same PRF with a 96-bit master salt, which the PRF pads with zeros on the right to
 //! its 112-bit input (RFC 7714 §11).
 
-use aes::{Aes128Enc, Aes256Enc};
-use cipher::{KeyIvInit, StreamCipher};
+use peerless_crypto::{AesCtr128, AesCtr256};
 
 use crate::Error;
 
@@ -47,12 +46,12 @@ pub(crate) fn derive(
     iv[7] ^= label.0;
     out.fill(0);
     match master_key.len() {
-        16 => ctr::Ctr128BE::<Aes128Enc>::new_from_slices(master_key, &iv)
+        16 => AesCtr128::from_slice(master_key)
             .map_err(|_| Error::InvalidKeyLength)?
-            .apply_keystream(out),
-        32 => ctr::Ctr128BE::<Aes256Enc>::new_from_slices(master_key, &iv)
+            .apply_keystream(&iv, out),
+        32 => AesCtr256::from_slice(master_key)
             .map_err(|_| Error::InvalidKeyLength)?
-            .apply_keystream(out),
+            .apply_keystream(&iv, out),
         _ => return Err(Error::InvalidKeyLength),
     }
     Ok(())

@@ -253,6 +253,10 @@ fn rfc7714_17_srtcp() {
 fn context_size_is_bounded() {
     let default = core::mem::size_of::<Context>();
     let small = core::mem::size_of::<Context<1, 1>>();
-    std::println!("size_of Context<8, 2> = {default}, Context<1, 1> = {small}");
-    assert!(default <= 2048, "{default}");
+    let backend = peerless_crypto::BACKEND;
+    std::println!("size_of Context<8, 2> = {default}, Context<1, 1> = {small} ({backend})");
+    // The firmware's backend (RustCrypto) holds key schedules and HMAC pads inline within
+    // 2 KiB; aws-lc-rs (servers only) keeps AWS-LC's larger HMAC and AEAD contexts inline.
+    let bound = if backend == "rustcrypto" { 2048 } else { 5120 };
+    assert!(default <= bound, "{default}");
 }

@@ -73,6 +73,6 @@ pub use message::{
 };
 pub use querier::{
     Event, GROUP_V4, GROUP_V6, HostName, MDNS_PORT, Querier, QuerierConfig, QuerierStats,
-    QueryError, SOCKETS, SocketsFull, group_for,
+    QTYPES, QueryError, SOCKETS, SocketsFull, group_for,
 };
 pub use responder::{PublishError, Responder, ResponderStats};

@@ -2,7 +2,7 @@
 //! cut short after a bounded number of tries because ICE wants an answer or a failure).
 //!
 //! ```text
-//!  query(name) --> Asking: send on every socket at once (sent = 1)
+//!  query(name) --> Asking: an A and an AAAA query on every socket at once (sent = 1)
 //!      |   handle_timeout: resend at +1 s, +2 s more, ... (doubling) until `tries` sent
 //!      |-- handle_packet: a response holds an A/AAAA record for the name --> Resolved(addr)
 //!      '-- `timeout` after the first query, no answer ----------------------> Failed
@@ -41,6 +41,9 @@ pub fn group_for(local: SocketAddr) -> SocketAddr {
 
 /// Sockets a querier or responder sends from: one per family is what a host has.
 pub const SOCKETS: usize = 2;
+
+/// Record types a querier asks for per try ([`QuerierConfig::qtypes`]).
+pub const QTYPES: usize = 2;
 
 /// A host name held without allocation (at most 255 bytes of dotted text).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -113,10 +116,11 @@ pub struct QuerierConfig {
     pub tries: u8,
     /// From the first query to [`Event::Failed`].
     pub timeout: Duration,
-    /// The record type asked for: A by default (browsers obfuscate IPv4 host candidates; the
-    /// responder answers AAAA in the additional section when it has one, §6.2). Any A or AAAA
-    /// record for the name resolves it.
-    pub qtype: RecordType,
+    /// The record types asked for, one query each per try: A and AAAA by default, so a name
+    /// that hides only an IPv6 address resolves too. Not one ANY question: Firefox's responder
+    /// answers A questions only, and not one message with both questions: some responders read
+    /// only the first. Any A or AAAA record for the name resolves it (whichever comes first).
+    pub qtypes: [Option<RecordType>; QTYPES],
     /// Set the QU bit (§5.4) on the first query: the answer comes unicast to our socket.
     pub unicast_response: bool,
 }
@@ -127,7 +131,7 @@ impl Default for QuerierConfig {
             first_interval: Duration::from_secs(1),
             tries: 3,
             timeout: Duration::from_secs(5),
-            qtype: RecordType::A,
+            qtypes: [Some(RecordType::A), Some(RecordType::AAAA)],
             unicast_response: false,
         }
     }
@@ -195,7 +199,7 @@ impl core::error::Error for SocketsFull {}
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub struct QuerierStats {
-    /// Queries sent (one per name, socket and try).
+    /// Queries sent (one per name, record type, socket and try).
     pub queries_sent: u64,
     /// Datagrams received.
     pub packets_received: u64,
@@ -217,7 +221,7 @@ enum State {
         sent: u8,
         next_send: Option<Instant>,
         deadline: Instant,
-        /// Bit i: a query is due on socket i.
+        /// Bit `t * SOCKETS + i`: the query for `qtypes[t]` is due on socket i.
         due: u8,
     },
     /// Resolved (`Some`) or failed, waiting for `poll_event`.
@@ -311,12 +315,17 @@ impl<const N: usize> Querier<N> {
         Ok(())
     }
 
+    /// The `due` bits of every (record type, socket) pair.
     fn all_sockets(&self) -> u8 {
-        self.sockets
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.is_some())
-            .fold(0, |m, (i, _)| m | (1 << i))
+        let mut bits = 0;
+        for (t, qtype) in self.config.qtypes.iter().enumerate() {
+            for (i, socket) in self.sockets.iter().enumerate() {
+                if qtype.is_some() && socket.is_some() {
+                    bits |= 1 << (t * SOCKETS + i);
+                }
+            }
+        }
+        bits
     }
 
     /// A datagram from an mDNS socket (`from` is the sender; multicast or unicast alike).
@@ -404,16 +413,26 @@ impl<const N: usize> Querier<N> {
             let State::Asking { sent, due, .. } = &mut slot.state else {
                 continue;
             };
-            let Some((i, local)) = sockets
+            let Some((bit, local, qtype)) = config
+                .qtypes
                 .iter()
                 .enumerate()
-                .find_map(|(i, s)| s.filter(|_| *due & (1 << i) != 0).map(|s| (i, s)))
+                .flat_map(|(t, q)| {
+                    sockets
+                        .iter()
+                        .enumerate()
+                        .map(move |(i, s)| (t * SOCKETS + i, *s, *q))
+                })
+                .find_map(|(bit, s, q)| match (s, q) {
+                    (Some(s), Some(q)) if *due & (1 << bit) != 0 => Some((bit, s, q)),
+                    _ => None,
+                })
             else {
                 *due = 0;
                 continue;
             };
             let qu = config.unicast_response && *sent == 1;
-            let n = match emit_query(buf, slot.name.as_str(), config.qtype, qu) {
+            let n = match emit_query(buf, slot.name.as_str(), qtype, qu) {
                 Ok(n) => n,
                 Err(EmitError::Buffer(e)) => return Err(e),
                 // The name was checked on entry; a failure here cannot happen, drop the try.
@@ -422,7 +441,7 @@ impl<const N: usize> Querier<N> {
                     continue;
                 }
             };
-            *due &= !(1 << i);
+            *due &= !(1 << bit);
             self.stats.queries_sent += 1;
             let payload = buf.get(..n).ok_or(BufferTooSmall { needed: n })?;
             return Ok(Some(Transmit::between(local, group_for(local), payload)));

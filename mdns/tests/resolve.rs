@@ -13,7 +13,8 @@ use core::net::SocketAddr;
 
 use peerless_base::Instant;
 use peerless_mdns::{
-    Event, GROUP_V4, Querier, QuerierConfig, QueryError, Responder, emit_response,
+    Event, GROUP_V4, Message, Querier, QuerierConfig, QueryError, RecordType, Responder,
+    emit_response,
 };
 
 const NAME: &str = "5f0b8f7a-1c2d-4e3f-8a9b-0c1d2e3f4a5b.local";
@@ -45,8 +46,10 @@ fn resolves_through_a_responder() {
         .unwrap();
     q.query(Instant::ZERO, &NAME.to_uppercase()).unwrap();
     let sent = drain(&mut q, Instant::ZERO);
-    assert_eq!(sent.len(), 1);
-    r.handle_packet(Instant::ZERO, ours(), GROUP_V4, &sent[0]);
+    assert_eq!(sent.len(), 2, "an A and an AAAA query");
+    for query in &sent {
+        r.handle_packet(Instant::ZERO, ours(), GROUP_V4, query);
+    }
     let mut buf = [0u8; 512];
     let t = r.poll_transmit(&mut buf).unwrap().unwrap();
     assert_eq!(
@@ -56,7 +59,7 @@ fn resolves_through_a_responder() {
     q.handle_packet(Instant::from_millis(3), theirs, t.payload);
     assert!(
         r.poll_transmit(&mut buf).unwrap().is_none(),
-        "one name asked, one answer"
+        "one name asked, one answer (no AAAA record: the AAAA query goes unanswered)"
     );
     match q.poll_event() {
         Some(Event::Resolved { name, addr }) => {
@@ -90,9 +93,10 @@ fn retransmits_at_one_then_two_seconds_and_fails_at_five() {
         let Some(next) = q.poll_timeout() else { break };
         now = next;
     }
-    assert_eq!(sends, vec![0, 1000, 3000]);
+    // Each try is an A and an AAAA query.
+    assert_eq!(sends, vec![0, 0, 1000, 1000, 3000, 3000]);
     assert_eq!(failed_at, Some(5000));
-    assert_eq!((q.stats().failed, q.stats().queries_sent), (1, 3));
+    assert_eq!((q.stats().failed, q.stats().queries_sent), (1, 6));
 }
 
 #[test]
@@ -155,4 +159,54 @@ fn legacy_one_shot_query_gets_a_unicast_reply() {
     assert_eq!(t.destination, one_shot);
     q.handle_packet(Instant::ZERO, theirs, t.payload);
     assert!(matches!(q.poll_event(), Some(Event::Resolved { .. })));
+}
+
+/// A peer that hides only an IPv6 address behind its name: its responder answers AAAA
+/// questions only (A has no record), so the querier's AAAA query resolves it. The control: a
+/// querier that asks A only gets nothing and fails at 5 s.
+fn resolve_v6_only(qtypes: [Option<RecordType>; 2]) -> (Vec<RecordType>, Option<Event>) {
+    let mut config = QuerierConfig::default();
+    config.qtypes = qtypes;
+    let mut q = Querier::<4>::new(config, Instant::ZERO);
+    q.add_socket(ours()).unwrap();
+    let theirs: SocketAddr = "127.0.0.2:5353".parse().unwrap();
+    let mut r = Responder::<2>::new(Instant::ZERO);
+    r.add_socket(theirs).unwrap();
+    r.publish(NAME, "fd00::2".parse().unwrap()).unwrap();
+    q.query(Instant::ZERO, NAME).unwrap();
+    let mut asked = Vec::new();
+    let mut now = Instant::ZERO;
+    let mut buf = [0u8; 512];
+    for _ in 0..20 {
+        for query in drain(&mut q, now) {
+            let m = Message::parse(&query).unwrap();
+            asked.extend(m.questions().map(|qq| qq.qtype));
+            r.handle_packet(now, ours(), theirs, &query);
+        }
+        while let Some(t) = r.poll_transmit(&mut buf).unwrap() {
+            q.handle_packet(now, theirs, t.payload);
+        }
+        if let Some(e) = q.poll_event() {
+            return (asked, Some(e));
+        }
+        let Some(next) = q.poll_timeout() else { break };
+        now = next;
+    }
+    (asked, None)
+}
+
+#[test]
+fn a_name_with_only_an_ipv6_address_resolves_through_aaaa() {
+    let (asked, event) = resolve_v6_only(QuerierConfig::default().qtypes);
+    assert_eq!(asked, vec![RecordType::A, RecordType::AAAA]);
+    match event {
+        Some(Event::Resolved { addr, .. }) => {
+            assert_eq!(addr, "fd00::2".parse::<core::net::IpAddr>().unwrap());
+        }
+        other => panic!("{other:?}"),
+    }
+    // Asking A only (the old default): the IPv6-only name never resolves.
+    let (asked, event) = resolve_v6_only([Some(RecordType::A), None]);
+    assert_eq!(asked, vec![RecordType::A; 3]);
+    assert!(matches!(event, Some(Event::Failed { .. })), "{event:?}");
 }

@@ -226,7 +226,10 @@ fn connects_only_through_mdns(trickle: bool) {
         "the channel did not open through the resolved candidate"
     );
     assert_eq!((s.mdns_queried, s.mdns_resolved, s.mdns_failed), (1, 1, 0));
-    assert_eq!(net.queries, 1, "answered at once: no retransmission");
+    assert_eq!(
+        net.queries, 2,
+        "answered at once: one A and one AAAA query, no retransmission"
+    );
     assert!(
         net.blocked > 0,
         "B did try its own checks (and they were dropped)"
@@ -257,7 +260,8 @@ fn without_an_mdns_socket_the_same_setup_does_not_connect() {
     assert_eq!(net.a.stats().mdns_queried, 0);
 }
 
-/// Nobody answers: three queries (0, 1, 3 s), the candidate dropped at 5 s and counted, and
+/// Nobody answers: three tries of an A and an AAAA query (0, 1, 3 s), the candidate dropped at
+/// 5 s and counted, and
 /// no timer left spinning for it.
 #[test]
 fn an_unanswered_name_fails_cleanly() {
@@ -266,5 +270,5 @@ fn an_unanswered_name_fails_cleanly() {
     assert!(!ok);
     let s = net.a.stats();
     assert_eq!((s.mdns_queried, s.mdns_resolved, s.mdns_failed), (1, 0, 1));
-    assert_eq!(net.queries, 3);
+    assert_eq!(net.queries, 6);
 }

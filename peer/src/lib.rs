@@ -107,7 +107,7 @@ pub use peer::{
     Config, ConnectionState, DTLS_BUFFER, DataChannel, DefaultStorage, EARLY_DTLS_DATAGRAMS, Event,
     IceGatheringState, IceState, LOCAL_SDP_CAPACITY, MAX_HOSTS, MAX_LABEL, MessageKind, Peer,
     REMOTE_CANDIDATE_CAPACITY, REMOTE_SDP_CAPACITY, ReadyState, Reliability, SdpError, SdpType,
-    SendError, SignalingState, SmallStorage, SrtpContexts, Stats, Storage,
+    SendError, SignalingState, SignalledCandidate, SmallStorage, SrtpContexts, Stats, Storage,
 };
 pub use peer::{
     CandidatePairStats, CandidateStats, CertificateStats, CodecStats, DataChannelStats,

@@ -49,7 +49,11 @@ fn events(p: &mut Peer) -> Vec<N> {
                 sdp_mline_index,
                 username_fragment,
                 candidate,
+                text,
             } => {
+                // Not hidden by default: the signalled text is the candidate's own.
+                assert_eq!(text.to_string(), candidate.to_string());
+                assert_eq!(text.mdns_name(), None);
                 assert_eq!(
                     candidate.ufrag.map(|u| u.as_str().to_string()).as_deref(),
                     Some(username_fragment)

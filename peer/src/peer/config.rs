@@ -50,6 +50,13 @@ pub struct Config {
     /// Every transceiver receives in raw mode ([`Peer::set_raw_receive`]): what a media
     /// server wants.
     pub raw_receive: bool,
+    /// A peerless extension named after Firefox's `media.peerconnection.ice.obfuscate_host_addresses`
+    /// (Chromium does the same by default): each host address gets a random `<uuid>.local`
+    /// name (draft-ietf-mmusic-mdns-ice-candidates), signalled in descriptions and
+    /// [`Event::LocalCandidate`]'s `text` instead of the address, and answered through the
+    /// mDNS socket the host lends with [`Peer::add_mdns_socket`]. Off by default; without such
+    /// a socket (or the `mdns` feature) addresses are signalled as they are.
+    pub obfuscate_host_addresses: bool,
 }
 
 /// Never the seed (every key and credential comes from it) nor the private key.
@@ -96,6 +103,7 @@ impl Config {
             audio_codecs: media::AUDIO_CODECS,
             video_codecs: media::VIDEO_CODECS,
             raw_receive: false,
+            obfuscate_host_addresses: false,
         }
     }
 

@@ -90,8 +90,12 @@ impl<
         if let Some(mut candidate) = candidate {
             let creds = self.ice.local_credentials();
             candidate.ufrag = Some(creds.ufrag);
+            let name = (candidate.kind == ice::CandidateType::Host)
+                .then(|| self.mdns.name_for(candidate.address.ip()))
+                .flatten();
             return Some(Event::LocalCandidate {
                 candidate,
+                text: SignalledCandidate::new(candidate, name, self.mdns.hiding()),
                 sdp_mid: self.sdp_mid(),
                 sdp_mline_index: self.data_mline,
                 username_fragment: creds.ufrag.as_str(),

@@ -9,14 +9,22 @@
 //!  host: add_mdns_socket(local) once; datagrams arriving on it -> handle_packet(to = local)
 //!  poll_transmit: queries to 224.0.0.251:5353 / [ff02::fb]:5353 from `local` (before ICE)
 //!  Resolved{name, addr} -> every kept line with that name, the address written in, -> ICE
-//!  Failed{name} (3 queries, 5 s) -> its lines dropped, counted in Stats::mdns_failed
+//!  Failed{name} (3 tries, 5 s) -> its lines dropped, counted in Stats::mdns_failed
+//!
+//!  Publishing (Config::obfuscate_host_addresses, as browsers hide their host addresses):
+//!  add_local_candidate(addr) -> a random UUID-v4 name per host IP (from the Peer's DRBG),
+//!     published in a Responder on the same lent socket(s)
+//!  descriptions / Event::LocalCandidate's `text`: "<uuid>.local" in place of the address
+//!     (raddr 0.0.0.0 rport 0 on reflexive candidates), once a socket is lent
+//!  a query for the name on that socket -> the Responder's answer (before our own queries),
+//!     for as long as the host feeds the socket: the connection's life
 //! ```
 
 use core::fmt::Write as _;
-use core::net::SocketAddr;
+use core::net::{IpAddr, SocketAddr};
 
-use peerless_base::{BufferTooSmall, Instant, Transmit};
-use peerless_mdns::{self as mdns, HostName, Querier, QuerierConfig};
+use peerless_base::{BufferTooSmall, Drbg, Instant, Transmit};
+use peerless_mdns::{self as mdns, HostName, Querier, QuerierConfig, Responder};
 
 use super::Area;
 use super::*;
@@ -35,6 +43,10 @@ pub(super) struct MdnsCandidates {
     querier: Querier<PENDING>,
     sockets: [Option<SocketAddr>; mdns::SOCKETS],
     lines: [Option<(HostName, Text<LINE>)>; PENDING],
+    /// Answers queries for the names that hide our host addresses.
+    responder: Responder<PENDING>,
+    /// Our host IPs and the names they are signalled as ([`Config::obfuscate_host_addresses`]).
+    names: [Option<(IpAddr, HostName)>; PENDING],
     /// The peer signalled end-of-candidates while names were pending: ICE hears it once they
     /// are settled (else it would fail for want of candidates that are on their way).
     end_deferred: bool,
@@ -46,8 +58,56 @@ impl MdnsCandidates {
             querier: Querier::new(QuerierConfig::default(), now),
             sockets: [None; mdns::SOCKETS],
             lines: [const { None }; PENDING],
+            responder: Responder::new(now),
+            names: [None; PENDING],
             end_deferred: false,
         }
+    }
+
+    /// Our replies to other hosts' queries, before our own queries.
+    pub(super) fn poll_reply<'b>(
+        &mut self,
+        buf: &'b mut [u8],
+    ) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
+        self.responder.poll_transmit(buf)
+    }
+
+    /// The name hiding host address `ip`, once the host lent a socket to answer for it.
+    pub(super) fn name_for(&self, ip: IpAddr) -> Option<&str> {
+        if !self.querier.has_socket() {
+            return None;
+        }
+        self.names
+            .iter()
+            .flatten()
+            .find(|(a, _)| *a == ip)
+            .map(|(_, n)| n.as_str())
+    }
+
+    /// Whether our candidates are signalled with names (a name exists and can be answered).
+    pub(super) fn hiding(&self) -> bool {
+        self.querier.has_socket() && self.names.iter().any(Option::is_some)
+    }
+
+    /// Publishes a fresh name for host address `ip` (none for one that has a name already, or
+    /// for the wildcard). A full table leaves the address unhidden, counted.
+    fn publish(&mut self, rng: &mut Drbg, ip: IpAddr, stats: &mut Stats) {
+        if ip.is_unspecified() || self.names.iter().flatten().any(|(a, _)| *a == ip) {
+            return;
+        }
+        let Some(slot) = self.names.iter_mut().find(|s| s.is_none()) else {
+            stats.mdns_publish_full += 1;
+            return;
+        };
+        let name = uuid_name(rng);
+        let Ok(host) = HostName::new(name.as_str()) else {
+            return;
+        };
+        if self.responder.publish(name.as_str(), ip).is_err() {
+            stats.mdns_publish_full += 1;
+            return;
+        }
+        *slot = Some((ip, host));
     }
 
     pub(super) fn poll_timeout(&self) -> Option<Instant> {
@@ -60,6 +120,99 @@ impl MdnsCandidates {
         buf: &'b mut [u8],
     ) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
         self.querier.poll_transmit(buf)
+    }
+}
+
+/// A random (version 4, RFC 9562 §5.4) UUID as a `.local` name, lower-case as browsers write
+/// it: `xxxxxxxx-xxxx-4xxx-Yxxx-xxxxxxxxxxxx.local`.
+fn uuid_name(rng: &mut Drbg) -> Text<48> {
+    let mut b = [0u8; 16];
+    rng.fill(&mut b);
+    if let Some(v) = b.get_mut(6) {
+        *v = (*v & 0x0f) | 0x40;
+    }
+    if let Some(v) = b.get_mut(8) {
+        *v = (*v & 0x3f) | 0x80;
+    }
+    let mut out = Text::<48>::new();
+    for (i, byte) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            let _ = out.push("-");
+        }
+        let _ = write!(out, "{byte:02x}");
+    }
+    let _ = out.push(".local");
+    out
+}
+
+/// Writes candidate `c` as signalled: the address replaced by `name` when it hides it, and
+/// the related address of a reflexive or relayed candidate as `0.0.0.0`/`::` port 0 when
+/// `hide_related` (as browsers do once they hide host addresses).
+pub(crate) fn write_candidate(
+    f: &mut dyn core::fmt::Write,
+    c: &ice::Candidate,
+    name: Option<&str>,
+    hide_related: bool,
+) -> core::fmt::Result {
+    if name.is_none() && !hide_related {
+        return write!(f, "{c}");
+    }
+    let mut text = Text::<LINE>::new();
+    write!(text, "{c}")?;
+    let mut previous = "";
+    for (i, field) in text.as_str().split_ascii_whitespace().enumerate() {
+        if i > 0 {
+            f.write_str(" ")?;
+        }
+        match (i, previous) {
+            (4, _) if name.is_some() => f.write_str(name.unwrap_or(field))?,
+            (_, "raddr") if hide_related => {
+                f.write_str(if field.contains(':') { "::" } else { "0.0.0.0" })?;
+            }
+            (_, "rport") if hide_related => f.write_str("0")?,
+            _ => f.write_str(field)?,
+        }
+        previous = field;
+    }
+    Ok(())
+}
+
+/// A local candidate as it is signalled ([`Event::LocalCandidate`]'s `text`): its `Display`
+/// is the `candidate:...` line, with a `.local` name in place of a host address the Peer hides
+/// ([`Config::obfuscate_host_addresses`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignalledCandidate<'e> {
+    candidate: ice::Candidate,
+    name: Option<&'e str>,
+    hide_related: bool,
+}
+
+impl<'e> SignalledCandidate<'e> {
+    pub(super) fn new(candidate: ice::Candidate, name: Option<&'e str>, hide_related: bool) -> Self {
+        SignalledCandidate {
+            candidate,
+            name,
+            hide_related,
+        }
+    }
+
+    /// The `.local` name signalled in place of the address, if hidden.
+    #[must_use]
+    pub fn mdns_name(&self) -> Option<&'e str> {
+        self.name
+    }
+}
+
+impl core::fmt::Display for SignalledCandidate<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write_candidate(f, &self.candidate, self.name, self.hide_related)
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for SignalledCandidate<'_> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "{}", defmt::Display2Format(self));
     }
 }
 
@@ -126,6 +279,10 @@ impl<
             .querier
             .add_socket(local)
             .map_err(|_| CandidateError::TooManyHosts)?;
+        self.mdns
+            .responder
+            .add_socket(local)
+            .map_err(|_| CandidateError::TooManyHosts)?;
         if let Some(slot) = self.mdns.sockets.iter_mut().find(|s| s.is_none()) {
             *slot = Some(local);
         }
@@ -137,10 +294,25 @@ impl<
         self.mdns.sockets.contains(&Some(to))
     }
 
-    /// A datagram on an mDNS socket.
-    pub(super) fn mdns_packet(&mut self, now: Instant, from: SocketAddr, packet: &[u8]) {
+    /// A datagram on the mDNS socket `to`: answers for the querier, questions for the
+    /// responder (each counts and drops the other kind).
+    pub(super) fn mdns_packet(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        to: SocketAddr,
+        packet: &[u8],
+    ) {
         self.mdns.querier.handle_packet(now, from, packet);
+        self.mdns.responder.handle_packet(now, from, to, packet);
         self.mdns_resolved();
+    }
+
+    /// A new host address: hidden behind a fresh name when the configuration says so.
+    pub(super) fn mdns_publish(&mut self, ip: IpAddr) {
+        if PENDING > 0 && self.config.obfuscate_host_addresses {
+            self.mdns.publish(&mut self.rng, ip, &mut self.stats);
+        }
     }
 
     pub(super) fn mdns_timeout(&mut self, now: Instant) {
@@ -249,5 +421,38 @@ mod tests {
             out.as_str(),
             "candidate:0 1 UDP 2122252543 127.0.0.1 44323 typ host"
         );
+    }
+
+    #[test]
+    fn signalled_lines_hide_the_address_and_the_related_address() {
+        let host = ice::Candidate::parse("candidate:1 1 udp 2122260223 10.0.0.2 5000 typ host")
+            .unwrap();
+        let srflx = ice::Candidate::parse(
+            "candidate:2 1 udp 1686052607 203.0.113.9 6000 typ srflx raddr 10.0.0.2 rport 5000",
+        )
+        .unwrap();
+        let name = "0d3c1f6e-5f2b-4c1e-9a47-2f0e3b6d8c11.local";
+        let mut out = Text::<LINE>::new();
+        write_candidate(&mut out, &host, Some(name), true).unwrap();
+        assert_eq!(
+            out.as_str(),
+            "candidate:1 1 udp 2122260223 0d3c1f6e-5f2b-4c1e-9a47-2f0e3b6d8c11.local 5000 typ host"
+        );
+        out.clear();
+        write_candidate(&mut out, &srflx, None, true).unwrap();
+        assert_eq!(
+            out.as_str(),
+            "candidate:2 1 udp 1686052607 203.0.113.9 6000 typ srflx raddr 0.0.0.0 rport 0"
+        );
+        out.clear();
+        write_candidate(&mut out, &srflx, None, false).unwrap();
+        let mut plain = Text::<LINE>::new();
+        write!(plain, "{srflx}").unwrap();
+        assert_eq!(out.as_str(), plain.as_str());
+        let mut rng = Drbg::from_seed(&[7; 32], b"t");
+        let n = uuid_name(&mut rng);
+        let b = n.as_str().as_bytes();
+        assert_eq!((n.as_str().len(), b[14], b[36]), (42, b'4', b'.'));
+        assert!(matches!(b[19], b'8' | b'9' | b'a' | b'b'), "{}", n.as_str());
     }
 }

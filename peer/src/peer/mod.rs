@@ -80,6 +80,7 @@ pub use stats_report::{
     DtlsTransportState, InboundRtpStats, OutboundRtpStats, PairTraffic, PeerConnectionStats,
     RemoteInboundRtpStats, RemoteOutboundRtpStats, StatsEntry, StatsId, StatsValue, TransportStats,
 };
+pub use mdns::SignalledCandidate;
 pub use transport::SrtpContexts;
 use types::Applied;
 pub use types::{

@@ -52,6 +52,7 @@ impl<
         self.ice
             .add_local_candidate(addr)
             .map_err(CandidateError::Ice)?;
+        self.mdns_publish(addr.ip());
         self.pump();
         Ok(())
     }
@@ -161,8 +162,13 @@ impl<
         // Candidate lines without the `candidate:` prefix, as `a=candidate:` values.
         let mut texts = [Text::<200>::new(); 8];
         let mut n = 0;
+        let hide_related = self.mdns.hiding();
         for (c, t) in self.ice.local_candidates().zip(texts.iter_mut()) {
-            let _ = write!(t, "{c}");
+            // A host address hidden behind its mDNS name (`Config::obfuscate_host_addresses`).
+            let name = (c.kind == ice::CandidateType::Host)
+                .then(|| self.mdns.name_for(c.address.ip()))
+                .flatten();
+            let _ = mdns::write_candidate(t, c, name, hide_related);
             n += 1;
         }
         let mut lines = [""; 8];

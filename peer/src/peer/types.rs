@@ -186,8 +186,11 @@ pub enum Event<'e> {
     /// A local candidate to signal to the peer (`onicecandidate`, an `RTCIceCandidate`):
     /// send `a=` + the candidate's text with the mid, m-line index and ufrag it belongs to.
     LocalCandidate {
-        /// The candidate (`candidate`; its `Display` is the `candidate:...` text).
+        /// The candidate as ICE knows it (its real address; for logs and the host's own use).
         candidate: ice::Candidate,
+        /// What to signal: its `Display` is the `candidate:...` text, with the host address
+        /// hidden behind a `.local` name when [`Config::obfuscate_host_addresses`] is on.
+        text: SignalledCandidate<'e>,
         /// The media section it belongs to (`sdpMid`): the data channel's bundle.
         sdp_mid: &'e str,
         /// That section's index in the description (`sdpMLineIndex`).
@@ -532,6 +535,11 @@ pub struct Stats {
     pub mdns_resolved: u64,
     /// Of those, dropped because no mDNS answer came (3 queries over 5 s).
     pub mdns_failed: u64,
+    /// Host addresses left unhidden because the table of published names was full
+    /// ([`Config::obfuscate_host_addresses`]).
+    pub mdns_publish_full: u64,
+    /// Answers we sent for our published names.
+    pub mdns_answered: u64,
 }
 
 impl fmt::Display for SdpError {

@@ -50,7 +50,7 @@ impl<
         self.stats.packets_received += 1;
         self.stats.bytes_received += packet.len() as u64;
         if self.is_mdns_socket(to) {
-            self.mdns_packet(now, from, packet);
+            self.mdns_packet(now, from, to, packet);
             self.pump();
             return;
         }
@@ -176,6 +176,12 @@ impl<
 
     pub(super) fn next_transmit(&mut self, buf: &mut [u8]) -> Result<Option<Out>, BufferTooSmall> {
         let base = buf.as_ptr() as usize;
+        // Our mDNS answers for other hosts first, then our own queries, then ICE.
+        if let Some(t) = self.mdns.poll_reply(buf)? {
+            let out = detach(base, &t);
+            self.stats.mdns_answered += 1;
+            return Ok(Some(out));
+        }
         if let Some(t) = self.mdns.poll_transmit(buf)? {
             let out = detach(base, &t);
             return Ok(Some(out));

@@ -11,6 +11,9 @@
 //!           --tcp-listen ADDR (a passive ICE-TCP candidate, RFC 6544)  --no-udp (no UDP one)
 //!           --mdns (resolve the peer's `.local` candidates: a socket on 0.0.0.0:5353 joined
 //!           to 224.0.0.251 on --bind's interface; the summary's "mdns" counts them)
+//!           --mdns-publish (implies --mdns: hide our host address behind a random
+//!           `<uuid>.local` name in descriptions and answer queries for it, as browsers do;
+//!           Config::obfuscate_host_addresses)
 //!   ICE:    --ice-server URL (stun:/turn:, repeatable)  --ice-username U  --ice-credential C
 //!           --relay-only (iceTransportPolicy "relay")  --ice-ca PEM (trust for turns:, TLS
 //!           by rustls; turn:?transport=tcp opens TCP); with servers, descriptions wait for
@@ -84,13 +87,14 @@ struct Options {
     no_udp: bool,
     summary: Option<String>,
     mdns: bool,
+    mdns_publish: bool,
     media: MediaOptions,
     ice: ice_servers::IceServerOptions,
 }
 
 fn usage() -> String {
     "usage: cli answer --offer FILE|- --answer-out FILE|- | offer --offer-out FILE|- --answer-in FILE|- [--count N]\n\
-     \x20      [--json] [--greet] [--duration S] [--bind ADDR] [--summary FILE] [--tcp-listen ADDR] [--no-udp] [--mdns]\n\
+     \x20      [--json] [--greet] [--duration S] [--bind ADDR] [--summary FILE] [--tcp-listen ADDR] [--no-udp] [--mdns] [--mdns-publish]\n\
      \x20      [--ice-server URL].. [--ice-username U] [--ice-credential C] [--relay-only] [--ice-ca PEM]\n\
      \x20      [--video FILE] [--audio FILE] [--recv-video OUT] [--recv-audio OUT]\n\
      \x20      [--video-codec vp8|vp9|h264|h265|av1] [--audio-codec opus|pcmu|pcma] [--no-data] [--min-frames N]\n\
@@ -118,6 +122,7 @@ fn parse_args() -> Result<Options, String> {
         no_udp: false,
         summary: None,
         mdns: false,
+        mdns_publish: false,
         media: MediaOptions::default(),
         ice: Default::default(),
     };
@@ -143,6 +148,10 @@ fn parse_args() -> Result<Options, String> {
             }
             "--no-udp" => o.no_udp = true,
             "--mdns" => o.mdns = true,
+            "--mdns-publish" => {
+                o.mdns = true;
+                o.mdns_publish = true;
+            }
             "--video" => m.video = Some(value()?),
             "--video-ladder" => m.video_ladder = Some(value()?),
             "--bitrate-limits" => {
@@ -264,6 +273,7 @@ fn run(o: &Options) -> Result<bool, Box<dyn std::error::Error>> {
     let storage = Box::leak(Box::new(Storage::<{ 256 * 1024 }, { 256 * 1024 }>::new()));
     let (send_area, recv_area) = storage.areas();
     let mut config = o.ice.apply(Config::new(cert, seed))?;
+    config.obfuscate_host_addresses = o.mdns_publish;
     let m = &o.media;
     let mut media = Media::new(m, &mut config)?;
     let turn_servers = config.turn_servers;
@@ -324,7 +334,9 @@ fn run(o: &Options) -> Result<bool, Box<dyn std::error::Error>> {
         peer.set_local_description(SdpType::Offer, &offer)
             .map_err(|e| err(&e))?;
         host::write_description(&o.offer, "offer", &offer, o.json)?;
-        let answer = host::read_description(&o.answer, o.json, o.duration)?;
+        let answer = host::read_description_while(&o.answer, o.json, o.duration, || {
+            host.serve_mdns(&mut peer)
+        })?;
         peer.set_remote_description(SdpType::Answer, &answer)
             .map_err(|e| err(&e))?;
     }
@@ -542,8 +554,8 @@ fn run(o: &Options) -> Result<bool, Box<dyn std::error::Error>> {
         ));
     }
     summary.push_str(&format!(
-        ",\"mdns\":{{\"queried\":{},\"resolved\":{},\"failed\":{}}}",
-        stats.mdns_queried, stats.mdns_resolved, stats.mdns_failed
+        ",\"mdns\":{{\"queried\":{},\"resolved\":{},\"failed\":{},\"answered\":{}}}",
+        stats.mdns_queried, stats.mdns_resolved, stats.mdns_failed, stats.mdns_answered
     ));
     summary.push('}');
     eprintln!("cli: {summary}");

@@ -81,6 +81,28 @@ impl Host {
         Ok(local)
     }
 
+    /// While no answer has come: only the mDNS socket is served (queries for our published
+    /// name answered, our own resolved), the rest waits in the kernel as before.
+    pub(crate) fn serve_mdns<
+        S: peerless::Area,
+        const K: usize,
+        const C: usize,
+        const D: usize,
+        const L: usize,
+        const R: usize,
+        const T: usize,
+    >(
+        &mut self,
+        peer: &mut Peer<S, K, C, D, L, R, T>,
+    ) {
+        if self.mdns.is_none() {
+            return;
+        }
+        peer.handle_timeout(self.now());
+        self.read_mdns(peer);
+        let _ = self.flush(peer);
+    }
+
     /// Hands in whatever waits on the mDNS socket.
     fn read_mdns<
         S: peerless::Area,
@@ -391,6 +413,18 @@ pub(crate) fn json_string(json: &str, key: &str) -> Option<String> {
 /// Reads a description: from stdin (`-`) until EOF (or one JSON line), or from a file once
 /// it exists and is complete (JSON that parses, or SDP that stopped growing).
 pub(crate) fn read_description(path: &str, json: bool, timeout: Duration) -> io::Result<String> {
+    read_description_while(path, json, timeout, || {})
+}
+
+/// [`read_description`], calling `idle` every 100 ms while it waits (the offerer's mDNS
+/// responder answers queries for its published name meanwhile: a browser resolves the offer's
+/// names before it answers).
+pub(crate) fn read_description_while(
+    path: &str,
+    json: bool,
+    timeout: Duration,
+    mut idle: impl FnMut(),
+) -> io::Result<String> {
     let deadline = std::time::Instant::now() + timeout;
     let text = if path == "-" {
         let mut s = String::new();
@@ -421,6 +455,7 @@ pub(crate) fn read_description(path: &str, json: bool, timeout: Duration) -> io:
                 last = s;
             }
             std::thread::sleep(Duration::from_millis(100));
+            idle();
         }
     };
     if json {

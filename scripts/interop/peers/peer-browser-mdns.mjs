@@ -13,7 +13,7 @@ const NAME = BROWSER === 'firefox' ? 'Firefox' : 'Chromium';
 const ROOT_DIR = process.env.ROOT;
 const COUNT = 20;
 // The CLI's fixed ports (the nft rules of the script name them).
-const PORT_ANSWER = 40000, PORT_OFFER = 40001;
+const PORT_ANSWER = 40000, PORT_OFFER = 40001, PORT_CONTROL = 40002;
 const ADDR = '10.255.0.1';
 
 function cli(args) {
@@ -73,6 +73,44 @@ async function newPage(browser) {
   await page.goto(URL);
   await page.evaluate(HELPERS);
   return page;
+}
+
+// 0. The control: as 1 without --mdns. The name is unusable to the CLI and the browser's checks
+// are dropped, so nothing connects: the rules leave mDNS the only way in 1.
+async function control(browser) {
+  const name = `0. control: ${NAME} offers (.local host), the CLI has no mDNS`;
+  const page = await newPage(browser);
+  const offerPath = join(WORK, 'o0.json'), answerPath = join(WORK, 'a0.json'), summary = join(WORK, 's0.json');
+  const offer = await page.evaluate(async () => {
+    const pc = new RTCPeerConnection({ iceServers: [] });
+    window.pc = pc;
+    window.ch = pc.createDataChannel('chat');
+    await pc.setLocalDescription(await pc.createOffer());
+    await window.gathered(pc);
+    return pc.localDescription.sdp;
+  });
+  writeJson(offerPath, { type: 'offer', sdp: offer });
+  const exit = cli(['answer', '--json', '--bind', `${ADDR}:${PORT_CONTROL}`, '--offer', offerPath,
+    '--answer-out', answerPath, '--duration', '6', '--summary', summary]);
+  const answer = await waitJson(answerPath);
+  check(answer !== null, `${name}: the CLI answered`);
+  if (answer === null) { exit.kill(); await page.close(); return; }
+  const state = await page.evaluate(async (sdp) => {
+    const pc = window.pc;
+    let opened = false;
+    window.ch.onopen = () => { opened = true; };
+    await pc.setRemoteDescription({ type: 'answer', sdp });
+    await new Promise((r) => setTimeout(r, 6000));
+    const s = { opened, state: pc.connectionState };
+    pc.close();
+    return s;
+  }, answer.sdp);
+  await exit;
+  const s = readSummary(summary);
+  console.log(`     CLI summary: ${JSON.stringify(s)}`);
+  check(!state.opened && state.state !== 'connected' && !s.opened,
+    `${name}: no connection in 6 s (${NAME}: ${state.state}, CLI opened ${s.opened})`);
+  await page.close();
 }
 
 // 1. The browser offers with a hidden host; the CLI (--mdns) must resolve the name: the
@@ -196,7 +234,10 @@ async function launch() {
 try {
   const browser = await launch();
   try {
+    const tc = Date.now();
+    await control(browser);
     const t0 = Date.now();
+    console.log(`     (0: ${((t0 - tc) / 1000).toFixed(1)} s)`);
     await chromiumOffers(browser);
     const t1 = Date.now();
     console.log(`     (1: ${((t1 - t0) / 1000).toFixed(1)} s)`);

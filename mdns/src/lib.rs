@@ -72,7 +72,7 @@ pub use message::{
     emit_response,
 };
 pub use querier::{
-    Event, GROUP_V4, GROUP_V6, HostName, MDNS_PORT, Querier, QuerierConfig, QuerierStats,
-    QTYPES, QueryError, SOCKETS, SocketsFull, group_for,
+    Event, GROUP_V4, GROUP_V6, HostName, MDNS_PORT, QTYPES, Querier, QuerierConfig, QuerierStats,
+    QueryError, SOCKETS, SocketsFull, group_for,
 };
 pub use responder::{PublishError, Responder, ResponderStats};

@@ -262,7 +262,8 @@ fn connects_through_the_published_name(trickle: bool) {
     let mut q = [0u8; 512];
     let n = peerless_mdns::emit_query(&mut q, &name, peerless_mdns::RecordType::A, false).unwrap();
     net.now += Duration::from_secs(30);
-    net.b.handle_packet(net.now, addr(A_MDNS), addr(B_MDNS), &mut q[..n]);
+    net.b
+        .handle_packet(net.now, addr(A_MDNS), addr(B_MDNS), &mut q[..n]);
     let mut buf = vec![0u8; 2048];
     let mut answered = None;
     while let Some(t) = net.b.poll_transmit(&mut buf).unwrap() {

@@ -93,9 +93,13 @@ impl<
             let name = (candidate.kind == ice::CandidateType::Host)
                 .then(|| self.mdns.name_for(candidate.address.ip()))
                 .flatten();
+            let signalled = self
+                .ice
+                .local_candidates()
+                .find(|c| c.address == candidate.address && c.kind == candidate.kind)?;
             return Some(Event::LocalCandidate {
                 candidate,
-                text: SignalledCandidate::new(candidate, name, self.mdns.hiding()),
+                text: SignalledCandidate::new(signalled, &creds.ufrag, name, self.mdns.hiding()),
                 sdp_mid: self.sdp_mid(),
                 sdp_mline_index: self.data_mline,
                 username_fragment: creds.ufrag.as_str(),

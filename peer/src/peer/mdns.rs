@@ -178,19 +178,27 @@ pub(crate) fn write_candidate(
 }
 
 /// A local candidate as it is signalled ([`Event::LocalCandidate`]'s `text`): its `Display`
-/// is the `candidate:...` line, with a `.local` name in place of a host address the Peer hides
-/// ([`Config::obfuscate_host_addresses`]).
+/// is the `candidate:...` line with its `ufrag`, and a `.local` name in place of a host address
+/// the Peer hides ([`Config::obfuscate_host_addresses`]). It borrows the agent's candidate, so
+/// the event stays small.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SignalledCandidate<'e> {
-    candidate: ice::Candidate,
+    candidate: &'e ice::Candidate,
+    ufrag: &'e ice::Str<32>,
     name: Option<&'e str>,
     hide_related: bool,
 }
 
 impl<'e> SignalledCandidate<'e> {
-    pub(super) fn new(candidate: ice::Candidate, name: Option<&'e str>, hide_related: bool) -> Self {
+    pub(super) fn new(
+        candidate: &'e ice::Candidate,
+        ufrag: &'e ice::Str<32>,
+        name: Option<&'e str>,
+        hide_related: bool,
+    ) -> Self {
         SignalledCandidate {
             candidate,
+            ufrag,
             name,
             hide_related,
         }
@@ -205,7 +213,9 @@ impl<'e> SignalledCandidate<'e> {
 
 impl core::fmt::Display for SignalledCandidate<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write_candidate(f, &self.candidate, self.name, self.hide_related)
+        let mut c = *self.candidate;
+        c.ufrag = Some(*self.ufrag);
+        write_candidate(f, &c, self.name, self.hide_related)
     }
 }
 
@@ -425,8 +435,8 @@ mod tests {
 
     #[test]
     fn signalled_lines_hide_the_address_and_the_related_address() {
-        let host = ice::Candidate::parse("candidate:1 1 udp 2122260223 10.0.0.2 5000 typ host")
-            .unwrap();
+        let host =
+            ice::Candidate::parse("candidate:1 1 udp 2122260223 10.0.0.2 5000 typ host").unwrap();
         let srflx = ice::Candidate::parse(
             "candidate:2 1 udp 1686052607 203.0.113.9 6000 typ srflx raddr 10.0.0.2 rport 5000",
         )

@@ -67,6 +67,7 @@ use transport::{DtlsState, EarlyStash, Transport};
 pub use config::{Config, DefaultStorage, SmallStorage, Storage};
 pub use data_channel::{DataChannel, ReadyState};
 pub use ice::IceState;
+pub use mdns::SignalledCandidate;
 use media::Media;
 pub use media::{
     AUDIO_CODECS, AUDIO_EXTENSIONS, AreaUse, BandwidthUsage, BitrateLimitsError, Codec, Direction,
@@ -80,7 +81,6 @@ pub use stats_report::{
     DtlsTransportState, InboundRtpStats, OutboundRtpStats, PairTraffic, PeerConnectionStats,
     RemoteInboundRtpStats, RemoteOutboundRtpStats, StatsEntry, StatsId, StatsValue, TransportStats,
 };
-pub use mdns::SignalledCandidate;
 pub use transport::SrtpContexts;
 use types::Applied;
 pub use types::{

@@ -542,17 +542,21 @@ fn allocated_agent() -> (Agent, SocketAddr, SocketAddr) {
     a.add_remote_candidate("candidate:1 1 udp 2130706431 198.51.100.9 7000 typ host")
         .unwrap();
     let mut buf = vec![0u8; 2048];
-    for _ in 0..6 {
+    // TURN requests keep to the Ta pacer: a few slots of 50 ms.
+    let mut now = Instant::ZERO;
+    for _ in 0..8 {
+        a.handle_timeout(now);
         while let Some(tx) = a.poll_transmit(&mut buf).unwrap() {
             if tx.destination == server {
                 let p = tx.payload.to_vec();
-                t.handle_packet(Instant::ZERO, base, server, &p);
+                t.handle_packet(now, base, server, &p);
             }
         }
         while let Some(tx) = t.poll_transmit(&mut buf).unwrap() {
             let p = tx.payload.to_vec();
-            a.handle_packet(Instant::ZERO, server, base, &p);
+            a.handle_packet(now, server, base, &p);
         }
+        now += Duration::from_millis(50);
     }
     while a.poll_event().is_some() {}
     assert!(
@@ -593,4 +597,70 @@ proptest::proptest! {
             while a.poll_event().is_some() {}
         }
     }
+}
+
+/// RFC 8445 §14.1: TURN transactions count against the same Ta as checks and gathering. Two
+/// TURN servers, one host socket, one remote candidate, a server that answers at once: the
+/// Allocates, their 401 retries and the CreatePermissions start one per Ta (50 ms), never two
+/// in one slot.
+#[test]
+fn turn_requests_keep_to_the_ta_pacer() {
+    use peerless_stun::{Class, Message, Method};
+    let (s1, s2) = (addr(SERVER), addr("198.51.100.2:3478"));
+    let base = addr("192.0.2.1:1000");
+    let config = with_turn(Role::Controlling, 12)
+        .with_ice_server("turn:198.51.100.2:3478", "alice", "secret")
+        .unwrap();
+    let ta = config.ta;
+    let mut a: Agent = Agent::new(config, Instant::ZERO);
+    let mut servers = [
+        TurnServer::new(s1, &[addr("198.51.100.1:50000")], "alice", "secret"),
+        TurnServer::new(s2, &[addr("198.51.100.2:50000")], "alice", "secret"),
+    ];
+    a.add_local_candidate(base).unwrap();
+    a.add_remote_candidate("candidate:1 1 udp 2130706431 198.51.100.9 7000 typ host")
+        .unwrap();
+    let mut buf = vec![0u8; 2048];
+    let mut seen = std::collections::HashSet::new();
+    let mut started: Vec<(Instant, Method)> = Vec::new();
+    let mut now = Instant::ZERO;
+    while now < Instant::ZERO + Duration::from_secs(2) {
+        if a.poll_timeout().is_some_and(|t| t <= now) {
+            a.handle_timeout(now);
+        }
+        while let Some(tx) = a.poll_transmit(&mut buf).unwrap() {
+            let p = tx.payload.to_vec();
+            let dest = tx.destination;
+            let msg = Message::parse(&p).unwrap();
+            if msg.class() == Class::Request && seen.insert(msg.transaction_id()) {
+                started.push((now, msg.method()));
+            }
+            for t in servers.iter_mut().filter(|t| t.addr == dest) {
+                t.handle_packet(now, base, dest, &p);
+            }
+        }
+        for t in &mut servers {
+            while let Some(tx) = t.poll_transmit(&mut buf).unwrap() {
+                let (from, p) = (tx.source, tx.payload.to_vec());
+                a.handle_packet(now, from, base, &p);
+            }
+        }
+        now += Duration::from_millis(1);
+    }
+    let methods: Vec<Method> = started.iter().map(|(_, m)| *m).collect();
+    let count = |m| methods.iter().filter(|x| **x == m).count();
+    // Per server: Allocate (401), Allocate with credentials, CreatePermission.
+    assert_eq!(
+        (count(Method::ALLOCATE), count(Method::CREATE_PERMISSION)),
+        (4, 2),
+        "{started:?}"
+    );
+    for w in started.windows(2) {
+        assert!(w[1].0 - w[0].0 >= ta, "{started:?}");
+    }
+    assert!(
+        started[0].0 == Instant::ZERO,
+        "the first Allocate goes at once"
+    );
+    assert!(servers.iter().all(|t| t.counters.allocations == 1));
 }

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //!  at once: triggered pairs, first check of each Waiting pair (RFC 8445 §6.1.4.2)
-//!  every Ta: triggered pair | gather job | best Waiting (else Frozen) pair --start_txn-->
+//!  every Ta: triggered pair | TURN request | gather job | best Waiting (else Frozen) pair
+//!      --start_txn-->
 //!      Request USERNAME theirs:ours PRIORITY ICE-CONTROLL(ING|ED) [USE-CANDIDATE] MI FP
 //!      <-- Success (MI their pwd, XOR-MAPPED) : pair Succeeded, unfreeze its foundation,
 //!                                               unknown mapped address -> local prflx
@@ -499,13 +500,17 @@ impl<
         self.txns.iter().any(Option::is_none)
     }
 
-    /// One Ta slot: a triggered check, else a gathering request, else an ordinary check.
+    /// One Ta slot: a triggered check, else a TURN request, else a gathering request, else an
+    /// ordinary check.
     pub(super) fn pace(&mut self, now: Instant) {
         if self.config.lite {
             return;
         }
         let started = if let Some(i) = self.next_triggered() {
             self.start_check(now, i)
+        } else if let Some((alloc, request)) = self.next_turn_request() {
+            self.send_turn(now, alloc, request);
+            true
         } else if let Some((local, server)) = self.gather_queue.pop() {
             match self.locals.get(local).copied().flatten() {
                 Some(l) => {

@@ -841,6 +841,7 @@ impl<
         }
         if !self.config.lite {
             let pacing_work = !self.gather_queue.is_empty()
+                || self.turn_queued()
                 || (self.remote_creds.is_some()
                     && self.pairs.iter().flatten().any(|p| {
                         p.triggered.is_some()

@@ -133,6 +133,9 @@ pub(super) struct Allocation {
     refresh_pending: bool,
     /// Refresh LIFETIME=0 still to go out (after close).
     release: bool,
+    /// Requests waiting for a Ta slot (see `queue_bit`): Allocate, Refresh, then one bit per
+    /// permission slot and per channel slot.
+    queued: u16,
     /// Over a byte stream (TCP/TLS) the host opened: `base` is its local address.
     stream: bool,
     /// When the next keepalive is due, and whether one waits for `poll_transmit`.
@@ -163,6 +166,30 @@ impl Route {
             // STUN header, XOR-PEER-ADDRESS, DATA's type and length.
             None => 20 + if peer.is_ipv4() { 12 } else { 24 } + 4,
         }
+    }
+}
+
+/// The bit of `Allocation::queued` for a request (slots are below PERMISSIONS and CHANNELS,
+/// and 2 + 8 + 4 bits fit a u16).
+fn queue_bit(request: TurnRequest) -> u16 {
+    let bit = match request {
+        TurnRequest::Allocate => 0,
+        TurnRequest::Refresh => 1,
+        TurnRequest::Permission(p) => 2 + u32::from(p),
+        TurnRequest::Bind(c) => 2 + PERMISSIONS as u32 + u32::from(c),
+    };
+    1u16.checked_shl(bit).unwrap_or(0)
+}
+
+/// The request a bit of `Allocation::queued` stands for.
+fn request_of_bit(bit: u8) -> Option<TurnRequest> {
+    let p = PERMISSIONS as u8;
+    match bit {
+        0 => Some(TurnRequest::Allocate),
+        1 => Some(TurnRequest::Refresh),
+        b if b < 2 + p => Some(TurnRequest::Permission(b - 2)),
+        b if b < 2 + p + CHANNELS as u8 => Some(TurnRequest::Bind(b - 2 - p)),
+        _ => None,
     }
 }
 
@@ -286,6 +313,7 @@ impl<
                     refresh_at: now,
                     refresh_pending: false,
                     release: false,
+                    queued: 0,
                     stream,
                     keepalive_at: now + KEEPALIVE,
                     keepalive_due: false,
@@ -321,10 +349,43 @@ impl<
         }
     }
 
+    /// Queues a TURN request for the pacer: TURN transactions take Ta slots like checks and
+    /// server-reflexive gathering (RFC 8445 §14.1: all of an agent's STUN/TURN transactions
+    /// count against one Ta). An ICE-lite agent has no pacer and sends at once.
     fn start_turn(&mut self, now: Instant, alloc: usize, request: TurnRequest) {
-        let Some(a) = self.allocations.get(alloc).copied().flatten() else {
+        if self.config.lite {
+            self.send_turn(now, alloc, request);
+            return;
+        }
+        if let Some(a) = self.allocation_mut(alloc) {
+            a.queued |= queue_bit(request);
+        }
+    }
+
+    /// The TURN request to start in this Ta slot, if any: allocations first (gathering), then
+    /// refreshes, channels and permissions in slot order.
+    pub(super) fn next_turn_request(&self) -> Option<(usize, TurnRequest)> {
+        self.allocations.iter().enumerate().find_map(|(i, a)| {
+            let a = a.as_ref().filter(|a| a.state != AllocState::Failed)?;
+            (0..16u8)
+                .filter(|b| a.queued & (1 << b) != 0)
+                .find_map(request_of_bit)
+                .map(|r| (i, r))
+        })
+    }
+
+    /// Whether a TURN request waits for its Ta slot.
+    pub(super) fn turn_queued(&self) -> bool {
+        self.next_turn_request().is_some()
+    }
+
+    /// Starts the queued TURN request `request` on `alloc` (the pacer's slot).
+    pub(super) fn send_turn(&mut self, now: Instant, alloc: usize, request: TurnRequest) {
+        let Some(a) = self.allocation_mut(alloc) else {
             return;
         };
+        a.queued &= !queue_bit(request);
+        let a = *a;
         // Slots are below MAX_ALLOCATIONS, PERMISSIONS and CHANNELS: they fit a u8.
         let alloc = u8::try_from(alloc).unwrap_or(u8::MAX);
         self.start_txn(now, TxnKind::Turn { alloc, request }, a.base, a.server, 0);

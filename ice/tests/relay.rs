@@ -605,7 +605,7 @@ proptest::proptest! {
 /// in one slot.
 #[test]
 fn turn_requests_keep_to_the_ta_pacer() {
-    use peerless_stun::{Class, Message, Method};
+    use peerless_stun::Method;
     let (s1, s2) = (addr(SERVER), addr("198.51.100.2:3478"));
     let base = addr("192.0.2.1:1000");
     let config = with_turn(Role::Controlling, 12)
@@ -620,33 +620,10 @@ fn turn_requests_keep_to_the_ta_pacer() {
     a.add_local_candidate(base).unwrap();
     a.add_remote_candidate("candidate:1 1 udp 2130706431 198.51.100.9 7000 typ host")
         .unwrap();
-    let mut buf = vec![0u8; 2048];
-    let mut seen = std::collections::HashSet::new();
-    let mut started: Vec<(Instant, Method)> = Vec::new();
-    let mut now = Instant::ZERO;
-    while now < Instant::ZERO + Duration::from_secs(2) {
-        if a.poll_timeout().is_some_and(|t| t <= now) {
-            a.handle_timeout(now);
-        }
-        while let Some(tx) = a.poll_transmit(&mut buf).unwrap() {
-            let p = tx.payload.to_vec();
-            let dest = tx.destination;
-            let msg = Message::parse(&p).unwrap();
-            if msg.class() == Class::Request && seen.insert(msg.transaction_id()) {
-                started.push((now, msg.method()));
-            }
-            for t in servers.iter_mut().filter(|t| t.addr == dest) {
-                t.handle_packet(now, base, dest, &p);
-            }
-        }
-        for t in &mut servers {
-            while let Some(tx) = t.poll_transmit(&mut buf).unwrap() {
-                let (from, p) = (tx.source, tx.payload.to_vec());
-                a.handle_packet(now, from, base, &p);
-            }
-        }
-        now += Duration::from_millis(1);
-    }
+    let started: Vec<(Instant, Method)> = drive(&mut a, &mut servers, base)
+        .into_iter()
+        .map(|(t, m, _)| (t, m))
+        .collect();
     let methods: Vec<Method> = started.iter().map(|(_, m)| *m).collect();
     let count = |m| methods.iter().filter(|x| **x == m).count();
     // Per server: Allocate (401), Allocate with credentials, CreatePermission.
@@ -663,4 +640,116 @@ fn turn_requests_keep_to_the_ta_pacer() {
         "the first Allocate goes at once"
     );
     assert!(servers.iter().all(|t| t.counters.allocations == 1));
+}
+
+/// Runs one agent on `base` against TURN fixtures for two simulated seconds, answering at
+/// once; returns the first send of every request: (when, method, to whom).
+fn drive(
+    a: &mut Agent,
+    servers: &mut [TurnServer],
+    base: SocketAddr,
+) -> Vec<(Instant, peerless_stun::Method, SocketAddr)> {
+    use peerless_stun::{Class, Message};
+    let mut buf = vec![0u8; 2048];
+    let mut seen = std::collections::HashSet::new();
+    let mut started = Vec::new();
+    let mut now = Instant::ZERO;
+    while now < Instant::ZERO + Duration::from_secs(2) {
+        if a.poll_timeout().is_some_and(|t| t <= now) {
+            a.handle_timeout(now);
+        }
+        while let Some(tx) = a.poll_transmit(&mut buf).unwrap() {
+            let p = tx.payload.to_vec();
+            let dest = tx.destination;
+            let msg = Message::parse(&p).unwrap();
+            if msg.class() == Class::Request && seen.insert(msg.transaction_id()) {
+                started.push((now, msg.method(), dest));
+            }
+            for t in servers.iter_mut().filter(|t| t.addr == dest) {
+                t.handle_packet(now, base, dest, &p);
+            }
+        }
+        for t in servers.iter_mut() {
+            while let Some(tx) = t.poll_transmit(&mut buf).unwrap() {
+                let (from, p) = (tx.source, tx.payload.to_vec());
+                a.handle_packet(now, from, base, &p);
+            }
+        }
+        now += Duration::from_millis(1);
+    }
+    started
+}
+
+/// 300 Try Alternate (RFC 8656 §7.2, RFC 8489 §10): the configured server redirects the
+/// authenticated Allocate to another; the agent allocates there (its own 401 first), takes
+/// the relayed address from it and keeps talking to it. A server redirecting to itself or in
+/// a circle ends in a 300 candidate error after two redirections.
+#[test]
+fn a_300_try_alternate_moves_the_allocation_to_the_alternate_server() {
+    use peerless_stun::Method;
+    let (s1, s2) = (addr(SERVER), addr("198.51.100.2:3478"));
+    let base = addr("192.0.2.1:1000");
+    let mut a: Agent = Agent::new(with_turn(Role::Controlling, 13), Instant::ZERO);
+    let mut servers = [
+        TurnServer::new(s1, &[addr("198.51.100.1:50000")], "alice", "secret"),
+        TurnServer::new(s2, &[addr("198.51.100.2:50000")], "alice", "secret"),
+    ];
+    servers[0].alternate = Some(s2);
+    a.add_local_candidate(base).unwrap();
+    a.add_remote_candidate("candidate:1 1 udp 2130706431 198.51.100.9 7000 typ host")
+        .unwrap();
+    let started = drive(&mut a, &mut servers, base);
+    let mut events = Vec::new();
+    while let Some(e) = a.poll_event() {
+        events.push(format!("{e:?}"));
+    }
+    let relayed: Vec<Candidate> = a
+        .local_candidates()
+        .filter(|c| c.kind == CandidateType::Relayed)
+        .copied()
+        .collect();
+    assert_eq!(relayed.len(), 1, "{events:?}");
+    assert_eq!(relayed[0].address, addr("198.51.100.2:50000"));
+    assert_eq!(servers[0].counters.redirected, 1);
+    assert_eq!(servers[0].counters.allocations, 0);
+    assert_eq!(servers[1].counters.allocations, 1);
+    // 401 at the first, 300, then the alternate's own 401, then success there.
+    assert_eq!(
+        (
+            servers[0].counters.unauthenticated,
+            servers[1].counters.unauthenticated
+        ),
+        (1, 1)
+    );
+    // Everything after the redirection goes to the alternate, the permission included.
+    let after: Vec<(Method, SocketAddr)> = started[2..].iter().map(|(_, m, d)| (*m, *d)).collect();
+    assert_eq!(
+        after,
+        [
+            (Method::ALLOCATE, s2),
+            (Method::ALLOCATE, s2),
+            (Method::CREATE_PERMISSION, s2)
+        ]
+    );
+    assert!(
+        !events.iter().any(|e| e.contains("CandidateError")),
+        "{events:?}"
+    );
+
+    // A loop: each server sends the agent to the other.
+    let mut a: Agent = Agent::new(with_turn(Role::Controlling, 14), Instant::ZERO);
+    servers[1].alternate = Some(s1);
+    a.add_local_candidate(base).unwrap();
+    drive(&mut a, &mut servers, base);
+    let mut errors = Vec::new();
+    while let Some(e) = a.poll_event() {
+        if let Event::CandidateError { code, .. } = e {
+            errors.push(code);
+        }
+    }
+    assert_eq!(errors, [300]);
+    assert!(
+        a.local_candidates()
+            .all(|c| c.kind != CandidateType::Relayed)
+    );
 }

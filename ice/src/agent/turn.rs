@@ -7,6 +7,8 @@
 //!     <-- 438 NONCE       -> the same request again with the new nonce (twice at most)
 //!     <-- success XOR-RELAYED XOR-MAPPED LIFETIME -> relayed candidate (type preference 0,
 //!                                                    related address = the mapped one)
+//!     <-- 300 ALTERNATE-SERVER -> Allocate again at that server (twice at most; signed if
+//!                                 we had authenticated)
 //!     <-- other error | no answer -> Event::CandidateError; gathering goes on without it
 //!  Allocated:
 //!     Refresh a minute before the lifetime ends (438 -> again with the new nonce)
@@ -61,6 +63,9 @@ const RETRY: Duration = Duration::from_secs(5);
 const KEEPALIVE: Duration = Duration::from_secs(15);
 /// 438 Stale Nonce answers in a row before the request is given up.
 const MAX_STALE: u8 = 2;
+/// 300 Try Alternate redirections an allocation follows (RFC 8489 §10 asks clients to stop
+/// a redirection loop).
+const MAX_REDIRECTS: u8 = 2;
 /// The code browsers put in `icecandidateerror` when the server never answered.
 pub const UNREACHABLE: u16 = 701;
 
@@ -128,6 +133,8 @@ pub(super) struct Allocation {
     state: AllocState,
     auth: Option<Auth>,
     stale: u8,
+    /// 300 Try Alternate redirections followed so far (at most `MAX_REDIRECTS`).
+    redirects: u8,
     relayed: Option<SocketAddr>,
     refresh_at: Instant,
     refresh_pending: bool,
@@ -309,6 +316,7 @@ impl<
                     state: AllocState::Allocating,
                     auth: None,
                     stale: 0,
+                    redirects: 0,
                     relayed: None,
                     refresh_at: now,
                     refresh_pending: false,
@@ -399,13 +407,15 @@ impl<
             .any(|a| a.state == AllocState::Allocating)
     }
 
-    /// Whether `addr` is the address of a configured TURN server.
+    /// Whether `addr` is the address of a configured TURN server, or of the one a 300 Try
+    /// Alternate moved an allocation to.
     pub(super) fn is_turn_server(&self, addr: SocketAddr) -> bool {
         self.config
             .turn_servers
             .iter()
             .flatten()
             .any(|s| s.address == addr)
+            || self.allocations.iter().flatten().any(|a| a.server == addr)
     }
 
     /// A TURN request rebuilt for (re)transmission.
@@ -499,6 +509,12 @@ impl<
             self.stats.dropped_unauthenticated += 1;
             return;
         }
+        // A redirection after we authenticated must be authenticated too (RFC 8489 §10):
+        // otherwise anyone on the path could move the allocation.
+        if code == Some(ErrorCode::TRY_ALTERNATE) && a.auth.is_some() && !msg.has_integrity() {
+            self.stats.dropped_unauthenticated += 1;
+            return;
+        }
         if msg.class() == Class::Success && a.auth.is_none() {
             // The server asked for no credentials (allowed): fine for a server without auth.
             trace!("ice: TURN server answered without authentication");
@@ -522,6 +538,8 @@ impl<
         }
         match request {
             TurnRequest::Allocate if success => self.allocated(now, alloc, msg),
+            TurnRequest::Allocate
+                if code == Some(ErrorCode::TRY_ALTERNATE) && self.redirect(now, alloc, msg) => {}
             TurnRequest::Allocate => {
                 let reason = msg.error_code().map(|e| e.reason).unwrap_or("");
                 self.allocation_failed(alloc, code.unwrap_or(0), reason);
@@ -607,6 +625,36 @@ impl<
                 server.credential.as_str(),
             ),
         });
+        true
+    }
+
+    /// 300 Try Alternate on an Allocate (RFC 8656 §7.2, RFC 8489 §10): the allocation starts
+    /// again at the ALTERNATE-SERVER, from the same host socket, with a fresh 401 exchange
+    /// (realm and nonce belong to a server). `false`: not followed (no usable address, a
+    /// family the host socket cannot reach, over a stream the host would have to reopen, or
+    /// too many redirections), and the 300 becomes the candidate error.
+    fn redirect(&mut self, now: Instant, alloc: usize, msg: &Message<'_>) -> bool {
+        let alternate = match msg.get_decoded(AttrType::ALTERNATE_SERVER) {
+            Some(Attribute::AlternateServer(a)) => a,
+            _ => return false,
+        };
+        let Some(a) = self.allocation_mut(alloc) else {
+            return false;
+        };
+        if a.stream
+            || a.redirects >= MAX_REDIRECTS
+            || alternate.is_ipv4() != a.base.is_ipv4()
+            || alternate == a.server
+            || alternate.port() == 0
+        {
+            return false;
+        }
+        debug!("ice: TURN 300 Try Alternate, following");
+        a.redirects += 1;
+        a.server = alternate;
+        a.auth = None;
+        a.stale = 0;
+        self.start_turn(now, alloc, TurnRequest::Allocate);
         true
     }
 

@@ -7,7 +7,8 @@
 //!  Request without MESSAGE-INTEGRITY          -> 401 REALM NONCE
 //!  Request with an old nonce                  -> 438 NONCE (the new one)
 //!  wrong key                                  -> 401
-//!  Allocate      -> XOR-RELAYED (one of the relay addresses) XOR-MAPPED LIFETIME
+//!  Allocate      -> 300 ALTERNATE-SERVER (signed) when `alternate` is set, else
+//!                   XOR-RELAYED (one of the relay addresses) XOR-MAPPED LIFETIME
 //!  Refresh       -> LIFETIME (0: the allocation is gone)
 //!  CreatePermission / ChannelBind -> success
 //!  client Send / ChannelData      -> from the relayed address to the peer (permission needed)
@@ -42,6 +43,7 @@ pub struct TurnCounters {
     pub allocations: u32,
     pub refreshes: u32,
     pub released: u32,
+    pub redirected: u32,
     pub permissions: u32,
     pub binds: u32,
     /// Client -> peer through a Send indication / a ChannelData message.
@@ -64,6 +66,8 @@ pub struct TurnServer {
     /// Answer the first authenticated request with 438 (a stale nonce), once.
     pub stale_once: bool,
     pub lifetime: u32,
+    /// Answer every authenticated Allocate with 300 Try Alternate to this server (signed).
+    pub alternate: Option<SocketAddr>,
     allocations: Vec<Allocation>,
     outbox: VecDeque<(SocketAddr, SocketAddr, Vec<u8>)>,
     pub counters: TurnCounters,
@@ -82,6 +86,7 @@ impl TurnServer {
             nonce_serial: 0,
             stale_once: false,
             lifetime: 600,
+            alternate: None,
             allocations: Vec::new(),
             outbox: VecDeque::new(),
             counters: TurnCounters::default(),
@@ -191,6 +196,21 @@ impl TurnServer {
         let method = msg.method();
         let idx = self.allocations.iter().position(|a| a.client == from);
         match method {
+            Method::ALLOCATE if self.alternate.is_some() => {
+                let alternate = self.alternate.unwrap();
+                self.counters.redirected += 1;
+                let mut buf = vec![0u8; 512];
+                let n = Message::builder(Class::Error, method, tid)
+                    .error_code(ErrorCode::TRY_ALTERNATE, "Try Alternate")
+                    .attr(Attribute::AlternateServer(alternate))
+                    .integrity_sha1(&key)
+                    .fingerprint()
+                    .emit(&mut buf)
+                    .unwrap();
+                buf.truncate(n);
+                self.outbox.push_back((self.addr, from, buf));
+                return;
+            }
             Method::ALLOCATE => {
                 if idx.is_some() {
                     self.error(from, msg, 437, "Allocation Mismatch");

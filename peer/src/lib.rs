@@ -106,8 +106,9 @@ pub use peer::{
     Area, CandidateError, ChannelError, ChannelId, ChannelInit, ChannelOptions, ChannelStats,
     Config, ConnectionState, DTLS_BUFFER, DataChannel, DefaultStorage, EARLY_DTLS_DATAGRAMS, Event,
     IceGatheringState, IceState, LOCAL_SDP_CAPACITY, MAX_HOSTS, MAX_LABEL, MessageKind, Peer,
-    REMOTE_CANDIDATE_CAPACITY, REMOTE_SDP_CAPACITY, ReadyState, Reliability, SdpError, SdpType,
-    SendError, SignalingState, SignalledCandidate, SmallStorage, SrtpContexts, Stats, Storage,
+    RELAY_OVERHEAD, REMOTE_CANDIDATE_CAPACITY, REMOTE_SDP_CAPACITY, ReadyState, Reliability,
+    SdpError, SdpType, SendError, SignalingState, SignalledCandidate, SmallStorage, SrtpContexts,
+    Stats, Storage,
 };
 pub use peer::{
     CandidatePairStats, CandidateStats, CertificateStats, CodecStats, DataChannelStats,

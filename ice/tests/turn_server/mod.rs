@@ -68,6 +68,8 @@ pub struct TurnServer {
     pub lifetime: u32,
     /// Answer every authenticated Allocate with 300 Try Alternate to this server (signed).
     pub alternate: Option<SocketAddr>,
+    /// Refuse every ChannelBind (508): the client must keep to Send indications.
+    pub refuse_binds: bool,
     allocations: Vec<Allocation>,
     outbox: VecDeque<(SocketAddr, SocketAddr, Vec<u8>)>,
     pub counters: TurnCounters,
@@ -87,6 +89,7 @@ impl TurnServer {
             stale_once: false,
             lifetime: 600,
             alternate: None,
+            refuse_binds: false,
             allocations: Vec::new(),
             outbox: VecDeque::new(),
             counters: TurnCounters::default(),
@@ -259,6 +262,10 @@ impl TurnServer {
                     }
                 }
                 self.counters.permissions += 1;
+            }
+            Method::CHANNEL_BIND if self.refuse_binds => {
+                self.error(from, msg, 508, "Insufficient Capacity");
+                return;
             }
             Method::CHANNEL_BIND => {
                 let (Some(number), Some(peer)) =

@@ -187,7 +187,27 @@ impl Config {
         self.mtu = mtu;
         self
     }
+
+    /// The largest datagram the Peer's own layers fill (DTLS records, and through them SCTP
+    /// packets; RTP packets): `mtu`, less [`RELAY_OVERHEAD`] when a TURN server is configured.
+    /// The selected pair may run through the relay, where every datagram gains a Send
+    /// indication's or a channel's header on the way to the server, and the path MTU the host
+    /// gave is the one to the server. The budget is set before the pair is known and holds
+    /// for the whole connection, since DTLS and SCTP size their packets once.
+    #[must_use]
+    pub fn payload_mtu(&self) -> usize {
+        if self.turn_servers.iter().any(Option::is_some) {
+            self.mtu.saturating_sub(RELAY_OVERHEAD)
+        } else {
+            self.mtu
+        }
+    }
 }
+
+/// What TURN adds to a datagram at most (RFC 8656): a Send indication from an IPv6 relayed
+/// address is 20 (header) + 24 (XOR-PEER-ADDRESS) + 4 (DATA's header) bytes, and DATA is padded
+/// to four (3 more); a ChannelData header is 4.
+pub const RELAY_OVERHEAD: usize = 20 + 24 + 4 + 3;
 
 /// The SCTP storage a Peer borrows: what it may queue for sending and reassemble on
 /// receiving. The receive size is the `a=max-message-size` we announce.

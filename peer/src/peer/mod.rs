@@ -64,7 +64,7 @@ use descriptions::Descriptions;
 use events::{Queued, Ready};
 use transport::{DtlsState, EarlyStash, Transport};
 
-pub use config::{Config, DefaultStorage, SmallStorage, Storage};
+pub use config::{Config, DefaultStorage, RELAY_OVERHEAD, SmallStorage, Storage};
 pub use data_channel::{DataChannel, ReadyState};
 pub use ice::IceState;
 pub use mdns::SignalledCandidate;

@@ -174,7 +174,7 @@ impl<
         let mut seed = [0u8; SEED_LEN];
         self.rng.fill(&mut seed);
         let dtls_config = dtls::Config::new(role, self.config.certificate.clone(), seed)
-            .with_mtu(self.config.mtu)
+            .with_mtu(self.config.payload_mtu())
             .with_retransmit(self.config.dtls_retransmit.0, self.config.dtls_retransmit.1);
         let mut endpoint = dtls::Endpoint::<DTLS, DTLS>::new(dtls_config, self.now);
         // A server ignores it.
@@ -191,7 +191,11 @@ impl<
             },
             seed,
         );
-        c.mtu = self.config.mtu.saturating_sub(DTLS_OVERHEAD).max(512);
+        c.mtu = self
+            .config
+            .payload_mtu()
+            .saturating_sub(DTLS_OVERHEAD)
+            .max(512);
         // ICE consent (RFC 7675) decides when the peer is gone; SCTP giving up after ten
         // unanswered retransmissions would end a channel on a path that still works (at 20 %
         // loss each way a soak of 1500 seeds hit it twice). Browsers' SCTP stacks leave this to

@@ -531,7 +531,7 @@ impl<
         rtp_time: u32,
         frame: &[u8],
     ) -> Result<(), MediaError> {
-        let (now, mtu) = (self.now, self.config.mtu);
+        let (now, mtu) = (self.now, self.config.payload_mtu());
         let connected = self.transport.running().is_some_and(|r| r.srtp.is_some());
         let t = self.sending(mid)?;
         let codec = *t

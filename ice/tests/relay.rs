@@ -753,3 +753,109 @@ fn a_300_try_alternate_moves_the_allocation_to_the_alternate_server() {
             .all(|c| c.kind != CandidateType::Relayed)
     );
 }
+
+/// IPv6 relays (RFC 8656 §7.1, RFC 6156). A, on an IPv4-only host, asks its IPv4 server for a
+/// dual allocation (ADDITIONAL-ADDRESS-FAMILY) and gets an IPv4 and an IPv6 relayed
+/// candidate; C, on an IPv6-only host, asks an IPv6 server and gets an IPv6 relayed address
+/// (REQUESTED-ADDRESS-FAMILY: that server has no IPv4 relay, and without the attribute it would
+/// answer 440). B is a plain agent on an IPv6-only host: relay-only A and C both reach it
+/// through their IPv6 relayed addresses, and data comes back the same way.
+#[test]
+fn ipv6_relayed_addresses_from_a_dual_allocation_and_from_an_ipv6_server() {
+    let mut net = Network::new(21);
+    let v4_server = addr(SERVER);
+    let v6_server = addr("[2001:db8::1]:3478");
+    let v4_relay = addr("198.51.100.1:50000");
+    let v6_relay = addr("[2001:db8::1]:50000");
+    let v6_only_relay = addr("[2001:db8::1]:50001");
+    let link = LinkConfig::with_delay(Duration::from_millis(5));
+    let t4 = net.add(
+        SimNode::Turn(TurnServer::new(
+            v4_server,
+            &[v4_relay, v6_relay],
+            "alice",
+            "secret",
+        )),
+        v4_server,
+        link.clone(),
+    );
+    for r in [v4_relay, v6_relay] {
+        net.add_address(t4, r, Realm::PUBLIC);
+    }
+    let t6 = net.add(
+        SimNode::Turn(TurnServer::new(
+            v6_server,
+            &[v6_only_relay],
+            "alice",
+            "secret",
+        )),
+        v6_server,
+        link.clone(),
+    );
+    net.add_address(t6, v6_only_relay, Realm::PUBLIC);
+    let (a_host, b_host, c_host) = (
+        addr("192.0.2.1:1000"),
+        addr("[2001:db8::2]:7000"),
+        addr("[2001:db8::3]:1000"),
+    );
+    let a_config = with_turn(Role::Controlling, 22)
+        .with_turn_dual_stack()
+        .with_relay_only();
+    let c_config = Config::new(Role::Controlling, [24; 32])
+        .with_ice_server("turn:[2001:db8::1]:3478", "alice", "secret")
+        .unwrap()
+        .with_relay_only();
+    let ia = net.add(node(a_config, a_host), a_host, link.clone());
+    let ib = net.add(
+        node(Config::new(Role::Controlled, [23; 32]), b_host),
+        b_host,
+        link.clone(),
+    );
+    let ic = net.add(node(c_config, c_host), c_host, link);
+    assert!(net.run_until(Duration::from_secs(5), |n| {
+        [ia, ib, ic].iter().all(|&i| peer(n, i).gathered)
+    }));
+    let relays = |id| -> Vec<SocketAddr> {
+        peer(&net, id)
+            .candidates
+            .iter()
+            .filter(|c| c.kind == CandidateType::Relayed)
+            .map(|c| c.address)
+            .collect()
+    };
+    assert_eq!(relays(ia), [v4_relay, v6_relay]);
+    assert_eq!(relays(ic), [v6_only_relay]);
+    let (c4, c6) = (turn(&net, t4).counters, turn(&net, t6).counters);
+    assert_eq!((c4.dual, c4.requested_ipv6, c4.allocations), (1, 0, 1));
+    assert_eq!((c6.dual, c6.requested_ipv6, c6.family_refused), (0, 1, 0));
+    // Distinct priorities for the two families of one allocation.
+    let a = &peer(&net, ia).candidates;
+    assert_ne!(a[0].priority, a[1].priority);
+
+    for (x, expect_relay) in [(ia, v6_relay), (ic, v6_only_relay)] {
+        signal(&mut net, x, ib);
+        signal(&mut net, ib, x);
+        let up = |s: IceState| matches!(s, IceState::Connected | IceState::Completed);
+        assert!(net.run_until(Duration::from_secs(10), |n| up(peer(n, x).agent.state())));
+        assert_eq!(
+            peer(&net, x).agent.selected_pair(),
+            Some((expect_relay, b_host))
+        );
+        net.run_for(Duration::from_millis(500));
+        peer_mut(&mut net, x).outbox.push(b"over ipv6".to_vec());
+        net.kick(x);
+        net.run_for(Duration::from_millis(200));
+        assert!(
+            peer(&net, ib)
+                .received
+                .contains(&(expect_relay, b"over ipv6".to_vec())),
+            "{:?}",
+            peer(&net, ib).received
+        );
+        // B has one peer at a time: reset it for the next.
+        let fresh = node(Config::new(Role::Controlled, [25; 32]), b_host);
+        *net.node_mut(ib) = fresh;
+        net.kick(ib);
+        net.run_until(Duration::from_secs(1), |n| peer(n, ib).gathered);
+    }
+}

@@ -473,6 +473,15 @@ impl<'a> Message<'a> {
         }
     }
 
+    /// Every XOR-RELAYED-ADDRESS (a dual allocation's response carries an IPv4 and an IPv6
+    /// one, RFC 8656 §7.1).
+    pub fn xor_relayed_addresses(&self) -> impl Iterator<Item = SocketAddr> + 'a {
+        self.attributes().filter_map(|a| match a {
+            Ok(Attribute::XorRelayedAddress(a)) => Some(a),
+            _ => None,
+        })
+    }
+
     /// Every XOR-PEER-ADDRESS (a CreatePermission may carry several).
     pub fn xor_peer_addresses(&self) -> impl Iterator<Item = SocketAddr> + 'a {
         self.attributes().filter_map(|a| match a {

@@ -5,6 +5,7 @@
 //!      with_ice_server(url, username, credential)     stun: -> stun_servers, turn: -> turn_servers
 //!      with_resolved_ice_server(url, ip, ..)          the same, for a URL naming a host
 //!      with_relay_only()                              iceTransportPolicy "relay"
+//!      with_turn_dual_stack()                         IPv4 + IPv6 relayed candidates
 //!  Credentials: ufrag (4..32 ice-chars) + pwd (22..64), random from the seed when not given
 //! ```
 
@@ -128,6 +129,12 @@ pub struct Config {
     pub relay_only: bool,
     /// The lifetime asked for in Allocate (RFC 8656 §7.2: the server's default is 10 min).
     pub turn_lifetime: Duration,
+    /// Ask every TURN server for a dual allocation (ADDITIONAL-ADDRESS-FAMILY, RFC 8656
+    /// §7.1): an IPv4 and an IPv6 relayed candidate from one allocation, whatever the host
+    /// socket's family (RFC 6156's IPv4/IPv6 translation by the server). Without it an
+    /// allocation's relayed address has the host socket's family (REQUESTED-ADDRESS-FAMILY
+    /// IPv6 from an IPv6 socket, the server's IPv4 default from an IPv4 one).
+    pub turn_dual_stack: bool,
     /// The pacing interval Ta (RFC 8445 §14.2: 50 ms).
     pub ta: Duration,
     /// Retransmission of requests to STUN servers (RFC 8489 defaults: RTO 500 ms, 7 sends,
@@ -178,6 +185,7 @@ impl Config {
             stun_servers: [None; MAX_STUN_SERVERS],
             turn_servers: [None; MAX_TURN_SERVERS],
             relay_only: false,
+            turn_dual_stack: false,
             turn_lifetime: Duration::from_secs(600),
             ta: Duration::from_millis(50),
             retransmit: RetransmitConfig::default(),
@@ -231,6 +239,14 @@ impl Config {
     #[must_use]
     pub fn with_relay_only(mut self) -> Self {
         self.relay_only = true;
+        self
+    }
+
+    /// Dual allocations: an IPv4 and an IPv6 relayed candidate per TURN server (see
+    /// [`Config::turn_dual_stack`]).
+    #[must_use]
+    pub fn with_turn_dual_stack(mut self) -> Self {
+        self.turn_dual_stack = true;
         self
     }
 

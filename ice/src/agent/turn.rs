@@ -2,11 +2,12 @@
 //!
 //! ```text
 //!  add_local_candidate(host) -> one Allocation per TURN server of the host's family
-//!  Allocate REQUESTED-TRANSPORT=UDP LIFETIME --------------------------------> server
+//!  Allocate REQUESTED-TRANSPORT=UDP LIFETIME [REQUESTED-ADDRESS-FAMILY=IPv6 from an IPv6
+//!           socket | ADDITIONAL-ADDRESS-FAMILY=IPv6 when dual-stack] ------------> server
 //!     <-- 401 REALM NONCE -> Allocate again: USERNAME REALM NONCE MI(MD5(user:realm:pwd))
 //!     <-- 438 NONCE       -> the same request again with the new nonce (twice at most)
-//!     <-- success XOR-RELAYED XOR-MAPPED LIFETIME -> relayed candidate (type preference 0,
-//!                                                    related address = the mapped one)
+//!     <-- success XOR-RELAYED (one, or IPv4 + IPv6) XOR-MAPPED LIFETIME -> relayed
+//!         candidate(s) (type preference 0, related address = the mapped one)
 //!     <-- 300 ALTERNATE-SERVER -> Allocate again at that server (twice at most; signed if
 //!                                 we had authenticated)
 //!     <-- other error | no answer -> Event::CandidateError; gathering goes on without it
@@ -33,7 +34,7 @@
 use core::net::IpAddr;
 use core::ops::Range;
 
-use peerless_stun::{Attribute, ChannelData, long_term_key_md5};
+use peerless_stun::{AddressFamily, Attribute, ChannelData, long_term_key_md5};
 
 use super::*;
 use crate::candidate::Str;
@@ -135,7 +136,8 @@ pub(super) struct Allocation {
     stale: u8,
     /// 300 Try Alternate redirections followed so far (at most `MAX_REDIRECTS`).
     redirects: u8,
-    relayed: Option<SocketAddr>,
+    /// The relayed addresses: one, or an IPv4 and an IPv6 one from a dual allocation.
+    relayed: [Option<SocketAddr>; 2],
     refresh_at: Instant,
     refresh_pending: bool,
     /// Refresh LIFETIME=0 still to go out (after close).
@@ -154,6 +156,23 @@ pub(super) struct Allocation {
     /// The last error, for the pending `CandidateError` event.
     error_code: u16,
     error_text: Str<64>,
+}
+
+impl Allocation {
+    /// Whether `addr` is one of this allocation's relayed addresses.
+    fn relays(&self, addr: SocketAddr) -> bool {
+        self.relayed.contains(&Some(addr))
+    }
+
+    /// The relayed address that talks to `peer`: the one of its family (RFC 8656 §7.1: a
+    /// dual allocation's server picks by the peer's family too).
+    fn relayed_for(&self, peer: SocketAddr) -> Option<SocketAddr> {
+        self.relayed
+            .iter()
+            .flatten()
+            .copied()
+            .find(|r| r.is_ipv4() == peer.is_ipv4())
+    }
 }
 
 /// Where a datagram from a relayed address goes: the allocation and how it is framed.
@@ -317,7 +336,7 @@ impl<
                     auth: None,
                     stale: 0,
                     redirects: 0,
-                    relayed: None,
+                    relayed: [None; 2],
                     refresh_at: now,
                     refresh_pending: false,
                     release: false,
@@ -431,9 +450,19 @@ impl<
         };
         let lifetime = u32::try_from(self.config.turn_lifetime.as_secs()).unwrap_or(u32::MAX);
         let b = match request {
-            TurnRequest::Allocate => Message::builder(Class::Request, Method::ALLOCATE, t.tid)
-                .attr(Attribute::RequestedTransport(17))
-                .attr(Attribute::Lifetime(lifetime)),
+            TurnRequest::Allocate => {
+                let b = Message::builder(Class::Request, Method::ALLOCATE, t.tid)
+                    .attr(Attribute::RequestedTransport(17))
+                    .attr(Attribute::Lifetime(lifetime));
+                // RFC 8656 §7.1: the two are exclusive; IPv4 is the server's default.
+                if self.config.turn_dual_stack {
+                    b.attr(Attribute::AdditionalAddressFamily(AddressFamily::IPV6))
+                } else if a.base.is_ipv6() {
+                    b.attr(Attribute::RequestedAddressFamily(AddressFamily::IPV6))
+                } else {
+                    b
+                }
+            }
             TurnRequest::Refresh => Message::builder(Class::Request, Method::REFRESH, t.tid)
                 .attr(Attribute::Lifetime(lifetime)),
             TurnRequest::Permission(p) => {
@@ -662,16 +691,23 @@ impl<
         let Some(a) = self.allocation_mut(alloc) else {
             return;
         };
-        let Some(relayed) = msg.xor_relayed_address() else {
+        // One relayed address, or two of different families from a dual allocation (one
+        // family may be refused with ADDRESS-ERROR-CODE: the other still serves).
+        let mut relays = msg.xor_relayed_addresses();
+        let first = relays.next();
+        let second = relays
+            .next()
+            .filter(|r| first.is_some_and(|f| f.is_ipv4() != r.is_ipv4()));
+        let Some(first) = first else {
             self.allocation_failed(alloc, 0, "no XOR-RELAYED-ADDRESS");
             return;
         };
         a.state = AllocState::Allocated;
-        a.relayed = Some(relayed);
+        a.relayed = [Some(first), second];
         a.refresh_at = lifetime_refresh(now, msg.lifetime());
         let (base, server, index) = (a.base, a.server, a.index);
         let mapped = msg.xor_mapped_address();
-        debug!("ice: TURN allocation, relayed port {}", relayed.port());
+        debug!("ice: TURN allocation, relayed port {}", first.port());
         // Browsers take the server-reflexive candidate an Allocate response reveals too.
         let stream = self
             .allocations
@@ -692,15 +728,19 @@ impl<
         let pref = 65535u16
             .saturating_sub(u16::try_from(index).unwrap_or(0).saturating_mul(256))
             .saturating_sub(if stream { 16384 } else { 0 });
-        let mut cand = self.make_local(CandidateType::Relayed, relayed, relayed, pref, None);
-        cand.foundation = pairs::foundation(CandidateType::Relayed, base, Some(server));
-        cand.related = Some(mapped.unwrap_or(base));
-        if let Ok(i) = self.insert_local(Local {
-            cand,
-            base: relayed,
-        }) {
-            self.emit(PendingEvent::LocalCandidate(i, relayed));
-            self.pair_local(i);
+        for (k, relayed) in [Some(first), second].into_iter().flatten().enumerate() {
+            // The second family's candidate one below the first: priorities stay distinct.
+            let pref = pref.saturating_sub(u16::try_from(k).unwrap_or(0));
+            let mut cand = self.make_local(CandidateType::Relayed, relayed, relayed, pref, None);
+            cand.foundation = pairs::foundation(CandidateType::Relayed, base, Some(server));
+            cand.related = Some(mapped.unwrap_or(base));
+            if let Ok(i) = self.insert_local(Local {
+                cand,
+                base: relayed,
+            }) {
+                self.emit(PendingEvent::LocalCandidate(i, relayed));
+                self.pair_local(i);
+            }
         }
         self.turn_maintain(now);
         self.check_gathering_done();
@@ -717,18 +757,20 @@ impl<
             .or_else(|| reason.get(..64).and_then(Str::copy_from))
             .unwrap_or_default();
         debug!("ice: TURN allocation failed, code {}", code);
-        // Its relayed candidate and its pairs go (unless the selected pair still uses it).
-        if was == AllocState::Allocated
-            && let Some(relayed) = a.relayed
-            && let Some(i) = self
-                .locals
-                .iter()
-                .position(|l| l.is_some_and(|l| l.base == relayed))
-            && self.selected_pair_indices().map(|(l, _)| l) != Some(i)
-        {
-            self.remove_pairs(|p| p.local == i);
-            if let Some(l) = self.locals.get_mut(i) {
-                *l = None;
+        // Its relayed candidates and their pairs go (unless the selected pair still uses one).
+        let relays = a.relayed;
+        for relayed in relays.into_iter().flatten() {
+            if was == AllocState::Allocated
+                && let Some(i) = self
+                    .locals
+                    .iter()
+                    .position(|l| l.is_some_and(|l| l.base == relayed))
+                && self.selected_pair_indices().map(|(l, _)| l) != Some(i)
+            {
+                self.remove_pairs(|p| p.local == i);
+                if let Some(l) = self.locals.get_mut(i) {
+                    *l = None;
+                }
             }
         }
         self.emit(PendingEvent::CandidateError(alloc));
@@ -791,9 +833,9 @@ impl<
             let Some(a) = self.allocations.get(ai).copied().flatten() else {
                 continue;
             };
-            let Some(relayed) = a.relayed.filter(|_| a.state == AllocState::Allocated) else {
+            if a.state != AllocState::Allocated || a.relayed[0].is_none() {
                 continue;
-            };
+            }
             if now >= a.keepalive_at
                 && !a.stream
                 && let Some(a) = self.allocations.get_mut(ai).and_then(|a| a.as_mut())
@@ -814,15 +856,16 @@ impl<
                     .get(r)
                     .copied()
                     .flatten()
-                    .map(|c| c.address.ip())
-                    .filter(|ip| ip.is_ipv4() == relayed.is_ipv4())
+                    .map(|c| c.address)
+                    .filter(|peer| a.relayed_for(*peer).is_some())
+                    .map(|peer| peer.ip())
                 else {
                     continue;
                 };
                 self.ensure_permission(ai, ip);
             }
             if let Some((base, peer)) = selected
-                && base == relayed
+                && a.relays(base)
             {
                 self.ensure_permission(ai, peer.ip());
                 self.ensure_channel(ai, peer);
@@ -1027,7 +1070,7 @@ impl<
             .allocations
             .iter()
             .flatten()
-            .find(|a| a.relayed == Some(source))?;
+            .find(|a| a.relays(source))?;
         Some(Route {
             stream: a.stream,
             host: a.base,
@@ -1048,7 +1091,7 @@ impl<
         self.allocations
             .iter()
             .flatten()
-            .find(|a| a.relayed == Some(source))
+            .find(|a| a.relays(source))
             .is_some_and(|a| {
                 a.permissions
                     .iter()
@@ -1154,8 +1197,7 @@ impl<
             .allocations
             .iter()
             .flatten()
-            .find(|a| a.base == to && a.server == from && a.relayed.is_some())?;
-        let relayed = a.relayed?;
+            .find(|a| a.base == to && a.server == from && a.relayed[0].is_some())?;
         let first = *packet.first()?;
         let (peer, range) = if (0x40..=0x4f).contains(&first) {
             let Ok(cd) = ChannelData::parse(packet) else {
@@ -1186,6 +1228,11 @@ impl<
             (peer, start..start + data.len())
         };
         packet.get(range.clone())?;
+        // The peer's family names the relayed address it wrote to.
+        let Some(relayed) = a.relayed_for(peer) else {
+            self.stats.dropped_unmatched += 1;
+            return None;
+        };
         self.stats.relayed_received += 1;
         Some((peer, relayed, range))
     }

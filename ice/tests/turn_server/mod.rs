@@ -8,7 +8,8 @@
 //!  Request with an old nonce                  -> 438 NONCE (the new one)
 //!  wrong key                                  -> 401
 //!  Allocate      -> 300 ALTERNATE-SERVER (signed) when `alternate` is set, else
-//!                   XOR-RELAYED (one of the relay addresses) XOR-MAPPED LIFETIME
+//!                   XOR-RELAYED of the family asked for (REQUESTED-ADDRESS-FAMILY; IPv4 and
+//!                   IPv6 with ADDITIONAL-ADDRESS-FAMILY; 440 when it has none) (one of the relay addresses) XOR-MAPPED LIFETIME
 //!  Refresh       -> LIFETIME (0: the allocation is gone)
 //!  CreatePermission / ChannelBind -> success
 //!  client Send / ChannelData      -> from the relayed address to the peer (permission needed)
@@ -22,14 +23,16 @@ use std::net::{IpAddr, SocketAddr};
 
 use peerless_base::{BufferTooSmall, Instant, Transmit};
 use peerless_stun::{
-    Attribute, ChannelData, Class, ErrorCode, Message, Method, TransactionId, long_term_key_md5,
+    AddressFamily, AttrType, Attribute, ChannelData, Class, ErrorCode, Message, Method,
+    TransactionId, long_term_key_md5,
 };
 
 pub const REALM: &str = "sim.test";
 
 struct Allocation {
     client: SocketAddr,
-    relay: SocketAddr,
+    /// One relayed address, or an IPv4 and an IPv6 one (a dual allocation).
+    relays: Vec<SocketAddr>,
     permissions: Vec<IpAddr>,
     channels: Vec<(u16, SocketAddr)>,
     expires: Instant,
@@ -54,6 +57,11 @@ pub struct TurnCounters {
     pub delivered_by_channel: u32,
     /// Peer datagrams dropped for want of a permission.
     pub no_permission: u32,
+    /// Allocates with REQUESTED-ADDRESS-FAMILY IPv6 / ADDITIONAL-ADDRESS-FAMILY IPv6, and
+    /// those refused with 440 (no relay address of the family).
+    pub requested_ipv6: u32,
+    pub dual: u32,
+    pub family_refused: u32,
 }
 
 pub struct TurnServer {
@@ -102,7 +110,7 @@ impl TurnServer {
         self.allocations
             .iter()
             .filter(|a| a.expires > self.now)
-            .map(|a| (a.client, a.relay))
+            .map(|a| (a.client, a.relays[0]))
             .collect()
     }
 
@@ -126,9 +134,11 @@ impl TurnServer {
             let Some(a) = self.allocations.iter().find(|a| a.client == from) else {
                 return;
             };
-            if let Some(&(_, peer)) = a.channels.iter().find(|(n, _)| *n == cd.channel) {
+            if let Some(&(_, peer)) = a.channels.iter().find(|(n, _)| *n == cd.channel)
+                && let Some(relay) = relay_for(&a.relays, peer)
+            {
                 self.counters.sent_by_channel += 1;
-                self.outbox.push_back((a.relay, peer, cd.data.to_vec()));
+                self.outbox.push_back((relay, peer, cd.data.to_vec()));
             }
             return;
         }
@@ -143,9 +153,11 @@ impl TurnServer {
                 let (Some(peer), Some(data)) = (msg.xor_peer_addresses().next(), msg.data()) else {
                     return;
                 };
-                if a.permissions.contains(&peer.ip()) {
+                if a.permissions.contains(&peer.ip())
+                    && let Some(relay) = relay_for(&a.relays, peer)
+                {
                     self.counters.sent_by_indication += 1;
-                    self.outbox.push_back((a.relay, peer, data.to_vec()));
+                    self.outbox.push_back((relay, peer, data.to_vec()));
                 }
             }
             Class::Request => self.request(from, &msg),
@@ -219,20 +231,47 @@ impl TurnServer {
                     self.error(from, msg, 437, "Allocation Mismatch");
                     return;
                 }
-                let Some(relay) = self.free_relays.pop() else {
-                    self.error(from, msg, 508, "Insufficient Capacity");
-                    return;
+                // RFC 8656 §7.2 / RFC 6156: the families asked for, IPv4 by default.
+                let requested = match msg.get_decoded(AttrType::REQUESTED_ADDRESS_FAMILY) {
+                    Some(Attribute::RequestedAddressFamily(f)) => Some(f),
+                    _ => None,
                 };
+                let additional = matches!(
+                    msg.get_decoded(AttrType::ADDITIONAL_ADDRESS_FAMILY),
+                    Some(Attribute::AdditionalAddressFamily(AddressFamily::IPV6))
+                );
+                let families: Vec<bool> = if additional {
+                    self.counters.dual += 1;
+                    vec![true, false]
+                } else if requested == Some(AddressFamily::IPV6) {
+                    self.counters.requested_ipv6 += 1;
+                    vec![false]
+                } else {
+                    vec![true]
+                };
+                let mut relays = Vec::new();
+                for v4 in families {
+                    if let Some(i) = self.free_relays.iter().rposition(|r| r.is_ipv4() == v4) {
+                        relays.push(self.free_relays.remove(i));
+                    }
+                }
+                if relays.is_empty() {
+                    self.counters.family_refused += 1;
+                    self.error(from, msg, 440, "Address Family not Supported");
+                    return;
+                }
+                for r in &relays {
+                    attrs.push(Attribute::XorRelayedAddress(*r));
+                }
                 let lifetime = msg.lifetime().unwrap_or(600).min(self.lifetime);
                 self.allocations.push(Allocation {
                     client: from,
-                    relay,
+                    relays,
                     permissions: Vec::new(),
                     channels: Vec::new(),
                     expires: now + core::time::Duration::from_secs(lifetime.into()),
                 });
                 self.counters.allocations += 1;
-                attrs.push(Attribute::XorRelayedAddress(relay));
                 attrs.push(Attribute::XorMappedAddress(from));
                 attrs.push(Attribute::Lifetime(lifetime));
             }
@@ -245,7 +284,7 @@ impl TurnServer {
                 let i = idx.unwrap();
                 if lifetime == 0 {
                     let a = self.allocations.remove(i);
-                    self.free_relays.push(a.relay);
+                    self.free_relays.extend(a.relays);
                     self.counters.released += 1;
                 } else {
                     self.allocations[i].expires =
@@ -298,7 +337,7 @@ impl TurnServer {
     }
 
     fn relay_to_client(&mut self, from: SocketAddr, relay: SocketAddr, data: &[u8]) {
-        let Some(a) = self.allocations.iter().find(|a| a.relay == relay) else {
+        let Some(a) = self.allocations.iter().find(|a| a.relays.contains(&relay)) else {
             return;
         };
         if !a.permissions.contains(&from.ip()) {
@@ -343,4 +382,12 @@ impl TurnServer {
         out.copy_from_slice(&bytes);
         Ok(Some(Transmit::between(from, to, out)))
     }
+}
+
+/// The relayed address of `peer`'s family.
+fn relay_for(relays: &[SocketAddr], peer: SocketAddr) -> Option<SocketAddr> {
+    relays
+        .iter()
+        .copied()
+        .find(|r| r.is_ipv4() == peer.is_ipv4())
 }

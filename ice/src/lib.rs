@@ -62,9 +62,9 @@
 //! # Memory
 //!
 //! Everything is inline: `Agent<CANDIDATES = 8, PAIRS = 32, TRANSACTIONS = 16,
-//! REMOTE_CANDIDATES = 16>` is 15 568 bytes on x86-64 with the `turn` feature and 13 328
+//! REMOTE_CANDIDATES = 16>` is 15 648 bytes on x86-64 with the `turn` feature and 13 328
 //! without it (asserted by a test; 32 bytes of each pair are its statistics counters; the
-//! 2 240 bytes of TURN are two configured servers with their credentials and two allocations
+//! 2 320 bytes of TURN are two configured servers with their credentials and two allocations
 //! with their nonce, permissions and channels). Shrink the const parameters for a small MCU,
 //! and leave `turn` off where no relay is needed (workspace dependents take no default
 //! features: the firmware has no TURN tables).

@@ -15,7 +15,8 @@
 //!           `<uuid>.local` name in descriptions and answer queries for it, as browsers do;
 //!           Config::obfuscate_host_addresses)
 //!   ICE:    --ice-server URL (stun:/turn:, repeatable)  --ice-username U  --ice-credential C
-//!           --relay-only (iceTransportPolicy "relay")  --ice-ca PEM (trust for turns:, TLS
+//!           --relay-only (iceTransportPolicy "relay")  --turn-dual-stack (IPv4 + IPv6 relayed
+//!           candidates: ADDITIONAL-ADDRESS-FAMILY)  --ice-ca PEM (trust for turns:, TLS
 //!           by rustls; turn:?transport=tcp opens TCP); with servers, descriptions wait for
 //!           gathering; the summary's "selected_types" names the selected pair's types
 //!   media:  --video FILE (.ivf VP8/VP9/AV1, .h264, .h265)  --audio FILE (.opus, .ulaw, .alaw)
@@ -95,7 +96,7 @@ struct Options {
 fn usage() -> String {
     "usage: cli answer --offer FILE|- --answer-out FILE|- | offer --offer-out FILE|- --answer-in FILE|- [--count N]\n\
      \x20      [--json] [--greet] [--duration S] [--bind ADDR] [--summary FILE] [--tcp-listen ADDR] [--no-udp] [--mdns] [--mdns-publish]\n\
-     \x20      [--ice-server URL].. [--ice-username U] [--ice-credential C] [--relay-only] [--ice-ca PEM]\n\
+     \x20      [--ice-server URL].. [--ice-username U] [--ice-credential C] [--relay-only] [--turn-dual-stack] [--ice-ca PEM]\n\
      \x20      [--video FILE] [--audio FILE] [--recv-video OUT] [--recv-audio OUT]\n\
      \x20      [--video-codec vp8|vp9|h264|h265|av1] [--audio-codec opus|pcmu|pcma] [--no-data] [--min-frames N]\n\
      \x20      [--video-ladder A.ivf,B.ivf,...] [--bitrate-limits MIN,START,MAX]"

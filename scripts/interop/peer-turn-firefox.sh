@@ -3,7 +3,9 @@
 # `coturn`) on loopback in a lo-only namespace (long-term credentials):
 #   1. Firefox offers a data channel, the CLI answers, echoes 40 messages and greets;
 #   2. as 1 with both on TCP to coturn (`?transport=tcp`);
-#   3. the CLI offers, Firefox answers and echoes 40 text and binary messages.
+#   3. the CLI offers, Firefox answers and echoes 40 text and binary messages;
+#   4. media: the CLI offers its VP8 clip, Firefox answers receive-only and must decode at
+#      least 60 frames (getStats inbound-rtp framesDecoded), relay/relay on both ends.
 # Both descriptions must carry relayed candidates only, and both ends must select relay/relay
 # (Firefox's getStats and our --summary). Prints the connect time and the selected pairs.
 . "$(dirname "$0")/../lib.sh"
@@ -30,7 +32,7 @@ in_netns bash -c '
         --no-tls --no-dtls --no-cli --verbose --log-file=stdout --simple-log > "$WORK/coturn.log" 2>&1 &
     server=$!
     for _ in $(seq 50); do grep -q "listener opened on" "$WORK/coturn.log" 2>/dev/null && break; sleep 0.1; done
-    timeout 200 node "$DRIVER" "$BIN" "$NPM_DIR" "$WORK" "$URL"; status=$?
+    timeout 280 node "$DRIVER" "$BIN" "$NPM_DIR" "$WORK" "$URL"; status=$?
     echo "coturn: $(grep -c "ALLOCATE processed, success" "$WORK/coturn.log") allocations," \
         "$(grep -c "CHANNEL_BIND processed, success" "$WORK/coturn.log") channel binds"
     kill $server 2>/dev/null; wait $server 2>/dev/null

@@ -67,6 +67,10 @@ const MAX_STALE: u8 = 2;
 /// 300 Try Alternate redirections an allocation follows (RFC 8489 §10 asks clients to stop
 /// a redirection loop).
 const MAX_REDIRECTS: u8 = 2;
+/// ADDITIONAL-ADDRESS-FAMILY at the code point of the draft before RFC 8656 (which assigned
+/// 0x8000): coturn (4.6) still reads only this one, so a dual allocation carries both; both
+/// are comprehension-optional, and a server ignores the one it does not know.
+const COTURN_ADDITIONAL_ADDRESS_FAMILY: AttrType = AttrType(0x8032);
 /// The code browsers put in `icecandidateerror` when the server never answered.
 pub const UNREACHABLE: u16 = 701;
 
@@ -457,6 +461,10 @@ impl<
                 // RFC 8656 §7.1: the two are exclusive; IPv4 is the server's default.
                 if self.config.turn_dual_stack {
                     b.attr(Attribute::AdditionalAddressFamily(AddressFamily::IPV6))
+                        .attr(Attribute::Other {
+                            typ: COTURN_ADDITIONAL_ADDRESS_FAMILY,
+                            value: &[AddressFamily::IPV6.0, 0, 0, 0],
+                        })
                 } else if a.base.is_ipv6() {
                     b.attr(Attribute::RequestedAddressFamily(AddressFamily::IPV6))
                 } else {

@@ -1,5 +1,5 @@
 //! `iceServers` for the command-line peer: `--ice-server URL` (repeatable), `--ice-username`,
-//! `--ice-credential`, `--relay-only`; waiting for gathering before a description is written
+//! `--ice-credential`, `--relay-only`, `--turn-dual-stack`; waiting for gathering before a description is written
 //! (the CLI signals one complete description, no trickle); the selected pair's candidate types.
 //!
 //! ```text
@@ -23,6 +23,8 @@ pub(crate) struct IceServerOptions {
     pub(crate) username: String,
     pub(crate) credential: String,
     pub(crate) relay_only: bool,
+    /// `--turn-dual-stack`: an IPv4 and an IPv6 relayed candidate per TURN server.
+    pub(crate) dual_stack: bool,
     /// PEM certificates to trust for `turns:` (the CLI trusts nothing else).
     pub(crate) ca: Option<String>,
 }
@@ -39,6 +41,7 @@ impl IceServerOptions {
             "--ice-username" => self.username = value()?,
             "--ice-credential" => self.credential = value()?,
             "--relay-only" => self.relay_only = true,
+            "--turn-dual-stack" => self.dual_stack = true,
             "--ice-ca" => self.ca = Some(value()?),
             _ => return Ok(false),
         }
@@ -65,6 +68,9 @@ impl IceServerOptions {
         }
         if self.relay_only {
             config = config.with_relay_only();
+        }
+        if self.dual_stack {
+            config = config.with_turn_dual_stack();
         }
         Ok(config)
     }

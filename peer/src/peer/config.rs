@@ -16,6 +16,9 @@ pub struct Config {
     pub turn_servers: [Option<ice::TurnServer>; ice::MAX_TURN_SERVERS],
     /// `iceTransportPolicy: "relay"`: only relayed candidates are gathered and used.
     pub relay_only: bool,
+    /// Dual TURN allocations: an IPv4 and an IPv6 relayed candidate per server (see
+    /// `peerless_ice::Config::turn_dual_stack`).
+    pub turn_dual_stack: bool,
     /// The `a=setup` we answer an `actpass` offer with: `Active` (we are the DTLS client, as
     /// browsers answer, RFC 8829 §5.3.1) or `Passive`.
     pub answer_setup: Setup,
@@ -90,6 +93,7 @@ impl Config {
             stun_servers: [None; ice::MAX_STUN_SERVERS],
             turn_servers: [None; ice::MAX_TURN_SERVERS],
             relay_only: false,
+            turn_dual_stack: false,
             answer_setup: Setup::Active,
             trickle: true,
             mtu: 1200,
@@ -164,6 +168,14 @@ impl Config {
     #[must_use]
     pub fn with_relay_only(mut self) -> Self {
         self.relay_only = true;
+        self
+    }
+
+    /// Dual TURN allocations (ADDITIONAL-ADDRESS-FAMILY, RFC 8656 §7.1): an IPv4 and an IPv6
+    /// relayed candidate per TURN server, whatever the family of the host socket.
+    #[must_use]
+    pub fn with_turn_dual_stack(mut self) -> Self {
+        self.turn_dual_stack = true;
         self
     }
 

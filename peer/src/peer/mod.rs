@@ -332,6 +332,7 @@ impl<
         c.stun_servers = config.stun_servers;
         c.turn_servers = config.turn_servers;
         c.relay_only = config.relay_only;
+        c.turn_dual_stack = config.turn_dual_stack;
         if let Some(creds) = credentials {
             c.credentials = Some(creds);
         }

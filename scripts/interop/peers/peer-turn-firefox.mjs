@@ -37,7 +37,7 @@ const types = (sdp) => [...new Set(sdp.split(/\r?\n/).filter((l) => l.startsWith
 
 const { launchFirefox } = await import(join(process.env.ROOT, 'scripts', 'firefox.mjs'));
 const browser = await launchFirefox(NPM_DIR, WORK);
-const timer = setTimeout(() => { console.log("FAIL timed out"); process.exit(1); }, 180000);
+const timer = setTimeout(() => { console.log("FAIL timed out"); process.exit(1); }, 240000);
 try {
   const page = await browser.newPage();
   const configFor = (url) => ({ iceServers: [{ urls: url, username: 'alice', credential: 'secret' }], iceTransportPolicy: 'relay' });
@@ -134,6 +134,63 @@ try {
     console.log(`     we offer: open_ms=${s.open_ms} echoed=${s.echoed} selected_pair=${s.selected_pair} selected_types=${JSON.stringify(s.selected_types)}`);
     check(s.echoed === COUNT && JSON.stringify(s.selected_types) === '["relay","relay"]', 'we offer: summary: all echoed over relay/relay');
     await page.evaluate(() => window.pc.close());
+  }
+
+  // 3. Media through the relay: the CLI offers our VP8 clip (relay only), Firefox answers
+  //    (relay only, receive only) and must decode at least FRAMES of it (getStats
+  //    inbound-rtp framesDecoded) over a relay/relay pair. The CLI ends after sending 150.
+  {
+    const FRAMES = 60;
+    const offerPath = join(WORK, 'o3.json'), answerPath = join(WORK, 'a3.json'), summ = join(WORK, 's3.json');
+    const clip = join(process.env.ROOT, 'peer', 'tests', 'media', 'clip.vp8.ivf');
+    const exit = cli(['offer', '--json', '--offer-out', offerPath, '--answer-in', answerPath, '--no-data',
+      '--video', clip, '--min-frames', '150', '--duration', '40', '--summary', summ, ...ice(URL)]);
+    const offer = await waitJson(offerPath);
+    check(types(offer.sdp).join() === 'relay', `media: our offer's candidate types ${types(offer.sdp)}`);
+    const answer = await page.evaluate(async (config, sdp) => {
+      const pc = new RTCPeerConnection(config);
+      window.pc = pc;
+      await pc.setRemoteDescription({ type: 'offer', sdp });
+      await pc.setLocalDescription(await pc.createAnswer());
+      await new Promise((resolve) => {
+        if (pc.iceGatheringState === 'complete') return resolve();
+        pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === 'complete') resolve(); };
+      });
+      return pc.localDescription.sdp;
+    }, config, offer.sdp);
+    check(types(answer).join() === 'relay', `media: Firefox's candidate types ${types(answer)}`);
+    writeJson(answerPath, { type: 'answer', sdp: answer });
+    const r = await page.evaluate(async (frames) => {
+      const pc = window.pc, t0 = performance.now();
+      let v = {}, pair = null, stats = null;
+      while (performance.now() - t0 < 30000) {
+        stats = await pc.getStats();
+        stats.forEach((s) => {
+          if (s.type === 'inbound-rtp' && s.kind === 'video') v = s;
+          if (s.type === 'candidate-pair' && s.selected) pair = s;
+        });
+        if ((v.framesDecoded || 0) >= frames) break;
+        await new Promise((res) => setTimeout(res, 200));
+      }
+      const kind = (id) => { let t = null; stats.forEach((s) => { if (s.id === id) t = s.candidateType; }); return t; };
+      let codec = null;
+      stats.forEach((s) => { if (s.id === v.codecId) codec = s.mimeType; });
+      return { framesDecoded: v.framesDecoded || 0, width: v.frameWidth, height: v.frameHeight,
+        packetsReceived: v.packetsReceived, packetsLost: v.packetsLost, codec,
+        local: pair && kind(pair.localCandidateId), remote: pair && kind(pair.remoteCandidateId),
+        seconds: Math.round(performance.now() - t0) / 1000 };
+    }, FRAMES);
+    console.log(`     media: Firefox ${JSON.stringify(r)}`);
+    check(r.codec === 'video/VP8' && r.framesDecoded >= FRAMES,
+      `media: Firefox decoded ${r.framesDecoded} of our ${r.codec} frames through the relay (>= ${FRAMES}), ${r.width}x${r.height}`);
+    check(r.local === 'relay' && r.remote === 'relay', `media: Firefox's selected pair ${r.local}/${r.remote}`);
+    const code = await Promise.race([exit, new Promise((res) => setTimeout(() => res('timeout'), 30000))]);
+    check(code === 0, `media: the CLI sent its frames and exited ${code}`);
+    const s = await waitJson(summ, 5);
+    console.log(`     media: open_ms=${s.open_ms} selected_pair=${s.selected_pair} selected_types=${JSON.stringify(s.selected_types)}`);
+    check(JSON.stringify(s.selected_types) === '["relay","relay"]', 'media: our selected pair is relay/relay');
+    await page.evaluate(() => window.pc.close());
+    exit.kill();
   }
 } catch (e) {
   console.log(`FAIL ${e.stack || e}`);

@@ -251,24 +251,92 @@ pub const EDMID_DTLS: u32 = 1;
 // CRC32c
 // ---------------------------------------------------------------------------------------------
 
-// Slice-by-16 on hosts for throughput; a 1 KiB table on microcontrollers to save flash.
-#[cfg(not(target_os = "none"))]
-type CrcTable = crc::Table<16>;
-#[cfg(target_os = "none")]
-type CrcTable = crc::Table<1>;
+// Two ways to one answer (RFC 9260 appendix A, the Castagnoli polynomial):
+//
+//   feature std on x86-64 or AArch64 --> crc-fast: SSE4.2 `crc32` with PCLMULQDQ/VPCLMULQDQ
+//                                        folding on x86-64, the ARMv8 CRC and PMULL
+//                                        instructions on AArch64, asked of the running CPU
+//                                        once; its own table on a CPU without them
+//   everything else                  --> crc::Table: slice-by-16 on hosts, 1 KiB on firmware
+//
+// Why a dependency: the intrinsics are `#[target_feature]` functions, and calling one is
+// `unsafe` outside a function carrying the same attribute, even when the whole build enables
+// the feature (rustc E0133), while our crates forbid unsafe; asking the CPU at run time needs
+// std (`is_x86_feature_detected!`). crc-fast does both, but only with std (its no_std build
+// fails on x86-64 in 1.10), so `-C target-cpu=native` alone changes nothing here: the fast path
+// is a std host's, with no RUSTFLAGS. Firmware (thumbv7em, riscv32imc) never links it.
 
-static CRC32C: crc::Crc<u32, CrcTable> = crc::Crc::<u32, CrcTable>::new(&crc::CRC_32_ISCSI);
+/// The table path: the CRC32c of every build without the fast path, and the reference the fast
+/// path is tested against.
+#[cfg(any(
+    test,
+    not(all(feature = "std", any(target_arch = "x86_64", target_arch = "aarch64")))
+))]
+mod crc_table {
+    // Slice-by-16 on hosts for throughput; a 1 KiB table on microcontrollers to save flash.
+    #[cfg(not(target_os = "none"))]
+    type CrcTable = crc::Table<16>;
+    #[cfg(target_os = "none")]
+    type CrcTable = crc::Table<1>;
+
+    pub(super) static CRC32C: crc::Crc<u32, CrcTable> =
+        crc::Crc::<u32, CrcTable>::new(&crc::CRC_32_ISCSI);
+
+    /// The CRC32c of the concatenation of `parts`.
+    pub(super) fn crc32c(parts: &[&[u8]]) -> u32 {
+        let mut digest = CRC32C.digest();
+        for part in parts {
+            digest.update(part);
+        }
+        digest.finalize()
+    }
+}
+
+/// The instruction path (std on x86-64 and AArch64).
+#[cfg(all(feature = "std", any(target_arch = "x86_64", target_arch = "aarch64")))]
+mod crc_fast_path {
+    use crc_fast::CrcAlgorithm::Crc32Iscsi;
+
+    /// The CRC32c of the concatenation of `parts`.
+    pub(super) fn crc32c(parts: &[&[u8]]) -> u32 {
+        let mut digest = crc_fast::Digest::new(Crc32Iscsi);
+        for part in parts {
+            digest.update(part);
+        }
+        // A 32-bit CRC in crc-fast's 64-bit register: the high half is zero.
+        digest.finalize() as u32
+    }
+
+    /// The CRC32c of one piece, in one call (the fastest form: no digest state).
+    pub(super) fn crc32c_whole(bytes: &[u8]) -> u32 {
+        crc_fast::checksum(Crc32Iscsi, bytes) as u32
+    }
+}
+
+#[cfg(all(feature = "std", any(target_arch = "x86_64", target_arch = "aarch64")))]
+use crc_fast_path::{crc32c as crc32c_parts, crc32c_whole};
+#[cfg(not(all(feature = "std", any(target_arch = "x86_64", target_arch = "aarch64"))))]
+use crc_table::crc32c as crc32c_parts;
+#[cfg(not(all(feature = "std", any(target_arch = "x86_64", target_arch = "aarch64"))))]
+fn crc32c_whole(bytes: &[u8]) -> u32 {
+    crc_table::crc32c(&[bytes])
+}
 
 /// The CRC32c of a packet with its checksum field taken as zero (RFC 9260 appendix A).
 #[must_use]
 pub fn crc32c(packet: &[u8]) -> u32 {
-    let mut digest = CRC32C.digest();
-    digest.update(packet.get(..8).unwrap_or(packet));
-    if packet.len() >= COMMON_HEADER_LEN {
-        digest.update(&[0; 4]);
-        digest.update(packet.get(COMMON_HEADER_LEN..).unwrap_or_default());
+    match (packet.first_chunk::<8>(), packet.get(COMMON_HEADER_LEN..)) {
+        // The header with a zeroed field in one piece: one short update instead of two.
+        (Some(head), Some(rest)) => {
+            let mut header = [0; COMMON_HEADER_LEN];
+            if let Some(h) = header.first_chunk_mut::<8>() {
+                *h = *head;
+            }
+            crc32c_parts(&[&header, rest])
+        }
+        // Shorter than a common header: no checksum field to skip (such a packet is dropped).
+        _ => crc32c_parts(&[packet.get(..8).unwrap_or(packet)]),
     }
-    digest.finalize()
 }
 
 /// What a packet's checksum field holds.
@@ -304,9 +372,17 @@ pub fn check_checksum(packet: &[u8]) -> Checksum {
 /// The CRC is stored least significant byte first: RFC 9260 appendix A computes it over the
 /// bit-reflected stream, and every SCTP stack puts the reflected register in the field as is.
 pub fn seal(packet: &mut [u8], zero: bool) {
-    let sum = if zero { 0 } else { crc32c(packet) };
-    if let Some(field) = packet.get_mut(8..12) {
-        field.copy_from_slice(&sum.to_le_bytes());
+    let Some(field) = packet.get_mut(8..COMMON_HEADER_LEN) else {
+        return;
+    };
+    // Zeroed first, so that the CRC runs over the packet in one piece (RFC 9260 appendix A
+    // computes it with the field zero).
+    field.fill(0);
+    if !zero {
+        let sum = crc32c_whole(packet);
+        if let Some(field) = packet.get_mut(8..COMMON_HEADER_LEN) {
+            field.copy_from_slice(&sum.to_le_bytes());
+        }
     }
 }
 
@@ -1049,12 +1125,93 @@ mod tests {
         (buf, n)
     }
 
+    /// A CRC32c path: the CRC of the concatenation of its pieces.
+    pub(super) type CrcPath = fn(&[&[u8]]) -> u32;
+
+    /// Every CRC32c path this build has, by name: the table always, the instructions (through
+    /// crc-fast) with std on x86-64 and AArch64, both as a digest over pieces and in one call.
+    pub(super) fn crc_paths() -> std::vec::Vec<(&'static str, CrcPath)> {
+        #[allow(unused_mut)]
+        let mut paths: std::vec::Vec<(&'static str, CrcPath)> =
+            std::vec![("table", crc_table::crc32c)];
+        #[cfg(all(feature = "std", any(target_arch = "x86_64", target_arch = "aarch64")))]
+        paths.extend([
+            ("crc-fast", crc_fast_path::crc32c as CrcPath),
+            ("crc-fast in one call", |parts: &[&[u8]]| {
+                crc_fast_path::crc32c_whole(&parts.concat())
+            }),
+        ]);
+        let fast = cfg!(all(
+            feature = "std",
+            any(target_arch = "x86_64", target_arch = "aarch64")
+        ));
+        assert_eq!(paths.len() > 1, fast);
+        paths
+    }
+
     #[test]
-    fn crc32c_known_answer() {
-        // RFC 3720 (iSCSI) B.4: 32 bytes of zeros give 0x8a9136aa.
-        assert_eq!(CRC32C.checksum(&[0u8; 32]), 0x8a91_36aa);
-        // and 32 bytes of 0xff give 0x62a8ab43.
-        assert_eq!(CRC32C.checksum(&[0xffu8; 32]), 0x62a8_ab43);
+    fn crc32c_known_answers_on_every_path() {
+        // RFC 3720 (iSCSI) appendix B.4, the CRC read as a little-endian word.
+        let read_pdu = hex_literal::hex!(
+            "01c00000000000000000000000000000"
+            "14000000000004000000001400000018"
+            "28000000000000000200000000000000"
+        );
+        let incrementing: std::vec::Vec<u8> = (0..32).collect();
+        let decrementing: std::vec::Vec<u8> = (0..32).rev().collect();
+        // Longer than the crc32c crate's interleaved blocks (3 x 256 B), odd lengths for the
+        // unaligned tail; the answers come from a bit-at-a-time Python CRC32c (RFC 9260
+        // appendix A's polynomial 0x82F63B78), independent of both paths.
+        let pattern =
+            |n: usize| -> std::vec::Vec<u8> { (0..n).map(|i| (i * 7 + 3) as u8).collect() };
+        let cases: [(&[u8], u32); 8] = [
+            (&[0u8; 32], 0x8a91_36aa),
+            (&[0xffu8; 32], 0x62a8_ab43),
+            (&incrementing, 0x46dd_794e),
+            (&decrementing, 0x113f_db5c),
+            (&read_pdu, 0xd996_3a56),
+            (b"123456789", 0xe306_9283),
+            (&pattern(1200), 0x5cfc_f641),
+            (&pattern(8191), 0x5f91_213e),
+        ];
+        for (name, path) in crc_paths() {
+            for (data, want) in cases {
+                assert_eq!(path(&[data]), want, "{name} path, {} bytes", data.len());
+                // The same bytes in pieces (a packet is three: header, zeroed field, rest).
+                let (a, b) = data.split_at(data.len() / 3);
+                let (b, c) = b.split_at(b.len() / 2);
+                assert_eq!(path(&[a, b, c]), want, "{name} path in pieces");
+            }
+        }
+        // The table path is what firmware and no_std hosts run: also through crc's own API.
+        assert_eq!(crc_table::CRC32C.checksum(&[0u8; 32]), 0x8a91_36aa);
+    }
+
+    // Cases from PROPTEST_CASES (proptest's default config reads it), 256 without it.
+    #[cfg(all(feature = "std", any(target_arch = "x86_64", target_arch = "aarch64")))]
+    proptest::proptest! {
+        /// The instruction path equals the table on any bytes cut anywhere, and `crc32c` (what
+        /// `check_checksum` runs) and `seal` equal the table over a packet's three pieces.
+        #[test]
+        fn hardware_crc32c_equals_the_table(
+            data in proptest::collection::vec(proptest::num::u8::ANY, 0..3000),
+            cuts in (0usize..3000, 0usize..3000),
+        ) {
+            let (x, y) = (cuts.0.min(data.len()), cuts.1.min(data.len()));
+            let (a, rest) = data.split_at(x.min(y));
+            let (b, c) = rest.split_at(x.max(y) - x.min(y));
+            let want = crc_table::crc32c(&[&data]);
+            proptest::prop_assert_eq!(crc_fast_path::crc32c(&[a, b, c]), want);
+            proptest::prop_assert_eq!(crc_fast_path::crc32c_whole(&data), want);
+            if data.len() >= COMMON_HEADER_LEN {
+                let want = crc_table::crc32c(&[&data[..8], &[0; 4], &data[12..]]);
+                proptest::prop_assert_eq!(crc32c(&data), want);
+                let mut sealed = data.clone();
+                seal(&mut sealed, false);
+                proptest::prop_assert_eq!(&sealed[12..], &data[12..]);
+                proptest::prop_assert_eq!(u32::from_le_bytes(sealed[8..12].try_into().unwrap()), want);
+            }
+        }
     }
 
     #[test]
@@ -1253,6 +1410,30 @@ mod aiortc_known_answers {
             .next()
             .unwrap()
             .unwrap()
+    }
+
+    /// aiortc's packets carry their CRC32c in the checksum field: every path must compute it.
+    #[test]
+    fn aiortc_checksums_on_every_path() {
+        let packets: [&[u8]; 5] = [
+            &hex!(
+                "1388138800000000778cb39c0100001e0102030400020000fffffffffffffff0c000000480080006c0820000"
+            ),
+            &hex!(
+                "13881388deadbeefe305ec550300001c000000640000138800020001000200030005000900000063"
+            ),
+            &hex!("13881388deadbeef12a995a60003001500000065000100070000003368656c6c6f000000"),
+            &hex!("13881388deadbeefd63d0547c0000010000000c80001000700030000"),
+            &hex!(
+                "13881388deadbeefbc837a868200001a000d00160000000500000004000003e80002000400060000"
+            ),
+        ];
+        for (name, path) in super::tests::crc_paths() {
+            for p in packets {
+                let stored = u32::from_le_bytes(p[8..12].try_into().unwrap());
+                assert_eq!(path(&[&p[..8], &[0; 4], &p[12..]]), stored, "{name} path");
+            }
+        }
     }
 
     #[test]

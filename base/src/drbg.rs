@@ -12,10 +12,7 @@
 //!                                                           `--fork("dtls")-> Drbg for DTLS
 //! ```
 
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
-
-type HmacSha256 = Hmac<Sha256>;
+use peerless_crypto::HmacSha256;
 
 /// Length of the seed a host hands in.
 pub const SEED_LEN: usize = 32;
@@ -184,14 +181,11 @@ impl Drbg {
     }
 
     fn hmac_with(&self, head: &[&[u8]], tail: &[&[u8]]) -> [u8; OUT_LEN] {
-        // A 32-byte key is always a valid HMAC key; the fallback is unreachable.
-        let Ok(mut mac) = HmacSha256::new_from_slice(&self.key) else {
-            return [0; OUT_LEN];
-        };
+        let mut mac = HmacSha256::new(&self.key);
         for part in head.iter().chain(tail) {
             mac.update(part);
         }
-        mac.finalize().into_bytes().into()
+        mac.finalize()
     }
 }
 

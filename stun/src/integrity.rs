@@ -13,10 +13,9 @@
 //! Passwords are used as given: SASLprep / OpaqueString preparation (RFC 8265) is the caller's
 //! business, since it needs Unicode tables no embedded target wants.
 
-use hmac::{Hmac, KeyInit, Mac};
+// MD5 stays RustCrypto's in every build (TURN's legacy key only; aws-lc-rs has no MD5).
 use md5::{Digest, Md5};
-use sha1::Sha1;
-use sha2::Sha256;
+use peerless_crypto::{HmacSha1, HmacSha256, Sha256};
 
 /// XORed into the CRC-32 so that a FINGERPRINT never matches another protocol's CRC.
 pub const FINGERPRINT_XOR: u32 = 0x5354_554e;
@@ -44,7 +43,7 @@ pub fn long_term_key_sha256(username: &str, realm: &str, password: &str) -> [u8;
     h.update(realm.as_bytes());
     h.update(b":");
     h.update(password.as_bytes());
-    h.finalize().into()
+    h.finalize()
 }
 
 /// USERHASH (RFC 8489 §14.4): SHA-256 of `username ":" realm` (both already prepared), sent
@@ -55,28 +54,17 @@ pub fn userhash(username: &str, realm: &str) -> [u8; 32] {
     h.update(username.as_bytes());
     h.update(b":");
     h.update(realm.as_bytes());
-    h.finalize().into()
+    h.finalize()
 }
 
 /// HMAC-SHA1 over `header` (20 bytes with the adjusted length) then `body`.
 pub(crate) fn hmac_sha1(key: &[u8], header: &[u8], body: &[u8]) -> [u8; 20] {
-    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
-    let Ok(mut mac) = Hmac::<Sha1>::new_from_slice(key) else {
-        return [0; 20];
-    };
-    mac.update(header);
-    mac.update(body);
-    mac.finalize().into_bytes().into()
+    HmacSha1::mac(key, &[header, body])
 }
 
 /// HMAC-SHA256 over `header` then `body`.
 pub(crate) fn hmac_sha256(key: &[u8], header: &[u8], body: &[u8]) -> [u8; 32] {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
-        return [0; 32];
-    };
-    mac.update(header);
-    mac.update(body);
-    mac.finalize().into_bytes().into()
+    HmacSha256::mac(key, &[header, body])
 }
 
 /// The FINGERPRINT value over `header` then `body`.

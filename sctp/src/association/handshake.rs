@@ -12,9 +12,8 @@
 //!   refused; both answered with the SHUTDOWN-ACK again (§9.2, §5.2.4 A)
 //! ```
 
-use hmac::{Hmac, KeyInit, Mac};
 use peerless_base::{ReadError, Reader, Writer, ct_eq, debug};
-use sha2::Sha256;
+use peerless_crypto::HmacSha256;
 
 use super::event::CloseReason;
 use super::rto::micros;
@@ -185,12 +184,7 @@ impl<S: Area, const CHUNKS: usize, const CHANNELS: usize> Association<S, CHUNKS,
     }
 
     pub(super) fn cookie_mac(&self, body: &[u8]) -> [u8; 32] {
-        let mut out = [0u8; 32];
-        if let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.cookie_key) {
-            mac.update(body);
-            out.copy_from_slice(&mac.finalize().into_bytes());
-        }
-        out
+        HmacSha256::mac(&self.cookie_key, &[body])
     }
 
     pub(super) fn on_init_ack(&mut self, tag: u32, chunk: &Chunk<'_>) {

@@ -209,3 +209,41 @@ fn a_remote_close_is_announced_as_closing_before_closed() {
     assert!(!pair.events_a.iter().any(|e| matches!(e, Ev::Closing(_))));
     assert_eq!(state(&mut pair.b, b_ch), None);
 }
+
+/// `Config::sctp_zero_checksum` off on one side or both: the association still forms and
+/// carries messages both ways (off means CRC32c on every packet, RFC 9653 §5: zero checksums
+/// are sent only to an end that announced it accepts them).
+#[test]
+fn messages_flow_with_zero_checksum_off_on_either_side() {
+    for (a_zero, b_zero) in [(false, false), (false, true), (true, false)] {
+        let (ca, cb) = common::certs();
+        let config = |cert, seed: u8, zero| peerless::Config {
+            sctp_zero_checksum: zero,
+            ..peerless::Config::new(cert, [seed; 32])
+        };
+        let (s, r) = common::areas();
+        let a = peerless::Peer::new(config(ca, 1, a_zero), peerless_base::Instant::ZERO, s, r);
+        let (s, r) = common::areas();
+        let b = peerless::Peer::new(config(cb, 2, b_zero), peerless_base::Instant::ZERO, s, r);
+        let mut pair = common::Pair::new(a, b);
+        let ch = pair
+            .a
+            .create_data_channel("crc", ChannelInit::default())
+            .unwrap();
+        pair.signal();
+        assert!(pair.run_until(Duration::from_secs(10), |p| p.opened(false)
+            && p.opened(true)));
+        let payload: Vec<u8> = (0..5000).map(|x| (x % 253) as u8).collect();
+        pair.a
+            .send(ch, peerless::MessageKind::Binary, &payload)
+            .unwrap();
+        assert!(
+            pair.run_until(Duration::from_secs(10), |p| !received(&p.events_b)
+                .is_empty()),
+            "a_zero {a_zero} b_zero {b_zero}"
+        );
+        assert_eq!(received(&pair.events_b), vec![(true, payload)]);
+        assert_eq!(pair.a.stats().sctp.dropped_checksum, 0);
+        assert_eq!(pair.b.stats().sctp.dropped_checksum, 0);
+    }
+}

@@ -3,7 +3,10 @@
 #   1. connect CPU for an in-memory pair (ICE + DTLS + SCTP + DCEP to an open channel, pre-made
 #      certificates) and data-channel throughput (1 KiB and 16 KiB messages), peerless vs str0m
 #      (the published crate, RustCrypto provider) in the same run, with ratios; our DTLS
-#      handshake alone is printed as the floor of a connect;
+#      handshake alone is printed as the floor of a connect. Like for like: ours with CRC32c
+#      (str0m's SCTP always computes it) and with zero checksum (RFC 9653); the same DTLS suite
+#      and group on both sides (str0m's dimpl pinned), read off the wire and printed; each
+#      side's RustCrypto versions benched bare as crypto floors (AES-GCM, P-256, x25519);
 #   2. connect wall time over real loopback UDP (two Peers, two sockets, lo-only namespace),
 #      from Peer::new and from set_remote_description to the open channel (median of
 #      BENCH_CONNECTS runs, default 11), from `demo --selftest`, with the last run's steps (ICE

@@ -8,6 +8,15 @@
 //! ```
 //! Virtual time for both stacks: the clock jumps to the next deadline, so only CPU is measured.
 //! Prints ours, str0m's and the ratio; never gates.
+//!
+//! Like for like: str0m's SCTP (sctp-proto) always puts CRC32c on every packet, so our rows
+//! run with CRC32c too (`Config::sctp_zero_checksum = false`), and again with RFC 9653's zero
+//! checksum (what two peerless ends negotiate). Both stacks run the same DTLS 1.2 suite and
+//! group (str0m's dimpl pinned by its allow-lists; ours is what two peerless Peers pick), read
+//! back from each pair's ServerHello and ServerKeyExchange on the wire and printed (the bench
+//! stops if they differ). The crypto floors bench each side's RustCrypto crate versions bare,
+//! in the same run: str0m 0.24 pulls aes-gcm 0.10 / p256 0.13 / x25519-dalek 2, we use
+//! 0.11 / 0.14 / 3.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant as StdInstant};
@@ -29,6 +38,101 @@ fn addr(s: &str) -> SocketAddr {
     s.parse().expect("address")
 }
 
+/// The DTLS 1.2 suite and group both sides must run: what two peerless Peers pick (and
+/// browsers), ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 over x25519.
+const PINNED_SUITE: u16 = 0xC02B;
+const PINNED_GROUP: u16 = 29;
+
+fn suite_name(s: u16) -> &'static str {
+    match s {
+        0xC02B => "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        0xC02C => "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        0xCCA9 => "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+        _ => "another suite",
+    }
+}
+
+fn group_name(g: u16) -> &'static str {
+    match g {
+        29 => "x25519",
+        23 => "secp256r1",
+        24 => "secp384r1",
+        _ => "another group",
+    }
+}
+
+/// What a pair's DTLS handshake ran, read off the wire: the ServerHello's cipher suite and the
+/// ServerKeyExchange's named curve (both in the clear in DTLS 1.2, epoch 0).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Negotiated {
+    suite: Option<u16>,
+    group: Option<u16>,
+}
+
+impl Negotiated {
+    fn sniff(&mut self, datagram: &[u8]) {
+        // RFC 7983: DTLS datagrams start with 20..=63.
+        if !matches!(datagram.first(), Some(20..=63)) {
+            return;
+        }
+        let mut rest = datagram;
+        while rest.len() >= 13 {
+            let len = usize::from(u16::from_be_bytes([rest[11], rest[12]]));
+            let Some(body) = rest.get(13..13 + len) else {
+                return;
+            };
+            // Handshake records of epoch 0 only (later ones are encrypted).
+            if rest[0] == 22 && rest[3] == 0 && rest[4] == 0 {
+                let mut msgs = body;
+                while msgs.len() >= 12 {
+                    let offset = u32::from_be_bytes([0, msgs[6], msgs[7], msgs[8]]);
+                    let frag = u32::from_be_bytes([0, msgs[9], msgs[10], msgs[11]]) as usize;
+                    let Some(m) = msgs.get(12..12 + frag) else {
+                        break;
+                    };
+                    if offset == 0 {
+                        match msgs[0] {
+                            // ServerHello: version, random, session id, cipher suite.
+                            2 if m.len() > 34 => {
+                                let at = 35 + usize::from(m[34]);
+                                if let Some(s) = m.get(at..at + 2) {
+                                    self.suite = Some(u16::from_be_bytes([s[0], s[1]]));
+                                }
+                            }
+                            // ServerKeyExchange: curve_type named_curve (3), then the group.
+                            12 if m.len() >= 3 && m[0] == 3 => {
+                                self.group = Some(u16::from_be_bytes([m[1], m[2]]));
+                            }
+                            _ => {}
+                        }
+                    }
+                    msgs = &msgs[12 + frag..];
+                }
+            }
+            rest = &rest[13 + len..];
+        }
+    }
+
+    fn describe(&self) -> String {
+        match (self.suite, self.group) {
+            (Some(s), Some(g)) => format!("{} over {}", suite_name(s), group_name(g)),
+            _ => format!("not seen on the wire ({self:?})"),
+        }
+    }
+
+    /// Stops the bench when a side ran anything but the pinned suite and group: the
+    /// comparison would not be like for like.
+    fn check(&self, who: &str) {
+        assert!(
+            self.suite == Some(PINNED_SUITE) && self.group == Some(PINNED_GROUP),
+            "{who} negotiated {}, not the pinned {} over {}",
+            self.describe(),
+            suite_name(PINNED_SUITE),
+            group_name(PINNED_GROUP)
+        );
+    }
+}
+
 // -------------------------------------------------------------------------------------------
 // peerless
 
@@ -45,6 +149,7 @@ mod ours {
         pub open: [bool; 2],
         pub received: usize,
         pub received_bytes: usize,
+        pub negotiated: Negotiated,
         buf: Vec<u8>,
     }
 
@@ -54,24 +159,21 @@ mod ours {
     }
 
     impl Pair {
+        /// `zero_checksum`: both Peers offer RFC 9653 (the default); off, every SCTP packet
+        /// carries CRC32c, as str0m's do.
         pub fn new(
             certs: &(peerless_dtls::Certificate, peerless_dtls::Certificate),
             seed: u8,
+            zero_checksum: bool,
         ) -> Pair {
+            let config = |cert: &peerless_dtls::Certificate, seed| Config {
+                sctp_zero_checksum: zero_checksum,
+                ..Config::new(cert.clone(), [seed; 32])
+            };
             let (s, r) = storage();
-            let mut a: Peer = Peer::new(
-                Config::new(certs.0.clone(), [seed; 32]),
-                Instant::ZERO,
-                s,
-                r,
-            );
+            let mut a: Peer = Peer::new(config(&certs.0, seed), Instant::ZERO, s, r);
             let (s, r) = storage();
-            let mut b: Peer = Peer::new(
-                Config::new(certs.1.clone(), [seed ^ 0x55; 32]),
-                Instant::ZERO,
-                s,
-                r,
-            );
+            let mut b: Peer = Peer::new(config(&certs.1, seed ^ 0x55), Instant::ZERO, s, r);
             let chan_a = a
                 .create_data_channel("bench", Default::default())
                 .expect("channel");
@@ -96,6 +198,7 @@ mod ours {
                 open: [false; 2],
                 received: 0,
                 received_bytes: 0,
+                negotiated: Negotiated::default(),
                 buf: vec![0; 2048],
             }
         }
@@ -108,12 +211,14 @@ mod ours {
                 while let Ok(Some(t)) = self.a.poll_transmit(&mut self.buf) {
                     let n = t.payload.len();
                     let (from, to) = (t.source, t.destination);
+                    self.negotiated.sniff(&self.buf[..n]);
                     self.b.handle_packet(self.now, from, to, &mut self.buf[..n]);
                     any = true;
                 }
                 while let Ok(Some(t)) = self.b.poll_transmit(&mut self.buf) {
                     let n = t.payload.len();
                     let (from, to) = (t.source, t.destination);
+                    self.negotiated.sniff(&self.buf[..n]);
                     self.a.handle_packet(self.now, from, to, &mut self.buf[..n]);
                     any = true;
                 }
@@ -185,10 +290,12 @@ mod ours {
         use peerless_dtls::{Config, Endpoint, HashAlgorithm, Role, selftest};
         let mut client: Endpoint = Endpoint::new(
             Config::new(Role::Client, certs.0.clone(), [1; 32]),
-            Instant::ZERO);
+            Instant::ZERO,
+        );
         let mut server: Endpoint = Endpoint::new(
             Config::new(Role::Server, certs.1.clone(), [2; 32]),
-            Instant::ZERO);
+            Instant::ZERO,
+        );
         client.set_remote_fingerprint(certs.1.fingerprint(HashAlgorithm::Sha256));
         server.set_remote_fingerprint(certs.0.fingerprint(HashAlgorithm::Sha256));
         let mut buf = [0u8; 1500];
@@ -202,10 +309,117 @@ mod ours {
 
 mod theirs {
     use super::*;
+    use std::sync::Arc;
     use str0m::change::SdpOffer;
     use str0m::channel::ChannelId;
+    use str0m::crypto::dtls::{
+        DtlsCert, DtlsImplError, DtlsInstance, DtlsOutput, DtlsProvider, DtlsVersion,
+        ProtocolVersion,
+    };
+    use str0m::crypto::{CryptoError, CryptoProvider};
     use str0m::net::{Protocol, Receive};
     use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
+
+    /// str0m's RustCrypto DTLS (dimpl 0.7.6, as str0m-rust-crypto 0.6 sets it up: no server
+    /// cookie, str0m's MTU) with the cipher suite and group pinned by dimpl's allow-lists.
+    #[derive(Debug)]
+    struct PinnedDimpl {
+        stock: &'static dyn DtlsProvider,
+    }
+
+    impl DtlsProvider for PinnedDimpl {
+        fn generate_certificate(&self) -> Option<DtlsCert> {
+            self.stock.generate_certificate()
+        }
+
+        fn new_dtls(
+            &self,
+            cert: &DtlsCert,
+            now: StdInstant,
+            version: DtlsVersion,
+            mtu: Option<usize>,
+        ) -> Result<Box<dyn DtlsInstance>, CryptoError> {
+            assert!(
+                matches!(version, DtlsVersion::Dtls12),
+                "str0m asked for {version}"
+            );
+            let mut builder = dimpl::Config::builder()
+                .use_server_cookie(false)
+                .dtls12_cipher_suites(&[dimpl::crypto::Dtls12CipherSuite::from_u16(PINNED_SUITE)])
+                .kx_groups(&[dimpl::NamedGroup::from_u16(PINNED_GROUP)]);
+            if let Some(mtu) = mtu {
+                builder = builder.mtu(mtu);
+            }
+            let config = builder
+                .build()
+                .map_err(|e| CryptoError::Other(format!("dimpl config: {e}")))?;
+            Ok(Box::new(Pinned(dimpl::Dtls::new_12(
+                Arc::new(config),
+                cert.clone(),
+                now,
+            ))))
+        }
+    }
+
+    struct Pinned(dimpl::Dtls);
+
+    impl std::fmt::Debug for Pinned {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("Pinned")
+        }
+    }
+
+    impl DtlsInstance for Pinned {
+        fn set_active(&mut self, active: bool) {
+            self.0.set_active(active);
+        }
+        fn handle_packet(&mut self, packet: &[u8]) -> Result<(), DtlsImplError> {
+            self.0.handle_packet(packet)
+        }
+        fn poll_output<'a>(&mut self, buf: &'a mut [u8]) -> DtlsOutput<'a> {
+            self.0.poll_output(buf)
+        }
+        fn handle_timeout(&mut self, now: StdInstant) -> Result<(), DtlsImplError> {
+            self.0.handle_timeout(now)
+        }
+        fn send_application_data(&mut self, data: &[u8]) -> Result<(), DtlsImplError> {
+            self.0.send_application_data(data)
+        }
+        fn is_active(&self) -> bool {
+            self.0.is_active()
+        }
+        fn protocol_version(&self) -> Option<ProtocolVersion> {
+            self.0.protocol_version()
+        }
+        fn is_closing(&self) -> bool {
+            self.0.is_closing()
+        }
+        fn is_closed(&self) -> bool {
+            self.0.is_closed()
+        }
+        fn close(&mut self) -> Result<(), DtlsImplError> {
+            self.0.close()
+        }
+    }
+
+    /// str0m's RustCrypto provider with the DTLS part pinned (SRTP, STUN and SHA-256 as
+    /// shipped).
+    fn provider() -> Arc<CryptoProvider> {
+        use std::sync::OnceLock;
+        static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
+        PROVIDER
+            .get_or_init(|| {
+                let stock = str0m::crypto::from_feature_flags();
+                let dtls: &'static PinnedDimpl = Box::leak(Box::new(PinnedDimpl {
+                    stock: stock.dtls_provider,
+                }));
+                Arc::new(CryptoProvider {
+                    dtls_provider: dtls,
+                    ..stock
+                })
+            })
+            .clone()
+    }
 
     pub struct Pair {
         pub a: Rtc,
@@ -215,6 +429,7 @@ mod theirs {
         pub chan: Option<ChannelId>,
         pub open: [bool; 2],
         pub received: usize,
+        pub negotiated: Negotiated,
         timeouts: [StdInstant; 2],
         queue: Vec<(bool, SocketAddr, SocketAddr, Vec<u8>)>,
     }
@@ -232,8 +447,14 @@ mod theirs {
     impl Pair {
         pub fn new(certs: &(Cert, Cert)) -> Pair {
             let start = StdInstant::now();
-            let mut a = RtcConfig::new().set_dtls_cert(certs.0.clone()).build(start);
-            let mut b = RtcConfig::new().set_dtls_cert(certs.1.clone()).build(start);
+            let config = |cert: &Cert| {
+                RtcConfig::new()
+                    .set_crypto_provider(provider())
+                    .set_dtls_cert(cert.clone())
+                    .build(start)
+            };
+            let mut a = config(&certs.0);
+            let mut b = config(&certs.1);
             a.add_local_candidate(Candidate::host(addr(A), "udp").expect("candidate"));
             b.add_local_candidate(Candidate::host(addr(B), "udp").expect("candidate"));
             let mut api = a.sdp_api();
@@ -250,6 +471,7 @@ mod theirs {
                 chan: None,
                 open: [false; 2],
                 received: 0,
+                negotiated: Negotiated::default(),
                 timeouts: [start; 2],
                 queue: Vec::new(),
             }
@@ -264,6 +486,7 @@ mod theirs {
                         return;
                     }
                     Output::Transmit(t) => {
+                        self.negotiated.sniff(&t.contents);
                         self.queue
                             .push((side == 0, t.source, t.destination, t.contents.to_vec()))
                     }
@@ -359,6 +582,104 @@ mod theirs {
     }
 }
 
+// -------------------------------------------------------------------------------------------
+// The crypto floors: each side's RustCrypto versions, bare, the same work for both.
+
+mod floor {
+    use super::cpu_now;
+    use std::hint::black_box;
+
+    /// The plaintext of one DTLS record carrying a full SCTP packet (MTU 1200 less headers).
+    pub const RECORD: usize = 1150;
+    const AAD: [u8; 13] = [7; 13];
+
+    /// MB per CPU-second of sealing and opening RECORD-byte AES-128-GCM records (one seal and
+    /// one open per record: what the two ends of a data channel do per packet).
+    pub fn aes_gcm(records: usize) -> (f64, f64) {
+        let mut buf = vec![0x5au8; RECORD];
+        let theirs = {
+            use aes_gcm_str0m::aead::AeadInPlace;
+            use aes_gcm_str0m::{Aes128Gcm, KeyInit, Nonce};
+            let gcm = Aes128Gcm::new_from_slice(&[3u8; 16]).expect("key");
+            let t = cpu_now();
+            for i in 0..records {
+                let mut n = [9u8; 12];
+                n[4..12].copy_from_slice(&(i as u64).to_be_bytes());
+                let nonce = Nonce::from_slice(&n);
+                let tag = gcm
+                    .encrypt_in_place_detached(nonce, &AAD, &mut buf)
+                    .expect("seal");
+                gcm.decrypt_in_place_detached(nonce, &AAD, &mut buf, &tag)
+                    .expect("open");
+            }
+            (cpu_now() - t).as_secs_f64()
+        };
+        let ours = {
+            use aes_gcm::aead::AeadInOut;
+            use aes_gcm::{Aes128Gcm, KeyInit};
+            let gcm = Aes128Gcm::new_from_slice(&[3u8; 16]).expect("key");
+            let t = cpu_now();
+            for i in 0..records {
+                let mut n = [9u8; 12];
+                n[4..12].copy_from_slice(&(i as u64).to_be_bytes());
+                let tag = gcm
+                    .encrypt_inout_detached(&n.into(), &AAD, buf.as_mut_slice().into())
+                    .expect("seal");
+                gcm.decrypt_inout_detached(&n.into(), &AAD, buf.as_mut_slice().into(), &tag)
+                    .expect("open");
+            }
+            (cpu_now() - t).as_secs_f64()
+        };
+        black_box(&buf);
+        let mb = (records * RECORD) as f64 / 1e6;
+        (mb / ours, mb / theirs)
+    }
+
+    /// Milliseconds of CPU for the public-key work of one connect, both sides: two ECDSA
+    /// P-256 signatures (ServerKeyExchange, CertificateVerify), two verifications and four
+    /// x25519 operations (two key pairs, two shared secrets). Ours, theirs.
+    pub fn connect(rounds: usize) -> (f64, f64) {
+        let msg = [0x42u8; 200];
+        let theirs = {
+            use p256_str0m::ecdsa::signature::{Signer, Verifier};
+            use p256_str0m::ecdsa::{Signature, SigningKey, VerifyingKey};
+            let key = SigningKey::from_slice(&[7u8; 32]).expect("key");
+            let public = VerifyingKey::from(&key);
+            let t = cpu_now();
+            for i in 0..rounds {
+                for _ in 0..2 {
+                    let sig: Signature = key.sign(&msg);
+                    public.verify(&msg, &sig).expect("verify");
+                }
+                let (a, b) = ([i as u8 | 1; 32], [i as u8 | 2; 32]);
+                let pa = x25519_str0m::x25519(a, x25519_str0m::X25519_BASEPOINT_BYTES);
+                let pb = x25519_str0m::x25519(b, x25519_str0m::X25519_BASEPOINT_BYTES);
+                black_box((x25519_str0m::x25519(a, pb), x25519_str0m::x25519(b, pa)));
+            }
+            (cpu_now() - t).as_secs_f64()
+        };
+        let ours = {
+            use p256::ecdsa::signature::{Signer, Verifier};
+            use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
+            let key = SigningKey::from_slice(&[7u8; 32]).expect("key");
+            let public = VerifyingKey::from(&key);
+            let t = cpu_now();
+            for i in 0..rounds {
+                for _ in 0..2 {
+                    let sig: Signature = key.sign(&msg);
+                    public.verify(&msg, &sig).expect("verify");
+                }
+                let (a, b) = ([i as u8 | 1; 32], [i as u8 | 2; 32]);
+                let pa = x25519_dalek::x25519(a, x25519_dalek::X25519_BASEPOINT_BYTES);
+                let pb = x25519_dalek::x25519(b, x25519_dalek::X25519_BASEPOINT_BYTES);
+                black_box((x25519_dalek::x25519(a, pb), x25519_dalek::x25519(b, pa)));
+            }
+            (cpu_now() - t).as_secs_f64()
+        };
+        (ours * 1e3 / rounds as f64, theirs * 1e3 / rounds as f64)
+    }
+}
+
 fn ratio(ours: f64, theirs: f64) -> String {
     if theirs > 0.0 {
         format!("{:.2}", ours / theirs)
@@ -380,29 +701,67 @@ fn main() {
     if only.as_deref() == Some("peerless-connect") {
         // For profiling: connects only.
         for i in 0..iterations {
-            ours::Pair::new(&our_certs, i as u8).connect();
+            ours::Pair::new(&our_certs, i as u8, true).connect();
         }
         return;
     }
-    // Warm up both (page faults, lazy tables).
-    ours::Pair::new(&our_certs, 1).connect();
-    theirs::Pair::new(&their_certs).connect();
+    // Warm up both (page faults, lazy tables), and read what each handshake ran.
+    let mut p = ours::Pair::new(&our_certs, 1, true);
+    p.connect();
+    let our_dtls = p.negotiated;
+    let mut p = theirs::Pair::new(&their_certs);
+    p.connect();
+    let their_dtls = p.negotiated;
+    println!(
+        "peerless: the Peer (our DTLS 1.2, SCTP, ICE), RustCrypto aes-gcm 0.11 / p256 0.14 / x25519-dalek 3; SCTP with CRC32c (Config::sctp_zero_checksum off) and with zero checksum (RFC 9653, the default between two peerless Peers)"
+    );
+    println!(
+        "str0m:    str0m 0.24 with its RustCrypto provider (DTLS: dimpl 0.7.6, pinned here; SRTP/STUN as shipped), RustCrypto aes-gcm 0.10 / p256 0.13 / x25519-dalek 2; SCTP: sctp-proto 0.10, CRC32c on every packet (no RFC 9653)"
+    );
+    println!(
+        "DTLS on the wire: peerless {}; str0m {} (pinned: {} over {}; both ECDSA P-256 certificates)",
+        our_dtls.describe(),
+        their_dtls.describe(),
+        suite_name(PINNED_SUITE),
+        group_name(PINNED_GROUP)
+    );
+    our_dtls.check("peerless");
+    their_dtls.check("str0m");
 
-    let mut connect = (0.0, 0.0);
+    // Each side's crypto floor, in the same run.
+    let (pk_ours, pk_theirs) = floor::connect(50);
+    println!(
+        "crypto floor of a connect (2 ECDSA P-256 signs + 2 verifies + 4 x25519): ours (p256 0.14, x25519-dalek 3) {pk_ours:.3} ms, str0m's (p256 0.13, x25519-dalek 2) {pk_theirs:.3} ms, ratio {}",
+        ratio(pk_ours, pk_theirs)
+    );
+    let (gcm_ours, gcm_theirs) = floor::aes_gcm(40_000);
+    println!(
+        "crypto floor of a data channel (AES-128-GCM seal + open, {} B records): ours (aes-gcm 0.11) {gcm_ours:.0} MB/CPU-s, str0m's (aes-gcm 0.10) {gcm_theirs:.0} MB/CPU-s, ratio {}",
+        floor::RECORD,
+        ratio(gcm_ours, gcm_theirs)
+    );
+
+    let mut connect = (0.0, 0.0, 0.0);
     if run("peerless") {
         let t = cpu_now();
         for i in 0..iterations {
-            ours::Pair::new(&our_certs, i as u8).connect();
+            ours::Pair::new(&our_certs, i as u8, false).connect();
         }
         connect.0 = (cpu_now() - t).as_secs_f64() / iterations as f64;
+        let t = cpu_now();
+        for i in 0..iterations {
+            ours::Pair::new(&our_certs, i as u8, true).connect();
+        }
+        connect.1 = (cpu_now() - t).as_secs_f64() / iterations as f64;
         let t = cpu_now();
         for _ in 0..iterations {
             ours::dtls_alone(&our_certs);
         }
         let dtls = (cpu_now() - t).as_secs_f64() / iterations as f64;
         println!(
-            "peerless: connect to open channel (both sides) {:.3} ms CPU; DTLS handshake alone {:.3} ms; everything else {:.3} ms",
+            "peerless: connect to open channel (both sides) {:.3} ms CPU with CRC32c, {:.3} ms with zero checksum; DTLS handshake alone {:.3} ms; everything else {:.3} ms (CRC32c)",
             connect.0 * 1e3,
+            connect.1 * 1e3,
             dtls * 1e3,
             (connect.0 - dtls) * 1e3
         );
@@ -412,18 +771,19 @@ fn main() {
         for _ in 0..iterations {
             theirs::Pair::new(&their_certs).connect();
         }
-        connect.1 = (cpu_now() - t).as_secs_f64() / iterations as f64;
+        connect.2 = (cpu_now() - t).as_secs_f64() / iterations as f64;
         println!(
             "str0m:    connect to open channel (both sides) {:.3} ms CPU",
-            connect.1 * 1e3
+            connect.2 * 1e3
         );
     }
     if only.is_none() {
         println!(
-            "connect CPU: peerless {:.3} ms, str0m {:.3} ms, ratio peerless/str0m {}",
+            "connect CPU, same suite and group, CRC32c both: peerless {:.3} ms, str0m {:.3} ms, ratio peerless/str0m {} (crypto floors' ratio {})",
             connect.0 * 1e3,
-            connect.1 * 1e3,
-            ratio(connect.0, connect.1)
+            connect.2 * 1e3,
+            ratio(connect.0, connect.2),
+            ratio(pk_ours, pk_theirs)
         );
     }
 
@@ -431,28 +791,32 @@ fn main() {
         let total = 16 * 1024 * 1024;
         let count = total / size;
         let msg = vec![0xa5u8; size];
-        let mut mbps = (0.0, 0.0);
+        let mut mbps = (0.0, 0.0, 0.0);
         if run("peerless") {
-            let mut p = ours::Pair::new(&our_certs, 9);
-            p.connect();
-            let t = cpu_now();
-            p.pump(&msg, count);
-            mbps.0 = (count * size) as f64 / 1e6 / (cpu_now() - t).as_secs_f64();
+            for (zero, slot) in [(false, &mut mbps.0), (true, &mut mbps.1)] {
+                let mut p = ours::Pair::new(&our_certs, 9, zero);
+                p.connect();
+                let t = cpu_now();
+                p.pump(&msg, count);
+                *slot = (count * size) as f64 / 1e6 / (cpu_now() - t).as_secs_f64();
+            }
         }
         if run("str0m") {
             let mut p = theirs::Pair::new(&their_certs);
             p.connect();
             let t = cpu_now();
             p.pump(&msg, count);
-            mbps.1 = (count * size) as f64 / 1e6 / (cpu_now() - t).as_secs_f64();
+            mbps.2 = (count * size) as f64 / 1e6 / (cpu_now() - t).as_secs_f64();
         }
         println!(
-            "throughput {:>2} KiB messages ({} MiB, both sides' CPU): peerless {:.1} MB/CPU-s, str0m {:.1} MB/CPU-s, ratio {}",
+            "throughput {:>2} KiB messages ({} MiB, both sides' CPU, MB/CPU-s): peerless CRC32c {:.1}, peerless zero checksum {:.1}, str0m (CRC32c) {:.1}; ratio peerless/str0m with CRC32c both {}, with zero checksum ours {}",
             size / 1024,
             total >> 20,
             mbps.0,
             mbps.1,
-            ratio(mbps.0, mbps.1)
+            mbps.2,
+            ratio(mbps.0, mbps.2),
+            ratio(mbps.1, mbps.2)
         );
     }
 }

@@ -208,6 +208,7 @@ impl<
             .map_or(usize::MAX, |m| usize::try_from(m).unwrap_or(usize::MAX));
         // The Peer stores what SCTP announces: a longer label is refused by SCTP itself.
         c.max_label = MAX_LABEL as u16;
+        c.zero_checksum = self.config.sctp_zero_checksum;
         let mut assoc = sctp::Association::new(c, self.now, send_area, recv_area);
         for ch in &mut self.channels {
             if ch.state != ChannelState::AwaitAssociation {

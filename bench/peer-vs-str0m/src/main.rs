@@ -31,6 +31,9 @@ fn cpu_now() -> Duration {
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
+/// Throughput rounds per side, interleaved; the best counts.
+const ROUNDS: usize = 3;
+
 const A: &str = "10.0.0.1:5000";
 const B: &str = "10.0.0.2:5000";
 
@@ -715,6 +718,23 @@ fn main() {
     println!(
         "peerless: the Peer (our DTLS 1.2, SCTP, ICE), RustCrypto aes-gcm 0.11 / p256 0.14 / x25519-dalek 3; SCTP with CRC32c (Config::sctp_zero_checksum off) and with zero checksum (RFC 9653, the default between two peerless Peers)"
     );
+    // peerless-sctp with std (as here) takes crc-fast on x86-64 and AArch64, which uses the
+    // CPU's instructions when it has them.
+    #[cfg(target_arch = "x86_64")]
+    let crc = if std::arch::is_x86_feature_detected!("sse4.2") {
+        "the CPU's instructions (crc-fast: SSE4.2 crc32, PCLMULQDQ where present)"
+    } else {
+        "crc-fast's table (no SSE4.2)"
+    };
+    #[cfg(target_arch = "aarch64")]
+    let crc = if std::arch::is_aarch64_feature_detected!("crc") {
+        "the CPU's instructions (crc-fast: ARMv8 CRC, PMULL where present)"
+    } else {
+        "crc-fast's table (no CRC extension)"
+    };
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    let crc = "a table";
+    println!("          our CRC32c: {crc}; str0m's: the crc crate's 16-way table (sctp-proto)");
     println!(
         "str0m:    str0m 0.24 with its RustCrypto provider (DTLS: dimpl 0.7.6, pinned here; SRTP/STUN as shipped), RustCrypto aes-gcm 0.10 / p256 0.13 / x25519-dalek 2; SCTP: sctp-proto 0.10, CRC32c on every packet (no RFC 9653)"
     );
@@ -791,25 +811,31 @@ fn main() {
         let total = 16 * 1024 * 1024;
         let count = total / size;
         let msg = vec![0xa5u8; size];
-        let mut mbps = (0.0, 0.0, 0.0);
-        if run("peerless") {
-            for (zero, slot) in [(false, &mut mbps.0), (true, &mut mbps.1)] {
-                let mut p = ours::Pair::new(&our_certs, 9, zero);
+        // Three rounds, interleaved; the best of each side counts (other builds share the
+        // machine).
+        let mut mbps: (f64, f64, f64) = (0.0, 0.0, 0.0);
+        for _ in 0..ROUNDS {
+            if run("peerless") {
+                for (zero, slot) in [(false, &mut mbps.0), (true, &mut mbps.1)] {
+                    let mut p = ours::Pair::new(&our_certs, 9, zero);
+                    p.connect();
+                    let t = cpu_now();
+                    p.pump(&msg, count);
+                    let rate = (count * size) as f64 / 1e6 / (cpu_now() - t).as_secs_f64();
+                    *slot = slot.max(rate);
+                }
+            }
+            if run("str0m") {
+                let mut p = theirs::Pair::new(&their_certs);
                 p.connect();
                 let t = cpu_now();
                 p.pump(&msg, count);
-                *slot = (count * size) as f64 / 1e6 / (cpu_now() - t).as_secs_f64();
+                let rate = (count * size) as f64 / 1e6 / (cpu_now() - t).as_secs_f64();
+                mbps.2 = mbps.2.max(rate);
             }
         }
-        if run("str0m") {
-            let mut p = theirs::Pair::new(&their_certs);
-            p.connect();
-            let t = cpu_now();
-            p.pump(&msg, count);
-            mbps.2 = (count * size) as f64 / 1e6 / (cpu_now() - t).as_secs_f64();
-        }
         println!(
-            "throughput {:>2} KiB messages ({} MiB, both sides' CPU, MB/CPU-s): peerless CRC32c {:.1}, peerless zero checksum {:.1}, str0m (CRC32c) {:.1}; ratio peerless/str0m with CRC32c both {}, with zero checksum ours {}",
+            "throughput {:>2} KiB messages ({} MiB, both sides' CPU, best of {ROUNDS}, MB/CPU-s): peerless CRC32c {:.1}, peerless zero checksum {:.1}, str0m (CRC32c) {:.1}; ratio peerless/str0m with CRC32c both {}, with zero checksum ours {}",
             size / 1024,
             total >> 20,
             mbps.0,

@@ -809,6 +809,10 @@ impl<
     /// one stopped whose section is still live, or one whose direction is not what our
     /// current description says.
     fn media_needs_negotiation(&self, local: &Session<'_>) -> bool {
+        // No transceiver, no need: and no parse of the remote description to find that out.
+        if !self.media.any() {
+            return false;
+        }
         let remote = self.remote.current().and_then(|t| Session::parse(t).ok());
         let we_offered = self.local_is_offer();
         self.media.iter().any(|(_, t)| {

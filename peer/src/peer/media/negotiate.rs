@@ -302,6 +302,12 @@ impl<
         else {
             return;
         };
+        // No transceiver, nothing to apply: a data-only Peer skips parsing both descriptions
+        // again (they were parsed when set; connect CPU, issue 18).
+        if !self.media.any() {
+            self.media.we_offered = !we_answered;
+            return;
+        }
         let (Ok(local), Ok(remote)) = (Session::parse(local_text), Session::parse(remote_text))
         else {
             return;

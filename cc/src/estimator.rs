@@ -4,6 +4,8 @@
 //! ```text
 //!   on_feedback(now, per packet: sent at, size, arrival | lost)
 //!     ├─▶ PacketGroups ─▶ Trendline ─▶ OveruseDetector ─▶ Aimd (with AckedBitrate) = delay
+//!     │     QueueDelay (one-way delay above the least): > 100 ms is an overuse too;
+//!     │     empty for seconds ─▶ Aimd adds more; drained with no overuse ─▶ growth probe
 //!     ├─▶ LossBased (window ≥ 20 packets; never above delay)                       = loss
 //!     └─▶ Prober (clusters by send window) ─▶ result raises delay and loss
 //!   on_remb(bps)                                                                    = remb
@@ -141,10 +143,62 @@ const RTT_DEFAULT_MS: f32 = 200.0;
 const APPLICATION_PROBE_QUIET: Duration = Duration::from_secs(5);
 /// A probe for a link that grew waits this long after the last probe.
 const GROWTH_PROBE_QUIET: Duration = Duration::from_secs(3);
-/// So long without an overuse, a probe looks for more.
-const CALM_PROBE_AFTER: Duration = Duration::from_secs(3);
+/// A queue below this is empty (a frame's burst passes through some milliseconds of it).
+const EMPTY_QUEUE_MICROS: i64 = 20_000;
+/// A queue below this is empty enough to have been emptied by a link that grew.
+const DRAINED_QUEUE_MICROS: i64 = 30_000;
 
-/// The estimator: 1008 bytes on a 64-bit host (the crate's `sizes` test prints it), no lent
+/// How long packets wait in the path's queues: each packet's one-way delay (the two clocks'
+/// offset included) above the least seen lately, smoothed. The least is the path without a
+/// queue; "lately" (the last 10 to 20 s) lets a route that got longer become the new base.
+#[derive(Clone, Copy, Debug, Default)]
+struct QueueDelay {
+    window_start: Option<i64>,
+    window_min: Option<i64>,
+    previous_min: Option<i64>,
+    smoothed: i64,
+}
+
+/// The base delay is the least of this window and the one before.
+const BASE_WINDOW_MICROS: i64 = 10_000_000;
+
+impl QueueDelay {
+    /// One packet's arrival (receiver's clock) and one-way delay, µs.
+    fn push(&mut self, arrival: i64, one_way: i64) {
+        let start = *self.window_start.get_or_insert(arrival);
+        if arrival.saturating_sub(start) >= BASE_WINDOW_MICROS {
+            self.previous_min = self.window_min.take();
+            self.window_start = Some(arrival);
+        }
+        self.window_min = Some(self.window_min.map_or(one_way, |m| m.min(one_way)));
+        let base = self
+            .previous_min
+            .map_or(one_way, |p| p.min(one_way))
+            .min(self.window_min.unwrap_or(one_way));
+        let queued = one_way.saturating_sub(base);
+        // An eighth of each sample: a frame's burst does not make a queue.
+        self.smoothed = self
+            .smoothed
+            .saturating_add(queued.saturating_sub(self.smoothed) / 8);
+    }
+
+    fn micros(&self) -> i64 {
+        self.smoothed
+    }
+}
+
+/// A queue this deep is an overuse, whatever its trend. The trend detector misses a rate a
+/// few percent above the capacity: the queue then grows so slowly that the adaptive
+/// threshold rises with it (as it must, to ignore a queue it cannot drain), and the queue
+/// fills to the last byte of the buffer and stays there.
+const STANDING_QUEUE_MICROS: i64 = 100_000;
+
+/// A queue that drains this long after the last overuse (and at least four round trips,
+/// which include the queue: a deep one drains for longer) did not drain because anyone
+/// backed off.
+const DRAIN_AFTER_OVERUSE: Duration = Duration::from_secs(1);
+
+/// The estimator: 1072 bytes on a 64-bit host (the crate's `sizes` test prints it), no lent
 /// storage.
 #[derive(Clone, Debug)]
 pub struct Estimator {
@@ -163,6 +217,8 @@ pub struct Estimator {
     target_bps: u64,
     reported_bps: Option<u64>,
     last_overuse: Instant,
+    queue: QueueDelay,
+    queue_empty_since: Option<Instant>,
     now: Instant,
     stats: EstimatorStats,
 }
@@ -206,6 +262,8 @@ impl Estimator {
             target_bps: limits.start_bps,
             reported_bps: None,
             last_overuse: Instant::ZERO,
+            queue: QueueDelay::default(),
+            queue_empty_since: None,
             now: Instant::ZERO,
             stats: EstimatorStats::default(),
         })
@@ -312,12 +370,19 @@ impl Estimator {
             latest_send = Some(latest_send.map_or(sent.sent_at, |l| l.max(sent.sent_at)));
             self.acked.push(arrival, sent.size);
             let send = i64::try_from(send).unwrap_or(i64::MAX);
+            self.queue.push(arrival, arrival.saturating_sub(send));
+            if self.queue.micros() < EMPTY_QUEUE_MICROS {
+                self.queue_empty_since.get_or_insert(now);
+            } else {
+                self.queue_empty_since = None;
+            }
             if let Some(delta) = self.groups.push(send, arrival, sent.size) {
                 let trend = self.trendline.update(&delta);
                 let signal = self
                     .detector
                     .detect(trend, delta.send_ms, delta.arrival_micros);
-                overused |= signal == BandwidthUsage::Overusing;
+                overused |= signal == BandwidthUsage::Overusing
+                    || self.queue.micros() > STANDING_QUEUE_MICROS;
                 usage = Some(signal);
             }
         }
@@ -346,6 +411,10 @@ impl Estimator {
             } else {
                 signal
             };
+            self.aimd.set_room(
+                self.queue_empty_since
+                    .map_or(Duration::ZERO, |since| now.saturating_duration_since(since)),
+            );
             let before = self.aimd.rate_bps();
             let after = self.aimd.update(
                 signal,
@@ -355,17 +424,17 @@ impl Estimator {
                 now.as_micros(),
             );
             if after < before {
-                self.last_overuse = now;
                 self.stats.overuses += 1;
                 // A decrease ends the search for more.
                 self.prober.stop_exponential();
             }
-            let calm = now.saturating_duration_since(self.last_overuse) >= CALM_PROBE_AFTER;
-            if self.aimd.take_capacity_grew() || calm {
-                // More got through than the link carried at its last overuse, or no overuse
-                // for a while: the link may have grown. A probe at twice the rate finds out
-                // by how much in a round trip, where the additive increase needs tens of
-                // seconds (libwebrtc probes in application-limited periods only).
+            if signal == BandwidthUsage::Overusing {
+                self.last_overuse = now;
+            }
+            if self.aimd.take_capacity_grew() || self.queue_drained_by_itself(signal, now) {
+                // The link may have grown. A probe at twice the rate finds out by how much
+                // in a round trip, where the additive increase needs tens of seconds
+                // (libwebrtc probes in application-limited periods only).
                 let probe = after.saturating_mul(2).min(self.limits.max_bps);
                 if probe > after {
                     self.prober.request(now, probe, GROWTH_PROBE_QUIET);
@@ -387,6 +456,22 @@ impl Estimator {
             .clamp(self.limits.min_bps, self.limits.max_bps);
         self.loss.set_rate(clamped);
         self.update_target();
+    }
+
+    /// Whether the queue shrinks while no one has backed off: the link grew (or a flow
+    /// left it). A queue that is still deep is one an overuse left behind (after the link
+    /// shrank, it drains for seconds), not one a growing link emptied.
+    ///
+    /// Every flow through the bottleneck sees its queue drain at the same time, so each
+    /// gets the same chance to grow. A probe on a timer (what this replaced) let the flow
+    /// whose timer ran out first take the spare capacity, every time: a burst cannot tell
+    /// spare capacity from a share of a full link, since a FIFO answers both alike.
+    fn queue_drained_by_itself(&self, signal: BandwidthUsage, now: Instant) -> bool {
+        let rtt = Duration::from_micros((self.rtt_ms * 1000.0) as u64);
+        signal == BandwidthUsage::Underusing
+            && self.queue.micros() < DRAINED_QUEUE_MICROS
+            && now.saturating_duration_since(self.last_overuse)
+                >= DRAIN_AFTER_OVERUSE.max(rtt.saturating_mul(4))
     }
 
     /// The next probe cluster to send, if one is due: hand it to the pacer at once.
@@ -690,5 +775,60 @@ mod tests {
         e.set_bitrate_limits(Instant::ZERO, limits).expect("limits");
         assert_eq!(e.poll_probe(Instant::from_millis(1)), None);
         assert_eq!(e.target_bps(), 5_000_000);
+    }
+
+    #[test]
+    fn the_queue_is_the_delay_above_the_least_of_the_last_two_windows() {
+        let mut q = QueueDelay::default();
+        // One-way delays include the clocks' offset (here -5 s): only differences count.
+        let offset = -5_000_000;
+        let mut at = 0;
+        for _ in 0..100 {
+            at += 10_000;
+            q.push(at, offset + 20_000);
+        }
+        assert_eq!(q.micros(), 0);
+        for _ in 0..100 {
+            at += 10_000;
+            q.push(at, offset + 80_000);
+        }
+        assert!((59_000..=60_000).contains(&q.micros()), "{}", q.micros());
+        // The path got 60 ms longer for good: after two windows that is the new base.
+        while at < 2 * BASE_WINDOW_MICROS + 2_000_000 {
+            at += 10_000;
+            q.push(at, offset + 80_000);
+        }
+        assert!(q.micros() < 1_000, "{}", q.micros());
+    }
+
+    /// A rate a few percent above the capacity grows the queue too slowly for the trend
+    /// detector's adaptive threshold; a queue past 100 ms is an overuse all the same.
+    #[test]
+    fn a_slowly_filling_queue_is_an_overuse_once_it_is_deep() {
+        let limits = BitrateLimits {
+            min_bps: 50_000,
+            start_bps: 1_500_000,
+            max_bps: 1_500_000,
+        };
+        let mut e = Estimator::new(limits).expect("limits");
+        let (mut seq, mut t) = (0u16, 0u64);
+        // 1.2 Mbit/s sent (1200 bytes every 8 ms) through a link a little slower.
+        // 1 ms more queue each 10 packets (80 ms): 1.25 % too fast, 12.5 ms a second.
+        for round in 0..120u64 {
+            let start = t;
+            let fb = feedback(start, 8_000, 10, seq, |i| {
+                let n = round * 10 + i;
+                Some(20_000 + (n as i64 / 10) * 1_000)
+            });
+            t += 80_000;
+            e.on_feedback(Instant::from_micros(t + 30_000), fb);
+            seq = seq.wrapping_add(10);
+            if e.queue.micros() < 90_000 {
+                assert_eq!(e.stats().overuses, 0, "round {round}: {:?}", e.parts());
+            }
+        }
+        assert!(e.queue.micros() > STANDING_QUEUE_MICROS);
+        assert!(e.stats().overuses >= 1, "{:?}", e.stats());
+        assert!(e.target_bps() < 1_200_000, "{:?}", e.parts());
     }
 }

@@ -3,12 +3,16 @@
 //!
 //! ```text
 //!   Normal ──▶ Increase: no link capacity known ×1.08 per second, known (the acked rate
-//!              at past overuses) one packet per response time (RTT + 100 ms, ×2);
-//!              acked beyond its 3 σ forgets it
+//!              at past overuses) one 1200-byte packet per response time (RTT + 100 ms,
+//!              ×2), the same for every flow; one more per second the queue has stayed
+//!              empty (up to 8; the multiplicative rate up to 2×);
+//!              acked beyond its 3 σ and 10 % forgets it
 //!              never above 1.5 × acknowledged + 10 kbit/s (app-limited stays put)
 //!   Overusing ──▶ Decrease: 0.85 × acknowledged, then Hold
 //!   Underusing ──▶ Hold (let the queue drain)
 //! ```
+
+use core::time::Duration;
 
 use crate::delay::BandwidthUsage;
 
@@ -101,6 +105,8 @@ struct LinkCapacity {
 }
 
 const CAPACITY_SMOOTHING: f32 = 0.05;
+/// The capacity's band is at least this share of it on either side.
+const RELATIVE_BAND: f32 = 0.1;
 
 impl LinkCapacity {
     fn on_overuse(&mut self, acked_kbps: f32) {
@@ -122,15 +128,25 @@ impl LinkCapacity {
     }
 
     /// Whether `kbps` lies more than three standard deviations above (or below) the
-    /// estimate (compared squared: core has no square root).
+    /// estimate (compared squared: core has no square root), and more than a tenth of it.
+    ///
+    /// The tenth is for fairness: the acknowledged rate's noise grows with the rate (frames
+    /// are a share of it), while three deviations grow with its square root, so without a
+    /// relative floor the larger of two flows sharing a link leaves its band more often,
+    /// forgets the capacity, increases multiplicatively while the smaller one adds a packet
+    /// per response time, and keeps the larger share for good.
     fn above_upper_bound(&self, kbps: f32) -> bool {
-        self.estimate_kbps
-            .is_some_and(|e| kbps > e && (kbps - e) * (kbps - e) > 9.0 * self.deviation * e)
+        self.estimate_kbps.is_some_and(|e| {
+            let d = kbps - e;
+            d > RELATIVE_BAND * e && d * d > 9.0 * self.deviation * e
+        })
     }
 
     fn below_lower_bound(&self, kbps: f32) -> bool {
-        self.estimate_kbps
-            .is_some_and(|e| kbps < e && (kbps - e) * (kbps - e) > 9.0 * self.deviation * e)
+        self.estimate_kbps.is_some_and(|e| {
+            let d = e - kbps;
+            d > RELATIVE_BAND * e && d * d > 9.0 * self.deviation * e
+        })
     }
 }
 
@@ -146,7 +162,7 @@ const BETA: f32 = 0.85;
 const MULTIPLICATIVE_PER_SECOND: f32 = 0.08;
 const MIN_INCREASE_BPS: f32 = 1000.0;
 const MIN_ADDITIVE_BPS_PER_SECOND: f32 = 4000.0;
-const ASSUMED_FPS: f32 = 30.0;
+const MAX_ROOM_FACTOR: f32 = 8.0;
 const PACKET_BITS: f32 = 1200.0 * 8.0;
 
 /// The AIMD rate controller.
@@ -159,6 +175,8 @@ pub(crate) struct Aimd {
     last_decrease_micros: Option<u64>,
     /// Set when the acknowledged rate left the capacity seen at past overuses upwards.
     capacity_grew: bool,
+    /// How many packets per response time the additive increase adds (see `set_room`).
+    room_factor: f32,
 }
 
 impl Aimd {
@@ -170,6 +188,7 @@ impl Aimd {
             last_change_micros: None,
             last_decrease_micros: None,
             capacity_grew: false,
+            room_factor: 1.0,
         }
     }
 
@@ -180,6 +199,15 @@ impl Aimd {
     /// Whether the link grew past the capacity past overuses showed, since the last call.
     pub(crate) fn take_capacity_grew(&mut self) -> bool {
         core::mem::take(&mut self.capacity_grew)
+    }
+
+    /// How long the path's queue has stayed empty. The additive increase adds one packet
+    /// per response time, plus one for each second of an empty queue (up to eight): a link
+    /// that has had room for seconds is probably not near its capacity any more, and every
+    /// flow through the queue sees it empty alike and adds the same, so they stay fair
+    /// (a multiplicative increase would keep their ratio instead).
+    pub(crate) fn set_room(&mut self, empty_for: Duration) {
+        self.room_factor = (1.0 + empty_for.as_secs_f32()).min(MAX_ROOM_FACTOR);
     }
 
     /// Sets the rate from outside (a probe's result, the limits).
@@ -217,9 +245,10 @@ impl Aimd {
                     self.capacity_grew = true;
                 }
                 let increase = if self.capacity.estimate_kbps.is_some() {
-                    self.additive_per_second(rtt_ms) * dt_s
+                    self.additive_per_second(rtt_ms) * dt_s * self.room_factor
                 } else {
-                    (self.rate_bps * MULTIPLICATIVE_PER_SECOND * dt_s).max(MIN_INCREASE_BPS * dt_s)
+                    (self.rate_bps * MULTIPLICATIVE_PER_SECOND * dt_s * self.room_factor.min(2.0))
+                        .max(MIN_INCREASE_BPS * dt_s)
                 };
                 let mut next = self.rate_bps + increase;
                 if let Some(a) = acked {
@@ -271,27 +300,12 @@ impl Aimd {
             || acked.is_some_and(|a| a < self.rate_bps / 2.0)
     }
 
-    /// One average packet per response time, with the packet size a 30 fps stream at this
-    /// rate would use.
+    /// One full packet per response time, whatever the rate: flows sharing a link add the
+    /// same, which is what lets AIMD converge to a fair share (libwebrtc sizes the packet
+    /// from the rate, which lets the larger flow add more and keeps it larger).
     fn additive_per_second(&self, rtt_ms: f32) -> f32 {
-        let frame_bits = self.rate_bps / ASSUMED_FPS;
-        let packets = (frame_bits / PACKET_BITS).max(1.0);
-        let packets = packets.ceil_soft();
-        let packet_bits = frame_bits / packets;
         let response_s = 2.0 * (rtt_ms + 100.0) / 1000.0;
-        (packet_bits / response_s).max(MIN_ADDITIVE_BPS_PER_SECOND)
-    }
-}
-
-trait CeilSoft {
-    fn ceil_soft(self) -> f32;
-}
-
-impl CeilSoft for f32 {
-    /// `ceil` for the positive values here (core's `f32::ceil` needs std before 1.90).
-    fn ceil_soft(self) -> f32 {
-        let t = self as u32 as f32;
-        if t < self { t + 1.0 } else { t }
+        (PACKET_BITS / response_s).max(MIN_ADDITIVE_BPS_PER_SECOND)
     }
 }
 
@@ -345,8 +359,8 @@ mod tests {
             100_000,
         );
         // Normal again: increase, additively now that an overuse showed the capacity
-        // (680 kbit/s at 30 fps: 3 packets of 7556 bits per 0.3 s, for 0.1 s).
-        assert_eq!(r, 682_518);
+        // (one 1200-byte packet per 0.3 s response time, for 0.1 s).
+        assert_eq!(r, 683_200);
         let r2 = c.update(
             BandwidthUsage::Underusing,
             Some(680_000),
@@ -451,6 +465,40 @@ mod tests {
             c.rate_bps(),
             460_000,
             "grows to 1.5 × acked + 10 kbit/s and stops"
+        );
+    }
+
+    /// Two flows through one queue add the same each second whatever their rates (AIMD's
+    /// fairness rests on it), and more the longer the queue has stayed empty.
+    #[test]
+    fn the_additive_increase_is_the_same_for_every_rate_and_grows_with_room() {
+        let added = |start: u64, room: Duration| {
+            let mut c = Aimd::new(start);
+            c.update(
+                BandwidthUsage::Overusing,
+                Some(start),
+                Some(start),
+                100.0,
+                0,
+            );
+            let from = c.rate_bps();
+            c.set_room(room);
+            let mut now = 0;
+            for _ in 0..10 {
+                now += 100_000;
+                c.update(BandwidthUsage::Normal, Some(from), Some(from), 100.0, now);
+            }
+            c.rate_bps() - from
+        };
+        let small = added(500_000, Duration::ZERO);
+        let large = added(2_000_000, Duration::ZERO);
+        // One 1200-byte packet per response time of 2 x (100 + 100) ms: 24 kbit/s.
+        assert_eq!(small, 24_000);
+        assert_eq!(large, small);
+        assert_eq!(added(500_000, Duration::from_secs(3)), 4 * small);
+        assert_eq!(
+            added(500_000, Duration::from_secs(60)),
+            MAX_ROOM_FACTOR as u64 * small
         );
     }
 }

@@ -6,7 +6,8 @@
 # First the bare estimator + pacer (cc/tests/scenarios.rs), then the same scenarios through two
 # real Peers (peer/tests/bandwidth_scenarios.rs: SRTP, transport-cc feedback from the remote
 # Peer, the host's encoder following Event::BitrateEstimate). The goals are asserted by the
-# tests themselves; this prints them. PEERLESS_SIM_SEEDS=N runs the Peer table for N seeds.
+# tests themselves; this prints them. The Peer table runs for PEERLESS_SIM_SEEDS seeds (10
+# unless set): each seed draws other DRBG output and so other timings.
 . "$(dirname "$0")/../lib.sh"
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
@@ -19,6 +20,7 @@ cargo test -q --release -p peerless-cc --test scenarios -- --nocapture --test-th
     quiet || status=1
 
 section "cc: the same scenarios through two Peers (peerless)"
-cargo test -q --release -p peerless --test bandwidth_scenarios -- --nocapture --test-threads 1 2>&1 |
+PEERLESS_SIM_SEEDS="${PEERLESS_SIM_SEEDS:-10}" \
+    cargo test -q --release -p peerless --test bandwidth_scenarios -- --nocapture --test-threads 1 2>&1 |
     quiet || status=1
 exit "$status"

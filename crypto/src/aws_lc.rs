@@ -4,7 +4,9 @@
 //!   peerless-crypto type ──► aws-lc-rs object (AWS-LC: assembly AES-GCM, SHA, P-256)
 //!   Aes128Gcm = aead::LessSafeKey            AesCtr128 = cipher::EncryptingKey (CTR)
 //!   HmacSha1  = hmac::Context (keyed, cloned per message)
-//!   P256SigningKey = EcdsaKeyPair (FIXED)    P256SecretKey = agreement::PrivateKey
+//!   P256VerifyingKey = ECDSA_P256_SHA256_FIXED verify_digest
+//!   P256SecretKey, X25519SecretKey = agreement::PrivateKey
+//!   P256SigningKey = the RustCrypto one (RFC 6979: a run replays from its seed)
 //! ```
 //!
 //! The same API and the same known answers as [`crate::rustcrypto`]. Some of these objects
@@ -295,6 +297,12 @@ macro_rules! hash {
             }
         }
 
+        impl core::fmt::Debug for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(stringify!($name))
+            }
+        }
+
         impl $name {
             /// Output length in bytes.
             pub const LEN: usize = $len;
@@ -423,79 +431,12 @@ impl P256SecretKey {
     }
 }
 
-/// A long-term P-256 ECDSA signing key (a certificate's key).
-///
-/// Keeps its scalar (wiped on drop) beside AWS-LC's key pair, which is not `Clone`.
-pub struct P256SigningKey {
-    pair: Option<signature::EcdsaKeyPair>,
-    scalar: zeroize::Zeroizing<[u8; 32]>,
-    public: [u8; 65],
-}
-
-impl Clone for P256SigningKey {
-    fn clone(&self) -> Self {
-        P256SigningKey {
-            pair: signature::EcdsaKeyPair::from_private_key_and_public_key(
-                &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-                &*self.scalar,
-                &self.public,
-            )
-            .ok(),
-            scalar: self.scalar.clone(),
-            public: self.public,
-        }
-    }
-}
-
-impl P256SigningKey {
-    /// A fresh key drawn from `rng` (the host's DRBG).
-    pub fn generate<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> Self {
-        draw(rng, |k| Self::from_slice(k).ok())
-    }
-
-    /// The key with scalar `bytes` (big-endian, 32 bytes); [`Error`] when it is 0, not below
-    /// the group order or not 32 bytes.
-    pub fn from_slice(bytes: &[u8]) -> Result<Self, Error> {
-        let scalar: [u8; 32] = bytes.try_into().map_err(|_| Error)?;
-        let pk = agreement::PrivateKey::from_private_key(&agreement::ECDH_P256, &scalar)
-            .map_err(|_| Error)?
-            .compute_public_key()
-            .map_err(|_| Error)?;
-        let public: [u8; 65] = pk.as_ref().try_into().map_err(|_| Error)?;
-        let pair = signature::EcdsaKeyPair::from_private_key_and_public_key(
-            &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-            &scalar,
-            &public,
-        )
-        .map_err(|_| Error)?;
-        Ok(P256SigningKey {
-            pair: Some(pair),
-            scalar: zeroize::Zeroizing::new(scalar),
-            public,
-        })
-    }
-
-    /// The scalar, big-endian (for exporting the key; wipe it after use).
-    #[must_use]
-    pub fn to_bytes(&self) -> zeroize::Zeroizing<[u8; 32]> {
-        self.scalar.clone()
-    }
-
-    /// The public key as an uncompressed SEC1 point (`04 ‖ x ‖ y`).
-    #[must_use]
-    pub fn public_key(&self) -> [u8; 65] {
-        self.public
-    }
-
-    /// Signs a SHA-256 digest (AWS-LC draws the nonce); returns `r ‖ s`.
-    pub fn sign_prehash(&self, digest: &[u8; 32]) -> Result<[u8; 64], Error> {
-        let pair = self.pair.as_ref().ok_or(Error)?;
-        let digest =
-            digest::Digest::import_less_safe(digest, &digest::SHA256).map_err(|_| Error)?;
-        let sig = pair.sign_digest(&digest).map_err(|_| Error)?;
-        sig.as_ref().try_into().map_err(|_| Error)
-    }
-}
+/// ECDSA signing stays RustCrypto's (RFC 6979 deterministic nonces) in this backend too:
+/// AWS-LC draws its signing nonce from its own generator, which would make a run depend on
+/// entropy other than the host's DRBG and no longer replay from its seed (the simulations and
+/// fuzz reproductions rely on that). One signature per handshake and side; verification,
+/// ECDH, the AEADs, HMAC and the hashes are AWS-LC's.
+pub use crate::rustcrypto::P256SigningKey;
 
 /// A P-256 ECDSA public key (a peer certificate's key).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -513,6 +454,12 @@ impl P256VerifyingKey {
             *o = *b;
         }
         Ok(P256VerifyingKey(out))
+    }
+
+    /// The key as an uncompressed SEC1 point (`04 ‖ x ‖ y`).
+    #[must_use]
+    pub fn to_uncompressed(&self) -> [u8; 65] {
+        self.0
     }
 
     /// Whether `signature` (`r ‖ s`) signs `digest` (a SHA-256 digest) under this key.

@@ -31,7 +31,9 @@
 //! `aws-lc-rs` (implies std), `aws_lc`, whose types then stand behind the crate-level names.
 //! The [`rustcrypto`] module stays compiled either way. Random numbers always come from the
 //! caller (`generate` takes the host's DRBG): the DRBG's entropy input is the host's,
-//! whichever backend. (aws-lc's ECDSA draws its signing nonce from AWS-LC's own generator.)
+//! whichever backend. ECDSA signing is RFC 6979 (deterministic, RustCrypto's arithmetic) in
+//! both backends, since AWS-LC would draw the nonce from its own generator and a run would no
+//! longer replay from its seed; one signature per handshake and side.
 //!
 //! Not here: MD5 (TURN's long-term credential key, RFC 8489 §9.2.2) and RSA verification
 //! (`peerless-dtls`, feature `rsa`) stay on RustCrypto / our own code in every build.

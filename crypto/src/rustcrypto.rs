@@ -254,6 +254,12 @@ macro_rules! hash {
         #[derive(Clone, Default)]
         pub struct $name($hash);
 
+        impl core::fmt::Debug for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(stringify!($name))
+            }
+        }
+
         impl $name {
             /// Output length in bytes.
             pub const LEN: usize = $len;
@@ -400,6 +406,17 @@ impl P256VerifyingKey {
         p256::ecdsa::VerifyingKey::from_sec1_bytes(bytes)
             .map(P256VerifyingKey)
             .map_err(|_| Error)
+    }
+
+    /// The key as an uncompressed SEC1 point (`04 ‖ x ‖ y`).
+    #[must_use]
+    pub fn to_uncompressed(&self) -> [u8; 65] {
+        let point = self.0.to_sec1_point(false);
+        let mut out = [0u8; 65];
+        for (o, b) in out.iter_mut().zip(point.as_bytes()) {
+            *o = *b;
+        }
+        out
     }
 
     /// Whether `signature` (`r ‖ s`) signs `digest` (a SHA-256 digest) under this key.

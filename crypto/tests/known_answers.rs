@@ -404,13 +404,9 @@ known_answers!(
     deterministic_ecdsa = true
 );
 #[cfg(feature = "aws-lc-rs")]
-known_answers!(aws_lc, peerless_crypto::aws_lc, deterministic_ecdsa = false);
+known_answers!(aws_lc, peerless_crypto::aws_lc, deterministic_ecdsa = true);
 // The crate-level names: whichever backend the build chose.
-known_answers!(
-    selected,
-    peerless_crypto,
-    deterministic_ecdsa = !cfg!(feature = "aws-lc-rs")
-);
+known_answers!(selected, peerless_crypto, deterministic_ecdsa = true);
 
 #[test]
 fn backend_name() {

@@ -14,7 +14,8 @@
 use der::asn1::{AnyRef, BitStringRef, GeneralizedTime, ObjectIdentifier, UintRef, UtcTime};
 use der::{Decode, Encode, Sequence};
 use peerless_base::Drbg;
-use sha2::Digest;
+use peerless_crypto::{P256SigningKey, P256VerifyingKey, Sha256, Sha384, Sha512};
+use sha1::Digest;
 use spki::{AlgorithmIdentifierRef, SubjectPublicKeyInfoRef};
 
 use crate::wire::SignatureScheme;
@@ -109,7 +110,7 @@ struct GeneralizedValidity {
 pub struct Certificate {
     der: [u8; MAX_CERTIFICATE_LEN],
     der_len: usize,
-    key: p256::ecdsa::SigningKey,
+    key: P256SigningKey,
 }
 
 impl core::fmt::Debug for Certificate {
@@ -145,8 +146,7 @@ impl Certificate {
     /// Generates a fresh key and a self-signed certificate for it, with a random 16-byte
     /// serial number and a random common name, valid for `validity`.
     pub fn generate(rng: &mut Drbg, validity: Validity) -> Result<Self, CertificateError> {
-        let key =
-            <p256::ecdsa::SigningKey as p256::elliptic_curve::Generate>::generate_from_rng(rng);
+        let key = P256SigningKey::generate(rng);
         let mut serial = [0u8; 16];
         rng.fill(&mut serial);
         serial[0] = (serial[0] & 0x7f) | 0x40; // positive and exactly 16 bytes
@@ -158,7 +158,7 @@ impl Certificate {
     }
 
     fn build(
-        key: p256::ecdsa::SigningKey,
+        key: P256SigningKey,
         serial: &[u8],
         cn: &[u8],
         validity: Validity,
@@ -171,7 +171,7 @@ impl Certificate {
         let validity_der = encode_validity(validity, &mut validity_buf)?;
         let validity_any =
             AnyRef::from_der(validity_der).map_err(|_| CertificateError::Malformed)?;
-        let point = key.verifying_key().to_sec1_point(false);
+        let point = key.public_key();
         let sig_alg = AlgorithmIdentifierRef {
             oid: OID_ECDSA_SHA256,
             parameters: None,
@@ -188,7 +188,7 @@ impl Certificate {
                     oid: OID_EC_PUBLIC_KEY,
                     parameters: Some(AnyRef::from(&OID_PRIME256V1)),
                 },
-                subject_public_key: BitStringRef::from_bytes(point.as_bytes())
+                subject_public_key: BitStringRef::from_bytes(&point)
                     .map_err(|_| CertificateError::Malformed)?,
             },
             issuer_unique_id: None,
@@ -199,7 +199,7 @@ impl Certificate {
         let tbs_der = tbs
             .encode_to_slice(&mut tbs_buf)
             .map_err(|_| CertificateError::TooLarge)?;
-        let digest: [u8; 32] = sha2::Sha256::digest(tbs_der).into();
+        let digest = Sha256::digest(tbs_der);
         let mut sig = [0u8; 72];
         let sig_len = crate::crypto::sign_sha256(&key, &digest, &mut sig)
             .ok_or(CertificateError::BadPrivateKey)?;
@@ -225,10 +225,10 @@ impl Certificate {
         if der.len() > MAX_CERTIFICATE_LEN {
             return Err(CertificateError::TooLarge);
         }
-        let key = p256::ecdsa::SigningKey::from_slice(private_key)
-            .map_err(|_| CertificateError::BadPrivateKey)?;
+        let key =
+            P256SigningKey::from_slice(private_key).map_err(|_| CertificateError::BadPrivateKey)?;
         let peer = PeerKey::from_certificate(der)?;
-        if peer.ecdsa() != Some(key.verifying_key()) {
+        if peer.ecdsa().map(P256VerifyingKey::to_uncompressed) != Some(key.public_key()) {
             return Err(CertificateError::BadPrivateKey);
         }
         let mut buf = [0u8; MAX_CERTIFICATE_LEN];
@@ -258,10 +258,10 @@ impl Certificate {
     /// [`Certificate::from_der`] (as a browser persists an `RTCCertificate`). It is secret.
     #[must_use]
     pub fn private_key(&self) -> [u8; 32] {
-        self.key.to_bytes().into()
+        *self.key.to_bytes()
     }
 
-    pub(crate) fn signing_key(&self) -> &p256::ecdsa::SigningKey {
+    pub(crate) fn signing_key(&self) -> &P256SigningKey {
         &self.key
     }
 }
@@ -317,7 +317,7 @@ fn encode_validity(v: Validity, buf: &mut [u8; 64]) -> Result<&[u8], Certificate
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum PeerKey {
     /// id-ecPublicKey on prime256v1.
-    Ecdsa(p256::ecdsa::VerifyingKey),
+    Ecdsa(P256VerifyingKey),
     /// rsaEncryption.
     #[cfg(feature = "rsa")]
     Rsa(crate::rsa::PublicKey),
@@ -349,7 +349,7 @@ impl PeerKey {
         if curve != Some(OID_PRIME256V1) {
             return Err(CertificateError::UnsupportedKey);
         }
-        p256::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes)
+        P256VerifyingKey::from_sec1(key_bytes)
             .map(PeerKey::Ecdsa)
             .map_err(|_| CertificateError::UnsupportedKey)
     }
@@ -392,7 +392,7 @@ impl PeerKey {
     }
 
     /// The key if it is ECDSA P-256.
-    fn ecdsa(&self) -> Option<&p256::ecdsa::VerifyingKey> {
+    fn ecdsa(&self) -> Option<&P256VerifyingKey> {
         match self {
             PeerKey::Ecdsa(key) => Some(key),
             #[cfg(feature = "rsa")]
@@ -435,14 +435,9 @@ pub(crate) fn scheme_hash(scheme: SignatureScheme) -> Option<HashAlgorithm> {
 /// uncompressed SEC1 point `04 || x || y`; an RSA certificate is `UnsupportedKey` here.
 pub fn certificate_public_key(der: &[u8]) -> Result<[u8; 65], CertificateError> {
     let key = PeerKey::from_certificate(der)?;
-    let point = key
-        .ecdsa()
-        .ok_or(CertificateError::UnsupportedKey)?
-        .to_sec1_point(false);
-    point
-        .as_bytes()
-        .try_into()
-        .map_err(|_| CertificateError::UnsupportedKey)
+    key.ecdsa()
+        .map(P256VerifyingKey::to_uncompressed)
+        .ok_or(CertificateError::UnsupportedKey)
 }
 
 /// A hash function for certificate fingerprints (RFC 8122 §5).
@@ -507,9 +502,9 @@ impl Fingerprint {
         let mut digest = [0u8; 64];
         match algorithm {
             HashAlgorithm::Sha1 => digest[..20].copy_from_slice(&sha1::Sha1::digest(der)),
-            HashAlgorithm::Sha256 => digest[..32].copy_from_slice(&sha2::Sha256::digest(der)),
-            HashAlgorithm::Sha384 => digest[..48].copy_from_slice(&sha2::Sha384::digest(der)),
-            HashAlgorithm::Sha512 => digest.copy_from_slice(&sha2::Sha512::digest(der)),
+            HashAlgorithm::Sha256 => digest[..32].copy_from_slice(&Sha256::digest(der)),
+            HashAlgorithm::Sha384 => digest[..48].copy_from_slice(&Sha384::digest(der)),
+            HashAlgorithm::Sha512 => digest = Sha512::digest(der),
         }
         Fingerprint { algorithm, digest }
     }
@@ -646,12 +641,15 @@ mod tests {
         let mut rng = Drbg::from_seed(&[5; 32], b"cert");
         let cert = Certificate::generate(&mut rng, Validity::days_from(1_700_000_000, 30)).unwrap();
         let key = PeerKey::from_certificate(cert.der()).unwrap();
-        assert_eq!(key.ecdsa(), Some(cert.signing_key().verifying_key()));
+        assert_eq!(
+            key.ecdsa().map(P256VerifyingKey::to_uncompressed),
+            Some(cert.signing_key().public_key())
+        );
         // The self-signature verifies with the certificate's own key.
         let parsed = X509::from_der(cert.der()).unwrap();
         let mut tbs = [0u8; MAX_CERTIFICATE_LEN];
         let tbs = parsed.tbs.encode_to_slice(&mut tbs).unwrap();
-        let digest: [u8; 32] = sha2::Sha256::digest(tbs).into();
+        let digest = Sha256::digest(tbs);
         assert!(key.verify(
             SignatureScheme::ECDSA_SECP256R1_SHA256,
             &digest,
@@ -659,7 +657,7 @@ mod tests {
         ));
         assert_eq!(parsed.tbs.version, Some(2));
         // from_der accepts it back only with the matching key.
-        let sk: [u8; 32] = cert.signing_key().to_bytes().into();
+        let sk: [u8; 32] = *cert.signing_key().to_bytes();
         assert!(Certificate::from_der(cert.der(), &sk).is_ok());
         assert_eq!(
             Certificate::from_der(cert.der(), &[1; 32]).unwrap_err(),

@@ -8,13 +8,11 @@
 //!  master_secret --PRF("EXTRACTOR-dtls_srtp", client_random+server_random)--> SRTP keys
 //! ```
 
-use aes_gcm::aead::AeadInOut;
-use aes_gcm::{Aes128Gcm, Aes256Gcm, KeyInit};
-use chacha20poly1305::ChaCha20Poly1305;
-use hmac::{Hmac, Mac};
-use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
-use peerless_base::{Drbg, Writer};
-use sha2::{Digest, Sha256, Sha384};
+use peerless_base::Drbg;
+use peerless_crypto::{
+    Aes128Gcm, Aes256Gcm, ChaCha20Poly1305, HmacSha256, HmacSha384, P256SecretKey, P256SigningKey,
+    P256VerifyingKey, Sha256, Sha384, X25519SecretKey,
+};
 
 use crate::wire::{CipherSuite, NamedGroup};
 
@@ -37,35 +35,37 @@ impl PrfHash {
     }
 }
 
-fn p_hash<M: Mac + hmac::digest::KeyInit + Clone>(secret: &[u8], parts: &[&[u8]], out: &mut [u8]) {
-    // A(0) = seed; A(i) = HMAC(secret, A(i-1)); output = HMAC(secret, A(i) + seed) ...
-    let Ok(base) = <M as hmac::digest::KeyInit>::new_from_slice(secret) else {
-        return;
-    };
-    let mut a_mac = base.clone();
-    for p in parts {
-        a_mac.update(p);
-    }
-    let mut a = a_mac.finalize().into_bytes();
-    for chunk in out.chunks_mut(a.len()) {
-        let mut m = base.clone();
-        m.update(&a);
+/// P_hash (RFC 5246 §5) with one HMAC: A(0) = seed; A(i) = HMAC(secret, A(i-1)); output =
+/// HMAC(secret, A(1) + seed) + HMAC(secret, A(2) + seed) + ...
+macro_rules! p_hash {
+    ($mac:ty, $secret:expr, $parts:expr, $out:expr) => {{
+        let (secret, parts, out): (&[u8], &[&[u8]], &mut [u8]) = ($secret, $parts, $out);
+        let base = <$mac>::new(secret);
+        let mut a_mac = base.clone();
         for p in parts {
-            m.update(p);
+            a_mac.update(p);
         }
-        let mut block = m.finalize().into_bytes();
-        // `chunks_mut(a.len())`: a chunk is never longer than a block.
-        for (out, byte) in chunk.iter_mut().zip(block.iter()) {
-            *out = *byte;
+        let mut a = a_mac.finalize();
+        for chunk in out.chunks_mut(a.len()) {
+            let mut m = base.clone();
+            m.update(&a);
+            for p in parts {
+                m.update(p);
+            }
+            let mut block = m.finalize();
+            // `chunks_mut(a.len())`: a chunk is never longer than a block.
+            for (out, byte) in chunk.iter_mut().zip(block.iter()) {
+                *out = *byte;
+            }
+            zeroize::Zeroize::zeroize(&mut block[..]);
+            let mut next = base.clone();
+            next.update(&a);
+            zeroize::Zeroize::zeroize(&mut a[..]);
+            a = next.finalize();
         }
-        zeroize::Zeroize::zeroize(&mut block[..]);
-        let mut next = base.clone();
-        next.update(&a);
+        // A(i) and each block are key material (master secret, key block, SRTP keys).
         zeroize::Zeroize::zeroize(&mut a[..]);
-        a = next.finalize().into_bytes();
-    }
-    // A(i) and each block are key material (master secret, key block, SRTP keys).
-    zeroize::Zeroize::zeroize(&mut a[..]);
+    }};
 }
 
 /// TLS 1.2 PRF(secret, label, seed) with the suite's hash, written to `out`.
@@ -75,8 +75,8 @@ pub(crate) fn prf(hash: PrfHash, secret: &[u8], label: &[u8], seed: &[&[u8]], ou
         *slot = s;
     }
     match hash {
-        PrfHash::Sha256 => p_hash::<Hmac<Sha256>>(secret, &parts, out),
-        PrfHash::Sha384 => p_hash::<Hmac<Sha384>>(secret, &parts, out),
+        PrfHash::Sha256 => p_hash!(HmacSha256, secret, &parts, out),
+        PrfHash::Sha384 => p_hash!(HmacSha384, secret, &parts, out),
     }
 }
 
@@ -106,14 +106,14 @@ impl Transcript {
                 &out[..32]
             }
             PrfHash::Sha384 => {
-                out.copy_from_slice(&self.sha384.clone().finalize());
+                *out = self.sha384.clone().finalize();
                 out
             }
         }
     }
     /// SHA-256 of the transcript so far (what ecdsa_secp256r1_sha256 signs).
     pub(crate) fn sha256(&self) -> [u8; 32] {
-        self.sha256.clone().finalize().into()
+        self.sha256.clone().finalize()
     }
 }
 
@@ -170,17 +170,17 @@ impl RecordCipher {
         match suite {
             CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256
             | CipherSuite::ECDHE_RSA_AES_128_GCM_SHA256 => Some(RecordCipher::Aes128Gcm(
-                Aes128Gcm::new_from_slice(key).ok()?,
+                Aes128Gcm::from_slice(key).ok()?,
                 iv.try_into().ok()?,
             )),
             CipherSuite::ECDHE_ECDSA_AES_256_GCM_SHA384
             | CipherSuite::ECDHE_RSA_AES_256_GCM_SHA384 => Some(RecordCipher::Aes256Gcm(
-                Aes256Gcm::new_from_slice(key).ok()?,
+                Aes256Gcm::from_slice(key).ok()?,
                 iv.try_into().ok()?,
             )),
             CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256
             | CipherSuite::ECDHE_RSA_CHACHA20_POLY1305_SHA256 => Some(RecordCipher::ChaCha(
-                ChaCha20Poly1305::new_from_slice(key).ok()?,
+                ChaCha20Poly1305::from_slice(key).ok()?,
                 iv.try_into().ok()?,
             )),
             _ => None,
@@ -239,16 +239,11 @@ impl RecordCipher {
             .ok_or(BadRecordMac)?
             .split_at_mut(plain_len);
         let tag = match self {
-            RecordCipher::Aes128Gcm(c, _) => c
-                .encrypt_inout_detached(&nonce.into(), &aad, body.into())
-                .map_err(|_| BadRecordMac)?,
-            RecordCipher::Aes256Gcm(c, _) => c
-                .encrypt_inout_detached(&nonce.into(), &aad, body.into())
-                .map_err(|_| BadRecordMac)?,
-            RecordCipher::ChaCha(c, _) => c
-                .encrypt_inout_detached(&nonce.into(), &aad, body.into())
-                .map_err(|_| BadRecordMac)?,
-        };
+            RecordCipher::Aes128Gcm(c, _) => c.seal_in_place_detached(&nonce, &aad, body),
+            RecordCipher::Aes256Gcm(c, _) => c.seal_in_place_detached(&nonce, &aad, body),
+            RecordCipher::ChaCha(c, _) => c.seal_in_place_detached(&nonce, &aad, body),
+        }
+        .map_err(|_| BadRecordMac)?;
         tag_out.copy_from_slice(&tag);
         Ok(())
     }
@@ -277,15 +272,9 @@ impl RecordCipher {
             .split_at_mut(plain_len);
         let tag: [u8; TAG_LEN] = (&*tag).try_into().map_err(|_| BadRecordMac)?;
         let ok = match self {
-            RecordCipher::Aes128Gcm(c, _) => {
-                c.decrypt_inout_detached(&nonce.into(), &aad, body.into(), &tag.into())
-            }
-            RecordCipher::Aes256Gcm(c, _) => {
-                c.decrypt_inout_detached(&nonce.into(), &aad, body.into(), &tag.into())
-            }
-            RecordCipher::ChaCha(c, _) => {
-                c.decrypt_inout_detached(&nonce.into(), &aad, body.into(), &tag.into())
-            }
+            RecordCipher::Aes128Gcm(c, _) => c.open_in_place_detached(&nonce, &aad, body, &tag),
+            RecordCipher::Aes256Gcm(c, _) => c.open_in_place_detached(&nonce, &aad, body, &tag),
+            RecordCipher::ChaCha(c, _) => c.open_in_place_detached(&nonce, &aad, body, &tag),
         };
         ok.map_err(|_| BadRecordMac)?;
         Ok(explicit..explicit + plain_len)
@@ -302,7 +291,6 @@ impl RecordCipher {
         fragment: &[u8],
         out: &mut [u8],
     ) -> Result<(), BadRecordMac> {
-        use aes_gcm::aead::inout::InOutBuf;
         let explicit = self.explicit_nonce_len();
         let plain_len = fragment
             .len()
@@ -326,17 +314,10 @@ impl RecordCipher {
             .ok_or(BadRecordMac)?
             .try_into()
             .map_err(|_| BadRecordMac)?;
-        let buf = InOutBuf::new(body, out).map_err(|_| BadRecordMac)?;
         let ok = match self {
-            RecordCipher::Aes128Gcm(c, _) => {
-                c.decrypt_inout_detached(&nonce.into(), &aad, buf, &tag.into())
-            }
-            RecordCipher::Aes256Gcm(c, _) => {
-                c.decrypt_inout_detached(&nonce.into(), &aad, buf, &tag.into())
-            }
-            RecordCipher::ChaCha(c, _) => {
-                c.decrypt_inout_detached(&nonce.into(), &aad, buf, &tag.into())
-            }
+            RecordCipher::Aes128Gcm(c, _) => c.open_detached_into(&nonce, &aad, body, &tag, out),
+            RecordCipher::Aes256Gcm(c, _) => c.open_detached_into(&nonce, &aad, body, &tag, out),
+            RecordCipher::ChaCha(c, _) => c.open_detached_into(&nonce, &aad, body, &tag, out),
         };
         ok.map_err(|_| BadRecordMac)
     }
@@ -352,19 +333,11 @@ fn aad(header: &[u8; 13], plain_len: usize) -> [u8; 13] {
 }
 
 /// Our ephemeral ECDHE key for one handshake.
+/// Our ephemeral ECDHE key, for the group the handshake chose; each key wipes itself.
 #[derive(Clone)]
 pub(crate) enum KeyShare {
-    P256(p256::SecretKey),
-    X25519([u8; 32]),
-}
-
-impl Drop for KeyShare {
-    fn drop(&mut self) {
-        // p256::SecretKey wipes itself; the x25519 scalar is a plain array.
-        if let KeyShare::X25519(k) = self {
-            zeroize::Zeroize::zeroize(k);
-        }
-    }
+    P256(P256SecretKey),
+    X25519(X25519SecretKey),
 }
 
 impl core::fmt::Debug for KeyShare {
@@ -373,156 +346,70 @@ impl core::fmt::Debug for KeyShare {
     }
 }
 
-/// Largest encoded public key: an uncompressed P-256 point.
 pub(crate) const MAX_PUBLIC_LEN: usize = 65;
 
 impl KeyShare {
     pub(crate) fn generate(group: NamedGroup, rng: &mut Drbg) -> Option<Self> {
         match group {
-            NamedGroup::SECP256R1 => Some(KeyShare::P256(
-                <p256::SecretKey as p256::elliptic_curve::Generate>::generate_from_rng(rng),
-            )),
-            NamedGroup::X25519 => {
-                let mut k = [0u8; 32];
-                rng.fill(&mut k);
-                Some(KeyShare::X25519(k))
-            }
+            NamedGroup::SECP256R1 => Some(KeyShare::P256(P256SecretKey::generate(rng))),
+            NamedGroup::X25519 => Some(KeyShare::X25519(X25519SecretKey::generate(rng))),
             _ => None,
         }
     }
 
-    /// Writes our public key; returns its length.
     pub(crate) fn public(&self, out: &mut [u8; MAX_PUBLIC_LEN]) -> usize {
         match self {
             KeyShare::P256(sk) => {
-                use p256::elliptic_curve::sec1::ToSec1Point;
-                let point = sk.public_key().to_sec1_point(false);
-                let bytes = point.as_bytes();
-                let n = bytes.len().min(MAX_PUBLIC_LEN);
-                for (o, b) in out.iter_mut().zip(bytes) {
-                    *o = *b;
-                }
-                n
+                *out = sk.public_key();
+                MAX_PUBLIC_LEN
             }
             KeyShare::X25519(k) => {
-                out[..32].copy_from_slice(&x25519_dalek::x25519(
-                    *k,
-                    x25519_dalek::X25519_BASEPOINT_BYTES,
-                ));
+                out[..32].copy_from_slice(&k.public_key());
                 32
             }
         }
     }
 
-    /// The shared secret with the peer's public key (the pre-master secret), or `None` for
-    /// a malformed or low-order peer key.
+    /// ECDH with the peer's share; `None` for a point off the curve or an all-zero X25519
+    /// result (a small-order point).
     pub(crate) fn agree(&self, peer: &[u8], out: &mut [u8; 32]) -> Option<()> {
-        match self {
-            KeyShare::P256(sk) => {
-                let pk = p256::PublicKey::from_sec1_bytes(peer).ok()?;
-                let shared = p256::ecdh::diffie_hellman(sk.to_nonzero_scalar(), pk.as_affine());
-                out.copy_from_slice(shared.raw_secret_bytes());
-                Some(())
-            }
-            KeyShare::X25519(k) => {
-                let peer: [u8; 32] = peer.try_into().ok()?;
-                let mut s = x25519_dalek::x25519(*k, peer);
-                // RFC 8422 §5.11: an all-zero result means a low-order point; abort.
-                if s.iter().all(|&b| b == 0) {
-                    return None;
-                }
-                out.copy_from_slice(&s);
-                zeroize::Zeroize::zeroize(&mut s);
-                Some(())
-            }
+        let shared = match self {
+            KeyShare::P256(sk) => sk.diffie_hellman(peer),
+            KeyShare::X25519(k) => k.diffie_hellman(peer),
         }
+        .ok()?;
+        out.copy_from_slice(shared.as_bytes());
+        Some(())
     }
 }
 
-/// Signs a SHA-256 prehash with ECDSA P-256 (RFC 6979 deterministic nonces) and writes the
-/// DER `ECDSA-Sig-Value`; returns its length.
+/// Signs a SHA-256 digest with our certificate's key (RFC 6979 nonces in every build),
+/// DER-encoded into `out`.
 pub(crate) fn sign_sha256(
-    key: &p256::ecdsa::SigningKey,
+    key: &P256SigningKey,
     prehash: &[u8; 32],
     out: &mut [u8; 72],
 ) -> Option<usize> {
-    let sig: p256::ecdsa::Signature = key.sign_prehash(prehash).ok()?;
-    let (r, s) = sig.split_bytes();
-    der_signature(&r, &s, out)
+    let sig = key.sign_prehash(prehash).ok()?;
+    Some(der_signature(&sig, out))
 }
 
-/// Verifies a DER ECDSA P-256 signature over a SHA-256 prehash.
-pub(crate) fn verify_sha256(
-    key: &p256::ecdsa::VerifyingKey,
-    prehash: &[u8; 32],
-    der: &[u8],
-) -> bool {
+/// Whether the DER signature `der` signs the SHA-256 digest `prehash` under `key`.
+pub(crate) fn verify_sha256(key: &P256VerifyingKey, prehash: &[u8; 32], der: &[u8]) -> bool {
     let Some(sig) = parse_der_signature(der) else {
         return false;
     };
-    key.verify_prehash(prehash, &sig).is_ok()
+    key.verify_prehash(prehash, &sig)
 }
 
-fn der_integer(v: &[u8], w: &mut Writer<'_>) {
-    // Minimal form: no leading zero bytes, then one zero if the top bit is set (positive).
-    let mut v = v;
-    while let [0, rest @ ..] = v {
-        if rest.is_empty() {
-            break;
-        }
-        v = rest;
-    }
-    let pad = v.first().is_some_and(|b| b & 0x80 != 0);
-    w.u8(0x02);
-    w.u8((v.len() + usize::from(pad)) as u8);
-    if pad {
-        w.u8(0);
-    }
-    w.bytes(v);
+/// `r ‖ s` as the DER ECDSA-Sig-Value TLS carries.
+pub(crate) fn der_signature(sig: &[u8; 64], out: &mut [u8; 72]) -> usize {
+    peerless_crypto::der::encode(sig, out)
 }
 
-/// DER `SEQUENCE { INTEGER r, INTEGER s }` of two 32-byte scalars (at most 72 bytes); its
-/// length, or `None` for scalars longer than 32 bytes.
-pub(crate) fn der_signature(r: &[u8], s: &[u8], out: &mut [u8; 72]) -> Option<usize> {
-    let mut w = Writer::new(out);
-    w.u8(0x30);
-    w.u8(0); // the SEQUENCE length, patched below
-    der_integer(r, &mut w);
-    der_integer(s, &mut w);
-    let body = w.position().checked_sub(2)?;
-    w.patch(1, &[u8::try_from(body).ok()?]);
-    w.finish().ok()
-}
-
-/// Parses a DER ECDSA-Sig-Value strictly enough for P-256 (short lengths only).
-pub(crate) fn parse_der_signature(der: &[u8]) -> Option<p256::ecdsa::Signature> {
-    let mut r = peerless_base::Reader::new(der);
-    if r.u8().ok()? != 0x30 {
-        return None;
-    }
-    let len = usize::from(r.u8().ok()?);
-    let mut seq = r.sub(len).ok()?;
-    r.finish().ok()?;
-    let mut int = || -> Option<[u8; 32]> {
-        if seq.u8().ok()? != 0x02 {
-            return None;
-        }
-        let n = usize::from(seq.u8().ok()?);
-        let mut v = seq.take(n).ok()?;
-        while v.len() > 32 && v.first() == Some(&0) {
-            v = v.get(1..)?;
-        }
-        if v.len() > 32 || v.is_empty() {
-            return None;
-        }
-        let mut out = [0u8; 32];
-        out.get_mut(32 - v.len()..)?.copy_from_slice(v);
-        Some(out)
-    };
-    let rb = int()?;
-    let sb = int()?;
-    seq.finish().ok()?;
-    p256::ecdsa::Signature::from_scalars(rb, sb).ok()
+/// A DER ECDSA-Sig-Value as `r ‖ s`, or `None` when it is not one.
+pub(crate) fn parse_der_signature(der: &[u8]) -> Option<[u8; 64]> {
+    peerless_crypto::der::decode(der)
 }
 
 #[cfg(test)]
@@ -569,14 +456,14 @@ mod tests {
 
     #[test]
     fn der_signature_round_trip() {
-        let r = [0x80u8; 32];
-        let mut s = [0u8; 32];
-        s[31] = 7;
+        let mut rs = [0u8; 64];
+        rs[..32].fill(0x80);
+        rs[63] = 7;
         let mut out = [0u8; 72];
-        let n = der_signature(&r, &s, &mut out).unwrap();
+        let n = der_signature(&rs, &mut out);
         assert_eq!(&out[..6], &[0x30, (n - 2) as u8, 0x02, 33, 0x00, 0x80]);
         let sig = parse_der_signature(&out[..n]).unwrap();
-        assert_eq!(sig.split_bytes().0.as_slice(), &r);
+        assert_eq!(sig, rs);
         assert!(parse_der_signature(&out[..n - 1]).is_none());
     }
 

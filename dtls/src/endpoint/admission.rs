@@ -3,9 +3,7 @@
 //! fragments may take a reassembly slot at each step; and what handshake records after the
 //! handshake may do (a retransmitted Finished, a renegotiation we decline).
 
-use hmac::{Hmac, KeyInit, Mac};
 use peerless_base::ct_eq;
-use sha2::Sha256;
 use zeroize::Zeroize;
 
 use super::{Core, Role, State};
@@ -13,7 +11,7 @@ use crate::wire::{
     ALERT_WARNING, AlertDescription, ClientHello, ExtensionType, HandshakeFragment, HandshakeType,
 };
 
-type HmacSha256 = Hmac<Sha256>;
+use peerless_crypto::HmacSha256;
 
 impl Core {
     /// The HelloVerifyRequest cookie for `ch` under `secret`: HMAC-SHA-256 over every
@@ -26,9 +24,7 @@ impl Core {
     /// cookie included, so it may change between the two ClientHellos.
     pub(super) fn cookie_for(ch: &ClientHello<'_>, secret: &[u8; 32]) -> [u8; 20] {
         let mut out = [0u8; 20];
-        let Ok(mut mac) = <HmacSha256 as KeyInit>::new_from_slice(secret) else {
-            return out;
-        };
+        let mut mac = HmacSha256::new(secret);
         mac.update(&ch.version().0.to_be_bytes());
         mac.update(ch.random());
         mac.update(&[ch.session_id().len() as u8]);
@@ -47,7 +43,7 @@ impl Core {
             }
         }
         // The cookie is the HMAC truncated to its first 20 bytes.
-        for (o, b) in out.iter_mut().zip(mac.finalize().into_bytes()) {
+        for (o, b) in out.iter_mut().zip(mac.finalize()) {
             *o = b;
         }
         out

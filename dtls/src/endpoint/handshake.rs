@@ -34,7 +34,7 @@
 //! methods build our next flight into the flight buffer (and the transcript).
 
 use peerless_base::{BufferTooSmall, Instant, Writer, ct_eq, debug, trace, warn};
-use sha2::{Digest, Sha256};
+use peerless_crypto::{Sha256, Sha384};
 use zeroize::Zeroize;
 
 use super::buffers::{Entry, EntryKind, Flight};
@@ -573,9 +573,9 @@ impl Core {
                 d
             }
             Some(HashAlgorithm::Sha384) => {
-                let mut h = sha2::Sha384::new();
+                let mut h = Sha384::new();
                 parts.iter().for_each(|p| h.update(p));
-                digest.copy_from_slice(&h.finalize());
+                digest = h.finalize();
                 digest.as_mut_slice()
             }
             _ => return Err(AlertDescription::ILLEGAL_PARAMETER),
@@ -937,10 +937,10 @@ impl Core {
         }
         let params = pw.written();
         let mut h = Sha256::new();
-        h.update(self.client_random);
-        h.update(self.server_random);
+        h.update(&self.client_random);
+        h.update(&self.server_random);
         h.update(params);
-        let digest: [u8; 32] = h.finalize().into();
+        let digest: [u8; 32] = h.finalize();
         let mut sig = [0u8; 72];
         let sig_len = crypto::sign_sha256(self.config.certificate.signing_key(), &digest, &mut sig)
             .ok_or(AlertDescription::INTERNAL_ERROR)?;

@@ -266,8 +266,8 @@ impl<const RX: usize, const TX: usize> defmt::Format for Endpoint<RX, TX> {
 
 impl Drop for Core {
     fn drop(&mut self) {
-        // The record keys are wiped by the ciphers themselves (the `zeroize` features of
-        // aes-gcm and chacha20poly1305), the key share by `KeyShare`.
+        // The record keys are wiped by the ciphers themselves and the key share by its key
+        // (peerless-crypto's types wipe on drop).
         self.pre_master.zeroize();
         self.master_secret.zeroize();
         self.cookie_secret.zeroize();

@@ -62,7 +62,6 @@ proptest! {
     }
 }
 
-
 /// Every single-bit change anywhere in an application data record (header, explicit nonce,
 /// ciphertext, tag: every byte, every bit) is refused and counted, never delivered and never
 /// ends the association; the untouched record is then delivered once, so the refusals left the
@@ -75,9 +74,20 @@ fn every_bit_flip_of_a_record_is_refused() {
     let message = b"a message long enough to mutate anywhere in it, header included";
     pair.client.send(message).unwrap();
     let mut buf = [0u8; 1500];
-    let record = pair.client.poll_transmit(&mut buf).unwrap().unwrap().to_vec();
-    assert!(record.len() > 13 + message.len(), "one whole record: {} bytes", record.len());
-    let drops = |s: Stats| s.dropped_malformed + s.dropped_decrypt + s.dropped_replayed + s.dropped_unexpected;
+    let record = pair
+        .client
+        .poll_transmit(&mut buf)
+        .unwrap()
+        .unwrap()
+        .to_vec();
+    assert!(
+        record.len() > 13 + message.len(),
+        "one whole record: {} bytes",
+        record.len()
+    );
+    let drops = |s: Stats| {
+        s.dropped_malformed + s.dropped_decrypt + s.dropped_replayed + s.dropped_unexpected
+    };
     let mut flips = 0u64;
     for byte in 0..record.len() {
         for bit in 0..8 {
@@ -87,10 +97,23 @@ fn every_bit_flip_of_a_record_is_refused() {
             pair.server.handle_packet(pair.now, &mut d);
             pair.pump();
             let after = pair.server.stats();
-            assert!(pair.server_data.is_empty(), "byte {byte} bit {bit}: delivered");
-            assert!(pair.server_closed.is_none(), "byte {byte} bit {bit}: closed {:?}", pair.server_closed);
-            assert_eq!(after.app_records_received, before.app_records_received, "byte {byte} bit {bit}");
-            assert!(drops(after) > drops(before), "byte {byte} bit {bit}: not counted as dropped");
+            assert!(
+                pair.server_data.is_empty(),
+                "byte {byte} bit {bit}: delivered"
+            );
+            assert!(
+                pair.server_closed.is_none(),
+                "byte {byte} bit {bit}: closed {:?}",
+                pair.server_closed
+            );
+            assert_eq!(
+                after.app_records_received, before.app_records_received,
+                "byte {byte} bit {bit}"
+            );
+            assert!(
+                drops(after) > drops(before),
+                "byte {byte} bit {bit}: not counted as dropped"
+            );
             flips += 1;
         }
     }

@@ -12,13 +12,24 @@ for host in echo tokio_echo; do
 dir=$(mktemp -d)
 in_netns sh -c '
     bin=$1 dir=$2
-    "$bin/cli" offer --offer-out "$dir/offer" --answer-in "$dir/answer" --count 20 \
+    timeout 60 "$bin/cli" offer --offer-out "$dir/offer" --answer-in "$dir/answer" --count 20 \
         --duration 30 --summary "$dir/summary.json" & cli=$!
-    while [ ! -s "$dir/offer" ]; do sleep 0.1; done
+    # Every wait is bounded: 20 s for the offer (the CLI writes it at once), 20 s for the
+    # answer; a host that never answers fails the run instead of hanging CI.
+    i=0
+    while [ ! -s "$dir/offer" ]; do
+        i=$((i + 1)); [ $i -le 200 ] || { echo "no offer from the CLI in 20 s"; kill $cli; exit 1; }
+        sleep 0.1
+    done
     sleep 0.2
     timeout 40 "$bin/$3" < "$dir/offer" > "$dir/answer.tmp" & echo=$!
     # The CLI reads the answer once it stops changing; hand it over whole.
-    while ! grep -q "^a=end-of-candidates" "$dir/answer.tmp" 2>/dev/null; do sleep 0.05; done
+    i=0
+    while ! grep -q "^a=end-of-candidates" "$dir/answer.tmp" 2>/dev/null; do
+        i=$((i + 1))
+        [ $i -le 400 ] || { echo "no complete answer from $3 in 20 s"; kill $cli $echo 2>/dev/null; exit 1; }
+        sleep 0.05
+    done
     mv "$dir/answer.tmp" "$dir/answer"
     wait $cli; status=$?
     kill $echo 2>/dev/null

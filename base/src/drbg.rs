@@ -36,6 +36,9 @@ const MAX_BYTES_PER_REQUEST: usize = 1 << 16;
 /// let rng = peerless_base::Drbg::from_seed(&[0; 32], b"x");
 /// let copy = rng.clone(); // a Drbg cannot be cloned
 /// ```
+// Only under cargo-fuzz's `--cfg fuzzing`, where each input starts from a cloned, prepared
+// machine and no two clones ever talk to a real peer.
+#[cfg_attr(fuzzing, derive(Clone))]
 pub struct Drbg {
     key: [u8; OUT_LEN],
     value: [u8; OUT_LEN],

@@ -232,6 +232,7 @@ pub(crate) enum StoreError {
 }
 
 /// The reassembly store: `N` records over the user's byte area.
+#[cfg_attr(fuzzing, derive(Clone))]
 #[derive(Debug)]
 pub(crate) struct Reassembly<S, const N: usize> {
     area: S,

@@ -149,6 +149,7 @@ pub(crate) struct Outgoing<'d> {
 
 /// The queue over the user's area.
 #[derive(Debug)]
+#[cfg_attr(fuzzing, derive(Clone))]
 pub(crate) struct SendQueue<S> {
     buf: S,
     head: usize,

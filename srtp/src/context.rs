@@ -399,6 +399,7 @@ impl Tombstone {
 ///     peerless_srtp::Profile::AeadAes128Gcm, &[0; 16], &[0; 12], Default::default()).unwrap();
 /// let copy = ctx.clone(); // a Context cannot be cloned
 /// ```
+#[cfg_attr(fuzzing, derive(Clone))]
 pub struct Context<const SSRCS: usize = 8, const WINDOW_WORDS: usize = 2> {
     profile: Profile,
     config: Config,

@@ -31,6 +31,7 @@ pub(super) struct Slot {
 }
 
 #[derive(Debug)]
+#[cfg_attr(fuzzing, derive(Clone))]
 pub(super) struct Reassembly<const N: usize> {
     pub(super) buf: [u8; N],
     pub(super) top: usize,
@@ -188,6 +189,7 @@ pub(super) struct Entry {
 }
 
 #[derive(Debug)]
+#[cfg_attr(fuzzing, derive(Clone))]
 pub(super) struct Flight<const N: usize> {
     pub(super) buf: [u8; N],
     pub(super) len: usize,
@@ -263,6 +265,7 @@ impl<const N: usize> Flight<N> {
 pub(super) const STASH: usize = 512;
 
 #[derive(Debug)]
+#[cfg_attr(fuzzing, derive(Clone))]
 pub(super) struct Stash {
     pub(super) buf: [u8; STASH],
     pub(super) len: usize,

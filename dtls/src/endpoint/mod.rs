@@ -110,6 +110,7 @@ const MAX_FINAL_FLIGHT_RESENDS: u8 = 8;
 
 /// Everything but the large buffers, so a message borrowed from the reassembly buffer can be
 /// processed while the rest of the state changes.
+#[cfg_attr(fuzzing, derive(Clone))]
 struct Core {
     config: Config,
     role: Role,
@@ -288,6 +289,8 @@ impl Drop for Core {
 ///
 /// After every `handle_packet`, `handle_timeout` or command, call `poll_transmit` until it
 /// returns `Ok(None)` and `poll_event` until `None`, then arm a timer at `poll_timeout()`.
+// Fuzzing only: a cloned endpoint would reuse its keys' nonces and sequence numbers.
+#[cfg_attr(fuzzing, derive(Clone))]
 pub struct Endpoint<const RX: usize = 4096, const TX: usize = 4096> {
     core: Core,
     rx: Reassembly<RX>,

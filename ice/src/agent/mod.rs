@@ -79,6 +79,7 @@ const GATHER_QUEUE: usize = 8;
 ///
 /// The drain rule: after any `handle_*` call or command, drain [`Agent::poll_transmit`] and
 /// [`Agent::poll_event`] until both return `None`, then wake at [`Agent::poll_timeout`].
+#[cfg_attr(fuzzing, derive(Clone))]
 pub struct Agent<
     const CANDIDATES: usize = 8,
     const PAIRS: usize = 32,

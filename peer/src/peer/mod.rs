@@ -163,6 +163,9 @@ const DTLS_OVERHEAD: usize = 48;
 ///
 /// After every `handle_packet`, `handle_timeout` or command, call `poll_transmit` until it
 /// returns `Ok(None)` and `poll_event` until `None`, then arm a timer at `poll_timeout()`.
+// Fuzzing only (cargo-fuzz's `--cfg fuzzing`): each input starts from a cloned connected Peer;
+// a clone in a product would reuse its DTLS and SRTP nonces.
+#[cfg_attr(fuzzing, derive(Clone))]
 pub struct Peer<
     S = &'static mut [u8],
     const CHUNKS: usize = 256,

@@ -34,6 +34,7 @@ pub(super) enum DtlsState {
     reason = "no allocator to box into: the running transport lives inline, and the stash \
               before it shares its space"
 )]
+#[cfg_attr(fuzzing, derive(Clone))]
 pub(super) enum Transport<S, const CHUNKS: usize, const CHANNELS: usize, const DTLS: usize> {
     /// No answer applied yet, so no DTLS role: the SCTP areas wait to be lent to the
     /// association, DTLS that arrives waits in the stash (a browser answering our offer sends
@@ -51,6 +52,7 @@ pub(super) enum Transport<S, const CHUNKS: usize, const CHANNELS: usize, const D
 }
 
 /// The running transport.
+#[cfg_attr(fuzzing, derive(Clone))]
 pub(super) struct Running<S, const CHUNKS: usize, const CHANNELS: usize, const DTLS: usize> {
     pub(super) dtls: dtls::Endpoint<DTLS, DTLS>,
     /// Never `New`: a running transport has a role.
@@ -96,6 +98,7 @@ impl<S: Area, const CHUNKS: usize, const CHANNELS: usize, const DTLS: usize>
 }
 
 /// DTLS datagrams that arrived before we knew our DTLS role.
+#[cfg_attr(fuzzing, derive(Clone))]
 pub(super) struct EarlyStash<const N: usize> {
     bytes: [u8; N],
     used: usize,
@@ -134,6 +137,7 @@ impl<const N: usize> EarlyStash<N> {
 }
 
 /// The SRTP contexts made from the DTLS-SRTP keys: what we send and what we receive.
+#[cfg_attr(fuzzing, derive(Clone))]
 pub struct SrtpContexts {
     /// Protects what we send.
     pub outbound: srtp::Context,

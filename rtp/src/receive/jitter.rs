@@ -360,6 +360,7 @@ impl Slot {
 /// assert_eq!((frame.data, frame.first_sequence), (&payload[..], 7 + (1 << 16)));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[cfg_attr(fuzzing, derive(Clone))]
 pub struct JitterBuffer<A, D> {
     config: Config,
     depacketizer: D,

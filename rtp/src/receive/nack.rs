@@ -75,6 +75,7 @@ struct Missing {
 /// The NACK machine for one SSRC, tracking up to `N` missing sequence numbers.
 #[derive(Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(fuzzing, derive(Clone))]
 pub struct NackRequests<const N: usize> {
     config: NackConfig,
     rtt: Duration,

@@ -112,6 +112,7 @@ struct Arrival {
 /// Transport-wide feedback for one transport, remembering up to `N` arrivals.
 #[derive(Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(fuzzing, derive(Clone))]
 pub struct TwccFeedback<const N: usize> {
     config: TwccConfig,
     arrivals: [Arrival; N],

@@ -272,6 +272,7 @@ const PADDING_CANDIDATES: u16 = 16;
 /// assert_eq!(rtx.packet, [0x80, 97, 0, 100, 0, 0, 0x03, 0xe8, 0, 0, 0x56, 0x78, 0, 7, b'a', b'b', b'c']);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[cfg_attr(fuzzing, derive(Clone))]
 pub struct SendHistory<A, const PENDING: usize = 64> {
     config: HistoryConfig,
     area: A,

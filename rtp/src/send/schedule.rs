@@ -198,6 +198,7 @@ pub struct Written {
 
 /// The RTCP schedule of one participant (all its SSRCs report in one compound).
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(fuzzing, derive(Clone))]
 pub struct RtcpSchedule {
     config: ScheduleConfig,
     rng: Drbg,

@@ -182,6 +182,7 @@ struct Pending {
 /// }
 /// assert_eq!(got.as_deref(), Some(&b"hello"[..]));
 /// ```
+#[cfg_attr(fuzzing, derive(Clone))]
 pub struct Association<S = &'static mut [u8], const CHUNKS: usize = 256, const CHANNELS: usize = 32>
 {
     config: Config,

@@ -60,6 +60,7 @@ pub(in crate::peer) fn arrivals() -> TwccFeedback<ARRIVALS> {
 const MEDIA_ACTIVE: core::time::Duration = core::time::Duration::from_secs(1);
 
 /// The estimator, the pacing budget and the transport-wide send record.
+#[cfg_attr(fuzzing, derive(Clone))]
 pub(in crate::peer) struct Congestion<const TRANSCEIVERS: usize> {
     estimator: Estimator,
     pub(in crate::peer) budget: PacingBudget,

@@ -45,6 +45,7 @@ enum Step {
 }
 
 /// The DTMF state of one audio transceiver.
+#[cfg_attr(fuzzing, derive(Clone))]
 pub(in crate::peer) struct Dtmf {
     tones: Text<MAX_TONES>,
     /// Where the next tone is in `tones`.

@@ -242,6 +242,7 @@ pub struct MediaStats {
 }
 
 /// One lent area, waiting in the pool or lent to a stream.
+#[cfg_attr(fuzzing, derive(Clone))]
 pub(super) struct LentArea<S> {
     pub(super) kind: MediaKind,
     pub(super) use_: AreaUse,
@@ -249,6 +250,7 @@ pub(super) struct LentArea<S> {
 }
 
 /// A transceiver's slot.
+#[cfg_attr(fuzzing, derive(Clone))]
 pub(super) struct Transceiver<S> {
     pub(super) kind: MediaKind,
     /// Empty until the transceiver is associated with a media section (RFC 8829 §5.10).
@@ -375,6 +377,7 @@ impl<S> Transceiver<S> {
 }
 
 /// The media half of the Peer.
+#[cfg_attr(fuzzing, derive(Clone))]
 pub(super) struct Media<S, const TRANSCEIVERS: usize> {
     pub(super) transceivers: [Option<Transceiver<S>>; TRANSCEIVERS],
     /// Incoming streams (one per remote SSRC; a simulcast transceiver has one per layer).

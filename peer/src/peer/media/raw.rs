@@ -14,6 +14,7 @@ use super::Area;
 /// Bytes of the length prefix.
 const PREFIX: usize = 2;
 
+#[cfg_attr(fuzzing, derive(Clone))]
 pub(in crate::peer) struct PacketRing<S> {
     area: S,
     read: usize,

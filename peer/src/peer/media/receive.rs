@@ -45,6 +45,7 @@ pub(in crate::peer) struct FrameMeta {
     pub(in crate::peer) contiguous: bool,
 }
 
+#[cfg_attr(fuzzing, derive(Clone))]
 pub(in crate::peer) struct ReceiveStream<S> {
     pub(in crate::peer) transceiver: usize,
     pub(in crate::peer) kind: MediaKind,

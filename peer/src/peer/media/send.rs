@@ -26,6 +26,7 @@ const VIDEO_PACKET_GUESS: usize = 1100;
 /// Room for one packet's header with extensions.
 const MAX_HEADER: usize = 12 + 4 + 40;
 
+#[cfg_attr(fuzzing, derive(Clone))]
 pub(in crate::peer) struct SendStream<S> {
     ssrc: u32,
     rtx_ssrc: u32,

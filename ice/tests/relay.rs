@@ -566,8 +566,16 @@ fn allocated_agent() -> (Agent, SocketAddr, SocketAddr) {
     (a, server, base)
 }
 
+/// The property tests' case count: `PROPTEST_CASES` when set (CI raises it), else `default`.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(cases(64)))]
 
     /// Whatever a TURN server (or someone spoofing it) sends: ChannelData-shaped, Data
     /// indication-shaped or noise, it is dropped or unwrapped within bounds, never a panic.

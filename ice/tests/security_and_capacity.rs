@@ -571,9 +571,10 @@ fn local_candidates_are_reported_with_our_ufrag() {
     assert_eq!(cands[0].priority >> 24, 126);
 }
 
-/// `PEERLESS_PROPTEST_CASES` for a longer run (default 512).
+/// `PROPTEST_CASES` (or the older `PEERLESS_PROPTEST_CASES`) for a longer run (default 512).
 fn cases() -> u32 {
-    std::env::var("PEERLESS_PROPTEST_CASES")
+    std::env::var("PROPTEST_CASES")
+        .or_else(|_| std::env::var("PEERLESS_PROPTEST_CASES"))
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(512)

@@ -498,8 +498,16 @@ fn values() -> impl Strategy<Value = Values> {
         )
 }
 
+/// The property tests' case count: `PROPTEST_CASES` when set (CI raises it), else `default`.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig::with_cases(cases(256)))]
 
     /// Every value written through the writer and a header reads back the same, with any
     /// distinct ids (one- or two-byte form as the ids and lengths need).

@@ -258,8 +258,16 @@ impl World {
     }
 }
 
+/// The property tests' case count: `PROPTEST_CASES` when set (CI raises it), else `default`.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig::with_cases(cases(256)))]
 
     #[test]
     fn every_close_and_every_fall_to_the_low_threshold_is_reported_once(

@@ -36,8 +36,16 @@ fn only_chunk(bytes: &[u8]) -> wire::Chunk<'_> {
     c
 }
 
+/// The property tests' case count: `PROPTEST_CASES` when set (CI raises it), else `default`.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig::with_cases(cases(256)))]
 
     #[test]
     fn data_round_trips(flags in 0u8..16, tsn: u32, stream: u16, ssn: u16, ppid: u32,
@@ -249,7 +257,7 @@ fn traffic(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(128))]
+    #![proptest_config(ProptestConfig::with_cases(cases(128)))]
 
     /// Arbitrary and mutated packets (re-sealed so they pass the checksum and reach the state
     /// machine) never panic it, and the association keeps answering: after the storm, a clean

@@ -166,8 +166,10 @@ proptest! {
     }
 }
 
+/// `PROPTEST_CASES` (or the older `PEERLESS_PROPTEST_CASES`) for a longer run (default 256).
 fn cases() -> u32 {
-    std::env::var("PEERLESS_PROPTEST_CASES")
+    std::env::var("PROPTEST_CASES")
+        .or_else(|_| std::env::var("PEERLESS_PROPTEST_CASES"))
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(256)

@@ -28,9 +28,14 @@ fi
 [ $quick -eq 0 ] && export PROPTEST_CASES="${PROPTEST_CASES:-1024}"
 passed=0 failed=0 failures=()
 
-run() { # NAME LIMIT_SECONDS CMD...: one checked step, killed past its limit
-    local name=$1 limit=$(($2 * ${CI_TIMEOUT_SCALE:-1})) start=$SECONDS status
-    shift 2
+run() { # NAME [LIMIT_SECONDS] CMD...: one checked step, killed past its limit (default 1800 s)
+    local name=$1 limit=1800 start=$SECONDS status
+    shift
+    if [[ "$1" =~ ^[0-9]+$ ]]; then
+        limit=$1
+        shift
+    fi
+    limit=$((limit * ${CI_TIMEOUT_SCALE:-1}))
     section "$name"
     # A shell function (setup) runs in a fresh ci.sh, since `timeout` can only start programs.
     if declare -F "$1" >/dev/null; then set -- "$ROOT/ci.sh" --call "$@"; fi

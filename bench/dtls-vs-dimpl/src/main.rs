@@ -1,5 +1,6 @@
 //! Full DTLS 1.2 handshake CPU time, both sides in memory, pre-made P-256 certificates:
-//! peerless-dtls and dimpl (RustCrypto provider) in the same run, same suite
+//! peerless-dtls and dimpl (RustCrypto provider; with the feature `aws-lc-rs`, peerless on
+//! peerless-crypto's aws-lc-rs backend and dimpl with its aws-lc-rs provider) in the same run, same suite
 //! (ECDHE-ECDSA-AES128-GCM-SHA256), same group (P-256), mutual authentication, use_srtp.
 //! Each side's time is the sum of the time spent inside its own calls. Before timing, the two
 //! are run against each other (both roles, all three suites) as an in-memory interop check.
@@ -182,6 +183,14 @@ fn interop(certs: &Certs, dimpl_cert: &dimpl::DtlsCertificate, config: &Arc<dimp
     format!("interop ok: peerless {role:?} <-> dimpl, suite {:04X}, equal SRTP keying material ({} bytes)", suite[0].0, our_keys.map_or(0, |k| k.len()))
 }
 
+/// dimpl's crypto provider for this build: the same library as peerless's backend.
+fn dimpl_provider() -> dimpl::crypto::CryptoProvider {
+    #[cfg(feature = "aws-lc-rs")]
+    return dimpl::crypto::aws_lc_rs::default_provider();
+    #[cfg(not(feature = "aws-lc-rs"))]
+    return dimpl::crypto::rust_crypto::default_provider();
+}
+
 fn main() {
     let iterations: u32 = std::env::var("BENCH_ITERATIONS").ok().and_then(|s| s.parse().ok()).unwrap_or(50);
     let mut rng = Drbg::from_seed(&[42; 32], b"bench-certs");
@@ -196,7 +205,7 @@ fn main() {
     );
     let config = Arc::new(
         dimpl::Config::builder()
-            .with_crypto_provider(dimpl::crypto::rust_crypto::default_provider())
+            .with_crypto_provider(dimpl_provider())
             .dtls12_cipher_suites(&[dimpl::crypto::Dtls12CipherSuite::ECDHE_ECDSA_AES128_GCM_SHA256])
             .kx_groups(&[dimpl::NamedGroup::Secp256r1])
             .build()
@@ -204,7 +213,7 @@ fn main() {
     );
     // First, the two must talk to each other at all.
     if std::env::var("BENCH_ONLY").is_err() {
-        let any_config = Arc::new(dimpl::Config::builder().with_crypto_provider(dimpl::crypto::rust_crypto::default_provider()).build().unwrap());
+        let any_config = Arc::new(dimpl::Config::builder().with_crypto_provider(dimpl_provider()).build().unwrap());
         // Both sides' certificates here are ECDSA: the ECDHE_ECDSA suites (the ECDHE_RSA
         // ones in ALL_CIPHER_SUITES need a server with an RSA certificate).
         static ECDSA: [ours::CipherSuite; 3] = [
@@ -243,6 +252,8 @@ fn main() {
     }
     let per = |d: Duration| d.as_secs_f64() * 1e3 / f64::from(iterations);
     println!("full DTLS 1.2 handshake, in memory, ECDHE-ECDSA-AES128-GCM-SHA256, P-256, mutual auth, {iterations} runs");
+    println!("crypto: peerless on peerless-crypto's {} backend, dimpl with its {} provider",
+        peerless_crypto::BACKEND, if cfg!(feature = "aws-lc-rs") { "aws-lc-rs" } else { "rust-crypto" });
     println!("{:<10} {:>12} {:>12} {:>12}", "", "client ms", "server ms", "total ms");
     println!("{:<10} {:>12.3} {:>12.3} {:>12.3}", "peerless", per(oc), per(os), per(oc + os));
     println!("{:<10} {:>12.3} {:>12.3} {:>12.3}", "dimpl", per(dc), per(ds), per(dc + ds));

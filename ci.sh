@@ -95,6 +95,7 @@ for step in "${steps[@]}"; do
     test)
         run test 2400 cargo test --workspace
         run "test base+log+std" 600 cargo test -p peerless-base --features log,std
+        run "test sctp+std" 600 cargo test -p peerless-sctp --features std
         [ $quick -eq 1 ] && continue
         # The release soak: 1000 random links and NAT pairings, about a minute once built.
         run "sim soak" 1200 env PEERLESS_SIM_SEEDS=1000 cargo test --release -p peerless --test sim \

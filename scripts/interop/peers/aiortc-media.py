@@ -13,6 +13,9 @@ offer mode:  data channel "probe" (N text + 1 KiB binary + 60 kB text, echoes ch
 Exit 0 only if the echoes matched (offer) and frames arrived for every kind the remote sends.
 Loopback safety as in aiortc_peer.py: 127.0.0.1 host candidate only, iceServers=[], and
 remote candidates that are not loopback IP literals are dropped. Needs the aiortc venv.
+--ice-server URL (with --ice-username/--ice-credential) puts that one TURN server in the list,
+--relay-only sets the relay transport policy (peer-turn-aiortc-media.sh: coturn on loopback);
+the summary then also gives the selected pair's candidate types (local, remote).
 """
 import argparse
 import asyncio
@@ -25,8 +28,8 @@ import time
 
 import aioice.ice
 import av
-from aiortc import (AudioStreamTrack, RTCConfiguration, RTCPeerConnection, RTCRtpSender,
-                    RTCSessionDescription, VideoStreamTrack)
+from aiortc import (AudioStreamTrack, RTCConfiguration, RTCIceServer, RTCIceTransportPolicy,
+                    RTCPeerConnection, RTCRtpSender, RTCSessionDescription, VideoStreamTrack)
 
 log = logging.getLogger("aiortc_media_peer")
 LOOPBACK = "127.0.0.1"
@@ -108,7 +111,12 @@ def write_output(path: str, sdp: str, sdp_type: str, as_json: bool) -> None:
 class Peer:
     def __init__(self, args):
         self.args, self.t0 = args, time.monotonic()
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # None = Google STUN!
+        servers = []  # None would mean Google's STUN server
+        if args.ice_server:
+            servers = [RTCIceServer(urls=args.ice_server, username=args.ice_username,
+                                    credential=args.ice_credential)]
+        policy = RTCIceTransportPolicy.RELAY if args.relay_only else RTCIceTransportPolicy.ALL
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=servers, iceTransportPolicy=policy))
         self.stats = {"frames": {}, "frame_size": {}, "codecs": {}, "dc_rx": 0, "channels": []}
         self.finished = asyncio.Event()
         self.pc.on("track", lambda track: asyncio.ensure_future(self.consume(track)))
@@ -134,10 +142,27 @@ class Peer:
     def remote_sends(self):
         return {t.kind for t in self.pc.getTransceivers() if t.currentDirection in ("sendrecv", "recvonly")}
 
+    def selected_types(self):
+        """The nominated pair's (local, remote) candidate types on the bundled transport. aiortc
+        has no candidate-pair stats; aioice keeps the pair until the connection closes."""
+        dtls = [t.receiver.transport for t in self.pc.getTransceivers()]
+        if self.pc.sctp is not None:
+            dtls.append(self.pc.sctp.transport)
+        for d in dtls:
+            pair = getattr(getattr(d, "transport", None), "_connection", None)
+            pair = pair._nominated.get(1) if pair is not None else None
+            if pair is not None:
+                return [pair.local_candidate.type, pair.remote_candidate.type]
+        return None
+
     def summary(self, role, extra):
         for t in self.pc.getTransceivers():  # negotiated codec (first common one)
             if getattr(t, "_codecs", None):
                 self.stats["codecs"][t.kind] = t._codecs[0].mimeType
+        self.stats["selected_types"] = self.selected_types()
+        local = self.pc.localDescription.sdp if self.pc.localDescription else ""
+        self.stats["local_candidate_types"] = sorted(
+            {l.split(" typ ")[1].split()[0] for l in local.splitlines() if l.startswith("a=candidate:")})
         s = {"role": role, "connectionState": self.pc.connectionState, **self.stats,
              "elapsed_s": round(time.monotonic() - self.t0, 3), **extra}
         log.info("SUMMARY %s", json.dumps(s))
@@ -238,6 +263,10 @@ def main() -> int:
         p.add_argument("--summary")
         p.add_argument("--json", action="store_true")
         p.add_argument("--timeout", type=float, default=20.0)
+        p.add_argument("--ice-server", help="one TURN/STUN URL (default: no ICE server)")
+        p.add_argument("--ice-username")
+        p.add_argument("--ice-credential")
+        p.add_argument("--relay-only", action="store_true", help="relay transport policy")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format=f"[aiortc-{args.mode} %(relativeCreated)6.0fms] %(message)s")

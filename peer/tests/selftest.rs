@@ -68,7 +68,11 @@ fn peer_size() {
     // The aws-lc-rs crypto backend (servers only, never firmware) keeps AWS-LC's HMAC and AEAD
     // contexts inline in each SRTP context (4 384 B instead of 1 664 B, two per Peer) while
     // its DTLS endpoint is 768 B smaller: 6 KiB more in that build.
-    let aws_lc = if peerless_crypto::BACKEND == "aws-lc-rs" { 6 * 1024 } else { 0 };
+    let aws_lc = if peerless_crypto::BACKEND == "aws-lc-rs" {
+        6 * 1024
+    } else {
+        0
+    };
     let budget = if host_features { 47 } else { 40 } * 1024 + aws_lc;
     assert!(
         small <= budget,

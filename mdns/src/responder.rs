@@ -62,11 +62,13 @@ impl core::fmt::Display for PublishError {
 
 impl core::error::Error for PublishError {}
 
+/// A queued reply: which socket sends it and which name it answers are indexes (a reply
+/// queue of full addresses cost 80 B a slot; it is part of every Peer).
 #[derive(Clone, Copy, Debug)]
 struct Reply {
-    source: SocketAddr,
     destination: SocketAddr,
-    record: usize,
+    source: u8,
+    record: u8,
     legacy: Option<(u16, RecordType)>,
 }
 
@@ -147,26 +149,29 @@ impl<const N: usize> Responder<N> {
             return;
         }
         // Reply from the socket the query came in on (or any of the same family).
-        let Some(source) = self
-            .sockets
-            .iter()
-            .flatten()
-            .copied()
-            .find(|s| *s == to)
-            .or_else(|| {
-                self.sockets
-                    .iter()
-                    .flatten()
-                    .copied()
-                    .find(|s| s.is_ipv4() == from.is_ipv4())
-            })
+        let Some((source_index, source)) =
+            self.sockets
+                .iter()
+                .enumerate()
+                .find_map(|(i, s)| s.filter(|s| *s == to).map(|s| (i, s)))
+                .or_else(|| {
+                    self.sockets.iter().enumerate().find_map(|(i, s)| {
+                        s.filter(|s| s.is_ipv4() == from.is_ipv4()).map(|s| (i, s))
+                    })
+                })
         else {
+            return;
+        };
+        let Ok(source_index) = u8::try_from(source_index) else {
             return;
         };
         let legacy = from.port() != MDNS_PORT;
         for q in msg.questions() {
             for (record, entry) in self.names.iter().enumerate() {
                 let Some((name, addr)) = entry else { continue };
+                let Ok(record) = u8::try_from(record) else {
+                    break;
+                };
                 let type_ok = match q.qtype {
                     RecordType::A => addr.is_ipv4(),
                     RecordType::AAAA => addr.is_ipv6(),
@@ -177,7 +182,7 @@ impl<const N: usize> Responder<N> {
                     continue;
                 }
                 let reply = Reply {
-                    source,
+                    source: source_index,
                     destination: if legacy || q.unicast_response {
                         from
                     } else {
@@ -202,7 +207,13 @@ impl<const N: usize> Responder<N> {
         buf: &'b mut [u8],
     ) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
         while let Some(reply) = self.replies.peek().copied() {
-            let Some((name, addr)) = self.names.get(reply.record).copied().flatten() else {
+            let (Some((name, addr)), Some(source)) = (
+                self.names.get(usize::from(reply.record)).copied().flatten(),
+                self.sockets
+                    .get(usize::from(reply.source))
+                    .copied()
+                    .flatten(),
+            ) else {
                 self.replies.pop();
                 continue;
             };
@@ -223,13 +234,26 @@ impl<const N: usize> Responder<N> {
             self.replies.pop();
             self.stats.replies_sent += 1;
             let payload = buf.get(..n).ok_or(BufferTooSmall { needed: n })?;
-            return Ok(Some(Transmit::between(
-                reply.source,
-                reply.destination,
-                payload,
-            )));
+            return Ok(Some(Transmit::between(source, reply.destination, payload)));
         }
         Ok(None)
+    }
+
+    /// The name published for `addr` (the first, if several), so a caller need not keep its
+    /// own copy of the table.
+    #[must_use]
+    pub fn name_for(&self, addr: IpAddr) -> Option<&str> {
+        self.names
+            .iter()
+            .flatten()
+            .find(|(_, a)| *a == addr)
+            .map(|(n, _)| n.as_str())
+    }
+
+    /// Whether any name is published.
+    #[must_use]
+    pub fn is_publishing(&self) -> bool {
+        self.names.iter().any(Option::is_some)
     }
 
     /// The counters.

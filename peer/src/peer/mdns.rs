@@ -23,8 +23,12 @@
 use core::fmt::Write as _;
 use core::net::{IpAddr, SocketAddr};
 
-use peerless_base::{BufferTooSmall, Drbg, Instant, Transmit};
-use peerless_mdns::{self as mdns, HostName, Querier, QuerierConfig, Responder};
+#[cfg(feature = "mdns")]
+use peerless_base::Drbg;
+use peerless_base::{BufferTooSmall, Instant, Transmit};
+#[cfg(feature = "mdns")]
+use peerless_mdns::Responder;
+use peerless_mdns::{self as mdns, HostName, Querier, QuerierConfig};
 
 use super::Area;
 use super::*;
@@ -43,10 +47,12 @@ pub(super) struct MdnsCandidates {
     querier: Querier<PENDING>,
     sockets: [Option<SocketAddr>; mdns::SOCKETS],
     lines: [Option<(HostName, Text<LINE>)>; PENDING],
-    /// Answers queries for the names that hide our host addresses.
+    /// Answers queries for the names that hide our host addresses, and is the one table of
+    /// them: our host IPs and the names they are signalled as
+    /// ([`Config::obfuscate_host_addresses`]). Only with the `mdns` feature: even empty, its
+    /// reply queue and sockets cost the firmware's Peer 704 B.
+    #[cfg(feature = "mdns")]
     responder: Responder<PENDING>,
-    /// Our host IPs and the names they are signalled as ([`Config::obfuscate_host_addresses`]).
-    names: [Option<(IpAddr, HostName)>; PENDING],
     /// The peer signalled end-of-candidates while names were pending: ICE hears it once they
     /// are settled (else it would fail for want of candidates that are on their way).
     end_deferred: bool,
@@ -58,8 +64,8 @@ impl MdnsCandidates {
             querier: Querier::new(QuerierConfig::default(), now),
             sockets: [None; mdns::SOCKETS],
             lines: [const { None }; PENDING],
+            #[cfg(feature = "mdns")]
             responder: Responder::new(now),
-            names: [None; PENDING],
             end_deferred: false,
         }
     }
@@ -69,7 +75,13 @@ impl MdnsCandidates {
         &mut self,
         buf: &'b mut [u8],
     ) -> Result<Option<Transmit<'b>>, BufferTooSmall> {
-        self.responder.poll_transmit(buf)
+        #[cfg(feature = "mdns")]
+        return self.responder.poll_transmit(buf);
+        #[cfg(not(feature = "mdns"))]
+        {
+            let _ = buf;
+            Ok(None)
+        }
     }
 
     /// The name hiding host address `ip`, once the host lent a socket to answer for it.
@@ -77,37 +89,34 @@ impl MdnsCandidates {
         if !self.querier.has_socket() {
             return None;
         }
-        self.names
-            .iter()
-            .flatten()
-            .find(|(a, _)| *a == ip)
-            .map(|(_, n)| n.as_str())
+        #[cfg(feature = "mdns")]
+        return self.responder.name_for(ip);
+        #[cfg(not(feature = "mdns"))]
+        {
+            let _ = ip;
+            None
+        }
     }
 
     /// Whether our candidates are signalled with names (a name exists and can be answered).
     pub(super) fn hiding(&self) -> bool {
-        self.querier.has_socket() && self.names.iter().any(Option::is_some)
+        #[cfg(feature = "mdns")]
+        return self.querier.has_socket() && self.responder.is_publishing();
+        #[cfg(not(feature = "mdns"))]
+        false
     }
 
     /// Publishes a fresh name for host address `ip` (none for one that has a name already, or
     /// for the wildcard). A full table leaves the address unhidden, counted.
+    #[cfg(feature = "mdns")]
     fn publish(&mut self, rng: &mut Drbg, ip: IpAddr, stats: &mut Stats) {
-        if ip.is_unspecified() || self.names.iter().flatten().any(|(a, _)| *a == ip) {
+        if ip.is_unspecified() || self.responder.name_for(ip).is_some() {
             return;
         }
-        let Some(slot) = self.names.iter_mut().find(|s| s.is_none()) else {
-            stats.mdns_publish_full += 1;
-            return;
-        };
         let name = uuid_name(rng);
-        let Ok(host) = HostName::new(name.as_str()) else {
-            return;
-        };
-        if self.responder.publish(name.as_str(), ip).is_err() {
+        if let Err(mdns::PublishError::Full) = self.responder.publish(name.as_str(), ip) {
             stats.mdns_publish_full += 1;
-            return;
         }
-        *slot = Some((ip, host));
     }
 
     pub(super) fn poll_timeout(&self) -> Option<Instant> {
@@ -125,6 +134,7 @@ impl MdnsCandidates {
 
 /// A random (version 4, RFC 9562 §5.4) UUID as a `.local` name, lower-case as browsers write
 /// it: `xxxxxxxx-xxxx-4xxx-Yxxx-xxxxxxxxxxxx.local`.
+#[cfg(feature = "mdns")]
 fn uuid_name(rng: &mut Drbg) -> Text<48> {
     let mut b = [0u8; 16];
     rng.fill(&mut b);
@@ -289,6 +299,7 @@ impl<
             .querier
             .add_socket(local)
             .map_err(|_| CandidateError::TooManyHosts)?;
+        #[cfg(feature = "mdns")]
         self.mdns
             .responder
             .add_socket(local)
@@ -314,15 +325,21 @@ impl<
         packet: &[u8],
     ) {
         self.mdns.querier.handle_packet(now, from, packet);
+        #[cfg(feature = "mdns")]
         self.mdns.responder.handle_packet(now, from, to, packet);
+        #[cfg(not(feature = "mdns"))]
+        let _ = to;
         self.mdns_resolved();
     }
 
     /// A new host address: hidden behind a fresh name when the configuration says so.
     pub(super) fn mdns_publish(&mut self, ip: IpAddr) {
-        if PENDING > 0 && self.config.obfuscate_host_addresses {
+        #[cfg(feature = "mdns")]
+        if self.config.obfuscate_host_addresses {
             self.mdns.publish(&mut self.rng, ip, &mut self.stats);
         }
+        #[cfg(not(feature = "mdns"))]
+        let _ = ip;
     }
 
     pub(super) fn mdns_timeout(&mut self, now: Instant) {
@@ -459,6 +476,11 @@ mod tests {
         let mut plain = Text::<LINE>::new();
         write!(plain, "{srflx}").unwrap();
         assert_eq!(out.as_str(), plain.as_str());
+    }
+
+    #[cfg(feature = "mdns")]
+    #[test]
+    fn published_names_are_uuid_v4() {
         let mut rng = Drbg::from_seed(&[7; 32], b"t");
         let n = uuid_name(&mut rng);
         let b = n.as_str().as_bytes();

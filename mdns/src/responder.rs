@@ -49,6 +49,8 @@ pub enum PublishError {
     Name(NameError),
     /// The table of names is full.
     Full,
+    /// Longer than the responder's room for a name (its `L`).
+    TooLong,
 }
 
 impl core::fmt::Display for PublishError {
@@ -56,6 +58,7 @@ impl core::fmt::Display for PublishError {
         match self {
             PublishError::Name(e) => e.fmt(f),
             PublishError::Full => f.write_str("mdns: published name table full"),
+            PublishError::TooLong => f.write_str("mdns: name longer than the responder's room"),
         }
     }
 }
@@ -72,17 +75,49 @@ struct Reply {
     legacy: Option<(u16, RecordType)>,
 }
 
-/// A sans-IO responder for up to `N` published names.
+/// A published name in `L` bytes: a [`HostName`] has room for any name (255 bytes), a
+/// publisher of UUID names (42 bytes) needs far less in each slot.
+#[derive(Clone, Copy, Debug)]
+struct Name<const L: usize> {
+    bytes: [u8; L],
+    len: u8,
+}
+
+impl<const L: usize> Name<L> {
+    fn new(host: &HostName) -> Option<Self> {
+        let text = host.as_str().as_bytes();
+        let mut bytes = [0u8; L];
+        bytes.get_mut(..text.len())?.copy_from_slice(text);
+        Some(Name {
+            bytes,
+            len: u8::try_from(text.len()).ok()?,
+        })
+    }
+
+    fn as_str(&self) -> &str {
+        // Copied from a HostName's text, so it is UTF-8; "" is unreachable.
+        self.bytes
+            .get(..usize::from(self.len))
+            .and_then(|b| core::str::from_utf8(b).ok())
+            .unwrap_or("")
+    }
+
+    fn eq_ignore_case(&self, other: &str) -> bool {
+        self.as_str().eq_ignore_ascii_case(other)
+    }
+}
+
+/// A sans-IO responder for up to `N` published names of up to `L` bytes each.
 #[derive(Clone, Debug)]
-pub struct Responder<const N: usize = 4> {
+pub struct Responder<const N: usize = 4, const L: usize = { crate::MAX_NAME_LEN }> {
     now: Instant,
     sockets: [Option<SocketAddr>; SOCKETS],
-    names: [Option<(HostName, IpAddr)>; N],
+    names: [Option<(Name<L>, IpAddr)>; N],
     replies: Queue<Reply, REPLIES>,
     stats: ResponderStats,
 }
 
-impl<const N: usize> Responder<N> {
+impl<const N: usize, const L: usize> Responder<N, L> {
     /// A responder with nothing published.
     #[must_use]
     pub fn new(now: Instant) -> Self {
@@ -119,6 +154,7 @@ impl<const N: usize> Responder<N> {
     /// [`PublishError`].
     pub fn publish(&mut self, name: &str, addr: IpAddr) -> Result<(), PublishError> {
         let host = HostName::new(name).map_err(PublishError::Name)?;
+        let short = Name::<L>::new(&host).ok_or(PublishError::TooLong)?;
         if let Some(entry) = self
             .names
             .iter_mut()
@@ -133,7 +169,7 @@ impl<const N: usize> Responder<N> {
             .iter_mut()
             .find(|s| s.is_none())
             .ok_or(PublishError::Full)?;
-        *slot = Some((host, addr));
+        *slot = Some((short, addr));
         Ok(())
     }
 

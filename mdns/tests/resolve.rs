@@ -13,8 +13,8 @@ use core::net::SocketAddr;
 
 use peerless_base::Instant;
 use peerless_mdns::{
-    Event, GROUP_V4, Message, Querier, QuerierConfig, QueryError, RecordType, Responder,
-    emit_response,
+    Event, GROUP_V4, Message, PublishError, Querier, QuerierConfig, QueryError, RecordType,
+    Responder, emit_response,
 };
 
 const NAME: &str = "5f0b8f7a-1c2d-4e3f-8a9b-0c1d2e3f4a5b.local";
@@ -71,6 +71,38 @@ fn resolves_through_a_responder() {
     assert_eq!(q.poll_event(), None);
     assert_eq!(q.poll_timeout(), None, "nothing left to do");
     assert_eq!(q.stats().resolved, 1);
+}
+
+/// A responder with room for UUID names only (42 bytes, what a Peer publishes) answers for
+/// one, refuses a longer name, and says which name hides an address.
+#[test]
+fn a_responder_sized_for_uuid_names_answers_and_refuses_longer_ones() {
+    let theirs: SocketAddr = "127.0.0.2:5353".parse().unwrap();
+    let mut r = Responder::<2, 42>::new(Instant::ZERO);
+    r.add_socket(theirs).unwrap();
+    assert!(!r.is_publishing());
+    assert_eq!(
+        r.publish(
+            "5f0b8f7a-1c2d-4e3f-8a9b-0c1d2e3f4a5b-x.local",
+            "127.0.0.4".parse().unwrap()
+        ),
+        Err(PublishError::TooLong)
+    );
+    r.publish(NAME, "127.0.0.2".parse().unwrap()).unwrap();
+    assert!(r.is_publishing());
+    assert_eq!(r.name_for("127.0.0.2".parse().unwrap()), Some(NAME));
+    assert_eq!(r.name_for("127.0.0.4".parse().unwrap()), None);
+    let mut q = Querier::<4>::new(QuerierConfig::default(), Instant::ZERO);
+    q.add_socket(ours()).unwrap();
+    q.query(Instant::ZERO, NAME).unwrap();
+    for query in drain(&mut q, Instant::ZERO) {
+        r.handle_packet(Instant::ZERO, ours(), theirs, &query);
+    }
+    let mut buf = [0u8; 512];
+    let t = r.poll_transmit(&mut buf).unwrap().unwrap();
+    assert_eq!((t.source, t.destination), (theirs, GROUP_V4));
+    q.handle_packet(Instant::ZERO, theirs, t.payload);
+    assert!(matches!(q.poll_event(), Some(Event::Resolved { .. })));
 }
 
 #[test]

@@ -28,7 +28,7 @@ use peerless_base::Drbg;
 use peerless_base::{BufferTooSmall, Instant, Transmit};
 #[cfg(feature = "mdns")]
 use peerless_mdns::Responder;
-use peerless_mdns::{self as mdns, HostName, Querier, QuerierConfig};
+use peerless_mdns::{self as mdns, Querier, QuerierConfig};
 
 use super::Area;
 use super::*;
@@ -37,6 +37,9 @@ use crate::text::Text;
 /// `.local` candidate lines waiting for their name (and names in flight); none without the
 /// `mdns` feature, so a Peer built without it carries no tables.
 pub(super) const PENDING: usize = if cfg!(feature = "mdns") { 4 } else { 0 };
+/// A published name: a UUID and `.local` (the responder's room for each, not 255 bytes).
+#[cfg(feature = "mdns")]
+const UUID_NAME: usize = 42;
 /// A candidate line we keep (the attribute is short: foundation, numbers, a UUID name, a few
 /// extensions).
 const LINE: usize = 256;
@@ -46,13 +49,15 @@ const LINE: usize = 256;
 pub(super) struct MdnsCandidates {
     querier: Querier<PENDING>,
     sockets: [Option<SocketAddr>; mdns::SOCKETS],
-    lines: [Option<(HostName, Text<LINE>)>; PENDING],
+    /// The kept lines; each one's name is its address field ([`local_name`]), not a copy
+    /// (an `mdns::HostName` beside each line cost 4 x 256 B).
+    lines: [Option<Text<LINE>>; PENDING],
     /// Answers queries for the names that hide our host addresses, and is the one table of
     /// them: our host IPs and the names they are signalled as
     /// ([`Config::obfuscate_host_addresses`]). Only with the `mdns` feature: even empty, its
     /// reply queue and sockets cost the firmware's Peer 704 B.
     #[cfg(feature = "mdns")]
-    responder: Responder<PENDING>,
+    responder: Responder<PENDING, UUID_NAME>,
     /// The peer signalled end-of-candidates while names were pending: ICE hears it once they
     /// are settled (else it would fail for want of candidates that are on their way).
     end_deferred: bool,
@@ -362,9 +367,6 @@ impl<
         if !mdns.querier.has_socket() {
             return Ok(false);
         }
-        let Ok(host) = HostName::new(name) else {
-            return Ok(false);
-        };
         let (Some(text), Some(slot)) = (
             Text::<LINE>::copy_from(line.trim_start_matches("a=")),
             mdns.lines.iter_mut().find(|l| l.is_none()),
@@ -376,7 +378,7 @@ impl<
             stats.remote_candidates_refused += 1;
             return Err(CandidateError::Ice(ice::AddCandidateError::Full));
         }
-        *slot = Some((host, text));
+        *slot = Some(text);
         stats.mdns_queried += 1;
         Ok(true)
     }
@@ -399,8 +401,8 @@ impl<
                 _ => continue,
             };
             for entry in &mut self.mdns.lines {
-                let Some((n, line)) = entry else { continue };
-                if !n.eq_ignore_case(name.as_str()) {
+                let Some(line) = entry else { continue };
+                if !local_name(line.as_str()).is_some_and(|n| name.eq_ignore_case(n)) {
                     continue;
                 }
                 match addr.and_then(|a| with_address(line.as_str(), a)) {
@@ -484,7 +486,7 @@ mod tests {
         let mut rng = Drbg::from_seed(&[7; 32], b"t");
         let n = uuid_name(&mut rng);
         let b = n.as_str().as_bytes();
-        assert_eq!((n.as_str().len(), b[14], b[36]), (42, b'4', b'.'));
+        assert_eq!((n.as_str().len(), b[14], b[36]), (UUID_NAME, b'4', b'.'));
         assert!(matches!(b[19], b'8' | b'9' | b'a' | b'b'), "{}", n.as_str());
     }
 }

@@ -71,7 +71,7 @@
 //!
 //! | Peer | Peer struct | areas lent |
 //! |---|---|---|
-//! | audio-only device: `Peer<_, 64, 4, 2048, 4096, 8192, 8, 1>` (one transceiver, 4/8 KiB SDP) | 63 680 B | audio: send 8 KiB, receive 24 KiB (Opus or G.711 both ways) |
+//! | audio-only device: `Peer<_, 64, 4, 2048, 4096, 8192, 8, 1>` (one transceiver, 4/8 KiB SDP) | 63 520 B | audio: send 8 KiB, receive 24 KiB (Opus or G.711 both ways) |
 //! | 720p host: the default [`Peer`] (4 transceivers) | 116 432 B | video: send 512 KiB (about 2 s at 2.5 Mbit/s kept for NACKs), receive 1 MiB (a 256 KiB keyframe and 630 packet slots); audio: 64 KiB each way |
 //!
 //! A receive area holds the largest frame (`rtp::receive::jitter::Config::max_frame`: 256 KiB

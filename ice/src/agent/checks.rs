@@ -480,12 +480,7 @@ impl<
         if self.role == Role::Controlling && self.selected.is_some_and(|s| !s.old) {
             return None;
         }
-        self.pairs
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| p.map(|p| (i, p)))
-            .filter(|(_, p)| p.state == PairState::Waiting && p.counters.requests_sent == 0)
-            .max_by_key(|(_, p)| p.priority)
+        self.best_pair(|_, p| p.state == PairState::Waiting && p.counters.requests_sent == 0)
             .map(|(i, _)| i)
     }
 
@@ -544,20 +539,9 @@ impl<
         if self.role == Role::Controlling && self.selected.is_some_and(|s| !s.old) {
             return None;
         }
-        let best = |state: PairState, pairs: &[Option<Pair>]| {
-            pairs
-                .iter()
-                .enumerate()
-                .filter_map(|(i, p)| p.map(|p| (i, p)))
-                .filter(|(_, p)| p.state == state)
-                .max_by_key(|(_, p)| p.priority)
-                .map(|(i, _)| i)
-        };
-        if let Some(i) = best(PairState::Waiting, &self.pairs) {
-            return Some(i);
-        }
+        let best = |state: PairState| self.best_pair(|_, p| p.state == state).map(|(i, _)| i);
         // RFC 8445 §6.1.4.2: with nothing waiting, unfreeze the best frozen pair.
-        best(PairState::Frozen, &self.pairs)
+        best(PairState::Waiting).or_else(|| best(PairState::Frozen))
     }
 
     pub(super) fn start_check(&mut self, now: Instant, idx: usize) -> bool {

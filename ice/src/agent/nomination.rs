@@ -154,14 +154,7 @@ impl<
         if pairs.clone().any(|p| p.nominated || p.nominate_next) {
             return;
         }
-        let Some((best_idx, best)) = self
-            .pairs
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| p.map(|p| (i, p)))
-            .filter(|(_, p)| p.state == PairState::Succeeded)
-            .max_by_key(|(_, p)| p.priority)
-        else {
+        let Some((best_idx, best)) = self.best_pair(|_, p| p.state == PairState::Succeeded) else {
             // The pair that armed the nomination timer has failed since: the timer is spent
             // (a deadline left in the past would make `poll_timeout` ask to be woken at once,
             // forever). The next pair to succeed arms it again.
@@ -201,14 +194,9 @@ impl<
         }
         let Some(old) = sel.pair else { return };
         let fresh = self
-            .pairs
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| p.map(|p| (i, p)))
-            .filter(|(i, p)| {
-                *i != old && p.state == PairState::Succeeded && p.last_success > sel.last_consent
+            .best_pair(|i, p| {
+                i != old && p.state == PairState::Succeeded && p.last_success > sel.last_consent
             })
-            .max_by_key(|(_, p)| p.priority)
             .map(|(i, _)| i);
         let Some(new) = fresh else {
             self.recheck_other_pairs(old, sel);
@@ -240,14 +228,9 @@ impl<
         let room = self.txns.iter().filter(|t| t.is_none()).count();
         for _ in 0..room.saturating_sub(1).max(1) {
             let next = self
-                .pairs
-                .iter()
-                .enumerate()
-                .filter_map(|(i, p)| p.map(|p| (i, p)))
-                .filter(|(i, p)| {
-                    *i != old && p.state != PairState::InProgress && p.triggered.is_none()
+                .best_pair(|i, p| {
+                    i != old && p.state != PairState::InProgress && p.triggered.is_none()
                 })
-                .max_by_key(|(_, p)| p.priority)
                 .map(|(i, _)| i);
             let Some(i) = next else { break };
             let seq = self.next_trigger();

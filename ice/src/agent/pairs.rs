@@ -264,6 +264,17 @@ impl<
     }
 
     /// The (local, remote) table indices of the selected pair, which no eviction may touch.
+    /// The highest-priority pair `keep` accepts, and its index: the one question behind
+    /// choosing the next check, the pair to nominate, and the pairs to re-check.
+    pub(super) fn best_pair(&self, keep: impl Fn(usize, &Pair) -> bool) -> Option<(usize, Pair)> {
+        self.pairs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.map(|p| (i, p)))
+            .filter(|(i, p)| keep(*i, p))
+            .max_by_key(|(_, p)| p.priority)
+    }
+
     pub(super) fn selected_pair_indices(&self) -> Option<(usize, usize)> {
         self.selected
             .and_then(|s| s.pair)

@@ -846,13 +846,16 @@ fn twenty_percent_loss_keeps_frames_coming() {
             }
             bad
         },
-        // NACK repairs most of it; where it cannot, the receiver asks for keyframes.
+        // NACK repairs most of it; where it cannot, the receiver asks for keyframes: every
+        // run that gave a hole up sent a PLI (the rule, per run). Whether any of ten seeds
+        // loses a frame for good depends on the draws (seeds 0..10 lost none for good once the
+        // Peers' DRBG requests were merged); the outage scenario proves the PLI path on every
+        // seed.
         check_all: |all| {
-            if all.iter().map(|o| o.received.plis_sent).sum::<u64>() == 0 {
-                vec!["no PLI in any run".into()]
-            } else {
-                Vec::new()
-            }
+            all.iter()
+                .filter(|o| o.received.frames_dropped > 0 && o.received.plis_sent == 0)
+                .map(|o| format!("{} holes given up, no PLI sent", o.received.frames_dropped))
+                .collect()
         },
         seeds: seeds(10),
     });

@@ -164,11 +164,19 @@ async function chromiumOffers(browser, name, tag, { media = false, bundlePolicy 
     if (!error) await Promise.race([done, new Promise((r) => setTimeout(r, 30000))]);
     const equal = got.length === sent.length && got.every((m, i) => window.same(m, sent[i]));
     const kinds = got.every((m, i) => (typeof m === 'string') === (typeof sent[i] === 'string'));
+    // Chromium updates connectionState from its network thread by a posted task, so it may
+    // still say 'connecting' as the last echo arrives: give it up to 2 s to settle, and say how
+    // long it took (a transport really stuck in checking still fails the check).
+    const settled = Date.now();
+    while (pc.connectionState !== 'connected' && Date.now() - settled < 2000) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const state = pc.connectionState;
+    const settleMs = Date.now() - settled;
     const media = transceivers.map(({ t, mid }) => ({ mid, kind: t.receiver.track.kind, dir: t.currentDirection }));
     const left = pc.getTransceivers().map((t) => t.mid);
     pc.close();
-    return { error, opened, greeted, got: got.length, equal, kinds, state, media, left };
+    return { error, opened, greeted, got: got.length, equal, kinds, state, settleMs, media, left };
   }, answer.sdp, COUNT, BIG);
   if (result.error) exit.kill();
   check(result.error === null, `${name}: Chromium's setRemoteDescription accepts our answer${result.error ? ': ' + result.error : ''}`);
@@ -181,7 +189,7 @@ async function chromiumOffers(browser, name, tag, { media = false, bundlePolicy 
       `${JSON.stringify(result.media)}, left ${JSON.stringify(result.left)}`);
   }
   check(result.opened, `${name}: the channel opened in Chromium`);
-  check(result.state === 'connected', `${name}: connectionState ${result.state}`);
+  check(result.state === 'connected', `${name}: connectionState ${result.state} (${result.settleMs} ms after the last echo)`);
   check(result.greeted, `${name}: our greeting arrived`);
   check(result.got === COUNT, `${name}: ${result.got}/${COUNT} echoes came back`);
   check(result.equal && result.kinds, `${name}: every echo equals what was sent, text as text, binary as binary`);

@@ -170,11 +170,9 @@ impl QueueDelay {
             self.previous_min = self.window_min.take();
             self.window_start = Some(arrival);
         }
-        self.window_min = Some(self.window_min.map_or(one_way, |m| m.min(one_way)));
-        let base = self
-            .previous_min
-            .map_or(one_way, |p| p.min(one_way))
-            .min(self.window_min.unwrap_or(one_way));
+        let window_min = self.window_min.map_or(one_way, |m| m.min(one_way));
+        self.window_min = Some(window_min);
+        let base = self.previous_min.map_or(window_min, |p| p.min(window_min));
         let queued = one_way.saturating_sub(base);
         // An eighth of each sample: a frame's burst does not make a queue.
         self.smoothed = self

@@ -82,11 +82,16 @@ impl RtoEstimator {
     }
 
     /// New data was acknowledged, so the path works again: the timeout from the estimate,
-    /// without the back-off of unanswered sends (as TCP stacks do on an ACK of new data).
+    /// without the back-off of unanswered sends (as TCP stacks do on an ACK of new data), or
+    /// RTO.Initial while there is no estimate yet (RFC 9260 §6.3.1 C1). Keeping the back-off
+    /// there instead left a lossy association that never got a clean sample (Karn) at
+    /// RTO.Max for good: a lost RE-CONFIG then waited the full maximum before its retry.
     pub(super) fn undo_back_off(&mut self) {
-        if self.srtt > 0 {
-            self.rto = self.estimate();
-        }
+        self.rto = if self.srtt > 0 {
+            self.estimate()
+        } else {
+            self.initial
+        };
     }
 
     fn estimate(&self) -> u64 {
@@ -134,9 +139,9 @@ mod tests {
         assert_eq!(e.timeout(), ms(2000));
         e.back_off();
         assert_eq!(e.timeout(), ms(3000));
-        // No estimate yet: undo keeps the backed-off value.
+        // No estimate yet: undo returns to RTO.Initial.
         e.undo_back_off();
-        assert_eq!(e.timeout(), ms(3000));
+        assert_eq!(e.timeout(), ms(1000));
         e.rtt_sample(ms(100));
         e.back_off();
         assert_eq!(e.timeout(), ms(600));

@@ -42,6 +42,7 @@
 mod fmt;
 pub mod http;
 pub mod sizes;
+pub mod whip;
 
 use core::net::{IpAddr, SocketAddr, SocketAddrV4};
 
@@ -310,7 +311,17 @@ pub async fn peer_task(
         let answered = answer(peer, stack, &mut *signaling.text.lock().await);
         let ok = answered.is_ok();
         signaling.answer.signal(answered);
-        offered = ok && session(peer, &udp, signaling, datagram_in, datagram_out, echo).await;
+        offered = ok
+            && session(
+                peer,
+                &udp,
+                &signaling.offer,
+                &signaling.close,
+                datagram_in,
+                datagram_out,
+                echo,
+            )
+            .await;
     }
 }
 
@@ -363,8 +374,8 @@ fn answer<const N: usize>(
     Ok(())
 }
 
-/// Drives one Peer until its connection ends (returns `false`) or a new offer arrives
-/// (returns `true`: it is in the signaling buffer). The drain rule: after any input, send
+/// Drives one Peer until its connection ends or `end` is signalled (returns `false`), or
+/// `offer` is signalled (returns `true`: a new offer is in the signaling buffer). The drain rule: after any input, send
 /// every datagram and handle every event, then sleep until a datagram, the Peer's deadline,
 /// or an offer.
 ///
@@ -375,7 +386,8 @@ fn answer<const N: usize>(
 async fn session(
     peer: &mut AppPeer<'_>,
     udp: &UdpSocket<'_>,
-    signaling: &Signaling,
+    offer: &Signal<CriticalSectionRawMutex, ()>,
+    end: &Signal<CriticalSectionRawMutex, ()>,
     datagram_in: &mut [u8],
     datagram_out: &mut [u8],
     echo: &mut [u8],
@@ -393,8 +405,8 @@ async fn session(
         match select4(
             udp.recv_from(datagram_in),
             Timer::at(at),
-            signaling.offer.wait(),
-            signaling.close.wait(),
+            offer.wait(),
+            end.wait(),
         )
         .await
         {

@@ -69,5 +69,17 @@ pub const DTLS_BUFFER: usize = peerless::DTLS_BUFFER;
 /// The one signaling buffer: an HTTP request head plus an offer body (then the answer).
 pub const REQUEST_MAX: usize = 1024 + OFFER_MAX;
 
+/// WHIP publishing ([`crate::whip`]): the request head we write (path, `Host` and an
+/// `Authorization: Bearer` token; about 200 bytes plus the token and the path).
+pub const WHIP_HEAD: usize = 1024;
+
+/// WHIP publishing: the response head plus the SDP answer, which the Peer keeps a copy of
+/// in [`OFFER_MAX`] (the remote description's bound, whichever side offered). Also the
+/// scratch area our offer is written into.
+pub const WHIP_RESPONSE: usize = 1024 + OFFER_MAX;
+
+/// WHIP publishing: the longest endpoint or session URL (after a redirect, or a `Location`).
+pub const WHIP_URL: usize = 256;
+
 /// The answer must fit where the offer was.
 const _: () = assert!(ANSWER_MAX <= REQUEST_MAX && MAX_MESSAGE <= SCTP_SEND);

@@ -4,11 +4,18 @@
 //!
 //! ```text
 //!   peerless-embassy-host --tap TAP --address 192.0.2.2/24 [--duration SECONDS]
+//!                         [--whip-publish http://A.B.C.D:PORT/path [--token TOKEN]]
 //!
 //!   kernel side (namespace)          embassy side (this process)
 //!   tap0 192.0.2.1/24  <== Ethernet frames ==>  embassy-net 192.0.2.2
 //!                                               UDP 5000: the Peer   TCP 8080: POST /whip
 //! ```
+//!
+//! With `--whip-publish` the application publishes to that WHIP endpoint (RFC 9725) instead of
+//! waiting for offers (no HTTP server then): it POSTs its offer, runs the session, DELETEs it
+//! when it ends and publishes again. It stops (closing and DELETEing the session, then
+//! exiting 0, or 3 if the last DELETE or publication failed) after `--duration`, or when a
+//! line `stop` arrives on standard input. The token may also come from `WHIP_TOKEN`.
 //!
 //! Create the TAP device first (inside a network namespace, as root):
 //! `ip tuntap add dev tap0 mode tap && ip addr add 192.0.2.1/24 dev tap0 && ip link set tap0 up`.
@@ -20,6 +27,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use embassy_executor::{Executor, Spawner};
 use embassy_net::{Config, Ipv4Cidr, Runner, StackResources, StaticConfigV4};
 use embassy_net_tuntap::TunTapDevice;
+use peerless_embassy_app::whip::{WhipConfig, WhipControl, WhipResources, whip_task};
 use peerless_embassy_app::{
     HttpResources, Identity, PeerResources, Signaling, http_task, peer_task,
 };
@@ -31,6 +39,8 @@ static HTTP_RESOURCES: ConstStaticCell<HttpResources> = ConstStaticCell::new(Htt
 static STACK_RESOURCES: ConstStaticCell<StackResources<4>> =
     ConstStaticCell::new(StackResources::new());
 static EXECUTOR: StaticCell<Executor> = StaticCell::new();
+static WHIP_RESOURCES: ConstStaticCell<WhipResources> = ConstStaticCell::new(WhipResources::new());
+static WHIP_CONTROL: WhipControl = WhipControl::new();
 
 #[embassy_executor::task]
 async fn net_task(mut runner: Runner<'static, TunTapDevice>) -> ! {
@@ -45,16 +55,36 @@ async fn stop_after(seconds: u64) {
     std::process::exit(0);
 }
 
+/// Publishing: stops after the requested run time (DELETE first, then the process ends).
+#[embassy_executor::task]
+async fn whip_stop_after(seconds: u64) {
+    embassy_time::Timer::after_secs(seconds).await;
+    log::info!("host: {seconds} s elapsed, stopping the publication");
+    WHIP_CONTROL.stop();
+}
+
+/// Publishing: ends the process once the WHIP task has stopped (its DELETE done).
+#[embassy_executor::task]
+async fn whip_exit() {
+    let result = WHIP_CONTROL.finished().await;
+    log::info!("host: WHIP publishing finished: {result:?}");
+    std::process::exit(if result.is_ok() { 0 } else { 3 });
+}
+
 struct Options {
     tap: String,
     address: Ipv4Cidr,
     duration: Option<u64>,
+    whip: Option<String>,
+    token: Option<String>,
 }
 
 fn parse_args() -> Result<Options, String> {
-    let usage = "usage: peerless-embassy-host --tap NAME --address A.B.C.D/LEN [--duration S]";
+    let usage = "usage: peerless-embassy-host --tap NAME --address A.B.C.D/LEN [--duration S] \
+                 [--whip-publish http://A.B.C.D[:PORT]/PATH [--token TOKEN]]";
     let mut args = std::env::args().skip(1);
     let (mut tap, mut address, mut duration) = (None, None, None);
+    let (mut whip, mut token) = (None, std::env::var("WHIP_TOKEN").ok());
     while let Some(a) = args.next() {
         let mut value = || {
             args.next()
@@ -75,6 +105,8 @@ fn parse_args() -> Result<Options, String> {
             "--duration" => {
                 duration = Some(value()?.parse().map_err(|e| format!("--duration: {e}"))?)
             }
+            "--whip-publish" => whip = Some(value()?),
+            "--token" => token = Some(value()?),
             _ => return Err(format!("unknown option {a}\n{usage}")),
         }
     }
@@ -82,6 +114,8 @@ fn parse_args() -> Result<Options, String> {
         tap: tap.ok_or(usage)?,
         address: address.ok_or(usage)?,
         duration,
+        whip,
+        token,
     })
 }
 
@@ -138,6 +172,48 @@ fn main() -> ExitCode {
         peerless_embassy_app::sizes::UDP_PORT
     );
     let duration = options.duration;
+    if let Some(url) = options.whip {
+        // The task keeps the URL and token for its whole life: give them 'static storage.
+        let config = WhipConfig {
+            url: String::leak(url),
+            token: options.token.map(String::leak).map(|t| &*t),
+        };
+        log::info!("host: publishing to {} (WHIP)", config.url);
+        // `stop` on standard input ends the publication (EOF does not: CI runs without one).
+        std::thread::spawn(|| {
+            for line in std::io::stdin().lines() {
+                match line {
+                    Ok(l) if l.trim() == "stop" => WHIP_CONTROL.stop(),
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+        });
+        EXECUTOR.init(Executor::new()).run(move |spawner: Spawner| {
+            let spawned = net_task(runner)
+                .map(|t| spawner.spawn(t))
+                .and_then(|()| {
+                    whip_task(
+                        stack,
+                        PEER_RESOURCES.take(),
+                        WHIP_RESOURCES.take(),
+                        &WHIP_CONTROL,
+                        identity,
+                        config,
+                    )
+                    .map(|t| spawner.spawn(t))
+                })
+                .and_then(|()| whip_exit().map(|t| spawner.spawn(t)))
+                .and_then(|()| match duration {
+                    Some(s) => whip_stop_after(s).map(|t| spawner.spawn(t)),
+                    None => Ok(()),
+                });
+            if let Err(e) = spawned {
+                eprintln!("host: cannot spawn: {e:?}");
+                std::process::exit(1);
+            }
+        })
+    }
     EXECUTOR.init(Executor::new()).run(move |spawner: Spawner| {
         let spawned = net_task(runner)
             .map(|t| spawner.spawn(t))

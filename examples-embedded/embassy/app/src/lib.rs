@@ -34,6 +34,9 @@
 //! so its remote gets a DTLS close_notify rather than waiting for consent to expire). The Peer answers with a complete description (its host
 //! candidate and `a=end-of-candidates`), as WHIP has no trickle without PATCH.
 //!
+//! Or the application publishes: [`whip::whip_task`], spawned instead of the peer and HTTP
+//! tasks, is a WHIP client (RFC 9725) that POSTs its own offer to a configured endpoint.
+//!
 //! Logging: `defmt` with the `defmt` feature, the `log` crate with `log` (which also turns on
 //! the stack's own logs), nothing otherwise.
 #![no_std]

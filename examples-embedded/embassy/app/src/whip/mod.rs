@@ -51,8 +51,11 @@ pub const MAX_REDIRECTS: usize = 3;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long one whole request/response exchange may take.
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long to wait before publishing again after a failure or the end of a session.
+/// How long to wait before publishing again after the end of a session; doubled after each
+/// failed publication, up to [`RETRY_MAX`], so a server that refuses is not hammered.
 pub const RETRY: Duration = Duration::from_secs(3);
+/// The longest wait between publications.
+pub const RETRY_MAX: Duration = Duration::from_secs(60);
 
 /// Where to publish.
 #[derive(Clone, Copy, Debug)]
@@ -183,7 +186,7 @@ impl Default for WhipResources {
 
 /// The publishing task: spawn it *instead of* [`crate::peer_task`] and [`crate::http_task`]
 /// (same [`PeerResources`]). It publishes, runs the session, DELETEs it when it ends, and
-/// publishes again after [`RETRY`] until [`WhipControl::stop`].
+/// publishes again after [`RETRY`] (longer after failures) until [`WhipControl::stop`].
 #[embassy_executor::task]
 pub async fn whip_task(
     stack: Stack<'static>,
@@ -224,6 +227,7 @@ pub async fn whip_task(
     // Nobody offers to a publisher: the session's "new offer" wake-up never fires.
     let no_offer = Signal::<CriticalSectionRawMutex, ()>::new();
     let mut last = Ok(());
+    let mut retry = RETRY;
     while !control.stopping() {
         let mut seed = [0u8; 32];
         rng.fill(&mut seed);
@@ -234,6 +238,7 @@ pub async fn whip_task(
         let published = publish(peer, stack, whip, &config, &mut location).await;
         match published {
             Ok(()) => {
+                retry = RETRY;
                 info!(
                     "whip: published, session {}",
                     url_text(&whip.location, location)
@@ -251,6 +256,7 @@ pub async fn whip_task(
             }
             Err(e) => {
                 warn!("whip: publishing failed: {:?}", e);
+                retry = (retry * 2).min(RETRY_MAX);
                 crate::close(peer);
                 crate::send_all(peer, &udp, datagram_out).await;
             }
@@ -272,8 +278,8 @@ pub async fn whip_task(
         if control.stopping() {
             break;
         }
-        info!("whip: publishing again in {} s", RETRY.as_secs());
-        if let Either::Second(()) = select(Timer::after(RETRY), control.stop.wait()).await {
+        info!("whip: publishing again in {} s", retry.as_secs());
+        if let Either::Second(()) = select(Timer::after(retry), control.stop.wait()).await {
             break;
         }
     }
@@ -283,9 +289,6 @@ pub async fn whip_task(
 
 fn check_config(config: &WhipConfig<'_>) -> Result<(), WhipError> {
     wire::parse_url(config.url).map_err(WhipError::Url)?;
-    if config.url.len() > WHIP_URL {
-        return Err(WhipError::ResponseTooLarge);
-    }
     match config.token {
         Some(t) if !wire::token_ok(t) => Err(WhipError::Token),
         _ => Ok(()),

@@ -508,27 +508,12 @@ impl Exchange<'_> {
         let mut filled = 0;
         let mut closed = false;
         loop {
-            let parsed = wire::parse_response(response.get(..filled).unwrap_or_default());
-            match parsed {
-                Ok(r) if (100..200).contains(&r.status) => {
-                    // An interim response (100 Continue, 103 Early Hints): drop it, keep
-                    // reading for the final one.
-                    let head_len = r.head_len;
-                    response.copy_within(head_len..filled, 0);
-                    filled -= head_len;
-                    continue;
-                }
-                Ok(r) if r.chunked => return Err(WhipError::Chunked),
-                Ok(r) => match wire::body(&r, filled, closed) {
-                    Ok(Some(body)) => return Ok(body.end),
-                    Ok(None) => {}
-                    Err(wire::Truncated) => return Err(WhipError::Truncated),
-                },
-                Err(wire::ParseError::Malformed) => return Err(WhipError::Malformed),
-                Err(wire::ParseError::Incomplete) if closed => {
-                    return Err(WhipError::Truncated);
-                }
-                Err(wire::ParseError::Incomplete) => {}
+            match wire::progress(response, &mut filled, closed) {
+                Ok(Some(end)) => return Ok(end),
+                Ok(None) => {}
+                Err(wire::ResponseError::Malformed) => return Err(WhipError::Malformed),
+                Err(wire::ResponseError::Truncated) => return Err(WhipError::Truncated),
+                Err(wire::ResponseError::Chunked) => return Err(WhipError::Chunked),
             }
             let space = response
                 .get_mut(filled..)
@@ -551,4 +536,32 @@ async fn write_all(socket: &mut TcpSocket<'_>, mut data: &[u8]) -> Result<(), Wh
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_whip_resources_are_what_sizes_says() {
+        let expected = TCP_RX_BYTES + TCP_TX_BYTES + WHIP_HEAD + WHIP_RESPONSE + 2 * WHIP_URL;
+        assert_eq!(core::mem::size_of::<WhipResources>(), expected);
+    }
+
+    #[test]
+    fn a_bad_configuration_is_refused_before_anything_is_sent() {
+        let config = |url, token| WhipConfig { url, token };
+        assert_eq!(
+            check_config(&config("http://10.0.0.1:8889/cam/whip", Some("t0k3n"))),
+            Ok(())
+        );
+        assert_eq!(
+            check_config(&config("https://10.0.0.1/whip", None)),
+            Err(WhipError::Url(UrlError::Https))
+        );
+        assert_eq!(
+            check_config(&config("http://10.0.0.1/whip", Some("bad token"))),
+            Err(WhipError::Token)
+        );
+    }
 }

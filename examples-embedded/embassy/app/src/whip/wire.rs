@@ -7,7 +7,7 @@
 //!   write_request(POST, url, token, sdp)     -> "POST /whip HTTP/1.1\r\nHost: ..\r\n\r\n"
 //!            ... TCP: head + offer out, response in ...
 //!   parse_response(bytes)  -> Incomplete (read more) | Malformed | Response { status, .. }
-//!   body(response, bytes, closed) -> Incomplete | the body's byte range
+//!   progress(bytes, closed) -> read more | the final response (1xx skipped) | error
 //!   resolve(url, "Location" value, buf) -> "http://10.0.0.1:8080/whip/session/1"
 //! ```
 //!
@@ -317,6 +317,47 @@ pub fn body(
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Truncated;
 
+/// Why the bytes read so far can never become a usable response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResponseError {
+    /// Not HTTP/1.x (see [`ParseError::Malformed`]).
+    Malformed,
+    /// The connection closed before the head or the whole body arrived.
+    Truncated,
+    /// A `Transfer-Encoding` body (refused: see the module text).
+    Chunked,
+}
+
+/// Where a response stands once `filled` bytes of `buf` have arrived (`closed`: the server
+/// has closed its side): `Ok(None)` read more, `Ok(Some(end))` the final response is
+/// `buf[..end]`. Interim responses (100 Continue, 103 Early Hints) are removed from the
+/// front of `buf` as they complete, `filled` shrinking with them.
+pub fn progress(
+    buf: &mut [u8],
+    filled: &mut usize,
+    closed: bool,
+) -> Result<Option<usize>, ResponseError> {
+    loop {
+        let parsed = parse_response(buf.get(..*filled).unwrap_or_default());
+        let interim = match parsed {
+            Ok(r) if r.status < 200 => r.head_len,
+            Ok(r) if r.chunked => return Err(ResponseError::Chunked),
+            Ok(r) => {
+                return match body(&r, *filled, closed) {
+                    Ok(Some(body)) => Ok(Some(body.end)),
+                    Ok(None) => Ok(None),
+                    Err(Truncated) => Err(ResponseError::Truncated),
+                };
+            }
+            Err(ParseError::Malformed) => return Err(ResponseError::Malformed),
+            Err(ParseError::Incomplete) if closed => return Err(ResponseError::Truncated),
+            Err(ParseError::Incomplete) => return Ok(None),
+        };
+        buf.copy_within(interim..*filled, 0);
+        *filled -= interim;
+    }
+}
+
 /// Resolves a `Location` value against the URL the request went to (RFC 3986 §5.2, without
 /// dot-segment removal), writing the absolute `http://` URL into `out`. Absolute URLs are
 /// kept as they are (an `https://` one fails later, in [`parse_url`]).
@@ -474,6 +515,50 @@ mod tests {
         let r =
             parse_response(b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n").unwrap();
         assert!(r.chunked);
+    }
+
+    #[test]
+    fn interim_responses_are_skipped_at_every_split() {
+        let mut wire = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\n\
+            Link: </x>; rel=preload\r\n\r\n"
+            .to_vec();
+        wire.extend_from_slice(CREATED);
+        // Arriving in two reads split anywhere: never done early, never an error, and the
+        // final response ends up at the front of the buffer, whole.
+        for split in 0..=wire.len() {
+            let mut buf = [0u8; 512];
+            let mut filled = 0;
+            let mut done = None;
+            for part in [&wire[..split], &wire[split..]] {
+                buf[filled..filled + part.len()].copy_from_slice(part);
+                filled += part.len();
+                done = progress(&mut buf, &mut filled, false).unwrap();
+                if filled < CREATED.len() {
+                    assert_eq!(done, None, "split {split}");
+                }
+            }
+            assert_eq!(done, Some(CREATED.len()), "split {split}");
+            assert_eq!(&buf[..CREATED.len()], CREATED);
+        }
+        let mut buf = *b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 20";
+        let mut filled = buf.len();
+        assert_eq!(progress(&mut buf, &mut filled, false), Ok(None));
+        assert_eq!(
+            progress(&mut buf, &mut filled, true),
+            Err(ResponseError::Truncated)
+        );
+        let mut buf = *b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n";
+        let mut filled = buf.len();
+        assert_eq!(
+            progress(&mut buf, &mut filled, false),
+            Err(ResponseError::Chunked)
+        );
+        let mut buf = *b"220 smtp.example ESMTP\r\n";
+        let mut filled = buf.len();
+        assert_eq!(
+            progress(&mut buf, &mut filled, false),
+            Err(ResponseError::Malformed)
+        );
     }
 
     #[test]

@@ -8,6 +8,8 @@
 #   app_ram_bytes     the part of it that is the application: the Peer task (its future holds
 #                     the Peer), the Peer's and the HTTP task's buffers, the signaling buffer
 #   stack_bytes       what is left for the stack (the chip's RAM minus the above)
+#   heap_bytes        the heap regions (only the ESP32-C3 Wi-Fi board has one, for the Wi-Fi
+#                     driver: its part in the bootloader's reclaimed RAM is not in static RAM)
 # Also runs the application's unit tests and checks its formatting (cheap, and nothing else
 # in CI builds this separate workspace). BOARDS_LINT=1 adds clippy -D warnings for every
 # crate and target (about two more minutes cold).
@@ -23,6 +25,46 @@ section "embassy application: format and unit tests"
 cargo fmt --all -- --check
 cargo test -q --profile host -p peerless-embassy-app
 
+# The Wi-Fi board links `alloc` (esp-radio needs a heap): show that the application and every
+# crate under it still cannot allocate. In that build, nothing under peerless-embassy-app has a
+# `std` or `alloc` feature on, and this repository's crates are `#![no_std]` with no `extern
+# crate alloc` (without it a no_std crate cannot name `alloc`). The W5500 and STM32 builds
+# below have no global allocator at all: rustc refuses to link them if any crate uses `alloc`.
+section "embassy application: no allocation under the app (Wi-Fi board's dependency graph)"
+cargo tree -q -p peerless-embassy-esp32c3-wifi --target riscv32imc-unknown-none-elf -e normal \
+    --prefix depth -f '{p} [{f}]' | ROOT="$ROOT" python3 -c '
+import os, re, sys
+root, inside, depth, seen, bad = os.environ["ROOT"], False, 0, {}, []
+for line in sys.stdin.read().splitlines():
+    d, rest = re.match(r"(\d+)(.*)", line).groups()
+    if inside and int(d) <= depth:
+        inside = False
+    if rest.startswith("peerless-embassy-app "):
+        inside, depth = True, int(d)
+    elif not inside:
+        continue
+    seen[rest.split(" ")[0]] = rest
+for name, rest in sorted(seen.items()):
+    feats = re.search(r"\[([^\]]*)\]", rest).group(1).split(",")
+    if {"std", "alloc"} & set(feats):
+        bad.append(f"{name}: features {feats}")
+    path = re.search(r"\((/[^)]*)\)", rest)
+    if path and path.group(1).startswith(root):
+        src = os.path.join(path.group(1), "src")
+        top = next(os.path.join(src, f) for f in ("lib.rs", "main.rs") if os.path.exists(os.path.join(src, f)))
+        if not re.search(r"^#!\[no_std\]", open(top).read(), re.M):
+            bad.append(f"{name}: {top} is not #![no_std]")
+        for dirpath, _, files in os.walk(src):
+            for f in files:
+                if f.endswith(".rs") and re.search(r"extern\s+crate\s+alloc\b", open(os.path.join(dirpath, f)).read()):
+                    bad.append(f"{name}: extern crate alloc in {os.path.join(dirpath, f)}")
+local = sum(1 for r in seen.values() if root in r)
+print(f"no-alloc: {len(seen)} crates under peerless-embassy-app ({local} of this repository): "
+      + ("FAIL" if bad else "none has std/alloc, all of ours are no_std without alloc"))
+for b in bad:
+    print("  " + b)
+sys.exit(1 if bad else 0)'
+
 if [ "${BOARDS_LINT:-0}" = 1 ]; then
     section "embassy application: clippy"
     cargo clippy -q -p peerless-embassy-app -p peerless-embassy-host --all-targets -- -D warnings
@@ -30,12 +72,15 @@ if [ "${BOARDS_LINT:-0}" = 1 ]; then
     cargo clippy -q --release -p peerless-embassy-stm32 --target thumbv7em-none-eabihf --features defmt -- -D warnings
     cargo clippy -q --release -p peerless-embassy-esp32c3 --target riscv32imc-unknown-none-elf -- -D warnings
     cargo clippy -q --release -p peerless-embassy-esp32c3 --target riscv32imc-unknown-none-elf --features defmt -- -D warnings
+    cargo clippy -q --release -p peerless-embassy-esp32c3-wifi --target riscv32imc-unknown-none-elf -- -D warnings
+    cargo clippy -q --release -p peerless-embassy-esp32c3-wifi --target riscv32imc-unknown-none-elf --features defmt -- -D warnings
 fi
 
 # board package target binary ram_bytes(the chip's data RAM)
 boards=(
     "nucleo-f429zi peerless-embassy-stm32 thumbv7em-none-eabihf peerless-stm32 196608"
     "esp32c3-w5500 peerless-embassy-esp32c3 riscv32imc-unknown-none-elf peerless-esp32c3 0"
+    "esp32c3-wifi peerless-embassy-esp32c3-wifi riscv32imc-unknown-none-elf peerless-esp32c3-wifi 0"
 )
 for b in "${boards[@]}"; do
     read -r board package target binary ram <<<"$b"
@@ -47,21 +92,24 @@ for b in "${boards[@]}"; do
 import re, sys
 print(sum(int(l.split()[1], 16) for l in sys.stdin
           if re.search(r"peerless_embassy_app::(peer|http)_task::POOL|::(PEER_RESOURCES|HTTP_RESOURCES|SIGNALING)::", l)))')
-    "$BIN/llvm-size" -A "$elf" | awk -v board="$board" -v target="$target" -v ram="$ram" -v app="$app" '
+    heap=$("$BIN/llvm-nm" -S -C "$elf" | python3 -c '
+import re, sys
+print(sum(int(l.split()[1], 16) for l in sys.stdin if re.search(r"::WIFI_HEAP_[A-Z]+::", l)))')
+    "$BIN/llvm-size" -A "$elf" | awk -v board="$board" -v target="$target" -v ram="$ram" -v app="$app" -v heap="$heap" '
         # Cortex-M (cortex-m-rt): flash = vectors + code + rodata + .data image.
         $1 == ".vector_table" || $1 == ".text" || $1 == ".rodata" { flash += $2 }
         # ESP32-C3 (esp-hal linkall.x): the app descriptor and the IRAM code/trap vectors are
         # flash images too, and the IRAM code also occupies RAM. *_dummy sections only
-        # reserve address space.
-        $1 == ".flash.appdesc" { flash += $2 }
-        $1 == ".trap" || $1 == ".rwtext" { flash += $2; sram += $2 }
-        $1 == ".data" { flash += $2; sram += $2 }
+        # reserve address space. esp-radio adds .rwtext.wifi, .data.wifi and .rodata.wifi.
+        $1 == ".flash.appdesc" || $1 == ".rodata.wifi" { flash += $2 }
+        $1 == ".trap" || $1 == ".rwtext" || $1 == ".rwtext.wifi" { flash += $2; sram += $2 }
+        $1 == ".data" || $1 == ".data.wifi" { flash += $2; sram += $2 }
         $1 == ".bss" || $1 == ".uninit" || $1 == ".noinit" { sram += $2 }
         $1 == ".stack" { stack = $2 }
         END {
             if (stack == "") stack = ram - sram
-            printf "board=%s target=%s flash_bytes=%d static_ram_bytes=%d app_ram_bytes=%d stack_bytes=%d\n",
-                board, target, flash, sram, app, stack
+            printf "board=%s target=%s flash_bytes=%d static_ram_bytes=%d app_ram_bytes=%d stack_bytes=%d heap_bytes=%d\n",
+                board, target, flash, sram, app, stack, heap
         }'
 done
 echo "boards: ok ($((SECONDS - start)) s)"

@@ -1,0 +1,7 @@
+//! Link with esp-hal's `linkall.x` (memory map, sections, the ROM functions).
+fn main() {
+    println!("cargo:rustc-link-arg-bins=-Tlinkall.x");
+    if std::env::var_os("CARGO_FEATURE_DEFMT").is_some() {
+        println!("cargo:rustc-link-arg-bins=-Tdefmt.x");
+    }
+}

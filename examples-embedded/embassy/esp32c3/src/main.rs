@@ -13,10 +13,10 @@
 //!     GPIO6 SCLK   GPIO7 MOSI   GPIO2 MISO   GPIO10 CS   GPIO3 INT   GPIO4 RST   3V3   GND
 //! ```
 //!
-//! Why Ethernet and not the C3's own Wi-Fi: the Wi-Fi driver (`esp-radio`, a 1.0 beta here)
-//! needs a global allocator (`esp-rtos/esp-radio` pulls `alloc`, the blobs allocate), and this
-//! application's promise is no allocator at all. A W5500 costs a few dollars, runs the same
-//! embassy-net stack, and keeps the firmware allocation-free.
+//! Why Ethernet: the Wi-Fi driver (`esp-radio`) needs a global allocator (the blobs allocate),
+//! and this build has none at all: a W5500 costs a few dollars, runs the same embassy-net
+//! stack, and keeps the whole firmware allocation-free. The C3's own Wi-Fi is `esp32c3-wifi/`,
+//! with a heap that only the driver uses.
 //!
 //! Build: `cargo build --release -p peerless-embassy-esp32c3 --target riscv32imc-unknown-none-elf`.
 //! Flash and watch: `espflash flash --monitor

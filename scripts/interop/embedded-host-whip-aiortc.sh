@@ -16,7 +16,8 @@
 # and its relative Location DELETEd, the second session echoes text and binary messages and,
 # closed by the endpoint, is DELETEd by the app, the third (absolute Location) echoes and is
 # DELETEd when the app is told to stop, after which it exits 0. Every request carries the
-# bearer token; the offers carry the app's host candidate and a=end-of-candidates.
+# bearer token; the offers carry the app's host candidate and a=end-of-candidates. With the
+# media build, the offers' audio and video are sendonly and aiortc decodes the clip and tone.
 . "$(dirname "$0")/../lib.sh"
 
 section "embassy application on a TAP device: WHIP client publishing to an aiortc endpoint"

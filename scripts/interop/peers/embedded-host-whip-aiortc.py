@@ -37,6 +37,7 @@ class Endpoint:
         self.offers = []
         self.deleted = asyncio.Queue()
         self.opened = asyncio.Queue()   # (session path, channel, pc)
+        self.frames = {}         # (session path, kind) -> [frames decoded, (width, height)]
 
     def authorized(self, request):
         ok = request.headers.get("Authorization") == f"Bearer {TOKEN}"
@@ -76,6 +77,24 @@ class Endpoint:
         @pc.on("datachannel")
         def on_channel(ch):
             self.opened.put_nowait((path, ch, pc))
+
+        @pc.on("track")
+        def on_track(track):
+            counter = self.frames.setdefault((path, track.kind), [0, None])
+
+            async def decode():
+                # aiortc hands over decoded frames: each one counted is a picture or 20 ms
+                # of sound that went through RTP, SRTP, depacketizing and the decoder.
+                try:
+                    while True:
+                        frame = await track.recv()
+                        counter[0] += 1
+                        if track.kind == "video":
+                            counter[1] = (frame.width, frame.height)
+                except Exception:
+                    pass
+
+            asyncio.ensure_future(decode())
 
         await pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
         await pc.setLocalDescription(await pc.createAnswer())
@@ -176,7 +195,8 @@ async def main():
     text = host_log("wrong-token")
     check(rc == 3, f"wrong token: the host exits 3 after --duration (rc {rc})")
     refused = [l for l in ep.log if l == ("POST", "/whip", 401)]
-    check(len(refused) >= 1, f"wrong token: {len(refused)} POST(s) refused with 401, retried")
+    check(len(refused) >= 1, f"wrong token: {len(refused)} POST(s) refused with 401")
+    check("publishing again in 6 s" in text, "wrong token: the host backs off (3 s, doubled)")
     check("Status(401)" in text, "wrong token: the host reports Status(401)")
     check(not any(m == "DELETE" for m, _, _ in ep.log), "wrong token: no DELETE (no session)")
     ep.log.clear()
@@ -201,6 +221,22 @@ async def main():
         check("a=setup:actpass" in offer and "m=application" in offer,
               f"{tag}: the offer has a data channel section, setup actpass")
         await echo_check(tag, ch)
+        if "m=video" in offer:
+            sections = offer.split("m=")[1:]
+            check(all("a=sendonly" in m for m in sections if m.startswith(("video", "audio"))),
+                  f"{tag}: the offer's audio and video sections are sendonly")
+            await asyncio.sleep(2)
+            video = ep.frames.get((path, "video"), [0, None])
+            audio = ep.frames.get((path, "audio"), [0, None])
+            print(f"{tag}: {video[0]} video frames ({video[1]}), {audio[0]} audio frames decoded",
+                  flush=True)
+            # The clip is 15 fps and the tone 50 frames/s; over the echo check and 2 s, at
+            # least 2 s' worth of each (with slack for the first keyframe).
+            check(video[0] >= 20 and video[1] == (320, 240),
+                  f"{tag}: the device's VP8 clip decodes ({video[0]} frames, {video[1]})")
+            check(audio[0] >= 60, f"{tag}: the device's G.711 tone decodes ({audio[0]} frames)")
+        else:
+            print(f"{tag}: a data-channel offer (the app built without media)", flush=True)
         check(pc.connectionState == "connected", f"{tag}: connectionState {pc.connectionState}")
         if n == 2:
             # The server ends the session: the app's Peer sees it close and DELETEs it.

@@ -227,9 +227,12 @@ async fn heap_task(stack: embassy_net::Stack<'static>) -> ! {
     loop {
         let s = heap_stats();
         if s.high_water != last_high || ticks.is_multiple_of(60) {
+            // Requested bytes (the hooks' sums) and, for comparison, what the allocator itself
+            // counts as used (with its block rounding and malloc's 4-byte size headers).
             info!(
-                "heap: {} B in use, high-water {} B of {} B; {} allocs ({} via Rust alloc), {} frees, {} failed",
+                "heap: {} B in use ({} B by the allocator), high-water {} B of {} B; {} allocs ({} via Rust alloc), {} frees, {} failed",
                 s.in_use,
+                esp_alloc::HEAP.used(),
                 s.high_water,
                 HEAP_RECLAIMED + HEAP_MAIN,
                 s.allocs,

@@ -90,14 +90,24 @@ impl Credentials {
 
     /// Fresh random credentials: an 8-character ufrag and a 24-character (144-bit) password.
     pub fn random(rng: &mut Drbg) -> Self {
+        let mut random = [0u8; 32];
+        rng.fill(&mut random);
+        Self::from_random(&random)
+    }
+
+    /// Credentials from 32 random bytes (one per character), for a caller that drew them in
+    /// one DRBG request with other values.
+    pub(crate) fn from_random(random: &[u8; 32]) -> Self {
         // 64 ice-chars: the low six bits of a random byte pick one without bias, so one DRBG
         // call serves all 32 characters (a call per character cost more than the rest of a
         // Peer's setup).
-        let mut random = [0u8; 32];
-        rng.fill(&mut random);
         let mut ufrag = [0u8; 8];
         let mut pwd = [0u8; 24];
-        for (b, r) in ufrag.iter_mut().chain(pwd.iter_mut()).zip(random) {
+        for (b, r) in ufrag
+            .iter_mut()
+            .chain(pwd.iter_mut())
+            .zip(random.iter().copied())
+        {
             // `r & 63` indexes the 64-byte table: never out of range.
             *b = ICE_CHARS.get(usize::from(r & 63)).copied().unwrap_or(b'A');
         }

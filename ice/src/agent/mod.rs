@@ -177,10 +177,15 @@ impl<
     #[must_use]
     pub fn new(config: Config, now: Instant) -> Self {
         let mut rng = Drbg::from_seed(&config.seed, b"peerless-ice");
-        let tie_breaker = rng.u64();
+        // The tie-breaker and the credentials in one DRBG request (each request costs three
+        // HMACs whatever its length up to 32 bytes).
+        let mut random = [0u8; 8 + 32];
+        rng.fill(&mut random);
+        let (tie, creds) = random.split_at(8);
+        let tie_breaker = u64::from_be_bytes(tie.try_into().unwrap_or_default());
         let local_creds = config
             .credentials
-            .unwrap_or_else(|| Credentials::random(&mut rng));
+            .unwrap_or_else(|| Credentials::from_random(creds.try_into().unwrap_or(&[0; 32])));
         Agent {
             role: if config.lite {
                 Role::Controlled

@@ -271,13 +271,23 @@ impl<
     /// areas, borrowed or owned (see [`Area`] and [`Storage`]).
     pub fn new(config: Config, now: Instant, send_area: S, recv_area: S) -> Self {
         let mut rng = Drbg::from_seed(&config.seed, b"peerless-peer");
-        let session_id = rng.u64() >> 1;
+        // Everything Peer::new draws, in one DRBG request (each request costs three HMACs
+        // whatever its length up to 32 bytes, and two more per 32 bytes past it): the session
+        // id, the ICE agent's seed, the CNAME and the first transport-wide sequence number.
+        let mut random = [0u8; 8 + SEED_LEN + 8 + 8];
+        rng.fill(&mut random);
+        let (session_id, rest) = random.split_at(8);
+        let (ice_seed, rest) = rest.split_at(SEED_LEN);
+        let (cname, twcc) = rest.split_at(8);
+        let be64 = |b: &[u8]| u64::from_be_bytes(b.try_into().unwrap_or_default());
+        let session_id = be64(session_id) >> 1;
+        let ice_seed: [u8; SEED_LEN] = ice_seed.try_into().unwrap_or_default();
         let mut fingerprint = Text::new();
         let fp = config.certificate.fingerprint(dtls::HashAlgorithm::Sha256);
         // 7 + 95 characters always fit.
         let _ = write!(fingerprint, "{fp}");
-        let ice = Self::make_agent(&config, &mut rng, ice::Role::Controlling, None, now);
-        let media = Media::new(&mut rng);
+        let ice = Self::make_agent(&config, ice_seed, ice::Role::Controlling, None, now);
+        let media = Media::new(be64(cname), be64(twcc) as u16);
         let mdns = mdns::MdnsCandidates::new(now);
         // Reassembly keeps per-chunk headers: announce what the receive area can hold.
         let local_max_message_size = recv_area.as_ref().len().saturating_sub(4096).max(1024);
@@ -322,13 +332,11 @@ impl<
 
     fn make_agent(
         config: &Config,
-        rng: &mut Drbg,
+        seed: [u8; SEED_LEN],
         role: ice::Role,
         credentials: Option<ice::Credentials>,
         now: Instant,
     ) -> Agent<REMOTE_CANDIDATES> {
-        let mut seed = [0u8; SEED_LEN];
-        rng.fill(&mut seed);
         let mut c = config.ice.unwrap_or_else(|| ice::Config::new(role, seed));
         c.role = role;
         c.seed = seed;

@@ -414,9 +414,11 @@ pub(super) struct Media<S, const TRANSCEIVERS: usize> {
 }
 
 impl<S: Area, const TRANSCEIVERS: usize> Media<S, TRANSCEIVERS> {
-    pub(super) fn new(rng: &mut Drbg) -> Self {
-        let mut cname = Text::new();
-        let _ = write!(cname, "{:016x}", rng.u64());
+    /// `cname` and `twcc_start` are random, drawn by the Peer with its other draws.
+    pub(super) fn new(cname: u64, twcc_start: u16) -> Self {
+        let mut text = Text::new();
+        let _ = write!(text, "{cname:016x}");
+        let cname = text;
         Media {
             transceivers: [const { None }; TRANSCEIVERS],
             receivers: [const { None }; TRANSCEIVERS],
@@ -434,7 +436,7 @@ impl<S: Area, const TRANSCEIVERS: usize> Media<S, TRANSCEIVERS> {
             // The first transport-wide sequence number is random, like RTP's. A Peer without
             // transceivers sends no RTP: it has no estimator to run (nor link).
             congestion: if TRANSCEIVERS > 0 {
-                Congestion::new(rng.u64() as u16)
+                Congestion::new(twcc_start)
             } else {
                 None
             },

@@ -161,10 +161,17 @@ impl<'a> Fingerprint<'a> {
 
     /// Decodes the digest into `out`; `None` if it is not hex pairs or does not fit.
     pub fn decode<'b>(&self, out: &'b mut [u8; MAX_FINGERPRINT_LEN]) -> Option<&'b [u8]> {
+        // `HH:HH:...:HH`: n pairs take 3n - 1 bytes. Walked byte by byte, not split at the
+        // colons: every parse of a description checks its fingerprint through here.
+        let value = self.value.as_bytes();
+        if value.len() % 3 != 2 {
+            return None;
+        }
         let mut n = 0;
-        for pair in self.value.split(':') {
-            let &[hi, lo] = pair.as_bytes() else {
-                return None;
+        for chunk in value.chunks(3) {
+            let (hi, lo) = match *chunk {
+                [hi, lo, b':'] | [hi, lo] => (hi, lo),
+                _ => return None,
             };
             let slot = out.get_mut(n)?;
             *slot = (hex_val(hi)? << 4) | hex_val(lo)?;
@@ -922,6 +929,27 @@ mod tests {
         let v = core::str::from_utf8(&line[..8 + 95]).unwrap();
         assert!(Fingerprint::parse(v).unwrap().matches(&digest));
         assert!(!Fingerprint::parse(v).unwrap().matches(&[0xab; 31]));
+    }
+
+    #[test]
+    fn fingerprint_decode_takes_only_colon_separated_pairs() {
+        let decode = |value: &str| {
+            let fp = Fingerprint {
+                hash: HashFunction::Sha256,
+                value,
+            };
+            let mut buf = [0; MAX_FINGERPRINT_LEN];
+            fp.decode(&mut buf).map(<[u8]>::to_vec)
+        };
+        assert_eq!(decode("4a:AD:b9"), Some(std::vec![0x4a, 0xad, 0xb9]));
+        assert_eq!(decode("4A"), Some(std::vec![0x4a]));
+        for bad in ["", "4", "4A:", ":4A", "4A::AD", "4AD:B9", "4A-AD", "4A:A", "4A:ADB9", "G0"] {
+            assert_eq!(decode(bad), None, "{bad:?}");
+        }
+        // 64 pairs fit, 65 do not.
+        let pairs = |n: usize| std::vec!["AB"; n].join(":");
+        assert_eq!(decode(&pairs(MAX_FINGERPRINT_LEN)).map(|d| d.len()), Some(MAX_FINGERPRINT_LEN));
+        assert_eq!(decode(&pairs(MAX_FINGERPRINT_LEN + 1)), None);
     }
 
     #[test]

@@ -408,7 +408,9 @@ impl<
         if next == SignalingState::Stable {
             self.remote.commit();
         }
-        self.refresh_data_mid();
+        // `session` is the text just stored: our latest description, and in stable our
+        // current one. Handing it on saves parsing it twice more.
+        self.refresh_data_mid_with(Some(&session), None);
         self.set_signaling(next);
         if let Some(role) = role {
             self.start_transport(role);
@@ -417,7 +419,8 @@ impl<
             self.apply_negotiation(true);
         }
         self.pump();
-        self.update_negotiation_needed(true);
+        let current = (next == SignalingState::Stable).then_some(&session);
+        self.update_negotiation_needed_with(true, current);
         Ok(())
     }
 
@@ -566,7 +569,8 @@ impl<
         if next == SignalingState::Stable {
             self.local.commit();
         }
-        self.refresh_data_mid();
+        // `session` is the text just stored, the peer's latest description.
+        self.refresh_data_mid_with(None, Some(&session));
         self.set_signaling(next);
         if kind == SdpType::Offer {
             self.associate_remote_offer(&session);
@@ -586,7 +590,9 @@ impl<
     /// change only before any check).
     fn replace_agent(&mut self, role: ice::Role) {
         let creds = *self.ice.local_credentials();
-        self.ice = Self::make_agent(&self.config, &mut self.rng, role, Some(creds), self.now);
+        let mut seed = [0u8; SEED_LEN];
+        self.rng.fill(&mut seed);
+        self.ice = Self::make_agent(&self.config, seed, role, Some(creds), self.now);
         for h in self.hosts.into_iter().flatten() {
             let _ = self.ice.add_local_candidate(h);
         }
@@ -753,27 +759,17 @@ impl<
 
     /// The data section's mid and index, from our latest description, else the peer's.
     fn refresh_data_mid(&mut self) {
-        let found = [self.local.latest(), self.remote.latest()]
-            .into_iter()
-            .flatten()
-            .find_map(|text| {
-                let session = Session::parse(text).ok()?;
-                // The data section, else (media only) the first live one: candidates belong to
-                // the BUNDLE transport either way.
-                let live = || {
-                    session
-                        .media()
-                        .enumerate()
-                        .filter(|(_, m)| !m.is_rejected())
-                };
-                let (index, data) = live()
-                    .find(|(_, m)| m.media_line().is_datachannel())
-                    .or_else(|| live().next())?;
-                Some((
-                    Text::copy_from(data.mid().unwrap_or_default())?,
-                    u16::try_from(index).ok()?,
-                ))
-            });
+        self.refresh_data_mid_with(None, None);
+    }
+
+    /// As [`Self::refresh_data_mid`], with our latest description (`local`) or the peer's
+    /// (`remote`) already parsed by the caller; the others are parsed here.
+    fn refresh_data_mid_with(&mut self, local: Option<&Session<'_>>, remote: Option<&Session<'_>>) {
+        let from = |given: Option<&Session<'_>>, text: Option<&str>| match given {
+            Some(session) => data_mid_of(session),
+            None => data_mid_of(&Session::parse(text?).ok()?),
+        };
+        let found = from(local, self.local.latest()).or_else(|| from(remote, self.remote.latest()));
         (self.data_mid, self.data_mline) = found.unwrap_or_default();
     }
 
@@ -786,22 +782,31 @@ impl<
 
     /// Whether an offer is needed: a data channel exists but no agreed description of ours
     /// has a data section, or our ICE credentials are not the agreed ones (a restart).
-    fn needs_negotiation(&self) -> bool {
+    /// `current`: our current description, if the caller has it parsed.
+    fn needs_negotiation(&self, current: Option<&Session<'_>>) -> bool {
         let channels = self.channels.iter().any(|c| c.state != ChannelState::Free);
-        let Some(session) = self.local.current().and_then(|t| Session::parse(t).ok()) else {
-            return channels || self.media.any();
+        let parsed;
+        let session = match current {
+            Some(session) => session,
+            None => match self.local.current().and_then(|t| Session::parse(t).ok()) {
+                Some(session) => {
+                    parsed = session;
+                    &parsed
+                }
+                None => return channels || self.media.any(),
+            },
         };
-        if self.media_needs_negotiation(&session) {
+        if self.media_needs_negotiation(session) {
             return true;
         }
-        let Some(data) = data_section(&session) else {
+        let Some(data) = data_section(session) else {
             return channels
-                || transport_section(&session).is_some_and(|t| {
-                    jsep::bundle_transport(&session, &t).ice_ufrag()
+                || transport_section(session).is_some_and(|t| {
+                    jsep::bundle_transport(session, &t).ice_ufrag()
                         != Some(self.ice.local_credentials().ufrag.as_str())
                 });
         };
-        jsep::bundle_transport(&session, &data).ice_ufrag()
+        jsep::bundle_transport(session, &data).ice_ufrag()
             != Some(self.ice.local_credentials().ufrag.as_str())
     }
 
@@ -845,16 +850,39 @@ impl<
     /// [`Event::NegotiationNeeded`] when a need appears, or again after a negotiation
     /// (`negotiated`) that did not settle it; the flag drops when the need is gone.
     pub(super) fn update_negotiation_needed(&mut self, negotiated: bool) {
+        self.update_negotiation_needed_with(negotiated, None);
+    }
+
+    /// As [`Self::update_negotiation_needed`], with our current description already parsed.
+    fn update_negotiation_needed_with(&mut self, negotiated: bool, current: Option<&Session<'_>>) {
         if self.closed || self.signaling != SignalingState::Stable {
             return;
         }
-        let need = self.needs_negotiation();
+        let need = self.needs_negotiation(current);
         let raise = need && (!self.negotiation_needed || negotiated);
         self.negotiation_needed = need;
         if raise {
             self.push(Queued::Ready(Ready::NegotiationNeeded));
         }
     }
+}
+
+/// The mid and index of a description's data section, else (media only) of its first live
+/// section: candidates belong to the BUNDLE transport either way.
+fn data_mid_of(session: &Session<'_>) -> Option<(Text<32>, u16)> {
+    let live = || {
+        session
+            .media()
+            .enumerate()
+            .filter(|(_, m)| !m.is_rejected())
+    };
+    let (index, data) = live()
+        .find(|(_, m)| m.media_line().is_datachannel())
+        .or_else(|| live().next())?;
+    Some((
+        Text::copy_from(data.mid().unwrap_or_default())?,
+        u16::try_from(index).ok()?,
+    ))
 }
 
 /// The section whose BUNDLE transport carries everything: the data section, else the first

@@ -933,6 +933,7 @@ mod tests {
 
     #[test]
     fn fingerprint_decode_takes_only_colon_separated_pairs() {
+        extern crate std;
         let decode = |value: &str| {
             let fp = Fingerprint {
                 hash: HashFunction::Sha256,
@@ -943,12 +944,17 @@ mod tests {
         };
         assert_eq!(decode("4a:AD:b9"), Some(std::vec![0x4a, 0xad, 0xb9]));
         assert_eq!(decode("4A"), Some(std::vec![0x4a]));
-        for bad in ["", "4", "4A:", ":4A", "4A::AD", "4AD:B9", "4A-AD", "4A:A", "4A:ADB9", "G0"] {
+        for bad in [
+            "", "4", "4A:", ":4A", "4A::AD", "4AD:B9", "4A-AD", "4A:A", "4A:ADB9", "G0",
+        ] {
             assert_eq!(decode(bad), None, "{bad:?}");
         }
         // 64 pairs fit, 65 do not.
         let pairs = |n: usize| std::vec!["AB"; n].join(":");
-        assert_eq!(decode(&pairs(MAX_FINGERPRINT_LEN)).map(|d| d.len()), Some(MAX_FINGERPRINT_LEN));
+        assert_eq!(
+            decode(&pairs(MAX_FINGERPRINT_LEN)).map(|d| d.len()),
+            Some(MAX_FINGERPRINT_LEN)
+        );
         assert_eq!(decode(&pairs(MAX_FINGERPRINT_LEN + 1)), None);
     }
 

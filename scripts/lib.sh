@@ -10,6 +10,33 @@ export ROOT
 VENV="${VENV:-$ROOT/.venv}"
 export VENV
 
+# PEERLESS_CRYPTO=aws-lc-rs: every `cargo build|run|test|check` these scripts run gets
+# peerless-crypto's aws-lc-rs backend (servers' build: AWS-LC for AES-GCM, AES-CTR, HMAC, SHA-2,
+# ECDH and ECDSA; it needs gcc). Unset or `rustcrypto`: the default RustCrypto backend. A
+# function rather than an edit of every script, so that each interop script runs either way.
+PEERLESS_CRYPTO="${PEERLESS_CRYPTO:-rustcrypto}"
+export PEERLESS_CRYPTO
+case "$PEERLESS_CRYPTO" in
+    rustcrypto) ;;
+    aws-lc-rs)
+        echo "crypto backend: aws-lc-rs (PEERLESS_CRYPTO)" >&2
+        cargo() {
+            case "${1:-}" in
+                build | run | test | check | clippy)
+                    local sub="$1"
+                    shift
+                    command cargo "$sub" --features peerless-crypto/aws-lc-rs "$@"
+                    ;;
+                *) command cargo "$@" ;;
+            esac
+        }
+        ;;
+    *)
+        echo "PEERLESS_CRYPTO=$PEERLESS_CRYPTO: expected rustcrypto or aws-lc-rs" >&2
+        exit 2
+        ;;
+esac
+
 section() { printf '\n=== %s ===\n' "$*"; }
 
 # need_apt PKG...: install Debian packages that are missing.

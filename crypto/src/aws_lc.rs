@@ -6,7 +6,7 @@
 //!   HmacSha1  = hmac::Context (keyed, cloned per message)
 //!   P256VerifyingKey = ECDSA_P256_SHA256_FIXED verify_digest
 //!   P256SecretKey, X25519SecretKey = agreement::PrivateKey
-//!   P256SigningKey = the RustCrypto one (RFC 6979: a run replays from its seed)
+//!   P256SigningKey = RFC 6979 k (rfc6979) + x(k·G) from an AWS-LC ECDH with G + p256 scalars
 //! ```
 //!
 //! The same API and the same known answers as [`crate::rustcrypto`]. Some of these objects
@@ -431,12 +431,107 @@ impl P256SecretKey {
     }
 }
 
-/// ECDSA signing stays RustCrypto's (RFC 6979 deterministic nonces) in this backend too:
-/// AWS-LC draws its signing nonce from its own generator, which would make a run depend on
-/// entropy other than the host's DRBG and no longer replay from its seed (the simulations and
-/// fuzz reproductions rely on that). One signature per handshake and side; verification,
-/// ECDH, the AEADs, HMAC and the hashes are AWS-LC's.
-pub use crate::rustcrypto::P256SigningKey;
+/// A P-256 ECDSA signing key (our certificate's key) that signs with RFC 6979 deterministic
+/// nonces, as the RustCrypto backend does, with AWS-LC doing the expensive part.
+///
+/// ```text
+///   d, z ──► k = RFC 6979 HMAC-DRBG(d, z)            (rfc6979, HMAC-SHA256)
+///   k    ──► x(k·G) = ECDH(k, G) in AWS-LC           (the scalar multiplication)
+///   r = x mod n,  s = k⁻¹·(z + r·d) mod n            (p256 scalar arithmetic, constant time)
+/// ```
+///
+/// Why not AWS-LC's own `EcdsaKeyPair`: it draws the nonce from AWS-LC's generator, so a run
+/// would depend on entropy other than the host's DRBG and no longer replay from its seed (the
+/// simulations and fuzz reproductions rely on that). Why not RustCrypto's signer alone: its
+/// k·G is about 1.2 M instructions, a third of a handshake's CPU. An ECDH with the generator
+/// as the peer's point yields exactly x(k·G), so the signature is bit-for-bit the RustCrypto
+/// one (the RFC 6979 known answers check it), at AWS-LC's speed. Key generation, export and
+/// the public key stay RustCrypto's (once per certificate).
+#[derive(Clone)]
+pub struct P256SigningKey(crate::rustcrypto::P256SigningKey);
+
+/// The P-256 generator `G`, uncompressed SEC1 (SEC 2 §2.4.2).
+const P256_G: [u8; 65] = hex_literal::hex!(
+    "04 6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"
+    "   4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5"
+);
+
+impl P256SigningKey {
+    /// A fresh key drawn from `rng` (the host's DRBG).
+    pub fn generate<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> Self {
+        P256SigningKey(crate::rustcrypto::P256SigningKey::generate(rng))
+    }
+
+    /// The key with scalar `bytes` (big-endian, 32 bytes); [`Error`] when it is 0, not below
+    /// the group order or not 32 bytes.
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, Error> {
+        crate::rustcrypto::P256SigningKey::from_slice(bytes).map(P256SigningKey)
+    }
+
+    /// The scalar, big-endian (for exporting the key; wipe it after use).
+    #[must_use]
+    pub fn to_bytes(&self) -> zeroize::Zeroizing<[u8; 32]> {
+        self.0.to_bytes()
+    }
+
+    /// The public key as an uncompressed SEC1 point (`04 ‖ x ‖ y`).
+    #[must_use]
+    pub fn public_key(&self) -> [u8; 65] {
+        self.0.public_key()
+    }
+
+    /// Signs a SHA-256 digest (deterministic nonces, RFC 6979); returns `r ‖ s`.
+    pub fn sign_prehash(&self, digest: &[u8; 32]) -> Result<[u8; 64], Error> {
+        use p256::elliptic_curve::Curve;
+        use p256::elliptic_curve::ff::{Field, PrimeField};
+        use p256::elliptic_curve::ops::Reduce;
+
+        // bits2int then mod n, as ecdsa's `bytes2scalar` for a 256-bit digest and order.
+        let reduce = |b: &[u8; 32]| {
+            <p256::Scalar as Reduce<p256::U256>>::reduce(&p256::U256::from_be_slice(b))
+        };
+        let d = self.0.0.as_nonzero_scalar();
+        let d_bytes = zeroize::Zeroizing::new(<[u8; 32]>::from(d.to_repr()));
+        let order = p256::NistP256::ORDER;
+        let mut kgen = rfc6979::KGenerator::<sha2::Sha256, p256::U256>::new(
+            &*d_bytes,
+            digest,
+            &[],
+            order.as_ref(),
+        );
+        let z = reduce(digest);
+        // The DRBG gives k in [1, n) at once; r or s of zero (probability about 2^-256) asks
+        // for the next k, as RFC 6979 §3.4 says. Bounded so that a broken AWS-LC cannot loop.
+        for _ in 0..4 {
+            let mut k = zeroize::Zeroizing::new([0u8; 32]);
+            kgen.fill_next_k(&mut *k);
+            let Some(k_scalar) =
+                Option::<p256::NonZeroScalar>::from(p256::NonZeroScalar::from_repr((*k).into()))
+            else {
+                continue;
+            };
+            let key = agreement::PrivateKey::from_private_key(&agreement::ECDH_P256, &*k)
+                .map_err(|_| Error)?;
+            let g = agreement::UnparsedPublicKey::new(&agreement::ECDH_P256, &P256_G);
+            let x: [u8; 32] =
+                agreement::agree(&key, g, Error, |x| x.try_into().map_err(|_| Error))?;
+            let r = reduce(&x);
+            let Some(k_inv) = Option::<p256::Scalar>::from(Field::invert(k_scalar.as_ref())) else {
+                continue;
+            };
+            let s = k_inv * (z + r * d.as_ref());
+            if bool::from(r.is_zero()) || bool::from(s.is_zero()) {
+                continue;
+            }
+            let mut out = [0u8; 64];
+            let (r_out, s_out) = out.split_at_mut(32);
+            r_out.copy_from_slice(&r.to_repr());
+            s_out.copy_from_slice(&s.to_repr());
+            return Ok(out);
+        }
+        Err(Error)
+    }
+}
 
 /// A P-256 ECDSA public key (a peer certificate's key).
 #[derive(Clone, Debug, PartialEq, Eq)]

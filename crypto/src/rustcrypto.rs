@@ -354,7 +354,7 @@ impl P256SecretKey {
 
 /// A long-term P-256 ECDSA signing key (a certificate's key).
 #[derive(Clone)]
-pub struct P256SigningKey(p256::ecdsa::SigningKey);
+pub struct P256SigningKey(pub(crate) p256::ecdsa::SigningKey);
 
 impl P256SigningKey {
     /// A fresh key drawn from `rng` (the host's DRBG).

@@ -6,7 +6,7 @@
 //!   HmacSha1  = hmac::Context (keyed, cloned per message)
 //!   P256VerifyingKey = ECDSA_P256_SHA256_FIXED verify_digest
 //!   P256SecretKey, X25519SecretKey = agreement::PrivateKey
-//!   P256SigningKey = RFC 6979 k (rfc6979) + x(k·G) from an AWS-LC ECDH with G + p256 scalars
+//!   P256SigningKey = RFC 6979 k (rfc6979) + k·G from AWS-LC (an ECDH key's public key) + p256 scalars
 //! ```
 //!
 //! The same API and the same known answers as [`crate::rustcrypto`]. Some of these objects
@@ -436,25 +436,19 @@ impl P256SecretKey {
 ///
 /// ```text
 ///   d, z ──► k = RFC 6979 HMAC-DRBG(d, z)            (rfc6979, HMAC-SHA256)
-///   k    ──► x(k·G) = ECDH(k, G) in AWS-LC           (the scalar multiplication)
+///   k    ──► x(k·G): k as an AWS-LC ECDH key, its public key (fixed-base tables)
 ///   r = x mod n,  s = k⁻¹·(z + r·d) mod n            (p256 scalar arithmetic, constant time)
 /// ```
 ///
 /// Why not AWS-LC's own `EcdsaKeyPair`: it draws the nonce from AWS-LC's generator, so a run
 /// would depend on entropy other than the host's DRBG and no longer replay from its seed (the
 /// simulations and fuzz reproductions rely on that). Why not RustCrypto's signer alone: its
-/// k·G is about 1.2 M instructions, a third of a handshake's CPU. An ECDH with the generator
-/// as the peer's point yields exactly x(k·G), so the signature is bit-for-bit the RustCrypto
-/// one (the RFC 6979 known answers check it), at AWS-LC's speed. Key generation, export and
+/// k·G is about 1.2 M instructions, a third of a handshake's CPU. The public key of k taken as
+/// an ECDH private key is exactly k·G, so the signature is bit-for-bit the RustCrypto one (the
+/// RFC 6979 known answers check it), at AWS-LC's speed. Key generation, export and
 /// the public key stay RustCrypto's (once per certificate).
 #[derive(Clone)]
 pub struct P256SigningKey(crate::rustcrypto::P256SigningKey);
-
-/// The P-256 generator `G`, uncompressed SEC1 (SEC 2 §2.4.2).
-const P256_G: [u8; 65] = hex_literal::hex!(
-    "04 6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"
-    "   4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5"
-);
 
 impl P256SigningKey {
     /// A fresh key drawn from `rng` (the host's DRBG).
@@ -510,12 +504,17 @@ impl P256SigningKey {
             else {
                 continue;
             };
+            // k as an ECDH private key: its public key is k·G, computed with AWS-LC's
+            // fixed-base tables; only x is used.
             let key = agreement::PrivateKey::from_private_key(&agreement::ECDH_P256, &*k)
                 .map_err(|_| Error)?;
-            let g = agreement::UnparsedPublicKey::new(&agreement::ECDH_P256, &P256_G);
-            let x: [u8; 32] =
-                agreement::agree(&key, g, Error, |x| x.try_into().map_err(|_| Error))?;
-            let r = reduce(&x);
+            let point = key.compute_public_key().map_err(|_| Error)?;
+            let x: &[u8; 32] = point
+                .as_ref()
+                .get(1..33)
+                .and_then(|x| x.try_into().ok())
+                .ok_or(Error)?;
+            let r = reduce(x);
             let Some(k_inv) = Option::<p256::Scalar>::from(Field::invert(k_scalar.as_ref())) else {
                 continue;
             };

@@ -113,7 +113,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::new(role, cert, seed)
         .with_srtp_profiles(profiles)
         .with_cipher_suites(suites)
+        .map_err(|e| format!("--suite: {e}"))?
         .with_groups(groups)
+        .map_err(|e| format!("--group: {e}"))?
         .with_mtu(mtu)
         .with_retransmit(Duration::from_millis(500), Duration::from_secs(4))
         .with_cookies(args.iter().any(|a| a == "--cookies"));

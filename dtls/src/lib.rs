@@ -128,7 +128,7 @@ pub use cert::{
     Validity, certificate_public_key,
 };
 pub use endpoint::{
-    ALL_CIPHER_SUITES, ALL_GROUPS, ALL_SRTP_PROFILES, CloseReason, Config, Endpoint, Event,
-    MAX_MTU, MIN_MTU, Role, SendError, SrtpKeyingMaterial, Stats,
+    ALL_CIPHER_SUITES, ALL_GROUPS, ALL_SRTP_PROFILES, CipherSuites, CloseReason, Config, Endpoint,
+    Event, ListError, MAX_MTU, MIN_MTU, NamedGroups, Role, SendError, SrtpKeyingMaterial, Stats,
 };
 pub use wire::{AlertDescription, CipherSuite, NamedGroup, SrtpProfile};

@@ -23,7 +23,9 @@ fn every_suite_group_and_profile_connects_and_exports_equal_keys() {
                 let seed = (i * 100 + j * 10 + k) as u8;
                 let mut pair = Pair::new(seed, |c| {
                     c.with_cipher_suites(std::slice::from_ref(suite))
+                        .unwrap()
                         .with_groups(std::slice::from_ref(group))
+                        .unwrap()
                         .with_srtp_profiles(std::slice::from_ref(profile))
                 });
                 pair.run_until_connected();
@@ -157,7 +159,8 @@ fn the_server_preference_picks_the_srtp_profile_and_suite() {
             .with_cipher_suites(&[
                 CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256,
                 CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256,
-            ]),
+            ])
+            .unwrap(),
         pair.now,
     );
     pair.client.connect(pair.now);
@@ -171,7 +174,8 @@ fn the_server_preference_picks_the_srtp_profile_and_suite() {
             .with_cipher_suites(&[
                 CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256,
                 CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256,
-            ]),
+            ])
+            .unwrap(),
         pair.now,
     );
     pair.server_fp = cert(21).fingerprint(HashAlgorithm::Sha256);
@@ -230,7 +234,9 @@ fn client_hello_always_offers_secp256r1() {
         ClientHello, ExtensionType, HandshakeFragment, Record, parse_u16_vector,
     };
     let mut client: Endpoint = Endpoint::new(
-        Config::new(Role::Client, cert(31), [3; 32]).with_groups(&[NamedGroup::X25519]),
+        Config::new(Role::Client, cert(31), [3; 32])
+            .with_groups(&[NamedGroup::X25519])
+            .unwrap(),
         peerless_base::Instant::ZERO,
     );
     client.connect(peerless_base::Instant::ZERO);

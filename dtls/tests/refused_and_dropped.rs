@@ -144,12 +144,14 @@ fn no_shared_cipher_suite_fails_with_handshake_failure() {
     let sc = cert(40);
     pair.server = Endpoint::new(
         Config::new(Role::Server, sc, [9; 32])
-            .with_cipher_suites(&[CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256]),
+            .with_cipher_suites(&[CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256])
+            .unwrap(),
         pair.now,
     );
     pair.client = Endpoint::new(
         Config::new(Role::Client, cert(41), [8; 32])
-            .with_cipher_suites(&[CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256]),
+            .with_cipher_suites(&[CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256])
+            .unwrap(),
         pair.now,
     );
     pair.client.connect(pair.now);
@@ -164,6 +166,81 @@ fn no_shared_cipher_suite_fails_with_handshake_failure() {
         pair.client_closed,
         Some(CloseReason::PeerAlert(AlertDescription::HANDSHAKE_FAILURE))
     );
+}
+
+/// A client that allows only x25519 still names secp256r1 in supported_groups (the curve of
+/// its ECDSA certificate, RFC 8422 §5.1.1), so a server may pick it for ECDHE: the client
+/// refuses that ServerKeyExchange, as its configured list says, instead of running it.
+#[test]
+fn a_client_pinned_to_x25519_refuses_a_server_that_picks_secp256r1() {
+    let mut pair = Pair::new(18, |c| c);
+    pair.server = Endpoint::new(
+        Config::new(Role::Server, cert(42), [9; 32])
+            .with_groups(&[NamedGroup::SECP256R1])
+            .unwrap(),
+        pair.now,
+    );
+    pair.client = Endpoint::new(
+        Config::new(Role::Client, cert(43), [8; 32])
+            .with_groups(&[NamedGroup::X25519])
+            .unwrap(),
+        pair.now,
+    );
+    pair.client_fp = cert(43).fingerprint(HashAlgorithm::Sha256);
+    pair.server_fp = cert(42).fingerprint(HashAlgorithm::Sha256);
+    pair.client.connect(pair.now);
+    pair.pump();
+    assert_eq!(
+        pair.client_closed,
+        Some(CloseReason::HandshakeFailed(
+            AlertDescription::ILLEGAL_PARAMETER
+        ))
+    );
+    assert!(pair.server_connected.is_none());
+}
+
+/// Lists are checked when configured: empty, unknown and repeated code points are refused.
+#[test]
+fn suite_and_group_lists_refuse_empty_unknown_and_repeated_entries() {
+    let cfg = || Config::new(Role::Client, cert(44), [1; 32]);
+    assert_eq!(cfg().with_cipher_suites(&[]).err(), Some(ListError::Empty));
+    assert_eq!(cfg().with_groups(&[]).err(), Some(ListError::Empty));
+    // TLS 1.3's TLS_AES_128_GCM_SHA256, the renegotiation SCSV and secp384r1: not ours.
+    assert_eq!(
+        cfg().with_cipher_suites(&[CipherSuite(0x1301)]).err(),
+        Some(ListError::Unknown(0x1301))
+    );
+    assert_eq!(
+        CipherSuites::new(&[
+            CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256,
+            CipherSuite::EMPTY_RENEGOTIATION_INFO_SCSV
+        ]),
+        Err(ListError::Unknown(0x00ff))
+    );
+    assert_eq!(
+        cfg().with_groups(&[NamedGroup(24)]).err(),
+        Some(ListError::Unknown(24))
+    );
+    assert_eq!(
+        NamedGroups::new(&[
+            NamedGroup::X25519,
+            NamedGroup::SECP256R1,
+            NamedGroup::X25519
+        ]),
+        Err(ListError::Repeated(29))
+    );
+    #[cfg(not(feature = "rsa"))]
+    assert_eq!(
+        CipherSuites::new(&[CipherSuite::ECDHE_RSA_AES_128_GCM_SHA256]),
+        Err(ListError::Unknown(0xc02f))
+    );
+    // The full lists are the defaults, and a reordered one keeps its order.
+    assert_eq!(*cfg().cipher_suites, *ALL_CIPHER_SUITES);
+    assert_eq!(*cfg().groups, *ALL_GROUPS);
+    assert_eq!(CipherSuites::new(ALL_CIPHER_SUITES), Ok(CipherSuites::ALL));
+    let list = NamedGroups::new(&[NamedGroup::SECP256R1, NamedGroup::X25519]).unwrap();
+    assert_eq!(*list, [NamedGroup::SECP256R1, NamedGroup::X25519]);
+    assert_eq!(format!("{list:?}"), "[NamedGroup(23), NamedGroup(29)]");
 }
 
 #[test]

@@ -314,10 +314,12 @@ fn our_client_checks_the_rsa_server_key_exchange() {
 #[test]
 fn a_client_offering_only_ecdhe_rsa_is_refused() {
     let mut client = Endpoint::new(
-        Config::new(Role::Client, cert(4), [4; 32]).with_cipher_suites(&[
-            CipherSuite::ECDHE_RSA_AES_128_GCM_SHA256,
-            CipherSuite::ECDHE_RSA_AES_256_GCM_SHA384,
-        ]),
+        Config::new(Role::Client, cert(4), [4; 32])
+            .with_cipher_suites(&[
+                CipherSuite::ECDHE_RSA_AES_128_GCM_SHA256,
+                CipherSuite::ECDHE_RSA_AES_256_GCM_SHA384,
+            ])
+            .unwrap(),
         Instant::ZERO,
     );
     client.connect(Instant::ZERO);

@@ -247,3 +247,60 @@ fn messages_flow_with_zero_checksum_off_on_either_side() {
         assert_eq!(pair.b.stats().sctp.dropped_checksum, 0);
     }
 }
+
+/// The DTLS suite and group are settings of the Peer: two Peers pinned to AES-256-GCM over
+/// secp256r1 (neither is the default's first choice) connect with that suite; a pair whose
+/// group lists share nothing never connects; lists are checked when configured.
+#[test]
+fn dtls_suite_and_group_are_settings() {
+    use peerless::dtls::{CipherSuite, ListError, NamedGroup};
+    let pinned = |cert, seed: u8, group| {
+        peerless::Config::new(cert, [seed; 32])
+            .with_dtls_cipher_suites(&[CipherSuite::ECDHE_ECDSA_AES_256_GCM_SHA384])
+            .unwrap()
+            .with_dtls_groups(&[group])
+            .unwrap()
+    };
+    for (group_a, group_b, connects) in [
+        (NamedGroup::SECP256R1, NamedGroup::SECP256R1, true),
+        (NamedGroup::X25519, NamedGroup::SECP256R1, false),
+        (NamedGroup::SECP256R1, NamedGroup::X25519, false),
+    ] {
+        let (ca, cb) = common::certs();
+        let (s, r) = common::areas();
+        let a = peerless::Peer::new(pinned(ca, 1, group_a), peerless_base::Instant::ZERO, s, r);
+        let (s, r) = common::areas();
+        let b = peerless::Peer::new(pinned(cb, 2, group_b), peerless_base::Instant::ZERO, s, r);
+        let mut pair = common::Pair::new(a, b);
+        pair.a
+            .create_data_channel("pinned", ChannelInit::default())
+            .unwrap();
+        pair.signal();
+        let opened = pair.run_until(Duration::from_secs(10), |p| {
+            p.opened(false) && p.opened(true)
+        });
+        assert_eq!(opened, connects, "{group_a:?} {group_b:?}");
+        let suite = connects.then_some(CipherSuite::ECDHE_ECDSA_AES_256_GCM_SHA384);
+        assert_eq!(pair.a.stats().dtls_cipher, suite);
+        assert_eq!(pair.b.stats().dtls_cipher, suite);
+    }
+    let (ca, _) = common::certs();
+    let config = peerless::Config::new(ca, [3; 32]);
+    assert_eq!(
+        config.clone().with_dtls_cipher_suites(&[]).err(),
+        Some(ListError::Empty)
+    );
+    assert_eq!(
+        config.clone().with_dtls_groups(&[NamedGroup(0x0018)]).err(),
+        Some(ListError::Unknown(0x0018))
+    );
+    assert_eq!(
+        config
+            .with_dtls_cipher_suites(&[
+                CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256,
+                CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256
+            ])
+            .err(),
+        Some(ListError::Repeated(0xc02b))
+    );
+}

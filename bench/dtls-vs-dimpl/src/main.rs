@@ -41,7 +41,9 @@ fn peerless_handshake(certs: &Certs, seed: u8) -> (Duration, Duration) {
     let cfg = |cert: &ours::Certificate, s: u8, role| {
         ours::Config::new(role, cert.clone(), [s; 32])
             .with_cipher_suites(&[ours::CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256])
+            .expect("a known suite")
             .with_groups(&[ours::NamedGroup::SECP256R1])
+            .expect("a known group")
             .with_srtp_profiles(profiles)
     };
     let mut client: ours::Endpoint =
@@ -130,7 +132,7 @@ fn interop(certs: &Certs, dimpl_cert: &dimpl::DtlsCertificate, config: &Arc<dimp
     let now = peerless_base::Instant::from_secs(1);
     let std_now = Instant::now();
     let our_cert = if role == ours::Role::Client { &certs.client } else { &certs.server };
-    let mut ep: ours::Endpoint = ours::Endpoint::new(ours::Config::new(role, our_cert.clone(), [7; 32]).with_cipher_suites(suite), now);
+    let mut ep: ours::Endpoint = ours::Endpoint::new(ours::Config::new(role, our_cert.clone(), [7; 32]).with_cipher_suites(suite).expect("a known suite"), now);
     ep.connect(now); // a server ignores it
     let mut peer = dimpl::Dtls::new_12(config.clone(), dimpl_cert.clone(), std_now);
     peer.set_active(role == ours::Role::Server);

@@ -25,10 +25,12 @@ pub struct Config {
     pub certificate: Certificate,
     /// 32 bytes of entropy from the host (TRNG or OS); expanded by HMAC-DRBG.
     pub seed: [u8; 32],
-    /// Cipher suites in preference order.
-    pub cipher_suites: &'static [CipherSuite],
-    /// ECDHE groups in preference order.
-    pub groups: &'static [NamedGroup],
+    /// Cipher suites we allow, in preference order (default: [`ALL_CIPHER_SUITES`]).
+    pub cipher_suites: CipherSuites,
+    /// ECDHE groups we allow, in preference order (default: [`ALL_GROUPS`]). As a client we
+    /// also list secp256r1 in supported_groups when it is missing here (RFC 8422 §5.1.1: it
+    /// names the curve of our ECDSA certificate), but refuse a server that picks it for ECDHE.
+    pub groups: NamedGroups,
     /// SRTP profiles in preference order (empty: no use_srtp).
     pub srtp_profiles: &'static [SrtpProfile],
     /// Largest datagram we send (DTLS header and all), within [`MIN_MTU`]..=[`MAX_MTU`].
@@ -128,8 +130,8 @@ impl Config {
             role,
             certificate,
             seed,
-            cipher_suites: ALL_CIPHER_SUITES,
-            groups: ALL_GROUPS,
+            cipher_suites: CipherSuites::ALL,
+            groups: NamedGroups::ALL,
             srtp_profiles: ALL_SRTP_PROFILES,
             mtu: 1200,
             retransmit_initial: Duration::from_secs(1),
@@ -138,17 +140,17 @@ impl Config {
             cookies: false,
         }
     }
-    /// Sets the cipher suites.
-    #[must_use]
-    pub fn with_cipher_suites(mut self, suites: &'static [CipherSuite]) -> Self {
-        self.cipher_suites = suites;
-        self
+    /// Allows only these cipher suites, in this preference order; [`ListError`] when the list
+    /// is empty, names a suite this build does not implement, or names one twice.
+    pub fn with_cipher_suites(mut self, suites: &[CipherSuite]) -> Result<Self, ListError> {
+        self.cipher_suites = CipherSuites::new(suites)?;
+        Ok(self)
     }
-    /// Sets the groups.
-    #[must_use]
-    pub fn with_groups(mut self, groups: &'static [NamedGroup]) -> Self {
-        self.groups = groups;
-        self
+    /// Allows only these ECDHE groups, in this preference order; [`ListError`] as for
+    /// [`Config::with_cipher_suites`].
+    pub fn with_groups(mut self, groups: &[NamedGroup]) -> Result<Self, ListError> {
+        self.groups = NamedGroups::new(groups)?;
+        Ok(self)
     }
     /// Sets the SRTP profiles.
     #[must_use]
@@ -182,3 +184,126 @@ impl Config {
         self
     }
 }
+
+/// Why a list of cipher suites or groups was refused (at configuration time, before any
+/// handshake could fail on it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ListError {
+    /// The list is empty: no handshake could succeed.
+    Empty,
+    /// This code point is not one this build implements (e.g. an ECDHE_RSA suite without the
+    /// `rsa` feature); the value is the wire code point.
+    Unknown(u16),
+    /// This code point appears twice.
+    Repeated(u16),
+}
+
+impl core::fmt::Display for ListError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ListError::Empty => f.write_str("empty list"),
+            ListError::Unknown(v) => write!(f, "unknown code point 0x{v:04x}"),
+            ListError::Repeated(v) => write!(f, "code point 0x{v:04x} listed twice"),
+        }
+    }
+}
+
+// A preference list in a fixed array: at most every known code point once, so the array is
+// as long as the build's full list and `new` can never overflow it (unknown and repeated
+// entries are refused first). Copy, no allocation; reads as a slice.
+macro_rules! preference_list {
+    ($(#[$doc:meta])* $name:ident, $item:ident, $all:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        pub struct $name {
+            items: [$item; $all.len()],
+            len: u8,
+        }
+
+        impl $name {
+            /// Every one this build implements, in the default order.
+            pub const ALL: $name = $name {
+                items: match $all.first_chunk() {
+                    Some(all) => *all,
+                    None => [$item(0); $all.len()],
+                },
+                len: $all.len() as u8,
+            };
+
+            /// The list `list`, in this order; [`ListError`] when it is empty, names a code
+            /// point this build does not implement, or names one twice.
+            pub const fn new(list: &[$item]) -> Result<Self, ListError> {
+                if list.is_empty() {
+                    return Err(ListError::Empty);
+                }
+                let mut items = [$item(0); $all.len()];
+                let mut n = 0;
+                while n < list.len() {
+                    let v = list[n].0;
+                    let mut known = false;
+                    let mut k = 0;
+                    while k < $all.len() {
+                        known |= $all[k].0 == v;
+                        k += 1;
+                    }
+                    if !known {
+                        return Err(ListError::Unknown(v));
+                    }
+                    let mut k = 0;
+                    while k < n {
+                        if items[k].0 == v {
+                            return Err(ListError::Repeated(v));
+                        }
+                        k += 1;
+                    }
+                    // n < $all.len(): n distinct known entries precede it.
+                    items[n] = list[n];
+                    n += 1;
+                }
+                Ok($name { items, len: n as u8 })
+            }
+
+            /// The list as a slice, most preferred first.
+            #[must_use]
+            pub fn as_slice(&self) -> &[$item] {
+                self.items.get(..usize::from(self.len)).unwrap_or(&[])
+            }
+        }
+
+        impl core::ops::Deref for $name {
+            type Target = [$item];
+            fn deref(&self) -> &[$item] {
+                self.as_slice()
+            }
+        }
+
+        impl core::fmt::Debug for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.debug_list().entries(self.as_slice()).finish()
+            }
+        }
+
+        #[cfg(feature = "defmt")]
+        impl defmt::Format for $name {
+            fn format(&self, f: defmt::Formatter<'_>) {
+                defmt::write!(f, "{}", self.as_slice())
+            }
+        }
+    };
+}
+
+preference_list!(
+    /// The cipher suites an endpoint allows, in preference order: at most every suite of
+    /// [`ALL_CIPHER_SUITES`], each once.
+    CipherSuites,
+    CipherSuite,
+    ALL_CIPHER_SUITES
+);
+preference_list!(
+    /// The ECDHE groups an endpoint allows, in preference order: at most every group of
+    /// [`ALL_GROUPS`], each once.
+    NamedGroups,
+    NamedGroup,
+    ALL_GROUPS
+);

@@ -550,8 +550,7 @@ impl Core {
 
     pub(super) fn on_server_key_exchange(&mut self, body: &[u8]) -> Step {
         let ske = ServerKeyExchange::parse(body).map_err(|_| AlertDescription::DECODE_ERROR)?;
-        if !self.offered_groups().any(|g| g == ske.group.0) || !VERIFY_SCHEMES.contains(&ske.scheme)
-        {
+        if !self.config.groups.contains(&ske.group) || !VERIFY_SCHEMES.contains(&ske.scheme) {
             return Err(AlertDescription::ILLEGAL_PARAMETER);
         }
         // RFC 8422 §5.4: the signature covers both randoms and the ECDH parameters, hashed

@@ -47,7 +47,8 @@ use crate::wire::{
 };
 use buffers::{EntryKind, Flight, Reassembly, ReplayWindow, SLOTS, STASH, Stash};
 pub use config::{
-    ALL_CIPHER_SUITES, ALL_GROUPS, ALL_SRTP_PROFILES, Config, MAX_MTU, MIN_MTU, Role,
+    ALL_CIPHER_SUITES, ALL_GROUPS, ALL_SRTP_PROFILES, CipherSuites, Config, ListError, MAX_MTU,
+    MIN_MTU, NamedGroups, Role,
 };
 pub use output::{CloseReason, Event, SendError, SrtpKeyingMaterial, Stats};
 

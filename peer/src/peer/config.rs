@@ -65,6 +65,12 @@ pub struct Config {
     /// byte). Off: every packet carries CRC32c, as with a peer without RFC 9653 (browsers
     /// today); benchmarks use it to compare like with like.
     pub sctp_zero_checksum: bool,
+    /// The DTLS cipher suites we allow, in preference order (default: every one this build
+    /// implements, AES-128-GCM first). Set with [`Config::with_dtls_cipher_suites`].
+    pub dtls_cipher_suites: dtls::CipherSuites,
+    /// The DTLS ECDHE groups we allow, in preference order (default: x25519, then secp256r1).
+    /// Set with [`Config::with_dtls_groups`].
+    pub dtls_groups: dtls::NamedGroups,
 }
 
 /// Never the seed (every key and credential comes from it) nor the private key.
@@ -114,7 +120,31 @@ impl Config {
             raw_receive: false,
             obfuscate_host_addresses: false,
             sctp_zero_checksum: true,
+            dtls_cipher_suites: dtls::CipherSuites::ALL,
+            dtls_groups: dtls::NamedGroups::ALL,
         }
+    }
+
+    /// Allows only these DTLS cipher suites, in this preference order (a server picks the
+    /// first one the client offers; a client offers them in this order and refuses any other);
+    /// [`dtls::ListError`] when the list is empty, names a suite this build does not implement
+    /// or names one twice.
+    pub fn with_dtls_cipher_suites(
+        mut self,
+        suites: &[dtls::CipherSuite],
+    ) -> Result<Self, dtls::ListError> {
+        self.dtls_cipher_suites = dtls::CipherSuites::new(suites)?;
+        Ok(self)
+    }
+
+    /// Allows only these DTLS ECDHE groups, in this preference order; [`dtls::ListError`] as
+    /// for [`Config::with_dtls_cipher_suites`].
+    pub fn with_dtls_groups(
+        mut self,
+        groups: &[dtls::NamedGroup],
+    ) -> Result<Self, dtls::ListError> {
+        self.dtls_groups = dtls::NamedGroups::new(groups)?;
+        Ok(self)
     }
 
     /// Adds a STUN server (beyond [`ice::MAX_STUN_SERVERS`] it is ignored).

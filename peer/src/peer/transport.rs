@@ -183,9 +183,12 @@ impl<
         for (dst, src) in seed.iter_mut().chain(&mut sctp_seed).zip(seeds) {
             *dst = src;
         }
-        let dtls_config = dtls::Config::new(role, self.config.certificate.clone(), seed)
+        let mut dtls_config = dtls::Config::new(role, self.config.certificate.clone(), seed)
             .with_mtu(self.config.payload_mtu())
             .with_retransmit(self.config.dtls_retransmit.0, self.config.dtls_retransmit.1);
+        // Checked lists (Config::with_dtls_cipher_suites / with_dtls_groups): copied as they are.
+        dtls_config.cipher_suites = self.config.dtls_cipher_suites;
+        dtls_config.groups = self.config.dtls_groups;
         let mut endpoint = dtls::Endpoint::<DTLS, DTLS>::new(dtls_config, self.now);
         // A server ignores it.
         endpoint.connect(self.now);

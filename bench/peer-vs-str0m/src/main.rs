@@ -12,7 +12,8 @@
 //! Like for like: str0m's SCTP (sctp-proto) always puts CRC32c on every packet, so our rows
 //! run with CRC32c too (`Config::sctp_zero_checksum = false`), and again with RFC 9653's zero
 //! checksum (what two peerless ends negotiate). Both stacks run the same DTLS 1.2 suite and
-//! group (str0m's dimpl pinned by its allow-lists; ours is what two peerless Peers pick), read
+//! group (str0m's dimpl pinned by its allow-lists, ours by the Peer's `with_dtls_cipher_suites`
+//! / `with_dtls_groups` and the DTLS endpoint's lists for the DTLS-alone row), read
 //! back from each pair's ServerHello and ServerKeyExchange on the wire and printed (the bench
 //! stops if they differ). The crypto floors bench each side's RustCrypto crate versions bare,
 //! in the same run: str0m 0.24 pulls aes-gcm 0.10 / p256 0.13 / x25519-dalek 2, we use
@@ -51,8 +52,8 @@ fn addr(s: &str) -> SocketAddr {
     s.parse().expect("address")
 }
 
-/// The DTLS 1.2 suite and group both sides must run: what two peerless Peers pick (and
-/// browsers), ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 over x25519.
+/// The DTLS 1.2 suite and group both sides must run, pinned on both by configuration (what two
+/// peerless Peers and browsers pick by default): ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 over x25519.
 const PINNED_SUITE: u16 = 0xC02B;
 const PINNED_GROUP: u16 = 29;
 
@@ -217,6 +218,10 @@ mod ours {
             let config = |cert: &peerless_dtls::Certificate, seed| Config {
                 sctp_zero_checksum: zero_checksum,
                 ..Config::new(cert.clone(), [seed; 32])
+                    .with_dtls_cipher_suites(&[peerless_dtls::CipherSuite(PINNED_SUITE)])
+                    .expect("a suite peerless implements")
+                    .with_dtls_groups(&[peerless_dtls::NamedGroup(PINNED_GROUP)])
+                    .expect("a group peerless implements")
             };
             let (config_a, config_b) = (config(&certs.0, seed), config(&certs.1, seed ^ 0x55));
             let t = cpu_now();
@@ -337,14 +342,15 @@ mod ours {
 
     pub fn dtls_alone(certs: &(peerless_dtls::Certificate, peerless_dtls::Certificate)) {
         use peerless_dtls::{Config, Endpoint, HashAlgorithm, Role, selftest};
-        let mut client: Endpoint = Endpoint::new(
-            Config::new(Role::Client, certs.0.clone(), [1; 32]),
-            Instant::ZERO,
-        );
-        let mut server: Endpoint = Endpoint::new(
-            Config::new(Role::Server, certs.1.clone(), [2; 32]),
-            Instant::ZERO,
-        );
+        let pinned = |role, cert: &peerless_dtls::Certificate, seed| {
+            Config::new(role, cert.clone(), [seed; 32])
+                .with_cipher_suites(&[peerless_dtls::CipherSuite(super::PINNED_SUITE)])
+                .expect("a suite peerless implements")
+                .with_groups(&[peerless_dtls::NamedGroup(super::PINNED_GROUP)])
+                .expect("a group peerless implements")
+        };
+        let mut client: Endpoint = Endpoint::new(pinned(Role::Client, &certs.0, 1), Instant::ZERO);
+        let mut server: Endpoint = Endpoint::new(pinned(Role::Server, &certs.1, 2), Instant::ZERO);
         client.set_remote_fingerprint(certs.1.fingerprint(HashAlgorithm::Sha256));
         server.set_remote_fingerprint(certs.0.fingerprint(HashAlgorithm::Sha256));
         let mut buf = [0u8; 1500];

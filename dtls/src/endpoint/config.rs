@@ -233,35 +233,27 @@ macro_rules! preference_list {
 
             /// The list `list`, in this order; [`ListError`] when it is empty, names a code
             /// point this build does not implement, or names one twice.
-            pub const fn new(list: &[$item]) -> Result<Self, ListError> {
+            pub fn new(list: &[$item]) -> Result<Self, ListError> {
                 if list.is_empty() {
                     return Err(ListError::Empty);
                 }
-                let mut items = [$item(0); $all.len()];
-                let mut n = 0;
-                while n < list.len() {
-                    let v = list[n].0;
-                    let mut known = false;
-                    let mut k = 0;
-                    while k < $all.len() {
-                        known |= $all[k].0 == v;
-                        k += 1;
+                let mut out = $name {
+                    items: [$item(0); $all.len()],
+                    len: 0,
+                };
+                for (n, item) in list.iter().enumerate() {
+                    if !$all.contains(item) {
+                        return Err(ListError::Unknown(item.0));
                     }
-                    if !known {
-                        return Err(ListError::Unknown(v));
+                    if list.iter().take(n).any(|earlier| earlier == item) {
+                        return Err(ListError::Repeated(item.0));
                     }
-                    let mut k = 0;
-                    while k < n {
-                        if items[k].0 == v {
-                            return Err(ListError::Repeated(v));
-                        }
-                        k += 1;
-                    }
-                    // n < $all.len(): n distinct known entries precede it.
-                    items[n] = list[n];
-                    n += 1;
+                    // n distinct known entries precede this one: n < $all.len().
+                    let slot = out.items.get_mut(n).ok_or(ListError::Repeated(item.0))?;
+                    *slot = *item;
+                    out.len = out.len.saturating_add(1);
                 }
-                Ok($name { items, len: n as u8 })
+                Ok(out)
             }
 
             /// The list as a slice, most preferred first.

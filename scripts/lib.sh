@@ -10,10 +10,13 @@ export ROOT
 VENV="${VENV:-$ROOT/.venv}"
 export VENV
 
-# PEERLESS_CRYPTO=aws-lc-rs: every `cargo build|run|test|check` these scripts run gets
-# peerless-crypto's aws-lc-rs backend (servers' build: AWS-LC for AES-GCM, AES-CTR, HMAC, SHA-2,
-# ECDH and ECDSA; it needs gcc). Unset or `rustcrypto`: the default RustCrypto backend. A
-# function rather than an edit of every script, so that each interop script runs either way.
+# PEERLESS_CRYPTO=aws-lc-rs: every `cargo build|run|test|check|clippy -p CRATE` these scripts
+# run gets peerless-crypto's aws-lc-rs backend (servers' build: AWS-LC for AES-GCM, AES-CTR,
+# HMAC, SHA-2, ECDH and ECDSA; it needs gcc) when CRATE depends on peerless-crypto directly
+# (peerless, dtls, srtp, sctp, stun, base, crypto). The others (ice, rtp, sdp, cc, mdns, the
+# embassy host) cannot name the feature and build as they are, with a note. Unset or
+# `rustcrypto`: the default RustCrypto backend. A function rather than an edit of every script,
+# so that each interop script runs either way.
 PEERLESS_CRYPTO="${PEERLESS_CRYPTO:-rustcrypto}"
 export PEERLESS_CRYPTO
 case "$PEERLESS_CRYPTO" in
@@ -21,13 +24,27 @@ case "$PEERLESS_CRYPTO" in
     aws-lc-rs)
         echo "crypto backend: aws-lc-rs (PEERLESS_CRYPTO)" >&2
         cargo() {
-            case "${1:-}" in
-                build | run | test | check | clippy)
-                    local sub="$1"
+            local sub="${1:-}" pkg="" prev="" a
+            case "$sub" in
+                build | run | test | check | clippy) ;;
+                *)
+                    command cargo "$@"
+                    return
+                    ;;
+            esac
+            for a in "$@"; do
+                case "$prev" in -p | --package) pkg="$a" ;; esac
+                prev="$a"
+            done
+            case "$pkg" in
+                peerless | peerless-dtls | peerless-srtp | peerless-sctp | peerless-stun | peerless-base | peerless-crypto)
                     shift
                     command cargo "$sub" --features peerless-crypto/aws-lc-rs "$@"
                     ;;
-                *) command cargo "$@" ;;
+                *)
+                    echo "PEERLESS_CRYPTO: ${pkg:-this build} does not name peerless-crypto; built as it is" >&2
+                    command cargo "$@"
+                    ;;
             esac
         }
         ;;

@@ -44,6 +44,11 @@
 #[macro_use]
 mod fmt;
 pub mod http;
+#[cfg(feature = "media")]
+pub mod media;
+#[cfg(not(feature = "media"))]
+#[path = "no_media.rs"]
+mod media;
 pub mod sizes;
 pub mod whip;
 
@@ -64,7 +69,8 @@ use peerless_dtls::{Certificate, Validity};
 use sizes::*;
 
 /// The Peer as this application sizes it (see [`sizes`]): data channels only, so no
-/// transceivers (a page's media sections are answered with port 0).
+/// transceivers (a page's media sections are answered with port 0); with the `media`
+/// feature, one audio and one video transceiver (`media.rs`).
 pub type AppPeer<'a> = Peer<
     &'a mut [u8],
     SCTP_CHUNKS,
@@ -73,7 +79,7 @@ pub type AppPeer<'a> = Peer<
     ANSWER_MAX,
     OFFER_MAX,
     { peerless::REMOTE_CANDIDATE_CAPACITY },
-    0,
+    { media::TRANSCEIVERS },
 >;
 
 /// The one request buffer: the HTTP task reads a request into it, leaves the offer in it,
@@ -174,6 +180,7 @@ pub struct PeerResources {
     datagram_in: [u8; DATAGRAM],
     datagram_out: [u8; DATAGRAM],
     echo: [u8; ECHO_MAX],
+    media: media::MediaAreas,
 }
 
 impl PeerResources {
@@ -188,6 +195,7 @@ impl PeerResources {
             datagram_in: [0; DATAGRAM],
             datagram_out: [0; DATAGRAM],
             echo: [0; ECHO_MAX],
+            media: media::MediaAreas::new(),
         }
     }
 }
@@ -282,6 +290,7 @@ pub async fn peer_task(
         datagram_in,
         datagram_out,
         echo,
+        media: media_areas,
     } = resources;
     let mut rng = Drbg::from_seed(&identity.seed, b"peerless-embassy-app");
     // One certificate per boot: generating it costs ~10 M instructions (an ECDSA key), and a
@@ -308,12 +317,18 @@ pub async fn peer_task(
         let mut seed = [0u8; 32];
         rng.fill(&mut seed);
         let mut slot = None;
-        let peer = start_peer(&mut slot, Config::new(certificate.clone(), seed), storage);
+        let mut config = Config::new(certificate.clone(), seed);
+        media::configure(&mut config);
+        let peer = start_peer(&mut slot, config, storage);
+        media::lend(peer, media_areas);
+        let mut media_seed = [0u8; 8];
+        rng.fill(&mut media_seed);
         // A DELETE sent while no session ran must not end this one.
         signaling.close.reset();
         let answered = answer(peer, stack, &mut *signaling.text.lock().await);
         let ok = answered.is_ok();
         signaling.answer.signal(answered);
+        let mut media = media::Media::new(media_seed);
         offered = ok
             && session(
                 peer,
@@ -323,6 +338,7 @@ pub async fn peer_task(
                 datagram_in,
                 datagram_out,
                 echo,
+                &mut media,
             )
             .await;
     }
@@ -361,6 +377,7 @@ fn answer<const N: usize>(
             warn!("peer: offer refused: {}", fmt::sdp_error(e));
             Refusal::BadOffer
         })?;
+    media::add_tracks(peer);
     let mut buf = [0u8; ANSWER_MAX];
     let sdp = peer
         .create_answer(&mut buf)
@@ -394,17 +411,20 @@ async fn session(
     datagram_in: &mut [u8],
     datagram_out: &mut [u8],
     echo: &mut [u8],
+    media: &mut media::Media,
 ) -> bool {
     // A message waiting for room in the SCTP send area: (channel, kind, length in `echo`).
     let mut pending = None;
     loop {
+        media.pump(peer);
         send_all(peer, udp, datagram_out).await;
-        if pump_events(peer, echo, &mut pending) {
+        if pump_events(peer, echo, &mut pending, media) {
             // Send what the Peer still has (a DTLS close_notify, an SCTP ABORT) and stop.
             send_all(peer, udp, datagram_out).await;
             return false;
         }
         let at = next_wake(peer, pending.is_some());
+        let at = media.next_due().map_or(at, |due| at.min(due));
         match select4(
             udp.recv_from(datagram_in),
             Timer::at(at),
@@ -476,6 +496,7 @@ fn pump_events(
     peer: &mut AppPeer<'_>,
     echo: &mut [u8],
     pending: &mut Option<(peerless::ChannelId, peerless::MessageKind, usize)>,
+    media: &mut media::Media,
 ) -> bool {
     if let Some((channel, kind, len)) = *pending {
         match peer.send(channel, kind, echo.get(..len).unwrap_or_default()) {
@@ -488,6 +509,7 @@ fn pump_events(
         let Some(event) = peer.poll_event() else {
             break;
         };
+        media.on_event(&event);
         match event {
             Event::ChannelOpen { channel, label, .. } => {
                 info!("peer: channel {} '{}' open", channel.0, label)
@@ -722,8 +744,8 @@ mod tests {
     #[test]
     fn the_peer_resources_are_what_sizes_says() {
         // Storage, socket buffers, datagrams and the echo copy: nothing hidden.
-        let expected =
-            SCTP_SEND + SCTP_RECV + UDP_RX_BYTES + UDP_TX_BYTES + 2 * DATAGRAM + ECHO_MAX;
+        let expected = SCTP_SEND + SCTP_RECV + UDP_RX_BYTES + UDP_TX_BYTES + 2 * DATAGRAM + ECHO_MAX
+            + core::mem::size_of::<media::MediaAreas>();
         let actual = core::mem::size_of::<PeerResources>();
         assert!(actual >= expected && actual < expected + 1024, "{actual}");
     }

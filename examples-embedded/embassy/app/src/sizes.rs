@@ -54,17 +54,37 @@ pub const TCP_TX_BYTES: usize = 2048;
 /// The largest SDP offer accepted: the Peer's copy of the remote description. A browser's
 /// data-channel-only offer is 0.6 to 1.5 KB (aiortc's: 907 bytes); 4 KiB leaves room for
 /// many candidates. (peerless's default, 6 KiB, also fits offers with media sections.)
+#[cfg(not(feature = "media"))]
 pub const OFFER_MAX: usize = 4096;
+/// With `media`: an offer with audio and video sections too (aiortc's recvonly audio + video
+/// + data offer is about 3 KB, Chromium's 6.4 KB).
+#[cfg(feature = "media")]
+pub const OFFER_MAX: usize = 8192;
 
 /// The largest SDP answer: the Peer's copy of its local description. A data-channel answer
 /// is about 600 bytes (media sections rejected with port 0 add about 60 each); peerless's
 /// default (8 KiB) is sized for offers and answers with media.
+#[cfg(not(feature = "media"))]
 pub const ANSWER_MAX: usize = 2048;
+/// With `media`: two media sections of one codec each (VP8, PCMU) with their candidates,
+/// about 2.3 KB.
+#[cfg(feature = "media")]
+pub const ANSWER_MAX: usize = 4096;
 
 /// The Peer's DTLS handshake buffers. peerless's default (4 KiB) takes the large
 /// ClientHellos of browsers that offer post-quantum key shares; as the answerer we are the
 /// DTLS client (`a=setup:active`), so 2 KiB would do unless the remote answers `passive`.
 pub const DTLS_BUFFER: usize = peerless::DTLS_BUFFER;
+
+/// With `media`: the video send area, where the clip's packets wait for `poll_transmit`
+/// (and stay for retransmission until overwritten). It must hold the largest frame's
+/// packets (the clip's keyframe: 3.9 KB) and their index.
+#[cfg(feature = "media")]
+pub const VIDEO_SEND_AREA: usize = 16 * 1024;
+
+/// With `media`: the audio send area (a 20 ms G.711 frame is one 172-byte packet).
+#[cfg(feature = "media")]
+pub const AUDIO_SEND_AREA: usize = 4 * 1024;
 
 /// The one signaling buffer: an HTTP request head plus an offer body (then the answer).
 pub const REQUEST_MAX: usize = 1024 + OFFER_MAX;

@@ -1,0 +1,38 @@
+//! Without the `media` feature: the same hooks as `media.rs`, doing nothing, so the
+//! data-channel build has no transceivers, no clip in flash and no media areas.
+
+use peerless::{Config, Event};
+
+use crate::AppPeer;
+
+/// No transceivers: media sections of an offer are answered with port 0.
+pub const TRANSCEIVERS: usize = 0;
+
+/// No areas.
+pub struct MediaAreas;
+
+impl MediaAreas {
+    /// Nothing.
+    #[must_use]
+    pub const fn new() -> Self {
+        MediaAreas
+    }
+}
+
+pub fn configure(_: &mut Config) {}
+pub fn lend<'a>(_: &mut AppPeer<'a>, _: &'a mut MediaAreas) {}
+pub fn add_tracks(_: &mut AppPeer<'_>) {}
+
+/// No media.
+pub struct Media;
+
+impl Media {
+    pub fn new(_: [u8; 8]) -> Self {
+        Media
+    }
+    pub fn on_event(&mut self, _: &Event<'_>) {}
+    pub fn next_due(&self) -> Option<embassy_time::Instant> {
+        None
+    }
+    pub fn pump(&mut self, _: &mut AppPeer<'_>) {}
+}

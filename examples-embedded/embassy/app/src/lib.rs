@@ -372,12 +372,13 @@ fn answer<const N: usize>(
     // The candidate first, so the answer (made below) carries it: WHIP answers are complete.
     peer.add_local_candidate(local)
         .map_err(|_| Refusal::NoAddress)?;
+    // Tracks before the offer, as a browser's addTrack: the offer's sections take them.
+    media::add_tracks(peer);
     peer.set_remote_description(SdpType::Offer, offer)
         .map_err(|e| {
             warn!("peer: offer refused: {}", fmt::sdp_error(e));
             Refusal::BadOffer
         })?;
-    media::add_tracks(peer);
     let mut buf = [0u8; ANSWER_MAX];
     let sdp = peer
         .create_answer(&mut buf)
@@ -651,7 +652,7 @@ async fn serve(socket: &mut TcpSocket<'_>, head_buf: &mut [u8], signaling: &Sign
             http::Status::OK,
             Some("text/html; charset=utf-8"),
             None,
-            http::PAGE.as_bytes(),
+            media::PAGE.as_bytes(),
         ),
         Ok((_, http::Route::Refuse(status))) => (status, None, None, b""),
         // A long head leaves less room for the body than OFFER_MAX: refuse, don't truncate.

@@ -5,8 +5,8 @@
 //!   flash: clip/testsrc.ivf (include_bytes!) ─ Ivf::parse ─▶ Clip: next frame, looped
 //!   flash: one period of a 500 Hz tone in µ-law (16 bytes) ─▶ a 20 ms frame (160 samples)
 //!
-//!   offer with audio/video sections ─▶ add_tracks: add_track on the offer's transceivers
-//!       (answered sendonly to a recvonly offer); lend: one send area per kind
+//!   new Peer ─▶ lend: one send area per kind; add_tracks: a video and an audio track before
+//!       the offer is applied (its sections take them: sendonly to a recvonly offer)
 //!   Event::ConnectionState(Connected) ─▶ start: clocks at now, routes (mid, payload type)
 //!   pump (the peer task's loop, at next_due):
 //!       video due every 1/fps s: write_frame(VP8, 90 kHz time)  ─┐ Full / NotConnected:
@@ -25,6 +25,36 @@ use peerless::{AreaUse, Codec, Config, ConnectionState, Event, MediaError, Media
 
 use crate::AppPeer;
 use crate::sizes::{AUDIO_SEND_AREA, VIDEO_SEND_AREA};
+
+/// The demo page of the media build: the data-channel page's offer plus recvonly video and
+/// audio, and a video element that shows the clip (muted, so browsers autoplay it; its
+/// controls unmute the tone). `window.pc` is there for a test driver's `getStats`.
+pub const PAGE: &str = r#"<!doctype html><meta charset=utf-8><title>peerless on embassy</title>
+<h1>peerless on embassy</h1><video id=v autoplay playsinline muted controls width=320 height=240></video>
+<br><input id=m value="hello"><button id=s disabled>send</button><pre id=l></pre>
+<script>
+const log = t => l.textContent += t + "\n";
+(async () => {
+  const pc = window.pc = new RTCPeerConnection({iceServers: []});
+  pc.addTransceiver("video", {direction: "recvonly"});
+  pc.addTransceiver("audio", {direction: "recvonly"});
+  const ms = new MediaStream();
+  pc.ontrack = e => { ms.addTrack(e.track); v.srcObject = ms; log("track: " + e.track.kind); };
+  const ch = pc.createDataChannel("echo");
+  pc.onconnectionstatechange = () => log("connection: " + pc.connectionState);
+  ch.onopen = () => { s.disabled = false; log("channel open"); };
+  ch.onmessage = e => log("echo: " + e.data);
+  s.onclick = () => ch.send(m.value);
+  await pc.setLocalDescription(await pc.createOffer());
+  await new Promise(r => { if (pc.iceGatheringState === "complete") r();
+    pc.onicegatheringstatechange = () => pc.iceGatheringState === "complete" && r(); });
+  const res = await fetch("/whip", {method: "POST", headers: {"Content-Type": "application/sdp"},
+    body: pc.localDescription.sdp});
+  if (res.status !== 201) { log("offer refused: " + res.status); return; }
+  await pc.setRemoteDescription({type: "answer", sdp: await res.text()});
+})().catch(e => log("error: " + e));
+</script>
+"#;
 
 /// Transceivers of the Peer: one audio, one video.
 pub const TRANSCEIVERS: usize = 2;
@@ -104,14 +134,14 @@ pub fn lend<'a>(peer: &mut AppPeer<'a>, areas: &'a mut MediaAreas) {
     let _ = peer.lend_media_area(MediaKind::Audio, AreaUse::Send, audio);
 }
 
-/// After the offer is applied: a track on the first transceiver of each kind the offer made
-/// (`add_track` takes it, so the answer sends on it). An offer without media sections gets
-/// none, and the session is the data channel alone.
+/// Before the offer is applied: a video and an audio track, as a browser's `addTrack`, so
+/// the offer's first section of each kind takes them (answered `sendonly` to a `recvonly`
+/// offer). An offer without media sections leaves them unused: the session is the data
+/// channel alone.
 pub fn add_tracks(peer: &mut AppPeer<'_>) {
     for kind in [MediaKind::Video, MediaKind::Audio] {
-        let offered = peer.transceivers().any(|id| peer.kind(id) == Some(kind));
-        if offered && peer.add_track(kind, STREAM_ID).is_err() {
-            warn!("media: no track for the offer's {} section", kind_name(kind));
+        if peer.add_track(kind, STREAM_ID).is_err() {
+            warn!("media: no {} track", kind_name(kind));
         }
     }
 }

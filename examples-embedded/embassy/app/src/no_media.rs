@@ -5,6 +5,9 @@ use peerless::{Config, Event};
 
 use crate::AppPeer;
 
+/// The demo page: a data channel only.
+pub const PAGE: &str = crate::http::PAGE;
+
 /// No transceivers: media sections of an offer are answered with port 0.
 pub const TRANSCEIVERS: usize = 0;
 

@@ -11,12 +11,16 @@
 # each one of the clip's own pictures, compared with PyAV's decode of the committed IVF,
 # consecutive RTP times 6000 apart on the 90 kHz clock, past the 4 s loop) and the audio
 # (160-sample frames 160 apart on the 8 kHz clock, a 500 Hz tone), and a data-channel echo
-# still works. Fails when no frame decodes.
+# still works. Then Chromium (puppeteer, scripts/chromium.mjs) opens the app's own page, whose
+# offer has recvonly video and audio: getStats must show 45+ VP8 frames decoded at 320x240 and
+# the tone's samples, the page's video element must play, the data channel echo. Fails when
+# no frame decodes.
 . "$(dirname "$0")/../lib.sh"
 
 section "embassy application on a TAP device: media to aiortc"
 need_apt iproute2 util-linux python3-venv
 need_pip aiortc numpy
+need_chromium
 
 EMB="$ROOT/examples-embedded/embassy"
 export CARGO_TARGET_DIR="${EMBASSY_TARGET_DIR:-$ROOT/target/embassy}"
@@ -30,5 +34,5 @@ trap 'rm -rf "$WORK"' EXIT
 start=$SECONDS
 in_netns bash "$ROOT/scripts/interop/peers/embedded-host-aiortc-media-netns.sh" "$BIN" "$WORK" \
     "$VENV/bin/python" "$ROOT/scripts/interop/peers/embedded-host-aiortc-media.py" \
-    "$EMB/app/clip/testsrc.ivf"
+    "$EMB/app/clip/testsrc.ivf" "$NPM_DIR"
 echo "embedded-host-aiortc-media: ok ($((SECONDS - start)) s)"

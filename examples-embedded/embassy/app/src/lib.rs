@@ -745,7 +745,12 @@ mod tests {
     #[test]
     fn the_peer_resources_are_what_sizes_says() {
         // Storage, socket buffers, datagrams and the echo copy: nothing hidden.
-        let expected = SCTP_SEND + SCTP_RECV + UDP_RX_BYTES + UDP_TX_BYTES + 2 * DATAGRAM + ECHO_MAX
+        let expected = SCTP_SEND
+            + SCTP_RECV
+            + UDP_RX_BYTES
+            + UDP_TX_BYTES
+            + 2 * DATAGRAM
+            + ECHO_MAX
             + core::mem::size_of::<media::MediaAreas>();
         let actual = core::mem::size_of::<PeerResources>();
         assert!(actual >= expected && actual < expected + 1024, "{actual}");

@@ -243,8 +243,7 @@ pub const fn ulaw(sample: i16) -> u8 {
 
 /// One period of a 500 Hz sine at 8 kHz (16 samples), amplitude 8000 (about −12 dBFS).
 const SINE: [i16; 16] = [
-    0, 3061, 5657, 7391, 8000, 7391, 5657, 3061, 0, -3061, -5657, -7391, -8000, -7391, -5657,
-    -3061,
+    0, 3061, 5657, 7391, 8000, 7391, 5657, 3061, 0, -3061, -5657, -7391, -8000, -7391, -5657, -3061,
 ];
 
 /// The tone in µ-law: the table the audio frames repeat.
@@ -408,7 +407,11 @@ impl Media {
                 );
             }
             if let Some(r) = &self.audio.route {
-                info!("media: sending PCMU on mid {} (pt {})", r.mid.as_str(), r.pt);
+                info!(
+                    "media: sending PCMU on mid {} (pt {})",
+                    r.mid.as_str(),
+                    r.pt
+                );
             }
         }
         if let Some((every, ticks)) = self.frame_interval() {
@@ -427,7 +430,10 @@ impl Media {
                         }
                     }
                 };
-                let time = self.video.base.wrapping_add(ticks.wrapping_mul(self.video.written as u32));
+                let time = self
+                    .video
+                    .base
+                    .wrapping_add(ticks.wrapping_mul(self.video.written as u32));
                 if !write(peer, &mut self.video, time, frame, now) {
                     break;
                 }
@@ -528,7 +534,10 @@ mod tests {
     fn the_stored_clip_is_vp8_320x240_at_15_fps_starting_with_a_keyframe() {
         let ivf = Ivf::parse(CLIP).unwrap();
         assert_eq!(&ivf.fourcc, b"VP80");
-        assert_eq!((ivf.width, ivf.height, ivf.rate, ivf.scale), (320, 240, 15, 1));
+        assert_eq!(
+            (ivf.width, ivf.height, ivf.rate, ivf.scale),
+            (320, 240, 15, 1)
+        );
         assert_eq!(ivf.frames().count(), 60);
         let keyframes = ivf.frames().enumerate().filter(|(_, f)| vp8_keyframe(f));
         assert!(keyframes.map(|(i, _)| i).eq([0]));

@@ -7,6 +7,7 @@ fn main() {
     let os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     if os == "none" {
         let memory = match arch.as_str() {
+            "arm" if env::var_os("CARGO_FEATURE_MEDIA").is_some() => "memory-stm32f405-media.x",
             "arm" => "memory-stm32f405.x",
             "riscv32" => "memory-riscv32-virt.x",
             other => panic!("no memory map for target arch {other}"),
@@ -21,5 +22,6 @@ fn main() {
     }
     println!("cargo:rerun-if-changed=memory-stm32f405.x");
     println!("cargo:rerun-if-changed=memory-riscv32-virt.x");
+    println!("cargo:rerun-if-changed=memory-stm32f405-media.x");
     println!("cargo:rerun-if-changed=build.rs");
 }

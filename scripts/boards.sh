@@ -70,22 +70,26 @@ if [ "${BOARDS_LINT:-0}" = 1 ]; then
     cargo clippy -q -p peerless-embassy-app -p peerless-embassy-host --all-targets -- -D warnings
     cargo clippy -q --release -p peerless-embassy-stm32 --target thumbv7em-none-eabihf -- -D warnings
     cargo clippy -q --release -p peerless-embassy-stm32 --target thumbv7em-none-eabihf --features defmt -- -D warnings
+    cargo clippy -q --release -p peerless-embassy-stm32 --target thumbv7em-none-eabihf --features media -- -D warnings
     cargo clippy -q --release -p peerless-embassy-esp32c3 --target riscv32imc-unknown-none-elf -- -D warnings
     cargo clippy -q --release -p peerless-embassy-esp32c3 --target riscv32imc-unknown-none-elf --features defmt -- -D warnings
     cargo clippy -q --release -p peerless-embassy-esp32c3-wifi --target riscv32imc-unknown-none-elf -- -D warnings
     cargo clippy -q --release -p peerless-embassy-esp32c3-wifi --target riscv32imc-unknown-none-elf --features defmt -- -D warnings
 fi
 
-# board package target binary ram_bytes(the chip's data RAM)
+# board package target binary ram_bytes(the chip's data RAM) [features]
+# nucleo-f429zi-media: the same board with the `media` feature (the stored VP8 clip and the
+# G.711 tone, two transceivers, their send areas), so the data-channel lines stay comparable.
 boards=(
     "nucleo-f429zi peerless-embassy-stm32 thumbv7em-none-eabihf peerless-stm32 196608"
     "esp32c3-w5500 peerless-embassy-esp32c3 riscv32imc-unknown-none-elf peerless-esp32c3 0"
     "esp32c3-wifi peerless-embassy-esp32c3-wifi riscv32imc-unknown-none-elf peerless-esp32c3-wifi 0"
+    "nucleo-f429zi-media peerless-embassy-stm32 thumbv7em-none-eabihf peerless-stm32 196608 media"
 )
 for b in "${boards[@]}"; do
-    read -r board package target binary ram <<<"$b"
-    section "board $board: release build ($target)"
-    cargo build -q --release -p "$package" --target "$target"
+    read -r board package target binary ram features <<<"$b"
+    section "board $board: release build ($target${features:+, features $features})"
+    cargo build -q --release -p "$package" --target "$target" ${features:+--features "$features"}
     elf="$CARGO_TARGET_DIR/$target/release/$binary"
     [ -f "$elf" ] || { echo "board=$board missing: $elf" >&2; exit 1; }
     app=$("$BIN/llvm-nm" -S -C "$elf" | python3 -c '

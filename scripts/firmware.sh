@@ -44,6 +44,16 @@ for target in "$ARM" "$RV"; do
     { echo "$out" | grep '^stack_peak_bytes=' || true; } | sed "s/^/$target /" \
         >>"$ROOT/target/firmware-stack.txt.new"
 
+    section "media proof $target (two Peers exchange G.711 frames over SRTP)"
+    # A variant image (feature `media`): the reference image above keeps its footprint. On
+    # the Cortex-M4 it links for QEMU's 192 KiB SRAM model (memory-stm32f405-media.x).
+    status=0; out="the media firmware did not build"
+    if elf=$(build "$target" media); then out=$(run_qemu "$target" "$elf") || status=$?; else status=1; fi
+    grep -E '^(media_|stack_peak_bytes=|result=)' <<<"$out" | sed "s/^/$target media: /" || true
+    DESC="$target media proof: every frame received equal to the one sent (media_exchange=pass)"
+    check test "$status" -eq 0 -a -n "$(grep -x 'result=pass' <<<"$out")" \
+        -a -n "$(grep -x 'media_exchange=pass' <<<"$out")"
+
     section "the proof can fail ($target)"
     for leak in leak-alloc leak-std; do
         expect='no global memory allocator found'

@@ -28,6 +28,8 @@ use peerless_stun as _;
 use hex as _;
 
 mod app;
+#[cfg(feature = "media")]
+mod media;
 
 #[cfg(all(target_arch = "arm", target_os = "none"))]
 mod cortex_m4;

@@ -78,13 +78,14 @@ pub const DTLS_BUFFER: usize = peerless::DTLS_BUFFER;
 
 /// With `media`: the video send area, where the clip's packets wait for `poll_transmit`
 /// (and stay for retransmission until overwritten). It must hold the largest frame's
-/// packets (the clip's keyframe: 3.9 KB) and their index.
+/// packets (the clip's keyframe: 3.9 KB) and their index; when it cannot take a frame yet,
+/// the frame is tried again 5 ms later (the host test saw that twice in 8 s, after a PLI).
 #[cfg(feature = "media")]
-pub const VIDEO_SEND_AREA: usize = 16 * 1024;
+pub const VIDEO_SEND_AREA: usize = 8 * 1024;
 
 /// With `media`: the audio send area (a 20 ms G.711 frame is one 172-byte packet).
 #[cfg(feature = "media")]
-pub const AUDIO_SEND_AREA: usize = 4 * 1024;
+pub const AUDIO_SEND_AREA: usize = 2 * 1024;
 
 /// The one signaling buffer: an HTTP request head plus an offer body (then the answer).
 pub const REQUEST_MAX: usize = 1024 + OFFER_MAX;

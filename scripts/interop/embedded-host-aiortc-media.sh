@@ -15,6 +15,12 @@
 # offer has recvonly video and audio: getStats must show 45+ VP8 frames decoded at 320x240 and
 # the tone's samples, the page's video element must play, the data channel echo. Fails when
 # no frame decodes.
+#
+# The host binary is built with `--features media` here only: the app's HTTP endpoint serves
+# one connection at a time and re-listens only after the last one's close handshake, so a
+# client that connects again within that moment is refused (seen with the data-channel build
+# too, by probing; embedded-host-aiortc.sh's back-to-back requests hit it every time with the
+# media build's timing). Chromium's page load is retried here for the same reason.
 . "$(dirname "$0")/../lib.sh"
 
 section "embassy application on a TAP device: media to aiortc"
@@ -24,7 +30,7 @@ need_chromium
 
 EMB="$ROOT/examples-embedded/embassy"
 export CARGO_TARGET_DIR="${EMBASSY_TARGET_DIR:-$ROOT/target/embassy}"
-(cd "$EMB" && cargo build -q --profile host -p peerless-embassy-host)
+(cd "$EMB" && cargo build -q --profile host -p peerless-embassy-host --features media)
 BIN="$CARGO_TARGET_DIR/host/peerless-embassy-host"
 [ -x "$BIN" ] || { echo "host application not built at $BIN" >&2; exit 1; }
 

@@ -404,6 +404,8 @@ fn answer<const N: usize>(
 /// LTO the optimiser would otherwise inline the whole stack into the task's `poll`, whose
 /// stack frame then grows past 100 KiB (measured on thumbv7em: 116 224 bytes) and is
 /// reserved on every poll; kept apart, each Peer call costs its own frame only while it runs.
+// Eight: each buffer is a separate borrow of a PeerResources field, held across awaits.
+#[allow(clippy::too_many_arguments)]
 async fn session(
     peer: &mut AppPeer<'_>,
     udp: &UdpSocket<'_>,

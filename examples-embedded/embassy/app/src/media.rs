@@ -5,8 +5,9 @@
 //!   flash: clip/testsrc.ivf (include_bytes!) ─ Ivf::parse ─▶ Clip: next frame, looped
 //!   flash: one period of a 500 Hz tone in µ-law (16 bytes) ─▶ a 20 ms frame (160 samples)
 //!
-//!   new Peer ─▶ lend: one send area per kind; add_tracks: a video and an audio track before
-//!       the offer is applied (its sections take them: sendonly to a recvonly offer)
+//!   new Peer ─▶ lend: one send area per kind; add_tracks: a sendonly video and audio track,
+//!       before a remote offer is applied (its sections take them) or before our own WHIP
+//!       offer is made (its sections are theirs)
 //!   Event::ConnectionState(Connected) ─▶ start: clocks at now, routes (mid, payload type)
 //!   pump (the peer task's loop, at next_due):
 //!       video due every 1/fps s: write_frame(VP8, 90 kHz time)  ─┐ Full / NotConnected:
@@ -21,7 +22,7 @@
 use embassy_time::{Duration, Instant as EmbassyInstant};
 use heapless::String;
 use peerless::sdp::jsep::CodecCapability;
-use peerless::{AreaUse, Codec, Config, ConnectionState, Event, MediaError, MediaKind};
+use peerless::{AreaUse, Codec, Config, ConnectionState, Direction, Event, MediaError, MediaKind};
 
 use crate::AppPeer;
 use crate::sizes::{AUDIO_SEND_AREA, VIDEO_SEND_AREA};
@@ -134,13 +135,17 @@ pub fn lend<'a>(peer: &mut AppPeer<'a>, areas: &'a mut MediaAreas) {
     let _ = peer.lend_media_area(MediaKind::Audio, AreaUse::Send, audio);
 }
 
-/// Before the offer is applied: a video and an audio track, as a browser's `addTrack`, so
-/// the offer's first section of each kind takes them (answered `sendonly` to a `recvonly`
-/// offer). An offer without media sections leaves them unused: the session is the data
-/// channel alone.
+/// A video and an audio track, `sendonly` (the device receives no media). Answering: called
+/// before the offer is applied, as a browser's `addTrack`, so the offer's first section of
+/// each kind takes them; an offer without media sections leaves them unused and the session
+/// is the data channel alone. Publishing (WHIP): called before `create_offer`, so the offer
+/// has a sendonly video and audio section.
 pub fn add_tracks(peer: &mut AppPeer<'_>) {
     for kind in [MediaKind::Video, MediaKind::Audio] {
-        if peer.add_track(kind, STREAM_ID).is_err() {
+        let added = peer
+            .add_track(kind, STREAM_ID)
+            .and_then(|id| peer.set_direction(id, Direction::SendOnly));
+        if added.is_err() {
             warn!("media: no {} track", kind_name(kind));
         }
     }

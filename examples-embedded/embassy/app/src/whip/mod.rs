@@ -208,6 +208,7 @@ pub async fn whip_task(
         datagram_in,
         datagram_out,
         echo,
+        media: media_areas,
     } = resources;
     let mut rng = Drbg::from_seed(&identity.seed, b"peerless-embassy-app");
     let Some(certificate) = crate::make_certificate(&mut rng, identity.unix_time) else {
@@ -232,7 +233,13 @@ pub async fn whip_task(
         let mut seed = [0u8; 32];
         rng.fill(&mut seed);
         let mut slot = None;
-        let peer = crate::start_peer(&mut slot, Config::new(certificate.clone(), seed), storage);
+        let mut peer_config = Config::new(certificate.clone(), seed);
+        crate::media::configure(&mut peer_config);
+        let peer = crate::start_peer(&mut slot, peer_config, storage);
+        crate::media::lend(peer, media_areas);
+        let mut media_seed = [0u8; 8];
+        rng.fill(&mut media_seed);
+        let mut media = crate::media::Media::new(media_seed);
         // Set once the server has created a session (201): from then on it must be DELETEd.
         let mut location = None;
         let published = publish(peer, stack, whip, &config, &mut location).await;
@@ -251,6 +258,7 @@ pub async fn whip_task(
                     datagram_in,
                     datagram_out,
                     echo,
+                    &mut media,
                 )
                 .await;
             }
@@ -320,7 +328,7 @@ async fn publish(
     apply_answer(peer, answer)
 }
 
-/// The complete offer: a data channel and our host candidate, gathered before the offer is
+/// The complete offer: a data channel (and with `media` the two tracks) and our host candidate, gathered before the offer is
 /// written, so it carries the candidate and `a=end-of-candidates` (WHIP without trickle).
 #[inline(never)]
 fn make_offer(
@@ -331,6 +339,8 @@ fn make_offer(
     let local = crate::host_address(stack).ok_or(WhipError::NoAddress)?;
     peer.create_data_channel("peerless", ChannelInit::default())
         .map_err(|_| WhipError::Offer)?;
+    // With `media`: sendonly video and audio sections (the clip and the tone).
+    crate::media::add_tracks(peer);
     peer.add_local_candidate(local)
         .map_err(|_| WhipError::NoAddress)?;
     let offer = peer.create_offer(scratch).map_err(|_| WhipError::Offer)?;

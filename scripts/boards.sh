@@ -80,6 +80,8 @@ fi
 # board package target binary ram_bytes(the chip's data RAM) [features]
 # nucleo-f429zi-media: the same board with the `media` feature (the stored VP8 clip and the
 # G.711 tone, two transceivers, their send areas), so the data-channel lines stay comparable.
+# Its stack_bytes is not yet enough: building the Peer (start_peer) takes a 76.8 KB frame in
+# this build (measured 2026-12-07 with llvm-objdump), more than the ~53 KB left.
 boards=(
     "nucleo-f429zi peerless-embassy-stm32 thumbv7em-none-eabihf peerless-stm32 196608"
     "esp32c3-w5500 peerless-embassy-esp32c3 riscv32imc-unknown-none-elf peerless-esp32c3 0"

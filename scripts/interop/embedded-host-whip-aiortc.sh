@@ -16,8 +16,10 @@
 # and its relative Location DELETEd, the second session echoes text and binary messages and,
 # closed by the endpoint, is DELETEd by the app, the third (absolute Location) echoes and is
 # DELETEd when the app is told to stop, after which it exits 0. Every request carries the
-# bearer token; the offers carry the app's host candidate and a=end-of-candidates. With the
-# media build, the offers' audio and video are sendonly and aiortc decodes the clip and tone.
+# bearer token; the offers carry the app's host candidate and a=end-of-candidates. All of it
+# twice: with the data-channel build, and with the media build (feature `media`), whose offers
+# must also have sendonly audio and video that aiortc decodes (the VP8 clip at 320x240, the
+# G.711 tone).
 . "$(dirname "$0")/../lib.sh"
 
 section "embassy application on a TAP device: WHIP client publishing to an aiortc endpoint"
@@ -26,16 +28,26 @@ need_pip aiortc aiohttp
 
 EMB="$ROOT/examples-embedded/embassy"
 export CARGO_TARGET_DIR="${EMBASSY_TARGET_DIR:-$ROOT/target/embassy}"
-(cd "$EMB" && cargo build -q --profile host -p peerless-embassy-host)
-BIN="$CARGO_TARGET_DIR/host/peerless-embassy-host"
-[ -x "$BIN" ] || { echo "host application not built at $BIN" >&2; exit 1; }
-
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
+BIN="$CARGO_TARGET_DIR/host/peerless-embassy-host"
+# Both builds write the same binary: keep a copy of each.
+for build in data media; do
+    features=()
+    [ "$build" = media ] && features=(--features media)
+    (cd "$EMB" && cargo build -q --profile host -p peerless-embassy-host "${features[@]}")
+    [ -x "$BIN" ] || { echo "host application not built at $BIN" >&2; exit 1; }
+    cp "$BIN" "$WORK/host-$build"
+done
 
-start=$SECONDS
-# Nothing may leave the namespace: no default route, only lo and tap0.
-in_netns bash -c 'ip tuntap add dev tap0 mode tap && ip addr add 192.0.2.1/24 dev tap0 &&
-    ip link set tap0 up && exec timeout 170 "$@"' sh \
-    "$VENV/bin/python" "$ROOT/scripts/interop/peers/embedded-host-whip-aiortc.py" "$BIN" "$WORK"
-echo "embedded-host-whip-aiortc: ok ($((SECONDS - start)) s)"
+for build in data media; do
+    start=$SECONDS
+    mkdir -p "$WORK/$build"
+    echo "--- the $build build publishing"
+    # Nothing may leave the namespace: no default route, only lo and tap0.
+    in_netns bash -c 'ip tuntap add dev tap0 mode tap && ip addr add 192.0.2.1/24 dev tap0 &&
+        ip link set tap0 up && exec timeout 170 "$@"' sh \
+        "$VENV/bin/python" "$ROOT/scripts/interop/peers/embedded-host-whip-aiortc.py" \
+        "$WORK/host-$build" "$WORK/$build" "$build"
+    echo "embedded-host-whip-aiortc ($build build): ok ($((SECONDS - start)) s)"
+done

@@ -1,7 +1,9 @@
 # The WHIP endpoint of scripts/interop/embedded-host-whip-aiortc.sh (aiohttp + aiortc), which
 # says what it checks. Runs inside the script's namespace, where tap0 is 192.0.2.1/24:
-#   python embedded-host-whip-aiortc.py HOST_APP WORK
-# It starts the embassy host application itself (twice) as a WHIP client of this endpoint.
+#   python embedded-host-whip-aiortc.py HOST_APP WORK data|media
+# It starts the embassy host application itself (twice) as a WHIP client of this endpoint;
+# `media` says the app was built with its media feature, so its offers must carry the clip
+# and the tone and aiortc must decode them.
 import asyncio, os, sys
 
 import aioice.ice
@@ -12,7 +14,7 @@ aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=True: ["192.0.2.1
 from aiohttp import web
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
-BIN, WORK = sys.argv[1], sys.argv[2]
+BIN, WORK, BUILD = sys.argv[1], sys.argv[2], sys.argv[3]
 TOKEN = "peerless-whip-test-token"
 URL = "http://192.0.2.1:8080"
 failures = []
@@ -221,7 +223,9 @@ async def main():
         check("a=setup:actpass" in offer and "m=application" in offer,
               f"{tag}: the offer has a data channel section, setup actpass")
         await echo_check(tag, ch)
-        if "m=video" in offer:
+        check(("m=video" in offer and "m=audio" in offer) == (BUILD == "media"),
+              f"{tag}: the offer has media sections exactly when the app is a media build ({BUILD})")
+        if BUILD == "media":
             sections = offer.split("m=")[1:]
             check(all("a=sendonly" in m for m in sections if m.startswith(("video", "audio"))),
                   f"{tag}: the offer's audio and video sections are sendonly")

@@ -1,11 +1,12 @@
 //! Publishing with WHIP (RFC 9725): the application as a WHIP *client*. Instead of waiting
-//! for offers, it makes its own (a data channel; audio and video once the application sends
-//! media), POSTs it to a configured endpoint, applies the answer and runs the session; on
-//! shutdown, or when the connection fails or the server closes it, it DELETEs the session.
+//! for offers, it makes its own (a data channel; with the `media` feature also the stored
+//! clip and tone as sendonly video and audio), POSTs it to a configured endpoint, applies the
+//! answer and runs the session; on shutdown, or when the connection fails or the server
+//! closes it, it DELETEs the session.
 //!
 //! ```text
 //!   whip_task                                    WHIP endpoint (server)
-//!     | new Peer, data channel, host candidate      |
+//!     | new Peer, data channel, [tracks], host cand.|
 //!     | create_offer (complete: candidates and      |
 //!     |   a=end-of-candidates; no trickle)          |
 //!     | POST <endpoint> application/sdp, Bearer --> |
@@ -328,8 +329,9 @@ async fn publish(
     apply_answer(peer, answer)
 }
 
-/// The complete offer: a data channel (and with `media` the two tracks) and our host candidate, gathered before the offer is
-/// written, so it carries the candidate and `a=end-of-candidates` (WHIP without trickle).
+/// The complete offer: a data channel (and with `media` the two sendonly tracks) and our host
+/// candidate, gathered before the offer is written, so it carries the candidate and
+/// `a=end-of-candidates` (WHIP without trickle).
 #[inline(never)]
 fn make_offer(
     peer: &mut AppPeer<'_>,

@@ -54,6 +54,7 @@ pub mod whip;
 
 use core::net::{IpAddr, SocketAddr, SocketAddrV4};
 
+use embassy_futures::join::join;
 use embassy_futures::select::{Either4, select4};
 use embassy_net::tcp::TcpSocket;
 use embassy_net::udp::{PacketMetadata, UdpSocket};
@@ -206,9 +207,16 @@ impl Default for PeerResources {
     }
 }
 
-/// The HTTP task's buffers: the TCP socket's windows and a response head (the request itself
-/// goes into the [`Signaling`] buffer, where the peer task finds the offer).
+/// The HTTP task's buffers: per listening socket, its windows and a response head (the
+/// request itself goes into the [`Signaling`] buffer, where the peer task finds the offer).
 pub struct HttpResources {
+    /// Two listening sockets, so a connection is accepted while the last one is still closing
+    /// (its FIN waits up to 2 s for the peer's acknowledgement): a browser's `GET /` and then
+    /// `POST /whip` arrive back to back, and with one socket the second was refused.
+    sockets: [HttpSocketBuffers; 2],
+}
+
+struct HttpSocketBuffers {
     tcp_rx: [u8; TCP_RX_BYTES],
     tcp_tx: [u8; TCP_TX_BYTES],
     head: [u8; 512],
@@ -218,10 +226,13 @@ impl HttpResources {
     /// Zeroed buffers (a `const fn`, so the whole struct lands in `.bss`).
     #[must_use]
     pub const fn new() -> Self {
-        HttpResources {
+        const EMPTY: HttpSocketBuffers = HttpSocketBuffers {
             tcp_rx: [0; TCP_RX_BYTES],
             tcp_tx: [0; TCP_TX_BYTES],
             head: [0; 512],
+        };
+        HttpResources {
+            sockets: [EMPTY; 2],
         }
     }
 }
@@ -594,11 +605,6 @@ pub async fn http_task(
     resources: &'static mut HttpResources,
     signaling: &'static Signaling,
 ) -> ! {
-    let HttpResources {
-        tcp_rx,
-        tcp_tx,
-        head,
-    } = resources;
     stack.wait_config_up().await;
     if let Some(v4) = stack.config_v4() {
         info!(
@@ -608,6 +614,23 @@ pub async fn http_task(
             http::WHIP_PATH
         );
     }
+    let [first, second] = &mut resources.sockets;
+    let (never, _) = join(
+        listen(stack, first, signaling),
+        listen(stack, second, signaling),
+    )
+    .await;
+    never
+}
+
+/// One listening socket: accept, serve one request, close, again. Several of these run at
+/// once, so the port stays open while one of them waits for its FIN to be acknowledged.
+async fn listen(stack: Stack<'_>, buffers: &mut HttpSocketBuffers, signaling: &Signaling) -> ! {
+    let HttpSocketBuffers {
+        tcp_rx,
+        tcp_tx,
+        head,
+    } = buffers;
     loop {
         let mut socket = TcpSocket::new(stack, tcp_rx, tcp_tx);
         socket.set_timeout(Some(REQUEST_TIMEOUT));

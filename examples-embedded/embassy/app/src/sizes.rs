@@ -46,10 +46,11 @@ pub const UDP_TX_BYTES: usize = 4 * 1536;
 /// embassy-net UDP socket datagram slots, each way.
 pub const UDP_PACKETS: usize = 8;
 
-/// embassy-net TCP socket buffers of the HTTP endpoint (window, not request size).
-pub const TCP_RX_BYTES: usize = 1536;
+/// embassy-net TCP socket buffers of each of the HTTP endpoint's two listening sockets
+/// (window, not request size).
+pub const TCP_RX_BYTES: usize = 1024;
 /// See [`TCP_RX_BYTES`].
-pub const TCP_TX_BYTES: usize = 2048;
+pub const TCP_TX_BYTES: usize = 1024;
 
 /// The largest SDP offer accepted: the Peer's copy of the remote description. A browser's
 /// data-channel-only offer is 0.6 to 1.5 KB (aiortc's: 907 bytes); 4 KiB leaves room for

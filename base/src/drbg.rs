@@ -5,17 +5,17 @@
 //! a NIST-approved construction with published known-answer vectors (checked in the tests
 //! below); and its output for a given seed is fixed by the standard, so a simulation trace is
 //! reproducible across versions of this crate. Its speed shows only when a Peer sets up (a
-//! connect instantiates four generators and makes about ten requests per side): the HMAC stays
-//! keyed between the HMACs under one key, so a request of up to 32 bytes costs 8 SHA-256
-//! compressions instead of 12, for the same output.
+//! connect instantiates four generators and makes about ten requests per side): on a host the
+//! HMAC stays keyed between the HMACs under one key, so a request of up to 32 bytes costs 8
+//! SHA-256 compressions instead of 12, for the same output (see `Key`).
 //!
 //! ```text
 //!   host seed (32 B, TRNG or OS) --instantiate(label)--> Drbg --fork("ice")--> Drbg for ICE
 //!                                                           `--fork("dtls")-> Drbg for DTLS
 //! ```
 
-// RustCrypto's HMAC whichever backend the build picks: the generator keeps a keyed HMAC inline
-// (144 B on x86-64), where an AWS-LC context would be larger, and the output is the same.
+// RustCrypto's HMAC whichever backend the build picks: a host's generator keeps a keyed HMAC
+// inline (144 B on x86-64), where an AWS-LC context would be larger, and the output is the same.
 use peerless_crypto::rustcrypto::HmacSha256;
 
 /// Length of the seed a host hands in.
@@ -44,12 +44,44 @@ const MAX_BYTES_PER_REQUEST: usize = 1 << 16;
 // machine and no two clones ever talk to a real peer.
 #[cfg_attr(fuzzing, derive(Clone))]
 pub struct Drbg {
-    /// HMAC keyed with the SP 800-90A `Key`, kept keyed: every HMAC under one key then costs
-    /// two SHA-256 compressions instead of four (the pads are hashed once per key, not once
-    /// per HMAC). The raw key is not kept; the MAC wipes its state on drop.
-    mac: HmacSha256,
+    key: Key,
     value: [u8; OUT_LEN],
     reseed_counter: u64,
+}
+
+/// The SP 800-90A `Key`. On a host, an HMAC kept keyed with it: every HMAC under one key then
+/// costs two SHA-256 compressions instead of four (the pads are hashed once per key, not once
+/// per HMAC), for 144 B instead of 32 (the MAC wipes its state on drop). On a microcontroller,
+/// where each generator's bytes come out of a tight stack (a Peer holds four to eight), the
+/// 32 key bytes, keyed per HMAC. Both give the same output.
+#[cfg_attr(fuzzing, derive(Clone))]
+struct Key(
+    #[cfg(not(target_os = "none"))] HmacSha256,
+    #[cfg(target_os = "none")] [u8; OUT_LEN],
+);
+
+impl Key {
+    fn new(key: &[u8; OUT_LEN]) -> Self {
+        #[cfg(not(target_os = "none"))]
+        return Key(HmacSha256::new(key));
+        #[cfg(target_os = "none")]
+        return Key(*key);
+    }
+
+    /// An HMAC keyed with this key, to feed one message.
+    fn mac(&self) -> HmacSha256 {
+        #[cfg(not(target_os = "none"))]
+        return self.0.clone();
+        #[cfg(target_os = "none")]
+        return HmacSha256::new(&self.0);
+    }
+}
+
+#[cfg(target_os = "none")]
+impl Drop for Key {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
 }
 
 impl Drop for Drbg {
@@ -93,7 +125,7 @@ impl Drbg {
     #[must_use]
     pub fn instantiate(entropy: &[u8], nonce: &[u8], personalization: &[u8]) -> Self {
         let mut drbg = Drbg {
-            mac: HmacSha256::new(&[0x00; OUT_LEN]),
+            key: Key::new(&[0x00; OUT_LEN]),
             value: [0x01; OUT_LEN],
             reseed_counter: 1,
         };
@@ -178,7 +210,7 @@ impl Drbg {
         let provided_is_empty = provided.iter().all(|part| part.is_empty());
         for round in [0x00u8, 0x01] {
             let mut key = self.hmac_with(&[&self.value, &[round]], provided);
-            self.mac = HmacSha256::new(&key);
+            self.key = Key::new(&key);
             zeroize::Zeroize::zeroize(&mut key);
             self.value = self.hmac(&[&self.value]);
             if provided_is_empty {
@@ -192,7 +224,7 @@ impl Drbg {
     }
 
     fn hmac_with(&self, head: &[&[u8]], tail: &[&[u8]]) -> [u8; OUT_LEN] {
-        let mut mac = self.mac.clone();
+        let mut mac = self.key.mac();
         for part in head.iter().chain(tail) {
             mac.update(part);
         }

@@ -16,11 +16,9 @@
 # the tone's samples, the page's video element must play, the data channel echo. Fails when
 # no frame decodes.
 #
-# The host binary is built with `--features media` here only: the app's HTTP endpoint serves
-# one connection at a time and re-listens only after the last one's close handshake, so a
-# client that connects again within that moment is refused (seen with the data-channel build
-# too, by probing; embedded-host-aiortc.sh's back-to-back requests hit it every time with the
-# media build's timing). Chromium's page load is retried here for the same reason.
+# The host binary is built with `--features media` here (embedded-host-aiortc.sh runs the
+# data-channel build). Requests come back to back and are never retried: the app's HTTP endpoint
+# keeps a second socket listening while the last connection closes.
 . "$(dirname "$0")/../lib.sh"
 
 section "embassy application on a TAP device: media to aiortc"

@@ -18,14 +18,7 @@ const browser = await launchChromium(NPM_DIR, WORK);
 try {
   const page = await browser.newPage();
   page.on('pageerror', (e) => console.log('page error: ' + e));
-  // The app serves one connection at a time and listens again only after the last one's
-  // close (up to 2 s): a refused connection right after the aiortc session is tried again.
-  for (let i = 0; ; i++) {
-    try { await page.goto(BASE + '/'); break; } catch (e) {
-      if (i >= 20) throw e;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
+  await page.goto(BASE + '/');
   const inbound = () => page.evaluate(async () => {
     const out = {};
     if (!window.pc) return out;

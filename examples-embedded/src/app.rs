@@ -282,7 +282,8 @@ fn rtp_media(out: &mut impl Write, instructions: &impl Fn() -> u64) -> Result<bo
         report.video_packets,
         report.retransmitted,
         report.rtcp_bytes,
-        report.rtt.as_micros()
+        // u64, not the u128 of `as_micros`: u128's Display is 1.4 KB of flash.
+        u64::try_from(report.rtt.as_micros()).unwrap_or(u64::MAX)
     )?;
     // The jitter buffer took as many packets as were sent: the ones that arrived plus the RTX.
     let inserted = report.video_packets;

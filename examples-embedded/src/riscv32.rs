@@ -49,8 +49,16 @@ fn exception_handler(_frame: &riscv_rt::TrapFrame) -> ! {
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    // Nothing from `info` by default: formatting it links every panic site's location (file,
+    // line) and message and the Debug impls of every error type that reaches an `expect`
+    // (26.7 KB of the Cortex-M4 image; the location alone 12.9 KB). A panic still ends the run
+    // with a failure; `--features panic-message` prints where and why.
     if let Ok(stdout) = hio::hstdout() {
-        let _ = writeln!(Semihosting(stdout), "result=PANIC {info}");
+        let mut out = Semihosting(stdout);
+        #[cfg(feature = "panic-message")]
+        let _ = writeln!(out, "result=PANIC {info}");
+        #[cfg(not(feature = "panic-message"))]
+        let _ = (info, writeln!(out, "result=PANIC"));
     }
     exit(false)
 }

@@ -10,6 +10,7 @@
 #   stack_bytes       what is left for the stack (the chip's RAM minus the above)
 #   heap_bytes        the heap regions (only the ESP32-C3 Wi-Fi board has one, for the Wi-Fi
 #                     driver: its part in the bootloader's reclaimed RAM is not in static RAM)
+# Then scripts/bloat.py's per-crate and per-symbol lines ("bloat BOARD ..."), as for the proof.
 # Also runs the application's unit tests and checks its formatting (cheap, and nothing else
 # in CI builds this separate workspace). BOARDS_LINT=1 adds clippy -D warnings for every
 # crate and target (about two more minutes cold).
@@ -117,5 +118,7 @@ print(sum(int(l.split()[1], 16) for l in sys.stdin if re.search(r"::WIFI_HEAP_[A
             printf "board=%s target=%s flash_bytes=%d static_ram_bytes=%d app_ram_bytes=%d stack_bytes=%d heap_bytes=%d\n",
                 board, target, flash, sram, app, stack, heap
         }'
+    # Where the flash goes: the largest crates and symbols, core::fmt, panics, crypto.
+    python3 "$ROOT/scripts/bloat.py" "$BIN" "$elf" "$board" 12 20
 done
 echo "boards: ok ($((SECONDS - start)) s)"

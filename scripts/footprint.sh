@@ -3,10 +3,13 @@
 #   flash_bytes      = .vector_table + .text + .rodata + .data (its initial values live in flash)
 #   static_ram_bytes = .data + .bss + .uninit
 #   stack_peak_bytes = painted-stack high-water mark measured in QEMU by scripts/firmware.sh
+# Then where the flash goes (scripts/bloat.py): the largest crates and symbols, and what core::fmt,
+# panics, the self-tests, crypto and copies of generic code cost, as "bloat TARGET ..." lines.
 # Run scripts/firmware.sh first (it builds the images and measures the stack).
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT"
-SIZE="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin/llvm-size"
+BIN="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin"
+SIZE="$BIN/llvm-size"
 for target in thumbv7em-none-eabihf riscv32imc-unknown-none-elf; do
     elf="$ROOT/target/$target/firmware/proof"
     [ -f "$elf" ] || { echo "footprint target=$target missing: run scripts/firmware.sh"; exit 1; }
@@ -23,4 +26,7 @@ for target in thumbv7em-none-eabihf riscv32imc-unknown-none-elf; do
             printf "footprint target=%s flash_bytes=%d static_ram_bytes=%d stack_peak_bytes=%s text=%d rodata=%d data=%d bss=%d\n",
                 target, flash, ram, stack, text, rodata, data, bss
         }'
+done
+for target in thumbv7em-none-eabihf riscv32imc-unknown-none-elf; do
+    python3 "$ROOT/scripts/bloat.py" "$BIN" "$ROOT/target/$target/firmware/proof" "$target" 12 20
 done

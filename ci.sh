@@ -97,12 +97,13 @@ for step in "${steps[@]}"; do
         run test 2400 cargo test --workspace
         run "test base+log+std" 600 cargo test -p peerless-base --features log,std
         run "test sctp+std" 600 cargo test -p peerless-sctp --features std
+        [ $quick -eq 1 ] && continue
         # The aws-lc-rs crypto backend (servers): the crates whose primitives go through
-        # peerless-crypto, with their known answers, and the Peer's and ICE's whole suites.
+        # peerless-crypto, with their known answers, and the Peer's and ICE's whole suites (a second
+        # build of most of the workspace: the full run only, not `quick`).
         run "test aws-lc-rs" 1800 cargo test -p peerless-crypto -p peerless-base -p peerless-stun \
             -p peerless-ice -p peerless-srtp -p peerless-sctp -p peerless-dtls -p peerless \
             --features peerless-crypto/aws-lc-rs,peerless/aws-lc-rs
-        [ $quick -eq 1 ] && continue
         # The release soak: 1000 random links and NAT pairings, about a minute once built.
         run "sim soak" 1200 env PEERLESS_SIM_SEEDS=1000 cargo test --release -p peerless --test sim \
             --test sim_nat ;;

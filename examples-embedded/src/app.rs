@@ -1,6 +1,7 @@
 //! What the firmware does, independent of the chip: real peerless code, checked on the target.
 
 use core::fmt::Write;
+use core::mem::MaybeUninit;
 use peerless_base::{Drbg, Instant, Reader, Writer};
 
 /// The firmware found a wrong answer.
@@ -13,12 +14,24 @@ impl From<core::fmt::Error> for Failed {
     }
 }
 
+/// The platform's stack probe (0 where it has none, as on a host).
+pub struct Stack {
+    /// Repaints below the caller; returns where its stack stands.
+    pub mark: fn() -> usize,
+    /// The deepest the stack went below a mark since it was taken, in bytes.
+    pub since: fn(usize) -> usize,
+}
+
 /// Runs the on-target checks and writes `key=value` lines to `out`. `instructions` counts
 /// instructions executed so far where the platform can (the emulated Cortex-M4), else 0.
-pub fn run(out: &mut impl Write, instructions: impl Fn() -> u64) -> Result<(), Failed> {
+pub fn run(
+    out: &mut impl Write,
+    instructions: impl Fn() -> u64,
+    stack: Stack,
+) -> Result<(), Failed> {
     // With `media`, the media exchange runs after the proof has returned, so its two Peers
     // do not sit on top of the proof's (whose frame would otherwise still be reserved).
-    let proof = run_proof(out, &instructions);
+    let proof = run_proof(out, &instructions, &stack);
     #[cfg(feature = "media")]
     let proof = match crate::media::exchange(out, &instructions)? {
         true => proof,
@@ -29,7 +42,11 @@ pub fn run(out: &mut impl Write, instructions: impl Fn() -> u64) -> Result<(), F
 
 /// The proof's checks (everything but the media exchange).
 #[cfg_attr(feature = "media", inline(never))]
-fn run_proof(out: &mut impl Write, instructions: &impl Fn() -> u64) -> Result<(), Failed> {
+fn run_proof(
+    out: &mut impl Write,
+    instructions: &impl Fn() -> u64,
+    stack: &Stack,
+) -> Result<(), Failed> {
     // NIST CAVP HMAC_DRBG SHA-256 no-reseed COUNT 0: the answer must match on the target too.
     let start = instructions();
     let mut kat = Drbg::instantiate(&KAT_ENTROPY, &KAT_NONCE, &[]);
@@ -76,7 +93,7 @@ fn run_proof(out: &mut impl Write, instructions: &impl Fn() -> u64) -> Result<()
 
     let dtls_ok = dtls_handshake(out, &instructions)?;
     let srtp_ok = srtp_packets(out, &instructions)?;
-    let peer_ok = peer_connect(out, &instructions)?;
+    let peer_ok = peer_connect(out, instructions, stack)?;
     let rtp_ok = rtp_media(out, &instructions)?;
 
     prove_failures_are_caught();
@@ -91,6 +108,9 @@ fn run_proof(out: &mut impl Write, instructions: &impl Fn() -> u64) -> Result<()
 /// Two DTLS endpoints complete one handshake in memory with the default configuration (ECDHE
 /// over x25519, ECDSA P-256 certificates both ways, AES-128-GCM, use_srtp, extended master
 /// secret); instructions are counted per side, certificate generation apart.
+// Not inlined: its two endpoints (7.6 KB each) then live only while it runs instead of
+// widening `run`'s frame, which the Peers' connect sits on.
+#[inline(never)]
 fn dtls_handshake(out: &mut impl Write, instructions: &impl Fn() -> u64) -> Result<bool, Failed> {
     use peerless_dtls::{Certificate, Config, Endpoint, HashAlgorithm, Role, Validity, selftest};
 
@@ -155,15 +175,31 @@ fn dtls_handshake(out: &mut impl Write, instructions: &impl Fn() -> u64) -> Resu
 
 /// The SCTP areas the two Peers borrow, in static RAM as a firmware would place them (the
 /// footprint report counts them as static RAM, not stack). 2 KiB each way holds the DCEP
-/// exchange and the probe message, and leaves the emulated STM32F405's 128 KiB room for two
-/// Peers and a DTLS handshake on the stack.
+/// exchange and the probe message.
 type ProbeStorage = peerless::Storage<2048, 2048>;
 static mut PEER_STORAGE: [ProbeStorage; 2] = [ProbeStorage::new(), ProbeStorage::new()];
 
+type ProbePeer = peerless::SmallPeer<&'static mut [u8]>;
+/// The two Peers themselves, in static RAM as a device's task holds its Peer (the embassy
+/// application's task future lives in `.bss`): what remains on the stack is what the Peer's
+/// calls need, which `peer_handshake_stack_bytes` reports.
+/// `MaybeUninit` so they are `.bss` (an `Option`'s `None` is not all zeros: `.data`, 38 KB of
+/// flash each) and `Peer::new` can return into them directly.
+static mut PEERS: [MaybeUninit<ProbePeer>; 2] = [MaybeUninit::uninit(), MaybeUninit::uninit()];
+/// The driver's description and datagram buffers, static for the same reason.
+static mut LINK: ([u8; 2048], [u8; 1500]) = ([0; 2048], [0; 1500]);
+
 /// Two Peers (the small configuration) from `Peer::new` to an open data channel and an echoed
-/// message over an in-memory link: ICE, DTLS, SCTP and DCEP, instructions counted per side.
-fn peer_connect(out: &mut impl Write, instructions: &impl Fn() -> u64) -> Result<bool, Failed> {
-    use peerless::{Peer, SmallPeer, selftest};
+/// message over an in-memory link: ICE, DTLS, SCTP and DCEP, instructions counted per side,
+/// and the stack each part takes beyond this function's frame.
+// Not inlined: the stack marks then see this frame's, not `run`'s.
+#[inline(never)]
+fn peer_connect(
+    out: &mut impl Write,
+    instructions: &impl Fn() -> u64,
+    stack: &Stack,
+) -> Result<bool, Failed> {
+    use peerless::selftest;
 
     let start = instructions();
     let Ok((ca, cb)) = selftest::certificates() else {
@@ -175,27 +211,29 @@ fn peer_connect(out: &mut impl Write, instructions: &impl Fn() -> u64) -> Result
         "peer_certificate_pair_instructions={}",
         instructions() - start
     )?;
-    // SAFETY: the only reference to PEER_STORAGE, taken once; `run` is called once per boot.
-    let [sa, sb] = unsafe { &mut *core::ptr::addr_of_mut!(PEER_STORAGE) };
+    // SAFETY: the only references to PEER_STORAGE, PEERS and LINK, taken once; `run` is
+    // called once per boot.
+    let ([sa, sb], [pa, pb], (sdp, buf)) = unsafe {
+        (
+            &mut *core::ptr::addr_of_mut!(PEER_STORAGE),
+            &mut *core::ptr::addr_of_mut!(PEERS),
+            &mut *core::ptr::addr_of_mut!(LINK),
+        )
+    };
     let (a_send, a_recv) = sa.areas();
     let (b_send, b_recv) = sb.areas();
-    let mut offerer: SmallPeer<&mut [u8]> =
-        Peer::new(selftest::config(ca, 1), Instant::ZERO, a_send, a_recv);
-    let mut answerer: SmallPeer<&mut [u8]> =
-        Peer::new(selftest::config(cb, 2), Instant::ZERO, b_send, b_recv);
-    let (mut sdp, mut buf) = ([0u8; 2048], [0u8; 1500]);
+    let mark = (stack.mark)();
+    let offerer = new_peer(pa, selftest::config(ca, 1), a_send, a_recv);
+    let answerer = new_peer(pb, selftest::config(cb, 2), b_send, b_recv);
+    let new_stack = (stack.since)(mark);
+    let mark = (stack.mark)();
     let mut spent = [0u64; 2];
-    let report = selftest::run(
-        &mut offerer,
-        &mut answerer,
-        &mut sdp,
-        &mut buf,
-        |side, call| {
-            let t = instructions();
-            call();
-            spent[side as usize] += instructions() - t;
-        },
-    );
+    let report = selftest::run(offerer, answerer, sdp, buf, |side, call| {
+        let t = instructions();
+        call();
+        spent[side as usize] += instructions() - t;
+    });
+    let handshake_stack = (stack.since)(mark);
     let ok = report.is_ok();
     writeln!(out, "peer_connect={}", if ok { "pass" } else { "FAIL" })?;
     writeln!(out, "peer_connect_instructions_offerer={}", spent[0])?;
@@ -212,14 +250,31 @@ fn peer_connect(out: &mut impl Write, instructions: &impl Fn() -> u64) -> Result
     writeln!(
         out,
         "peer_small_bytes={}",
-        core::mem::size_of::<SmallPeer<&mut [u8]>>()
+        core::mem::size_of::<ProbePeer>()
     )?;
     writeln!(
         out,
         "peer_storage_bytes={}",
         core::mem::size_of::<peerless::SmallStorage>()
     )?;
+    // The stack beyond this function's frame: `Peer::new` for both Peers (written into their
+    // statics), then the whole connect, both Peers' calls and the driver's.
+    writeln!(out, "peer_new_stack_bytes={new_stack}")?;
+    writeln!(out, "peer_handshake_stack_bytes={handshake_stack}")?;
     Ok(ok)
+}
+
+/// A Peer made right in its static slot. Not inlined, so the slot is a `&mut` argument that
+/// `Peer::new` cannot see and its return value is written there directly (call-slot
+/// elision) instead of being built on the stack and copied (38 KB on the Cortex-M4).
+#[inline(never)]
+fn new_peer(
+    slot: &'static mut MaybeUninit<ProbePeer>,
+    config: peerless::Config,
+    send: &'static mut [u8],
+    recv: &'static mut [u8],
+) -> &'static mut ProbePeer {
+    slot.write(peerless::Peer::new(config, Instant::ZERO, send, recv))
 }
 
 /// libsrtp's validation packet, then one 1200 B packet protected and unprotected per profile.

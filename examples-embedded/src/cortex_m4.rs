@@ -23,7 +23,15 @@ fn main() -> ! {
         exit(false)
     };
     let mut out = Semihosting(stdout);
-    let ok = crate::app::run(&mut out, crate::meter::instructions).is_ok();
+    let ok = crate::app::run(
+        &mut out,
+        crate::meter::instructions,
+        crate::app::Stack {
+            mark: crate::stack::mark,
+            since: crate::stack::since,
+        },
+    )
+    .is_ok();
     let _ = writeln!(out, "stack_peak_bytes={}", crate::stack::peak());
     let ok = ok && !crate::stack::overflowed();
     if crate::stack::overflowed() {

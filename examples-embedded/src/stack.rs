@@ -58,6 +58,26 @@ pub fn paint() {
     }
 }
 
+/// Repaints the stack below the caller and returns where the caller's stack stands: with
+/// [`since`], what one part of the run takes on its own, apart from the frames under it.
+#[inline(never)]
+pub fn mark() -> usize {
+    let sp = stack_pointer();
+    paint();
+    sp
+}
+
+/// The deepest the stack has gone below `mark` (from [`mark`]) since then, in bytes.
+pub fn since(mark: usize) -> usize {
+    let (bottom, top) = bounds();
+    let mut p = bottom;
+    // SAFETY: word-aligned reads within the stack region.
+    while p < top && unsafe { core::ptr::read_volatile(p as *const u32) } == PAINT {
+        p += 4;
+    }
+    mark.saturating_sub(p)
+}
+
 /// Whether the stack reached the bottom of its region: then it has most likely run over the
 /// statics below it (nothing guards the boundary), and every result of the run is suspect.
 pub fn overflowed() -> bool {

@@ -319,6 +319,17 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
         }
     }
 
+    /// Starts this endpoint over as a new one made from `config`, in place: what
+    /// [`new`](Self::new) would build, without a second endpoint on the stack (a host that
+    /// keeps one endpoint in its own state, built before the role was known, restarts it when
+    /// the role is). The previous handshake's secrets are wiped.
+    pub fn restart(&mut self, config: Config, now: Instant) {
+        self.core = Core::new(config, now);
+        self.rx.reset();
+        self.tx.clear();
+        self.stash.len = 0;
+    }
+
     /// Client: starts the handshake; the ClientHello is ready in `poll_transmit`. A server
     /// (it answers, it does not start), a client already started and a closed endpoint ignore
     /// it.

@@ -190,6 +190,10 @@ pub struct Peer<
     remote_fingerprint: Option<dtls::Fingerprint>,
     /// DTLS, SCTP and SRTP, once our DTLS role is known.
     transport: Transport<S, CHUNKS, CHANNELS, DTLS>,
+    /// The DTLS endpoint, idle until the transport starts (`Transport::Running`), then
+    /// restarted in place in our role: kept out of the transport so that starting it never
+    /// builds an endpoint on the stack.
+    dtls: dtls::Endpoint<DTLS, DTLS>,
     remote_sctp_port: u16,
     remote_max_message_size: Option<u64>,
     local_max_message_size: usize,
@@ -306,6 +310,15 @@ impl<
                 areas: Some((send_area, recv_area)),
                 early: EarlyStash::new(),
             },
+            // Never used before `start_transport` restarts it with our role and a seed.
+            dtls: dtls::Endpoint::new(
+                dtls::Config::new(
+                    dtls::Role::Server,
+                    config.certificate.clone(),
+                    [0; SEED_LEN],
+                ),
+                now,
+            ),
             remote_sctp_port: 5000,
             remote_max_message_size: Some(jsep::IMPLICIT_MAX_MESSAGE_SIZE),
             local_max_message_size,
@@ -387,7 +400,7 @@ impl<
     /// Our DTLS role, once negotiated.
     #[must_use]
     pub fn dtls_role(&self) -> Option<dtls::Role> {
-        self.transport.running().map(|r| r.dtls.role())
+        self.transport.running().map(|_| self.dtls.role())
     }
 
     /// The largest message we accept (our `a=max-message-size`).
@@ -441,7 +454,7 @@ impl<
         s.ice = self.ice.stats();
         s.stun_rtt = self.ice.rtt();
         if let Some(run) = self.transport.running() {
-            s.dtls = run.dtls.stats();
+            s.dtls = self.dtls.stats();
             s.sctp = run.sctp.stats();
         }
         s.dropped_media_no_area = self.media.dropped_no_area;

@@ -652,7 +652,7 @@ impl<
         self.remote_fingerprint = params.fingerprint;
         if let Some(run) = self.transport.running_mut() {
             if let Some(fp) = params.fingerprint {
-                run.dtls.set_remote_fingerprint(fp);
+                self.dtls.set_remote_fingerprint(fp);
             }
             run.sctp.set_remote_max_message_size(
                 self.remote_max_message_size

@@ -665,7 +665,7 @@ impl<
         let sha256 = dtls::HashAlgorithm::Sha256;
         let local_fp = self.config.certificate.fingerprint(sha256);
         let run = self.transport.running();
-        let remote_fp = run.and_then(|r| r.dtls.peer_fingerprint(sha256));
+        let remote_fp = run.and_then(|_| self.dtls.peer_fingerprint(sha256));
         let ours = &self.ice.local_credentials().ufrag;
         let pair_id = |p: &ice::PairView<'_>| {
             StatsId::CandidatePair(candidate_key(true, p.local), candidate_key(false, p.remote))
@@ -686,7 +686,7 @@ impl<
             remote_certificate_id: remote_fp.as_ref().map(|f| StatsId::Certificate(f.digest())),
             tls_version: connected.then_some("FEFD"),
             dtls_cipher: stats.dtls_cipher.and_then(cipher_name),
-            dtls_role: run.map(|r| r.dtls.role()),
+            dtls_role: run.map(|_| self.dtls.role()),
             srtp_cipher: stats.srtp_profile.map(srtp::Profile::name),
             selected_candidate_pair_changes: self.report.selected_changes,
         }));

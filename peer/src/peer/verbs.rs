@@ -148,7 +148,7 @@ impl<
             }
         };
         if let Some(run) = self.transport.running() {
-            take(run.dtls.poll_timeout());
+            take(self.dtls.poll_timeout());
             take(run.sctp.poll_timeout());
             take(run.sctp_connect_at);
             take(run.dtls_deadline);

@@ -110,7 +110,7 @@ impl<
         let keyed = self
             .transport
             .running()
-            .is_some_and(|r| r.srtp.is_some() && r.dtls.is_connected());
+            .is_some_and(|r| r.srtp.is_some() && self.dtls.is_connected());
         if !keyed || self.selected.is_none() || !self.ice.can_send() {
             return None;
         }

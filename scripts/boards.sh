@@ -8,6 +8,10 @@
 #   app_ram_bytes     the part of it that is the application: the Peer task (its future holds
 #                     the Peer), the Peer's and the HTTP task's buffers, the signaling buffer
 #   stack_bytes       what is left for the stack (the chip's RAM minus the above)
+#   stack_need_bytes  the deepest chain of direct calls in the image (scripts/stack-frames.py:
+#                     frames from the disassembly, summed along the call graph), from the reset
+#                     entry and from the peer task's poll; static_plus_stack_bytes adds the
+#                     static RAM: what the application needs of the chip's RAM
 #   heap_bytes        the heap regions (only the ESP32-C3 Wi-Fi board has one, for the Wi-Fi
 #                     driver: its part in the bootloader's reclaimed RAM is not in static RAM)
 # Then scripts/bloat.py's per-crate and per-symbol lines ("bloat BOARD ..."), as for the proof.
@@ -117,7 +121,23 @@ print(sum(int(l.split()[1], 16) for l in sys.stdin if re.search(r"::WIFI_HEAP_[A
             if (stack == "") stack = ram - sram
             printf "board=%s target=%s flash_bytes=%d static_ram_bytes=%d app_ram_bytes=%d stack_bytes=%d heap_bytes=%d\n",
                 board, target, flash, sram, app, stack, heap
-        }'
+        }' | tee "$CARGO_TARGET_DIR/board-$board.txt"
+    # The stack the application needs, from the image: the deepest chain of direct calls from
+    # the reset entry (boot, spawns) and from the peer task's poll (the executor reaches it
+    # through a function pointer, so it is its own root; its chains include making a Peer and
+    # answering an offer), with the 10 largest frames. static_plus_stack_bytes = static RAM +
+    # the deeper of the two, what the board must have.
+    "$BIN/llvm-objdump" -d --no-show-raw-insn -C "$elf" >"$CARGO_TARGET_DIR/board-$board.dis"
+    python3 "$ROOT/scripts/stack-frames.py" 10 "main" "peer_task" <"$CARGO_TARGET_DIR/board-$board.dis" |
+        tee "$CARGO_TARGET_DIR/board-$board-stack.txt" | sed "s/^/board=$board /"
+    python3 - "$CARGO_TARGET_DIR/board-$board.txt" "$CARGO_TARGET_DIR/board-$board-stack.txt" "$board" <<'PY'
+import re, sys
+board = open(sys.argv[1]).read()
+paths = [int(m) for m in re.findall(r"^stack_path root=\S+ bytes=(\d+)", open(sys.argv[2]).read(), re.M)]
+static = int(re.search(r"static_ram_bytes=(\d+)", board).group(1))
+need = max(paths, default=0)
+print(f"board={sys.argv[3]} stack_need_bytes={need} static_plus_stack_bytes={static + need}")
+PY
     # Where the flash goes: the largest crates and symbols, core::fmt, panics, crypto.
     python3 "$ROOT/scripts/bloat.py" "$BIN" "$elf" "$board" 12 20
 done

@@ -41,7 +41,7 @@ for target in "$ARM" "$RV"; do
     echo "$out"
     DESC="$target runs in QEMU and exits 0 with result=pass"
     check test "$status" -eq 0 -a -n "$(grep -x 'result=pass' <<<"$out")"
-    { echo "$out" | grep '^stack_peak_bytes=' || true; } | sed "s/^/$target /" \
+    { echo "$out" | grep -E '^(stack_peak|peer_new_stack|peer_handshake_stack)_bytes=' || true; } | sed "s/^/$target /" \
         >>"$ROOT/target/firmware-stack.txt.new"
 
     section "media proof $target (two Peers exchange G.711 frames over SRTP)"

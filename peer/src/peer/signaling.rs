@@ -484,6 +484,29 @@ impl<
         if kind == SdpType::Rollback {
             return self.rollback_remote();
         }
+        let (role, next) = self.apply_remote_description(kind, text)?;
+        if let Some(role) = role {
+            self.start_transport(role);
+        }
+        if next == SignalingState::Stable {
+            self.apply_negotiation(false);
+        }
+        self.pump();
+        self.update_negotiation_needed(true);
+        Ok(())
+    }
+
+    /// `set_remote_description` up to the transport: parses and checks the description and
+    /// applies it to ICE, the descriptions and the media; returns the DTLS role it fixes (an
+    /// answer) and the signaling state it moved to. Not inlined: the parsed descriptions (about
+    /// 5 KB on the Cortex-M4) are gone before the transport starts, which is the deepest step
+    /// of a handshake.
+    #[inline(never)]
+    fn apply_remote_description(
+        &mut self,
+        kind: SdpType,
+        text: &str,
+    ) -> Result<(Option<dtls::Role>, SignalingState), SdpError> {
         let session = Session::parse(text).map_err(SdpError::Parse)?;
         let data = transport_section(&session).ok_or(SdpError::NoDataSection)?;
         let collision = kind == SdpType::Offer && self.signaling == SignalingState::HaveLocalOffer;
@@ -575,15 +598,7 @@ impl<
         if kind == SdpType::Offer {
             self.associate_remote_offer(&session);
         }
-        if let Some(role) = role {
-            self.start_transport(role);
-        }
-        if next == SignalingState::Stable {
-            self.apply_negotiation(false);
-        }
-        self.pump();
-        self.update_negotiation_needed(true);
-        Ok(())
+        Ok((role, next))
     }
 
     /// The ICE agent again, with `role` and our credentials and host sockets (its role can

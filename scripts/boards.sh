@@ -123,12 +123,12 @@ print(sum(int(l.split()[1], 16) for l in sys.stdin if re.search(r"::WIFI_HEAP_[A
                 board, target, flash, sram, app, stack, heap
         }' | tee "$CARGO_TARGET_DIR/board-$board.txt"
     # The stack the application needs, from the image: the deepest chain of direct calls from
-    # the reset entry (boot, spawns) and from the peer task's poll (the executor reaches it
-    # through a function pointer, so it is its own root; its chains include making a Peer and
-    # answering an offer), with the 10 largest frames. static_plus_stack_bytes = static RAM +
-    # the deeper of the two, what the board must have.
+    # the reset entry (boot, spawns) and from the tasks' polls (the executor reaches them
+    # through function pointers, so they are roots of their own; the peer task's chains
+    # include making a Peer and answering an offer), with the 10 largest frames.
+    # static_plus_stack_bytes = static RAM + the deeper of the two, what the board must have.
     "$BIN/llvm-objdump" -d --no-show-raw-insn -C "$elf" >"$CARGO_TARGET_DIR/board-$board.dis"
-    python3 "$ROOT/scripts/stack-frames.py" 10 "main" "peer_task" <"$CARGO_TARGET_DIR/board-$board.dis" |
+    python3 "$ROOT/scripts/stack-frames.py" 10 "main" "TaskStorage<F>::poll" <"$CARGO_TARGET_DIR/board-$board.dis" |
         tee "$CARGO_TARGET_DIR/board-$board-stack.txt" | sed "s/^/board=$board /"
     python3 - "$CARGO_TARGET_DIR/board-$board.txt" "$CARGO_TARGET_DIR/board-$board-stack.txt" "$board" <<'PY'
 import re, sys

@@ -29,7 +29,10 @@ def regs(s):
 
 frames = {}
 calls = {}
-callre = re.compile(r"^(?:bl|blx|b\.w|b|jal|j|tail|call|c\.j|c\.jal)\s+(?:\w+,\s*)?0x[0-9a-f]+ <([^>+]+)>")
+# Direct calls and tail jumps (Arm bl/b.w, RISC-V jal/jalr/j): the target named without an
+# offset is another function.
+CALLS = {"bl", "blx", "b.w", "b", "jal", "jalr", "j", "tail", "call", "c.j", "c.jal", "c.jalr"}
+callre = re.compile(r"<([^>+]+)>\s*$")
 name, depth, deepest = None, 0, 0
 consts = {}
 
@@ -49,7 +52,7 @@ for line in sys.stdin:
     if not m or name is None:
         continue
     op, args = m.group(1), m.group(2).split("//")[0].split("@")[0].strip()
-    c = callre.match(op + " " + m.group(2).split("@")[0].strip())
+    c = callre.search(m.group(2).split("@")[0].strip()) if op in CALLS else None
     if c and c.group(1) != name:
         calls.setdefault(name, set()).add(c.group(1))
     delta = 0
@@ -78,13 +81,13 @@ for line in sys.stdin:
     elif op.startswith("ldr") and re.search(r"\[sp\], #\d+", args):
         delta = -imm(re.search(r"\], #(\d+)", args).group(1))
     # RISC-V
-    elif op in ("addi", "c.addi", "c.addi16sp") and re.match(r"^sp, sp, -?\d+", args):
-        delta = -int(args.split(",")[-1])
+    elif op in ("addi", "c.addi", "c.addi16sp") and re.match(r"^sp, sp, -?(0x[0-9a-f]+|\d+)$", args):
+        delta = -int(args.split(",")[-1].strip(), 0)
     elif op in ("lui", "c.lui") and re.match(r"^\w+, ", args):
-        consts[args.split(",")[0]] = int(args.split(",")[1], 0) << 12
-    elif op in ("addi", "c.addi") and re.match(r"^(\w+), \1, -?\d+", args) and args.split(",")[0] in consts:
+        consts[args.split(",")[0]] = int(args.split(",")[1].strip(), 0) << 12
+    elif op in ("addi", "c.addi") and re.match(r"^(\w+), \1, -?(0x[0-9a-f]+|\d+)$", args) and args.split(",")[0] in consts:
         r = args.split(",")[0]
-        consts[r] += int(args.split(",")[-1])
+        consts[r] += int(args.split(",")[-1].strip(), 0)
     elif op in ("sub", "c.sub") and re.match(r"^sp, sp, \w+$", args):
         delta = consts.get(args.split(",")[-1].strip(), 0)
     elif op in ("add", "c.add") and re.match(r"^sp, (sp, )?\w+$", args) and args.split(",")[-1].strip() in consts:

@@ -226,14 +226,8 @@ fn peer_connect(
     let offerer = new_peer(pa, selftest::config(ca, 1), a_send, a_recv);
     let answerer = new_peer(pb, selftest::config(cb, 2), b_send, b_recv);
     let new_stack = (stack.since)(mark);
-    let mark = (stack.mark)();
-    let mut spent = [0u64; 2];
-    let report = selftest::run(offerer, answerer, sdp, buf, |side, call| {
-        let t = instructions();
-        call();
-        spent[side as usize] += instructions() - t;
-    });
-    let handshake_stack = (stack.since)(mark);
+    let (report, spent, handshake_stack) =
+        connect(offerer, answerer, sdp, buf, instructions, stack);
     let ok = report.is_ok();
     writeln!(out, "peer_connect={}", if ok { "pass" } else { "FAIL" })?;
     writeln!(out, "peer_connect_instructions_offerer={}", spent[0])?;
@@ -264,6 +258,32 @@ fn peer_connect(
     Ok(ok)
 }
 
+/// The connect itself, instructions counted per side, and the stack it took beyond the
+/// driver's own frame (the mark is taken once this frame is set up). Not inlined: the
+/// driver's locals then live only while it runs, not under `Peer::new` in `peer_connect`.
+#[inline(never)]
+fn connect(
+    offerer: &mut ProbePeer,
+    answerer: &mut ProbePeer,
+    sdp: &mut [u8],
+    buf: &mut [u8],
+    instructions: &impl Fn() -> u64,
+    stack: &Stack,
+) -> (
+    Result<peerless::selftest::Report, peerless::selftest::SelftestError>,
+    [u64; 2],
+    usize,
+) {
+    let mut spent = [0u64; 2];
+    let mark = (stack.mark)();
+    let report = peerless::selftest::run(offerer, answerer, sdp, buf, |side, call| {
+        let t = instructions();
+        call();
+        spent[side as usize] += instructions() - t;
+    });
+    (report, spent, (stack.since)(mark))
+}
+
 /// A Peer made right in its static slot. Not inlined, so the slot is a `&mut` argument that
 /// `Peer::new` cannot see and its return value is written there directly (call-slot
 /// elision) instead of being built on the stack and copied (38 KB on the Cortex-M4).
@@ -278,6 +298,8 @@ fn new_peer(
 }
 
 /// libsrtp's validation packet, then one 1200 B packet protected and unprotected per profile.
+// Not inlined: its packet buffer then lives only while it runs, not under the Peers.
+#[inline(never)]
 fn srtp_packets(out: &mut impl Write, instructions: &impl Fn() -> u64) -> Result<bool, Failed> {
     use peerless_srtp::{Profile, selftest};
 

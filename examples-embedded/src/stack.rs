@@ -1,6 +1,8 @@
 //! Peak stack by painting: fill the unused stack with a pattern at start, find the lowest word
 //! that no longer holds it at the end. What it reports is the deepest the run ever went.
 
+use core::sync::atomic::{AtomicUsize, Ordering};
+
 const PAINT: u32 = 0xa5a5_a5a5;
 /// Left unpainted below the caller's stack pointer: the painting function's own frame.
 const MARGIN: usize = 256;
@@ -58,24 +60,38 @@ pub fn paint() {
     }
 }
 
+/// The deepest stack address reached before the last [`mark`] repainted (`usize::MAX`: none
+/// yet), so [`peak`] still covers the whole run. Load and store only: rv32imc has no atomic
+/// read-modify-write.
+static LOWEST: AtomicUsize = AtomicUsize::new(usize::MAX);
+
 /// Repaints the stack below the caller and returns where the caller's stack stands: with
 /// [`since`], what one part of the run takes on its own, apart from the frames under it.
 #[inline(never)]
 pub fn mark() -> usize {
     let sp = stack_pointer();
+    let lowest = lowest_used();
+    if lowest < LOWEST.load(Ordering::Relaxed) {
+        LOWEST.store(lowest, Ordering::Relaxed);
+    }
     paint();
     sp
 }
 
-/// The deepest the stack has gone below `mark` (from [`mark`]) since then, in bytes.
-pub fn since(mark: usize) -> usize {
+/// The lowest stack word that no longer holds the pattern since the last painting.
+fn lowest_used() -> usize {
     let (bottom, top) = bounds();
     let mut p = bottom;
     // SAFETY: word-aligned reads within the stack region.
     while p < top && unsafe { core::ptr::read_volatile(p as *const u32) } == PAINT {
         p += 4;
     }
-    mark.saturating_sub(p)
+    p
+}
+
+/// The deepest the stack has gone below `mark` (from [`mark`]) since then, in bytes.
+pub fn since(mark: usize) -> usize {
+    mark.saturating_sub(lowest_used())
 }
 
 /// Whether the stack reached the bottom of its region: then it has most likely run over the
@@ -83,16 +99,14 @@ pub fn since(mark: usize) -> usize {
 pub fn overflowed() -> bool {
     let (bottom, _) = bounds();
     // SAFETY: a word-aligned read of the lowest stack word.
-    unsafe { core::ptr::read_volatile(bottom as *const u32) != PAINT }
+    let now = unsafe { core::ptr::read_volatile(bottom as *const u32) != PAINT };
+    // Or before a mark repainted it.
+    now || LOWEST.load(Ordering::Relaxed) <= bottom
 }
 
-/// The deepest the stack has gone since [`paint`], in bytes.
+/// The deepest the stack has gone in the whole run (the first [`paint`] on), in bytes: the
+/// lowest word touched now or before any [`mark`] repainted.
 pub fn peak() -> usize {
-    let (bottom, top) = bounds();
-    let mut p = bottom;
-    // SAFETY: word-aligned reads within the stack region.
-    while p < top && unsafe { core::ptr::read_volatile(p as *const u32) } == PAINT {
-        p += 4;
-    }
-    top - p
+    let (_, top) = bounds();
+    top - lowest_used().min(LOWEST.load(Ordering::Relaxed))
 }

@@ -291,3 +291,47 @@ fn reassembly_keeps_the_first_bytes_of_an_overlap() {
     assert_eq!(ty, HandshakeType::CERTIFICATE);
     assert_eq!(&r.buf[range], &msg[..]);
 }
+
+/// `restart` leaves nothing of the previous association: two endpoints that connected, each
+/// restarted in the other role with a fresh seed, handshake again and agree on new keys; a
+/// record of the old association is not accepted by the new one.
+#[test]
+fn restart_in_place_is_a_new_endpoint() {
+    let (mut a, mut b) = connected();
+    let mut buf = [0u8; 1500];
+    a.send(b"old").unwrap();
+    let old = a.poll_transmit(&mut buf).unwrap().unwrap().to_vec();
+    let old_master = a.core.master_secret;
+
+    let cert = |e: &Endpoint| e.core.config.certificate.clone();
+    let (ca, cb) = (cert(&a), cert(&b));
+    a.restart(Config::new(Role::Server, ca, [3; 32]), Instant::ZERO);
+    b.restart(Config::new(Role::Client, cb, [4; 32]), Instant::ZERO);
+    assert_eq!(a.role(), Role::Server);
+    assert!(!a.is_connected() && !b.is_connected());
+    assert_eq!(a.poll_transmit(&mut buf).unwrap().map(<[u8]>::len), None);
+    b.connect(Instant::ZERO);
+    let fp = |e: &Endpoint| e.core.config.certificate.fingerprint(HashAlgorithm::Sha256);
+    let (fa, fb) = (fp(&a), fp(&b));
+    a.set_remote_fingerprint(fb);
+    b.set_remote_fingerprint(fa);
+    for _ in 0..4 {
+        flush(&mut b, &mut a);
+        flush(&mut a, &mut b);
+    }
+    while a.poll_event().is_some() {}
+    while b.poll_event().is_some() {}
+    assert!(a.is_connected() && b.is_connected());
+    assert_ne!(a.core.master_secret, old_master, "new keys");
+
+    let mut old = old;
+    b.handle_packet(Instant::ZERO, &mut old);
+    assert_eq!(
+        b.poll_event(),
+        None,
+        "the old association's record is not data"
+    );
+    a.send(b"new").unwrap();
+    flush(&mut a, &mut b);
+    assert_eq!(b.poll_event(), Some(Event::ApplicationData(b"new")));
+}

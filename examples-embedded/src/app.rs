@@ -186,8 +186,6 @@ type ProbePeer = peerless::SmallPeer<&'static mut [u8]>;
 /// `MaybeUninit` so they are `.bss` (an `Option`'s `None` is not all zeros: `.data`, 38 KB of
 /// flash each) and `Peer::new` can return into them directly.
 static mut PEERS: [MaybeUninit<ProbePeer>; 2] = [MaybeUninit::uninit(), MaybeUninit::uninit()];
-/// The driver's description and datagram buffers, static for the same reason.
-static mut LINK: ([u8; 2048], [u8; 1500]) = ([0; 2048], [0; 1500]);
 
 /// Two Peers (the small configuration) from `Peer::new` to an open data channel and an echoed
 /// message over an in-memory link: ICE, DTLS, SCTP and DCEP, instructions counted per side,
@@ -211,13 +209,12 @@ fn peer_connect(
         "peer_certificate_pair_instructions={}",
         instructions() - start
     )?;
-    // SAFETY: the only references to PEER_STORAGE, PEERS and LINK, taken once; `run` is
-    // called once per boot.
-    let ([sa, sb], [pa, pb], (sdp, buf)) = unsafe {
+    // SAFETY: the only references to PEER_STORAGE and PEERS, taken once; `run` is called
+    // once per boot.
+    let ([sa, sb], [pa, pb]) = unsafe {
         (
             &mut *core::ptr::addr_of_mut!(PEER_STORAGE),
             &mut *core::ptr::addr_of_mut!(PEERS),
-            &mut *core::ptr::addr_of_mut!(LINK),
         )
     };
     let (a_send, a_recv) = sa.areas();
@@ -226,8 +223,7 @@ fn peer_connect(
     let offerer = new_peer(pa, selftest::config(ca, 1), a_send, a_recv);
     let answerer = new_peer(pb, selftest::config(cb, 2), b_send, b_recv);
     let new_stack = (stack.since)(mark);
-    let (report, spent, handshake_stack) =
-        connect(offerer, answerer, sdp, buf, instructions, stack);
+    let (report, spent, handshake_stack) = connect(offerer, answerer, instructions, stack);
     let ok = report.is_ok();
     writeln!(out, "peer_connect={}", if ok { "pass" } else { "FAIL" })?;
     writeln!(out, "peer_connect_instructions_offerer={}", spent[0])?;
@@ -260,13 +256,12 @@ fn peer_connect(
 
 /// The connect itself, instructions counted per side, and the stack it took beyond the
 /// driver's own frame (the mark is taken once this frame is set up). Not inlined: the
-/// driver's locals then live only while it runs, not under `Peer::new` in `peer_connect`.
+/// driver's locals and its description and datagram buffers then live only while it runs,
+/// not under `Peer::new` in `peer_connect` (the deepest step of the proof).
 #[inline(never)]
 fn connect(
     offerer: &mut ProbePeer,
     answerer: &mut ProbePeer,
-    sdp: &mut [u8],
-    buf: &mut [u8],
     instructions: &impl Fn() -> u64,
     stack: &Stack,
 ) -> (
@@ -274,9 +269,10 @@ fn connect(
     [u64; 2],
     usize,
 ) {
+    let (mut sdp, mut buf) = ([0u8; 2048], [0u8; 1500]);
     let mut spent = [0u64; 2];
     let mark = (stack.mark)();
-    let report = peerless::selftest::run(offerer, answerer, sdp, buf, |side, call| {
+    let report = peerless::selftest::run(offerer, answerer, &mut sdp, &mut buf, |side, call| {
         let t = instructions();
         call();
         spent[side as usize] += instructions() - t;

@@ -56,10 +56,10 @@
 //! from a [`Storage`] in a `static`) or hands over (`Vec<u8>`, `Box<[u8]>`: then the Peer owns
 //! them and needs no lifetime; see [`Area`]). On x86-64
 //! a default [`Peer`] (what browsers need: 4 KiB DTLS buffers for their post-quantum
-//! ClientHellos, 32 channels, a 16 KiB remote SDP) is 115 952 bytes and a [`SmallPeer`] (2 KiB
+//! ClientHellos, 32 channels, a 16 KiB remote SDP) is 116 864 bytes and a [`SmallPeer`] (2 KiB
 //! DTLS buffers, 4 channels, 64 SCTP chunks, 1.5/2 KiB SDP copies, 8 remote candidates) is
-//! 46 768 bytes with the default host features (`turn`, `mdns`, `rsa`: their tables and room
-//! for an RSA modulus), 109 184 and 40 000 bytes without them, as the firmware builds; both
+//! 47 232 bytes with the default host features (`turn`, `mdns`, `rsa`: their tables and room
+//! for an RSA modulus), 110 064 and 40 432 bytes without them, as the firmware builds; both
 //! are printed by `cargo test -p peerless --test selftest -- --nocapture peer_size` with the
 //! parts (ICE agent, DTLS endpoint, SCTP association, SRTP contexts, SDP copies).
 //!
@@ -71,8 +71,8 @@
 //!
 //! | Peer | Peer struct | areas lent |
 //! |---|---|---|
-//! | audio-only device: `Peer<_, 64, 4, 2048, 4096, 8192, 8, 1>` (one transceiver, 4/8 KiB SDP) | 63 040 B | audio: send 8 KiB, receive 24 KiB (Opus or G.711 both ways) |
-//! | 720p host: the default [`Peer`] (4 transceivers) | 115 952 B | video: send 512 KiB (about 2 s at 2.5 Mbit/s kept for NACKs), receive 1 MiB (a 256 KiB keyframe and 630 packet slots); audio: 64 KiB each way |
+//! | audio-only device: `Peer<_, 64, 4, 2048, 4096, 8192, 8, 1>` (one transceiver, 4/8 KiB SDP) | 63 616 B | audio: send 8 KiB, receive 24 KiB (Opus or G.711 both ways) |
+//! | 720p host: the default [`Peer`] (4 transceivers) | 116 864 B | video: send 512 KiB (about 2 s at 2.5 Mbit/s kept for NACKs), receive 1 MiB (a 256 KiB keyframe and 630 packet slots); audio: 64 KiB each way |
 //!
 //! A receive area holds the largest frame (`rtp::receive::jitter::Config::max_frame`: 256 KiB
 //! for video, one packet for audio) and then packet slots of 1 264 bytes; a send area holds a

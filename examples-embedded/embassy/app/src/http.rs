@@ -252,15 +252,25 @@ impl core::fmt::Write for SliceWriter<'_> {
     }
 }
 
-/// The demo page served at `/`: a browser makes an offer (data channel only, no ICE servers,
-/// complete gathering as WHIP expects), POSTs it to [`WHIP_PATH`], and shows every echo.
-pub const PAGE: &str = r#"<!doctype html><meta charset=utf-8><title>peerless on embassy</title>
-<h1>peerless on embassy</h1><input id=m value="hello"><button id=s disabled>send</button><pre id=l></pre>
+/// The demo page, with what a build adds: HTML before the chat controls, and script lines run
+/// right after the `RTCPeerConnection` is made (the media build's video element and recvonly
+/// transceivers). A browser makes an offer (no ICE servers, complete gathering as WHIP
+/// expects), POSTs it to [`WHIP_PATH`], and shows every echo. `window.pc` is there for a test
+/// driver's `getStats`.
+macro_rules! demo_page {
+    ($html:literal, $script:literal) => {
+        concat!(
+            r#"<!doctype html><meta charset=utf-8><title>peerless on embassy</title>
+<h1>peerless on embassy</h1>"#,
+            $html,
+            r#"<input id=m value="hello"><button id=s disabled>send</button><pre id=l></pre>
 <script>
 const log = t => l.textContent += t + "\n";
 (async () => {
-  const pc = new RTCPeerConnection({iceServers: []});
-  const ch = pc.createDataChannel("echo");
+  const pc = window.pc = new RTCPeerConnection({iceServers: []});
+"#,
+            $script,
+            r#"  const ch = pc.createDataChannel("echo");
   pc.onconnectionstatechange = () => log("connection: " + pc.connectionState);
   ch.onopen = () => { s.disabled = false; log("channel open"); };
   ch.onmessage = e => log("echo: " + e.data);
@@ -274,7 +284,16 @@ const log = t => l.textContent += t + "\n";
   await pc.setRemoteDescription({type: "answer", sdp: await res.text()});
 })().catch(e => log("error: " + e));
 </script>
-"#;
+"#
+        )
+    };
+}
+// The media build's page is the same page with its additions (`media::PAGE`).
+#[cfg_attr(not(feature = "media"), allow(unused_imports))]
+pub(crate) use demo_page;
+
+/// The demo page served at `/`: a data channel only.
+pub const PAGE: &str = demo_page!("", "");
 
 #[cfg(test)]
 mod tests {

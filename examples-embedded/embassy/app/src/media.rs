@@ -27,35 +27,17 @@ use peerless::{AreaUse, Codec, Config, ConnectionState, Direction, Event, MediaE
 use crate::AppPeer;
 use crate::sizes::{AUDIO_SEND_AREA, VIDEO_SEND_AREA};
 
-/// The demo page of the media build: the data-channel page's offer plus recvonly video and
-/// audio, and a video element that shows the clip (muted, so browsers autoplay it; its
-/// controls unmute the tone). `window.pc` is there for a test driver's `getStats`.
-pub const PAGE: &str = r#"<!doctype html><meta charset=utf-8><title>peerless on embassy</title>
-<h1>peerless on embassy</h1><video id=v autoplay playsinline muted controls width=320 height=240></video>
-<br><input id=m value="hello"><button id=s disabled>send</button><pre id=l></pre>
-<script>
-const log = t => l.textContent += t + "\n";
-(async () => {
-  const pc = window.pc = new RTCPeerConnection({iceServers: []});
-  pc.addTransceiver("video", {direction: "recvonly"});
+/// The demo page of the media build: the data-channel page plus recvonly video and audio, and a
+/// video element that shows the clip (muted, so browsers autoplay it; its controls unmute the
+/// tone).
+pub const PAGE: &str = crate::http::demo_page!(
+    "<video id=v autoplay playsinline muted controls width=320 height=240></video>\n<br>",
+    r#"  pc.addTransceiver("video", {direction: "recvonly"});
   pc.addTransceiver("audio", {direction: "recvonly"});
   const ms = new MediaStream();
   pc.ontrack = e => { ms.addTrack(e.track); v.srcObject = ms; log("track: " + e.track.kind); };
-  const ch = pc.createDataChannel("echo");
-  pc.onconnectionstatechange = () => log("connection: " + pc.connectionState);
-  ch.onopen = () => { s.disabled = false; log("channel open"); };
-  ch.onmessage = e => log("echo: " + e.data);
-  s.onclick = () => ch.send(m.value);
-  await pc.setLocalDescription(await pc.createOffer());
-  await new Promise(r => { if (pc.iceGatheringState === "complete") r();
-    pc.onicegatheringstatechange = () => pc.iceGatheringState === "complete" && r(); });
-  const res = await fetch("/whip", {method: "POST", headers: {"Content-Type": "application/sdp"},
-    body: pc.localDescription.sdp});
-  if (res.status !== 201) { log("offer refused: " + res.status); return; }
-  await pc.setRemoteDescription({type: "answer", sdp: await res.text()});
-})().catch(e => log("error: " + e));
-</script>
-"#;
+"#
+);
 
 /// Transceivers of the Peer: one audio, one video.
 pub const TRANSCEIVERS: usize = 2;

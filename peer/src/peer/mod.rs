@@ -16,7 +16,8 @@
 //!       [20..63] DTLS  --> (no role yet: kept in the early stash, replayed later)
 //!                          DTLS endpoint --ApplicationData--> SCTP association
 //!                                            --DCEP/DATA--> Event::ChannelOpen / Message
-//!       [128..191] SRTP/SRTCP --> unprotected in place with the DTLS-SRTP keys (counted)
+//!       [128..191] SRTP/SRTCP --> unprotected in place with the DTLS-SRTP keys (counted);
+//!                                 without transceivers dropped unread (no keys are made)
 //!
 //!   poll_transmit: ICE first (checks, responses), then DTLS records over the selected pair;
 //!                  when DTLS has nothing queued, one SCTP packet is sealed into a record.
@@ -411,7 +412,11 @@ impl<
 
     /// The SRTP contexts (once DTLS is connected and a profile was negotiated): protect RTP
     /// with `outbound` and send it over [`Peer::selected_pair`].
+    /// A Peer without transceivers has none: it negotiates use_srtp but makes no contexts.
     pub fn srtp(&mut self) -> Option<&mut SrtpContexts> {
+        if !Self::HAS_MEDIA {
+            return None;
+        }
         self.transport.running_mut()?.srtp.as_mut()
     }
 

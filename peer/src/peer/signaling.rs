@@ -198,55 +198,59 @@ impl<
         // with its codec preferences expanded here.
         let mut preferred = [[media::NO_CODEC; media::MAX_PREFERRED_ENTRIES]; TRANSCEIVERS];
         let mut preferred_len = [0usize; TRANSCEIVERS];
-        for (((_, t), list), len) in self
-            .media
-            .iter()
-            .zip(preferred.iter_mut())
-            .zip(preferred_len.iter_mut())
-        {
-            let all = match t.kind {
-                jsep::TrackKind::Audio => self.config.audio_codecs,
-                jsep::TrackKind::Video => self.config.video_codecs,
-            };
-            if t.codec_preferences.iter().any(Option::is_some) {
-                *len = media::preferred_codecs(all, &t.codec_preferences, list);
-            }
-        }
         let mut transceivers = [jsep::Transceiver::new("", jsep::TrackKind::Audio); TRANSCEIVERS];
         let mut count = 0;
-        for ((((_, t), dst), list), len) in self
-            .media
-            .iter()
-            .zip(transceivers.iter_mut())
-            .zip(preferred.iter())
-            .zip(preferred_len.iter())
-        {
-            let mut j = jsep::Transceiver::new(t.mid.as_str(), t.kind);
-            j.codecs = list.get(..*len).filter(|l| !l.is_empty());
-            j.direction = t.direction;
-            j.stopped = t.stopped;
-            j.cname = self.media.cname.as_str();
-            if t.direction.sends() {
-                let stream = if t.stream_id.is_empty() {
-                    "-"
-                } else {
-                    t.stream_id.as_str()
-                };
-                j.msid = Some(sdp::attr::Msid {
-                    stream,
-                    track: Some(t.mid.as_str()),
-                });
-                j.ssrc = Some(t.ssrc);
-                let rtx = match t.kind {
-                    jsep::TrackKind::Audio => local.audio_codecs,
-                    jsep::TrackKind::Video => local.video_codecs,
-                }
+        // A Peer without transceivers lists none: skipped outright, because at opt-level z
+        // the zipped iterators below stay out of line and would keep the codec code linked.
+        if Self::HAS_MEDIA {
+            for (((_, t), list), len) in self
+                .media
                 .iter()
-                .any(|c| c.name.eq_ignore_ascii_case("rtx"));
-                j.rtx_ssrc = rtx.then_some(t.rtx_ssrc);
+                .zip(preferred.iter_mut())
+                .zip(preferred_len.iter_mut())
+            {
+                let all = match t.kind {
+                    jsep::TrackKind::Audio => self.config.audio_codecs,
+                    jsep::TrackKind::Video => self.config.video_codecs,
+                };
+                if t.codec_preferences.iter().any(Option::is_some) {
+                    *len = media::preferred_codecs(all, &t.codec_preferences, list);
+                }
             }
-            *dst = j;
-            count += 1;
+            for ((((_, t), dst), list), len) in self
+                .media
+                .iter()
+                .zip(transceivers.iter_mut())
+                .zip(preferred.iter())
+                .zip(preferred_len.iter())
+            {
+                let mut j = jsep::Transceiver::new(t.mid.as_str(), t.kind);
+                j.codecs = list.get(..*len).filter(|l| !l.is_empty());
+                j.direction = t.direction;
+                j.stopped = t.stopped;
+                j.cname = self.media.cname.as_str();
+                if t.direction.sends() {
+                    let stream = if t.stream_id.is_empty() {
+                        "-"
+                    } else {
+                        t.stream_id.as_str()
+                    };
+                    j.msid = Some(sdp::attr::Msid {
+                        stream,
+                        track: Some(t.mid.as_str()),
+                    });
+                    j.ssrc = Some(t.ssrc);
+                    let rtx = match t.kind {
+                        jsep::TrackKind::Audio => local.audio_codecs,
+                        jsep::TrackKind::Video => local.video_codecs,
+                    }
+                    .iter()
+                    .any(|c| c.name.eq_ignore_ascii_case("rtx"));
+                    j.rtx_ssrc = rtx.then_some(t.rtx_ssrc);
+                }
+                *dst = j;
+                count += 1;
+            }
         }
         local.transceivers = transceivers.get(..count).unwrap_or_default();
         let mut dc = jsep::DataChannel::new(mid);

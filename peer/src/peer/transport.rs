@@ -312,8 +312,12 @@ impl<
                         dtls::Role::Client => srtp::Role::Client,
                         dtls::Role::Server => srtp::Role::Server,
                     };
-                    if let (Some(p), Some(k)) = (profile.and_then(srtp_profile), keys) {
-                        self.stats.srtp_profile = Some(p);
+                    // use_srtp is negotiated with or without media (aiortc fails a handshake
+                    // without it); a Peer without transceivers makes no contexts.
+                    self.stats.srtp_profile = profile.and_then(srtp_profile);
+                    if let (Some(p), Some(k), true) =
+                        (self.stats.srtp_profile, keys, Self::HAS_MEDIA)
+                    {
                         run.srtp = srtp::SessionKeys::from_dtls_srtp(p, k.as_bytes(), role)
                             .ok()
                             .and_then(|keys| {
@@ -389,6 +393,11 @@ impl<
     }
 
     pub(super) fn handle_srtp(&mut self, now: Instant, packet: &mut [u8], rtcp: bool) {
+        // No transceivers, no keys: dropped unread, so no SRTP or RTP/RTCP parser is linked.
+        if !Self::HAS_MEDIA {
+            self.stats.dropped_media_no_transceivers += 1;
+            return;
+        }
         let Some(s) = self.transport.running_mut().and_then(|r| r.srtp.as_mut()) else {
             self.stats.dropped_srtp += 1;
             return;

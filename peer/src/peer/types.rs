@@ -513,6 +513,9 @@ pub struct Stats {
     pub dropped_media_unrouted: u64,
     /// Dropped: RTP or RTCP that did not parse after unprotecting.
     pub dropped_media_malformed: u64,
+    /// Dropped unread: SRTP or SRTCP at a Peer without transceivers (`TRANSCEIVERS == 0`,
+    /// such as [`crate::SmallPeer`]), which makes no SRTP keys and links no media code.
+    pub dropped_media_no_transceivers: u64,
     /// Dropped: a raw packet ([`Event::Rtp`]) arrived before the previous one was handed out
     /// (the host did not drain events after `handle_packet`).
     pub dropped_media_undrained: u64,

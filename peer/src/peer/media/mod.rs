@@ -486,13 +486,37 @@ impl<S: Area, const TRANSCEIVERS: usize> Media<S, TRANSCEIVERS> {
 
     /// Whether any transceiver has a send stream.
     pub(super) fn sends(&self) -> bool {
-        self.transceivers.iter().flatten().any(|t| t.send.is_some())
+        // Constant without transceivers (the loop alone is not folded at opt-level z).
+        TRANSCEIVERS > 0 && self.transceivers.iter().flatten().any(|t| t.send.is_some())
     }
 
     /// Whether any transceiver exists (a description then carries media sections).
     pub(super) fn any(&self) -> bool {
-        self.transceivers.iter().any(Option::is_some)
+        TRANSCEIVERS > 0 && self.transceivers.iter().any(Option::is_some)
     }
+}
+
+impl<
+    S: Area,
+    const CHUNKS: usize,
+    const CHANNELS: usize,
+    const DTLS: usize,
+    const LOCAL_SDP: usize,
+    const REMOTE_SDP: usize,
+    const REMOTE_CANDIDATES: usize,
+    const TRANSCEIVERS: usize,
+> Peer<S, CHUNKS, CHANNELS, DTLS, LOCAL_SDP, REMOTE_SDP, REMOTE_CANDIDATES, TRANSCEIVERS>
+{
+    /// Whether this Peer can carry media at all. Without transceivers (`SmallPeer`) every
+    /// media section is answered with port 0, so nothing keyed by SRTP is ever sent or
+    /// accepted: the few entry points into media (SRTP key derivation when DTLS connects,
+    /// SRTP/SRTCP that arrives, the media part of `poll_transmit`, the media timers, the
+    /// pacer's share of SCTP's sending) check this constant, and since it is known at compile
+    /// time the optimizer drops what lies behind them: SRTP contexts and their AES-CM/HMAC,
+    /// RTP/RTCP parsing, the congestion controller and the pacer are not linked. Loops over
+    /// the transceiver tables fold away on their own (zero-length arrays); these are the
+    /// paths whose state is only known at run time (an `Option` set once connected).
+    pub(in crate::peer) const HAS_MEDIA: bool = TRANSCEIVERS > 0;
 }
 
 use sdp::jsep::CodecCapability;

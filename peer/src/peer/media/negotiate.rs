@@ -233,6 +233,10 @@ impl<
     /// A remote offer was applied: its sections are associated with transceivers (RFC 8829
     /// §5.10), creating recvonly ones for media sections nobody claims, as a browser does.
     pub(in crate::peer) fn associate_remote_offer(&mut self, offer: &Session<'_>) {
+        // No transceivers, no slots to associate or create: every section is rejected.
+        if !Self::HAS_MEDIA {
+            return;
+        }
         let plan = self.with_local_for(true, |local| {
             let mut owned =
                 [(Text::<MAX_MID>::new(), sdp::jsep::SectionUse::Rejected); sdp::MAX_MEDIA];

@@ -71,10 +71,12 @@ impl<
 
     /// Whether SCTP's DATA shares the budget now: while media flows.
     fn data_paced(&self, now: Instant) -> bool {
-        self.media
-            .congestion
-            .as_ref()
-            .is_some_and(|c| c.media_active(now))
+        Self::HAS_MEDIA
+            && self
+                .media
+                .congestion
+                .as_ref()
+                .is_some_and(|c| c.media_active(now))
     }
 
     /// Whether SCTP may send DATA now (its control chunks always may).
@@ -105,6 +107,9 @@ impl<
     /// When the budget next grants something that waits; `None` when nothing does or
     /// nothing may leave (no keys yet, consent lost).
     pub(in crate::peer) fn pacing_timeout(&self) -> Option<Instant> {
+        if !Self::HAS_MEDIA {
+            return None;
+        }
         let now = self.now;
         let c = self.media.congestion.as_ref()?;
         let keyed = self

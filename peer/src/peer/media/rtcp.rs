@@ -174,6 +174,9 @@ impl<
         &mut self,
         buf: &mut [u8],
     ) -> Result<Option<Range<usize>>, BufferTooSmall> {
+        if !Self::HAS_MEDIA {
+            return Ok(None);
+        }
         let now = self.now;
         if self
             .transport
@@ -333,6 +336,9 @@ impl<
 
     /// The media timers: RTCP schedules and every incoming stream's.
     pub(in crate::peer) fn media_timeout(&mut self, now: Instant) {
+        if !Self::HAS_MEDIA {
+            return;
+        }
         self.dtmf_timeout(now);
         self.nack_pace_from_ice();
         // Data waiting beside the media wants more than the target: probes look for it.
@@ -368,6 +374,9 @@ impl<
 
     /// The earliest media deadline.
     pub(in crate::peer) fn media_poll_timeout(&self) -> Option<Instant> {
+        if !Self::HAS_MEDIA {
+            return None;
+        }
         let rtcp = self
             .media
             .rtcp

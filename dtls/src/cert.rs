@@ -2,29 +2,29 @@
 //!
 //! WebRTC authenticates a DTLS peer by the hash of its certificate, carried in SDP
 //! (`a=fingerprint`, RFC 8122), not by a chain of trust: a certificate here only needs to carry
-//! the key. We build it with `der` + `spki` into fixed storage and, from a peer's certificate,
-//! take only its subject public key (the signature that proves possession of it is the
-//! handshake's CertificateVerify).
+//! the key. We write ours field by field into fixed storage (DER headers by hand in `asn1`, no
+//! ASN.1 library) and, from a peer's certificate, take only its subject public key (the
+//! signature that proves possession of it is the handshake's CertificateVerify).
 //!
 //! ```text
-//!  Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm (ecdsa-with-SHA256), signature BIT STRING }
-//!  TBSCertificate ::= SEQUENCE { [0] v3, serial, sigAlg, issuer CN, validity, subject CN, spki P-256, }
+//!  generate: key, serial, CN ──► TBSCertificate ──SHA-256, ECDSA──► Certificate (~310 bytes)
+//!    Certificate    ::= SEQUENCE { tbsCertificate, ecdsa-with-SHA256, signature BIT STRING }
+//!    TBSCertificate ::= SEQUENCE { [0] v3, serial (16 bytes), ecdsa-with-SHA256, issuer CN,
+//!                                  validity (UTCTime to 2049, else GeneralizedTime),
+//!                                  subject CN, SPKI { id-ecPublicKey prime256v1, point } }
+//!  a peer's DER ──SubjectKeyView──► SPKI algorithm ──► PeerKey::Ecdsa (P-256 point)
+//!                 (shape checked,                  └─► PeerKey::Rsa (RSAPublicKey, 2048..4096)
+//!                  rest skipped)                   └─► anything else: UnsupportedKey
 //! ```
 
-use der::asn1::{AnyRef, BitStringRef, GeneralizedTime, ObjectIdentifier, UintRef, UtcTime};
-use der::{Decode, Encode, Sequence};
-use peerless_base::Drbg;
+pub(crate) mod asn1;
+
+use asn1::{Malformed, oid, tag};
+use peerless_base::{Drbg, Reader, Writer};
 use peerless_crypto::{P256SigningKey, P256VerifyingKey, Sha256, Sha384, Sha512};
 use sha1::Digest;
-use spki::{AlgorithmIdentifierRef, SubjectPublicKeyInfoRef};
 
 use crate::wire::SignatureScheme;
-
-const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const OID_PRIME256V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-const OID_ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-#[cfg(feature = "rsa")]
-const OID_RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 
 /// Room for our DER certificate: a P-256 self-signed certificate is about 300 bytes.
 pub const MAX_CERTIFICATE_LEN: usize = 512;
@@ -68,43 +68,6 @@ impl Validity {
     }
 }
 
-#[derive(Clone, Debug, Sequence)]
-struct TbsCertificate<'a> {
-    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
-    version: Option<u8>,
-    serial: UintRef<'a>,
-    signature: AlgorithmIdentifierRef<'a>,
-    issuer: AnyRef<'a>,
-    validity: AnyRef<'a>,
-    subject: AnyRef<'a>,
-    spki: SubjectPublicKeyInfoRef<'a>,
-    #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
-    issuer_unique_id: Option<BitStringRef<'a>>,
-    #[asn1(context_specific = "2", tag_mode = "IMPLICIT", optional = "true")]
-    subject_unique_id: Option<BitStringRef<'a>>,
-    #[asn1(context_specific = "3", tag_mode = "EXPLICIT", optional = "true")]
-    extensions: Option<AnyRef<'a>>,
-}
-
-#[derive(Clone, Debug, Sequence)]
-struct X509<'a> {
-    tbs: TbsCertificate<'a>,
-    algorithm: AlgorithmIdentifierRef<'a>,
-    signature: BitStringRef<'a>,
-}
-
-#[derive(Clone, Debug, Sequence)]
-struct UtcValidity {
-    not_before: UtcTime,
-    not_after: UtcTime,
-}
-
-#[derive(Clone, Debug, Sequence)]
-struct GeneralizedValidity {
-    not_before: GeneralizedTime,
-    not_after: GeneralizedTime,
-}
-
 /// Our certificate and its private key: the DER in fixed storage and an ECDSA P-256 key.
 #[derive(Clone)]
 pub struct Certificate {
@@ -129,18 +92,39 @@ impl defmt::Format for Certificate {
     }
 }
 
-/// The Name `CN=<cn>` as DER: SEQUENCE { SET { SEQUENCE { OID 2.5.4.3, UTF8String } } }.
-fn encode_cn(cn: &[u8], out: &mut [u8; 64]) -> usize {
-    let n = cn.len().min(40);
-    let atv = 5 + 2 + n; // the OID (2 + 3) and the string (2 + n)
-    let set = 2 + atv;
-    let name = 2 + set;
-    let mut w = peerless_base::Writer::new(out);
-    w.bytes(&[0x30, name as u8, 0x31, set as u8, 0x30, atv as u8]);
-    w.bytes(&[0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, n as u8]);
-    w.bytes(cn.get(..n).unwrap_or_default());
-    w.finish().unwrap_or(0)
+/// The Name `CN=<cn>`: SEQUENCE { SET { SEQUENCE { OID 2.5.4.3, UTF8String } } }; `cn` is
+/// at most 40 bytes (ours are 16 hex digits), so every length here is one byte.
+fn emit_name(w: &mut Writer<'_>, cn: &[u8]) {
+    let atv = asn1::tlv_len(oid::COMMON_NAME.len()) + asn1::tlv_len(cn.len());
+    let set = asn1::tlv_len(atv);
+    asn1::header(w, tag::SEQUENCE, asn1::tlv_len(set));
+    asn1::header(w, tag::SET, set);
+    asn1::header(w, tag::SEQUENCE, atv);
+    asn1::tlv(w, tag::OID, oid::COMMON_NAME);
+    asn1::tlv(w, tag::UTF8_STRING, cn);
 }
+
+/// The bytes [`emit_name`] writes.
+fn name_len(cn: &[u8]) -> usize {
+    let atv = asn1::tlv_len(oid::COMMON_NAME.len()) + asn1::tlv_len(cn.len());
+    asn1::tlv_len(asn1::tlv_len(asn1::tlv_len(atv)))
+}
+
+/// AlgorithmIdentifier ecdsa-with-SHA256 (no parameters, RFC 5758 §3.2): our signature
+/// algorithm, written twice (in the TBSCertificate and after it).
+fn emit_ecdsa_sha256(w: &mut Writer<'_>) {
+    asn1::header(w, tag::SEQUENCE, asn1::tlv_len(oid::ECDSA_SHA256.len()));
+    asn1::tlv(w, tag::OID, oid::ECDSA_SHA256);
+}
+
+const ECDSA_SHA256_LEN: usize = asn1::tlv_len(asn1::tlv_len(oid::ECDSA_SHA256.len()));
+
+/// `[0] EXPLICIT INTEGER 2`: version v3.
+const VERSION_V3: [u8; 5] = [tag::CONTEXT_0, 3, tag::INTEGER, 1, 2];
+
+/// The subject key's AlgorithmIdentifier: id-ecPublicKey with the named curve prime256v1.
+const EC_P256_ALGORITHM_LEN: usize =
+    asn1::tlv_len(oid::EC_PUBLIC_KEY.len()) + asn1::tlv_len(oid::PRIME256V1.len());
 
 impl Certificate {
     /// Generates a fresh key and a self-signed certificate for it, with a random 16-byte
@@ -157,65 +141,80 @@ impl Certificate {
         Self::build(key, &serial, &cn, validity)
     }
 
+    /// The certificate for `key`. `serial` is positive with its top bit clear (so it needs no
+    /// sign byte) and `cn` at most 40 bytes: `generate` makes them so.
     fn build(
         key: P256SigningKey,
         serial: &[u8],
         cn: &[u8],
         validity: Validity,
     ) -> Result<Self, CertificateError> {
-        let mut name = [0u8; 64];
-        let name_len = encode_cn(cn, &mut name);
-        let name_any = AnyRef::from_der(name.get(..name_len).ok_or(CertificateError::Malformed)?)
-            .map_err(|_| CertificateError::Malformed)?;
-        let mut validity_buf = [0u8; 64];
-        let validity_der = encode_validity(validity, &mut validity_buf)?;
-        let validity_any =
-            AnyRef::from_der(validity_der).map_err(|_| CertificateError::Malformed)?;
+        let cn = cn.get(..cn.len().min(40)).unwrap_or_default();
+        // RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050 (both times
+        // GeneralizedTime when either needs it).
+        let generalized = validity.not_before >= Y2050 || validity.not_after >= Y2050;
+        let (mut nb, mut na) = ([0u8; 15], [0u8; 15]);
+        let not_before = encode_time(validity.not_before, generalized, &mut nb)?;
+        let not_after = encode_time(validity.not_after, generalized, &mut na)?;
+        let time_tag = if generalized {
+            tag::GENERALIZED_TIME
+        } else {
+            tag::UTC_TIME
+        };
         let point = key.public_key();
-        let sig_alg = AlgorithmIdentifierRef {
-            oid: OID_ECDSA_SHA256,
-            parameters: None,
-        };
-        let tbs = TbsCertificate {
-            version: Some(2),
-            serial: UintRef::new(serial).map_err(|_| CertificateError::Malformed)?,
-            signature: sig_alg,
-            issuer: name_any,
-            validity: validity_any,
-            subject: name_any,
-            spki: SubjectPublicKeyInfoRef {
-                algorithm: AlgorithmIdentifierRef {
-                    oid: OID_EC_PUBLIC_KEY,
-                    parameters: Some(AnyRef::from(&OID_PRIME256V1)),
-                },
-                subject_public_key: BitStringRef::from_bytes(&point)
-                    .map_err(|_| CertificateError::Malformed)?,
-            },
-            issuer_unique_id: None,
-            subject_unique_id: None,
-            extensions: None,
-        };
+
+        // Every length is known before anything is written, so each item's header goes out
+        // first and the emitter is a straight list of fields.
+        let validity_len = asn1::tlv_len(not_before.len()) + asn1::tlv_len(not_after.len());
+        let spki_len = asn1::tlv_len(EC_P256_ALGORITHM_LEN) + asn1::tlv_len(1 + point.len());
+        let tbs_len = VERSION_V3.len()
+            + asn1::tlv_len(serial.len())
+            + ECDSA_SHA256_LEN
+            + 2 * name_len(cn)
+            + asn1::tlv_len(validity_len)
+            + asn1::tlv_len(spki_len);
         let mut tbs_buf = [0u8; MAX_CERTIFICATE_LEN];
-        let tbs_der = tbs
-            .encode_to_slice(&mut tbs_buf)
-            .map_err(|_| CertificateError::TooLarge)?;
+        let mut w = Writer::new(&mut tbs_buf);
+        asn1::header(&mut w, tag::SEQUENCE, tbs_len);
+        w.bytes(&VERSION_V3);
+        asn1::tlv(&mut w, tag::INTEGER, serial);
+        emit_ecdsa_sha256(&mut w);
+        emit_name(&mut w, cn); // issuer: self-signed, so the subject
+        asn1::header(&mut w, tag::SEQUENCE, validity_len);
+        asn1::tlv(&mut w, time_tag, not_before);
+        asn1::tlv(&mut w, time_tag, not_after);
+        emit_name(&mut w, cn);
+        asn1::header(&mut w, tag::SEQUENCE, spki_len);
+        asn1::header(&mut w, tag::SEQUENCE, EC_P256_ALGORITHM_LEN);
+        asn1::tlv(&mut w, tag::OID, oid::EC_PUBLIC_KEY);
+        asn1::tlv(&mut w, tag::OID, oid::PRIME256V1);
+        asn1::header(&mut w, tag::BIT_STRING, 1 + point.len());
+        w.u8(0); // no unused bits
+        w.bytes(&point);
+        let tbs_der_len = w.finish().map_err(|_| CertificateError::TooLarge)?;
+        let tbs_der = tbs_buf
+            .get(..tbs_der_len)
+            .ok_or(CertificateError::TooLarge)?;
+
         let digest = Sha256::digest(tbs_der);
         let mut sig = [0u8; 72];
         let sig_len = crate::crypto::sign_sha256(&key, &digest, &mut sig)
             .ok_or(CertificateError::BadPrivateKey)?;
-        let cert = X509 {
-            tbs,
-            algorithm: sig_alg,
-            signature: BitStringRef::from_bytes(
-                sig.get(..sig_len).ok_or(CertificateError::Malformed)?,
-            )
-            .map_err(|_| CertificateError::Malformed)?,
-        };
+        let sig = sig.get(..sig_len).ok_or(CertificateError::BadPrivateKey)?;
+
         let mut der = [0u8; MAX_CERTIFICATE_LEN];
-        let der_len = cert
-            .encode_to_slice(&mut der)
-            .map_err(|_| CertificateError::TooLarge)?
-            .len();
+        let mut w = Writer::new(&mut der);
+        asn1::header(
+            &mut w,
+            tag::SEQUENCE,
+            tbs_der.len() + ECDSA_SHA256_LEN + asn1::tlv_len(1 + sig.len()),
+        );
+        w.bytes(tbs_der);
+        emit_ecdsa_sha256(&mut w);
+        asn1::header(&mut w, tag::BIT_STRING, 1 + sig.len());
+        w.u8(0);
+        w.bytes(sig);
+        let der_len = w.finish().map_err(|_| CertificateError::TooLarge)?;
         Ok(Certificate { der, der_len, key })
     }
 
@@ -282,32 +281,121 @@ fn hex_lower(input: &[u8], out: &mut [u8]) {
     }
 }
 
-fn encode_validity(v: Validity, buf: &mut [u8; 64]) -> Result<&[u8], CertificateError> {
-    use core::time::Duration;
-    // RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050.
-    const Y2050: u64 = 2_524_608_000;
-    let (nb, na) = (
-        Duration::from_secs(v.not_before),
-        Duration::from_secs(v.not_after),
-    );
-    let res = if v.not_before < Y2050 && v.not_after < Y2050 {
-        UtcValidity {
-            not_before: UtcTime::from_unix_duration(nb)
-                .map_err(|_| CertificateError::BadValidity)?,
-            not_after: UtcTime::from_unix_duration(na)
-                .map_err(|_| CertificateError::BadValidity)?,
+/// 2050-01-01T00:00:00Z, from which RFC 5280 wants GeneralizedTime.
+const Y2050: u64 = 2_524_608_000;
+/// 10000-01-01T00:00:00Z: GeneralizedTime has four year digits.
+const Y10000: u64 = 253_402_300_800;
+
+/// `secs` (Unix time) as UTCTime `YYMMDDHHMMSSZ` or GeneralizedTime `YYYYMMDDHHMMSSZ`
+/// (RFC 5280 §4.1.2.5: seconds, no fraction, Zulu), into `out`.
+fn encode_time(
+    secs: u64,
+    generalized: bool,
+    out: &mut [u8; 15],
+) -> Result<&[u8], CertificateError> {
+    if secs >= Y10000 {
+        return Err(CertificateError::BadValidity);
+    }
+    let (year, month, day) = civil_from_days(secs / 86_400);
+    let s = secs % 86_400;
+    let fields = [
+        year / 100,
+        year % 100,
+        month,
+        day,
+        s / 3600,
+        s / 60 % 60,
+        s % 60,
+    ];
+    let mut w = Writer::new(out);
+    // UTCTime has two year digits: 1970..=2049 cannot be ambiguous (RFC 5280's 50/50 split).
+    for f in fields.iter().skip(usize::from(!generalized)) {
+        w.u8(b'0' + (f / 10) as u8);
+        w.u8(b'0' + (f % 10) as u8);
+    }
+    w.u8(b'Z');
+    let len = w.finish().map_err(|_| CertificateError::BadValidity)?;
+    out.get(..len).ok_or(CertificateError::BadValidity)
+}
+
+/// The proleptic Gregorian (year, month, day) of a day count since 1970-01-01 (below
+/// 3 000 000, so nothing overflows): the era arithmetic of H. Hinnant's `civil_from_days`,
+/// with years starting in March so the leap day is last.
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468; // days since 0000-03-01
+    let era = z / 146_097; // 400-year cycles
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153; // month, March = 0
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + u64::from(month <= 2), month, day)
+}
+
+/// The parts of an X.509 certificate (RFC 5280 §4.1) we use: the subject key's algorithm
+/// OID, its parameters (tag and value) and its bits. The items before it are checked for
+/// shape only (issuer, validity and subject are any one item each), as WebRTC trusts the
+/// fingerprint over the whole encoding, not what it says.
+struct SubjectKeyView<'a> {
+    algorithm: &'a [u8],
+    parameters: Option<(u8, &'a [u8])>,
+    key: &'a [u8],
+}
+
+impl<'a> SubjectKeyView<'a> {
+    fn parse(der: &'a [u8]) -> Result<Self, Malformed> {
+        let mut r = Reader::new(der);
+        let mut cert = Reader::new(asn1::expect(&mut r, tag::SEQUENCE)?);
+        r.finish()?;
+        let mut tbs = Reader::new(asn1::expect(&mut cert, tag::SEQUENCE)?);
+        asn1::expect(&mut cert, tag::SEQUENCE)?; // signatureAlgorithm
+        match asn1::expect(&mut cert, tag::BIT_STRING)? {
+            [0, ..] | [1..=7, _, ..] => {} // unused bits, then at least one byte if any
+            _ => return Err(Malformed),
         }
-        .encode_to_slice(buf)
-    } else {
-        GeneralizedValidity {
-            not_before: GeneralizedTime::from_unix_duration(nb)
-                .map_err(|_| CertificateError::BadValidity)?,
-            not_after: GeneralizedTime::from_unix_duration(na)
-                .map_err(|_| CertificateError::BadValidity)?,
+        cert.finish()?;
+
+        if let Some(version) = asn1::optional(&mut tbs, tag::CONTEXT_0)? {
+            let mut v = Reader::new(version);
+            asn1::expect(&mut v, tag::INTEGER)?;
+            v.finish()?;
         }
-        .encode_to_slice(buf)
-    };
-    res.map_err(|_| CertificateError::BadValidity)
+        if asn1::expect(&mut tbs, tag::INTEGER)?.is_empty() {
+            return Err(Malformed); // serialNumber
+        }
+        asn1::expect(&mut tbs, tag::SEQUENCE)?; // signature
+        asn1::read(&mut tbs)?; // issuer
+        asn1::read(&mut tbs)?; // validity
+        asn1::read(&mut tbs)?; // subject
+        let mut spki = Reader::new(asn1::expect(&mut tbs, tag::SEQUENCE)?);
+        for optional in [tag::CONTEXT_1, tag::CONTEXT_2, tag::CONTEXT_3] {
+            asn1::optional(&mut tbs, optional)?;
+        }
+        tbs.finish()?;
+
+        let mut algorithm = Reader::new(asn1::expect(&mut spki, tag::SEQUENCE)?);
+        let key = asn1::whole_bits(asn1::expect(&mut spki, tag::BIT_STRING)?)?;
+        spki.finish()?;
+        let oid = asn1::expect(&mut algorithm, tag::OID)?;
+        let parameters = if algorithm.is_empty() {
+            None
+        } else {
+            Some(asn1::read(&mut algorithm)?)
+        };
+        algorithm.finish()?;
+        Ok(SubjectKeyView {
+            algorithm: oid,
+            parameters,
+            key,
+        })
+    }
+}
+
+impl From<Malformed> for CertificateError {
+    fn from(_: Malformed) -> Self {
+        CertificateError::Malformed
+    }
 }
 
 /// A peer's certificate key, from its subjectPublicKeyInfo: ECDSA P-256 or (with the `rsa`
@@ -326,30 +414,20 @@ pub(crate) enum PeerKey {
 impl PeerKey {
     /// Parses an X.509 certificate and takes its subject key.
     pub(crate) fn from_certificate(der: &[u8]) -> Result<Self, CertificateError> {
-        let cert = X509::from_der(der).map_err(|_| CertificateError::Malformed)?;
-        let spki = cert.tbs.spki;
-        let key_bytes = spki
-            .subject_public_key
-            .as_bytes()
-            .ok_or(CertificateError::Malformed)?;
+        let spki = SubjectKeyView::parse(der)?;
         #[cfg(feature = "rsa")]
-        if spki.algorithm.oid == OID_RSA_ENCRYPTION {
+        if spki.algorithm == oid::RSA_ENCRYPTION {
             // The RSAPublicKey's size is checked before any arithmetic can see it.
-            return crate::rsa::PublicKey::from_der(key_bytes)
+            return crate::rsa::PublicKey::from_der(spki.key)
                 .map(PeerKey::Rsa)
                 .map_err(|_| CertificateError::UnsupportedKey);
         }
-        if spki.algorithm.oid != OID_EC_PUBLIC_KEY {
+        if spki.algorithm != oid::EC_PUBLIC_KEY
+            || spki.parameters != Some((tag::OID, oid::PRIME256V1))
+        {
             return Err(CertificateError::UnsupportedKey);
         }
-        let curve = spki
-            .algorithm
-            .parameters
-            .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
-        if curve != Some(OID_PRIME256V1) {
-            return Err(CertificateError::UnsupportedKey);
-        }
-        P256VerifyingKey::from_sec1(key_bytes)
+        P256VerifyingKey::from_sec1(spki.key)
             .map(PeerKey::Ecdsa)
             .map_err(|_| CertificateError::UnsupportedKey)
     }
@@ -636,6 +714,19 @@ mod tests {
     extern crate std;
     use std::string::ToString;
 
+    /// A certificate's signed part (the TBSCertificate, header included), its
+    /// signatureAlgorithm's contents and its signature bits.
+    pub(super) fn signed_parts(der: &[u8]) -> (&[u8], &[u8], &[u8]) {
+        let mut r = Reader::new(der);
+        let mut cert = Reader::new(asn1::expect(&mut r, tag::SEQUENCE).unwrap());
+        let start = cert.position();
+        asn1::expect(&mut cert, tag::SEQUENCE).unwrap();
+        let tbs = &cert.input()[start..cert.position()];
+        let alg = asn1::expect(&mut cert, tag::SEQUENCE).unwrap();
+        let sig = asn1::whole_bits(asn1::expect(&mut cert, tag::BIT_STRING).unwrap()).unwrap();
+        (tbs, alg, sig)
+    }
+
     #[test]
     fn generated_certificate_parses_and_carries_its_key() {
         let mut rng = Drbg::from_seed(&[5; 32], b"cert");
@@ -646,16 +737,14 @@ mod tests {
             Some(cert.signing_key().public_key())
         );
         // The self-signature verifies with the certificate's own key.
-        let parsed = X509::from_der(cert.der()).unwrap();
-        let mut tbs = [0u8; MAX_CERTIFICATE_LEN];
-        let tbs = parsed.tbs.encode_to_slice(&mut tbs).unwrap();
-        let digest = Sha256::digest(tbs);
+        let (tbs, sig_alg, sig) = signed_parts(cert.der());
+        assert_eq!(sig_alg, [&[tag::OID, 8][..], oid::ECDSA_SHA256].concat());
         assert!(key.verify(
             SignatureScheme::ECDSA_SECP256R1_SHA256,
-            &digest,
-            parsed.signature.as_bytes().unwrap()
+            &Sha256::digest(tbs),
+            sig
         ));
-        assert_eq!(parsed.tbs.version, Some(2));
+        assert_eq!(tbs.get(3..8), Some(&VERSION_V3[..]));
         // from_der accepts it back only with the matching key.
         let sk: [u8; 32] = *cert.signing_key().to_bytes();
         assert!(Certificate::from_der(cert.der(), &sk).is_ok());
@@ -788,6 +877,65 @@ mod tests {
             // An RSA certificate has no SEC1 point.
             assert_eq!(
                 certificate_public_key(data!("rsa2048-e65537.cert.der")).unwrap_err(),
+                CertificateError::UnsupportedKey
+            );
+        }
+    }
+
+    /// Certificates from other implementations (tests/data/cert/make.sh and browsers.mjs):
+    /// each one's key is read and verifies the certificate's own signature, made by that
+    /// implementation.
+    #[test]
+    fn peers_keys_verify_their_self_signatures() {
+        macro_rules! data {
+            ($name:literal) => {
+                &include_bytes!(concat!("../tests/data/", $name))[..]
+            };
+        }
+        let ecdsa = [
+            data!("cert/openssl-p256.der"),
+            data!("cert/gnutls-p256.der"),
+            data!("cert/chromium.der"),
+            data!("cert/ours-utc-2023.der"),
+        ];
+        for der in ecdsa {
+            let key = PeerKey::from_certificate(der).unwrap();
+            let (tbs, alg, sig) = signed_parts(der);
+            assert_eq!(alg, [&[tag::OID, 8][..], oid::ECDSA_SHA256].concat());
+            let digest = Sha256::digest(tbs);
+            assert!(key.verify(SignatureScheme::ECDSA_SECP256R1_SHA256, &digest, sig));
+            // One bit of the signed part changed: the signature no longer matches.
+            let mut other = tbs.to_vec();
+            *other.last_mut().unwrap() ^= 1;
+            let digest = Sha256::digest(&other);
+            assert!(!key.verify(SignatureScheme::ECDSA_SECP256R1_SHA256, &digest, sig));
+        }
+        #[cfg(feature = "rsa")]
+        for der in [
+            data!("cert/openssl-rsa2048.der"),
+            data!("cert/gnutls-rsa2048.der"),
+            data!("rsa/rsa3072-e65537.cert.der"),
+        ] {
+            let key = PeerKey::from_certificate(der).unwrap();
+            assert!(key.is_rsa());
+            let (tbs, alg, sig) = signed_parts(der);
+            // sha256WithRSAEncryption (1.2.840.113549.1.1.11) with NULL parameters.
+            assert_eq!(
+                alg,
+                [
+                    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00
+                ]
+            );
+            let digest = Sha256::digest(tbs);
+            assert!(key.verify(SignatureScheme::RSA_PKCS1_SHA256, &digest, sig));
+            assert!(!key.verify(SignatureScheme::RSA_PSS_RSAE_SHA256, &digest, sig));
+        }
+        for der in [
+            data!("cert/openssl-p384.der"),
+            data!("cert/openssl-ed25519.der"),
+        ] {
+            assert_eq!(
+                PeerKey::from_certificate(der).unwrap_err(),
                 CertificateError::UnsupportedKey
             );
         }

@@ -17,8 +17,7 @@
 //! 2^32). Measured on the emulated Cortex-M4: 2048 bits, e = 65537, about 2.4 M instructions
 //! (`dtls_rsa2048_verify_instructions` of scripts/firmware.sh with `--features rsa`).
 
-use der::Decode;
-use der::asn1::UintRef;
+use peerless_base::Reader;
 use sha2::{Digest, Sha256, Sha384};
 
 /// The smallest modulus we accept (NIST SP 800-131A; what every WebRTC stack makes).
@@ -69,12 +68,6 @@ impl core::fmt::Debug for PublicKey {
     }
 }
 
-#[derive(der::Sequence)]
-struct RsaPublicKeyDer<'a> {
-    modulus: UintRef<'a>,
-    public_exponent: UintRef<'a>,
-}
-
 fn get(s: &[u32], i: usize) -> u32 {
     s.get(i).copied().unwrap_or(0)
 }
@@ -88,8 +81,19 @@ fn set(s: &mut [u32], i: usize, v: u32) {
 impl PublicKey {
     /// Reads the DER RSAPublicKey (RFC 8017 A.1.1) carried in an rsaEncryption SPKI.
     pub(crate) fn from_der(der: &[u8]) -> Result<Self, KeyError> {
-        let key = RsaPublicKeyDer::from_der(der).map_err(|_| KeyError::Malformed)?;
-        Self::from_be(key.modulus.as_bytes(), key.public_exponent.as_bytes())
+        // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }, nothing after.
+        let parse = || {
+            use crate::cert::asn1;
+            let mut r = Reader::new(der);
+            let mut key = Reader::new(asn1::expect(&mut r, asn1::tag::SEQUENCE)?);
+            r.finish()?;
+            let modulus = asn1::unsigned(&mut key)?;
+            let exponent = asn1::unsigned(&mut key)?;
+            key.finish()?;
+            Ok::<_, asn1::Malformed>((modulus, exponent))
+        };
+        let (modulus, exponent) = parse().map_err(|_| KeyError::Malformed)?;
+        Self::from_be(modulus, exponent)
     }
 
     /// The key from its big-endian modulus and exponent (leading zeros allowed).

@@ -176,16 +176,7 @@ impl<
     /// A new agent at `now`.
     #[must_use]
     pub fn new(config: Config, now: Instant) -> Self {
-        let mut rng = Drbg::from_seed(&config.seed, b"peerless-ice");
-        // The tie-breaker and the credentials in one DRBG request (each request costs three
-        // HMACs whatever its length up to 32 bytes).
-        let mut random = [0u8; 8 + 32];
-        rng.fill(&mut random);
-        let (tie, creds) = random.split_at(8);
-        let tie_breaker = u64::from_be_bytes(tie.try_into().unwrap_or_default());
-        let local_creds = config
-            .credentials
-            .unwrap_or_else(|| Credentials::from_random(creds.try_into().unwrap_or(&[0; 32])));
+        let (rng, tie_breaker, local_creds) = Self::draw(&config);
         Agent {
             role: if config.lite {
                 Role::Controlled
@@ -221,6 +212,98 @@ impl<
             stats: Stats::default(),
             rtt: None,
         }
+    }
+
+    /// Starts this agent over as a new one made from `config`, in place: what
+    /// [`new`](Self::new) would build, without a second agent on the stack (the tables are
+    /// kilobytes; a host that keeps its agent inside a larger machine in a static restarts it
+    /// per session). Nothing of the previous agent survives: candidates, pairs, transactions,
+    /// credentials, queued events and counters are replaced. Not an ICE restart (that is
+    /// [`restart`](Self::restart), which keeps the candidates and the selected pair).
+    pub fn reset(&mut self, config: Config, now: Instant) {
+        let (fresh_rng, fresh_tie_breaker, fresh_creds) = Self::draw(&config);
+        // Every field by name (no `..`): a field added to the agent fails to compile here
+        // until its reset value is written.
+        let Agent {
+            config: self_config,
+            rng,
+            role,
+            tie_breaker,
+            local_creds,
+            remote_creds,
+            old_creds,
+            locals,
+            remotes,
+            pairs,
+            txns,
+            responses,
+            events,
+            gather_queue,
+            allocations,
+            gathering_reported,
+            remote_end_of_candidates,
+            selected,
+            state,
+            closed,
+            consent_expired,
+            next_pace,
+            nominate_at,
+            trigger_seq,
+            nominations,
+            peer_nomination,
+            now: self_now,
+            stats,
+            rtt,
+        } = self;
+        *role = if config.lite {
+            Role::Controlled
+        } else {
+            config.role
+        };
+        // The old generator is dropped (and wiped) here.
+        *rng = fresh_rng;
+        *tie_breaker = fresh_tie_breaker;
+        *local_creds = fresh_creds;
+        *remote_creds = None;
+        *old_creds = None;
+        locals.fill(None);
+        remotes.fill(None);
+        pairs.fill(None);
+        txns.fill(None);
+        *responses = Queue::new();
+        *events = Queue::new();
+        *gather_queue = Queue::new();
+        allocations.fill(None);
+        *gathering_reported = false;
+        *remote_end_of_candidates = false;
+        *selected = None;
+        *state = IceState::New;
+        *closed = false;
+        *consent_expired = false;
+        *next_pace = now;
+        *nominate_at = None;
+        *trigger_seq = 0;
+        *nominations = 0;
+        *peer_nomination = 0;
+        *self_now = now;
+        *stats = Stats::default();
+        *rtt = None;
+        *self_config = config;
+    }
+
+    /// The generator, tie-breaker and credentials a new agent starts with: the tie-breaker
+    /// and the credentials in one DRBG request (each request costs three HMACs whatever its
+    /// length up to 32 bytes).
+    fn draw(config: &Config) -> (Drbg, u64, Credentials) {
+        let mut rng = Drbg::from_seed(&config.seed, b"peerless-ice");
+        let mut random = [0u8; 8 + 32];
+        rng.fill(&mut random);
+        let (tie, creds) = random.split_at(8);
+        let tie_breaker = u64::from_be_bytes(tie.try_into().unwrap_or_default());
+        let local_creds = config
+            .credentials
+            .unwrap_or_else(|| Credentials::from_random(creds.try_into().unwrap_or(&[0; 32])));
+        (rng, tie_breaker, local_creds)
     }
 
     /// Our credentials (for `a=ice-ufrag` / `a=ice-pwd`).

@@ -169,9 +169,9 @@ impl<
     pub fn buffered_amount(&self, channel: ChannelId) -> usize {
         match (
             self.channel_slot(channel).and_then(|c| c.stream),
-            self.transport.running(),
+            self.transport.parts(),
         ) {
-            (Some(stream), Some(run)) => run.sctp.buffered_amount(StreamId(stream)),
+            (Some(stream), Some((sctp, _))) => sctp.buffered_amount(StreamId(stream)),
             _ => 0,
         }
     }
@@ -223,15 +223,15 @@ impl<
     /// a free slot and a message always its channel. Should that ever break, the stream is
     /// reset and [`Event::ChannelRefused`] says so: nothing is reported under a made-up id.
     pub(super) fn poll_sctp_event(&mut self) -> Option<Event<'_>> {
-        let run = self.transport.running_mut()?;
+        let (sctp, run) = self.transport.parts_mut()?;
         // Read before polling: the event borrows the association until it is handed out.
-        let failure = run.sctp.close_reason().filter(|r| {
+        let failure = sctp.close_reason().filter(|r| {
             !matches!(
                 r,
                 sctp::CloseReason::Shutdown | sctp::CloseReason::LocalAbort
             )
         });
-        let ev = run.sctp.poll_event()?;
+        let ev = sctp.poll_event()?;
         let channels = &mut self.channels;
         let slot_of = |channels: &[Channel], stream: u16| {
             channels

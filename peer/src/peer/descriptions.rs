@@ -33,6 +33,13 @@ impl<const N: usize> Descriptions<N> {
         }
     }
 
+    /// Both descriptions forgotten, their bytes wiped (they held ICE passwords), in place.
+    pub(super) fn clear(&mut self) {
+        self.bytes.fill(0);
+        self.current = 0;
+        self.pending = None;
+    }
+
     fn text(&self, start: usize, len: usize) -> Option<&str> {
         let bytes = self.bytes.get(start..start.checked_add(len)?)?;
         // Only whole `&str`s are ever copied in, so the bytes are UTF-8.

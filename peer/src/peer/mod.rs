@@ -63,7 +63,7 @@ mod views;
 use channels::{Channel, ChannelState, FREE};
 use descriptions::Descriptions;
 use events::{Queued, Ready};
-use transport::{DtlsState, EarlyStash, Transport};
+use transport::{DtlsState, EarlyStash, Phase, Transport, idle_sctp_config};
 
 pub use config::{Config, DefaultStorage, RELAY_OVERHEAD, SmallStorage, Storage};
 pub use data_channel::{DataChannel, ReadyState};
@@ -224,6 +224,37 @@ pub struct Peer<
     mdns: mdns::MdnsCandidates,
 }
 
+/// What a new (or restarted) Peer draws from its seed.
+struct Drawn {
+    rng: Drbg,
+    session_id: u64,
+    ice_seed: [u8; SEED_LEN],
+    cname: u64,
+    twcc: u16,
+}
+
+impl Drawn {
+    fn from(config: &Config) -> Self {
+        let mut rng = Drbg::from_seed(&config.seed, b"peerless-peer");
+        // Everything Peer::new draws, in one DRBG request (each request costs three HMACs
+        // whatever its length up to 32 bytes, and two more per 32 bytes past it): the session
+        // id, the ICE agent's seed, the CNAME and the first transport-wide sequence number.
+        let mut random = [0u8; 8 + SEED_LEN + 8 + 8];
+        rng.fill(&mut random);
+        let (session_id, rest) = random.split_at(8);
+        let (ice_seed, rest) = rest.split_at(SEED_LEN);
+        let (cname, twcc) = rest.split_at(8);
+        let be64 = |b: &[u8]| u64::from_be_bytes(b.try_into().unwrap_or_default());
+        Drawn {
+            rng,
+            session_id: be64(session_id) >> 1,
+            ice_seed: ice_seed.try_into().unwrap_or_default(),
+            cname: be64(cname),
+            twcc: be64(twcc) as u16,
+        }
+    }
+}
+
 /// The offset range of `part` inside `whole` (both from the same buffer).
 fn range_in(base: usize, part: &[u8]) -> Range<usize> {
     let start = (part.as_ptr() as usize).saturating_sub(base);
@@ -275,24 +306,22 @@ impl<
     /// A new Peer at `now` (`new RTCPeerConnection(config)`), with the SCTP send and receive
     /// areas, borrowed or owned (see [`Area`] and [`Storage`]).
     pub fn new(config: Config, now: Instant, send_area: S, recv_area: S) -> Self {
-        let mut rng = Drbg::from_seed(&config.seed, b"peerless-peer");
-        // Everything Peer::new draws, in one DRBG request (each request costs three HMACs
-        // whatever its length up to 32 bytes, and two more per 32 bytes past it): the session
-        // id, the ICE agent's seed, the CNAME and the first transport-wide sequence number.
-        let mut random = [0u8; 8 + SEED_LEN + 8 + 8];
-        rng.fill(&mut random);
-        let (session_id, rest) = random.split_at(8);
-        let (ice_seed, rest) = rest.split_at(SEED_LEN);
-        let (cname, twcc) = rest.split_at(8);
-        let be64 = |b: &[u8]| u64::from_be_bytes(b.try_into().unwrap_or_default());
-        let session_id = be64(session_id) >> 1;
-        let ice_seed: [u8; SEED_LEN] = ice_seed.try_into().unwrap_or_default();
+        let Drawn {
+            rng,
+            session_id,
+            ice_seed,
+            cname,
+            twcc,
+        } = Drawn::from(&config);
         let mut fingerprint = Text::new();
         let fp = config.certificate.fingerprint(dtls::HashAlgorithm::Sha256);
         // 7 + 95 characters always fit.
         let _ = write!(fingerprint, "{fp}");
-        let ice = Self::make_agent(&config, ice_seed, ice::Role::Controlling, None, now);
-        let media = Media::new(be64(cname), be64(twcc) as u16);
+        let ice = Agent::new(
+            Self::agent_config(&config, ice_seed, ice::Role::Controlling, None),
+            now,
+        );
+        let media = Media::new(cname, twcc);
         let mdns = mdns::MdnsCandidates::new(now);
         // Reassembly keeps per-chunk headers: announce what the receive area can hold.
         let local_max_message_size = recv_area.as_ref().len().saturating_sub(4096).max(1024);
@@ -307,9 +336,9 @@ impl<
             tcp_hosts: [None; ice_tcp::MAX_TCP_HOSTS],
             remote_ufrag: Text::new(),
             remote_fingerprint: None,
-            transport: Transport::AwaitRole {
-                areas: Some((send_area, recv_area)),
-                early: EarlyStash::new(),
+            transport: Transport {
+                sctp: sctp::Association::new(idle_sctp_config(), now, send_area, recv_area),
+                phase: Phase::AwaitRole(EarlyStash::new()),
             },
             // Never used before `start_transport` restarts it with our role and a seed.
             dtls: dtls::Endpoint::new(
@@ -344,13 +373,118 @@ impl<
         }
     }
 
-    fn make_agent(
+    /// A new RTCPeerConnection in this Peer's memory, keeping its areas: every part starts
+    /// over in place as [`Peer::new`] would make it from `config` at `now` (the ICE agent, the
+    /// descriptions, the channels, the queues, DTLS and the SCTP association, the media state),
+    /// so an application makes its Peer once (at boot, into a static) and restarts it per
+    /// session, without a second Peer on the stack. Nothing of the previous session survives:
+    /// its events, channels, candidates, host sockets (add them again), descriptions, counters
+    /// and keys are gone (the DTLS, SCTP, ICE and SRTP secrets are wiped as a drop wipes them).
+    /// The SCTP send and receive areas stay lent to the Peer; media areas lent with
+    /// [`Peer::lend_media_area`] are released (dropped) and must be lent again.
+    ///
+    /// A restart in the middle of a handshake abandons it without a word to the peer (call
+    /// [`Peer::close`] and drain first to tell it). With the same `config` and `now`, the
+    /// restarted Peer behaves byte for byte as a new one.
+    pub fn restart(&mut self, config: Config, now: Instant) {
+        let Drawn {
+            rng,
+            session_id,
+            ice_seed,
+            cname,
+            twcc,
+        } = Drawn::from(&config);
+        let agent = Self::agent_config(&config, ice_seed, ice::Role::Controlling, None);
+        // Every field by name (no `..`): a field added to the Peer fails to compile here
+        // until its restart is written.
+        let Peer {
+            config: self_config,
+            rng: self_rng,
+            now: self_now,
+            session_id: self_session_id,
+            fingerprint,
+            signaling,
+            ice,
+            hosts,
+            tcp_hosts,
+            remote_ufrag,
+            remote_fingerprint,
+            transport,
+            dtls,
+            remote_sctp_port,
+            remote_max_message_size,
+            // The areas are the same: what they can hold is too.
+            local_max_message_size: _,
+            channels,
+            queue,
+            refused_stream,
+            local,
+            remote,
+            data_mid,
+            data_mline,
+            ice_state,
+            connection_state,
+            selected,
+            gathering,
+            negotiation_needed,
+            closed,
+            stats,
+            report,
+            media,
+            mdns,
+        } = self;
+        // The old generator is dropped (and wiped) here.
+        *self_rng = rng;
+        *self_now = now;
+        *self_session_id = session_id;
+        fingerprint.clear();
+        let fp = config.certificate.fingerprint(dtls::HashAlgorithm::Sha256);
+        // 7 + 95 characters always fit.
+        let _ = write!(fingerprint, "{fp}");
+        *signaling = SignalingState::Stable;
+        ice.reset(agent, now);
+        *hosts = [None; MAX_HOSTS];
+        *tcp_hosts = [None; ice_tcp::MAX_TCP_HOSTS];
+        remote_ufrag.clear();
+        *remote_fingerprint = None;
+        transport.reset(idle_sctp_config(), now);
+        // Idle as in `new`; the old handshake's secrets are wiped.
+        dtls.restart(
+            dtls::Config::new(
+                dtls::Role::Server,
+                config.certificate.clone(),
+                [0; SEED_LEN],
+            ),
+            now,
+        );
+        *remote_sctp_port = 5000;
+        *remote_max_message_size = Some(jsep::IMPLICIT_MAX_MESSAGE_SIZE);
+        channels.fill(FREE);
+        *queue = Queue::new();
+        *refused_stream = None;
+        local.clear();
+        remote.clear();
+        data_mid.clear();
+        *data_mline = 0;
+        *ice_state = IceState::New;
+        *connection_state = ConnectionState::New;
+        *selected = None;
+        *gathering = IceGatheringState::New;
+        *negotiation_needed = false;
+        *closed = false;
+        *stats = Stats::default();
+        *report = stats_report::ReportCounters::default();
+        *media = Media::new(cname, twcc);
+        *mdns = mdns::MdnsCandidates::new(now);
+        *self_config = config;
+    }
+
+    fn agent_config(
         config: &Config,
         seed: [u8; SEED_LEN],
         role: ice::Role,
         credentials: Option<ice::Credentials>,
-        now: Instant,
-    ) -> Agent<REMOTE_CANDIDATES> {
+    ) -> ice::Config {
         let mut c = config.ice.unwrap_or_else(|| ice::Config::new(role, seed));
         c.role = role;
         c.seed = seed;
@@ -361,7 +495,7 @@ impl<
         if let Some(creds) = credentials {
             c.credentials = Some(creds);
         }
-        Agent::new(c, now)
+        c
     }
 
     // -----------------------------------------------------------------------------------------
@@ -458,9 +592,9 @@ impl<
         let mut s = self.stats;
         s.ice = self.ice.stats();
         s.stun_rtt = self.ice.rtt();
-        if let Some(run) = self.transport.running() {
+        if let Some((sctp, _)) = self.transport.parts() {
             s.dtls = self.dtls.stats();
-            s.sctp = run.sctp.stats();
+            s.sctp = sctp.stats();
         }
         s.dropped_media_no_area = self.media.dropped_no_area;
         s.dropped_media_unrouted = self.media.dropped_unrouted;

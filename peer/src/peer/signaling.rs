@@ -611,7 +611,9 @@ impl<
         let creds = *self.ice.local_credentials();
         let mut seed = [0u8; SEED_LEN];
         self.rng.fill(&mut seed);
-        self.ice = Self::make_agent(&self.config, seed, role, Some(creds), self.now);
+        // In place: the agent's tables are kilobytes.
+        let config = Self::agent_config(&self.config, seed, role, Some(creds));
+        self.ice.reset(config, self.now);
         for h in self.hosts.into_iter().flatten() {
             let _ = self.ice.add_local_candidate(h);
         }
@@ -669,11 +671,11 @@ impl<
         self.remote_sctp_port = params.sctp_port;
         self.remote_max_message_size = params.max_message_size;
         self.remote_fingerprint = params.fingerprint;
-        if let Some(run) = self.transport.running_mut() {
+        if let Some(sctp) = self.transport.sctp() {
             if let Some(fp) = params.fingerprint {
                 self.dtls.set_remote_fingerprint(fp);
             }
-            run.sctp.set_remote_max_message_size(
+            sctp.set_remote_max_message_size(
                 self.remote_max_message_size
                     .map_or(0, |m| usize::try_from(m).unwrap_or(usize::MAX)),
             );

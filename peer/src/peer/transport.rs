@@ -2,11 +2,13 @@
 //! DTLS, SRTP keyed by DTLS, as one type that goes through its life.
 //!
 //! ```text
-//!   AwaitRole { areas, early }          our a=setup is not known yet: DTLS that arrives is
-//!        |                               kept in the early stash
-//!        | the answer is applied (set_local_description or set_remote_description)
+//!   AwaitRole(early)                    our a=setup is not known yet: DTLS that arrives is
+//!        |                               kept in the early stash; the association (over the
+//!        |                               host's areas) and the DTLS endpoint sit idle
+//!        | the answer is applied (set_local_description or set_remote_description):
+//!        | both restarted in place in our role, the stash replayed into DTLS
 //!        v
-//!   Running { dtls, sctp, srtp, .. }    the endpoint is a client or a server, the stash is
+//!   Running { dtls_state, srtp, .. }    the endpoint is a client or a server
 //!        DTLS Connecting --handshake--> Connected --close_notify--> Closed
 //!              \--alert, fingerprint mismatch, Config::dtls_timeout--> Failed
 //!        SCTP: the DTLS client sends INIT at once; the server sends its own only if the
@@ -28,32 +30,36 @@ pub(super) enum DtlsState {
     Closed,
 }
 
-/// The transport's life: before and after our DTLS role is known.
-#[allow(
-    clippy::large_enum_variant,
-    reason = "no allocator to box into: the running transport lives inline, and the stash \
-              before it shares its space"
-)]
+/// The transport: the SCTP association, always here (idle until our DTLS role is known,
+/// then restarted in place), and the phase of its life.
 #[cfg_attr(fuzzing, derive(Clone))]
-pub(super) enum Transport<S, const CHUNKS: usize, const CHANNELS: usize, const DTLS: usize> {
-    /// No answer applied yet, so no DTLS role: the SCTP areas wait to be lent to the
-    /// association, DTLS that arrives waits in the stash (a browser answering our offer sends
-    /// its ClientHello as soon as ICE works, often before the host applies its answer).
-    AwaitRole {
-        /// `None` only within `start_transport`, while the areas move into the association:
-        /// taking them out of the `Option` moves two storage values, where moving the whole
-        /// transport out would put it on the stack (8 KiB more on the Cortex-M4 proof), and
-        /// owned storage has no `Default` to leave behind.
-        areas: Option<(S, S)>,
-        early: EarlyStash<DTLS>,
-    },
-    /// DTLS runs in its role and SCTP rides on it.
-    Running(Running<S, CHUNKS, CHANNELS, DTLS>),
+pub(super) struct Transport<S, const CHUNKS: usize, const CHANNELS: usize, const DTLS: usize> {
+    /// Built over the host's areas when the Peer is made and restarted in place when the
+    /// transport starts (and when the Peer restarts): never built on the stack and moved in,
+    /// which cost 13 KB of stack on the Cortex-M4 proof.
+    pub(super) sctp: sctp::Association<S, CHUNKS, CHANNELS>,
+    pub(super) phase: Phase<DTLS>,
 }
 
-/// The running transport.
+/// Before and after our DTLS role is known.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "no allocator to box into: the running state lives inline, and the stash before \
+              it shares its space"
+)]
 #[cfg_attr(fuzzing, derive(Clone))]
-pub(super) struct Running<S, const CHUNKS: usize, const CHANNELS: usize, const DTLS: usize> {
+pub(super) enum Phase<const DTLS: usize> {
+    /// No answer applied yet, so no DTLS role: DTLS that arrives waits in the stash (a
+    /// browser answering our offer sends its ClientHello as soon as ICE works, often before
+    /// the host applies its answer).
+    AwaitRole(EarlyStash<DTLS>),
+    /// DTLS runs in its role and SCTP rides on it.
+    Running(Running),
+}
+
+/// The running transport's state beside the association.
+#[cfg_attr(fuzzing, derive(Clone))]
+pub(super) struct Running {
     // The DTLS endpoint is the Peer's own field (`Peer::dtls`), restarted in place when the
     // transport starts: here it was built on the stack and moved in with the rest, twice its
     // 7.6 KB on the Cortex-M4.
@@ -63,7 +69,6 @@ pub(super) struct Running<S, const CHUNKS: usize, const CHANNELS: usize, const D
     pub(super) dtls_deadline: Option<Instant>,
     /// `close()` ran: DTLS sends close_notify once SCTP's last packets (the ABORT) are out.
     pub(super) close_pending: bool,
-    pub(super) sctp: sctp::Association<S, CHUNKS, CHANNELS>,
     pub(super) sctp_established: bool,
     /// As DTLS server: when to send our own INIT if the client's has not come.
     pub(super) sctp_connect_at: Option<Instant>,
@@ -75,17 +80,35 @@ pub(super) struct Running<S, const CHUNKS: usize, const CHANNELS: usize, const D
 impl<S: Area, const CHUNKS: usize, const CHANNELS: usize, const DTLS: usize>
     Transport<S, CHUNKS, CHANNELS, DTLS>
 {
-    pub(super) fn running(&self) -> Option<&Running<S, CHUNKS, CHANNELS, DTLS>> {
-        match self {
-            Transport::Running(r) => Some(r),
-            Transport::AwaitRole { .. } => None,
+    pub(super) fn running(&self) -> Option<&Running> {
+        match &self.phase {
+            Phase::Running(state) => Some(state),
+            Phase::AwaitRole(_) => None,
         }
     }
 
-    pub(super) fn running_mut(&mut self) -> Option<&mut Running<S, CHUNKS, CHANNELS, DTLS>> {
-        match self {
-            Transport::Running(r) => Some(r),
-            Transport::AwaitRole { .. } => None,
+    pub(super) fn running_mut(&mut self) -> Option<&mut Running> {
+        match &mut self.phase {
+            Phase::Running(state) => Some(state),
+            Phase::AwaitRole(_) => None,
+        }
+    }
+
+    /// The association and the state beside it, once the transport runs.
+    pub(super) fn parts(&self) -> Option<(&sctp::Association<S, CHUNKS, CHANNELS>, &Running)> {
+        match &self.phase {
+            Phase::Running(state) => Some((&self.sctp, state)),
+            Phase::AwaitRole(_) => None,
+        }
+    }
+
+    /// As [`parts`](Self::parts), to change.
+    pub(super) fn parts_mut(
+        &mut self,
+    ) -> Option<(&mut sctp::Association<S, CHUNKS, CHANNELS>, &mut Running)> {
+        match &mut self.phase {
+            Phase::Running(state) => Some((&mut self.sctp, state)),
+            Phase::AwaitRole(_) => None,
         }
     }
 
@@ -93,10 +116,28 @@ impl<S: Area, const CHUNKS: usize, const CHANNELS: usize, const DTLS: usize>
         self.running().map_or(DtlsState::New, |r| r.dtls_state)
     }
 
-    /// The association, once there is one.
+    /// The association, once it runs.
     pub(super) fn sctp(&mut self) -> Option<&mut sctp::Association<S, CHUNKS, CHANNELS>> {
-        self.running_mut().map(|r| &mut r.sctp)
+        self.parts_mut().map(|(sctp, _)| sctp)
     }
+
+    /// Back to awaiting a role, in place: the association idle again (restarted from
+    /// `idle`, its areas kept), the stash empty, the running state (SRTP keys included,
+    /// wiped by their drop) gone.
+    pub(super) fn reset(&mut self, idle: sctp::Config, now: Instant) {
+        self.sctp.restart(idle, now);
+        match &mut self.phase {
+            Phase::AwaitRole(early) => early.clear(),
+            Phase::Running(_) => self.phase = Phase::AwaitRole(EarlyStash::new()),
+        }
+    }
+}
+
+/// The configuration of the association while it waits for a role (it is restarted with
+/// the real one when the transport starts): passive, and seeded with nothing secret since it
+/// never sends.
+pub(super) fn idle_sctp_config() -> sctp::Config {
+    sctp::Config::new(sctp::DtlsRole::Server, [0; SEED_LEN])
 }
 
 /// DTLS datagrams that arrived before we knew our DTLS role.
@@ -114,6 +155,13 @@ impl<const N: usize> EarlyStash<N> {
             used: 0,
             datagrams: [const { None }; EARLY_DTLS_DATAGRAMS],
         }
+    }
+
+    /// Forgets every kept datagram, in place.
+    pub(super) fn clear(&mut self) {
+        self.bytes.fill(0);
+        self.used = 0;
+        self.datagrams = [const { None }; EARLY_DTLS_DATAGRAMS];
     }
 
     pub(super) fn push(&mut self, from: SocketAddr, datagram: &[u8]) -> bool {
@@ -169,13 +217,9 @@ impl<
     /// Our DTLS role is known: the DTLS endpoint and the SCTP association start, the channels
     /// created so far register with SCTP, and the DTLS that arrived early is replayed.
     pub(super) fn start_transport(&mut self, role: dtls::Role) {
-        let Transport::AwaitRole { areas, early } = &mut self.transport else {
+        if self.transport.running().is_some() {
             return;
-        };
-        let Some((send_area, recv_area)) = areas.take() else {
-            return;
-        };
-        let mut early = core::mem::replace(early, EarlyStash::new());
+        }
 
         // Both machines' seeds in one DRBG request (a request costs two HMACs besides one per
         // 32-byte output block: 4 instead of 6; connect CPU, issue 18).
@@ -225,7 +269,9 @@ impl<
         // The Peer stores what SCTP announces: a longer label is refused by SCTP itself.
         c.max_label = MAX_LABEL as u16;
         c.zero_checksum = self.config.sctp_zero_checksum;
-        let mut assoc = sctp::Association::new(c, self.now, send_area, recv_area);
+        // In place, over the areas it already holds (see `Transport::sctp`).
+        let assoc = &mut self.transport.sctp;
+        assoc.restart(c, self.now);
         for ch in &mut self.channels {
             if ch.state != ChannelState::AwaitAssociation {
                 continue;
@@ -242,23 +288,31 @@ impl<
                 }
             }
         }
-        self.transport = Transport::Running(Running {
+
+        // Replay what arrived before we knew our role, decrypted in place in the stash (it is
+        // ours now): no copy, and no datagram too large for a scratch buffer is skipped. Before
+        // the transport runs, DTLS can report no keys and no application data (the peer has
+        // not heard us yet), so its events wait for the one drain below.
+        let now = self.now;
+        if let Phase::AwaitRole(early) = &mut self.transport.phase {
+            while let Some((from, datagram)) = early.pop_front() {
+                if self.ice.knows_remote(from) {
+                    self.dtls.handle_packet(now, datagram);
+                } else {
+                    self.stats.dropped_dtls_unknown_source += 1;
+                }
+            }
+        }
+        self.transport.phase = Phase::Running(Running {
             dtls_state: DtlsState::Connecting,
             dtls_deadline: None,
             close_pending: false,
-            sctp: assoc,
             sctp_established: false,
             sctp_connect_at: None,
             srtp: None,
             dtls_failure: None,
         });
-
-        // Replay what arrived before we knew our role, decrypted in place in the stash (it is
-        // ours now): no copy, and no datagram too large for a scratch buffer is skipped.
-        let now = self.now;
-        while let Some((from, datagram)) = early.pop_front() {
-            self.handle_dtls(now, from, datagram);
-        }
+        self.drain_dtls(now);
         self.update_connection_state();
     }
 
@@ -266,31 +320,31 @@ impl<
         // DTLS comes over the selected pair, or from a candidate ICE knows before selection
         // (a browser starts its handshake as soon as a check succeeds).
         let known = self.knows_remote(from);
-        match &mut self.transport {
-            Transport::AwaitRole { early, .. } => {
+        match &mut self.transport.phase {
+            Phase::AwaitRole(early) => {
                 if !early.push(from, packet) {
                     self.stats.dropped_early_dtls += 1;
                 }
                 return;
             }
-            Transport::Running(_) if !known => {
+            Phase::Running(_) if !known => {
                 self.stats.dropped_dtls_unknown_source += 1;
                 return;
             }
             // Failed is final (a handshake past its deadline must not come back to life with
             // the association already aborted).
-            Transport::Running(run) if run.dtls_state == DtlsState::Failed => {
+            Phase::Running(run) if run.dtls_state == DtlsState::Failed => {
                 self.stats.dropped_dtls_after_failure += 1;
                 return;
             }
-            Transport::Running(_) => self.dtls.handle_packet(now, packet),
+            Phase::Running(_) => self.dtls.handle_packet(now, packet),
         }
         self.drain_dtls(now);
     }
 
     /// Moves DTLS events along: keys to SRTP, application data to SCTP, ends to the state.
     pub(super) fn drain_dtls(&mut self, now: Instant) {
-        let Some(run) = self.transport.running_mut() else {
+        let Some((sctp, run)) = self.transport.parts_mut() else {
             return;
         };
         while let Some(ev) = self.dtls.poll_event() {
@@ -332,11 +386,11 @@ impl<
                     // peerless Peers never collide (RFC 9260 §5.2.1 handles it if a browser
                     // sends INIT from both sides, as usrsctp does).
                     match self.dtls.role() {
-                        dtls::Role::Client => run.sctp.connect(now),
+                        dtls::Role::Client => sctp.connect(now),
                         dtls::Role::Server => run.sctp_connect_at = Some(now + SCTP_PASSIVE_WAIT),
                     }
                 }
-                dtls::Event::ApplicationData(data) => run.sctp.handle_packet(now, data),
+                dtls::Event::ApplicationData(data) => sctp.handle_packet(now, data),
                 dtls::Event::Closed(reason) => {
                     debug!("peer: DTLS closed");
                     run.dtls_failure = DtlsFailure::of(reason);
@@ -355,7 +409,7 @@ impl<
     /// The transport's timers: DTLS retransmission, SCTP's own, the passive INIT, and the
     /// DTLS deadline.
     pub(super) fn transport_timeout(&mut self, now: Instant) {
-        let Some(run) = self.transport.running_mut() else {
+        let Some((sctp, run)) = self.transport.parts_mut() else {
             return;
         };
         self.dtls.handle_timeout(now);
@@ -363,11 +417,11 @@ impl<
             run.sctp_connect_at = None;
             // Only a silent peer is prompted: once its INIT arrived, our own would start a
             // collision (RFC 9260 §5.2.1) for nothing.
-            if run.sctp.stats().packets_received == 0 {
-                run.sctp.connect(now);
+            if sctp.stats().packets_received == 0 {
+                sctp.connect(now);
             }
         }
-        run.sctp.handle_timeout(now);
+        sctp.handle_timeout(now);
         if run.dtls_deadline.is_some_and(|t| t <= now) {
             run.dtls_deadline = None;
             if run.dtls_state == DtlsState::Connecting {
@@ -442,7 +496,7 @@ impl<
         // While media flows, DATA waits for the pacer's grant (`media/pacing.rs`); control
         // chunks never wait, and DATA bundled with them is charged like any other.
         let data_may_send = self.data_may_send();
-        let Some(run) = self.transport.running_mut() else {
+        let Some((sctp, run)) = self.transport.parts_mut() else {
             return Ok(None);
         };
         if let Some(t) = self.dtls.poll_transmit(buf)? {
@@ -451,12 +505,12 @@ impl<
         if !self.dtls.is_connected() {
             return Ok(None);
         }
-        if !data_may_send && !run.sctp.control_waiting() && !run.close_pending {
+        if !data_may_send && !sctp.control_waiting() && !run.close_pending {
             return Ok(None);
         }
         // One SCTP packet into one record: DTLS keeps it until we poll it out just below.
         let mut data_sent = 0;
-        let sealed = match run.sctp.poll_transmit(buf)? {
+        let sealed = match sctp.poll_transmit(buf)? {
             Some(packet) => {
                 data_sent = packet.len();
                 self.dtls.send(packet).is_ok()
@@ -485,8 +539,8 @@ impl<
     /// peer's channels close at once instead of timing out.
     pub(super) fn close_transport(&mut self) {
         let now = self.now;
-        if let Some(run) = self.transport.running_mut() {
-            run.sctp.abort(now);
+        if let Some((sctp, run)) = self.transport.parts_mut() {
+            sctp.abort(now);
             run.close_pending = true;
         }
     }

@@ -147,9 +147,9 @@ impl<
                 next = Some(next.map_or(t, |n| n.min(t)));
             }
         };
-        if let Some(run) = self.transport.running() {
+        if let Some((sctp, run)) = self.transport.parts() {
             take(self.dtls.poll_timeout());
-            take(run.sctp.poll_timeout());
+            take(sctp.poll_timeout());
             take(run.sctp_connect_at);
             take(run.dtls_deadline);
         }

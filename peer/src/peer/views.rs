@@ -160,8 +160,8 @@ impl<
     /// `sctp` is `null` until the description that negotiates it is applied.
     #[must_use]
     pub fn sctp_transport(&self) -> Option<SctpTransport> {
-        let run = self.transport.running()?;
-        let state = if run.sctp.is_closed() {
+        let (sctp, run) = self.transport.parts()?;
+        let state = if sctp.is_closed() {
             SctpTransportState::Closed
         } else if run.sctp_established {
             SctpTransportState::Connected

@@ -319,7 +319,7 @@ impl<S: Area, const CHUNKS: usize, const CHANNELS: usize> Association<S, CHUNKS,
                         return true;
                     }
                     // Case A: the peer restarted.
-                    self.restart(&body, caps);
+                    self.peer_restarted(&body, caps);
                 } else if local_match && !peer_match {
                     // Case B: collision resolved late; adopt the peer's tag.
                     self.peer_tag = body.peer_tag;
@@ -428,7 +428,7 @@ impl<S: Area, const CHUNKS: usize, const CHANNELS: usize> Association<S, CHUNKS,
         self.advance_ack_point();
     }
 
-    pub(super) fn restart(&mut self, body: &CookieBody, caps: wire::Capabilities) {
+    pub(super) fn peer_restarted(&mut self, body: &CookieBody, caps: wire::Capabilities) {
         self.stats.restarts += 1;
         self.local_tag = body.local_tag;
         self.local_initial_tsn = body.local_tsn;

@@ -281,13 +281,20 @@ pub struct Association<S = &'static mut [u8], const CHUNKS: usize = 256, const C
     stats: Stats,
 }
 
-impl<S: Area, const CHUNKS: usize, const CHANNELS: usize> Association<S, CHUNKS, CHANNELS> {
-    /// A passive association (it answers an INIT) over the two storage areas.
-    ///
-    /// `send_area` bounds what can be queued (a message needs its length plus 40 bytes per
-    /// chunk); `recv_area` bounds reassembly and is the receive window we advertise: announce
-    /// at most its size as `a=max-message-size`.
-    pub fn new(config: Config, now: Instant, send_area: S, recv_area: S) -> Self {
+/// What a new association draws from its seed: shared by [`Association::new`] and
+/// [`Association::restart`], so both start from the same values.
+struct Fresh {
+    drbg: Drbg,
+    cookie_key: [u8; 32],
+    local_tag: u32,
+    local_initial_tsn: u32,
+    /// The configured MTU within bounds: at least room for the handshake, at most what a
+    /// DATA chunk's length field holds.
+    mtu: usize,
+}
+
+impl Fresh {
+    fn draw(config: &Config) -> Self {
         let mut drbg = Drbg::from_seed(&config.seed, b"peerless-sctp");
         // The cookie key, our tag and initial TSN in one DRBG request: a request costs two
         // HMACs besides one per 32-byte output block, so three requests cost nine and this one
@@ -305,14 +312,40 @@ impl<S: Area, const CHUNKS: usize, const CHANNELS: usize> Association<S, CHUNKS,
         }
         // A zero tag is not allowed (RFC 9260 §3.3.2): draw again in that rare case.
         let local_tag = match u32::from_be_bytes(tag) {
-            0 => Self::nonzero_u32(&mut drbg),
+            0 => loop {
+                let v = drbg.u32();
+                if v != 0 {
+                    break v;
+                }
+            },
             t => t,
         };
-        let local_initial_tsn = u32::from_be_bytes(tsn);
-        // At least room for the handshake; at most what a DATA chunk's length field holds.
-        let mtu = config.mtu.clamp(256, 65_535);
+        Fresh {
+            drbg,
+            cookie_key,
+            local_tag,
+            local_initial_tsn: u32::from_be_bytes(tsn),
+            mtu: config.mtu.clamp(256, 65_535),
+        }
+    }
+}
+
+impl<S: Area, const CHUNKS: usize, const CHANNELS: usize> Association<S, CHUNKS, CHANNELS> {
+    /// A passive association (it answers an INIT) over the two storage areas.
+    ///
+    /// `send_area` bounds what can be queued (a message needs its length plus 40 bytes per
+    /// chunk); `recv_area` bounds reassembly and is the receive window we advertise: announce
+    /// at most its size as `a=max-message-size`.
+    pub fn new(config: Config, now: Instant, send_area: S, recv_area: S) -> Self {
+        let Fresh {
+            drbg,
+            cookie_key,
+            local_tag,
+            local_initial_tsn,
+            mtu,
+        } = Fresh::draw(&config);
         let recv = Reassembly::new(recv_area);
-        let rwnd = recv.free(config.mtu.clamp(256, 65_535) - 28);
+        let rwnd = recv.free(mtu - 28);
         Association {
             state: State::Listen,
             now,
@@ -379,6 +412,155 @@ impl<S: Area, const CHUNKS: usize, const CHANNELS: usize> Association<S, CHUNKS,
             stats: Stats::default(),
             config: Config { mtu, ..config },
         }
+    }
+
+    /// Starts this association over as a new one made from `config`, in place, over the
+    /// same send and receive areas: what [`new`](Self::new) would build with them, without a
+    /// second association on the stack (a host that keeps its association in a static, or
+    /// inside a larger machine, restarts it per session). Nothing of the previous
+    /// association survives: its keys, tags, queues, channels and counters are replaced; the
+    /// areas' bytes are not cleared (they are only read where the new queues have written).
+    pub fn restart(&mut self, config: Config, now: Instant) {
+        let Fresh {
+            drbg,
+            cookie_key,
+            local_tag,
+            local_initial_tsn,
+            mtu,
+        } = Fresh::draw(&config);
+        // Every field by name, none left out (no `..`): a field added to the association
+        // fails to compile here until its restart value is written.
+        let Association {
+            config: self_config,
+            state,
+            now: self_now,
+            drbg: self_drbg,
+            cookie_key: self_cookie_key,
+            timers,
+            local_tag: self_local_tag,
+            peer_tag,
+            local_initial_tsn: self_local_initial_tsn,
+            peer_caps,
+            init_retransmits,
+            peer_cookie,
+            peer_cookie_len,
+            init_ack_reply,
+            unrecognized_report,
+            unrecognized_report_len,
+            heartbeat_echo,
+            heartbeat_echo_len,
+            pending,
+            send,
+            retransmit_count,
+            fast_retransmit_budget,
+            gap_acked,
+            flight,
+            peer_rwnd,
+            congestion,
+            last_cum_ack,
+            advanced_peer_ack_point,
+            rto,
+            rtt_probe,
+            error_count,
+            highest_sent,
+            tracker,
+            recv,
+            dups,
+            dup_count,
+            unacked_packets,
+            last_advertised_rwnd,
+            paused,
+            pending_release,
+            dcep_waiting,
+            out_streams,
+            in_streams,
+            channels,
+            refused,
+            refused_len,
+            refused_in_flight,
+            reset_in_flight,
+            reconfig_retry_in_progress,
+            next_reconfig_seq,
+            peer_reconfig_seq,
+            last_peer_reconfig_result,
+            deferred_reset,
+            reconfig_responses,
+            reconfig_response_count,
+            connected_pending,
+            closed_pending,
+            closed_reason,
+            next_closed_seq,
+            low_maybe_pending,
+            closed_maybe_pending,
+            sched_vtime,
+            connected_reported,
+            stats,
+        } = self;
+        *state = State::Listen;
+        *self_now = now;
+        // The old generator is dropped (and wiped) here.
+        *self_drbg = drbg;
+        *self_cookie_key = cookie_key;
+        *timers = Timers::new();
+        *self_local_tag = local_tag;
+        *peer_tag = 0;
+        *self_local_initial_tsn = local_initial_tsn;
+        *peer_caps = wire::Capabilities::default();
+        *init_retransmits = 0;
+        peer_cookie.fill(0);
+        *peer_cookie_len = 0;
+        *init_ack_reply = None;
+        unrecognized_report.fill(0);
+        *unrecognized_report_len = 0;
+        heartbeat_echo.fill(0);
+        *heartbeat_echo_len = None;
+        *pending = Pending::default();
+        send.reset(local_initial_tsn);
+        *retransmit_count = 0;
+        *fast_retransmit_budget = false;
+        *gap_acked = 0;
+        *flight = 0;
+        *peer_rwnd = 0;
+        *congestion = Reno::new(mtu);
+        *last_cum_ack = local_initial_tsn.wrapping_sub(1);
+        *advanced_peer_ack_point = local_initial_tsn.wrapping_sub(1);
+        *rto = RtoEstimator::new(config.rto_initial, config.rto_min, config.rto_max);
+        *rtt_probe = None;
+        *error_count = 0;
+        *highest_sent = local_initial_tsn.wrapping_sub(1);
+        *tracker = TsnTracker::new(0);
+        recv.clear();
+        dups.fill(0);
+        *dup_count = 0;
+        *unacked_packets = 0;
+        *last_advertised_rwnd = recv.free(mtu - 28);
+        *paused = false;
+        *pending_release = None;
+        *dcep_waiting = false;
+        *out_streams = u16::MAX;
+        *in_streams = u16::MAX;
+        channels.fill(FREE_CHANNEL);
+        refused.fill(0);
+        *refused_len = 0;
+        *refused_in_flight = 0;
+        *reset_in_flight = None;
+        *reconfig_retry_in_progress = false;
+        *next_reconfig_seq = local_initial_tsn;
+        *peer_reconfig_seq = 0;
+        *last_peer_reconfig_result = ReconfigResult::SUCCESS_NOTHING_TO_DO;
+        *deferred_reset = None;
+        reconfig_responses.fill((0, ReconfigResult::DENIED));
+        *reconfig_response_count = 0;
+        *connected_pending = false;
+        *closed_pending = None;
+        *closed_reason = None;
+        *next_closed_seq = 0;
+        *low_maybe_pending = false;
+        *closed_maybe_pending = false;
+        *sched_vtime = 0;
+        *connected_reported = false;
+        *stats = Stats::default();
+        *self_config = Config { mtu, ..config };
     }
 
     fn nonzero_u32(drbg: &mut Drbg) -> u32 {

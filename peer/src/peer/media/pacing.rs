@@ -61,8 +61,8 @@ impl<
         if self.data_paced(now)
             && self
                 .transport
-                .running()
-                .is_some_and(|r| r.sctp.data_waiting())
+                .parts()
+                .is_some_and(|(sctp, _)| sctp.data_waiting())
         {
             backlog.add(Class::Data);
         }

@@ -201,3 +201,67 @@ fn a_restart_in_shutdown_ack_sent_is_answered_with_the_shutdown_ack() {
     events(&mut b, &mut sb);
     assert_eq!(sb.closed, Some(CloseReason::Shutdown));
 }
+
+#[test]
+fn an_association_restarted_in_place_is_a_new_one_over_the_same_areas() {
+    // `Association::restart` (the host's, not the protocol's): both ends start over in place
+    // mid-transfer, with new seeds. The restarted ends behave as new ones made from the same
+    // configuration, byte for byte, and nothing of the old association (queued data, channels,
+    // events, counters) reaches the new one.
+    let (mut a, mut b, mut sa, mut sb) = established(true, true);
+    let ch = a
+        .open_channel("old", "", ChannelOptions::default())
+        .unwrap();
+    a.send(ch, MessageKind::Text, b"old message").unwrap();
+    exchange(&mut a, &mut b, &mut sa, &mut sb, Instant::ZERO);
+    assert!(sb.messages.iter().any(|m| m.2 == b"old message"));
+    // Left queued and unsent: the restart must drop it.
+    a.send(ch, MessageKind::Text, b"never sent").unwrap();
+    let _ = b.send(StreamId(ch.0), MessageKind::Text, b"never sent either");
+
+    let now = Instant::from_millis(500);
+    let (ca, cb) = (
+        Config::new(DtlsRole::Client, [5; 32]),
+        Config::new(DtlsRole::Server, [6; 32]),
+    );
+    a.restart(ca.clone(), now);
+    b.restart(cb, now);
+    let mut twin = Association::new(ca, now, area(64 * 1024), area(64 * 1024));
+    assert!(
+        a.poll_event().is_none() && b.poll_event().is_none(),
+        "no old event"
+    );
+    assert!(
+        drain(&mut a).is_empty() && drain(&mut b).is_empty(),
+        "no old packet"
+    );
+    assert_eq!(a.stats().packets_received, 0);
+    assert_eq!(a.buffered_amount(ch), 0);
+    assert!(!a.is_closed());
+    a.connect(now);
+    twin.connect(now);
+    assert_eq!(
+        drain(&mut a),
+        drain(&mut twin),
+        "the same INIT as a new association"
+    );
+    assert_eq!(a.poll_timeout(), twin.poll_timeout());
+
+    let (mut sa, mut sb) = (Seen::default(), Seen::default());
+    // The INIT went to the comparison: T1 sends it again.
+    let t1 = a.poll_timeout().unwrap();
+    a.handle_timeout(t1);
+    exchange(&mut a, &mut b, &mut sa, &mut sb, t1);
+    assert_eq!((sa.connected, sb.connected), (1, 1));
+    let ch = a
+        .open_channel("new", "", ChannelOptions::default())
+        .unwrap();
+    a.send(ch, MessageKind::Text, b"new message").unwrap();
+    exchange(&mut a, &mut b, &mut sa, &mut sb, t1);
+    let got: Vec<_> = sb.messages.iter().map(|m| m.2.clone()).collect();
+    assert_eq!(got, vec![b"new message".to_vec()]);
+    assert_eq!(
+        sb.opened.iter().map(|o| o.1.as_str()).collect::<Vec<_>>(),
+        ["new"]
+    );
+}

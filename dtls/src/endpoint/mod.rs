@@ -226,6 +226,115 @@ impl Core {
     }
 }
 
+impl Core {
+    /// [`Core::new`] in place: every field by name (no `..`), so a field added to `Core`
+    /// fails to compile here until its reset is written. The secrets are overwritten, and the
+    /// key share, the record ciphers and the generator are dropped, which wipes them.
+    fn reset(&mut self, mut config: Config, now: Instant) {
+        let role = config.role;
+        config.mtu = config.mtu.clamp(MIN_MTU, MAX_MTU);
+        let mut rng = Drbg::from_seed(&config.seed, b"peerless-dtls");
+        let mut cookie = [0u8; 32];
+        rng.fill(&mut cookie);
+        let Core {
+            config: self_config,
+            role: self_role,
+            state,
+            rng: self_rng,
+            now: self_now,
+            started,
+            client_random,
+            server_random,
+            cookie_secret,
+            previous_cookie_secret,
+            hello_verify_count,
+            final_flight_resends,
+            suite,
+            group,
+            srtp,
+            peer_offered_renegotiation_info,
+            peer_offered_point_formats,
+            key_share,
+            peer_key,
+            peer_fingerprints,
+            remote_fingerprint,
+            cert_requested,
+            pre_master,
+            master_secret,
+            transcript,
+            send_msg_seq,
+            recv_msg_seq,
+            write_seq,
+            write_epoch,
+            read_cipher,
+            write_cipher,
+            replay,
+            rto,
+            retransmit_at,
+            handshake_complete,
+            connected_reported,
+            pending_alert,
+            peer_retransmitted,
+            connected_pending,
+            received,
+            closed_pending,
+            app_top,
+            stats,
+            last_record_seq,
+        } = self;
+        *self_role = role;
+        *state = match role {
+            Role::Client => State::SendClientHello,
+            Role::Server => State::AwaitClientHello,
+        };
+        *self_rng = rng;
+        *self_now = now;
+        *started = now;
+        *client_random = [0; 32];
+        *server_random = [0; 32];
+        *cookie_secret = cookie;
+        if let Some(previous) = previous_cookie_secret {
+            previous.zeroize();
+        }
+        *previous_cookie_secret = None;
+        *hello_verify_count = 0;
+        *final_flight_resends = 0;
+        *suite = CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256;
+        *group = NamedGroup::SECP256R1;
+        *srtp = None;
+        *peer_offered_renegotiation_info = false;
+        *peer_offered_point_formats = false;
+        *key_share = None;
+        *peer_key = None;
+        *peer_fingerprints = None;
+        *remote_fingerprint = None;
+        *cert_requested = false;
+        pre_master.zeroize();
+        master_secret.zeroize();
+        *transcript = Transcript::new();
+        *send_msg_seq = 0;
+        *recv_msg_seq = 0;
+        *write_seq = [0; 2];
+        *write_epoch = 0;
+        *read_cipher = None;
+        *write_cipher = None;
+        *replay = ReplayWindow::default();
+        *rto = config.retransmit_initial;
+        *retransmit_at = None;
+        *handshake_complete = false;
+        *connected_reported = false;
+        *pending_alert = None;
+        *peer_retransmitted = false;
+        *connected_pending = false;
+        *received = Queue::new();
+        *closed_pending = None;
+        *app_top = 0;
+        *stats = Stats::default();
+        *last_record_seq = 0;
+        *self_config = config;
+    }
+}
+
 /// Never the secrets (master secret, cookie secrets, seed) nor the buffers (plaintext).
 impl core::fmt::Debug for Core {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -324,7 +433,8 @@ impl<const RX: usize, const TX: usize> Endpoint<RX, TX> {
     /// keeps one endpoint in its own state, built before the role was known, restarts it when
     /// the role is). The previous handshake's secrets are wiped.
     pub fn restart(&mut self, config: Config, now: Instant) {
-        self.core = Core::new(config, now);
+        // Field by field: a new `Core` built here would be a temporary of kilobytes.
+        self.core.reset(config, now);
         self.rx.reset();
         self.tx.clear();
         self.stash.len = 0;

@@ -17,7 +17,8 @@
 # Then scripts/bloat.py's per-crate and per-symbol lines ("bloat BOARD ..."), as for the proof.
 # Also runs the application's unit tests and checks its formatting (cheap, and nothing else
 # in CI builds this separate workspace). BOARDS_LINT=1 adds clippy -D warnings for every
-# crate and target (about two more minutes cold).
+# crate and target (about two more minutes cold). BOARDS="nucleo-f429zi ..." builds and measures
+# only the boards named (all of them by default).
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT/examples-embedded/embassy"
 rustup component list --installed | grep -q '^llvm-tools' || rustup component add llvm-tools >/dev/null
@@ -95,6 +96,9 @@ boards=(
 )
 for b in "${boards[@]}"; do
     read -r board package target binary ram features <<<"$b"
+    if [ -n "${BOARDS:-}" ] && [[ " $BOARDS " != *" $board "* ]]; then
+        continue
+    fi
     section "board $board: release build ($target${features:+, features $features})"
     cargo build -q --release -p "$package" --target "$target" ${features:+--features "$features"}
     elf="$CARGO_TARGET_DIR/$target/release/$binary"

@@ -44,6 +44,7 @@
 #[macro_use]
 mod fmt;
 pub mod http;
+pub mod lent;
 #[cfg(feature = "media")]
 pub mod media;
 #[cfg(not(feature = "media"))]
@@ -52,6 +53,7 @@ mod media;
 pub mod sizes;
 pub mod whip;
 
+use core::mem::MaybeUninit;
 use core::net::{IpAddr, SocketAddr, SocketAddrV4};
 
 use embassy_futures::join::join;
@@ -67,13 +69,15 @@ use peerless::{Config, ConnectionState, Event, Peer, SdpType, SendError, Storage
 use peerless_base::{Drbg, Instant};
 use peerless_dtls::{Certificate, Validity};
 
+use lent::{AreaHome, Lent};
 use sizes::*;
 
 /// The Peer as this application sizes it (see [`sizes`]): data channels only, so no
 /// transceivers (a page's media sections are answered with port 0); with the `media`
-/// feature, one audio and one video transceiver (`media.rs`).
-pub type AppPeer<'a> = Peer<
-    &'a mut [u8],
+/// feature, one audio and one video transceiver (`media.rs`). Its areas are [`Lent`] from
+/// [`PeerResources`], so it can live there too, in static memory, session after session.
+pub type AppPeer = Peer<
+    Lent,
     SCTP_CHUNKS,
     CHANNELS,
     DTLS_BUFFER,
@@ -169,12 +173,20 @@ pub struct Identity {
     pub unix_time: u64,
 }
 
-/// The peer task's buffers: SCTP areas, the UDP socket's buffers, one datagram each way and
-/// the echo copy. All zeroed bytes: build it in a `ConstStaticCell`
-/// and it lands in `.bss` without passing through the stack. (The UDP socket's packet slots
-/// are not zero-initialised, so they live in the peer task's future instead, which embassy
-/// also allocates statically.)
+/// The peer task's memory: the Peer itself, its SCTP areas, the UDP socket's buffers, one
+/// datagram each way and the echo copy. All zeroed or uninitialised bytes: build it in a
+/// `ConstStaticCell` and it lands in `.bss` without passing through the stack. (The UDP
+/// socket's packet slots are not zero-initialised, so they live in the peer task's future
+/// instead, which embassy also allocates statically.)
+///
+/// The Peer is here rather than in the task's future because embassy builds a task's future
+/// on the stack when it is spawned (measured on the NUCLEO: a 48 416 B frame with the Peer
+/// inside); here it is written in place, once per session.
 pub struct PeerResources {
+    /// The Peer's slot: uninitialised (`.bss`) until the task writes `None` into it.
+    peer: MaybeUninit<Option<AppPeer>>,
+    /// Where the SCTP send and receive areas wait between sessions.
+    homes: [AreaHome; 2],
     storage: Storage<SCTP_SEND, SCTP_RECV>,
     udp_rx: [u8; UDP_RX_BYTES],
     udp_tx: [u8; UDP_TX_BYTES],
@@ -189,6 +201,8 @@ impl PeerResources {
     #[must_use]
     pub const fn new() -> Self {
         PeerResources {
+            peer: MaybeUninit::uninit(),
+            homes: [AreaHome::new(), AreaHome::new()],
             storage: Storage::new(),
             udp_rx: [0; UDP_RX_BYTES],
             udp_tx: [0; UDP_TX_BYTES],
@@ -197,6 +211,51 @@ impl PeerResources {
             datagram_out: [0; DATAGRAM],
             echo: [0; ECHO_MAX],
             media: media::MediaAreas::new(),
+        }
+    }
+}
+
+/// A task's view of its [`PeerResources`]: the Peer's slot (empty), the areas at home, the
+/// other buffers to borrow.
+struct Parts {
+    slot: &'static mut Option<AppPeer>,
+    homes: &'static [AreaHome; 2],
+    media: &'static media::Homes,
+    udp_rx: &'static mut [u8],
+    udp_tx: &'static mut [u8],
+    datagram_in: &'static mut [u8],
+    datagram_out: &'static mut [u8],
+    echo: &'static mut [u8],
+}
+
+impl PeerResources {
+    /// Puts every area in its home and the slot in order, once, at task start.
+    fn split(&'static mut self) -> Parts {
+        let PeerResources {
+            peer,
+            homes,
+            storage,
+            udp_rx,
+            udp_tx,
+            datagram_in,
+            datagram_out,
+            echo,
+            media,
+        } = self;
+        let (send, recv) = storage.areas();
+        let [send_home, recv_home] = &*homes;
+        send_home.put(send);
+        recv_home.put(recv);
+        Parts {
+            // Only the tag is written: the slot's bytes stay where they are.
+            slot: peer.write(None),
+            homes,
+            media: media::settle(media),
+            udp_rx,
+            udp_tx,
+            datagram_in,
+            datagram_out,
+            echo,
         }
     }
 }
@@ -294,15 +353,16 @@ pub async fn peer_task(
     signaling: &'static Signaling,
     identity: Identity,
 ) {
-    let PeerResources {
-        storage,
+    let Parts {
+        slot,
+        homes,
+        media: media_homes,
         udp_rx,
         udp_tx,
         datagram_in,
         datagram_out,
         echo,
-        media: media_areas,
-    } = resources;
+    } = resources.split();
     let mut rng = Drbg::from_seed(&identity.seed, b"peerless-embassy-app");
     // One certificate per boot: generating it costs ~10 M instructions (an ECDSA key), and a
     // stable fingerprint lets a client pin this device for the boot.
@@ -327,11 +387,10 @@ pub async fn peer_task(
 
         let mut seed = [0u8; 32];
         rng.fill(&mut seed);
-        let mut slot = None;
         let mut config = Config::new(certificate.clone(), seed);
         media::configure(&mut config);
-        let peer = start_peer(&mut slot, config, storage);
-        media::lend(peer, media_areas);
+        let peer = start_peer(slot, config, homes);
+        media::lend(peer, media_homes);
         let mut media_seed = [0u8; 8];
         rng.fill(&mut media_seed);
         // A DELETE sent while no session ran must not end this one.
@@ -355,24 +414,28 @@ pub async fn peer_task(
     }
 }
 
-/// A new Peer, written into `slot` (which lives in the task's future, so in static memory).
-/// Not inlined on purpose: the Peer is ~45 KiB and Rust builds it on the stack before moving
-/// it; kept out of the task's `poll`, that temporary costs stack only for this call instead
-/// of bloating the frame of every poll.
+/// A new Peer in `slot` (in [`PeerResources`]): the previous session's Peer is dropped there
+/// first (its `Drop` wipes its keys; its areas go home), then the new one is made.
+///
+/// Not inlined, so `slot` is a `&mut` argument that `Peer::new` cannot see: with the slot
+/// known empty (`get_or_insert_with` after `None` was stored), LLVM writes `Peer::new`'s
+/// result straight into it instead of building the ~40 KB Peer on the stack and copying it
+/// (`scripts/boards.sh` prints this frame as `start_peer`).
 #[inline(never)]
-fn start_peer<'s, 'a>(
-    slot: &'s mut Option<AppPeer<'a>>,
+fn start_peer<'s>(
+    slot: &'s mut Option<AppPeer>,
     config: Config,
-    storage: &'a mut Storage<SCTP_SEND, SCTP_RECV>,
-) -> &'s mut AppPeer<'a> {
-    let (send_area, recv_area) = storage.areas();
-    slot.insert(Peer::new(config, now(), send_area, recv_area))
+    homes: &'static [AreaHome; 2],
+) -> &'s mut AppPeer {
+    *slot = None;
+    let [send, recv] = homes;
+    slot.get_or_insert_with(|| Peer::new(config, now(), send.lend(), recv.lend()))
 }
 
 /// Applies the offer in `text` and replaces it with the complete answer.
 #[inline(never)]
 fn answer<const N: usize>(
-    peer: &mut AppPeer<'_>,
+    peer: &mut AppPeer,
     stack: Stack<'_>,
     text: &mut Text<N>,
 ) -> Result<(), Refusal> {
@@ -418,7 +481,7 @@ fn answer<const N: usize>(
 // Eight: each buffer is a separate borrow of a PeerResources field, held across awaits.
 #[allow(clippy::too_many_arguments)]
 async fn session(
-    peer: &mut AppPeer<'_>,
+    peer: &mut AppPeer,
     udp: &UdpSocket<'_>,
     offer: &Signal<CriticalSectionRawMutex, ()>,
     end: &Signal<CriticalSectionRawMutex, ()>,
@@ -478,7 +541,7 @@ async fn session(
 
 /// Sends every datagram the Peer has queued. A full socket or no route is packet loss to
 /// the protocols above, so send errors are dropped.
-async fn send_all(peer: &mut AppPeer<'_>, udp: &UdpSocket<'_>, buf: &mut [u8]) {
+async fn send_all(peer: &mut AppPeer, udp: &UdpSocket<'_>, buf: &mut [u8]) {
     while let Some((start, len, to)) = next_datagram(peer, buf) {
         if let Some(payload) = buf.get(start..start + len) {
             let _ = udp.send_to(payload, to).await;
@@ -489,7 +552,7 @@ async fn send_all(peer: &mut AppPeer<'_>, udp: &UdpSocket<'_>, buf: &mut [u8]) {
 /// The next datagram: where it is in `buf` and where it goes (IPv6 destinations, which this
 /// IPv4 build cannot reach, are skipped).
 #[inline(never)]
-fn next_datagram(peer: &mut AppPeer<'_>, buf: &mut [u8]) -> Option<(usize, usize, IpEndpoint)> {
+fn next_datagram(peer: &mut AppPeer, buf: &mut [u8]) -> Option<(usize, usize, IpEndpoint)> {
     let base = buf.as_ptr() as usize;
     loop {
         let t = peer.poll_transmit(buf).ok()??;
@@ -507,7 +570,7 @@ fn next_datagram(peer: &mut AppPeer<'_>, buf: &mut [u8]) -> Option<(usize, usize
 /// connection ended.
 #[inline(never)]
 fn pump_events(
-    peer: &mut AppPeer<'_>,
+    peer: &mut AppPeer,
     echo: &mut [u8],
     pending: &mut Option<(peerless::ChannelId, peerless::MessageKind, usize)>,
     media: &mut media::Media,
@@ -562,7 +625,7 @@ fn pump_events(
 /// When to wake: the Peer's deadline, or soon while an echo waits for room (acknowledgements
 /// free the send area).
 #[inline(never)]
-fn next_wake(peer: &AppPeer<'_>, echo_waiting: bool) -> embassy_time::Instant {
+fn next_wake(peer: &AppPeer, echo_waiting: bool) -> embassy_time::Instant {
     let at = wake_at(peer.poll_timeout(), now());
     if echo_waiting {
         at.min(embassy_time::Instant::now() + Duration::from_millis(5))
@@ -572,17 +635,17 @@ fn next_wake(peer: &AppPeer<'_>, echo_waiting: bool) -> embassy_time::Instant {
 }
 
 #[inline(never)]
-fn feed_packet(peer: &mut AppPeer<'_>, from: SocketAddr, to: SocketAddr, packet: &mut [u8]) {
+fn feed_packet(peer: &mut AppPeer, from: SocketAddr, to: SocketAddr, packet: &mut [u8]) {
     peer.handle_packet(now(), from, to, packet);
 }
 
 #[inline(never)]
-fn feed_timeout(peer: &mut AppPeer<'_>) {
+fn feed_timeout(peer: &mut AppPeer) {
     peer.handle_timeout(now());
 }
 
 #[inline(never)]
-fn close(peer: &mut AppPeer<'_>) {
+fn close(peer: &mut AppPeer) {
     peer.close();
 }
 
@@ -769,8 +832,9 @@ mod tests {
 
     #[test]
     fn the_peer_resources_are_what_sizes_says() {
-        // Storage, socket buffers, datagrams and the echo copy: nothing hidden.
-        let expected = SCTP_SEND
+        // The Peer, storage, socket buffers, datagrams and the echo copy: nothing hidden.
+        let expected = core::mem::size_of::<Option<AppPeer>>()
+            + SCTP_SEND
             + SCTP_RECV
             + UDP_RX_BYTES
             + UDP_TX_BYTES

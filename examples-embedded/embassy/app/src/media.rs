@@ -25,6 +25,7 @@ use peerless::sdp::jsep::CodecCapability;
 use peerless::{AreaUse, Codec, Config, ConnectionState, Direction, Event, MediaError, MediaKind};
 
 use crate::AppPeer;
+use crate::lent::AreaHome;
 use crate::sizes::{AUDIO_SEND_AREA, VIDEO_SEND_AREA};
 
 /// The demo page of the media build: the data-channel page plus recvonly video and audio, and a
@@ -83,7 +84,11 @@ const MAX_LATE: Duration = Duration::from_secs(1);
 pub struct MediaAreas {
     video: [u8; VIDEO_SEND_AREA],
     audio: [u8; AUDIO_SEND_AREA],
+    homes: Homes,
 }
+
+/// Where the video and the audio send area wait between sessions.
+pub type Homes = [AreaHome; 2];
 
 impl MediaAreas {
     /// Zeroed (a `const fn`, so it lands in `.bss`).
@@ -92,6 +97,7 @@ impl MediaAreas {
         MediaAreas {
             video: [0; VIDEO_SEND_AREA],
             audio: [0; AUDIO_SEND_AREA],
+            homes: [AreaHome::new(), AreaHome::new()],
         }
     }
 }
@@ -109,12 +115,25 @@ pub fn configure(config: &mut Config) {
     config.audio_codecs = AUDIO_CODECS;
 }
 
-/// Lends the two send areas to a new Peer.
-pub fn lend<'a>(peer: &mut AppPeer<'a>, areas: &'a mut MediaAreas) {
-    let MediaAreas { video, audio } = areas;
+/// Puts the two send areas in their homes (once, at task start).
+pub fn settle(areas: &'static mut MediaAreas) -> &'static Homes {
+    let MediaAreas {
+        video,
+        audio,
+        homes,
+    } = areas;
+    let [video_home, audio_home] = &*homes;
+    video_home.put(video);
+    audio_home.put(audio);
+    homes
+}
+
+/// Lends the two send areas to a new Peer (the previous Peer gave them back when dropped).
+pub fn lend(peer: &mut AppPeer, homes: &'static Homes) {
+    let [video, audio] = homes;
     // Two areas into an empty pool: cannot be refused.
-    let _ = peer.lend_media_area(MediaKind::Video, AreaUse::Send, video);
-    let _ = peer.lend_media_area(MediaKind::Audio, AreaUse::Send, audio);
+    let _ = peer.lend_media_area(MediaKind::Video, AreaUse::Send, video.lend());
+    let _ = peer.lend_media_area(MediaKind::Audio, AreaUse::Send, audio.lend());
 }
 
 /// A video and an audio track, `sendonly` (the device receives no media). Answering: called
@@ -122,7 +141,7 @@ pub fn lend<'a>(peer: &mut AppPeer<'a>, areas: &'a mut MediaAreas) {
 /// each kind takes them; an offer without media sections leaves them unused and the session
 /// is the data channel alone. Publishing (WHIP): called before `create_offer`, so the offer
 /// has a sendonly video and audio section.
-pub fn add_tracks(peer: &mut AppPeer<'_>) {
+pub fn add_tracks(peer: &mut AppPeer) {
     for kind in [MediaKind::Video, MediaKind::Audio] {
         let added = peer
             .add_track(kind, STREAM_ID)
@@ -374,7 +393,7 @@ impl Media {
 
     /// Writes every frame that is due.
     #[inline(never)]
-    pub fn pump(&mut self, peer: &mut AppPeer<'_>) {
+    pub fn pump(&mut self, peer: &mut AppPeer) {
         if !self.started {
             return;
         }
@@ -474,13 +493,7 @@ fn catch_up(s: &mut Stream, every: Duration, now: EmbassyInstant) {
 
 /// Writes one frame; `false` when the Peer had no room (the frame is tried again in
 /// [`RETRY`]) or the stream cannot send (it stops).
-fn write(
-    peer: &mut AppPeer<'_>,
-    s: &mut Stream,
-    time: u32,
-    frame: &[u8],
-    now: EmbassyInstant,
-) -> bool {
+fn write(peer: &mut AppPeer, s: &mut Stream, time: u32, frame: &[u8], now: EmbassyInstant) -> bool {
     let Some(r) = &s.route else { return false };
     match peer.write_frame(r.mid.as_str(), r.pt, time, frame) {
         Ok(()) => {
@@ -502,7 +515,7 @@ fn write(
 }
 
 /// The mid and payload type the negotiation gave a kind's sending transceiver.
-fn route(peer: &AppPeer<'_>, kind: MediaKind, codec: Codec) -> Option<Route> {
+fn route(peer: &AppPeer, kind: MediaKind, codec: Codec) -> Option<Route> {
     let id = peer.transceivers().find(|&id| {
         peer.kind(id) == Some(kind) && peer.current_direction(id).is_some_and(|d| d.sends())
     })?;

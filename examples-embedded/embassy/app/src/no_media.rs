@@ -22,9 +22,15 @@ impl MediaAreas {
     }
 }
 
+/// No homes either.
+pub type Homes = MediaAreas;
+
 pub fn configure(_: &mut Config) {}
-pub fn lend<'a>(_: &mut AppPeer<'a>, _: &'a mut MediaAreas) {}
-pub fn add_tracks(_: &mut AppPeer<'_>) {}
+pub fn settle(areas: &'static mut MediaAreas) -> &'static Homes {
+    areas
+}
+pub fn lend(_: &mut AppPeer, _: &'static Homes) {}
+pub fn add_tracks(_: &mut AppPeer) {}
 
 /// No media.
 pub struct Media;
@@ -37,5 +43,5 @@ impl Media {
     pub fn next_due(&self) -> Option<embassy_time::Instant> {
         None
     }
-    pub fn pump(&mut self, _: &mut AppPeer<'_>) {}
+    pub fn pump(&mut self, _: &mut AppPeer) {}
 }

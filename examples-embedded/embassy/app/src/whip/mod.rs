@@ -202,15 +202,16 @@ pub async fn whip_task(
         control.finished.signal(Err(e));
         return;
     }
-    let PeerResources {
-        storage,
+    let crate::Parts {
+        slot,
+        homes,
+        media: media_homes,
         udp_rx,
         udp_tx,
         datagram_in,
         datagram_out,
         echo,
-        media: media_areas,
-    } = resources;
+    } = resources.split();
     let mut rng = Drbg::from_seed(&identity.seed, b"peerless-embassy-app");
     let Some(certificate) = crate::make_certificate(&mut rng, identity.unix_time) else {
         error!("whip: no certificate: the seed gave no P-256 key");
@@ -233,11 +234,10 @@ pub async fn whip_task(
     while !control.stopping() {
         let mut seed = [0u8; 32];
         rng.fill(&mut seed);
-        let mut slot = None;
         let mut peer_config = Config::new(certificate.clone(), seed);
         crate::media::configure(&mut peer_config);
-        let peer = crate::start_peer(&mut slot, peer_config, storage);
-        crate::media::lend(peer, media_areas);
+        let peer = crate::start_peer(slot, peer_config, homes);
+        crate::media::lend(peer, media_homes);
         let mut media_seed = [0u8; 8];
         rng.fill(&mut media_seed);
         let mut media = crate::media::Media::new(media_seed);
@@ -314,7 +314,7 @@ fn url_text(buf: &[u8], len: Option<usize>) -> &str {
 /// Offer, POST (following redirects), apply the answer. `location` is set as soon as the
 /// server has answered 201: then there is a session to DELETE even if its answer is refused.
 async fn publish(
-    peer: &mut AppPeer<'_>,
+    peer: &mut AppPeer,
     stack: Stack<'_>,
     whip: &mut WhipResources,
     config: &WhipConfig<'_>,
@@ -333,11 +333,7 @@ async fn publish(
 /// candidate, gathered before the offer is written, so it carries the candidate and
 /// `a=end-of-candidates` (WHIP without trickle).
 #[inline(never)]
-fn make_offer(
-    peer: &mut AppPeer<'_>,
-    stack: Stack<'_>,
-    scratch: &mut [u8],
-) -> Result<(), WhipError> {
+fn make_offer(peer: &mut AppPeer, stack: Stack<'_>, scratch: &mut [u8]) -> Result<(), WhipError> {
     let local = crate::host_address(stack).ok_or(WhipError::NoAddress)?;
     peer.create_data_channel("peerless", ChannelInit::default())
         .map_err(|_| WhipError::Offer)?;
@@ -351,7 +347,7 @@ fn make_offer(
 }
 
 #[inline(never)]
-fn apply_answer(peer: &mut AppPeer<'_>, answer: &str) -> Result<(), WhipError> {
+fn apply_answer(peer: &mut AppPeer, answer: &str) -> Result<(), WhipError> {
     peer.set_remote_description(SdpType::Answer, answer)
         .map_err(|e| {
             warn!("whip: answer refused: {}", crate::fmt::sdp_error(e));

@@ -72,7 +72,7 @@ async def session(tag, count):
           f"{tag}: the answer carries the app's host candidate")
     check("a=end-of-candidates" in answer, f"{tag}: the answer is complete (end-of-candidates)")
     mms = [int(l.split(":")[1]) for l in answer.splitlines() if l.startswith("a=max-message-size:")]
-    check(mms == [4096], f"{tag}: the app announces a=max-message-size:4096 ({mms})")
+    check(mms == [2048], f"{tag}: the app announces a=max-message-size:2048 ({mms})")
     sent.extend(messages(count, tag, mms[0] if mms else 1024))
     await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
     try:

@@ -83,7 +83,7 @@ pub type AppPeer = Peer<
     DTLS_BUFFER,
     ANSWER_MAX,
     OFFER_MAX,
-    { peerless::REMOTE_CANDIDATE_CAPACITY },
+    REMOTE_CANDIDATES,
     { media::TRANSCEIVERS },
 >;
 

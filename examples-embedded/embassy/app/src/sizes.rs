@@ -1,10 +1,15 @@
 //! Every buffer the application owns, sized here and nowhere else.
 //!
-//! All of them live in [`crate::PeerResources`] and [`crate::HttpResources`], which a firmware
-//! places in `static` storage (`ConstStaticCell`), so the linker's `.bss` is the whole RAM
-//! bill apart from the two task futures (the Peer itself lives in the peer task's future,
-//! which embassy also allocates statically). Shrinking a board's RAM use means editing this
-//! file; `scripts/boards.sh` prints what the result costs.
+//! All of them live in [`crate::PeerResources`] (with the Peer itself) and
+//! [`crate::HttpResources`], which a firmware places in `static` storage (`ConstStaticCell`),
+//! so the linker's `.bss` is the whole RAM bill apart from the task futures (small: embassy
+//! allocates them statically too) and the stack. Shrinking a board's RAM use means editing
+//! this file; `scripts/boards.sh` prints what the result costs.
+//!
+//! The data-channel build is sized for issue 19's goal, the NUCLEO-F429ZI's static RAM plus
+//! the stack within 96 KiB: each size below says why it is what it is, and
+//! `scripts/interop/embedded-host-*.sh` run the host build with these sizes against aiortc
+//! and Chromium.
 
 /// UDP port of the Peer's socket: the port of our ICE host candidate.
 pub const UDP_PORT: u16 = 5000;
@@ -12,14 +17,18 @@ pub const UDP_PORT: u16 = 5000;
 /// TCP port of the WHIP-shaped HTTP endpoint (`POST /whip` with an SDP offer).
 pub const HTTP_PORT: u16 = 8080;
 
-/// SCTP send area lent to the Peer: the most data-channel bytes queued for sending (so at
-/// least [`MAX_MESSAGE`], or an echo could never be queued).
-pub const SCTP_SEND: usize = 8 * 1024;
+/// SCTP send area lent to the Peer: the most data-channel bytes queued for sending and kept
+/// until acknowledged (so at least [`MAX_MESSAGE`], or an echo could never be queued). Twice
+/// the largest message: one echo waits for acknowledgement while the next is queued (a full
+/// area holds the echo back, `pending` in the peer task, until SACKs free it).
+pub const SCTP_SEND: usize = 4 * 1024;
 
-/// SCTP receive area lent to the Peer: reassembly of incoming messages. The Peer announces
-/// `a=max-message-size` = this minus 4096 (room for per-chunk bookkeeping): 4096 here, which
-/// browsers and aiortc respect. Raise both areas for larger messages.
-pub const SCTP_RECV: usize = 8 * 1024;
+/// SCTP receive area lent to the Peer: reassembly of incoming messages (and our advertised
+/// receive window). The Peer announces `a=max-message-size` = this minus 4096 (room for
+/// per-chunk bookkeeping): 2048 here, which browsers and aiortc respect (the host test sends
+/// a message of exactly that size). Raise it (and [`SCTP_SEND`]) for larger messages: each
+/// KiB of message costs 3 KiB (receive, send, echo copy).
+pub const SCTP_RECV: usize = 6 * 1024;
 
 /// The largest message a remote may send us (our `a=max-message-size`), as the Peer derives
 /// it from [`SCTP_RECV`].
@@ -31,32 +40,42 @@ pub const SCTP_CHUNKS: usize = 64;
 /// Data channels at once (the Peer's `CHANNELS` parameter).
 pub const CHANNELS: usize = 4;
 
-/// The echo copy: the largest message we can receive.
+/// The echo copy: the largest message we can receive (the Peer lends a received message
+/// out of its own area, and sending the echo needs the Peer again, so it is copied here).
 pub const ECHO_MAX: usize = MAX_MESSAGE;
 
 /// One datagram in or out. The Peer's MTU is 1200; browsers' DTLS flights and STUN checks fit
 /// in 1500 (Ethernet).
 pub const DATAGRAM: usize = 1500;
 
-/// embassy-net UDP socket payload buffers (received and not yet handed to the Peer; sent and
-/// not yet on the wire): a whole DTLS flight (certificate + key exchange) both ways.
-pub const UDP_RX_BYTES: usize = 4 * 1536;
-/// See [`UDP_RX_BYTES`].
-pub const UDP_TX_BYTES: usize = 4 * 1536;
-/// embassy-net UDP socket datagram slots, each way.
+/// embassy-net UDP socket receive buffer: datagrams that arrived while the peer task was busy
+/// (a handshake step takes milliseconds of crypto). 4 KiB holds a browser's whole DTLS
+/// flight (certificate + key exchange, about 1.2 KB) or three full-size SCTP packets of a
+/// burst; beyond that a datagram is lost, which DTLS and SCTP retransmit.
+pub const UDP_RX_BYTES: usize = 4 * 1024;
+/// embassy-net UDP socket send buffer: `send_all` waits for room (`send_to().await`), so it
+/// needs one full datagram (our DTLS flight is one 1.1 KB datagram; the MTU is 1200) and a
+/// small one beside it; more only lets bursts out sooner.
+pub const UDP_TX_BYTES: usize = 2 * 1024;
+/// embassy-net UDP socket datagram slots, each way (8 bytes of metadata each: STUN checks
+/// and ACKs are small, so slots run out before bytes do).
 pub const UDP_PACKETS: usize = 8;
 
-/// embassy-net TCP socket buffers of each of the HTTP endpoint's two listening sockets
-/// (window, not request size).
+/// embassy-net TCP receive buffer of each of the HTTP endpoint's two listening sockets: our
+/// window, not the request size (the request is read into the signaling buffer as it comes).
 pub const TCP_RX_BYTES: usize = 1024;
-/// See [`TCP_RX_BYTES`].
-pub const TCP_TX_BYTES: usize = 1024;
+/// TCP send buffer of each listening socket: the response is written through it in pieces
+/// (`write_all` waits for acknowledgements), so it bounds speed, not size; 512 B sends the
+/// 201's answer in two segments and the demo page in a dozen.
+pub const TCP_TX_BYTES: usize = 512;
 
-/// The largest SDP offer accepted: the Peer's copy of the remote description. A browser's
-/// data-channel-only offer is 0.6 to 1.5 KB (aiortc's: 907 bytes); 4 KiB leaves room for
-/// many candidates. (peerless's default, 6 KiB, also fits offers with media sections.)
+/// The largest SDP offer accepted (a larger one gets 413): the Peer's copy of the remote
+/// description, and the signaling buffer's body. A browser's data-channel-only offer is 0.6
+/// to 1.5 KB (aiortc's: 907 bytes; each host candidate adds about 100 bytes); 3 KiB leaves
+/// room for a dozen candidates. Each KiB here costs 2 KiB (the Peer's copy and the signaling
+/// buffer). (peerless's default, 16 KiB, also fits offers with media sections.)
 #[cfg(not(feature = "media"))]
-pub const OFFER_MAX: usize = 4096;
+pub const OFFER_MAX: usize = 3072;
 /// With `media`: an offer with audio and video sections too (aiortc's recvonly audio + video
 /// + data offer is about 3 KB, Chromium's 6.4 KB).
 #[cfg(feature = "media")]
@@ -72,10 +91,25 @@ pub const ANSWER_MAX: usize = 2048;
 #[cfg(feature = "media")]
 pub const ANSWER_MAX: usize = 4096;
 
-/// The Peer's DTLS handshake buffers. peerless's default (4 KiB) takes the large
-/// ClientHellos of browsers that offer post-quantum key shares; as the answerer we are the
-/// DTLS client (`a=setup:active`), so 2 KiB would do unless the remote answers `passive`.
-pub const DTLS_BUFFER: usize = peerless::DTLS_BUFFER;
+/// The Peer's two DTLS buffers (handshake reassembly, our flight). peerless's default
+/// (4 KiB) takes the large ClientHellos of browsers that offer post-quantum key shares
+/// (Firefox: a ClientHello over several datagrams), which only a DTLS *server* receives.
+/// Answering an offer (the peer task) we are always the DTLS client (`a=setup:active`: every
+/// browser offers `actpass`), and what we then receive is the server's flight, one message at
+/// a time (its certificate, about 0.5 KB, is the largest): 2 KiB is plenty and saves 4 KiB.
+/// Publishing (WHIP), we offer `actpass` and the server picks: a server that answers
+/// `active` (Pion's and aiortc's default, so MediaMTX and Broadcast Box) makes us the DTLS
+/// server, and its ClientHello must fit; theirs are DTLS 1.2 hellos of a few hundred bytes
+/// (the host test publishes to aiortc, which answers `active`). A server whose ClientHello
+/// carries post-quantum key shares would fail the handshake (counted, the connection
+/// `failed`, the publisher retries): raise this to 4096 for such a server.
+pub const DTLS_BUFFER: usize = 2048;
+
+/// Remote candidates the Peer keeps (signalled, and learned from checks as peer-reflexive):
+/// a browser on the LAN signals one host candidate per interface (and one srflx each if it
+/// has a STUN server); 8 takes a four-homed browser with both kinds. peerless's default (16)
+/// costs about 1.2 KB more.
+pub const REMOTE_CANDIDATES: usize = 8;
 
 /// With `media`: the video send area, where the clip's packets wait for `poll_transmit`
 /// (and stay for retransmission until overwritten). It must hold the largest frame's

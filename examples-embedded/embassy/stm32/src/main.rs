@@ -50,7 +50,10 @@ static PEER_RESOURCES: ConstStaticCell<PeerResources> = ConstStaticCell::new(Pee
 static HTTP_RESOURCES: ConstStaticCell<HttpResources> = ConstStaticCell::new(HttpResources::new());
 static STACK_RESOURCES: ConstStaticCell<StackResources<4>> =
     ConstStaticCell::new(StackResources::new());
-static PACKETS: ConstStaticCell<PacketQueue<4, 4>> = ConstStaticCell::new(PacketQueue::new());
+/// The Ethernet DMA's descriptors and frame buffers (1 536 B each): 4 to receive, so a burst
+/// of full-size frames (a DTLS flight, an SCTP window) lands while the executor is busy in a
+/// handshake step; 2 to send, as the tasks send one datagram at a time and wait for room.
+static PACKETS: ConstStaticCell<PacketQueue<4, 2>> = ConstStaticCell::new(PacketQueue::new());
 static EXECUTOR: StaticCell<Executor> = StaticCell::new();
 
 #[embassy_executor::task]

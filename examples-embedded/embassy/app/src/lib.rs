@@ -103,15 +103,6 @@ impl<const N: usize> Text<N> {
         }
     }
 
-    fn set(&mut self, text: &[u8]) -> bool {
-        let Some(dst) = self.bytes.get_mut(..text.len()) else {
-            return false;
-        };
-        dst.copy_from_slice(text);
-        self.len = text.len();
-        true
-    }
-
     fn get(&self) -> &[u8] {
         self.bytes.get(..self.len).unwrap_or_default()
     }
@@ -432,7 +423,8 @@ fn start_peer<'s>(
     slot.get_or_insert_with(|| Peer::new(config, now(), send.lend(), recv.lend()))
 }
 
-/// Applies the offer in `text` and replaces it with the complete answer.
+/// Applies the offer in `text` and replaces it with the complete answer (at most
+/// [`sizes::ANSWER_MAX`] bytes: the Peer's copy of its local description refuses more).
 #[inline(never)]
 fn answer<const N: usize>(
     peer: &mut AppPeer,
@@ -453,18 +445,18 @@ fn answer<const N: usize>(
             warn!("peer: offer refused: {}", fmt::sdp_error(e));
             Refusal::BadOffer
         })?;
-    let mut buf = [0u8; ANSWER_MAX];
-    let sdp = peer
-        .create_answer(&mut buf)
+    // The Peer keeps its own copy of the offer: the request buffer takes the answer, written
+    // there directly (not into a stack buffer and copied: 2 KiB less stack).
+    text.len = 0;
+    let len = peer
+        .create_answer(&mut text.bytes)
+        .map_err(|_| Refusal::NoAnswer)?
+        .len();
+    let sdp = core::str::from_utf8(text.bytes.get(..len).unwrap_or_default())
         .map_err(|_| Refusal::NoAnswer)?;
-    let len = sdp.len();
-    let sdp =
-        core::str::from_utf8(buf.get(..len).unwrap_or_default()).map_err(|_| Refusal::NoAnswer)?;
     peer.set_local_description(SdpType::Answer, sdp)
         .map_err(|_| Refusal::NoAnswer)?;
-    if !text.set(sdp.as_bytes()) {
-        return Err(Refusal::NoAnswer);
-    }
+    text.len = len;
     info!("peer: answered an offer of {} bytes", offer_len);
     Ok(())
 }

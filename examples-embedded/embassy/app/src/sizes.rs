@@ -86,10 +86,11 @@ pub const OFFER_MAX: usize = 8192;
 /// default (8 KiB) is sized for offers and answers with media.
 #[cfg(not(feature = "media"))]
 pub const ANSWER_MAX: usize = 2048;
-/// With `media`: two media sections of one codec each (VP8, PCMU) with their candidates,
-/// about 2.3 KB.
+/// With `media`: two media sections of one codec each (VP8, PCMU) and the data section
+/// with our candidate: 1 765 bytes answering aiortc's recvonly audio + video + data offer
+/// (the media host test prints it), and our WHIP offer of the same sections is alike.
 #[cfg(feature = "media")]
-pub const ANSWER_MAX: usize = 4096;
+pub const ANSWER_MAX: usize = 3072;
 
 /// The Peer's two DTLS buffers (handshake reassembly, our flight). peerless's default
 /// (4 KiB) takes the large ClientHellos of browsers that offer post-quantum key shares
@@ -115,8 +116,10 @@ pub const REMOTE_CANDIDATES: usize = 8;
 /// (and stay for retransmission until overwritten). It must hold the largest frame's
 /// packets (the clip's keyframe: 3.9 KB) and their index; when it cannot take a frame yet,
 /// the frame is tried again 5 ms later (the host test saw that twice in 8 s, after a PLI).
+/// 6 KiB: the keyframe's packets with room for the index, and a few later frames (each a
+/// few hundred bytes) behind it.
 #[cfg(feature = "media")]
-pub const VIDEO_SEND_AREA: usize = 8 * 1024;
+pub const VIDEO_SEND_AREA: usize = 6 * 1024;
 
 /// With `media`: the audio send area (a 20 ms G.711 frame is one 172-byte packet).
 #[cfg(feature = "media")]

@@ -333,10 +333,11 @@ fn host_address(stack: Stack<'_>) -> Option<SocketAddr> {
 /// The peer task: one UDP socket, one Peer per offer, echo every message. Spawn it once;
 /// it ends only if it cannot start (logged: no certificate, or the UDP port is taken).
 ///
-/// It is an embassy task defined here, not an `async fn` the board wraps in its own task:
-/// its future holds the Peer (tens of KiB), and a future awaited inside another task's
-/// future is first built on the stack and then moved, which would cost that much stack on
-/// every poll of the wrapping task.
+/// The Peer itself is in `resources` (made in place per session by `start_peer`), so the
+/// task's future is small (2.7 KB on the NUCLEO: the UDP socket, its packet slots, the
+/// certificate and the session's state), and embassy building it on the stack at spawn costs
+/// little. It is still a task defined here rather than an `async fn` a board wraps: a future
+/// awaited inside another task's future is built on the stack and moved too.
 #[embassy_executor::task]
 pub async fn peer_task(
     stack: Stack<'static>,

@@ -95,9 +95,10 @@ pub const ANSWER_MAX: usize = 3072;
 /// The Peer's two DTLS buffers (handshake reassembly, our flight). peerless's default
 /// (4 KiB) takes the large ClientHellos of browsers that offer post-quantum key shares
 /// (Firefox: a ClientHello over several datagrams), which only a DTLS *server* receives.
-/// Answering an offer (the peer task) we are always the DTLS client (`a=setup:active`: every
-/// browser offers `actpass`), and what we then receive is the server's flight, one message at
-/// a time (its certificate, about 0.5 KB, is the largest): 2 KiB is plenty and saves 4 KiB.
+/// Answering an offer (the peer task) we are the DTLS client (`a=setup:active`, peerless's
+/// answer to `actpass`, which every browser and aiortc offer), and what we then receive is the
+/// server's flight, one message at a time (its certificate, about 0.5 KB, is the largest):
+/// 2 KiB is plenty and saves 4 KiB. (A remote offering `active` makes us the server.)
 /// Publishing (WHIP), we offer `actpass` and the server picks: a server that answers
 /// `active` (Pion's and aiortc's default, so MediaMTX and Broadcast Box) makes us the DTLS
 /// server, and its ClientHello must fit; theirs are DTLS 1.2 hellos of a few hundred bytes

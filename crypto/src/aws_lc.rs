@@ -140,6 +140,7 @@ aead!(
     aead::AES_256_GCM,
     32
 );
+#[cfg(feature = "chacha20-poly1305")]
 aead!(
     /// ChaCha20-Poly1305 (RFC 8439).
     ChaCha20Poly1305,
@@ -571,17 +572,20 @@ impl P256VerifyingKey {
 /// An X25519 private key (RFC 7748).
 ///
 /// Keeps its bytes (wiped on drop) beside AWS-LC's key, which is not `Clone`.
+#[cfg(feature = "x25519")]
 pub struct X25519SecretKey {
     key: Option<agreement::PrivateKey>,
     bytes: zeroize::Zeroizing<[u8; 32]>,
 }
 
+#[cfg(feature = "x25519")]
 impl Clone for X25519SecretKey {
     fn clone(&self) -> Self {
         Self::from_bytes(&self.bytes)
     }
 }
 
+#[cfg(feature = "x25519")]
 impl X25519SecretKey {
     /// A fresh key: 32 bytes from `rng` (the host's DRBG).
     pub fn generate<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> Self {

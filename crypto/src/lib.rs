@@ -13,16 +13,16 @@
 //! per packet behind a `&dyn` would cost more than the virtual call saves. (rustls and dimpl
 //! use `&'static dyn` providers because they allocate their key objects; we cannot.)
 //!
-//! - AEAD: [`Aes128Gcm`], [`Aes256Gcm`], [`ChaCha20Poly1305`]: `new(key)`,
-//!   `seal_in_place_detached(nonce, aad, buf) -> tag`, `open_in_place_detached`,
-//!   `open_detached_into`;
+//! - AEAD: [`Aes128Gcm`], [`Aes256Gcm`], `ChaCha20Poly1305` (feature `chacha20-poly1305`, on
+//!   by default): `new(key)`, `seal_in_place_detached(nonce, aad, buf) -> tag`,
+//!   `open_in_place_detached`, `open_detached_into`;
 //! - AES-CTR keystream: [`AesCtr128`], [`AesCtr256`] (`apply_keystream(iv, data)`, 128-bit
 //!   big-endian counter);
 //! - MAC: [`HmacSha1`], [`HmacSha256`], [`HmacSha384`]: incremental (clone the keyed state per
 //!   message), one-shot `mac`, constant-time `verify` of a full or truncated tag;
 //! - hashes: [`Sha256`], [`Sha384`], [`Sha512`];
-//! - key agreement: [`P256SecretKey`], [`X25519SecretKey`] (`diffie_hellman` gives a
-//!   [`SharedSecret`] that wipes itself);
+//! - key agreement: [`P256SecretKey`], `X25519SecretKey` (feature `x25519`, on by default)
+//!   (`diffie_hellman` gives a [`SharedSecret`] that wipes itself);
 //! - signatures: [`P256SigningKey`] / [`P256VerifyingKey`] over a SHA-256 digest, raw `r ‖ s`,
 //!   with [`der`] to convert to and from the DER form TLS carries.
 //!
@@ -53,9 +53,15 @@ use aws_lc as backend;
 use rustcrypto as backend;
 
 pub use backend::{
-    Aes128Gcm, Aes256Gcm, AesCtr128, AesCtr256, ChaCha20Poly1305, HmacSha1, HmacSha256, HmacSha384,
-    P256SecretKey, P256SigningKey, P256VerifyingKey, Sha256, Sha384, Sha512, X25519SecretKey,
+    Aes128Gcm, Aes256Gcm, AesCtr128, AesCtr256, HmacSha1, HmacSha256, HmacSha384, P256SecretKey,
+    P256SigningKey, P256VerifyingKey, Sha256, Sha384, Sha512,
 };
+// Optional, so that firmware which offers neither does not compile (or link) them: feature
+// `chacha20-poly1305` (chacha20 + poly1305) and feature `x25519` (curve25519-dalek).
+#[cfg(feature = "chacha20-poly1305")]
+pub use backend::ChaCha20Poly1305;
+#[cfg(feature = "x25519")]
+pub use backend::X25519SecretKey;
 
 /// The name of the backend behind the crate-level types (`"rustcrypto"` or `"aws-lc-rs"`),
 /// for benchmarks and logs to print.

@@ -105,6 +105,7 @@ aead!(
     AesGcm<Aes256Enc, U12>,
     32
 );
+#[cfg(feature = "chacha20-poly1305")]
 aead!(
     /// ChaCha20-Poly1305 (RFC 8439).
     ChaCha20Poly1305,
@@ -430,15 +431,18 @@ impl P256VerifyingKey {
 }
 
 /// An X25519 private key (RFC 7748), the scalar as drawn (clamped when used).
+#[cfg(feature = "x25519")]
 #[derive(Clone)]
 pub struct X25519SecretKey([u8; 32]);
 
+#[cfg(feature = "x25519")]
 impl Drop for X25519SecretKey {
     fn drop(&mut self) {
         zeroize::Zeroize::zeroize(&mut self.0);
     }
 }
 
+#[cfg(feature = "x25519")]
 impl X25519SecretKey {
     /// A fresh key: 32 bytes from `rng` (the host's DRBG).
     pub fn generate<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> Self {
@@ -482,9 +486,11 @@ mod tests {
         wipes::<aes::Aes256Enc>();
         wipes::<aes_gcm::AesGcm<aes::Aes128Enc, aes_gcm::aead::consts::U12>>();
         wipes::<aes_gcm::AesGcm<aes::Aes256Enc, aes_gcm::aead::consts::U12>>();
+        #[cfg(feature = "chacha20-poly1305")]
         wipes::<chacha20poly1305::ChaCha20Poly1305>();
         wipes::<p256::SecretKey>();
         wipes::<p256::ecdsa::SigningKey>();
+        #[cfg(feature = "x25519")]
         assert!(core::mem::needs_drop::<super::X25519SecretKey>());
         assert!(core::mem::needs_drop::<crate::SharedSecret>());
     }

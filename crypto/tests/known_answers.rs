@@ -51,16 +51,22 @@ const GCM256_C: [u8; 60] = hex!(
 const GCM256_T: [u8; 16] = hex!("76fc6ece0f4e1768cddf8853bb2d551b");
 
 // RFC 8439 §2.8.2.
+#[cfg(feature = "chacha20-poly1305")]
 const CHACHA_K: [u8; 32] = hex!("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f");
+#[cfg(feature = "chacha20-poly1305")]
 const CHACHA_N: [u8; 12] = hex!("070000004041424344454647");
+#[cfg(feature = "chacha20-poly1305")]
 const CHACHA_A: [u8; 12] = hex!("50515253c0c1c2c3c4c5c6c7");
+#[cfg(feature = "chacha20-poly1305")]
 const CHACHA_P: &[u8] = b"Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.";
+#[cfg(feature = "chacha20-poly1305")]
 const CHACHA_C: [u8; 114] = hex!(
     "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6"
     "3dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b36"
     "92ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc"
     "3ff4def08e4b7a9de576d26586cec64b6116"
 );
+#[cfg(feature = "chacha20-poly1305")]
 const CHACHA_T: [u8; 16] = hex!("1ae10b594f09e26a7e902ecbd0600691");
 
 // NIST SP 800-38A F.5.1 and F.5.5 (CTR-AES128/256.Encrypt).
@@ -140,10 +146,15 @@ const ECDSA_SIG: [u8; 64] = hex!(
 );
 
 // RFC 7748 §6.1 (X25519).
+#[cfg(feature = "x25519")]
 const X_A: [u8; 32] = hex!("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+#[cfg(feature = "x25519")]
 const X_A_PUB: [u8; 32] = hex!("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
+#[cfg(feature = "x25519")]
 const X_B: [u8; 32] = hex!("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
+#[cfg(feature = "x25519")]
 const X_B_PUB: [u8; 32] = hex!("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
+#[cfg(feature = "x25519")]
 const X_SHARED: [u8; 32] = hex!("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
 
 macro_rules! known_answers {
@@ -203,6 +214,7 @@ macro_rules! known_answers {
                 assert!(b::Aes256Gcm::from_slice(&k256[..31]).is_err());
             }
 
+            #[cfg(feature = "chacha20-poly1305")]
             #[test]
             fn chacha20_poly1305() {
                 let c = b::ChaCha20Poly1305::new(&CHACHA_K);
@@ -374,6 +386,7 @@ macro_rules! known_answers {
                 assert!(!public.verify_prehash(&digest, &s));
             }
 
+            #[cfg(feature = "x25519")]
             #[test]
             fn x25519() {
                 let a = b::X25519SecretKey::from_bytes(&X_A);

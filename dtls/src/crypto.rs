@@ -7,30 +7,42 @@
 //!  master_secret --PRF("client|server finished", transcript_hash)--> verify_data (12)
 //!  master_secret --PRF("EXTRACTOR-dtls_srtp", client_random+server_random)--> SRTP keys
 //! ```
+//!
+//! What a build implements follows its features: AES-128-GCM and P-256 always;
+//! AES-256-GCM (with its SHA-384 PRF) under `aes-256-gcm`, ChaCha20-Poly1305 under
+//! `chacha20-poly1305`, x25519 under `x25519`. A suite or group left out has no variant
+//! here at all, so nothing can construct it; `endpoint/config.rs` keeps it out of every list
+//! (refused with `ListError::Unknown`, never offered, never accepted).
 
 use peerless_base::Drbg;
+#[cfg(feature = "chacha20-poly1305")]
+use peerless_crypto::ChaCha20Poly1305;
+#[cfg(feature = "x25519")]
+use peerless_crypto::X25519SecretKey;
 use peerless_crypto::{
-    Aes128Gcm, Aes256Gcm, ChaCha20Poly1305, HmacSha256, HmacSha384, P256SecretKey, P256SigningKey,
-    P256VerifyingKey, Sha256, Sha384, X25519SecretKey,
+    Aes128Gcm, HmacSha256, P256SecretKey, P256SigningKey, P256VerifyingKey, Sha256, Sha384,
 };
+#[cfg(feature = "aes-256-gcm")]
+use peerless_crypto::{Aes256Gcm, HmacSha384};
 
 use crate::wire::{CipherSuite, NamedGroup};
 
-/// The PRF hash of a cipher suite.
+/// The PRF hash of a cipher suite: SHA-384 only for the AES-256-GCM suites, so a build
+/// without them has no SHA-384 PRF (HMAC-SHA384) to link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum PrfHash {
     Sha256,
+    #[cfg(feature = "aes-256-gcm")]
     Sha384,
 }
 
 impl PrfHash {
     pub(crate) fn of(suite: CipherSuite) -> Self {
-        if suite == CipherSuite::ECDHE_ECDSA_AES_256_GCM_SHA384
-            || suite == CipherSuite::ECDHE_RSA_AES_256_GCM_SHA384
-        {
-            PrfHash::Sha384
-        } else {
-            PrfHash::Sha256
+        match suite {
+            #[cfg(feature = "aes-256-gcm")]
+            CipherSuite::ECDHE_ECDSA_AES_256_GCM_SHA384
+            | CipherSuite::ECDHE_RSA_AES_256_GCM_SHA384 => PrfHash::Sha384,
+            _ => PrfHash::Sha256,
         }
     }
 }
@@ -76,11 +88,13 @@ pub(crate) fn prf(hash: PrfHash, secret: &[u8], label: &[u8], seed: &[&[u8]], ou
     }
     match hash {
         PrfHash::Sha256 => p_hash!(HmacSha256, secret, &parts, out),
+        #[cfg(feature = "aes-256-gcm")]
         PrfHash::Sha384 => p_hash!(HmacSha384, secret, &parts, out),
     }
 }
 
-/// The running handshake transcript, hashed with both PRF hashes until the suite is known.
+/// The running handshake transcript, hashed with SHA-256 and SHA-384 until the suite is known
+/// (SHA-384 also for a CertificateVerify signed with a SHA-384 scheme, whatever the suite).
 #[derive(Clone, Debug)]
 pub(crate) struct Transcript {
     sha256: Sha256,
@@ -105,8 +119,9 @@ impl Transcript {
                 out[..32].copy_from_slice(&self.sha256.clone().finalize());
                 &out[..32]
             }
+            #[cfg(feature = "aes-256-gcm")]
             PrfHash::Sha384 => {
-                *out = self.sha384.clone().finalize();
+                *out = self.sha384();
                 out
             }
         }
@@ -115,13 +130,19 @@ impl Transcript {
     pub(crate) fn sha256(&self) -> [u8; 32] {
         self.sha256.clone().finalize()
     }
+    /// SHA-384 of the transcript so far (what a SHA-384 signature scheme signs).
+    pub(crate) fn sha384(&self) -> [u8; 48] {
+        self.sha384.clone().finalize()
+    }
 }
 
 /// One direction's record protection: the AEAD and its implicit IV.
 #[derive(Clone)]
 pub(crate) enum RecordCipher {
     Aes128Gcm(Aes128Gcm, [u8; 4]),
+    #[cfg(feature = "aes-256-gcm")]
     Aes256Gcm(Aes256Gcm, [u8; 4]),
+    #[cfg(feature = "chacha20-poly1305")]
     ChaCha(ChaCha20Poly1305, [u8; 12]),
 }
 
@@ -129,7 +150,9 @@ impl core::fmt::Debug for RecordCipher {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(match self {
             RecordCipher::Aes128Gcm(..) => "Aes128Gcm",
+            #[cfg(feature = "aes-256-gcm")]
             RecordCipher::Aes256Gcm(..) => "Aes256Gcm",
+            #[cfg(feature = "chacha20-poly1305")]
             RecordCipher::ChaCha(..) => "ChaCha20Poly1305",
         })
     }
@@ -152,9 +175,11 @@ pub(crate) const TAG_LEN: usize = 16;
 /// Lengths of (key, fixed IV) for a suite.
 pub(crate) fn key_iv_len(suite: CipherSuite) -> (usize, usize) {
     match suite {
+        #[cfg(feature = "aes-256-gcm")]
         CipherSuite::ECDHE_ECDSA_AES_256_GCM_SHA384 | CipherSuite::ECDHE_RSA_AES_256_GCM_SHA384 => {
             (32, 4)
         }
+        #[cfg(feature = "chacha20-poly1305")]
         CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256
         | CipherSuite::ECDHE_RSA_CHACHA20_POLY1305_SHA256 => (32, 12),
         _ => (16, 4),
@@ -173,11 +198,13 @@ impl RecordCipher {
                 Aes128Gcm::from_slice(key).ok()?,
                 iv.try_into().ok()?,
             )),
+            #[cfg(feature = "aes-256-gcm")]
             CipherSuite::ECDHE_ECDSA_AES_256_GCM_SHA384
             | CipherSuite::ECDHE_RSA_AES_256_GCM_SHA384 => Some(RecordCipher::Aes256Gcm(
                 Aes256Gcm::from_slice(key).ok()?,
                 iv.try_into().ok()?,
             )),
+            #[cfg(feature = "chacha20-poly1305")]
             CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256
             | CipherSuite::ECDHE_RSA_CHACHA20_POLY1305_SHA256 => Some(RecordCipher::ChaCha(
                 ChaCha20Poly1305::from_slice(key).ok()?,
@@ -196,6 +223,7 @@ impl RecordCipher {
     /// not (RFC 7905 §2).
     pub(crate) fn explicit_nonce_len(&self) -> usize {
         match self {
+            #[cfg(feature = "chacha20-poly1305")]
             RecordCipher::ChaCha(..) => 0,
             _ => 8,
         }
@@ -204,10 +232,16 @@ impl RecordCipher {
     fn nonce(&self, epoch_seq: u64) -> [u8; 12] {
         let mut n = [0u8; 12];
         match self {
-            RecordCipher::Aes128Gcm(_, iv) | RecordCipher::Aes256Gcm(_, iv) => {
+            RecordCipher::Aes128Gcm(_, iv) => {
                 n[..4].copy_from_slice(iv);
                 n[4..].copy_from_slice(&epoch_seq.to_be_bytes());
             }
+            #[cfg(feature = "aes-256-gcm")]
+            RecordCipher::Aes256Gcm(_, iv) => {
+                n[..4].copy_from_slice(iv);
+                n[4..].copy_from_slice(&epoch_seq.to_be_bytes());
+            }
+            #[cfg(feature = "chacha20-poly1305")]
             RecordCipher::ChaCha(_, iv) => {
                 n.copy_from_slice(iv);
                 for (b, s) in n[4..].iter_mut().zip(epoch_seq.to_be_bytes()) {
@@ -240,7 +274,9 @@ impl RecordCipher {
             .split_at_mut(plain_len);
         let tag = match self {
             RecordCipher::Aes128Gcm(c, _) => c.seal_in_place_detached(&nonce, &aad, body),
+            #[cfg(feature = "aes-256-gcm")]
             RecordCipher::Aes256Gcm(c, _) => c.seal_in_place_detached(&nonce, &aad, body),
+            #[cfg(feature = "chacha20-poly1305")]
             RecordCipher::ChaCha(c, _) => c.seal_in_place_detached(&nonce, &aad, body),
         }
         .map_err(|_| BadRecordMac)?;
@@ -273,7 +309,9 @@ impl RecordCipher {
         let tag: [u8; TAG_LEN] = (&*tag).try_into().map_err(|_| BadRecordMac)?;
         let ok = match self {
             RecordCipher::Aes128Gcm(c, _) => c.open_in_place_detached(&nonce, &aad, body, &tag),
+            #[cfg(feature = "aes-256-gcm")]
             RecordCipher::Aes256Gcm(c, _) => c.open_in_place_detached(&nonce, &aad, body, &tag),
+            #[cfg(feature = "chacha20-poly1305")]
             RecordCipher::ChaCha(c, _) => c.open_in_place_detached(&nonce, &aad, body, &tag),
         };
         ok.map_err(|_| BadRecordMac)?;
@@ -316,7 +354,9 @@ impl RecordCipher {
             .map_err(|_| BadRecordMac)?;
         let ok = match self {
             RecordCipher::Aes128Gcm(c, _) => c.open_detached_into(&nonce, &aad, body, &tag, out),
+            #[cfg(feature = "aes-256-gcm")]
             RecordCipher::Aes256Gcm(c, _) => c.open_detached_into(&nonce, &aad, body, &tag, out),
+            #[cfg(feature = "chacha20-poly1305")]
             RecordCipher::ChaCha(c, _) => c.open_detached_into(&nonce, &aad, body, &tag, out),
         };
         ok.map_err(|_| BadRecordMac)
@@ -332,11 +372,11 @@ fn aad(header: &[u8; 13], plain_len: usize) -> [u8; 13] {
     a
 }
 
-/// Our ephemeral ECDHE key for one handshake.
 /// Our ephemeral ECDHE key, for the group the handshake chose; each key wipes itself.
 #[derive(Clone)]
 pub(crate) enum KeyShare {
     P256(P256SecretKey),
+    #[cfg(feature = "x25519")]
     X25519(X25519SecretKey),
 }
 
@@ -352,6 +392,7 @@ impl KeyShare {
     pub(crate) fn generate(group: NamedGroup, rng: &mut Drbg) -> Option<Self> {
         match group {
             NamedGroup::SECP256R1 => Some(KeyShare::P256(P256SecretKey::generate(rng))),
+            #[cfg(feature = "x25519")]
             NamedGroup::X25519 => Some(KeyShare::X25519(X25519SecretKey::generate(rng))),
             _ => None,
         }
@@ -363,6 +404,7 @@ impl KeyShare {
                 *out = sk.public_key();
                 MAX_PUBLIC_LEN
             }
+            #[cfg(feature = "x25519")]
             KeyShare::X25519(k) => {
                 out[..32].copy_from_slice(&k.public_key());
                 32
@@ -375,6 +417,7 @@ impl KeyShare {
     pub(crate) fn agree(&self, peer: &[u8], out: &mut [u8; 32]) -> Option<()> {
         let shared = match self {
             KeyShare::P256(sk) => sk.diffie_hellman(peer),
+            #[cfg(feature = "x25519")]
             KeyShare::X25519(k) => k.diffie_hellman(peer),
         }
         .ok()?;
@@ -436,6 +479,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "aes-256-gcm")]
     #[test]
     fn prf_sha384_known_answer() {
         let secret = hex!("b80b733d6ceefcdc71566ea48e5567df");
@@ -469,11 +513,8 @@ mod tests {
 
     #[test]
     fn aead_round_trip_and_tamper() {
-        for suite in [
-            CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256,
-            CipherSuite::ECDHE_ECDSA_AES_256_GCM_SHA384,
-            CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256,
-        ] {
+        // Every suite this build implements; a left-out one cannot even be keyed.
+        for &suite in crate::ALL_CIPHER_SUITES {
             let (kl, il) = key_iv_len(suite);
             let c = RecordCipher::new(suite, &[7u8; 32][..kl], &[9u8; 12][..il]).unwrap();
             let header = [23, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 5, 0, 0];
@@ -490,5 +531,26 @@ mod tests {
             copy[n - 1] ^= 1;
             assert!(c.open(&header, &mut copy[..n]).is_err());
         }
+        for (suite, built) in [
+            (
+                CipherSuite::ECDHE_ECDSA_AES_256_GCM_SHA384,
+                cfg!(feature = "aes-256-gcm"),
+            ),
+            (
+                CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256,
+                cfg!(feature = "chacha20-poly1305"),
+            ),
+        ] {
+            assert_eq!(
+                RecordCipher::new(suite, &[7u8; 32], &[9u8; 12][..key_iv_len(suite).1]).is_some(),
+                built
+            );
+        }
+        let mut rng = Drbg::from_seed(&[3; 32], b"test");
+        assert_eq!(
+            KeyShare::generate(NamedGroup::X25519, &mut rng).is_some(),
+            cfg!(feature = "x25519")
+        );
+        assert!(KeyShare::generate(NamedGroup::SECP256R1, &mut rng).is_some());
     }
 }

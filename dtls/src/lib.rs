@@ -7,8 +7,12 @@
 //! application data channel (SCTP rides on it, RFC 8261).
 //!
 //! - Suites: TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 (what browsers pick),
-//!   _AES_256_GCM_SHA384 and _CHACHA20_POLY1305_SHA256; groups x25519 and secp256r1;
-//!   signatures ecdsa_secp256r1_sha256.
+//!   _AES_256_GCM_SHA384 (feature `aes-256-gcm`) and _CHACHA20_POLY1305_SHA256 (feature
+//!   `chacha20-poly1305`); groups x25519 (feature `x25519`) and secp256r1; signatures
+//!   ecdsa_secp256r1_sha256. The three features are on by default; firmware leaves them out
+//!   (AES-128-GCM over secp256r1 only, 9.8 KB less flash on a Cortex-M4), and a build without
+//!   one neither offers nor accepts it: it is missing from [`ALL_CIPHER_SUITES`] /
+//!   [`ALL_GROUPS`], and a configured list naming it is refused ([`ListError::Unknown`]).
 //! - Peers with RSA certificates (feature `rsa`, on by default; stock GStreamer webrtcbin,
 //!   Asterisk, FreeSWITCH): as a client we also offer TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
 //!   _AES_256_GCM_SHA384 and _CHACHA20_POLY1305_SHA256 and verify the server's RSA

@@ -595,11 +595,11 @@ fn cookie_is_bound_to_the_client_hello_parameters() {
     assert_eq!(ty, HandshakeType::HELLO_VERIFY_REQUEST);
     let cookie = body[3..].to_vec();
     hello.cookie = cookie;
-    // Same random, other suites: a new HelloVerifyRequest, not a ServerHello.
+    // Same random, other suites (one more, TLS 1.3's TLS_AES_128_GCM_SHA256: a build without
+    // the optional suites offers only AES-128-GCM and the SCSV, nothing to take away): a new
+    // HelloVerifyRequest, not a ServerHello.
     let mut other = hello.clone();
-    other
-        .suites
-        .retain(|&s| s != CipherSuite::ECDHE_ECDSA_AES_256_GCM_SHA384.0);
+    other.suites.insert(0, 0x1301);
     let (out, closed) = offer(&mut s, &other, 1);
     assert_eq!(closed, None);
     assert_eq!(
@@ -648,6 +648,163 @@ fn a_cookie_outlives_one_rotation_of_the_secret_but_not_two() {
                 "a cookie under the new secret"
             );
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. What this build leaves out: the suites and the group behind the features `aes-256-gcm`,
+// `chacha20-poly1305` and `x25519` (firmware builds without them). A left-out one is neither
+// offered nor accepted; with its feature, it is both.
+
+/// The optional suites and group, each with whether this build implements it.
+fn optional_suites() -> [(CipherSuite, bool); 4] {
+    let (aes256, chacha, rsa) = (
+        cfg!(feature = "aes-256-gcm"),
+        cfg!(feature = "chacha20-poly1305"),
+        cfg!(feature = "rsa"),
+    );
+    [
+        (CipherSuite::ECDHE_ECDSA_AES_256_GCM_SHA384, aes256),
+        (CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256, chacha),
+        (CipherSuite::ECDHE_RSA_AES_256_GCM_SHA384, aes256 && rsa),
+        (
+            CipherSuite::ECDHE_RSA_CHACHA20_POLY1305_SHA256,
+            chacha && rsa,
+        ),
+    ]
+}
+
+/// A default client offers exactly what the build implements: AES-128-GCM and secp256r1
+/// always, the optional suites and x25519 only with their features.
+#[test]
+fn a_client_offers_only_the_suites_and_groups_this_build_implements() {
+    let hello = first_client_hello(60);
+    let offered: Vec<u16> = hello
+        .suites
+        .iter()
+        .copied()
+        .filter(|&s| s != CipherSuite::EMPTY_RENEGOTIATION_INFO_SCSV.0)
+        .collect();
+    let built: Vec<u16> = ALL_CIPHER_SUITES.iter().map(|s| s.0).collect();
+    assert_eq!(offered, built);
+    assert!(offered.contains(&CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256.0));
+    for (suite, built) in optional_suites() {
+        assert_eq!(offered.contains(&suite.0), built, "{suite:?}");
+    }
+    let groups = &hello
+        .extensions
+        .iter()
+        .find(|e| e.0 == ExtensionType::SUPPORTED_GROUPS.0)
+        .unwrap()
+        .1;
+    let groups: Vec<u16> = groups[2..]
+        .chunks(2)
+        .map(|g| u16::from_be_bytes([g[0], g[1]]))
+        .collect();
+    let expected: &[u16] = if cfg!(feature = "x25519") {
+        &[29, 23]
+    } else {
+        &[23]
+    };
+    assert_eq!(groups, expected);
+    // And a configured list cannot name a left-out one.
+    let config = || Config::new(Role::Client, cert(60), [60; 32]);
+    for (suite, built) in optional_suites() {
+        let refused = config().with_cipher_suites(&[suite]).err();
+        assert_eq!(refused, (!built).then_some(ListError::Unknown(suite.0)));
+    }
+    let refused = config().with_groups(&[NamedGroup::X25519]).err();
+    assert_eq!(
+        refused,
+        (!cfg!(feature = "x25519")).then_some(ListError::Unknown(29))
+    );
+}
+
+/// A server given a ClientHello that offers only a left-out suite, or only a left-out group,
+/// ends the handshake with handshake_failure; with the feature, it picks that suite or group.
+#[test]
+fn a_server_accepts_an_optional_suite_or_group_only_when_built() {
+    for (suite, built) in optional_suites()
+        .into_iter()
+        .filter(|(s, _)| *s != CipherSuite::ECDHE_RSA_AES_256_GCM_SHA384)
+        .filter(|(s, _)| *s != CipherSuite::ECDHE_RSA_CHACHA20_POLY1305_SHA256)
+    {
+        let mut hello = first_client_hello(61);
+        hello.suites = vec![suite.0];
+        let mut s = server(62, false);
+        let (out, closed) = offer(&mut s, &hello, 0);
+        if built {
+            assert_eq!(closed, None, "{suite:?}");
+            let (ty, _, body) = first_message(&out[0]);
+            assert_eq!(ty, HandshakeType::SERVER_HELLO);
+            assert_eq!(ServerHello::parse(&body).unwrap().cipher_suite(), suite);
+        } else {
+            assert_eq!(
+                closed,
+                Some(CloseReason::HandshakeFailed(
+                    AlertDescription::HANDSHAKE_FAILURE
+                )),
+                "{suite:?}"
+            );
+            assert_eq!(plain_alert(&out[0]), Some((2, 40)));
+        }
+    }
+    // supported_groups naming x25519 alone.
+    let mut hello = first_client_hello(63);
+    hello.set_extension(ExtensionType::SUPPORTED_GROUPS, &[0, 2, 0, 29]);
+    let mut s = server(64, false);
+    let (out, closed) = offer(&mut s, &hello, 0);
+    if cfg!(feature = "x25519") {
+        assert_eq!(closed, None);
+        assert_eq!(first_message(&out[0]).0, HandshakeType::SERVER_HELLO);
+    } else {
+        assert_eq!(
+            closed,
+            Some(CloseReason::HandshakeFailed(
+                AlertDescription::HANDSHAKE_FAILURE
+            ))
+        );
+        assert_eq!(plain_alert(&out[0]), Some((2, 40)));
+    }
+}
+
+/// A client refuses a ServerHello that picks a suite it did not offer, as every suite this
+/// build leaves out is (here patched into a real ServerHello in place of AES-128-GCM, to a
+/// client configured with AES-128-GCM alone, which any build can be): illegal_parameter,
+/// before any key is made.
+#[test]
+fn a_client_refuses_a_server_hello_with_a_suite_it_did_not_offer() {
+    for (suite, _) in optional_suites() {
+        let mut c = Endpoint::new(
+            Config::new(Role::Client, cert(65), [65; 32])
+                .with_cipher_suites(&[CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256])
+                .unwrap(),
+            Instant::ZERO,
+        );
+        c.connect(Instant::ZERO);
+        let hello = transmit_all(&mut c);
+        let mut s = server(66, false);
+        let mut d = hello[0].clone();
+        s.handle_packet(Instant::ZERO, &mut d);
+        let flight = transmit_all(&mut s);
+        let (ty, seq, mut body) = first_message(&flight[0]);
+        assert_eq!(ty, HandshakeType::SERVER_HELLO);
+        // version (2), random (32), session id (1 + n): then the suite.
+        let at = 2 + 32 + 1 + usize::from(body[34]);
+        assert_eq!(
+            u16::from_be_bytes([body[at], body[at + 1]]),
+            CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256.0
+        );
+        body[at..at + 2].copy_from_slice(&suite.0.to_be_bytes());
+        let mut patched = message_record(HandshakeType::SERVER_HELLO, seq, &body, 1);
+        c.handle_packet(Instant::ZERO, &mut patched);
+        assert_eq!(
+            closed_reason(&mut c),
+            Some(CloseReason::HandshakeFailed(
+                AlertDescription::ILLEGAL_PARAMETER
+            )),
+            "{suite:?}"
+        );
     }
 }
 

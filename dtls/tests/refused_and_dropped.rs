@@ -138,6 +138,10 @@ fn tampered_finished_record_is_dropped_and_the_retransmission_completes() {
     pair.exchange_app_data();
 }
 
+// A build without ChaCha20-Poly1305 has no second ECDSA suite to configure apart from
+// AES-128-GCM; hostile_peer.rs shows its server refusing a ClientHello that offers only a
+// left-out suite the same way.
+#[cfg(feature = "chacha20-poly1305")]
 #[test]
 fn no_shared_cipher_suite_fails_with_handshake_failure() {
     let mut pair = Pair::new(16, |c| c);
@@ -171,6 +175,7 @@ fn no_shared_cipher_suite_fails_with_handshake_failure() {
 /// A client that allows only x25519 still names secp256r1 in supported_groups (the curve of
 /// its ECDSA certificate, RFC 8422 §5.1.1), so a server may pick it for ECDHE: the client
 /// refuses that ServerKeyExchange, as its configured list says, instead of running it.
+#[cfg(feature = "x25519")]
 #[test]
 fn a_client_pinned_to_x25519_refuses_a_server_that_picks_secp256r1() {
     let mut pair = Pair::new(18, |c| c);
@@ -222,6 +227,11 @@ fn suite_and_group_lists_refuse_empty_unknown_and_repeated_entries() {
         Some(ListError::Unknown(24))
     );
     assert_eq!(
+        NamedGroups::new(&[NamedGroup::SECP256R1, NamedGroup::SECP256R1]),
+        Err(ListError::Repeated(23))
+    );
+    #[cfg(feature = "x25519")]
+    assert_eq!(
         NamedGroups::new(&[
             NamedGroup::X25519,
             NamedGroup::SECP256R1,
@@ -238,9 +248,14 @@ fn suite_and_group_lists_refuse_empty_unknown_and_repeated_entries() {
     assert_eq!(*cfg().cipher_suites, *ALL_CIPHER_SUITES);
     assert_eq!(*cfg().groups, *ALL_GROUPS);
     assert_eq!(CipherSuites::new(ALL_CIPHER_SUITES), Ok(CipherSuites::ALL));
-    let list = NamedGroups::new(&[NamedGroup::SECP256R1, NamedGroup::X25519]).unwrap();
-    assert_eq!(*list, [NamedGroup::SECP256R1, NamedGroup::X25519]);
-    assert_eq!(format!("{list:?}"), "[NamedGroup(23), NamedGroup(29)]");
+    #[cfg(feature = "x25519")]
+    {
+        let list = NamedGroups::new(&[NamedGroup::SECP256R1, NamedGroup::X25519]).unwrap();
+        assert_eq!(*list, [NamedGroup::SECP256R1, NamedGroup::X25519]);
+        assert_eq!(format!("{list:?}"), "[NamedGroup(23), NamedGroup(29)]");
+    }
+    let list = CipherSuites::new(&[CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256]).unwrap();
+    assert_eq!(format!("{list:?}"), "[CipherSuite(49195)]");
 }
 
 #[test]

@@ -104,6 +104,22 @@ fn messages(flight: &[Vec<u8>]) -> Vec<(HandshakeType, Vec<u8>)> {
     out
 }
 
+/// An ECDHE public value the other side accepts, with its group: x25519's base point 9 where
+/// the build has x25519 (both sides then pick it), else a P-256 point (RFC 5903 §8.1's g^i).
+fn ecdhe_share() -> (u16, Vec<u8>) {
+    if cfg!(feature = "x25519") {
+        let mut u = vec![9];
+        u.extend_from_slice(&[0; 31]);
+        (29, u)
+    } else {
+        let g = hex_literal::hex!(
+            "04dad0b65394221cf9b051e1feca5787d098dfe637fc90b9ef945d0c37725811"
+            "805271a0461cdb8252d61f1c456fa3e59ab1f45b33accf5f58389e0577b8990bb3"
+        );
+        (23, g.to_vec())
+    }
+}
+
 /// Our server after a real ClientHello of ours, expecting an RSA client certificate `der`;
 /// returns it and the messages of its flight 4.
 fn server_after_hello(der: &[u8]) -> (Endpoint, Vec<(HandshakeType, Vec<u8>)>) {
@@ -153,8 +169,11 @@ fn client_after_server_flight(
     sh.extend_from_slice(&suite.0.to_be_bytes());
     sh.push(0);
     sh.extend_from_slice(&[0, 4, 0, 23, 0, 0]); // extended_master_secret
-    let mut ske = vec![3, 0, 29, 32, 9];
-    ske.extend_from_slice(&[0; 31]);
+    let (group, public) = ecdhe_share();
+    let mut ske = vec![3];
+    ske.extend_from_slice(&group.to_be_bytes());
+    ske.push(public.len() as u8);
+    ske.extend_from_slice(&public);
     ske.extend_from_slice(&signed(scheme, sig));
     let start = WallClock::now();
     for (i, (ty, body)) in [
@@ -176,8 +195,9 @@ fn client_after_server_flight(
 /// CertificateVerify; returns how it closed.
 fn server_verifies(der: &[u8], scheme: SignatureScheme, sig: &[u8]) -> Option<CloseReason> {
     let (mut server, _) = server_after_hello(der);
-    let mut cke = vec![32, 9];
-    cke.extend_from_slice(&[0; 31]);
+    let (_, public) = ecdhe_share();
+    let mut cke = vec![public.len() as u8];
+    cke.extend_from_slice(&public);
     for (i, (ty, body)) in [
         (HandshakeType::CERTIFICATE, certificate_body(der)),
         (HandshakeType::CLIENT_KEY_EXCHANGE, cke),
@@ -276,7 +296,14 @@ fn our_client_checks_the_rsa_server_key_exchange() {
                 vec![],
             ] {
                 let (reason, micros) = client_after_server_flight(
-                    CipherSuite::ECDHE_RSA_AES_256_GCM_SHA384,
+                    // The SHA-384 PRF's suite where the build has it (feature `aes-256-gcm`).
+                    *[
+                        CipherSuite::ECDHE_RSA_AES_256_GCM_SHA384,
+                        CipherSuite::ECDHE_RSA_AES_128_GCM_SHA256,
+                    ]
+                    .iter()
+                    .find(|s| ALL_CIPHER_SUITES.contains(s))
+                    .unwrap(),
                     der,
                     scheme,
                     &sig,
@@ -315,10 +342,20 @@ fn our_client_checks_the_rsa_server_key_exchange() {
 fn a_client_offering_only_ecdhe_rsa_is_refused() {
     let mut client = Endpoint::new(
         Config::new(Role::Client, cert(4), [4; 32])
-            .with_cipher_suites(&[
-                CipherSuite::ECDHE_RSA_AES_128_GCM_SHA256,
-                CipherSuite::ECDHE_RSA_AES_256_GCM_SHA384,
-            ])
+            .with_cipher_suites(
+                &ALL_CIPHER_SUITES
+                    .iter()
+                    .copied()
+                    .filter(|s| {
+                        [
+                            CipherSuite::ECDHE_RSA_AES_128_GCM_SHA256,
+                            CipherSuite::ECDHE_RSA_AES_256_GCM_SHA384,
+                            CipherSuite::ECDHE_RSA_CHACHA20_POLY1305_SHA256,
+                        ]
+                        .contains(s)
+                    })
+                    .collect::<Vec<_>>(),
+            )
             .unwrap(),
         Instant::ZERO,
     );

@@ -91,12 +91,43 @@ pub const MIN_MTU: usize = 64;
 /// The largest MTU an endpoint uses (one maximal DTLS record).
 pub const MAX_MTU: usize = 16384 + 256;
 
-/// Every cipher suite, ECDSA then (with the `rsa` feature) RSA, AES-128-GCM first (what
-/// browsers pick). As a server we pick only ECDHE_ECDSA suites (our certificate is ECDSA);
-/// the ECDHE_RSA ones are offered as a client, for servers with RSA certificates (GStreamer,
-/// SIP gateways).
-#[cfg(feature = "rsa")]
-pub const ALL_CIPHER_SUITES: &[CipherSuite] = &[
+// What this build implements is chosen by cargo features, so that firmware links only what it
+// offers (P-256 and AES-128-GCM: curve25519-dalek, ChaCha20-Poly1305, AES-256-GCM and the
+// SHA-384 PRF cost it flash and nothing else):
+//   rsa                ECDHE_RSA suites (client side) and RSA signature checks
+//   aes-256-gcm        the _AES_256_GCM_SHA384 suites
+//   chacha20-poly1305  the _CHACHA20_POLY1305_SHA256 suites
+//   x25519             the x25519 group
+// All on by default. A left-out suite or group is not in `ALL_*`, so `CipherSuites::new` and
+// `NamedGroups::new` refuse it (`ListError::Unknown`): it is never offered, and since a
+// ClientHello or ServerHello is matched against the configured list, never accepted.
+
+/// Whether this build implements `suite` (the features above).
+const fn suite_built(suite: CipherSuite) -> bool {
+    match suite {
+        CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256 => true,
+        CipherSuite::ECDHE_ECDSA_AES_256_GCM_SHA384 => cfg!(feature = "aes-256-gcm"),
+        CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256 => cfg!(feature = "chacha20-poly1305"),
+        CipherSuite::ECDHE_RSA_AES_128_GCM_SHA256 => cfg!(feature = "rsa"),
+        CipherSuite::ECDHE_RSA_AES_256_GCM_SHA384 => {
+            cfg!(feature = "rsa") && cfg!(feature = "aes-256-gcm")
+        }
+        CipherSuite::ECDHE_RSA_CHACHA20_POLY1305_SHA256 => {
+            cfg!(feature = "rsa") && cfg!(feature = "chacha20-poly1305")
+        }
+        _ => false,
+    }
+}
+
+/// Whether this build implements `group`.
+const fn group_built(group: NamedGroup) -> bool {
+    group.0 == NamedGroup::SECP256R1.0
+        || (group.0 == NamedGroup::X25519.0 && cfg!(feature = "x25519"))
+}
+
+/// Every suite the code knows, in the default preference order: ECDSA then RSA, AES-128-GCM
+/// first (what browsers pick).
+const KNOWN_CIPHER_SUITES: [CipherSuite; 6] = [
     CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256,
     CipherSuite::ECDHE_ECDSA_AES_256_GCM_SHA384,
     CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256,
@@ -104,15 +135,72 @@ pub const ALL_CIPHER_SUITES: &[CipherSuite] = &[
     CipherSuite::ECDHE_RSA_AES_256_GCM_SHA384,
     CipherSuite::ECDHE_RSA_CHACHA20_POLY1305_SHA256,
 ];
-/// Every cipher suite, AES-128-GCM first (what browsers pick).
-#[cfg(not(feature = "rsa"))]
-pub const ALL_CIPHER_SUITES: &[CipherSuite] = &[
-    CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256,
-    CipherSuite::ECDHE_ECDSA_AES_256_GCM_SHA384,
-    CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256,
-];
-/// Both groups, x25519 first (cheaper).
-pub const ALL_GROUPS: &[NamedGroup] = &[NamedGroup::X25519, NamedGroup::SECP256R1];
+/// Every group the code knows, x25519 first (cheaper).
+const KNOWN_GROUPS: [NamedGroup; 2] = [NamedGroup::X25519, NamedGroup::SECP256R1];
+
+// The known lists filtered by `*_built`, at compile time (`while let` over `split_first`:
+// iterators are not const, and indexing is what the crate denies). The count comes first so
+// the filtered array holds exactly the built entries.
+macro_rules! built_list {
+    ($item:ident, $known:ident, $built:ident, $count:ident, $list:ident) => {
+        const $count: usize = {
+            let mut n = 0;
+            let mut rest: &[$item] = &$known;
+            while let Some((first, tail)) = rest.split_first() {
+                if $built(*first) {
+                    n += 1;
+                }
+                rest = tail;
+            }
+            n
+        };
+        // `mem::take` is not const: `replace` with an empty slice is.
+        #[allow(clippy::mem_replace_with_default)]
+        const $list: [$item; $count] = {
+            let mut out = [$item(0); $count];
+            let mut rest: &[$item] = &$known;
+            let mut slots: &mut [$item] = &mut out;
+            while let Some((first, tail)) = rest.split_first() {
+                if $built(*first) {
+                    // `$count` slots for `$count` built entries: never `None`.
+                    if let Some((slot, more)) =
+                        core::mem::replace(&mut slots, &mut []).split_first_mut()
+                    {
+                        *slot = *first;
+                        slots = more;
+                    }
+                }
+                rest = tail;
+            }
+            out
+        };
+    };
+}
+built_list!(
+    CipherSuite,
+    KNOWN_CIPHER_SUITES,
+    suite_built,
+    BUILT_SUITES,
+    BUILT_SUITE_LIST
+);
+built_list!(
+    NamedGroup,
+    KNOWN_GROUPS,
+    group_built,
+    BUILT_GROUPS,
+    BUILT_GROUP_LIST
+);
+
+/// Every cipher suite this build implements, in the default preference order: ECDSA then
+/// (feature `rsa`) RSA, AES-128-GCM first (what browsers pick), then (feature `aes-256-gcm`)
+/// AES-256-GCM and (feature `chacha20-poly1305`) ChaCha20-Poly1305. As a server we pick only
+/// ECDHE_ECDSA suites (our certificate is ECDSA); the ECDHE_RSA ones are offered as a client,
+/// for servers with RSA certificates (GStreamer, SIP gateways). Without the optional
+/// features (firmware) this is ECDHE_ECDSA_AES_128_GCM_SHA256 alone.
+pub const ALL_CIPHER_SUITES: &[CipherSuite] = &BUILT_SUITE_LIST;
+/// Every ECDHE group this build implements: x25519 first (cheaper; feature `x25519`), then
+/// secp256r1 (always: our certificate's curve).
+pub const ALL_GROUPS: &[NamedGroup] = &BUILT_GROUP_LIST;
 /// Every SRTP profile, AEAD first.
 pub const ALL_SRTP_PROFILES: &[SrtpProfile] = &[
     SrtpProfile::AEAD_AES_128_GCM,
@@ -193,7 +281,7 @@ pub enum ListError {
     /// The list is empty: no handshake could succeed.
     Empty,
     /// This code point is not one this build implements (e.g. an ECDHE_RSA suite without the
-    /// `rsa` feature); the value is the wire code point.
+    /// `rsa` feature, x25519 without `x25519`); the value is the wire code point.
     Unknown(u16),
     /// This code point appears twice.
     Repeated(u16),

@@ -409,7 +409,10 @@ impl Core {
                 let mut digest = [0u8; 48];
                 let digest = match scheme_hash(cv.scheme) {
                     Some(HashAlgorithm::Sha256) => before.snapshot(PrfHash::Sha256, &mut digest),
-                    Some(HashAlgorithm::Sha384) => before.snapshot(PrfHash::Sha384, &mut digest),
+                    Some(HashAlgorithm::Sha384) => {
+                        digest = before.sha384();
+                        digest.as_slice()
+                    }
                     _ => return Err(AlertDescription::ILLEGAL_PARAMETER),
                 };
                 if !key.verify(cv.scheme, digest, cv.signature) {

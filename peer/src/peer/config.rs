@@ -68,7 +68,8 @@ pub struct Config {
     /// The DTLS cipher suites we allow, in preference order (default: every one this build
     /// implements, AES-128-GCM first). Set with [`Config::with_dtls_cipher_suites`].
     pub dtls_cipher_suites: dtls::CipherSuites,
-    /// The DTLS ECDHE groups we allow, in preference order (default: x25519, then secp256r1).
+    /// The DTLS ECDHE groups we allow, in preference order (default: x25519 where the build has
+    /// it, feature `x25519`, then secp256r1).
     /// Set with [`Config::with_dtls_groups`].
     pub dtls_groups: dtls::NamedGroups,
 }

@@ -19,6 +19,10 @@ fn main() {
             println!("cargo:rustc-link-arg=-Tmemory.x");
         }
         println!("cargo:rustc-link-arg=-Tlink.x");
+        // lld folds functions whose code is identical (monomorphised copies that differ only
+        // in type, drop glue, trivial wrappers): flash only, no behaviour Rust relies on (it
+        // promises nothing about function addresses being distinct).
+        println!("cargo:rustc-link-arg=--icf=all");
     }
     println!("cargo:rerun-if-changed=memory-stm32f405.x");
     println!("cargo:rerun-if-changed=memory-riscv32-virt.x");

@@ -6,6 +6,9 @@
 # EXTRACTOR-dtls_srtp keying material we print equals OpenSSL's `Keying material:` byte for byte.
 # One more case: our client against dtls-openssl-long-cookie.c (libssl, built here), whose
 # HelloVerifyRequest cookies are 255 bytes (RFC 6347's maximum; s_server cannot be told).
+# The firmware-feature build (peerless-dtls without aes-256-gcm, chacha20-poly1305, x25519),
+# both roles, against OpenSSL preferring ChaCha20-Poly1305 and x25519: AES-128-GCM over
+# secp256r1 is what must be negotiated.
 # RSA cases: OpenSSL with an RSA certificate (2048/3072/4096 bits, as GStreamer and SIP gateways
 # have), our certificate ECDSA. As the client we take an ECDHE_RSA suite and verify the
 # server's RSA ServerKeyExchange (PSS or PKCS#1, SHA-256 or SHA-384, as -sigalgs forces); as the
@@ -22,6 +25,10 @@ if [ "${1:-}" = "--rsa-case" ]; then
     "$EX" --gen-cert ours
     fp="sha-256 $(openssl x509 -in c.pem -noout -fingerprint -sha256 | sed 's/.*=//')"
     port=4433
+    # Suite "any": OpenSSL prefers what a firmware-feature build of ours leaves out (x25519,
+    # and as a server its own suite order), and traces its messages so the group is seen.
+    their_groups=P-256:X25519; prefer_others=()
+    [ "$suite" = any ] && their_groups=X25519:P-256 && prefer_others=(-groups X25519:P-256 -serverpref -trace)
     common=(-dtls1_2 -cert c.pem -key k.pem -use_srtp SRTP_AEAD_AES_128_GCM
         -keymatexport EXTRACTOR-dtls_srtp -keymatexportlen 56 -CAfile ours.pem
         -verify_return_error -trace)
@@ -108,6 +115,9 @@ if [ "${1:-}" = "--case" ]; then
         aes128) cipher=ECDHE-ECDSA-AES128-GCM-SHA256 ;;
         aes256) cipher=ECDHE-ECDSA-AES256-GCM-SHA384 ;;
         chacha) cipher=ECDHE-ECDSA-CHACHA20-POLY1305 ;;
+        # Our default list against every ECDSA suite of OpenSSL's, its own preference first
+        # (the firmware-feature build: only AES-128-GCM of ours may be picked).
+        any) cipher=ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256 ;;
     esac
     case "$profile" in
         SRTP_AEAD_AES_128_GCM) ours=aes128gcm; len=56 ;;
@@ -118,6 +128,10 @@ if [ "${1:-}" = "--case" ]; then
     "$EX" --gen-cert ours
     fp="sha-256 $(openssl x509 -in c.pem -noout -fingerprint -sha256 | sed 's/.*=//')"
     port=4433
+    # Suite "any": OpenSSL prefers what a firmware-feature build of ours leaves out (x25519,
+    # and as a server its own suite order), and traces its messages so the group is seen.
+    their_groups=P-256:X25519; prefer_others=()
+    [ "$suite" = any ] && their_groups=X25519:P-256 && prefer_others=(-groups X25519:P-256 -serverpref -trace)
     common=(-dtls1_2 -cert c.pem -key k.pem -cipher "$cipher"
         -use_srtp "$profile" -keymatexport EXTRACTOR-dtls_srtp -keymatexportlen "$len"
         -CAfile ours.pem -verify_return_error)
@@ -126,7 +140,8 @@ if [ "${1:-}" = "--case" ]; then
     if [ "$role" = client ]; then
         listen=(); [ "$cookies" = on ] && listen=(-listen)
         ( sleep 1; echo hello-from-openssl; sleep 1.5 ) | timeout 20 openssl s_server "${common[@]}" \
-            -accept "127.0.0.1:$port" -naccept 1 -no_ticket -Verify 1 "${listen[@]}" "${mtu_theirs[@]}" >peer.log 2>&1 &
+            -accept "127.0.0.1:$port" -naccept 1 -no_ticket -Verify 1 "${listen[@]}" "${mtu_theirs[@]}" \
+            "${prefer_others[@]}" >peer.log 2>&1 &
         sleep 0.5
         timeout 20 "$EX" --role client --addr "127.0.0.1:$port" --cert ours --fingerprint "$fp" \
             --profile "$ours" --suite "$suite" --group "$group" --expect hello-from-openssl "${mtu_ours[@]}" >ours.log 2>&1 || { cat ours.log peer.log; exit 1; }
@@ -137,7 +152,7 @@ if [ "${1:-}" = "--case" ]; then
         ours_pid=$!
         sleep 0.5
         ( sleep 1; echo hello-from-openssl; sleep 1.5 ) | timeout 20 openssl s_client "${common[@]}" \
-            -connect "127.0.0.1:$port" -groups P-256:X25519 -trace "${mtu_theirs[@]}" >peer.log 2>&1 || true
+            -connect "127.0.0.1:$port" -groups "$their_groups" -trace "${mtu_theirs[@]}" >peer.log 2>&1 || true
         wait "$ours_pid" || { cat ours.log peer.log; exit 1; }
     fi
     wait || true
@@ -150,7 +165,16 @@ if [ "${1:-}" = "--case" ]; then
         grep -q HelloVerifyRequest peer.log || { echo "no HelloVerifyRequest seen by s_client"; exit 1; }
     fi
     [ -n "$theirs" ] && [ "$theirs" = "$mine" ] || { echo "keying material differs: ours [$mine] openssl [$theirs]"; exit 1; }
-    echo "ok: peerless $role, cookies $cookies, $suite, group $group, $profile${small:+, MTU 200/256}: ${mine#Keying material: }"
+    # What was negotiated: the suite from our CONNECTED line, the group from OpenSSL's trace
+    # of the ServerKeyExchange. A build without the optional suites and group must end on
+    # ECDHE_ECDSA_AES_128_GCM_SHA256 (C02B) over secp256r1 although OpenSSL prefers others.
+    suite_seen="$(grep -o 'suite=[0-9A-F]*' ours.log | head -1)"
+    group_seen="$(grep -oE 'named_curve: *[a-z0-9_]+' peer.log | head -1 || true)"
+    if [ "${MUST_NEGOTIATE:-}" != "" ]; then
+        [ "$suite_seen" = suite=C02B ] || { echo "negotiated $suite_seen, expected suite=C02B"; exit 1; }
+        [ "$group_seen" = "named_curve: secp256r1" ] || { echo "negotiated group [$group_seen], expected secp256r1"; exit 1; }
+    fi
+    echo "ok: peerless $role, cookies $cookies, $suite, group $group, $profile${small:+, MTU 200/256}: $suite_seen ${group_seen:+($group_seen) }${mine#Keying material: }"
     exit 0
 fi
 
@@ -159,6 +183,11 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 section "dtls-openssl: build the UDP driver and the long-cookie server"
 cargo build -q -p peerless-dtls --features std --example dtls-udp
 EX="$CARGO_TARGET_DIR/debug/examples/dtls-udp"
+# The same driver built as firmware builds peerless-dtls: without the optional suites and
+# group (features aes-256-gcm, chacha20-poly1305, x25519), in its own target directory.
+cargo build -q -p peerless-dtls --no-default-features --features std --example dtls-udp \
+    --target-dir "$CARGO_TARGET_DIR/dtls-firmware-features"
+EX_FW="$CARGO_TARGET_DIR/dtls-firmware-features/debug/examples/dtls-udp"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 LONG="$WORK/dtls-openssl-long-cookie"
@@ -180,6 +209,12 @@ for c in "client aes256 p256" "server chacha p256" "client chacha x25519" "serve
     dir="$WORK/$1-$2-$3"; mkdir -p "$dir"
     in_netns env EX="$EX" bash "$0" --case "$1" off SRTP_AEAD_AES_128_GCM "$dir" "$2" "" "$3" || fail=1
 done
+# The firmware-feature build (P-256 and AES-128-GCM only) against OpenSSL preferring
+# ChaCha20-Poly1305, AES-256-GCM and x25519: both roles end on AES-128-GCM over secp256r1.
+for role in client server; do
+    dir="$WORK/firmware-features-$role"; mkdir -p "$dir"
+    in_netns env EX="$EX_FW" MUST_NEGOTIATE=1 bash "$0" --case "$role" off SRTP_AEAD_AES_128_GCM "$dir" any || fail=1
+done
 # Small MTU both ways, both roles.
 for role in client server; do
     dir="$WORK/$role-small"; mkdir -p "$dir"
@@ -197,4 +232,4 @@ for c in "client 2048 all rsa_pss_rsae_sha256" "client 4096 rsa-aes256 rsa_pkcs1
     dir="$WORK/rsa-$1-$2-$4"; mkdir -p "$dir"
     in_netns env EX="$EX" bash "$0" --rsa-case "$1" "$dir" "$2" "$3" "$4" "${5:-ok}" || fail=1
 done
-[ "$fail" = 0 ] && section "dtls-openssl: all 24 cases passed" || { section "dtls-openssl: FAILED"; exit 1; }
+[ "$fail" = 0 ] && section "dtls-openssl: all 26 cases passed" || { section "dtls-openssl: FAILED"; exit 1; }

@@ -3,6 +3,9 @@
 fn main() {
     println!("cargo:rustc-link-arg-bins=--nmagic");
     println!("cargo:rustc-link-arg-bins=-Tlink.x");
+    // lld folds functions whose code is identical (monomorphised copies, drop glue): flash
+    // only; Rust promises nothing about distinct function addresses.
+    println!("cargo:rustc-link-arg-bins=--icf=all");
     if std::env::var_os("CARGO_FEATURE_DEFMT").is_some() {
         println!("cargo:rustc-link-arg-bins=-Tdefmt.x");
     }

@@ -1,11 +1,23 @@
 //! What the firmware does, independent of the chip: real peerless code, checked on the target.
+//!
+//! ```text
+//!   run -+- reference image: peer_connect (two SmallPeers, statics) -> offer/answer, ICE,
+//!        |                   DTLS, SCTP, DCEP, an echoed message  (what a product links)
+//!        +- `selftests`: crate::selftests::run (DRBG, wire, DTLS, RSA, SRTP, RTP)
+//!        +- `media`:     crate::media::exchange (two Peers, G.711 over SRTP)
+//!        -> prove_failures_are_caught (the `prove-*` builds) -> Ok / Err(Failed)
+//! ```
+//!
+//! The variants replace the Peer connect rather than add to it, so each image's flash and
+//! stack are its own part's, and the reference image is the one issue 19's flash row measures.
 
-// The media variant skips the Peer connect (see `run_proof`), leaving its statics unused.
-#![cfg_attr(feature = "media", allow(dead_code))]
+// The variants skip the Peer connect, leaving its statics and helpers unused.
+#![cfg_attr(any(feature = "selftests", feature = "media"), allow(dead_code))]
 
 use core::fmt::Write;
 use core::mem::MaybeUninit;
-use peerless_base::{Drbg, Instant, Reader, Writer};
+use peerless_base::Instant;
+use static_cell::{ConstStaticCell, StaticCell};
 
 /// The firmware found a wrong answer.
 #[derive(Debug)]
@@ -25,180 +37,51 @@ pub struct Stack {
     pub since: fn(usize) -> usize,
 }
 
-/// Runs the on-target checks and writes `key=value` lines to `out`. `instructions` counts
+/// Runs this image's checks and writes `key=value` lines to `out`. `instructions` counts
 /// instructions executed so far where the platform can (the emulated Cortex-M4), else 0.
 pub fn run(
     out: &mut impl Write,
     instructions: impl Fn() -> u64,
     stack: Stack,
 ) -> Result<(), Failed> {
-    // With `media`, the media exchange runs after the proof has returned, so its two Peers
-    // do not sit on top of the proof's (whose frame would otherwise still be reserved).
-    let proof = run_proof(out, &instructions, &stack);
-    #[cfg(feature = "media")]
-    let proof = match crate::media::exchange(out, &instructions)? {
-        true => proof,
-        false => Err(Failed),
-    };
-    proof
-}
-
-/// The proof's checks (everything but the media exchange).
-#[cfg_attr(feature = "media", inline(never))]
-fn run_proof(
-    out: &mut impl Write,
-    instructions: &impl Fn() -> u64,
-    stack: &Stack,
-) -> Result<(), Failed> {
-    // NIST CAVP HMAC_DRBG SHA-256 no-reseed COUNT 0: the answer must match on the target too.
-    let start = instructions();
-    let mut kat = Drbg::instantiate(&KAT_ENTROPY, &KAT_NONCE, &[]);
-    let mut block = [0u8; 128];
-    kat.fill(&mut block);
-    kat.fill(&mut block);
-    let spent = instructions() - start;
-    let kat_ok = block[..16] == KAT_EXPECTED_PREFIX;
-    writeln!(out, "drbg_kat={}", if kat_ok { "pass" } else { "FAIL" })?;
-    writeln!(out, "drbg_kat_instructions={spent}")?;
-
-    // A device would seed from its TRNG; the proof uses a fixed seed so its output is checkable.
-    let mut drbg = Drbg::from_seed(&[0x42; 32], b"peerless-firmware");
-    let mut bytes = [0u8; 16];
-    drbg.fill(&mut bytes);
-    write!(out, "drbg_bytes=")?;
-    for b in bytes {
-        write!(out, "{b:02x}")?;
+    let mut ok = true;
+    #[cfg(feature = "selftests")]
+    {
+        ok &= crate::selftests::run(out, &instructions)?;
     }
-    writeln!(out)?;
-
-    // The wire cursor round-trips on the target's endianness and alignment.
-    let mut buf = [0u8; 16];
-    let mut w = Writer::new(&mut buf);
-    w.u16(0x0001);
-    w.u48(0x0000_1234_5678_9abc);
-    w.u32(0x2112_a442);
-    let n = w.finish().map_err(|_| Failed)?;
-    let mut r = Reader::new(&buf[..n]);
-    let wire_ok = r.u16() == Ok(1) && r.u48() == Ok(0x1234_5678_9abc) && r.u32() == Ok(0x2112_a442);
-    writeln!(
-        out,
-        "wire_roundtrip={}",
-        if wire_ok { "pass" } else { "FAIL" }
-    )?;
-
-    let later = Instant::from_millis(1) + core::time::Duration::from_secs(u64::MAX);
-    let time_ok = later == Instant::MAX;
-    writeln!(
-        out,
-        "instant_saturates={}",
-        if time_ok { "pass" } else { "FAIL" }
-    )?;
-
-    let dtls_ok = dtls_handshake(out, &instructions)?;
-    let srtp_ok = srtp_packets(out, &instructions)?;
-    // The media variant leaves the Peer connect to the reference image: its two SmallPeers are
-    // statics (84 KB of `.bss`), and with them linked the media exchange's two Peers no longer
-    // fit QEMU's 192 KiB beside them (the Cortex-M4 run overflowed into the statics and hung).
-    #[cfg(not(feature = "media"))]
-    let peer_ok = peer_connect(out, instructions, stack)?;
+    // With both variants on, the media exchange runs after the self-tests have returned, so
+    // its two Peers do not sit on top of their frames.
     #[cfg(feature = "media")]
-    let peer_ok = {
-        let _ = stack;
-        writeln!(out, "peer_connect=skipped (the reference image runs it)")?;
-        true
-    };
-    let rtp_ok = rtp_media(out, &instructions)?;
+    {
+        ok &= crate::media::exchange(out, &instructions)?;
+    }
+    #[cfg(not(any(feature = "selftests", feature = "media")))]
+    {
+        ok &= peer_connect(out, &instructions, &stack)?;
+    }
+    let _ = &stack;
 
     prove_failures_are_caught();
 
-    if kat_ok && wire_ok && time_ok && dtls_ok && srtp_ok && peer_ok && rtp_ok {
-        Ok(())
-    } else {
-        Err(Failed)
-    }
-}
-
-/// Two DTLS endpoints complete one handshake in memory with the default configuration (ECDHE
-/// over x25519, ECDSA P-256 certificates both ways, AES-128-GCM, use_srtp, extended master
-/// secret); instructions are counted per side, certificate generation apart.
-// Not inlined: its two endpoints (7.6 KB each) then live only while it runs instead of
-// widening `run`'s frame, which the Peers' connect sits on.
-#[inline(never)]
-fn dtls_handshake(out: &mut impl Write, instructions: &impl Fn() -> u64) -> Result<bool, Failed> {
-    use peerless_dtls::{Certificate, Config, Endpoint, HashAlgorithm, Role, Validity, selftest};
-
-    let start = instructions();
-    let mut rng = Drbg::from_seed(&[7; 32], b"firmware-certificates");
-    let validity = Validity::days_from(1_700_000_000, 30);
-    let (Ok(a), Ok(b)) = (
-        Certificate::generate(&mut rng, validity),
-        Certificate::generate(&mut rng, validity),
-    ) else {
-        writeln!(out, "dtls_handshake=FAIL certificate")?;
-        return Ok(false);
-    };
-    writeln!(
-        out,
-        "dtls_certificate_pair_instructions={}",
-        instructions() - start
-    )?;
-    let (fa, fb) = (
-        a.fingerprint(HashAlgorithm::Sha256),
-        b.fingerprint(HashAlgorithm::Sha256),
-    );
-    let mut client: Endpoint<2048, 2048> =
-        Endpoint::new(Config::new(Role::Client, a, [1; 32]), Instant::ZERO);
-    let mut server: Endpoint<2048, 2048> =
-        Endpoint::new(Config::new(Role::Server, b, [2; 32]), Instant::ZERO);
-    client.set_remote_fingerprint(fb);
-    server.set_remote_fingerprint(fa);
-    let mut buf = [0u8; 1200];
-    let mut spent = [0u64; 2];
-    let result = selftest::handshake(&mut client, &mut server, &mut buf, |side, call| {
-        let t = instructions();
-        call();
-        spent[side as usize] += instructions() - t;
-    });
-    let ok = result.is_ok();
-    writeln!(out, "dtls_handshake={}", if ok { "pass" } else { "FAIL" })?;
-    writeln!(out, "dtls_handshake_instructions_client={}", spent[0])?;
-    writeln!(out, "dtls_handshake_instructions_server={}", spent[1])?;
-    writeln!(
-        out,
-        "dtls_endpoint_bytes={}",
-        core::mem::size_of::<Endpoint<2048, 2048>>()
-    )?;
-    // With `rsa`: what verifying an RSA peer's signature costs (two 2048-bit verifications:
-    // OpenSSL's signature, and the same with one bit changed, which must be refused).
-    #[cfg(feature = "rsa")]
-    let ok = {
-        let t = instructions();
-        let rsa = selftest::rsa_known_answer();
-        let spent = instructions() - t;
-        writeln!(
-            out,
-            "dtls_rsa2048_verify={}",
-            if rsa { "pass" } else { "FAIL" }
-        )?;
-        writeln!(out, "dtls_rsa2048_verify_instructions={}", spent / 2)?;
-        ok && rsa
-    };
-    Ok(ok)
+    if ok { Ok(()) } else { Err(Failed) }
 }
 
 /// The SCTP areas the two Peers borrow, in static RAM as a firmware would place them (the
 /// footprint report counts them as static RAM, not stack). 2 KiB each way holds the DCEP
-/// exchange and the probe message.
+/// exchange and the probe message. `ConstStaticCell`: a zeroed initial value, so `.bss`, handed
+/// out once as `&'static mut` without `unsafe`.
 type ProbeStorage = peerless::Storage<2048, 2048>;
-static mut PEER_STORAGE: [ProbeStorage; 2] = [ProbeStorage::new(), ProbeStorage::new()];
+static STORAGE_A: ConstStaticCell<ProbeStorage> = ConstStaticCell::new(ProbeStorage::new());
+static STORAGE_B: ConstStaticCell<ProbeStorage> = ConstStaticCell::new(ProbeStorage::new());
 
 type ProbePeer = peerless::SmallPeer<&'static mut [u8]>;
 /// The two Peers themselves, in static RAM as a device's task holds its Peer (the embassy
 /// application's task future lives in `.bss`): what remains on the stack is what the Peer's
-/// calls need, which `peer_handshake_stack_bytes` reports.
-/// `MaybeUninit` so they are `.bss` (an `Option`'s `None` is not all zeros: `.data`, 38 KB of
-/// flash each) and `Peer::new` can return into them directly.
-static mut PEERS: [MaybeUninit<ProbePeer>; 2] = [MaybeUninit::uninit(), MaybeUninit::uninit()];
+/// calls need, which `peer_handshake_stack_bytes` reports. `StaticCell` holds a `MaybeUninit`
+/// (so `.bss`: an `Option`'s `None` is not all zeros, which would be `.data`, 38 KB of flash
+/// each) that `Peer::new` returns into directly.
+static PEER_A: StaticCell<ProbePeer> = StaticCell::new();
+static PEER_B: StaticCell<ProbePeer> = StaticCell::new();
 
 /// Two Peers (the small configuration) from `Peer::new` to an open data channel and an echoed
 /// message over an in-memory link: ICE, DTLS, SCTP and DCEP, instructions counted per side,
@@ -222,13 +105,16 @@ fn peer_connect(
         "peer_certificate_pair_instructions={}",
         instructions() - start
     )?;
-    // SAFETY: the only references to PEER_STORAGE and PEERS, taken once; `run` is called
-    // once per boot.
-    let ([sa, sb], [pa, pb]) = unsafe {
-        (
-            &mut *core::ptr::addr_of_mut!(PEER_STORAGE),
-            &mut *core::ptr::addr_of_mut!(PEERS),
-        )
+    // Each cell hands out its one `&'static mut` once; `run` is called once per boot, so a
+    // second call finds them taken and fails instead of aliasing.
+    let (Some(sa), Some(sb), Some(pa), Some(pb)) = (
+        STORAGE_A.try_take(),
+        STORAGE_B.try_take(),
+        PEER_A.try_uninit(),
+        PEER_B.try_uninit(),
+    ) else {
+        writeln!(out, "peer_connect=FAIL statics already taken")?;
+        return Ok(false);
     };
     let (a_send, a_recv) = sa.areas();
     let (b_send, b_recv) = sb.areas();
@@ -306,101 +192,6 @@ fn new_peer(
     slot.write(peerless::Peer::new(config, Instant::ZERO, send, recv))
 }
 
-/// libsrtp's validation packet, then one 1200 B packet protected and unprotected per profile.
-// Not inlined: its packet buffer then lives only while it runs, not under the Peers.
-#[inline(never)]
-fn srtp_packets(out: &mut impl Write, instructions: &impl Fn() -> u64) -> Result<bool, Failed> {
-    use peerless_srtp::{Profile, selftest};
-
-    let mut ok = selftest::known_answer();
-    writeln!(
-        out,
-        "srtp_libsrtp_known_answer={}",
-        if ok { "pass" } else { "FAIL" }
-    )?;
-    let mut buf = [0u8; selftest::PACKET_LEN + 16];
-    for profile in Profile::ALL {
-        let Ok(mut probe) = selftest::PacketLoop::new(profile, &mut buf) else {
-            ok = false;
-            continue;
-        };
-        let t0 = instructions();
-        let protected = probe.protect();
-        let t1 = instructions();
-        let unprotected = protected.map(|n| probe.unprotect(n));
-        let t2 = instructions();
-        let pass = matches!(unprotected, Ok(Ok(())));
-        ok &= pass;
-        writeln!(
-            out,
-            "srtp_1200B profile={profile:?} protect_instructions={} unprotect_instructions={} roundtrip={}",
-            t1 - t0,
-            t2 - t1,
-            if pass { "pass" } else { "FAIL" }
-        )?;
-    }
-    Ok(ok)
-}
-
-/// The media path: a 5000 B VP8 keyframe cut into RTP packets at MTU 1200, one lost and
-/// answered as RTX after a NACK, released whole by the jitter buffer; an Opus stream through a
-/// 4-slot jitter buffer; an SR/RR exchange. Instructions per packet for each step.
-// Not inlined: its buffers then live only while it runs instead of widening `run`'s frame,
-// which the Peer's connect (the deepest stack) sits on.
-#[inline(never)]
-fn rtp_media(out: &mut impl Write, instructions: &impl Fn() -> u64) -> Result<bool, Failed> {
-    use peerless_rtp::selftest;
-
-    let report = match selftest::run(instructions) {
-        Ok(report) => report,
-        Err(failure) => {
-            writeln!(out, "rtp_media=FAIL {failure}")?;
-            return Ok(false);
-        }
-    };
-    let spent = report.instructions;
-    let per = |total: u64, packets: usize| total / (packets.max(1) as u64);
-    writeln!(out, "rtp_media=pass")?;
-    writeln!(
-        out,
-        "rtp_vp8 frame_bytes={} packets={} retransmitted={} rtcp_bytes={} rtt_us={}",
-        report.video_frame_bytes,
-        report.video_packets,
-        report.retransmitted,
-        report.rtcp_bytes,
-        // u64, not the u128 of `as_micros`: u128's Display is 1.4 KB of flash.
-        u64::try_from(report.rtt.as_micros()).unwrap_or(u64::MAX)
-    )?;
-    // The jitter buffer took as many packets as were sent: the ones that arrived plus the RTX.
-    let inserted = report.video_packets;
-    writeln!(
-        out,
-        "rtp_vp8_instructions_per_packet packetize={} jitter_insert_release={} nack_rtx={}",
-        per(spent.packetize, report.video_packets),
-        per(spent.jitter, inserted),
-        per(spent.nack_rtx, report.retransmitted)
-    )?;
-    writeln!(
-        out,
-        "rtp_opus frames={} gaps={} instructions_per_packet={}",
-        report.audio_frames,
-        report.audio_gaps,
-        per(spent.audio, selftest::AUDIO_PACKETS - 1)
-    )?;
-    Ok(true)
-}
-
-const KAT_ENTROPY: [u8; 32] = [
-    0xca, 0x85, 0x19, 0x11, 0x34, 0x93, 0x84, 0xbf, 0xfe, 0x89, 0xde, 0x1c, 0xbd, 0xc4, 0x6e, 0x68,
-    0x31, 0xe4, 0x4d, 0x34, 0xa4, 0xfb, 0x93, 0x5e, 0xe2, 0x85, 0xdd, 0x14, 0xb7, 0x1a, 0x74, 0x88,
-];
-const KAT_NONCE: [u8; 16] = [
-    0x65, 0x9b, 0xa9, 0x6c, 0x60, 0x1d, 0xc6, 0x9f, 0xc9, 0x02, 0x94, 0x08, 0x05, 0xec, 0x0c, 0xa8,
-];
-const KAT_EXPECTED_PREFIX: [u8; 16] = [
-    0xe5, 0x28, 0xe9, 0xab, 0xf2, 0xde, 0xce, 0x54, 0xd4, 0x7c, 0x7e, 0x75, 0xe5, 0xfe, 0x30, 0x21,
-];
-
 /// The firmware script builds these on purpose to check that a failure cannot pass silently.
 fn prove_failures_are_caught() {
     #[cfg(feature = "prove-panic")]
@@ -415,4 +206,25 @@ fn prove_failures_are_caught() {
         // SAFETY: deliberately faulting read; the fault handler ends the run.
         unsafe { core::ptr::read_volatile(0xfff0_0000 as *const u32) };
     }
+    #[cfg(all(feature = "prove-overflow", target_os = "none"))]
+    {
+        // Deeper than any stack: the guard below the stack must end the run with
+        // `result=STACK_OVERFLOW`, not let it write over memory that is not the stack.
+        core::hint::black_box(recurse(core::hint::black_box(u32::MAX)));
+    }
+}
+
+/// One 256-byte frame per level, kept live across the call so the recursion cannot become a
+/// loop.
+#[cfg(all(feature = "prove-overflow", target_os = "none"))]
+#[inline(never)]
+fn recurse(depth: u32) -> u32 {
+    let mut frame = [0u8; 256];
+    core::hint::black_box(&mut frame);
+    if depth == 0 {
+        return 0;
+    }
+    let below = recurse(depth - 1);
+    core::hint::black_box(&frame);
+    below.wrapping_add(u32::from(frame.first().copied().unwrap_or(0)))
 }

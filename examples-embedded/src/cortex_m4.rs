@@ -1,7 +1,13 @@
 //! Cortex-M4 (STM32F405 as QEMU's netduinoplus2): entry, stack painting, semihosting, faults.
+//!
+//! ```text
+//!   reset -> main: paint stack, SysTick on -> app::run -> result=pass|FAIL -> exit(status)
+//!   fault -> HardFault (asm): sp = top of the stack region -> hard_fault: result=STACK_OVERFLOW
+//!            (the faulting sp below the stack's bottom) or result=HARDFAULT -> exit(failure)
+//! ```
 
 use core::fmt::Write;
-use cortex_m_rt::{ExceptionFrame, entry, exception};
+use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hio};
 
 struct Semihosting(hio::HostStream);
@@ -35,7 +41,10 @@ fn main() -> ! {
     let _ = writeln!(out, "stack_peak_bytes={}", crate::stack::peak());
     let ok = ok && !crate::stack::overflowed();
     if crate::stack::overflowed() {
-        let _ = writeln!(out, "stack_overflow=the stack reached the statics below it");
+        let _ = writeln!(
+            out,
+            "stack_overflow=the stack reached the bottom of its region"
+        );
     }
     let _ = writeln!(out, "result={}", if ok { "pass" } else { "FAIL" });
     exit(ok)
@@ -52,10 +61,41 @@ fn exit(ok: bool) -> ! {
     }
 }
 
-#[exception]
-unsafe fn HardFault(_frame: &ExceptionFrame) -> ! {
+// The HardFault vector (cortex-m-rt's `HardFault` symbol, defined here instead of through
+// `#[exception]`). The stack sits at the bottom of SRAM (memory-stm32f405.x), so an overflow
+// faults on the first write below SRAM, and the exception entry's own stacking then fails too:
+// the handler starts with `sp` below SRAM, and a Rust prologue's first push would fault again
+// (a lockup, and QEMU would hang until the script's timeout). So the entry moves `sp` back to
+// the top of the stack region first (whatever was on the stack is done with: the run ends
+// here) and passes the faulting `sp` on.
+core::arch::global_asm!(
+    ".section .HardFault.proof, \"ax\"",
+    ".global HardFault",
+    ".type HardFault, %function",
+    ".thumb_func",
+    "HardFault:",
+    "mov r0, sp",
+    "movw r1, :lower16:_stack_start",
+    "movt r1, :upper16:_stack_start",
+    "mov sp, r1",
+    "b {report}",
+    report = sym hard_fault,
+);
+
+/// The stack pointer the fault left this close above the stack's bottom (or below it) means
+/// the stack ran out: an exception frame is 32 bytes (104 with the FPU's state), a push at most
+/// 36, and a frame that lowers `sp` past the bottom leaves it below.
+const OVERFLOW_MARGIN: usize = 256;
+
+extern "C" fn hard_fault(sp: usize) -> ! {
+    let (bottom, _) = crate::stack::bounds();
+    let what: &[u8] = if sp < bottom + OVERFLOW_MARGIN {
+        b"result=STACK_OVERFLOW\n"
+    } else {
+        b"result=HARDFAULT\n"
+    };
     if let Ok(mut out) = hio::hstdout() {
-        let _ = out.write_all(b"result=HARDFAULT\n");
+        let _ = out.write_all(what);
     }
     exit(false)
 }

@@ -30,6 +30,8 @@ use hex as _;
 mod app;
 #[cfg(feature = "media")]
 mod media;
+#[cfg(feature = "selftests")]
+mod selftests;
 
 #[cfg(all(target_arch = "arm", target_os = "none"))]
 mod cortex_m4;

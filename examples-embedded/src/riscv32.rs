@@ -1,4 +1,11 @@
 //! RISC-V rv32imc (QEMU `virt` for the run; the ESP32-C3 core): entry, semihosting, faults.
+//!
+//! ```text
+//!   reset -> main: lock the PMP guard below the stack, paint stack -> app::run
+//!         -> result=pass|FAIL -> exit(status)
+//!   trap -> _start_trap (asm): sp = top of the stack region -> trap: result=STACK_OVERFLOW
+//!           (an access in the guard, or sp below the stack's bottom) or result=EXCEPTION
+//! ```
 
 use core::fmt::Write;
 use riscv_semihosting::{debug, hio};
@@ -13,6 +20,7 @@ impl Write for Semihosting {
 
 #[riscv_rt::entry]
 fn main() -> ! {
+    guard_stack();
     crate::stack::paint();
     let Ok(stdout) = hio::hstdout() else {
         exit(false)
@@ -30,7 +38,10 @@ fn main() -> ! {
     let _ = writeln!(out, "stack_peak_bytes={}", crate::stack::peak());
     let ok = ok && !crate::stack::overflowed();
     if crate::stack::overflowed() {
-        let _ = writeln!(out, "stack_overflow=the stack reached the statics below it");
+        let _ = writeln!(
+            out,
+            "stack_overflow=the stack reached the bottom of its region"
+        );
     }
     let _ = writeln!(out, "result={}", if ok { "pass" } else { "FAIL" });
     exit(ok)
@@ -47,10 +58,72 @@ fn exit(ok: bool) -> ! {
     }
 }
 
-#[unsafe(export_name = "ExceptionHandler")]
-fn exception_handler(_frame: &riscv_rt::TrapFrame) -> ! {
+unsafe extern "C" {
+    #[link_name = "_stack_guard_start"]
+    static GUARD_START: u32;
+    #[link_name = "_stack_guard_size"]
+    static GUARD_SIZE: u32;
+}
+
+/// Locks PMP entry 0 over the guard below the stack (memory-riscv32-virt.x) with no access:
+/// QEMU's `virt` has RAM there (the end of the code region), so without it an overflow would
+/// write over memory silently. Locked, the entry binds machine mode too, until reset.
+fn guard_stack() {
+    // Only the addresses of the linker symbols are taken, never their contents.
+    let start = core::ptr::addr_of!(GUARD_START) as usize;
+    let size = core::ptr::addr_of!(GUARD_SIZE) as usize;
+    // NAPOT: the base in 4-byte units with the low bits encoding the size (a power of two,
+    // aligned to it).
+    let napot = (start >> 2) | ((size >> 3) - 1);
+    const LOCKED_NAPOT_NO_ACCESS: usize = 0x80 | 0x18;
+    // SAFETY: configures entry 0 of the PMP, which nothing else uses; no memory is touched.
+    unsafe {
+        core::arch::asm!(
+            "csrw pmpaddr0, {addr}",
+            "csrw pmpcfg0, {cfg}",
+            addr = in(reg) napot,
+            cfg = in(reg) LOCKED_NAPOT_NO_ACCESS,
+            options(nomem, nostack),
+        );
+    }
+}
+
+// The trap vector (riscv-rt's `_start_trap`, replaced: the proof takes no interrupts, so every
+// trap ends the run). An overflow faults in the guard with `sp` there, so the handler first
+// moves `sp` back to the top of the stack region (what was on the stack is done with) and
+// passes the faulting `sp`, the cause and the address on.
+core::arch::global_asm!(
+    ".section .trap.start, \"ax\"",
+    ".balign 4",
+    ".global _start_trap",
+    "_start_trap:",
+    "csrw mscratch, sp",
+    "la sp, _stack_start",
+    "csrr a0, mscratch",
+    "csrr a1, mcause",
+    "csrr a2, mtval",
+    "tail {report}",
+    report = sym trap,
+);
+
+/// A faulting `sp` this close above the stack's bottom (or below it) means the stack ran out.
+const OVERFLOW_MARGIN: usize = 256;
+/// `mcause` for a load and a store access fault (the PMP refused the access).
+const LOAD_ACCESS_FAULT: usize = 5;
+const STORE_ACCESS_FAULT: usize = 7;
+
+extern "C" fn trap(sp: usize, mcause: usize, mtval: usize) -> ! {
+    let (bottom, _) = crate::stack::bounds();
+    let guard = core::ptr::addr_of!(GUARD_START) as usize..bottom;
+    let in_guard =
+        matches!(mcause, LOAD_ACCESS_FAULT | STORE_ACCESS_FAULT) && guard.contains(&mtval);
+    let what: &[u8] = if in_guard || sp < bottom + OVERFLOW_MARGIN {
+        b"result=STACK_OVERFLOW\n"
+    } else {
+        b"result=EXCEPTION\n"
+    };
     if let Ok(mut out) = hio::hstdout() {
-        let _ = out.write_all(b"result=EXCEPTION\n");
+        let _ = out.write_all(what);
     }
     exit(false)
 }

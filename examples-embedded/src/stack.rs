@@ -94,8 +94,9 @@ pub fn since(mark: usize) -> usize {
     mark.saturating_sub(lowest_used())
 }
 
-/// Whether the stack reached the bottom of its region: then it has most likely run over the
-/// statics below it (nothing guards the boundary), and every result of the run is suspect.
+/// Whether the stack reached the bottom of its region. Below it a guard faults (nothing mapped
+/// under the Cortex-M4's SRAM; a locked PMP region on RISC-V), so a run that gets here has
+/// used its very last word without faulting; the run fails all the same (no stack to spare).
 pub fn overflowed() -> bool {
     let (bottom, _) = bounds();
     // SAFETY: a word-aligned read of the lowest stack word.

@@ -13,6 +13,8 @@
 //! - [`Queue`]: a fixed-capacity FIFO for pending events and replies (a full one gives the
 //!   item back, so the drop is counted);
 //! - [`Area`]: the byte storage a machine is lent, borrowed or owned;
+//! - [`text`]: numbers and addresses as text and the [`text::Sink`] the description writers
+//!   write into, without `core::fmt`;
 //! - the logging shim (`trace!` .. `error!`), silent unless the `log` or `defmt` feature is on
 //!   (with both, `defmt` wins).
 //!
@@ -74,6 +76,7 @@ mod instant;
 mod log;
 mod queue;
 mod reader;
+pub mod text;
 mod timer;
 mod transmit;
 mod writer;

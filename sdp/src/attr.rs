@@ -9,6 +9,21 @@
 
 use core::fmt;
 
+use peerless_base::text::Sink;
+
+use crate::write::Value;
+
+/// `Display` for a type whose SDP text is its [`Value`]: one writer for both.
+macro_rules! display_by_value {
+    ($($t:ident),*) => {$(
+        impl fmt::Display for $t<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.put_to(f)
+            }
+        }
+    )*};
+}
+
 /// Splits `s` at the first space: `(head, rest)`, `rest` without leading spaces.
 pub(crate) fn split_word(s: &str) -> (&str, Option<&str>) {
     match s.split_once(' ') {
@@ -190,9 +205,11 @@ impl<'a> Fingerprint<'a> {
     }
 }
 
-impl fmt::Display for Fingerprint<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.hash.name(), self.value)
+impl Value for Fingerprint<'_> {
+    fn put_to(&self, out: &mut dyn Sink) -> fmt::Result {
+        out.put(self.hash.name())?;
+        out.put(" ")?;
+        out.put(self.value)
     }
 }
 
@@ -257,6 +274,12 @@ impl Setup {
 impl fmt::Display for Setup {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl Value for Setup {
+    fn put_to(&self, out: &mut dyn Sink) -> fmt::Result {
+        out.put(self.as_str())
     }
 }
 
@@ -389,15 +412,16 @@ impl<'a> Rtpmap<'a> {
     }
 }
 
-impl fmt::Display for Rtpmap<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {}/{}",
-            self.payload_type, self.encoding, self.clock_rate
-        )?;
+impl Value for Rtpmap<'_> {
+    fn put_to(&self, out: &mut dyn Sink) -> fmt::Result {
+        self.payload_type.put_to(out)?;
+        out.put(" ")?;
+        out.put(self.encoding)?;
+        out.put("/")?;
+        self.clock_rate.put_to(out)?;
         if let Some(c) = self.channels {
-            write!(f, "/{c}")?;
+            out.put("/")?;
+            c.put_to(out)?;
         }
         Ok(())
     }
@@ -494,12 +518,14 @@ impl<'a> RtcpFb<'a> {
     }
 }
 
-impl fmt::Display for RtcpFb<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Value for RtcpFb<'_> {
+    fn put_to(&self, out: &mut dyn Sink) -> fmt::Result {
         match self.payload_type {
-            Some(pt) => write!(f, "{pt} {}", self.feedback),
-            None => write!(f, "* {}", self.feedback),
+            Some(pt) => pt.put_to(out)?,
+            None => out.put("*")?,
         }
+        out.put(" ")?;
+        out.put(self.feedback)
     }
 }
 
@@ -540,15 +566,18 @@ impl<'a> Extmap<'a> {
     }
 }
 
-impl fmt::Display for Extmap<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.id)?;
+impl Value for Extmap<'_> {
+    fn put_to(&self, out: &mut dyn Sink) -> fmt::Result {
+        self.id.put_to(out)?;
         if let Some(d) = self.direction {
-            write!(f, "/{d}")?;
+            out.put("/")?;
+            out.put(d.as_str())?;
         }
-        write!(f, " {}", self.uri)?;
+        out.put(" ")?;
+        out.put(self.uri)?;
         if let Some(a) = self.attributes {
-            write!(f, " {a}")?;
+            out.put(" ")?;
+            out.put(a)?;
         }
         Ok(())
     }
@@ -663,15 +692,18 @@ impl<'a> Msid<'a> {
     }
 }
 
-impl fmt::Display for Msid<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.stream)?;
+impl Value for Msid<'_> {
+    fn put_to(&self, out: &mut dyn Sink) -> fmt::Result {
+        out.put(self.stream)?;
         if let Some(t) = self.track {
-            write!(f, " {t}")?;
+            out.put(" ")?;
+            out.put(t)?;
         }
         Ok(())
     }
 }
+
+display_by_value!(Fingerprint, Rtpmap, RtcpFb, Extmap, Msid);
 
 /// `a=group:<semantics> <tag>...` (RFC 5888 §5), e.g. `BUNDLE 0 1 2` (RFC 8843).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

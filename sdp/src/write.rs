@@ -5,10 +5,96 @@
 //! (RFC 8866 §5 requires CRLF; browsers accept nothing else reliably). [`SliceWriter`] is the
 //! `fmt::Write` that fills a caller's buffer and reports the size it needed when it is too
 //! small, so writing never allocates and never truncates silently.
+//!
+//! The JSEP writers do not go through `Display`: they write pieces of text into a
+//! `&mut dyn Sink` ([`Out`]), numbers through `peerless_base::text::Ascii`, so a firmware that
+//! makes offers and answers links none of `core::fmt`'s machinery (`SdpWriter`, for users,
+//! still takes any `Display`).
+//!
+//! ```text
+//!   create_offer / create_answer ──► Out::line("m=", [&kind, &" ", &port, ...]) ──► dyn Sink
+//!                                    Out::attr("rtpmap", &Rtpmap {..})           (SliceWriter,
+//!                                    Out::flag("rtcp-mux")                        String, ...)
+//! ```
 
 use core::fmt::{self, Display};
 
+use peerless_base::text::{Ascii, Sink};
 use peerless_base::{BufferTooSmall, Writer};
+
+/// A value the JSEP writers write as SDP text without `core::fmt`; the `Display` of the typed
+/// attributes is the same code.
+pub(crate) trait Value {
+    /// Writes the value.
+    fn put_to(&self, out: &mut dyn Sink) -> fmt::Result;
+}
+
+impl Value for str {
+    fn put_to(&self, out: &mut dyn Sink) -> fmt::Result {
+        out.put(self)
+    }
+}
+
+impl<T: Value + ?Sized> Value for &T {
+    fn put_to(&self, out: &mut dyn Sink) -> fmt::Result {
+        (**self).put_to(out)
+    }
+}
+
+macro_rules! decimal_value {
+    ($($t:ty),*) => {$(
+        impl Value for $t {
+            fn put_to(&self, out: &mut dyn Sink) -> fmt::Result {
+                out.put(Ascii::decimal(u64::from(*self)).as_str())
+            }
+        }
+    )*};
+}
+decimal_value!(u8, u16, u32, u64);
+
+/// The JSEP writers' output: SDP lines into a `dyn Sink`.
+pub(crate) struct Out<'o> {
+    out: &'o mut dyn Sink,
+}
+
+impl<'o> Out<'o> {
+    pub(crate) fn new(out: &'o mut dyn Sink) -> Self {
+        Out { out }
+    }
+
+    /// Text as it is, no line end.
+    pub(crate) fn put(&mut self, s: &str) -> fmt::Result {
+        self.out.put(s)
+    }
+
+    /// A value, no line end.
+    pub(crate) fn value(&mut self, v: &dyn Value) -> fmt::Result {
+        v.put_to(self.out)
+    }
+
+    /// `<start><parts...>\r\n`: `start` is `"m="`, `"a=ssrc:"`...
+    pub(crate) fn line(&mut self, start: &str, parts: &[&dyn Value]) -> fmt::Result {
+        self.out.put(start)?;
+        for p in parts {
+            p.put_to(self.out)?;
+        }
+        self.out.put("\r\n")
+    }
+
+    /// `a=<name>:<value>\r\n`.
+    pub(crate) fn attr(&mut self, name: &str, value: &dyn Value) -> fmt::Result {
+        self.out.put("a=")?;
+        self.out.put(name)?;
+        self.out.put(":")?;
+        value.put_to(self.out)?;
+        self.out.put("\r\n")
+    }
+
+    /// `a=<name>\r\n`.
+    pub(crate) fn flag(&mut self, name: &str) -> fmt::Result {
+        self.line("a=", &[&name])
+    }
+}
 
 /// A `core::fmt::Write` into the caller's buffer.
 ///

@@ -12,7 +12,9 @@
 //!   BUNDLE: the offered group minus what we reject
 //! ```
 
-use core::fmt::{self, Write as _};
+use core::fmt;
+
+use peerless_base::text::{Ascii, Sink};
 
 use super::shared::{
     Content, Plan, Slot, default_address, push, write_codec, write_rejected, write_session_head,
@@ -21,7 +23,7 @@ use super::shared::{
 use super::{CodecCapability, JsepError, Local, TrackKind, Transceiver};
 use crate::attr::{Direction, Extmap, Rtpmap, Setup, fmtp_get};
 use crate::session::{MAX_MEDIA, Media, Session};
-use crate::write::{SdpWriter, SliceWriter};
+use crate::write::{Out, SliceWriter};
 
 /// Writes the answer to `offer` (RFC 8829 §5.3) into `out`.
 ///
@@ -35,6 +37,16 @@ pub fn create_answer<W: fmt::Write>(
     offer: &Session<'_>,
     previous: Option<&Session<'_>>,
     out: &mut W,
+) -> Result<(), JsepError> {
+    write_answer(local, offer, previous, out)
+}
+
+/// [`create_answer`] into a `dyn Sink`: one copy of the writer whatever the output.
+fn write_answer(
+    local: &Local<'_>,
+    offer: &Session<'_>,
+    previous: Option<&Session<'_>>,
+    out: &mut dyn Sink,
 ) -> Result<(), JsepError> {
     if local.fingerprints.is_empty() {
         return Err(JsepError::NoFingerprint);
@@ -65,7 +77,7 @@ pub fn answer_to_slice<'b>(
 ) -> Result<&'b str, JsepError> {
     let mut result = Ok(());
     let text = crate::write::write_to_slice(buf, |w: &mut SliceWriter<'_>| {
-        result = create_answer(local, offer, previous, w);
+        result = write_answer(local, offer, previous, w);
         Ok(())
     })?;
     result.map(|()| text)
@@ -334,7 +346,7 @@ where
 
 /// The tagged section kept for the transport: the first offered format, `inactive`.
 fn write_bundle_tag(
-    w: &mut dyn fmt::Write,
+    w: &mut Out<'_>,
     local: &Local<'_>,
     m: &Media<'_>,
     mid: &str,
@@ -354,28 +366,27 @@ fn write_bundle_tag(
     let pt = media
         .or_else(|| m.payload_types().next())
         .ok_or(fmt::Error)?;
-    let mut s = SdpWriter::new(&mut *w);
-    s.line(
-        'm',
-        format_args!("{} {port} {} {pt}", line.kind, line.proto),
+    w.line(
+        "m=",
+        &[&line.kind.as_str(), &" ", &port, &" ", &line.proto, &" ", &pt],
     )?;
-    s.line('c', format_args!("IN {addr_type} {address}"))?;
+    w.line("c=IN ", &[&addr_type, &" ", &address])?;
     write_transport(w, local, role)?;
-    let mut s = SdpWriter::new(w);
-    s.attr("mid", mid)?;
+    let s = w;
+    s.attr("mid", &mid)?;
     s.flag("inactive")?;
     if m.rtcp_mux() || m.rtcp_mux_only() {
         s.flag("rtcp-mux")?;
     }
     // A lone repair format would name a codec the answer lacks: leave it unnamed.
     if let Some(map) = media.and_then(|pt| offered_rtpmap(m, pt)) {
-        s.attr("rtpmap", map)?;
+        s.attr("rtpmap", &map)?;
     }
     Ok(())
 }
 
 fn write_answer_section(
-    w: &mut dyn fmt::Write,
+    w: &mut Out<'_>,
     local: &Local<'_>,
     m: &Media<'_>,
     slot: &Slot<'_>,
@@ -387,17 +398,15 @@ fn write_answer_section(
         Content::Rejected(_) => return write_rejected(w, m, slot.mid),
         Content::Data => {
             let d = local.data_channel.ok_or(fmt::Error)?;
-            let mut s = SdpWriter::new(&mut *w);
-            s.line(
-                'm',
-                format_args!("application {port} {} webrtc-datachannel", line.proto),
+            w.line(
+                "m=application ",
+                &[&port, &" ", &line.proto, &" webrtc-datachannel"],
             )?;
-            s.line('c', format_args!("IN {addr_type} {address}"))?;
+            w.line("c=IN ", &[&addr_type, &" ", &address])?;
             write_transport(w, local, role)?;
-            let mut s = SdpWriter::new(w);
-            s.attr("mid", slot.mid)?;
-            s.attr("sctp-port", d.sctp_port)?;
-            return s.attr("max-message-size", d.max_message_size);
+            w.attr("mid", &slot.mid)?;
+            w.attr("sctp-port", &d.sctp_port)?;
+            return w.attr("max-message-size", &d.max_message_size);
         }
         Content::Track(i) => {
             let t = local.transceivers.get(i).ok_or(fmt::Error)?;
@@ -415,21 +424,27 @@ fn write_answer_section(
     };
     let wanted = transceiver.map_or(Direction::RecvOnly, |t| t.direction);
     let direction = Direction::answer(m.direction(), wanted);
-    write!(w, "m={} {port} {}", line.kind, line.proto)?;
+    w.put("m=")?;
+    w.put(line.kind.as_str())?;
+    w.put(" ")?;
+    w.value(&port)?;
+    w.put(" ")?;
+    w.put(line.proto)?;
     for (pt, _, _) in accepted_codecs(codecs, m) {
-        write!(w, " {pt}")?;
+        w.put(" ")?;
+        w.value(&pt)?;
     }
-    w.write_str("\r\n")?;
-    SdpWriter::new(&mut *w).line('c', format_args!("IN {addr_type} {address}"))?;
+    w.put("\r\n")?;
+    w.line("c=IN ", &[&addr_type, &" ", &address])?;
     write_transport(w, local, role)?;
-    let mut s = SdpWriter::new(w);
-    s.attr("mid", slot.mid)?;
+    let s = w;
+    s.attr("mid", &slot.mid)?;
     let ours = local.extmaps(kind);
     for e in m.extmaps() {
         if ours.iter().any(|o| o.uri == e.uri) {
             s.attr(
                 "extmap",
-                Extmap {
+                &Extmap {
                     direction: e.direction.map(|d| d.reversed()),
                     attributes: None,
                     ..e
@@ -452,8 +467,11 @@ fn write_answer_section(
         match apt {
             Some(apt) => {
                 let mut params = heapless::String::<8>::new();
-                write!(params, "apt={apt}")?;
-                write_codec(&mut s, c, pt, Some(&params), offered_fb)?;
+                params.push_str("apt=").map_err(|_| fmt::Error)?;
+                params
+                    .push_str(Ascii::decimal(u64::from(apt)).as_str())
+                    .map_err(|_| fmt::Error)?;
+                write_codec(s, c, pt, Some(&params), offered_fb)?;
             }
             None => {
                 // Where the parameters select the bitstream (H.264 profile and packetization
@@ -464,7 +482,7 @@ fn write_answer_section(
                     .iter()
                     .any(|n| n.eq_ignore_ascii_case(c.name));
                 let fmtp = if echo { offered.or(c.fmtp) } else { c.fmtp };
-                write_codec(&mut s, c, pt, fmtp, offered_fb)?;
+                write_codec(s, c, pt, fmtp, offered_fb)?;
             }
         }
     }
@@ -478,12 +496,12 @@ fn write_answer_section(
             .rids()
             .filter(|r| r.direction == crate::attr::RidDirection::Send)
         {
-            s.attr("rid", format_args!("{} recv", rid.id))?;
+            s.line("a=rid:", &[&rid.id, &" recv"])?;
         }
-        s.attr("simulcast", format_args!("recv {send}"))?;
+        s.line("a=simulcast:recv ", &[&send])?;
     }
     if let Some(t) = transceiver.filter(|_| direction.sends()) {
-        write_track_source(&mut s, t)?;
+        write_track_source(s, t)?;
     }
     Ok(())
 }

@@ -13,6 +13,8 @@
 
 use core::fmt;
 
+use peerless_base::text::Sink;
+
 use super::shared::{
     Content, Plan, Slot, default_address, push, write_codec, write_rejected, write_session_head,
     write_track_source, write_transport, write_with_origin,
@@ -20,7 +22,7 @@ use super::shared::{
 use super::{JsepError, Local, TrackKind};
 use crate::attr::Setup;
 use crate::session::Session;
-use crate::write::{SdpWriter, SliceWriter};
+use crate::write::{Out, SliceWriter};
 
 /// Writes an offer (RFC 8829 §5.2) into `out`.
 ///
@@ -34,6 +36,15 @@ pub fn create_offer<W: fmt::Write>(
     local: &Local<'_>,
     previous: Option<&Session<'_>>,
     out: &mut W,
+) -> Result<(), JsepError> {
+    write_offer(local, previous, out)
+}
+
+/// [`create_offer`] into a `dyn Sink`: one copy of the writer whatever the output.
+fn write_offer(
+    local: &Local<'_>,
+    previous: Option<&Session<'_>>,
+    out: &mut dyn Sink,
 ) -> Result<(), JsepError> {
     if local.fingerprints.is_empty() {
         return Err(JsepError::NoFingerprint);
@@ -68,7 +79,7 @@ pub fn offer_to_slice<'b>(
 ) -> Result<&'b str, JsepError> {
     let mut result = Ok(());
     let text = crate::write::write_to_slice(buf, |w: &mut SliceWriter<'_>| {
-        result = create_offer(local, previous, w);
+        result = write_offer(local, previous, w);
         Ok(())
     })?;
     result.map(|()| text)
@@ -149,7 +160,7 @@ fn plan_offer<'a>(
 }
 
 fn write_offer_section(
-    w: &mut dyn fmt::Write,
+    w: &mut Out<'_>,
     local: &Local<'_>,
     previous: Option<&Session<'_>>,
     slot: &Slot<'_>,
@@ -162,33 +173,35 @@ fn write_offer_section(
         },
         Content::Data => {
             let d = local.data_channel.ok_or(fmt::Error)?;
-            let mut s = SdpWriter::new(&mut *w);
-            s.line(
-                'm',
-                format_args!("application {port} UDP/DTLS/SCTP webrtc-datachannel"),
+            w.line(
+                "m=application ",
+                &[&port, &" UDP/DTLS/SCTP webrtc-datachannel"],
             )?;
-            s.line('c', format_args!("IN {addr_type} {address}"))?;
+            w.line("c=IN ", &[&addr_type, &" ", &address])?;
             write_transport(w, local, Setup::Actpass)?;
-            let mut s = SdpWriter::new(w);
-            s.attr("mid", slot.mid)?;
-            s.attr("sctp-port", d.sctp_port)?;
-            s.attr("max-message-size", d.max_message_size)
+            w.attr("mid", &slot.mid)?;
+            w.attr("sctp-port", &d.sctp_port)?;
+            w.attr("max-message-size", &d.max_message_size)
         }
         // Offers are planned from our own transceivers only.
         Content::ReceiveOnly(_) | Content::BundleTag => Err(fmt::Error),
         Content::Track(i) => {
             let t = local.transceivers.get(i).ok_or(fmt::Error)?;
             let codecs = local.codecs_of(t.kind, Some(t));
-            w.write_str("m=")?;
-            write!(w, "{} {port} UDP/TLS/RTP/SAVPF", t.kind.media_kind())?;
+            w.put("m=")?;
+            w.put(t.kind.media_kind().as_str())?;
+            w.put(" ")?;
+            w.value(&port)?;
+            w.put(" UDP/TLS/RTP/SAVPF")?;
             for c in codecs {
-                write!(w, " {}", c.payload_type)?;
+                w.put(" ")?;
+                w.value(&c.payload_type)?;
             }
-            w.write_str("\r\n")?;
-            SdpWriter::new(&mut *w).line('c', format_args!("IN {addr_type} {address}"))?;
+            w.put("\r\n")?;
+            w.line("c=IN ", &[&addr_type, &" ", &address])?;
             write_transport(w, local, Setup::Actpass)?;
-            let mut s = SdpWriter::new(w);
-            s.attr("mid", slot.mid)?;
+            let s = w;
+            s.attr("mid", &slot.mid)?;
             for e in local.extmaps(t.kind) {
                 s.attr("extmap", e)?;
             }
@@ -196,10 +209,10 @@ fn write_offer_section(
             s.flag("rtcp-mux")?;
             s.flag("rtcp-rsize")?;
             for c in codecs {
-                write_codec(&mut s, c, c.payload_type, c.fmtp, |_| true)?;
+                write_codec(s, c, c.payload_type, c.fmtp, |_| true)?;
             }
             if t.direction.sends() {
-                write_track_source(&mut s, t)?;
+                write_track_source(s, t)?;
             }
             Ok(())
         }

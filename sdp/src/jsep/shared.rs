@@ -3,10 +3,12 @@
 
 use core::fmt;
 
+use peerless_base::text::Sink;
+
 use super::{CodecCapability, JsepError, Local, TrackKind, Transceiver};
 use crate::attr::{RtcpFb, Rtpmap, Setup};
 use crate::session::{MAX_MEDIA, Media, Session};
-use crate::write::SdpWriter;
+use crate::write::{Out, Value};
 
 /// What fills one section of the description we write.
 #[derive(Clone, Copy, Debug)]
@@ -50,11 +52,11 @@ pub(super) enum SessionId<'a> {
     Continued(&'a str),
 }
 
-impl fmt::Display for SessionId<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Value for SessionId<'_> {
+    fn put_to(&self, out: &mut dyn Sink) -> fmt::Result {
         match self {
-            Self::New(id) => write!(f, "{id}"),
-            Self::Continued(id) => f.write_str(id),
+            Self::New(id) => id.put_to(out),
+            Self::Continued(id) => out.put(id),
         }
     }
 }
@@ -86,11 +88,11 @@ pub(super) fn body_after_origin<'p>(previous: &Session<'p>) -> Option<&'p str> {
 
 /// Writes `v=`, `o=` and then the body; with a previous description, keeps its session id and
 /// bumps its version only if the body changed (RFC 8829 §5.2.2, §5.3.2).
-pub(super) fn write_with_origin<W: fmt::Write>(
+pub(super) fn write_with_origin(
     local: &Local<'_>,
     previous: Option<&Session<'_>>,
-    out: &mut W,
-    body: impl Fn(&mut dyn fmt::Write) -> fmt::Result,
+    out: &mut dyn Sink,
+    body: impl Fn(&mut Out<'_>) -> fmt::Result,
 ) -> Result<(), JsepError> {
     let (id, version) = match previous {
         Some(p) => {
@@ -100,7 +102,7 @@ pub(super) fn write_with_origin<W: fmt::Write>(
                     rest: expected,
                     equal: true,
                 };
-                body(&mut cmp).is_ok() && cmp.equal && cmp.rest.is_empty()
+                body(&mut Out::new(&mut cmp)).is_ok() && cmp.equal && cmp.rest.is_empty()
             });
             let version = if unchanged {
                 origin.session_version
@@ -111,10 +113,10 @@ pub(super) fn write_with_origin<W: fmt::Write>(
         }
         None => (SessionId::New(local.session_id), 1),
     };
-    let mut w = SdpWriter::new(out);
-    w.line('v', 0)?;
-    w.line('o', format_args!("- {id} {version} IN IP4 127.0.0.1"))?;
-    body(w.inner())?;
+    let mut w = Out::new(out);
+    w.put("v=0\r\n")?;
+    w.line("o=- ", &[&id, &" ", &version, &" IN IP4 127.0.0.1"])?;
+    body(&mut w)?;
     Ok(())
 }
 
@@ -142,92 +144,81 @@ pub(super) fn default_address<'a>(local: &Local<'a>) -> (u16, &'a str, &'a str) 
 /// The ICE and DTLS attributes of a section. Every accepted section gets them, bundled or
 /// not: Chromium writes them that way, Chromium, Firefox and aiortc accept it, and a peer
 /// that declines BUNDLE can still use each section on its own.
-pub(super) fn write_transport(
-    w: &mut dyn fmt::Write,
-    local: &Local<'_>,
-    setup: Setup,
-) -> fmt::Result {
-    let mut w = SdpWriter::new(w);
+pub(super) fn write_transport(w: &mut Out<'_>, local: &Local<'_>, setup: Setup) -> fmt::Result {
     for c in local.candidates {
         w.attr("candidate", c)?;
     }
     if local.end_of_candidates {
         w.flag("end-of-candidates")?;
     }
-    w.attr("ice-ufrag", local.ice.ufrag)?;
-    w.attr("ice-pwd", local.ice.pwd)?;
+    w.attr("ice-ufrag", &local.ice.ufrag)?;
+    w.attr("ice-pwd", &local.ice.pwd)?;
     if local.trickle {
-        w.attr("ice-options", "trickle")?;
+        w.attr("ice-options", &"trickle")?;
     }
     for fp in local.fingerprints {
         w.attr("fingerprint", fp)?;
     }
-    w.attr("setup", setup)
+    w.attr("setup", &setup)
 }
 
 pub(super) fn write_session_head(
-    w: &mut dyn fmt::Write,
+    sdp: &mut Out<'_>,
     local: &Local<'_>,
     plan: &Plan<'_>,
     accepted: impl Fn(&Slot<'_>) -> bool,
     allow_mixed: bool,
 ) -> fmt::Result {
-    let mut sdp = SdpWriter::new(&mut *w);
-    sdp.line('s', "-")?;
-    sdp.line('t', "0 0")?;
+    sdp.put("s=-\r\nt=0 0\r\n")?;
     if plan.iter().any(&accepted) {
-        w.write_str("a=group:BUNDLE")?;
+        sdp.put("a=group:BUNDLE")?;
         for slot in plan.iter().filter(|s| accepted(s)) {
-            write!(w, " {}", slot.mid)?;
+            sdp.put(" ")?;
+            sdp.put(slot.mid)?;
         }
-        w.write_str("\r\n")?;
+        sdp.put("\r\n")?;
     }
-    let mut sdp = SdpWriter::new(w);
     if local.ice_lite {
         sdp.flag("ice-lite")?;
     }
     if allow_mixed {
         sdp.flag("extmap-allow-mixed")?;
     }
-    sdp.attr("msid-semantic", " WMS *")
+    sdp.attr("msid-semantic", &" WMS *")
 }
 
-pub(super) fn write_rejected(w: &mut dyn fmt::Write, from: &Media<'_>, mid: &str) -> fmt::Result {
+pub(super) fn write_rejected(w: &mut Out<'_>, from: &Media<'_>, mid: &str) -> fmt::Result {
     let line = from.media_line();
-    let mut w = SdpWriter::new(w);
     w.line(
-        'm',
-        format_args!("{} 0 {} {}", line.kind, line.proto, line.formats),
+        "m=",
+        &[&line.kind.as_str(), &" 0 ", &line.proto, &" ", &line.formats],
     )?;
-    w.line('c', "IN IP4 0.0.0.0")?;
-    w.attr("mid", mid)?;
+    w.put("c=IN IP4 0.0.0.0\r\n")?;
+    w.attr("mid", &mid)?;
     if line.is_rtp() {
         w.flag("inactive")?;
     }
     Ok(())
 }
 
-pub(super) fn write_track_source(
-    w: &mut SdpWriter<'_, dyn fmt::Write + '_>,
-    t: &Transceiver<'_>,
-) -> fmt::Result {
+pub(super) fn write_track_source(w: &mut Out<'_>, t: &Transceiver<'_>) -> fmt::Result {
     if let Some(msid) = t.msid {
-        w.attr("msid", msid)?;
+        w.attr("msid", &msid)?;
     }
     if let (Some(ssrc), Some(rtx)) = (t.ssrc, t.rtx_ssrc) {
-        w.attr("ssrc-group", format_args!("FID {ssrc} {rtx}"))?;
+        w.line("a=ssrc-group:FID ", &[&ssrc, &" ", &rtx])?;
     }
     for s in [t.ssrc, t.rtx_ssrc].into_iter().flatten() {
-        w.attr("ssrc", format_args!("{s} cname:{}", t.cname))?;
+        w.line("a=ssrc:", &[&s, &" cname:", &t.cname])?;
         if let Some(msid) = t.msid {
-            w.attr("ssrc", format_args!("{s} msid:{msid}"))?;
+            w.line("a=ssrc:", &[&s, &" msid:", &msid])?;
         }
     }
     Ok(())
 }
 
 pub(super) fn write_codec(
-    s: &mut SdpWriter<'_, dyn fmt::Write + '_>,
+    s: &mut Out<'_>,
     c: &CodecCapability<'_>,
     payload_type: u8,
     fmtp: Option<&str>,
@@ -235,7 +226,7 @@ pub(super) fn write_codec(
 ) -> fmt::Result {
     s.attr(
         "rtpmap",
-        Rtpmap {
+        &Rtpmap {
             payload_type,
             encoding: c.name,
             clock_rate: c.clock_rate,
@@ -245,14 +236,14 @@ pub(super) fn write_codec(
     for fb in c.feedback.iter().filter(|f| feedback_ok(f)) {
         s.attr(
             "rtcp-fb",
-            RtcpFb {
+            &RtcpFb {
                 payload_type: Some(payload_type),
                 feedback: fb,
             },
         )?;
     }
     if let Some(p) = fmtp {
-        s.attr("fmtp", format_args!("{payload_type} {p}"))?;
+        s.line("a=fmtp:", &[&payload_type, &" ", &p])?;
     }
     Ok(())
 }

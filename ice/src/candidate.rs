@@ -12,6 +12,8 @@
 use core::fmt;
 use core::net::{IpAddr, SocketAddr};
 
+use peerless_base::text::{Ascii, Sink};
+
 /// A short string stored inline (foundations, ufrags, passwords).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Str<const N: usize> {
@@ -327,42 +329,61 @@ impl Candidate {
     }
 }
 
-/// Writes `candidate:...` as Chrome does (lower-case transport, extensions in its order).
-impl fmt::Display for Candidate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "candidate:{} {} {} {} {} {} typ {}",
-            self.foundation,
-            self.component,
-            match self.transport {
-                Transport::Udp => "udp",
-                Transport::Tcp => "tcp",
-            },
-            self.priority,
-            self.address.ip(),
-            self.address.port(),
-            self.kind.as_str()
-        )?;
+impl Candidate {
+    /// Writes `candidate:...` as Chrome does (lower-case transport, extensions in its order)
+    /// into `out`, without `core::fmt` (the `Display` is this): what the Peer puts into its
+    /// descriptions.
+    pub fn write_to(&self, out: &mut dyn Sink) -> fmt::Result {
+        let number = |out: &mut dyn Sink, n: u64| out.put(Ascii::decimal(n).as_str());
+        out.put("candidate:")?;
+        out.put(self.foundation.as_str())?;
+        out.put(" ")?;
+        number(out, u64::from(self.component))?;
+        out.put(match self.transport {
+            Transport::Udp => " udp ",
+            Transport::Tcp => " tcp ",
+        })?;
+        number(out, u64::from(self.priority))?;
+        out.put(" ")?;
+        out.put(Ascii::ip(self.address.ip()).as_str())?;
+        out.put(" ")?;
+        number(out, u64::from(self.address.port()))?;
+        out.put(" typ ")?;
+        out.put(self.kind.as_str())?;
         if let Some(r) = self.related {
-            write!(f, " raddr {} rport {}", r.ip(), r.port())?;
+            out.put(" raddr ")?;
+            out.put(Ascii::ip(r.ip()).as_str())?;
+            out.put(" rport ")?;
+            number(out, u64::from(r.port()))?;
         }
         if let Some(t) = self.tcp_type {
-            write!(f, " tcptype {}", t.as_str())?;
+            out.put(" tcptype ")?;
+            out.put(t.as_str())?;
         }
         if let Some(g) = self.generation {
-            write!(f, " generation {g}")?;
+            out.put(" generation ")?;
+            number(out, u64::from(g))?;
         }
         if let Some(u) = &self.ufrag {
-            write!(f, " ufrag {u}")?;
+            out.put(" ufrag ")?;
+            out.put(u.as_str())?;
         }
         if let Some(n) = self.network_id {
-            write!(f, " network-id {n}")?;
+            out.put(" network-id ")?;
+            number(out, u64::from(n))?;
         }
         if let Some(n) = self.network_cost {
-            write!(f, " network-cost {n}")?;
+            out.put(" network-cost ")?;
+            number(out, u64::from(n))?;
         }
         Ok(())
+    }
+}
+
+/// Writes `candidate:...` as Chrome does: [`Candidate::write_to`].
+impl fmt::Display for Candidate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_to(f)
     }
 }
 

@@ -35,7 +35,8 @@ fn peer_descriptions_are_byte_identical_to_the_known_answers() {
     let mut b = Peer::new(config, Instant::ZERO, s, r);
     b.add_mdns_socket(addr("10.0.0.2:5353")).unwrap();
     a.add_local_candidate(addr("127.0.0.1:6000")).unwrap();
-    a.add_local_candidate(addr("[2001:db8::1:0:0:5]:6001")).unwrap();
+    a.add_local_candidate(addr("[2001:db8::1:0:0:5]:6001"))
+        .unwrap();
     b.add_local_candidate(addr("10.0.0.2:5000")).unwrap();
     b.add_local_candidate(addr("[fd00::2]:5002")).unwrap();
     a.add_transceiver(MediaKind::Audio, Direction::SendRecv)
@@ -61,7 +62,10 @@ fn peer_descriptions_are_byte_identical_to_the_known_answers() {
     let reoffer = a.create_offer(&mut buf).unwrap().to_string();
     write!(out, "### A's offer with a third track\n{reoffer}").unwrap();
 
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/known/peer-descriptions.txt");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/known/peer-descriptions.txt"
+    );
     if std::env::var_os("PEERLESS_BLESS").is_some() {
         std::fs::write(path, &out).unwrap();
     }

@@ -237,7 +237,11 @@ fn answer(local: &Local<'_>, offer: &str, previous: Option<&str>) -> String {
 
 /// All the text one local writes, each piece under a `### <what>` heading.
 fn written(case: &Case, fps: &[Fingerprint<'_>]) -> String {
-    let mut l = Local::new(4242, IceCredentials::new("pEer", "peerlesspeerlesspeerless"), fps);
+    let mut l = Local::new(
+        4242,
+        IceCredentials::new("pEer", "peerlesspeerlesspeerless"),
+        fps,
+    );
     l.transceivers = &case.transceivers;
     (case.build)(&mut l);
     let mut out = String::new();
@@ -250,12 +254,18 @@ fn written(case: &Case, fps: &[Fingerprint<'_>]) -> String {
         put("offer again, nothing changed", &offer(&l, Some(&first)));
         let mut restarted = l;
         restarted.ice = IceCredentials::new("rEst", "restartrestartrestart00");
-        put("offer after an ICE restart", &offer(&restarted, Some(&first)));
+        put(
+            "offer after an ICE restart",
+            &offer(&restarted, Some(&first)),
+        );
         // Every transceiver stopped, the data channel gone: sections rejected, then recycled.
         let stopped: Vec<Transceiver<'_>> = case
             .transceivers
             .iter()
-            .map(|t| Transceiver { stopped: true, ..*t })
+            .map(|t| Transceiver {
+                stopped: true,
+                ..*t
+            })
             .collect();
         let mut gone = l;
         gone.transceivers = &stopped;
@@ -266,7 +276,10 @@ fn written(case: &Case, fps: &[Fingerprint<'_>]) -> String {
             let fresh = [audio("9"), video("8")];
             let mut recycled = l;
             recycled.transceivers = &fresh;
-            put("offer recycling the rejected sections", &offer(&recycled, Some(&rejected)));
+            put(
+                "offer recycling the rejected sections",
+                &offer(&recycled, Some(&rejected)),
+            );
         }
         put("answer to our own offer", &answer(&l, &first, None));
     }
@@ -275,7 +288,10 @@ fn written(case: &Case, fps: &[Fingerprint<'_>]) -> String {
         put(&format!("answer to {name}"), &a);
         // Renegotiation keeps the session version when nothing changed (once is enough).
         if !a.starts_with("error") && name == "chromium-offer-audio-video-datachannel.sdp" {
-            put(&format!("answer to {name} again"), &answer(&l, &o, Some(&a)));
+            put(
+                &format!("answer to {name} again"),
+                &answer(&l, &o, Some(&a)),
+            );
         }
     }
     out
@@ -283,20 +299,27 @@ fn written(case: &Case, fps: &[Fingerprint<'_>]) -> String {
 
 #[test]
 fn descriptions_are_byte_identical_to_the_known_answers() {
-    let fps = [Fingerprint::parse(FP256).unwrap(), Fingerprint::parse(FP1).unwrap()];
+    let fps = [
+        Fingerprint::parse(FP256).unwrap(),
+        Fingerprint::parse(FP1).unwrap(),
+    ];
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/known/written");
     let bless = std::env::var_os("PEERLESS_BLESS").is_some();
     for (i, case) in cases().iter().enumerate() {
         // One fingerprint for most, both for the media locals.
-        let fps = if case.name.starts_with("av") { &fps[..] } else { &fps[..1] };
+        let fps = if case.name.starts_with("av") {
+            &fps[..]
+        } else {
+            &fps[..1]
+        };
         let text = written(case, fps);
         let path = dir.join(format!("{i:02}-{}.txt", case.name));
         if bless {
             std::fs::create_dir_all(&dir).unwrap();
             std::fs::write(&path, &text).unwrap();
         }
-        let known = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let known =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         if text != known {
             let line = text
                 .lines()

@@ -20,11 +20,11 @@
 //!     for as long as the host feeds the socket: the connection's life
 //! ```
 
-use core::fmt::Write as _;
 use core::net::{IpAddr, SocketAddr};
 
 #[cfg(feature = "mdns")]
 use peerless_base::Drbg;
+use peerless_base::text::{Ascii, Sink};
 use peerless_base::{BufferTooSmall, Instant, Transmit};
 #[cfg(feature = "mdns")]
 use peerless_mdns::Responder;
@@ -154,7 +154,7 @@ fn uuid_name(rng: &mut Drbg) -> Text<48> {
         if matches!(i, 4 | 6 | 8 | 10) {
             let _ = out.push("-");
         }
-        let _ = write!(out, "{byte:02x}");
+        let _ = out.push(Ascii::hex(u64::from(*byte), 2).as_str());
     }
     let _ = out.push(".local");
     out
@@ -164,28 +164,28 @@ fn uuid_name(rng: &mut Drbg) -> Text<48> {
 /// the related address of a reflexive or relayed candidate as `0.0.0.0`/`::` port 0 when
 /// `hide_related` (as browsers do once they hide host addresses).
 pub(crate) fn write_candidate(
-    f: &mut dyn core::fmt::Write,
+    f: &mut dyn Sink,
     c: &ice::Candidate,
     name: Option<&str>,
     hide_related: bool,
 ) -> core::fmt::Result {
     if name.is_none() && !hide_related {
-        return write!(f, "{c}");
+        return c.write_to(f);
     }
     let mut text = Text::<LINE>::new();
-    write!(text, "{c}")?;
+    c.write_to(&mut text)?;
     let mut previous = "";
     for (i, field) in text.as_str().split_ascii_whitespace().enumerate() {
         if i > 0 {
-            f.write_str(" ")?;
+            f.put(" ")?;
         }
         match (i, previous) {
-            (4, _) if name.is_some() => f.write_str(name.unwrap_or(field))?,
+            (4, _) if name.is_some() => f.put(name.unwrap_or(field))?,
             (_, "raddr") if hide_related => {
-                f.write_str(if field.contains(':') { "::" } else { "0.0.0.0" })?;
+                f.put(if field.contains(':') { "::" } else { "0.0.0.0" })?;
             }
-            (_, "rport") if hide_related => f.write_str("0")?,
-            _ => f.write_str(field)?,
+            (_, "rport") if hide_related => f.put("0")?,
+            _ => f.put(field)?,
         }
         previous = field;
     }
@@ -267,7 +267,7 @@ fn with_address(line: &str, addr: core::net::IpAddr) -> Option<Text<LINE>> {
             out.push(" ").ok()?;
         }
         if i == 4 {
-            write!(out, "{addr}").ok()?;
+            out.push(Ascii::ip(addr).as_str()).ok()?;
         } else {
             out.push(field).ok()?;
         }

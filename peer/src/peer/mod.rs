@@ -292,6 +292,18 @@ fn data_section<'s>(s: &Session<'s>) -> Option<sdp::Media<'s>> {
         .find(|m| !m.is_rejected() && m.media_line().is_datachannel())
 }
 
+/// Our certificate's `sha-256 AB:CD:...` fingerprint into `text` (emptied first), written
+/// without `core::fmt`: dtls's `Display` of it would link the formatting machinery into every
+/// firmware. 7 + 95 characters always fit.
+fn write_fingerprint<const N: usize>(text: &mut Text<N>, certificate: &dtls::Certificate) {
+    text.clear();
+    let fp = certificate.fingerprint(dtls::HashAlgorithm::Sha256);
+    let mut hex = [0u8; 3 * 32];
+    let _ = text.push(fp.algorithm().name());
+    let _ = text.push(" ");
+    let _ = text.push(sdp::attr::format_fingerprint(fp.digest(), &mut hex).unwrap_or(""));
+}
+
 impl<
     S: Area,
     const CHUNKS: usize,
@@ -314,9 +326,7 @@ impl<
             twcc,
         } = Drawn::from(&config);
         let mut fingerprint = Text::new();
-        let fp = config.certificate.fingerprint(dtls::HashAlgorithm::Sha256);
-        // 7 + 95 characters always fit.
-        let _ = write!(fingerprint, "{fp}");
+        write_fingerprint(&mut fingerprint, &config.certificate);
         let ice = Agent::new(
             Self::agent_config(&config, ice_seed, ice::Role::Controlling, None),
             now,
@@ -437,10 +447,7 @@ impl<
         *self_rng = rng;
         *self_now = now;
         *self_session_id = session_id;
-        fingerprint.clear();
-        let fp = config.certificate.fingerprint(dtls::HashAlgorithm::Sha256);
-        // 7 + 95 characters always fit.
-        let _ = write!(fingerprint, "{fp}");
+        write_fingerprint(fingerprint, &config.certificate);
         *signaling = SignalingState::Stable;
         ice.reset(agent, now);
         *hosts = [None; MAX_HOSTS];

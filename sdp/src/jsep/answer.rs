@@ -368,7 +368,15 @@ fn write_bundle_tag(
         .ok_or(fmt::Error)?;
     w.line(
         "m=",
-        &[&line.kind.as_str(), &" ", &port, &" ", &line.proto, &" ", &pt],
+        &[
+            &line.kind.as_str(),
+            &" ",
+            &port,
+            &" ",
+            &line.proto,
+            &" ",
+            &pt,
+        ],
     )?;
     w.line("c=IN ", &[&addr_type, &" ", &address])?;
     write_transport(w, local, role)?;

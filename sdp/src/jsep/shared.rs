@@ -191,7 +191,13 @@ pub(super) fn write_rejected(w: &mut Out<'_>, from: &Media<'_>, mid: &str) -> fm
     let line = from.media_line();
     w.line(
         "m=",
-        &[&line.kind.as_str(), &" 0 ", &line.proto, &" ", &line.formats],
+        &[
+            &line.kind.as_str(),
+            &" 0 ",
+            &line.proto,
+            &" ",
+            &line.formats,
+        ],
     )?;
     w.put("c=IN IP4 0.0.0.0\r\n")?;
     w.attr("mid", &mid)?;

@@ -417,7 +417,7 @@ impl<S: Area, const TRANSCEIVERS: usize> Media<S, TRANSCEIVERS> {
     /// `cname` and `twcc_start` are random, drawn by the Peer with its other draws.
     pub(super) fn new(cname: u64, twcc_start: u16) -> Self {
         let mut text = Text::new();
-        let _ = write!(text, "{cname:016x}");
+        let _ = text.push(peerless_base::text::Ascii::hex(cname, 16).as_str());
         let cname = text;
         Media {
             transceivers: [const { None }; TRANSCEIVERS],

@@ -196,7 +196,7 @@ impl<
             let mut candidate = Text::<MAX_MID>::new();
             for n in 0u32.. {
                 candidate.clear();
-                let _ = write!(candidate, "{n}");
+                let _ = candidate.push(peerless_base::text::Ascii::decimal(u64::from(n)).as_str());
                 let m = candidate.as_str();
                 let in_desc = |s: &Option<Session<'_>>| {
                     s.as_ref()

@@ -1,5 +1,7 @@
 //! A fixed-capacity text buffer: SDP descriptions, candidate lines and fingerprints are kept
-//! and formatted in it without an allocator.
+//! and formatted in it without an allocator. The Peer's own writers push `&str` pieces into it
+//! (numbers and addresses through `peerless_base::text::Ascii`; as a `fmt::Write` it is also a
+//! `peerless_base::text::Sink`), never `write!`, so no `core::fmt` machinery is linked for them.
 
 use core::fmt;
 

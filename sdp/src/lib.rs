@@ -21,7 +21,10 @@
 //! lazily, so their cost is linear in the section length. The JSEP functions keep one
 //! 32-entry table of section plans on the stack (about 1 KiB) and write straight into the
 //! caller's `fmt::Write`; to decide whether the session version changes they write the body
-//! twice, once into a comparator against the previous description.
+//! twice, once into a comparator against the previous description. They write numbers with
+//! `peerless_base::text::Ascii` and text through a `dyn peerless_base::text::Sink`, never
+//! through `write!` or `Display`, so a firmware that makes offers and answers links none of
+//! `core::fmt`'s machinery (the typed values' `Display`, for users, is the same code).
 //!
 //! Closed value sets (`a=setup`, directions, `send`/`recv`) are enums; open ones (hash function
 //! names, media types) have an `Other(&str)` variant so unknown values round-trip. Unknown line

@@ -2,13 +2,14 @@
 //!
 //! ```text
 //!   task start:  PeerResources' areas (SCTP send/recv, media send) ──put──▶ AreaHome (one each)
-//!   per session: drop the old Peer in its slot ──▶ each Lent::drop puts its area back home
-//!                AreaHome::lend ──▶ Lent ──▶ Peer::new / lend_media_area (the new Peer owns it)
+//!   first session: AreaHome::lend ──▶ Lent ──▶ Peer::new (SCTP), lend_media_area (media)
+//!   next sessions: Peer::restart keeps the SCTP areas and drops the media ones ──▶
+//!                  each Lent::drop puts its area back home ──▶ lend_media_area again
 //! ```
 //!
 //! Why: the Peer lives in [`crate::PeerResources`] (static memory), so its type cannot borrow
 //! with a lifetime shorter than `'static`; an area lent as `&'static mut [u8]` could then be
-//! lent only once, to the first session's Peer. A [`Lent`] is that `&'static mut [u8]` plus
+//! lent only once (a media area released by `Peer::restart` would be gone for good). A [`Lent`] is that `&'static mut [u8]` plus
 //! the way home, so the borrow checker sees an owned value and each session's Peer gets the
 //! same bytes again. No `unsafe`: the hand-over is a `Cell` behind embassy-sync's critical
 //! section mutex (a static must be `Sync`), taken once per area per session.

@@ -172,7 +172,7 @@ pub struct Identity {
 ///
 /// The Peer is here rather than in the task's future because embassy builds a task's future
 /// on the stack when it is spawned (measured on the NUCLEO: a 48 416 B frame with the Peer
-/// inside); here it is written in place, once per session.
+/// inside); here it is made once (the first session) and restarted in place per session.
 pub struct PeerResources {
     /// The Peer's slot: uninitialised (`.bss`) until the task writes `None` into it.
     peer: MaybeUninit<Option<AppPeer>>,
@@ -333,7 +333,7 @@ fn host_address(stack: Stack<'_>) -> Option<SocketAddr> {
 /// The peer task: one UDP socket, one Peer per offer, echo every message. Spawn it once;
 /// it ends only if it cannot start (logged: no certificate, or the UDP port is taken).
 ///
-/// The Peer itself is in `resources` (made in place per session by `start_peer`), so the
+/// The Peer itself is in `resources` (made once, restarted per session by `start_peer`), so the
 /// task's future is small (2.7 KB on the NUCLEO: the UDP socket, its packet slots, the
 /// certificate and the session's state), and embassy building it on the stack at spawn costs
 /// little. It is still a task defined here rather than an `async fn` a board wraps: a future
@@ -406,22 +406,45 @@ pub async fn peer_task(
     }
 }
 
-/// A new Peer in `slot` (in [`PeerResources`]): the previous session's Peer is dropped there
-/// first (its `Drop` wipes its keys; its areas go home), then the new one is made.
+/// The session's Peer in `slot` (in [`PeerResources`]): made there the first time, and
+/// from then on restarted in place (`Peer::restart`: a new RTCPeerConnection in the same
+/// memory, the previous session's keys wiped, its SCTP areas kept, its media areas given
+/// back home to be lent again), so no second Peer is ever built on the stack.
 ///
-/// Not inlined, so `slot` is a `&mut` argument that `Peer::new` cannot see: with the slot
-/// known empty (`get_or_insert_with` after `None` was stored), LLVM writes `Peer::new`'s
-/// result straight into it instead of building the ~40 KB Peer on the stack and copying it
-/// (`scripts/boards.sh` prints this frame as `start_peer`).
+/// Not inlined, so `slot` is a `&mut` argument that `Peer::new` cannot see and LLVM can
+/// write the new Peer straight into it (`scripts/boards.sh` prints this frame as
+/// `start_peer`).
 #[inline(never)]
 fn start_peer<'s>(
     slot: &'s mut Option<AppPeer>,
     config: Config,
     homes: &'static [AreaHome; 2],
 ) -> &'s mut AppPeer {
-    *slot = None;
+    match *slot {
+        Some(ref mut peer) => {
+            restart_peer(peer, config);
+            peer
+        }
+        None => new_peer(slot, config, homes),
+    }
+}
+
+/// The first session's Peer, made in its slot (kept apart from the restart so each frame is
+/// its own in `scripts/boards.sh`'s lines).
+#[inline(never)]
+fn new_peer<'s>(
+    slot: &'s mut Option<AppPeer>,
+    config: Config,
+    homes: &'static [AreaHome; 2],
+) -> &'s mut AppPeer {
     let [send, recv] = homes;
-    slot.get_or_insert_with(|| Peer::new(config, now(), send.lend(), recv.lend()))
+    slot.insert(Peer::new(config, now(), send.lend(), recv.lend()))
+}
+
+/// Every later session: the same Peer restarted in place.
+#[inline(never)]
+fn restart_peer(peer: &mut AppPeer, config: Config) {
+    peer.restart(config, now());
 }
 
 /// Applies the offer in `text` and replaces it with the complete answer (at most

@@ -89,8 +89,9 @@ pub const ANSWER_MAX: usize = 2048;
 /// With `media`: two media sections of one codec each (VP8, PCMU) and the data section
 /// with our candidate: 1 765 bytes answering aiortc's recvonly audio + video + data offer
 /// (the media host test prints it), and our WHIP offer of the same sections is alike.
+/// 2.5 KiB keeps the media build within the F429ZI's RAM with its stack.
 #[cfg(feature = "media")]
-pub const ANSWER_MAX: usize = 3072;
+pub const ANSWER_MAX: usize = 2560;
 
 /// The Peer's two DTLS buffers (handshake reassembly, our flight). peerless's default
 /// (4 KiB) takes the large ClientHellos of browsers that offer post-quantum key shares
@@ -122,7 +123,9 @@ pub const REMOTE_CANDIDATES: usize = 8;
 #[cfg(feature = "media")]
 pub const VIDEO_SEND_AREA: usize = 6 * 1024;
 
-/// With `media`: the audio send area (a 20 ms G.711 frame is one 172-byte packet).
+/// With `media`: the audio send area (a 20 ms G.711 frame is one 172-byte packet). 2 KiB:
+/// with 1 KiB the Peer refused every audio frame for room (the host media test decoded no
+/// audio), so it stays at 2 KiB.
 #[cfg(feature = "media")]
 pub const AUDIO_SEND_AREA: usize = 2 * 1024;
 

@@ -42,9 +42,15 @@ def messages(n, tag, biggest):
     return out
 
 
-async def session(tag, count):
+async def session(tag, count, media=False):
     loop = asyncio.get_running_loop()
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    if media:
+        # A browser app's offer: audio and video before the data channel. The app's Peer has
+        # no transceivers (TRANSCEIVERS = 0: it links no media code) and must answer as a
+        # browser without transceivers does.
+        pc.addTransceiver("audio", direction="sendrecv")
+        pc.addTransceiver("video", direction="sendrecv")
     ch = pc.createDataChannel("chat")
     sent, got, done = [], [], asyncio.Event()
 
@@ -73,6 +79,16 @@ async def session(tag, count):
     check("a=end-of-candidates" in answer, f"{tag}: the answer is complete (end-of-candidates)")
     mms = [int(l.split(":")[1]) for l in answer.splitlines() if l.startswith("a=max-message-size:")]
     check(mms == [2048], f"{tag}: the app announces a=max-message-size:2048 ({mms})")
+    if media:
+        sections = answer.split("\r\nm=")[1:]
+        av = [m for m in sections if m.startswith(("audio", "video"))]
+        # Rejected with port 0 (RFC 8829 §5.3.1), or, for the BUNDLE tag that may not be
+        # rejected (RFC 8843 §7.3.3), kept inactive: no media either way.
+        no_media = all(m.split()[1] == "0" or "a=inactive" in m for m in av)
+        check(len(av) == 2 and no_media,
+              f"{tag}: both media sections answered without media ({[m.split(chr(13))[0] for m in av]})")
+        check(sum(m.startswith("application") and m.split()[1] != "0" for m in sections) == 1,
+              f"{tag}: the data section is accepted")
     sent.extend(messages(count, tag, mms[0] if mms else 1024))
     await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
     try:
@@ -113,6 +129,11 @@ async def main():
     check(third.connectionState in ("closed", "failed"),
           f"after DELETE aiortc's connection ended ({third.connectionState})")
     await third.close()
+    # aiortc offers audio + video + data: the media sections are refused, DTLS still
+    # negotiates use_srtp (aiortc fails a handshake without an SRTP profile), the channel
+    # opens and echoes.
+    fourth = await session("media", 20, media=True)
+    await fourth.close()
 
 
 asyncio.run(main())

@@ -12,9 +12,10 @@
 # sessions, the first closed by aiortc before the second, the third offered while the second
 # is still connected (its offer replaces the running Peer), the third ended by a WHIP DELETE
 # of the session URL; each echoes text and binary messages (one exactly as large as the
-# app's a=max-message-size) in order, byte for byte. A fourth session offers audio + video +
-# data: the app's Peer has no transceivers (it links no media code), so the answer must carry
-# no media (port 0, or inactive for the BUNDLE tag) and the channel must still open and echo
+# app's a=max-message-size) in order, byte for byte. A fourth session offers audio + data:
+# the app's Peer has no transceivers (it links no media code), so the answer must carry no
+# media (port 0, or inactive for the BUNDLE tag) and still satisfy aiortc, which wants ICE
+# credentials, a DTLS role and rtcp-mux in every section of an answer, rejected ones too, and the channel must still open and echo
 # (DTLS still negotiates use_srtp: aiortc fails a handshake without an SRTP profile).
 . "$(dirname "$0")/../lib.sh"
 

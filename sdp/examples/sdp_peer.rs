@@ -27,10 +27,14 @@ fn fail(msg: &str) -> ExitCode {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(mode) = args.first() else {
-        return fail("usage: sdp_peer offer|answer|check-answer [--audio] [--video]");
+        return fail(
+            "usage: sdp_peer offer|answer|check-answer [--audio] [--video] [--no-receive]",
+        );
     };
     let want_audio = args.iter().any(|a| a == "--audio");
     let want_video = args.iter().any(|a| a == "--video");
+    // As a Peer without transceivers answers: offered media is refused, not received.
+    let receive_only = !args.iter().any(|a| a == "--no-receive");
 
     let Some(fingerprint) = Fingerprint::parse(FINGERPRINT) else {
         return fail("bad built-in fingerprint");
@@ -68,6 +72,7 @@ fn main() -> ExitCode {
     local.transceivers = &transceivers;
     local.candidates = &candidates;
     local.end_of_candidates = true;
+    local.receive_only = receive_only;
 
     let mut input = String::new();
     let mut buf = vec![0u8; 64 * 1024];

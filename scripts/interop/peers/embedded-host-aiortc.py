@@ -46,11 +46,11 @@ async def session(tag, count, media=False):
     loop = asyncio.get_running_loop()
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     if media:
-        # A browser app's offer: audio and video before the data channel. The app's Peer has
-        # no transceivers (TRANSCEIVERS = 0: it links no media code) and must answer as a
-        # browser without transceivers does.
+        # An app's offer with audio before the data channel. The app's Peer has no
+        # transceivers (TRANSCEIVERS = 0: it links no media code) and must answer as a browser
+        # without transceivers does. (aiortc's audio + video + data offer, ~4 KB, is over the
+        # data build's 3 KiB OFFER_MAX and is refused with 413 by design; see sizes.rs.)
         pc.addTransceiver("audio", direction="sendrecv")
-        pc.addTransceiver("video", direction="sendrecv")
     ch = pc.createDataChannel("chat")
     sent, got, done = [], [], asyncio.Event()
 
@@ -85,8 +85,8 @@ async def session(tag, count, media=False):
         # Rejected with port 0 (RFC 8829 §5.3.1), or, for the BUNDLE tag that may not be
         # rejected (RFC 8843 §7.3.3), kept inactive: no media either way.
         no_media = all(m.split()[1] == "0" or "a=inactive" in m for m in av)
-        check(len(av) == 2 and no_media,
-              f"{tag}: both media sections answered without media ({[m.split(chr(13))[0] for m in av]})")
+        check(len(av) == 1 and no_media,
+              f"{tag}: the audio section is answered without media ({[m.split(chr(13))[0] for m in av]})")
         check(sum(m.startswith("application") and m.split()[1] != "0" for m in sections) == 1,
               f"{tag}: the data section is accepted")
     sent.extend(messages(count, tag, mms[0] if mms else 1024))

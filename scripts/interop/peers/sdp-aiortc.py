@@ -31,15 +31,15 @@ def new_pc():
     return RTCPeerConnection(RTCConfiguration(iceServers=[]))
 
 
-async def aiortc_offers(av):
-    name = "audio+video+data" if av else "data"
+async def aiortc_offers(av, transceivers=True):
+    name = ("audio+video+data" if av else "data") + ("" if transceivers else " to no transceivers")
     pc = new_pc()
     pc.createDataChannel("chat")
     if av:
         pc.addTransceiver("audio", direction="sendrecv")
         pc.addTransceiver("video", direction="sendrecv")
     await pc.setLocalDescription(await pc.createOffer())
-    flags = ["--audio", "--video"] if av else []
+    flags = (["--audio", "--video"] if transceivers else ["--no-receive"]) if av else []
     rc, answer = peer("answer", *flags, stdin=pc.localDescription.sdp)
     check(rc == 0, f"{name}: sdp_peer answers aiortc's offer")
     if rc != 0:
@@ -60,11 +60,20 @@ async def aiortc_offers(av):
               f"{name}: aiortc reads our setup:active (DTLS client) in every section")
         check(all(m.ice and m.ice.usernameFragment == "pEer" for m in parsed.media),
               f"{name}: aiortc reads our ICE credentials")
-        check(all(m.ice_candidates and m.ice_candidates[0].port == 40000 for m in parsed.media),
+        live = [m for m in parsed.media if m.port != 0]
+        check(all(m.ice_candidates and m.ice_candidates[0].port == 40000 for m in live),
               f"{name}: aiortc reads our candidate")
-        check(all(m.ice_candidates_complete for m in parsed.media),
+        check(all(m.ice_candidates_complete for m in live),
               f"{name}: aiortc reads our end-of-candidates")
-        if av:
+        if av and not transceivers:
+            # Without transceivers both media sections carry no media: the BUNDLE tag (audio)
+            # stays inactive, video is rejected with port 0; aiortc wants ICE credentials, a
+            # DTLS role and rtcp-mux even in the rejected one.
+            kinds = {m.kind: m for m in parsed.media}
+            check(kinds["video"].port == 0, f"{name}: video rejected with port 0")
+            check(kinds["audio"].direction == "inactive", f"{name}: audio (the BUNDLE tag) inactive")
+            check(kinds["application"].port != 0, f"{name}: the data section accepted")
+        elif av:
             dirs = [t.currentDirection for t in pc.getTransceivers()]
             check(dirs == ["sendrecv", "sendrecv"], f"{name}: negotiated directions {dirs}")
             audio = next(m for m in parsed.media if m.kind == "audio")
@@ -106,6 +115,7 @@ async def main():
     for av in (False, True):
         await aiortc_offers(av)
         await we_offer(av)
+    await aiortc_offers(True, transceivers=False)
 
 
 asyncio.run(main())

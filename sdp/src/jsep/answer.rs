@@ -17,8 +17,8 @@ use core::fmt;
 use peerless_base::text::{Ascii, Sink};
 
 use super::shared::{
-    Content, Plan, Slot, default_address, push, write_codec, write_rejected, write_session_head,
-    write_track_source, write_transport, write_with_origin,
+    Content, Plan, Slot, default_address, push, write_codec, write_credentials, write_rejected,
+    write_session_head, write_track_source, write_transport, write_with_origin,
 };
 use super::{CodecCapability, JsepError, Local, TrackKind, Transceiver};
 use crate::attr::{Direction, Extmap, Rtpmap, Setup, fmtp_get};
@@ -344,15 +344,24 @@ where
     })
 }
 
-/// The tagged section kept for the transport: the first offered format, `inactive`.
-fn write_bundle_tag(
+/// An audio or video section answered without media: the first offered format, `inactive`,
+/// with `a=rtcp-mux` if offered. The BUNDLE-tagged section is kept this way for the transport
+/// (`rejected` false); any other is rejected with port 0 and keeps our credentials but no
+/// candidates (`rejected` true). aiortc refuses an answer whose audio or video section, even a
+/// rejected one, lacks ICE credentials, a DTLS role, rtcp-mux or a codec it knows.
+fn write_inactive_rtp(
     w: &mut Out<'_>,
     local: &Local<'_>,
     m: &Media<'_>,
     mid: &str,
     role: Setup,
+    rejected: bool,
 ) -> fmt::Result {
-    let (port, addr_type, address) = default_address(local);
+    let (port, addr_type, address) = if rejected {
+        (0, "IP4", "0.0.0.0")
+    } else {
+        default_address(local)
+    };
     let line = m.media_line();
     // A media codec, not a repair or redundancy format that would need its own parameters.
     let is_media = |pt: &u8| {
@@ -379,7 +388,11 @@ fn write_bundle_tag(
         ],
     )?;
     w.line("c=IN ", &[&addr_type, &" ", &address])?;
-    write_transport(w, local, role)?;
+    if rejected {
+        write_credentials(w, local, role)?;
+    } else {
+        write_transport(w, local, role)?;
+    }
     let s = w;
     s.attr("mid", &mid)?;
     s.flag("inactive")?;
@@ -403,7 +416,10 @@ fn write_answer_section(
     let (port, addr_type, address) = default_address(local);
     let line = m.media_line();
     let (kind, transceiver) = match slot.content {
-        Content::Rejected(_) => return write_rejected(w, m, slot.mid),
+        Content::Rejected(_) if line.is_rtp() && m.payload_types().next().is_some() => {
+            return write_inactive_rtp(w, local, m, slot.mid, role, true);
+        }
+        Content::Rejected(_) => return write_rejected(w, m, slot.mid, Some((local, role))),
         Content::Data => {
             let d = local.data_channel.ok_or(fmt::Error)?;
             w.line(
@@ -421,7 +437,7 @@ fn write_answer_section(
             (t.kind, Some(t))
         }
         Content::ReceiveOnly(kind) => (kind, None),
-        Content::BundleTag => return write_bundle_tag(w, local, m, slot.mid, role),
+        Content::BundleTag => return write_inactive_rtp(w, local, m, slot.mid, role, false),
     };
     // The transceiver's preferences, unless they leave nothing the offer has (then ours).
     let preferred = local.codecs_of(kind, transceiver);

@@ -168,7 +168,7 @@ fn write_offer_section(
     let (port, addr_type, address) = default_address(local);
     match slot.content {
         Content::Rejected(index) => match previous.and_then(|p| p.media_at(index)) {
-            Some(m) => write_rejected(w, &m, slot.mid),
+            Some(m) => write_rejected(w, &m, slot.mid, None),
             None => Err(fmt::Error),
         },
         Content::Data => {

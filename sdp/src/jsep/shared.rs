@@ -187,7 +187,17 @@ pub(super) fn write_session_head(
     sdp.attr("msid-semantic", &" WMS *")
 }
 
-pub(super) fn write_rejected(w: &mut Out<'_>, from: &Media<'_>, mid: &str) -> fmt::Result {
+/// A section rejected with port 0. In an answer it still carries our ICE and DTLS attributes
+/// (not candidates), as Chromium writes it: RFC 3264 has the receiver ignore them, but aiortc
+/// refuses an answer any of whose sections lacks ICE credentials or a DTLS role, rejected ones
+/// included. (An answer's rejected audio or video section is written by `answer.rs`, which
+/// also names one codec.)
+pub(super) fn write_rejected(
+    w: &mut Out<'_>,
+    from: &Media<'_>,
+    mid: &str,
+    answer: Option<(&Local<'_>, Setup)>,
+) -> fmt::Result {
     let line = from.media_line();
     w.line(
         "m=",
@@ -200,11 +210,25 @@ pub(super) fn write_rejected(w: &mut Out<'_>, from: &Media<'_>, mid: &str) -> fm
         ],
     )?;
     w.put("c=IN IP4 0.0.0.0\r\n")?;
+    if let Some((local, setup)) = answer {
+        write_credentials(w, local, setup)?;
+    }
     w.attr("mid", &mid)?;
     if line.is_rtp() {
         w.flag("inactive")?;
     }
     Ok(())
+}
+
+/// Our ICE credentials, fingerprints and DTLS role without candidates: what a rejected
+/// section of an answer carries.
+pub(super) fn write_credentials(w: &mut Out<'_>, local: &Local<'_>, setup: Setup) -> fmt::Result {
+    w.attr("ice-ufrag", &local.ice.ufrag)?;
+    w.attr("ice-pwd", &local.ice.pwd)?;
+    for fp in local.fingerprints {
+        w.attr("fingerprint", fp)?;
+    }
+    w.attr("setup", &setup)
 }
 
 pub(super) fn write_track_source(w: &mut Out<'_>, t: &Transceiver<'_>) -> fmt::Result {

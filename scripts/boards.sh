@@ -89,8 +89,9 @@ fi
 # build reaches issue 19's goal of 96 KiB (98 304 B), which then becomes its limit.
 # nucleo-f429zi-media: the same board with the `media` feature (the stored VP8 clip and the
 # G.711 tone, two transceivers, their send areas), so the data-channel lines stay comparable;
-# its limit is the chip's RAM (the Peer lives in static RAM since 2026-12-07, so its 72 KB
-# construction frame is the stack's deepest step and the build fits: 193 896 B).
+# its limit is the chip's RAM (the Peer lives in static RAM since 2026-12-07, so its first
+# Peer::new, 56 KB plus the media part's 20 KB, is the stack's deepest step and the build
+# fits: 195 420 B).
 boards=(
     "nucleo-f429zi peerless-embassy-stm32 thumbv7em-none-eabihf peerless-stm32 196608 196608"
     "esp32c3-w5500 peerless-embassy-esp32c3 riscv32imc-unknown-none-elf peerless-esp32c3 0 0"

@@ -71,11 +71,13 @@ pub const TCP_TX_BYTES: usize = 512;
 
 /// The largest SDP offer accepted (a larger one gets 413): the Peer's copy of the remote
 /// description, and the signaling buffer's body. A browser's data-channel-only offer is 0.6
-/// to 1.5 KB (aiortc's: 907 bytes; each host candidate adds about 100 bytes); 3 KiB leaves
-/// room for a dozen candidates. Each KiB here costs 2 KiB (the Peer's copy and the signaling
-/// buffer). (peerless's default, 16 KiB, also fits offers with media sections.)
+/// to 1.5 KB (aiortc's: 907 bytes; each host candidate adds about 100 bytes); 2.5 KiB leaves
+/// room for ten more candidates than that. Each KiB here costs 2 KiB (the Peer's copy and the
+/// signaling buffer): at 2.5 KiB the static RAM (83.2 KB on the NUCLEO) plus the Peer task's
+/// deepest chain after the first `Peer::new` (14.8 KB) is within 96 KiB. (peerless's
+/// default, 16 KiB, also fits offers with media sections.)
 #[cfg(not(feature = "media"))]
-pub const OFFER_MAX: usize = 3072;
+pub const OFFER_MAX: usize = 2560;
 /// With `media`: an offer with audio and video sections too (aiortc's recvonly audio + video
 /// + data offer is about 3 KB, Chromium's 6.4 KB).
 #[cfg(feature = "media")]

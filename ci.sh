@@ -90,6 +90,8 @@ for step in "${steps[@]}"; do
         run clippy 1800 cargo clippy --workspace --all-targets -- -D warnings
         [ $quick -eq 1 ] && continue
         run "clippy base+log" 600 cargo clippy -p peerless-base --all-targets --features log -- -D warnings
+        run "clippy dtls+crypto firmware features" 600 cargo clippy -p peerless-dtls -p peerless-crypto \
+            --no-default-features --all-targets -- -D warnings
         run "clippy base+defmt (thumbv7em)" 600 cargo clippy -p peerless-base --features defmt \
             --target thumbv7em-none-eabihf -- -D warnings
         run "defmt (thumbv7em, every library crate)" 1200 scripts/defmt.sh ;;
@@ -97,6 +99,9 @@ for step in "${steps[@]}"; do
         run test 2400 cargo test --workspace
         run "test base+log+std" 600 cargo test -p peerless-base --features log,std
         run "test sctp+std" 600 cargo test -p peerless-sctp --features std
+        # The firmware's DTLS: no AES-256-GCM, ChaCha20-Poly1305 or x25519 (each a feature).
+        run "test dtls+crypto firmware features" 900 cargo test -p peerless-dtls -p peerless-crypto \
+            --no-default-features
         [ $quick -eq 1 ] && continue
         # The aws-lc-rs crypto backend (servers): the crates whose primitives go through
         # peerless-crypto, with their known answers, and the Peer's and ICE's whole suites (a second

@@ -63,7 +63,7 @@ mod views;
 use channels::{Channel, ChannelState, FREE};
 use descriptions::Descriptions;
 use events::{Queued, Ready};
-use transport::{DtlsState, EarlyStash, Phase, Transport, idle_sctp_config};
+use transport::{DtlsState, EarlyStash, Phase, Transport, idle_dtls_config, idle_sctp_config};
 
 pub use config::{Config, DefaultStorage, RELAY_OVERHEAD, SmallStorage, Storage};
 pub use data_channel::{DataChannel, ReadyState};
@@ -351,14 +351,7 @@ impl<
                 phase: Phase::AwaitRole(EarlyStash::new()),
             },
             // Never used before `start_transport` restarts it with our role and a seed.
-            dtls: dtls::Endpoint::new(
-                dtls::Config::new(
-                    dtls::Role::Server,
-                    config.certificate.clone(),
-                    [0; SEED_LEN],
-                ),
-                now,
-            ),
+            dtls: dtls::Endpoint::new(idle_dtls_config(&config.certificate), now),
             remote_sctp_port: 5000,
             remote_max_message_size: Some(jsep::IMPLICIT_MAX_MESSAGE_SIZE),
             local_max_message_size,
@@ -456,14 +449,7 @@ impl<
         *remote_fingerprint = None;
         transport.reset(idle_sctp_config(), now);
         // Idle as in `new`; the old handshake's secrets are wiped.
-        dtls.restart(
-            dtls::Config::new(
-                dtls::Role::Server,
-                config.certificate.clone(),
-                [0; SEED_LEN],
-            ),
-            now,
-        );
+        dtls.restart(idle_dtls_config(&config.certificate), now);
         *remote_sctp_port = 5000;
         *remote_max_message_size = Some(jsep::IMPLICIT_MAX_MESSAGE_SIZE);
         channels.fill(FREE);

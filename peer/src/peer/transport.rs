@@ -140,6 +140,12 @@ pub(super) fn idle_sctp_config() -> sctp::Config {
     sctp::Config::new(sctp::DtlsRole::Server, [0; SEED_LEN])
 }
 
+/// The configuration of the DTLS endpoint while it waits for a role (`start_transport`
+/// restarts it in our role with a seed): never used to send.
+pub(super) fn idle_dtls_config(certificate: &dtls::Certificate) -> dtls::Config {
+    dtls::Config::new(dtls::Role::Server, certificate.clone(), [0; SEED_LEN])
+}
+
 /// DTLS datagrams that arrived before we knew our DTLS role.
 #[cfg_attr(fuzzing, derive(Clone))]
 pub(super) struct EarlyStash<const N: usize> {

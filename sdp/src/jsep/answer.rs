@@ -389,7 +389,7 @@ fn write_inactive_rtp(
     )?;
     w.line("c=IN ", &[&addr_type, &" ", &address])?;
     if rejected {
-        write_credentials(w, local, role)?;
+        write_credentials(w, local, role, false)?;
     } else {
         write_transport(w, local, role)?;
     }

@@ -151,15 +151,7 @@ pub(super) fn write_transport(w: &mut Out<'_>, local: &Local<'_>, setup: Setup) 
     if local.end_of_candidates {
         w.flag("end-of-candidates")?;
     }
-    w.attr("ice-ufrag", &local.ice.ufrag)?;
-    w.attr("ice-pwd", &local.ice.pwd)?;
-    if local.trickle {
-        w.attr("ice-options", &"trickle")?;
-    }
-    for fp in local.fingerprints {
-        w.attr("fingerprint", fp)?;
-    }
-    w.attr("setup", &setup)
+    write_credentials(w, local, setup, local.trickle)
 }
 
 pub(super) fn write_session_head(
@@ -211,7 +203,7 @@ pub(super) fn write_rejected(
     )?;
     w.put("c=IN IP4 0.0.0.0\r\n")?;
     if let Some((local, setup)) = answer {
-        write_credentials(w, local, setup)?;
+        write_credentials(w, local, setup, false)?;
     }
     w.attr("mid", &mid)?;
     if line.is_rtp() {
@@ -220,11 +212,19 @@ pub(super) fn write_rejected(
     Ok(())
 }
 
-/// Our ICE credentials, fingerprints and DTLS role without candidates: what a rejected
-/// section of an answer carries.
-pub(super) fn write_credentials(w: &mut Out<'_>, local: &Local<'_>, setup: Setup) -> fmt::Result {
+/// Our ICE credentials, fingerprints and DTLS role without candidates (what a rejected section
+/// of an answer carries, with no `ice-options`); [`write_transport`] adds the candidates.
+pub(super) fn write_credentials(
+    w: &mut Out<'_>,
+    local: &Local<'_>,
+    setup: Setup,
+    trickle: bool,
+) -> fmt::Result {
     w.attr("ice-ufrag", &local.ice.ufrag)?;
     w.attr("ice-pwd", &local.ice.pwd)?;
+    if trickle {
+        w.attr("ice-options", &"trickle")?;
+    }
     for fp in local.fingerprints {
         w.attr("fingerprint", fp)?;
     }

@@ -19,6 +19,7 @@
 //! in [`crate::run_http`]. Bodies must say their length: chunked requests are refused with
 //! 411, as a device with a fixed buffer cannot take an unbounded body.
 
+use peerless_base::Writer;
 use peerless_base::text::Ascii;
 
 /// The request methods the endpoint tells apart.
@@ -215,47 +216,36 @@ pub fn write_head(
     location: Option<&str>,
     body_len: usize,
 ) -> Result<usize, HeadTooLarge> {
-    let mut w = SliceWriter { buf, len: 0 };
+    let mut w = Writer::new(buf);
     // Pieces and `Ascii` numbers, not `write!`: `core::fmt`'s machinery is ~1.9 KB of a board's
     // flash, and nothing else in the firmware needs it.
     let code = Ascii::decimal(u64::from(status.0));
     let length = Ascii::decimal(body_len as u64);
-    w.put(&["HTTP/1.1 ", code.as_str(), " ", status.reason(), "\r\n"])?;
+    for piece in ["HTTP/1.1 ", code.as_str(), " ", status.reason(), "\r\n"] {
+        w.bytes(piece.as_bytes());
+    }
     if let Some(t) = content_type {
-        w.put(&["Content-Type: ", t, "\r\n"])?;
+        for piece in ["Content-Type: ", t, "\r\n"] {
+            w.bytes(piece.as_bytes());
+        }
     }
     if let Some(l) = location {
-        w.put(&["Location: ", l, "\r\n"])?;
-    }
-    w.put(&[
-        "Content-Length: ",
-        length.as_str(),
-        "\r\n\
-         Access-Control-Allow-Origin: *\r\n\
-         Access-Control-Allow-Methods: GET, POST, DELETE, OPTIONS\r\n\
-         Access-Control-Allow-Headers: Content-Type\r\n\
-         Access-Control-Expose-Headers: Location\r\n\
-         Connection: close\r\n\r\n",
-    ])?;
-    Ok(w.len)
-}
-
-/// Bytes into a slice; fails instead of truncating.
-struct SliceWriter<'b> {
-    buf: &'b mut [u8],
-    len: usize,
-}
-
-impl SliceWriter<'_> {
-    fn put(&mut self, pieces: &[&str]) -> Result<(), HeadTooLarge> {
-        for s in pieces {
-            let end = self.len.checked_add(s.len()).ok_or(HeadTooLarge)?;
-            let dst = self.buf.get_mut(self.len..end).ok_or(HeadTooLarge)?;
-            dst.copy_from_slice(s.as_bytes());
-            self.len = end;
+        for piece in ["Location: ", l, "\r\n"] {
+            w.bytes(piece.as_bytes());
         }
-        Ok(())
     }
+    w.bytes(b"Content-Length: ");
+    w.bytes(length.as_str().as_bytes());
+    w.bytes(
+        b"\r\n\
+          Access-Control-Allow-Origin: *\r\n\
+          Access-Control-Allow-Methods: GET, POST, DELETE, OPTIONS\r\n\
+          Access-Control-Allow-Headers: Content-Type\r\n\
+          Access-Control-Expose-Headers: Location\r\n\
+          Connection: close\r\n\r\n",
+    );
+    // A head that does not fit is refused whole, never sent truncated.
+    w.finish().map_err(|_| HeadTooLarge)
 }
 
 /// The demo page, with what a build adds: HTML before the chat controls, and script lines run
